@@ -1,0 +1,223 @@
+//! Grants: what a card may do. Deny by default.
+//!
+//! A card asks for [`Grant`]s in `describe()`; an operator grants them in
+//! configuration (or with `lanyard card grant`). The runtime computes a card's
+//! [`Grants`] once when it loads the card and checks every capability call
+//! against it.
+
+use crate::okta::OktaScope;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// One capability a card asks for (the WIT `grant` variant).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "value")]
+pub enum Grant {
+    Okta(String),
+    HttpHost(String),
+    Connection(String),
+    Table(String),
+    Mail,
+}
+
+impl std::fmt::Display for Grant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Grant::Okta(s) => write!(f, "okta:{s}"),
+            Grant::HttpHost(h) => write!(f, "http-host:{h}"),
+            Grant::Connection(c) => write!(f, "connection:{c}"),
+            Grant::Table(t) => write!(f, "table:{t}"),
+            Grant::Mail => f.write_str("mail"),
+        }
+    }
+}
+
+impl std::str::FromStr for Grant {
+    type Err = String;
+
+    /// `okta:okta.users.read`, `http-host:api.example.com`, `connection:it-slack`,
+    /// `table:audit`, `mail`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "mail" {
+            return Ok(Grant::Mail);
+        }
+        let (kind, value) = s
+            .split_once(':')
+            .ok_or_else(|| format!("grant `{s}` is not `kind:value` or `mail`"))?;
+        if value.is_empty() {
+            return Err(format!("grant `{s}` has an empty value"));
+        }
+        let value = value.to_string();
+        match kind {
+            "okta" => {
+                if OktaScope::parse(&value).is_none() {
+                    return Err(format!("unknown okta scope `{value}`"));
+                }
+                Ok(Grant::Okta(value))
+            }
+            "http-host" => Ok(Grant::HttpHost(value)),
+            "connection" => Ok(Grant::Connection(value)),
+            "table" => Ok(Grant::Table(value)),
+            _ => Err(format!(
+                "unknown grant kind `{kind}` (expected okta, http-host, connection, table or mail)"
+            )),
+        }
+    }
+}
+
+/// What one card is granted. Empty (the default) grants nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grants {
+    #[serde(default)]
+    pub okta: BTreeSet<OktaScope>,
+    /// Host names for direct HTTPS; `*.example.com` matches subdomains only.
+    #[serde(default)]
+    pub http_hosts: BTreeSet<String>,
+    /// Connection names; `*` grants every configured connection.
+    #[serde(default)]
+    pub connections: BTreeSet<String>,
+    /// Table names; `*` grants every table.
+    #[serde(default)]
+    pub tables: BTreeSet<String>,
+    #[serde(default)]
+    pub mail: bool,
+}
+
+impl Grants {
+    /// Nothing at all.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Build from a list of grants; fails on an unknown Okta scope.
+    pub fn from_list<'a>(grants: impl IntoIterator<Item = &'a Grant>) -> Result<Self, String> {
+        let mut out = Grants::default();
+        for g in grants {
+            match g {
+                Grant::Okta(s) => {
+                    let scope =
+                        OktaScope::parse(s).ok_or_else(|| format!("unknown okta scope `{s}`"))?;
+                    out.okta.insert(scope);
+                }
+                Grant::HttpHost(h) => {
+                    out.http_hosts.insert(h.to_ascii_lowercase());
+                }
+                Grant::Connection(c) => {
+                    out.connections.insert(c.clone());
+                }
+                Grant::Table(t) => {
+                    out.tables.insert(t.clone());
+                }
+                Grant::Mail => out.mail = true,
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn allows_okta(&self, scope: OktaScope) -> bool {
+        self.okta.contains(&scope)
+    }
+
+    pub fn allows_connection(&self, name: &str) -> bool {
+        self.connections.contains("*") || self.connections.contains(name)
+    }
+
+    pub fn allows_table(&self, name: &str) -> bool {
+        self.tables.contains("*") || self.tables.contains(name)
+    }
+
+    /// Exact host, or `*.suffix` for any subdomain of `suffix` (not `suffix` itself).
+    pub fn allows_http_host(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        self.http_hosts.iter().any(|pattern| match pattern.strip_prefix("*.") {
+            Some(suffix) => host
+                .strip_suffix(suffix)
+                .is_some_and(|rest| rest.ends_with('.') && rest.len() > 1),
+            None => *pattern == host,
+        })
+    }
+
+    /// The grants of `self` that `requested` did not ask for, and so will not be
+    /// given (an operator can only narrow what a card asks for).
+    pub fn intersect(&self, requested: &Grants) -> Grants {
+        Grants {
+            okta: self.okta.intersection(&requested.okta).copied().collect(),
+            http_hosts: self
+                .http_hosts
+                .intersection(&requested.http_hosts)
+                .cloned()
+                .collect(),
+            connections: if requested.connections.contains("*") {
+                self.connections.clone()
+            } else {
+                self.connections
+                    .intersection(&requested.connections)
+                    .cloned()
+                    .collect()
+            },
+            tables: if requested.tables.contains("*") {
+                self.tables.clone()
+            } else {
+                self.tables.intersection(&requested.tables).cloned().collect()
+            },
+            mail: self.mail && requested.mail,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_is_granted_by_default() {
+        let g = Grants::default();
+        assert!(!g.allows_okta(OktaScope::UsersRead));
+        assert!(!g.allows_http_host("example.com"));
+        assert!(!g.allows_connection("slack"));
+        assert!(!g.allows_table("audit"));
+        assert!(!g.mail);
+    }
+
+    #[test]
+    fn wildcard_hosts_match_subdomains_only() {
+        let g = Grants::from_list(&[Grant::HttpHost("*.example.com".into())]).unwrap();
+        assert!(g.allows_http_host("api.example.com"));
+        assert!(g.allows_http_host("API.Example.com"));
+        assert!(!g.allows_http_host("example.com"));
+        assert!(!g.allows_http_host("evilexample.com"));
+        assert!(!g.allows_http_host(".example.com"));
+    }
+
+    #[test]
+    fn grants_parse_from_strings() {
+        let g: Grant = "okta:okta.users.read".parse().unwrap();
+        assert_eq!(g, Grant::Okta("okta.users.read".into()));
+        assert!("okta:okta.everything".parse::<Grant>().is_err());
+        assert!("files:/etc".parse::<Grant>().is_err());
+        assert_eq!("mail".parse::<Grant>().unwrap(), Grant::Mail);
+        assert_eq!(Grant::Table("audit".into()).to_string(), "table:audit");
+    }
+
+    #[test]
+    fn operators_can_only_narrow_what_a_card_asks_for() {
+        let asked = Grants::from_list(&[
+            Grant::Okta("okta.users.read".into()),
+            Grant::Connection("*".into()),
+        ])
+        .unwrap();
+        let given = Grants::from_list(&[
+            Grant::Okta("okta.users.read".into()),
+            Grant::Okta("okta.groups.manage".into()),
+            Grant::Connection("it-slack".into()),
+            Grant::Mail,
+        ])
+        .unwrap();
+        let eff = given.intersect(&asked);
+        assert!(eff.allows_okta(OktaScope::UsersRead));
+        assert!(!eff.allows_okta(OktaScope::GroupsManage));
+        assert!(eff.allows_connection("it-slack"));
+        assert!(!eff.allows_connection("other"));
+        assert!(!eff.mail);
+    }
+}

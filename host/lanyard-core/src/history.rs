@@ -1,0 +1,196 @@
+//! Execution history records: one [`RunRecord`] per run, one [`StepRecord`] per
+//! executed step (and per loop iteration of a step).
+//!
+//! The interpreter produces them, the store keeps them, the CLI and admin API
+//! show them. Connection secrets never appear here: capabilities inject them
+//! below the card boundary, so no input or output a card sees can contain one.
+
+use crate::error::{CardError, ErrorKind};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Where a run is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunStatus {
+    /// Created, waiting for a worker.
+    Queued,
+    Running,
+    Succeeded,
+    /// A step failed with no `on_error` to handle it, or a `fail` step ran.
+    Failed,
+    /// A `stop` step ended the run early, by design.
+    Stopped,
+    /// Held by loop protection (the runaway breaker); see `reason`.
+    Suppressed,
+    /// Cancelled by an operator.
+    Cancelled,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Queued => "queued",
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Stopped => "stopped",
+            RunStatus::Suppressed => "suppressed",
+            RunStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RunStatus> {
+        [
+            RunStatus::Queued,
+            RunStatus::Running,
+            RunStatus::Succeeded,
+            RunStatus::Failed,
+            RunStatus::Stopped,
+            RunStatus::Suppressed,
+            RunStatus::Cancelled,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
+    /// Whether the run will not change any more.
+    pub fn is_final(self) -> bool {
+        !matches!(self, RunStatus::Queued | RunStatus::Running)
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What started a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum TriggerInfo {
+    /// An Okta event, by Event Hook or System Log polling.
+    Okta { event_type: String, event_uuid: String, source: String },
+    /// A schedule fire at this (scheduled) time.
+    Schedule { cron: String, timezone: String, fire_time: DateTime<Utc> },
+    /// `POST /api/v1/flows/{name}/invoke`.
+    Api,
+    /// Called as a helper by another run.
+    Flow { parent_run: String, parent_step: String },
+    /// `lanyard run`, or "run now" from the CLI or admin API.
+    Manual,
+}
+
+/// A failure as the history keeps it: the card error plus where it happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorInfo {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// The step path it happened at.
+    #[serde(default)]
+    pub step: Option<String>,
+    /// The card, `name@version`, if a card raised it.
+    #[serde(default)]
+    pub card: Option<String>,
+    #[serde(default)]
+    pub retryable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl ErrorInfo {
+    pub fn from_card_error(e: &CardError, step: Option<&str>, card: Option<&str>) -> Self {
+        ErrorInfo {
+            kind: e.kind,
+            message: e.message.clone(),
+            step: step.map(str::to_string),
+            card: card.map(str::to_string),
+            retryable: e.retryable,
+            detail: e.detail.clone(),
+        }
+    }
+}
+
+/// One run of a flow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Sortable by creation time (a ULID).
+    pub id: String,
+    pub flow: String,
+    /// sha256 of the flow file the run used.
+    pub flow_digest: String,
+    pub trigger: TriggerInfo,
+    /// The input the flow saw as `event` (an Okta LogEvent, an API body, ...).
+    pub input: Value,
+    pub status: RunStatus,
+    pub created: DateTime<Utc>,
+    #[serde(default)]
+    pub started: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub ended: Option<DateTime<Utc>>,
+    /// The flow's `return` value.
+    #[serde(default)]
+    pub output: Option<Value>,
+    #[serde(default)]
+    pub error: Option<ErrorInfo>,
+    /// Why the run is suppressed, stopped or cancelled.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Whom the run concerns (the event's target user); runs about the same
+    /// subject are processed in event order.
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// A log line a card wrote (through the `log` import, or stdout/stderr).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// trace, debug, info, warn, error; `stdout`/`stderr` for captured output.
+    pub level: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Value>,
+}
+
+/// A write a dry run recorded instead of doing ("would do").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Effect {
+    /// okta, http, tables, mail.
+    pub capability: String,
+    /// The operation, for example `remove-from-group` or `POST https://slack.com/api/chat.postMessage`.
+    pub operation: String,
+    pub args: Value,
+}
+
+/// One executed step (one iteration of a step inside `for_each`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    pub run_id: String,
+    /// Unique within the run, for example `groups/remove[3]`; the journal key.
+    pub path: String,
+    /// card, if, switch, for_each, assign, return, stop, fail, call.
+    pub kind: String,
+    /// `name@version` for card steps.
+    #[serde(default)]
+    pub card: Option<String>,
+    /// The evaluated `with` (card steps) or arguments.
+    #[serde(default)]
+    pub input: Option<Value>,
+    #[serde(default)]
+    pub output: Option<Value>,
+    #[serde(default)]
+    pub error: Option<ErrorInfo>,
+    pub attempts: u32,
+    pub started: DateTime<Utc>,
+    pub duration_ms: u64,
+    #[serde(default)]
+    pub fuel_used: u64,
+    #[serde(default)]
+    pub logs: Vec<LogLine>,
+    #[serde(default)]
+    pub effects: Vec<Effect>,
+}

@@ -1,0 +1,26 @@
+//! lanyard's shared vocabulary.
+//!
+//! The types every part of lanyard speaks: the failure a card call reports
+//! ([`CardError`]), the capability traits the card runtime calls ([`okta::OktaApi`],
+//! [`caps::HttpApi`], [`caps::TablesApi`], [`caps::MailApi`]), the grants that gate them,
+//! the System Log event that triggers flows, and the run history records.
+//!
+//! This crate must stay light: no wasmtime, no sled, no HTTP stack. It is what lets
+//! the flow interpreter, the card runtime, the Okta client and the store be built
+//! and tested apart from each other.
+
+pub mod caps;
+pub mod clock;
+pub mod context;
+pub mod error;
+pub mod event;
+pub mod grants;
+pub mod history;
+pub mod okta;
+
+pub use caps::WriteOutcome;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use context::CallContext;
+pub use error::{CardError, ErrorKind};
+pub use event::LogEvent;
+pub use grants::{Grant, Grants};

@@ -1,0 +1,9 @@
+//! One module per subcommand.
+
+pub mod card;
+pub mod demo;
+pub mod flow;
+pub mod history;
+pub mod sandbox;
+pub mod serve;
+pub mod table;

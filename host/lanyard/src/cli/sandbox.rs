@@ -1,0 +1,10 @@
+//! `lanyard sandbox`.
+
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub async fn run(_args: Args) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`lanyard sandbox` is not built yet")
+}
