@@ -96,3 +96,43 @@ mod tests {
         assert_eq!(back["published"], "2026-11-28T10:00:00.123Z");
     }
 }
+
+/// The System Log event types Okta allows in Event Hooks (Okta release noted in
+/// `data/okta-hook-event-types.json`). A hook subscription or a flow trigger for
+/// any other type is refused, as Okta refuses it.
+pub fn hook_event_types() -> &'static std::collections::BTreeSet<String> {
+    static TYPES: std::sync::OnceLock<std::collections::BTreeSet<String>> =
+        std::sync::OnceLock::new();
+    TYPES.get_or_init(|| {
+        #[derive(Deserialize)]
+        struct File {
+            hook_eligible: Vec<String>,
+        }
+        let file: File = serde_json::from_str(include_str!("../data/okta-hook-event-types.json"))
+            .expect("the embedded event type list is valid JSON");
+        file.hook_eligible.into_iter().collect()
+    })
+}
+
+/// Whether Okta delivers this event type through Event Hooks.
+pub fn is_hook_event_type(event_type: &str) -> bool {
+    hook_event_types().contains(event_type)
+}
+
+#[cfg(test)]
+mod hook_type_tests {
+    #[test]
+    fn the_seed_event_types_are_hook_eligible() {
+        for t in [
+            "user.lifecycle.create",
+            "user.lifecycle.deactivate",
+            "user.account.lock",
+            "user.account.update_profile",
+            "group.user_membership.add",
+        ] {
+            assert!(super::is_hook_event_type(t), "{t}");
+        }
+        assert!(!super::is_hook_event_type("user.session.nonsense"));
+        assert!(super::hook_event_types().len() > 300);
+    }
+}
