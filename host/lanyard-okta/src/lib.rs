@@ -1,2 +1,30 @@
 //! Okta: the Management API client, the `okta` capability built on it, Event Hook
 //! payloads, and the sandbox org that speaks the same API on a real socket.
+//!
+//! - [`OktaClient`]: typed calls to Okta's Management API (SSWS or OAuth 2.0
+//!   `private_key_jwt` with DPoP), every page through `Link: rel="next"`, bounded
+//!   waits on `X-Rate-Limit-*` and 429, retries of 5xx with backoff.
+//! - [`OktaCapability`]: [`lanyard_core::okta::OktaApi`] on top of the client, with
+//!   compare-before-write so no-op writes raise no Okta event.
+//! - [`hooks`]: Event Hook deliveries and the verification challenge, for the daemon.
+//! - [`sandbox`]: a simulated Okta org on a real socket, for tests, the demo and
+//!   trying flows safely.
+//!
+//! This crate knows nothing about cards, flows or the store.
+
+pub mod auth;
+pub mod capability;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod hooks;
+mod link;
+pub mod sandbox;
+pub mod scopes;
+pub mod sleep;
+
+pub use capability::OktaCapability;
+pub use client::{EventHookSpec, LogCursor, LogPoll, OktaClient, Page};
+pub use config::{Auth, OktaConfig, PrivateKeyJwt, RetryPolicy};
+pub use error::{OktaError, OktaErrorBody};
+pub use sleep::{ManualSleeper, Sleeper, TokioSleeper};
