@@ -1,0 +1,9 @@
+//! lanyard-connect's integration tests: real servers on 127.0.0.1, real
+//! clients, no sleeping.
+
+mod config;
+mod http;
+mod mail;
+mod sink;
+mod slack;
+mod support;

@@ -1,0 +1,204 @@
+//! Slack through connections: the Web API with a bot token and an incoming
+//! webhook, against the Slack stand-in, checking the exact requests.
+
+use crate::support::{capability, request};
+use lanyard_connect::StaticLookup;
+use lanyard_connect::sandbox::{SlackConfig, SlackRequestKind, SlackStandIn, SlackStandInHandle};
+use lanyard_core::caps::{HttpApi, HttpMethod, HttpRequest};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+async fn stand_in() -> SlackStandInHandle {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    SlackStandIn::start(listener, SlackConfig::default()).unwrap()
+}
+
+fn connections(slack: &SlackStandInHandle) -> String {
+    format!(
+        r#"
+        [connections.it-slack]
+        base_url = "{api}"
+        auth = {{ bearer = {{ env = "SLACK_BOT_TOKEN" }} }}
+        allow_private = true
+
+        [connections.wrong-token]
+        base_url = "{api}"
+        auth = {{ bearer = {{ value = "xoxb-wrong" }} }}
+        allow_private = true
+
+        [connections.no-token]
+        base_url = "{api}"
+        allow_private = true
+
+        [connections.it-webhook]
+        base_url = {{ env = "SLACK_WEBHOOK_URL" }}
+        allow_private = true
+        "#,
+        api = slack.api_base_url()
+    )
+}
+
+fn post_json(url: &str, connection: &str, body: &Value) -> HttpRequest {
+    let mut req = request(HttpMethod::Post, url, Some(connection));
+    req.headers.push((
+        "content-type".to_owned(),
+        "application/json; charset=utf-8".to_owned(),
+    ));
+    req.body = Some(serde_json::to_vec(body).unwrap());
+    req
+}
+
+#[tokio::test]
+async fn chat_post_message_through_a_bearer_connection() {
+    let slack = stand_in().await;
+    let token = slack.config().bot_token.clone();
+    let webhook = slack.webhook_url();
+    let http = capability(
+        &connections(&slack),
+        &[("SLACK_BOT_TOKEN", &token), ("SLACK_WEBHOOK_URL", &webhook)],
+        StaticLookup::new(),
+    );
+    let blocks =
+        json!([{"type": "section", "text": {"type": "mrkdwn", "text": "*Offboarded* jdoe"}}]);
+    let body =
+        json!({"channel": "#it-ops", "text": "Offboarded jdoe@example.com", "blocks": blocks});
+    let response = http
+        .send(post_json("chat.postMessage", "it-slack", &body))
+        .await
+        .unwrap();
+    assert_eq!(response.status, 200);
+    let answer: Value = serde_json::from_slice(&response.body).unwrap();
+    assert_eq!(answer["ok"], true, "{answer}");
+    assert_eq!(answer["channel"], "C0ITOPS0001");
+    assert!(answer["ts"].as_str().unwrap().starts_with("1700000000."));
+    assert_eq!(answer["message"]["text"], "Offboarded jdoe@example.com");
+    assert_eq!(answer["message"]["blocks"], blocks);
+    assert!(answer.get("warning").is_none());
+
+    let posted = slack.wait_for(1, Duration::from_secs(5)).await.unwrap();
+    let seen = &posted[0];
+    assert_eq!(seen.kind, SlackRequestKind::PostMessage);
+    assert_eq!(seen.method, "POST");
+    assert_eq!(seen.path, "/api/chat.postMessage");
+    assert_eq!(
+        seen.header("authorization"),
+        Some(format!("Bearer {token}").as_str())
+    );
+    assert!(token.starts_with("xoxb-"));
+    assert_eq!(
+        seen.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
+    let json = seen.json.as_ref().unwrap();
+    assert_eq!(json["channel"], "#it-ops");
+    assert_eq!(json["text"], "Offboarded jdoe@example.com");
+    assert_eq!(json["blocks"], blocks);
+
+    // Slack's own refusals come back as responses the card can read.
+    let response = http
+        .send(post_json("chat.postMessage", "wrong-token", &body))
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&response.body).unwrap(),
+        json!({"ok": false, "error": "invalid_auth"})
+    );
+    let response = http
+        .send(post_json("chat.postMessage", "no-token", &body))
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&response.body).unwrap(),
+        json!({"ok": false, "error": "not_authed"})
+    );
+    let response = http
+        .send(post_json(
+            "/chat.postMessage",
+            "it-slack",
+            &json!({"channel": "#nope", "text": "x"}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&response.body).unwrap()["error"],
+        "channel_not_found"
+    );
+    let response = http
+        .send(post_json(
+            "chat.postMessage",
+            "it-slack",
+            &json!({"channel": "it-ops"}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&response.body).unwrap()["error"],
+        "no_text"
+    );
+
+    // Without the charset Slack still posts, with a warning.
+    let mut req = post_json(
+        "chat.postMessage",
+        "it-slack",
+        &json!({"channel": "C0ITOPS0001", "text": "hi"}),
+    );
+    req.headers[0].1 = "application/json".to_owned();
+    let answer: Value = serde_json::from_slice(&http.send(req).await.unwrap().body).unwrap();
+    assert_eq!(answer["ok"], true);
+    assert_eq!(answer["warning"], "missing_charset");
+    assert_eq!(slack.posted().len(), 2);
+    assert_eq!(slack.requests().len(), 6);
+}
+
+#[tokio::test]
+async fn incoming_webhook_is_the_base_url_itself() {
+    let slack = stand_in().await;
+    let webhook = slack.webhook_url();
+    let http = capability(
+        &connections(&slack),
+        &[
+            ("SLACK_BOT_TOKEN", "unused"),
+            ("SLACK_WEBHOOK_URL", &webhook),
+        ],
+        StaticLookup::new(),
+    );
+    for url in ["", "/"] {
+        let response = http
+            .send(post_json(
+                url,
+                "it-webhook",
+                &json!({"text": format!("via `{url}`")}),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(response.status, 200, "{url}");
+        assert_eq!(response.body, b"ok");
+    }
+    let posted = slack.wait_for(2, Duration::from_secs(5)).await.unwrap();
+    for (seen, url) in posted.iter().zip(["", "/"]) {
+        assert_eq!(seen.kind, SlackRequestKind::Webhook);
+        assert_eq!(seen.method, "POST");
+        assert_eq!(seen.path, slack.config().webhook_path);
+        assert_eq!(seen.header("authorization"), None);
+        assert_eq!(
+            seen.header("content-type"),
+            Some("application/json; charset=utf-8")
+        );
+        assert_eq!(seen.text(), Some(format!("via `{url}`").as_str()));
+    }
+    // A path under the webhook is not the webhook.
+    let response = http
+        .send(post_json("extra", "it-webhook", &json!({"text": "x"})))
+        .await
+        .unwrap();
+    assert_eq!(response.status, 404);
+    assert_eq!(response.body, b"no_service");
+    let response = http
+        .send(post_json("", "it-webhook", &json!({"blocks": "nope"})))
+        .await
+        .unwrap();
+    assert_eq!(response.status, 400);
+    // The webhook URL is a secret: the admin API never shows its path.
+    let info = http.connections().get("it-webhook").unwrap();
+    assert!(!info.base_url.contains("services"), "{}", info.base_url);
+}
