@@ -156,6 +156,9 @@ pub struct MailConfig {
     /// A PEM file of a root certificate to trust as well (a private relay).
     #[serde(default)]
     pub root_certificate: Option<PathBuf>,
+    /// The same, as PEM text in the config (certificates are not secret).
+    #[serde(default)]
+    pub root_certificate_pem: Option<String>,
     /// Allow `tls = "none"` to a host that is not loopback.
     #[serde(default)]
     pub allow_insecure: bool,

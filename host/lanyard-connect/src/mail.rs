@@ -110,36 +110,39 @@ impl MailCapability {
                 None
             }
         };
-        let root = match &config.root_certificate {
-            None => None,
-            Some(path) => match std::fs::read(path) {
+        let mut roots = Vec::new();
+        if let Some(path) = &config.root_certificate {
+            match std::fs::read(path) {
                 Ok(pem) => match Certificate::from_pem(&pem) {
-                    Ok(cert) => Some(cert),
-                    Err(e) => {
-                        problems.push(
-                            PLACE,
-                            format!(
-                                "root_certificate {} is not a PEM certificate: {e}",
-                                path.display()
-                            ),
-                        );
-                        None
-                    }
-                },
-                Err(e) => {
-                    problems.push(
+                    Ok(cert) => roots.push(cert),
+                    Err(e) => problems.push(
                         PLACE,
-                        format!("cannot read root_certificate {}: {e}", path.display()),
-                    );
-                    None
-                }
-            },
-        };
+                        format!(
+                            "root_certificate {} is not a PEM certificate: {e}",
+                            path.display()
+                        ),
+                    ),
+                },
+                Err(e) => problems.push(
+                    PLACE,
+                    format!("cannot read root_certificate {}: {e}", path.display()),
+                ),
+            }
+        }
+        if let Some(pem) = &config.root_certificate_pem {
+            match Certificate::from_pem(pem.as_bytes()) {
+                Ok(cert) => roots.push(cert),
+                Err(e) => problems.push(
+                    PLACE,
+                    format!("root_certificate_pem is not a PEM certificate: {e}"),
+                ),
+            }
+        }
         let tls = match config.tls {
             MailTls::None => Some(Tls::None),
             MailTls::Starttls | MailTls::Tls => {
                 let mut params = TlsParameters::builder(config.host.clone());
-                if let Some(cert) = root {
+                for cert in roots {
                     params = params.add_root_certificate(cert);
                 }
                 match params.build_rustls() {

@@ -142,7 +142,7 @@ impl SecretSource {
                 }
                 tracing::warn!(
                     %owner,
-                    "secret given inline in the config file; use {{ env = .. }} or {{ file = .. }} outside development"
+                    "secret written inline in the configuration (development only); use {{ env = .. }} or {{ file = .. }}"
                 );
                 Ok(Secret(value.clone()))
             }

@@ -6,6 +6,8 @@
 //! what "Slack" received. It posts nothing anywhere.
 
 use super::{StartError, WaitTimeout};
+use crate::config::{AuthConfig, ConnectionConfig, UrlSource};
+use crate::secret::SecretSource;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -145,6 +147,35 @@ impl SlackStandInHandle {
     /// The incoming webhook's full URL.
     pub fn webhook_url(&self) -> String {
         format!("http://{}{}", self.addr, self.state.config.webhook_path)
+    }
+
+    /// A connection to the Web API with the bot token (`base_url` is
+    /// [`Self::api_base_url`]; the stand-in is on loopback, hence
+    /// `allow_private`). The token is inline: a development-only secret.
+    pub fn web_api_connection(&self) -> ConnectionConfig {
+        ConnectionConfig {
+            base_url: UrlSource::Plain(self.api_base_url()),
+            auth: AuthConfig::Bearer(SecretSource::Value(self.state.config.bot_token.clone())),
+            headers: Default::default(),
+            timeout: None,
+            allow_private: true,
+            max_response_bytes: None,
+            description: Some("Slack Web API (sandbox stand-in)".to_owned()),
+        }
+    }
+
+    /// A connection whose base URL is the incoming webhook, kept secret as a
+    /// real webhook URL must be.
+    pub fn webhook_connection(&self) -> ConnectionConfig {
+        ConnectionConfig {
+            base_url: UrlSource::Secret(SecretSource::Value(self.webhook_url())),
+            auth: AuthConfig::None,
+            headers: Default::default(),
+            timeout: None,
+            allow_private: true,
+            max_response_bytes: None,
+            description: Some("Slack incoming webhook (sandbox stand-in)".to_owned()),
+        }
     }
 
     pub fn config(&self) -> &SlackConfig {

@@ -8,6 +8,8 @@
 //! can be tested. It delivers nothing anywhere.
 
 use super::{StartError, WaitTimeout};
+use crate::config::{MailConfig, MailFrom, MailTls};
+use crate::secret::SecretSource;
 use base64::Engine as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -186,6 +188,35 @@ impl SmtpSinkHandle {
     /// The PEM of the CA that signed the sink's certificate (with TLS).
     pub fn ca_pem(&self) -> Option<&str> {
         self.ca_pem.as_deref()
+    }
+
+    /// A `[mail]` config that sends through this sink as `from`: STARTTLS
+    /// trusting the sink's CA when it offers TLS, its credentials when it wants
+    /// them (inline, so they are logged as a development-only secret).
+    pub fn mail_config(&self, from: &str) -> MailConfig {
+        let config = &self.shared.config;
+        MailConfig {
+            host: self.addr.ip().to_string(),
+            port: Some(self.addr.port()),
+            tls: if config.tls == SmtpTls::None {
+                MailTls::None
+            } else {
+                MailTls::Starttls
+            },
+            username: config.credentials.as_ref().map(|(user, _)| user.clone()),
+            password: config
+                .credentials
+                .as_ref()
+                .map(|(_, pw)| SecretSource::Value(pw.clone())),
+            from: MailFrom::Address(from.to_owned()),
+            timeout: Some(Duration::from_secs(10)),
+            root_certificate: None,
+            root_certificate_pem: self.ca_pem.clone(),
+            allow_insecure: false,
+            max_recipients: None,
+            max_message_bytes: None,
+            hello_name: None,
+        }
     }
 
     /// Every message accepted so far.

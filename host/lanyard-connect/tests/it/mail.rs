@@ -334,3 +334,22 @@ async fn relay_down_is_unavailable() {
     assert_eq!(err.kind, ErrorKind::Unavailable, "{err}");
     assert!(err.retryable);
 }
+
+#[tokio::test]
+async fn the_sinks_own_mail_config_works_with_tls_and_auth() {
+    let sink = sink(SmtpSinkConfig {
+        tls: SmtpTls::StarttlsRequired,
+        credentials: Some(("demo".to_owned(), "demo-pass".to_owned())),
+        ..SmtpSinkConfig::default()
+    })
+    .await;
+    let mail =
+        MailCapability::from_config(&sink.mail_config("Lanyard <lanyard@sandbox.test>")).unwrap();
+    let id = mail.send(message()).await.unwrap();
+    let got = &sink.wait_for(1, Duration::from_secs(5)).await.unwrap()[0];
+    assert!(got.tls);
+    assert_eq!(got.authenticated_as.as_deref(), Some("demo"));
+    assert_eq!(got.from[0].name.as_deref(), Some("Lanyard"));
+    assert_eq!(got.message_id.as_deref(), Some(id.trim_matches(['<', '>'])));
+    assert!(id.ends_with("@sandbox.test>"));
+}

@@ -202,3 +202,38 @@ async fn incoming_webhook_is_the_base_url_itself() {
     let info = http.connections().get("it-webhook").unwrap();
     assert!(!info.base_url.contains("services"), "{}", info.base_url);
 }
+
+#[tokio::test]
+async fn the_stand_ins_own_connections_work() {
+    use lanyard_connect::{Connections, ConnectionsConfig, HttpCapability, HttpSettings};
+    let slack = stand_in().await;
+    let mut config = ConnectionsConfig::default();
+    config
+        .0
+        .insert("it-slack".to_owned(), slack.web_api_connection());
+    config
+        .0
+        .insert("it-webhook".to_owned(), slack.webhook_connection());
+    let connections = Connections::from_config(&config).unwrap();
+    let http =
+        HttpCapability::new(std::sync::Arc::new(connections), HttpSettings::default()).unwrap();
+    let body = json!({"channel": "security", "text": "Account locked: jdoe"});
+    let answer: Value = serde_json::from_slice(
+        &http
+            .send(post_json("chat.postMessage", "it-slack", &body))
+            .await
+            .unwrap()
+            .body,
+    )
+    .unwrap();
+    assert_eq!(answer["ok"], true, "{answer}");
+    assert_eq!(answer["channel"], "C0SECURITY1");
+    let response = http
+        .send(post_json("", "it-webhook", &json!({"text": "hello"})))
+        .await
+        .unwrap();
+    assert_eq!(response.body, b"ok");
+    let posted = slack.wait_for(2, Duration::from_secs(5)).await.unwrap();
+    assert_eq!(posted[0].channel.as_deref(), Some("C0SECURITY1"));
+    assert_eq!(posted[1].channel.as_deref(), Some("C0ITOPS0001"));
+}
