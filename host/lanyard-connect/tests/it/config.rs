@@ -354,3 +354,68 @@ fn durations_parse() {
             .contains("`soon` is not a duration")
     );
 }
+
+/// The example in the crate docs, as the daemon will embed it in lanyard.toml.
+#[test]
+fn the_documented_lanyard_toml_parses_and_validates() {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct LanyardToml {
+        http: lanyard_connect::HttpSettings,
+        connections: lanyard_connect::ConnectionsConfig,
+        mail: MailConfig,
+    }
+    let text = r#"
+        [http]
+        timeout = "30s"
+        max_response_bytes = 4194304
+
+        [connections.it-slack]
+        base_url = "https://slack.com/api"
+        auth = { bearer = { env = "SLACK_BOT_TOKEN" } }
+
+        [connections.it-webhook]
+        base_url = { file = "/run/secrets/slack-webhook-url" }
+
+        [connections.jamf]
+        base_url = "https://acme.jamfcloud.com/api"
+        auth = { basic = { username = "lanyard", password = { env = "JAMF_PASSWORD" } } }
+        headers = { accept = "application/json" }
+        timeout = "10s"
+
+        [connections.intranet]
+        base_url = "http://10.0.4.20:8080/hooks"
+        allow_private = true
+
+        [mail]
+        host = "smtp.example.com"
+        tls = "starttls"
+        username = "lanyard"
+        password = { env = "SMTP_PASSWORD" }
+        from = { address = "lanyard@example.com", name = "Lanyard" }
+    "#;
+    let parsed: LanyardToml = toml::from_str(text).unwrap();
+    assert_eq!(parsed.http.timeout, std::time::Duration::from_secs(30));
+    let environment = env(&[
+        ("SLACK_BOT_TOKEN", "xoxb-1"),
+        ("JAMF_PASSWORD", "pw"),
+        ("SMTP_PASSWORD", "pw"),
+    ]);
+    let err = Connections::from_config_with_env(&parsed.connections, &environment).unwrap_err();
+    assert_eq!(err.problems.len(), 1, "{err}");
+    assert!(
+        err.to_string().starts_with(
+            "connection `it-webhook`: cannot read secret file /run/secrets/slack-webhook-url"
+        ),
+        "{err}"
+    );
+    let mut connections = parsed.connections.clone();
+    connections.0.remove("it-webhook");
+    let connections = Connections::from_config_with_env(&connections, &environment).unwrap();
+    assert_eq!(
+        connections.names().collect::<Vec<_>>(),
+        ["intranet", "it-slack", "jamf"]
+    );
+    assert_eq!(connections.get("jamf").unwrap().timeout_ms, Some(10_000));
+    MailCapability::from_config_with_env(&parsed.mail, &environment).unwrap();
+}
