@@ -313,6 +313,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
                 continue;
             }
         };
+        let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         tokio::spawn(async move {
             let io: Box<dyn Io> = Box::new(stream);
@@ -374,16 +375,14 @@ impl Session {
                 .expect("refusals lock")
                 .push(text.to_owned());
         }
-        let io = self.io();
-        io.get_mut()
-            .write_all(text.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        io.get_mut()
-            .write_all(b"\r\n")
-            .await
-            .map_err(|e| e.to_string())?;
-        io.get_mut().flush().await.map_err(|e| e.to_string())
+        // One write per reply: a reply split over two writes waits on Nagle
+        // and the client's delayed ACK (40 ms a command).
+        let mut wire = Vec::with_capacity(text.len() + 2);
+        wire.extend_from_slice(text.as_bytes());
+        wire.extend_from_slice(b"\r\n");
+        let io = self.io().get_mut();
+        io.write_all(&wire).await.map_err(|e| e.to_string())?;
+        io.flush().await.map_err(|e| e.to_string())
     }
 
     /// A refusal for a client mistake; too many and the session ends.
