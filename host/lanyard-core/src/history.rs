@@ -193,4 +193,9 @@ pub struct StepRecord {
     pub logs: Vec<LogLine>,
     #[serde(default)]
     pub effects: Vec<Effect>,
+    /// The order in which the step started within its run (0 first). Records
+    /// are written when a step ends, so a branch or loop is recorded after its
+    /// children; traces sort by this to show steps in the order they began.
+    #[serde(default)]
+    pub seq: u64,
 }
