@@ -31,9 +31,6 @@ use crate::error::{OktaError, OktaErrorBody, auth_param};
 use crate::link;
 use crate::sleep::{Sleeper, TokioSleeper};
 
-/// Okta's page size for users and groups; its maximum for the System Log is 1000.
-const PAGE_SIZE: usize = 200;
-const LOG_PAGE_SIZE: usize = 1000;
 /// The largest response body read; Okta pages are far smaller.
 const MAX_BODY: usize = 32 * 1024 * 1024;
 /// Refresh OAuth tokens this long before they expire.
@@ -310,7 +307,7 @@ impl OktaClient {
             if let Some(s) = query.q.as_deref().filter(|s| !s.is_empty()) {
                 q.append_pair("q", s);
             }
-            q.append_pair("limit", &cap.min(PAGE_SIZE).to_string());
+            q.append_pair("limit", &cap.min(self.page_size()).to_string());
         }
         self.list_all("listUsers", url, cap).await
     }
@@ -336,7 +333,7 @@ impl OktaClient {
                     if let Some(s) = &query.q {
                         q.append_pair("q", s);
                     }
-                    q.append_pair("limit", &query.limit.map_or(PAGE_SIZE, |l| l as usize).to_string());
+                    q.append_pair("limit", &query.limit.map_or(self.page_size(), |l| l as usize).to_string());
                 }
                 url
             }
@@ -431,7 +428,7 @@ impl OktaClient {
         let mut url = self.url("/api/v1/groups");
         url.query_pairs_mut()
             .append_pair("search", search)
-            .append_pair("limit", &PAGE_SIZE.to_string());
+            .append_pair("limit", &self.page_size().to_string());
         let groups: Vec<OktaGroup> = self.list_all("listGroups", url, self.cap(None)).await?;
         Ok(groups.into_iter().map(Group::from).collect())
     }
@@ -461,7 +458,7 @@ impl OktaClient {
     /// `GET /api/v1/groups/{groupId}/users`, every page.
     pub async fn list_group_members(&self, group_id: &str) -> Result<Vec<User>, OktaError> {
         let mut url = self.url(&format!("/api/v1/groups/{}/users", segment(group_id)?));
-        url.query_pairs_mut().append_pair("limit", &PAGE_SIZE.to_string());
+        url.query_pairs_mut().append_pair("limit", &self.page_size().to_string());
         self.list_all("listGroupUsers", url, self.cap(None)).await
     }
 
@@ -483,26 +480,28 @@ impl OktaClient {
 
     // ----------------------------------------------------------- system log
 
-    /// A bounded System Log query (`until` defaults to now), oldest first, every
-    /// page up to the limit (default 1000, at most 10 000).
+    /// A System Log query, oldest first, every page up to the limit (default
+    /// 1000, at most 10 000).
     pub async fn query_logs(&self, query: &LogQuery) -> Result<Vec<Value>, OktaError> {
         let cap = query.limit.map_or(1000, |l| l as usize).clamp(1, 10_000);
         let mut url = self.url("/api/v1/logs");
         {
-            let now = self.inner.clock.now();
             let mut q = url.query_pairs_mut();
             if let Some(s) = &query.since {
                 q.append_pair("since", s);
             }
-            let until = query.until.clone().unwrap_or_else(|| rfc3339(now));
-            q.append_pair("until", &until);
+            // Without `until` Okta answers in polling mode: pages until an
+            // empty one, which is where listing stops.
+            if let Some(u) = &query.until {
+                q.append_pair("until", u);
+            }
             if let Some(f) = &query.filter {
                 q.append_pair("filter", f);
             }
             if let Some(s) = &query.q {
                 q.append_pair("q", s);
             }
-            q.append_pair("limit", &cap.min(LOG_PAGE_SIZE).to_string());
+            q.append_pair("limit", &cap.min(self.inner.cfg.log_page_size.clamp(1, 1000)).to_string());
             q.append_pair("sortOrder", "ASCENDING");
         }
         self.list_all("listLogEvents", url, cap).await
@@ -519,7 +518,7 @@ impl OktaClient {
                 let mut url = self.url("/api/v1/logs");
                 url.query_pairs_mut()
                     .append_pair("since", &rfc3339(*t))
-                    .append_pair("limit", &max_events.min(LOG_PAGE_SIZE).to_string())
+                    .append_pair("limit", &max_events.min(self.inner.cfg.log_page_size.clamp(1, 1000)).to_string())
                     .append_pair("sortOrder", "ASCENDING");
                 url
             }
@@ -608,6 +607,10 @@ impl OktaClient {
     }
 
     // ------------------------------------------------------------- plumbing
+
+    fn page_size(&self) -> usize {
+        self.inner.cfg.page_size.clamp(1, 1000)
+    }
 
     fn cap(&self, limit: Option<u32>) -> usize {
         match limit {

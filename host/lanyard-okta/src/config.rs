@@ -18,6 +18,10 @@ pub struct OktaConfig {
     /// The most items one listing returns when the caller sets no limit, so a
     /// runaway query cannot exhaust memory.
     pub max_list_items: usize,
+    /// Items per page asked of Okta (`limit`); Okta's maximum for users is 200.
+    pub page_size: usize,
+    /// Events per System Log page (Okta's maximum is 1000).
+    pub log_page_size: usize,
     /// Sent as `User-Agent`.
     pub user_agent: String,
 }
@@ -40,6 +44,8 @@ impl OktaConfig {
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(30),
             max_list_items: 50_000,
+            page_size: 200,
+            log_page_size: 1000,
             user_agent: concat!("lanyard/", env!("CARGO_PKG_VERSION")).to_string(),
         })
     }

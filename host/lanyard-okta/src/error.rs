@@ -83,7 +83,7 @@ pub enum OktaError {
         www_authenticate: Option<String>,
     },
     /// Okta kept answering 429 past the client's bounded wait.
-    #[error("okta rate limit on {method} {path}: retry in {retry_after_ms} ms")]
+    #[error("okta rate limit on {method} {path}{}: retry in {retry_after_ms} ms", describe_body(.body, ""))]
     RateLimited {
         method: String,
         path: String,

@@ -1,0 +1,342 @@
+//! Okta's filter and search expressions (`profile.department eq "Sales" and
+//! (status eq "ACTIVE" or created gt "2024-01-01T00:00:00.000Z")`), evaluated
+//! against the JSON Okta would return for an object.
+//!
+//! Operators: `eq`, `ne`, `sw`, `co`, `gt`, `ge`, `lt`, `le`, `pr`; `and`, `or`,
+//! `not`, parentheses. Attribute names are case-sensitive, operators and string
+//! values are not (as Okta's search). An attribute on an array matches if any
+//! element matches (SCIM). Dates compare as instants.
+
+use chrono::DateTime;
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Cmp { attr: String, op: Op, value: Value },
+    Present(String),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Not(Box<Expr>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Sw,
+    Co,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Word(String),
+    Str(String),
+    LParen,
+    RParen,
+}
+
+const MAX_LEN: usize = 4096;
+const MAX_DEPTH: usize = 32;
+
+pub fn parse(input: &str) -> Result<Expr, String> {
+    if input.len() > MAX_LEN {
+        return Err(format!("expression is longer than {MAX_LEN} characters"));
+    }
+    let toks = lex(input)?;
+    let mut p = Parser { toks, pos: 0, depth: 0 };
+    let e = p.or()?;
+    if p.pos != p.toks.len() {
+        return Err(format!("unexpected `{}`", p.show(p.pos)));
+    }
+    Ok(e)
+}
+
+fn lex(s: &str) -> Result<Vec<Tok>, String> {
+    let mut out = Vec::new();
+    let mut chars = s.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        match c {
+            ' ' | '\t' | '\n' | '\r' => {
+                chars.next();
+            }
+            '(' => {
+                chars.next();
+                out.push(Tok::LParen);
+            }
+            ')' => {
+                chars.next();
+                out.push(Tok::RParen);
+            }
+            '"' => {
+                chars.next();
+                let mut v = String::new();
+                loop {
+                    match chars.next() {
+                        None => return Err("unterminated string".into()),
+                        Some('\\') => match chars.next() {
+                            Some(e) => v.push(e),
+                            None => return Err("unterminated string".into()),
+                        },
+                        Some('"') => break,
+                        Some(ch) => v.push(ch),
+                    }
+                }
+                out.push(Tok::Str(v));
+            }
+            _ => {
+                let mut w = String::new();
+                while let Some(&ch) = chars.peek() {
+                    if ch.is_whitespace() || ch == '(' || ch == ')' || ch == '"' {
+                        break;
+                    }
+                    w.push(ch);
+                    chars.next();
+                }
+                out.push(Tok::Word(w));
+            }
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    toks: Vec<Tok>,
+    pos: usize,
+    depth: usize,
+}
+
+impl Parser {
+    fn show(&self, i: usize) -> String {
+        match self.toks.get(i) {
+            Some(Tok::Word(w)) => w.clone(),
+            Some(Tok::Str(s)) => format!("\"{s}\""),
+            Some(Tok::LParen) => "(".into(),
+            Some(Tok::RParen) => ")".into(),
+            None => "end of expression".into(),
+        }
+    }
+
+    fn keyword(&self, kw: &str) -> bool {
+        matches!(self.toks.get(self.pos), Some(Tok::Word(w)) if w.eq_ignore_ascii_case(kw))
+    }
+
+    fn or(&mut self) -> Result<Expr, String> {
+        let mut left = self.and()?;
+        while self.keyword("or") {
+            self.pos += 1;
+            let right = self.and()?;
+            left = Expr::Or(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Expr, String> {
+        let mut left = self.unary()?;
+        while self.keyword("and") {
+            self.pos += 1;
+            let right = self.unary()?;
+            left = Expr::And(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self) -> Result<Expr, String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err("expression nests too deeply".into());
+        }
+        let e = if self.keyword("not") {
+            self.pos += 1;
+            Expr::Not(Box::new(self.unary()?))
+        } else {
+            self.primary()?
+        };
+        self.depth -= 1;
+        Ok(e)
+    }
+
+    fn primary(&mut self) -> Result<Expr, String> {
+        match self.toks.get(self.pos).cloned() {
+            Some(Tok::LParen) => {
+                self.pos += 1;
+                let e = self.or()?;
+                if self.toks.get(self.pos) != Some(&Tok::RParen) {
+                    return Err(format!("expected `)`, found `{}`", self.show(self.pos)));
+                }
+                self.pos += 1;
+                Ok(e)
+            }
+            Some(Tok::Word(attr)) => {
+                self.pos += 1;
+                let op = match self.toks.get(self.pos) {
+                    Some(Tok::Word(w)) => w.to_ascii_lowercase(),
+                    _ => return Err(format!("expected an operator after `{attr}`, found `{}`", self.show(self.pos))),
+                };
+                self.pos += 1;
+                let op = match op.as_str() {
+                    "pr" => return Ok(Expr::Present(attr)),
+                    "eq" => Op::Eq,
+                    "ne" => Op::Ne,
+                    "sw" => Op::Sw,
+                    "co" => Op::Co,
+                    "gt" => Op::Gt,
+                    "ge" => Op::Ge,
+                    "lt" => Op::Lt,
+                    "le" => Op::Le,
+                    other => return Err(format!("unknown operator `{other}`")),
+                };
+                let value = match self.toks.get(self.pos).cloned() {
+                    Some(Tok::Str(s)) => Value::String(s),
+                    Some(Tok::Word(w)) => match w.to_ascii_lowercase().as_str() {
+                        "true" => Value::Bool(true),
+                        "false" => Value::Bool(false),
+                        "null" => Value::Null,
+                        _ => match w.parse::<f64>() {
+                            Ok(n) => serde_json::Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null),
+                            Err(_) => return Err(format!("`{w}` is not a value (strings need double quotes)")),
+                        },
+                    },
+                    _ => return Err(format!("expected a value after `{attr} {op:?}`")),
+                };
+                self.pos += 1;
+                Ok(Expr::Cmp { attr, op, value })
+            }
+            _ => Err(format!("expected an attribute or `(`, found `{}`", self.show(self.pos))),
+        }
+    }
+}
+
+impl Expr {
+    pub fn matches(&self, obj: &Value) -> bool {
+        match self {
+            Expr::And(a, b) => a.matches(obj) && b.matches(obj),
+            Expr::Or(a, b) => a.matches(obj) || b.matches(obj),
+            Expr::Not(a) => !a.matches(obj),
+            Expr::Present(attr) => lookup(obj, attr).iter().any(|v| !v.is_null()),
+            Expr::Cmp { attr, op, value } => {
+                let found = lookup(obj, attr);
+                if *op == Op::Ne {
+                    return !found.iter().any(|v| compare(v, Op::Eq, value));
+                }
+                found.iter().any(|v| compare(v, *op, value))
+            }
+        }
+    }
+}
+
+/// Every value at the dotted path, descending into arrays.
+fn lookup<'a>(obj: &'a Value, path: &str) -> Vec<&'a Value> {
+    let mut current = vec![obj];
+    for part in path.split('.') {
+        let mut next = Vec::new();
+        for v in current {
+            match v {
+                Value::Object(m) => {
+                    if let Some(x) = m.get(part) {
+                        match x {
+                            Value::Array(items) => next.extend(items.iter()),
+                            other => next.push(other),
+                        }
+                    }
+                }
+                Value::Array(items) => {
+                    for item in items {
+                        if let Some(x) = item.get(part) {
+                            next.push(x);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        current = next;
+    }
+    current
+}
+
+fn compare(found: &Value, op: Op, want: &Value) -> bool {
+    match (found, want) {
+        (Value::String(a), Value::String(b)) => {
+            if let (Ok(x), Ok(y)) = (DateTime::parse_from_rfc3339(a), DateTime::parse_from_rfc3339(b)) {
+                return ordered(x.cmp(&y), op);
+            }
+            let (a, b) = (a.to_lowercase(), b.to_lowercase());
+            match op {
+                Op::Sw => a.starts_with(&b),
+                Op::Co => a.contains(&b),
+                _ => ordered(a.cmp(&b), op),
+            }
+        }
+        (Value::Number(a), Value::Number(b)) => match (a.as_f64(), b.as_f64()) {
+            (Some(x), Some(y)) => x.partial_cmp(&y).is_some_and(|o| ordered(o, op)),
+            _ => false,
+        },
+        (Value::Bool(a), Value::Bool(b)) => matches!(op, Op::Eq) && a == b,
+        (Value::Null, Value::Null) => matches!(op, Op::Eq),
+        _ => false,
+    }
+}
+
+fn ordered(o: std::cmp::Ordering, op: Op) -> bool {
+    use std::cmp::Ordering::*;
+    match op {
+        Op::Eq => o == Equal,
+        Op::Ne => o != Equal,
+        Op::Gt => o == Greater,
+        Op::Ge => o != Less,
+        Op::Lt => o == Less,
+        Op::Le => o != Greater,
+        Op::Sw | Op::Co => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn okta_examples_evaluate() {
+        let user = json!({
+            "id": "00u1", "status": "ACTIVE", "created": "2013-06-01T00:00:00.000Z",
+            "profile": {"department": "Engineering", "login": "Isaac.Brock@acme.example", "arr": ["a", "b"]}
+        });
+        let yes = [
+            r#"profile.department eq "Engineering" and (created lt "2014-01-01T00:00:00.000Z" or status eq "ACTIVE")"#,
+            r#"status eq "active""#,
+            r#"profile.login sw "isaac.brock""#,
+            r#"profile.login co "BROCK""#,
+            r#"profile.arr eq "b""#,
+            r#"profile.department pr"#,
+            r#"(status lt "STAGED" or status gt "STAGED")"#,
+            r#"not (status eq "SUSPENDED")"#,
+        ];
+        for e in yes {
+            assert!(parse(e).unwrap().matches(&user), "{e}");
+        }
+        let no = [
+            r#"profile.department eq "Sales""#,
+            r#"created gt "2014-01-01T00:00:00.000Z""#,
+            r#"profile.title pr"#,
+            r#"status ne "ACTIVE""#,
+        ];
+        for e in no {
+            assert!(!parse(e).unwrap().matches(&user), "{e}");
+        }
+        let log = json!({"eventType": "user.account.lock", "target": [{"id": "00u9", "type": "User"}]});
+        assert!(parse(r#"eventType eq "user.account.lock" and target.id eq "00u9""#).unwrap().matches(&log));
+    }
+
+    #[test]
+    fn bad_expressions_are_refused_with_a_reason() {
+        for e in ["status eq", "status foo \"x\"", "(status eq \"A\"", "status eq ACTIVE", "\"x\""] {
+            assert!(parse(e).is_err(), "{e}");
+        }
+        let deep = "(".repeat(100) + "a eq \"b\"" + &")".repeat(100);
+        assert!(parse(&deep).is_err());
+    }
+}

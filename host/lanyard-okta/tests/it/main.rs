@@ -1,0 +1,5 @@
+//! lanyard-okta's integration tests: the real client against the sandbox org on
+//! a loopback socket.
+
+mod client;
+mod support;
