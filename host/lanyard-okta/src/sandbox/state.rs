@@ -495,7 +495,7 @@ impl OrgState {
         rest.insert("debugContext".into(), json!({"debugData": debug}));
         rest.insert("authenticationContext".into(), json!({"authenticationStep": 0, "externalSessionId": "trs-sandbox"}));
         rest.insert("securityContext".into(), json!({}));
-        rest.insert("request".into(), json!({"ipChain": [{"ip": ctx.ip, "version": "V4", "source": null}]}));
+        rest.insert("request".into(), json!({"ipChain": [{"ip": ctx.ip, "version": "V4"}]}));
         let event = LogEvent {
             uuid: self.uuid(),
             published,

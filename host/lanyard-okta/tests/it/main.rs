@@ -3,6 +3,7 @@
 
 mod capability;
 mod client;
+mod conformance;
 mod hooks;
 mod oauth;
 mod sandbox;
