@@ -33,6 +33,8 @@ pub struct MailCapability {
     max_recipients: usize,
     max_message_bytes: usize,
     relay: String,
+    /// Upper bound of one send, connect to QUIT.
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for MailCapability {
@@ -172,11 +174,12 @@ impl MailCapability {
             MailTls::Tls => 465,
             MailTls::None => 25,
         });
+        let timeout = config.timeout.unwrap_or(Duration::from_secs(30));
         let mut builder =
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(config.host.clone())
                 .port(port)
                 .tls(tls)
-                .timeout(Some(config.timeout.unwrap_or(Duration::from_secs(30))))
+                .timeout(Some(timeout))
                 .authentication(vec![Mechanism::Plain, Mechanism::Login]);
         if let Some(credentials) = credentials {
             builder = builder.credentials(credentials);
@@ -192,6 +195,7 @@ impl MailCapability {
             max_recipients: config.max_recipients.unwrap_or(50),
             max_message_bytes: config.max_message_bytes.unwrap_or(1024 * 1024),
             relay: format!("{}:{port}", config.host),
+            timeout,
         })
     }
 
@@ -316,7 +320,22 @@ impl MailApi for MailCapability {
     async fn send(&self, msg: MailMessage) -> Result<String, CardError> {
         let (message, id) = self.build(&msg)?;
         let recipients = msg.to.len() + msg.cc.len();
-        match self.transport.send(message).await {
+        // lettre's own timeout only bounds the TCP connect: a relay that
+        // accepts and then says nothing would hold the card call forever.
+        let sent = match tokio::time::timeout(self.timeout, self.transport.send(message)).await {
+            Ok(sent) => sent,
+            Err(_) => {
+                return Err(CardError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "mail relay {} did not finish within {} ms",
+                        self.relay,
+                        self.timeout.as_millis()
+                    ),
+                ));
+            }
+        };
+        match sent {
             Ok(_) => {
                 tracing::debug!(relay = %self.relay, message_id = %id, recipients, "mail sent");
                 Ok(id)

@@ -38,6 +38,8 @@ pub enum SmtpTls {
     Starttls,
     /// Offer STARTTLS and refuse AUTH and MAIL until it was used.
     StarttlsRequired,
+    /// TLS from the first byte ("SMTPS", port 465).
+    Implicit,
 }
 
 /// Refuse `RCPT TO:<address>` with this reply (`550` + message, `451` + ...).
@@ -159,7 +161,7 @@ impl SmtpSink {
         let addr = listener.local_addr().map_err(StartError::Addr)?;
         let (tls, ca_pem) = match config.tls {
             SmtpTls::None => (None, None),
-            SmtpTls::Starttls | SmtpTls::StarttlsRequired => {
+            SmtpTls::Starttls | SmtpTls::StarttlsRequired | SmtpTls::Implicit => {
                 let (acceptor, ca_pem) = make_tls().map_err(StartError::Cert)?;
                 (Some(acceptor), Some(ca_pem))
             }
@@ -198,10 +200,10 @@ impl SmtpSinkHandle {
         MailConfig {
             host: self.addr.ip().to_string(),
             port: Some(self.addr.port()),
-            tls: if config.tls == SmtpTls::None {
-                MailTls::None
-            } else {
-                MailTls::Starttls
+            tls: match config.tls {
+                SmtpTls::None => MailTls::None,
+                SmtpTls::Starttls | SmtpTls::StarttlsRequired => MailTls::Starttls,
+                SmtpTls::Implicit => MailTls::Tls,
             },
             username: config.credentials.as_ref().map(|(user, _)| user.clone()),
             password: config
@@ -316,8 +318,27 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         tokio::spawn(async move {
-            let io: Box<dyn Io> = Box::new(stream);
-            if let Err(error) = Session::new(shared, io).run().await {
+            let implicit = shared.config.tls == SmtpTls::Implicit;
+            let io: Box<dyn Io> = match (&shared.tls, implicit) {
+                (Some(acceptor), true) => {
+                    match tokio::time::timeout(IDLE, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => Box::new(tls),
+                        Ok(Err(error)) => {
+                            tracing::debug!(%peer, %error, "smtp sink: tls handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            let error = "client sent no TLS handshake";
+                            tracing::debug!(%peer, %error, "smtp sink: tls handshake failed");
+                            return;
+                        }
+                    }
+                }
+                _ => Box::new(stream),
+            };
+            let mut session = Session::new(shared, io);
+            session.tls = implicit;
+            if let Err(error) = session.run().await {
                 tracing::debug!(%peer, %error, "smtp sink: session ended");
             }
         });
@@ -530,9 +551,9 @@ impl Session {
                 }
                 self.reply("220 2.0.0 ready to start TLS").await?;
                 let plain = self.io.take().expect("session io").into_inner();
-                let stream = acceptor
-                    .accept(plain)
+                let stream = tokio::time::timeout(IDLE, acceptor.accept(plain))
                     .await
+                    .map_err(|_| "client sent no TLS handshake".to_owned())?
                     .map_err(|e| format!("tls handshake: {e}"))?;
                 self.io = Some(BufReader::new(Box::new(stream)));
                 self.tls = true;

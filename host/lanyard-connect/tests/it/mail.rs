@@ -353,3 +353,35 @@ async fn the_sinks_own_mail_config_works_with_tls_and_auth() {
     assert_eq!(got.message_id.as_deref(), Some(id.trim_matches(['<', '>'])));
     assert!(id.ends_with("@sandbox.test>"));
 }
+
+#[tokio::test]
+async fn implicit_tls_relay() {
+    let sink = sink(SmtpSinkConfig {
+        tls: SmtpTls::Implicit,
+        credentials: Some(("lanyard".to_owned(), "pw".to_owned())),
+        ..SmtpSinkConfig::default()
+    })
+    .await;
+    let config = sink.mail_config("lanyard@example.com");
+    assert_eq!(config.tls, lanyard_connect::MailTls::Tls);
+    let mail = MailCapability::from_config(&config).unwrap();
+    mail.send(message()).await.unwrap();
+    let got = &sink.wait_for(1, Duration::from_secs(5)).await.unwrap()[0];
+    assert!(got.tls);
+    assert_eq!(got.authenticated_as.as_deref(), Some("lanyard"));
+
+    // A client expecting STARTTLS on an implicit-TLS port gets no greeting.
+    let mut plain = sink.mail_config("lanyard@example.com");
+    plain.tls = lanyard_connect::MailTls::Starttls;
+    plain.timeout = Some(Duration::from_millis(500));
+    let err = MailCapability::from_config(&plain)
+        .unwrap()
+        .send(message())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err.kind, ErrorKind::Timeout | ErrorKind::Unavailable),
+        "{err}"
+    );
+    assert_eq!(sink.messages().len(), 1);
+}
