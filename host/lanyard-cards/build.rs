@@ -53,6 +53,7 @@ fn main() {
         cards.join("Cargo.toml"),
         cards.join("Cargo.lock"),
         cards.join("builtin"),
+        cards.join("builtin-kit"),
         cards.join("test"),
         root.join("sdk/Cargo.toml"),
         root.join("sdk/src"),
