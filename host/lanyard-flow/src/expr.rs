@@ -1,0 +1,946 @@
+//! Expressions: the one language flows use for values and conditions.
+//!
+//! It is minijinja's expression language, run in one process-wide, locked-down
+//! [`Environment`]: no templates, no includes, no loader, no filesystem; every
+//! evaluation is bounded by fuel ([`FUEL_PER_EVAL`]) and minijinja's recursion
+//! limit. Expressions are compiled once, when a flow is compiled, never per run.
+//!
+//! A value in a flow is a [`Template`]: a literal, exactly one `{{ expr }}` (which
+//! evaluates to the typed value: a list stays a list), text with `{{ }}` holes
+//! (which renders to a string), or a list or mapping of those. Conditions are
+//! bare expressions ([`Expr`]).
+//!
+//! Undefined values follow minijinja's semi-strict rule: a missing attribute is
+//! false in a condition, but comparing, printing or passing it on is an error
+//! that names the missing path, so a flow never sends "Hello " to Slack because a
+//! profile field was empty. `| default(...)` and `is defined` handle optional
+//! values.
+//!
+//! This module must not reach the clock, the network or the disk itself: time
+//! functions that need "now" read it from the run's context object.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use minijinja::value::{Kwargs, Object, ObjectRepr, Value};
+use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
+use serde::Serialize;
+use std::fmt;
+use std::sync::{Arc, LazyLock};
+
+/// Instructions one evaluation may execute before it is stopped.
+pub const FUEL_PER_EVAL: u64 = 100_000;
+/// Deepest JSON a value may be converted to.
+pub const MAX_VALUE_DEPTH: usize = 64;
+/// Largest text one value may render to (bytes).
+pub const MAX_TEXT_BYTES: usize = 1024 * 1024;
+
+/// Functions provided per run by the context (they need the run's clock).
+pub const CONTEXT_FUNCTIONS: [&str; 3] = ["now", "days_since", "age_days"];
+
+/// The process-wide, locked-down expression environment.
+pub(crate) static ENV: LazyLock<Environment<'static>> = LazyLock::new(build_env);
+
+fn build_env() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+    env.set_fuel(Some(FUEL_PER_EVAL));
+    // `debug()` would print the whole context; `namespace()` invites state.
+    env.remove_global("debug");
+    env.remove_global("namespace");
+    env.add_function("parse_time", |v: Value| -> Result<String, Error> { Ok(fmt_time(parse_time(&v)?)) });
+    env.add_function("timestamp", |v: Value| -> Result<i64, Error> { Ok(parse_time(&v)?.timestamp()) });
+    env.add_function("add_days", |v: Value, n: f64| -> Result<String, Error> {
+        add_duration(&v, n * 86_400.0)
+    });
+    env.add_function("add_hours", |v: Value, n: f64| -> Result<String, Error> {
+        add_duration(&v, n * 3_600.0)
+    });
+    env.add_function("format_time", format_time);
+    env.add_filter("contains", |c: Value, item: Value| -> Result<bool, Error> { contains(&c, &item) });
+    env.add_filter("startswith", |s: &str, p: &str| s.starts_with(p));
+    env.add_filter("endswith", |s: &str, p: &str| s.ends_with(p));
+    env.add_filter("fromjson", |s: &str| -> Result<Value, Error> {
+        let json: serde_json::Value = serde_json::from_str(s)
+            .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("not JSON: {e}")))?;
+        Ok(from_json(&json))
+    });
+    env.set_unknown_method_callback(python_methods);
+    env
+}
+
+/// The names an expression may use as functions, besides values in scope.
+pub fn is_function(name: &str) -> bool {
+    CONTEXT_FUNCTIONS.contains(&name) || ENV.globals().any(|(n, _)| n == name)
+}
+
+// ---------------------------------------------------------------------------
+// Compiled expressions
+
+/// One compiled expression, with where it came from (for error messages).
+#[derive(Clone)]
+pub struct Expr {
+    src: Arc<str>,
+    field: Arc<str>,
+    compiled: Arc<minijinja::Expression<'static, 'static>>,
+}
+
+impl fmt::Debug for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Expr({:?})", &*self.src)
+    }
+}
+
+impl Serialize for Expr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.src)
+    }
+}
+
+/// A syntax error in an expression: the message and the byte offset in the
+/// expression text where it was found, if known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub message: String,
+}
+
+impl Expr {
+    /// Compile `src` (the text inside `{{ }}`, or a bare condition). `field` names
+    /// where it sits in the step (`with.user`, `if`), for runtime errors.
+    pub fn compile(src: &str, field: &str) -> Result<Expr, SyntaxError> {
+        let trimmed = src.trim();
+        if trimmed.is_empty() {
+            return Err(SyntaxError {
+                message: "empty expression".into(),
+            });
+        }
+        let compiled = ENV
+            .compile_expression_owned(trimmed.to_string())
+            .map_err(|e| SyntaxError {
+                message: e.detail().unwrap_or("syntax error").to_string(),
+            })?;
+        Ok(Expr {
+            src: trimmed.into(),
+            field: field.into(),
+            compiled: Arc::new(compiled),
+        })
+    }
+
+    pub fn source(&self) -> &str {
+        &self.src
+    }
+
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+
+    /// Every name the expression reads, as dotted paths where attribute access
+    /// is static (`user.profile.login`, `event`, `now`).
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.compiled.undeclared_variables(true).into_iter().collect();
+        v.sort();
+        v
+    }
+
+    /// Evaluate against a context value (the run's scope object).
+    pub fn eval(&self, ctx: &Value) -> Result<Value, ExprError> {
+        match self.compiled.eval(ctx.clone()) {
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.error_from(e, ctx)),
+        }
+    }
+
+    /// Evaluate to a value that must be defined (a whole value, a `for_each` list).
+    pub fn eval_defined(&self, ctx: &Value) -> Result<Value, ExprError> {
+        let v = self.eval(ctx)?;
+        if v.is_undefined() {
+            return Err(self.undefined_error(ctx));
+        }
+        Ok(v)
+    }
+
+    /// Evaluate as a condition: Jinja truthiness (a missing attribute is false).
+    pub fn eval_bool(&self, ctx: &Value) -> Result<bool, ExprError> {
+        Ok(self.eval(ctx)?.is_true())
+    }
+
+    fn error_from(&self, e: Error, ctx: &Value) -> ExprError {
+        if e.kind() == ErrorKind::UndefinedError {
+            return self.undefined_error(ctx);
+        }
+        let message = match (e.kind(), e.detail()) {
+            (ErrorKind::OutOfFuel, _) => {
+                format!("took more than {FUEL_PER_EVAL} steps to evaluate; simplify it")
+            }
+            (kind, Some(detail)) => format!("{kind}: {detail}"),
+            (kind, None) => kind.to_string(),
+        };
+        ExprError::new(&self.field, &self.src, message)
+    }
+
+    /// Find which path the expression read was undefined, for the message. Only
+    /// runs on the error path: it evaluates each prefix of each name read.
+    fn undefined_error(&self, ctx: &Value) -> ExprError {
+        for name in self.names() {
+            let parts: Vec<&str> = name.split('.').collect();
+            for n in 1..=parts.len() {
+                let prefix = parts[..n].join(".");
+                let Ok(e) = ENV.compile_expression_owned(prefix.clone()) else {
+                    break;
+                };
+                match e.eval(ctx.clone()) {
+                    Ok(v) if v.is_undefined() => {
+                        let message = if n == 1 {
+                            format!("`{prefix}` is not defined here")
+                        } else {
+                            format!(
+                                "`{prefix}` is undefined: `{}` has no `{}` (use `| default(...)` if it is optional)",
+                                parts[..n - 1].join("."),
+                                parts[n - 1]
+                            )
+                        };
+                        return ExprError::new(&self.field, &self.src, message);
+                    }
+                    Ok(_) => continue,
+                    Err(_) => break,
+                }
+            }
+        }
+        ExprError::new(
+            &self.field,
+            &self.src,
+            "an undefined value was used (use `| default(...)` or `is defined`)".to_string(),
+        )
+    }
+}
+
+/// An expression that failed at run time: where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("field `{field}`: `{expr}`: {message}")]
+pub struct ExprError {
+    /// Where the expression sits in its step: `with.user`, `if`, `for_each`.
+    pub field: String,
+    /// The expression's text.
+    pub expr: String,
+    pub message: String,
+}
+
+impl ExprError {
+    pub fn new(field: &str, expr: &str, message: impl Into<String>) -> Self {
+        ExprError {
+            field: field.to_string(),
+            expr: expr.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Text with `{{ }}` holes
+
+/// One piece of a text value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawPart<'a> {
+    Text(String),
+    /// The expression text and its byte offset in the whole string.
+    Expr(&'a str, usize),
+}
+
+/// Split `s` into literal text and `{{ expr }}` holes. `{{-` / `-}}` trim the
+/// whitespace next to them, `{# ... #}` is a comment. `{% ... %}` statements
+/// are refused: a flow value is data, not a template program. Errors carry
+/// the byte offset where the problem starts.
+pub fn split_text(s: &str) -> Result<Vec<RawPart<'_>>, (String, usize)> {
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    let mut trim_next = false;
+    while i < bytes.len() {
+        if bytes[i] == b'{' && i + 1 < bytes.len() && matches!(bytes[i + 1], b'{' | b'%' | b'#') {
+            match bytes[i + 1] {
+                b'%' => {
+                    return Err((
+                        "`{% %}` statements are not supported in flow values; use an expression such as `{{ a if cond else b }}`".into(),
+                        i,
+                    ));
+                }
+                b'#' => {
+                    let Some(end) = s[i + 2..].find("#}") else {
+                        return Err(("unclosed comment `{#`".into(), i));
+                    };
+                    i = i + 2 + end + 2;
+                    continue;
+                }
+                _ => {}
+            }
+            let open = i;
+            let mut start = i + 2;
+            if bytes.get(start) == Some(&b'-') {
+                start += 1;
+                let trimmed = text.trim_end().len();
+                text.truncate(trimmed);
+            }
+            let Some(close) = find_close(s, start) else {
+                return Err(("unclosed `{{`: add `}}`".into(), open));
+            };
+            let mut end = close;
+            trim_next = false;
+            if end > start && bytes[end - 1] == b'-' {
+                end -= 1;
+                trim_next = true;
+            }
+            if !text.is_empty() {
+                parts.push(RawPart::Text(std::mem::take(&mut text)));
+            }
+            parts.push(RawPart::Expr(&s[start..end], start));
+            i = close + 2;
+            continue;
+        }
+        let ch = s[i..].chars().next().unwrap_or(' ');
+        if trim_next && ch.is_whitespace() {
+            i += ch.len_utf8();
+            continue;
+        }
+        trim_next = false;
+        text.push(ch);
+        i += ch.len_utf8();
+    }
+    if !text.is_empty() {
+        parts.push(RawPart::Text(text));
+    }
+    Ok(parts)
+}
+
+/// The byte index of the `}}` that closes an expression starting at `from`,
+/// skipping string literals (so `{{ "}}" }}` works).
+fn find_close(s: &str, from: usize) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut i = from;
+    let mut quote: Option<u8> = None;
+    while i < b.len() {
+        match quote {
+            Some(q) => {
+                if b[i] == b'\\' {
+                    i += 2;
+                    continue;
+                }
+                if b[i] == q {
+                    quote = None;
+                }
+            }
+            None => match b[i] {
+                b'\'' | b'"' => quote = Some(b[i]),
+                b'}' if b.get(i + 1) == Some(&b'}') => return Some(i),
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    None
+}
+
+/// One piece of compiled text.
+#[derive(Debug, Clone)]
+pub enum Part {
+    Text(Arc<str>),
+    Expr(Expr),
+}
+
+/// A value in a flow: literal, one typed expression, text, or a structure.
+#[derive(Debug, Clone)]
+pub enum Template {
+    /// No expression anywhere inside: kept as JSON and as an expression value.
+    Lit { json: serde_json::Value, value: Value },
+    /// Exactly `{{ expr }}`: the typed result.
+    Expr(Expr),
+    /// Text with holes: always a string.
+    Text { src: Arc<str>, parts: Vec<Part> },
+    List(Vec<Template>),
+    Map(Vec<(Arc<str>, Template)>),
+}
+
+impl Serialize for Template {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self {
+            Template::Lit { json, .. } => json.serialize(s),
+            Template::Expr(e) => s.serialize_str(&format!("{{{{ {} }}}}", e.source())),
+            Template::Text { src, .. } => s.serialize_str(src),
+            Template::List(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for i in items {
+                    seq.serialize_element(i)?;
+                }
+                seq.end()
+            }
+            Template::Map(entries) => {
+                let mut map = s.serialize_map(Some(entries.len()))?;
+                for (k, v) in entries {
+                    map.serialize_entry(&**k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl Template {
+    pub fn literal(json: serde_json::Value) -> Template {
+        let value = from_json(&json);
+        Template::Lit { json, value }
+    }
+
+    /// Fold lists and maps with no expression inside into one literal.
+    pub fn simplify(self) -> Template {
+        match self {
+            Template::List(items) if items.iter().all(|t| matches!(t, Template::Lit { .. })) => {
+                let json = items
+                    .into_iter()
+                    .map(|t| match t {
+                        Template::Lit { json, .. } => json,
+                        _ => serde_json::Value::Null,
+                    })
+                    .collect();
+                Template::literal(serde_json::Value::Array(json))
+            }
+            Template::Map(entries) if entries.iter().all(|(_, t)| matches!(t, Template::Lit { .. })) => {
+                let json = entries
+                    .into_iter()
+                    .map(|(k, t)| match t {
+                        Template::Lit { json, .. } => (k.to_string(), json),
+                        _ => (k.to_string(), serde_json::Value::Null),
+                    })
+                    .collect();
+                Template::literal(serde_json::Value::Object(json))
+            }
+            other => other,
+        }
+    }
+
+    /// Every expression inside, in document order.
+    pub fn exprs(&self) -> Vec<&Expr> {
+        let mut out = Vec::new();
+        self.collect_exprs(&mut out);
+        out
+    }
+
+    fn collect_exprs<'a>(&'a self, out: &mut Vec<&'a Expr>) {
+        match self {
+            Template::Lit { .. } => {}
+            Template::Expr(e) => out.push(e),
+            Template::Text { parts, .. } => {
+                for p in parts {
+                    if let Part::Expr(e) = p {
+                        out.push(e);
+                    }
+                }
+            }
+            Template::List(items) => items.iter().for_each(|t| t.collect_exprs(out)),
+            Template::Map(entries) => entries.iter().for_each(|(_, t)| t.collect_exprs(out)),
+        }
+    }
+
+    /// Evaluate to an expression value (for the scope: `assign`, `for_each`).
+    pub fn eval_value(&self, ctx: &Value) -> Result<Value, ExprError> {
+        match self {
+            Template::Lit { value, .. } => Ok(value.clone()),
+            Template::Expr(e) => e.eval_defined(ctx),
+            Template::Text { .. } => Ok(Value::from(self.render_text(ctx)?)),
+            Template::List(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for t in items {
+                    out.push(t.eval_value(ctx)?);
+                }
+                Ok(Value::from(out))
+            }
+            Template::Map(entries) => {
+                let mut out = indexmap::IndexMap::with_capacity(entries.len());
+                for (k, t) in entries {
+                    out.insert(Value::from(&**k), t.eval_value(ctx)?);
+                }
+                Ok(Value::from(out))
+            }
+        }
+    }
+
+    /// Evaluate to JSON (a card's input, a flow's output).
+    pub fn eval_json(&self, ctx: &Value) -> Result<serde_json::Value, ExprError> {
+        match self {
+            Template::Lit { json, .. } => Ok(json.clone()),
+            Template::Expr(e) => {
+                let v = e.eval_defined(ctx)?;
+                to_json(&v).map_err(|m| ExprError::new(e.field(), e.source(), m))
+            }
+            Template::Text { .. } => Ok(serde_json::Value::String(self.render_text(ctx)?)),
+            Template::List(items) => items
+                .iter()
+                .map(|t| t.eval_json(ctx))
+                .collect::<Result<Vec<_>, _>>()
+                .map(serde_json::Value::Array),
+            Template::Map(entries) => {
+                let mut out = serde_json::Map::with_capacity(entries.len());
+                for (k, t) in entries {
+                    out.insert(k.to_string(), t.eval_json(ctx)?);
+                }
+                Ok(serde_json::Value::Object(out))
+            }
+        }
+    }
+
+    fn render_text(&self, ctx: &Value) -> Result<String, ExprError> {
+        let Template::Text { parts, src } = self else {
+            return Ok(String::new());
+        };
+        let mut out = String::new();
+        for p in parts {
+            match p {
+                Part::Text(t) => out.push_str(t),
+                Part::Expr(e) => {
+                    let v = e.eval_defined(ctx)?;
+                    append_text(&mut out, &v).map_err(|m| ExprError::new(e.field(), e.source(), m))?;
+                }
+            }
+            if out.len() > MAX_TEXT_BYTES {
+                let field = parts
+                    .iter()
+                    .find_map(|p| match p {
+                        Part::Expr(e) => Some(e.field().to_string()),
+                        Part::Text(_) => None,
+                    })
+                    .unwrap_or_default();
+                return Err(ExprError::new(
+                    &field,
+                    src,
+                    format!("renders to more than {MAX_TEXT_BYTES} bytes"),
+                ));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// How a value prints inside text: strings as they are, none as nothing,
+/// lists and mappings as JSON.
+fn append_text(out: &mut String, v: &Value) -> Result<(), String> {
+    use minijinja::value::ValueKind;
+    match v.kind() {
+        ValueKind::None => {}
+        ValueKind::String => out.push_str(v.as_str().unwrap_or_default()),
+        ValueKind::Seq | ValueKind::Map | ValueKind::Iterable => {
+            let json = to_json(v)?;
+            out.push_str(&json.to_string());
+        }
+        _ => {
+            use std::fmt::Write;
+            let _ = write!(out, "{v}");
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// JSON <-> expression values
+
+/// JSON into an expression value (order of keys kept).
+pub fn from_json(json: &serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match json {
+        J::Null => Value::from(()),
+        J::Bool(b) => Value::from(*b),
+        J::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else {
+                Value::from(n.as_f64().unwrap_or(f64::NAN))
+            }
+        }
+        J::String(s) => Value::from(s.as_str()),
+        J::Array(items) => Value::from(items.iter().map(from_json).collect::<Vec<_>>()),
+        J::Object(map) => {
+            let mut out = indexmap::IndexMap::with_capacity(map.len());
+            for (k, v) in map {
+                out.insert(Value::from(k.as_str()), from_json(v));
+            }
+            Value::from(out)
+        }
+    }
+}
+
+/// An expression value into JSON. Undefined anywhere inside is an error (it
+/// would otherwise become a silent `null`); so are callables and bytes.
+pub fn to_json(v: &Value) -> Result<serde_json::Value, String> {
+    to_json_depth(v, 0)
+}
+
+fn to_json_depth(v: &Value, depth: usize) -> Result<serde_json::Value, String> {
+    use minijinja::value::ValueKind;
+    use serde_json::Value as J;
+    if depth > MAX_VALUE_DEPTH {
+        return Err(format!("value nested deeper than {MAX_VALUE_DEPTH} levels"));
+    }
+    Ok(match v.kind() {
+        ValueKind::Undefined => return Err("the value contains an undefined part".into()),
+        ValueKind::None => J::Null,
+        ValueKind::Bool => J::Bool(v.is_true()),
+        ValueKind::Number => {
+            if let Some(i) = v.as_i64() {
+                J::from(i)
+            } else if let Ok(u) = u64::try_from(v.clone()) {
+                J::from(u)
+            } else {
+                let f = f64::try_from(v.clone()).map_err(|e| e.to_string())?;
+                serde_json::Number::from_f64(f)
+                    .map(J::Number)
+                    .ok_or_else(|| format!("the number {f} has no JSON form"))?
+            }
+        }
+        ValueKind::String => J::String(v.as_str().unwrap_or_default().to_string()),
+        ValueKind::Bytes => return Err("bytes cannot be turned into JSON".into()),
+        ValueKind::Seq | ValueKind::Iterable => {
+            let iter = v.try_iter().map_err(|e| e.to_string())?;
+            let mut out = Vec::with_capacity(v.len().unwrap_or(0));
+            for item in iter {
+                out.push(to_json_depth(&item, depth + 1)?);
+            }
+            J::Array(out)
+        }
+        ValueKind::Map => {
+            let iter = v.try_iter().map_err(|e| e.to_string())?;
+            let mut out = serde_json::Map::new();
+            for key in iter {
+                let item = v.get_item(&key).map_err(|e| e.to_string())?;
+                let k = match key.as_str() {
+                    Some(s) => s.to_string(),
+                    None => key.to_string(),
+                };
+                out.insert(k, to_json_depth(&item, depth + 1)?);
+            }
+            J::Object(out)
+        }
+        ValueKind::Plain | ValueKind::Invalid => {
+            return Err(format!("`{v}` is not a value that can be passed on"));
+        }
+        // ValueKind is non-exhaustive.
+        #[allow(unreachable_patterns)]
+        _ => return Err(format!("`{v}` is not a value that can be passed on")),
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Time
+
+fn fmt_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// RFC 3339 text, a date (`2026-01-31`, midnight UTC), a date-time without
+/// zone (UTC), or a number of seconds since 1970.
+pub(crate) fn parse_time(v: &Value) -> Result<DateTime<Utc>, Error> {
+    let bad = |what: &str| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("cannot read {what} as a time (expected RFC 3339, like 2026-01-31T09:00:00Z)"),
+        )
+    };
+    if let Some(s) = v.as_str() {
+        let s = s.trim();
+        if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+            return Ok(t.with_timezone(&Utc));
+        }
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
+            return Ok(Utc.from_utc_datetime(&t));
+        }
+        if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            if let Some(t) = d.and_hms_opt(0, 0, 0) {
+                return Ok(Utc.from_utc_datetime(&t));
+            }
+        }
+        return Err(bad(&format!("`{s}`")));
+    }
+    if v.is_number() {
+        let secs = f64::try_from(v.clone()).map_err(|_| bad("the number"))?;
+        if secs.is_finite() {
+            let whole = secs.floor();
+            let nanos = ((secs - whole) * 1e9) as u32;
+            if let Some(t) = DateTime::from_timestamp(whole as i64, nanos) {
+                return Ok(t);
+            }
+        }
+        return Err(bad(&format!("{v}")));
+    }
+    Err(bad(&format!("{} `{v}`", v.kind())))
+}
+
+fn add_duration(v: &Value, secs: f64) -> Result<String, Error> {
+    let t = parse_time(v)?;
+    let d = chrono::Duration::try_milliseconds((secs * 1000.0) as i64)
+        .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "duration out of range"))?;
+    let out = t
+        .checked_add_signed(d)
+        .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "time out of range"))?;
+    Ok(fmt_time(out))
+}
+
+fn format_time(v: Value, fmt: &str, kwargs: Kwargs) -> Result<String, Error> {
+    use chrono::format::{Item, StrftimeItems};
+    let t = parse_time(&v)?;
+    let tz: Option<String> = kwargs.get("tz")?;
+    kwargs.assert_all_used()?;
+    let items: Vec<Item<'_>> = StrftimeItems::new(fmt).collect();
+    if items.iter().any(|i| matches!(i, Item::Error)) {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("`{fmt}` is not a valid strftime format"),
+        ));
+    }
+    let mut out = String::new();
+    use std::fmt::Write;
+    let res = match tz {
+        Some(tz) => {
+            let zone: chrono_tz::Tz = tz.parse().map_err(|_| {
+                Error::new(ErrorKind::InvalidOperation, format!("unknown time zone `{tz}`"))
+            })?;
+            write!(out, "{}", t.with_timezone(&zone).format_with_items(items.into_iter()))
+        }
+        None => write!(out, "{}", t.format_with_items(items.into_iter())),
+    };
+    res.map_err(|_| Error::new(ErrorKind::InvalidOperation, format!("cannot format with `{fmt}`")))?;
+    Ok(out)
+}
+
+/// `now()`, `days_since(t)` and `age_days(t)`, bound to one run's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimeFn {
+    Now,
+    DaysSince,
+    AgeDays,
+}
+
+pub(crate) struct TimeFnObject {
+    pub(crate) which: TimeFn,
+    pub(crate) clock: Arc<dyn lanyard_core::Clock>,
+}
+
+impl fmt::Debug for TimeFnObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.which)
+    }
+}
+
+impl Object for TimeFnObject {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
+        let now = self.clock.now();
+        match (self.which, args) {
+            (TimeFn::Now, []) => Ok(Value::from(fmt_time(now))),
+            (TimeFn::DaysSince, [t]) => {
+                let then = parse_time(t)?;
+                Ok(Value::from((now - then).num_milliseconds() as f64 / 86_400_000.0))
+            }
+            (TimeFn::AgeDays, [t]) => {
+                let then = parse_time(t)?;
+                Ok(Value::from((now - then).num_days()))
+            }
+            (TimeFn::Now, _) => Err(Error::new(ErrorKind::TooManyArguments, "now() takes no arguments")),
+            (_, _) => Err(Error::new(
+                ErrorKind::InvalidOperation,
+                "days_since() and age_days() take one time",
+            )),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Helpers for lists and text
+
+fn contains(container: &Value, item: &Value) -> Result<bool, Error> {
+    if let (Some(s), Some(needle)) = (container.as_str(), item.as_str()) {
+        return Ok(s.contains(needle));
+    }
+    if container.is_undefined() || container.is_none() {
+        return Ok(false);
+    }
+    let iter = container.try_iter()?;
+    for x in iter {
+        if &x == item {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The Python string and dict methods authors coming from Okta Workflows'
+/// Jinja or from Python reach for: `s.startswith('x')`, `m.get('k', d)`.
+fn python_methods(_state: &mut State, value: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
+    use minijinja::value::ValueKind;
+    let unknown = || {
+        Error::new(
+            ErrorKind::UnknownMethod,
+            format!("{} has no method named {method}", value.kind()),
+        )
+    };
+    let str_arg = |i: usize| -> Result<&str, Error> {
+        args.get(i).and_then(Value::as_str).ok_or_else(|| {
+            Error::new(ErrorKind::InvalidOperation, format!("{method}() expects text arguments"))
+        })
+    };
+    match value.kind() {
+        ValueKind::String => {
+            let s = value.as_str().unwrap_or_default();
+            Ok(match method {
+                "startswith" => Value::from(s.starts_with(str_arg(0)?)),
+                "endswith" => Value::from(s.ends_with(str_arg(0)?)),
+                "lower" => Value::from(s.to_lowercase()),
+                "upper" => Value::from(s.to_uppercase()),
+                "strip" => Value::from(s.trim()),
+                "lstrip" => Value::from(s.trim_start()),
+                "rstrip" => Value::from(s.trim_end()),
+                "replace" => Value::from(s.replace(str_arg(0)?, str_arg(1)?)),
+                "split" => match args.first() {
+                    None => s.split_whitespace().map(Value::from).collect(),
+                    Some(_) => {
+                        let sep = str_arg(0)?;
+                        if sep.is_empty() {
+                            return Err(Error::new(ErrorKind::InvalidOperation, "empty separator"));
+                        }
+                        s.split(sep).map(Value::from).collect()
+                    }
+                },
+                _ => return Err(unknown()),
+            })
+        }
+        ValueKind::Map => match method {
+            "get" => {
+                let key = args.first().ok_or_else(|| {
+                    Error::new(ErrorKind::MissingArgument, "get() needs a key")
+                })?;
+                let v = value.get_item(key)?;
+                Ok(if v.is_undefined() {
+                    args.get(1).cloned().unwrap_or(Value::from(()))
+                } else {
+                    v
+                })
+            }
+            "keys" => Ok(value.try_iter()?.collect()),
+            "values" => {
+                let mut out = Vec::new();
+                for k in value.try_iter()? {
+                    out.push(value.get_item(&k)?);
+                }
+                Ok(Value::from(out))
+            }
+            "items" => {
+                let mut out = Vec::new();
+                for k in value.try_iter()? {
+                    let v = value.get_item(&k)?;
+                    out.push(Value::from(vec![k, v]));
+                }
+                Ok(Value::from(out))
+            }
+            _ => Err(unknown()),
+        },
+        _ => Err(unknown()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ctx(v: serde_json::Value) -> Value {
+        from_json(&v)
+    }
+
+    #[test]
+    fn one_expression_keeps_its_type_and_text_renders() {
+        let c = ctx(json!({"groups": [{"id": "g1"}, {"id": "g2"}], "user": {"login": "jo"}}));
+        let e = Expr::compile("groups | map(attribute='id') | list", "for_each").unwrap();
+        let t = Template::Expr(e);
+        assert_eq!(t.eval_json(&c).unwrap(), json!(["g1", "g2"]));
+        let parts = split_text("Hi {{ user.login }}, {{ groups | length }} groups").unwrap();
+        assert_eq!(parts.len(), 5);
+        assert_eq!(parts[1], RawPart::Expr(" user.login ", 5));
+    }
+
+    #[test]
+    fn text_splitting_handles_quotes_trim_and_comments() {
+        assert_eq!(
+            split_text("a {{ \"}}\" }} b").unwrap(),
+            vec![RawPart::Text("a ".into()), RawPart::Expr(" \"}}\" ", 4), RawPart::Text(" b".into())]
+        );
+        assert_eq!(
+            split_text("a  {{- x -}}  b{# note #}").unwrap(),
+            vec![RawPart::Text("a".into()), RawPart::Expr(" x ", 6), RawPart::Text("b".into())]
+        );
+        assert!(split_text("{% if x %}y{% endif %}").unwrap_err().0.contains("not supported"));
+        assert_eq!(split_text("x {{ y").unwrap_err().1, 2);
+    }
+
+    #[test]
+    fn undefined_paths_are_named() {
+        let c = ctx(json!({"user": {"profile": {"login": "jo"}}}));
+        let e = Expr::compile("user.profile.managerId ~ 'x'", "with.id").unwrap();
+        let err = e.eval(&c).unwrap_err();
+        assert_eq!(err.field, "with.id");
+        assert!(err.message.contains("`user.profile.managerId` is undefined"), "{}", err.message);
+        let e = Expr::compile("user.profile.managerId", "with.id").unwrap();
+        let err = e.eval_defined(&c).unwrap_err();
+        assert!(err.message.contains("`user.profile` has no `managerId`"), "{}", err.message);
+        // A missing attribute in a condition is false, not an error.
+        let e = Expr::compile("user.profile.title", "if").unwrap();
+        assert!(!e.eval_bool(&c).unwrap());
+    }
+
+    #[test]
+    fn evaluation_is_bounded_by_fuel() {
+        let e = Expr::compile("range(100000) | map('string') | join(',') | length", "x").unwrap();
+        let err = e.eval(&Value::from(())).unwrap_err();
+        assert!(err.message.contains("steps to evaluate"), "{}", err.message);
+    }
+
+    #[test]
+    fn json_round_trips_and_undefined_inside_is_refused() {
+        let j = json!({"b": 1, "a": [true, null, 1.5, "x", {"z": -3}]});
+        assert_eq!(to_json(&from_json(&j)).unwrap(), j);
+        let c = ctx(json!({"u": {}}));
+        let e = Expr::compile("[u.missing]", "with.x").unwrap();
+        assert!(Template::Expr(e).eval_json(&c).is_err());
+    }
+
+    #[test]
+    fn helpers_for_text_lists_and_time() {
+        let c = ctx(json!({"s": "Jo.Doe@acme.com", "l": ["a", "b"], "m": {"k": 1}}));
+        let eval = |src: &str| {
+            Template::Expr(Expr::compile(src, "x").unwrap())
+                .eval_json(&c)
+                .unwrap()
+        };
+        assert_eq!(eval("s.lower().endswith('@acme.com')"), json!(true));
+        assert_eq!(eval("s | startswith('Jo')"), json!(true));
+        assert_eq!(eval("l | contains('b')"), json!(true));
+        assert_eq!(eval("m.get('nope', 7)"), json!(7));
+        assert_eq!(eval("parse_time('2026-01-31')"), json!("2026-01-31T00:00:00.000Z"));
+        assert_eq!(eval("add_days('2026-01-31T00:00:00Z', 1)"), json!("2026-02-01T00:00:00.000Z"));
+        assert_eq!(eval("timestamp('1970-01-02T00:00:00Z')"), json!(86400));
+        assert_eq!(
+            eval("format_time('2026-01-31T14:00:00Z', '%H:%M', tz='America/New_York')"),
+            json!("09:00")
+        );
+        let e = Expr::compile("format_time('2026-01-31', '%Q')", "x").unwrap();
+        assert!(e.eval(&c).is_err());
+    }
+
+    #[test]
+    fn function_names_are_known() {
+        assert!(is_function("now"));
+        assert!(is_function("range"));
+        assert!(is_function("parse_time"));
+        assert!(!is_function("user"));
+        assert!(!is_function("debug"));
+    }
+}

@@ -1,0 +1,1075 @@
+//! The interpreter: runs a compiled [`Flow`] against an input.
+//!
+//! Pure: it does no I/O of its own. Cards are called through [`CardInvoker`],
+//! history is written through [`Journal`], time comes from a
+//! [`lanyard_core::Clock`], helper flows from [`FlowLookup`], waits between
+//! retries go through [`Sleeper`]. So it is tested with fakes, and it knows
+//! nothing of wasmtime, sled or HTTP.
+//!
+//! Error model: a step that fails (a card error after its retries, an
+//! expression error, a `fail` step, a failure inside a branch, loop or helper)
+//! goes to the nearest enclosing `on_error`, which sees `error` and then the
+//! flow continues after the failed step (its output is `none`) unless the
+//! handler ends the flow. A failure with no handler fails the run, and the
+//! flow's `on_failure` steps run. Nothing fails silently: every failed step is
+//! recorded with its error.
+//!
+//! Paths: each step's path is the ids from the top joined by `/`; loop
+//! iterations add `[i]`, handlers add `on_error`, a helper's steps sit under the
+//! `call` step's path. Paths are the journal key: on resume
+//! ([`RunStart::resume`]), a card step whose path is already in the journal is
+//! not called again; its recorded output (or error) is used instead.
+
+use crate::expr::{from_json, ExprError};
+use crate::model::*;
+use crate::scope::{context, set_error, set_slot, set_var, Frame, LoopState, RunShared};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
+use lanyard_core::history::{Effect, ErrorInfo, LogLine, RunRecord, RunStatus, StepRecord};
+use lanyard_core::{CallContext, CardError, Clock, ErrorKind};
+use minijinja::value::{Value, ValueKind};
+use serde_json::{json, Value as Json};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+// ---------------------------------------------------------------------------
+// The world, as the interpreter sees it
+
+/// One card call the interpreter asks for.
+#[derive(Debug, Clone)]
+pub struct CardCall {
+    pub card: CardRef,
+    /// The evaluated `with`.
+    pub input: Json,
+    pub ctx: CallContext,
+    pub limits: LimitOverrides,
+}
+
+/// What came back from one card call.
+#[derive(Debug, Clone)]
+pub struct CardResult {
+    /// The card that ran, `name@version`.
+    pub card: String,
+    pub result: Result<Json, CardError>,
+    pub fuel_used: u64,
+    pub logs: Vec<LogLine>,
+    /// Writes a dry run recorded instead of doing.
+    pub effects: Vec<Effect>,
+}
+
+impl CardResult {
+    pub fn ok(card: &str, output: Json) -> Self {
+        CardResult {
+            card: card.to_string(),
+            result: Ok(output),
+            fuel_used: 0,
+            logs: Vec::new(),
+            effects: Vec::new(),
+        }
+    }
+
+    pub fn err(card: &str, error: CardError) -> Self {
+        CardResult {
+            result: Err(error),
+            ..Self::ok(card, Json::Null)
+        }
+    }
+}
+
+/// Runs cards (the card runtime, or a fake in tests).
+#[async_trait]
+pub trait CardInvoker: Send + Sync {
+    async fn invoke(&self, call: CardCall) -> CardResult;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot record step history: {0}")]
+pub struct JournalError(pub String);
+
+/// Where step records go (the store), and where a resumed run finds the steps
+/// it already did.
+#[async_trait]
+pub trait Journal: Send + Sync {
+    /// The record of the step at `path` of this run, if it finished before.
+    fn completed(&self, path: &str) -> Option<StepRecord>;
+    async fn record(&self, step: StepRecord) -> Result<(), JournalError>;
+}
+
+/// Helper flows by name.
+pub trait FlowLookup: Send + Sync {
+    fn helper(&self, name: &str) -> Option<Arc<Flow>>;
+}
+
+/// Waits between retries. The daemon sleeps on its timer; tests record.
+#[async_trait]
+pub trait Sleeper: Send + Sync {
+    async fn sleep(&self, d: Duration);
+}
+
+/// Bounds on one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunLimits {
+    /// Most items one `for_each` may loop over.
+    pub max_items: usize,
+    /// Deepest nesting of helper `call`s.
+    pub max_call_depth: u32,
+    /// Most steps (loop iterations counted) one run may execute.
+    pub max_steps: u64,
+    /// Longest single wait before a retry; a rate limit that resets later than
+    /// this fails the step instead of holding the run.
+    pub max_retry_wait: Duration,
+}
+
+impl Default for RunLimits {
+    fn default() -> Self {
+        RunLimits {
+            max_items: 10_000,
+            max_call_depth: 8,
+            max_steps: 200_000,
+            max_retry_wait: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// What the interpreter works with.
+#[derive(Clone)]
+pub struct Env {
+    pub cards: Arc<dyn CardInvoker>,
+    pub journal: Arc<dyn Journal>,
+    pub clock: Arc<dyn Clock>,
+    pub flows: Arc<dyn FlowLookup>,
+    pub sleeper: Arc<dyn Sleeper>,
+    pub limits: RunLimits,
+}
+
+/// How to start one run.
+#[derive(Debug, Clone)]
+pub struct RunStart {
+    pub run_id: String,
+    /// What the flow sees as `event` (and as `inputs` in a helper flow).
+    pub input: Json,
+    /// Test Flow: cards record writes instead of doing them.
+    pub dry_run: bool,
+    /// Continue a run that was interrupted: consult the journal before each
+    /// card call. Off for fresh runs (saves a lookup per step).
+    pub resume: bool,
+}
+
+impl RunStart {
+    pub fn new(run_id: impl Into<String>, input: Json) -> Self {
+        RunStart {
+            run_id: run_id.into(),
+            input,
+            dry_run: false,
+            resume: false,
+        }
+    }
+}
+
+/// Counts over one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StepSummary {
+    /// Steps executed (each loop iteration's steps counted).
+    pub executed: u32,
+    /// Card steps taken from the journal on resume instead of called.
+    pub replayed: u32,
+    /// Steps that failed (handled or not).
+    pub failed: u32,
+    /// Card calls retried.
+    pub retries: u32,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutcome {
+    /// Succeeded, Failed or Stopped.
+    pub status: RunStatus,
+    /// The `return` value.
+    pub output: Option<Json>,
+    /// Why it failed; the daemon hands failed outcomes to the global error flow.
+    pub error: Option<ErrorInfo>,
+    /// The `stop` reason.
+    pub reason: Option<String>,
+    /// The flow's `on_failure` steps themselves failed.
+    pub on_failure_error: Option<ErrorInfo>,
+    pub steps: StepSummary,
+    pub started: DateTime<Utc>,
+    pub ended: DateTime<Utc>,
+}
+
+impl RunOutcome {
+    /// Copy the result into the run's history record.
+    pub fn apply_to(&self, run: &mut RunRecord) {
+        run.status = self.status;
+        run.output = self.output.clone();
+        run.error = self.error.clone();
+        if self.reason.is_some() {
+            run.reason = self.reason.clone();
+        }
+        run.started = Some(run.started.unwrap_or(self.started));
+        run.ended = Some(self.ended);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Ready-made parts
+
+/// A journal that keeps records in memory (Test Flow without a store, tests).
+#[derive(Debug, Default)]
+pub struct MemoryJournal {
+    records: Mutex<Vec<StepRecord>>,
+}
+
+impl MemoryJournal {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A journal holding earlier records (to test resume).
+    pub fn with_records(records: Vec<StepRecord>) -> Self {
+        MemoryJournal {
+            records: Mutex::new(records),
+        }
+    }
+
+    /// Every record so far, in the order written.
+    pub fn records(&self) -> Vec<StepRecord> {
+        self.records.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl Journal for MemoryJournal {
+    fn completed(&self, path: &str) -> Option<StepRecord> {
+        let records = self.records.lock().ok()?;
+        records.iter().rev().find(|r| r.path == path).cloned()
+    }
+
+    async fn record(&self, step: StepRecord) -> Result<(), JournalError> {
+        self.records
+            .lock()
+            .map_err(|_| JournalError("journal lock poisoned".into()))?
+            .push(step);
+        Ok(())
+    }
+}
+
+/// A journal that keeps nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NullJournal;
+
+#[async_trait]
+impl Journal for NullJournal {
+    fn completed(&self, _path: &str) -> Option<StepRecord> {
+        None
+    }
+
+    async fn record(&self, _step: StepRecord) -> Result<(), JournalError> {
+        Ok(())
+    }
+}
+
+/// No helper flows.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoHelpers;
+
+impl FlowLookup for NoHelpers {
+    fn helper(&self, _name: &str) -> Option<Arc<Flow>> {
+        None
+    }
+}
+
+/// A sleeper that only remembers what it was asked to wait (tests, dry runs).
+#[derive(Debug, Default)]
+pub struct RecordingSleeper {
+    slept: Mutex<Vec<Duration>>,
+}
+
+impl RecordingSleeper {
+    pub fn slept(&self) -> Vec<Duration> {
+        self.slept.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl Sleeper for RecordingSleeper {
+    async fn sleep(&self, d: Duration) {
+        if let Ok(mut s) = self.slept.lock() {
+            s.push(d);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Running
+
+/// Run `flow` once. Never panics on any flow or input: every failure ends up
+/// in the outcome and in the journal.
+pub async fn run_flow(flow: &Flow, start: RunStart, env: &Env) -> RunOutcome {
+    let started = env.clock.now();
+    let run = Run {
+        env,
+        run_id: start.run_id.as_str().into(),
+        flow_name: flow.name.as_str().into(),
+        dry_run: start.dry_run,
+        resume: start.resume,
+        seq: AtomicU64::new(0),
+        executed: AtomicU32::new(0),
+        replayed: AtomicU32::new(0),
+        failed: AtomicU32::new(0),
+        retries: AtomicU32::new(0),
+        steps_left: AtomicU64::new(env.limits.max_steps),
+    };
+    let mut input = start.input;
+    let mut ctl = Ctl::Next;
+    if let Trigger::Flow(h) = &flow.trigger {
+        match prepare_inputs(h, input) {
+            Ok(i) => input = i,
+            Err(m) => {
+                input = Json::Null;
+                ctl = Ctl::Fail(ErrorInfo {
+                    kind: ErrorKind::InvalidInput,
+                    message: format!("flow `{}`: {m}", flow.name),
+                    step: None,
+                    card: None,
+                    retryable: false,
+                    detail: None,
+                });
+            }
+        }
+    }
+    let event = from_json(&input);
+    let shared = Arc::new(RunShared {
+        slots: flow.slots.clone(),
+        inputs: flow.is_helper().then(|| event.clone()),
+        event,
+        flow: flow_value(&flow.name, &run),
+        clock: env.clock.clone(),
+    });
+    let inv = Invocation {
+        run: &run,
+        flow,
+        shared,
+        depth: 0,
+    };
+    let mut frame = Arc::new(Frame::root(flow.slots.len()));
+    if matches!(ctl, Ctl::Next) {
+        ctl = inv.exec_block(&flow.steps, &mut frame, "").await;
+    }
+    let mut outcome = RunOutcome {
+        status: RunStatus::Succeeded,
+        output: None,
+        error: None,
+        reason: None,
+        on_failure_error: None,
+        steps: StepSummary::default(),
+        started,
+        ended: started,
+    };
+    match ctl {
+        Ctl::Next => {}
+        Ctl::Return(v) => outcome.output = Some(v),
+        Ctl::Stop(reason) => {
+            outcome.status = RunStatus::Stopped;
+            outcome.reason = Some(reason.unwrap_or_else(|| "stopped by a `stop` step".into()));
+        }
+        Ctl::Fail(e) => {
+            tracing::debug!(flow = %flow.name, run = %run.run_id, error = %e.message, "run failed");
+            outcome.status = RunStatus::Failed;
+            outcome.on_failure_error = inv.on_failure(&e, &mut frame, "").await;
+            outcome.error = Some(e);
+        }
+    }
+    outcome.steps = run.summary();
+    outcome.ended = env.clock.now();
+    outcome
+}
+
+/// Check a helper's inputs, fill defaults. Unknown keys are refused so a typo
+/// in a `call` does not silently drop a value.
+fn prepare_inputs(h: &HelperTrigger, input: Json) -> Result<Json, String> {
+    let mut map = match input {
+        Json::Object(m) => m,
+        Json::Null => serde_json::Map::new(),
+        other => return Err(format!("inputs must be an object, not {}", json_kind(&other))),
+    };
+    if !h.inputs.is_empty() {
+        if let Some(k) = map.keys().find(|k| !h.inputs.iter().any(|i| &i.name == *k)) {
+            return Err(format!("unknown input `{k}`"));
+        }
+    }
+    for spec in &h.inputs {
+        match map.get(&spec.name) {
+            Some(v) => {
+                if !spec.ty.accepts(v) {
+                    return Err(format!(
+                        "input `{}` must be of type {}, not {}",
+                        spec.name,
+                        spec.ty.as_str(),
+                        json_kind(v)
+                    ));
+                }
+            }
+            None => match &spec.default {
+                Some(d) => {
+                    map.insert(spec.name.clone(), d.clone());
+                }
+                None if spec.required => return Err(format!("missing input `{}`", spec.name)),
+                None => {
+                    map.insert(spec.name.clone(), Json::Null);
+                }
+            },
+        }
+    }
+    Ok(Json::Object(map))
+}
+
+fn json_kind(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "boolean",
+        Json::Number(_) => "number",
+        Json::String(_) => "string",
+        Json::Array(_) => "array",
+        Json::Object(_) => "object",
+    }
+}
+
+fn flow_value(name: &str, run: &Run<'_>) -> Value {
+    let mut m = std::collections::BTreeMap::new();
+    m.insert("name", Value::from(name));
+    m.insert("run_id", Value::from(&*run.run_id));
+    m.insert("dry_run", Value::from(run.dry_run));
+    Value::from(m)
+}
+
+fn join_path(parent: &str, id: &str) -> String {
+    if parent.is_empty() {
+        id.to_string()
+    } else {
+        let mut p = String::with_capacity(parent.len() + 1 + id.len());
+        p.push_str(parent);
+        p.push('/');
+        p.push_str(id);
+        p
+    }
+}
+
+/// How a block ended.
+#[derive(Debug)]
+enum Ctl {
+    Next,
+    Return(Json),
+    Stop(Option<String>),
+    Fail(ErrorInfo),
+}
+
+/// How one step ended.
+enum StepEnd {
+    Ok(Value),
+    /// `return` / `stop` from the step or inside it.
+    Ctl(Ctl),
+    Err(ErrorInfo),
+}
+
+/// What to write in the step's record besides its status.
+#[derive(Default)]
+struct Rec {
+    input: Option<Json>,
+    output: Option<Json>,
+    card: Option<String>,
+    attempts: u32,
+    fuel: u64,
+    logs: Vec<LogLine>,
+    effects: Vec<Effect>,
+    /// The journal already has this step (resume).
+    replayed: bool,
+}
+
+struct Run<'e> {
+    env: &'e Env,
+    run_id: Arc<str>,
+    flow_name: Arc<str>,
+    dry_run: bool,
+    resume: bool,
+    seq: AtomicU64,
+    executed: AtomicU32,
+    replayed: AtomicU32,
+    failed: AtomicU32,
+    retries: AtomicU32,
+    steps_left: AtomicU64,
+}
+
+impl Run<'_> {
+    fn summary(&self) -> StepSummary {
+        StepSummary {
+            executed: self.executed.load(Ordering::Relaxed),
+            replayed: self.replayed.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// One flow being run: the top flow, or a helper inside a `call`.
+struct Invocation<'r, 'e> {
+    run: &'r Run<'e>,
+    flow: &'r Flow,
+    shared: Arc<RunShared>,
+    depth: u32,
+}
+
+fn error_value(e: &ErrorInfo) -> Value {
+    let mut m = std::collections::BTreeMap::new();
+    m.insert("kind", Value::from(e.kind.as_str()));
+    m.insert("message", Value::from(e.message.as_str()));
+    m.insert("step", Value::from(e.step.clone()));
+    m.insert("card", Value::from(e.card.clone()));
+    m.insert("retryable", Value::from(e.retryable));
+    m.insert("detail", Value::from(e.detail.clone()));
+    Value::from(m)
+}
+
+impl<'r, 'e> Invocation<'r, 'e> {
+    fn fail(&self, kind: ErrorKind, path: &str, message: String) -> ErrorInfo {
+        ErrorInfo {
+            kind,
+            message,
+            step: Some(path.to_string()),
+            card: None,
+            retryable: false,
+            detail: None,
+        }
+    }
+
+    fn expr_error(&self, path: &str, e: ExprError) -> ErrorInfo {
+        self.fail(
+            ErrorKind::Expression,
+            path,
+            format!("expression error in flow `{}`, step `{path}`, {e}", self.flow.name),
+        )
+    }
+
+    fn exec_block<'a>(&'a self, steps: &'a [Step], frame: &'a mut Arc<Frame>, parent: &'a str) -> BoxFuture<'a, Ctl> {
+        Box::pin(async move {
+            for step in steps {
+                match self.exec_step(step, frame, parent).await {
+                    Ctl::Next => {}
+                    other => return other,
+                }
+            }
+            Ctl::Next
+        })
+    }
+
+    /// Run the flow's `on_failure` steps for a failure; returns their own failure.
+    async fn on_failure(&self, e: &ErrorInfo, frame: &mut Arc<Frame>, parent: &str) -> Option<ErrorInfo> {
+        if self.flow.on_failure.is_empty() {
+            return None;
+        }
+        set_error(frame, Some(error_value(e)));
+        let path = join_path(parent, "on_failure");
+        match self.exec_block(&self.flow.on_failure, frame, &path).await {
+            Ctl::Fail(e2) => Some(e2),
+            _ => None,
+        }
+    }
+
+    async fn exec_step(&self, step: &Step, frame: &mut Arc<Frame>, parent: &str) -> Ctl {
+        let path = join_path(parent, &step.id);
+        let run = self.run;
+        if run
+            .steps_left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_err()
+        {
+            return Ctl::Fail(self.fail(
+                ErrorKind::Failed,
+                &path,
+                format!("the run executed more than {} steps; it was stopped", run.env.limits.max_steps),
+            ));
+        }
+        let seq = run.seq.fetch_add(1, Ordering::Relaxed);
+        let started = run.env.clock.now();
+        let replay = if run.resume { run.env.journal.completed(&path) } else { None };
+        if let Some(r) = &replay {
+            run.seq.fetch_max(r.seq + 1, Ordering::Relaxed);
+        }
+        let (end, mut rec) = self.exec_kind(step, frame, &path, replay.as_ref()).await;
+        rec.replayed |= replay.is_some();
+        run.executed.fetch_add(1, Ordering::Relaxed);
+
+        let error = match &end {
+            StepEnd::Err(e) => Some(e.clone()),
+            _ => None,
+        };
+        if !rec.replayed {
+            let duration = (run.env.clock.now() - started).num_milliseconds().max(0) as u64;
+            let record = StepRecord {
+                run_id: run.run_id.to_string(),
+                path: path.clone(),
+                kind: step.kind_name().to_string(),
+                card: rec.card,
+                input: rec.input,
+                output: rec.output,
+                error,
+                attempts: rec.attempts,
+                started,
+                duration_ms: duration,
+                fuel_used: rec.fuel,
+                logs: rec.logs,
+                effects: rec.effects,
+                seq,
+            };
+            if let Err(e) = run.env.journal.record(record).await {
+                return Ctl::Fail(self.fail(ErrorKind::Internal, &path, e.to_string()));
+            }
+        }
+        match end {
+            StepEnd::Ok(v) => {
+                set_slot(frame, step.slot, v);
+                Ctl::Next
+            }
+            StepEnd::Ctl(c) => c,
+            StepEnd::Err(e) => {
+                run.failed.fetch_add(1, Ordering::Relaxed);
+                match &step.on_error {
+                    None => Ctl::Fail(e),
+                    Some(handler) => {
+                        set_slot(frame, step.slot, Value::from(()));
+                        let saved = set_error(frame, Some(error_value(&e)));
+                        let hpath = join_path(&path, "on_error");
+                        let ctl = self.exec_block(handler, frame, &hpath).await;
+                        set_error(frame, saved);
+                        ctl
+                    }
+                }
+            }
+        }
+    }
+
+    async fn exec_kind(&self, step: &Step, frame: &mut Arc<Frame>, path: &str, replay: Option<&StepRecord>) -> (StepEnd, Rec) {
+        match &step.kind {
+            StepKind::Card(c) => self.card(c, frame, path, replay).await,
+            StepKind::If(s) => {
+                let cond = match replay.and_then(|r| r.output.as_ref()).and_then(Json::as_bool) {
+                    Some(b) => b,
+                    None => {
+                        let ctx = context(frame, &self.shared);
+                        match s.cond.eval_bool(&ctx) {
+                            Ok(b) => b,
+                            Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
+                        }
+                    }
+                };
+                let body = if cond { &s.then } else { &s.otherwise };
+                let rec = Rec {
+                    output: Some(Json::Bool(cond)),
+                    ..Rec::default()
+                };
+                (self.body_end(self.exec_block(body, frame, path).await, Value::from(cond)), rec)
+            }
+            StepKind::Switch(s) => {
+                let matched: Option<String> = match replay.and_then(|r| r.output.as_ref()) {
+                    Some(out) => out.get("matched").and_then(Json::as_str).map(str::to_string),
+                    None => {
+                        let ctx = context(frame, &self.shared);
+                        let subject = match s.subject.eval(&ctx) {
+                            Ok(v) => v,
+                            Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
+                        };
+                        let key = subject_text(&subject);
+                        key.and_then(|k| s.cases.iter().find(|c| c.value == k).map(|c| c.value.clone()))
+                    }
+                };
+                let body = match &matched {
+                    Some(m) => s.cases.iter().find(|c| &c.value == m).map(|c| c.steps.as_slice()).unwrap_or(&[]),
+                    None => &s.default,
+                };
+                let rec = Rec {
+                    output: Some(json!({ "matched": matched })),
+                    ..Rec::default()
+                };
+                let value = Value::from(matched);
+                (self.body_end(self.exec_block(body, frame, path).await, value), rec)
+            }
+            StepKind::ForEach(f) => self.for_each(f, frame, path).await,
+            StepKind::Assign(values) => {
+                let replayed = replay.and_then(|r| r.output.as_ref()).and_then(Json::as_object).cloned();
+                let mut out = serde_json::Map::new();
+                let ctx = context(frame, &self.shared);
+                let mut evaluated = Vec::with_capacity(values.len());
+                for (name, t) in values {
+                    let v = match replayed.as_ref().and_then(|r| r.get(&**name)) {
+                        Some(j) => from_json(j),
+                        None => match t.eval_value(&ctx) {
+                            Ok(v) => v,
+                            Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
+                        },
+                    };
+                    match crate::expr::to_json(&v) {
+                        Ok(j) => {
+                            out.insert(name.to_string(), j);
+                        }
+                        Err(m) => {
+                            let e = ExprError::new(&format!("assign.{name}"), "", m);
+                            return (StepEnd::Err(self.expr_error(path, e)), Rec::default());
+                        }
+                    }
+                    evaluated.push((name.clone(), v));
+                }
+                drop(ctx);
+                for (name, v) in evaluated {
+                    set_var(frame, name, v);
+                }
+                let output = Json::Object(out);
+                let value = from_json(&output);
+                (
+                    StepEnd::Ok(value),
+                    Rec {
+                        output: Some(output),
+                        ..Rec::default()
+                    },
+                )
+            }
+            StepKind::Return(t) => {
+                let ctx = context(frame, &self.shared);
+                match t.eval_json(&ctx) {
+                    Ok(v) => (
+                        StepEnd::Ctl(Ctl::Return(v.clone())),
+                        Rec {
+                            output: Some(v),
+                            ..Rec::default()
+                        },
+                    ),
+                    Err(e) => (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
+                }
+            }
+            StepKind::Stop(t) => {
+                let reason = match t {
+                    None => None,
+                    Some(t) => {
+                        let ctx = context(frame, &self.shared);
+                        match t.eval_json(&ctx) {
+                            Ok(Json::String(s)) => Some(s),
+                            Ok(other) => Some(other.to_string()),
+                            Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
+                        }
+                    }
+                };
+                let rec = Rec {
+                    output: Some(json!({ "reason": reason })),
+                    ..Rec::default()
+                };
+                (StepEnd::Ctl(Ctl::Stop(reason)), rec)
+            }
+            StepKind::Fail(t) => {
+                let ctx = context(frame, &self.shared);
+                let message = match t.eval_json(&ctx) {
+                    Ok(Json::String(s)) => s,
+                    Ok(other) => other.to_string(),
+                    Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
+                };
+                (StepEnd::Err(self.fail(ErrorKind::Failed, path, message)), Rec::default())
+            }
+            StepKind::Call(c) => self.call(c, frame, path).await,
+        }
+    }
+
+    /// The end of a step whose body is a block: failures in the body become
+    /// the step's failure (so its `on_error` can catch them).
+    fn body_end(&self, ctl: Ctl, value: Value) -> StepEnd {
+        match ctl {
+            Ctl::Next => StepEnd::Ok(value),
+            Ctl::Fail(e) => StepEnd::Err(e),
+            other => StepEnd::Ctl(other),
+        }
+    }
+
+    async fn card(&self, c: &CardStep, frame: &Arc<Frame>, path: &str, replay: Option<&StepRecord>) -> (StepEnd, Rec) {
+        let run = self.run;
+        if let Some(r) = replay {
+            run.replayed.fetch_add(1, Ordering::Relaxed);
+            let rec = Rec {
+                replayed: true,
+                ..Rec::default()
+            };
+            return match &r.error {
+                Some(e) => (StepEnd::Err(e.clone()), rec),
+                None => (StepEnd::Ok(r.output.as_ref().map(from_json).unwrap_or(Value::from(()))), rec),
+            };
+        }
+        let input = {
+            let ctx = context(frame, &self.shared);
+            match c.with.eval_json(&ctx) {
+                Ok(j) => j,
+                Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
+            }
+        };
+        let mut rec = Rec {
+            input: Some(input),
+            ..Rec::default()
+        };
+        let max_attempts = c.retry.map(|r| r.attempts).unwrap_or(1).max(1);
+        let mut attempt = 1u32;
+        loop {
+            let call = CardCall {
+                card: c.card.clone(),
+                input: rec.input.clone().unwrap_or(Json::Null),
+                ctx: CallContext::new(&run.run_id, &run.flow_name, path, attempt, run.dry_run),
+                limits: c.limits,
+            };
+            let result = run.env.cards.invoke(call).await;
+            rec.attempts = attempt;
+            rec.fuel = rec.fuel.saturating_add(result.fuel_used);
+            rec.logs.extend(result.logs);
+            rec.effects.extend(result.effects);
+            rec.card = Some(result.card);
+            match result.result {
+                Ok(out) => {
+                    let value = from_json(&out);
+                    rec.output = Some(out);
+                    return (StepEnd::Ok(value), rec);
+                }
+                Err(e) => {
+                    let wait = match (&c.retry, e.retryable && attempt < max_attempts) {
+                        (Some(r), true) => match e.retry_after_ms {
+                            Some(ms) => Some(Duration::from_millis(ms)),
+                            None => Some(r.delay(attempt)),
+                        },
+                        _ => None,
+                    };
+                    match wait {
+                        Some(w) if w <= run.env.limits.max_retry_wait => {
+                            rec.logs.push(LogLine {
+                                level: "warn".into(),
+                                message: format!(
+                                    "attempt {attempt} failed ({}: {}); retrying in {}",
+                                    e.kind,
+                                    e.message,
+                                    format_duration(w)
+                                ),
+                                fields: Some(json!({
+                                    "engine": "retry",
+                                    "attempt": attempt,
+                                    "kind": e.kind,
+                                    "wait_ms": w.as_millis() as u64,
+                                })),
+                            });
+                            run.retries.fetch_add(1, Ordering::Relaxed);
+                            run.env.sleeper.sleep(w).await;
+                            attempt += 1;
+                        }
+                        Some(w) => {
+                            let mut info = ErrorInfo::from_card_error(&e, Some(path), rec.card.as_deref());
+                            info.message = format!(
+                                "{} (not retried: the remote asked to wait {}, more than the {} limit)",
+                                e.message,
+                                format_duration(w),
+                                format_duration(run.env.limits.max_retry_wait)
+                            );
+                            return (StepEnd::Err(info), rec);
+                        }
+                        None => {
+                            let info = ErrorInfo::from_card_error(&e, Some(path), rec.card.as_deref());
+                            return (StepEnd::Err(info), rec);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn for_each(&self, f: &ForEachStep, frame: &mut Arc<Frame>, path: &str) -> (StepEnd, Rec) {
+        let limit = self.run.env.limits.max_items;
+        let items: Vec<Value> = {
+            let ctx = context(frame, &self.shared);
+            let list = match f.items.eval_value(&ctx) {
+                Ok(v) => v,
+                Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
+            };
+            if !matches!(list.kind(), ValueKind::Seq | ValueKind::Iterable) {
+                let e = ExprError::new("for_each", "", format!("needs a list, not {}", list.kind()));
+                return (StepEnd::Err(self.expr_error(path, e)), Rec::default());
+            }
+            match list.try_iter() {
+                Ok(it) => it.take(limit + 1).collect(),
+                Err(e) => {
+                    let e = ExprError::new("for_each", "", e.to_string());
+                    return (StepEnd::Err(self.expr_error(path, e)), Rec::default());
+                }
+            }
+        };
+        if items.len() > limit {
+            let e = self.fail(
+                ErrorKind::TooLarge,
+                path,
+                format!("for_each over more than {limit} items; split the work or raise the limit"),
+            );
+            return (StepEnd::Err(e), Rec::default());
+        }
+        let n = items.len();
+        let parent = frame.clone();
+        let iteration = |i: usize, item: Value| {
+            let mut child = Arc::new(Frame::child(
+                &parent,
+                LoopState {
+                    var: f.var.clone(),
+                    item,
+                    index0: i,
+                    length: n,
+                },
+            ));
+            let p = format!("{path}[{i}]");
+            async move {
+                let ctl = self.exec_block(&f.steps, &mut child, &p).await;
+                let mut out = indexmap::IndexMap::new();
+                for s in &f.steps {
+                    if let Some(Some(v)) = child.slots.get(s.slot) {
+                        out.insert(Value::from(&*s.id), v.clone());
+                    }
+                }
+                (i, ctl, Value::from(out))
+            }
+        };
+        let mut results: Vec<Value> = vec![Value::from(()); n];
+        let mut first_stop: Option<(usize, Ctl)> = None;
+        if f.concurrency <= 1 {
+            for (i, item) in items.into_iter().enumerate() {
+                let (i, ctl, out) = iteration(i, item).await;
+                match ctl {
+                    Ctl::Next => results[i] = out,
+                    other => {
+                        first_stop = Some((i, other));
+                        break;
+                    }
+                }
+            }
+        } else {
+            let mut pending = items.into_iter().enumerate();
+            let mut running = FuturesUnordered::new();
+            for (i, item) in pending.by_ref().take(f.concurrency) {
+                running.push(iteration(i, item));
+            }
+            while let Some((i, ctl, out)) = running.next().await {
+                match ctl {
+                    Ctl::Next => results[i] = out,
+                    // The first failure (by index) wins; iterations already
+                    // running finish, no new ones start.
+                    other => {
+                        if first_stop.as_ref().is_none_or(|(j, _)| i < *j) {
+                            first_stop = Some((i, other));
+                        }
+                    }
+                }
+                if first_stop.is_none() {
+                    if let Some((i, item)) = pending.next() {
+                        running.push(iteration(i, item));
+                    }
+                }
+            }
+        }
+        drop(parent);
+        let rec = Rec {
+            input: Some(json!({ "items": n, "concurrency": f.concurrency })),
+            ..Rec::default()
+        };
+        match first_stop {
+            None => {
+                let done = results.len();
+                (
+                    StepEnd::Ok(Value::from(results)),
+                    Rec {
+                        output: Some(json!({ "iterations": done })),
+                        ..rec
+                    },
+                )
+            }
+            Some((_, Ctl::Fail(e))) => (StepEnd::Err(e), rec),
+            Some((_, ctl)) => (StepEnd::Ctl(ctl), rec),
+        }
+    }
+
+    async fn call(&self, c: &CallStep, frame: &Arc<Frame>, path: &str) -> (StepEnd, Rec) {
+        let run = self.run;
+        let Some(helper) = run.env.flows.helper(&c.flow) else {
+            let e = self.fail(ErrorKind::Failed, path, format!("helper flow `{}` is not loaded", c.flow));
+            return (StepEnd::Err(e), Rec::default());
+        };
+        let Trigger::Flow(h) = &helper.trigger else {
+            let e = self.fail(ErrorKind::Failed, path, format!("flow `{}` is not a helper flow (its trigger is {})", c.flow, helper.trigger.kind()));
+            return (StepEnd::Err(e), Rec::default());
+        };
+        if self.depth + 1 > run.env.limits.max_call_depth {
+            let e = self.fail(
+                ErrorKind::Failed,
+                path,
+                format!("helper calls nested deeper than {}", run.env.limits.max_call_depth),
+            );
+            return (StepEnd::Err(e), Rec::default());
+        }
+        let input = {
+            let ctx = context(frame, &self.shared);
+            match c.with.eval_json(&ctx) {
+                Ok(j) => j,
+                Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
+            }
+        };
+        let input = match prepare_inputs(h, input) {
+            Ok(i) => i,
+            Err(m) => {
+                let e = self.fail(ErrorKind::InvalidInput, path, format!("call `{}`: {m}", c.flow));
+                return (StepEnd::Err(e), Rec::default());
+            }
+        };
+        let event = from_json(&input);
+        let sub = Invocation {
+            run,
+            flow: &helper,
+            shared: Arc::new(RunShared {
+                slots: helper.slots.clone(),
+                inputs: Some(event.clone()),
+                event,
+                flow: flow_value(&helper.name, run),
+                clock: run.env.clock.clone(),
+            }),
+            depth: self.depth + 1,
+        };
+        let mut sub_frame = Arc::new(Frame::root(helper.slots.len()));
+        let ctl = sub.exec_block(&helper.steps, &mut sub_frame, path).await;
+        let mut rec = Rec {
+            input: Some(input),
+            ..Rec::default()
+        };
+        match ctl {
+            Ctl::Next | Ctl::Stop(_) => {
+                rec.output = Some(Json::Null);
+                (StepEnd::Ok(Value::from(())), rec)
+            }
+            Ctl::Return(v) => {
+                let value = from_json(&v);
+                rec.output = Some(v);
+                (StepEnd::Ok(value), rec)
+            }
+            Ctl::Fail(e) => {
+                if let Some(e2) = sub.on_failure(&e, &mut sub_frame, path).await {
+                    tracing::warn!(flow = %helper.name, error = %e2.message, "helper on_failure failed");
+                }
+                (StepEnd::Err(e), rec)
+            }
+        }
+    }
+}
+
+/// The text a `switch` subject is compared by.
+fn subject_text(v: &Value) -> Option<String> {
+    match v.kind() {
+        ValueKind::Undefined | ValueKind::None => None,
+        ValueKind::String => v.as_str().map(str::to_string),
+        ValueKind::Bool | ValueKind::Number => Some(v.to_string()),
+        _ => None,
+    }
+}

@@ -1,0 +1,9 @@
+//! lanyard-flow's integration tests: one binary, one module per area.
+
+mod support;
+
+mod compile;
+mod diagnostics;
+mod interp;
+mod props;
+mod trace;
