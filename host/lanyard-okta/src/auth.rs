@@ -29,10 +29,18 @@ impl ClientKey {
     /// An EC P-256 key signs ES256; an RSA key RS256.
     pub fn from_pem(pem: &str, kid: Option<String>) -> Result<Self, OktaError> {
         if let Ok(key) = EncodingKey::from_ec_pem(pem.as_bytes()) {
-            return Ok(ClientKey { key, alg: Algorithm::ES256, kid });
+            return Ok(ClientKey {
+                key,
+                alg: Algorithm::ES256,
+                kid,
+            });
         }
         match EncodingKey::from_rsa_pem(pem.as_bytes()) {
-            Ok(key) => Ok(ClientKey { key, alg: Algorithm::RS256, kid }),
+            Ok(key) => Ok(ClientKey {
+                key,
+                alg: Algorithm::RS256,
+                kid,
+            }),
             Err(e) => Err(OktaError::Config(format!(
                 "the service app private key is neither a P-256 (PKCS#8) nor an RSA PEM key: {e}"
             ))),
@@ -198,7 +206,13 @@ mod tests {
     fn dpop_proofs_carry_the_public_key_and_the_token_hash() {
         let key = DpopKey::generate().unwrap();
         let proof = key
-            .proof("GET", "https://acme.okta.com/api/v1/users", Utc::now(), Some("n1"), Some("tok"))
+            .proof(
+                "GET",
+                "https://acme.okta.com/api/v1/users",
+                Utc::now(),
+                Some("n1"),
+                Some("tok"),
+            )
             .unwrap();
         let header = jsonwebtoken::decode_header(&proof).unwrap();
         assert_eq!(header.typ.as_deref(), Some("dpop+jwt"));
@@ -210,7 +224,10 @@ mod tests {
         let data = jsonwebtoken::decode::<DpopClaims>(&proof, &decoding, &validation).unwrap();
         assert_eq!(data.claims.htm, "GET");
         assert_eq!(data.claims.nonce.as_deref(), Some("n1"));
-        assert_eq!(data.claims.ath.as_deref(), Some(access_token_hash("tok").as_str()));
+        assert_eq!(
+            data.claims.ath.as_deref(),
+            Some(access_token_hash("tok").as_str())
+        );
         assert_eq!(jwk_thumbprint(&jwk), jwk_thumbprint(key.jwk()));
     }
 }

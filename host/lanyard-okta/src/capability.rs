@@ -35,7 +35,10 @@ impl OktaCapability {
 
 /// The attributes of `changes` whose values differ from `profile` (an absent
 /// attribute equals `null`).
-pub fn profile_diff(profile: &Map<String, Value>, changes: &Map<String, Value>) -> Map<String, Value> {
+pub fn profile_diff(
+    profile: &Map<String, Value>,
+    changes: &Map<String, Value>,
+) -> Map<String, Value> {
     changes
         .iter()
         .filter(|(k, v)| profile.get(*k).unwrap_or(&Value::Null) != *v)
@@ -58,7 +61,9 @@ pub fn lifecycle_is_noop(status: &str, op: LifecycleOp) -> bool {
 
 fn check_id(what: &str, id: &str) -> Result<(), CardError> {
     if id.trim().is_empty() {
-        return Err(CardError::invalid_input(format!("okta: the {what} is empty")));
+        return Err(CardError::invalid_input(format!(
+            "okta: the {what} is empty"
+        )));
     }
     Ok(())
 }
@@ -69,7 +74,8 @@ impl OktaApi for OktaCapability {
         check_id("user id or login", id_or_login)?;
         self.client.get_user(id_or_login).await.map_err(|e| {
             if e.is_not_found() {
-                CardError::not_found(format!("okta user `{id_or_login}` not found")).with_detail(e.to_string())
+                CardError::not_found(format!("okta user `{id_or_login}` not found"))
+                    .with_detail(e.to_string())
             } else {
                 e.into()
             }
@@ -87,31 +93,53 @@ impl OktaApi for OktaCapability {
         group_ids: &[String],
     ) -> Result<User, CardError> {
         for key in ["login", "email", "firstName", "lastName"] {
-            if !profile.get(key).is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
+            if profile
+                .get(key)
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
                 return Err(CardError::invalid_input(format!(
                     "okta: a new user's profile needs `{key}` (login, email, firstName and lastName are required)"
                 )));
             }
         }
-        Ok(self.client.create_user(profile, activate, group_ids).await?)
+        Ok(self
+            .client
+            .create_user(profile, activate, group_ids)
+            .await?)
     }
 
-    async fn update_profile(&self, user_id: &str, changes: &Map<String, Value>) -> Result<ProfileUpdate, CardError> {
+    async fn update_profile(
+        &self,
+        user_id: &str,
+        changes: &Map<String, Value>,
+    ) -> Result<ProfileUpdate, CardError> {
         check_id("user id", user_id)?;
         let user = self.get_user(user_id).await?;
         let diff = profile_diff(&user.profile, changes);
         if diff.is_empty() {
-            return Ok(ProfileUpdate { outcome: WriteOutcome::Unchanged, user });
+            return Ok(ProfileUpdate {
+                outcome: WriteOutcome::Unchanged,
+                user,
+            });
         }
         // Send only what differs: an unchanged attribute in the request would
         // still show in Okta's changed-attributes list of the event.
         let user = self.client.update_profile(&user.id, &diff).await?;
-        Ok(ProfileUpdate { outcome: WriteOutcome::Changed, user })
+        Ok(ProfileUpdate {
+            outcome: WriteOutcome::Changed,
+            user,
+        })
     }
 
     async fn get_manager(&self, user_id: &str) -> Result<Option<User>, CardError> {
         let user = self.get_user(user_id).await?;
-        let Some(manager_id) = user.profile.get("managerId").and_then(Value::as_str).filter(|s| !s.is_empty()) else {
+        let Some(manager_id) = user
+            .profile
+            .get("managerId")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+        else {
             return Ok(None);
         };
         match self.client.get_user(manager_id).await {
@@ -151,14 +179,20 @@ impl OktaApi for OktaCapability {
         Ok(WriteOutcome::Changed)
     }
 
-    async fn remove_from_group(&self, group_id: &str, user_id: &str) -> Result<WriteOutcome, CardError> {
+    async fn remove_from_group(
+        &self,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<WriteOutcome, CardError> {
         check_id("group id", group_id)?;
         check_id("user id", user_id)?;
         let groups = self.client.list_user_groups(user_id).await?;
         if !groups.iter().any(|g| g.id == group_id) {
             return Ok(WriteOutcome::Unchanged);
         }
-        self.client.remove_user_from_group(group_id, user_id).await?;
+        self.client
+            .remove_user_from_group(group_id, user_id)
+            .await?;
         Ok(WriteOutcome::Changed)
     }
 

@@ -99,7 +99,11 @@ pub enum LogCursor {
 impl std::fmt::Display for LogCursor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            LogCursor::Since(t) => write!(f, "since:{}", t.to_rfc3339_opts(SecondsFormat::Millis, true)),
+            LogCursor::Since(t) => write!(
+                f,
+                "since:{}",
+                t.to_rfc3339_opts(SecondsFormat::Millis, true)
+            ),
             LogCursor::Next(url) => write!(f, "next:{url}"),
         }
     }
@@ -231,7 +235,9 @@ impl OktaClient {
                     return Err(OktaError::Config("the oauth client id is empty".into()));
                 }
                 if p.scopes.is_empty() {
-                    return Err(OktaError::Config("the oauth service app asks for no scopes".into()));
+                    return Err(OktaError::Config(
+                        "the oauth service app asks for no scopes".into(),
+                    ));
                 }
                 Some(OAuth {
                     key: ClientKey::from_pem(&p.private_key_pem, p.key_id.clone())?,
@@ -266,7 +272,12 @@ impl OktaClient {
 
     /// The last rate-limit headers seen for an operation (Okta's operationId).
     pub fn rate_limit(&self, operation: &str) -> Option<RateLimitStatus> {
-        self.inner.buckets.lock().expect("bucket lock").get(operation).copied()
+        self.inner
+            .buckets
+            .lock()
+            .expect("bucket lock")
+            .get(operation)
+            .copied()
     }
 
     fn url(&self, path: &str) -> Url {
@@ -333,7 +344,13 @@ impl OktaClient {
                     if let Some(s) = &query.q {
                         q.append_pair("q", s);
                     }
-                    q.append_pair("limit", &query.limit.map_or(self.page_size(), |l| l as usize).to_string());
+                    q.append_pair(
+                        "limit",
+                        &query
+                            .limit
+                            .map_or(self.page_size(), |l| l as usize)
+                            .to_string(),
+                    );
                 }
                 url
             }
@@ -349,14 +366,21 @@ impl OktaClient {
         group_ids: &[String],
     ) -> Result<User, OktaError> {
         let mut url = self.url("/api/v1/users");
-        url.query_pairs_mut().append_pair("activate", if activate { "true" } else { "false" });
+        url.query_pairs_mut()
+            .append_pair("activate", if activate { "true" } else { "false" });
         let mut body = json!({ "profile": profile });
         if !group_ids.is_empty() {
             body["groupIds"] = json!(group_ids);
         }
         // Not idempotent: a create retried after a lost answer could make two users.
         let answer = self
-            .send(Call { op: "createUser", method: Method::POST, url, body: Some(&body), idempotent: false })
+            .send(Call {
+                op: "createUser",
+                method: Method::POST,
+                url,
+                body: Some(&body),
+                idempotent: false,
+            })
             .await?;
         decode("createUser", "/api/v1/users", &answer.body)
     }
@@ -371,14 +395,24 @@ impl OktaClient {
         let body = json!({ "profile": changes });
         let path = url.path().to_string();
         let answer = self
-            .send(Call { op: "updateUser", method: Method::POST, url, body: Some(&body), idempotent: true })
+            .send(Call {
+                op: "updateUser",
+                method: Method::POST,
+                url,
+                body: Some(&body),
+                idempotent: true,
+            })
             .await?;
         decode("updateUser", &path, &answer.body)
     }
 
     /// `POST /api/v1/users/{id}/lifecycle/{op}`.
     pub async fn lifecycle(&self, user_id: &str, op: LifecycleOp) -> Result<(), OktaError> {
-        let url = self.url(&format!("/api/v1/users/{}/lifecycle/{}", segment(user_id)?, op.as_str()));
+        let url = self.url(&format!(
+            "/api/v1/users/{}/lifecycle/{}",
+            segment(user_id)?,
+            op.as_str()
+        ));
         let op_id = match op {
             LifecycleOp::Activate => "activateUser",
             LifecycleOp::Reactivate => "reactivateUser",
@@ -387,8 +421,14 @@ impl OktaClient {
             LifecycleOp::Unsuspend => "unsuspendUser",
             LifecycleOp::Unlock => "unlockUser",
         };
-        self.send(Call { op: op_id, method: Method::POST, url, body: None, idempotent: true })
-            .await?;
+        self.send(Call {
+            op: op_id,
+            method: Method::POST,
+            url,
+            body: None,
+            idempotent: true,
+        })
+        .await?;
         Ok(())
     }
 
@@ -397,8 +437,14 @@ impl OktaClient {
         let mut url = self.url(&format!("/api/v1/users/{}/sessions", segment(user_id)?));
         url.query_pairs_mut()
             .append_pair("oauthTokens", if oauth_tokens { "true" } else { "false" });
-        self.send(Call { op: "revokeUserSessions", method: Method::DELETE, url, body: None, idempotent: true })
-            .await?;
+        self.send(Call {
+            op: "revokeUserSessions",
+            method: Method::DELETE,
+            url,
+            body: None,
+            idempotent: true,
+        })
+        .await?;
         Ok(())
     }
 
@@ -441,7 +487,9 @@ impl OktaClient {
         if let Some(exact) = found.iter().find(|g| g.name == name) {
             return Ok(Some(exact.clone()));
         }
-        let mut loose = found.into_iter().filter(|g| g.name.eq_ignore_ascii_case(name));
+        let mut loose = found
+            .into_iter()
+            .filter(|g| g.name.eq_ignore_ascii_case(name));
         match (loose.next(), loose.next()) {
             (Some(g), None) => Ok(Some(g)),
             _ => Ok(None),
@@ -458,23 +506,48 @@ impl OktaClient {
     /// `GET /api/v1/groups/{groupId}/users`, every page.
     pub async fn list_group_members(&self, group_id: &str) -> Result<Vec<User>, OktaError> {
         let mut url = self.url(&format!("/api/v1/groups/{}/users", segment(group_id)?));
-        url.query_pairs_mut().append_pair("limit", &self.page_size().to_string());
+        url.query_pairs_mut()
+            .append_pair("limit", &self.page_size().to_string());
         self.list_all("listGroupUsers", url, self.cap(None)).await
     }
 
     /// `PUT /api/v1/groups/{groupId}/users/{userId}`.
     pub async fn add_user_to_group(&self, group_id: &str, user_id: &str) -> Result<(), OktaError> {
-        let url = self.url(&format!("/api/v1/groups/{}/users/{}", segment(group_id)?, segment(user_id)?));
-        self.send(Call { op: "assignUserToGroup", method: Method::PUT, url, body: None, idempotent: true })
-            .await?;
+        let url = self.url(&format!(
+            "/api/v1/groups/{}/users/{}",
+            segment(group_id)?,
+            segment(user_id)?
+        ));
+        self.send(Call {
+            op: "assignUserToGroup",
+            method: Method::PUT,
+            url,
+            body: None,
+            idempotent: true,
+        })
+        .await?;
         Ok(())
     }
 
     /// `DELETE /api/v1/groups/{groupId}/users/{userId}`.
-    pub async fn remove_user_from_group(&self, group_id: &str, user_id: &str) -> Result<(), OktaError> {
-        let url = self.url(&format!("/api/v1/groups/{}/users/{}", segment(group_id)?, segment(user_id)?));
-        self.send(Call { op: "unassignUserFromGroup", method: Method::DELETE, url, body: None, idempotent: true })
-            .await?;
+    pub async fn remove_user_from_group(
+        &self,
+        group_id: &str,
+        user_id: &str,
+    ) -> Result<(), OktaError> {
+        let url = self.url(&format!(
+            "/api/v1/groups/{}/users/{}",
+            segment(group_id)?,
+            segment(user_id)?
+        ));
+        self.send(Call {
+            op: "unassignUserFromGroup",
+            method: Method::DELETE,
+            url,
+            body: None,
+            idempotent: true,
+        })
+        .await?;
         Ok(())
     }
 
@@ -501,7 +574,11 @@ impl OktaClient {
             if let Some(s) = &query.q {
                 q.append_pair("q", s);
             }
-            q.append_pair("limit", &cap.min(self.inner.cfg.log_page_size.clamp(1, 1000)).to_string());
+            q.append_pair(
+                "limit",
+                &cap.min(self.inner.cfg.log_page_size.clamp(1, 1000))
+                    .to_string(),
+            );
             q.append_pair("sortOrder", "ASCENDING");
         }
         self.list_all("listLogEvents", url, cap).await
@@ -511,14 +588,23 @@ impl OktaClient {
     /// events, up to `max_events`. The returned cursor is Okta's next link of the
     /// last page read, so nothing is skipped or read twice (persist it only after
     /// the events are stored; replays are deduplicated by `uuid` anyway).
-    pub async fn poll_logs(&self, cursor: &LogCursor, max_events: usize) -> Result<LogPoll, OktaError> {
+    pub async fn poll_logs(
+        &self,
+        cursor: &LogCursor,
+        max_events: usize,
+    ) -> Result<LogPoll, OktaError> {
         let max_events = max_events.max(1);
         let mut url = match cursor {
             LogCursor::Since(t) => {
                 let mut url = self.url("/api/v1/logs");
                 url.query_pairs_mut()
                     .append_pair("since", &rfc3339(*t))
-                    .append_pair("limit", &max_events.min(self.inner.cfg.log_page_size.clamp(1, 1000)).to_string())
+                    .append_pair(
+                        "limit",
+                        &max_events
+                            .min(self.inner.cfg.log_page_size.clamp(1, 1000))
+                            .to_string(),
+                    )
                     .append_pair("sortOrder", "ASCENDING");
                 url
             }
@@ -542,7 +628,10 @@ impl OktaClient {
                 }
             };
             if got == 0 || events.len() >= max_events {
-                return Ok(LogPoll { events, next: LogCursor::Next(next) });
+                return Ok(LogPoll {
+                    events,
+                    next: LogCursor::Next(next),
+                });
             }
             url = self.same_origin(&next)?;
         }
@@ -566,42 +655,72 @@ impl OktaClient {
         });
         let url = self.url("/api/v1/eventHooks");
         let answer = self
-            .send(Call { op: "createEventHook", method: Method::POST, url, body: Some(&body), idempotent: false })
+            .send(Call {
+                op: "createEventHook",
+                method: Method::POST,
+                url,
+                body: Some(&body),
+                idempotent: false,
+            })
             .await?;
-        event_hook_from(&decode::<Value>("createEventHook", "/api/v1/eventHooks", &answer.body)?)
+        event_hook_from(&decode::<Value>(
+            "createEventHook",
+            "/api/v1/eventHooks",
+            &answer.body,
+        )?)
     }
 
     /// `GET /api/v1/eventHooks`.
     pub async fn list_event_hooks(&self) -> Result<Vec<EventHook>, OktaError> {
-        let hooks: Vec<Value> = self.get_json("listEventHooks", self.url("/api/v1/eventHooks")).await?;
+        let hooks: Vec<Value> = self
+            .get_json("listEventHooks", self.url("/api/v1/eventHooks"))
+            .await?;
         hooks.iter().map(event_hook_from).collect()
     }
 
     /// `POST /api/v1/eventHooks/{id}/lifecycle/verify`: Okta sends the one-time
     /// verification GET to the hook's URI now.
     pub async fn verify_event_hook(&self, id: &str) -> Result<EventHook, OktaError> {
-        self.event_hook_post("verifyEventHook", &format!("/api/v1/eventHooks/{}/lifecycle/verify", segment(id)?))
-            .await
+        self.event_hook_post(
+            "verifyEventHook",
+            &format!("/api/v1/eventHooks/{}/lifecycle/verify", segment(id)?),
+        )
+        .await
     }
 
     /// `POST /api/v1/eventHooks/{id}/lifecycle/deactivate`.
     pub async fn deactivate_event_hook(&self, id: &str) -> Result<EventHook, OktaError> {
-        self.event_hook_post("deactivateEventHook", &format!("/api/v1/eventHooks/{}/lifecycle/deactivate", segment(id)?))
-            .await
+        self.event_hook_post(
+            "deactivateEventHook",
+            &format!("/api/v1/eventHooks/{}/lifecycle/deactivate", segment(id)?),
+        )
+        .await
     }
 
     /// `DELETE /api/v1/eventHooks/{id}` (Okta deletes only deactivated hooks).
     pub async fn delete_event_hook(&self, id: &str) -> Result<(), OktaError> {
         let url = self.url(&format!("/api/v1/eventHooks/{}", segment(id)?));
-        self.send(Call { op: "deleteEventHook", method: Method::DELETE, url, body: None, idempotent: true })
-            .await?;
+        self.send(Call {
+            op: "deleteEventHook",
+            method: Method::DELETE,
+            url,
+            body: None,
+            idempotent: true,
+        })
+        .await?;
         Ok(())
     }
 
     async fn event_hook_post(&self, op: &'static str, path: &str) -> Result<EventHook, OktaError> {
         let url = self.url(path);
         let answer = self
-            .send(Call { op, method: Method::POST, url, body: None, idempotent: true })
+            .send(Call {
+                op,
+                method: Method::POST,
+                url,
+                body: None,
+                idempotent: true,
+            })
             .await?;
         event_hook_from(&decode::<Value>(op, path, &answer.body)?)
     }
@@ -622,38 +741,69 @@ impl OktaClient {
     /// A `Link` target, refused unless it points at the configured org.
     fn same_origin(&self, link: &str) -> Result<Url, OktaError> {
         let base = &self.inner.cfg.base_url;
-        let url = base
-            .join(link)
-            .map_err(|e| OktaError::InvalidInput(format!("okta link `{link}` is not a url: {e}")))?;
+        let url = base.join(link).map_err(|e| {
+            OktaError::InvalidInput(format!("okta link `{link}` is not a url: {e}"))
+        })?;
         if url.origin() != base.origin() {
             return Err(OktaError::Decode {
                 method: "GET".into(),
                 path: url.path().to_string(),
-                detail: format!("the next link points at another origin ({}), refusing to send credentials there", url.origin().ascii_serialization()),
+                detail: format!(
+                    "the next link points at another origin ({}), refusing to send credentials there",
+                    url.origin().ascii_serialization()
+                ),
             });
         }
         Ok(url)
     }
 
-    async fn get_json<T: DeserializeOwned>(&self, op: &'static str, url: Url) -> Result<T, OktaError> {
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        url: Url,
+    ) -> Result<T, OktaError> {
         let path = url.path().to_string();
         let answer = self
-            .send(Call { op, method: Method::GET, url, body: None, idempotent: true })
+            .send(Call {
+                op,
+                method: Method::GET,
+                url,
+                body: None,
+                idempotent: true,
+            })
             .await?;
         decode(op, &path, &answer.body)
     }
 
-    async fn get_page<T: DeserializeOwned>(&self, op: &'static str, url: Url) -> Result<Page<T>, OktaError> {
+    async fn get_page<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        url: Url,
+    ) -> Result<Page<T>, OktaError> {
         let path = url.path().to_string();
         let answer = self
-            .send(Call { op, method: Method::GET, url, body: None, idempotent: true })
+            .send(Call {
+                op,
+                method: Method::GET,
+                url,
+                body: None,
+                idempotent: true,
+            })
             .await?;
         let items = decode(op, &path, &answer.body)?;
-        Ok(Page { items, next: link::find_rel(&answer.headers, "next") })
+        Ok(Page {
+            items,
+            next: link::find_rel(&answer.headers, "next"),
+        })
     }
 
     /// Every page from `url` on, up to `cap` items.
-    async fn list_all<T: DeserializeOwned>(&self, op: &'static str, url: Url, cap: usize) -> Result<Vec<T>, OktaError> {
+    async fn list_all<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        url: Url,
+        cap: usize,
+    ) -> Result<Vec<T>, OktaError> {
         let mut out: Vec<T> = Vec::new();
         let mut url = url;
         let mut seen = std::collections::HashSet::new();
@@ -701,7 +851,11 @@ impl OktaClient {
                         body: None,
                     });
                 }
-                tracing::debug!(op = call.op, wait_ms = millis(wait), "okta rate limit exhausted, waiting for the reset");
+                tracing::debug!(
+                    op = call.op,
+                    wait_ms = millis(wait),
+                    "okta rate limit exhausted, waiting for the reset"
+                );
                 inner.sleeper.sleep(wait).await;
             }
             let mut req = inner
@@ -713,7 +867,9 @@ impl OktaClient {
             }
             req = match self.authorize(req, &call.method, &call.url).await {
                 Ok(r) => r,
-                Err(OktaError::Transport { timeout, message, .. }) if attempt < policy.max_attempts => {
+                Err(OktaError::Transport {
+                    timeout, message, ..
+                }) if attempt < policy.max_attempts => {
                     tracing::warn!(op = call.op, timeout, %message, "okta token endpoint unreachable, retrying");
                     inner.sleeper.sleep(policy.backoff(attempt)).await;
                     continue;
@@ -761,12 +917,15 @@ impl OktaClient {
             if status.is_success() {
                 return Ok(Answer { headers, body });
             }
-            let error_body: Option<OktaErrorBody> = serde_json::from_slice(&body)
+            let error_body: Option<Box<OktaErrorBody>> = serde_json::from_slice(&body)
                 .ok()
-                .filter(|b: &OktaErrorBody| !b.error_code.is_empty());
+                .filter(|b: &OktaErrorBody| !b.error_code.is_empty())
+                .map(Box::new);
             match status {
                 StatusCode::TOO_MANY_REQUESTS => {
-                    let wait = self.reset_wait(&headers).unwrap_or_else(|| policy.backoff(attempt));
+                    let wait = self
+                        .reset_wait(&headers)
+                        .unwrap_or_else(|| policy.backoff(attempt));
                     if attempt >= policy.max_attempts || wait > policy.max_rate_limit_wait {
                         return Err(OktaError::RateLimited {
                             method: method_s,
@@ -775,7 +934,12 @@ impl OktaClient {
                             body: error_body,
                         });
                     }
-                    tracing::info!(op = call.op, attempt, wait_ms = millis(wait), "okta answered 429, waiting for the rate limit reset");
+                    tracing::info!(
+                        op = call.op,
+                        attempt,
+                        wait_ms = millis(wait),
+                        "okta answered 429, waiting for the rate limit reset"
+                    );
                     inner.sleeper.sleep(wait).await;
                     continue;
                 }
@@ -799,7 +963,13 @@ impl OktaClient {
                 }
                 s if s.is_server_error() && call.idempotent && attempt < policy.max_attempts => {
                     let wait = policy.backoff(attempt);
-                    tracing::warn!(op = call.op, attempt, status = s.as_u16(), wait_ms = millis(wait), "okta answered 5xx, retrying");
+                    tracing::warn!(
+                        op = call.op,
+                        attempt,
+                        status = s.as_u16(),
+                        wait_ms = millis(wait),
+                        "okta answered 5xx, retrying"
+                    );
                     inner.sleeper.sleep(wait).await;
                     continue;
                 }
@@ -823,18 +993,23 @@ impl OktaClient {
 
     fn note_rate_limit(&self, op: &'static str, headers: &HeaderMap) {
         let num = |name: &str| header_str(headers, name).and_then(|v| v.trim().parse::<u64>().ok());
-        if let (Some(limit), Some(remaining), Some(reset)) =
-            (num("x-rate-limit-limit"), num("x-rate-limit-remaining"), num("x-rate-limit-reset"))
-        {
+        if let (Some(limit), Some(remaining), Some(reset)) = (
+            num("x-rate-limit-limit"),
+            num("x-rate-limit-remaining"),
+            num("x-rate-limit-reset"),
+        ) {
             let reset = DateTime::from_timestamp(reset as i64, 0).unwrap_or_default();
             if remaining * 10 < limit {
                 tracing::debug!(op, limit, remaining, "okta rate limit nearly used up");
             }
-            self.inner
-                .buckets
-                .lock()
-                .expect("bucket lock")
-                .insert(op, RateLimitStatus { limit, remaining, reset });
+            self.inner.buckets.lock().expect("bucket lock").insert(
+                op,
+                RateLimitStatus {
+                    limit,
+                    remaining,
+                    reset,
+                },
+            );
         }
     }
 
@@ -852,9 +1027,16 @@ impl OktaClient {
     }
 
     fn reset_wait(&self, headers: &HeaderMap) -> Option<Duration> {
-        let reset = header_str(headers, "x-rate-limit-reset")?.trim().parse::<i64>().ok()?;
+        let reset = header_str(headers, "x-rate-limit-reset")?
+            .trim()
+            .parse::<i64>()
+            .ok()?;
         let reset = DateTime::from_timestamp(reset, 0)?;
-        Some((reset - self.inner.clock.now()).to_std().unwrap_or(Duration::ZERO))
+        Some(
+            (reset - self.inner.clock.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO),
+        )
     }
 
     async fn authorize(
@@ -864,9 +1046,15 @@ impl OktaClient {
         url: &Url,
     ) -> Result<reqwest::RequestBuilder, OktaError> {
         match &self.inner.cfg.auth {
-            Auth::Ssws(token) => Ok(req.header(http::header::AUTHORIZATION, format!("SSWS {token}"))),
+            Auth::Ssws(token) => {
+                Ok(req.header(http::header::AUTHORIZATION, format!("SSWS {token}")))
+            }
             Auth::PrivateKeyJwt(_) => {
-                let oauth = self.inner.oauth.as_ref().expect("oauth state for oauth auth");
+                let oauth = self
+                    .inner
+                    .oauth
+                    .as_ref()
+                    .expect("oauth state for oauth auth");
                 let token = self.access_token(oauth).await?;
                 if token.dpop {
                     let nonce = oauth.rs_nonce.lock().expect("nonce lock").clone();
@@ -878,10 +1066,16 @@ impl OktaClient {
                         Some(&token.access_token),
                     )?;
                     Ok(req
-                        .header(http::header::AUTHORIZATION, format!("DPoP {}", token.access_token))
+                        .header(
+                            http::header::AUTHORIZATION,
+                            format!("DPoP {}", token.access_token),
+                        )
                         .header("DPoP", proof))
                 } else {
-                    Ok(req.header(http::header::AUTHORIZATION, format!("Bearer {}", token.access_token)))
+                    Ok(req.header(
+                        http::header::AUTHORIZATION,
+                        format!("Bearer {}", token.access_token),
+                    ))
                 }
             }
         }
@@ -890,10 +1084,11 @@ impl OktaClient {
     async fn access_token(&self, oauth: &OAuth) -> Result<CachedToken, OktaError> {
         let mut cached = oauth.token.lock().await;
         let now = self.inner.clock.now();
-        if let Some(t) = cached.as_ref() {
-            if t.expires_at - ChronoDuration::seconds(TOKEN_MARGIN_SECS) > now {
-                return Ok(t.clone());
-            }
+        if let Some(t) = cached
+            .as_ref()
+            .filter(|t| t.expires_at - ChronoDuration::seconds(TOKEN_MARGIN_SECS) > now)
+        {
+            return Ok(t.clone());
         }
         let token = self.fetch_token(oauth).await?;
         *cached = Some(token.clone());
@@ -907,7 +1102,8 @@ impl OktaClient {
         let mut last_error = None;
         for _ in 0..4 {
             let now = self.inner.clock.now();
-            let assertion = auth::client_assertion(&oauth.key, &oauth.cfg.client_id, token_url.as_str(), now)?;
+            let assertion =
+                auth::client_assertion(&oauth.key, &oauth.cfg.client_id, token_url.as_str(), now)?;
             let scope = oauth.cfg.scopes.join(" ");
             let form: String = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("grant_type", "client_credentials")
@@ -920,12 +1116,21 @@ impl OktaClient {
                 .http
                 .post(token_url.clone())
                 .header(http::header::ACCEPT, "application/json")
-                .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(
+                    http::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
                 .body(form);
             let use_dpop = oauth.use_dpop.load(Ordering::Relaxed);
             if use_dpop {
                 let nonce = oauth.as_nonce.lock().expect("nonce lock").clone();
-                let proof = oauth.dpop.proof("POST", &auth::htu(&token_url), now, nonce.as_deref(), None)?;
+                let proof = oauth.dpop.proof(
+                    "POST",
+                    &auth::htu(&token_url),
+                    now,
+                    nonce.as_deref(),
+                    None,
+                )?;
                 req = req.header("DPoP", proof);
             }
             let resp = req.send().await.map_err(|e| OktaError::Transport {
@@ -953,12 +1158,14 @@ impl OktaClient {
                 return Ok(CachedToken {
                     access_token: t.access_token,
                     dpop,
-                    expires_at: self.inner.clock.now() + ChronoDuration::seconds(t.expires_in.max(0)),
+                    expires_at: self.inner.clock.now()
+                        + ChronoDuration::seconds(t.expires_in.max(0)),
                 });
             }
             let err: TokenError = serde_json::from_slice(&body).unwrap_or_else(|_| TokenError {
                 error: format!("http_{}", status.as_u16()),
-                error_description: String::from_utf8_lossy(&body[..body.len().min(256)]).into_owned(),
+                error_description: String::from_utf8_lossy(&body[..body.len().min(256)])
+                    .into_owned(),
             });
             match err.error.as_str() {
                 "invalid_dpop_proof" if !use_dpop => {
@@ -979,12 +1186,21 @@ impl OktaClient {
             last_error = Some(err);
         }
         let err = last_error.unwrap_or_default();
-        Err(OktaError::Token { status: 400, error: err.error, description: err.error_description })
+        Err(OktaError::Token {
+            status: 400,
+            error: err.error,
+            description: err.error_description,
+        })
     }
 }
 
 fn event_hook_from(v: &Value) -> Result<EventHook, OktaError> {
-    let s = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
+    let s = |p: &str| {
+        v.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let id = s("/id");
     if id.is_empty() {
         return Err(OktaError::Decode {
@@ -1002,7 +1218,12 @@ fn event_hook_from(v: &Value) -> Result<EventHook, OktaError> {
         event_types: v
             .pointer("/events/items")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default(),
     })
 }
@@ -1054,7 +1275,9 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 /// segments are refused so no input can walk to another endpoint.
 fn segment(s: &str) -> Result<String, OktaError> {
     if s.is_empty() || s == "." || s == ".." || s.len() > 512 {
-        return Err(OktaError::InvalidInput(format!("`{s}` is not a valid okta id or login")));
+        return Err(OktaError::InvalidInput(format!(
+            "`{s}` is not a valid okta id or login"
+        )));
     }
     Ok(url::form_urlencoded::byte_serialize(s.as_bytes())
         .collect::<String>()
@@ -1083,7 +1306,9 @@ mod tests {
     fn log_cursors_round_trip_as_text() {
         let c = LogCursor::Next("http://127.0.0.1:1/api/v1/logs?after=5&since=x".into());
         assert_eq!(LogCursor::parse(&c.to_string()).unwrap(), c);
-        let t = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.678Z").unwrap().with_timezone(&Utc);
+        let t = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.678Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let s = LogCursor::Since(t);
         assert_eq!(s.to_string(), "since:2026-01-02T03:04:05.678Z");
         assert_eq!(LogCursor::parse(&s.to_string()).unwrap(), s);

@@ -126,6 +126,8 @@ impl RetryPolicy {
     /// The backoff before attempt `attempt + 1` (attempt counts from 1).
     pub fn backoff(&self, attempt: u32) -> Duration {
         let factor = 1u32 << attempt.saturating_sub(1).min(16);
-        self.base_backoff.saturating_mul(factor).min(self.max_backoff)
+        self.base_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
     }
 }

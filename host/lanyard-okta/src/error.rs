@@ -76,7 +76,7 @@ pub enum OktaError {
         method: String,
         path: String,
         status: u16,
-        body: Option<OktaErrorBody>,
+        body: Option<Box<OktaErrorBody>>,
         /// The body when it was not Okta's error JSON (truncated).
         raw: String,
         /// The `WWW-Authenticate` header of a 401/403 (names a missing scope).
@@ -88,7 +88,7 @@ pub enum OktaError {
         method: String,
         path: String,
         retry_after_ms: u64,
-        body: Option<OktaErrorBody>,
+        body: Option<Box<OktaErrorBody>>,
     },
     /// Okta could not be reached, or did not answer in time.
     #[error("cannot reach okta for {method} {path}{}: {message}", if *.timeout { " (timed out)" } else { "" })]
@@ -120,7 +120,7 @@ pub enum OktaError {
     InvalidInput(String),
 }
 
-fn describe_body(body: &Option<OktaErrorBody>, raw: &str) -> String {
+fn describe_body(body: &Option<Box<OktaErrorBody>>, raw: &str) -> String {
     match body {
         Some(b) => format!(": {b}"),
         None if raw.is_empty() => String::new(),
@@ -219,15 +219,21 @@ impl OktaError {
             OktaError::RateLimited { retry_after_ms, .. } => {
                 CardError::new(ErrorKind::RateLimited, message).with_retry_after_ms(*retry_after_ms)
             }
-            OktaError::Transport { timeout: true, .. } => CardError::new(ErrorKind::Timeout, message),
+            OktaError::Transport { timeout: true, .. } => {
+                CardError::new(ErrorKind::Timeout, message)
+            }
             OktaError::Transport { .. } => CardError::new(ErrorKind::Unavailable, message),
             OktaError::Token { status, error, .. } => {
                 let kind = match (*status, error.as_str()) {
                     (500..=599, _) => ErrorKind::Unavailable,
                     (429, _) => ErrorKind::RateLimited,
-                    (_, "invalid_client" | "unauthorized_client" | "invalid_scope" | "access_denied") => {
-                        ErrorKind::Denied
-                    }
+                    (
+                        _,
+                        "invalid_client"
+                        | "unauthorized_client"
+                        | "invalid_scope"
+                        | "access_denied",
+                    ) => ErrorKind::Denied,
                     (401 | 403, _) => ErrorKind::Denied,
                     _ => ErrorKind::Internal,
                 };
@@ -276,7 +282,7 @@ mod tests {
             method: "POST".into(),
             path: "/api/v1/users".into(),
             status,
-            body: Some(body),
+            body: Some(Box::new(body)),
             raw: String::new(),
             www_authenticate: None,
         }
@@ -285,26 +291,89 @@ mod tests {
     #[test]
     fn okta_errors_map_to_card_error_kinds() {
         let cases = [
-            (api(404, "E0000007", "Not found: Resource not found: x (User)", &[]), ErrorKind::NotFound),
-            (api(401, "E0000011", "Invalid token provided", &[]), ErrorKind::Denied),
-            (api(403, "E0000006", "You do not have permission to perform the requested action", &[]), ErrorKind::Denied),
-            (api(400, "E0000001", "Api validation failed: profile", &["email: Does not match required pattern"]), ErrorKind::InvalidInput),
-            (api(400, "E0000001", "Api validation failed: login", &["login: An object with this field already exists in the current organization"]), ErrorKind::Conflict),
-            (api(403, "E0000038", "This operation is not allowed in the user's current status.", &[]), ErrorKind::Conflict),
-            (api(400, "E0000038", "This operation is not allowed in the user's current status.", &[]), ErrorKind::Conflict),
-            (api(500, "E0000009", "Internal Server Error", &[]), ErrorKind::Unavailable),
-            (api(503, "E0000010", "Service is in read only mode", &[]), ErrorKind::Unavailable),
+            (
+                api(
+                    404,
+                    "E0000007",
+                    "Not found: Resource not found: x (User)",
+                    &[],
+                ),
+                ErrorKind::NotFound,
+            ),
+            (
+                api(401, "E0000011", "Invalid token provided", &[]),
+                ErrorKind::Denied,
+            ),
+            (
+                api(
+                    403,
+                    "E0000006",
+                    "You do not have permission to perform the requested action",
+                    &[],
+                ),
+                ErrorKind::Denied,
+            ),
+            (
+                api(
+                    400,
+                    "E0000001",
+                    "Api validation failed: profile",
+                    &["email: Does not match required pattern"],
+                ),
+                ErrorKind::InvalidInput,
+            ),
+            (
+                api(
+                    400,
+                    "E0000001",
+                    "Api validation failed: login",
+                    &[
+                        "login: An object with this field already exists in the current organization",
+                    ],
+                ),
+                ErrorKind::Conflict,
+            ),
+            (
+                api(
+                    403,
+                    "E0000038",
+                    "This operation is not allowed in the user's current status.",
+                    &[],
+                ),
+                ErrorKind::Conflict,
+            ),
+            (
+                api(
+                    400,
+                    "E0000038",
+                    "This operation is not allowed in the user's current status.",
+                    &[],
+                ),
+                ErrorKind::Conflict,
+            ),
+            (
+                api(500, "E0000009", "Internal Server Error", &[]),
+                ErrorKind::Unavailable,
+            ),
+            (
+                api(503, "E0000010", "Service is in read only mode", &[]),
+                ErrorKind::Unavailable,
+            ),
         ];
         for (err, kind) in cases {
             let card = err.to_card_error();
             assert_eq!(card.kind, kind, "{err}");
             assert_eq!(card.retryable, kind.retryable_by_default());
             let body = match &err {
-                OktaError::Api { body: Some(b), .. } => b.clone(),
+                OktaError::Api { body: Some(b), .. } => (**b).clone(),
                 _ => unreachable!(),
             };
             assert!(card.message.contains(&body.error_code), "{}", card.message);
-            assert!(card.message.contains(&body.error_summary), "{}", card.message);
+            assert!(
+                card.message.contains(&body.error_summary),
+                "{}",
+                card.message
+            );
             for c in &body.error_causes {
                 assert!(card.message.contains(&c.error_summary), "{}", card.message);
             }
@@ -317,7 +386,10 @@ mod tests {
             method: "GET".into(),
             path: "/api/v1/users".into(),
             retry_after_ms: 4200,
-            body: Some(OktaErrorBody::new("E0000047", "API call exceeded rate limit due to too many requests.")),
+            body: Some(Box::new(OktaErrorBody::new(
+                "E0000047",
+                "API call exceeded rate limit due to too many requests.",
+            ))),
         };
         let card = err.to_card_error();
         assert_eq!(card.kind, ErrorKind::RateLimited);
@@ -331,24 +403,46 @@ mod tests {
             method: "DELETE".into(),
             path: "/api/v1/users/00u1/sessions".into(),
             status: 403,
-            body: Some(OktaErrorBody::new("E0000006", "You do not have permission to perform the requested action")),
+            body: Some(Box::new(OktaErrorBody::new("E0000006", "You do not have permission to perform the requested action"))),
             raw: String::new(),
             www_authenticate: Some(r#"Bearer authorization_uri="http://x/oauth2/v1/authorize", realm="IdpApiRealm", scope="okta.users.manage", error="insufficient_scope""#.into()),
         };
         let card = err.to_card_error();
         assert_eq!(card.kind, ErrorKind::Denied);
         assert!(card.message.contains("403 forbidden"), "{}", card.message);
-        assert!(card.message.contains("okta.users.manage"), "{}", card.message);
+        assert!(
+            card.message.contains("okta.users.manage"),
+            "{}",
+            card.message
+        );
         let unauthorized = api(401, "E0000011", "Invalid token provided", &[]).to_card_error();
-        assert!(unauthorized.message.contains("401 unauthorized"), "{}", unauthorized.message);
-        assert!(unauthorized.message.contains("credentials"), "{}", unauthorized.message);
+        assert!(
+            unauthorized.message.contains("401 unauthorized"),
+            "{}",
+            unauthorized.message
+        );
+        assert!(
+            unauthorized.message.contains("credentials"),
+            "{}",
+            unauthorized.message
+        );
     }
 
     #[test]
     fn transport_failures_are_retryable() {
-        let t = OktaError::Transport { method: "GET".into(), path: "/x".into(), timeout: true, message: "deadline".into() };
+        let t = OktaError::Transport {
+            method: "GET".into(),
+            path: "/x".into(),
+            timeout: true,
+            message: "deadline".into(),
+        };
         assert_eq!(t.to_card_error().kind, ErrorKind::Timeout);
-        let c = OktaError::Transport { method: "GET".into(), path: "/x".into(), timeout: false, message: "refused".into() };
+        let c = OktaError::Transport {
+            method: "GET".into(),
+            path: "/x".into(),
+            timeout: false,
+            message: "refused".into(),
+        };
         let c = c.to_card_error();
         assert_eq!(c.kind, ErrorKind::Unavailable);
         assert!(c.retryable);

@@ -41,7 +41,12 @@ pub struct EventHookData {
 
 impl EventHookPayload {
     /// An envelope around `events` (how the sandbox delivers).
-    pub fn new(source: String, event_id: String, event_time: DateTime<Utc>, events: Vec<LogEvent>) -> Self {
+    pub fn new(
+        source: String,
+        event_id: String,
+        event_time: DateTime<Utc>,
+        events: Vec<LogEvent>,
+    ) -> Self {
         EventHookPayload {
             event_type: ENVELOPE_EVENT_TYPE.to_string(),
             event_type_version: "1.0".to_string(),
@@ -77,8 +82,12 @@ pub fn parse_payload(body: &[u8]) -> Result<EventHookPayload, HookError> {
         return Err(HookError::TooLarge(body.len()));
     }
     // Two steps so a bad event is reported by its index, not as a bad envelope.
-    let raw: Value = serde_json::from_slice(body).map_err(|e| HookError::NotEnvelope(e.to_string()))?;
-    let event_type = raw.get("eventType").and_then(Value::as_str).unwrap_or_default();
+    let raw: Value =
+        serde_json::from_slice(body).map_err(|e| HookError::NotEnvelope(e.to_string()))?;
+    let event_type = raw
+        .get("eventType")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if event_type != ENVELOPE_EVENT_TYPE {
         return Err(HookError::WrongEnvelopeType(event_type.to_string()));
     }
@@ -91,7 +100,10 @@ pub fn parse_payload(body: &[u8]) -> Result<EventHookPayload, HookError> {
     }
     for (index, ev) in events.iter().enumerate() {
         if let Err(e) = serde_json::from_value::<LogEvent>(ev.clone()) {
-            return Err(HookError::BadEvent { index, reason: e.to_string() });
+            return Err(HookError::BadEvent {
+                index,
+                reason: e.to_string(),
+            });
         }
     }
     serde_json::from_value(raw).map_err(|e| HookError::NotEnvelope(e.to_string()))
@@ -157,7 +169,10 @@ mod tests {
 
     #[test]
     fn bad_deliveries_say_what_is_wrong() {
-        assert!(matches!(parse_delivery(b"{"), Err(HookError::NotEnvelope(_))));
+        assert!(matches!(
+            parse_delivery(b"{"),
+            Err(HookError::NotEnvelope(_))
+        ));
         let mut wrong = serde_json::from_slice::<Value>(&envelope(vec![])).unwrap();
         wrong["eventType"] = json!("com.example");
         assert!(matches!(
@@ -170,13 +185,19 @@ mod tests {
             parse_delivery(&envelope(vec![event("a"), bad])),
             Err(HookError::BadEvent { index: 1, .. })
         ));
-        assert!(matches!(parse_delivery(&vec![b' '; MAX_DELIVERY_BYTES + 1]), Err(HookError::TooLarge(_))));
+        assert!(matches!(
+            parse_delivery(&vec![b' '; MAX_DELIVERY_BYTES + 1]),
+            Err(HookError::TooLarge(_))
+        ));
     }
 
     #[test]
     fn verification_echoes_the_challenge() {
         let body = verification_response("abc-123").unwrap();
-        assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), json!({"verification": "abc-123"}));
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap(),
+            json!({"verification": "abc-123"})
+        );
         assert!(verification_response("").is_err());
         assert!(authorization_matches("s3cret", Some("s3cret")));
         assert!(!authorization_matches("s3cret", Some("s3cre")));

@@ -10,7 +10,10 @@ pub(crate) fn find_rel(headers: &HeaderMap, rel: &str) -> Option<String> {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(split_links)
-        .find(|(_, rels)| rels.split_ascii_whitespace().any(|r| r.eq_ignore_ascii_case(rel)))
+        .find(|(_, rels)| {
+            rels.split_ascii_whitespace()
+                .any(|r| r.eq_ignore_ascii_case(rel))
+        })
         .map(|(target, _)| target.to_string())
 }
 
@@ -19,7 +22,9 @@ fn split_links(value: &str) -> Vec<(&str, &str)> {
     let mut out = Vec::new();
     let mut rest = value;
     while let Some(start) = rest.find('<') {
-        let Some(end) = rest[start..].find('>') else { break };
+        let Some(end) = rest[start..].find('>') else {
+            break;
+        };
         let target = &rest[start + 1..start + end];
         let after = &rest[start + end + 1..];
         let params_end = after.find('<').unwrap_or(after.len());
@@ -43,10 +48,17 @@ mod tests {
     #[test]
     fn finds_next_among_several_links() {
         let mut h = HeaderMap::new();
-        h.append(http::header::LINK, r#"<https://a.okta.com/api/v1/users?limit=2>; rel="self""#.parse().unwrap());
         h.append(
             http::header::LINK,
-            r#"<https://a.okta.com/api/v1/users?after=00u2&limit=2&search=a,b>; rel="next""#.parse().unwrap(),
+            r#"<https://a.okta.com/api/v1/users?limit=2>; rel="self""#
+                .parse()
+                .unwrap(),
+        );
+        h.append(
+            http::header::LINK,
+            r#"<https://a.okta.com/api/v1/users?after=00u2&limit=2&search=a,b>; rel="next""#
+                .parse()
+                .unwrap(),
         );
         assert_eq!(
             find_rel(&h, "next").as_deref(),
@@ -55,9 +67,14 @@ mod tests {
         let mut one = HeaderMap::new();
         one.append(
             http::header::LINK,
-            r#"<https://x/a?b=1>; rel="self", <https://x/a?after=9>; rel=next"#.parse().unwrap(),
+            r#"<https://x/a?b=1>; rel="self", <https://x/a?after=9>; rel=next"#
+                .parse()
+                .unwrap(),
         );
-        assert_eq!(find_rel(&one, "next").as_deref(), Some("https://x/a?after=9"));
+        assert_eq!(
+            find_rel(&one, "next").as_deref(),
+            Some("https://x/a?after=9")
+        );
         assert_eq!(find_rel(&HeaderMap::new(), "next"), None);
     }
 }

@@ -73,7 +73,9 @@ impl Operation {
     /// The grant a card needs for this operation (as `wit/card.wit` documents).
     pub fn grant(self) -> OktaScope {
         match self {
-            Operation::GetUser | Operation::ListUsers | Operation::GetManager => OktaScope::UsersRead,
+            Operation::GetUser | Operation::ListUsers | Operation::GetManager => {
+                OktaScope::UsersRead
+            }
             Operation::CreateUser | Operation::UpdateProfile => OktaScope::UsersManage,
             Operation::Lifecycle => OktaScope::UsersLifecycle,
             Operation::ListUserGroups | Operation::FindGroup => OktaScope::GroupsRead,
@@ -93,12 +95,15 @@ impl Operation {
             | Operation::GetManager
             | Operation::ListFactors
             | Operation::ListAppLinks => &["okta.users.read"],
-            Operation::CreateUser | Operation::UpdateProfile | Operation::Lifecycle | Operation::ClearSessions => {
-                &["okta.users.read", "okta.users.manage"]
-            }
+            Operation::CreateUser
+            | Operation::UpdateProfile
+            | Operation::Lifecycle
+            | Operation::ClearSessions => &["okta.users.read", "okta.users.manage"],
             Operation::ListUserGroups => &["okta.users.read"],
             Operation::FindGroup => &["okta.groups.read"],
-            Operation::AddToGroup | Operation::RemoveFromGroup => &["okta.users.read", "okta.groups.manage"],
+            Operation::AddToGroup | Operation::RemoveFromGroup => {
+                &["okta.users.read", "okta.groups.manage"]
+            }
             Operation::QueryLogs => &["okta.logs.read"],
         }
     }
@@ -132,7 +137,10 @@ mod tests {
     #[test]
     fn service_app_scopes_follow_the_grants() {
         let grants: BTreeSet<_> = [OktaScope::GroupsManage].into_iter().collect();
-        assert_eq!(oauth_scopes_for(&grants), vec!["okta.groups.manage", "okta.users.read"]);
+        assert_eq!(
+            oauth_scopes_for(&grants),
+            vec!["okta.groups.manage", "okta.users.read"]
+        );
         assert!(oauth_scopes_for(&BTreeSet::new()).is_empty());
     }
 }

@@ -70,6 +70,7 @@ pub(crate) struct Delivery {
     queue: Mutex<VecDeque<(HookTarget, LogEvent)>>,
     notify: Notify,
     outstanding: watch::Sender<usize>,
+    paused: watch::Sender<bool>,
     started: AtomicBool,
     records: Mutex<Vec<DeliveryRecord>>,
     http: reqwest::Client,
@@ -83,6 +84,7 @@ impl Delivery {
             queue: Mutex::new(VecDeque::new()),
             notify: Notify::new(),
             outstanding: watch::channel(0).0,
+            paused: watch::channel(false).0,
             started: AtomicBool::new(false),
             records: Mutex::new(Vec::new()),
             http: reqwest::Client::builder()
@@ -108,7 +110,10 @@ impl Delivery {
         }
         let n = items.len();
         self.outstanding.send_modify(|c| *c += n);
-        self.queue.lock().expect("delivery queue lock").extend(items);
+        self.queue
+            .lock()
+            .expect("delivery queue lock")
+            .extend(items);
         self.notify.notify_one();
         self.ensure_started();
     }
@@ -125,6 +130,16 @@ impl Delivery {
             // Outside a runtime: start on the next enqueue or wait from inside one.
             Err(_) => self.started.store(false, Ordering::SeqCst),
         }
+    }
+
+    /// Hold deliveries (events keep queueing) until [`Delivery::resume`]:
+    /// lets a test decide exactly which events travel together.
+    pub fn pause(&self) {
+        self.paused.send_replace(true);
+    }
+
+    pub fn resume(&self) {
+        self.paused.send_replace(false);
     }
 
     pub fn records(&self) -> Vec<DeliveryRecord> {
@@ -147,10 +162,18 @@ impl Delivery {
                 }
                 self.notify.notified().await;
             }
+            let mut paused = self.paused.subscribe();
+            // The sender lives as long as `self`, so this cannot fail.
+            let _ = paused.wait_for(|p| !*p).await;
             let cfg = self.config();
             // Events that happen close together travel together.
             tokio::time::sleep(cfg.batch_window).await;
-            let items: Vec<(HookTarget, LogEvent)> = self.queue.lock().expect("delivery queue lock").drain(..).collect();
+            let items: Vec<(HookTarget, LogEvent)> = self
+                .queue
+                .lock()
+                .expect("delivery queue lock")
+                .drain(..)
+                .collect();
             let mut per_hook: Vec<(HookTarget, Vec<LogEvent>)> = Vec::new();
             for (hook, event) in items {
                 match per_hook.iter_mut().find(|(h, _)| h.id == hook.id) {
@@ -162,7 +185,10 @@ impl Delivery {
                 let me = Arc::clone(&self);
                 let cfg = cfg.clone();
                 tokio::spawn(async move {
-                    let mut batches: Vec<Vec<LogEvent>> = events.chunks(cfg.max_batch.max(1)).map(<[LogEvent]>::to_vec).collect();
+                    let mut batches: Vec<Vec<LogEvent>> = events
+                        .chunks(cfg.max_batch.max(1))
+                        .map(<[LogEvent]>::to_vec)
+                        .collect();
                     if cfg.reverse {
                         batches.reverse();
                     }
@@ -182,9 +208,16 @@ impl Delivery {
         }
     }
 
-    async fn deliver(&self, hook: &HookTarget, events: Vec<LogEvent>, cfg: &DeliveryConfig, duplicate: bool) {
+    async fn deliver(
+        &self,
+        hook: &HookTarget,
+        events: Vec<LogEvent>,
+        cfg: &DeliveryConfig,
+        duplicate: bool,
+    ) {
         let event_ids: Vec<String> = events.iter().map(|e| e.uuid.clone()).collect();
-        let payload = EventHookPayload::new(hook.source.clone(), random_uuid(), self.clock.now(), events);
+        let payload =
+            EventHookPayload::new(hook.source.clone(), random_uuid(), self.clock.now(), events);
         let body = serde_json::to_vec(&payload).expect("an envelope always serializes");
         let mut attempts = Vec::new();
         let mut delivered = false;
@@ -216,7 +249,11 @@ impl Delivery {
                 }
                 Err(e) => {
                     let timeout = e.is_timeout();
-                    attempts.push(Err(if timeout { "timeout".to_string() } else { e.to_string() }));
+                    attempts.push(Err(if timeout {
+                        "timeout".to_string()
+                    } else {
+                        e.to_string()
+                    }));
                     timeout || e.is_connect() || e.is_request()
                 }
             };
@@ -228,13 +265,16 @@ impl Delivery {
         if !delivered {
             tracing::warn!(hook = %hook.id, attempts = ?attempts, "event hook delivery failed");
         }
-        self.records.lock().expect("delivery records lock").push(DeliveryRecord {
-            hook_id: hook.id.clone(),
-            event_ids,
-            attempts,
-            delivered,
-            duplicate,
-        });
+        self.records
+            .lock()
+            .expect("delivery records lock")
+            .push(DeliveryRecord {
+                hook_id: hook.id.clone(),
+                event_ids,
+                attempts,
+                delivered,
+                duplicate,
+            });
     }
 
     /// The one-time verification GET: the receiver must echo the challenge.
@@ -252,10 +292,15 @@ impl Delivery {
         if let Some((k, v)) = &hook.auth {
             req = req.header(k, v);
         }
-        let resp = req.send().await.map_err(|e| format!("verification request to {} failed: {e}", hook.uri))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| format!("verification request to {} failed: {e}", hook.uri))?;
         let status = resp.status();
         if !status.is_success() {
-            return Err(format!("the endpoint answered the verification request with {status}"));
+            return Err(format!(
+                "the endpoint answered the verification request with {status}"
+            ));
         }
         let body: serde_json::Value = resp
             .json()
@@ -275,5 +320,12 @@ pub(crate) fn random_uuid() -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }

@@ -47,7 +47,11 @@ pub fn parse(input: &str) -> Result<Expr, String> {
         return Err(format!("expression is longer than {MAX_LEN} characters"));
     }
     let toks = lex(input)?;
-    let mut p = Parser { toks, pos: 0, depth: 0 };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        depth: 0,
+    };
     let e = p.or()?;
     if p.pos != p.toks.len() {
         return Err(format!("unexpected `{}`", p.show(p.pos)));
@@ -174,7 +178,12 @@ impl Parser {
                 self.pos += 1;
                 let op = match self.toks.get(self.pos) {
                     Some(Tok::Word(w)) => w.to_ascii_lowercase(),
-                    _ => return Err(format!("expected an operator after `{attr}`, found `{}`", self.show(self.pos))),
+                    _ => {
+                        return Err(format!(
+                            "expected an operator after `{attr}`, found `{}`",
+                            self.show(self.pos)
+                        ));
+                    }
                 };
                 self.pos += 1;
                 let op = match op.as_str() {
@@ -196,8 +205,14 @@ impl Parser {
                         "false" => Value::Bool(false),
                         "null" => Value::Null,
                         _ => match w.parse::<f64>() {
-                            Ok(n) => serde_json::Number::from_f64(n).map(Value::Number).unwrap_or(Value::Null),
-                            Err(_) => return Err(format!("`{w}` is not a value (strings need double quotes)")),
+                            Ok(n) => serde_json::Number::from_f64(n)
+                                .map(Value::Number)
+                                .unwrap_or(Value::Null),
+                            Err(_) => {
+                                return Err(format!(
+                                    "`{w}` is not a value (strings need double quotes)"
+                                ));
+                            }
                         },
                     },
                     _ => return Err(format!("expected a value after `{attr} {op:?}`")),
@@ -205,7 +220,10 @@ impl Parser {
                 self.pos += 1;
                 Ok(Expr::Cmp { attr, op, value })
             }
-            _ => Err(format!("expected an attribute or `(`, found `{}`", self.show(self.pos))),
+            _ => Err(format!(
+                "expected an attribute or `(`, found `{}`",
+                self.show(self.pos)
+            )),
         }
     }
 }
@@ -261,7 +279,10 @@ fn lookup<'a>(obj: &'a Value, path: &str) -> Vec<&'a Value> {
 fn compare(found: &Value, op: Op, want: &Value) -> bool {
     match (found, want) {
         (Value::String(a), Value::String(b)) => {
-            if let (Ok(x), Ok(y)) = (DateTime::parse_from_rfc3339(a), DateTime::parse_from_rfc3339(b)) {
+            if let (Ok(x), Ok(y)) = (
+                DateTime::parse_from_rfc3339(a),
+                DateTime::parse_from_rfc3339(b),
+            ) {
                 return ordered(x.cmp(&y), op);
             }
             let (a, b) = (a.to_lowercase(), b.to_lowercase());
@@ -327,13 +348,24 @@ mod tests {
         for e in no {
             assert!(!parse(e).unwrap().matches(&user), "{e}");
         }
-        let log = json!({"eventType": "user.account.lock", "target": [{"id": "00u9", "type": "User"}]});
-        assert!(parse(r#"eventType eq "user.account.lock" and target.id eq "00u9""#).unwrap().matches(&log));
+        let log =
+            json!({"eventType": "user.account.lock", "target": [{"id": "00u9", "type": "User"}]});
+        assert!(
+            parse(r#"eventType eq "user.account.lock" and target.id eq "00u9""#)
+                .unwrap()
+                .matches(&log)
+        );
     }
 
     #[test]
     fn bad_expressions_are_refused_with_a_reason() {
-        for e in ["status eq", "status foo \"x\"", "(status eq \"A\"", "status eq ACTIVE", "\"x\""] {
+        for e in [
+            "status eq",
+            "status foo \"x\"",
+            "(status eq \"A\"",
+            "status eq ACTIVE",
+            "\"x\"",
+        ] {
             assert!(parse(e).is_err(), "{e}");
         }
         let deep = "(".repeat(100) + "a eq \"b\"" + &")".repeat(100);

@@ -30,7 +30,11 @@ const MAX_REQUEST_BODY: usize = 1024 * 1024;
 
 /// Serve `org` on `listener` until `shutdown` completes, then let open
 /// connections finish (at most 5 s).
-pub async fn serve<F>(listener: TcpListener, org: Arc<SandboxOrg>, shutdown: F) -> std::io::Result<()>
+pub async fn serve<F>(
+    listener: TcpListener,
+    org: Arc<SandboxOrg>,
+    shutdown: F,
+) -> std::io::Result<()>
 where
     F: Future<Output = ()> + Send,
 {
@@ -87,7 +91,10 @@ struct Req {
 
 impl Req {
     fn q(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     fn header(&self, name: &str) -> Option<&str> {
@@ -98,7 +105,8 @@ impl Req {
         if self.body.is_empty() {
             return Ok(Value::Null);
         }
-        serde_json::from_slice(&self.body).map_err(|_| ApiError::new(400, "E0000003", "The request body was not well-formed."))
+        serde_json::from_slice(&self.body)
+            .map_err(|_| ApiError::new(400, "E0000003", "The request body was not well-formed."))
     }
 }
 
@@ -111,11 +119,19 @@ struct Out {
 
 impl Out {
     fn json(status: u16, body: Value) -> Out {
-        Out { status, headers: Vec::new(), body: Some(body) }
+        Out {
+            status,
+            headers: Vec::new(),
+            body: Some(body),
+        }
     }
 
     fn empty(status: u16) -> Out {
-        Out { status, headers: Vec::new(), body: None }
+        Out {
+            status,
+            headers: Vec::new(),
+            body: None,
+        }
     }
 
     fn header(mut self, k: &str, v: impl Into<String>) -> Out {
@@ -126,7 +142,10 @@ impl Out {
 
 fn error_out(e: ApiError) -> Out {
     let mut body = serde_json::to_value(&e.body).expect("an error body serializes");
-    body["errorId"] = json!(format!("oae{}", &super::delivery::random_uuid().replace('-', "")[..19]));
+    body["errorId"] = json!(format!(
+        "oae{}",
+        &super::delivery::random_uuid().replace('-', "")[..19]
+    ));
     body["errorLink"] = json!(e.body.error_code);
     let mut out = Out::json(e.status, body);
     if let Some(w) = e.www_authenticate {
@@ -135,27 +154,49 @@ fn error_out(e: ApiError) -> Out {
     out
 }
 
-async fn handle(org: Arc<SandboxOrg>, peer: SocketAddr, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(
+    org: Arc<SandboxOrg>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let request_id = super::delivery::random_uuid().replace('-', "")[..20].to_string();
     let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
-            let out = error_out(ApiError::new(413, "E0000001", "Api validation failed: the request body is too large"));
+            let out = error_out(ApiError::new(
+                413,
+                "E0000001",
+                "Api validation failed: the request body is too large",
+            ));
             return to_response(out, &request_id);
         }
     };
-    let host = parts.headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1").to_string();
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1")
+        .to_string();
     let raw_path = parts.uri.path().to_string();
     let segs: Vec<String> = raw_path
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(|s| url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default())
+        .map(|s| {
+            url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        })
         .collect();
     let query: Vec<(String, String)> = parts
         .uri
         .query()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
         .unwrap_or_default();
     let r = Req {
         method: parts.method.clone(),
@@ -187,7 +228,9 @@ async fn handle(org: Arc<SandboxOrg>, peer: SocketAddr, req: Request<Incoming>) 
             })
             .collect(),
         request_body: if r.path == "/oauth2/v1/token" {
-            let form: Map<String, Value> = url::form_urlencoded::parse(&r.body).map(|(k, v)| (k.into_owned(), Value::from(v.into_owned()))).collect();
+            let form: Map<String, Value> = url::form_urlencoded::parse(&r.body)
+                .map(|(k, v)| (k.into_owned(), Value::from(v.into_owned())))
+                .collect();
             Some(Value::Object(form))
         } else {
             serde_json::from_slice(&r.body).ok()
@@ -215,7 +258,9 @@ fn to_response(out: Out, request_id: &str) -> Response<Full<Bytes>> {
             builder = builder.header(k.as_str(), v);
         }
     }
-    builder.body(Full::new(body)).unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+    builder
+        .body(Full::new(body))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
 /// The route template and the Okta OAuth scope it needs.
@@ -227,22 +272,55 @@ fn template(method: &Method, segs: &[&str]) -> Option<(&'static str, &'static st
         (M::POST, ["api", "v1", "users"]) => ("POST /api/v1/users", "okta.users.manage"),
         (M::GET, ["api", "v1", "users", _]) => ("GET /api/v1/users/{id}", "okta.users.read"),
         (M::POST, ["api", "v1", "users", _]) => ("POST /api/v1/users/{id}", "okta.users.manage"),
-        (M::GET, ["api", "v1", "users", _, "groups"]) => ("GET /api/v1/users/{id}/groups", "okta.users.read"),
-        (M::GET, ["api", "v1", "users", _, "appLinks"]) => ("GET /api/v1/users/{id}/appLinks", "okta.users.read"),
-        (M::GET, ["api", "v1", "users", _, "factors"]) => ("GET /api/v1/users/{userId}/factors", "okta.users.read"),
-        (M::DELETE, ["api", "v1", "users", _, "sessions"]) => ("DELETE /api/v1/users/{userId}/sessions", "okta.users.manage"),
-        (M::POST, ["api", "v1", "users", _, "lifecycle", _]) => ("POST /api/v1/users/{id}/lifecycle/{op}", "okta.users.manage"),
+        (M::GET, ["api", "v1", "users", _, "groups"]) => {
+            ("GET /api/v1/users/{id}/groups", "okta.users.read")
+        }
+        (M::GET, ["api", "v1", "users", _, "appLinks"]) => {
+            ("GET /api/v1/users/{id}/appLinks", "okta.users.read")
+        }
+        (M::GET, ["api", "v1", "users", _, "factors"]) => {
+            ("GET /api/v1/users/{userId}/factors", "okta.users.read")
+        }
+        (M::DELETE, ["api", "v1", "users", _, "sessions"]) => (
+            "DELETE /api/v1/users/{userId}/sessions",
+            "okta.users.manage",
+        ),
+        (M::POST, ["api", "v1", "users", _, "lifecycle", _]) => (
+            "POST /api/v1/users/{id}/lifecycle/{op}",
+            "okta.users.manage",
+        ),
         (M::GET, ["api", "v1", "groups"]) => ("GET /api/v1/groups", "okta.groups.read"),
-        (M::GET, ["api", "v1", "groups", _]) => ("GET /api/v1/groups/{groupId}", "okta.groups.read"),
-        (M::GET, ["api", "v1", "groups", _, "users"]) => ("GET /api/v1/groups/{groupId}/users", "okta.groups.read"),
-        (M::PUT, ["api", "v1", "groups", _, "users", _]) => ("PUT /api/v1/groups/{groupId}/users/{userId}", "okta.groups.manage"),
-        (M::DELETE, ["api", "v1", "groups", _, "users", _]) => ("DELETE /api/v1/groups/{groupId}/users/{userId}", "okta.groups.manage"),
+        (M::GET, ["api", "v1", "groups", _]) => {
+            ("GET /api/v1/groups/{groupId}", "okta.groups.read")
+        }
+        (M::GET, ["api", "v1", "groups", _, "users"]) => {
+            ("GET /api/v1/groups/{groupId}/users", "okta.groups.read")
+        }
+        (M::PUT, ["api", "v1", "groups", _, "users", _]) => (
+            "PUT /api/v1/groups/{groupId}/users/{userId}",
+            "okta.groups.manage",
+        ),
+        (M::DELETE, ["api", "v1", "groups", _, "users", _]) => (
+            "DELETE /api/v1/groups/{groupId}/users/{userId}",
+            "okta.groups.manage",
+        ),
         (M::GET, ["api", "v1", "logs"]) => ("GET /api/v1/logs", "okta.logs.read"),
         (M::GET, ["api", "v1", "eventHooks"]) => ("GET /api/v1/eventHooks", "okta.eventHooks.read"),
-        (M::POST, ["api", "v1", "eventHooks"]) => ("POST /api/v1/eventHooks", "okta.eventHooks.manage"),
-        (M::GET, ["api", "v1", "eventHooks", _]) => ("GET /api/v1/eventHooks/{eventHookId}", "okta.eventHooks.read"),
-        (M::DELETE, ["api", "v1", "eventHooks", _]) => ("DELETE /api/v1/eventHooks/{eventHookId}", "okta.eventHooks.manage"),
-        (M::POST, ["api", "v1", "eventHooks", _, "lifecycle", _]) => ("POST /api/v1/eventHooks/{eventHookId}/lifecycle/{op}", "okta.eventHooks.manage"),
+        (M::POST, ["api", "v1", "eventHooks"]) => {
+            ("POST /api/v1/eventHooks", "okta.eventHooks.manage")
+        }
+        (M::GET, ["api", "v1", "eventHooks", _]) => (
+            "GET /api/v1/eventHooks/{eventHookId}",
+            "okta.eventHooks.read",
+        ),
+        (M::DELETE, ["api", "v1", "eventHooks", _]) => (
+            "DELETE /api/v1/eventHooks/{eventHookId}",
+            "okta.eventHooks.manage",
+        ),
+        (M::POST, ["api", "v1", "eventHooks", _, "lifecycle", _]) => (
+            "POST /api/v1/eventHooks/{eventHookId}/lifecycle/{op}",
+            "okta.eventHooks.manage",
+        ),
         _ => return None,
     })
 }
@@ -256,38 +334,57 @@ pub fn required_scope(method: &str, path: &str) -> Option<&'static str> {
 
 async fn route(org: &SandboxOrg, r: &Req) -> Out {
     let api = r.path.starts_with("/api/") || r.path.starts_with("/oauth2/");
-    if api {
-        if let Some(fault) = org.take_fault(r.method.as_str(), &r.path) {
-            return fault_out(org, &fault);
-        }
+    if api && let Some(fault) = org.take_fault(r.method.as_str(), &r.path) {
+        return fault_out(org, &fault);
     }
     if r.path == "/oauth2/v1/token" {
         return token_route(org, r);
     }
     if r.path.starts_with("/sandbox/v1/") {
         return match authenticate(org, r) {
-            Ok(Principal::User { role: Role::SuperAdmin, .. }) => sandbox_route(org, r).await,
+            Ok(Principal::User {
+                role: Role::SuperAdmin,
+                ..
+            }) => sandbox_route(org, r).await,
             Ok(_) => error_out(ApiError::forbidden()),
             Err(out) => out,
         };
     }
     if !r.path.starts_with("/api/v1/") {
-        return error_out(ApiError::new(404, "E0000022", "The endpoint does not support the provided HTTP method"));
+        return error_out(ApiError::new(
+            404,
+            "E0000022",
+            "The endpoint does not support the provided HTTP method",
+        ));
     }
     let segs: Vec<&str> = r.segs.iter().map(String::as_str).collect();
     // Templates match on the raw path so an encoded `/` stays inside its segment.
     let raw: Vec<&str> = r.path.split('/').filter(|s| !s.is_empty()).collect();
     let Some((tpl, scope)) = template(&r.method, &raw) else {
-        return error_out(ApiError::new(404, "E0000022", "The endpoint does not support the provided HTTP method"));
+        return error_out(ApiError::new(
+            404,
+            "E0000022",
+            "The endpoint does not support the provided HTTP method",
+        ));
     };
     let principal = match authenticate(org, r) {
         Ok(p) => p,
         Err(out) => return out,
     };
     let allowed = match &principal {
-        Principal::User { role: Role::SuperAdmin, .. } => Ok(()),
-        Principal::User { role: Role::ReadOnlyAdmin, .. } => {
-            if r.method == Method::GET { Ok(()) } else { Err(ApiError::forbidden()) }
+        Principal::User {
+            role: Role::SuperAdmin,
+            ..
+        } => Ok(()),
+        Principal::User {
+            role: Role::ReadOnlyAdmin,
+            ..
+        } => {
+            if r.method == Method::GET {
+                Ok(())
+            } else {
+                Err(ApiError::forbidden())
+            }
         }
         Principal::App { scopes, .. } => {
             if scopes.contains(scope) {
@@ -307,7 +404,11 @@ async fn route(org: &SandboxOrg, r: &Req) -> Out {
     }
     let (limit, remaining, reset, exhausted) = rate_account(org, tpl);
     let out = if exhausted {
-        error_out(ApiError::new(429, "E0000047", "API call exceeded rate limit due to too many requests."))
+        error_out(ApiError::new(
+            429,
+            "E0000047",
+            "API call exceeded rate limit due to too many requests.",
+        ))
     } else {
         let ctx = Ctx {
             principal,
@@ -315,7 +416,9 @@ async fn route(org: &SandboxOrg, r: &Req) -> Out {
             user_agent: r.header("user-agent").unwrap_or("unknown").to_string(),
             request_id: r.request_id.clone(),
         };
-        api_route(org, r, &segs, &ctx).await.unwrap_or_else(error_out)
+        api_route(org, r, &segs, &ctx)
+            .await
+            .unwrap_or_else(error_out)
     };
     out.header("x-rate-limit-limit", limit.to_string())
         .header("x-rate-limit-remaining", remaining.to_string())
@@ -334,16 +437,28 @@ fn rate_account(org: &SandboxOrg, bucket: &str) -> (u64, u64, i64, bool) {
     entry.1 += 1;
     let used = entry.1;
     let exhausted = org.config.enforce_rate_limits && used > limit;
-    (limit, limit.saturating_sub(used), (window + 1) * 60, exhausted)
+    (
+        limit,
+        limit.saturating_sub(used),
+        (window + 1) * 60,
+        exhausted,
+    )
 }
 
 fn fault_out(org: &SandboxOrg, f: &FaultRule) -> Out {
     if f.status == 429 {
         let reset = org.now().timestamp() + f.reset_after_seconds as i64;
-        return error_out(ApiError::new(429, "E0000047", "API call exceeded rate limit due to too many requests."))
-            .header("x-rate-limit-limit", org.config.rate_limit_per_minute.to_string())
-            .header("x-rate-limit-remaining", "0")
-            .header("x-rate-limit-reset", reset.to_string());
+        return error_out(ApiError::new(
+            429,
+            "E0000047",
+            "API call exceeded rate limit due to too many requests.",
+        ))
+        .header(
+            "x-rate-limit-limit",
+            org.config.rate_limit_per_minute.to_string(),
+        )
+        .header("x-rate-limit-remaining", "0")
+        .header("x-rate-limit-reset", reset.to_string());
     }
     let (code, summary) = match f.status {
         503 => ("E0000010", "Service is in read only mode"),
@@ -365,14 +480,23 @@ fn authenticate(org: &SandboxOrg, r: &Req) -> Result<Principal, Out> {
             let htu = format!("{}{}", r.base, r.path);
             let now = org.now();
             let mut s = org.lock();
-            oauth::resource_principal(&mut s, now, scheme, token, r.header("dpop"), r.method.as_str(), &htu, org.config.dpop_resource_nonce)
-                .map_err(|(e, nonce)| {
-                    let out = error_out(e);
-                    match nonce {
-                        Some(n) => out.header("dpop-nonce", n),
-                        None => out,
-                    }
-                })
+            oauth::resource_principal(
+                &mut s,
+                now,
+                scheme,
+                token,
+                r.header("dpop"),
+                r.method.as_str(),
+                &htu,
+                org.config.dpop_resource_nonce,
+            )
+            .map_err(|(e, nonce)| {
+                let out = error_out(e);
+                match nonce {
+                    Some(n) => out.header("dpop-nonce", n),
+                    None => out,
+                }
+            })
         }
         _ => Err(invalid()),
     }
@@ -380,13 +504,18 @@ fn authenticate(org: &SandboxOrg, r: &Req) -> Result<Principal, Out> {
 
 fn token_route(org: &SandboxOrg, r: &Req) -> Out {
     if r.method != Method::POST {
-        return Out::json(405, json!({"error": "invalid_request", "error_description": "The token endpoint only accepts POST."}));
+        return Out::json(
+            405,
+            json!({"error": "invalid_request", "error_description": "The token endpoint only accepts POST."}),
+        );
     }
     let form: HashMap<String, String> = url::form_urlencoded::parse(&r.body).into_owned().collect();
     let token_url = format!("{}/oauth2/v1/token", r.base);
     let now = org.now();
     let answer = oauth::token(&mut org.lock(), now, &form, r.header("dpop"), &token_url);
-    let mut out = Out::json(answer.status, answer.body).header("cache-control", "no-store").header("pragma", "no-cache");
+    let mut out = Out::json(answer.status, answer.body)
+        .header("cache-control", "no-store")
+        .header("pragma", "no-cache");
     if let Some(n) = answer.dpop_nonce {
         out = out.header("dpop-nonce", n);
     }
@@ -401,15 +530,39 @@ async fn api_route(org: &SandboxOrg, r: &Req, segs: &[&str], ctx: &Ctx) -> Resul
         (Method::GET, ["users"]) => list_users(org, r),
         (Method::POST, ["users"]) => {
             let body = r.json()?;
-            let profile = body.get("profile").and_then(Value::as_object).cloned().ok_or_else(|| ApiError::validation("profile", "profile: The field cannot be left blank"))?;
-            let has_password = body.pointer("/credentials/password/value").and_then(Value::as_str).is_some_and(|p| !p.is_empty());
+            let profile = body
+                .get("profile")
+                .and_then(Value::as_object)
+                .cloned()
+                .ok_or_else(|| {
+                    ApiError::validation("profile", "profile: The field cannot be left blank")
+                })?;
+            let has_password = body
+                .pointer("/credentials/password/value")
+                .and_then(Value::as_str)
+                .is_some_and(|p| !p.is_empty());
             let activate = r.q("activate").is_none_or(|v| v != "false");
             let group_ids: Vec<String> = match body.get("groupIds") {
                 None | Some(Value::Null) => Vec::new(),
-                Some(Value::Array(a)) => a.iter().map(|g| g.as_str().map(String::from).ok_or_else(|| ApiError::validation("groupIds", "groupIds: must be group ids"))).collect::<Result<_, _>>()?,
-                Some(_) => return Err(ApiError::validation("groupIds", "groupIds: must be an array")),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .map(|g| {
+                        g.as_str().map(String::from).ok_or_else(|| {
+                            ApiError::validation("groupIds", "groupIds: must be group ids")
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+                Some(_) => {
+                    return Err(ApiError::validation(
+                        "groupIds",
+                        "groupIds: must be an array",
+                    ));
+                }
             };
-            let id = org.mutate(|s, now| s.create_user(now, ctx, profile, has_password, activate, &group_ids), base)?;
+            let id = org.mutate(
+                |s, now| s.create_user(now, ctx, profile, has_password, activate, &group_ids),
+                base,
+            )?;
             Ok(Out::json(200, org.lock().users[&id].to_json(base)))
         }
         (Method::GET, ["users", id]) => Ok(Out::json(200, org.lock().user(id)?.to_json(base))),
@@ -422,14 +575,22 @@ async fn api_route(org: &SandboxOrg, r: &Req, segs: &[&str], ctx: &Ctx) -> Resul
                     let changes = changes.clone();
                     org.mutate(|s, now| s.update_profile(now, ctx, &uid, &changes), base)?;
                 }
-                Some(_) => return Err(ApiError::validation("profile", "profile: must be an object")),
+                Some(_) => {
+                    return Err(ApiError::validation(
+                        "profile",
+                        "profile: must be an object",
+                    ));
+                }
             }
             Ok(Out::json(200, org.lock().users[&uid].to_json(base)))
         }
         (Method::GET, ["users", id, "groups"]) => {
             let s = org.lock();
             let uid = s.user_id(id)?;
-            Ok(Out::json(200, Value::Array(s.groups_of(&uid).iter().map(|g| g.to_json(base)).collect())))
+            Ok(Out::json(
+                200,
+                Value::Array(s.groups_of(&uid).iter().map(|g| g.to_json(base)).collect()),
+            ))
         }
         (Method::GET, ["users", id, "appLinks"]) => {
             let s = org.lock();
@@ -439,7 +600,11 @@ async fn api_route(org: &SandboxOrg, r: &Req, segs: &[&str], ctx: &Ctx) -> Resul
         (Method::GET, ["users", id, "factors"]) => {
             let s = org.lock();
             let uid = s.user_id(id)?;
-            let factors = s.factors.get(&uid).map(|fs| fs.iter().map(|f| f.to_json(base, &uid)).collect()).unwrap_or_default();
+            let factors = s
+                .factors
+                .get(&uid)
+                .map(|fs| fs.iter().map(|f| f.to_json(base, &uid)).collect())
+                .unwrap_or_default();
             Ok(Out::json(200, Value::Array(factors)))
         }
         (Method::DELETE, ["users", id, "sessions"]) => {
@@ -455,7 +620,10 @@ async fn api_route(org: &SandboxOrg, r: &Req, segs: &[&str], ctx: &Ctx) -> Resul
                     return Ok(Out::json(200, json!({})));
                 }
                 let token = org.lock().random_token(20);
-                return Ok(Out::json(200, json!({"activationToken": token, "activationUrl": format!("{base}/welcome/{token}")})));
+                return Ok(Out::json(
+                    200,
+                    json!({"activationToken": token, "activationUrl": format!("{base}/welcome/{token}")}),
+                ));
             }
             Ok(Out::empty(200))
         }
@@ -467,7 +635,12 @@ async fn api_route(org: &SandboxOrg, r: &Req, segs: &[&str], ctx: &Ctx) -> Resul
             let items: Vec<(String, Value)> = s
                 .members
                 .get(*gid)
-                .map(|m| m.iter().filter_map(|u| s.users.get(u)).map(|u| (u.id.clone(), u.to_json(base))).collect())
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|u| s.users.get(u))
+                        .map(|u| (u.id.clone(), u.to_json(base)))
+                        .collect()
+                })
                 .unwrap_or_default();
             paginate(r, items, 1000, 1000)
         }
@@ -482,30 +655,48 @@ async fn api_route(org: &SandboxOrg, r: &Req, segs: &[&str], ctx: &Ctx) -> Resul
         (Method::GET, ["logs"]) => list_logs(org, r),
         (Method::GET, ["eventHooks"]) => {
             let s = org.lock();
-            Ok(Out::json(200, Value::Array(s.hooks.values().map(|h| h.to_json(base)).collect())))
+            Ok(Out::json(
+                200,
+                Value::Array(s.hooks.values().map(|h| h.to_json(base)).collect()),
+            ))
         }
         (Method::POST, ["eventHooks"]) => create_hook(org, r, ctx),
         (Method::GET, ["eventHooks", id]) => {
             let s = org.lock();
-            let h = s.hooks.get(*id).ok_or_else(|| ApiError::not_found(id, "EventHook"))?;
+            let h = s
+                .hooks
+                .get(*id)
+                .ok_or_else(|| ApiError::not_found(id, "EventHook"))?;
             Ok(Out::json(200, h.to_json(base)))
         }
         (Method::DELETE, ["eventHooks", id]) => {
             let mut s = org.lock();
-            let h = s.hooks.get(*id).ok_or_else(|| ApiError::not_found(id, "EventHook"))?;
+            let h = s
+                .hooks
+                .get(*id)
+                .ok_or_else(|| ApiError::not_found(id, "EventHook"))?;
             if h.status == "ACTIVE" {
-                return Err(ApiError::validation("eventHook", "Event hook must be deactivated before it can be deleted"));
+                return Err(ApiError::validation(
+                    "eventHook",
+                    "Event hook must be deactivated before it can be deleted",
+                ));
             }
             s.hooks.shift_remove(*id);
             Ok(Out::empty(204))
         }
         (Method::POST, ["eventHooks", id, "lifecycle", op]) => hook_lifecycle(org, r, id, op).await,
-        _ => Err(ApiError::new(404, "E0000022", "The endpoint does not support the provided HTTP method")),
+        _ => Err(ApiError::new(
+            404,
+            "E0000022",
+            "The endpoint does not support the provided HTTP method",
+        )),
     }
 }
 
 fn parse_expr(kind: &str, expr: &str) -> Result<filter::Expr, ApiError> {
-    filter::parse(expr).map_err(|e| ApiError::new(400, "E0000031", "Invalid search criteria.").cause(format!("{kind}: {e}")))
+    filter::parse(expr).map_err(|e| {
+        ApiError::new(400, "E0000031", "Invalid search criteria.").cause(format!("{kind}: {e}"))
+    })
 }
 
 fn parse_limit(r: &Req, default: usize, max: usize) -> Result<usize, ApiError> {
@@ -521,7 +712,12 @@ fn parse_limit(r: &Req, default: usize, max: usize) -> Result<usize, ApiError> {
 }
 
 /// A page of `items` after the `after` cursor, with Okta's `Link` headers.
-fn paginate(r: &Req, items: Vec<(String, Value)>, default_limit: usize, max_limit: usize) -> Result<Out, ApiError> {
+fn paginate(
+    r: &Req,
+    items: Vec<(String, Value)>,
+    default_limit: usize,
+    max_limit: usize,
+) -> Result<Out, ApiError> {
     let limit = parse_limit(r, default_limit, max_limit)?;
     let start = match r.q("after") {
         None => 0,
@@ -532,10 +728,17 @@ fn paginate(r: &Req, items: Vec<(String, Value)>, default_limit: usize, max_limi
             .ok_or_else(|| ApiError::validation("after", "after: the cursor is not valid"))?,
     };
     let end = (start + limit).min(items.len());
-    let page: Vec<Value> = items[start.min(end)..end].iter().map(|(_, v)| v.clone()).collect();
-    let mut out = Out::json(200, Value::Array(page)).header("link", format!("<{}>; rel=\"self\"", link(r, None)));
+    let page: Vec<Value> = items[start.min(end)..end]
+        .iter()
+        .map(|(_, v)| v.clone())
+        .collect();
+    let mut out = Out::json(200, Value::Array(page))
+        .header("link", format!("<{}>; rel=\"self\"", link(r, None)));
     if end < items.len() {
-        out = out.header("link", format!("<{}>; rel=\"next\"", link(r, Some(&items[end - 1].0))));
+        out = out.header(
+            "link",
+            format!("<{}>; rel=\"next\"", link(r, Some(&items[end - 1].0))),
+        );
     }
     Ok(out)
 }
@@ -552,14 +755,22 @@ fn link(r: &Req, after: Option<&str>) -> String {
         ser.append_pair("after", a);
     }
     let q = ser.finish().replace('+', "%20");
-    if q.is_empty() { format!("{}{}", r.base, r.path) } else { format!("{}{}?{}", r.base, r.path, q) }
+    if q.is_empty() {
+        format!("{}{}", r.base, r.path)
+    } else {
+        format!("{}{}?{}", r.base, r.path, q)
+    }
 }
 
 fn list_users(org: &SandboxOrg, r: &Req) -> Result<Out, ApiError> {
     let base = r.base.as_str();
-    let set = ["search", "filter", "q"].iter().filter(|k| r.q(k).is_some()).count();
+    let set = ["search", "filter", "q"]
+        .iter()
+        .filter(|k| r.q(k).is_some())
+        .count();
     if set > 1 {
-        return Err(ApiError::new(400, "E0000031", "Invalid search criteria.").cause("Only one of search, filter and q may be given"));
+        return Err(ApiError::new(400, "E0000031", "Invalid search criteria.")
+            .cause("Only one of search, filter and q may be given"));
     }
     let s = org.lock();
     if let Some(q) = r.q("q") {
@@ -571,7 +782,12 @@ fn list_users(org: &SandboxOrg, r: &Req) -> Result<Out, ApiError> {
             .values()
             .filter(|u| u.status != "DEPROVISIONED")
             .filter(|u| {
-                ["firstName", "lastName", "email"].iter().any(|k| u.profile.get(*k).and_then(Value::as_str).is_some_and(|v| v.to_lowercase().starts_with(&q)))
+                ["firstName", "lastName", "email"].iter().any(|k| {
+                    u.profile
+                        .get(*k)
+                        .and_then(Value::as_str)
+                        .is_some_and(|v| v.to_lowercase().starts_with(&q))
+                })
             })
             .take(limit)
             .map(|u| u.to_json(base))
@@ -610,10 +826,15 @@ fn list_groups(org: &SandboxOrg, r: &Req) -> Result<Out, ApiError> {
     let items: Vec<(String, Value)> = s
         .groups
         .values()
-        .filter(|g| q.as_ref().is_none_or(|q| g.name.to_lowercase().starts_with(q)))
+        .filter(|g| {
+            q.as_ref()
+                .is_none_or(|q| g.name.to_lowercase().starts_with(q))
+        })
         .filter_map(|g| {
             let v = g.to_json(base);
-            expr.as_ref().is_none_or(|e| e.matches(&v)).then(|| (g.id.clone(), v))
+            expr.as_ref()
+                .is_none_or(|e| e.matches(&v))
+                .then(|| (g.id.clone(), v))
         })
         .collect();
     paginate(r, items, 200, 10_000)
@@ -635,25 +856,46 @@ fn list_logs(org: &SandboxOrg, r: &Req) -> Result<Out, ApiError> {
     let until = parse_time(r, "until")?;
     let polling = until.is_none();
     let until_t = until.unwrap_or(now + chrono::Duration::days(36500));
-    let since = parse_time(r, "since")?.unwrap_or_else(|| until.unwrap_or(now) - chrono::Duration::days(7));
+    let since =
+        parse_time(r, "since")?.unwrap_or_else(|| until.unwrap_or(now) - chrono::Duration::days(7));
     let limit = parse_limit(r, 100, 1000)?;
     let descending = match r.q("sortOrder") {
         None | Some("ASCENDING") => false,
         Some("DESCENDING") if !polling => true,
-        Some("DESCENDING") => return Err(ApiError::validation("sortOrder", "sortOrder: DESCENDING needs `until` (polling requests are ascending)")),
-        Some(_) => return Err(ApiError::validation("sortOrder", "sortOrder: must be ASCENDING or DESCENDING")),
+        Some("DESCENDING") => {
+            return Err(ApiError::validation(
+                "sortOrder",
+                "sortOrder: DESCENDING needs `until` (polling requests are ascending)",
+            ));
+        }
+        Some(_) => {
+            return Err(ApiError::validation(
+                "sortOrder",
+                "sortOrder: must be ASCENDING or DESCENDING",
+            ));
+        }
     };
     let expr = r.q("filter").map(|f| parse_expr("filter", f)).transpose()?;
-    let terms: Vec<String> = r.q("q").map(|q| q.split_whitespace().map(str::to_lowercase).collect()).unwrap_or_default();
+    let terms: Vec<String> = r
+        .q("q")
+        .map(|q| q.split_whitespace().map(str::to_lowercase).collect())
+        .unwrap_or_default();
     let after: Option<usize> = match r.q("after") {
         None => None,
-        Some(a) => Some(a.parse().map_err(|_| ApiError::validation("after", "after: the cursor is not valid"))?),
+        Some(a) => Some(
+            a.parse()
+                .map_err(|_| ApiError::validation("after", "after: the cursor is not valid"))?,
+        ),
     };
     let s = org.lock();
     let start = after.map_or(0, |a| a + 1);
     let mut matched: Vec<(usize, Value)> = Vec::new();
     let candidates: Box<dyn Iterator<Item = usize>> = if descending {
-        Box::new((0..s.log.len()).rev().filter(|i| after.is_none_or(|a| *i < a)))
+        Box::new(
+            (0..s.log.len())
+                .rev()
+                .filter(|i| after.is_none_or(|a| *i < a)),
+        )
     } else {
         Box::new(start..s.log.len())
     };
@@ -668,7 +910,14 @@ fn list_logs(org: &SandboxOrg, r: &Req) -> Result<Out, ApiError> {
             continue;
         }
         if !terms.is_empty() {
-            let text = format!("{} {} {} {}", ev.event_type, ev.display_message.as_deref().unwrap_or(""), v["actor"], v["target"]).to_lowercase();
+            let text = format!(
+                "{} {} {} {}",
+                ev.event_type,
+                ev.display_message.as_deref().unwrap_or(""),
+                v["actor"],
+                v["target"]
+            )
+            .to_lowercase();
             if !terms.iter().all(|t| text.contains(t)) {
                 continue;
             }
@@ -679,9 +928,13 @@ fn list_logs(org: &SandboxOrg, r: &Req) -> Result<Out, ApiError> {
         }
         matched.push((i, v));
     }
-    let last_cursor = matched.last().map(|(i, _)| i.to_string()).or_else(|| r.q("after").map(str::to_string));
+    let last_cursor = matched
+        .last()
+        .map(|(i, _)| i.to_string())
+        .or_else(|| r.q("after").map(str::to_string));
     let page: Vec<Value> = matched.into_iter().map(|(_, v)| v).collect();
-    let mut out = Out::json(200, Value::Array(page)).header("link", format!("<{}>; rel=\"self\"", link(r, None)));
+    let mut out = Out::json(200, Value::Array(page))
+        .header("link", format!("<{}>; rel=\"self\"", link(r, None)));
     if polling || more {
         let next = match &last_cursor {
             Some(c) => link(r, Some(c)),
@@ -695,7 +948,11 @@ fn list_logs(org: &SandboxOrg, r: &Req) -> Result<Out, ApiError> {
 fn create_hook(org: &SandboxOrg, r: &Req, ctx: &Ctx) -> Result<Out, ApiError> {
     let body = r.json()?;
     let mut causes: Vec<String> = Vec::new();
-    let name = body.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+    let name = body
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     if name.is_empty() || name.len() > 255 {
         causes.push("name: The field cannot be left blank".into());
     }
@@ -705,42 +962,76 @@ fn create_hook(org: &SandboxOrg, r: &Req, ctx: &Ctx) -> Result<Out, ApiError> {
     let items: Vec<String> = body
         .pointer("/events/items")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default();
     if items.is_empty() {
         causes.push("events.items: at least one event type is required".into());
     }
     for t in &items {
         if !lanyard_core::event::is_hook_event_type(t) {
-            causes.push(format!("events.items: the event type `{t}` is not eligible for event hooks"));
+            causes.push(format!(
+                "events.items: the event type `{t}` is not eligible for event hooks"
+            ));
         }
     }
     if body.pointer("/channel/type").and_then(Value::as_str) != Some("HTTP") {
         causes.push("channel.type: must be HTTP".into());
     }
-    if body.pointer("/channel/version").and_then(Value::as_str).is_none() {
+    if body
+        .pointer("/channel/version")
+        .and_then(Value::as_str)
+        .is_none()
+    {
         causes.push("channel.version: The field cannot be left blank".into());
     }
-    let uri = body.pointer("/channel/config/uri").and_then(Value::as_str).unwrap_or("").to_string();
+    let uri = body
+        .pointer("/channel/config/uri")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     match url::Url::parse(&uri) {
         Ok(u) if matches!(u.scheme(), "http" | "https") => {}
         _ => causes.push("channel.config.uri: must be an absolute http(s) URL".into()),
     }
     let mut headers = Vec::new();
-    if let Some(hs) = body.pointer("/channel/config/headers").and_then(Value::as_array) {
+    if let Some(hs) = body
+        .pointer("/channel/config/headers")
+        .and_then(Value::as_array)
+    {
         for h in hs {
-            match (h.get("key").and_then(Value::as_str), h.get("value").and_then(Value::as_str)) {
-                (Some(k), Some(v)) if http::HeaderName::from_bytes(k.as_bytes()).is_ok() => headers.push((k.to_string(), v.to_string())),
-                _ => causes.push("channel.config.headers: each header needs a valid key and a value".into()),
+            match (
+                h.get("key").and_then(Value::as_str),
+                h.get("value").and_then(Value::as_str),
+            ) {
+                (Some(k), Some(v)) if http::HeaderName::from_bytes(k.as_bytes()).is_ok() => {
+                    headers.push((k.to_string(), v.to_string()))
+                }
+                _ => causes.push(
+                    "channel.config.headers: each header needs a valid key and a value".into(),
+                ),
             }
         }
     }
     let auth = match body.pointer("/channel/config/authScheme") {
         None | Some(Value::Null) => None,
-        Some(a) => match (a.get("type").and_then(Value::as_str), a.get("key").and_then(Value::as_str), a.get("value").and_then(Value::as_str)) {
-            (Some("HEADER"), Some(k), Some(v)) if http::HeaderName::from_bytes(k.as_bytes()).is_ok() => Some((k.to_string(), v.to_string())),
+        Some(a) => match (
+            a.get("type").and_then(Value::as_str),
+            a.get("key").and_then(Value::as_str),
+            a.get("value").and_then(Value::as_str),
+        ) {
+            (Some("HEADER"), Some(k), Some(v))
+                if http::HeaderName::from_bytes(k.as_bytes()).is_ok() =>
+            {
+                Some((k.to_string(), v.to_string()))
+            }
             _ => {
-                causes.push("channel.config.authScheme: needs type HEADER, a key and a value".into());
+                causes
+                    .push("channel.config.authScheme: needs type HEADER, a key and a value".into());
                 None
             }
         },
@@ -784,25 +1075,68 @@ async fn hook_lifecycle(org: &SandboxOrg, r: &Req, id: &str, op: &str) -> Result
     let base = r.base.as_str();
     let target = {
         let s = org.lock();
-        let h = s.hooks.get(id).ok_or_else(|| ApiError::not_found(id, "EventHook"))?;
-        HookTarget { id: h.id.clone(), uri: h.uri.clone(), headers: h.headers.clone(), auth: h.auth.clone(), source: format!("{base}/api/v1/eventHooks/{id}") }
+        let h = s
+            .hooks
+            .get(id)
+            .ok_or_else(|| ApiError::not_found(id, "EventHook"))?;
+        HookTarget {
+            id: h.id.clone(),
+            uri: h.uri.clone(),
+            headers: h.headers.clone(),
+            auth: h.auth.clone(),
+            source: format!("{base}/api/v1/eventHooks/{id}"),
+        }
     };
     match op {
         "verify" => {
             // The one-time GET goes out without holding the org lock.
             if let Err(why) = org.delivery.verify(&target).await {
-                return Err(ApiError::validation("eventHook", &format!("Verification of the event hook failed: {why}")));
+                return Err(ApiError::validation(
+                    "eventHook",
+                    &format!("Verification of the event hook failed: {why}"),
+                ));
             }
-            set_hook(&mut org.lock(), id, |h| h.verification_status = "VERIFIED".into(), org.now(), base)
+            set_hook(
+                &mut org.lock(),
+                id,
+                |h| h.verification_status = "VERIFIED".into(),
+                org.now(),
+                base,
+            )
         }
-        "activate" => set_hook(&mut org.lock(), id, |h| h.status = "ACTIVE".into(), org.now(), base),
-        "deactivate" => set_hook(&mut org.lock(), id, |h| h.status = "INACTIVE".into(), org.now(), base),
-        _ => Err(ApiError::new(404, "E0000022", "The endpoint does not support the provided HTTP method")),
+        "activate" => set_hook(
+            &mut org.lock(),
+            id,
+            |h| h.status = "ACTIVE".into(),
+            org.now(),
+            base,
+        ),
+        "deactivate" => set_hook(
+            &mut org.lock(),
+            id,
+            |h| h.status = "INACTIVE".into(),
+            org.now(),
+            base,
+        ),
+        _ => Err(ApiError::new(
+            404,
+            "E0000022",
+            "The endpoint does not support the provided HTTP method",
+        )),
     }
 }
 
-fn set_hook(s: &mut OrgState, id: &str, f: impl FnOnce(&mut HookRec), now: chrono::DateTime<chrono::Utc>, base: &str) -> Result<Out, ApiError> {
-    let h = s.hooks.get_mut(id).ok_or_else(|| ApiError::not_found(id, "EventHook"))?;
+fn set_hook(
+    s: &mut OrgState,
+    id: &str,
+    f: impl FnOnce(&mut HookRec),
+    now: chrono::DateTime<chrono::Utc>,
+    base: &str,
+) -> Result<Out, ApiError> {
+    let h = s
+        .hooks
+        .get_mut(id)
+        .ok_or_else(|| ApiError::not_found(id, "EventHook"))?;
     f(h);
     h.last_updated = now;
     Ok(Out::json(200, h.to_json(base)))
@@ -814,7 +1148,10 @@ async fn sandbox_route(org: &SandboxOrg, r: &Req) -> Out {
     let segs: Vec<&str> = r.segs.iter().map(String::as_str).collect();
     let base = r.base.as_str();
     let ctx = Ctx {
-        principal: Principal::User { id: org.admin_id.clone(), role: Role::SuperAdmin },
+        principal: Principal::User {
+            id: org.admin_id.clone(),
+            role: Role::SuperAdmin,
+        },
         ip: r.peer.ip().to_string(),
         user_agent: r.header("user-agent").unwrap_or("unknown").to_string(),
         request_id: r.request_id.clone(),
@@ -822,15 +1159,21 @@ async fn sandbox_route(org: &SandboxOrg, r: &Req) -> Out {
     let result: Result<Out, ApiError> = match (r.method.clone(), &segs[2..]) {
         (Method::GET, ["info"]) => {
             let counts = org.counts();
-            Ok(Out::json(200, json!({
-                "counts": counts,
-                "adminUserId": org.admin_id,
-                "serviceUserId": org.service_id,
-                "domain": org.config.domain,
-                "now": ts(org.now()),
-            })))
+            Ok(Out::json(
+                200,
+                json!({
+                    "counts": counts,
+                    "adminUserId": org.admin_id,
+                    "serviceUserId": org.service_id,
+                    "domain": org.config.domain,
+                    "now": ts(org.now()),
+                }),
+            ))
         }
-        (Method::POST, ["faults"]) => match r.json().and_then(|v| serde_json::from_value::<FaultRule>(v).map_err(|e| ApiError::validation("fault", &e.to_string()))) {
+        (Method::POST, ["faults"]) => match r.json().and_then(|v| {
+            serde_json::from_value::<FaultRule>(v)
+                .map_err(|e| ApiError::validation("fault", &e.to_string()))
+        }) {
             Ok(rule) => {
                 org.inject(rule);
                 Ok(Out::json(200, json!({"remaining": org.faults_remaining()})))
@@ -842,15 +1185,27 @@ async fn sandbox_route(org: &SandboxOrg, r: &Req) -> Out {
             Ok(Out::empty(204))
         }
         (Method::POST, ["users", id, "lock"]) => {
-            let attempts = r.json().ok().and_then(|v| v.get("attempts").and_then(Value::as_u64)).map_or(org.config.lockout_attempts, |n| n.clamp(1, 100) as u32);
-            org.mutate(|s, now| s.fail_sign_ins(now, &ctx, id, attempts), base).map(|_| Out::empty(204))
+            let attempts = r
+                .json()
+                .ok()
+                .and_then(|v| v.get("attempts").and_then(Value::as_u64))
+                .map_or(org.config.lockout_attempts, |n| n.clamp(1, 100) as u32);
+            org.mutate(|s, now| s.fail_sign_ins(now, &ctx, id, attempts), base)
+                .map(|_| Out::empty(204))
         }
         (Method::POST, ["users", id, "factors"]) => {
             let body = r.json().unwrap_or(Value::Null);
-            let factor_type = body.get("factorType").and_then(Value::as_str).unwrap_or("push").to_string();
-            org.mutate(|s, now| s.enroll_factor(now, &ctx, id, &factor_type), base).map(|fid| Out::json(200, json!({"id": fid, "factorType": factor_type})))
+            let factor_type = body
+                .get("factorType")
+                .and_then(Value::as_str)
+                .unwrap_or("push")
+                .to_string();
+            org.mutate(|s, now| s.enroll_factor(now, &ctx, id, &factor_type), base)
+                .map(|fid| Out::json(200, json!({"id": fid, "factorType": factor_type})))
         }
-        (Method::POST, ["users", id, "signIn"]) => org.mutate(|s, now| s.sign_in(now, &ctx, id), base).map(|sid| Out::json(200, json!({"sessionId": sid}))),
+        (Method::POST, ["users", id, "signIn"]) => org
+            .mutate(|s, now| s.sign_in(now, &ctx, id), base)
+            .map(|sid| Out::json(200, json!({"sessionId": sid}))),
         (Method::GET, ["deliveries"]) => {
             let records: Vec<Value> = org
                 .deliveries()
@@ -864,7 +1219,11 @@ async fn sandbox_route(org: &SandboxOrg, r: &Req) -> Out {
                 .collect();
             Ok(Out::json(200, Value::Array(records)))
         }
-        _ => Err(ApiError::new(404, "E0000022", "The endpoint does not support the provided HTTP method")),
+        _ => Err(ApiError::new(
+            404,
+            "E0000022",
+            "The endpoint does not support the provided HTTP method",
+        )),
     };
     result.unwrap_or_else(error_out)
 }

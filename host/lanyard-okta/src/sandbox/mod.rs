@@ -19,6 +19,11 @@
 //! loopback receivers), and the System Log has no 7-day retention limit.
 //! The sandbox must not be exposed beyond loopback: its tokens are printed.
 
+// Okta's error answers are built once per failed request and sent at once;
+// their size on the stack does not matter here.
+#![allow(clippy::result_large_err)]
+
+mod admin;
 mod delivery;
 pub mod filter;
 mod http;
@@ -26,6 +31,7 @@ mod oauth;
 mod seed;
 mod state;
 
+pub use admin::SandboxAdmin;
 pub use delivery::{DeliveryConfig, DeliveryRecord};
 pub use http::serve;
 pub use state::Principal;
@@ -178,12 +184,31 @@ impl SandboxOrg {
         let now = clock.now();
         let mut s = OrgState::new(StdRng::seed_from_u64(config.seed), config.domain.clone());
         let seeded = seed::seed(&mut s, now, config.users);
-        let admin_token = config.admin_token.clone().unwrap_or_else(|| format!("00{}", s.random_token(40)));
-        let service_token = config.service_token.clone().unwrap_or_else(|| format!("00{}", s.random_token(40)));
-        let readonly_token = config.readonly_token.clone().unwrap_or_else(|| format!("00{}", s.random_token(40)));
-        s.ssws.insert(admin_token.clone(), Principal::User { id: seeded.admin_id.clone(), role: Role::SuperAdmin });
-        s.ssws.insert(service_token.clone(), Principal::User { id: seeded.service_id.clone(), role: Role::SuperAdmin });
-        s.ssws.insert(readonly_token.clone(), Principal::User { id: seeded.readonly_id.clone(), role: Role::ReadOnlyAdmin });
+        let defaults = default_tokens(config.seed);
+        let admin_token = config.admin_token.clone().unwrap_or(defaults.admin);
+        let service_token = config.service_token.clone().unwrap_or(defaults.service);
+        let readonly_token = config.readonly_token.clone().unwrap_or(defaults.readonly);
+        s.ssws.insert(
+            admin_token.clone(),
+            Principal::User {
+                id: seeded.admin_id.clone(),
+                role: Role::SuperAdmin,
+            },
+        );
+        s.ssws.insert(
+            service_token.clone(),
+            Principal::User {
+                id: seeded.service_id.clone(),
+                role: Role::SuperAdmin,
+            },
+        );
+        s.ssws.insert(
+            readonly_token.clone(),
+            Principal::User {
+                id: seeded.readonly_id.clone(),
+                role: Role::ReadOnlyAdmin,
+            },
+        );
         s.dpop_nonce = s.random_token(32);
         Arc::new(SandboxOrg {
             state: Mutex::new(s),
@@ -258,7 +283,11 @@ impl SandboxOrg {
     }
 
     /// Run a change under the lock, then queue its events for the hooks.
-    pub(crate) fn mutate<T>(&self, f: impl FnOnce(&mut OrgState, DateTime<Utc>) -> T, base: &str) -> T {
+    pub(crate) fn mutate<T>(
+        &self,
+        f: impl FnOnce(&mut OrgState, DateTime<Utc>) -> T,
+        base: &str,
+    ) -> T {
         let now = self.clock.now();
         let (out, targets) = {
             let mut s = self.lock();
@@ -298,7 +327,12 @@ impl SandboxOrg {
 
     /// Failures still to be served.
     pub fn faults_remaining(&self) -> u32 {
-        self.faults.lock().expect("faults lock").iter().map(|f| f.count).sum()
+        self.faults
+            .lock()
+            .expect("faults lock")
+            .iter()
+            .map(|f| f.count)
+            .sum()
     }
 
     pub(crate) fn take_fault(&self, method: &str, path: &str) -> Option<FaultRule> {
@@ -306,7 +340,9 @@ impl SandboxOrg {
         let pos = faults.iter().position(|f| {
             f.count > 0
                 && f.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
-                && f.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+                && f.method
+                    .as_deref()
+                    .is_none_or(|m| m.eq_ignore_ascii_case(method))
         })?;
         let rule = faults[pos].clone();
         faults[pos].count -= 1;
@@ -325,7 +361,12 @@ impl SandboxOrg {
 
     /// What was recorded since [`SandboxOrg::start_recording`] (recording goes on).
     pub fn take_recording(&self) -> Vec<Exchange> {
-        self.recording.lock().expect("recording lock").as_mut().map(std::mem::take).unwrap_or_default()
+        self.recording
+            .lock()
+            .expect("recording lock")
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     pub(crate) fn record(&self, ex: impl FnOnce() -> Exchange) {
@@ -339,6 +380,17 @@ impl SandboxOrg {
     /// Until every event so far has been delivered to the hooks (or given up on).
     pub async fn wait_for_deliveries(&self) {
         self.delivery.wait_idle().await;
+    }
+
+    /// Hold Event Hook deliveries: events queue up until
+    /// [`SandboxOrg::resume_deliveries`], then go out in batches of up to
+    /// `max_batch`. (Waiting for deliveries while paused waits forever.)
+    pub fn pause_deliveries(&self) {
+        self.delivery.pause();
+    }
+
+    pub fn resume_deliveries(&self) {
+        self.delivery.resume();
     }
 
     pub fn deliveries(&self) -> Vec<DeliveryRecord> {
@@ -364,29 +416,44 @@ impl SandboxOrg {
 
     pub fn users(&self) -> Vec<User> {
         let s = self.lock();
-        s.users.values().filter_map(|u| serde_json::from_value(u.to_json("")).ok()).collect()
+        s.users
+            .values()
+            .filter_map(|u| serde_json::from_value(u.to_json("")).ok())
+            .collect()
     }
 
     /// Open sessions of a user.
     pub fn sessions_of(&self, id_or_login: &str) -> usize {
         let s = self.lock();
-        s.user_id(id_or_login).ok().and_then(|id| s.sessions.get(&id).map(Vec::len)).unwrap_or(0)
+        s.user_id(id_or_login)
+            .ok()
+            .and_then(|id| s.sessions.get(&id).map(Vec::len))
+            .unwrap_or(0)
     }
 
     /// OAuth grants (refresh tokens) Okta issued to a user's apps.
     pub fn oauth_tokens_of(&self, id_or_login: &str) -> u32 {
         let s = self.lock();
-        s.user_id(id_or_login).ok().and_then(|id| s.oauth_grants.get(&id).copied()).unwrap_or(0)
+        s.user_id(id_or_login)
+            .ok()
+            .and_then(|id| s.oauth_grants.get(&id).copied())
+            .unwrap_or(0)
     }
 
     pub fn groups_of(&self, id_or_login: &str) -> Vec<Group> {
         let s = self.lock();
-        let Ok(id) = s.user_id(id_or_login) else { return Vec::new() };
+        let Ok(id) = s.user_id(id_or_login) else {
+            return Vec::new();
+        };
         s.groups_of(&id).into_iter().map(to_group).collect()
     }
 
     pub fn group_by_name(&self, name: &str) -> Option<Group> {
-        self.lock().groups.values().find(|g| g.name == name).map(to_group)
+        self.lock()
+            .groups
+            .values()
+            .find(|g| g.name == name)
+            .map(to_group)
     }
 
     pub fn groups(&self) -> Vec<Group> {
@@ -395,15 +462,25 @@ impl SandboxOrg {
 
     /// User ids in a group.
     pub fn members_of(&self, group_id: &str) -> Vec<String> {
-        self.lock().members.get(group_id).map(|m| m.iter().cloned().collect()).unwrap_or_default()
+        self.lock()
+            .members
+            .get(group_id)
+            .map(|m| m.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     pub fn factors_of(&self, id_or_login: &str) -> Vec<Factor> {
         let s = self.lock();
-        let Ok(id) = s.user_id(id_or_login) else { return Vec::new() };
+        let Ok(id) = s.user_id(id_or_login) else {
+            return Vec::new();
+        };
         s.factors
             .get(&id)
-            .map(|fs| fs.iter().filter_map(|f| serde_json::from_value(f.to_json("", &id)).ok()).collect())
+            .map(|fs| {
+                fs.iter()
+                    .filter_map(|f| serde_json::from_value(f.to_json("", &id)).ok())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -413,7 +490,12 @@ impl SandboxOrg {
     }
 
     pub fn events_of_type(&self, event_type: &str) -> Vec<LogEvent> {
-        self.lock().log.iter().filter(|e| e.event_type == event_type).cloned().collect()
+        self.lock()
+            .log
+            .iter()
+            .filter(|e| e.event_type == event_type)
+            .cloned()
+            .collect()
     }
 
     pub fn counts(&self) -> SandboxCounts {
@@ -421,7 +503,11 @@ impl SandboxOrg {
         SandboxCounts {
             users: s.users.len(),
             active_users: s.users.values().filter(|u| u.status == "ACTIVE").count(),
-            users_without_factors: s.users.keys().filter(|id| s.factors.get(*id).is_none_or(Vec::is_empty)).count(),
+            users_without_factors: s
+                .users
+                .keys()
+                .filter(|id| s.factors.get(*id).is_none_or(Vec::is_empty))
+                .count(),
             groups: s.groups.len(),
             apps: s.apps.len(),
             events: s.log.len(),
@@ -433,7 +519,10 @@ impl SandboxOrg {
 
     fn sandbox_ctx(&self) -> Ctx {
         Ctx {
-            principal: Principal::User { id: self.admin_id.clone(), role: Role::SuperAdmin },
+            principal: Principal::User {
+                id: self.admin_id.clone(),
+                role: Role::SuperAdmin,
+            },
             ip: "127.0.0.1".into(),
             user_agent: "lanyard-sandbox".into(),
             request_id: delivery::random_uuid(),
@@ -445,15 +534,21 @@ impl SandboxOrg {
     pub fn lock_user(&self, id_or_login: &str) -> Result<(), String> {
         let ctx = self.sandbox_ctx();
         let attempts = self.config.lockout_attempts;
-        self.mutate(|s, now| s.fail_sign_ins(now, &ctx, id_or_login, attempts), "http://sandbox")
-            .map_err(|e| e.body.to_string())
+        self.mutate(
+            |s, now| s.fail_sign_ins(now, &ctx, id_or_login, attempts),
+            "http://sandbox",
+        )
+        .map_err(|e| e.body.to_string())
     }
 
     /// The user enrolls and activates a factor (`user.mfa.factor.activate`).
     pub fn enroll_factor(&self, id_or_login: &str, factor_type: &str) -> Result<String, String> {
         let ctx = self.sandbox_ctx();
-        self.mutate(|s, now| s.enroll_factor(now, &ctx, id_or_login, factor_type), "http://sandbox")
-            .map_err(|e| e.body.to_string())
+        self.mutate(
+            |s, now| s.enroll_factor(now, &ctx, id_or_login, factor_type),
+            "http://sandbox",
+        )
+        .map_err(|e| e.body.to_string())
     }
 
     /// The user signs in: a session and an OAuth grant start.
@@ -469,8 +564,34 @@ impl SandboxOrg {
     }
 }
 
+/// The API tokens a sandbox made from `seed` has unless configured otherwise
+/// (they depend on the seed alone, so `lanyard sandbox event` finds them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tokens {
+    pub admin: String,
+    pub service: String,
+    pub readonly: String,
+}
+
+pub fn default_tokens(seed: u64) -> Tokens {
+    let mut s = OrgState::new(
+        StdRng::seed_from_u64(seed ^ 0x5353_5753_544f_4b4e),
+        String::new(),
+    );
+    Tokens {
+        admin: format!("00{}", s.random_token(40)),
+        service: format!("00{}", s.random_token(40)),
+        readonly: format!("00{}", s.random_token(40)),
+    }
+}
+
 fn to_group(g: &state::GroupRec) -> Group {
-    Group { id: g.id.clone(), name: g.name.clone(), description: g.description.clone(), group_type: g.group_type.clone() }
+    Group {
+        id: g.id.clone(),
+        name: g.name.clone(),
+        description: g.description.clone(),
+        group_type: g.group_type.clone(),
+    }
 }
 
 /// A sandbox served on a loopback port in the background; stops when dropped.
@@ -492,7 +613,13 @@ impl RunningSandbox {
         let task = tokio::spawn(serve(listener, Arc::clone(&org), async move {
             let _ = rx.await;
         }));
-        Ok(RunningSandbox { org, addr, base_url: format!("http://{addr}"), shutdown: Some(tx), task: Some(task) })
+        Ok(RunningSandbox {
+            org,
+            addr,
+            base_url: format!("http://{addr}"),
+            shutdown: Some(tx),
+            task: Some(task),
+        })
     }
 
     /// Stop serving and wait for open connections to finish.
@@ -517,8 +644,19 @@ impl Drop for RunningSandbox {
 
 /// Profile attributes for a new user, with the login and email derived from the
 /// names (used by `lanyard sandbox event create-user`).
-pub fn new_user_profile(first: &str, last: &str, domain: &str, extra: &[(&str, &str)]) -> Map<String, Value> {
-    let login = format!("{}.{}@{}", first.to_lowercase(), last.to_lowercase(), domain).replace(' ', "");
+pub fn new_user_profile(
+    first: &str,
+    last: &str,
+    domain: &str,
+    extra: &[(&str, &str)],
+) -> Map<String, Value> {
+    let login = format!(
+        "{}.{}@{}",
+        first.to_lowercase(),
+        last.to_lowercase(),
+        domain
+    )
+    .replace(' ', "");
     let mut p = Map::new();
     p.insert("firstName".into(), Value::from(first));
     p.insert("lastName".into(), Value::from(last));

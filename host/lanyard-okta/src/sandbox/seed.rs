@@ -25,33 +25,277 @@ struct Dept {
 }
 
 const DEPTS: &[Dept] = &[
-    Dept { name: "Engineering", weight: 30, head: "VP of Engineering", manager: "Engineering Manager", titles: &["Software Engineer", "Senior Software Engineer", "Staff Engineer", "Site Reliability Engineer", "QA Engineer"], cost_center: "CC-100" },
-    Dept { name: "Sales", weight: 17, head: "VP of Sales", manager: "Sales Manager", titles: &["Account Executive", "Senior Account Executive", "Sales Development Representative", "Solutions Engineer"], cost_center: "CC-200" },
-    Dept { name: "Marketing", weight: 9, head: "VP of Marketing", manager: "Marketing Manager", titles: &["Product Marketing Manager", "Content Marketing Specialist", "Growth Marketer", "Designer"], cost_center: "CC-300" },
-    Dept { name: "Support", weight: 12, head: "Director of Support", manager: "Support Manager", titles: &["Support Engineer", "Senior Support Engineer", "Customer Success Manager"], cost_center: "CC-400" },
-    Dept { name: "Finance", weight: 6, head: "Chief Financial Officer", manager: "Controller", titles: &["Accountant", "Financial Analyst", "Payroll Specialist"], cost_center: "CC-500" },
-    Dept { name: "HR", weight: 6, head: "VP of People", manager: "HR Manager", titles: &["HR Generalist", "Recruiter", "People Operations Specialist"], cost_center: "CC-600" },
-    Dept { name: "IT", weight: 7, head: "Director of IT", manager: "IT Manager", titles: &["IT Support Specialist", "Systems Administrator", "Identity Engineer", "Security Analyst"], cost_center: "CC-700" },
-    Dept { name: "Legal", weight: 4, head: "General Counsel", manager: "Legal Operations Manager", titles: &["Corporate Counsel", "Paralegal", "Contracts Manager"], cost_center: "CC-800" },
-    Dept { name: "Product", weight: 9, head: "VP of Product", manager: "Group Product Manager", titles: &["Product Manager", "Senior Product Manager", "Product Designer"], cost_center: "CC-900" },
+    Dept {
+        name: "Engineering",
+        weight: 30,
+        head: "VP of Engineering",
+        manager: "Engineering Manager",
+        titles: &[
+            "Software Engineer",
+            "Senior Software Engineer",
+            "Staff Engineer",
+            "Site Reliability Engineer",
+            "QA Engineer",
+        ],
+        cost_center: "CC-100",
+    },
+    Dept {
+        name: "Sales",
+        weight: 17,
+        head: "VP of Sales",
+        manager: "Sales Manager",
+        titles: &[
+            "Account Executive",
+            "Senior Account Executive",
+            "Sales Development Representative",
+            "Solutions Engineer",
+        ],
+        cost_center: "CC-200",
+    },
+    Dept {
+        name: "Marketing",
+        weight: 9,
+        head: "VP of Marketing",
+        manager: "Marketing Manager",
+        titles: &[
+            "Product Marketing Manager",
+            "Content Marketing Specialist",
+            "Growth Marketer",
+            "Designer",
+        ],
+        cost_center: "CC-300",
+    },
+    Dept {
+        name: "Support",
+        weight: 12,
+        head: "Director of Support",
+        manager: "Support Manager",
+        titles: &[
+            "Support Engineer",
+            "Senior Support Engineer",
+            "Customer Success Manager",
+        ],
+        cost_center: "CC-400",
+    },
+    Dept {
+        name: "Finance",
+        weight: 6,
+        head: "Chief Financial Officer",
+        manager: "Controller",
+        titles: &["Accountant", "Financial Analyst", "Payroll Specialist"],
+        cost_center: "CC-500",
+    },
+    Dept {
+        name: "HR",
+        weight: 6,
+        head: "VP of People",
+        manager: "HR Manager",
+        titles: &["HR Generalist", "Recruiter", "People Operations Specialist"],
+        cost_center: "CC-600",
+    },
+    Dept {
+        name: "IT",
+        weight: 7,
+        head: "Director of IT",
+        manager: "IT Manager",
+        titles: &[
+            "IT Support Specialist",
+            "Systems Administrator",
+            "Identity Engineer",
+            "Security Analyst",
+        ],
+        cost_center: "CC-700",
+    },
+    Dept {
+        name: "Legal",
+        weight: 4,
+        head: "General Counsel",
+        manager: "Legal Operations Manager",
+        titles: &["Corporate Counsel", "Paralegal", "Contracts Manager"],
+        cost_center: "CC-800",
+    },
+    Dept {
+        name: "Product",
+        weight: 9,
+        head: "VP of Product",
+        manager: "Group Product Manager",
+        titles: &[
+            "Product Manager",
+            "Senior Product Manager",
+            "Product Designer",
+        ],
+        cost_center: "CC-900",
+    },
 ];
 
 const FIRST: &[&str] = &[
-    "Aaliyah", "Aaron", "Abigail", "Adrian", "Aisha", "Alejandro", "Alex", "Amara", "Amelia", "Andre", "Anika", "Ava", "Benjamin", "Bianca",
-    "Caleb", "Camila", "Carlos", "Chloe", "Daniel", "Deepa", "Diego", "Elena", "Eli", "Emily", "Emma", "Ethan", "Farah", "Gabriel", "Grace",
-    "Hana", "Hiro", "Imani", "Isaac", "Isabella", "Jamal", "James", "Jasmine", "Javier", "Jin", "Jordan", "Julia", "Kai", "Kenji", "Laila",
-    "Leo", "Liam", "Lucia", "Maya", "Mateo", "Mia", "Mohammed", "Nadia", "Naomi", "Nathan", "Nia", "Noah", "Olivia", "Omar", "Priya",
-    "Rafael", "Ravi", "Riley", "Rosa", "Ryan", "Samir", "Sara", "Sofia", "Tariq", "Thomas", "Uma", "Valentina", "Victor", "Wei", "Yara",
-    "Yusuf", "Zara", "Zoe", "Morgan", "Quinn", "Avery",
+    "Aaliyah",
+    "Aaron",
+    "Abigail",
+    "Adrian",
+    "Aisha",
+    "Alejandro",
+    "Alex",
+    "Amara",
+    "Amelia",
+    "Andre",
+    "Anika",
+    "Ava",
+    "Benjamin",
+    "Bianca",
+    "Caleb",
+    "Camila",
+    "Carlos",
+    "Chloe",
+    "Daniel",
+    "Deepa",
+    "Diego",
+    "Elena",
+    "Eli",
+    "Emily",
+    "Emma",
+    "Ethan",
+    "Farah",
+    "Gabriel",
+    "Grace",
+    "Hana",
+    "Hiro",
+    "Imani",
+    "Isaac",
+    "Isabella",
+    "Jamal",
+    "James",
+    "Jasmine",
+    "Javier",
+    "Jin",
+    "Jordan",
+    "Julia",
+    "Kai",
+    "Kenji",
+    "Laila",
+    "Leo",
+    "Liam",
+    "Lucia",
+    "Maya",
+    "Mateo",
+    "Mia",
+    "Mohammed",
+    "Nadia",
+    "Naomi",
+    "Nathan",
+    "Nia",
+    "Noah",
+    "Olivia",
+    "Omar",
+    "Priya",
+    "Rafael",
+    "Ravi",
+    "Riley",
+    "Rosa",
+    "Ryan",
+    "Samir",
+    "Sara",
+    "Sofia",
+    "Tariq",
+    "Thomas",
+    "Uma",
+    "Valentina",
+    "Victor",
+    "Wei",
+    "Yara",
+    "Yusuf",
+    "Zara",
+    "Zoe",
+    "Morgan",
+    "Quinn",
+    "Avery",
 ];
 
 const LAST: &[&str] = &[
-    "Adams", "Ahmed", "Alvarez", "Anderson", "Baker", "Bell", "Brooks", "Carter", "Chen", "Clark", "Cohen", "Cruz", "Davis", "Diaz", "Edwards",
-    "Evans", "Fischer", "Flores", "Garcia", "Gomez", "Green", "Gupta", "Hall", "Harris", "Hernandez", "Hill", "Ito", "Jackson", "Johnson",
-    "Kim", "Khan", "Kowalski", "Lee", "Lewis", "Lopez", "Martin", "Martinez", "Mehta", "Miller", "Mitchell", "Moore", "Murphy", "Nakamura",
-    "Nelson", "Nguyen", "Okafor", "Olsen", "Ortiz", "Patel", "Perez", "Peterson", "Phillips", "Price", "Ramirez", "Reed", "Reyes", "Rivera",
-    "Roberts", "Robinson", "Rossi", "Sanchez", "Santos", "Schmidt", "Scott", "Shah", "Silva", "Singh", "Smith", "Sullivan", "Tanaka",
-    "Taylor", "Thompson", "Torres", "Turner", "Walker", "Wang", "Watson", "White", "Williams", "Wilson", "Wright", "Yamamoto", "Young", "Zhang",
+    "Adams",
+    "Ahmed",
+    "Alvarez",
+    "Anderson",
+    "Baker",
+    "Bell",
+    "Brooks",
+    "Carter",
+    "Chen",
+    "Clark",
+    "Cohen",
+    "Cruz",
+    "Davis",
+    "Diaz",
+    "Edwards",
+    "Evans",
+    "Fischer",
+    "Flores",
+    "Garcia",
+    "Gomez",
+    "Green",
+    "Gupta",
+    "Hall",
+    "Harris",
+    "Hernandez",
+    "Hill",
+    "Ito",
+    "Jackson",
+    "Johnson",
+    "Kim",
+    "Khan",
+    "Kowalski",
+    "Lee",
+    "Lewis",
+    "Lopez",
+    "Martin",
+    "Martinez",
+    "Mehta",
+    "Miller",
+    "Mitchell",
+    "Moore",
+    "Murphy",
+    "Nakamura",
+    "Nelson",
+    "Nguyen",
+    "Okafor",
+    "Olsen",
+    "Ortiz",
+    "Patel",
+    "Perez",
+    "Peterson",
+    "Phillips",
+    "Price",
+    "Ramirez",
+    "Reed",
+    "Reyes",
+    "Rivera",
+    "Roberts",
+    "Robinson",
+    "Rossi",
+    "Sanchez",
+    "Santos",
+    "Schmidt",
+    "Scott",
+    "Shah",
+    "Silva",
+    "Singh",
+    "Smith",
+    "Sullivan",
+    "Tanaka",
+    "Taylor",
+    "Thompson",
+    "Torres",
+    "Turner",
+    "Walker",
+    "Wang",
+    "Watson",
+    "White",
+    "Williams",
+    "Wilson",
+    "Wright",
+    "Yamamoto",
+    "Young",
+    "Zhang",
 ];
 
 const CITIES: &[(&str, &str, &str)] = &[
@@ -87,12 +331,20 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
     let count = count.max(40);
     let years = Duration::days(6 * 365);
     let mut people: Vec<Person> = Vec::with_capacity(count + 1);
-    people.push(Person { dept: usize::MAX, title: "Chief Executive Officer".into(), manager: None, created: now - years });
+    people.push(Person {
+        dept: usize::MAX,
+        title: "Chief Executive Officer".into(),
+        manager: None,
+        created: now - years,
+    });
 
     // Department sizes by weight; the remainder goes to Engineering.
     let total_weight: u32 = DEPTS.iter().map(|d| d.weight).sum();
     let budget = count - 1;
-    let mut sizes: Vec<usize> = DEPTS.iter().map(|d| (budget * d.weight as usize / total_weight as usize).max(3)).collect();
+    let mut sizes: Vec<usize> = DEPTS
+        .iter()
+        .map(|d| (budget * d.weight as usize / total_weight as usize).max(3))
+        .collect();
     let assigned: usize = sizes.iter().sum();
     if assigned < budget {
         sizes[0] += budget - assigned;
@@ -102,32 +354,53 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
         let size = sizes[di];
         let head = people.len();
         let head_age = Duration::days(s.rng.gen_range(3 * 365..6 * 365));
-        people.push(Person { dept: di, title: dept.head.into(), manager: Some(0), created: now - head_age });
+        people.push(Person {
+            dept: di,
+            title: dept.head.into(),
+            manager: Some(0),
+            created: now - head_age,
+        });
         let ics = size - 1;
         let managers = ics.div_ceil(9).max(1).min(ics.saturating_sub(1)).max(1);
         let mut manager_idx = Vec::new();
         for _ in 0..managers {
             manager_idx.push(people.len());
             let age = Duration::days(s.rng.gen_range(365..5 * 365));
-            people.push(Person { dept: di, title: dept.manager.into(), manager: Some(head), created: now - age });
+            people.push(Person {
+                dept: di,
+                title: dept.manager.into(),
+                manager: Some(head),
+                created: now - age,
+            });
         }
         for i in 0..ics.saturating_sub(managers) {
             let title = dept.titles[s.rng.gen_range(0..dept.titles.len())].to_string();
             let age = Duration::days(s.rng.gen_range(20..6 * 365 - 30));
-            people.push(Person { dept: di, title, manager: Some(manager_idx[i % manager_idx.len()]), created: now - age });
+            people.push(Person {
+                dept: di,
+                title,
+                manager: Some(manager_idx[i % manager_idx.len()]),
+                created: now - age,
+            });
         }
     }
 
     // The newest hires: a dozen accounts made in the last two weeks, some
     // only a day or two ago (the MFA reminder's "older than 3 days" matters).
-    let fresh: Vec<usize> = (0..people.len()).filter(|&i| people[i].title != DEPTS.get(people[i].dept).map_or("", |d| d.head) && i > 0).collect();
+    let fresh: Vec<usize> = (0..people.len())
+        .filter(|&i| people[i].title != DEPTS.get(people[i].dept).map_or("", |d| d.head) && i > 0)
+        .collect();
     let mut fresh_ids = Vec::new();
     for k in 0..12.min(fresh.len()) {
         let pick = fresh[(k * 37 + 11) % fresh.len()];
         if people[pick].title.contains("Manager") || fresh_ids.contains(&pick) {
             continue;
         }
-        let hours = if k < 4 { s.rng.gen_range(2..60) } else { s.rng.gen_range(80..14 * 24) };
+        let hours = if k < 4 {
+            s.rng.gen_range(2..60)
+        } else {
+            s.rng.gen_range(80..14 * 24)
+        };
         people[pick].created = now - Duration::hours(hours);
         fresh_ids.push(pick);
     }
@@ -140,10 +413,21 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
     for &i in &order {
         let first = FIRST[s.rng.gen_range(0..FIRST.len())];
         let last = LAST[s.rng.gen_range(0..LAST.len())];
-        let mut login = format!("{}.{}@{}", first.to_lowercase(), last.to_lowercase(), s.domain);
+        let mut login = format!(
+            "{}.{}@{}",
+            first.to_lowercase(),
+            last.to_lowercase(),
+            s.domain
+        );
         let mut n = 2;
         while !used_logins.insert(login.clone()) {
-            login = format!("{}.{}{}@{}", first.to_lowercase(), last.to_lowercase(), n, s.domain);
+            login = format!(
+                "{}.{}{}@{}",
+                first.to_lowercase(),
+                last.to_lowercase(),
+                n,
+                s.domain
+            );
             n += 1;
         }
         let id = s.new_id("00u");
@@ -160,7 +444,10 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
         profile.insert("title".into(), json!(p.title));
         profile.insert("department".into(), json!(dept));
         profile.insert("employeeNumber".into(), json!(format!("E{:05}", 1000 + i)));
-        profile.insert("costCenter".into(), json!(DEPTS.get(p.dept).map_or("CC-000", |d| d.cost_center)));
+        profile.insert(
+            "costCenter".into(),
+            json!(DEPTS.get(p.dept).map_or("CC-000", |d| d.cost_center)),
+        );
         profile.insert("organization".into(), json!("Acme"));
         profile.insert("userType".into(), json!("Employee"));
         profile.insert("city".into(), json!(city));
@@ -168,9 +455,14 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
             profile.insert("state".into(), json!(state));
         }
         profile.insert("countryCode".into(), json!(country));
-        profile.insert("mobilePhone".into(), json!(format!("+1415555{:04}", s.rng.gen_range(0..10_000))));
+        profile.insert(
+            "mobilePhone".into(),
+            json!(format!("+1415555{:04}", s.rng.gen_range(0..10_000))),
+        );
         let age_days = (now - p.created).num_days();
-        let last_login = (age_days > 0).then(|| now - Duration::minutes(s.rng.gen_range(5..(age_days.min(30) * 24 * 60).max(10))));
+        let last_login = (age_days > 0).then(|| {
+            now - Duration::minutes(s.rng.gen_range(5..(age_days.min(30) * 24 * 60).max(10)))
+        });
         let user = UserRec {
             id: id.clone(),
             status: "ACTIVE".into(),
@@ -197,12 +489,27 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
     }
 
     // Credentials' owners.
-    let it = DEPTS.iter().position(|d| d.name == "IT").expect("IT department");
-    let admin = (0..people.len()).find(|&i| people[i].dept == it && people[i].title == DEPTS[it].head).expect("IT head");
+    let it = DEPTS
+        .iter()
+        .position(|d| d.name == "IT")
+        .expect("IT department");
+    let admin = (0..people.len())
+        .find(|&i| people[i].dept == it && people[i].title == DEPTS[it].head)
+        .expect("IT head");
     let readonly = (0..people.len())
-        .find(|&i| people[i].dept == it && people[i].title == "Security Analyst" && !fresh_ids.contains(&i))
-        .unwrap_or_else(|| (0..people.len()).find(|&i| people[i].dept == it && i != admin && !fresh_ids.contains(&i)).expect("IT staff"));
-    s.users.get_mut(&ids[readonly]).expect("seeded").profile.insert("title".into(), json!("Security Analyst"));
+        .find(|&i| {
+            people[i].dept == it && people[i].title == "Security Analyst" && !fresh_ids.contains(&i)
+        })
+        .unwrap_or_else(|| {
+            (0..people.len())
+                .find(|&i| people[i].dept == it && i != admin && !fresh_ids.contains(&i))
+                .expect("IT staff")
+        });
+    s.users
+        .get_mut(&ids[readonly])
+        .expect("seeded")
+        .profile
+        .insert("title".into(), json!("Security Analyst"));
     let service_created = now - Duration::days(400);
     let service_id = s.new_id("00u");
     let mut sp = Map::new();
@@ -221,7 +528,8 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
     ] {
         sp.insert(k.into(), v);
     }
-    s.logins.insert(format!("svc-lanyard@{}", s.domain), service_id.clone());
+    s.logins
+        .insert(format!("svc-lanyard@{}", s.domain), service_id.clone());
     s.users.insert(
         service_id.clone(),
         UserRec {
@@ -258,7 +566,14 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
         }
     }
     let mut candidates: Vec<usize> = (1..people.len())
-        .filter(|i| !fresh_ids.contains(i) && !special.contains(i) && !people[*i].title.contains("Manager") && DEPTS.get(people[*i].dept).is_none_or(|d| d.head != people[*i].title))
+        .filter(|i| {
+            !fresh_ids.contains(i)
+                && !special.contains(i)
+                && !people[*i].title.contains("Manager")
+                && DEPTS
+                    .get(people[*i].dept)
+                    .is_none_or(|d| d.head != people[*i].title)
+        })
         .collect();
     let n = candidates.len();
     let mut take = |st: &mut OrgState, count: usize, status: &str| {
@@ -269,7 +584,11 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
             let idx = st.rng.gen_range(0..candidates.len());
             let i = candidates.swap_remove(idx);
             let when = now - Duration::days(st.rng.gen_range(1..120));
-            set_status(st.users.get_mut(&ids[i]).expect("seeded"), status, Some(when));
+            set_status(
+                st.users.get_mut(&ids[i]).expect("seeded"),
+                status,
+                Some(when),
+            );
         }
     };
     take(s, (n / 60).max(3), "LOCKED_OUT");
@@ -278,21 +597,55 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
     take(s, 1, "PASSWORD_EXPIRED");
 
     // Groups.
-    let g_everyone = s.add_group(now - years, "Everyone", "All users in your organization", "BUILT_IN");
+    let g_everyone = s.add_group(
+        now - years,
+        "Everyone",
+        "All users in your organization",
+        "BUILT_IN",
+    );
     s.everyone_group = g_everyone.clone();
     let dept_groups: Vec<String> = DEPTS
         .iter()
-        .map(|d| s.add_group(now - years + Duration::days(1), d.name, &format!("Everyone in {}", d.name), "OKTA_GROUP"))
+        .map(|d| {
+            s.add_group(
+                now - years + Duration::days(1),
+                d.name,
+                &format!("Everyone in {}", d.name),
+                "OKTA_GROUP",
+            )
+        })
         .collect();
-    let g_exec = s.add_group(now - years + Duration::days(1), "Executive", "The leadership team", "OKTA_GROUP");
-    let app_group = |s: &mut OrgState, name: &str, what: &str| s.add_group(now - years + Duration::days(30), name, &format!("Assigns {what}"), "OKTA_GROUP");
+    let g_exec = s.add_group(
+        now - years + Duration::days(1),
+        "Executive",
+        "The leadership team",
+        "OKTA_GROUP",
+    );
+    let app_group = |s: &mut OrgState, name: &str, what: &str| {
+        s.add_group(
+            now - years + Duration::days(30),
+            name,
+            &format!("Assigns {what}"),
+            "OKTA_GROUP",
+        )
+    };
     let g_github = app_group(s, "GitHub", "GitHub Enterprise Cloud");
     let g_jira = app_group(s, "Jira", "Jira Software");
     let g_sfdc = app_group(s, "Salesforce", "Salesforce");
     let g_gong = app_group(s, "Gong", "Gong");
     let g_bamboo = app_group(s, "BambooHR", "BambooHR");
-    let g_admins = s.add_group(now - years, "Okta Administrators", "Admins of the Okta org", "OKTA_GROUP");
-    let g_managers = s.add_group(now - years + Duration::days(2), "People Managers", "Everyone with direct reports", "OKTA_GROUP");
+    let g_admins = s.add_group(
+        now - years,
+        "Okta Administrators",
+        "Admins of the Okta org",
+        "OKTA_GROUP",
+    );
+    let g_managers = s.add_group(
+        now - years + Duration::days(2),
+        "People Managers",
+        "Everyone with direct reports",
+        "OKTA_GROUP",
+    );
 
     let user_ids: Vec<String> = s.users.keys().cloned().collect();
     for uid in &user_ids {
@@ -368,26 +721,49 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
     ];
     for (name, label, group) in apps {
         let id = s.new_id("0oa");
-        s.apps.push(AppRec { id, name: name.into(), label: label.into(), group_ids: vec![group.clone()] });
+        s.apps.push(AppRec {
+            id,
+            name: name.into(),
+            label: label.into(),
+            group_ids: vec![group.clone()],
+        });
     }
 
     // Factors: most settled users have one or two; recent hires mostly none;
     // a tenth of everyone else never enrolled.
-    let types: [(&str, u32); 4] = [("push", 50), ("token:software:totp", 25), ("webauthn", 15), ("sms", 10)];
+    let types: [(&str, u32); 4] = [
+        ("push", 50),
+        ("token:software:totp", 25),
+        ("webauthn", 15),
+        ("sms", 10),
+    ];
     for uid in &user_ids {
         let u = &s.users[uid];
         let age_days = (now - u.created).num_days();
-        let settled = matches!(u.status.as_str(), "ACTIVE" | "LOCKED_OUT" | "SUSPENDED" | "DEPROVISIONED" | "PASSWORD_EXPIRED");
+        let settled = matches!(
+            u.status.as_str(),
+            "ACTIVE" | "LOCKED_OUT" | "SUSPENDED" | "DEPROVISIONED" | "PASSWORD_EXPIRED"
+        );
         let roll = s.rng.gen_range(0..100);
         let enroll = settled && if age_days < 14 { roll < 25 } else { roll >= 12 };
         let service = u.profile.get("userType") == Some(&Value::from("Service"));
         if !(enroll || service || *uid == ids[admin] || *uid == ids[readonly]) {
             continue;
         }
-        let how_many = if service { 1 } else if s.rng.gen_range(0..100) < 25 { 2 } else { 1 };
+        let how_many = if service {
+            1
+        } else if s.rng.gen_range(0..100) < 25 {
+            2
+        } else {
+            1
+        };
         let mut chosen: Vec<&str> = Vec::new();
         while chosen.len() < how_many {
-            let t = if service { "token:software:totp" } else { pick_weighted(s, &types) };
+            let t = if service {
+                "token:software:totp"
+            } else {
+                pick_weighted(s, &types)
+            };
             if !chosen.contains(&t) {
                 chosen.push(t);
             }
@@ -396,10 +772,22 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
         let login = s.users[uid].login().to_string();
         for t in chosen {
             let (prefix, provider, profile) = match t {
-                "push" => ("opf", "OKTA", json!({"credentialId": login, "deviceType": "SmartPhone_Android", "name": "Pixel 8", "platform": "ANDROID", "version": "14"})),
+                "push" => (
+                    "opf",
+                    "OKTA",
+                    json!({"credentialId": login, "deviceType": "SmartPhone_Android", "name": "Pixel 8", "platform": "ANDROID", "version": "14"}),
+                ),
                 "token:software:totp" => ("ost", "OKTA", json!({"credentialId": login})),
-                "webauthn" => ("fwf", "FIDO", json!({"authenticatorName": "YubiKey 5", "credentialId": "x7G0dZm9mUlSQ3p0qBfPm8kHc5cP3Zx1u7a2mXQ4k0E"})),
-                _ => ("mbl", "OKTA", json!({"phoneNumber": format!("+1415555{:04}", s.rng.gen_range(0..10_000))})),
+                "webauthn" => (
+                    "fwf",
+                    "FIDO",
+                    json!({"authenticatorName": "YubiKey 5", "credentialId": "x7G0dZm9mUlSQ3p0qBfPm8kHc5cP3Zx1u7a2mXQ4k0E"}),
+                ),
+                _ => (
+                    "mbl",
+                    "OKTA",
+                    json!({"phoneNumber": format!("+1415555{:04}", s.rng.gen_range(0..10_000))}),
+                ),
             };
             let id = s.new_id(prefix);
             s.factors.entry(uid.clone()).or_default().push(FactorRec {
@@ -424,7 +812,11 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
         }
     }
 
-    Seeded { admin_id: ids[admin].clone(), service_id, readonly_id: ids[readonly].clone() }
+    Seeded {
+        admin_id: ids[admin].clone(),
+        service_id,
+        readonly_id: ids[readonly].clone(),
+    }
 }
 
 fn set_status(u: &mut UserRec, status: &str, when: Option<DateTime<Utc>>) {

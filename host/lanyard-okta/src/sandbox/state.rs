@@ -8,7 +8,7 @@
 //! writes no event (group membership), as Okta. No I/O here: the HTTP layer
 //! calls in under a lock and delivers hooks after.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use indexmap::{IndexMap, IndexSet};
 use lanyard_core::LogEvent;
 use lanyard_core::event::LogEntity;
@@ -29,7 +29,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: u16, code: &str, summary: &str) -> Self {
-        ApiError { status, body: OktaErrorBody::new(code, summary), www_authenticate: None }
+        ApiError {
+            status,
+            body: OktaErrorBody::new(code, summary),
+            www_authenticate: None,
+        }
     }
 
     pub fn cause(mut self, cause: impl Into<String>) -> Self {
@@ -38,7 +42,11 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str, kind: &str) -> Self {
-        ApiError::new(404, "E0000007", &format!("Not found: Resource not found: {what} ({kind})"))
+        ApiError::new(
+            404,
+            "E0000007",
+            &format!("Not found: Resource not found: {what} ({kind})"),
+        )
     }
 
     pub fn validation(what: &str, cause: &str) -> Self {
@@ -46,11 +54,19 @@ impl ApiError {
     }
 
     pub fn not_allowed_in_status() -> Self {
-        ApiError::new(403, "E0000038", "This operation is not allowed in the user's current status.")
+        ApiError::new(
+            403,
+            "E0000038",
+            "This operation is not allowed in the user's current status.",
+        )
     }
 
     pub fn forbidden() -> Self {
-        ApiError::new(403, "E0000006", "You do not have permission to perform the requested action")
+        ApiError::new(
+            403,
+            "E0000006",
+            "You do not have permission to perform the requested action",
+        )
     }
 }
 
@@ -62,7 +78,11 @@ pub enum Principal {
     /// An SSWS API token: acts as the admin user who made it.
     User { id: String, role: Role },
     /// An OAuth 2.0 service app, with the scopes its token carries.
-    App { client_id: String, name: String, scopes: BTreeSet<String> },
+    App {
+        client_id: String,
+        name: String,
+        scopes: BTreeSet<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,12 +116,23 @@ pub struct UserRec {
 
 impl UserRec {
     pub fn login(&self) -> &str {
-        self.profile.get("login").and_then(Value::as_str).unwrap_or(&self.id)
+        self.profile
+            .get("login")
+            .and_then(Value::as_str)
+            .unwrap_or(&self.id)
     }
 
     pub fn display_name(&self) -> String {
-        let s = |k: &str| self.profile.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-        format!("{} {}", s("firstName"), s("lastName")).trim().to_string()
+        let s = |k: &str| {
+            self.profile
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        format!("{} {}", s("firstName"), s("lastName"))
+            .trim()
+            .to_string()
     }
 
     pub fn to_json(&self, base: &str) -> Value {
@@ -266,7 +297,9 @@ impl HookRec {
     }
 
     pub fn delivers(&self, event_type: &str) -> bool {
-        self.status == "ACTIVE" && self.verification_status == "VERIFIED" && self.events.iter().any(|e| e == event_type)
+        self.status == "ACTIVE"
+            && self.verification_status == "VERIFIED"
+            && self.events.iter().any(|e| e == event_type)
     }
 }
 
@@ -360,7 +393,9 @@ impl OrgState {
     }
 
     pub fn random_token(&mut self, len: usize) -> String {
-        (0..len).map(|_| BASE62[self.rng.gen_range(0..BASE62.len())] as char).collect()
+        (0..len)
+            .map(|_| BASE62[self.rng.gen_range(0..BASE62.len())] as char)
+            .collect()
     }
 
     fn uuid(&mut self) -> String {
@@ -369,7 +404,14 @@ impl OrgState {
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
         let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
     }
 
     // ------------------------------------------------------------ lookups
@@ -390,7 +432,9 @@ impl OrgState {
     }
 
     pub fn group(&self, id: &str) -> ApiResult<&GroupRec> {
-        self.groups.get(id).ok_or_else(|| ApiError::not_found(id, "UserGroup"))
+        self.groups
+            .get(id)
+            .ok_or_else(|| ApiError::not_found(id, "UserGroup"))
     }
 
     pub fn groups_of(&self, user_id: &str) -> Vec<&GroupRec> {
@@ -404,7 +448,11 @@ impl OrgState {
         let groups = self.user_groups.get(user_id);
         let mut out = Vec::new();
         for (i, app) in self.apps.iter().enumerate() {
-            if !app.group_ids.iter().any(|g| groups.is_some_and(|gs| gs.contains(g))) {
+            if !app
+                .group_ids
+                .iter()
+                .any(|g| groups.is_some_and(|gs| gs.contains(g)))
+            {
                 continue;
             }
             // Stable per (user, app), as Okta's assignment ids are.
@@ -438,7 +486,9 @@ impl OrgState {
                     detail_entry: Some(json!({})),
                 },
             },
-            Principal::App { client_id, name, .. } => LogEntity {
+            Principal::App {
+                client_id, name, ..
+            } => LogEntity {
                 id: client_id.clone(),
                 entity_type: "PublicClientApp".into(),
                 alternate_id: Some(client_id.clone()),
@@ -465,6 +515,8 @@ impl OrgState {
     ) -> LogEvent {
         // Strictly increasing, so `published` orders events even when the
         // injected clock stands still.
+        // Okta's timestamps have millisecond precision.
+        let now = now.trunc_subsecs(3);
         let published = if now > self.last_published {
             now
         } else {
@@ -491,11 +543,20 @@ impl OrgState {
             }),
         );
         rest.insert("outcome".into(), outcome_json);
-        rest.insert("transaction".into(), json!({"type": "WEB", "id": ctx.request_id, "detail": {}}));
+        rest.insert(
+            "transaction".into(),
+            json!({"type": "WEB", "id": ctx.request_id, "detail": {}}),
+        );
         rest.insert("debugContext".into(), json!({"debugData": debug}));
-        rest.insert("authenticationContext".into(), json!({"authenticationStep": 0, "externalSessionId": "trs-sandbox"}));
+        rest.insert(
+            "authenticationContext".into(),
+            json!({"authenticationStep": 0, "externalSessionId": "trs-sandbox"}),
+        );
         rest.insert("securityContext".into(), json!({}));
-        rest.insert("request".into(), json!({"ipChain": [{"ip": ctx.ip, "version": "V4"}]}));
+        rest.insert(
+            "request".into(),
+            json!({"ipChain": [{"ip": ctx.ip, "version": "V4"}]}),
+        );
         let event = LogEvent {
             uuid: self.uuid(),
             published,
@@ -512,9 +573,26 @@ impl OrgState {
         event
     }
 
-    fn emit_by(&mut self, now: DateTime<Utc>, ctx: &Ctx, event_type: &str, display: &str, target: Vec<LogEntity>, debug: Map<String, Value>) {
+    fn emit_by(
+        &mut self,
+        now: DateTime<Utc>,
+        ctx: &Ctx,
+        event_type: &str,
+        display: &str,
+        target: Vec<LogEntity>,
+        debug: Map<String, Value>,
+    ) {
         let actor = self.actor(&ctx.principal);
-        self.emit(now, ctx, actor, event_type, display, target, debug, ("SUCCESS", None));
+        self.emit(
+            now,
+            ctx,
+            actor,
+            event_type,
+            display,
+            target,
+            debug,
+            ("SUCCESS", None),
+        );
     }
 
     // -------------------------------------------------------------- users
@@ -529,20 +607,29 @@ impl OrgState {
         activate: bool,
         group_ids: &[String],
     ) -> ApiResult<String> {
-        let login = profile.get("login").and_then(Value::as_str).unwrap_or("").to_string();
+        let login = profile
+            .get("login")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let mut causes = Vec::new();
         if login.len() < 5 || login.len() > 100 {
-            causes.push("login: The field cannot be left blank and must be 5 to 100 characters".to_string());
+            causes.push(
+                "login: The field cannot be left blank and must be 5 to 100 characters".to_string(),
+            );
         }
         for key in ["email", "firstName", "lastName"] {
-            if !profile.get(key).is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty())) {
+            if profile
+                .get(key)
+                .is_none_or(|v| v.as_str().is_none_or(|s| s.is_empty()))
+            {
                 causes.push(format!("{key}: The field cannot be left blank"));
             }
         }
-        if let Some(email) = profile.get("email").and_then(Value::as_str) {
-            if !email.contains('@') || email.len() < 5 {
-                causes.push("email: Does not match required pattern".into());
-            }
+        if let Some(email) = profile.get("email").and_then(Value::as_str)
+            && (!email.contains('@') || email.len() < 5)
+        {
+            causes.push("email: Does not match required pattern".into());
         }
         if !causes.is_empty() {
             let mut e = ApiError::new(400, "E0000001", "Api validation failed: login");
@@ -560,11 +647,12 @@ impl OrgState {
         for g in group_ids {
             self.group(g)?;
         }
-        if let Some(mid) = profile.get("managerId").and_then(Value::as_str) {
-            if !mid.is_empty() && !self.users.contains_key(mid) {
-                // Okta stores it as given; keep it (flows must cope with stale ids).
-                tracing::debug!(manager_id = mid, "new user's managerId names no user");
-            }
+        if let Some(mid) = profile.get("managerId").and_then(Value::as_str)
+            && !mid.is_empty()
+            && !self.users.contains_key(mid)
+        {
+            // Okta stores it as given; keep it (flows must cope with stale ids).
+            tracing::debug!(manager_id = mid, "new user's managerId names no user");
         }
         profile.entry("displayName").or_insert(Value::Null);
         profile.retain(|_, v| !v.is_null());
@@ -584,7 +672,14 @@ impl OrgState {
         self.logins.insert(login.to_lowercase(), id.clone());
         let entity = user.entity();
         self.users.insert(id.clone(), user);
-        self.emit_by(now, ctx, "user.lifecycle.create", "Create Okta user", vec![entity], Map::new());
+        self.emit_by(
+            now,
+            ctx,
+            "user.lifecycle.create",
+            "Create Okta user",
+            vec![entity],
+            Map::new(),
+        );
         self.add_member(&self.everyone_group.clone(), &id, now, None);
         for g in group_ids {
             self.add_member(g, &id, now, Some(ctx));
@@ -596,7 +691,13 @@ impl OrgState {
     }
 
     /// `POST /api/v1/users/{id}` with a partial profile.
-    pub fn update_profile(&mut self, now: DateTime<Utc>, ctx: &Ctx, id: &str, changes: &Map<String, Value>) -> ApiResult<()> {
+    pub fn update_profile(
+        &mut self,
+        now: DateTime<Utc>,
+        ctx: &Ctx,
+        id: &str,
+        changes: &Map<String, Value>,
+    ) -> ApiResult<()> {
         let id = self.user_id(id)?;
         if let Some(login) = changes.get("login").and_then(Value::as_str) {
             let key = login.to_lowercase();
@@ -608,8 +709,12 @@ impl OrgState {
             }
         }
         for (k, v) in changes {
-            if matches!(k.as_str(), "login" | "email" | "firstName" | "lastName") && !v.is_string() {
-                return Err(ApiError::validation("profile", &format!("{k}: The field cannot be left blank")));
+            if matches!(k.as_str(), "login" | "email" | "firstName" | "lastName") && !v.is_string()
+            {
+                return Err(ApiError::validation(
+                    "profile",
+                    &format!("{k}: The field cannot be left blank"),
+                ));
             }
         }
         let user = self.users.get_mut(&id).expect("looked up");
@@ -637,34 +742,63 @@ impl OrgState {
         // then empty (lanyard's client never sends such updates).
         let mut debug = Map::new();
         debug.insert("changedAttributes".into(), json!(changed.join(",")));
-        self.emit_by(now, ctx, "user.account.update_profile", "Update user profile for Okta", vec![entity], debug);
+        self.emit_by(
+            now,
+            ctx,
+            "user.account.update_profile",
+            "Update user profile for Okta",
+            vec![entity],
+            debug,
+        );
         Ok(())
     }
 
     /// `POST /api/v1/users/{id}/lifecycle/{op}`.
-    pub fn lifecycle(&mut self, now: DateTime<Utc>, ctx: &Ctx, id: &str, op: &str) -> ApiResult<()> {
+    pub fn lifecycle(
+        &mut self,
+        now: DateTime<Utc>,
+        ctx: &Ctx,
+        id: &str,
+        op: &str,
+    ) -> ApiResult<()> {
         let id = self.user_id(id)?;
         let user = &self.users[&id];
         let status = user.status.as_str();
         let (to, event, display) = match op {
             "activate" => {
                 if !matches!(status, "STAGED" | "DEPROVISIONED") {
-                    return Err(ApiError::new(403, "E0000016", "Activation failed because the user is already active"));
+                    return Err(ApiError::new(
+                        403,
+                        "E0000016",
+                        "Activation failed because the user is already active",
+                    ));
                 }
-                let to = if user.has_password { "ACTIVE" } else { "PROVISIONED" };
+                let to = if user.has_password {
+                    "ACTIVE"
+                } else {
+                    "PROVISIONED"
+                };
                 (to, "user.lifecycle.activate", "Activate Okta user")
             }
             "reactivate" => {
                 if status != "PROVISIONED" {
                     return Err(ApiError::not_allowed_in_status());
                 }
-                ("PROVISIONED", "user.lifecycle.reactivate", "Reactivate Okta user")
+                (
+                    "PROVISIONED",
+                    "user.lifecycle.reactivate",
+                    "Reactivate Okta user",
+                )
             }
             "deactivate" => {
                 if status == "DEPROVISIONED" {
                     return Err(ApiError::not_allowed_in_status());
                 }
-                ("DEPROVISIONED", "user.lifecycle.deactivate", "Deactivate Okta user")
+                (
+                    "DEPROVISIONED",
+                    "user.lifecycle.deactivate",
+                    "Deactivate Okta user",
+                )
             }
             "suspend" => {
                 if status != "ACTIVE" {
@@ -680,9 +814,17 @@ impl OrgState {
             }
             "unlock" => {
                 if status != "LOCKED_OUT" {
-                    return Err(ApiError::new(403, "E0000032", "Unlock is not allowed for this user."));
+                    return Err(ApiError::new(
+                        403,
+                        "E0000032",
+                        "Unlock is not allowed for this user.",
+                    ));
                 }
-                ("ACTIVE", "user.account.unlock_by_admin", "Unlock user account by admin")
+                (
+                    "ACTIVE",
+                    "user.account.unlock_by_admin",
+                    "Unlock user account by admin",
+                )
             }
             other => return Err(ApiError::not_found(other, "Operation")),
         };
@@ -706,15 +848,36 @@ impl OrgState {
     }
 
     /// Simulated failed sign-ins until Okta locks the account.
-    pub fn fail_sign_ins(&mut self, now: DateTime<Utc>, ctx: &Ctx, id: &str, attempts: u32) -> ApiResult<()> {
+    pub fn fail_sign_ins(
+        &mut self,
+        now: DateTime<Utc>,
+        ctx: &Ctx,
+        id: &str,
+        attempts: u32,
+    ) -> ApiResult<()> {
         let id = self.user_id(id)?;
         if self.users[&id].status != "ACTIVE" {
             return Err(ApiError::not_allowed_in_status());
         }
         let entity = self.users[&id].entity();
-        let sign_in_ctx = Ctx { principal: Principal::User { id: id.clone(), role: Role::ReadOnlyAdmin }, ..ctx.clone() };
+        let sign_in_ctx = Ctx {
+            principal: Principal::User {
+                id: id.clone(),
+                role: Role::ReadOnlyAdmin,
+            },
+            ..ctx.clone()
+        };
         for _ in 0..attempts.max(1) {
-            self.emit(now, &sign_in_ctx, entity.clone(), "user.session.start", "User login to Okta", vec![], Map::new(), ("FAILURE", Some("INVALID_CREDENTIALS")));
+            self.emit(
+                now,
+                &sign_in_ctx,
+                entity.clone(),
+                "user.session.start",
+                "User login to Okta",
+                vec![],
+                Map::new(),
+                ("FAILURE", Some("INVALID_CREDENTIALS")),
+            );
         }
         let user = self.users.get_mut(&id).expect("looked up");
         user.status = "LOCKED_OUT".into();
@@ -722,56 +885,143 @@ impl OrgState {
         user.last_updated = now;
         let mut debug = Map::new();
         debug.insert("threshold".into(), json!(attempts.max(1)));
-        self.emit(now, &sign_in_ctx, entity.clone(), "user.account.lock", "Max sign in attempts exceeded", vec![entity], debug, ("FAILURE", Some("LOCKED_OUT")));
+        self.emit(
+            now,
+            &sign_in_ctx,
+            entity.clone(),
+            "user.account.lock",
+            "Max sign in attempts exceeded",
+            vec![entity],
+            debug,
+            ("FAILURE", Some("LOCKED_OUT")),
+        );
         Ok(())
     }
 
     /// A successful sign-in: a session starts.
     pub fn sign_in(&mut self, now: DateTime<Utc>, ctx: &Ctx, id: &str) -> ApiResult<String> {
         let id = self.user_id(id)?;
-        if !matches!(self.users[&id].status.as_str(), "ACTIVE" | "PASSWORD_EXPIRED" | "RECOVERY") {
+        if !matches!(
+            self.users[&id].status.as_str(),
+            "ACTIVE" | "PASSWORD_EXPIRED" | "RECOVERY"
+        ) {
             return Err(ApiError::not_allowed_in_status());
         }
         let sid = self.new_id("102");
-        self.sessions.entry(id.clone()).or_default().push(sid.clone());
+        self.sessions
+            .entry(id.clone())
+            .or_default()
+            .push(sid.clone());
         *self.oauth_grants.entry(id.clone()).or_default() += 1;
         let user = self.users.get_mut(&id).expect("looked up");
         user.last_login = Some(now);
         let entity = user.entity();
-        let ctx = Ctx { principal: Principal::User { id: id.clone(), role: Role::ReadOnlyAdmin }, ..ctx.clone() };
-        self.emit(now, &ctx, entity, "user.session.start", "User login to Okta", vec![], Map::new(), ("SUCCESS", None));
+        let ctx = Ctx {
+            principal: Principal::User {
+                id: id.clone(),
+                role: Role::ReadOnlyAdmin,
+            },
+            ..ctx.clone()
+        };
+        self.emit(
+            now,
+            &ctx,
+            entity,
+            "user.session.start",
+            "User login to Okta",
+            vec![],
+            Map::new(),
+            ("SUCCESS", None),
+        );
         Ok(sid)
     }
 
     /// `DELETE /api/v1/users/{userId}/sessions`. Okta logs the clear even when
     /// the user had no session.
-    pub fn clear_sessions(&mut self, now: DateTime<Utc>, ctx: &Ctx, id: &str, oauth_tokens: bool) -> ApiResult<()> {
+    pub fn clear_sessions(
+        &mut self,
+        now: DateTime<Utc>,
+        ctx: &Ctx,
+        id: &str,
+        oauth_tokens: bool,
+    ) -> ApiResult<()> {
         let id = self.user_id(id)?;
         let ended = self.sessions.remove(&id).map_or(0, |s| s.len());
-        let revoked = if oauth_tokens { self.oauth_grants.remove(&id).unwrap_or(0) } else { 0 };
+        let revoked = if oauth_tokens {
+            self.oauth_grants.remove(&id).unwrap_or(0)
+        } else {
+            0
+        };
         let entity = self.users[&id].entity();
         let mut debug = Map::new();
         debug.insert("sessionsEnded".into(), json!(ended.to_string()));
         debug.insert("revokeOAuthTokens".into(), json!(oauth_tokens.to_string()));
         debug.insert("oauthTokensRevoked".into(), json!(revoked.to_string()));
-        self.emit_by(now, ctx, "user.session.clear", "Clear user session", vec![entity], debug);
+        self.emit_by(
+            now,
+            ctx,
+            "user.session.clear",
+            "Clear user session",
+            vec![entity],
+            debug,
+        );
         Ok(())
     }
 
     /// Enroll and activate a factor, as the user would.
-    pub fn enroll_factor(&mut self, now: DateTime<Utc>, ctx: &Ctx, id: &str, factor_type: &str) -> ApiResult<String> {
+    pub fn enroll_factor(
+        &mut self,
+        now: DateTime<Utc>,
+        ctx: &Ctx,
+        id: &str,
+        factor_type: &str,
+    ) -> ApiResult<String> {
         let id = self.user_id(id)?;
         let (prefix, provider, vendor, profile) = match factor_type {
-            "push" => ("opf", "OKTA", "OKTA", json!({"credentialId": self.users[&id].login(), "deviceType": "SmartPhone_IPhone", "name": "iPhone", "platform": "IOS", "version": "17.4"})),
-            "token:software:totp" => ("ost", "OKTA", "OKTA", json!({"credentialId": self.users[&id].login()})),
-            "sms" => ("mbl", "OKTA", "OKTA", json!({"phoneNumber": "+14155550100"})),
-            "webauthn" => ("fwf", "FIDO", "FIDO", json!({"authenticatorName": "Touch ID", "credentialId": "l3Br0n-7H3g047NqESqJynFtIgf3Ix9OfaRoNwLoloso99Xl2zS_O7EXUkmPeAIzTVtEL4dYjicJWBz7NpqhGA"})),
+            "push" => (
+                "opf",
+                "OKTA",
+                "OKTA",
+                json!({"credentialId": self.users[&id].login(), "deviceType": "SmartPhone_IPhone", "name": "iPhone", "platform": "IOS", "version": "17.4"}),
+            ),
+            "token:software:totp" => (
+                "ost",
+                "OKTA",
+                "OKTA",
+                json!({"credentialId": self.users[&id].login()}),
+            ),
+            "sms" => (
+                "mbl",
+                "OKTA",
+                "OKTA",
+                json!({"phoneNumber": "+14155550100"}),
+            ),
+            "webauthn" => (
+                "fwf",
+                "FIDO",
+                "FIDO",
+                json!({"authenticatorName": "Touch ID", "credentialId": "l3Br0n-7H3g047NqESqJynFtIgf3Ix9OfaRoNwLoloso99Xl2zS_O7EXUkmPeAIzTVtEL4dYjicJWBz7NpqhGA"}),
+            ),
             other => {
-                return Err(ApiError::validation("factorType", &format!("factorType: `{other}` is not one of push, token:software:totp, sms, webauthn")));
+                return Err(ApiError::validation(
+                    "factorType",
+                    &format!(
+                        "factorType: `{other}` is not one of push, token:software:totp, sms, webauthn"
+                    ),
+                ));
             }
         };
-        if self.factors.get(&id).is_some_and(|fs| fs.iter().any(|f| f.factor_type == factor_type)) {
-            return Err(ApiError::new(400, "E0000001", "Api validation failed: factorEnrollRequest").cause("There is an existing verified factor"));
+        if self
+            .factors
+            .get(&id)
+            .is_some_and(|fs| fs.iter().any(|f| f.factor_type == factor_type))
+        {
+            return Err(ApiError::new(
+                400,
+                "E0000001",
+                "Api validation failed: factorEnrollRequest",
+            )
+            .cause("There is an existing verified factor"));
         }
         let fid = self.new_id(prefix);
         self.factors.entry(id.clone()).or_default().push(FactorRec {
@@ -784,26 +1034,61 @@ impl OrgState {
             profile,
         });
         let entity = self.users[&id].entity();
-        let ctx = Ctx { principal: Principal::User { id: id.clone(), role: Role::ReadOnlyAdmin }, ..ctx.clone() };
+        let ctx = Ctx {
+            principal: Principal::User {
+                id: id.clone(),
+                role: Role::ReadOnlyAdmin,
+            },
+            ..ctx.clone()
+        };
         let mut debug = Map::new();
         debug.insert("factor".into(), json!(factor_type));
-        self.emit(now, &ctx, entity.clone(), "user.mfa.factor.activate", "Activate factor or authenticator", vec![entity], debug, ("SUCCESS", None));
+        self.emit(
+            now,
+            &ctx,
+            entity.clone(),
+            "user.mfa.factor.activate",
+            "Activate factor or authenticator",
+            vec![entity],
+            debug,
+            ("SUCCESS", None),
+        );
         Ok(fid)
     }
 
     // ------------------------------------------------------------- groups
 
     /// Membership without checks; `ctx` set → an event. Returns whether it changed.
-    pub fn add_member(&mut self, group_id: &str, user_id: &str, now: DateTime<Utc>, ctx: Option<&Ctx>) -> bool {
-        let added = self.members.entry(group_id.to_string()).or_default().insert(user_id.to_string());
-        self.user_groups.entry(user_id.to_string()).or_default().insert(group_id.to_string());
+    pub fn add_member(
+        &mut self,
+        group_id: &str,
+        user_id: &str,
+        now: DateTime<Utc>,
+        ctx: Option<&Ctx>,
+    ) -> bool {
+        let added = self
+            .members
+            .entry(group_id.to_string())
+            .or_default()
+            .insert(user_id.to_string());
+        self.user_groups
+            .entry(user_id.to_string())
+            .or_default()
+            .insert(group_id.to_string());
         if added {
             if let Some(g) = self.groups.get_mut(group_id) {
                 g.last_membership_updated = now;
             }
             if let Some(ctx) = ctx {
                 let targets = vec![self.users[user_id].entity(), self.groups[group_id].entity()];
-                self.emit_by(now, ctx, "group.user_membership.add", "Add user to group membership", targets, Map::new());
+                self.emit_by(
+                    now,
+                    ctx,
+                    "group.user_membership.add",
+                    "Add user to group membership",
+                    targets,
+                    Map::new(),
+                );
             }
         }
         added
@@ -811,10 +1096,21 @@ impl OrgState {
 
     /// `PUT /api/v1/groups/{groupId}/users/{userId}`: adding a member who is
     /// there already changes nothing and logs nothing.
-    pub fn assign(&mut self, now: DateTime<Utc>, ctx: &Ctx, group_id: &str, user_id: &str) -> ApiResult<()> {
+    pub fn assign(
+        &mut self,
+        now: DateTime<Utc>,
+        ctx: &Ctx,
+        group_id: &str,
+        user_id: &str,
+    ) -> ApiResult<()> {
         let group = self.group(group_id)?;
         if group.group_type != "OKTA_GROUP" {
-            return Err(ApiError::new(400, "E0000001", "Api validation failed: group").cause(format!("Cannot modify the members of a {} group", group.group_type)));
+            return Err(
+                ApiError::new(400, "E0000001", "Api validation failed: group").cause(format!(
+                    "Cannot modify the members of a {} group",
+                    group.group_type
+                )),
+            );
         }
         let user_id = self.user_id(user_id)?;
         self.add_member(group_id, &user_id, now, Some(ctx));
@@ -822,13 +1118,27 @@ impl OrgState {
     }
 
     /// `DELETE /api/v1/groups/{groupId}/users/{userId}`.
-    pub fn unassign(&mut self, now: DateTime<Utc>, ctx: &Ctx, group_id: &str, user_id: &str) -> ApiResult<()> {
+    pub fn unassign(
+        &mut self,
+        now: DateTime<Utc>,
+        ctx: &Ctx,
+        group_id: &str,
+        user_id: &str,
+    ) -> ApiResult<()> {
         let group = self.group(group_id)?;
         if group.group_type != "OKTA_GROUP" {
-            return Err(ApiError::new(400, "E0000001", "Api validation failed: group").cause(format!("Cannot modify the members of a {} group", group.group_type)));
+            return Err(
+                ApiError::new(400, "E0000001", "Api validation failed: group").cause(format!(
+                    "Cannot modify the members of a {} group",
+                    group.group_type
+                )),
+            );
         }
         let user_id = self.user_id(user_id)?;
-        let removed = self.members.get_mut(group_id).is_some_and(|m| m.shift_remove(&user_id));
+        let removed = self
+            .members
+            .get_mut(group_id)
+            .is_some_and(|m| m.shift_remove(&user_id));
         if let Some(gs) = self.user_groups.get_mut(&user_id) {
             gs.shift_remove(group_id);
         }
@@ -836,13 +1146,29 @@ impl OrgState {
             if let Some(g) = self.groups.get_mut(group_id) {
                 g.last_membership_updated = now;
             }
-            let targets = vec![self.users[&user_id].entity(), self.groups[group_id].entity()];
-            self.emit_by(now, ctx, "group.user_membership.remove", "Remove user from group membership", targets, Map::new());
+            let targets = vec![
+                self.users[&user_id].entity(),
+                self.groups[group_id].entity(),
+            ];
+            self.emit_by(
+                now,
+                ctx,
+                "group.user_membership.remove",
+                "Remove user from group membership",
+                targets,
+                Map::new(),
+            );
         }
         Ok(())
     }
 
-    pub fn add_group(&mut self, now: DateTime<Utc>, name: &str, description: &str, group_type: &str) -> String {
+    pub fn add_group(
+        &mut self,
+        now: DateTime<Utc>,
+        name: &str,
+        description: &str,
+        group_type: &str,
+    ) -> String {
         let id = self.new_id("00g");
         self.groups.insert(
             id.clone(),

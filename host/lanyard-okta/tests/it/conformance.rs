@@ -46,7 +46,10 @@ impl<'a> Checker<'a> {
             match v.get("$ref").and_then(Value::as_str) {
                 Some(r) => {
                     let ptr = r.strip_prefix('#').expect("local $ref");
-                    v = self.spec.pointer(ptr).unwrap_or_else(|| panic!("dangling $ref {r}"));
+                    v = self
+                        .spec
+                        .pointer(ptr)
+                        .unwrap_or_else(|| panic!("dangling $ref {r}"));
                 }
                 None => return v,
             }
@@ -55,12 +58,21 @@ impl<'a> Checker<'a> {
     }
 
     /// Property names a (composite) schema declares, and whether it allows others.
-    fn declared(&self, schema: &'a Value, v: &Value, out: &mut BTreeSet<String>, depth: usize) -> bool {
+    fn declared(
+        &self,
+        schema: &'a Value,
+        v: &Value,
+        out: &mut BTreeSet<String>,
+        depth: usize,
+    ) -> bool {
         if depth > 32 {
             return true;
         }
         let s = self.resolve(schema);
-        let mut open = s.get("properties").is_none() && s.get("allOf").is_none() && s.get("anyOf").is_none() && s.get("oneOf").is_none();
+        let mut open = s.get("properties").is_none()
+            && s.get("allOf").is_none()
+            && s.get("anyOf").is_none()
+            && s.get("oneOf").is_none();
         if let Some(props) = s.get("properties").and_then(Value::as_object) {
             out.extend(props.keys().cloned());
         }
@@ -92,25 +104,52 @@ impl<'a> Checker<'a> {
         self.spec.pointer(r.strip_prefix('#')?)
     }
 
-    fn check(&self, schema: &'a Value, v: &Value, at: &str, mode: Mode, strict: bool, errs: &mut Vec<String>) {
+    fn check(
+        &self,
+        schema: &'a Value,
+        v: &Value,
+        at: &str,
+        mode: Mode,
+        strict: bool,
+        errs: &mut Vec<String>,
+    ) {
         self.walk(schema, v, at, mode, strict, errs, 0, false);
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn walk(&self, schema: &'a Value, v: &Value, at: &str, mode: Mode, strict: bool, errs: &mut Vec<String>, depth: usize, in_mapping: bool) {
+    fn walk(
+        &self,
+        schema: &'a Value,
+        v: &Value,
+        at: &str,
+        mode: Mode,
+        strict: bool,
+        errs: &mut Vec<String>,
+        depth: usize,
+        in_mapping: bool,
+    ) {
         if depth > 48 {
             return;
         }
         let s = self.resolve(schema);
         if v.is_null() {
-            let nullable = s.get("nullable") == Some(&Value::Bool(true)) || schema.get("nullable") == Some(&Value::Bool(true));
-            let untyped = s.get("type").is_none() && s.get("properties").is_none() && s.get("allOf").is_none() && s.get("$ref").is_none();
+            let nullable = s.get("nullable") == Some(&Value::Bool(true))
+                || schema.get("nullable") == Some(&Value::Bool(true));
+            let untyped = s.get("type").is_none()
+                && s.get("properties").is_none()
+                && s.get("allOf").is_none()
+                && s.get("$ref").is_none();
             if !nullable && !untyped {
                 errs.push(format!("{at}: null where the spec allows no null"));
             }
             return;
         }
-        for b in s.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        for b in s
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             self.walk(b, v, at, mode, false, errs, depth + 1, in_mapping);
         }
         for key in ["anyOf", "oneOf"] {
@@ -126,17 +165,21 @@ impl<'a> Checker<'a> {
                 errs.extend(best.unwrap_or_default());
             }
         }
-        if !in_mapping {
-            if let Some(target) = self.discriminated(s, v) {
-                self.walk(target, v, at, mode, false, errs, depth + 1, true);
-            }
+        if !in_mapping && let Some(target) = self.discriminated(s, v) {
+            self.walk(target, v, at, mode, false, errs, depth + 1, true);
         }
-        if let Some(allowed) = s.get("enum").and_then(Value::as_array) {
-            if !allowed.contains(v) {
-                errs.push(format!("{at}: {v} is not one of {}", Value::Array(allowed.clone())));
-            }
+        if let Some(allowed) = s.get("enum").and_then(Value::as_array)
+            && !allowed.contains(v)
+        {
+            errs.push(format!(
+                "{at}: {v} is not one of {}",
+                Value::Array(allowed.clone())
+            ));
         }
-        let ty = s.get("type").and_then(Value::as_str).or_else(|| s.get("properties").map(|_| "object"));
+        let ty = s
+            .get("type")
+            .and_then(Value::as_str)
+            .or_else(|| s.get("properties").map(|_| "object"));
         match ty {
             Some("object") => {
                 let Some(obj) = v.as_object() else {
@@ -148,7 +191,10 @@ impl<'a> Checker<'a> {
                     let here = format!("{at}.{k}");
                     if let Some(ps) = props.and_then(|p| p.get(k)) {
                         let resolved = self.resolve(ps);
-                        let flag = |f: &str| ps.get(f) == Some(&Value::Bool(true)) || resolved.get(f) == Some(&Value::Bool(true));
+                        let flag = |f: &str| {
+                            ps.get(f) == Some(&Value::Bool(true))
+                                || resolved.get(f) == Some(&Value::Bool(true))
+                        };
                         if mode == Mode::Request && flag("readOnly") {
                             errs.push(format!("{here}: read-only, must not be sent"));
                         }
@@ -156,14 +202,26 @@ impl<'a> Checker<'a> {
                             errs.push(format!("{here}: write-only, must not be returned"));
                         }
                         self.walk(ps, val, &here, mode, true, errs, depth + 1, false);
-                    } else if let Some(ap) = s.get("additionalProperties").filter(|a| a.is_object()) {
+                    } else if let Some(ap) = s.get("additionalProperties").filter(|a| a.is_object())
+                    {
                         self.walk(ap, val, &here, mode, true, errs, depth + 1, false);
                     }
                 }
-                for req in s.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+                for req in s
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
                     let skip = props.and_then(|p| p.get(req)).is_some_and(|p| {
-                        let key = if mode == Mode::Request { "readOnly" } else { "writeOnly" };
-                        p.get(key) == Some(&Value::Bool(true)) || self.resolve(p).get(key) == Some(&Value::Bool(true))
+                        let key = if mode == Mode::Request {
+                            "readOnly"
+                        } else {
+                            "writeOnly"
+                        };
+                        p.get(key) == Some(&Value::Bool(true))
+                            || self.resolve(p).get(key) == Some(&Value::Bool(true))
                     });
                     if !skip && !obj.contains_key(req) {
                         errs.push(format!("{at}: required `{req}` is missing"));
@@ -182,7 +240,16 @@ impl<'a> Checker<'a> {
                 Some(items) => {
                     if let Some(item_schema) = s.get("items") {
                         for (i, item) in items.iter().enumerate() {
-                            self.walk(item_schema, item, &format!("{at}[{i}]"), mode, true, errs, depth + 1, false);
+                            self.walk(
+                                item_schema,
+                                item,
+                                &format!("{at}[{i}]"),
+                                mode,
+                                true,
+                                errs,
+                                depth + 1,
+                                false,
+                            );
                         }
                     }
                 }
@@ -190,33 +257,35 @@ impl<'a> Checker<'a> {
             },
             Some("string") => match v.as_str() {
                 Some(text) => {
-                    if s.get("format").and_then(Value::as_str) == Some("date-time") && chrono::DateTime::parse_from_rfc3339(text).is_err() {
+                    if s.get("format").and_then(Value::as_str) == Some("date-time")
+                        && chrono::DateTime::parse_from_rfc3339(text).is_err()
+                    {
                         errs.push(format!("{at}: `{text}` is not an RFC 3339 date-time"));
                     }
                     let len = text.chars().count() as u64;
-                    if s.get("minLength").and_then(Value::as_u64).is_some_and(|m| len < m) {
+                    if s.get("minLength")
+                        .and_then(Value::as_u64)
+                        .is_some_and(|m| len < m)
+                    {
                         errs.push(format!("{at}: shorter than minLength"));
                     }
-                    if s.get("maxLength").and_then(Value::as_u64).is_some_and(|m| len > m) {
+                    if s.get("maxLength")
+                        .and_then(Value::as_u64)
+                        .is_some_and(|m| len > m)
+                    {
                         errs.push(format!("{at}: longer than maxLength"));
                     }
                 }
                 None => errs.push(format!("{at}: expected a string, got {v}")),
             },
-            Some("integer") => {
-                if !(v.is_i64() || v.is_u64()) {
-                    errs.push(format!("{at}: expected an integer, got {v}"));
-                }
+            Some("integer") if !(v.is_i64() || v.is_u64()) => {
+                errs.push(format!("{at}: expected an integer, got {v}"));
             }
-            Some("number") => {
-                if !v.is_number() {
-                    errs.push(format!("{at}: expected a number, got {v}"));
-                }
+            Some("number") if !v.is_number() => {
+                errs.push(format!("{at}: expected a number, got {v}"));
             }
-            Some("boolean") => {
-                if !v.is_boolean() {
-                    errs.push(format!("{at}: expected a boolean, got {v}"));
-                }
+            Some("boolean") if !v.is_boolean() => {
+                errs.push(format!("{at}: expected a boolean, got {v}"));
             }
             _ => {}
         }
@@ -243,7 +312,10 @@ impl<'a> Checker<'a> {
                     false
                 }
             });
-            if ok && item.get(method.to_lowercase()).is_some() && best.as_ref().is_none_or(|b| literal > b.0) {
+            if ok
+                && item.get(method.to_lowercase()).is_some()
+                && best.as_ref().is_none_or(|b| literal > b.0)
+            {
                 best = Some((literal, tpl.clone(), item));
             }
         }
@@ -256,7 +328,12 @@ impl<'a> Checker<'a> {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .chain(op.get("parameters").and_then(Value::as_array).into_iter().flatten())
+            .chain(
+                op.get("parameters")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten(),
+            )
             .map(|p| self.resolve(p))
             .collect()
     }
@@ -268,60 +345,122 @@ impl<'a> Checker<'a> {
         let Some((tpl, item, op)) = self.operation(&ex.method, &ex.path) else {
             return vec![format!("{name}: no such operation in the spec")];
         };
-        let name = format!("{} {tpl} ({})", ex.method, op["operationId"].as_str().unwrap_or("?"));
+        let name = format!(
+            "{} {tpl} ({})",
+            ex.method,
+            op["operationId"].as_str().unwrap_or("?")
+        );
         // Request: query parameters.
         let params = self.params(item, op);
         for (k, value) in &ex.query {
-            match params.iter().find(|p| p["in"] == "query" && p["name"] == k.as_str()) {
+            match params
+                .iter()
+                .find(|p| p["in"] == "query" && p["name"] == k.as_str())
+            {
                 None => errs.push(format!("{name}: query parameter `{k}` is not declared")),
                 Some(p) => {
                     let schema = self.resolve(&p["schema"]);
                     let typed = match schema["type"].as_str() {
-                        Some("integer") => value.parse::<i64>().map(Value::from).unwrap_or(Value::from(value.as_str())),
-                        Some("boolean") => value.parse::<bool>().map(Value::from).unwrap_or(Value::from(value.as_str())),
+                        Some("integer") => value
+                            .parse::<i64>()
+                            .map(Value::from)
+                            .unwrap_or(Value::from(value.as_str())),
+                        Some("boolean") => value
+                            .parse::<bool>()
+                            .map(Value::from)
+                            .unwrap_or(Value::from(value.as_str())),
                         _ => Value::from(value.as_str()),
                     };
-                    self.check(schema, &typed, &format!("{name} ?{k}"), Mode::Request, false, &mut errs);
+                    self.check(
+                        schema,
+                        &typed,
+                        &format!("{name} ?{k}"),
+                        Mode::Request,
+                        false,
+                        &mut errs,
+                    );
                 }
             }
         }
-        for p in params.iter().filter(|p| p["in"] == "query" && p["required"] == true) {
+        for p in params
+            .iter()
+            .filter(|p| p["in"] == "query" && p["required"] == true)
+        {
             if !ex.query.iter().any(|(k, _)| p["name"] == k.as_str()) {
-                errs.push(format!("{name}: required query parameter `{}` is missing", p["name"]));
+                errs.push(format!(
+                    "{name}: required query parameter `{}` is missing",
+                    p["name"]
+                ));
             }
         }
         // Request: body.
         let request_schema = op.pointer("/requestBody/content/application~1json/schema");
         match (&ex.request_body, request_schema) {
-            (Some(body), Some(schema)) => self.check(schema, body, &format!("{name} request"), Mode::Request, false, &mut errs),
+            (Some(body), Some(schema)) => self.check(
+                schema,
+                body,
+                &format!("{name} request"),
+                Mode::Request,
+                false,
+                &mut errs,
+            ),
             (None, Some(_)) if op.pointer("/requestBody/required") == Some(&Value::Bool(true)) => {
                 errs.push(format!("{name}: the request body is required"))
             }
-            (Some(_), None) => errs.push(format!("{name}: sent a body the operation does not take")),
+            (Some(_), None) => {
+                errs.push(format!("{name}: sent a body the operation does not take"))
+            }
             _ => {}
         }
         // Response.
         let status = ex.status.to_string();
-        let Some(resp) = op["responses"].get(&status).or_else(|| op["responses"].get("default")) else {
+        let Some(resp) = op["responses"]
+            .get(&status)
+            .or_else(|| op["responses"].get("default"))
+        else {
             // Answers Okta gives that its spec leaves out: 401 for bad
             // credentials and 5xx anywhere, 400 for a malformed `search`.
             let op_id = op["operationId"].as_str().unwrap_or("");
-            let known_gap = ex.status == 401 || ex.status >= 500 || (ex.status == 400 && op_id == "listUsers");
+            let known_gap =
+                ex.status == 401 || ex.status >= 500 || (ex.status == 400 && op_id == "listUsers");
             if !known_gap {
                 errs.push(format!("{name}: status {status} is not declared"));
             } else {
                 match &ex.response_body {
-                    Some(body) => self.check(&self.spec["components"]["schemas"]["Error"], body, &format!("{name} {status}"), Mode::Response, true, &mut errs),
-                    None => errs.push(format!("{name} {status}: an error without Okta's error body")),
+                    Some(body) => self.check(
+                        &self.spec["components"]["schemas"]["Error"],
+                        body,
+                        &format!("{name} {status}"),
+                        Mode::Response,
+                        true,
+                        &mut errs,
+                    ),
+                    None => errs.push(format!(
+                        "{name} {status}: an error without Okta's error body"
+                    )),
                 }
             }
             return errs;
         };
         let resp = self.resolve(resp);
-        match (resp.pointer("/content/application~1json/schema"), &ex.response_body) {
-            (Some(schema), Some(body)) => self.check(schema, body, &format!("{name} {status}"), Mode::Response, true, &mut errs),
-            (Some(_), None) => errs.push(format!("{name} {status}: no body where the spec declares one")),
-            (None, Some(body)) => errs.push(format!("{name} {status}: a body ({body}) where the spec declares none")),
+        match (
+            resp.pointer("/content/application~1json/schema"),
+            &ex.response_body,
+        ) {
+            (Some(schema), Some(body)) => self.check(
+                schema,
+                body,
+                &format!("{name} {status}"),
+                Mode::Response,
+                true,
+                &mut errs,
+            ),
+            (Some(_), None) => errs.push(format!(
+                "{name} {status}: no body where the spec declares one"
+            )),
+            (None, Some(body)) => errs.push(format!(
+                "{name} {status}: a body ({body}) where the spec declares none"
+            )),
             (None, None) => {}
         }
         errs
@@ -360,25 +499,77 @@ async fn client_requests_and_sandbox_answers_match_okta_openapi_spec() {
     client.get_user(&u.id).await.unwrap();
     client.get_user(&login).await.unwrap();
     client.list_users(&UserQuery::default()).await.unwrap();
-    client.list_users(&UserQuery { search: Some(r#"profile.department eq "Sales""#.into()), ..Default::default() }).await.unwrap();
-    client.list_users(&UserQuery { filter: Some(r#"status eq "LOCKED_OUT""#.into()), ..Default::default() }).await.unwrap();
-    client.list_users(&UserQuery { q: Some("a".into()), limit: Some(5), ..Default::default() }).await.unwrap();
-    client.list_users_page(&UserQuery::default(), None).await.unwrap();
-    let profile = lanyard_okta::sandbox::new_user_profile("Conny", "Form", "acme.example", &[("department", "HR"), ("title", "Recruiter")]);
-    let created = client.create_user(&profile, true, std::slice::from_ref(&jira.id)).await.unwrap();
+    client
+        .list_users(&UserQuery {
+            search: Some(r#"profile.department eq "Sales""#.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    client
+        .list_users(&UserQuery {
+            filter: Some(r#"status eq "LOCKED_OUT""#.into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    client
+        .list_users(&UserQuery {
+            q: Some("a".into()),
+            limit: Some(5),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    client
+        .list_users_page(&UserQuery::default(), None)
+        .await
+        .unwrap();
+    let profile = lanyard_okta::sandbox::new_user_profile(
+        "Conny",
+        "Form",
+        "acme.example",
+        &[("department", "HR"), ("title", "Recruiter")],
+    );
+    let created = client
+        .create_user(&profile, true, std::slice::from_ref(&jira.id))
+        .await
+        .unwrap();
     let staged = client
-        .create_user(&lanyard_okta::sandbox::new_user_profile("Stacy", "Ged", "acme.example", &[]), false, &[])
+        .create_user(
+            &lanyard_okta::sandbox::new_user_profile("Stacy", "Ged", "acme.example", &[]),
+            false,
+            &[],
+        )
         .await
         .unwrap();
     let changes = serde_json::Map::from_iter([("title".to_string(), json!("Senior Recruiter"))]);
     client.update_profile(&created.id, &changes).await.unwrap();
-    client.lifecycle(&staged.id, LifecycleOp::Activate).await.unwrap();
-    client.lifecycle(&staged.id, LifecycleOp::Reactivate).await.unwrap();
-    client.lifecycle(&created.id, LifecycleOp::Deactivate).await.unwrap();
-    client.lifecycle(active[1].id.as_str(), LifecycleOp::Suspend).await.unwrap();
-    client.lifecycle(active[1].id.as_str(), LifecycleOp::Unsuspend).await.unwrap();
+    client
+        .lifecycle(&staged.id, LifecycleOp::Activate)
+        .await
+        .unwrap();
+    client
+        .lifecycle(&staged.id, LifecycleOp::Reactivate)
+        .await
+        .unwrap();
+    client
+        .lifecycle(&created.id, LifecycleOp::Deactivate)
+        .await
+        .unwrap();
+    client
+        .lifecycle(active[1].id.as_str(), LifecycleOp::Suspend)
+        .await
+        .unwrap();
+    client
+        .lifecycle(active[1].id.as_str(), LifecycleOp::Unsuspend)
+        .await
+        .unwrap();
     org.lock_user(&active[2].id).unwrap();
-    client.lifecycle(active[2].id.as_str(), LifecycleOp::Unlock).await.unwrap();
+    client
+        .lifecycle(active[2].id.as_str(), LifecycleOp::Unlock)
+        .await
+        .unwrap();
     client.clear_sessions(&u.id, true).await.unwrap();
     client.clear_sessions(&active[3].id, false).await.unwrap();
     client.list_factors(&active[4].id).await.unwrap();
@@ -390,14 +581,39 @@ async fn client_requests_and_sandbox_answers_match_okta_openapi_spec() {
     client.find_group("Jira").await.unwrap();
     client.get_group(&jira.id).await.unwrap();
     client.list_group_members(&jira.id).await.unwrap();
-    let outsiders: Vec<_> = active.iter().filter(|x| !org.groups_of(&x.id).iter().any(|g| g.id == jira.id)).collect();
-    assert_eq!(okta.add_to_group(&jira.id, &outsiders[0].id).await.unwrap(), lanyard_core::WriteOutcome::Changed);
-    okta.remove_from_group(&jira.id, &outsiders[0].id).await.unwrap();
+    let outsiders: Vec<_> = active
+        .iter()
+        .filter(|x| !org.groups_of(&x.id).iter().any(|g| g.id == jira.id))
+        .collect();
+    assert_eq!(
+        okta.add_to_group(&jira.id, &outsiders[0].id).await.unwrap(),
+        lanyard_core::WriteOutcome::Changed
+    );
+    okta.remove_from_group(&jira.id, &outsiders[0].id)
+        .await
+        .unwrap();
 
     // System Log.
-    client.query_logs(&LogQuery { since: Some(start.to_rfc3339()), ..Default::default() }).await.unwrap();
-    client.query_logs(&LogQuery { filter: Some(r#"eventType eq "user.lifecycle.create""#.into()), q: Some("Conny".into()), until: Some(org.now().to_rfc3339()), ..Default::default() }).await.unwrap();
-    let poll = client.poll_logs(&LogCursor::Since(start), 1000).await.unwrap();
+    client
+        .query_logs(&LogQuery {
+            since: Some(start.to_rfc3339()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    client
+        .query_logs(&LogQuery {
+            filter: Some(r#"eventType eq "user.lifecycle.create""#.into()),
+            q: Some("Conny".into()),
+            until: Some(org.now().to_rfc3339()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let poll = client
+        .poll_logs(&LogCursor::Since(start), 1000)
+        .await
+        .unwrap();
     client.poll_logs(&poll.next, 10).await.unwrap();
 
     // Event hooks, delivered to a receiver.
@@ -407,13 +623,18 @@ async fn client_requests_and_sandbox_answers_match_okta_openapi_spec() {
             uri: receiver.url.clone(),
             authorization: Some("secret".into()),
             headers: vec![("x-extra".into(), "1".into())],
-            event_types: vec!["user.lifecycle.suspend".into(), "group.user_membership.add".into()],
+            event_types: vec![
+                "user.lifecycle.suspend".into(),
+                "group.user_membership.add".into(),
+            ],
         })
         .await
         .unwrap();
     client.list_event_hooks().await.unwrap();
     client.verify_event_hook(&hook.id).await.unwrap();
-    okta.lifecycle(&active[6].id, LifecycleOp::Suspend).await.unwrap();
+    okta.lifecycle(&active[6].id, LifecycleOp::Suspend)
+        .await
+        .unwrap();
     okta.add_to_group(&jira.id, &outsiders[1].id).await.unwrap();
     org.wait_for_deliveries().await;
     client.deactivate_event_hook(&hook.id).await.unwrap();
@@ -432,14 +653,37 @@ async fn client_requests_and_sandbox_answers_match_okta_openapi_spec() {
     // Errors: 404, 400, 403, 429, 5xx.
     let _ = client.get_user("nobody-at-all@acme.example").await;
     let _ = client.create_user(&profile, true, &[]).await;
-    let _ = client.list_users(&UserQuery { search: Some("bad expr".into()), ..Default::default() }).await;
+    let _ = client
+        .list_users(&UserQuery {
+            search: Some("bad expr".into()),
+            ..Default::default()
+        })
+        .await;
     let _ = client.lifecycle(&created.id, LifecycleOp::Deactivate).await;
     let readonly = env.client_with(env.config(Auth::Ssws(org.readonly_token().into())));
     let _ = readonly.clear_sessions(&u.id, false).await;
-    org.inject(FaultRule { status: 429, count: 1, path_prefix: Some("/api/v1/groups".into()), method: None, reset_after_seconds: 1 });
-    org.inject(FaultRule { status: 500, count: 1, path_prefix: Some("/api/v1/logs".into()), method: None, reset_after_seconds: 0 });
+    org.inject(FaultRule {
+        status: 429,
+        count: 1,
+        path_prefix: Some("/api/v1/groups".into()),
+        method: None,
+        reset_after_seconds: 1,
+    });
+    org.inject(FaultRule {
+        status: 500,
+        count: 1,
+        path_prefix: Some("/api/v1/logs".into()),
+        method: None,
+        reset_after_seconds: 0,
+    });
     client.get_group(&jira.id).await.unwrap();
-    client.query_logs(&LogQuery { limit: Some(1), ..Default::default() }).await.unwrap();
+    client
+        .query_logs(&LogQuery {
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
 
     let exchanges = org.take_recording();
     let checker = Checker { spec: spec() };
@@ -460,39 +704,103 @@ async fn client_requests_and_sandbox_answers_match_okta_openapi_spec() {
                 .collect();
             let enforced = SandboxOrg::required_scope(&ex.method, &ex.path);
             if enforced.is_none_or(|s| !spec_scopes.contains(&s)) {
-                errors.push(format!("{} {}: the sandbox enforces {enforced:?}, the spec names {spec_scopes:?}", ex.method, ex.path));
+                errors.push(format!(
+                    "{} {}: the sandbox enforces {enforced:?}, the spec names {spec_scopes:?}",
+                    ex.method, ex.path
+                ));
             }
         }
         statuses.insert(ex.status);
         errors.extend(checker.exchange(ex));
     }
-    let unique: Vec<String> = errors.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
-    assert!(unique.is_empty(), "{} departures from Okta's spec:\n{}", unique.len(), unique.join("\n"));
+    let unique: Vec<String> = errors
+        .iter()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert!(
+        unique.is_empty(),
+        "{} departures from Okta's spec:\n{}",
+        unique.len(),
+        unique.join("\n")
+    );
 
     let expected = [
-        "getUser", "listUsers", "createUser", "updateUser", "activateUser", "reactivateUser", "deactivateUser", "suspendUser",
-        "unsuspendUser", "unlockUser", "revokeUserSessions", "listFactors", "listAppLinks", "listUserGroups", "listGroups",
-        "getGroup", "listGroupUsers", "assignUserToGroup", "unassignUserFromGroup", "listLogEvents", "createEventHook",
-        "listEventHooks", "verifyEventHook", "deactivateEventHook", "deleteEventHook",
+        "getUser",
+        "listUsers",
+        "createUser",
+        "updateUser",
+        "activateUser",
+        "reactivateUser",
+        "deactivateUser",
+        "suspendUser",
+        "unsuspendUser",
+        "unlockUser",
+        "revokeUserSessions",
+        "listFactors",
+        "listAppLinks",
+        "listUserGroups",
+        "listGroups",
+        "getGroup",
+        "listGroupUsers",
+        "assignUserToGroup",
+        "unassignUserFromGroup",
+        "listLogEvents",
+        "createEventHook",
+        "listEventHooks",
+        "verifyEventHook",
+        "deactivateEventHook",
+        "deleteEventHook",
     ];
-    let missing: Vec<&str> = expected.iter().filter(|o| !operations.contains(**o)).copied().collect();
+    let missing: Vec<&str> = expected
+        .iter()
+        .filter(|o| !operations.contains(**o))
+        .copied()
+        .collect();
     assert!(missing.is_empty(), "operations not exercised: {missing:?}");
     for s in [200, 204, 400, 401, 403, 404, 429, 500] {
-        assert!(statuses.contains(&s), "no {s} answer was checked: {statuses:?}");
+        assert!(
+            statuses.contains(&s),
+            "no {s} answer was checked: {statuses:?}"
+        );
     }
 
     // The token endpoint (not part of the management spec): RFC 6749/7523/9449 shapes.
-    let tokens: Vec<&Exchange> = exchanges.iter().filter(|e| e.path == "/oauth2/v1/token").collect();
+    let tokens: Vec<&Exchange> = exchanges
+        .iter()
+        .filter(|e| e.path == "/oauth2/v1/token")
+        .collect();
     assert!(!tokens.is_empty());
     for t in &tokens {
         let form = t.request_body.as_ref().unwrap();
-        let keys: HashSet<&str> = form.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, HashSet::from(["grant_type", "scope", "client_assertion_type", "client_assertion"]));
+        let keys: HashSet<&str> = form
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            HashSet::from([
+                "grant_type",
+                "scope",
+                "client_assertion_type",
+                "client_assertion"
+            ])
+        );
         let body = t.response_body.as_ref().unwrap();
         if t.status == 200 {
-            assert!(body["access_token"].is_string() && body["expires_in"].is_i64() && body["token_type"] == "DPoP");
+            assert!(
+                body["access_token"].is_string()
+                    && body["expires_in"].is_i64()
+                    && body["token_type"] == "DPoP"
+            );
         } else {
-            assert!(body["error"].is_string() && body["error_description"].is_string(), "{body}");
+            assert!(
+                body["error"].is_string() && body["error_description"].is_string(),
+                "{body}"
+            );
         }
     }
 
@@ -502,20 +810,59 @@ async fn client_requests_and_sandbox_answers_match_okta_openapi_spec() {
     let log_event = &spec()["components"]["schemas"]["LogEvent"];
     for p in &posts {
         let body: Value = serde_json::from_slice(&p.body).unwrap();
-        let keys: BTreeSet<&str> = body.as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: BTreeSet<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         assert_eq!(
             keys,
-            BTreeSet::from(["eventType", "eventTypeVersion", "cloudEventsVersion", "source", "eventId", "eventTime", "contentType", "data"])
+            BTreeSet::from([
+                "eventType",
+                "eventTypeVersion",
+                "cloudEventsVersion",
+                "source",
+                "eventId",
+                "eventTime",
+                "contentType",
+                "data"
+            ])
         );
         assert_eq!(body["eventType"], "com.okta.event_hook");
         assert_eq!(body["eventTypeVersion"], "1.0");
         assert_eq!(body["cloudEventsVersion"], "0.1");
         assert_eq!(body["contentType"], "application/json");
         assert!(chrono::DateTime::parse_from_rfc3339(body["eventTime"].as_str().unwrap()).is_ok());
-        for (i, ev) in body["data"]["events"].as_array().unwrap().iter().enumerate() {
+        for (i, ev) in body["data"]["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
             let mut errs = Vec::new();
-            checker.check(log_event, ev, &format!("delivery event {i}"), Mode::Response, true, &mut errs);
-            for field in ["uuid", "published", "eventType", "version", "severity", "displayMessage", "actor", "client", "outcome", "target", "transaction", "debugContext"] {
+            checker.check(
+                log_event,
+                ev,
+                &format!("delivery event {i}"),
+                Mode::Response,
+                true,
+                &mut errs,
+            );
+            for field in [
+                "uuid",
+                "published",
+                "eventType",
+                "version",
+                "severity",
+                "displayMessage",
+                "actor",
+                "client",
+                "outcome",
+                "target",
+                "transaction",
+                "debugContext",
+            ] {
                 if ev.get(field).is_none() {
                     errs.push(format!("delivery event {i}: `{field}` is missing"));
                 }
@@ -523,7 +870,9 @@ async fn client_requests_and_sandbox_answers_match_okta_openapi_spec() {
             for t in ev["target"].as_array().unwrap() {
                 for field in ["id", "type", "alternateId", "displayName"] {
                     if !t[field].is_string() {
-                        errs.push(format!("delivery event {i}: target `{field}` is not a string"));
+                        errs.push(format!(
+                            "delivery event {i}: target `{field}` is not a string"
+                        ));
                     }
                 }
             }
@@ -555,7 +904,13 @@ fn the_checker_catches_departures() {
     unknown["favouriteColour"] = json!("teal");
     let mut link_without_href = good.clone();
     link_without_href["_links"]["self"] = json!({"name": "x"});
-    for (what, v) in [("wrong type", wrong_type), ("wrong enum", wrong_enum), ("bad date", bad_date), ("undeclared field", unknown), ("missing required", link_without_href)] {
+    for (what, v) in [
+        ("wrong type", wrong_type),
+        ("wrong enum", wrong_enum),
+        ("bad date", bad_date),
+        ("undeclared field", unknown),
+        ("missing required", link_without_href),
+    ] {
         let mut errs = Vec::new();
         checker.check(user_schema, &v, "user", Mode::Response, true, &mut errs);
         assert!(!errs.is_empty(), "{what} passed");
@@ -563,18 +918,35 @@ fn the_checker_catches_departures() {
 
     let hook_schema = &spec()["components"]["schemas"]["EventHook"];
     let mut errs = Vec::new();
-    checker.check(hook_schema, &json!({"name": "x", "events": {"type": "EVENT_TYPE", "items": []}}), "hook", Mode::Request, false, &mut errs);
+    checker.check(
+        hook_schema,
+        &json!({"name": "x", "events": {"type": "EVENT_TYPE", "items": []}}),
+        "hook",
+        Mode::Request,
+        false,
+        &mut errs,
+    );
     assert!(errs.iter().any(|e| e.contains("`channel`")), "{errs:?}");
     let mut errs = Vec::new();
     let leaked = json!({"name": "x", "events": {"type": "EVENT_TYPE", "items": []},
         "channel": {"type": "HTTP", "version": "1.0.0", "config": {"uri": "https://x", "authScheme": {"type": "HEADER", "key": "Authorization", "value": "secret"}}}});
-    checker.check(hook_schema, &leaked, "hook", Mode::Response, true, &mut errs);
+    checker.check(
+        hook_schema,
+        &leaked,
+        "hook",
+        Mode::Response,
+        true,
+        &mut errs,
+    );
     assert!(errs.iter().any(|e| e.contains("write-only")), "{errs:?}");
 
     let ex = Exchange {
         method: "GET".into(),
         path: "/api/v1/users".into(),
-        query: vec![("pageToken".into(), "x".into()), ("limit".into(), "many".into())],
+        query: vec![
+            ("pageToken".into(), "x".into()),
+            ("limit".into(), "many".into()),
+        ],
         request_headers: vec![],
         request_body: None,
         status: 418,
@@ -582,7 +954,17 @@ fn the_checker_catches_departures() {
         response_body: None,
     };
     let errs = checker.exchange(&ex);
-    assert!(errs.iter().any(|e| e.contains("`pageToken` is not declared")), "{errs:?}");
-    assert!(errs.iter().any(|e| e.contains("expected an integer")), "{errs:?}");
-    assert!(errs.iter().any(|e| e.contains("418 is not declared")), "{errs:?}");
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("`pageToken` is not declared")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter().any(|e| e.contains("expected an integer")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter().any(|e| e.contains("418 is not declared")),
+        "{errs:?}"
+    );
 }

@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub fn start_time() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-03-02T09:30:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2026-03-02T09:30:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 pub struct Env {
@@ -33,7 +35,11 @@ impl Env {
         let org = SandboxOrg::new(config, clock.clone());
         let sandbox = RunningSandbox::start(org).await.expect("sandbox starts");
         let sleeper = Arc::new(ManualSleeper::new(clock.clone()));
-        Env { clock, sleeper, sandbox }
+        Env {
+            clock,
+            sleeper,
+            sandbox,
+        }
     }
 
     pub fn org(&self) -> &Arc<SandboxOrg> {
@@ -95,52 +101,91 @@ impl HookReceiver {
                 };
                 let (rec, scr) = (rec.clone(), scr.clone());
                 tokio::spawn(async move {
-                    let svc = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                        let (rec, scr) = (rec.clone(), scr.clone());
-                        async move {
-                            let (parts, body) = req.into_parts();
-                            let body = body.collect().await.unwrap().to_bytes();
-                            let headers = parts
-                                .headers
-                                .iter()
-                                .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-                                .collect();
-                            rec.lock().unwrap().push(Received { method: parts.method.to_string(), headers, body });
-                            if parts.method == hyper::Method::GET {
-                                let challenge = parts
+                    let svc =
+                        hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                            let (rec, scr) = (rec.clone(), scr.clone());
+                            async move {
+                                let (parts, body) = req.into_parts();
+                                let body = body.collect().await.unwrap().to_bytes();
+                                let headers = parts
                                     .headers
-                                    .get(lanyard_okta::hooks::VERIFICATION_HEADER)
-                                    .and_then(|v| v.to_str().ok())
-                                    .unwrap_or("");
-                                let body = lanyard_okta::hooks::verification_response(challenge).unwrap_or_default();
-                                return Ok::<_, std::convert::Infallible>(
-                                    Response::builder().status(200).header("content-type", "application/json").body(Full::new(Bytes::from(body))).unwrap(),
-                                );
+                                    .iter()
+                                    .map(|(k, v)| {
+                                        (
+                                            k.as_str().to_string(),
+                                            v.to_str().unwrap_or("").to_string(),
+                                        )
+                                    })
+                                    .collect();
+                                rec.lock().unwrap().push(Received {
+                                    method: parts.method.to_string(),
+                                    headers,
+                                    body,
+                                });
+                                if parts.method == hyper::Method::GET {
+                                    let challenge = parts
+                                        .headers
+                                        .get(lanyard_okta::hooks::VERIFICATION_HEADER)
+                                        .and_then(|v| v.to_str().ok())
+                                        .unwrap_or("");
+                                    let body =
+                                        lanyard_okta::hooks::verification_response(challenge)
+                                            .unwrap_or_default();
+                                    return Ok::<_, std::convert::Infallible>(
+                                        Response::builder()
+                                            .status(200)
+                                            .header("content-type", "application/json")
+                                            .body(Full::new(Bytes::from(body)))
+                                            .unwrap(),
+                                    );
+                                }
+                                let status = scr.lock().unwrap().pop_front().unwrap_or(200);
+                                Ok(Response::builder()
+                                    .status(status)
+                                    .body(Full::new(Bytes::new()))
+                                    .unwrap())
                             }
-                            let status = scr.lock().unwrap().pop_front().unwrap_or(200);
-                            Ok(Response::builder().status(status).body(Full::new(Bytes::new())).unwrap())
-                        }
-                    });
+                        });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(stream), svc)
                         .await;
                 });
             }
         });
-        HookReceiver { url: format!("http://{addr}/okta/events"), received, script, _shutdown: tx }
+        HookReceiver {
+            url: format!("http://{addr}/okta/events"),
+            received,
+            script,
+            _shutdown: tx,
+        }
     }
 
     pub fn posts(&self) -> Vec<Received> {
-        self.received.lock().unwrap().iter().filter(|r| r.method == "POST").cloned().collect()
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.method == "POST")
+            .cloned()
+            .collect()
     }
 
     pub fn gets(&self) -> Vec<Received> {
-        self.received.lock().unwrap().iter().filter(|r| r.method == "GET").cloned().collect()
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.method == "GET")
+            .cloned()
+            .collect()
     }
 }
 
 pub fn header<'a>(r: &'a Received, name: &str) -> Option<&'a str> {
-    r.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    r.headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 /// A fresh P-256 key pair as (private PKCS#8 PEM, public SPKI PEM).
@@ -153,6 +198,9 @@ pub fn ec_key_pair() -> (String, String) {
         }
     };
     let private = secret.to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
-    let public = secret.public_key().to_public_key_pem(LineEnding::LF).unwrap();
+    let public = secret
+        .public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .unwrap();
     (private, public)
 }
