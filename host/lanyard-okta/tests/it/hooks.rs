@@ -133,7 +133,7 @@ async fn hooks_are_verified_then_receive_batched_deliveries() {
 }
 
 #[tokio::test]
-async fn failed_deliveries_are_retried_once_on_5xx_and_never_on_4xx() {
+async fn failed_deliveries_are_retried_once_on_5xx_or_timeout_and_never_on_4xx() {
     let env = Env::new().await;
     let receiver = HookReceiver::start().await;
     let client = env.admin();
@@ -167,8 +167,27 @@ async fn failed_deliveries_are_retried_once_on_5xx_and_never_on_4xx() {
         .unwrap();
     env.org().wait_for_deliveries().await;
 
+    // A receiver that does not answer in time gets one more try.
+    env.org().set_delivery_config(DeliveryConfig {
+        timeout: std::time::Duration::from_millis(300),
+        ..DeliveryConfig::default()
+    });
+    receiver.script.lock().unwrap().extend([0, 200]);
+    okta.lifecycle(&users[0].id, LifecycleOp::Unsuspend)
+        .await
+        .unwrap();
+    okta.lifecycle(&users[0].id, LifecycleOp::Suspend)
+        .await
+        .unwrap();
+    env.org().wait_for_deliveries().await;
+
     let d = env.org().deliveries();
-    assert_eq!(d.len(), 3);
+    assert_eq!(d.len(), 4);
+    assert_eq!(
+        (d[3].attempts.clone(), d[3].delivered),
+        (vec![Err("timeout".to_string()), Ok(200)], true),
+        "one retry after a timeout"
+    );
     assert_eq!(
         (d[0].attempts.clone(), d[0].delivered),
         (vec![Ok(500), Ok(200)], true)
@@ -183,7 +202,7 @@ async fn failed_deliveries_are_retried_once_on_5xx_and_never_on_4xx() {
         (vec![Ok(401)], false),
         "no retry on 4xx"
     );
-    assert_eq!(receiver.posts().len(), 5);
+    assert_eq!(receiver.posts().len(), 7);
 }
 
 #[tokio::test]

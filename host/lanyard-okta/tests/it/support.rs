@@ -139,7 +139,12 @@ impl HookReceiver {
                                             .unwrap(),
                                     );
                                 }
-                                let status = scr.lock().unwrap().pop_front().unwrap_or(200);
+                                let mut status = scr.lock().unwrap().pop_front().unwrap_or(200);
+                                if status == 0 {
+                                    // Scripted 0: answer far too late (the sender times out first).
+                                    tokio::time::sleep(Duration::from_secs(5)).await;
+                                    status = 200;
+                                }
                                 Ok(Response::builder()
                                     .status(status)
                                     .body(Full::new(Bytes::new()))
