@@ -60,6 +60,16 @@ export function run(ctx, input) {
         retryAfterMs: e.retryAfterMs === undefined ? undefined : BigInt(e.retryAfterMs),
       };
     }
-    throw e;
+    trap(e);
   }
+}
+
+// A bug, not a card-error: say what and where on stderr (the host attaches it
+// to the step's error), then let the call trap, as a Rust panic or an uncaught
+// Python exception does. Rethrowing a value that is not a card-error makes the
+// component's bindings abort the call.
+function trap(e) {
+  const what = e instanceof Error ? `${e.name}: ${e.message}` : `a non-error value: ${String(e)}`;
+  console.error(`card threw ${what}\n${e?.stack ?? ''}`);
+  throw e;
 }
