@@ -82,6 +82,32 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
+    // Parts of the above, to see where a run's time goes.
+    let user_json = json!({
+        "id": "00u1abcd", "status": "ACTIVE", "created": "2025-01-01T00:00:00.000Z",
+        "profile": {"login": "jo@acme.com", "email": "jo@acme.com", "firstName": "Jo", "lastName": "Doe",
+                    "department": "Engineering", "title": "SRE", "managerId": "00u0boss"}
+    });
+    let mut g = c.benchmark_group("parts");
+    g.bench_function("from_json_user", |b| b.iter(|| lanyard_flow::expr::from_json(std::hint::black_box(&user_json))));
+    let ctx = lanyard_flow::expr::from_json(&json!({"event": {"user": "00u1"}, "user": user_json}));
+    let cond = Expr::compile("event.user is defined and event.user != ''", "if").unwrap();
+    g.bench_function("eval_condition", |b| b.iter(|| cond.eval_bool(&ctx).unwrap()));
+    let text = Expr::compile("user.profile.login", "x").unwrap();
+    g.bench_function("eval_path", |b| b.iter(|| text.eval(&ctx).unwrap()));
+    let only_return = compile(
+        "r.yaml",
+        "name: r\ndescription: d\ntrigger: api\nsteps:\n  - return: { ok: true }\n",
+        &catalog,
+    )
+    .flow
+    .unwrap();
+    g.bench_function("run_only_return", |b| {
+        b.to_async(&rt)
+            .iter(|| async { run_flow(&only_return, RunStart::new("01JBENCH", input.clone()), &env).await })
+    });
+    g.finish();
+
     let mut g = c.benchmark_group("compile");
     g.bench_function("api_check", |b| b.iter(|| compile("api-check.yaml", FLOW, &catalog).flow.is_some()));
     g.finish();

@@ -81,6 +81,74 @@ pub struct Expr {
     src: Arc<str>,
     field: Arc<str>,
     compiled: Arc<minijinja::Expression<'static, 'static>>,
+    /// Most expressions in flows are plain paths (`user.profile.login`,
+    /// `event.target[0].id`); those are looked up directly instead of through
+    /// minijinja's VM, which costs about a microsecond per evaluation.
+    path: Option<Arc<[Seg]>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seg {
+    Attr(Arc<str>),
+    Index(i64),
+}
+
+/// `name(.attr | [digits] | ['key'])*`, or `None` for anything else.
+fn parse_path(src: &str) -> Option<Vec<Seg>> {
+    const KEYWORDS: [&str; 12] = ["true", "false", "none", "True", "False", "None", "not", "and", "or", "in", "is", "if"];
+    fn ident(s: &str) -> Option<(&str, &str)> {
+        let end = s
+            .char_indices()
+            .find(|(i, c)| !(c.is_ascii_alphabetic() || *c == '_' || (*i > 0 && c.is_ascii_digit())))
+            .map(|(i, _)| i)
+            .unwrap_or(s.len());
+        (end > 0).then(|| s.split_at(end))
+    }
+    let (root, mut rest) = ident(src)?;
+    if KEYWORDS.contains(&root) || ENV.globals().any(|(n, _)| n == root) {
+        return None;
+    }
+    let mut segs = vec![Seg::Attr(root.into())];
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let (name, r) = ident(r)?;
+            segs.push(Seg::Attr(name.into()));
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let close = r.find(']')?;
+            let inner = &r[..close];
+            if !inner.is_empty() && inner.bytes().all(|b| b.is_ascii_digit()) {
+                segs.push(Seg::Index(inner.parse().ok()?));
+            } else {
+                let q = inner.chars().next()?;
+                let key = inner.strip_prefix(q)?.strip_suffix(q)?;
+                if !matches!(q, '\'' | '"') || key.contains(['\\', '\'', '"']) {
+                    return None;
+                }
+                segs.push(Seg::Attr(key.into()));
+            }
+            rest = &r[close + 1..];
+        } else {
+            return None;
+        }
+    }
+    Some(segs)
+}
+
+/// A plain path looked up directly. `None` when the VM must decide (an
+/// undefined or none value part way, which is an error it words).
+fn eval_path(path: &[Seg], ctx: &Value) -> Option<Value> {
+    let mut v = ctx.clone();
+    for seg in path {
+        if v.is_undefined() || v.is_none() {
+            return None;
+        }
+        v = match seg {
+            Seg::Attr(a) => v.get_attr(a).ok()?,
+            Seg::Index(i) => v.get_item(&Value::from(*i)).ok()?,
+        };
+    }
+    Some(v)
 }
 
 impl fmt::Debug for Expr {
@@ -121,6 +189,7 @@ impl Expr {
             src: trimmed.into(),
             field: field.into(),
             compiled: Arc::new(compiled),
+            path: parse_path(trimmed).map(Arc::from),
         })
     }
 
@@ -142,6 +211,9 @@ impl Expr {
 
     /// Evaluate against a context value (the run's scope object).
     pub fn eval(&self, ctx: &Value) -> Result<Value, ExprError> {
+        if let Some(v) = self.path.as_deref().and_then(|p| eval_path(p, ctx)) {
+            return Ok(v);
+        }
         match self.compiled.eval(ctx.clone()) {
             Ok(v) => Ok(v),
             Err(e) => Err(self.error_from(e, ctx)),
@@ -453,11 +525,11 @@ impl Template {
                 Ok(Value::from(out))
             }
             Template::Map(entries) => {
-                let mut out = indexmap::IndexMap::with_capacity(entries.len());
+                let mut out = Vec::with_capacity(entries.len());
                 for (k, t) in entries {
-                    out.insert(Value::from(&**k), t.eval_value(ctx)?);
+                    out.push((Value::from(&**k), t.eval_value(ctx)?));
                 }
-                Ok(Value::from(out))
+                Ok(JsonMap::value(out))
             }
         }
     }
@@ -540,6 +612,68 @@ fn append_text(out: &mut String, v: &Value) -> Result<(), String> {
 // ---------------------------------------------------------------------------
 // JSON <-> expression values
 
+/// A mapping as expressions see it: keys in their order, looked up by a scan
+/// (objects in card outputs are small) or, for large ones, by an index built
+/// once. Cheaper to build than an `IndexMap`, which hashes every key with
+/// SipHash on insert; converting card outputs is on every run's path.
+#[derive(Debug)]
+pub(crate) struct JsonMap {
+    keys: Vec<Value>,
+    values: Vec<Value>,
+    index: Option<std::collections::HashMap<Arc<str>, usize>>,
+}
+
+/// Maps with more entries than this get a hash index.
+const SCAN_LIMIT: usize = 16;
+
+impl JsonMap {
+    pub(crate) fn value(pairs: Vec<(Value, Value)>) -> Value {
+        let (keys, values): (Vec<Value>, Vec<Value>) = pairs.into_iter().unzip();
+        let index = (keys.len() > SCAN_LIMIT).then(|| {
+            let mut index = std::collections::HashMap::with_capacity(keys.len());
+            for (i, k) in keys.iter().enumerate() {
+                if let Some(s) = k.as_str() {
+                    // First wins, as with a JSON object's duplicate keys in serde_json.
+                    index.entry(Arc::from(s)).or_insert(i);
+                }
+            }
+            index
+        });
+        Value::from_object(JsonMap { keys, values, index })
+    }
+
+    fn lookup(&self, key: &str) -> Option<Value> {
+        let i = match &self.index {
+            Some(index) => *index.get(key)?,
+            None => self.keys.iter().position(|k| k.as_str() == Some(key))?,
+        };
+        self.values.get(i).cloned()
+    }
+}
+
+impl Object for JsonMap {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.lookup(key.as_str()?)
+    }
+
+    fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
+        self.lookup(key)
+    }
+
+    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
+        use minijinja::value::ObjectExt;
+        self.mapped_enumerator(|this| Box::new(this.keys.iter().cloned()))
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(self.keys.len())
+    }
+}
+
 /// JSON into an expression value (order of keys kept).
 pub fn from_json(json: &serde_json::Value) -> Value {
     use serde_json::Value as J;
@@ -557,13 +691,11 @@ pub fn from_json(json: &serde_json::Value) -> Value {
         }
         J::String(s) => Value::from(s.as_str()),
         J::Array(items) => Value::from(items.iter().map(from_json).collect::<Vec<_>>()),
-        J::Object(map) => {
-            let mut out = indexmap::IndexMap::with_capacity(map.len());
-            for (k, v) in map {
-                out.insert(Value::from(k.as_str()), from_json(v));
-            }
-            Value::from(out)
-        }
+        J::Object(map) => JsonMap::value(
+            map.iter()
+                .map(|(k, v)| (Value::from(k.as_str()), from_json(v)))
+                .collect(),
+        ),
     }
 }
 
@@ -894,6 +1026,56 @@ mod tests {
         // A missing attribute in a condition is false, not an error.
         let e = Expr::compile("user.profile.title", "if").unwrap();
         assert!(!e.eval_bool(&c).unwrap());
+    }
+
+    #[test]
+    fn plain_paths_take_the_short_way_and_agree_with_the_vm() {
+        assert_eq!(
+            parse_path("event.target[0]['alternate-id']"),
+            Some(vec![
+                Seg::Attr("event".into()),
+                Seg::Attr("target".into()),
+                Seg::Index(0),
+                Seg::Attr("alternate-id".into())
+            ])
+        );
+        for not_a_path in ["a + b", "a.b()", "range", "none", "a[-1]", "a[b]", "a.", "1a", "a['x\\'y']"] {
+            assert_eq!(parse_path(not_a_path), None, "{not_a_path}");
+        }
+        let c = ctx(json!({"u": {"p": {"login": "jo"}, "l": [1, {"k": "v"}], "n": null}}));
+        for src in ["u.p.login", "u.l[1].k", "u.l[0]", "u.p.missing", "u.l[5]", "u['p']"] {
+            let e = Expr::compile(src, "x").unwrap();
+            assert!(e.path.is_some(), "{src}");
+            let fast = e.eval(&c).unwrap();
+            let vm = e.compiled.eval(c.clone()).unwrap();
+            assert_eq!(fast, vm, "{src}");
+            assert_eq!(fast.is_undefined(), vm.is_undefined(), "{src}");
+        }
+        // Undefined or none part way: the VM decides, and a value that is
+        // needed is an error naming the culprit.
+        for src in ["u.missing.x", "u.n.x"] {
+            let e = Expr::compile(src, "x").unwrap();
+            let err = e.eval_defined(&c).unwrap_err();
+            assert!(err.message.contains("undefined"), "{src}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn mappings_behave_like_maps_small_and_large() {
+        let mut big = serde_json::Map::new();
+        for i in 0..40 {
+            big.insert(format!("k{i}"), json!(i));
+        }
+        let c = ctx(json!({"small": {"b": 1, "a": 2}, "big": big}));
+        let eval = |src: &str| Template::Expr(Expr::compile(src, "x").unwrap()).eval_json(&c).unwrap();
+        assert_eq!(eval("small.a + big.k39"), json!(41));
+        assert_eq!(eval("small | list"), json!(["b", "a"]), "keys keep their order");
+        assert_eq!(eval("big | length"), json!(40));
+        assert_eq!(eval("small == {'a': 2, 'b': 1}"), json!(true));
+        assert_eq!(eval("'a' in small and 'zz' not in big"), json!(true));
+        assert_eq!(eval("small | tojson"), json!("{\"b\": 1, \"a\": 2}"));
+        assert_eq!(eval("small.items() | list | length"), json!(2));
+        assert_eq!(eval("big | dictsort | first"), json!(["k0", 0]));
     }
 
     #[test]

@@ -346,7 +346,9 @@ pub async fn run_flow(flow: &Flow, start: RunStart, env: &Env) -> RunOutcome {
         slots: flow.slots.clone(),
         inputs: flow.is_helper().then(|| event.clone()),
         event,
-        flow: flow_value(&flow.name, &run),
+        flow_name: flow.name.as_str().into(),
+        run_id: run.run_id.clone(),
+        dry_run: run.dry_run,
         clock: env.clock.clone(),
     });
     let inv = Invocation {
@@ -436,14 +438,6 @@ fn json_kind(v: &Json) -> &'static str {
         Json::Array(_) => "array",
         Json::Object(_) => "object",
     }
-}
-
-fn flow_value(name: &str, run: &Run<'_>) -> Value {
-    let mut m = std::collections::BTreeMap::new();
-    m.insert("name", Value::from(name));
-    m.insert("run_id", Value::from(&*run.run_id));
-    m.insert("dry_run", Value::from(run.dry_run));
-    Value::from(m)
 }
 
 fn join_path(parent: &str, id: &str) -> String {
@@ -696,7 +690,9 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 let value = Value::from(matched);
                 (self.body_end(self.exec_block(body, frame, path).await, value), rec)
             }
-            StepKind::ForEach(f) => self.for_each(f, frame, path).await,
+            // Boxed: these futures are large, and a flow that does not loop or
+            // call helpers should not move them around on every step.
+            StepKind::ForEach(f) => Box::pin(self.for_each(f, frame, path)).await,
             StepKind::Assign(values) => {
                 let replayed = replay.and_then(|r| r.output.as_ref()).and_then(Json::as_object).cloned();
                 let mut out = serde_json::Map::new();
@@ -775,7 +771,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 };
                 (StepEnd::Err(self.fail(ErrorKind::Failed, path, message)), Rec::default())
             }
-            StepKind::Call(c) => self.call(c, frame, path).await,
+            StepKind::Call(c) => Box::pin(self.call(c, frame, path)).await,
         }
     }
 
@@ -926,13 +922,13 @@ impl<'r, 'e> Invocation<'r, 'e> {
             let p = format!("{path}[{i}]");
             async move {
                 let ctl = self.exec_block(&f.steps, &mut child, &p).await;
-                let mut out = indexmap::IndexMap::new();
+                let mut out = Vec::new();
                 for s in &f.steps {
                     if let Some(Some(v)) = child.slots.get(s.slot) {
-                        out.insert(Value::from(&*s.id), v.clone());
+                        out.push((Value::from(&*s.id), v.clone()));
                     }
                 }
-                (i, ctl, Value::from(out))
+                (i, ctl, crate::expr::JsonMap::value(out))
             }
         };
         let mut results: Vec<Value> = vec![Value::from(()); n];
@@ -1033,7 +1029,9 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 slots: helper.slots.clone(),
                 inputs: Some(event.clone()),
                 event,
-                flow: flow_value(&helper.name, run),
+                flow_name: helper.name.as_str().into(),
+                run_id: run.run_id.clone(),
+                dry_run: run.dry_run,
                 clock: run.env.clock.clone(),
             }),
             depth: self.depth + 1,

@@ -22,7 +22,10 @@ use std::sync::Arc;
 pub(crate) struct RunShared {
     pub(crate) slots: Arc<Slots>,
     pub(crate) event: Value,
-    pub(crate) flow: Value,
+    /// `flow.name`, `flow.run_id`, `flow.dry_run`; built only when read.
+    pub(crate) flow_name: Arc<str>,
+    pub(crate) run_id: Arc<str>,
+    pub(crate) dry_run: bool,
     pub(crate) inputs: Option<Value>,
     pub(crate) clock: Arc<dyn Clock>,
 }
@@ -151,7 +154,13 @@ impl Object for Ctx {
     fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
         match key {
             "event" => return Some(self.run.event.clone()),
-            "flow" => return Some(self.run.flow.clone()),
+            "flow" => {
+                let mut m = BTreeMap::new();
+                m.insert("name", Value::from(&*self.run.flow_name));
+                m.insert("run_id", Value::from(&*self.run.run_id));
+                m.insert("dry_run", Value::from(self.run.dry_run));
+                return Some(Value::from(m));
+            }
             "inputs" => return self.run.inputs.clone(),
             "vars" => return Some(Value::from_object(Vars(self.frame.clone()))),
             "error" => return self.frame.error().cloned(),
@@ -233,7 +242,9 @@ pub(crate) fn filter_context(event: &serde_json::Value) -> Value {
     let run = Arc::new(RunShared {
         slots: Arc::new(Slots::default()),
         event: from_json(event),
-        flow: Value::from(()),
+        flow_name: "".into(),
+        run_id: "".into(),
+        dry_run: false,
         inputs: None,
         clock: Arc::new(lanyard_core::SystemClock),
     });
