@@ -1,1 +1,360 @@
 //! The embedded store: the only module that names sled.
+//!
+//! One sled database per data directory keeps everything the daemon must not
+//! lose: the event inbox (durable intake, deduplicated by event uuid), runs and
+//! their step journal (the execution history), tables, schedule states and
+//! cursors, and the card registry's entries and wasm blobs.
+//!
+//! The daemon talks to it through the backend-neutral traits in [`api`]
+//! ([`EventInbox`], [`RunStore`], [`StateStore`], [`CardStore`], and core's
+//! `TablesApi`), so a PostgreSQL backend can later serve the same engine.
+//! [`Store`] is the sled implementation; sled types never leave this crate.
+//!
+//! # Layout and durability
+//!
+//! Each kind of record lives in its own tree (`v1/inbox`, `v1/runs`, ...); the
+//! tree names carry the key layout version and every value starts with a format
+//! byte (see `codec`). The meta tree holds the store format, checked at open.
+//!
+//! Writes are in memory until a flush. [`EventInbox::accept`] returns only once
+//! its events are on disk; [`RunStore::sync`] makes everything written before it
+//! durable. Concurrent callers share fsyncs (group commit, `commit`).
+//!
+//! No write path uses sled transactions or batches: in sled 0.34 both take a
+//! process-wide write lock that waits behind every running flush, which under a
+//! steady stream of flushes cut throughput tenfold (measured: 2,100 three-tree
+//! transactions/s against 19,000 plain three-key writes/s). Multi-record
+//! updates are instead ordered so that a crash at any point leaves a state that
+//! reads as consistent and that `open` repairs: see `inbox` (dispatch writes an
+//! intent record first) and `runs` (the run head is written last and deleted
+//! first). sled recovers a prefix of its log, so a later write surviving a
+//! crash implies every earlier write of the same thread survived.
+
+pub mod api;
+mod cards;
+mod codec;
+mod commit;
+mod csv_io;
+pub mod error;
+mod inbox;
+mod runs;
+mod state;
+mod tables;
+
+pub use api::{
+    Accepted, CardEntry, CardSelector, CardStore, EventInbox, InboxEvent, PruneStats,
+    RetentionPolicy, RunFilter, RunOutcome, RunPage, RunStore, ScheduleState, StateStore,
+};
+pub use error::{LineError, Result, StoreError};
+pub use tables::{ImportMode, ImportStats, TableInfo, limits as table_limits};
+
+use lanyard_core::{Clock, SystemClock};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// The store format this build writes and reads. Bump it (and add a migration
+/// in `check_format`) when a tree's key layout changes.
+pub const STORE_FORMAT: u32 = 1;
+
+/// How to open a store.
+#[derive(Clone)]
+pub struct StoreOptions {
+    /// Create the data directory if it does not exist (the daemon); the CLI's
+    /// read commands say so instead.
+    pub create: bool,
+    /// How long a seen event uuid is remembered for deduplication.
+    pub dedupe_window: Duration,
+    /// Upper bound of sled's page cache, in bytes.
+    pub cache_capacity: u64,
+    /// Where received times and retention ages come from.
+    pub clock: Arc<dyn Clock>,
+    /// Share fsyncs between concurrent callers. Only turned off to measure what
+    /// it buys.
+    pub group_commit: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            create: true,
+            dedupe_window: Duration::from_secs(7 * 24 * 3600),
+            cache_capacity: 64 * 1024 * 1024,
+            clock: Arc::new(SystemClock),
+            group_commit: true,
+        }
+    }
+}
+
+impl std::fmt::Debug for StoreOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreOptions")
+            .field("create", &self.create)
+            .field("dedupe_window", &self.dedupe_window)
+            .field("cache_capacity", &self.cache_capacity)
+            .field("group_commit", &self.group_commit)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The sled store. Cheap to clone; every clone is the same database, usable
+/// from any number of threads and tokio tasks.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Trees {
+    pub(crate) meta: sled::Tree,
+    pub(crate) inbox: sled::Tree,
+    pub(crate) runs: sled::Tree,
+    pub(crate) runs_by_flow: sled::Tree,
+    pub(crate) runs_by_status: sled::Tree,
+    pub(crate) steps: sled::Tree,
+    pub(crate) schedules: sled::Tree,
+    pub(crate) cursors: sled::Tree,
+    pub(crate) cards: sled::Tree,
+    pub(crate) card_blobs: sled::Tree,
+}
+
+pub(crate) struct Inner {
+    // Dropped first: joins the flush thread, which holds its own handle on the db.
+    pub(crate) commit: commit::GroupCommit,
+    pub(crate) path: PathBuf,
+    pub(crate) db: sled::Db,
+    pub(crate) t: Trees,
+    pub(crate) seen: RwLock<Vec<inbox::SeenGen>>,
+    pub(crate) tables: RwLock<HashMap<String, sled::Tree>>,
+    pub(crate) options: StoreOptions,
+}
+
+// Tree names. The `v1/` prefix is the key layout version.
+pub(crate) const T_META: &str = "v1/meta";
+pub(crate) const T_INBOX: &str = "v1/inbox";
+pub(crate) const T_RUNS: &str = "v1/runs";
+pub(crate) const T_RUNS_BY_FLOW: &str = "v1/runs-by-flow";
+pub(crate) const T_RUNS_BY_STATUS: &str = "v1/runs-by-status";
+pub(crate) const T_STEPS: &str = "v1/steps";
+pub(crate) const T_SCHEDULES: &str = "v1/schedules";
+pub(crate) const T_CURSORS: &str = "v1/cursors";
+pub(crate) const T_CARDS: &str = "v1/cards";
+pub(crate) const T_CARD_BLOBS: &str = "v1/card-blobs";
+pub(crate) const T_SEEN_PREFIX: &str = "v1/seen/";
+pub(crate) const T_TABLE_PREFIX: &str = "v1/table/";
+
+impl Store {
+    /// Open (or create) the store in `path` with default options.
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Self::open_with(path, StoreOptions::default())
+    }
+
+    /// Open the store in `path`.
+    ///
+    /// Fails with [`StoreError::Locked`] if another process has it open, and with
+    /// [`StoreError::NewerFormat`] if a newer lanyard wrote it.
+    pub fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
+        let path = path.as_ref().to_path_buf();
+        if !options.create && !path.join("db").exists() {
+            return Err(StoreError::Missing { path });
+        }
+        let config = sled::Config::new()
+            .path(&path)
+            .cache_capacity(options.cache_capacity)
+            .mode(sled::Mode::HighThroughput);
+        Self::start(config, path, options)
+    }
+
+    /// A store in a temporary directory, deleted when the last clone drops.
+    pub fn temporary() -> Result<Store> {
+        Self::temporary_with(StoreOptions::default())
+    }
+
+    /// [`Store::temporary`] with options (a manual clock, a short dedupe window).
+    pub fn temporary_with(options: StoreOptions) -> Result<Store> {
+        let config = sled::Config::new()
+            .temporary(true)
+            .cache_capacity(options.cache_capacity);
+        let path = config.get_path();
+        Self::start(config, path, options)
+    }
+
+    fn start(config: sled::Config, path: PathBuf, options: StoreOptions) -> Result<Store> {
+        let db = config.open().map_err(|e| open_error(&path, e))?;
+        let open = |name: &str| {
+            db.open_tree(name)
+                .map_err(|e| StoreError::backend("open tree", name, b"", e))
+        };
+        let t = Trees {
+            meta: open(T_META)?,
+            inbox: open(T_INBOX)?,
+            runs: open(T_RUNS)?,
+            runs_by_flow: open(T_RUNS_BY_FLOW)?,
+            runs_by_status: open(T_RUNS_BY_STATUS)?,
+            steps: open(T_STEPS)?,
+            schedules: open(T_SCHEDULES)?,
+            cursors: open(T_CURSORS)?,
+            cards: open(T_CARDS)?,
+            card_blobs: open(T_CARD_BLOBS)?,
+        };
+        check_format(&path, &t.meta)?;
+        let mut tables = HashMap::new();
+        let mut seen = Vec::new();
+        for name in db.tree_names() {
+            let name = String::from_utf8_lossy(&name).into_owned();
+            if let Some(table) = name.strip_prefix(T_TABLE_PREFIX) {
+                tables.insert(table.to_string(), open(&name)?);
+            } else if let Some(range) = name.strip_prefix(T_SEEN_PREFIX) {
+                seen.push(inbox::SeenGen::from_name(range, open(&name)?, &name)?);
+            }
+        }
+        seen.sort_by_key(|g| std::cmp::Reverse(g.start));
+        let commit = commit::GroupCommit::start(db.clone(), options.group_commit)?;
+        let store = Store {
+            inner: Arc::new(Inner {
+                commit,
+                path,
+                db,
+                t,
+                seen: RwLock::new(seen),
+                tables: RwLock::new(tables),
+                options,
+            }),
+        };
+        store.recover()?;
+        Ok(store)
+    }
+
+    /// Repair what a crash may have left half-written.
+    fn recover(&self) -> Result<()> {
+        let inbox = self.recover_inbox()?;
+        if inbox.orphans + inbox.redone > 0 {
+            tracing::info!(
+                orphans = inbox.orphans,
+                redone_dispatches = inbox.redone,
+                "store recovered the inbox after an unclean stop"
+            );
+        }
+        Ok(())
+    }
+
+    /// The data directory (a temporary one for [`Store::temporary`]).
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The bytes the store takes on disk.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        self.inner
+            .db
+            .size_on_disk()
+            .map_err(|e| StoreError::backend("size", "db", b"", e))
+    }
+
+    /// Make every write finished before this call durable, blocking the thread.
+    /// Async code uses [`RunStore::sync`], which shares fsyncs between callers.
+    pub fn sync_blocking(&self) -> Result<()> {
+        self.inner.commit.sync_blocking()
+    }
+
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.inner.options.clock.now()
+    }
+}
+
+fn open_error(path: &Path, e: sled::Error) -> StoreError {
+    if let sled::Error::Io(io) = &e {
+        // sled reports a held flock only through this message.
+        if io.to_string().contains("could not acquire lock") {
+            return StoreError::Locked {
+                path: path.to_path_buf(),
+            };
+        }
+    }
+    StoreError::Open {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    }
+}
+
+const META_FORMAT: &[u8] = b"format";
+
+fn check_format(path: &Path, meta: &sled::Tree) -> Result<()> {
+    let stored = meta
+        .get(META_FORMAT)
+        .map_err(|e| StoreError::backend("read", T_META, META_FORMAT, e))?;
+    match stored {
+        None => {
+            meta.insert(META_FORMAT, &STORE_FORMAT.to_be_bytes())
+                .map_err(|e| StoreError::backend("write", T_META, META_FORMAT, e))?;
+            Ok(())
+        }
+        Some(bytes) => {
+            let found = <[u8; 4]>::try_from(bytes.as_ref())
+                .map(u32::from_be_bytes)
+                .map_err(|_| {
+                    StoreError::corrupt(T_META, META_FORMAT, "not a 4-byte format number")
+                })?;
+            if found > STORE_FORMAT {
+                return Err(StoreError::NewerFormat {
+                    path: path.to_path_buf(),
+                    found,
+                    supported: STORE_FORMAT,
+                });
+            }
+            // Older formats would be migrated here; format 1 is the first.
+            Ok(())
+        }
+    }
+}
+
+/// A new run id: a ULID for `at`, strictly greater than every id this process
+/// made before (ids made in the same millisecond still sort in creation order).
+pub fn new_run_id(at: chrono::DateTime<chrono::Utc>) -> String {
+    static GENERATOR: std::sync::Mutex<ulid::Generator> =
+        std::sync::Mutex::new(ulid::Generator::new());
+    let mut generator = GENERATOR
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    match generator.generate_from_datetime(at.into()) {
+        Ok(id) => id.to_string(),
+        // 2^80 ids in one millisecond: fall back to a fresh random one.
+        Err(_) => ulid::Ulid::from_datetime(at.into()).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_directory_from_a_newer_lanyard_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store
+                .inner
+                .t
+                .meta
+                .insert(META_FORMAT, &(STORE_FORMAT + 1).to_be_bytes())
+                .unwrap();
+            store.sync_blocking().unwrap();
+        }
+        let err = Store::open(dir.path()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "the data directory {} holds store format 2, newer than the format 1 this lanyard reads; upgrade lanyard",
+                dir.path().display()
+            )
+        );
+    }
+}

@@ -1,0 +1,249 @@
+//! The store's backend-neutral interface: what the daemon needs from any store.
+//!
+//! [`crate::Store`] implements these traits on sled. A shared backend (PostgreSQL,
+//! for several daemons) would implement the same traits; nothing here names sled.
+//! Tables are served through `lanyard_core::caps::TablesApi`.
+
+use crate::error::Result;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use lanyard_core::history::{ErrorInfo, RunRecord, RunStatus, StepRecord};
+use lanyard_core::{Grants, LogEvent};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::time::Duration;
+
+/// What [`EventInbox::accept`] did with one event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accepted {
+    pub uuid: String,
+    /// `false`: seen before (within the dedupe window), so not stored again.
+    pub new: bool,
+}
+
+/// An event waiting in the inbox for the dispatcher.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InboxEvent {
+    /// Arrival order; pass the last one seen as `after` to page on.
+    pub seq: u64,
+    pub uuid: String,
+    /// Where it came from: `hook`, `poll`, ...
+    pub source: String,
+    pub received: DateTime<Utc>,
+    pub event: LogEvent,
+}
+
+/// Durable event intake.
+///
+/// Okta delivers at least once and unordered; the inbox keeps each event uuid
+/// for the dedupe window and stores an event only the first time.
+#[async_trait]
+pub trait EventInbox: Send + Sync + 'static {
+    /// Store every event not seen before and return once they are on disk (the
+    /// hook is answered only after this returns). One entry per input event, in
+    /// input order. Fails without storing anything if an event breaks a limit.
+    async fn accept(&self, events: Vec<LogEvent>, source: &str) -> Result<Vec<Accepted>>;
+
+    /// Events not dispatched yet, in arrival order, after `after` (exclusive).
+    async fn undispatched(&self, after: Option<u64>, limit: usize) -> Result<Vec<InboxEvent>>;
+
+    /// Mark an event dispatched and create its runs (none, if no flow wants it),
+    /// atomically: after a crash either both happened or neither did. Not
+    /// durable until the next [`RunStore::sync`].
+    async fn dispatch(&self, uuid: &str, runs: Vec<RunRecord>) -> Result<()>;
+}
+
+/// Which runs [`RunStore::list_runs`] returns, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunFilter {
+    #[serde(default)]
+    pub flow: Option<String>,
+    #[serde(default)]
+    pub status: Option<RunStatus>,
+    /// Created at or after.
+    #[serde(default)]
+    pub since: Option<DateTime<Utc>>,
+    /// Created at or before.
+    #[serde(default)]
+    pub until: Option<DateTime<Utc>>,
+    /// At most this many runs (default 50, at most 1000).
+    #[serde(default)]
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// One page of runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunPage {
+    pub runs: Vec<RunRecord>,
+    /// Pass as [`RunFilter::cursor`] for the next (older) page; `None` when
+    /// there is nothing older.
+    pub next_cursor: Option<String>,
+}
+
+/// How a run ended, for [`RunStore::finish_run`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunOutcome {
+    pub status: RunStatus,
+    #[serde(default)]
+    pub output: Option<Value>,
+    #[serde(default)]
+    pub error: Option<ErrorInfo>,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// What history to keep. Only finished runs are ever deleted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    /// Delete finished runs created longer ago than this.
+    pub max_age: Option<Duration>,
+    /// Keep at most this many runs per flow (the newest); older finished ones go.
+    pub max_runs_per_flow: Option<usize>,
+}
+
+/// What [`RunStore::prune`] deleted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneStats {
+    pub runs: u64,
+    pub steps: u64,
+    /// Dedupe memory past the window, in generations (one per day by default).
+    pub dedupe_generations: u64,
+    /// Index entries and inputs left behind by a crash mid-delete.
+    pub leftovers: u64,
+}
+
+/// The execution history: runs and the step journal.
+///
+/// Run ids are ULIDs ([`crate::new_run_id`]); the store refuses others, because
+/// id order is creation order everywhere (listing, retention).
+///
+/// Per-subject ordering: the store keeps runs in creation order and each run's
+/// `subject`; putting runs about one subject in `published` order is the
+/// dispatcher's in-memory queue's job. After a crash, [`RunStore::unfinished_runs`]
+/// (creation order) is what that queue is rebuilt from.
+#[async_trait]
+pub trait RunStore: Send + Sync + 'static {
+    /// Create a run (API, schedule, manual triggers; events go through
+    /// [`EventInbox::dispatch`]). Fails if the id exists.
+    async fn create_run(&self, run: &RunRecord) -> Result<()>;
+
+    /// Replace a run's record. The input is fixed at creation and not rewritten.
+    async fn update_run(&self, run: &RunRecord) -> Result<()>;
+
+    /// Move a run to `status`, stamping `started` (running) or `ended` (final).
+    async fn set_status(&self, id: &str, status: RunStatus, at: DateTime<Utc>) -> Result<()>;
+
+    /// End a run: final status, output or error, `ended = at`.
+    async fn finish_run(&self, id: &str, outcome: RunOutcome, at: DateTime<Utc>) -> Result<()>;
+
+    async fn get_run(&self, id: &str) -> Result<Option<RunRecord>>;
+
+    async fn list_runs(&self, filter: &RunFilter) -> Result<RunPage>;
+
+    /// Queued and running runs, oldest first: what crash recovery resumes.
+    async fn unfinished_runs(&self) -> Result<Vec<RunRecord>>;
+
+    /// Journal one finished step. Not durable until [`RunStore::sync`]; call it
+    /// before the next side effect (or use [`RunStore::record_step_durable`]).
+    async fn record_step(&self, step: &StepRecord) -> Result<()>;
+
+    /// [`RunStore::record_step`] then [`RunStore::sync`].
+    async fn record_step_durable(&self, step: &StepRecord) -> Result<()> {
+        self.record_step(step).await?;
+        self.sync().await
+    }
+
+    /// The steps of a run in the order they started (`StepRecord::seq`), then
+    /// in the order they were recorded.
+    async fn steps(&self, run_id: &str) -> Result<Vec<StepRecord>>;
+
+    /// Make every write finished before this call durable. Concurrent callers
+    /// share one fsync.
+    async fn sync(&self) -> Result<()>;
+
+    /// Delete old history (runs with their steps and index entries) and dedupe
+    /// memory older than the window.
+    async fn prune(&self, policy: &RetentionPolicy) -> Result<PruneStats>;
+}
+
+/// Where a schedule stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleState {
+    pub next_fire: DateTime<Utc>,
+    #[serde(default)]
+    pub last_fire: Option<DateTime<Utc>>,
+    /// The run of the last fire while it is unfinished (to skip overlapping fires).
+    #[serde(default)]
+    pub running_run: Option<String>,
+}
+
+/// Schedule states and named cursors (the System Log polling position).
+#[async_trait]
+pub trait StateStore: Send + Sync + 'static {
+    async fn schedule_state(&self, flow: &str) -> Result<Option<ScheduleState>>;
+    async fn set_schedule_state(&self, flow: &str, state: &ScheduleState) -> Result<()>;
+    async fn remove_schedule_state(&self, flow: &str) -> Result<()>;
+    async fn schedule_states(&self) -> Result<Vec<(String, ScheduleState)>>;
+    async fn cursor(&self, name: &str) -> Result<Option<String>>;
+    async fn set_cursor(&self, name: &str, value: &str) -> Result<()>;
+}
+
+/// One published card version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CardEntry {
+    pub name: String,
+    pub version: String,
+    /// sha256 of the wasm, lowercase hex.
+    pub digest: String,
+    /// Bytes of wasm.
+    pub size: u64,
+    /// What `describe()` returned.
+    pub info: Value,
+    /// What the card asks for.
+    pub requested: Grants,
+    /// What an operator granted; `None` until someone decides.
+    #[serde(default)]
+    pub granted: Option<Grants>,
+    pub published_at: DateTime<Utc>,
+}
+
+/// Which version of a card [`CardStore::get_card`] finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CardSelector {
+    /// The highest version (semver precedence; pre-releases only if nothing else).
+    Latest,
+    /// Exactly this version string.
+    Version(String),
+    /// The highest version matching a semver requirement (`1.2`, `^1`, `>=1.0, <2`).
+    Req(String),
+    /// The version whose wasm has this sha256.
+    Digest(String),
+}
+
+/// Storage for the card registry: entries, and wasm blobs stored once per digest.
+/// The registry's rules (validation, refusing removal while flows use a card)
+/// live above this.
+#[async_trait]
+pub trait CardStore: Send + Sync + 'static {
+    /// Store an entry and its wasm. The digest and size must match the bytes.
+    /// Storing the same name, version and digest again changes nothing; the same
+    /// name and version with another digest is refused.
+    async fn put_card(&self, entry: &CardEntry, wasm: &[u8]) -> Result<lanyard_core::WriteOutcome>;
+    async fn get_card(&self, name: &str, selector: &CardSelector) -> Result<Option<CardEntry>>;
+    /// The wasm stored under a digest.
+    async fn card_wasm(&self, digest: &str) -> Result<Option<Vec<u8>>>;
+    /// Every entry, by name then version precedence.
+    async fn list_cards(&self) -> Result<Vec<CardEntry>>;
+    /// Remove one version; its wasm goes too unless another entry shares it.
+    async fn remove_card(&self, name: &str, version: &str) -> Result<Option<CardEntry>>;
+    /// Replace what an operator granted a version.
+    async fn set_grants(
+        &self,
+        name: &str,
+        version: &str,
+        granted: Option<Grants>,
+    ) -> Result<CardEntry>;
+}

@@ -1,0 +1,310 @@
+//! Card registry storage.
+//!
+//! - `v1/cards`: name, 0x00, version → [`CardEntry`].
+//! - `v1/card-blobs`: sha256 hex → the wasm, once per digest however many
+//!   entries share it.
+//!
+//! A blob is written before the entry that names it and removed after the last
+//! entry naming it, so an entry never points at a missing blob; a crash can
+//! only leave an unreferenced blob behind, which the next removal of a card
+//! with that digest (or a republish) takes care of.
+
+use crate::api::{CardEntry, CardSelector, CardStore};
+use crate::codec::{decode, decode_raw, encode, encode_raw};
+use crate::error::{Result, StoreError};
+use crate::{Store, T_CARD_BLOBS, T_CARDS};
+use async_trait::async_trait;
+use lanyard_core::{Grants, WriteOutcome};
+use sha2::{Digest, Sha256};
+use std::cmp::Ordering;
+
+const MAX_NAME_BYTES: usize = 128;
+const MAX_VERSION_BYTES: usize = 64;
+/// The largest card the store keeps.
+pub const MAX_WASM_BYTES: usize = 64 * 1024 * 1024;
+
+fn entry_key(name: &str, version: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(name.len() + 1 + version.len());
+    k.extend_from_slice(name.as_bytes());
+    k.push(0);
+    k.extend_from_slice(version.as_bytes());
+    k
+}
+
+fn name_prefix(name: &str) -> Vec<u8> {
+    let mut k = name.as_bytes().to_vec();
+    k.push(0);
+    k
+}
+
+fn check_name_version(name: &str, version: &str) -> Result<()> {
+    if name.is_empty() || name.len() > MAX_NAME_BYTES || name.contains('\0') {
+        return Err(StoreError::Invalid(format!(
+            "card name must be 1 to {MAX_NAME_BYTES} bytes without NUL"
+        )));
+    }
+    if version.is_empty() || version.len() > MAX_VERSION_BYTES || version.contains('\0') {
+        return Err(StoreError::Invalid(format!(
+            "card {name}: version must be 1 to {MAX_VERSION_BYTES} bytes without NUL"
+        )));
+    }
+    Ok(())
+}
+
+fn check_digest(digest: &str) -> Result<()> {
+    if digest.len() != 64
+        || !digest
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Err(StoreError::Invalid(format!(
+            "`{}` is not a sha256 digest (64 lowercase hex digits)",
+            digest.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+/// Semver precedence; versions that are not semver sort first, by text.
+fn version_order(a: &str, b: &str) -> Ordering {
+    match (semver::Version::parse(a), semver::Version::parse(b)) {
+        (Ok(a), Ok(b)) => a.cmp(&b),
+        (Ok(_), Err(_)) => Ordering::Greater,
+        (Err(_), Ok(_)) => Ordering::Less,
+        (Err(_), Err(_)) => a.cmp(b),
+    }
+}
+
+impl Store {
+    fn card_entries(&self, name: &str) -> Result<Vec<CardEntry>> {
+        self.inner
+            .t
+            .cards
+            .scan_prefix(name_prefix(name))
+            .map(|item| {
+                let (k, v) = item.map_err(|e| StoreError::backend("scan", T_CARDS, name, e))?;
+                decode(T_CARDS, &k, &v)
+            })
+            .collect()
+    }
+
+    fn digest_in_use(&self, digest: &str) -> Result<bool> {
+        for item in self.inner.t.cards.iter() {
+            let (k, v) = item.map_err(|e| StoreError::backend("scan", T_CARDS, b"", e))?;
+            let entry: CardEntry = decode(T_CARDS, &k, &v)?;
+            if entry.digest == digest {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn remove_blob_if_unused(&self, digest: &str) -> Result<()> {
+        if !self.digest_in_use(digest)? {
+            self.inner
+                .t
+                .card_blobs
+                .remove(digest)
+                .map_err(|e| StoreError::backend("remove", T_CARD_BLOBS, digest, e))?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CardStore for Store {
+    async fn put_card(&self, entry: &CardEntry, wasm: &[u8]) -> Result<WriteOutcome> {
+        check_name_version(&entry.name, &entry.version)?;
+        check_digest(&entry.digest)?;
+        let id = format!("{}@{}", entry.name, entry.version);
+        if wasm.len() > MAX_WASM_BYTES {
+            return Err(StoreError::Invalid(format!(
+                "card {id} is {} bytes of wasm; at most {MAX_WASM_BYTES}",
+                wasm.len()
+            )));
+        }
+        if entry.size != wasm.len() as u64 {
+            return Err(StoreError::Invalid(format!(
+                "card {id}: entry says {} bytes, the wasm has {}",
+                entry.size,
+                wasm.len()
+            )));
+        }
+        let actual = hex::encode(Sha256::digest(wasm));
+        if actual != entry.digest {
+            return Err(StoreError::Invalid(format!(
+                "card {id}: entry says sha256 {}, the wasm's is {actual}",
+                entry.digest
+            )));
+        }
+        let t = &self.inner.t;
+        let key = entry_key(&entry.name, &entry.version);
+        if let Some(v) = t
+            .cards
+            .get(&key)
+            .map_err(|e| StoreError::backend("read", T_CARDS, &key, e))?
+        {
+            let existing: CardEntry = decode(T_CARDS, &key, &v)?;
+            return if existing.digest == entry.digest {
+                Ok(WriteOutcome::Unchanged)
+            } else {
+                Err(StoreError::Conflict(format!(
+                    "card {id} is already published with sha256 {}; publish a new version",
+                    existing.digest
+                )))
+            };
+        }
+        // Blob first: an entry never names a missing blob.
+        let _ = t
+            .card_blobs
+            .compare_and_swap(&entry.digest, None as Option<&[u8]>, Some(encode_raw(wasm)))
+            .map_err(|e| StoreError::backend("write", T_CARD_BLOBS, &entry.digest, e))?;
+        let bytes = encode(T_CARDS, &key, entry)?;
+        let created = t
+            .cards
+            .compare_and_swap(&key, None as Option<&[u8]>, Some(bytes))
+            .map_err(|e| StoreError::backend("write", T_CARDS, &key, e))?;
+        if created.is_err() {
+            return Err(StoreError::Conflict(format!(
+                "card {id} was published by someone else meanwhile"
+            )));
+        }
+        Ok(WriteOutcome::Changed)
+    }
+
+    async fn get_card(&self, name: &str, selector: &CardSelector) -> Result<Option<CardEntry>> {
+        let pick_max = |entries: Vec<CardEntry>| {
+            entries
+                .into_iter()
+                .max_by(|a, b| version_order(&a.version, &b.version))
+        };
+        match selector {
+            CardSelector::Version(version) => {
+                check_name_version(name, version)?;
+                let key = entry_key(name, version);
+                match self
+                    .inner
+                    .t
+                    .cards
+                    .get(&key)
+                    .map_err(|e| StoreError::backend("read", T_CARDS, &key, e))?
+                {
+                    Some(v) => decode(T_CARDS, &key, &v).map(Some),
+                    None => Ok(None),
+                }
+            }
+            CardSelector::Digest(digest) => {
+                check_digest(digest)?;
+                let entries = self.card_entries(name)?;
+                Ok(pick_max(
+                    entries
+                        .into_iter()
+                        .filter(|e| e.digest == *digest)
+                        .collect(),
+                ))
+            }
+            CardSelector::Latest => {
+                let entries = self.card_entries(name)?;
+                let (releases, pre): (Vec<_>, Vec<_>) = entries.into_iter().partition(|e| {
+                    semver::Version::parse(&e.version).is_ok_and(|v| v.pre.is_empty())
+                });
+                Ok(if releases.is_empty() {
+                    pick_max(pre)
+                } else {
+                    pick_max(releases)
+                })
+            }
+            CardSelector::Req(req) => {
+                let parsed = semver::VersionReq::parse(req).map_err(|e| {
+                    StoreError::Invalid(format!("card {name}: version requirement `{req}`: {e}"))
+                })?;
+                let entries = self.card_entries(name)?;
+                Ok(pick_max(
+                    entries
+                        .into_iter()
+                        .filter(|e| {
+                            semver::Version::parse(&e.version).is_ok_and(|v| parsed.matches(&v))
+                        })
+                        .collect(),
+                ))
+            }
+        }
+    }
+
+    async fn card_wasm(&self, digest: &str) -> Result<Option<Vec<u8>>> {
+        check_digest(digest)?;
+        match self
+            .inner
+            .t
+            .card_blobs
+            .get(digest)
+            .map_err(|e| StoreError::backend("read", T_CARD_BLOBS, digest, e))?
+        {
+            Some(v) => decode_raw(T_CARD_BLOBS, digest.as_bytes(), &v).map(|b| Some(b.to_vec())),
+            None => Ok(None),
+        }
+    }
+
+    async fn list_cards(&self) -> Result<Vec<CardEntry>> {
+        let mut out: Vec<CardEntry> = self
+            .inner
+            .t
+            .cards
+            .iter()
+            .map(|item| {
+                let (k, v) = item.map_err(|e| StoreError::backend("scan", T_CARDS, b"", e))?;
+                decode(T_CARDS, &k, &v)
+            })
+            .collect::<Result<_>>()?;
+        out.sort_by(|a, b| {
+            a.name
+                .cmp(&b.name)
+                .then_with(|| version_order(&a.version, &b.version))
+        });
+        Ok(out)
+    }
+
+    async fn remove_card(&self, name: &str, version: &str) -> Result<Option<CardEntry>> {
+        check_name_version(name, version)?;
+        let key = entry_key(name, version);
+        let Some(v) = self
+            .inner
+            .t
+            .cards
+            .remove(&key)
+            .map_err(|e| StoreError::backend("remove", T_CARDS, &key, e))?
+        else {
+            return Ok(None);
+        };
+        let entry: CardEntry = decode(T_CARDS, &key, &v)?;
+        self.remove_blob_if_unused(&entry.digest)?;
+        Ok(Some(entry))
+    }
+
+    async fn set_grants(
+        &self,
+        name: &str,
+        version: &str,
+        granted: Option<Grants>,
+    ) -> Result<CardEntry> {
+        check_name_version(name, version)?;
+        let key = entry_key(name, version);
+        let cards = &self.inner.t.cards;
+        loop {
+            let old = cards
+                .get(&key)
+                .map_err(|e| StoreError::backend("read", T_CARDS, &key, e))?
+                .ok_or_else(|| StoreError::NotFound(format!("card {name}@{version}")))?;
+            let mut entry: CardEntry = decode(T_CARDS, &key, &old)?;
+            entry.granted = granted.clone();
+            let bytes = encode(T_CARDS, &key, &entry)?;
+            if cards
+                .compare_and_swap(&key, Some(old), Some(bytes))
+                .map_err(|e| StoreError::backend("write", T_CARDS, &key, e))?
+                .is_ok()
+            {
+                return Ok(entry);
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! How records are laid out as bytes.
+//!
+//! Every value starts with one format byte, then the record as JSON. Readers
+//! refuse a format byte they do not know instead of guessing, so a later
+//! lanyard can change a record's layout by bumping the byte and reading both.
+//! Key layouts are versioned through the tree names (`v1/...`) and the store
+//! format number in the meta tree.
+
+use crate::error::{Result, StoreError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// The current value format: one byte, then JSON.
+pub(crate) const FORMAT_JSON_V1: u8 = 1;
+
+pub(crate) fn encode<T: Serialize + ?Sized>(tree: &str, key: &[u8], value: &T) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(256);
+    out.push(FORMAT_JSON_V1);
+    serde_json::to_writer(&mut out, value)
+        .map_err(|e| StoreError::corrupt(tree, key, format!("cannot encode: {e}")))?;
+    Ok(out)
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(tree: &str, key: &[u8], bytes: &[u8]) -> Result<T> {
+    match bytes.split_first() {
+        Some((&FORMAT_JSON_V1, body)) => {
+            serde_json::from_slice(body).map_err(|e| StoreError::corrupt(tree, key, e.to_string()))
+        }
+        Some((other, _)) => Err(StoreError::corrupt(
+            tree,
+            key,
+            format!("unknown record format {other} (written by a newer lanyard?)"),
+        )),
+        None => Err(StoreError::corrupt(tree, key, "empty record")),
+    }
+}
+
+/// A raw payload (a card's wasm) behind the format byte.
+pub(crate) fn encode_raw(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len() + 1);
+    out.push(FORMAT_JSON_V1);
+    out.extend_from_slice(bytes);
+    out
+}
+
+pub(crate) fn decode_raw<'a>(tree: &str, key: &[u8], bytes: &'a [u8]) -> Result<&'a [u8]> {
+    match bytes.split_first() {
+        Some((&FORMAT_JSON_V1, body)) => Ok(body),
+        Some((other, _)) => Err(StoreError::corrupt(
+            tree,
+            key,
+            format!("unknown record format {other} (written by a newer lanyard?)"),
+        )),
+        None => Err(StoreError::corrupt(tree, key, "empty record")),
+    }
+}

@@ -1,0 +1,641 @@
+//! The inbox: durable, deduplicated event intake, and atomic dispatch.
+//!
+//! Trees:
+//! - `v1/inbox`: arrival seq (u64 BE) → [`Entry`]: an event waiting for the
+//!   dispatcher, or a dispatch intent whose runs are being written.
+//! - `v1/seen/<start>-<end>`: event uuid → arrival seq, one tree per generation
+//!   of received times. Dedupe memory is bounded by dropping whole generations
+//!   once the window has passed them: no per-uuid expiry index to maintain.
+//!
+//! Accept writes the inbox entry, then claims the uuid in the current
+//! generation with compare-and-swap. The seen entry is the truth: an inbox
+//! entry whose uuid does not point back at its seq is a loser of a race, or
+//! what a crash left between the two writes, and is skipped and removed.
+//!
+//! Dispatch replaces the pending entry with an intent that carries the runs
+//! (one single-key write: the commit point), writes the runs, then removes the
+//! entry. `open` finishes any intent it finds, and writing a run whose head
+//! already exists is a no-op, so a crash creates every run exactly once.
+
+use crate::api::{Accepted, InboxEvent};
+use crate::codec::FORMAT_JSON_V1;
+use crate::error::{Result, StoreError};
+use crate::{Store, T_INBOX, T_SEEN_PREFIX};
+use chrono::{DateTime, Utc};
+use lanyard_core::LogEvent;
+use lanyard_core::history::RunRecord;
+use serde::{Deserialize, Serialize};
+
+/// An event's serialized size limit.
+pub const MAX_EVENT_BYTES: usize = 256 * 1024;
+/// Events per [`crate::EventInbox::accept`] call.
+pub const MAX_EVENTS_PER_ACCEPT: usize = 10_000;
+const MAX_UUID_BYTES: usize = 128;
+const MAX_SOURCE_BYTES: usize = 64;
+
+// An inbox value: the format byte, a kind byte, then the body.
+const FORMAT_INBOX_V1: u8 = 1;
+/// A waiting event: the body is [`PendingRef`] as JSON.
+const KIND_PENDING: u8 = b'p';
+/// A dispatch intent: the body is the runs exactly as the runs tree stores
+/// them, each behind its length (u32 BE), so recovery writes the same bytes.
+const KIND_INTENT: u8 = b'd';
+
+#[derive(Serialize)]
+struct PendingRef<'a> {
+    uuid: &'a str,
+    source: &'a str,
+    received: DateTime<Utc>,
+    event: &'a LogEvent,
+}
+
+#[derive(Deserialize)]
+struct Pending {
+    uuid: String,
+    source: String,
+    received: DateTime<Utc>,
+    event: LogEvent,
+}
+
+enum Entry<'a> {
+    Pending(&'a [u8]),
+    Intent(Vec<&'a [u8]>),
+}
+
+fn entry<'a>(key: &[u8], bytes: &'a [u8]) -> Result<Entry<'a>> {
+    match bytes {
+        [FORMAT_INBOX_V1, KIND_PENDING, body @ ..] => Ok(Entry::Pending(body)),
+        [FORMAT_INBOX_V1, KIND_INTENT, body @ ..] => {
+            let mut body: &[u8] = body;
+            let mut runs = Vec::new();
+            while !body.is_empty() {
+                let Some((len, rest)) = body.split_first_chunk::<4>() else {
+                    return Err(StoreError::corrupt(
+                        T_INBOX,
+                        key,
+                        "truncated dispatch intent",
+                    ));
+                };
+                let len = u32::from_be_bytes(*len) as usize;
+                if len > rest.len() {
+                    return Err(StoreError::corrupt(
+                        T_INBOX,
+                        key,
+                        "truncated dispatch intent",
+                    ));
+                }
+                let (run, rest) = rest.split_at(len);
+                runs.push(run);
+                body = rest;
+            }
+            Ok(Entry::Intent(runs))
+        }
+        [FORMAT_INBOX_V1, other, ..] => Err(StoreError::corrupt(
+            T_INBOX,
+            key,
+            format!("unknown inbox entry kind {other}"),
+        )),
+        [other, ..] => Err(StoreError::corrupt(
+            T_INBOX,
+            key,
+            format!("unknown record format {other} (written by a newer lanyard?)"),
+        )),
+        [] => Err(StoreError::corrupt(T_INBOX, key, "empty record")),
+    }
+}
+
+fn decode_pending(key: &[u8], body: &[u8]) -> Result<Pending> {
+    serde_json::from_slice(body).map_err(|e| StoreError::corrupt(T_INBOX, key, e.to_string()))
+}
+
+/// One generation of dedupe memory: the uuids received in `[start, end)`
+/// (unix seconds).
+#[derive(Clone)]
+pub(crate) struct SeenGen {
+    pub(crate) start: i64,
+    pub(crate) end: i64,
+    tree: sled::Tree,
+    name: String,
+}
+
+impl SeenGen {
+    pub(crate) fn from_name(range: &str, tree: sled::Tree, name: &str) -> Result<SeenGen> {
+        let parsed = range
+            .split_once('-')
+            .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
+        match parsed {
+            Some((start, end)) => Ok(SeenGen {
+                start,
+                end,
+                tree,
+                name: name.to_string(),
+            }),
+            None => Err(StoreError::corrupt(
+                name,
+                b"",
+                "a dedupe tree name is not `v1/seen/<start>-<end>`",
+            )),
+        }
+    }
+
+    fn seq_of(&self, uuid: &str) -> Result<Option<u64>> {
+        let Some(v) = self
+            .tree
+            .get(uuid)
+            .map_err(|e| StoreError::backend("read", &self.name, uuid, e))?
+        else {
+            return Ok(None);
+        };
+        decode_seq(&self.name, uuid.as_bytes(), &v).map(Some)
+    }
+}
+
+fn seq_value(seq: u64) -> [u8; 9] {
+    let mut v = [0u8; 9];
+    v[0] = FORMAT_JSON_V1;
+    v[1..].copy_from_slice(&seq.to_be_bytes());
+    v
+}
+
+fn decode_seq(tree: &str, key: &[u8], v: &[u8]) -> Result<u64> {
+    match v {
+        [FORMAT_JSON_V1, rest @ ..] if rest.len() == 8 => {
+            Ok(u64::from_be_bytes(rest.try_into().expect("8 bytes")))
+        }
+        _ => Err(StoreError::corrupt(tree, key, "not a seen-event record")),
+    }
+}
+
+fn seq_from_key(key: &[u8]) -> Result<u64> {
+    <[u8; 8]>::try_from(key)
+        .map(u64::from_be_bytes)
+        .map_err(|_| StoreError::corrupt(T_INBOX, key, "key is not an 8-byte sequence"))
+}
+
+pub(crate) struct InboxRecovery {
+    pub(crate) orphans: u64,
+    pub(crate) redone: u64,
+}
+
+impl Store {
+    fn generation_secs(&self) -> i64 {
+        let window = self.inner.options.dedupe_window.as_secs() as i64;
+        (window / 7).clamp(1, 86_400)
+    }
+
+    /// The generation that takes uuids received at `now`, created if needed.
+    fn current_generation(&self, now: DateTime<Utc>) -> Result<SeenGen> {
+        let t = now.timestamp();
+        {
+            let gens = self.inner.seen.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(g) = gens.iter().find(|g| g.start <= t && t < g.end) {
+                return Ok(g.clone());
+            }
+        }
+        let mut gens = self.inner.seen.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(g) = gens.iter().find(|g| g.start <= t && t < g.end) {
+            return Ok(g.clone());
+        }
+        let len = self.generation_secs();
+        let start = t.div_euclid(len) * len;
+        // A generation made under another window length may overlap; start
+        // after it so that each received time has one home.
+        let start = gens
+            .iter()
+            .filter(|g| g.end > start && g.start <= t)
+            .map(|g| g.end)
+            .max()
+            .unwrap_or(start);
+        let end = start + len;
+        let name = format!("{T_SEEN_PREFIX}{start}-{end}");
+        let tree = self
+            .inner
+            .db
+            .open_tree(&name)
+            .map_err(|e| StoreError::backend("open tree", &name, b"", e))?;
+        let generation = SeenGen {
+            start,
+            end,
+            tree,
+            name,
+        };
+        gens.push(generation.clone());
+        gens.sort_by_key(|g| std::cmp::Reverse(g.start));
+        Ok(generation)
+    }
+
+    fn generations(&self) -> Vec<SeenGen> {
+        self.inner
+            .seen
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The arrival seq of a uuid, if it was seen within the window. With `skip`,
+    /// ignore that generation.
+    fn seen_seq(&self, uuid: &str, skip: Option<&str>) -> Result<Option<u64>> {
+        let gens = self.inner.seen.read().unwrap_or_else(|p| p.into_inner());
+        for g in gens.iter() {
+            if skip == Some(g.name.as_str()) {
+                continue;
+            }
+            if let Some(seq) = g.seq_of(uuid)? {
+                return Ok(Some(seq));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The write half of `accept`: everything but waiting for the disk.
+    pub(crate) fn accept_write(
+        &self,
+        events: Vec<LogEvent>,
+        source: &str,
+    ) -> Result<Vec<Accepted>> {
+        if source.is_empty() || source.len() > MAX_SOURCE_BYTES {
+            return Err(StoreError::Invalid(format!(
+                "event source must be 1 to {MAX_SOURCE_BYTES} bytes"
+            )));
+        }
+        if events.len() > MAX_EVENTS_PER_ACCEPT {
+            return Err(StoreError::Invalid(format!(
+                "{} events in one delivery; at most {MAX_EVENTS_PER_ACCEPT}",
+                events.len()
+            )));
+        }
+        let received = self.now();
+        // Encode and check every event before writing any.
+        let mut encoded = Vec::with_capacity(events.len());
+        for (i, event) in events.iter().enumerate() {
+            let uuid = event.uuid.as_str();
+            if uuid.is_empty()
+                || uuid.len() > MAX_UUID_BYTES
+                || uuid.chars().any(|c| c.is_control())
+            {
+                return Err(StoreError::Invalid(format!(
+                    "event {i} has an unusable uuid `{}` (1 to {MAX_UUID_BYTES} bytes, no control characters)",
+                    uuid.escape_debug()
+                )));
+            }
+            let mut bytes = Vec::with_capacity(2048);
+            bytes.extend_from_slice(&[FORMAT_INBOX_V1, KIND_PENDING]);
+            serde_json::to_writer(
+                &mut bytes,
+                &PendingRef {
+                    uuid,
+                    source,
+                    received,
+                    event,
+                },
+            )
+            .map_err(|e| StoreError::corrupt(T_INBOX, uuid, format!("cannot encode: {e}")))?;
+            if bytes.len() > MAX_EVENT_BYTES {
+                return Err(StoreError::Invalid(format!(
+                    "event {uuid} is {} bytes; at most {MAX_EVENT_BYTES}",
+                    bytes.len()
+                )));
+            }
+            encoded.push(bytes);
+        }
+        let generation = self.current_generation(received)?;
+        let inbox = &self.inner.t.inbox;
+        let mut out = Vec::with_capacity(events.len());
+        for (event, bytes) in events.iter().zip(encoded) {
+            let uuid = event.uuid.as_str();
+            if self.seen_seq(uuid, None)?.is_some() {
+                out.push(Accepted {
+                    uuid: uuid.to_string(),
+                    new: false,
+                });
+                continue;
+            }
+            let seq = self
+                .inner
+                .db
+                .generate_id()
+                .map_err(|e| StoreError::backend("generate id", T_INBOX, b"", e))?;
+            let key = seq.to_be_bytes();
+            inbox
+                .insert(key, bytes)
+                .map_err(|e| StoreError::backend("write", T_INBOX, key, e))?;
+            let claim = generation
+                .tree
+                .compare_and_swap(uuid, None as Option<&[u8]>, Some(&seq_value(seq)[..]))
+                .map_err(|e| StoreError::backend("write", &generation.name, uuid, e))?;
+            let mut new = claim.is_ok();
+            // A concurrent duplicate may have claimed the uuid in another
+            // generation (across a generation boundary): the lower seq wins.
+            if new
+                && let Some(other) = self.seen_seq(uuid, Some(&generation.name))?
+                && other < seq
+            {
+                new = false;
+                let _ = generation
+                    .tree
+                    .compare_and_swap(uuid, Some(&seq_value(seq)[..]), None as Option<&[u8]>)
+                    .map_err(|e| StoreError::backend("write", &generation.name, uuid, e))?;
+            }
+            if !new {
+                inbox
+                    .remove(key)
+                    .map_err(|e| StoreError::backend("remove", T_INBOX, key, e))?;
+            }
+            out.push(Accepted {
+                uuid: uuid.to_string(),
+                new,
+            });
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn undispatched_page(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<InboxEvent>> {
+        let start = after.map_or(0, |a| a.saturating_add(1));
+        if after == Some(u64::MAX) {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for item in self.inner.t.inbox.range(start.to_be_bytes()..) {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = item.map_err(|e| StoreError::backend("scan", T_INBOX, b"", e))?;
+            let seq = seq_from_key(&k)?;
+            if let Entry::Pending(body) = entry(&k, &v)? {
+                let p = decode_pending(&k, body)?;
+                if self.seen_seq(&p.uuid, None)? != Some(seq) {
+                    continue; // a lost race or a half-written accept
+                }
+                out.push(InboxEvent {
+                    seq,
+                    uuid: p.uuid,
+                    source: p.source,
+                    received: p.received,
+                    event: p.event,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn dispatch_now(&self, uuid: &str, runs: Vec<RunRecord>) -> Result<()> {
+        let (key, encoded) = self.write_dispatch_intent(uuid, &runs)?;
+        // Checked new above; a concurrent create of the same id loses its
+        // compare-and-swap on the record and is reported there.
+        for (run, bytes) in runs.iter().zip(&encoded) {
+            self.write_run_unchecked(&run.id, &run.flow, run.status, bytes)?;
+        }
+        self.inner
+            .t
+            .inbox
+            .remove(key)
+            .map_err(|e| StoreError::backend("remove", T_INBOX, key, e))?;
+        Ok(())
+    }
+
+    /// Dispatch up to its commit point: check the runs and replace the pending
+    /// event with the intent. Returns the inbox key and the encoded runs.
+    fn write_dispatch_intent(
+        &self,
+        uuid: &str,
+        runs: &[RunRecord],
+    ) -> Result<([u8; 8], Vec<Vec<u8>>)> {
+        let mut intent = vec![FORMAT_INBOX_V1, KIND_INTENT];
+        let mut encoded = Vec::with_capacity(runs.len());
+        for (i, run) in runs.iter().enumerate() {
+            crate::runs::check_new_run(run)?;
+            if runs[..i].iter().any(|r| r.id == run.id) {
+                return Err(StoreError::Invalid(format!(
+                    "run {} appears twice in the dispatch of event {uuid}",
+                    run.id
+                )));
+            }
+            if self.run_exists(&run.id)? {
+                return Err(StoreError::Conflict(format!(
+                    "run {} already exists",
+                    run.id
+                )));
+            }
+            let bytes = crate::runs::encode_run(run)?;
+            intent.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+            intent.extend_from_slice(&bytes);
+            encoded.push(bytes);
+        }
+        let seq = self
+            .seen_seq(uuid, None)?
+            .ok_or_else(|| StoreError::NotFound(format!("event {uuid} in the inbox")))?;
+        let key = seq.to_be_bytes();
+        let inbox = &self.inner.t.inbox;
+        let current = inbox
+            .get(key)
+            .map_err(|e| StoreError::backend("read", T_INBOX, key, e))?
+            .ok_or_else(|| StoreError::Conflict(format!("event {uuid} is already dispatched")))?;
+        if let Entry::Intent(_) = entry(&key, &current)? {
+            return Err(StoreError::Conflict(format!(
+                "event {uuid} is already dispatched"
+            )));
+        }
+        // The commit point: one single-key write. From here on a crash is
+        // finished by `recover_inbox`.
+        inbox
+            .compare_and_swap(key, Some(current), Some(intent))
+            .map_err(|e| StoreError::backend("write", T_INBOX, key, e))?
+            .map_err(|_| {
+                StoreError::Conflict(format!(
+                    "event {uuid} was dispatched by someone else meanwhile"
+                ))
+            })?;
+        Ok((key, encoded))
+    }
+
+    /// Drop half-written accepts and finish interrupted dispatches.
+    pub(crate) fn recover_inbox(&self) -> Result<InboxRecovery> {
+        let mut rec = InboxRecovery {
+            orphans: 0,
+            redone: 0,
+        };
+        let inbox = &self.inner.t.inbox;
+        for item in inbox.iter() {
+            let (k, v) = item.map_err(|e| StoreError::backend("scan", T_INBOX, b"", e))?;
+            let seq = seq_from_key(&k)?;
+            match entry(&k, &v)? {
+                Entry::Pending(body) => {
+                    if self.seen_seq(&decode_pending(&k, body)?.uuid, None)? != Some(seq) {
+                        inbox
+                            .remove(&k)
+                            .map_err(|e| StoreError::backend("remove", T_INBOX, &k, e))?;
+                        rec.orphans += 1;
+                    }
+                }
+                Entry::Intent(runs) => {
+                    for bytes in runs {
+                        self.write_new_run(bytes)?;
+                    }
+                    inbox
+                        .remove(&k)
+                        .map_err(|e| StoreError::backend("remove", T_INBOX, &k, e))?;
+                    rec.redone += 1;
+                }
+            }
+        }
+        Ok(rec)
+    }
+
+    /// Drop dedupe generations the window has passed. Returns how many.
+    pub(crate) fn prune_seen(&self) -> Result<u64> {
+        let now = self.now().timestamp();
+        let window = self.inner.options.dedupe_window.as_secs() as i64;
+        let expired: Vec<SeenGen> = self
+            .generations()
+            .into_iter()
+            .filter(|g| g.end.saturating_add(window) <= now)
+            .collect();
+        for g in &expired {
+            // Forget it in memory first: no accept looks into a dropped tree.
+            self.inner
+                .seen
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|x| x.name != g.name);
+            self.inner
+                .db
+                .drop_tree(&g.name)
+                .map_err(|e| StoreError::backend("drop tree", &g.name, b"", e))?;
+        }
+        Ok(expired.len() as u64)
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::api::EventInbox for Store {
+    async fn accept(&self, events: Vec<LogEvent>, source: &str) -> Result<Vec<Accepted>> {
+        let accepted = self.accept_write(events, source)?;
+        // Duplicates wait too: their first copy may still be on its way to disk.
+        self.inner.commit.sync().await?;
+        Ok(accepted)
+    }
+
+    async fn undispatched(&self, after: Option<u64>, limit: usize) -> Result<Vec<InboxEvent>> {
+        self.undispatched_page(after, limit)
+    }
+
+    async fn dispatch(&self, uuid: &str, runs: Vec<RunRecord>) -> Result<()> {
+        self.dispatch_now(uuid, runs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{EventInbox, RunStore};
+    use lanyard_core::history::{RunStatus, TriggerInfo};
+    use serde_json::json;
+
+    fn event(uuid: &str) -> LogEvent {
+        serde_json::from_value(json!({
+            "uuid": uuid,
+            "published": "2026-11-28T10:00:00.123Z",
+            "eventType": "user.lifecycle.deactivate",
+            "actor": {"id": "00uadmin", "type": "User"},
+            "target": [{"id": "00u1", "type": "User"}]
+        }))
+        .unwrap()
+    }
+
+    fn run(ev: &LogEvent, flow: &str) -> RunRecord {
+        let now = chrono::Utc::now();
+        RunRecord {
+            id: crate::new_run_id(now),
+            flow: flow.into(),
+            flow_digest: "00".repeat(32),
+            trigger: TriggerInfo::Okta {
+                event_type: ev.event_type.clone(),
+                event_uuid: ev.uuid.clone(),
+                source: "hook".into(),
+            },
+            input: ev.to_value(),
+            status: RunStatus::Queued,
+            created: now,
+            started: None,
+            ended: None,
+            output: None,
+            error: None,
+            reason: None,
+            subject: Some(ev.subject_key()),
+            dry_run: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn open_finishes_a_dispatch_interrupted_after_its_commit_point() {
+        let dir = tempfile::tempdir().unwrap();
+        let ev = event("e1");
+        let runs = vec![run(&ev, "a"), run(&ev, "b")];
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.accept(vec![ev.clone()], "hook").await.unwrap();
+            // The crash: the intent is written, only the first run after it,
+            // and that run has already moved on.
+            let (_, encoded) = store.write_dispatch_intent("e1", &runs).unwrap();
+            store.write_new_run(&encoded[0]).unwrap();
+            store
+                .set_status_now(&runs[0].id, RunStatus::Running, chrono::Utc::now())
+                .unwrap();
+            store.sync_blocking().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let first = store.get_run(&runs[0].id).await.unwrap().unwrap();
+        assert_eq!(
+            first.status,
+            RunStatus::Running,
+            "a run already written is not rewritten"
+        );
+        assert_eq!(
+            store.get_run(&runs[1].id).await.unwrap().as_ref(),
+            Some(&runs[1])
+        );
+        assert!(store.undispatched(None, 10).await.unwrap().is_empty());
+        assert!(store.inner.t.inbox.is_empty(), "the intent is gone");
+        let again = store.dispatch("e1", vec![run(&ev, "a")]).await.unwrap_err();
+        assert_eq!(again.to_string(), "event e1 is already dispatched");
+    }
+
+    #[tokio::test]
+    async fn open_drops_an_accept_interrupted_before_its_uuid_was_claimed() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.accept(vec![event("kept")], "hook").await.unwrap();
+            // The crash: the inbox entry is written, the seen entry is not.
+            let ev = event("half");
+            let mut bytes = vec![FORMAT_INBOX_V1, KIND_PENDING];
+            let pending = PendingRef {
+                uuid: "half",
+                source: "hook",
+                received: chrono::Utc::now(),
+                event: &ev,
+            };
+            serde_json::to_writer(&mut bytes, &pending).unwrap();
+            store
+                .inner
+                .t
+                .inbox
+                .insert(u64::MAX.to_be_bytes(), bytes)
+                .unwrap();
+            store.sync_blocking().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let pending = store.undispatched(None, 10).await.unwrap();
+        assert_eq!(
+            pending.iter().map(|e| e.uuid.as_str()).collect::<Vec<_>>(),
+            ["kept"]
+        );
+        assert_eq!(store.inner.t.inbox.len(), 1);
+        // Okta's redelivery of the unacknowledged event is new.
+        assert!(store.accept(vec![event("half")], "hook").await.unwrap()[0].new);
+    }
+}

@@ -1,0 +1,816 @@
+//! Runs and the step journal.
+//!
+//! The layout keeps inserts of new keys few, because in sled 0.34 a new key
+//! costs 15 to 60 µs (leaf splits rewrite whole nodes) where overwriting an
+//! existing key costs about 3 µs. A run costs three new keys here (record, flow
+//! index, active index) plus one per 64 steps.
+//!
+//! Trees (run ids are 26-character ULIDs, so id order is creation order):
+//! - `v1/runs`: id → the run: format byte, head length (u32 BE), the head as
+//!   JSON (everything but the input), the input as JSON. A status change
+//!   rewrites the head and copies the input's bytes without decoding them.
+//!   Written last when a run is created and removed first when it is deleted:
+//!   index entries whose run is missing are leftovers that readers skip and
+//!   prune removes.
+//! - `v1/runs-by-flow`: flow, 0x00, id → empty.
+//! - `v1/runs-by-status`: status bucket byte, id → empty, for the selective
+//!   statuses only: queued and running share the "active" bucket (so starting a
+//!   run rewrites nothing but its record); succeeded, the common case, is not
+//!   indexed (a succeeded filter scans runs, where matches are dense).
+//! - `v1/steps`: run id, chunk number (u32 BE) → format byte, then records,
+//!   each a length (u32 BE) and a step as JSON. Recording a step appends to the
+//!   run's last chunk (an overwrite) until it holds 64 steps or 32 KiB.
+//!
+//! A status change writes the record, then the new index entry, then removes
+//! the old one: a crash between leaves a stale entry that readers filter out by
+//! the record's status.
+
+use crate::api::{PruneStats, RetentionPolicy, RunFilter, RunOutcome, RunPage};
+use crate::error::{Result, StoreError};
+use crate::{Store, T_RUNS, T_RUNS_BY_FLOW, T_RUNS_BY_STATUS, T_STEPS};
+use chrono::{DateTime, Utc};
+use lanyard_core::history::{ErrorInfo, RunRecord, RunStatus, StepRecord, TriggerInfo};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::ops::Bound;
+
+const ID_LEN: usize = 26;
+const MAX_FLOW_BYTES: usize = 256;
+/// A step record's serialized size limit. Card outputs are capped far below
+/// this by the runtime; this only stops a runaway record.
+pub const MAX_STEP_BYTES: usize = 8 * 1024 * 1024;
+/// A run input's serialized size limit.
+pub const MAX_INPUT_BYTES: usize = 8 * 1024 * 1024;
+const DEFAULT_LIST_LIMIT: usize = 50;
+pub const MAX_LIST_LIMIT: usize = 1000;
+/// Index entries one `list_runs` call looks at before it returns a short page
+/// with a cursor, so a rare filter cannot turn one call into a full scan.
+const MAX_EXAMINED: usize = 20_000;
+/// A journal chunk takes steps until it holds this many, or this many bytes.
+const CHUNK_STEPS: usize = 64;
+const CHUNK_BYTES: usize = 32 * 1024;
+
+/// The format byte of a run record (head length, head, input).
+const FORMAT_RUN_V1: u8 = 1;
+/// The format byte of a journal chunk (length-prefixed step records).
+const FORMAT_CHUNK_V1: u8 = 1;
+
+#[derive(Serialize)]
+struct HeadRef<'a> {
+    id: &'a str,
+    flow: &'a str,
+    flow_digest: &'a str,
+    trigger: &'a TriggerInfo,
+    status: RunStatus,
+    created: DateTime<Utc>,
+    started: Option<DateTime<Utc>>,
+    ended: Option<DateTime<Utc>>,
+    output: &'a Option<Value>,
+    error: &'a Option<ErrorInfo>,
+    reason: &'a Option<String>,
+    subject: &'a Option<String>,
+    dry_run: bool,
+}
+
+impl<'a> HeadRef<'a> {
+    fn of(r: &'a RunRecord) -> Self {
+        HeadRef {
+            id: &r.id,
+            flow: &r.flow,
+            flow_digest: &r.flow_digest,
+            trigger: &r.trigger,
+            status: r.status,
+            created: r.created,
+            started: r.started,
+            ended: r.ended,
+            output: &r.output,
+            error: &r.error,
+            reason: &r.reason,
+            subject: &r.subject,
+            dry_run: r.dry_run,
+        }
+    }
+}
+
+#[derive(Clone, Deserialize)]
+pub(crate) struct Head {
+    pub(crate) id: String,
+    pub(crate) flow: String,
+    flow_digest: String,
+    trigger: TriggerInfo,
+    pub(crate) status: RunStatus,
+    created: DateTime<Utc>,
+    #[serde(default)]
+    started: Option<DateTime<Utc>>,
+    #[serde(default)]
+    ended: Option<DateTime<Utc>>,
+    #[serde(default)]
+    output: Option<Value>,
+    #[serde(default)]
+    error: Option<ErrorInfo>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    subject: Option<String>,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+impl Head {
+    fn into_record(self, input: Value) -> RunRecord {
+        RunRecord {
+            id: self.id,
+            flow: self.flow,
+            flow_digest: self.flow_digest,
+            trigger: self.trigger,
+            input,
+            status: self.status,
+            created: self.created,
+            started: self.started,
+            ended: self.ended,
+            output: self.output,
+            error: self.error,
+            reason: self.reason,
+            subject: self.subject,
+            dry_run: self.dry_run,
+        }
+    }
+}
+
+/// A run as the runs tree stores it.
+fn encode_run_parts(run: &RunRecord, input_json: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(512 + input_json.len());
+    out.push(FORMAT_RUN_V1);
+    out.extend_from_slice(&[0; 4]);
+    serde_json::to_writer(&mut out, &HeadRef::of(run))
+        .map_err(|e| StoreError::corrupt(T_RUNS, &run.id, format!("cannot encode: {e}")))?;
+    let head_len = (out.len() - 5) as u32;
+    out[1..5].copy_from_slice(&head_len.to_be_bytes());
+    out.extend_from_slice(input_json);
+    Ok(out)
+}
+
+/// Encode a new run, enforcing the input limit.
+pub(crate) fn encode_run(run: &RunRecord) -> Result<Vec<u8>> {
+    let input = serde_json::to_vec(&run.input).map_err(|e| {
+        StoreError::corrupt(T_RUNS, &run.id, format!("cannot encode the input: {e}"))
+    })?;
+    if input.len() > MAX_INPUT_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "run {}: input is {} bytes; at most {MAX_INPUT_BYTES}",
+            run.id,
+            input.len()
+        )));
+    }
+    encode_run_parts(run, &input)
+}
+
+/// Split a stored run into its head's and its input's JSON.
+fn run_parts<'a>(key: &[u8], bytes: &'a [u8]) -> Result<(&'a [u8], &'a [u8])> {
+    match bytes {
+        [FORMAT_RUN_V1, a, b, c, d, rest @ ..] => {
+            let len = u32::from_be_bytes([*a, *b, *c, *d]) as usize;
+            if len > rest.len() {
+                return Err(StoreError::corrupt(T_RUNS, key, "head length past the end"));
+            }
+            Ok(rest.split_at(len))
+        }
+        [other, ..] => Err(StoreError::corrupt(
+            T_RUNS,
+            key,
+            format!("unknown record format {other} (written by a newer lanyard?)"),
+        )),
+        [] => Err(StoreError::corrupt(T_RUNS, key, "empty record")),
+    }
+}
+
+pub(crate) fn decode_head(key: &[u8], bytes: &[u8]) -> Result<Head> {
+    let (head, _) = run_parts(key, bytes)?;
+    serde_json::from_slice(head).map_err(|e| StoreError::corrupt(T_RUNS, key, e.to_string()))
+}
+
+fn decode_run(key: &[u8], bytes: &[u8]) -> Result<RunRecord> {
+    let (head, input) = run_parts(key, bytes)?;
+    let head: Head = serde_json::from_slice(head)
+        .map_err(|e| StoreError::corrupt(T_RUNS, key, e.to_string()))?;
+    let input = serde_json::from_slice(input)
+        .map_err(|e| StoreError::corrupt(T_RUNS, key, format!("input: {e}")))?;
+    Ok(head.into_record(input))
+}
+
+/// The index bucket of a status; `None` for succeeded, which is not indexed.
+fn bucket(status: RunStatus) -> Option<u8> {
+    match status {
+        RunStatus::Queued | RunStatus::Running => Some(b'a'),
+        RunStatus::Succeeded => None,
+        RunStatus::Failed => Some(b'f'),
+        RunStatus::Stopped => Some(b'p'),
+        RunStatus::Suppressed => Some(b'u'),
+        RunStatus::Cancelled => Some(b'c'),
+    }
+}
+
+const ALL_BUCKETS: [u8; 5] = [b'a', b'f', b'p', b'u', b'c'];
+
+fn bucket_key(bucket: u8, id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + ID_LEN);
+    k.push(bucket);
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+fn flow_key(flow: &str, id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(flow.len() + 1 + ID_LEN);
+    k.extend_from_slice(flow.as_bytes());
+    k.push(0);
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+fn chunk_key(run_id: &str, chunk: u32) -> Vec<u8> {
+    let mut k = Vec::with_capacity(ID_LEN + 4);
+    k.extend_from_slice(run_id.as_bytes());
+    k.extend_from_slice(&chunk.to_be_bytes());
+    k
+}
+
+/// A run id must be a canonical ULID: the store's orderings depend on it.
+pub(crate) fn check_id(id: &str) -> Result<()> {
+    match ulid::Ulid::from_string(id) {
+        Ok(u) if u.to_string() == id => Ok(()),
+        _ => Err(StoreError::Invalid(format!(
+            "run id `{}` is not a ULID (make ids with lanyard_store::new_run_id)",
+            id.escape_debug()
+        ))),
+    }
+}
+
+pub(crate) fn check_new_run(run: &RunRecord) -> Result<()> {
+    check_id(&run.id)?;
+    if run.flow.is_empty() || run.flow.len() > MAX_FLOW_BYTES || run.flow.contains('\0') {
+        return Err(StoreError::Invalid(format!(
+            "run {}: flow name must be 1 to {MAX_FLOW_BYTES} bytes without NUL",
+            run.id
+        )));
+    }
+    Ok(())
+}
+
+fn ulid_bound(t: DateTime<Utc>, high: bool) -> String {
+    let ms = t.timestamp_millis().max(0) as u64;
+    ulid::Ulid::from_parts(ms, if high { u128::MAX } else { 0 }).to_string()
+}
+
+fn id_of<'a>(tree: &str, key: &'a [u8], prefix_len: usize) -> Result<&'a str> {
+    key.get(prefix_len..)
+        .and_then(|k| std::str::from_utf8(k).ok())
+        .ok_or_else(|| StoreError::corrupt(tree, key, "no run id in the key"))
+}
+
+impl Store {
+    pub(crate) fn run_exists(&self, id: &str) -> Result<bool> {
+        self.inner
+            .t
+            .runs
+            .contains_key(id)
+            .map_err(|e| StoreError::backend("read", T_RUNS, id, e))
+    }
+
+    /// Write an encoded run (from [`encode_run`]) unless it exists. Index
+    /// entries first, the record last. Returns whether it wrote.
+    pub(crate) fn write_new_run(&self, encoded: &[u8]) -> Result<bool> {
+        let head = decode_head(b"(new run)", encoded)?;
+        if self.run_exists(&head.id)? {
+            return Ok(false);
+        }
+        self.write_run_unchecked(&head.id, &head.flow, head.status, encoded)
+    }
+
+    /// [`Store::write_new_run`] for a caller that has just checked the run is new.
+    pub(crate) fn write_run_unchecked(
+        &self,
+        id: &str,
+        flow: &str,
+        status: RunStatus,
+        encoded: &[u8],
+    ) -> Result<bool> {
+        let t = &self.inner.t;
+        let fk = flow_key(flow, id);
+        t.runs_by_flow
+            .insert(&fk, &[])
+            .map_err(|e| StoreError::backend("write", T_RUNS_BY_FLOW, &fk, e))?;
+        if let Some(b) = bucket(status) {
+            let sk = bucket_key(b, id);
+            t.runs_by_status
+                .insert(&sk, &[])
+                .map_err(|e| StoreError::backend("write", T_RUNS_BY_STATUS, &sk, e))?;
+        }
+        let created = t
+            .runs
+            .compare_and_swap(id, None as Option<&[u8]>, Some(encoded))
+            .map_err(|e| StoreError::backend("write", T_RUNS, id, e))?;
+        Ok(created.is_ok())
+    }
+
+    fn stored_run(&self, id: &str) -> Result<Option<sled::IVec>> {
+        self.inner
+            .t
+            .runs
+            .get(id)
+            .map_err(|e| StoreError::backend("read", T_RUNS, id, e))
+    }
+
+    pub(crate) fn create_run_now(&self, run: &RunRecord) -> Result<()> {
+        check_new_run(run)?;
+        if self.run_exists(&run.id)?
+            || !self.write_run_unchecked(&run.id, &run.flow, run.status, &encode_run(run)?)?
+        {
+            return Err(StoreError::Conflict(format!(
+                "run {} already exists",
+                run.id
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn get_run_now(&self, id: &str) -> Result<Option<RunRecord>> {
+        check_id(id)?;
+        match self.stored_run(id)? {
+            Some(bytes) => decode_run(id.as_bytes(), &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Replace a run's head with `change(head)` (the input's bytes are kept as
+    /// they are), keeping the status index in step.
+    fn change_run(&self, id: &str, change: impl Fn(Head) -> Result<RunRecord>) -> Result<()> {
+        check_id(id)?;
+        let t = &self.inner.t;
+        loop {
+            let old = self
+                .stored_run(id)?
+                .ok_or_else(|| StoreError::NotFound(format!("run {id}")))?;
+            let (head_json, input_json) = run_parts(id.as_bytes(), &old)?;
+            let head: Head = serde_json::from_slice(head_json)
+                .map_err(|e| StoreError::corrupt(T_RUNS, id, e.to_string()))?;
+            let (old_status, old_flow) = (head.status, head.flow.clone());
+            let new = change(head)?;
+            if new.id != id || new.flow != old_flow {
+                return Err(StoreError::Invalid(format!(
+                    "run {id}: the id and flow of a run cannot change"
+                )));
+            }
+            let bytes = encode_run_parts(&new, input_json)?;
+            let swapped = t
+                .runs
+                .compare_and_swap(id, Some(&old), Some(bytes))
+                .map_err(|e| StoreError::backend("write", T_RUNS, id, e))?;
+            if swapped.is_err() {
+                continue; // changed underneath: apply the change to the new state
+            }
+            let (was, is) = (bucket(old_status), bucket(new.status));
+            if was != is {
+                if let Some(b) = is {
+                    let k = bucket_key(b, id);
+                    t.runs_by_status
+                        .insert(&k, &[])
+                        .map_err(|e| StoreError::backend("write", T_RUNS_BY_STATUS, &k, e))?;
+                }
+                if let Some(b) = was {
+                    let k = bucket_key(b, id);
+                    t.runs_by_status
+                        .remove(&k)
+                        .map_err(|e| StoreError::backend("remove", T_RUNS_BY_STATUS, &k, e))?;
+                }
+            }
+            return Ok(());
+        }
+    }
+
+    pub(crate) fn update_run_now(&self, run: &RunRecord) -> Result<()> {
+        // The closure hands back the caller's record; its input is ignored,
+        // as the stored input's bytes are kept.
+        self.change_run(&run.id, |_| {
+            Ok(RunRecord {
+                input: Value::Null,
+                ..run.clone()
+            })
+        })
+    }
+
+    pub(crate) fn set_status_now(
+        &self,
+        id: &str,
+        status: RunStatus,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.change_run(id, |head| {
+            let mut r = head.into_record(Value::Null);
+            r.status = status;
+            if status == RunStatus::Running && r.started.is_none() {
+                r.started = Some(at);
+            }
+            if status.is_final() {
+                r.ended = Some(at);
+            }
+            Ok(r)
+        })
+    }
+
+    pub(crate) fn finish_run_now(
+        &self,
+        id: &str,
+        outcome: &RunOutcome,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        if !outcome.status.is_final() {
+            return Err(StoreError::Invalid(format!(
+                "run {id}: `{}` is not a final status",
+                outcome.status
+            )));
+        }
+        self.change_run(id, |head| {
+            let mut r = head.into_record(Value::Null);
+            r.status = outcome.status;
+            r.output = outcome.output.clone();
+            r.error = outcome.error.clone();
+            r.reason = outcome.reason.clone();
+            r.ended = Some(at);
+            Ok(r)
+        })
+    }
+
+    pub(crate) fn list_runs_now(&self, f: &RunFilter) -> Result<RunPage> {
+        let limit = f.limit.unwrap_or(DEFAULT_LIST_LIMIT);
+        if limit == 0 || limit > MAX_LIST_LIMIT {
+            return Err(StoreError::Invalid(format!(
+                "a page holds 1 to {MAX_LIST_LIMIT} runs, not {limit}"
+            )));
+        }
+        if let Some(c) = &f.cursor {
+            check_id(c).map_err(|_| StoreError::Invalid(format!("`{c}` is not a run cursor")))?;
+        }
+        let t = &self.inner.t;
+        // The most selective index that answers the filter: the flow's, else
+        // the status's (succeeded has none), else the runs themselves.
+        let (tree, tree_name, prefix): (&sled::Tree, &str, Vec<u8>) =
+            match (&f.flow, f.status.and_then(bucket)) {
+                (Some(flow), _) => {
+                    let mut p = flow.as_bytes().to_vec();
+                    p.push(0);
+                    (&t.runs_by_flow, T_RUNS_BY_FLOW, p)
+                }
+                (None, Some(b)) => (&t.runs_by_status, T_RUNS_BY_STATUS, vec![b]),
+                (None, None) => (&t.runs, T_RUNS, Vec::new()),
+            };
+        let with = |id: &str| {
+            let mut k = prefix.clone();
+            k.extend_from_slice(id.as_bytes());
+            k
+        };
+        let lo = Bound::Included(with(
+            &f.since
+                .map_or_else(|| "0".repeat(ID_LEN), |s| ulid_bound(s, false)),
+        ));
+        let hi = match (&f.cursor, f.until) {
+            (Some(c), Some(u)) if *c <= ulid_bound(u, true) => Bound::Excluded(with(c)),
+            (_, Some(u)) => Bound::Included(with(&ulid_bound(u, true))),
+            (Some(c), None) => Bound::Excluded(with(c)),
+            (None, None) => Bound::Included(with(&"Z".repeat(ID_LEN))),
+        };
+        let mut runs = Vec::new();
+        let mut examined = 0usize;
+        for item in tree.range((lo, hi)).rev() {
+            let (k, v) = item.map_err(|e| StoreError::backend("scan", tree_name, b"", e))?;
+            let id = id_of(tree_name, &k, prefix.len())?;
+            examined += 1;
+            let bytes = if tree_name == T_RUNS {
+                v
+            } else {
+                match self.stored_run(id)? {
+                    Some(bytes) => bytes,
+                    None => continue, // a leftover index entry
+                }
+            };
+            let head = decode_head(id.as_bytes(), &bytes)?;
+            let matches = f.status.is_none_or(|s| head.status == s)
+                && f.flow.as_ref().is_none_or(|fl| *fl == head.flow)
+                && f.since.is_none_or(|s| head.created >= s)
+                && f.until.is_none_or(|u| head.created <= u);
+            if matches {
+                runs.push(decode_run(id.as_bytes(), &bytes)?);
+                if runs.len() == limit {
+                    return Ok(RunPage {
+                        next_cursor: Some(id.to_string()),
+                        runs,
+                    });
+                }
+            }
+            if examined >= MAX_EXAMINED {
+                return Ok(RunPage {
+                    runs,
+                    next_cursor: Some(id.to_string()),
+                });
+            }
+        }
+        Ok(RunPage {
+            runs,
+            next_cursor: None,
+        })
+    }
+
+    pub(crate) fn unfinished_runs_now(&self) -> Result<Vec<RunRecord>> {
+        let mut out = Vec::new();
+        for item in self.inner.t.runs_by_status.scan_prefix([b'a']) {
+            let (k, _) = item.map_err(|e| StoreError::backend("scan", T_RUNS_BY_STATUS, b"", e))?;
+            let id = id_of(T_RUNS_BY_STATUS, &k, 1)?;
+            if let Some(bytes) = self.stored_run(id)? {
+                let run = decode_run(id.as_bytes(), &bytes)?;
+                if !run.status.is_final() {
+                    out.push(run);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn record_step_now(&self, step: &StepRecord) -> Result<()> {
+        let run_id = step.run_id.as_str();
+        check_id(run_id)?;
+        if step.path.is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "run {run_id}: a step needs a path"
+            )));
+        }
+        let mut record = Vec::with_capacity(512);
+        record.extend_from_slice(&[0; 4]);
+        serde_json::to_writer(&mut record, step)
+            .map_err(|e| StoreError::corrupt(T_STEPS, run_id, format!("cannot encode: {e}")))?;
+        let len = record.len() - 4;
+        if len > MAX_STEP_BYTES {
+            return Err(StoreError::Invalid(format!(
+                "run {run_id}: step `{}` is {len} bytes recorded; at most {MAX_STEP_BYTES}",
+                step.path
+            )));
+        }
+        record[..4].copy_from_slice(&(len as u32).to_be_bytes());
+        let steps = &self.inner.t.steps;
+        loop {
+            let last = steps
+                .scan_prefix(run_id)
+                .next_back()
+                .transpose()
+                .map_err(|e| StoreError::backend("scan", T_STEPS, run_id, e))?;
+            let (key, old, new) = match last {
+                Some((key, old))
+                    if old.len() + record.len() <= CHUNK_BYTES
+                        && chunk_records(&key, &old)?.len() < CHUNK_STEPS =>
+                {
+                    let mut new = Vec::with_capacity(old.len() + record.len());
+                    new.extend_from_slice(&old);
+                    new.extend_from_slice(&record);
+                    (key.to_vec(), Some(old), new)
+                }
+                last => {
+                    // A run's first step (or a full chunk): the run must exist.
+                    // Later steps find its chunk, which only a run's steps make.
+                    if !self.run_exists(run_id)? {
+                        return Err(StoreError::NotFound(format!(
+                            "run {run_id} (recording step `{}`)",
+                            step.path
+                        )));
+                    }
+                    let next = match &last {
+                        Some((key, _)) => chunk_number(key)? + 1,
+                        None => 0,
+                    };
+                    let mut new = Vec::with_capacity(1 + record.len());
+                    new.push(FORMAT_CHUNK_V1);
+                    new.extend_from_slice(&record);
+                    (chunk_key(run_id, next), None, new)
+                }
+            };
+            let swapped = steps
+                .compare_and_swap(&key, old, Some(new))
+                .map_err(|e| StoreError::backend("write", T_STEPS, &key, e))?;
+            if swapped.is_ok() {
+                return Ok(());
+            }
+            // A concurrent step of the same run (a parallel for_each) won: retry.
+        }
+    }
+
+    pub(crate) fn steps_now(&self, run_id: &str) -> Result<Vec<StepRecord>> {
+        check_id(run_id)?;
+        let mut steps = Vec::new();
+        for item in self.inner.t.steps.scan_prefix(run_id) {
+            let (k, v) = item.map_err(|e| StoreError::backend("scan", T_STEPS, run_id, e))?;
+            for record in chunk_records(&k, &v)? {
+                steps.push(
+                    serde_json::from_slice(record)
+                        .map_err(|e| StoreError::corrupt(T_STEPS, &k, e.to_string()))?,
+                );
+            }
+        }
+        // Records are written when a step ends (a loop after its children);
+        // `seq` is the order they started. The sort is stable: equal seqs keep
+        // the order they were recorded in.
+        steps.sort_by_key(|s: &StepRecord| s.seq);
+        Ok(steps)
+    }
+
+    /// Delete a run: its record first (from then on it does not exist), then
+    /// its steps and index entries.
+    fn delete_run(&self, id: &str, flow: &str, stats: &mut PruneStats) -> Result<()> {
+        let t = &self.inner.t;
+        t.runs
+            .remove(id)
+            .map_err(|e| StoreError::backend("remove", T_RUNS, id, e))?;
+        for item in t.steps.scan_prefix(id) {
+            let (k, v) = item.map_err(|e| StoreError::backend("scan", T_STEPS, id, e))?;
+            stats.steps += chunk_records(&k, &v)?.len() as u64;
+            t.steps
+                .remove(&k)
+                .map_err(|e| StoreError::backend("remove", T_STEPS, &k, e))?;
+        }
+        let fk = flow_key(flow, id);
+        t.runs_by_flow
+            .remove(&fk)
+            .map_err(|e| StoreError::backend("remove", T_RUNS_BY_FLOW, &fk, e))?;
+        // Every bucket: a crash mid status change may have left a second entry.
+        for b in ALL_BUCKETS {
+            let sk = bucket_key(b, id);
+            t.runs_by_status
+                .remove(&sk)
+                .map_err(|e| StoreError::backend("remove", T_RUNS_BY_STATUS, &sk, e))?;
+        }
+        stats.runs += 1;
+        Ok(())
+    }
+
+    pub(crate) fn prune_now(&self, policy: &RetentionPolicy) -> Result<PruneStats> {
+        let mut stats = PruneStats::default();
+        let t = &self.inner.t;
+        if let Some(max_age) = policy.max_age {
+            let age = chrono::Duration::from_std(max_age)
+                .map_err(|_| StoreError::Invalid("retention age out of range".into()))?;
+            let cutoff = self.now() - age;
+            let bound = ulid_bound(cutoff, true);
+            for item in t.runs.range(..=bound.as_bytes()) {
+                let (k, v) = item.map_err(|e| StoreError::backend("scan", T_RUNS, b"", e))?;
+                let head = decode_head(&k, &v)?;
+                if head.status.is_final() && head.created < cutoff {
+                    self.delete_run(&head.id, &head.flow, &mut stats)?;
+                }
+            }
+            // Journal chunks whose run is gone: a crash mid-delete.
+            for item in t.steps.range(..=bound.as_bytes()).keys() {
+                let k = item.map_err(|e| StoreError::backend("scan", T_STEPS, b"", e))?;
+                let id = k.get(..ID_LEN).unwrap_or(&k);
+                if !t
+                    .runs
+                    .contains_key(id)
+                    .map_err(|e| StoreError::backend("read", T_RUNS, id, e))?
+                {
+                    t.steps
+                        .remove(&k)
+                        .map_err(|e| StoreError::backend("remove", T_STEPS, &k, e))?;
+                    stats.leftovers += 1;
+                }
+            }
+        }
+        if let Some(keep) = policy.max_runs_per_flow {
+            // Visit each flow once: after its last key, jump past it.
+            let mut from: Vec<u8> = Vec::new();
+            loop {
+                let Some(item) = t.runs_by_flow.range(from.clone()..).next() else {
+                    break;
+                };
+                let (k, _) =
+                    item.map_err(|e| StoreError::backend("scan", T_RUNS_BY_FLOW, b"", e))?;
+                let Some(nul) = k.iter().position(|&b| b == 0) else {
+                    return Err(StoreError::corrupt(T_RUNS_BY_FLOW, &k, "no flow separator"));
+                };
+                let mut prefix = k[..=nul].to_vec();
+                let mut kept = 0usize;
+                for item in t.runs_by_flow.scan_prefix(&prefix).rev() {
+                    let (k, _) =
+                        item.map_err(|e| StoreError::backend("scan", T_RUNS_BY_FLOW, b"", e))?;
+                    let id = id_of(T_RUNS_BY_FLOW, &k, prefix.len())?;
+                    match self.stored_run(id)? {
+                        None => {
+                            t.runs_by_flow.remove(&k).map_err(|e| {
+                                StoreError::backend("remove", T_RUNS_BY_FLOW, &k, e)
+                            })?;
+                            stats.leftovers += 1;
+                        }
+                        Some(bytes) => {
+                            kept += 1;
+                            let head = decode_head(id.as_bytes(), &bytes)?;
+                            if kept > keep && head.status.is_final() {
+                                self.delete_run(&head.id, &head.flow, &mut stats)?;
+                            }
+                        }
+                    }
+                }
+                // The separator 0x00 becomes 0x01: the first key after this flow.
+                *prefix.last_mut().expect("non-empty") = 1;
+                from = prefix;
+            }
+        }
+        stats.dedupe_generations = self.prune_seen()?;
+        Ok(stats)
+    }
+}
+
+fn chunk_number(key: &[u8]) -> Result<u32> {
+    key.get(ID_LEN..)
+        .and_then(|n| <[u8; 4]>::try_from(n).ok())
+        .map(u32::from_be_bytes)
+        .ok_or_else(|| StoreError::corrupt(T_STEPS, key, "not a journal chunk key"))
+}
+
+/// The step records (JSON) in a journal chunk.
+fn chunk_records<'a>(key: &[u8], bytes: &'a [u8]) -> Result<Vec<&'a [u8]>> {
+    let mut rest = match bytes.split_first() {
+        Some((&FORMAT_CHUNK_V1, rest)) => rest,
+        Some((other, _)) => {
+            return Err(StoreError::corrupt(
+                T_STEPS,
+                key,
+                format!("unknown chunk format {other} (written by a newer lanyard?)"),
+            ));
+        }
+        None => return Err(StoreError::corrupt(T_STEPS, key, "empty chunk")),
+    };
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let Some((len, tail)) = rest.split_first_chunk::<4>() else {
+            return Err(StoreError::corrupt(T_STEPS, key, "truncated record length"));
+        };
+        let len = u32::from_be_bytes(*len) as usize;
+        if len > tail.len() {
+            return Err(StoreError::corrupt(
+                T_STEPS,
+                key,
+                "record past the end of the chunk",
+            ));
+        }
+        let (record, tail) = tail.split_at(len);
+        out.push(record);
+        rest = tail;
+    }
+    Ok(out)
+}
+
+#[async_trait::async_trait]
+impl crate::api::RunStore for Store {
+    async fn create_run(&self, run: &RunRecord) -> Result<()> {
+        self.create_run_now(run)
+    }
+
+    async fn update_run(&self, run: &RunRecord) -> Result<()> {
+        self.update_run_now(run)
+    }
+
+    async fn set_status(&self, id: &str, status: RunStatus, at: DateTime<Utc>) -> Result<()> {
+        self.set_status_now(id, status, at)
+    }
+
+    async fn finish_run(&self, id: &str, outcome: RunOutcome, at: DateTime<Utc>) -> Result<()> {
+        self.finish_run_now(id, &outcome, at)
+    }
+
+    async fn get_run(&self, id: &str) -> Result<Option<RunRecord>> {
+        self.get_run_now(id)
+    }
+
+    async fn list_runs(&self, filter: &RunFilter) -> Result<RunPage> {
+        self.list_runs_now(filter)
+    }
+
+    async fn unfinished_runs(&self) -> Result<Vec<RunRecord>> {
+        self.unfinished_runs_now()
+    }
+
+    async fn record_step(&self, step: &StepRecord) -> Result<()> {
+        self.record_step_now(step)
+    }
+
+    async fn steps(&self, run_id: &str) -> Result<Vec<StepRecord>> {
+        self.steps_now(run_id)
+    }
+
+    async fn sync(&self) -> Result<()> {
+        self.inner.commit.sync().await
+    }
+
+    async fn prune(&self, policy: &RetentionPolicy) -> Result<PruneStats> {
+        // Pruning walks whole trees: keep it off the runtime's worker threads.
+        let store = self.clone();
+        let policy = policy.clone();
+        tokio::task::spawn_blocking(move || store.prune_now(&policy))
+            .await
+            .map_err(|e| StoreError::Task(format!("prune: {e}")))?
+    }
+}

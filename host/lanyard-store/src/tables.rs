@@ -1,0 +1,288 @@
+//! Tables: named, persistent JSON rows keyed by string, one sled tree per table
+//! (`v1/table/<name>`: key → row). Served to cards through core's `TablesApi`
+//! (with `CardError`s a flow author can read) and to operators through
+//! [`Store::list_tables`] and the CSV import and export in `csv_io`.
+//!
+//! Table writes are durable at the next sync: the daemon syncs after each step,
+//! before the next side effect.
+
+use crate::codec::{decode, encode};
+use crate::error::{Result, StoreError};
+use crate::{Store, T_TABLE_PREFIX};
+use async_trait::async_trait;
+use lanyard_core::caps::{TableQuery, TableRow, TablesApi};
+use lanyard_core::{CardError, ErrorKind, WriteOutcome};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The limits on every table input.
+pub mod limits {
+    /// Table names: `[A-Za-z0-9][A-Za-z0-9._-]*`, at most this long.
+    pub const MAX_TABLE_NAME: usize = 64;
+    /// Row keys: non-empty UTF-8 without control characters, at most this many bytes.
+    pub const MAX_KEY_BYTES: usize = 512;
+    /// A row, serialized as JSON.
+    pub const MAX_ROW_BYTES: usize = 64 * 1024;
+    /// Rows `find` returns when the query sets no limit.
+    pub const DEFAULT_FIND_LIMIT: u32 = 100;
+    /// The most rows one `find` returns.
+    pub const MAX_FIND_LIMIT: u32 = 1000;
+    /// Field conditions in one `find`.
+    pub const MAX_FIND_EQUALS: usize = 16;
+    /// Rows one `find` may look at; a query that must look at more is refused
+    /// and should narrow itself with a key prefix.
+    pub const MAX_FIND_EXAMINED: usize = 100_000;
+}
+use limits::*;
+
+/// A table and how many rows it has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableInfo {
+    pub name: String,
+    pub rows: u64,
+}
+
+/// What an import does with rows the file does not mention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMode {
+    /// Keep them.
+    Merge,
+    /// Delete them: afterwards the table holds exactly the file's rows.
+    Replace,
+}
+
+/// What an import changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportStats {
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub deleted: u64,
+}
+
+pub(crate) fn check_table_name(name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let ok = name.len() <= MAX_TABLE_NAME
+        && chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "table name `{}` is not valid: 1 to {MAX_TABLE_NAME} characters, letters, digits, `.`, `_` and `-`, starting with a letter or digit",
+            name.escape_debug()
+        )))
+    }
+}
+
+pub(crate) fn check_key(table: &str, key: &str) -> Result<()> {
+    if key.is_empty() || key.len() > MAX_KEY_BYTES || key.chars().any(char::is_control) {
+        return Err(StoreError::Invalid(format!(
+            "table `{table}`: key `{}` is not valid: 1 to {MAX_KEY_BYTES} bytes, no control characters",
+            key.escape_debug()
+        )));
+    }
+    Ok(())
+}
+
+/// Encode a row, enforcing the size limit.
+pub(crate) fn encode_row(table: &str, key: &str, value: &Value) -> Result<Vec<u8>> {
+    let bytes = encode(&tree_name(table), key.as_bytes(), value)?;
+    if bytes.len() - 1 > MAX_ROW_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "table `{table}`: row `{key}` is {} bytes as JSON; at most {MAX_ROW_BYTES}",
+            bytes.len() - 1
+        )));
+    }
+    Ok(bytes)
+}
+
+pub(crate) fn tree_name(table: &str) -> String {
+    format!("{T_TABLE_PREFIX}{table}")
+}
+
+impl Store {
+    /// The table's tree; with `create`, made if missing.
+    pub(crate) fn table_tree(&self, table: &str, create: bool) -> Result<Option<sled::Tree>> {
+        check_table_name(table)?;
+        if let Some(t) = self
+            .inner
+            .tables
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(table)
+        {
+            return Ok(Some(t.clone()));
+        }
+        if !create {
+            return Ok(None);
+        }
+        let mut tables = self.inner.tables.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(t) = tables.get(table) {
+            return Ok(Some(t.clone()));
+        }
+        let name = tree_name(table);
+        let tree = self
+            .inner
+            .db
+            .open_tree(&name)
+            .map_err(|e| StoreError::backend("open tree", &name, b"", e))?;
+        tables.insert(table.to_string(), tree.clone());
+        Ok(Some(tree))
+    }
+
+    /// Every table, by name, with its row count (counting walks the table).
+    pub fn list_tables(&self) -> Result<Vec<TableInfo>> {
+        let mut tables: Vec<(String, sled::Tree)> = self
+            .inner
+            .tables
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(n, t)| (n.clone(), t.clone()))
+            .collect();
+        tables.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(tables
+            .into_iter()
+            .map(|(name, tree)| TableInfo {
+                rows: tree.len() as u64,
+                name,
+            })
+            .collect())
+    }
+
+    pub fn table_get(&self, table: &str, key: &str) -> Result<Option<Value>> {
+        check_key(table, key)?;
+        let Some(tree) = self.table_tree(table, false)? else {
+            return Ok(None);
+        };
+        let name = tree_name(table);
+        match tree
+            .get(key)
+            .map_err(|e| StoreError::backend("read", &name, key, e))?
+        {
+            Some(v) => decode(&name, key.as_bytes(), &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Write a row; `Unchanged` (and no write) if the stored row is equal.
+    pub fn table_put(&self, table: &str, key: &str, value: &Value) -> Result<WriteOutcome> {
+        check_key(table, key)?;
+        let bytes = encode_row(table, key, value)?;
+        let tree = self.table_tree(table, true)?.expect("created");
+        let name = tree_name(table);
+        loop {
+            let old = tree
+                .get(key)
+                .map_err(|e| StoreError::backend("read", &name, key, e))?;
+            if let Some(old) = &old {
+                let stored: Value = decode(&name, key.as_bytes(), old)?;
+                if stored == *value {
+                    return Ok(WriteOutcome::Unchanged);
+                }
+            }
+            if tree
+                .compare_and_swap(key, old, Some(bytes.clone()))
+                .map_err(|e| StoreError::backend("write", &name, key, e))?
+                .is_ok()
+            {
+                return Ok(WriteOutcome::Changed);
+            }
+        }
+    }
+
+    pub fn table_delete(&self, table: &str, key: &str) -> Result<WriteOutcome> {
+        check_key(table, key)?;
+        let Some(tree) = self.table_tree(table, false)? else {
+            return Ok(WriteOutcome::Unchanged);
+        };
+        let removed = tree
+            .remove(key)
+            .map_err(|e| StoreError::backend("remove", &tree_name(table), key, e))?;
+        Ok(if removed.is_some() {
+            WriteOutcome::Changed
+        } else {
+            WriteOutcome::Unchanged
+        })
+    }
+
+    /// Rows in key order that start with the prefix and whose top-level fields
+    /// equal every condition.
+    pub fn table_find(&self, table: &str, query: &TableQuery) -> Result<Vec<TableRow>> {
+        let limit = query.limit.unwrap_or(DEFAULT_FIND_LIMIT);
+        if limit == 0 || limit > MAX_FIND_LIMIT {
+            return Err(StoreError::Invalid(format!(
+                "table `{table}`: find returns 1 to {MAX_FIND_LIMIT} rows, not {limit}"
+            )));
+        }
+        if query.equals.len() > MAX_FIND_EQUALS {
+            return Err(StoreError::Invalid(format!(
+                "table `{table}`: at most {MAX_FIND_EQUALS} field conditions, not {}",
+                query.equals.len()
+            )));
+        }
+        let prefix = query.key_prefix.as_deref().unwrap_or("");
+        if prefix.len() > MAX_KEY_BYTES {
+            return Err(StoreError::Invalid(format!(
+                "table `{table}`: key prefix longer than {MAX_KEY_BYTES} bytes"
+            )));
+        }
+        let Some(tree) = self.table_tree(table, false)? else {
+            return Ok(Vec::new());
+        };
+        let name = tree_name(table);
+        let mut out = Vec::new();
+        for (examined, item) in tree.scan_prefix(prefix).enumerate() {
+            if examined >= MAX_FIND_EXAMINED {
+                return Err(StoreError::Invalid(format!(
+                    "table `{table}`: find looked at {MAX_FIND_EXAMINED} rows without filling its limit; narrow it with a key prefix"
+                )));
+            }
+            let (k, v) = item.map_err(|e| StoreError::backend("scan", &name, prefix, e))?;
+            let value: Value = decode(&name, &k, &v)?;
+            let matches = query
+                .equals
+                .iter()
+                .all(|(field, want)| value.get(field) == Some(want));
+            if matches {
+                let key = String::from_utf8(k.to_vec())
+                    .map_err(|_| StoreError::corrupt(&name, &k, "key is not UTF-8"))?;
+                out.push(TableRow { key, value });
+                if out.len() >= limit as usize {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// How a card sees a store failure.
+fn card_error(e: StoreError) -> CardError {
+    match e {
+        StoreError::Invalid(m) => CardError::invalid_input(m),
+        StoreError::NotFound(m) => CardError::not_found(format!("{m} not found")),
+        StoreError::Conflict(m) => CardError::new(ErrorKind::Conflict, m),
+        other => CardError::internal(format!("the table store failed: {other}")),
+    }
+}
+
+#[async_trait]
+impl TablesApi for Store {
+    async fn get(&self, table: &str, key: &str) -> Result<Option<Value>, CardError> {
+        self.table_get(table, key).map_err(card_error)
+    }
+
+    async fn put(&self, table: &str, key: &str, value: Value) -> Result<WriteOutcome, CardError> {
+        self.table_put(table, key, &value).map_err(card_error)
+    }
+
+    async fn delete(&self, table: &str, key: &str) -> Result<WriteOutcome, CardError> {
+        self.table_delete(table, key).map_err(card_error)
+    }
+
+    async fn find(&self, table: &str, query: &TableQuery) -> Result<Vec<TableRow>, CardError> {
+        self.table_find(table, query).map_err(card_error)
+    }
+}

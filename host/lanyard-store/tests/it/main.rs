@@ -1,0 +1,11 @@
+//! lanyard-store's integration tests: one binary, one module per area.
+
+mod cards;
+mod crash;
+mod csv;
+mod inbox;
+mod open;
+mod runs;
+mod state;
+mod support;
+mod tables;
