@@ -6,11 +6,11 @@
 //! cargo bench -p lanyard-flow --bench run
 
 use async_trait::async_trait;
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use lanyard_core::history::StepRecord;
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use lanyard_core::SystemClock;
+use lanyard_core::history::StepRecord;
 use lanyard_flow::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::sync::Arc;
 
 const FLOW: &str = r#"
@@ -53,7 +53,9 @@ impl Journal for DropJournal {
 
 fn bench(c: &mut Criterion) {
     let catalog = StaticCatalog::from_names(["okta.get-user"]);
-    let flow = compile("api-check.yaml", FLOW, &catalog).flow.expect("the bench flow compiles");
+    let flow = compile("api-check.yaml", FLOW, &catalog)
+        .flow
+        .expect("the bench flow compiles");
     let user = json!({
         "id": "00u1abcd", "status": "ACTIVE", "created": "2025-01-01T00:00:00.000Z",
         "activated": "2025-01-01T00:00:00.000Z", "lastLogin": "2026-03-01T10:00:00.000Z",
@@ -69,7 +71,9 @@ fn bench(c: &mut Criterion) {
         sleeper: Arc::new(RecordingSleeper::default()),
         limits: RunLimits::default(),
     };
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let input = json!({"user": "00u1abcd"});
     let mut g = c.benchmark_group("run_flow");
     g.throughput(Throughput::Elements(1));
@@ -89,10 +93,14 @@ fn bench(c: &mut Criterion) {
                     "department": "Engineering", "title": "SRE", "managerId": "00u0boss"}
     });
     let mut g = c.benchmark_group("parts");
-    g.bench_function("from_json_user", |b| b.iter(|| lanyard_flow::expr::from_json(std::hint::black_box(&user_json))));
+    g.bench_function("from_json_user", |b| {
+        b.iter(|| lanyard_flow::expr::from_json(std::hint::black_box(&user_json)))
+    });
     let ctx = lanyard_flow::expr::from_json(&json!({"event": {"user": "00u1"}, "user": user_json}));
     let cond = Expr::compile("event.user is defined and event.user != ''", "if").unwrap();
-    g.bench_function("eval_condition", |b| b.iter(|| cond.eval_bool(&ctx).unwrap()));
+    g.bench_function("eval_condition", |b| {
+        b.iter(|| cond.eval_bool(&ctx).unwrap())
+    });
     let text = Expr::compile("user.profile.login", "x").unwrap();
     g.bench_function("eval_path", |b| b.iter(|| text.eval(&ctx).unwrap()));
     let only_return = compile(
@@ -103,13 +111,16 @@ fn bench(c: &mut Criterion) {
     .flow
     .unwrap();
     g.bench_function("run_only_return", |b| {
-        b.to_async(&rt)
-            .iter(|| async { run_flow(&only_return, RunStart::new("01JBENCH", input.clone()), &env).await })
+        b.to_async(&rt).iter(|| async {
+            run_flow(&only_return, RunStart::new("01JBENCH", input.clone()), &env).await
+        })
     });
     g.finish();
 
     let mut g = c.benchmark_group("compile");
-    g.bench_function("api_check", |b| b.iter(|| compile("api-check.yaml", FLOW, &catalog).flow.is_some()));
+    g.bench_function("api_check", |b| {
+        b.iter(|| compile("api-check.yaml", FLOW, &catalog).flow.is_some())
+    });
     g.finish();
 }
 

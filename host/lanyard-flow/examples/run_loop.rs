@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 use lanyard_core::SystemClock;
 use lanyard_flow::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::sync::Arc;
 const FLOW: &str = r#"
 name: api-check
@@ -33,7 +33,10 @@ impl CardInvoker for NoopCards {
     }
 }
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(10000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10000);
     let catalog = StaticCatalog::from_names(["okta.get-user"]);
     let flow = compile("api-check.yaml", FLOW, &catalog).flow.unwrap();
     let user = json!({
@@ -51,7 +54,9 @@ fn main() {
         sleeper: Arc::new(RecordingSleeper::default()),
         limits: RunLimits::default(),
     };
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let input = json!({"user": "00u1abcd"});
     let t = std::time::Instant::now();
     rt.block_on(async {

@@ -70,7 +70,10 @@ impl CardCatalog for StaticCatalog {
     fn lookup(&self, card: &CardRef) -> Option<CardSummary> {
         let mut best: Option<(&CardSummary, Option<semver::Version>)> = None;
         for c in self.cards.iter().filter(|c| c.name == card.name) {
-            let v = c.version.as_deref().and_then(|v| semver::Version::parse(v).ok());
+            let v = c
+                .version
+                .as_deref()
+                .and_then(|v| semver::Version::parse(v).ok());
             let fits = match (&card.version, &v) {
                 (CardVersion::Req(req), Some(v)) => req.matches(v),
                 // A version the catalog cannot check (no version known, or a
@@ -102,11 +105,16 @@ mod tests {
             CardSummary::new("acme.wipe").with_version("1.4.1"),
             CardSummary::new("acme.wipe").with_version("2.0.0"),
         ]);
-        let found = cat.lookup(&CardRef::parse("acme.wipe@1.2").unwrap()).unwrap();
+        let found = cat
+            .lookup(&CardRef::parse("acme.wipe@1.2").unwrap())
+            .unwrap();
         assert_eq!(found.version.as_deref(), Some("1.4.1"));
         let found = cat.lookup(&CardRef::parse("acme.wipe").unwrap()).unwrap();
         assert_eq!(found.version.as_deref(), Some("2.0.0"));
-        assert!(cat.lookup(&CardRef::parse("acme.wipe@3").unwrap()).is_none());
+        assert!(
+            cat.lookup(&CardRef::parse("acme.wipe@3").unwrap())
+                .is_none()
+        );
         assert!(cat.lookup(&CardRef::parse("acme.nope").unwrap()).is_none());
     }
 }

@@ -11,8 +11,8 @@
 //! cycles, unique names) live in [`crate::library`]. This module reads no files.
 
 use crate::catalog::CardCatalog;
-use crate::diag::{did_you_mean, suggestion, Diagnostic, Pos, Span};
-use crate::expr::{self, split_text, Expr, Part, RawPart, Template};
+use crate::diag::{Diagnostic, Pos, Span, did_you_mean, suggestion};
+use crate::expr::{self, Expr, Part, RawPart, Template, split_text};
 use crate::model::*;
 use crate::yaml::{self, Key, Node, NodeKind};
 use sha2::{Digest, Sha256};
@@ -32,8 +32,28 @@ const STEP_KINDS: [&str; 9] = [
 /// Names with a meaning of their own in expressions; no step id, loop variable
 /// or `vars` key may take them.
 const RESERVED: [&str; 22] = [
-    "event", "flow", "vars", "inputs", "error", "loop", "steps", "true", "false", "none", "True",
-    "False", "None", "and", "or", "not", "in", "is", "if", "else", "on_error", "on_failure",
+    "event",
+    "flow",
+    "vars",
+    "inputs",
+    "error",
+    "loop",
+    "steps",
+    "true",
+    "false",
+    "none",
+    "True",
+    "False",
+    "None",
+    "and",
+    "or",
+    "not",
+    "in",
+    "is",
+    "if",
+    "else",
+    "on_error",
+    "on_failure",
 ];
 
 /// The result of compiling one file.
@@ -138,7 +158,10 @@ struct Cx<'a> {
 type Entries = [(Key, Node)];
 
 fn get<'n>(entries: &'n Entries, key: &str) -> Option<(&'n Key, &'n Node)> {
-    entries.iter().find(|(k, _)| k.text == key).map(|(k, v)| (k, v))
+    entries
+        .iter()
+        .find(|(k, _)| k.text == key)
+        .map(|(k, v)| (k, v))
 }
 
 fn path_text(path: &[String]) -> Option<String> {
@@ -178,8 +201,14 @@ fn narrow(span: Span, src: &str, name: &str) -> Span {
         }
         let col = span.start.col + src[..i].chars().count() as u32;
         return Span {
-            start: Pos { line: span.start.line, col },
-            end: Pos { line: span.start.line, col: col + name.chars().count() as u32 },
+            start: Pos {
+                line: span.start.line,
+                col,
+            },
+            end: Pos {
+                line: span.start.line,
+                col: col + name.chars().count() as u32,
+            },
         };
     }
     span
@@ -196,7 +225,13 @@ fn sole_expression(s: &str) -> Option<&str> {
 impl<'a> Cx<'a> {
     // -- reporting ---------------------------------------------------------
 
-    fn err(&mut self, code: &'static str, span: Span, path: &[String], msg: impl Into<String>) -> &mut Diagnostic {
+    fn err(
+        &mut self,
+        code: &'static str,
+        span: Span,
+        path: &[String],
+        msg: impl Into<String>,
+    ) -> &mut Diagnostic {
         self.diags
             .push(Diagnostic::error(code, self.file, span, msg).with_step(path_text(path)));
         self.diags.last_mut().expect("just pushed")
@@ -213,17 +248,32 @@ impl<'a> Cx<'a> {
             if !allowed.contains(&k.text.as_str()) {
                 let hint = suggestion(&k.text, allowed.iter().copied());
                 let list = allowed.join(", ");
-                self.err("unknown-key", k.span, path, format!("unknown key `{}` in {what}{hint}", k.text))
-                    .help = Some(format!("{what} takes: {list}"));
+                self.err(
+                    "unknown-key",
+                    k.span,
+                    path,
+                    format!("unknown key `{}` in {what}{hint}", k.text),
+                )
+                .help = Some(format!("{what} takes: {list}"));
             }
         }
     }
 
-    fn expect_map<'n>(&mut self, node: &'n Node, what: &str, path: &[String]) -> Option<&'n Entries> {
+    fn expect_map<'n>(
+        &mut self,
+        node: &'n Node,
+        what: &str,
+        path: &[String],
+    ) -> Option<&'n Entries> {
         match &node.kind {
             NodeKind::Map(m) => Some(m),
             _ => {
-                self.err("type", node.span, path, format!("{what} must be a mapping, not {}", node.describe()));
+                self.err(
+                    "type",
+                    node.span,
+                    path,
+                    format!("{what} must be a mapping, not {}", node.describe()),
+                );
                 None
             }
         }
@@ -237,7 +287,12 @@ impl<'a> Cx<'a> {
                 None
             }
             _ => {
-                self.err("type", node.span, path, format!("{what} must be text, not {}", node.describe()));
+                self.err(
+                    "type",
+                    node.span,
+                    path,
+                    format!("{what} must be text, not {}", node.describe()),
+                );
                 None
             }
         }
@@ -247,21 +302,43 @@ impl<'a> Cx<'a> {
         match node.kind {
             NodeKind::Bool(b) => Some(b),
             _ => {
-                self.err("type", node.span, path, format!("{what} must be true or false, not {}", node.describe()));
+                self.err(
+                    "type",
+                    node.span,
+                    path,
+                    format!("{what} must be true or false, not {}", node.describe()),
+                );
                 None
             }
         }
     }
 
-    fn expect_int(&mut self, node: &Node, what: &str, min: u64, max: u64, path: &[String]) -> Option<u64> {
+    fn expect_int(
+        &mut self,
+        node: &Node,
+        what: &str,
+        min: u64,
+        max: u64,
+        path: &[String],
+    ) -> Option<u64> {
         match node.kind {
             NodeKind::Int(i) if i >= min as i64 && (i as u64) <= max => Some(i as u64),
             NodeKind::Int(_) => {
-                self.err("range", node.span, path, format!("{what} must be between {min} and {max}"));
+                self.err(
+                    "range",
+                    node.span,
+                    path,
+                    format!("{what} must be between {min} and {max}"),
+                );
                 None
             }
             _ => {
-                self.err("type", node.span, path, format!("{what} must be a whole number, not {}", node.describe()));
+                self.err(
+                    "type",
+                    node.span,
+                    path,
+                    format!("{what} must be a whole number, not {}", node.describe()),
+                );
                 None
             }
         }
@@ -272,14 +349,24 @@ impl<'a> Cx<'a> {
             NodeKind::Str { text, .. } => text.clone(),
             NodeKind::Int(i) => i.to_string(),
             _ => {
-                self.err("duration", node.span, path, format!("{what} must be a duration like 2s, not {}", node.describe()));
+                self.err(
+                    "duration",
+                    node.span,
+                    path,
+                    format!("{what} must be a duration like 2s, not {}", node.describe()),
+                );
                 return None;
             }
         };
         match parse_duration(&text) {
             Ok(d) if d > Duration::ZERO => Some(d),
             Ok(_) => {
-                self.err("duration", node.span, path, format!("{what} must be longer than zero"));
+                self.err(
+                    "duration",
+                    node.span,
+                    path,
+                    format!("{what} must be longer than zero"),
+                );
                 None
             }
             Err(e) => {
@@ -304,12 +391,21 @@ impl<'a> Cx<'a> {
                 } else {
                     (t, 1)
                 };
-                num.trim().parse::<u64>().ok().filter(|n| *n > 0).and_then(|n| n.checked_mul(mult))
+                num.trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .and_then(|n| n.checked_mul(mult))
             }
             _ => None,
         };
         if parsed.is_none() {
-            self.err("type", node.span, path, format!("{what} must be a size like 64MiB or a number of bytes"));
+            self.err(
+                "type",
+                node.span,
+                path,
+                format!("{what} must be a size like 64MiB or a number of bytes"),
+            );
         }
         parsed
     }
@@ -318,13 +414,17 @@ impl<'a> Cx<'a> {
     /// the scalar sits on one line and its text appears verbatim; otherwise
     /// the scalar's own span.
     fn span_in(&self, node: &Node, offset: usize, len: usize) -> Span {
-        let (Some(value), true) = (node.as_str(), node.span.start.line == node.span.end.line) else {
+        let (Some(value), true) = (node.as_str(), node.span.start.line == node.span.end.line)
+        else {
             return node.span;
         };
         let Some(line) = self.lines.get(node.span.start.line as usize - 1) else {
             return node.span;
         };
-        let from: String = line.chars().skip(node.span.start.col as usize - 1).collect();
+        let from: String = line
+            .chars()
+            .skip(node.span.start.col as usize - 1)
+            .collect();
         let quote = usize::from(from.starts_with('"') || from.starts_with('\''));
         let body: String = from.chars().skip(quote).collect();
         let Some(prefix) = value.get(..offset) else {
@@ -334,10 +434,19 @@ impl<'a> Cx<'a> {
             return node.span;
         }
         let col = node.span.start.col + (quote + prefix.chars().count()) as u32;
-        let width = value.get(offset..offset + len).map(|s| s.chars().count()).unwrap_or(1) as u32;
+        let width = value
+            .get(offset..offset + len)
+            .map(|s| s.chars().count())
+            .unwrap_or(1) as u32;
         Span {
-            start: Pos { line: node.span.start.line, col },
-            end: Pos { line: node.span.start.line, col: col + width.max(1) },
+            start: Pos {
+                line: node.span.start.line,
+                col,
+            },
+            end: Pos {
+                line: node.span.start.line,
+                col: col + width.max(1),
+            },
         }
     }
 
@@ -346,35 +455,66 @@ impl<'a> Cx<'a> {
     fn flow(&mut self, root: &Node, source: &str) -> Option<Flow> {
         let top = &[] as &[String];
         let entries = self.expect_map(root, "a flow", top)?;
-        self.check_keys(entries, &["name", "description", "trigger", "steps", "on_failure"], "a flow", top);
+        self.check_keys(
+            entries,
+            &["name", "description", "trigger", "steps", "on_failure"],
+            "a flow",
+            top,
+        );
         let start = Span::point(Pos { line: 1, col: 1 });
         let name_span = get(entries, "name").map(|(_, n)| n.span).unwrap_or(start);
         let name = match get(entries, "name") {
-            Some((_, n)) => self.expect_text(n, "`name`", top).map(str::trim).map(str::to_string).and_then(|s| {
-                if s.contains('\n') || s.chars().count() > 128 {
-                    self.err("name", n.span, top, "`name` must be one line of at most 128 characters");
-                    None
-                } else {
-                    Some(s)
-                }
-            }),
+            Some((_, n)) => self
+                .expect_text(n, "`name`", top)
+                .map(str::trim)
+                .map(str::to_string)
+                .and_then(|s| {
+                    if s.contains('\n') || s.chars().count() > 128 {
+                        self.err(
+                            "name",
+                            n.span,
+                            top,
+                            "`name` must be one line of at most 128 characters",
+                        );
+                        None
+                    } else {
+                        Some(s)
+                    }
+                }),
             None => {
-                self.err("missing-key", start, top, "missing `name`: every flow has a unique name");
+                self.err(
+                    "missing-key",
+                    start,
+                    top,
+                    "missing `name`: every flow has a unique name",
+                );
                 None
             }
         };
         let description = match get(entries, "description") {
-            Some((_, n)) => self.expect_text(n, "`description`", top).map(|s| s.trim().to_string()),
+            Some((_, n)) => self
+                .expect_text(n, "`description`", top)
+                .map(|s| s.trim().to_string()),
             None => {
-                self.err("missing-key", start, top, "missing `description`: say in a sentence or two what the flow does and why")
-                    .help = Some("add `description: ...` under `name:`".into());
+                self.err(
+                    "missing-key",
+                    start,
+                    top,
+                    "missing `description`: say in a sentence or two what the flow does and why",
+                )
+                .help = Some("add `description: ...` under `name:`".into());
                 None
             }
         };
         let trigger = match get(entries, "trigger") {
             Some((_, n)) => self.trigger(n),
             None => {
-                self.err("missing-key", start, top, "missing `trigger`: okta, schedule, api, flow or manual");
+                self.err(
+                    "missing-key",
+                    start,
+                    top,
+                    "missing `trigger`: okta, schedule, api, flow or manual",
+                );
                 None
             }
         };
@@ -422,24 +562,32 @@ impl<'a> Cx<'a> {
     }
 
     fn collect_ids(&mut self, node: &Node) {
-        let NodeKind::Seq(items) = &node.kind else { return };
+        let NodeKind::Seq(items) = &node.kind else {
+            return;
+        };
         for item in items {
-            let Some(entries) = item.as_map() else { continue };
-            if let Some((_, idn)) = get(entries, "id") {
-                if let Some(id) = idn.as_str() {
-                    if is_step_id(id) && !RESERVED.contains(&id) && !expr::is_function(id) {
-                        if let Some(first) = self.explicit_ids.get(id) {
-                            let first = first.start;
-                            self.err(
-                                "duplicate-id",
-                                idn.span,
-                                &[],
-                                format!("duplicate step id `{id}` (first at line {}, column {})", first.line, first.col),
-                            );
-                        } else {
-                            self.explicit_ids.insert(id.to_string(), idn.span);
-                        }
-                    }
+            let Some(entries) = item.as_map() else {
+                continue;
+            };
+            if let Some((_, idn)) = get(entries, "id")
+                && let Some(id) = idn.as_str()
+                && is_step_id(id)
+                && !RESERVED.contains(&id)
+                && !expr::is_function(id)
+            {
+                if let Some(first) = self.explicit_ids.get(id) {
+                    let first = first.start;
+                    self.err(
+                        "duplicate-id",
+                        idn.span,
+                        &[],
+                        format!(
+                            "duplicate step id `{id}` (first at line {}, column {})",
+                            first.line, first.col
+                        ),
+                    );
+                } else {
+                    self.explicit_ids.insert(id.to_string(), idn.span);
                 }
             }
             for key in ["then", "else", "steps", "on_error", "default"] {
@@ -447,11 +595,11 @@ impl<'a> Cx<'a> {
                     self.collect_ids(n);
                 }
             }
-            if let Some((_, cases)) = get(entries, "cases") {
-                if let Some(m) = cases.as_map() {
-                    for (_, n) in m {
-                        self.collect_ids(n);
-                    }
+            if let Some((_, cases)) = get(entries, "cases")
+                && let Some(m) = cases.as_map()
+            {
+                for (_, n) in m {
+                    self.collect_ids(n);
                 }
             }
         }
@@ -471,12 +619,23 @@ impl<'a> Cx<'a> {
 
     // -- steps ---------------------------------------------------------------
 
-    fn block(&mut self, node: &Node, name: &str, path: &mut Vec<String>, mut scope: Scope) -> (Vec<Step>, Scope) {
+    fn block(
+        &mut self,
+        node: &Node,
+        name: &str,
+        path: &mut Vec<String>,
+        mut scope: Scope,
+    ) -> (Vec<Step>, Scope) {
         let items = match &node.kind {
             NodeKind::Seq(items) => items.as_slice(),
             NodeKind::Null => &[],
             _ => {
-                self.err("type", node.span, path, format!("`{name}` must be a list of steps, not {}", node.describe()));
+                self.err(
+                    "type",
+                    node.span,
+                    path,
+                    format!("`{name}` must be a list of steps, not {}", node.describe()),
+                );
                 return (Vec::new(), scope);
             }
         };
@@ -486,7 +645,12 @@ impl<'a> Cx<'a> {
             if scope.terminated && !warned {
                 warned = true;
                 path.push(format!("{name}[{i}]"));
-                self.warn("unreachable", item.span, path, "this step never runs: every path before it ends the flow");
+                self.warn(
+                    "unreachable",
+                    item.span,
+                    path,
+                    "this step never runs: every path before it ends the flow",
+                );
                 path.pop();
             }
             let (step, out) = self.step(item, name, i, path, scope.clone());
@@ -499,14 +663,31 @@ impl<'a> Cx<'a> {
     /// Compile one step. Returns the step (if it compiled) and the scope after
     /// it; a step that failed to compile still counts as run, so one mistake
     /// does not cascade into "has not run yet" errors further down.
-    fn step(&mut self, node: &Node, list: &str, index: usize, path: &mut Vec<String>, scope: Scope) -> (Option<Step>, Scope) {
+    fn step(
+        &mut self,
+        node: &Node,
+        list: &str,
+        index: usize,
+        path: &mut Vec<String>,
+        scope: Scope,
+    ) -> (Option<Step>, Scope) {
         let Some(entries) = node.as_map() else {
             path.push(format!("{list}[{index}]"));
-            self.err("type", node.span, path, format!("a step must be a mapping such as `card: okta.get-user`, not {}", node.describe()));
+            self.err(
+                "type",
+                node.span,
+                path,
+                format!(
+                    "a step must be a mapping such as `card: okta.get-user`, not {}",
+                    node.describe()
+                ),
+            );
             path.pop();
             return (None, scope);
         };
-        let explicit = get(entries, "id").and_then(|(_, n)| n.as_str()).map(str::to_string);
+        let explicit = get(entries, "id")
+            .and_then(|(_, n)| n.as_str())
+            .map(str::to_string);
         path.push(match &explicit {
             Some(id) => format!("{list}[{index}] (id: {id})"),
             None => format!("{list}[{index}]"),
@@ -535,16 +716,34 @@ impl<'a> Cx<'a> {
                 None => return (None, scope),
             },
             [] => {
-                let typo = entries
-                    .iter()
-                    .find_map(|(k, _)| did_you_mean(&k.text, STEP_KINDS).map(|s| (k.span, format!(" (did you mean `{s}` instead of `{}`?)", k.text))));
+                let typo = entries.iter().find_map(|(k, _)| {
+                    did_you_mean(&k.text, STEP_KINDS).map(|s| {
+                        (
+                            k.span,
+                            format!(" (did you mean `{s}` instead of `{}`?)", k.text),
+                        )
+                    })
+                });
                 let (span, hint) = typo.unwrap_or((node.span, String::new()));
-                self.err("step-kind", span, path, format!("a step needs one of: {}{hint}", STEP_KINDS.join(", ")));
+                self.err(
+                    "step-kind",
+                    span,
+                    path,
+                    format!("a step needs one of: {}{hint}", STEP_KINDS.join(", ")),
+                );
                 return (None, scope);
             }
             [_, second, ..] => {
-                self.err("step-kind", second.span, path, format!("a step does one thing; it has both `{}` and `{}`", kinds[0].text, second.text))
-                    .help = Some("split it into two steps".into());
+                self.err(
+                    "step-kind",
+                    second.span,
+                    path,
+                    format!(
+                        "a step does one thing; it has both `{}` and `{}`",
+                        kinds[0].text, second.text
+                    ),
+                )
+                .help = Some("split it into two steps".into());
                 return (None, scope);
             }
         };
@@ -566,7 +765,12 @@ impl<'a> Cx<'a> {
                 if !is_step_id(&id) {
                     self.err("bad-id", span, path, format!("step id `{id}` must start with a letter and hold only letters, digits, `_` and `-`"));
                 } else if RESERVED.contains(&id.as_str()) || expr::is_function(&id) {
-                    self.err("bad-id", span, path, format!("step id `{id}` is a reserved name in expressions"));
+                    self.err(
+                        "bad-id",
+                        span,
+                        path,
+                        format!("step id `{id}` is a reserved name in expressions"),
+                    );
                 }
                 id.into()
             }
@@ -577,7 +781,9 @@ impl<'a> Cx<'a> {
             *self.slots.entry(id.clone()).or_insert(n)
         };
         let description = match get(entries, "description") {
-            Some((_, n)) => self.expect_text(n, "`description`", path).map(str::to_string),
+            Some((_, n)) => self
+                .expect_text(n, "`description`", path)
+                .map(str::to_string),
             None => None,
         };
         let Some(kind_node) = get(entries, kind).map(|(_, n)| n) else {
@@ -604,7 +810,12 @@ impl<'a> Cx<'a> {
                     NodeKind::Null => None,
                     NodeKind::Str { .. } => Some(self.template(kind_node, "stop", &scope, path)),
                     _ => {
-                        self.err("type", kind_node.span, path, "`stop` takes a reason as text, or nothing");
+                        self.err(
+                            "type",
+                            kind_node.span,
+                            path,
+                            "`stop` takes a reason as text, or nothing",
+                        );
                         None
                     }
                 };
@@ -616,7 +827,12 @@ impl<'a> Cx<'a> {
                 let t = match &kind_node.kind {
                     NodeKind::Str { .. } => self.template(kind_node, "fail", &scope, path),
                     _ => {
-                        self.err("type", kind_node.span, path, "`fail` takes a message as text");
+                        self.err(
+                            "type",
+                            kind_node.span,
+                            path,
+                            "`fail` takes a message as text",
+                        );
                         Template::literal(serde_json::Value::String("the flow failed".into()))
                     }
                 };
@@ -658,7 +874,13 @@ impl<'a> Cx<'a> {
         (step, out)
     }
 
-    fn card_step(&mut self, card_node: &Node, entries: &Entries, path: &[String], scope: &Scope) -> Option<StepKind> {
+    fn card_step(
+        &mut self,
+        card_node: &Node,
+        entries: &Entries,
+        path: &[String],
+        scope: &Scope,
+    ) -> Option<StepKind> {
         let text = self.expect_text(card_node, "`card`", path)?;
         let card = match CardRef::parse(text) {
             Ok(c) => c,
@@ -669,12 +891,25 @@ impl<'a> Cx<'a> {
         };
         let summary = self.catalog.lookup(&card);
         if summary.is_none() {
-            let names = self.card_names.get_or_insert_with(|| self.catalog.names()).clone();
+            let names = self
+                .card_names
+                .get_or_insert_with(|| self.catalog.names())
+                .clone();
             if names.contains(&card.name) {
-                self.err("unknown-card", card_node.span, path, format!("no version of card `{}` matches `{card}`", card.name));
+                self.err(
+                    "unknown-card",
+                    card_node.span,
+                    path,
+                    format!("no version of card `{}` matches `{card}`", card.name),
+                );
             } else {
                 let hint = suggestion(&card.name, names.iter().map(String::as_str));
-                self.err("unknown-card", card_node.span, path, format!("unknown card `{}`{hint}", card.name));
+                self.err(
+                    "unknown-card",
+                    card_node.span,
+                    path,
+                    format!("unknown card `{}`{hint}", card.name),
+                );
             }
         }
         let with = match get(entries, "with") {
@@ -684,10 +919,21 @@ impl<'a> Cx<'a> {
                     (Template::Expr(_), _) | (_, NodeKind::Map(_)) => {}
                     (Template::Lit { json, .. }, _) if json.is_object() => {}
                     _ => {
-                        self.err("type", w.span, path, format!("`with` must be a mapping of the card's inputs, not {}", w.describe()));
+                        self.err(
+                            "type",
+                            w.span,
+                            path,
+                            format!(
+                                "`with` must be a mapping of the card's inputs, not {}",
+                                w.describe()
+                            ),
+                        );
                     }
                 }
-                if let (Some(schema), Some(map)) = (summary.as_ref().and_then(|s| s.input_schema.as_ref()), w.as_map()) {
+                if let (Some(schema), Some(map)) = (
+                    summary.as_ref().and_then(|s| s.input_schema.as_ref()),
+                    w.as_map(),
+                ) {
                     self.check_inputs(&card.name, schema, map, w.span, path);
                 }
                 t
@@ -701,9 +947,12 @@ impl<'a> Cx<'a> {
         };
         let retry = get(entries, "retry").and_then(|(_, n)| self.retry(n, path));
         let limits = LimitOverrides {
-            fuel: get(entries, "fuel").and_then(|(_, n)| self.expect_int(n, "`fuel`", 1, u64::MAX >> 1, path)),
-            timeout: get(entries, "timeout").and_then(|(_, n)| self.expect_duration(n, "`timeout`", path)),
-            memory: get(entries, "memory").and_then(|(_, n)| self.expect_bytes(n, "`memory`", path)),
+            fuel: get(entries, "fuel")
+                .and_then(|(_, n)| self.expect_int(n, "`fuel`", 1, u64::MAX >> 1, path)),
+            timeout: get(entries, "timeout")
+                .and_then(|(_, n)| self.expect_duration(n, "`timeout`", path)),
+            memory: get(entries, "memory")
+                .and_then(|(_, n)| self.expect_bytes(n, "`memory`", path)),
         };
         Some(StepKind::Card(CardStep {
             card,
@@ -714,7 +963,14 @@ impl<'a> Cx<'a> {
     }
 
     /// `with` keys against the card's input schema: unknown and missing keys.
-    fn check_inputs(&mut self, card: &str, schema: &serde_json::Value, with: &Entries, span: Span, path: &[String]) {
+    fn check_inputs(
+        &mut self,
+        card: &str,
+        schema: &serde_json::Value,
+        with: &Entries,
+        span: Span,
+        path: &[String],
+    ) {
         let props = schema.get("properties").and_then(|p| p.as_object());
         let open = matches!(schema.get("additionalProperties"), Some(v) if v != &serde_json::Value::Bool(false));
         if let (Some(props), false) = (props, open) {
@@ -723,15 +979,25 @@ impl<'a> Cx<'a> {
                     let hint = suggestion(&k.text, props.keys().map(String::as_str));
                     let mut known: Vec<&str> = props.keys().map(String::as_str).collect();
                     known.sort();
-                    self.err("unknown-input", k.span, path, format!("card `{card}` has no input `{}`{hint}", k.text))
-                        .help = Some(format!("its inputs: {}", known.join(", ")));
+                    self.err(
+                        "unknown-input",
+                        k.span,
+                        path,
+                        format!("card `{card}` has no input `{}`{hint}", k.text),
+                    )
+                    .help = Some(format!("its inputs: {}", known.join(", ")));
                 }
             }
         }
         if let Some(required) = schema.get("required").and_then(|r| r.as_array()) {
             for r in required.iter().filter_map(|r| r.as_str()) {
                 if !with.iter().any(|(k, _)| k.text == r) {
-                    self.err("missing-input", span, path, format!("card `{card}` needs input `{r}`"));
+                    self.err(
+                        "missing-input",
+                        span,
+                        path,
+                        format!("card `{card}` needs input `{r}`"),
+                    );
                 }
             }
         }
@@ -765,7 +1031,12 @@ impl<'a> Cx<'a> {
                 if let Some((_, n)) = get(m, "max_backoff") {
                     match self.expect_duration(n, "`retry.max_backoff`", path) {
                         Some(d) if d < r.backoff => {
-                            self.err("range", n.span, path, "`retry.max_backoff` is shorter than `retry.backoff`");
+                            self.err(
+                                "range",
+                                n.span,
+                                path,
+                                "`retry.max_backoff` is shorter than `retry.backoff`",
+                            );
                             ok = false;
                         }
                         Some(d) => r.max_backoff = d,
@@ -779,20 +1050,37 @@ impl<'a> Cx<'a> {
                 }
             }
             _ => {
-                self.err("type", node.span, path, "`retry` must be a number of attempts or `{ attempts, backoff, max_backoff }`");
+                self.err(
+                    "type",
+                    node.span,
+                    path,
+                    "`retry` must be a number of attempts or `{ attempts, backoff, max_backoff }`",
+                );
                 return None;
             }
         }
         Some(r)
     }
 
-    fn if_step(&mut self, cond: &Node, entries: &Entries, path: &mut Vec<String>, scope: Scope, id: &Arc<str>) -> Option<(StepKind, Scope)> {
+    fn if_step(
+        &mut self,
+        cond: &Node,
+        entries: &Entries,
+        path: &mut Vec<String>,
+        scope: Scope,
+        id: &Arc<str>,
+    ) -> Option<(StepKind, Scope)> {
         let cond = self.condition(cond, "if", &scope, path);
         let (then, then_out) = match get(entries, "then") {
             Some((_, n)) => self.block(n, "then", path, scope.clone()),
             None => {
                 let span = get(entries, "if").map(|(k, _)| k.span).unwrap_or_default();
-                self.err("missing-key", span, path, "an `if` step needs `then:` (and may have `else:`)");
+                self.err(
+                    "missing-key",
+                    span,
+                    path,
+                    "an `if` step needs `then:` (and may have `else:`)",
+                );
                 (Vec::new(), scope.clone())
             }
         };
@@ -811,7 +1099,14 @@ impl<'a> Cx<'a> {
         ))
     }
 
-    fn switch_step(&mut self, subject: &Node, entries: &Entries, path: &mut Vec<String>, scope: Scope, id: &Arc<str>) -> Option<(StepKind, Scope)> {
+    fn switch_step(
+        &mut self,
+        subject: &Node,
+        entries: &Entries,
+        path: &mut Vec<String>,
+        scope: Scope,
+        id: &Arc<str>,
+    ) -> Option<(StepKind, Scope)> {
         let subject = self.condition(subject, "switch", &scope, path);
         let mut cases = Vec::new();
         let mut out: Option<Scope> = None;
@@ -822,7 +1117,8 @@ impl<'a> Cx<'a> {
                         self.err("missing-key", n.span, path, "`cases` is empty");
                     }
                     for (k, body) in m {
-                        let (steps, o) = self.block(body, &format!("cases.{}", k.text), path, scope.clone());
+                        let (steps, o) =
+                            self.block(body, &format!("cases.{}", k.text), path, scope.clone());
                         out = Some(match out {
                             None => o,
                             Some(prev) => join(prev, o),
@@ -835,7 +1131,9 @@ impl<'a> Cx<'a> {
                 }
             }
             None => {
-                let span = get(entries, "switch").map(|(k, _)| k.span).unwrap_or_default();
+                let span = get(entries, "switch")
+                    .map(|(k, _)| k.span)
+                    .unwrap_or_default();
                 self.err("missing-key", span, path, "a `switch` step needs `cases:`");
             }
         }
@@ -872,18 +1170,31 @@ impl<'a> Cx<'a> {
             Template::Expr(_) | Template::List(_) => {}
             Template::Lit { json, .. } if json.is_array() => {}
             _ => {
-                let help = items
-                    .as_str()
-                    .map(|s| format!("to loop over a value, write it as one expression: \"{{{{ {} }}}}\"", s.trim()));
-                self.err("type", items.span, path, format!("`for_each` needs a list, not {}", items.describe()))
-                    .help = help;
+                let help = items.as_str().map(|s| {
+                    format!(
+                        "to loop over a value, write it as one expression: \"{{{{ {} }}}}\"",
+                        s.trim()
+                    )
+                });
+                self.err(
+                    "type",
+                    items.span,
+                    path,
+                    format!("`for_each` needs a list, not {}", items.describe()),
+                )
+                .help = help;
             }
         }
         let var: Arc<str> = match get(entries, "as") {
             Some((_, n)) => match n.as_str() {
                 Some(v) if is_identifier(v) && !RESERVED.contains(&v) && !expr::is_function(v) => {
                     if self.explicit_ids.contains_key(v) {
-                        self.err("bad-id", n.span, path, format!("loop variable `{v}` has the name of a step"));
+                        self.err(
+                            "bad-id",
+                            n.span,
+                            path,
+                            format!("loop variable `{v}` has the name of a step"),
+                        );
                     }
                     v.into()
                 }
@@ -895,7 +1206,9 @@ impl<'a> Cx<'a> {
             None => "item".into(),
         };
         let concurrency = match get(entries, "concurrency") {
-            Some((_, n)) => self.expect_int(n, "`concurrency`", 1, MAX_CONCURRENCY, path).unwrap_or(1) as usize,
+            Some((_, n)) => self
+                .expect_int(n, "`concurrency`", 1, MAX_CONCURRENCY, path)
+                .unwrap_or(1) as usize,
             None => 1,
         };
         let mut body_scope = scope.clone();
@@ -904,7 +1217,12 @@ impl<'a> Cx<'a> {
         let steps = match get(entries, "steps") {
             Some((_, n)) => self.block(n, "steps", path, body_scope).0,
             None => {
-                self.err("missing-key", step_node.span, path, "a `for_each` step needs `steps:` to run for each item");
+                self.err(
+                    "missing-key",
+                    step_node.span,
+                    path,
+                    "a `for_each` step needs `steps:` to run for each item",
+                );
                 Vec::new()
             }
         };
@@ -919,7 +1237,13 @@ impl<'a> Cx<'a> {
         ))
     }
 
-    fn assign_step(&mut self, node: &Node, path: &[String], scope: Scope, id: &Arc<str>) -> Option<(StepKind, Scope)> {
+    fn assign_step(
+        &mut self,
+        node: &Node,
+        path: &[String],
+        scope: Scope,
+        id: &Arc<str>,
+    ) -> Option<(StepKind, Scope)> {
         let entries = self.expect_map(node, "`assign`", path)?;
         let mut out = scope.clone();
         let mut values = Vec::with_capacity(entries.len());
@@ -937,18 +1261,38 @@ impl<'a> Cx<'a> {
         Some((StepKind::Assign(values), out.with_step(id)))
     }
 
-    fn call_step(&mut self, node: &Node, entries: &Entries, path: &[String], scope: &Scope) -> Option<StepKind> {
+    fn call_step(
+        &mut self,
+        node: &Node,
+        entries: &Entries,
+        path: &[String],
+        scope: &Scope,
+    ) -> Option<StepKind> {
         let flow = self.expect_text(node, "`call`", path)?.trim().to_string();
         let (with, keys, with_span) = match get(entries, "with") {
             Some((_, w)) => {
                 let t = self.template(w, "with", scope, path);
-                let keys = w.as_map().map(|m| m.iter().map(|(k, _)| (k.text.clone(), k.span)).collect());
+                let keys = w
+                    .as_map()
+                    .map(|m| m.iter().map(|(k, _)| (k.text.clone(), k.span)).collect());
                 if !matches!(t, Template::Expr(_)) && w.as_map().is_none() {
-                    self.err("type", w.span, path, format!("`with` must be a mapping of the helper's inputs, not {}", w.describe()));
+                    self.err(
+                        "type",
+                        w.span,
+                        path,
+                        format!(
+                            "`with` must be a mapping of the helper's inputs, not {}",
+                            w.describe()
+                        ),
+                    );
                 }
                 (t, keys, w.span)
             }
-            None => (Template::literal(serde_json::json!({})), Some(Vec::new()), node.span),
+            None => (
+                Template::literal(serde_json::json!({})),
+                Some(Vec::new()),
+                node.span,
+            ),
         };
         self.call_sites.push(CallSite {
             flow: flow.clone(),
@@ -976,7 +1320,12 @@ impl<'a> Cx<'a> {
             NodeKind::Map(entries) => Template::Map(
                 entries
                     .iter()
-                    .map(|(k, n)| (k.text.as_str().into(), self.template(n, &format!("{field}.{}", k.text), scope, path)))
+                    .map(|(k, n)| {
+                        (
+                            k.text.as_str().into(),
+                            self.template(n, &format!("{field}.{}", k.text), scope, path),
+                        )
+                    })
                     .collect(),
             )
             .simplify(),
@@ -984,7 +1333,14 @@ impl<'a> Cx<'a> {
         }
     }
 
-    fn text_template(&mut self, node: &Node, text: &str, field: &str, scope: &Scope, path: &[String]) -> Template {
+    fn text_template(
+        &mut self,
+        node: &Node,
+        text: &str,
+        field: &str,
+        scope: &Scope,
+        path: &[String],
+    ) -> Template {
         let parts = match split_text(text) {
             Ok(p) => p,
             Err((msg, off)) => {
@@ -1024,7 +1380,13 @@ impl<'a> Cx<'a> {
     }
 
     /// A condition: one bare expression (a whole-value `{{ }}` is accepted too).
-    fn condition(&mut self, node: &Node, field: &str, scope: &Scope, path: &[String]) -> Option<Expr> {
+    fn condition(
+        &mut self,
+        node: &Node,
+        field: &str,
+        scope: &Scope,
+        path: &[String],
+    ) -> Option<Expr> {
         match &node.kind {
             NodeKind::Bool(b) => Expr::compile(if *b { "true" } else { "false" }, field).ok(),
             NodeKind::Str { text, .. } => {
@@ -1033,19 +1395,39 @@ impl<'a> Cx<'a> {
                     return self.expr(node, inner, off, field, scope, path);
                 }
                 if text.contains("{{") {
-                    self.err("expression", node.span, path, format!("`{field}` is one expression; remove the `{{{{ }}}}` around parts of it"));
+                    self.err(
+                        "expression",
+                        node.span,
+                        path,
+                        format!(
+                            "`{field}` is one expression; remove the `{{{{ }}}}` around parts of it"
+                        ),
+                    );
                     return None;
                 }
                 self.expr(node, text, 0, field, scope, path)
             }
             _ => {
-                self.err("type", node.span, path, format!("`{field}` needs an expression, not {}", node.describe()));
+                self.err(
+                    "type",
+                    node.span,
+                    path,
+                    format!("`{field}` needs an expression, not {}", node.describe()),
+                );
                 None
             }
         }
     }
 
-    fn expr(&mut self, node: &Node, src: &str, offset: usize, field: &str, scope: &Scope, path: &[String]) -> Option<Expr> {
+    fn expr(
+        &mut self,
+        node: &Node,
+        src: &str,
+        offset: usize,
+        field: &str,
+        scope: &Scope,
+        path: &[String],
+    ) -> Option<Expr> {
         let lead = src.len() - src.trim_start().len();
         let span = self.span_in(node, offset + lead, src.trim().len());
         match Expr::compile(src, field) {
@@ -1054,7 +1436,16 @@ impl<'a> Cx<'a> {
                 Some(e)
             }
             Err(e) => {
-                self.err("expression", span, path, format!("invalid expression `{}` in `{field}`: {}", src.trim(), e.message));
+                self.err(
+                    "expression",
+                    span,
+                    path,
+                    format!(
+                        "invalid expression `{}` in `{field}`: {}",
+                        src.trim(),
+                        e.message
+                    ),
+                );
                 None
             }
         }
@@ -1072,7 +1463,12 @@ impl<'a> Cx<'a> {
             }
             if scope.filter {
                 if root != "event" {
-                    self.err("unknown-name", span, path, format!("a trigger filter can only read `event`, not `{root}`"));
+                    self.err(
+                        "unknown-name",
+                        span,
+                        path,
+                        format!("a trigger filter can only read `event`, not `{root}`"),
+                    );
                 }
                 continue;
             }
@@ -1080,30 +1476,55 @@ impl<'a> Cx<'a> {
                 "event" | "flow" => {}
                 "error" => {
                     if !scope.error {
-                        self.err("unknown-name", span, path, "`error` is only defined inside `on_error` and `on_failure` steps");
+                        self.err(
+                            "unknown-name",
+                            span,
+                            path,
+                            "`error` is only defined inside `on_error` and `on_failure` steps",
+                        );
                     }
                 }
                 "loop" => {
                     if !scope.in_loop {
-                        self.err("unknown-name", span, path, "`loop` is only defined inside `for_each` steps");
+                        self.err(
+                            "unknown-name",
+                            span,
+                            path,
+                            "`loop` is only defined inside `for_each` steps",
+                        );
                     }
                 }
                 "inputs" => match (&self.helper_inputs, second) {
                     (None, _) => {
-                        self.err("unknown-name", span, path, "`inputs` is only defined in helper flows (`trigger: flow`)");
+                        self.err(
+                            "unknown-name",
+                            span,
+                            path,
+                            "`inputs` is only defined in helper flows (`trigger: flow`)",
+                        );
                     }
                     (Some(decl), Some(k)) if !decl.iter().any(|d| d == k) => {
                         let hint = suggestion(k, decl.iter().map(String::as_str));
-                        self.err("unknown-name", span, path, format!("the flow declares no input `{k}`{hint}"));
+                        self.err(
+                            "unknown-name",
+                            span,
+                            path,
+                            format!("the flow declares no input `{k}`{hint}"),
+                        );
                     }
                     _ => {}
                 },
                 "vars" => {
-                    if let (Some(k), false) = (second, scope.permissive) {
-                        if !scope.vars.contains(k) {
-                            let hint = suggestion(k, scope.vars.iter().map(|v| &**v));
-                            self.err("not-yet-run", span, path, format!("`vars.{k}` is not assigned on every path to here{hint}"));
-                        }
+                    if let (Some(k), false) = (second, scope.permissive)
+                        && !scope.vars.contains(k)
+                    {
+                        let hint = suggestion(k, scope.vars.iter().map(|v| &**v));
+                        self.err(
+                            "not-yet-run",
+                            span,
+                            path,
+                            format!("`vars.{k}` is not assigned on every path to here{hint}"),
+                        );
                     }
                 }
                 _ if scope.loop_vars.iter().any(|v| &**v == root) => {}
@@ -1111,7 +1532,9 @@ impl<'a> Cx<'a> {
                 _ if scope.permissive && (self.explicit_ids.contains_key(root)) => {}
                 _ if self.explicit_ids.contains_key(root) => {
                     let msg = if self.seen_ids.contains(root) {
-                        format!("step `{root}` does not run on every path to here (it is in a branch, a loop body or an error handler)")
+                        format!(
+                            "step `{root}` does not run on every path to here (it is in a branch, a loop body or an error handler)"
+                        )
                     } else {
                         format!("reference to step `{root}` that has not run yet")
                     };
@@ -1131,8 +1554,17 @@ impl<'a> Cx<'a> {
                         candidates.push("inputs");
                     }
                     let hint = suggestion(root, candidates.iter().copied());
-                    let hyphenated = self.explicit_ids.keys().find(|id| id.starts_with(&format!("{root}-"))).cloned();
-                    let d = self.err("unknown-name", span, path, format!("unknown name `{root}`{hint}"));
+                    let hyphenated = self
+                        .explicit_ids
+                        .keys()
+                        .find(|id| id.starts_with(&format!("{root}-")))
+                        .cloned();
+                    let d = self.err(
+                        "unknown-name",
+                        span,
+                        path,
+                        format!("unknown name `{root}`{hint}"),
+                    );
                     if let Some(id) = hyphenated {
                         d.help = Some(format!(
                             "step ids with `-` cannot be read in expressions (`{id}` reads as a subtraction); name the step `{}`",
@@ -1159,9 +1591,18 @@ impl<'a> Cx<'a> {
                         Some(Trigger::Flow(HelperTrigger { inputs: Vec::new() }))
                     }
                     other => {
-                        let d = self.err("trigger", node.span, top, format!("unknown trigger `{other}`: use okta, schedule, api, flow or manual"));
+                        let d = self.err(
+                            "trigger",
+                            node.span,
+                            top,
+                            format!(
+                                "unknown trigger `{other}`: use okta, schedule, api, flow or manual"
+                            ),
+                        );
                         if other.contains('.') {
-                            d.help = Some(format!("for an Okta event write `trigger: {{ okta: {other} }}`"));
+                            d.help = Some(format!(
+                                "for an Okta event write `trigger: {{ okta: {other} }}`"
+                            ));
                         }
                         None
                     }
@@ -1169,30 +1610,60 @@ impl<'a> Cx<'a> {
             }
             NodeKind::Map(_) => {}
             _ => {
-                self.err("trigger", node.span, top, format!("`trigger` must be a mapping such as `okta: user.lifecycle.create`, not {}", node.describe()));
+                self.err(
+                    "trigger",
+                    node.span,
+                    top,
+                    format!(
+                        "`trigger` must be a mapping such as `okta: user.lifecycle.create`, not {}",
+                        node.describe()
+                    ),
+                );
                 return None;
             }
         }
         let entries = node.as_map()?;
-        let kinds: Vec<&Key> = entries.iter().filter(|(k, _)| KINDS.contains(&k.text.as_str())).map(|(k, _)| k).collect();
+        let kinds: Vec<&Key> = entries
+            .iter()
+            .filter(|(k, _)| KINDS.contains(&k.text.as_str()))
+            .map(|(k, _)| k)
+            .collect();
         let kind = match kinds.as_slice() {
             [k] => k.text.clone(),
             [] => {
                 self.check_keys(entries, &KINDS, "`trigger`", top);
                 if entries.is_empty() {
-                    self.err("trigger", node.span, top, "`trigger` is empty: use okta, schedule, api, flow or manual");
+                    self.err(
+                        "trigger",
+                        node.span,
+                        top,
+                        "`trigger` is empty: use okta, schedule, api, flow or manual",
+                    );
                 }
                 return None;
             }
             [_, second, ..] => {
-                self.err("trigger", second.span, top, format!("a flow has one trigger; found both `{}` and `{}`", kinds[0].text, second.text));
+                self.err(
+                    "trigger",
+                    second.span,
+                    top,
+                    format!(
+                        "a flow has one trigger; found both `{}` and `{}`",
+                        kinds[0].text, second.text
+                    ),
+                );
                 return None;
             }
         };
         let value = get(entries, &kind).map(|(_, n)| n)?;
         match kind.as_str() {
             "okta" => {
-                self.check_keys(entries, &["okta", "filter", "include_own_events"], "an `okta` trigger", top);
+                self.check_keys(
+                    entries,
+                    &["okta", "filter", "include_own_events"],
+                    "an `okta` trigger",
+                    top,
+                );
                 self.okta_trigger(value, entries)
             }
             other => {
@@ -1214,7 +1685,12 @@ impl<'a> Cx<'a> {
             _ => vec![value],
         };
         if nodes.is_empty() {
-            self.err("event-type", value.span, top, "list at least one Okta event type");
+            self.err(
+                "event-type",
+                value.span,
+                top,
+                "list at least one Okta event type",
+            );
         }
         let mut event_types = Vec::new();
         let mut ok = true;
@@ -1228,7 +1704,12 @@ impl<'a> Cx<'a> {
                 ok = false;
                 let all = lanyard_core::event::hook_event_types();
                 let hint = suggestion(t, all.iter().map(String::as_str));
-                self.err("event-type", n.span, top, format!("`{t}` is not an event type Okta delivers through Event Hooks{hint}"));
+                self.err(
+                    "event-type",
+                    n.span,
+                    top,
+                    format!("`{t}` is not an event type Okta delivers through Event Hooks{hint}"),
+                );
             } else if !event_types.iter().any(|e| e == t) {
                 event_types.push(t.to_string());
             }
@@ -1248,7 +1729,9 @@ impl<'a> Cx<'a> {
             None => None,
         };
         let include_own_events = match get(entries, "include_own_events") {
-            Some((_, n)) => self.expect_bool(n, "`include_own_events`", top).unwrap_or(false),
+            Some((_, n)) => self
+                .expect_bool(n, "`include_own_events`", top)
+                .unwrap_or(false),
             None => false,
         };
         ok.then_some(Trigger::Okta(OktaTrigger {
@@ -1261,7 +1744,12 @@ impl<'a> Cx<'a> {
     fn schedule(&mut self, value: &Node) -> Option<Trigger> {
         let top = &[] as &[String];
         let entries = self.expect_map(value, "`schedule`", top)?;
-        self.check_keys(entries, &["cron", "timezone", "catch_up", "overlap"], "`schedule`", top);
+        self.check_keys(
+            entries,
+            &["cron", "timezone", "catch_up", "overlap"],
+            "`schedule`",
+            top,
+        );
         let cron = match get(entries, "cron") {
             Some((_, n)) => self.expect_text(n, "`cron`", top).and_then(|text| {
                 let parser = croner::parser::CronParser::builder()
@@ -1298,20 +1786,39 @@ impl<'a> Cx<'a> {
             }
         };
         let timezone = match get(entries, "timezone") {
-            Some((_, n)) => self.expect_text(n, "`timezone`", top).and_then(|text| match text.trim().parse::<chrono_tz::Tz>() {
-                Ok(tz) => Some(tz),
-                Err(_) => {
-                    let hint = suggestion(text.trim(), chrono_tz::TZ_VARIANTS.iter().map(|t| t.name()));
-                    self.err("timezone", n.span, top, format!("unknown time zone `{}`{hint}", text.trim()))
-                        .help = Some("use an IANA name such as America/New_York, Europe/Berlin or UTC".into());
-                    None
+            Some((_, n)) => self.expect_text(n, "`timezone`", top).and_then(|text| {
+                match text.trim().parse::<chrono_tz::Tz>() {
+                    Ok(tz) => Some(tz),
+                    Err(_) => {
+                        let hint = suggestion(
+                            text.trim(),
+                            chrono_tz::TZ_VARIANTS.iter().map(|t| t.name()),
+                        );
+                        self.err(
+                            "timezone",
+                            n.span,
+                            top,
+                            format!("unknown time zone `{}`{hint}", text.trim()),
+                        )
+                        .help = Some(
+                            "use an IANA name such as America/New_York, Europe/Berlin or UTC"
+                                .into(),
+                        );
+                        None
+                    }
                 }
             }),
             None => {
-                self.err("missing-key", value.span, top, "`schedule` needs `timezone:` (an IANA name such as America/New_York, or UTC)");
+                self.err(
+                    "missing-key",
+                    value.span,
+                    top,
+                    "`schedule` needs `timezone:` (an IANA name such as America/New_York, or UTC)",
+                );
                 None
             }
         };
+        let catch_up_explicit = get(entries, "catch_up").is_some();
         let catch_up = match get(entries, "catch_up") {
             Some((_, n)) => match n.as_str() {
                 Some("skip") => CatchUp::Skip,
@@ -1328,13 +1835,14 @@ impl<'a> Cx<'a> {
             None => false,
         };
         let (cron, compiled) = cron?;
-        Some(Trigger::Schedule(Schedule {
+        Some(Trigger::Schedule(Box::new(Schedule {
             cron,
             timezone: timezone?,
             catch_up,
+            catch_up_explicit,
             overlap,
             compiled,
-        }))
+        })))
     }
 
     fn api_trigger(&mut self, value: &Node) -> Option<Trigger> {
@@ -1348,7 +1856,12 @@ impl<'a> Cx<'a> {
             Some((_, n)) => {
                 let d = self.expect_duration(n, "`sync_timeout`", top)?;
                 if d > Duration::from_secs(60) {
-                    self.err("range", n.span, top, "`sync_timeout` is at most 60s; longer runs answer 202 and are polled");
+                    self.err(
+                        "range",
+                        n.span,
+                        top,
+                        "`sync_timeout` is at most 60s; longer runs answer 202 and are polled",
+                    );
                     return None;
                 }
                 Some(d)
@@ -1371,7 +1884,12 @@ impl<'a> Cx<'a> {
             let decl = self.expect_map(n, "`inputs`", top)?;
             for (k, spec) in decl {
                 if !is_identifier(&k.text) {
-                    self.err("bad-id", k.span, top, format!("input name `{}` must be letters, digits and `_`", k.text));
+                    self.err(
+                        "bad-id",
+                        k.span,
+                        top,
+                        format!("input name `{}` must be letters, digits and `_`", k.text),
+                    );
                     continue;
                 }
                 let mut input = InputSpec {
@@ -1390,7 +1908,12 @@ impl<'a> Cx<'a> {
                         }
                     },
                     NodeKind::Map(m) => {
-                        self.check_keys(m, &["type", "required", "default", "description"], "an input", top);
+                        self.check_keys(
+                            m,
+                            &["type", "required", "default", "description"],
+                            "an input",
+                            top,
+                        );
                         if let Some((_, t)) = get(m, "type") {
                             match t.as_str().and_then(InputType::parse) {
                                 Some(ty) => input.ty = ty,
@@ -1409,14 +1932,28 @@ impl<'a> Cx<'a> {
                         if let Some((_, d)) = get(m, "description") {
                             input.description = d.as_str().map(str::to_string);
                         }
-                        if let Some(def) = &input.default {
-                            if !input.ty.accepts(def) {
-                                self.err("type", spec.span, top, format!("the default of `{}` is not of type {}", k.text, input.ty.as_str()));
-                            }
+                        if let Some(def) = &input.default
+                            && !input.ty.accepts(def)
+                        {
+                            self.err(
+                                "type",
+                                spec.span,
+                                top,
+                                format!(
+                                    "the default of `{}` is not of type {}",
+                                    k.text,
+                                    input.ty.as_str()
+                                ),
+                            );
                         }
                     }
                     _ => {
-                        self.err("type", spec.span, top, "an input is a type name or `{ type, required, default, description }`");
+                        self.err(
+                            "type",
+                            spec.span,
+                            top,
+                            "an input is a type name or `{ type, required, default, description }`",
+                        );
                     }
                 }
                 inputs.push(input);

@@ -25,7 +25,10 @@ pub struct Span {
 
 impl Span {
     pub fn point(pos: Pos) -> Span {
-        Span { start: pos, end: pos }
+        Span {
+            start: pos,
+            end: pos,
+        }
     }
 }
 
@@ -114,27 +117,30 @@ impl Diagnostic {
         if let Some(step) = &self.step {
             let _ = writeln!(out, "  at {step}");
         }
-        if let (Some(src), true) = (source, line > 0) {
-            if let Some(text) = src.lines().nth(line as usize - 1) {
-                let text = text.trim_end_matches('\r');
-                let number = line.to_string();
-                let pad = " ".repeat(number.len());
-                let width = if self.span.end.line == line && self.span.end.col > col {
-                    (self.span.end.col - col) as usize
-                } else {
-                    1
-                };
-                // Tabs would shift the caret; show them as one space each.
-                let shown: String = text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
-                let _ = writeln!(out, "{pad} |");
-                let _ = writeln!(out, "{number} | {shown}");
-                let _ = writeln!(
-                    out,
-                    "{pad} | {}{}",
-                    " ".repeat(col.saturating_sub(1) as usize),
-                    "^".repeat(width.max(1))
-                );
-            }
+        if let (Some(src), true) = (source, line > 0)
+            && let Some(text) = src.lines().nth(line as usize - 1)
+        {
+            let text = text.trim_end_matches('\r');
+            let number = line.to_string();
+            let pad = " ".repeat(number.len());
+            let width = if self.span.end.line == line && self.span.end.col > col {
+                (self.span.end.col - col) as usize
+            } else {
+                1
+            };
+            // Tabs would shift the caret; show them as one space each.
+            let shown: String = text
+                .chars()
+                .map(|c| if c == '\t' { ' ' } else { c })
+                .collect();
+            let _ = writeln!(out, "{pad} |");
+            let _ = writeln!(out, "{number} | {shown}");
+            let _ = writeln!(
+                out,
+                "{pad} | {}{}",
+                " ".repeat(col.saturating_sub(1) as usize),
+                "^".repeat(width.max(1))
+            );
         }
         if let Some(help) = &self.help {
             let _ = writeln!(out, "  help: {help}");
@@ -154,12 +160,20 @@ pub fn render_all<'a>(diags: &[Diagnostic], source: impl Fn(&str) -> Option<&'a 
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.len() - errors;
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-    let _ = writeln!(out, "{}, {}", plural(errors, "error"), plural(warnings, "warning"));
+    let _ = writeln!(
+        out,
+        "{}, {}",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    );
     out
 }
 
 /// The closest candidate to `name`, if one is close enough to be a likely typo.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         if c == name {
@@ -206,7 +220,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("okta.get-usr", ["okta.get-user", "slack.post"]), Some("okta.get-user"));
+        assert_eq!(
+            did_you_mean("okta.get-usr", ["okta.get-user", "slack.post"]),
+            Some("okta.get-user")
+        );
         assert_eq!(did_you_mean("zzz", ["okta.get-user", "slack.post"]), None);
     }
 }

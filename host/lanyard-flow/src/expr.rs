@@ -46,8 +46,12 @@ fn build_env() -> Environment<'static> {
     // `debug()` would print the whole context; `namespace()` invites state.
     env.remove_global("debug");
     env.remove_global("namespace");
-    env.add_function("parse_time", |v: Value| -> Result<String, Error> { Ok(fmt_time(parse_time(&v)?)) });
-    env.add_function("timestamp", |v: Value| -> Result<i64, Error> { Ok(parse_time(&v)?.timestamp()) });
+    env.add_function("parse_time", |v: Value| -> Result<String, Error> {
+        Ok(fmt_time(parse_time(&v)?))
+    });
+    env.add_function("timestamp", |v: Value| -> Result<i64, Error> {
+        Ok(parse_time(&v)?.timestamp())
+    });
     env.add_function("add_days", |v: Value, n: f64| -> Result<String, Error> {
         add_duration(&v, n * 86_400.0)
     });
@@ -55,7 +59,9 @@ fn build_env() -> Environment<'static> {
         add_duration(&v, n * 3_600.0)
     });
     env.add_function("format_time", format_time);
-    env.add_filter("contains", |c: Value, item: Value| -> Result<bool, Error> { contains(&c, &item) });
+    env.add_filter("contains", |c: Value, item: Value| -> Result<bool, Error> {
+        contains(&c, &item)
+    });
     env.add_filter("startswith", |s: &str, p: &str| s.starts_with(p));
     env.add_filter("endswith", |s: &str, p: &str| s.ends_with(p));
     env.add_filter("fromjson", |s: &str| -> Result<Value, Error> {
@@ -95,11 +101,15 @@ enum Seg {
 
 /// `name(.attr | [digits] | ['key'])*`, or `None` for anything else.
 fn parse_path(src: &str) -> Option<Vec<Seg>> {
-    const KEYWORDS: [&str; 12] = ["true", "false", "none", "True", "False", "None", "not", "and", "or", "in", "is", "if"];
+    const KEYWORDS: [&str; 12] = [
+        "true", "false", "none", "True", "False", "None", "not", "and", "or", "in", "is", "if",
+    ];
     fn ident(s: &str) -> Option<(&str, &str)> {
         let end = s
             .char_indices()
-            .find(|(i, c)| !(c.is_ascii_alphabetic() || *c == '_' || (*i > 0 && c.is_ascii_digit())))
+            .find(|(i, c)| {
+                !(c.is_ascii_alphabetic() || *c == '_' || (*i > 0 && c.is_ascii_digit()))
+            })
             .map(|(i, _)| i)
             .unwrap_or(s.len());
         (end > 0).then(|| s.split_at(end))
@@ -204,7 +214,11 @@ impl Expr {
     /// Every name the expression reads, as dotted paths where attribute access
     /// is static (`user.profile.login`, `event`, `now`).
     pub fn names(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.compiled.undeclared_variables(true).into_iter().collect();
+        let mut v: Vec<String> = self
+            .compiled
+            .undeclared_variables(true)
+            .into_iter()
+            .collect();
         v.sort();
         v
     }
@@ -421,11 +435,17 @@ pub enum Part {
 #[derive(Debug, Clone)]
 pub enum Template {
     /// No expression anywhere inside: kept as JSON and as an expression value.
-    Lit { json: serde_json::Value, value: Value },
+    Lit {
+        json: serde_json::Value,
+        value: Value,
+    },
     /// Exactly `{{ expr }}`: the typed result.
     Expr(Expr),
     /// Text with holes: always a string.
-    Text { src: Arc<str>, parts: Vec<Part> },
+    Text {
+        src: Arc<str>,
+        parts: Vec<Part>,
+    },
     List(Vec<Template>),
     Map(Vec<(Arc<str>, Template)>),
 }
@@ -474,7 +494,11 @@ impl Template {
                     .collect();
                 Template::literal(serde_json::Value::Array(json))
             }
-            Template::Map(entries) if entries.iter().all(|(_, t)| matches!(t, Template::Lit { .. })) => {
+            Template::Map(entries)
+                if entries
+                    .iter()
+                    .all(|(_, t)| matches!(t, Template::Lit { .. })) =>
+            {
                 let json = entries
                     .into_iter()
                     .map(|(k, t)| match t {
@@ -568,7 +592,8 @@ impl Template {
                 Part::Text(t) => out.push_str(t),
                 Part::Expr(e) => {
                     let v = e.eval_defined(ctx)?;
-                    append_text(&mut out, &v).map_err(|m| ExprError::new(e.field(), e.source(), m))?;
+                    append_text(&mut out, &v)
+                        .map_err(|m| ExprError::new(e.field(), e.source(), m))?;
                 }
             }
             if out.len() > MAX_TEXT_BYTES {
@@ -639,7 +664,11 @@ impl JsonMap {
             }
             index
         });
-        Value::from_object(JsonMap { keys, values, index })
+        Value::from_object(JsonMap {
+            keys,
+            values,
+            index,
+        })
     }
 
     fn lookup(&self, key: &str) -> Option<Value> {
@@ -783,10 +812,10 @@ pub(crate) fn parse_time(v: &Value) -> Result<DateTime<Utc>, Error> {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
             return Ok(Utc.from_utc_datetime(&t));
         }
-        if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-            if let Some(t) = d.and_hms_opt(0, 0, 0) {
-                return Ok(Utc.from_utc_datetime(&t));
-            }
+        if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            && let Some(t) = d.and_hms_opt(0, 0, 0)
+        {
+            return Ok(Utc.from_utc_datetime(&t));
         }
         return Err(bad(&format!("`{s}`")));
     }
@@ -831,13 +860,25 @@ fn format_time(v: Value, fmt: &str, kwargs: Kwargs) -> Result<String, Error> {
     let res = match tz {
         Some(tz) => {
             let zone: chrono_tz::Tz = tz.parse().map_err(|_| {
-                Error::new(ErrorKind::InvalidOperation, format!("unknown time zone `{tz}`"))
+                Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("unknown time zone `{tz}`"),
+                )
             })?;
-            write!(out, "{}", t.with_timezone(&zone).format_with_items(items.into_iter()))
+            write!(
+                out,
+                "{}",
+                t.with_timezone(&zone).format_with_items(items.into_iter())
+            )
         }
         None => write!(out, "{}", t.format_with_items(items.into_iter())),
     };
-    res.map_err(|_| Error::new(ErrorKind::InvalidOperation, format!("cannot format with `{fmt}`")))?;
+    res.map_err(|_| {
+        Error::new(
+            ErrorKind::InvalidOperation,
+            format!("cannot format with `{fmt}`"),
+        )
+    })?;
     Ok(out)
 }
 
@@ -871,13 +912,18 @@ impl Object for TimeFnObject {
             (TimeFn::Now, []) => Ok(Value::from(fmt_time(now))),
             (TimeFn::DaysSince, [t]) => {
                 let then = parse_time(t)?;
-                Ok(Value::from((now - then).num_milliseconds() as f64 / 86_400_000.0))
+                Ok(Value::from(
+                    (now - then).num_milliseconds() as f64 / 86_400_000.0,
+                ))
             }
             (TimeFn::AgeDays, [t]) => {
                 let then = parse_time(t)?;
                 Ok(Value::from((now - then).num_days()))
             }
-            (TimeFn::Now, _) => Err(Error::new(ErrorKind::TooManyArguments, "now() takes no arguments")),
+            (TimeFn::Now, _) => Err(Error::new(
+                ErrorKind::TooManyArguments,
+                "now() takes no arguments",
+            )),
             (_, _) => Err(Error::new(
                 ErrorKind::InvalidOperation,
                 "days_since() and age_days() take one time",
@@ -907,7 +953,12 @@ fn contains(container: &Value, item: &Value) -> Result<bool, Error> {
 
 /// The Python string and dict methods authors coming from Okta Workflows'
 /// Jinja or from Python reach for: `s.startswith('x')`, `m.get('k', d)`.
-fn python_methods(_state: &mut State, value: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
+fn python_methods(
+    _state: &mut State,
+    value: &Value,
+    method: &str,
+    args: &[Value],
+) -> Result<Value, Error> {
     use minijinja::value::ValueKind;
     let unknown = || {
         Error::new(
@@ -917,7 +968,10 @@ fn python_methods(_state: &mut State, value: &Value, method: &str, args: &[Value
     };
     let str_arg = |i: usize| -> Result<&str, Error> {
         args.get(i).and_then(Value::as_str).ok_or_else(|| {
-            Error::new(ErrorKind::InvalidOperation, format!("{method}() expects text arguments"))
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("{method}() expects text arguments"),
+            )
         })
     };
     match value.kind() {
@@ -947,9 +1001,9 @@ fn python_methods(_state: &mut State, value: &Value, method: &str, args: &[Value
         }
         ValueKind::Map => match method {
             "get" => {
-                let key = args.first().ok_or_else(|| {
-                    Error::new(ErrorKind::MissingArgument, "get() needs a key")
-                })?;
+                let key = args
+                    .first()
+                    .ok_or_else(|| Error::new(ErrorKind::MissingArgument, "get() needs a key"))?;
                 let v = value.get_item(key)?;
                 Ok(if v.is_undefined() {
                     args.get(1).cloned().unwrap_or(Value::from(()))
@@ -1003,13 +1057,26 @@ mod tests {
     fn text_splitting_handles_quotes_trim_and_comments() {
         assert_eq!(
             split_text("a {{ \"}}\" }} b").unwrap(),
-            vec![RawPart::Text("a ".into()), RawPart::Expr(" \"}}\" ", 4), RawPart::Text(" b".into())]
+            vec![
+                RawPart::Text("a ".into()),
+                RawPart::Expr(" \"}}\" ", 4),
+                RawPart::Text(" b".into())
+            ]
         );
         assert_eq!(
             split_text("a  {{- x -}}  b{# note #}").unwrap(),
-            vec![RawPart::Text("a".into()), RawPart::Expr(" x ", 6), RawPart::Text("b".into())]
+            vec![
+                RawPart::Text("a".into()),
+                RawPart::Expr(" x ", 6),
+                RawPart::Text("b".into())
+            ]
         );
-        assert!(split_text("{% if x %}y{% endif %}").unwrap_err().0.contains("not supported"));
+        assert!(
+            split_text("{% if x %}y{% endif %}")
+                .unwrap_err()
+                .0
+                .contains("not supported")
+        );
         assert_eq!(split_text("x {{ y").unwrap_err().1, 2);
     }
 
@@ -1019,10 +1086,19 @@ mod tests {
         let e = Expr::compile("user.profile.managerId ~ 'x'", "with.id").unwrap();
         let err = e.eval(&c).unwrap_err();
         assert_eq!(err.field, "with.id");
-        assert!(err.message.contains("`user.profile.managerId` is undefined"), "{}", err.message);
+        assert!(
+            err.message
+                .contains("`user.profile.managerId` is undefined"),
+            "{}",
+            err.message
+        );
         let e = Expr::compile("user.profile.managerId", "with.id").unwrap();
         let err = e.eval_defined(&c).unwrap_err();
-        assert!(err.message.contains("`user.profile` has no `managerId`"), "{}", err.message);
+        assert!(
+            err.message.contains("`user.profile` has no `managerId`"),
+            "{}",
+            err.message
+        );
         // A missing attribute in a condition is false, not an error.
         let e = Expr::compile("user.profile.title", "if").unwrap();
         assert!(!e.eval_bool(&c).unwrap());
@@ -1039,11 +1115,28 @@ mod tests {
                 Seg::Attr("alternate-id".into())
             ])
         );
-        for not_a_path in ["a + b", "a.b()", "range", "none", "a[-1]", "a[b]", "a.", "1a", "a['x\\'y']"] {
+        for not_a_path in [
+            "a + b",
+            "a.b()",
+            "range",
+            "none",
+            "a[-1]",
+            "a[b]",
+            "a.",
+            "1a",
+            "a['x\\'y']",
+        ] {
             assert_eq!(parse_path(not_a_path), None, "{not_a_path}");
         }
         let c = ctx(json!({"u": {"p": {"login": "jo"}, "l": [1, {"k": "v"}], "n": null}}));
-        for src in ["u.p.login", "u.l[1].k", "u.l[0]", "u.p.missing", "u.l[5]", "u['p']"] {
+        for src in [
+            "u.p.login",
+            "u.l[1].k",
+            "u.l[0]",
+            "u.p.missing",
+            "u.l[5]",
+            "u['p']",
+        ] {
             let e = Expr::compile(src, "x").unwrap();
             assert!(e.path.is_some(), "{src}");
             let fast = e.eval(&c).unwrap();
@@ -1067,9 +1160,17 @@ mod tests {
             big.insert(format!("k{i}"), json!(i));
         }
         let c = ctx(json!({"small": {"b": 1, "a": 2}, "big": big}));
-        let eval = |src: &str| Template::Expr(Expr::compile(src, "x").unwrap()).eval_json(&c).unwrap();
+        let eval = |src: &str| {
+            Template::Expr(Expr::compile(src, "x").unwrap())
+                .eval_json(&c)
+                .unwrap()
+        };
         assert_eq!(eval("small.a + big.k39"), json!(41));
-        assert_eq!(eval("small | list"), json!(["b", "a"]), "keys keep their order");
+        assert_eq!(
+            eval("small | list"),
+            json!(["b", "a"]),
+            "keys keep their order"
+        );
         assert_eq!(eval("big | length"), json!(40));
         assert_eq!(eval("small == {'a': 2, 'b': 1}"), json!(true));
         assert_eq!(eval("'a' in small and 'zz' not in big"), json!(true));
@@ -1106,8 +1207,14 @@ mod tests {
         assert_eq!(eval("s | startswith('Jo')"), json!(true));
         assert_eq!(eval("l | contains('b')"), json!(true));
         assert_eq!(eval("m.get('nope', 7)"), json!(7));
-        assert_eq!(eval("parse_time('2026-01-31')"), json!("2026-01-31T00:00:00.000Z"));
-        assert_eq!(eval("add_days('2026-01-31T00:00:00Z', 1)"), json!("2026-02-01T00:00:00.000Z"));
+        assert_eq!(
+            eval("parse_time('2026-01-31')"),
+            json!("2026-01-31T00:00:00.000Z")
+        );
+        assert_eq!(
+            eval("add_days('2026-01-31T00:00:00Z', 1)"),
+            json!("2026-02-01T00:00:00.000Z")
+        );
         assert_eq!(eval("timestamp('1970-01-02T00:00:00Z')"), json!(86400));
         assert_eq!(
             eval("format_time('2026-01-31T14:00:00Z', '%H:%M', tz='America/New_York')"),

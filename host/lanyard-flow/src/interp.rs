@@ -20,9 +20,9 @@
 //! ([`RunStart::resume`]), a card step whose path is already in the journal is
 //! not called again; its recorded output (or error) is used instead.
 
-use crate::expr::{from_json, ExprError};
+use crate::expr::{ExprError, from_json};
 use crate::model::*;
-use crate::scope::{context, set_error, set_slot, set_var, Frame, LoopState, RunShared};
+use crate::scope::{Frame, LoopState, RunShared, context, set_error, set_slot, set_var};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
@@ -30,7 +30,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use lanyard_core::history::{Effect, ErrorInfo, LogLine, RunRecord, RunStatus, StepRecord};
 use lanyard_core::{CallContext, CardError, Clock, ErrorKind};
 use minijinja::value::{Value, ValueKind};
-use serde_json::{json, Value as Json};
+use serde_json::{Value as Json, json};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -396,12 +396,17 @@ fn prepare_inputs(h: &HelperTrigger, input: Json) -> Result<Json, String> {
     let mut map = match input {
         Json::Object(m) => m,
         Json::Null => serde_json::Map::new(),
-        other => return Err(format!("inputs must be an object, not {}", json_kind(&other))),
-    };
-    if !h.inputs.is_empty() {
-        if let Some(k) = map.keys().find(|k| !h.inputs.iter().any(|i| &i.name == *k)) {
-            return Err(format!("unknown input `{k}`"));
+        other => {
+            return Err(format!(
+                "inputs must be an object, not {}",
+                json_kind(&other)
+            ));
         }
+    };
+    if !h.inputs.is_empty()
+        && let Some(k) = map.keys().find(|k| !h.inputs.iter().any(|i| &i.name == *k))
+    {
+        return Err(format!("unknown input `{k}`"));
     }
     for spec in &h.inputs {
         match map.get(&spec.name) {
@@ -543,11 +548,19 @@ impl<'r, 'e> Invocation<'r, 'e> {
         self.fail(
             ErrorKind::Expression,
             path,
-            format!("expression error in flow `{}`, step `{path}`, {e}", self.flow.name),
+            format!(
+                "expression error in flow `{}`, step `{path}`, {e}",
+                self.flow.name
+            ),
         )
     }
 
-    fn exec_block<'a>(&'a self, steps: &'a [Step], frame: &'a mut Arc<Frame>, parent: &'a str) -> BoxFuture<'a, Ctl> {
+    fn exec_block<'a>(
+        &'a self,
+        steps: &'a [Step],
+        frame: &'a mut Arc<Frame>,
+        parent: &'a str,
+    ) -> BoxFuture<'a, Ctl> {
         Box::pin(async move {
             for step in steps {
                 match self.exec_step(step, frame, parent).await {
@@ -560,7 +573,12 @@ impl<'r, 'e> Invocation<'r, 'e> {
     }
 
     /// Run the flow's `on_failure` steps for a failure; returns their own failure.
-    async fn on_failure(&self, e: &ErrorInfo, frame: &mut Arc<Frame>, parent: &str) -> Option<ErrorInfo> {
+    async fn on_failure(
+        &self,
+        e: &ErrorInfo,
+        frame: &mut Arc<Frame>,
+        parent: &str,
+    ) -> Option<ErrorInfo> {
         if self.flow.on_failure.is_empty() {
             return None;
         }
@@ -583,12 +601,19 @@ impl<'r, 'e> Invocation<'r, 'e> {
             return Ctl::Fail(self.fail(
                 ErrorKind::Failed,
                 &path,
-                format!("the run executed more than {} steps; it was stopped", run.env.limits.max_steps),
+                format!(
+                    "the run executed more than {} steps; it was stopped",
+                    run.env.limits.max_steps
+                ),
             ));
         }
         let seq = run.seq.fetch_add(1, Ordering::Relaxed);
         let started = run.env.clock.now();
-        let replay = if run.resume { run.env.journal.completed(&path) } else { None };
+        let replay = if run.resume {
+            run.env.journal.completed(&path)
+        } else {
+            None
+        };
         if let Some(r) = &replay {
             run.seq.fetch_max(r.seq + 1, Ordering::Relaxed);
         }
@@ -645,17 +670,28 @@ impl<'r, 'e> Invocation<'r, 'e> {
         }
     }
 
-    async fn exec_kind(&self, step: &Step, frame: &mut Arc<Frame>, path: &str, replay: Option<&StepRecord>) -> (StepEnd, Rec) {
+    async fn exec_kind(
+        &self,
+        step: &Step,
+        frame: &mut Arc<Frame>,
+        path: &str,
+        replay: Option<&StepRecord>,
+    ) -> (StepEnd, Rec) {
         match &step.kind {
             StepKind::Card(c) => self.card(c, frame, path, replay).await,
             StepKind::If(s) => {
-                let cond = match replay.and_then(|r| r.output.as_ref()).and_then(Json::as_bool) {
+                let cond = match replay
+                    .and_then(|r| r.output.as_ref())
+                    .and_then(Json::as_bool)
+                {
                     Some(b) => b,
                     None => {
                         let ctx = context(frame, &self.shared);
                         match s.cond.eval_bool(&ctx) {
                             Ok(b) => b,
-                            Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
+                            Err(e) => {
+                                return (StepEnd::Err(self.expr_error(path, e)), Rec::default());
+                            }
                         }
                     }
                 };
@@ -664,23 +700,41 @@ impl<'r, 'e> Invocation<'r, 'e> {
                     output: Some(Json::Bool(cond)),
                     ..Rec::default()
                 };
-                (self.body_end(self.exec_block(body, frame, path).await, Value::from(cond)), rec)
+                (
+                    self.body_end(self.exec_block(body, frame, path).await, Value::from(cond)),
+                    rec,
+                )
             }
             StepKind::Switch(s) => {
                 let matched: Option<String> = match replay.and_then(|r| r.output.as_ref()) {
-                    Some(out) => out.get("matched").and_then(Json::as_str).map(str::to_string),
+                    Some(out) => out
+                        .get("matched")
+                        .and_then(Json::as_str)
+                        .map(str::to_string),
                     None => {
                         let ctx = context(frame, &self.shared);
                         let subject = match s.subject.eval(&ctx) {
                             Ok(v) => v,
-                            Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
+                            Err(e) => {
+                                return (StepEnd::Err(self.expr_error(path, e)), Rec::default());
+                            }
                         };
                         let key = subject_text(&subject);
-                        key.and_then(|k| s.cases.iter().find(|c| c.value == k).map(|c| c.value.clone()))
+                        key.and_then(|k| {
+                            s.cases
+                                .iter()
+                                .find(|c| c.value == k)
+                                .map(|c| c.value.clone())
+                        })
                     }
                 };
                 let body = match &matched {
-                    Some(m) => s.cases.iter().find(|c| &c.value == m).map(|c| c.steps.as_slice()).unwrap_or(&[]),
+                    Some(m) => s
+                        .cases
+                        .iter()
+                        .find(|c| &c.value == m)
+                        .map(|c| c.steps.as_slice())
+                        .unwrap_or(&[]),
                     None => &s.default,
                 };
                 let rec = Rec {
@@ -688,13 +742,19 @@ impl<'r, 'e> Invocation<'r, 'e> {
                     ..Rec::default()
                 };
                 let value = Value::from(matched);
-                (self.body_end(self.exec_block(body, frame, path).await, value), rec)
+                (
+                    self.body_end(self.exec_block(body, frame, path).await, value),
+                    rec,
+                )
             }
             // Boxed: these futures are large, and a flow that does not loop or
             // call helpers should not move them around on every step.
             StepKind::ForEach(f) => Box::pin(self.for_each(f, frame, path)).await,
             StepKind::Assign(values) => {
-                let replayed = replay.and_then(|r| r.output.as_ref()).and_then(Json::as_object).cloned();
+                let replayed = replay
+                    .and_then(|r| r.output.as_ref())
+                    .and_then(Json::as_object)
+                    .cloned();
                 let mut out = serde_json::Map::new();
                 let ctx = context(frame, &self.shared);
                 let mut evaluated = Vec::with_capacity(values.len());
@@ -703,7 +763,9 @@ impl<'r, 'e> Invocation<'r, 'e> {
                         Some(j) => from_json(j),
                         None => match t.eval_value(&ctx) {
                             Ok(v) => v,
-                            Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
+                            Err(e) => {
+                                return (StepEnd::Err(self.expr_error(path, e)), Rec::default());
+                            }
                         },
                     };
                     match crate::expr::to_json(&v) {
@@ -752,7 +814,9 @@ impl<'r, 'e> Invocation<'r, 'e> {
                         match t.eval_json(&ctx) {
                             Ok(Json::String(s)) => Some(s),
                             Ok(other) => Some(other.to_string()),
-                            Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
+                            Err(e) => {
+                                return (StepEnd::Err(self.expr_error(path, e)), Rec::default());
+                            }
                         }
                     }
                 };
@@ -769,7 +833,10 @@ impl<'r, 'e> Invocation<'r, 'e> {
                     Ok(other) => other.to_string(),
                     Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
                 };
-                (StepEnd::Err(self.fail(ErrorKind::Failed, path, message)), Rec::default())
+                (
+                    StepEnd::Err(self.fail(ErrorKind::Failed, path, message)),
+                    Rec::default(),
+                )
             }
             StepKind::Call(c) => Box::pin(self.call(c, frame, path)).await,
         }
@@ -785,7 +852,13 @@ impl<'r, 'e> Invocation<'r, 'e> {
         }
     }
 
-    async fn card(&self, c: &CardStep, frame: &Arc<Frame>, path: &str, replay: Option<&StepRecord>) -> (StepEnd, Rec) {
+    async fn card(
+        &self,
+        c: &CardStep,
+        frame: &Arc<Frame>,
+        path: &str,
+        replay: Option<&StepRecord>,
+    ) -> (StepEnd, Rec) {
         let run = self.run;
         if let Some(r) = replay {
             run.replayed.fetch_add(1, Ordering::Relaxed);
@@ -795,7 +868,10 @@ impl<'r, 'e> Invocation<'r, 'e> {
             };
             return match &r.error {
                 Some(e) => (StepEnd::Err(e.clone()), rec),
-                None => (StepEnd::Ok(r.output.as_ref().map(from_json).unwrap_or(Value::from(()))), rec),
+                None => (
+                    StepEnd::Ok(r.output.as_ref().map(from_json).unwrap_or(Value::from(()))),
+                    rec,
+                ),
             };
         }
         let input = {
@@ -860,7 +936,8 @@ impl<'r, 'e> Invocation<'r, 'e> {
                             attempt += 1;
                         }
                         Some(w) => {
-                            let mut info = ErrorInfo::from_card_error(&e, Some(path), rec.card.as_deref());
+                            let mut info =
+                                ErrorInfo::from_card_error(&e, Some(path), rec.card.as_deref());
                             info.message = format!(
                                 "{} (not retried: the remote asked to wait {}, more than the {} limit)",
                                 e.message,
@@ -870,7 +947,8 @@ impl<'r, 'e> Invocation<'r, 'e> {
                             return (StepEnd::Err(info), rec);
                         }
                         None => {
-                            let info = ErrorInfo::from_card_error(&e, Some(path), rec.card.as_deref());
+                            let info =
+                                ErrorInfo::from_card_error(&e, Some(path), rec.card.as_deref());
                             return (StepEnd::Err(info), rec);
                         }
                     }
@@ -879,7 +957,12 @@ impl<'r, 'e> Invocation<'r, 'e> {
         }
     }
 
-    async fn for_each(&self, f: &ForEachStep, frame: &mut Arc<Frame>, path: &str) -> (StepEnd, Rec) {
+    async fn for_each(
+        &self,
+        f: &ForEachStep,
+        frame: &mut Arc<Frame>,
+        path: &str,
+    ) -> (StepEnd, Rec) {
         let limit = self.run.env.limits.max_items;
         let items: Vec<Value> = {
             let ctx = context(frame, &self.shared);
@@ -888,7 +971,8 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
             };
             if !matches!(list.kind(), ValueKind::Seq | ValueKind::Iterable) {
-                let e = ExprError::new("for_each", "", format!("needs a list, not {}", list.kind()));
+                let e =
+                    ExprError::new("for_each", "", format!("needs a list, not {}", list.kind()));
                 return (StepEnd::Err(self.expr_error(path, e)), Rec::default());
             }
             match list.try_iter() {
@@ -961,10 +1045,10 @@ impl<'r, 'e> Invocation<'r, 'e> {
                         }
                     }
                 }
-                if first_stop.is_none() {
-                    if let Some((i, item)) = pending.next() {
-                        running.push(iteration(i, item));
-                    }
+                if first_stop.is_none()
+                    && let Some((i, item)) = pending.next()
+                {
+                    running.push(iteration(i, item));
                 }
             }
         }
@@ -992,18 +1076,33 @@ impl<'r, 'e> Invocation<'r, 'e> {
     async fn call(&self, c: &CallStep, frame: &Arc<Frame>, path: &str) -> (StepEnd, Rec) {
         let run = self.run;
         let Some(helper) = run.env.flows.helper(&c.flow) else {
-            let e = self.fail(ErrorKind::Failed, path, format!("helper flow `{}` is not loaded", c.flow));
+            let e = self.fail(
+                ErrorKind::Failed,
+                path,
+                format!("helper flow `{}` is not loaded", c.flow),
+            );
             return (StepEnd::Err(e), Rec::default());
         };
         let Trigger::Flow(h) = &helper.trigger else {
-            let e = self.fail(ErrorKind::Failed, path, format!("flow `{}` is not a helper flow (its trigger is {})", c.flow, helper.trigger.kind()));
+            let e = self.fail(
+                ErrorKind::Failed,
+                path,
+                format!(
+                    "flow `{}` is not a helper flow (its trigger is {})",
+                    c.flow,
+                    helper.trigger.kind()
+                ),
+            );
             return (StepEnd::Err(e), Rec::default());
         };
         if self.depth + 1 > run.env.limits.max_call_depth {
             let e = self.fail(
                 ErrorKind::Failed,
                 path,
-                format!("helper calls nested deeper than {}", run.env.limits.max_call_depth),
+                format!(
+                    "helper calls nested deeper than {}",
+                    run.env.limits.max_call_depth
+                ),
             );
             return (StepEnd::Err(e), Rec::default());
         }
@@ -1017,7 +1116,11 @@ impl<'r, 'e> Invocation<'r, 'e> {
         let input = match prepare_inputs(h, input) {
             Ok(i) => i,
             Err(m) => {
-                let e = self.fail(ErrorKind::InvalidInput, path, format!("call `{}`: {m}", c.flow));
+                let e = self.fail(
+                    ErrorKind::InvalidInput,
+                    path,
+                    format!("call `{}`: {m}", c.flow),
+                );
                 return (StepEnd::Err(e), Rec::default());
             }
         };

@@ -86,16 +86,16 @@ pub mod trace;
 pub mod yaml;
 
 pub use catalog::{CardCatalog, CardSummary, StaticCatalog};
-pub use compile::{compile, Compiled};
+pub use compile::{Compiled, compile};
 pub use diag::{Diagnostic, Pos, Severity, Span};
 pub use expr::{Expr, ExprError, Template};
 pub use interp::{
-    run_flow, CardCall, CardInvoker, CardResult, Env, FlowLookup, Journal, JournalError,
-    MemoryJournal, NoHelpers, NullJournal, RecordingSleeper, RunLimits, RunOutcome, RunStart,
-    Sleeper, StepSummary,
+    CardCall, CardInvoker, CardResult, Env, FlowLookup, Journal, JournalError, MemoryJournal,
+    NoHelpers, NullJournal, RecordingSleeper, RunLimits, RunOutcome, RunStart, Sleeper,
+    StepSummary, run_flow,
 };
-pub use library::{validate, Library, SourceFile, Validation};
+pub use library::{Library, SourceFile, Validation, validate};
 pub use model::{
     CardRef, CardVersion, Flow, LimitOverrides, Retry, Schedule, Step, StepKind, Trigger,
 };
-pub use trace::{render_trace, TraceOptions};
+pub use trace::{TraceOptions, render_trace};

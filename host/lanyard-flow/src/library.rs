@@ -8,7 +8,7 @@
 
 use crate::catalog::CardCatalog;
 use crate::compile::compile;
-use crate::diag::{render_all, suggestion, Diagnostic};
+use crate::diag::{Diagnostic, render_all, suggestion};
 use crate::interp::FlowLookup;
 use crate::model::{Flow, Trigger};
 use std::collections::{BTreeSet, HashMap};
@@ -47,7 +47,10 @@ impl Validation {
     /// The diagnostics as people read them, with source lines.
     pub fn render(&self, files: &[SourceFile]) -> String {
         render_all(&self.diagnostics, |name| {
-            files.iter().find(|f| f.path == name).map(|f| f.text.as_str())
+            files
+                .iter()
+                .find(|f| f.path == name)
+                .map(|f| f.text.as_str())
         })
     }
 }
@@ -74,14 +77,18 @@ pub fn validate(files: &[SourceFile], catalog: &dyn CardCatalog) -> Validation {
                 "duplicate-flow",
                 &files[*i].path,
                 flow.name_span,
-                format!("flow name `{}` is already used by {}", flow.name, files[*first].path),
+                format!(
+                    "flow name `{}` is already used by {}",
+                    flow.name, files[*first].path
+                ),
             ));
             bad.insert(flow.name.clone());
             continue;
         }
         names.insert(flow.name.clone(), (*i, flow.is_helper()));
     }
-    let by_name: HashMap<&str, &Flow> = compiled.iter().map(|(_, f)| (f.name.as_str(), f)).collect();
+    let by_name: HashMap<&str, &Flow> =
+        compiled.iter().map(|(_, f)| (f.name.as_str(), f)).collect();
     for (i, flow) in &compiled {
         for site in &flow.call_sites {
             let file = &files[*i].path;
@@ -89,8 +96,13 @@ pub fn validate(files: &[SourceFile], catalog: &dyn CardCatalog) -> Validation {
             let Some(helper) = by_name.get(site.flow.as_str()) else {
                 let hint = suggestion(&site.flow, by_name.keys().copied());
                 diagnostics.push(
-                    Diagnostic::error("unknown-flow", file, site.span, format!("unknown helper flow `{}`{hint}", site.flow))
-                        .with_step(step),
+                    Diagnostic::error(
+                        "unknown-flow",
+                        file,
+                        site.span,
+                        format!("unknown helper flow `{}`{hint}", site.flow),
+                    )
+                    .with_step(step),
                 );
                 bad.insert(flow.name.clone());
                 continue;
@@ -113,8 +125,13 @@ pub fn validate(files: &[SourceFile], catalog: &dyn CardCatalog) -> Validation {
                 if !h.inputs.is_empty() && !h.inputs.iter().any(|i| &i.name == k) {
                     let hint = suggestion(k, h.inputs.iter().map(|i| i.name.as_str()));
                     diagnostics.push(
-                        Diagnostic::error("unknown-input", file, *span, format!("helper `{}` has no input `{k}`{hint}", site.flow))
-                            .with_step(step.clone()),
+                        Diagnostic::error(
+                            "unknown-input",
+                            file,
+                            *span,
+                            format!("helper `{}` has no input `{k}`{hint}", site.flow),
+                        )
+                        .with_step(step.clone()),
                     );
                     bad.insert(flow.name.clone());
                 }
@@ -122,8 +139,13 @@ pub fn validate(files: &[SourceFile], catalog: &dyn CardCatalog) -> Validation {
             for input in h.inputs.iter().filter(|i| i.required) {
                 if !keys.iter().any(|(k, _)| k == &input.name) {
                     diagnostics.push(
-                        Diagnostic::error("missing-input", file, site.with_span, format!("helper `{}` needs input `{}`", site.flow, input.name))
-                            .with_step(step.clone()),
+                        Diagnostic::error(
+                            "missing-input",
+                            file,
+                            site.with_span,
+                            format!("helper `{}` needs input `{}`", site.flow, input.name),
+                        )
+                        .with_step(step.clone()),
                     );
                     bad.insert(flow.name.clone());
                 }
@@ -132,20 +154,44 @@ pub fn validate(files: &[SourceFile], catalog: &dyn CardCatalog) -> Validation {
     }
     for cycle in cycles(&by_name) {
         let first = cycle[0];
-        let Some(flow) = by_name.get(first) else { continue };
-        let Some(site) = flow.call_sites.iter().find(|s| s.flow == cycle[1]) else { continue };
-        let file = names.get(first).map(|(i, _)| files[*i].path.as_str()).unwrap_or_default();
+        let Some(flow) = by_name.get(first) else {
+            continue;
+        };
+        let Some(site) = flow.call_sites.iter().find(|s| s.flow == cycle[1]) else {
+            continue;
+        };
+        let file = names
+            .get(first)
+            .map(|(i, _)| files[*i].path.as_str())
+            .unwrap_or_default();
         diagnostics.push(
-            Diagnostic::error("helper-cycle", file, site.span, format!("helper flows call each other in a cycle: {}", cycle.join(" → ")))
-                .with_step(Some(site.step.clone())),
+            Diagnostic::error(
+                "helper-cycle",
+                file,
+                site.span,
+                format!(
+                    "helper flows call each other in a cycle: {}",
+                    cycle.join(" → ")
+                ),
+            )
+            .with_step(Some(site.step.clone())),
         );
         for name in &cycle {
             bad.insert(name.to_string());
         }
     }
     // File by file in the order given, each in place order.
-    let order: HashMap<&str, usize> = files.iter().enumerate().map(|(i, f)| (f.path.as_str(), i)).collect();
-    diagnostics.sort_by_key(|d| (order.get(d.file.as_str()).copied().unwrap_or(usize::MAX), d.span.start));
+    let order: HashMap<&str, usize> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.path.as_str(), i))
+        .collect();
+    diagnostics.sort_by_key(|d| {
+        (
+            order.get(d.file.as_str()).copied().unwrap_or(usize::MAX),
+            d.span.start,
+        )
+    });
     let flows = compiled
         .into_iter()
         .filter(|(_, f)| !bad.contains(&f.name))
@@ -164,12 +210,16 @@ fn cycles<'a>(by_name: &HashMap<&'a str, &'a Flow>) -> Vec<Vec<&'a str>> {
     for start in &names {
         let mut stack: Vec<(&'a str, Vec<&'a str>)> = vec![(start, vec![start])];
         while let Some((at, trail)) = stack.pop() {
-            let Some(flow) = by_name.get(at) else { continue };
+            let Some(flow) = by_name.get(at) else {
+                continue;
+            };
             let mut callees: Vec<&str> = flow.calls().collect();
             callees.sort();
             callees.dedup();
             for next in callees {
-                let Some((&next, _)) = by_name.get_key_value(next) else { continue };
+                let Some((&next, _)) = by_name.get_key_value(next) else {
+                    continue;
+                };
                 if next == *start {
                     let mut cycle = trail.clone();
                     let mut key = cycle.clone();

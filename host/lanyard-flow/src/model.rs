@@ -338,7 +338,9 @@ fn is_card_name(name: &str) -> bool {
         parts += 1;
         let ok = !part.is_empty()
             && part.len() <= 64
-            && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
             && !part.starts_with('-');
         if !ok {
             return false;
@@ -379,7 +381,9 @@ pub struct Retry {
 impl Retry {
     /// The wait after failed attempt `attempt` (1-based).
     pub fn delay(&self, attempt: u32) -> Duration {
-        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX);
         self.backoff
             .checked_mul(factor)
             .unwrap_or(self.max_backoff)
@@ -392,7 +396,10 @@ impl Retry {
 pub struct LimitOverrides {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fuel: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_opt_duration")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_duration"
+    )]
     pub timeout: Option<Duration>,
     /// Bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -410,7 +417,7 @@ impl LimitOverrides {
 #[serde(rename_all = "snake_case")]
 pub enum Trigger {
     Okta(OktaTrigger),
-    Schedule(Schedule),
+    Schedule(Box<Schedule>),
     Api(ApiTrigger),
     /// A helper flow, run by `call` from another flow.
     Flow(HelperTrigger),
@@ -470,6 +477,10 @@ pub struct Schedule {
     #[serde(serialize_with = "ser_tz")]
     pub timezone: chrono_tz::Tz,
     pub catch_up: CatchUp,
+    /// Whether the flow says `catch_up:`; when it does not, the daemon's
+    /// `[schedules] catch_up` default applies instead of `catch_up` above.
+    #[serde(skip)]
+    pub catch_up_explicit: bool,
     /// Whether a fire may start while the previous run is still going.
     pub overlap: bool,
     #[serde(skip)]
@@ -482,6 +493,7 @@ impl fmt::Debug for Schedule {
             .field("cron", &self.cron)
             .field("timezone", &self.timezone)
             .field("catch_up", &self.catch_up)
+            .field("catch_up_explicit", &self.catch_up_explicit)
             .field("overlap", &self.overlap)
             .finish()
     }
@@ -500,7 +512,12 @@ impl Schedule {
 
     /// The fire times in `(after, until]`, at most `limit` of them (for catch-up
     /// after downtime).
-    pub fn fires_between(&self, after: DateTime<Utc>, until: DateTime<Utc>, limit: usize) -> Vec<DateTime<Utc>> {
+    pub fn fires_between(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Vec<DateTime<Utc>> {
         let mut out = Vec::new();
         let mut t = after;
         while out.len() < limit {
@@ -530,7 +547,10 @@ pub enum CatchUp {
 pub struct ApiTrigger {
     /// How long `POST /api/v1/flows/{name}/invoke` waits for the run to finish
     /// and answer with its output; without it the call answers 202 at once.
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_opt_duration")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_duration"
+    )]
     pub sync_timeout: Option<Duration>,
 }
 
@@ -618,7 +638,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     while !rest.is_empty() {
         let digits = rest.bytes().take_while(|b| b.is_ascii_digit()).count();
         if digits == 0 {
-            return Err(format!("`{s}` is not a duration (like 500ms, 2s, 1m30s, 1h)"));
+            return Err(format!(
+                "`{s}` is not a duration (like 500ms, 2s, 1m30s, 1h)"
+            ));
         }
         let n: u64 = rest[..digits]
             .parse()
@@ -633,8 +655,16 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             "m" => Duration::from_secs(n.saturating_mul(60)),
             "h" => Duration::from_secs(n.saturating_mul(3600)),
             "d" => Duration::from_secs(n.saturating_mul(86_400)),
-            "" => return Err(format!("`{s}` needs a unit (ms, s, m, h or d), like `{n}s`")),
-            other => return Err(format!("unknown unit `{other}` in `{s}` (use ms, s, m, h or d)")),
+            "" => {
+                return Err(format!(
+                    "`{s}` needs a unit (ms, s, m, h or d), like `{n}s`"
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "unknown unit `{other}` in `{s}` (use ms, s, m, h or d)"
+                ));
+            }
         };
         total = total.saturating_add(part);
     }
@@ -649,7 +679,13 @@ pub fn format_duration(d: Duration) -> String {
     }
     let mut out = String::new();
     let mut rest = ms;
-    for (unit, size) in [("d", 86_400_000u128), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+    for (unit, size) in [
+        ("d", 86_400_000u128),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
         if rest >= size {
             out.push_str(&format!("{}{unit}", rest / size));
             rest %= size;

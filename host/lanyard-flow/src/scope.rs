@@ -10,7 +10,7 @@
 //! parent while each writes only its own frame. Knows nothing of cards or
 //! history.
 
-use crate::expr::{from_json, TimeFn, TimeFnObject};
+use crate::expr::{TimeFn, TimeFnObject, from_json};
 use crate::model::Slots;
 use lanyard_core::Clock;
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
@@ -76,12 +76,18 @@ impl Frame {
     }
 
     pub(crate) fn slot(&self, slot: usize) -> Option<&Value> {
-        self.chain().find_map(|f| f.slots.get(slot).and_then(Option::as_ref))
+        self.chain()
+            .find_map(|f| f.slots.get(slot).and_then(Option::as_ref))
     }
 
     pub(crate) fn var(&self, name: &str) -> Option<&Value> {
-        self.chain()
-            .find_map(|f| f.vars.iter().rev().find(|(k, _)| &**k == name).map(|(_, v)| v))
+        self.chain().find_map(|f| {
+            f.vars
+                .iter()
+                .rev()
+                .find(|(k, _)| &**k == name)
+                .map(|(_, v)| v)
+        })
     }
 
     fn error(&self) -> Option<&Value> {

@@ -83,7 +83,11 @@ pub fn render_trace(run: &RunRecord, steps: &[StepRecord], opts: &TraceOptions) 
         };
         // Narrower names deeper down keep the card column aligned.
         let width = 28usize.saturating_sub(2 * depth).max(8);
-        let _ = write!(out, "{indent}{mark} {name:<width$} {what:<34} {:>7}", duration_text(step.duration_ms));
+        let _ = write!(
+            out,
+            "{indent}{mark} {name:<width$} {what:<34} {:>7}",
+            duration_text(step.duration_ms)
+        );
         if step.attempts > 1 {
             let _ = write!(out, "  {} attempts", step.attempts);
         }
@@ -95,10 +99,18 @@ pub fn render_trace(run: &RunRecord, steps: &[StepRecord], opts: &TraceOptions) 
         match step.kind.as_str() {
             "card" | "call" => {
                 if let Some(input) = &step.input {
-                    let _ = writeln!(out, "{detail}in:   {}", abbreviate(input, opts.max_value_chars));
+                    let _ = writeln!(
+                        out,
+                        "{detail}in:   {}",
+                        abbreviate(input, opts.max_value_chars)
+                    );
                 }
                 if let Some(output) = &step.output {
-                    let _ = writeln!(out, "{detail}out:  {}", abbreviate(output, opts.max_value_chars));
+                    let _ = writeln!(
+                        out,
+                        "{detail}out:  {}",
+                        abbreviate(output, opts.max_value_chars)
+                    );
                 }
             }
             "if" => {
@@ -108,7 +120,10 @@ pub fn render_trace(run: &RunRecord, steps: &[StepRecord], opts: &TraceOptions) 
             }
             "switch" => {
                 if let Some(m) = step.output.as_ref().and_then(|o| o.get("matched")) {
-                    let branch = m.as_str().map(|s| format!("case {s}")).unwrap_or_else(|| "default".into());
+                    let branch = m
+                        .as_str()
+                        .map(|s| format!("case {s}"))
+                        .unwrap_or_else(|| "default".into());
                     let _ = writeln!(out, "{detail}took: {branch}");
                 }
             }
@@ -119,15 +134,28 @@ pub fn render_trace(run: &RunRecord, steps: &[StepRecord], opts: &TraceOptions) 
             }
             _ => {
                 if let Some(output) = &step.output {
-                    let _ = writeln!(out, "{detail}out:  {}", abbreviate(output, opts.max_value_chars));
+                    let _ = writeln!(
+                        out,
+                        "{detail}out:  {}",
+                        abbreviate(output, opts.max_value_chars)
+                    );
                 }
             }
         }
         for line in step.logs.iter().take(opts.max_log_lines) {
-            let _ = writeln!(out, "{detail}log:  {} {}", line.level, one_line(&line.message, opts.max_value_chars));
+            let _ = writeln!(
+                out,
+                "{detail}log:  {} {}",
+                line.level,
+                one_line(&line.message, opts.max_value_chars)
+            );
         }
         if step.logs.len() > opts.max_log_lines {
-            let _ = writeln!(out, "{detail}log:  ({} more lines)", step.logs.len() - opts.max_log_lines);
+            let _ = writeln!(
+                out,
+                "{detail}log:  ({} more lines)",
+                step.logs.len() - opts.max_log_lines
+            );
         }
         for effect in &step.effects {
             let _ = writeln!(
@@ -141,12 +169,21 @@ pub fn render_trace(run: &RunRecord, steps: &[StepRecord], opts: &TraceOptions) 
         if let Some(e) = &step.error {
             let here = e.step.as_deref() == Some(step.path.as_str());
             if here || step.kind == "card" {
-                let _ = writeln!(out, "{detail}error: {}: {}", e.kind, one_line(&e.message, 400));
+                let _ = writeln!(
+                    out,
+                    "{detail}error: {}: {}",
+                    e.kind,
+                    one_line(&e.message, 400)
+                );
                 if let Some(d) = &e.detail {
                     let _ = writeln!(out, "{detail}       {}", one_line(d, opts.max_value_chars));
                 }
             } else {
-                let _ = writeln!(out, "{detail}error: from {}", e.step.as_deref().unwrap_or("a step inside"));
+                let _ = writeln!(
+                    out,
+                    "{detail}error: from {}",
+                    e.step.as_deref().unwrap_or("a step inside")
+                );
             }
         }
         open.push(step.path.as_str());
@@ -172,7 +209,10 @@ fn trigger_text(t: &TriggerInfo) -> String {
             cron,
             timezone,
             fire_time,
-        } => format!("schedule \"{cron}\" {timezone}, fired for {}", fire_time.to_rfc3339()),
+        } => format!(
+            "schedule \"{cron}\" {timezone}, fired for {}",
+            fire_time.to_rfc3339()
+        ),
         TriggerInfo::Api => "api".into(),
         TriggerInfo::Flow {
             parent_run,
@@ -217,7 +257,10 @@ pub fn abbreviate(v: &Value, max: usize) -> String {
 }
 
 fn one_line(s: &str, max: usize) -> String {
-    let flat: String = s.chars().map(|c| if c == '\n' || c == '\r' { ' ' } else { c }).collect();
+    let flat: String = s
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+        .collect();
     if flat.chars().count() <= max {
         return flat;
     }

@@ -32,7 +32,10 @@ pub enum NodeKind {
     Int(i64),
     Float(f64),
     /// Text; `quoted` for any non-plain style (quotes and block scalars).
-    Str { text: String, quoted: bool },
+    Str {
+        text: String,
+        quoted: bool,
+    },
     Seq(Vec<Node>),
     Map(Vec<(Key, Node)>),
 }
@@ -119,29 +122,28 @@ fn resolve_plain(text: &str) -> NodeKind {
         _ => {}
     }
     let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        if let Ok(i) = text.parse::<i64>() {
-            return NodeKind::Int(i);
-        }
+    if !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(i) = text.parse::<i64>()
+    {
+        return NodeKind::Int(i);
     }
-    if let Some(hex) = text.strip_prefix("0x") {
-        if let Ok(i) = i64::from_str_radix(hex, 16) {
-            return NodeKind::Int(i);
-        }
+    if let Some(hex) = text.strip_prefix("0x")
+        && let Ok(i) = i64::from_str_radix(hex, 16)
+    {
+        return NodeKind::Int(i);
     }
-    if let Some(oct) = text.strip_prefix("0o") {
-        if let Ok(i) = i64::from_str_radix(oct, 8) {
-            return NodeKind::Int(i);
-        }
+    if let Some(oct) = text.strip_prefix("0o")
+        && let Ok(i) = i64::from_str_radix(oct, 8)
+    {
+        return NodeKind::Int(i);
     }
     let looks_float = text
         .bytes()
         .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
         && text.bytes().any(|b| b.is_ascii_digit());
-    if looks_float {
-        if let Ok(f) = text.parse::<f64>() {
-            return NodeKind::Float(f);
-        }
+    if looks_float && let Ok(f) = text.parse::<f64>() {
+        return NodeKind::Float(f);
     }
     match text {
         ".inf" | ".Inf" | ".INF" | "+.inf" => return NodeKind::Float(f64::INFINITY),
@@ -342,7 +344,9 @@ pub fn parse(file: &str, text: &str) -> (Option<Node>, Vec<Diagnostic>) {
                             );
                             if matches!(node.kind, NodeKind::Map(_)) {
                                 // `x: {{ y }}` parses as a mapping inside a mapping.
-                                d = d.with_help("a value that starts with `{{` must be quoted: \"{{ expr }}\"");
+                                d = d.with_help(
+                                    "a value that starts with `{{` must be quoted: \"{{ expr }}\"",
+                                );
                             }
                             diags.push(d);
                             *skip_value = true;
@@ -353,7 +357,12 @@ pub fn parse(file: &str, text: &str) -> (Option<Node>, Vec<Diagnostic>) {
         }
     }
     if root.is_none() && diags.is_empty() {
-        diags.push(Diagnostic::error("yaml", file, Span::default(), "the file is empty"));
+        diags.push(Diagnostic::error(
+            "yaml",
+            file,
+            Span::default(),
+            "the file is empty",
+        ));
     }
     (root, diags)
 }
@@ -368,18 +377,29 @@ mod tests {
 
     #[test]
     fn keys_and_values_carry_their_places() {
-        let (root, diags) = parse("f", "name: a\nsteps:\n  - card: \"x.y\"\n    with: { n: 3 }\n");
+        let (root, diags) = parse(
+            "f",
+            "name: a\nsteps:\n  - card: \"x.y\"\n    with: { n: 3 }\n",
+        );
         assert!(diags.is_empty(), "{diags:?}");
         let root = root.unwrap();
         let map = root.as_map().unwrap();
         assert_eq!(map[0].0.text, "name");
         assert_eq!(map[0].0.span.start, at(1, 1));
         assert_eq!(map[0].1.span.start, at(1, 7));
-        let NodeKind::Seq(steps) = &map[1].1.kind else { panic!() };
+        let NodeKind::Seq(steps) = &map[1].1.kind else {
+            panic!()
+        };
         let step = steps[0].as_map().unwrap();
         assert_eq!(step[0].0.span.start, at(3, 5));
         assert_eq!(step[0].1.span.start, at(3, 11));
-        assert_eq!(step[0].1.kind, NodeKind::Str { text: "x.y".into(), quoted: true });
+        assert_eq!(
+            step[0].1.kind,
+            NodeKind::Str {
+                text: "x.y".into(),
+                quoted: true
+            }
+        );
         let with = step[1].1.as_map().unwrap();
         assert_eq!(with[0].1.kind, NodeKind::Int(3));
         assert_eq!(with[0].1.span.start, at(4, 16));
@@ -389,7 +409,11 @@ mod tests {
     fn every_duplicate_key_is_reported_and_the_first_kept() {
         let (root, diags) = parse("f", "a: 1\nb: 2\na: 3\nb: 4\n");
         assert_eq!(diags.len(), 2);
-        assert!(diags[0].message.contains("duplicate key `a` (first at line 1, column 1)"));
+        assert!(
+            diags[0]
+                .message
+                .contains("duplicate key `a` (first at line 1, column 1)")
+        );
         assert_eq!(diags[1].span.start, at(4, 1));
         let root = root.unwrap();
         let map = root.as_map().unwrap();
@@ -415,15 +439,29 @@ mod tests {
     #[test]
     fn plain_scalars_resolve_like_yaml_1_2() {
         let (root, _) = parse("f", "[~, true, no, 12, -3, 1.5, '7', 0x1f, abc]");
-        let NodeKind::Seq(items) = root.unwrap().kind else { panic!() };
+        let NodeKind::Seq(items) = root.unwrap().kind else {
+            panic!()
+        };
         let kinds: Vec<_> = items.into_iter().map(|n| n.kind).collect();
         assert_eq!(kinds[0], NodeKind::Null);
         assert_eq!(kinds[1], NodeKind::Bool(true));
-        assert_eq!(kinds[2], NodeKind::Str { text: "no".into(), quoted: false });
+        assert_eq!(
+            kinds[2],
+            NodeKind::Str {
+                text: "no".into(),
+                quoted: false
+            }
+        );
         assert_eq!(kinds[3], NodeKind::Int(12));
         assert_eq!(kinds[4], NodeKind::Int(-3));
         assert_eq!(kinds[5], NodeKind::Float(1.5));
-        assert_eq!(kinds[6], NodeKind::Str { text: "7".into(), quoted: true });
+        assert_eq!(
+            kinds[6],
+            NodeKind::Str {
+                text: "7".into(),
+                quoted: true
+            }
+        );
         assert_eq!(kinds[7], NodeKind::Int(31));
     }
 

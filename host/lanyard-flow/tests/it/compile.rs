@@ -14,7 +14,11 @@ fn good_flows_compile_to_their_snapshots() {
     assert!(v.diagnostics.is_empty(), "{}", v.render(&files));
     assert_eq!(v.flows.len(), files.len());
     for (file, flow) in files.iter().zip(&v.flows) {
-        let name = file.path.trim_start_matches("good/").trim_end_matches(".yaml").to_string();
+        let name = file
+            .path
+            .trim_start_matches("good/")
+            .trim_end_matches(".yaml")
+            .to_string();
         insta::assert_yaml_snapshot!(format!("compiled-{name}"), flow);
     }
 }
@@ -40,21 +44,43 @@ steps:
 "#,
     );
     let ids: Vec<&str> = flow.walk().iter().map(|s| &*s.id).collect();
-    assert_eq!(ids, ["card-1", "card-2", "if-1", "card-3", "for-each-1", "assign-1"]);
+    assert_eq!(
+        ids,
+        [
+            "card-1",
+            "card-2",
+            "if-1",
+            "card-3",
+            "for-each-1",
+            "assign-1"
+        ]
+    );
 }
 
 #[test]
 fn schedules_fire_in_their_time_zone_across_dst() {
     let flow = good("mfa-reminder.yaml");
-    let Trigger::Schedule(s) = &flow.trigger else { panic!("not a schedule") };
+    let Trigger::Schedule(s) = &flow.trigger else {
+        panic!("not a schedule")
+    };
     let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
     // Friday 2026-03-06 after 9:00 EST (14:00Z): next is Monday 9:00 EST.
-    assert_eq!(s.next_fire_after(at("2026-03-06T15:00:00Z")), Some(at("2026-03-09T13:00:00Z")));
+    assert_eq!(
+        s.next_fire_after(at("2026-03-06T15:00:00Z")),
+        Some(at("2026-03-09T13:00:00Z"))
+    );
     // DST started on 2026-03-08: Monday 9:00 EDT is 13:00Z, not 14:00Z.
-    assert_eq!(s.next_fire_after(at("2026-03-02T13:00:00Z")), Some(at("2026-03-02T14:00:00Z")));
+    assert_eq!(
+        s.next_fire_after(at("2026-03-02T13:00:00Z")),
+        Some(at("2026-03-02T14:00:00Z"))
+    );
     let fires = s.fires_between(at("2026-03-02T00:00:00Z"), at("2026-03-10T00:00:00Z"), 100);
     assert_eq!(fires.len(), 6);
-    assert_eq!(s.fires_between(at("2026-03-02T00:00:00Z"), at("2026-03-10T00:00:00Z"), 2).len(), 2);
+    assert_eq!(
+        s.fires_between(at("2026-03-02T00:00:00Z"), at("2026-03-10T00:00:00Z"), 2)
+            .len(),
+        2
+    );
 }
 
 #[test]
@@ -63,17 +89,26 @@ fn cron_with_seconds_is_accepted() {
         "sec.yaml",
         "name: s\ndescription: d\ntrigger: { schedule: { cron: '30 */5 * * * *', timezone: UTC } }\nsteps: [ { stop: } ]\n",
     );
-    let Trigger::Schedule(s) = &flow.trigger else { panic!() };
-    let next = s.next_fire_after("2026-01-01T00:00:00Z".parse().unwrap()).unwrap();
+    let Trigger::Schedule(s) = &flow.trigger else {
+        panic!()
+    };
+    let next = s
+        .next_fire_after("2026-01-01T00:00:00Z".parse().unwrap())
+        .unwrap();
     assert_eq!(next.to_rfc3339(), "2026-01-01T00:00:30+00:00");
 }
 
 #[test]
 fn okta_trigger_matches_type_and_filter() {
     let flow = good("onboarding.yaml");
-    let Trigger::Okta(t) = &flow.trigger else { panic!() };
+    let Trigger::Okta(t) = &flow.trigger else {
+        panic!()
+    };
     let mut ev = deactivate_event("00u1");
-    assert!(!t.matches(&ev).unwrap(), "deactivate is not one of its types");
+    assert!(
+        !t.matches(&ev).unwrap(),
+        "deactivate is not one of its types"
+    );
     ev["eventType"] = json!("user.lifecycle.create");
     assert!(t.matches(&ev).unwrap());
     ev["target"][0]["type"] = json!("AppUser");

@@ -14,14 +14,21 @@ fn broken_flows_report_every_problem_with_its_place() {
         for d in &v.diagnostics {
             assert!(d.span.start.line > 0, "{}: {d:?} has no place", file.path);
         }
-        let name = file.path.trim_start_matches("broken/").trim_end_matches(".yaml").to_string();
+        let name = file
+            .path
+            .trim_start_matches("broken/")
+            .trim_end_matches(".yaml")
+            .to_string();
         insta::assert_snapshot!(format!("diag-{name}"), v.render(std::slice::from_ref(file)));
     }
 }
 
 #[test]
 fn diagnostics_have_a_structured_form() {
-    let file = fixtures("broken").into_iter().find(|f| f.path.ends_with("unknown-card.yaml")).unwrap();
+    let file = fixtures("broken")
+        .into_iter()
+        .find(|f| f.path.ends_with("unknown-card.yaml"))
+        .unwrap();
     let v = validate(std::slice::from_ref(&file), &catalog());
     let json = serde_json::to_value(&v.diagnostics[0]).unwrap();
     assert_eq!(json["code"], "unknown-card");
@@ -75,7 +82,10 @@ fn problems_across_flows_are_reported() {
 
 #[test]
 fn a_helper_calling_itself_is_a_cycle() {
-    let (_, v) = set(&[("f.yaml", "name: f\ndescription: d\ntrigger: flow\nsteps:\n  - call: f\n")]);
+    let (_, v) = set(&[(
+        "f.yaml",
+        "name: f\ndescription: d\ntrigger: flow\nsteps:\n  - call: f\n",
+    )]);
     assert_eq!(v.diagnostics.len(), 1);
     assert_eq!(v.diagnostics[0].code, "helper-cycle");
     assert!(v.diagnostics[0].message.ends_with("f → f"));
@@ -115,5 +125,8 @@ steps:
     )]);
     let text = v.render(&files);
     assert_eq!(v.diagnostics.len(), 1, "{text}");
-    assert!(text.contains("step `inner` does not run on every path"), "{text}");
+    assert!(
+        text.contains("step `inner` does not run on every path"),
+        "{text}"
+    );
 }

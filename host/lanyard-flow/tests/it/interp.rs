@@ -4,12 +4,15 @@ use crate::support::*;
 use lanyard_core::history::{RunStatus, StepRecord};
 use lanyard_core::{CardError, ErrorKind};
 use lanyard_flow::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
 fn flow(steps: &str) -> Arc<Flow> {
-    compile_ok("t.yaml", &format!("name: t\ndescription: test flow\ntrigger: manual\nsteps:\n{steps}"))
+    compile_ok(
+        "t.yaml",
+        &format!("name: t\ndescription: test flow\ntrigger: manual\nsteps:\n{steps}"),
+    )
 }
 
 async fn run(flow: &Flow, h: &Harness, input: Value) -> RunOutcome {
@@ -29,22 +32,38 @@ async fn offboarding_runs_every_step_in_order() {
     let cards = FakeCards::new()
         .on("okta.get-user", vec![Ok(user("00u1", "jo@acme.com"))])
         .on("okta.clear-sessions", vec![Ok(json!(null))])
-        .on("okta.list-user-groups", vec![Ok(json!([{"id": "g1"}, {"id": "g2"}, {"id": "g3"}]))]);
+        .on(
+            "okta.list-user-groups",
+            vec![Ok(json!([{"id": "g1"}, {"id": "g2"}, {"id": "g3"}]))],
+        );
     let h = harness(cards, vec![]);
     let out = run(&good("offboarding.yaml"), &h, deactivate_event("00u1")).await;
     assert_eq!(out.status, RunStatus::Succeeded, "{:?}", out.error);
     assert_eq!(out.steps.executed, 9);
     let calls = h.cards.calls();
     assert_eq!(calls[0].input, json!({"id": "00u1"}));
-    assert_eq!(calls[1].input, json!({"user": "00u1", "oauth_tokens": true}));
-    let removes: Vec<&Value> = calls.iter().filter(|c| c.card.name == "okta.remove-from-group").map(|c| &c.input).collect();
+    assert_eq!(
+        calls[1].input,
+        json!({"user": "00u1", "oauth_tokens": true})
+    );
+    let removes: Vec<&Value> = calls
+        .iter()
+        .filter(|c| c.card.name == "okta.remove-from-group")
+        .map(|c| &c.input)
+        .collect();
     assert_eq!(removes.len(), 3);
     let slack = calls.iter().find(|c| c.card.name == "slack.post").unwrap();
-    assert_eq!(slack.input["text"], "Offboarded jo@acme.com (3 groups removed)");
+    assert_eq!(
+        slack.input["text"],
+        "Offboarded jo@acme.com (3 groups removed)"
+    );
     assert_eq!(slack.ctx.step, "card-2");
     assert_eq!(slack.ctx.idempotency_key, "run1/card-2/1");
     let audit = calls.iter().find(|c| c.card.name == "tables.put").unwrap();
-    assert_eq!(audit.input["row"], json!({"login": "jo@acme.com", "at": "2026-03-02T14:00:00.000Z"}));
+    assert_eq!(
+        audit.input["row"],
+        json!({"login": "jo@acme.com", "at": "2026-03-02T14:00:00.000Z"})
+    );
     assert_eq!(
         paths(&h.journal.records()),
         [
@@ -59,7 +78,12 @@ async fn offboarding_runs_every_step_in_order() {
             "card-3"
         ]
     );
-    let rec = h.journal.records().into_iter().find(|r| r.path == "user").unwrap();
+    let rec = h
+        .journal
+        .records()
+        .into_iter()
+        .find(|r| r.path == "user")
+        .unwrap();
     assert_eq!(rec.card.as_deref(), Some("okta.get-user@1.0.0"));
     assert_eq!(rec.input, Some(json!({"id": "00u1"})));
     assert_eq!(rec.fuel_used, 1000);
@@ -83,28 +107,59 @@ async fn retries_back_off_and_honour_rate_limit_resets() {
     let h = harness(cards, vec![]);
     let out = run(&f, &h, json!({})).await;
     assert_eq!(out.status, RunStatus::Succeeded);
-    assert_eq!(h.sleeper.slept(), [Duration::from_secs(2), Duration::from_secs(7), Duration::from_secs(3)]);
+    assert_eq!(
+        h.sleeper.slept(),
+        [
+            Duration::from_secs(2),
+            Duration::from_secs(7),
+            Duration::from_secs(3)
+        ]
+    );
     assert_eq!(out.steps.retries, 3);
     let rec = &h.journal.records()[0];
     assert_eq!(rec.attempts, 4);
     assert_eq!(rec.logs.len(), 3);
-    assert!(rec.logs[1].message.contains("retrying in 7s"), "{}", rec.logs[1].message);
+    assert!(
+        rec.logs[1].message.contains("retrying in 7s"),
+        "{}",
+        rec.logs[1].message
+    );
     let attempts: Vec<u32> = h.cards.calls().iter().map(|c| c.ctx.attempt).collect();
     assert_eq!(attempts, [1, 2, 3, 4]);
 }
 
 #[tokio::test]
 async fn retries_stop_at_errors_that_are_not_retryable_and_at_the_last_attempt() {
-    let f = flow("  - id: s\n    card: okta.clear-sessions\n    with: { user: u1 }\n    retry: 3\n");
-    let h = harness(FakeCards::new().on("okta.clear-sessions", vec![Err(CardError::not_found("no user u1"))]), vec![]);
+    let f =
+        flow("  - id: s\n    card: okta.clear-sessions\n    with: { user: u1 }\n    retry: 3\n");
+    let h = harness(
+        FakeCards::new().on(
+            "okta.clear-sessions",
+            vec![Err(CardError::not_found("no user u1"))],
+        ),
+        vec![],
+    );
     let out = run(&f, &h, json!({})).await;
     assert_eq!(out.status, RunStatus::Failed);
     assert_eq!(h.cards.calls().len(), 1);
     assert!(h.sleeper.slept().is_empty());
     let e = out.error.unwrap();
-    assert_eq!((e.kind, e.step.as_deref(), e.card.as_deref()), (ErrorKind::NotFound, Some("s"), Some("okta.clear-sessions@1.0.0")));
+    assert_eq!(
+        (e.kind, e.step.as_deref(), e.card.as_deref()),
+        (
+            ErrorKind::NotFound,
+            Some("s"),
+            Some("okta.clear-sessions@1.0.0")
+        )
+    );
 
-    let h = harness(FakeCards::new().on("okta.clear-sessions", vec![Err(CardError::unavailable("down"))]), vec![]);
+    let h = harness(
+        FakeCards::new().on(
+            "okta.clear-sessions",
+            vec![Err(CardError::unavailable("down"))],
+        ),
+        vec![],
+    );
     let out = run(&f, &h, json!({})).await;
     assert_eq!(out.status, RunStatus::Failed);
     assert_eq!(h.cards.calls().len(), 3);
@@ -114,7 +169,9 @@ async fn retries_stop_at_errors_that_are_not_retryable_and_at_the_last_attempt()
     let h = harness(
         FakeCards::new().on(
             "okta.clear-sessions",
-            vec![Err(CardError::new(ErrorKind::RateLimited, "quota").with_retry_after_ms(3_600_000))],
+            vec![Err(
+                CardError::new(ErrorKind::RateLimited, "quota").with_retry_after_ms(3_600_000)
+            )],
         ),
         vec![],
     );
@@ -127,15 +184,30 @@ async fn retries_stop_at_errors_that_are_not_retryable_and_at_the_last_attempt()
 async fn on_error_sees_the_error_and_the_flow_continues() {
     let cards = FakeCards::new()
         .on("okta.get-user", vec![Ok(user("00u1", "jo@acme.com"))])
-        .on("okta.clear-sessions", vec![Err(CardError::denied("missing okta.sessions.manage"))])
+        .on(
+            "okta.clear-sessions",
+            vec![Err(CardError::denied("missing okta.sessions.manage"))],
+        )
         .on("okta.list-user-groups", vec![Ok(json!([]))]);
     let h = harness(cards, vec![]);
     let out = run(&good("offboarding.yaml"), &h, deactivate_event("00u1")).await;
     assert_eq!(out.status, RunStatus::Succeeded);
     assert_eq!(out.steps.failed, 1);
-    let slack: Vec<Value> = h.cards.calls().iter().filter(|c| c.card.name == "slack.post").map(|c| c.input.clone()).collect();
-    assert_eq!(slack[0]["text"], "Could not revoke sessions of jo@acme.com: missing okta.sessions.manage");
-    assert_eq!(slack[1]["text"], "Offboarded jo@acme.com (0 groups removed)");
+    let slack: Vec<Value> = h
+        .cards
+        .calls()
+        .iter()
+        .filter(|c| c.card.name == "slack.post")
+        .map(|c| c.input.clone())
+        .collect();
+    assert_eq!(
+        slack[0]["text"],
+        "Could not revoke sessions of jo@acme.com: missing okta.sessions.manage"
+    );
+    assert_eq!(
+        slack[1]["text"],
+        "Offboarded jo@acme.com (0 groups removed)"
+    );
     let p = paths(&h.journal.records());
     assert_eq!(&p[..3], ["user", "sessions ✗", "sessions/on_error/card-1"]);
 }
@@ -161,14 +233,20 @@ on_failure:
     with: { text: "{{ flow.name }} failed at {{ error.step }}: {{ error.kind }} {{ error.message }}" }
 "#,
     );
-    let h = harness(FakeCards::new().on("test.flaky", vec![Err(CardError::internal("boom"))]), vec![]);
+    let h = harness(
+        FakeCards::new().on("test.flaky", vec![Err(CardError::internal("boom"))]),
+        vec![],
+    );
     let out = run(&f, &h, json!({})).await;
     assert_eq!(out.status, RunStatus::Failed);
     assert_eq!(out.error.as_ref().unwrap().step.as_deref(), Some("b"));
     assert!(out.on_failure_error.is_none());
     let last = h.cards.calls().pop().unwrap();
     assert_eq!(last.input["text"], "t failed at b: internal boom");
-    assert_eq!(paths(&h.journal.records()), ["a", "b ✗", "on_failure/card-2"]);
+    assert_eq!(
+        paths(&h.journal.records()),
+        ["a", "b ✗", "on_failure/card-2"]
+    );
 }
 
 #[tokio::test]
@@ -195,9 +273,15 @@ async fn if_switch_assign_and_return() {
     );
     let h = harness(FakeCards::new(), vec![]);
     let out = run(&f, &h, json!({"n": 5})).await;
-    assert_eq!(out.output, Some(json!({"n": 5, "name": "x5", "label": "B", "big": true, "pick": "big"})));
+    assert_eq!(
+        out.output,
+        Some(json!({"n": 5, "name": "x5", "label": "B", "big": true, "pick": "big"}))
+    );
     let out = run(&f, &h, json!({"n": 1})).await;
-    assert_eq!(out.output, Some(json!({"n": 1, "name": "x1", "label": "S", "big": false, "pick": "small"})));
+    assert_eq!(
+        out.output,
+        Some(json!({"n": 1, "name": "x1", "label": "S", "big": false, "pick": "small"}))
+    );
 }
 
 #[tokio::test]
@@ -207,18 +291,42 @@ async fn switch_falls_to_default_and_stop_ends_the_run() {
         vec![Ok(json!({"id": "u", "profile": {"department": "Legal"}}))],
     );
     let h = harness(cards, vec![]);
-    let out = run(&good("onboarding.yaml"), &h, json!({"target": [{"id": "u", "type": "User"}]})).await;
+    let out = run(
+        &good("onboarding.yaml"),
+        &h,
+        json!({"target": [{"id": "u", "type": "User"}]}),
+    )
+    .await;
     assert_eq!(out.status, RunStatus::Stopped);
-    assert_eq!(out.reason.as_deref(), Some("no groups for department Legal"));
+    assert_eq!(
+        out.reason.as_deref(),
+        Some("no groups for department Legal")
+    );
     assert_eq!(h.cards.calls().len(), 1);
 
-    let cards = FakeCards::new().on("okta.get-user", vec![Ok(json!({"id": "u", "profile": {"department": "Engineering"}}))]);
+    let cards = FakeCards::new().on(
+        "okta.get-user",
+        vec![Ok(
+            json!({"id": "u", "profile": {"department": "Engineering"}}),
+        )],
+    );
     let h = harness(cards, vec![]);
-    let out = run(&good("onboarding.yaml"), &h, json!({"target": [{"id": "u", "type": "User"}]})).await;
+    let out = run(
+        &good("onboarding.yaml"),
+        &h,
+        json!({"target": [{"id": "u", "type": "User"}]}),
+    )
+    .await;
     assert_eq!(out.status, RunStatus::Succeeded);
-    let groups: Vec<Value> = h.cards.calls()[1..].iter().map(|c| c.input["group"].clone()).collect();
+    let groups: Vec<Value> = h.cards.calls()[1..]
+        .iter()
+        .map(|c| c.input["group"].clone())
+        .collect();
     assert_eq!(groups, [json!("GitHub"), json!("Jira")]);
-    assert_eq!(paths(&h.journal.records()), ["user", "dept", "dept/card-1", "dept/card-2"]);
+    assert_eq!(
+        paths(&h.journal.records()),
+        ["user", "dept", "dept/card-1", "dept/card-2"]
+    );
 }
 
 #[tokio::test]
@@ -231,9 +339,15 @@ async fn fail_step_message_and_kind() {
     assert_eq!(e.message, "missing `user` in the request");
     assert_eq!(e.step.as_deref(), Some("if-1/fail-1"));
 
-    let h = harness(FakeCards::new().on("okta.get-user", vec![Ok(user("00u9", "al@acme.com"))]), vec![]);
+    let h = harness(
+        FakeCards::new().on("okta.get-user", vec![Ok(user("00u9", "al@acme.com"))]),
+        vec![],
+    );
     let out = run(&good("api-check.yaml"), &h, json!({"user": "00u9"})).await;
-    assert_eq!(out.output, Some(json!({"ok": true, "login": "al@acme.com"})));
+    assert_eq!(
+        out.output,
+        Some(json!({"ok": true, "login": "al@acme.com"}))
+    );
     let call = &h.cards.calls()[0];
     assert_eq!(call.limits.timeout, Some(Duration::from_secs(5)));
     assert_eq!(call.limits.fuel, Some(1_000_000));
@@ -259,14 +373,30 @@ async fn for_each_inside_if_inside_on_error() {
   - return: "{{ first }}"
 "#,
     );
-    let h = harness(FakeCards::new().on("test.flaky", vec![Err(CardError::unavailable("primary down"))]), vec![]);
+    let h = harness(
+        FakeCards::new().on(
+            "test.flaky",
+            vec![Err(CardError::unavailable("primary down"))],
+        ),
+        vec![],
+    );
     let out = run(&f, &h, json!({"backups": ["x", "y"]})).await;
     assert_eq!(out.status, RunStatus::Succeeded, "{:?}", out.error);
-    assert_eq!(out.output, Some(json!(null)), "a handled step's output is none");
-    let inputs: Vec<Value> = h.cards.calls()[1..].iter().map(|c| c.input.clone()).collect();
+    assert_eq!(
+        out.output,
+        Some(json!(null)),
+        "a handled step's output is none"
+    );
+    let inputs: Vec<Value> = h.cards.calls()[1..]
+        .iter()
+        .map(|c| c.input.clone())
+        .collect();
     assert_eq!(
         inputs,
-        [json!({"backup": "x", "why": "primary down", "n": 1}), json!({"backup": "y", "why": "primary down", "n": 2})]
+        [
+            json!({"backup": "x", "why": "primary down", "n": 1}),
+            json!({"backup": "y", "why": "primary down", "n": 2})
+        ]
     );
     assert_eq!(
         paths(&h.journal.records()),
@@ -280,7 +410,10 @@ async fn for_each_inside_if_inside_on_error() {
         ]
     );
 
-    let h = harness(FakeCards::new().on("test.flaky", vec![Err(CardError::denied("nope"))]), vec![]);
+    let h = harness(
+        FakeCards::new().on("test.flaky", vec![Err(CardError::denied("nope"))]),
+        vec![],
+    );
     let out = run(&f, &h, json!({"backups": []})).await;
     assert_eq!(out.status, RunStatus::Failed);
     assert_eq!(out.error.unwrap().message, "gave up: nope");
@@ -302,12 +435,23 @@ async fn a_failure_inside_a_loop_goes_to_the_loop_handler() {
 "#,
     );
     let cards = FakeCards::new().respond("test.flaky", |c| {
-        if c.input["n"] == 3 { Err(CardError::internal("three")) } else { Ok(json!("done")) }
+        if c.input["n"] == 3 {
+            Err(CardError::internal("three"))
+        } else {
+            Ok(json!("done"))
+        }
     });
     let h = harness(cards, vec![]);
     let out = run(&f, &h, json!({})).await;
-    assert_eq!(out.output, Some(json!({"at": "work-loop[2]/work", "message": "three"})));
-    assert_eq!(h.cards.calls().len(), 3, "no iteration starts after a failure");
+    assert_eq!(
+        out.output,
+        Some(json!({"at": "work-loop[2]/work", "message": "three"}))
+    );
+    assert_eq!(
+        h.cards.calls().len(),
+        3,
+        "no iteration starts after a failure"
+    );
 }
 
 #[tokio::test]
@@ -326,15 +470,31 @@ async fn concurrent_loops_keep_item_order_and_stay_within_the_bound() {
     let cards = FakeCards::new();
     // Earlier items take longer, so they finish last.
     for i in 0..6 {
-        cards.yields.lock().unwrap().insert(json!({"i": i}).to_string(), (6 - i) * 3);
+        cards
+            .yields
+            .lock()
+            .unwrap()
+            .insert(json!({"i": i}).to_string(), (6 - i) * 3);
     }
     let h = harness(cards, vec![]);
     let out = run(&f, &h, json!({"items": [0, 1, 2, 3, 4, 5]})).await;
     assert_eq!(out.output, Some(json!([0, 1, 2, 3, 4, 5])));
-    let started: Vec<Value> = h.cards.calls().iter().map(|c| c.input["i"].clone()).collect();
-    assert_eq!(&started[..3], [json!(0), json!(1), json!(2)], "three at a time, in order");
+    let started: Vec<Value> = h
+        .cards
+        .calls()
+        .iter()
+        .map(|c| c.input["i"].clone())
+        .collect();
+    assert_eq!(
+        &started[..3],
+        [json!(0), json!(1), json!(2)],
+        "three at a time, in order"
+    );
     let done: Vec<String> = h.journal.records().iter().map(|r| r.path.clone()).collect();
-    assert_ne!(done[0], "each[0]/echo", "items finished out of order: {done:?}");
+    assert_ne!(
+        done[0], "each[0]/echo",
+        "items finished out of order: {done:?}"
+    );
 }
 
 #[tokio::test]
@@ -347,14 +507,21 @@ async fn loop_bounds_and_bad_lists_fail_with_a_message() {
     assert_eq!(e.kind, ErrorKind::TooLarge);
     assert!(h.cards.calls().is_empty());
     let out = run(&f, &h, json!({"items": "abc"})).await;
-    assert!(out.error.unwrap().message.contains("needs a list, not string"));
+    assert!(
+        out.error
+            .unwrap()
+            .message
+            .contains("needs a list, not string")
+    );
     let out = run(&f, &h, json!({"items": {"a": 1}})).await;
     assert!(out.error.unwrap().message.contains("needs a list, not map"));
 }
 
 #[tokio::test]
 async fn the_step_budget_stops_runaway_runs() {
-    let f = flow("  - for_each: \"{{ range(50) | list }}\"\n    steps:\n      - for_each: \"{{ range(50) | list }}\"\n        steps:\n          - assign: { x: 1 }\n");
+    let f = flow(
+        "  - for_each: \"{{ range(50) | list }}\"\n    steps:\n      - for_each: \"{{ range(50) | list }}\"\n        steps:\n          - assign: { x: 1 }\n",
+    );
     let mut h = harness(FakeCards::new(), vec![]);
     h.env.limits.max_steps = 500;
     let out = run(&f, &h, json!({})).await;
@@ -366,30 +533,63 @@ async fn the_step_budget_stops_runaway_runs() {
 async fn helper_flows_run_inline_with_their_inputs_and_return_a_value() {
     let helper = good("notify-person.yaml");
     let cards = FakeCards::new()
-        .on("okta.get-manager", vec![Ok(json!({"id": "00um", "profile": {"email": "boss@acme.com"}}))])
+        .on(
+            "okta.get-manager",
+            vec![Ok(
+                json!({"id": "00um", "profile": {"email": "boss@acme.com"}}),
+            )],
+        )
         .on("mail.send", vec![Ok(json!({"message_id": "<1@acme>"}))]);
     let h = harness(cards, vec![helper]);
     let ev = json!({"target": [{"id": "00u1", "displayName": "Jo Doe"}]});
     let out = run(&good("lockout-manager.yaml"), &h, ev.clone()).await;
     assert_eq!(out.status, RunStatus::Succeeded, "{:?}", out.error);
     let mail = &h.cards.calls()[1];
-    assert_eq!(mail.input, json!({"to": ["boss@acme.com"], "subject": "A note from IT", "text": "Jo Doe is locked out of Okta."}));
+    assert_eq!(
+        mail.input,
+        json!({"to": ["boss@acme.com"], "subject": "A note from IT", "text": "Jo Doe is locked out of Okta."})
+    );
     assert_eq!(mail.ctx.step, "call-1/sent");
     assert_eq!(mail.ctx.flow, "Manager notification on lockout");
-    let call = h.journal.records().into_iter().find(|r| r.path == "call-1").unwrap();
+    let call = h
+        .journal
+        .records()
+        .into_iter()
+        .find(|r| r.path == "call-1")
+        .unwrap();
     assert_eq!(call.output, Some(json!({"message_id": "<1@acme>"})));
-    assert_eq!(paths(&h.journal.records()), ["manager", "if-1", "call-1", "call-1/sent", "call-1/return-1"]);
+    assert_eq!(
+        paths(&h.journal.records()),
+        [
+            "manager",
+            "if-1",
+            "call-1",
+            "call-1/sent",
+            "call-1/return-1"
+        ]
+    );
 
     // No manager: the handler stops the run before the call.
-    let h = harness(FakeCards::new().on("okta.get-manager", vec![Ok(json!(null))]), vec![good("notify-person.yaml")]);
+    let h = harness(
+        FakeCards::new().on("okta.get-manager", vec![Ok(json!(null))]),
+        vec![good("notify-person.yaml")],
+    );
     let out = run(&good("lockout-manager.yaml"), &h, ev.clone()).await;
-    assert_eq!((out.status, out.reason.as_deref()), (RunStatus::Stopped, Some("the user has no manager")));
+    assert_eq!(
+        (out.status, out.reason.as_deref()),
+        (RunStatus::Stopped, Some("the user has no manager"))
+    );
 }
 
 #[tokio::test]
 async fn helper_failures_and_missing_helpers_fail_the_call() {
-    let f = flow("  - id: c\n    call: notify-person\n    with: { email: a@b.c, text: hi }\n    on_error:\n      - return: \"{{ error.kind }} at {{ error.step }}\"\n");
-    let h = harness(FakeCards::new().on("mail.send", vec![Err(CardError::unavailable("smtp down"))]), vec![good("notify-person.yaml")]);
+    let f = flow(
+        "  - id: c\n    call: notify-person\n    with: { email: a@b.c, text: hi }\n    on_error:\n      - return: \"{{ error.kind }} at {{ error.step }}\"\n",
+    );
+    let h = harness(
+        FakeCards::new().on("mail.send", vec![Err(CardError::unavailable("smtp down"))]),
+        vec![good("notify-person.yaml")],
+    );
     let out = run(&f, &h, json!({})).await;
     assert_eq!(out.output, Some(json!("unavailable at c/sent")));
 
@@ -401,12 +601,19 @@ async fn helper_failures_and_missing_helpers_fail_the_call() {
     let h = harness(FakeCards::new(), vec![good("notify-person.yaml")]);
     let e = run(&f, &h, json!({})).await.error.unwrap();
     assert_eq!(e.kind, ErrorKind::InvalidInput);
-    assert!(e.message.contains("input `email` must be of type string, not number"), "{}", e.message);
+    assert!(
+        e.message
+            .contains("input `email` must be of type string, not number"),
+        "{}",
+        e.message
+    );
 }
 
 #[tokio::test]
 async fn expression_errors_name_the_flow_step_and_field() {
-    let f = flow("  - id: u\n    card: test.echo\n    with: { id: x }\n  - id: post\n    card: slack.post\n    with: { text: \"hi {{ u.profile.login }}\" }\n");
+    let f = flow(
+        "  - id: u\n    card: test.echo\n    with: { id: x }\n  - id: post\n    card: slack.post\n    with: { text: \"hi {{ u.profile.login }}\" }\n",
+    );
     let h = harness(FakeCards::new(), vec![]);
     let out = run(&f, &h, json!({})).await;
     let e = out.error.unwrap();
@@ -416,7 +623,11 @@ async fn expression_errors_name_the_flow_step_and_field() {
         e.message,
         "expression error in flow `t`, step `post`, field `with.text`: `u.profile.login`: `u.profile` is undefined: `u` has no `profile` (use `| default(...)` if it is optional)"
     );
-    assert_eq!(h.cards.calls().len(), 1, "the card with a bad input is never called");
+    assert_eq!(
+        h.cards.calls().len(),
+        1,
+        "the card with a bad input is never called"
+    );
 }
 
 #[tokio::test]
@@ -424,7 +635,10 @@ async fn a_resumed_run_does_not_call_finished_cards_again() {
     let f = good("offboarding.yaml");
     let cards = FakeCards::new()
         .on("okta.get-user", vec![Ok(user("00u1", "jo@acme.com"))])
-        .on("okta.list-user-groups", vec![Ok(json!([{"id": "g1"}, {"id": "g2"}]))]);
+        .on(
+            "okta.list-user-groups",
+            vec![Ok(json!([{"id": "g1"}, {"id": "g2"}]))],
+        );
     let h = harness(cards, vec![]);
     let out = run(&f, &h, deactivate_event("00u1")).await;
     assert_eq!(out.status, RunStatus::Succeeded);
@@ -438,14 +652,28 @@ async fn a_resumed_run_does_not_call_finished_cards_again() {
     let out = run_flow(&f, start, &h2.env).await;
     assert_eq!(out.status, RunStatus::Succeeded, "{:?}", out.error);
     assert_eq!(out.steps.replayed, 4);
-    assert_eq!(h2.cards.called(), ["remove-groups[1]/remove okta.remove-from-group", "card-2 slack.post", "card-3 tables.put"]);
+    assert_eq!(
+        h2.cards.called(),
+        [
+            "remove-groups[1]/remove okta.remove-from-group",
+            "card-2 slack.post",
+            "card-3 tables.put"
+        ]
+    );
     let slack = &h2.cards.calls()[1];
-    assert_eq!(slack.input["text"], "Offboarded jo@acme.com (2 groups removed)");
+    assert_eq!(
+        slack.input["text"],
+        "Offboarded jo@acme.com (2 groups removed)"
+    );
     let seqs: Vec<u64> = h2.journal.records().iter().map(|r| r.seq).collect();
     let mut sorted = seqs.clone();
     sorted.sort();
     sorted.dedup();
-    assert_eq!(sorted.len(), seqs.len(), "step numbers stay unique across a resume: {seqs:?}");
+    assert_eq!(
+        sorted.len(),
+        seqs.len(),
+        "step numbers stay unique across a resume: {seqs:?}"
+    );
 }
 
 #[tokio::test]
@@ -459,16 +687,26 @@ async fn dry_runs_tell_cards_and_keep_their_effects() {
     let out = run_flow(&good("offboarding.yaml"), start, &h.env).await;
     assert_eq!(out.status, RunStatus::Succeeded);
     assert!(h.cards.calls().iter().all(|c| c.ctx.dry_run));
-    let rec = h.journal.records().into_iter().find(|r| r.path == "remove-groups[0]/remove").unwrap();
+    let rec = h
+        .journal
+        .records()
+        .into_iter()
+        .find(|r| r.path == "remove-groups[0]/remove")
+        .unwrap();
     assert_eq!(rec.effects.len(), 1);
 }
 
 #[tokio::test]
 async fn time_functions_read_the_run_clock() {
-    let f = flow("  - return: { now: \"{{ now() }}\", age: \"{{ age_days('2026-02-20T14:00:00Z') }}\", days: \"{{ days_since('2026-03-01T02:00:00Z') }}\" }\n");
+    let f = flow(
+        "  - return: { now: \"{{ now() }}\", age: \"{{ age_days('2026-02-20T14:00:00Z') }}\", days: \"{{ days_since('2026-03-01T02:00:00Z') }}\" }\n",
+    );
     let h = harness(FakeCards::new(), vec![]);
     let out = run(&f, &h, json!({})).await;
-    assert_eq!(out.output, Some(json!({"now": "2026-03-02T14:00:00.000Z", "age": 10, "days": 1.5})));
+    assert_eq!(
+        out.output,
+        Some(json!({"now": "2026-03-02T14:00:00.000Z", "age": 10, "days": 1.5}))
+    );
 }
 
 #[tokio::test]

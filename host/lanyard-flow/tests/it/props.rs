@@ -11,10 +11,25 @@ use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone)]
 enum G {
-    Card { retry: bool, handler: Option<Vec<G>> },
-    If { k: u8, then: Vec<G>, otherwise: Vec<G> },
-    Switch { cases: Vec<Vec<G>>, default: Vec<G> },
-    ForEach { n: usize, concurrency: usize, body: Vec<G>, handler: Option<Vec<G>> },
+    Card {
+        retry: bool,
+        handler: Option<Vec<G>>,
+    },
+    If {
+        k: u8,
+        then: Vec<G>,
+        otherwise: Vec<G>,
+    },
+    Switch {
+        cases: Vec<Vec<G>>,
+        default: Vec<G>,
+    },
+    ForEach {
+        n: usize,
+        concurrency: usize,
+        body: Vec<G>,
+        handler: Option<Vec<G>>,
+    },
     Assign,
     Return,
     Stop,
@@ -37,12 +52,27 @@ fn step() -> impl Strategy<Value = G> {
     leaf().prop_recursive(3, 24, 3, |inner| {
         let block = prop::collection::vec(inner.clone(), 0..3);
         prop_oneof![
-            (any::<bool>(), prop::collection::vec(inner.clone(), 1..3))
-                .prop_map(|(retry, h)| G::Card { retry, handler: Some(h) }),
-            (0u8..10, block.clone(), block.clone()).prop_map(|(k, then, otherwise)| G::If { k, then, otherwise }),
-            (prop::collection::vec(block.clone(), 1..3), block.clone()).prop_map(|(cases, default)| G::Switch { cases, default }),
-            (0usize..4, 1usize..3, block.clone(), prop::option::of(block))
-                .prop_map(|(n, concurrency, body, handler)| G::ForEach { n, concurrency, body, handler }),
+            (any::<bool>(), prop::collection::vec(inner.clone(), 1..3)).prop_map(|(retry, h)| {
+                G::Card {
+                    retry,
+                    handler: Some(h),
+                }
+            }),
+            (0u8..10, block.clone(), block.clone()).prop_map(|(k, then, otherwise)| G::If {
+                k,
+                then,
+                otherwise
+            }),
+            (prop::collection::vec(block.clone(), 1..3), block.clone())
+                .prop_map(|(cases, default)| G::Switch { cases, default }),
+            (0usize..4, 1usize..3, block.clone(), prop::option::of(block)).prop_map(
+                |(n, concurrency, body, handler)| G::ForEach {
+                    n,
+                    concurrency,
+                    body,
+                    handler
+                }
+            ),
         ]
     })
 }
@@ -81,7 +111,10 @@ impl Emit {
             G::Card { retry, handler: h } => {
                 self.line(i, &format!("- id: s{n}"));
                 self.line(i + 2, "card: test.flaky");
-                self.line(i + 2, &format!("with: {{ n: {n}, detail: {detail}, who: \"{{{{ event.n }}}}\" }}"));
+                self.line(
+                    i + 2,
+                    &format!("with: {{ n: {n}, detail: {detail}, who: \"{{{{ event.n }}}}\" }}"),
+                );
                 if *retry {
                     self.line(i + 2, "retry: { attempts: 3, backoff: 10ms }");
                 }
@@ -107,9 +140,17 @@ impl Emit {
                 self.line(i + 2, "default:");
                 self.block(default, i + 4, handler, looping);
             }
-            G::ForEach { n: items, concurrency, body, handler: h } => {
+            G::ForEach {
+                n: items,
+                concurrency,
+                body,
+                handler: h,
+            } => {
                 self.line(i, &format!("- id: loop{n}"));
-                self.line(i + 2, &format!("for_each: \"{{{{ range({items}) | list }}}}\""));
+                self.line(
+                    i + 2,
+                    &format!("for_each: \"{{{{ range({items}) | list }}}}\""),
+                );
                 self.line(i + 2, &format!("concurrency: {concurrency}"));
                 self.line(i + 2, "steps:");
                 self.block(body, i + 4, handler, true);
@@ -132,8 +173,12 @@ impl Emit {
 }
 
 fn flow_text(steps: &[G]) -> String {
-    let mut e = Emit { out: String::new(), n: 0 };
-    e.out.push_str("name: generated\ndescription: a generated flow\ntrigger: manual\nsteps:\n");
+    let mut e = Emit {
+        out: String::new(),
+        n: 0,
+    };
+    e.out
+        .push_str("name: generated\ndescription: a generated flow\ntrigger: manual\nsteps:\n");
     e.block(steps, 2, false, false);
     e.out
 }

@@ -4,13 +4,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lanyard_core::{CardError, ManualClock};
 use lanyard_flow::*;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 pub fn fixtures(dir: &str) -> Vec<SourceFile> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(dir);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(dir);
     let mut files: Vec<_> = std::fs::read_dir(&root)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -27,14 +29,17 @@ pub fn fixtures(dir: &str) -> Vec<SourceFile> {
 }
 
 fn schema(props: &[&str], required: &[&str]) -> Value {
-    let p: serde_json::Map<String, Value> = props.iter().map(|k| (k.to_string(), json!({}))).collect();
+    let p: serde_json::Map<String, Value> =
+        props.iter().map(|k| (k.to_string(), json!({}))).collect();
     json!({ "type": "object", "properties": p, "required": required, "additionalProperties": false })
 }
 
 /// The built-in card names, some with input schemas like the real cards'.
 pub fn catalog() -> StaticCatalog {
     let mut cards = vec![
-        CardSummary::new("okta.get-user").with_version("1.0.0").with_input_schema(schema(&["id"], &["id"])),
+        CardSummary::new("okta.get-user")
+            .with_version("1.0.0")
+            .with_input_schema(schema(&["id"], &["id"])),
         CardSummary::new("okta.clear-sessions")
             .with_version("1.0.0")
             .with_input_schema(schema(&["user", "oauth_tokens"], &["user"])),
@@ -76,7 +81,10 @@ pub fn compile_ok(name: &str, text: &str) -> Arc<Flow> {
 }
 
 pub fn good(name: &str) -> Arc<Flow> {
-    let file = fixtures("good").into_iter().find(|f| f.path.ends_with(name)).unwrap();
+    let file = fixtures("good")
+        .into_iter()
+        .find(|f| f.path.ends_with(name))
+        .unwrap();
     compile_ok(&file.path, &file.text)
 }
 
@@ -99,7 +107,10 @@ impl FakeCards {
     }
 
     pub fn on(self: &Arc<Self>, card: &str, answers: Vec<Result<Value, CardError>>) -> Arc<Self> {
-        self.queues.lock().unwrap().insert(card.to_string(), answers.into());
+        self.queues
+            .lock()
+            .unwrap()
+            .insert(card.to_string(), answers.into());
         self.clone()
     }
 
@@ -108,7 +119,10 @@ impl FakeCards {
         card: &str,
         f: impl Fn(&CardCall) -> Result<Value, CardError> + Send + Sync + 'static,
     ) -> Arc<Self> {
-        self.responders.lock().unwrap().insert(card.to_string(), Box::new(f));
+        self.responders
+            .lock()
+            .unwrap()
+            .insert(card.to_string(), Box::new(f));
         self.clone()
     }
 
@@ -117,7 +131,10 @@ impl FakeCards {
     }
 
     pub fn called(&self) -> Vec<String> {
-        self.calls().iter().map(|c| format!("{} {}", c.ctx.step, c.card)).collect()
+        self.calls()
+            .iter()
+            .map(|c| format!("{} {}", c.ctx.step, c.card))
+            .collect()
     }
 }
 
@@ -179,7 +196,11 @@ pub fn harness(cards: Arc<FakeCards>, helpers: Vec<Arc<Flow>>) -> Harness {
     harness_with(cards, helpers, MemoryJournal::new())
 }
 
-pub fn harness_with(cards: Arc<FakeCards>, helpers: Vec<Arc<Flow>>, journal: MemoryJournal) -> Harness {
+pub fn harness_with(
+    cards: Arc<FakeCards>,
+    helpers: Vec<Arc<Flow>>,
+    journal: MemoryJournal,
+) -> Harness {
     let journal = Arc::new(journal);
     let sleeper = Arc::new(RecordingSleeper::default());
     let clock = Arc::new(ManualClock::new(t0()));

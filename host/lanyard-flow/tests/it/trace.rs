@@ -1,8 +1,8 @@
 //! The text trace of runs, from their history records.
 
 use crate::support::*;
-use lanyard_core::history::{RunRecord, RunStatus, TriggerInfo};
 use lanyard_core::CardError;
+use lanyard_core::history::{RunRecord, RunStatus, TriggerInfo};
 use lanyard_flow::*;
 use serde_json::json;
 
@@ -12,10 +12,23 @@ async fn a_failed_dry_run_reads_step_by_step() {
         .on("okta.get-user", vec![Ok(user("00u1", "jo@acme.com"))])
         .on(
             "okta.clear-sessions",
-            vec![Err(CardError::unavailable("okta answered 503")), Err(CardError::denied("missing okta.sessions.manage"))],
+            vec![
+                Err(CardError::unavailable("okta answered 503")),
+                Err(CardError::denied("missing okta.sessions.manage")),
+            ],
         )
-        .on("okta.list-user-groups", vec![Ok(json!([{"id": "g1", "name": "Everyone"}, {"id": "g2", "name": "GitHub"}]))])
-        .on("tables.put", vec![Err(CardError::denied("no grant for table offboarding-audit"))]);
+        .on(
+            "okta.list-user-groups",
+            vec![Ok(
+                json!([{"id": "g1", "name": "Everyone"}, {"id": "g2", "name": "GitHub"}]),
+            )],
+        )
+        .on(
+            "tables.put",
+            vec![Err(CardError::denied(
+                "no grant for table offboarding-audit",
+            ))],
+        );
     let h = harness(cards, vec![]);
     let mut start = RunStart::new("01JRUN", deactivate_event("00u1"));
     start.dry_run = true;
@@ -71,5 +84,8 @@ async fn a_successful_run_with_branches_and_a_return() {
         dry_run: false,
     };
     out.apply_to(&mut record);
-    insta::assert_snapshot!("trace-api-check", render_trace(&record, &h.journal.records(), &TraceOptions::default()));
+    insta::assert_snapshot!(
+        "trace-api-check",
+        render_trace(&record, &h.journal.records(), &TraceOptions::default())
+    );
 }
