@@ -1225,6 +1225,54 @@ mod tests {
     }
 
     #[test]
+    fn the_filters_format_md_promises_exist() {
+        let c = ctx(json!({"l": [3, 1, 3], "s": " a,b ", "m": {"b": 2, "a": 1},
+                           "u": [{"status": "ACTIVE", "id": 1}, {"status": "X", "id": 2}]}));
+        let eval = |src: &str| {
+            Template::Expr(Expr::compile(src, "x").unwrap())
+                .eval_json(&c)
+                .unwrap_or_else(|e| panic!("{src}: {e}"))
+        };
+        assert_eq!(eval("l | length"), json!(3));
+        assert_eq!(eval("[l | first, l | last]"), json!([3, 3]));
+        assert_eq!(eval("l | join(', ')"), json!("3, 1, 3"));
+        assert_eq!(eval("u | map(attribute='id') | list"), json!([1, 2]));
+        assert_eq!(eval("l | select('odd') | list | length"), json!(3));
+        assert_eq!(eval("l | reject('odd') | list"), json!([]));
+        assert_eq!(
+            eval("u | selectattr('status', 'eq', 'ACTIVE') | map(attribute='id') | list"),
+            json!([1])
+        );
+        assert_eq!(eval("l | unique | list"), json!([3, 1]));
+        assert_eq!(eval("l | sort | list"), json!([1, 3, 3]));
+        assert_eq!(eval("s | trim | upper"), json!("A,B"));
+        assert_eq!(eval("'x y' | title"), json!("X Y"));
+        assert_eq!(eval("s | replace(',', ';') | lower | trim"), json!("a;b"));
+        assert_eq!(eval("s | trim | split(',') | list"), json!(["a", "b"]));
+        assert_eq!(eval("m.nope | default(7)"), json!(7));
+        assert_eq!(eval("m | tojson | fromjson"), json!({"b": 2, "a": 1}));
+        assert_eq!(
+            eval("['1' | int, '1.5' | float, 2 | string]"),
+            json!([1, 1.5, "2"])
+        );
+        assert_eq!(
+            eval("[2.567 | round(1), l | sum, l | min, l | max]"),
+            json!([2.6, 7, 1, 3])
+        );
+        assert_eq!(eval("m | items | list | length"), json!(2));
+        assert_eq!(eval("m | dictsort | first"), json!(["a", 1]));
+        assert_eq!(eval("range(3) | list"), json!([0, 1, 2]));
+        assert_eq!(
+            eval("[s.startswith(' a'), s.strip().split(',')]"),
+            json!([true, ["a", "b"]])
+        );
+        assert_eq!(
+            eval("[m.keys() | list, m.get('a')]"),
+            json!([["b", "a"], 1])
+        );
+    }
+
+    #[test]
     fn function_names_are_known() {
         assert!(is_function("now"));
         assert!(is_function("range"));

@@ -426,6 +426,22 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// The Okta trigger, if this is one (the dispatcher's event routing).
+    pub fn okta(&self) -> Option<&OktaTrigger> {
+        match self {
+            Trigger::Okta(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The schedule, if this is one (the scheduler's next fire times).
+    pub fn schedule(&self) -> Option<&Schedule> {
+        match self {
+            Trigger::Schedule(s) => Some(s),
+            _ => None,
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Trigger::Okta(_) => "okta",
