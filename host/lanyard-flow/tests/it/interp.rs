@@ -731,3 +731,24 @@ async fn a_journal_that_cannot_record_fails_the_run() {
     assert!(e.message.contains("disk full"));
     assert_eq!(h.cards.calls().len(), 1);
 }
+
+#[tokio::test]
+async fn runs_can_be_spawned_on_a_multi_threaded_runtime() {
+    // The daemon spawns runs: the future must be Send (a compile-time check)
+    // and work off the test's thread.
+    let flow = good("offboarding.yaml");
+    let cards = FakeCards::new().on("okta.list-user-groups", vec![Ok(json!([{"id": "g1"}]))]);
+    let h = harness(cards, vec![]);
+    let env = h.env.clone();
+    let task = tokio::spawn(async move {
+        run_flow(&flow, RunStart::new("r", deactivate_event("00u1")), &env).await
+    });
+    let out = task.await.unwrap();
+    assert_eq!(
+        out.status,
+        RunStatus::Failed,
+        "the echoed user has no profile: {:?}",
+        out.error
+    );
+    assert_eq!(out.error.unwrap().kind, ErrorKind::Expression);
+}
