@@ -436,13 +436,17 @@ fn rate_account(org: &SandboxOrg, bucket: &str) -> (u64, u64, i64, bool) {
     }
     entry.1 += 1;
     let used = entry.1;
-    let exhausted = org.config.enforce_rate_limits && used > limit;
-    (
-        limit,
-        limit.saturating_sub(used),
-        (window + 1) * 60,
-        exhausted,
-    )
+    let enforced = org.config.enforce_rate_limits;
+    let exhausted = enforced && used > limit;
+    // Unenforced, the bucket never reads empty: a client that waits for the
+    // reset on `remaining: 0` (as lanyard's does) would otherwise throttle
+    // itself against a limit that does not exist.
+    let remaining = if enforced {
+        limit.saturating_sub(used)
+    } else {
+        limit.saturating_sub(used).max(1)
+    };
+    (limit, remaining, (window + 1) * 60, exhausted)
 }
 
 fn fault_out(org: &SandboxOrg, f: &FaultRule) -> Out {
@@ -632,17 +636,17 @@ async fn api_route(org: &SandboxOrg, r: &Req, segs: &[&str], ctx: &Ctx) -> Resul
         (Method::GET, ["groups", gid, "users"]) => {
             let s = org.lock();
             s.group(gid)?;
-            let items: Vec<(String, Value)> = s
+            let ids: Vec<String> = s
                 .members
                 .get(*gid)
                 .map(|m| {
                     m.iter()
-                        .filter_map(|u| s.users.get(u))
-                        .map(|u| (u.id.clone(), u.to_json(base)))
+                        .filter(|u| s.users.contains_key(*u))
+                        .cloned()
                         .collect()
                 })
                 .unwrap_or_default();
-            paginate(r, items, 1000, 1000)
+            paginate_ids(r, ids, |id| s.users[id].to_json(base), 1000, 1000)
         }
         (Method::PUT, ["groups", gid, "users", uid]) => {
             org.mutate(|s, now| s.assign(now, ctx, gid, uid), base)?;
@@ -709,6 +713,39 @@ fn parse_limit(r: &Req, default: usize, max: usize) -> Result<usize, ApiError> {
             .map(|n| (n as usize).min(max))
             .ok_or_else(|| ApiError::validation("limit", "limit: must be a positive integer")),
     }
+}
+
+/// Like [`paginate`], rendering only the items on the page.
+fn paginate_ids(
+    r: &Req,
+    ids: Vec<String>,
+    render: impl Fn(&str) -> Value,
+    default_limit: usize,
+    max_limit: usize,
+) -> Result<Out, ApiError> {
+    let limit = parse_limit(r, default_limit, max_limit)?;
+    let start = match r.q("after") {
+        None => 0,
+        Some(after) => ids
+            .iter()
+            .position(|c| c == after)
+            .map(|p| p + 1)
+            .ok_or_else(|| ApiError::validation("after", "after: the cursor is not valid"))?,
+    };
+    let end = (start + limit).min(ids.len());
+    let page: Vec<Value> = ids[start.min(end)..end]
+        .iter()
+        .map(|id| render(id))
+        .collect();
+    let mut out = Out::json(200, Value::Array(page))
+        .header("link", format!("<{}>; rel=\"self\"", link(r, None)));
+    if end < ids.len() {
+        out = out.header(
+            "link",
+            format!("<{}>; rel=\"next\"", link(r, Some(&ids[end - 1]))),
+        );
+    }
+    Ok(out)
 }
 
 /// A page of `items` after the `after` cursor, with Okta's `Link` headers.
@@ -799,16 +836,22 @@ fn list_users(org: &SandboxOrg, r: &Req) -> Result<Out, ApiError> {
         (_, Some(e)) => Some(parse_expr("filter", e)?),
         _ => None,
     };
+    let Some(expr) = expr else {
+        // Without a query only the page is rendered: listing stays cheap.
+        let ids: Vec<String> = s
+            .users
+            .values()
+            .filter(|u| u.status != "DEPROVISIONED")
+            .map(|u| u.id.clone())
+            .collect();
+        return paginate_ids(r, ids, |id| s.users[id].to_json(base), 200, 200);
+    };
     let items: Vec<(String, Value)> = s
         .users
         .values()
         .filter_map(|u| {
             let v = u.to_json(base);
-            let keep = match &expr {
-                Some(e) => e.matches(&v),
-                None => u.status != "DEPROVISIONED",
-            };
-            keep.then(|| (u.id.clone(), v))
+            expr.matches(&v).then(|| (u.id.clone(), v))
         })
         .collect();
     paginate(r, items, 200, 200)
