@@ -209,6 +209,7 @@ async fn handle(
         peer,
         request_id: request_id.clone(),
     };
+    org.note_base(&r.base);
     let out = route(&org, &r).await;
     org.record(|| Exchange {
         method: r.method.to_string(),

@@ -166,6 +166,9 @@ pub struct SandboxOrg {
     faults: Mutex<Vec<FaultRule>>,
     recording: Mutex<Option<Vec<Exchange>>>,
     rate: Mutex<HashMap<String, (i64, u64)>>,
+    /// The base URL clients first reached the org at, for hook `source`s of
+    /// changes made through the helpers below (outside any request).
+    served_at: std::sync::OnceLock<String>,
     admin_token: String,
     service_token: String,
     readonly_token: String,
@@ -217,6 +220,7 @@ impl SandboxOrg {
             faults: Mutex::new(Vec::new()),
             recording: Mutex::new(None),
             rate: Mutex::new(HashMap::new()),
+            served_at: std::sync::OnceLock::new(),
             admin_token,
             service_token,
             readonly_token,
@@ -554,8 +558,20 @@ impl SandboxOrg {
     /// The user signs in: a session and an OAuth grant start.
     pub fn sign_in(&self, id_or_login: &str) -> Result<String, String> {
         let ctx = self.sandbox_ctx();
-        self.mutate(|s, now| s.sign_in(now, &ctx, id_or_login), "http://sandbox")
+        self.mutate(|s, now| s.sign_in(now, &ctx, id_or_login), self.base())
             .map_err(|e| e.body.to_string())
+    }
+
+    fn base(&self) -> &str {
+        self.served_at
+            .get()
+            .map_or("http://127.0.0.1", String::as_str)
+    }
+
+    pub(crate) fn note_base(&self, base: &str) {
+        if self.served_at.get().is_none() {
+            let _ = self.served_at.set(base.to_string());
+        }
     }
 
     /// The Okta scope an OAuth token needs for a request (`None`: no Okta API route).
@@ -609,6 +625,7 @@ impl RunningSandbox {
     pub async fn start(org: Arc<SandboxOrg>) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        org.note_base(&format!("http://{addr}"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, Arc::clone(&org), async move {
             let _ = rx.await;
