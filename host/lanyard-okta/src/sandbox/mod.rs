@@ -540,7 +540,7 @@ impl SandboxOrg {
         let attempts = self.config.lockout_attempts;
         self.mutate(
             |s, now| s.fail_sign_ins(now, &ctx, id_or_login, attempts),
-            "http://sandbox",
+            self.base(),
         )
         .map_err(|e| e.body.to_string())
     }
@@ -550,7 +550,7 @@ impl SandboxOrg {
         let ctx = self.sandbox_ctx();
         self.mutate(
             |s, now| s.enroll_factor(now, &ctx, id_or_login, factor_type),
-            "http://sandbox",
+            self.base(),
         )
         .map_err(|e| e.body.to_string())
     }
