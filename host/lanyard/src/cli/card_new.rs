@@ -93,7 +93,12 @@ pub fn scaffold(name: &str, lang: Lang, dir: &Path) -> anyhow::Result<Scaffolded
 }
 
 /// [`scaffold`], with explicit dependency sources.
-pub fn scaffold_with(name: &str, lang: Lang, dir: &Path, sources: &Sources) -> anyhow::Result<Scaffolded> {
+pub fn scaffold_with(
+    name: &str,
+    lang: Lang,
+    dir: &Path,
+    sources: &Sources,
+) -> anyhow::Result<Scaffolded> {
     check_name(name)?;
     let names = Names::of(name);
     let files = files_for(lang);
@@ -102,14 +107,21 @@ pub fn scaffold_with(name: &str, lang: Lang, dir: &Path, sources: &Sources) -> a
         Some(p) => {
             let p = std::path::absolute(p).with_context(|| format!("sdk path {}", p.display()))?;
             if !p.join("Cargo.toml").is_file() {
-                bail!("{} is not the lanyard sdk (no Cargo.toml there)", p.display());
+                bail!(
+                    "{} is not the lanyard sdk (no Cargo.toml there)",
+                    p.display()
+                );
             }
             format!("{{ path = {} }}", toml_string(&p.to_string_lossy()))
         }
         None => format!("{{ git = {} }}", toml_string(SDK_GIT)),
     };
     let (lang_title, setup, test_command) = match lang {
-        Lang::Rust => ("Rust", "rustup target add wasm32-wasip2\n".to_string(), "cargo test"),
+        Lang::Rust => (
+            "Rust",
+            "rustup target add wasm32-wasip2\n".to_string(),
+            "cargo test",
+        ),
         Lang::Python => (
             "Python",
             format!("pip install componentize-py=={COMPONENTIZE_PY_VERSION}\n"),
@@ -138,7 +150,8 @@ pub fn scaffold_with(name: &str, lang: Lang, dir: &Path, sources: &Sources) -> a
         };
         let full = dir.join(&rel);
         if let Some(parent) = full.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
         }
         write_new(&full, &text)?;
         if path.ends_with(".sh") {
@@ -162,10 +175,20 @@ pub fn scaffold_with(name: &str, lang: Lang, dir: &Path, sources: &Sources) -> a
 
 /// `lanyard card new`: scaffold, then say what to do next.
 pub async fn run_new(args: NewArgs) -> anyhow::Result<ExitCode> {
-    let dir = args.dir.clone().unwrap_or_else(|| PathBuf::from(&args.name));
-    let sources = Sources { sdk_path: args.sdk_path.clone() };
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&args.name));
+    let sources = Sources {
+        sdk_path: args.sdk_path.clone(),
+    };
     let made = scaffold_with(&args.name, args.lang, &dir, &sources)?;
-    println!("created {} card {} in {}", args.lang, made.name, made.dir.display());
+    println!(
+        "created {} card {} in {}",
+        args.lang,
+        made.name,
+        made.dir.display()
+    );
     for f in &made.files {
         println!("  {}", f.display());
     }
@@ -216,13 +239,18 @@ fn check_name(name: &str) -> anyhow::Result<()> {
         let ok = seg.starts_with(|c: char| c.is_ascii_lowercase())
             && !seg.ends_with('-')
             && !seg.contains("--")
-            && seg.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            && seg
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !ok {
             bail!("card name {name:?} has a bad segment {seg:?}; {hint}");
         }
     }
     if segments[0] == "lanyard" || segments[0] == "okta" {
-        bail!("the `{}.` namespace is for built-in cards; {hint}", segments[0]);
+        bail!(
+            "the `{}.` namespace is for built-in cards; {hint}",
+            segments[0]
+        );
     }
     Ok(())
 }
@@ -231,31 +259,70 @@ fn check_name(name: &str) -> anyhow::Result<()> {
 fn files_for(lang: Lang) -> Vec<(&'static str, &'static str)> {
     let mut files = match lang {
         Lang::Rust => vec![
-            ("Cargo.toml", include_str!("../../templates/rust/Cargo.toml.tmpl")),
-            ("src/lib.rs", include_str!("../../templates/rust/lib.rs.tmpl")),
-            ("build.sh", include_str!("../../templates/rust/build.sh.tmpl")),
-            (".gitignore", include_str!("../../templates/rust/gitignore.tmpl")),
+            (
+                "Cargo.toml",
+                include_str!("../../templates/rust/Cargo.toml.tmpl"),
+            ),
+            (
+                "src/lib.rs",
+                include_str!("../../templates/rust/lib.rs.tmpl"),
+            ),
+            (
+                "build.sh",
+                include_str!("../../templates/rust/build.sh.tmpl"),
+            ),
+            (
+                ".gitignore",
+                include_str!("../../templates/rust/gitignore.tmpl"),
+            ),
         ],
         Lang::Python => vec![
             ("app.py", include_str!("../../templates/python/app.py.tmpl")),
-            ("logic.py", include_str!("../../templates/python/logic.py.tmpl")),
-            ("test_logic.py", include_str!("../../templates/python/test_logic.py.tmpl")),
-            ("build.sh", include_str!("../../templates/python/build.sh.tmpl")),
-            (".gitignore", include_str!("../../templates/python/gitignore.tmpl")),
+            (
+                "logic.py",
+                include_str!("../../templates/python/logic.py.tmpl"),
+            ),
+            (
+                "test_logic.py",
+                include_str!("../../templates/python/test_logic.py.tmpl"),
+            ),
+            (
+                "build.sh",
+                include_str!("../../templates/python/build.sh.tmpl"),
+            ),
+            (
+                ".gitignore",
+                include_str!("../../templates/python/gitignore.tmpl"),
+            ),
             ("wit/card.wit", CARD_WIT),
         ],
         Lang::Js => vec![
             ("index.js", include_str!("../../templates/js/index.js.tmpl")),
             ("logic.js", include_str!("../../templates/js/logic.js.tmpl")),
-            ("logic.test.js", include_str!("../../templates/js/logic.test.js.tmpl")),
-            ("package.json", include_str!("../../templates/js/package.json.tmpl")),
-            ("rolldown.config.mjs", include_str!("../../templates/js/rolldown.config.mjs.tmpl")),
+            (
+                "logic.test.js",
+                include_str!("../../templates/js/logic.test.js.tmpl"),
+            ),
+            (
+                "package.json",
+                include_str!("../../templates/js/package.json.tmpl"),
+            ),
+            (
+                "rolldown.config.mjs",
+                include_str!("../../templates/js/rolldown.config.mjs.tmpl"),
+            ),
             ("build.sh", include_str!("../../templates/js/build.sh.tmpl")),
-            (".gitignore", include_str!("../../templates/js/gitignore.tmpl")),
+            (
+                ".gitignore",
+                include_str!("../../templates/js/gitignore.tmpl"),
+            ),
             ("wit/card.wit", CARD_WIT),
         ],
     };
-    files.push(("README.md", include_str!("../../templates/common/README.md.tmpl")));
+    files.push((
+        "README.md",
+        include_str!("../../templates/common/README.md.tmpl"),
+    ));
     files
 }
 
@@ -306,7 +373,10 @@ fn prepare_dir(dir: &Path) -> anyhow::Result<()> {
     match std::fs::read_dir(dir) {
         Ok(mut entries) => {
             if entries.next().is_some() {
-                bail!("{} already exists and is not empty; pick another --dir", dir.display());
+                bail!(
+                    "{} already exists and is not empty; pick another --dir",
+                    dir.display()
+                );
             }
             Ok(())
         }
@@ -324,7 +394,8 @@ fn write_new(path: &Path, text: &str) -> anyhow::Result<()> {
         .create_new(true)
         .open(path)
         .with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(text.as_bytes()).with_context(|| format!("writing {}", path.display()))
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 #[cfg(unix)]
@@ -332,7 +403,8 @@ fn make_executable(path: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mut perms = std::fs::metadata(path)?.permissions();
     perms.set_mode(perms.mode() | 0o111);
-    std::fs::set_permissions(path, perms).with_context(|| format!("making {} executable", path.display()))
+    std::fs::set_permissions(path, perms)
+        .with_context(|| format!("making {} executable", path.display()))
 }
 
 #[cfg(not(unix))]
@@ -370,18 +442,28 @@ mod tests {
     }
 
     fn repo() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .canonicalize()
+            .unwrap()
     }
 
     /// Run `cmd` in `dir`; panic with its output if it fails.
     fn run_ok(dir: &Path, cmd: &mut Command) -> String {
-        let out = cmd.current_dir(dir).output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+        let out = cmd
+            .current_dir(dir)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(out.status.success(), "{cmd:?} in {} failed:\n{text}", dir.display());
+        assert!(
+            out.status.success(),
+            "{cmd:?} in {} failed:\n{text}",
+            dir.display()
+        );
         text
     }
 
@@ -404,7 +486,12 @@ mod tests {
     /// A component, not a core module: `\0asm`, version 0x0d, layer 1.
     fn assert_component(path: &Path, name: &str) {
         let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert_eq!(&bytes[..8], b"\0asm\x0d\x00\x01\x00", "{} is not a component", path.display());
+        assert_eq!(
+            &bytes[..8],
+            b"\0asm\x0d\x00\x01\x00",
+            "{} is not a component",
+            path.display()
+        );
         let needle = name.as_bytes();
         assert!(
             bytes.windows(needle.len()).any(|w| w == needle),
@@ -412,7 +499,11 @@ mod tests {
             path.display()
         );
         let wit = b"lanyard:card/types@0.1.0";
-        assert!(bytes.windows(wit.len()).any(|w| w == wit), "{} does not import lanyard:card", path.display());
+        assert!(
+            bytes.windows(wit.len()).any(|w| w == wit),
+            "{} does not import lanyard:card",
+            path.display()
+        );
     }
 
     fn text(dir: &Path, file: &str) -> String {
@@ -427,7 +518,10 @@ mod tests {
             "acme.x is acme-x; {{ user.id }} {{x"
         );
         let err = render("{{nope}}", &vars).unwrap_err();
-        assert!(err.to_string().contains("unknown placeholder {{nope}}"), "{err}");
+        assert!(
+            err.to_string().contains("unknown placeholder {{nope}}"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -452,7 +546,10 @@ mod tests {
         }
         assert!(check_name(&format!("acme.{}", "x".repeat(70))).is_err());
         let names = Names::of("acme.jamf-wipe");
-        assert_eq!((names.krate.as_str(), names.module.as_str()), ("acme-jamf-wipe", "acme_jamf_wipe"));
+        assert_eq!(
+            (names.krate.as_str(), names.module.as_str()),
+            ("acme-jamf-wipe", "acme_jamf_wipe")
+        );
     }
 
     #[test]
@@ -467,24 +564,36 @@ mod tests {
             for f in &made.files {
                 let body = text(&dir, f.to_str().unwrap());
                 // No placeholder survives (flow expressions like `{{ user.id }}` have spaces).
-                let leftover = body.match_indices("{{").any(|(i, _)| {
-                    body[i + 2..].starts_with(|c: char| c.is_ascii_lowercase())
-                });
-                assert!(!leftover, "{lang} {}: placeholder left:\n{body}", f.display());
+                let leftover = body
+                    .match_indices("{{")
+                    .any(|(i, _)| body[i + 2..].starts_with(|c: char| c.is_ascii_lowercase()));
+                assert!(
+                    !leftover,
+                    "{lang} {}: placeholder left:\n{body}",
+                    f.display()
+                );
             }
             #[cfg(unix)]
             {
                 use std::os::unix::fs::PermissionsExt;
-                let mode = std::fs::metadata(dir.join("build.sh")).unwrap().permissions().mode();
+                let mode = std::fs::metadata(dir.join("build.sh"))
+                    .unwrap()
+                    .permissions()
+                    .mode();
                 assert_ne!(mode & 0o111, 0, "{lang}: build.sh is not executable");
             }
-            assert!(text(&dir, "README.md").contains("lanyard card publish acme_domain_check.wasm"));
+            assert!(
+                text(&dir, "README.md").contains("lanyard card publish acme_domain_check.wasm")
+            );
             match lang {
                 Lang::Rust => {
                     let manifest = text(&dir, "Cargo.toml");
                     assert!(manifest.contains("name = \"acme-domain-check\""));
                     assert!(manifest.contains(&format!("lanyard-sdk = {{ git = \"{SDK_GIT}\" }}")));
-                    assert!(text(&dir, "src/lib.rs").contains("const NAME: &'static str = \"acme.domain-check\";"));
+                    assert!(
+                        text(&dir, "src/lib.rs")
+                            .contains("const NAME: &'static str = \"acme.domain-check\";")
+                    );
                 }
                 Lang::Python | Lang::Js => {
                     assert_eq!(text(&dir, "wit/card.wit"), CARD_WIT, "{lang}");
@@ -510,7 +619,9 @@ mod tests {
     #[test]
     fn a_bad_sdk_path_is_refused() {
         let tmp = TempDir::new("sdk");
-        let sources = Sources { sdk_path: Some(tmp.0.join("nowhere")) };
+        let sources = Sources {
+            sdk_path: Some(tmp.0.join("nowhere")),
+        };
         let err = scaffold_with("acme.x", Lang::Rust, &tmp.0.join("card"), &sources).unwrap_err();
         assert!(err.to_string().contains("is not the lanyard sdk"), "{err}");
     }
@@ -519,7 +630,9 @@ mod tests {
     fn rust_scaffold_tests_pass_and_it_builds_a_component() {
         let tmp = TempDir::new("rust");
         let dir = tmp.0.join("card");
-        let sources = Sources { sdk_path: Some(repo().join("sdk")) };
+        let sources = Sources {
+            sdk_path: Some(repo().join("sdk")),
+        };
         let made = scaffold_with("acme.domain-check", Lang::Rust, &dir, &sources).unwrap();
         // One target dir for every run of this test: the SDK's dependencies build once.
         let target = std::env::temp_dir().join("lanyard-card-new-rust-target");
@@ -563,7 +676,10 @@ mod tests {
         let dir = tmp.0.join("card");
         let made = scaffold("acme.domain-check", Lang::Js, &dir).unwrap();
         let out = run_ok(&dir, Command::new("node").arg("--test"));
-        assert!(out.contains("# pass 4") && out.contains("# fail 0"), "{out}");
+        assert!(
+            out.contains("# pass 4") && out.contains("# fail 0"),
+            "{out}"
+        );
         let env = toolchain_env("js");
         run_ok(&dir, Command::new("bash").arg("build.sh").envs(env));
         assert_component(&dir.join(&made.wasm), "acme.domain-check");
