@@ -1,10 +1,346 @@
-//! `lanyard card ...`.
+//! `lanyard card ...`: look inside a card, and run one call of it locally.
+//!
+//! `card run` gives the card only what the command line grants, and only the
+//! capabilities passed to [`run_card`]: for now Okta, HTTP and mail answer
+//! `unavailable` and tables live in memory for the one call.
 
+use anyhow::{Context as _, bail};
+use async_trait::async_trait;
+use lanyard_core::caps::{TableQuery, TableRow, TablesApi};
+use lanyard_core::{CallContext, CardError, Grant, Grants, WriteOutcome};
+use lanyard_runtime::{CallRequest, Capabilities, LimitOverrides, LoadedCard, Runtime, RuntimeConfig};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 #[derive(Debug, clap::Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Show a card's world version, describe() metadata, imports and size.
+    Inspect(InspectArgs),
+    /// Call a card once, in the same sandbox the daemon uses, and print its
+    /// output or its typed error, the fuel it used and how long it took.
+    Run(RunArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// The card: a WebAssembly component (.wasm), or `builtin:<name>`.
+    pub wasm: PathBuf,
+    /// Print the metadata as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// The card: a WebAssembly component (.wasm), or `builtin:<name>`.
+    pub wasm: PathBuf,
+    /// The JSON input.
+    #[arg(long, conflicts_with = "input_file", value_name = "JSON")]
+    pub input: Option<String>,
+    /// Read the JSON input from this file (`-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    pub input_file: Option<PathBuf>,
+    /// Grant the card a capability; repeat for more. `okta:okta.users.read`,
+    /// `http-host:api.example.com`, `connection:it-slack`, `table:audit`, `mail`.
+    /// Nothing is granted by default, and only what the card asks for is given.
+    #[arg(long = "grant", value_name = "GRANT")]
+    pub grants: Vec<Grant>,
+    /// Fuel for the call (about one unit per wasm instruction).
+    #[arg(long)]
+    pub fuel: Option<u64>,
+    /// Wall-clock deadline, for example `500ms`, `5s`, `1m`.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Option<Duration>,
+    /// Memory limit, for example `64MiB`, `512KiB`, `1GiB`.
+    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    pub memory: Option<u64>,
+    /// Record writes instead of doing them, as a Test Flow dry run does.
+    #[arg(long)]
+    pub dry_run: bool,
+}
 
 pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
-    match cmd {}
+    match cmd {
+        Command::Inspect(args) => inspect(args).await,
+        Command::Run(args) => {
+            let caps = Capabilities {
+                tables: Some(Arc::new(MemoryTables::default())),
+                ..Capabilities::none()
+            };
+            run_card(args, caps).await
+        }
+    }
+}
+
+fn cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("LANYARD_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("lanyard").join("cards"))
+}
+
+fn runtime() -> anyhow::Result<Runtime> {
+    Runtime::new(RuntimeConfig {
+        cache_dir: cache_dir(),
+        max_instances: 4,
+        ..RuntimeConfig::default()
+    })
+    .context("cannot start the card runtime")
+}
+
+/// A `.wasm` file, or `builtin:<name>` for a card shipped inside this binary.
+async fn load(runtime: &Runtime, path: &Path) -> anyhow::Result<Arc<LoadedCard>> {
+    let wasm = match path.to_str().and_then(|p| p.strip_prefix("builtin:")) {
+        Some(name) => match lanyard_cards::builtin_card(name) {
+            Some(card) => card.wasm.to_vec(),
+            None => {
+                let names: Vec<&str> = lanyard_cards::builtin().iter().map(|c| c.name).collect();
+                bail!("no built-in card `{name}` (built in: {})", names.join(", "));
+            }
+        },
+        None => tokio::fs::read(path)
+            .await
+            .with_context(|| format!("cannot read {}", path.display()))?,
+    };
+    let rt = runtime.clone();
+    tokio::task::spawn_blocking(move || rt.load(&wasm))
+        .await?
+        .with_context(|| format!("cannot load {}", path.display()))
+}
+
+async fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
+    let runtime = runtime()?;
+    let card = load(&runtime, &args.wasm).await?;
+    let info = card.info();
+    if args.json {
+        let doc = serde_json::json!({
+            "name": info.name,
+            "version": info.version,
+            "description": info.description,
+            "world": format!("lanyard:card/card@{}", card.world_version()),
+            "sha256": card.digest(),
+            "size": card.size(),
+            "grants": info.grants.iter().map(|g| g.to_string()).collect::<Vec<_>>(),
+            "imports": card.imports(),
+            "input_schema": info.input_schema,
+            "output_schema": info.output_schema,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{} {}", info.name, info.version);
+    println!("  {}", info.description);
+    println!();
+    println!("world    lanyard:card/card@{}", card.world_version());
+    println!("sha256   {}", card.digest());
+    println!("size     {}", human_size(card.size() as u64));
+    if info.grants.is_empty() {
+        println!("grants   (none)");
+    } else {
+        let grants: Vec<String> = info.grants.iter().map(|g| g.to_string()).collect();
+        println!("grants   {}", grants.join(", "));
+    }
+    println!("imports");
+    for import in card.imports() {
+        println!("  {import}");
+    }
+    println!("input schema");
+    println!("{}", indent(&serde_json::to_string_pretty(&info.input_schema)?));
+    println!("output schema");
+    println!("{}", indent(&serde_json::to_string_pretty(&info.output_schema)?));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+}
+
+/// One call of the card at `args.wasm` with the given capabilities.
+pub async fn run_card(args: RunArgs, caps: Capabilities) -> anyhow::Result<ExitCode> {
+    let input = match (&args.input, &args.input_file) {
+        (Some(text), _) => text.clone(),
+        (None, Some(path)) if path.as_os_str() == "-" => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).context("cannot read the input from stdin")?;
+            text
+        }
+        (None, Some(path)) => std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?,
+        (None, None) => "{}".to_string(),
+    };
+    let input: Value = serde_json::from_str(&input).context("the input is not JSON")?;
+
+    let runtime = runtime()?;
+    let card = load(&runtime, &args.wasm).await?;
+    let requested = card.info().requested_grants();
+    let given = Grants::from_list(&args.grants).map_err(anyhow::Error::msg)?;
+    let grants = given.intersect(&requested);
+    for grant in &args.grants {
+        if Grants::from_list([grant]).map(|g| g.intersect(&requested)) == Ok(Grants::none()) {
+            eprintln!("note: {} does not ask for `{grant}`; not granted", card.label());
+        }
+    }
+
+    let mut ctx = CallContext::adhoc(&format!("adhoc-{}", std::process::id()));
+    ctx.dry_run = args.dry_run;
+    let request = CallRequest {
+        ctx,
+        input: input.into(),
+        grants: Arc::new(grants),
+        caps,
+        limits: LimitOverrides {
+            fuel: args.fuel,
+            memory_bytes: args.memory,
+            deadline: args.timeout,
+        },
+    };
+    let outcome = runtime.call(&card, request).await;
+
+    for line in &outcome.logs {
+        match &line.fields {
+            Some(fields) => eprintln!("[{}] {} {fields}", line.level, line.message),
+            None => eprintln!("[{}] {}", line.level, line.message),
+        }
+    }
+    for denied in &outcome.denied {
+        eprintln!("denied: {denied}");
+    }
+    for effect in &outcome.effects {
+        eprintln!("would do: {} {} {}", effect.capability, effect.operation, effect.args);
+    }
+    let stats = format!(
+        "{} in {:.2?}, fuel used {}",
+        card.label(),
+        outcome.duration,
+        outcome.fuel_used
+    );
+    match outcome.result {
+        Ok(output) => {
+            println!("{}", serde_json::to_string_pretty(&output)?);
+            eprintln!("ok: {stats}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            print_error(&e);
+            eprintln!("failed: {stats}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn print_error(e: &CardError) {
+    let retry = if e.retryable { " (retryable)" } else { "" };
+    eprintln!("error[{}]{retry}: {}", e.kind, e.message);
+    if let Some(ms) = e.retry_after_ms {
+        eprintln!("  retry after {ms} ms");
+    }
+    if let Some(detail) = &e.detail {
+        eprintln!("{}", indent(detail));
+    }
+}
+
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MiB ({bytes} bytes)", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB ({bytes} bytes)", b as f64 / 1024.0),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// `500ms`, `5s`, `2m`, or a bare number of seconds.
+fn parse_duration(s: &str) -> anyhow::Result<Duration> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num.parse().with_context(|| format!("`{s}` is not a duration like 500ms, 5s or 1m"))?;
+    let secs = match unit.trim() {
+        "ms" => n / 1000.0,
+        "" | "s" => n,
+        "m" => n * 60.0,
+        other => bail!("unknown duration unit `{other}` (use ms, s or m)"),
+    };
+    if !(secs > 0.0 && secs < 86_400.0) {
+        bail!("`{s}` is out of range");
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// `64MiB`, `512KiB`, `1GiB`, `1000000` (bytes); `MB`/`KB`/`GB` are decimal.
+fn parse_size(s: &str) -> anyhow::Result<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().with_context(|| format!("`{s}` is not a size like 64MiB"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" | "k" => 1 << 10,
+        "mib" | "m" => 1 << 20,
+        "gib" | "g" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        other => bail!("unknown size unit `{other}` (use KiB, MiB or GiB)"),
+    };
+    n.checked_mul(mult).with_context(|| format!("`{s}` is too large"))
+}
+
+/// Tables for one `card run`: in memory, gone when the command ends.
+#[derive(Default)]
+struct MemoryTables {
+    rows: Mutex<BTreeMap<String, BTreeMap<String, Value>>>,
+}
+
+#[async_trait]
+impl TablesApi for MemoryTables {
+    async fn get(&self, table: &str, key: &str) -> Result<Option<Value>, CardError> {
+        Ok(self.rows.lock().unwrap().get(table).and_then(|t| t.get(key)).cloned())
+    }
+
+    async fn put(&self, table: &str, key: &str, value: Value) -> Result<WriteOutcome, CardError> {
+        let mut rows = self.rows.lock().unwrap();
+        let old = rows.entry(table.to_string()).or_default().insert(key.to_string(), value.clone());
+        Ok(if old == Some(value) { WriteOutcome::Unchanged } else { WriteOutcome::Changed })
+    }
+
+    async fn delete(&self, table: &str, key: &str) -> Result<WriteOutcome, CardError> {
+        let removed = self.rows.lock().unwrap().get_mut(table).and_then(|t| t.remove(key));
+        Ok(if removed.is_some() { WriteOutcome::Changed } else { WriteOutcome::Unchanged })
+    }
+
+    async fn find(&self, table: &str, query: &TableQuery) -> Result<Vec<TableRow>, CardError> {
+        let rows = self.rows.lock().unwrap();
+        let Some(t) = rows.get(table) else { return Ok(Vec::new()) };
+        let limit = query.limit.unwrap_or(1000) as usize;
+        Ok(t.iter()
+            .filter(|(k, _)| query.key_prefix.as_deref().is_none_or(|p| k.starts_with(p)))
+            .filter(|(_, v)| query.equals.iter().all(|(f, want)| v.get(f) == Some(want)))
+            .take(limit)
+            .map(|(k, v)| TableRow { key: k.clone(), value: v.clone() })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_sizes_parse() {
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("5s").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("1m").unwrap(), Duration::from_secs(60));
+        assert!(parse_duration("5 weeks").is_err());
+        assert!(parse_duration("0s").is_err());
+        assert_eq!(parse_size("64MiB").unwrap(), 64 << 20);
+        assert_eq!(parse_size("512KiB").unwrap(), 512 << 10);
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        assert!(parse_size("12 parsecs").is_err());
+    }
 }
