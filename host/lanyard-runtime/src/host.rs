@@ -169,8 +169,8 @@ impl CallCx {
             .ok_or_else(|| CardError::unavailable("okta is not configured on this host"))
     }
 
-    /// A dry-run write: checked like the real one, then recorded. Returns true
-    /// when the caller must answer with a plausible result instead of doing it.
+    /// An Okta write. Checked like a read; in a dry run it is then recorded and
+    /// `None` tells the caller to answer with a plausible result instead.
     fn okta_write(&mut self, operation: &str, scope: OktaScope, args: Value) -> Result<Option<Arc<dyn OktaApi>>, CardError> {
         if self.dry_run {
             let allowed = self.grants.allows_okta(scope);

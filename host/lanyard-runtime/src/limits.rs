@@ -9,8 +9,9 @@ pub struct Limits {
     /// Wasm fuel (about one unit per instruction). Running out traps with
     /// `fuel-exhausted`.
     pub fuel: u64,
-    /// Linear memory, in bytes, across the card's memories. Growing past it
-    /// traps with `memory-limit`.
+    /// The size, in bytes, any one linear memory of the card may grow to
+    /// (capped by `RuntimeConfig::max_memory_bytes`). Growing past it traps
+    /// with `memory-limit`.
     pub memory_bytes: u64,
     /// Wall-clock time for the whole call, including time spent in host calls.
     /// Running past it ends the call with `deadline`.
