@@ -1,0 +1,412 @@
+//! The card set: every card a flow can name, with the grants it gets, and the
+//! [`CardInvoker`] that runs them.
+//!
+//! Two sources: the built-in cards embedded in the binary (loaded once at start,
+//! in parallel, through the runtime's compiled-card cache) and the cards
+//! published to the registry in the store (loaded on first use). A reference
+//! (`okta.get-user`, `acme.wipe@1.2`, `acme.wipe@sha256:<hex>`) resolves to the
+//! newest version that fits.
+//!
+//! Grants, deny by default: a card gets what operators granted it
+//! (`[cards."name"] grants` in `lanyard.toml`, plus what `lanyard card grant`
+//! stored for a registry version), intersected with what the card asks for in
+//! `describe()`. The one default: a built-in `okta.*` card gets the Okta scopes
+//! it declares (each does one Okta operation, and the org's own credential
+//! bounds it). Grants are computed once per card per load, never per call.
+//!
+//! This module does not read flows and does not touch HTTP.
+
+use crate::metrics as m;
+use async_trait::async_trait;
+use lanyard_core::{CardError, Grants};
+use lanyard_flow::interp::{CardCall, CardResult, CardInvoker};
+use lanyard_flow::model::{CardRef, CardVersion};
+use lanyard_flow::{CardCatalog, CardSummary};
+use lanyard_runtime::{CallRequest, Capabilities, Input, LoadedCard, Runtime};
+use lanyard_store::{CardEntry, CardStore, Store};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::OnceCell;
+
+/// Where a card came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardSource {
+    Builtin,
+    Registry,
+}
+
+/// One version of one card.
+pub struct CardVersionEntry {
+    pub name: String,
+    pub version: String,
+    semver: Option<semver::Version>,
+    pub digest: String,
+    pub source: CardSource,
+    pub description: String,
+    pub input_schema: Value,
+    /// What the card asks for.
+    pub requested: Grants,
+    /// What it gets: granted ∩ requested.
+    pub grants: Arc<Grants>,
+    loaded: OnceCell<Arc<LoadedCard>>,
+    calls_ok: metrics::Counter,
+    calls_err: metrics::Counter,
+    seconds: metrics::Histogram,
+    fuel: metrics::Counter,
+}
+
+impl std::fmt::Debug for CardVersionEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardVersionEntry")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What `GET /api/v1/cards` shows of a card version.
+#[derive(Debug, Clone, Serialize)]
+pub struct CardListing {
+    pub name: String,
+    pub version: String,
+    pub digest: String,
+    pub source: CardSource,
+    pub description: String,
+    pub requested: Grants,
+    pub granted: Grants,
+    pub loaded: bool,
+}
+
+/// Every card a flow can name. Immutable once built; a reload builds a new one.
+#[derive(Default)]
+pub struct CardSet {
+    /// Versions of each card, newest first.
+    by_name: BTreeMap<String, Vec<Arc<CardVersionEntry>>>,
+}
+
+impl std::fmt::Debug for CardSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CardSet").field("cards", &self.by_name.len()).finish()
+    }
+}
+
+/// `a ∪ b`.
+pub fn grants_union(a: &Grants, b: &Grants) -> Grants {
+    Grants {
+        okta: a.okta.union(&b.okta).copied().collect(),
+        http_hosts: a.http_hosts.union(&b.http_hosts).cloned().collect(),
+        connections: a.connections.union(&b.connections).cloned().collect(),
+        tables: a.tables.union(&b.tables).cloned().collect(),
+        mail: a.mail || b.mail,
+    }
+}
+
+/// What a card gets: what operators granted (config, registry), plus the Okta
+/// scopes a built-in `okta.*` card declares, within what it asks for.
+pub fn effective_grants(
+    name: &str,
+    requested: &Grants,
+    source: CardSource,
+    configured: Option<&Grants>,
+    registry: Option<&Grants>,
+) -> Grants {
+    let mut given = configured.cloned().unwrap_or_default();
+    if let Some(r) = registry {
+        given = grants_union(&given, r);
+    }
+    if source == CardSource::Builtin && name.starts_with("okta.") {
+        given.okta.extend(requested.okta.iter().copied());
+    }
+    given.intersect(requested)
+}
+
+fn version_of(text: &str) -> Option<semver::Version> {
+    semver::Version::parse(text).ok()
+}
+
+impl CardSet {
+    /// Build the set from loaded built-ins and the registry's entries.
+    pub fn build(
+        builtins: &[Arc<LoadedCard>],
+        registry: Vec<CardEntry>,
+        card_grants: &BTreeMap<String, Grants>,
+    ) -> CardSet {
+        let mut by_name: BTreeMap<String, Vec<Arc<CardVersionEntry>>> = BTreeMap::new();
+        for card in builtins {
+            let info = card.info();
+            let requested = info.requested_grants();
+            let grants = effective_grants(&info.name, &requested, CardSource::Builtin, card_grants.get(&info.name), None);
+            let entry = CardVersionEntry::new(
+                &info.name,
+                &info.version,
+                card.digest(),
+                CardSource::Builtin,
+                info.description.clone(),
+                info.input_schema.clone(),
+                requested,
+                grants,
+            );
+            let _ = entry.loaded.set(card.clone());
+            by_name.entry(info.name.clone()).or_default().push(Arc::new(entry));
+        }
+        for e in registry {
+            let description = e.info.get("description").and_then(Value::as_str).unwrap_or_default().to_string();
+            let input_schema = e
+                .info
+                .get("input_schema")
+                .or_else(|| e.info.get("inputSchema"))
+                .cloned()
+                .unwrap_or(Value::Bool(true));
+            let grants = effective_grants(&e.name, &e.requested, CardSource::Registry, card_grants.get(&e.name), e.granted.as_ref());
+            let versions = by_name.entry(e.name.clone()).or_default();
+            // A registry version never shadows a built-in of the same version.
+            if versions.iter().any(|v| v.version == e.version) {
+                continue;
+            }
+            versions.push(Arc::new(CardVersionEntry::new(
+                &e.name,
+                &e.version,
+                &e.digest,
+                CardSource::Registry,
+                description,
+                input_schema,
+                e.requested.clone(),
+                grants,
+            )));
+        }
+        for versions in by_name.values_mut() {
+            versions.sort_by(|a, b| b.semver.cmp(&a.semver));
+        }
+        CardSet { by_name }
+    }
+
+    /// The version a reference names, if any.
+    pub fn resolve(&self, r: &CardRef) -> Option<&Arc<CardVersionEntry>> {
+        let versions = self.by_name.get(&r.name)?;
+        match &r.version {
+            // Newest first; a version that is not semver sorts last.
+            CardVersion::Latest => versions
+                .iter()
+                .find(|v| v.semver.as_ref().is_some_and(|s| s.pre.is_empty()))
+                .or_else(|| versions.first()),
+            CardVersion::Req(req) => versions.iter().find(|v| v.semver.as_ref().is_some_and(|s| req.matches(s))),
+            CardVersion::Digest(d) => versions.iter().find(|v| v.digest == *d),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_name.values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+
+    pub fn listing(&self) -> Vec<CardListing> {
+        self.by_name
+            .values()
+            .flatten()
+            .map(|e| CardListing {
+                name: e.name.clone(),
+                version: e.version.clone(),
+                digest: e.digest.clone(),
+                source: e.source,
+                description: e.description.clone(),
+                requested: e.requested.clone(),
+                granted: (*e.grants).clone(),
+                loaded: e.loaded.initialized(),
+            })
+            .collect()
+    }
+}
+
+impl CardVersionEntry {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        name: &str,
+        version: &str,
+        digest: &str,
+        source: CardSource,
+        description: String,
+        input_schema: Value,
+        requested: Grants,
+        grants: Grants,
+    ) -> Self {
+        let label = format!("{name}@{version}");
+        CardVersionEntry {
+            name: name.to_string(),
+            version: version.to_string(),
+            semver: version_of(version),
+            digest: digest.to_string(),
+            source,
+            description,
+            input_schema,
+            requested,
+            grants: Arc::new(grants),
+            loaded: OnceCell::new(),
+            calls_ok: metrics::counter!(m::CARD_CALLS, "card" => label.clone(), "outcome" => "ok"),
+            calls_err: metrics::counter!(m::CARD_CALLS, "card" => label.clone(), "outcome" => "error"),
+            seconds: metrics::histogram!(m::CARD_SECONDS, "card" => label.clone()),
+            fuel: metrics::counter!(m::CARD_FUEL, "card" => label),
+        }
+    }
+
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
+
+    /// The loaded card: built-ins are loaded already, registry cards on first use.
+    async fn load(&self, runtime: &Runtime, store: &Store) -> Result<Arc<LoadedCard>, CardError> {
+        self.loaded
+            .get_or_try_init(|| async {
+                let wasm = store
+                    .card_wasm(&self.digest)
+                    .await
+                    .map_err(|e| CardError::internal(format!("card {}: cannot read it from the registry: {e}", self.label())))?
+                    .ok_or_else(|| CardError::not_found(format!("card {}: its wasm is missing from the registry", self.label())))?;
+                let rt = runtime.clone();
+                let label = self.label();
+                tokio::task::spawn_blocking(move || rt.load(&wasm))
+                    .await
+                    .map_err(|e| CardError::internal(format!("card {label}: loading failed: {e}")))?
+                    .map_err(|e| CardError::internal(format!("card {label}: cannot load it: {e}")))
+            })
+            .await
+            .cloned()
+    }
+}
+
+impl CardCatalog for CardSet {
+    fn lookup(&self, card: &CardRef) -> Option<CardSummary> {
+        self.resolve(card).map(|e| {
+            CardSummary::new(&e.name)
+                .with_version(&e.version)
+                .with_input_schema(e.input_schema.clone())
+        })
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.by_name.keys().cloned().collect()
+    }
+}
+
+/// Load every built-in card, in parallel, through the runtime's cache.
+/// A built-in that fails to load is a broken build: it is reported and left out.
+pub fn load_builtins(runtime: &Runtime) -> (Vec<Arc<LoadedCard>>, Vec<String>) {
+    let cards = lanyard_cards::builtin();
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::with_capacity(cards.len()));
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(cards.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(card) = cards.get(i) else { break };
+                let r = runtime.load(card.wasm).map_err(|e| format!("built-in card {}: {e}", card.name));
+                results.lock().unwrap_or_else(|p| p.into_inner()).push((i, r));
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    results.sort_by_key(|(i, _)| *i);
+    let mut loaded = Vec::new();
+    let mut errors = Vec::new();
+    for (_, r) in results {
+        match r {
+            Ok(c) => loaded.push(c),
+            Err(e) => errors.push(e),
+        }
+    }
+    (loaded, errors)
+}
+
+/// Runs cards for the interpreter: resolves the reference, applies the step's
+/// limits, links the capabilities and calls the runtime.
+pub struct Invoker {
+    pub cards: Arc<CardSet>,
+    pub runtime: Runtime,
+    pub caps: Capabilities,
+    pub store: Store,
+}
+
+impl Invoker {
+    pub async fn call(&self, call: CardCall) -> CardResult {
+        let Some(entry) = self.cards.resolve(&call.card) else {
+            let what = match &call.card.version {
+                CardVersion::Latest => format!("card `{}` is not loaded", call.card.name),
+                _ => format!("no loaded version of card `{}` matches `{}`", call.card.name, call.card),
+            };
+            return CardResult::err(&call.card.to_string(), CardError::not_found(what));
+        };
+        let card = match entry.load(&self.runtime, &self.store).await {
+            Ok(c) => c,
+            Err(e) => return CardResult::err(&entry.label(), e),
+        };
+        let limits = lanyard_runtime::LimitOverrides {
+            fuel: call.limits.fuel,
+            memory_bytes: call.limits.memory,
+            deadline: call.limits.timeout,
+        };
+        let request = CallRequest {
+            ctx: call.ctx,
+            input: Input::Json(call.input),
+            grants: entry.grants.clone(),
+            caps: self.caps.clone(),
+            limits,
+        };
+        let outcome = self.runtime.call(&card, request).await;
+        match &outcome.result {
+            Ok(_) => entry.calls_ok.increment(1),
+            Err(_) => entry.calls_err.increment(1),
+        }
+        entry.seconds.record(outcome.duration.as_secs_f64());
+        entry.fuel.increment(outcome.fuel_used);
+        let mut logs = outcome.logs;
+        for denied in outcome.denied {
+            logs.push(lanyard_core::history::LogLine {
+                level: "warn".into(),
+                message: format!("denied: {denied}"),
+                fields: Some(serde_json::json!({ "engine": "grants" })),
+            });
+        }
+        CardResult {
+            card: card.label().to_string(),
+            result: outcome.result,
+            fuel_used: outcome.fuel_used,
+            logs,
+            effects: outcome.effects,
+        }
+    }
+}
+
+#[async_trait]
+impl CardInvoker for Invoker {
+    async fn invoke(&self, call: CardCall) -> CardResult {
+        self.call(call).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lanyard_core::Grant;
+
+    #[test]
+    fn builtin_okta_cards_get_their_scopes_and_nothing_else_is_given() {
+        let requested = Grants::from_list(&[Grant::Okta("okta.users.read".into()), Grant::Table("*".into())]).unwrap();
+        let g = effective_grants("okta.get-user", &requested, CardSource::Builtin, None, None);
+        assert!(g.allows_okta(lanyard_core::okta::OktaScope::UsersRead));
+        assert!(!g.allows_table("audit"));
+        let g = effective_grants("acme.get-user", &requested, CardSource::Registry, None, None);
+        assert!(!g.allows_okta(lanyard_core::okta::OktaScope::UsersRead));
+        let configured = Grants::from_list(&[Grant::Table("audit".into()), Grant::Mail]).unwrap();
+        let g = effective_grants("tables.put", &requested, CardSource::Builtin, Some(&configured), None);
+        assert!(g.allows_table("audit"));
+        assert!(!g.allows_table("other"));
+        assert!(!g.mail, "mail was not asked for");
+    }
+}

@@ -1,0 +1,883 @@
+//! `lanyard.toml`: the daemon's one configuration file.
+//!
+//! Two layers, as everywhere in lanyard: [`RawConfig`] is the file as written
+//! (serde, `deny_unknown_fields`, so a typo is an error that names its key), and
+//! [`Config`] is the checked model the engine runs on (paths resolved against the
+//! file's directory, durations and sizes parsed, secrets read from the
+//! environment or files, connections and mail validated by `lanyard-connect`).
+//! [`Config::load`] collects every problem it can find, each with its key path,
+//! and reports them together with the file name.
+//!
+//! This module reads the config file, secret files and environment variables;
+//! it opens no socket and touches no store. The reference of every key is the
+//! commented example `lanyard.toml` at the repository root.
+
+use lanyard_connect::secret::{Env, ProcessEnv};
+use lanyard_connect::{
+    ConnectionsConfig, Connections, HttpSettings, MailCapability, MailConfig, Secret, SecretSource,
+};
+use lanyard_core::{Grant, Grants};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+// ---------------------------------------------------------------------------
+// The file as written
+
+/// `lanyard.toml` as written. Every table is optional; see the example file
+/// at the repository root for every key and its default.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    #[serde(default)]
+    pub server: RawServer,
+    #[serde(default)]
+    pub okta: Option<RawOkta>,
+    #[serde(default)]
+    pub hooks: RawHooks,
+    #[serde(default)]
+    pub workers: RawWorkers,
+    #[serde(default)]
+    pub limits: RawLimits,
+    #[serde(default)]
+    pub loop_protection: RawLoopProtection,
+    #[serde(default)]
+    pub history: RawHistory,
+    #[serde(default)]
+    pub error_flow: Option<RawErrorFlow>,
+    #[serde(default)]
+    pub connections: ConnectionsConfig,
+    #[serde(default)]
+    pub mail: Option<MailConfig>,
+    #[serde(default)]
+    pub http: Option<HttpSettings>,
+    /// `[cards."slack.post"] grants = ["connection:it-slack"]`.
+    #[serde(default)]
+    pub cards: BTreeMap<String, RawCardGrants>,
+    #[serde(default)]
+    pub schedules: RawSchedules,
+    #[serde(default)]
+    pub poll: RawPoll,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub flows_dir: Option<PathBuf>,
+    pub cache_dir: Option<PathBuf>,
+    pub admin_token: Option<SecretSource>,
+    pub invoke_token: Option<SecretSource>,
+    pub max_body_bytes: Option<Size>,
+    pub shutdown_grace: Option<String>,
+    pub watch_flows: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOkta {
+    /// Run against the embedded simulated org.
+    #[serde(default)]
+    pub sandbox: bool,
+    pub org_url: Option<String>,
+    pub auth: Option<RawOktaAuth>,
+    #[serde(default)]
+    pub self_actor_ids: Vec<String>,
+    /// Ask Okta who the token belongs to (`GET /api/v1/users/me`), default true.
+    pub detect_self: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum RawOktaAuth {
+    /// `auth = { ssws = { env = "OKTA_API_TOKEN" } }`
+    Ssws(SecretSource),
+    /// `auth = { private_key_jwt = { client_id = "0oa...", key_file = "okta.pem", scopes = [...] } }`
+    PrivateKeyJwt(RawPrivateKeyJwt),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrivateKeyJwt {
+    pub client_id: String,
+    pub key_file: PathBuf,
+    #[serde(default)]
+    pub key_id: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHooks {
+    pub okta: Option<RawOktaHook>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOktaHook {
+    /// The `Authorization` header value Okta sends with every delivery.
+    pub secret: SecretSource,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkers {
+    pub concurrency: Option<usize>,
+    pub queue: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub fuel: Option<u64>,
+    pub memory: Option<Size>,
+    pub timeout: Option<String>,
+    pub max_input_bytes: Option<Size>,
+    pub max_output_bytes: Option<Size>,
+    pub max_log_bytes: Option<Size>,
+    /// Card calls in flight at once, across all runs (the instance pool).
+    pub max_instances: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoopProtection {
+    pub window: Option<String>,
+    pub max_runs: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHistory {
+    pub max_age: Option<String>,
+    pub max_runs_per_flow: Option<usize>,
+    pub prune_every: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawErrorFlow {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCardGrants {
+    #[serde(default)]
+    pub grants: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSchedules {
+    /// `skip` or `once`: what the scheduler does with fires missed while the
+    /// daemon was down, for flows whose schedule does not say.
+    pub catch_up: Option<String>,
+    /// Fire schedules on this daemon (default true). Off for a second daemon
+    /// that must not fire them, or tests that tick the scheduler by hand.
+    pub enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPoll {
+    /// Poll the System Log (`/api/v1/logs`) instead of, or besides, Event Hooks.
+    pub enabled: Option<bool>,
+    pub interval: Option<String>,
+    /// How far back the first poll reaches (later polls resume from the cursor).
+    pub lookback: Option<String>,
+}
+
+/// A size: a number of bytes, or text such as `64MiB`, `512KiB`, `1GiB`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Size {
+    Bytes(u64),
+    Text(String),
+}
+
+impl Size {
+    pub fn bytes(&self) -> Result<u64, String> {
+        match self {
+            Size::Bytes(n) => Ok(*n),
+            Size::Text(s) => parse_size(s),
+        }
+    }
+}
+
+/// `64MiB`, `512KiB`, `1GiB`, `4096`, `10MB`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.bytes().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 {
+        return Err(format!("`{s}` is not a size (like 4096, 512KiB, 64MiB, 1GiB)"));
+    }
+    let n: u64 = t[..digits].parse().map_err(|_| format!("`{s}` is too large"))?;
+    let mult: u64 = match t[digits..].trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "KB" | "kB" => 1000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        other => return Err(format!("unknown size unit `{other}` in `{s}` (use B, KiB, MiB or GiB)")),
+    };
+    n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
+}
+
+// ---------------------------------------------------------------------------
+// The checked model
+
+/// The checked configuration the engine runs on.
+#[derive(Clone)]
+pub struct Config {
+    /// The file it came from (`None` for a config built in code).
+    pub file: Option<PathBuf>,
+    pub server: ServerConfig,
+    pub okta: OktaSetup,
+    /// `[hooks.okta] secret`: without it `POST /hooks/okta` is refused.
+    pub hook_secret: Option<Secret>,
+    pub workers: WorkersConfig,
+    pub limits: lanyard_runtime::Limits,
+    pub max_instances: u32,
+    pub loop_protection: LoopProtection,
+    pub history: HistoryConfig,
+    pub error_flow: Option<String>,
+    pub connections: Arc<Connections>,
+    pub http: HttpSettings,
+    pub mail: Option<MailCapability>,
+    /// What operators granted each card, by card name.
+    pub card_grants: BTreeMap<String, Grants>,
+    pub schedules: SchedulesConfig,
+    pub poll: PollConfig,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("file", &self.file)
+            .field("server", &self.server)
+            .field("okta", &self.okta)
+            .field("workers", &self.workers)
+            .field("error_flow", &self.error_flow)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub flows_dir: PathBuf,
+    /// Compiled cards, by content hash (default `<data_dir>/cache`).
+    pub cache_dir: PathBuf,
+    /// Bearer token of the admin API; without it the admin API is refused.
+    pub admin_token: Option<Secret>,
+    /// Bearer token of `POST /api/v1/flows/{name}/invoke` (the admin token works too).
+    pub invoke_token: Option<Secret>,
+    pub max_body_bytes: usize,
+    /// How long shutdown waits for runs in flight before it checkpoints them.
+    pub shutdown_grace: Duration,
+    /// Reload flows when files under `flows_dir` change.
+    pub watch_flows: bool,
+}
+
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("flows_dir", &self.flows_dir)
+            .field("admin_token", &self.admin_token.is_some())
+            .field("invoke_token", &self.invoke_token.is_some())
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Which Okta org the `okta` capability talks to.
+#[derive(Clone)]
+pub enum OktaSetup {
+    /// No `[okta]` table: Okta cards answer `unavailable`.
+    None,
+    /// `[okta] sandbox = true`: the embedded simulated org, started in-process.
+    Sandbox { self_actor_ids: Vec<String> },
+    /// A real org (or a sandbox reached over HTTP).
+    Org {
+        org_url: String,
+        auth: lanyard_okta::Auth,
+        self_actor_ids: Vec<String>,
+        detect_self: bool,
+    },
+}
+
+impl fmt::Debug for OktaSetup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OktaSetup::None => f.write_str("None"),
+            OktaSetup::Sandbox { .. } => f.write_str("Sandbox"),
+            OktaSetup::Org { org_url, auth, .. } => {
+                f.debug_struct("Org").field("org_url", org_url).field("auth", auth).finish_non_exhaustive()
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WorkersConfig {
+    /// Runs executing at once.
+    pub concurrency: usize,
+    /// Runs waiting in memory; past it the dispatcher leaves events in the
+    /// (durable) inbox and API calls answer 503.
+    pub queue: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoopProtection {
+    pub window: Duration,
+    /// More runs than this for one flow and one subject within `window` are
+    /// held as `suppressed`.
+    pub max_runs: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryConfig {
+    pub retention: lanyard_store::RetentionPolicy,
+    pub prune_every: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchedulesConfig {
+    pub catch_up: lanyard_flow::model::CatchUp,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollConfig {
+    pub enabled: bool,
+    pub interval: Duration,
+    pub lookback: Duration,
+}
+
+/// What is wrong with a configuration file: every problem, each with its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: Option<PathBuf>,
+    /// `key.path: message`, one per problem.
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.file {
+            Some(p) => write!(f, "{}: ", p.display())?,
+            None => f.write_str("configuration: ")?,
+        }
+        if self.problems.len() == 1 {
+            return f.write_str(&self.problems[0]);
+        }
+        write!(f, "{} problems", self.problems.len())?;
+        for p in &self.problems {
+            write!(f, "\n  {}", p.replace('\n', "\n    "))?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_MAX_BODY: usize = 1 << 20;
+
+impl Config {
+    /// Read and check a `lanyard.toml`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: Some(path.to_path_buf()),
+            problems: vec![format!("cannot read the file: {e}")],
+        })?;
+        Self::parse(&text, Some(path), &ProcessEnv)
+    }
+
+    /// Check config text. `file` names it in errors and anchors relative paths
+    /// (to the current directory when `None`); secrets come from `env`.
+    pub fn parse(text: &str, file: Option<&Path>, env: &dyn Env) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError {
+            file: file.map(Path::to_path_buf),
+            problems: vec![e.to_string().trim_end().to_string()],
+        })?;
+        Self::from_raw(raw, file, env)
+    }
+
+    /// The defaults with no file at all: the embedded sandbox org, data in
+    /// `./lanyard-data`, flows in `./flows` (what `lanyard run` uses without `--config`).
+    pub fn sandbox_defaults() -> Config {
+        let raw = RawConfig {
+            okta: Some(RawOkta {
+                sandbox: true,
+                ..RawOkta::default()
+            }),
+            ..RawConfig::default()
+        };
+        Self::from_raw(raw, None, &ProcessEnv).expect("the built-in defaults are valid")
+    }
+
+    pub fn from_raw(raw: RawConfig, file: Option<&Path>, env: &dyn Env) -> Result<Config, ConfigError> {
+        let mut p = Problems::default();
+        let base = file
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let anchor = |path: &Path| -> PathBuf {
+            if path.is_absolute() {
+                path.to_path_buf()
+            } else {
+                base.join(path)
+            }
+        };
+
+        // [server]
+        let s = &raw.server;
+        let listen_text = s.listen.clone().unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let listen = match listen_text.parse::<SocketAddr>() {
+            Ok(a) => a,
+            Err(e) => {
+                p.push("server.listen", format!("`{listen_text}` is not an address such as 127.0.0.1:8080: {e}"));
+                DEFAULT_LISTEN.parse().expect("valid")
+            }
+        };
+        let data_dir = anchor(s.data_dir.as_deref().unwrap_or(Path::new("lanyard-data")));
+        let flows_dir = anchor(s.flows_dir.as_deref().unwrap_or(Path::new("flows")));
+        let cache_dir = s.cache_dir.as_deref().map(anchor).unwrap_or_else(|| data_dir.join("cache"));
+        let admin_token = p.secret("server.admin_token", s.admin_token.as_ref(), env);
+        let invoke_token = p.secret("server.invoke_token", s.invoke_token.as_ref(), env);
+        let max_body_bytes = p
+            .size("server.max_body_bytes", s.max_body_bytes.as_ref(), DEFAULT_MAX_BODY as u64, 1024, 64 << 20)
+            as usize;
+        let shutdown_grace = p.duration("server.shutdown_grace", s.shutdown_grace.as_deref(), Duration::from_secs(20));
+        let server = ServerConfig {
+            listen,
+            data_dir,
+            flows_dir,
+            cache_dir,
+            admin_token,
+            invoke_token,
+            max_body_bytes,
+            shutdown_grace,
+            watch_flows: s.watch_flows.unwrap_or(true),
+        };
+
+        // [okta]
+        let okta = match &raw.okta {
+            None => OktaSetup::None,
+            Some(o) => {
+                for (i, id) in o.self_actor_ids.iter().enumerate() {
+                    if id.trim().is_empty() {
+                        p.push(&format!("okta.self_actor_ids[{i}]"), "is empty");
+                    }
+                }
+                if o.sandbox {
+                    if o.org_url.is_some() || o.auth.is_some() {
+                        p.push("okta", "`sandbox = true` runs the embedded org; remove `org_url` and `auth` (or set `sandbox = false`)");
+                    }
+                    OktaSetup::Sandbox {
+                        self_actor_ids: o.self_actor_ids.clone(),
+                    }
+                } else {
+                    let org_url = match &o.org_url {
+                        Some(u) => {
+                            if let Err(e) = url::Url::parse(u) {
+                                p.push("okta.org_url", format!("`{u}` is not a URL: {e}"));
+                            }
+                            u.clone()
+                        }
+                        None => {
+                            p.push("okta", "set `org_url` and `auth`, or `sandbox = true` for the embedded simulated org");
+                            String::new()
+                        }
+                    };
+                    let auth = match &o.auth {
+                        None => {
+                            if o.org_url.is_some() {
+                                p.push("okta.auth", "missing: `auth = { ssws = { env = \"OKTA_API_TOKEN\" } }` or `auth = { private_key_jwt = { ... } }`");
+                            }
+                            None
+                        }
+                        Some(RawOktaAuth::Ssws(src)) => p
+                            .secret("okta.auth.ssws", Some(src), env)
+                            .map(|s| lanyard_okta::Auth::Ssws(s.expose().to_string())),
+                        Some(RawOktaAuth::PrivateKeyJwt(k)) => {
+                            let key_path = anchor(&k.key_file);
+                            match std::fs::read_to_string(&key_path) {
+                                Ok(pem) if pem.contains("PRIVATE KEY") => {
+                                    if k.client_id.trim().is_empty() {
+                                        p.push("okta.auth.private_key_jwt.client_id", "is empty");
+                                    }
+                                    for (i, s) in k.scopes.iter().enumerate() {
+                                        if !s.starts_with("okta.") {
+                                            p.push(&format!("okta.auth.private_key_jwt.scopes[{i}]"), format!("`{s}` is not an Okta scope (okta.users.read, ...)"));
+                                        }
+                                    }
+                                    Some(lanyard_okta::Auth::PrivateKeyJwt(lanyard_okta::PrivateKeyJwt {
+                                        client_id: k.client_id.clone(),
+                                        private_key_pem: pem,
+                                        key_id: k.key_id.clone(),
+                                        scopes: k.scopes.clone(),
+                                    }))
+                                }
+                                Ok(_) => {
+                                    p.push("okta.auth.private_key_jwt.key_file", format!("{} is not a PEM private key", key_path.display()));
+                                    None
+                                }
+                                Err(e) => {
+                                    p.push("okta.auth.private_key_jwt.key_file", format!("cannot read {}: {e}", key_path.display()));
+                                    None
+                                }
+                            }
+                        }
+                    };
+                    let mut self_actor_ids = o.self_actor_ids.clone();
+                    if let Some(lanyard_okta::Auth::PrivateKeyJwt(k)) = &auth {
+                        // A service app appears in the System Log as the actor
+                        // whose id is its client id.
+                        if !self_actor_ids.contains(&k.client_id) {
+                            self_actor_ids.push(k.client_id.clone());
+                        }
+                    }
+                    match auth {
+                        Some(auth) => OktaSetup::Org {
+                            org_url,
+                            auth,
+                            self_actor_ids,
+                            detect_self: o.detect_self.unwrap_or(true),
+                        },
+                        None => OktaSetup::None,
+                    }
+                }
+            }
+        };
+
+        let hook_secret = match &raw.hooks.okta {
+            Some(h) => p.secret("hooks.okta.secret", Some(&h.secret), env),
+            None => None,
+        };
+
+        // [workers]
+        let concurrency = raw.workers.concurrency.unwrap_or(64);
+        if concurrency == 0 || concurrency > 4096 {
+            p.push("workers.concurrency", format!("must be 1 to 4096, not {concurrency}"));
+        }
+        let queue = raw.workers.queue.unwrap_or(10_000);
+        if queue == 0 || queue > 10_000_000 {
+            p.push("workers.queue", format!("must be 1 to 10000000, not {queue}"));
+        }
+        let workers = WorkersConfig {
+            concurrency: concurrency.clamp(1, 4096),
+            queue: queue.clamp(1, 10_000_000),
+        };
+
+        // [limits]
+        let d = lanyard_runtime::Limits::default();
+        let l = &raw.limits;
+        let fuel = l.fuel.unwrap_or(d.fuel);
+        if fuel == 0 {
+            p.push("limits.fuel", "must be more than 0");
+        }
+        let limits = lanyard_runtime::Limits {
+            fuel,
+            memory_bytes: p.size("limits.memory", l.memory.as_ref(), d.memory_bytes, 1 << 20, 4 << 30),
+            deadline: p.duration("limits.timeout", l.timeout.as_deref(), d.deadline),
+            max_input_bytes: p.size("limits.max_input_bytes", l.max_input_bytes.as_ref(), d.max_input_bytes as u64, 1024, 64 << 20) as usize,
+            max_output_bytes: p.size("limits.max_output_bytes", l.max_output_bytes.as_ref(), d.max_output_bytes as u64, 1024, 64 << 20) as usize,
+            max_log_bytes: p.size("limits.max_log_bytes", l.max_log_bytes.as_ref(), d.max_log_bytes as u64, 1024, 16 << 20) as usize,
+        };
+        if limits.deadline.is_zero() {
+            p.push("limits.timeout", "must be more than 0");
+        }
+        let max_instances = l.max_instances.unwrap_or(256);
+        if max_instances == 0 || max_instances > 10_000 {
+            p.push("limits.max_instances", format!("must be 1 to 10000, not {max_instances}"));
+        }
+
+        // [loop_protection]
+        let loop_protection = LoopProtection {
+            window: p.duration("loop_protection.window", raw.loop_protection.window.as_deref(), Duration::from_secs(60)),
+            max_runs: raw.loop_protection.max_runs.unwrap_or(20),
+        };
+        if loop_protection.max_runs == 0 {
+            p.push("loop_protection.max_runs", "must be at least 1");
+        }
+        if loop_protection.window.is_zero() {
+            p.push("loop_protection.window", "must be more than 0");
+        }
+
+        // [history]
+        let h = &raw.history;
+        let history = HistoryConfig {
+            retention: lanyard_store::RetentionPolicy {
+                max_age: h.max_age.as_deref().map(|t| p.duration("history.max_age", Some(t), Duration::ZERO)),
+                max_runs_per_flow: h.max_runs_per_flow,
+            },
+            prune_every: p.duration("history.prune_every", h.prune_every.as_deref(), Duration::from_secs(3600)),
+        };
+        if history.retention.max_runs_per_flow == Some(0) {
+            p.push("history.max_runs_per_flow", "must be at least 1 (leave it out to keep every run)");
+        }
+
+        let error_flow = raw.error_flow.as_ref().map(|e| e.name.trim().to_string());
+        if error_flow.as_deref() == Some("") {
+            p.push("error_flow.name", "is empty");
+        }
+
+        // [connections.*], [http], [mail]
+        let connections = match Connections::from_config_with_env(&raw.connections, env) {
+            Ok(c) => Arc::new(c),
+            Err(e) => {
+                for problem in e.problems {
+                    p.push(&place_key(&problem.place), problem.message);
+                }
+                Arc::new(Connections::empty())
+            }
+        };
+        let http = raw.http.clone().unwrap_or_default();
+        let mail = match &raw.mail {
+            None => None,
+            Some(m) => {
+                let mut m = m.clone();
+                if let Some(cert) = &m.root_certificate {
+                    m.root_certificate = Some(anchor(cert));
+                }
+                match MailCapability::from_config_with_env(&m, env) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        for problem in e.problems {
+                            p.push(&place_key(&problem.place), problem.message);
+                        }
+                        None
+                    }
+                }
+            }
+        };
+
+        // [cards."name"]
+        let mut card_grants = BTreeMap::new();
+        for (name, g) in &raw.cards {
+            let mut list = Vec::new();
+            for (i, text) in g.grants.iter().enumerate() {
+                match text.parse::<Grant>() {
+                    Ok(grant) => {
+                        if let Grant::Connection(c) = &grant {
+                            if c != "*" && !connections.contains(c) {
+                                p.push(
+                                    &format!("cards.\"{name}\".grants[{i}]"),
+                                    format!("no connection `{c}` is configured (add [connections.{c}])"),
+                                );
+                            }
+                        }
+                        list.push(grant);
+                    }
+                    Err(e) => p.push(&format!("cards.\"{name}\".grants[{i}]"), e),
+                }
+            }
+            match Grants::from_list(&list) {
+                Ok(grants) => {
+                    card_grants.insert(name.clone(), grants);
+                }
+                Err(e) => p.push(&format!("cards.\"{name}\".grants"), e),
+            }
+        }
+
+        let catch_up = match raw.schedules.catch_up.as_deref() {
+            None | Some("skip") => lanyard_flow::model::CatchUp::Skip,
+            Some("once") => lanyard_flow::model::CatchUp::Once,
+            Some(other) => {
+                p.push("schedules.catch_up", format!("`{other}` is not `skip` or `once`"));
+                lanyard_flow::model::CatchUp::Skip
+            }
+        };
+        let poll = PollConfig {
+            enabled: raw.poll.enabled.unwrap_or(false),
+            interval: p.duration("poll.interval", raw.poll.interval.as_deref(), Duration::from_secs(15)),
+            lookback: p.duration("poll.lookback", raw.poll.lookback.as_deref(), Duration::from_secs(300)),
+        };
+        if poll.enabled && matches!(okta, OktaSetup::None) {
+            p.push("poll.enabled", "polling the System Log needs an `[okta]` org");
+        }
+        if poll.interval < Duration::from_secs(1) {
+            p.push("poll.interval", "must be at least 1s");
+        }
+
+        if !p.0.is_empty() {
+            return Err(ConfigError {
+                file: file.map(Path::to_path_buf),
+                problems: p.0,
+            });
+        }
+        Ok(Config {
+            file: file.map(Path::to_path_buf),
+            server,
+            okta,
+            hook_secret,
+            workers,
+            limits,
+            max_instances: max_instances.clamp(1, 10_000),
+            loop_protection,
+            history,
+            error_flow,
+            connections,
+            http,
+            mail,
+            card_grants,
+            schedules: SchedulesConfig { catch_up, enabled: raw.schedules.enabled.unwrap_or(true) },
+            poll,
+        })
+    }
+
+    /// The ids of the daemon's own Okta identity configured in the file.
+    pub fn self_actor_ids(&self) -> &[String] {
+        match &self.okta {
+            OktaSetup::None => &[],
+            OktaSetup::Sandbox { self_actor_ids } | OktaSetup::Org { self_actor_ids, .. } => self_actor_ids,
+        }
+    }
+}
+
+/// ``connection `it-slack` `` → `connections.it-slack`; `mail` stays `mail`.
+fn place_key(place: &str) -> String {
+    if let Some(rest) = place.strip_prefix("connection `") {
+        return format!("connections.{}", rest.trim_end_matches('`'));
+    }
+    place.to_string()
+}
+
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    fn push(&mut self, key: &str, message: impl fmt::Display) {
+        self.0.push(format!("{key}: {message}"));
+    }
+
+    fn secret(&mut self, key: &str, src: Option<&SecretSource>, env: &dyn Env) -> Option<Secret> {
+        let src = src?;
+        match src.resolve(key, env) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                // The error already starts with the owner (the key).
+                self.0.push(e.to_string());
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, key: &str, text: Option<&str>, default: Duration) -> Duration {
+        match text {
+            None => default,
+            Some(t) => match lanyard_flow::model::parse_duration(t) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.push(key, e);
+                    default
+                }
+            },
+        }
+    }
+
+    fn size(&mut self, key: &str, size: Option<&Size>, default: u64, min: u64, max: u64) -> u64 {
+        match size.map(Size::bytes) {
+            None => default,
+            Some(Ok(n)) if (min..=max).contains(&n) => n,
+            Some(Ok(n)) => {
+                self.push(key, format!("{n} bytes is out of range ({min} to {max})"));
+                default
+            }
+            Some(Err(e)) => {
+                self.push(key, e);
+                default
+            }
+        }
+    }
+}
+
+/// Card names that have `[cards."name"]` grants, for "unknown card" warnings.
+pub fn granted_card_names(config: &Config) -> BTreeSet<&str> {
+    config.card_grants.keys().map(String::as_str).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn env() -> BTreeMap<String, String> {
+        let mut m = BTreeMap::new();
+        m.insert("ADMIN".to_string(), "a-token".to_string());
+        m
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let c = Config::parse("", None, &env()).unwrap();
+        assert_eq!(c.server.listen.to_string(), DEFAULT_LISTEN);
+        assert!(c.server.admin_token.is_none());
+        assert!(matches!(c.okta, OktaSetup::None));
+        assert_eq!(c.workers.concurrency, 64);
+    }
+
+    #[test]
+    fn unknown_keys_name_their_place() {
+        let e = Config::parse("[server]\nlisten = \"127.0.0.1:1\"\nlistn = 1\n", Some(Path::new("x.toml")), &env()).unwrap_err();
+        let text = e.to_string();
+        assert!(text.starts_with("x.toml: "), "{text}");
+        assert!(text.contains("unknown field `listn`"), "{text}");
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_its_key() {
+        let text = r#"
+[server]
+listen = "nowhere"
+admin_token = { env = "MISSING" }
+[workers]
+concurrency = 0
+[limits]
+memory = "12 parsecs"
+[cards."slack.post"]
+grants = ["connection:it-slack", "files:/etc"]
+"#;
+        let e = Config::parse(text, None, &env()).unwrap_err();
+        let all = e.problems.join("\n");
+        for want in [
+            "server.listen:",
+            "server.admin_token: env var MISSING is not set",
+            "workers.concurrency:",
+            "limits.memory:",
+            "cards.\"slack.post\".grants[0]: no connection `it-slack`",
+            "cards.\"slack.post\".grants[1]:",
+        ] {
+            assert!(all.contains(want), "missing {want:?} in:\n{all}");
+        }
+    }
+
+    #[test]
+    fn sizes_and_secrets() {
+        let c = Config::parse(
+            "[server]\nadmin_token = { env = \"ADMIN\" }\nmax_body_bytes = \"2MiB\"\n[okta]\nsandbox = true\n",
+            None,
+            &env(),
+        )
+        .unwrap();
+        assert_eq!(c.server.admin_token.unwrap().expose(), "a-token");
+        assert_eq!(c.server.max_body_bytes, 2 << 20);
+        assert!(matches!(c.okta, OktaSetup::Sandbox { .. }));
+        assert_eq!(parse_size("512KiB").unwrap(), 512 << 10);
+        assert!(parse_size("5 furlongs").is_err());
+    }
+}

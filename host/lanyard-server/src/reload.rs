@@ -1,0 +1,86 @@
+//! What triggers a flow reload besides the admin call: changes under the flows
+//! directory (watched with `notify`, debounced, so an editor's burst of writes
+//! is one reload) and SIGHUP. The reload itself is [`Engine::reload`]: the
+//! whole set is validated and swapped atomically, or the old set stays.
+
+use crate::engine::Engine;
+use crate::flows::is_flow_file;
+use std::time::Duration;
+
+/// Quiet time after the last change before reloading.
+const DEBOUNCE: Duration = Duration::from_millis(250);
+
+pub(crate) async fn watch_flows(engine: Engine) {
+    use notify::{RecursiveMode, Watcher};
+    let stop = engine.shutdown_signal();
+    let dir = engine.config().server.flows_dir.clone();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let mut watcher = match notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        if let Ok(ev) = res {
+            let relevant = ev.paths.is_empty()
+                || ev.paths.iter().any(|p| is_flow_file(p) || p.extension().is_none());
+            if relevant && !matches!(ev.kind, notify::EventKind::Access(_)) {
+                let _ = tx.send(());
+            }
+        }
+    }) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), error = %e, "cannot watch the flows directory; reload with SIGHUP or the admin API");
+            return;
+        }
+    };
+    if let Err(e) = watcher.watch(&dir, RecursiveMode::Recursive) {
+        tracing::warn!(dir = %dir.display(), error = %e, "cannot watch the flows directory; reload with SIGHUP or the admin API");
+        return;
+    }
+    tracing::debug!(dir = %dir.display(), "watching the flows directory");
+    loop {
+        tokio::select! {
+            got = rx.recv() => if got.is_none() { return },
+            _ = stop.wait() => return,
+        }
+        // Debounce: wait until the directory has been quiet for a moment.
+        loop {
+            tokio::select! {
+                got = tokio::time::timeout(DEBOUNCE, rx.recv()) => match got {
+                    Ok(Some(())) => continue,
+                    Ok(None) => return,
+                    Err(_) => break,
+                },
+                _ = stop.wait() => return,
+            }
+        }
+        tracing::info!(dir = %dir.display(), "flow files changed; reloading");
+        let _ = engine.reload().await;
+    }
+}
+
+pub(crate) async fn on_sighup(engine: Engine) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let stop = engine.shutdown_signal();
+        let mut hup = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP");
+                return;
+            }
+        };
+        loop {
+            tokio::select! {
+                got = hup.recv() => {
+                    if got.is_none() { return }
+                    tracing::info!("SIGHUP: reloading flows");
+                    let _ = engine.reload().await;
+                }
+                _ = stop.wait() => return,
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = engine;
+    }
+}

@@ -1,0 +1,703 @@
+//! The HTTP server: Okta Event Hooks, the invoke API, the admin API, health,
+//! readiness and metrics. hyper 1 (HTTP/1.1), one task per connection.
+//!
+//! [`run`] takes a bound listener, so tests bind `127.0.0.1:0` and run the real
+//! server in-process. Every error answer is JSON `{"error": {"code",
+//! "message"}}` with the status that says what went wrong; bad input is
+//! rejected before anything is written (bodies are size-checked, typed and
+//! parsed first). Tokens are compared in constant time.
+//!
+//! Routes:
+//! - `GET /healthz`, `GET /readyz`, `GET /metrics`
+//! - `GET /hooks/okta` (verification), `POST /hooks/okta` (deliveries)
+//! - `POST /api/v1/flows/{name}/invoke` (invoke token, or the admin token)
+//! - admin (`Authorization: Bearer <admin_token>`): `GET /api/v1/runs`,
+//!   `GET /api/v1/runs/{id}`, `POST /api/v1/runs/{id}/cancel`,
+//!   `GET /api/v1/flows`, `POST /api/v1/flows/{name}/run`,
+//!   `POST /api/v1/admin/reload`, `GET /api/v1/cards`, `GET /api/v1/tables`,
+//!   `GET /api/v1/tables/{table}/rows?prefix=&limit=`,
+//!   `GET|PUT|DELETE /api/v1/tables/{table}/rows/{key}`
+
+use crate::engine::{CancelError, Engine, StartError, StartOptions};
+use crate::intake::IntakeError;
+use bytes::Bytes;
+use http::header::{HeaderValue, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use lanyard_core::history::{RunStatus, TriggerInfo};
+use lanyard_flow::model::Trigger;
+use lanyard_store::{RunFilter, RunStore};
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+use crate::shutdown::Shutdown;
+
+/// Longest a synchronous invoke waits when the flow sets no `sync_timeout`.
+const DEFAULT_SYNC_WAIT: Duration = Duration::from_secs(30);
+/// How long open connections get to finish after shutdown starts.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// Serve `engine` on `listener` until `shutdown` fires, then stop accepting
+/// connections and let open ones finish (for a few seconds at most).
+pub async fn run(listener: TcpListener, engine: Engine, shutdown: Shutdown) -> std::io::Result<()> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(10))
+        .keep_alive(true);
+    loop {
+        tokio::select! {
+            conn = listener.accept() => {
+                let (stream, _) = match conn {
+                    Ok(c) => c,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait a moment.
+                        tracing::warn!(error = %e, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let engine = engine.clone();
+                let svc = service_fn(move |req| {
+                    let engine = engine.clone();
+                    async move { Ok::<_, Infallible>(handle(&engine, req).await) }
+                });
+                let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            _ = shutdown.wait() => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(DRAIN) => tracing::info!("connections still open after the drain time; closing"),
+    }
+    Ok(())
+}
+
+type Resp = Response<Full<Bytes>>;
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    headers: Vec<(http::HeaderName, HeaderValue)>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    fn with_header(mut self, name: http::HeaderName, value: &str) -> Self {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            self.headers.push((name, v));
+        }
+        self
+    }
+
+    fn into_response(self) -> Resp {
+        let mut r = json_response(self.status, &json!({ "error": { "code": self.code, "message": self.message } }));
+        for (k, v) in self.headers {
+            r.headers_mut().insert(k, v);
+        }
+        r
+    }
+}
+
+fn json_response(status: StatusCode, body: &impl Serialize) -> Resp {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut r = Response::new(Full::new(Bytes::from(bytes)));
+    *r.status_mut() = status;
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+fn not_found(what: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", what)
+}
+
+fn bad_request(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+}
+
+fn internal(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+}
+
+async fn handle(engine: &Engine, req: Request<Incoming>) -> Resp {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let result = route(engine, req).await;
+    match result {
+        Ok(r) => r,
+        Err(e) => {
+            if e.status.is_server_error() {
+                tracing::warn!(%method, %path, status = e.status.as_u16(), error = %e.message, "request failed");
+            } else {
+                tracing::debug!(%method, %path, status = e.status.as_u16(), error = %e.message, "request refused");
+            }
+            e.into_response()
+        }
+    }
+}
+
+/// Percent-decode one path segment.
+fn decode_segment(s: &str) -> Result<String, ApiError> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                Some(b) => {
+                    out.push(b);
+                    i += 3;
+                    continue;
+                }
+                None => return Err(bad_request(format!("bad percent-encoding in the path segment `{s}`"))),
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| bad_request(format!("the path segment `{s}` is not UTF-8")))
+}
+
+fn allow(methods: &'static str) -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("this route takes {methods}"))
+        .with_header(ALLOW, methods)
+}
+
+async fn route(engine: &Engine, req: Request<Incoming>) -> Result<Resp, ApiError> {
+    let path = req.uri().path().to_string();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let m = req.method().clone();
+    match segments.as_slice() {
+        ["healthz"] => match m {
+            Method::GET | Method::HEAD => Ok(json_response(StatusCode::OK, &json!({ "status": "ok" }))),
+            _ => Err(allow("GET, HEAD")),
+        },
+        ["readyz"] => match m {
+            Method::GET | Method::HEAD => Ok(readyz(engine)),
+            _ => Err(allow("GET, HEAD")),
+        },
+        ["metrics"] => match m {
+            Method::GET => {
+                let mut r = Response::new(Full::new(Bytes::from(crate::metrics::render())));
+                r.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+                Ok(r)
+            }
+            _ => Err(allow("GET")),
+        },
+        ["hooks", "okta"] => match m {
+            Method::GET => hook_verify(engine, &req),
+            Method::POST => hook_delivery(engine, req).await,
+            _ => Err(allow("GET, POST")),
+        },
+        ["api", "v1", "flows", name, "invoke"] => match m {
+            Method::POST => {
+                let name = decode_segment(name)?;
+                invoke(engine, req, &name).await
+            }
+            _ => Err(allow("POST")),
+        },
+        ["api", "v1", ..] => admin(engine, req, &segments[2..]).await,
+        _ => Err(not_found(format!("no route {path}"))),
+    }
+}
+
+fn readyz(engine: &Engine) -> Resp {
+    let status = engine.reload_status();
+    let ready = engine.is_ready();
+    let reason = if engine.is_shutting_down() {
+        Some("shutting down".to_string())
+    } else if !ready {
+        Some(match &status.last_error {
+            Some(e) => format!("no valid flow set is loaded: {}", e.message),
+            None => "loading cards and flows".to_string(),
+        })
+    } else {
+        None
+    };
+    let body = json!({
+        "ready": ready,
+        "reason": reason,
+        "flows": status.flows,
+        "hooks": engine.intake().is_accepting(),
+    });
+    json_response(if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, &body)
+}
+
+fn header<'a>(req: &'a Request<Incoming>, name: http::HeaderName) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn bearer(req: &Request<Incoming>) -> Option<&str> {
+    let v = header(req, AUTHORIZATION)?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn ct_eq(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+fn require_admin(engine: &Engine, req: &Request<Incoming>) -> Result<(), ApiError> {
+    let Some(expected) = &engine.config().server.admin_token else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "admin_disabled",
+            "the admin API is disabled: set [server] admin_token in lanyard.toml",
+        ));
+    };
+    match bearer(req) {
+        None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing `Authorization: Bearer <admin token>`")
+            .with_header(http::header::WWW_AUTHENTICATE, "Bearer")),
+        Some(t) if ct_eq(t, expected.expose()) => Ok(()),
+        Some(_) => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "wrong admin token")
+            .with_header(http::header::WWW_AUTHENTICATE, "Bearer")),
+    }
+}
+
+fn require_invoke(engine: &Engine, req: &Request<Incoming>) -> Result<(), ApiError> {
+    let server = &engine.config().server;
+    if server.invoke_token.is_none() && server.admin_token.is_none() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "invoke_disabled",
+            "the invoke API is disabled: set [server] invoke_token in lanyard.toml",
+        ));
+    }
+    let Some(t) = bearer(req) else {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing `Authorization: Bearer <invoke token>`")
+            .with_header(http::header::WWW_AUTHENTICATE, "Bearer"));
+    };
+    // Both compared, always, so timing does not tell which one exists.
+    let invoke = server.invoke_token.as_ref().is_some_and(|s| ct_eq(t, s.expose()));
+    let admin = server.admin_token.as_ref().is_some_and(|s| ct_eq(t, s.expose()));
+    if invoke | admin {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "wrong invoke token")
+            .with_header(http::header::WWW_AUTHENTICATE, "Bearer"))
+    }
+}
+
+/// Read a body of at most `max` bytes.
+async fn read_body(req: Request<Incoming>, max: usize) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the request body is over the limit of {max} bytes"),
+        )
+    };
+    if let Some(len) = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
+        if len > max as u64 {
+            return Err(too_large());
+        }
+    }
+    match Limited::new(req.into_body(), max).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) => {
+            if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+                Err(too_large())
+            } else {
+                Err(bad_request(format!("cannot read the request body: {e}")))
+            }
+        }
+    }
+}
+
+/// The body must be JSON (`Content-Type: application/json`), if there is one.
+fn require_json(req: &Request<Incoming>, body_expected: bool) -> Result<(), ApiError> {
+    match header(req, CONTENT_TYPE) {
+        Some(ct) => {
+            let mime = ct.split(';').next().unwrap_or("").trim();
+            if mime.eq_ignore_ascii_case("application/json") || mime.to_ascii_lowercase().ends_with("+json") {
+                Ok(())
+            } else {
+                Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    format!("the body must be `application/json`, not `{ct}`"),
+                ))
+            }
+        }
+        None if body_expected => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "missing `Content-Type: application/json`",
+        )),
+        None => Ok(()),
+    }
+}
+
+fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {e}")))
+}
+
+fn query(req: &Request<Incoming>) -> Vec<(String, String)> {
+    req.uri()
+        .query()
+        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default()
+}
+
+fn query_get<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+fn query_bool(q: &[(String, String)], key: &str) -> Result<bool, ApiError> {
+    match query_get(q, key) {
+        None => Ok(false),
+        Some("" | "1" | "true" | "yes") => Ok(true),
+        Some("0" | "false" | "no") => Ok(false),
+        Some(other) => Err(bad_request(format!("`{key}` must be true or false, not `{other}`"))),
+    }
+}
+
+// -- hooks --------------------------------------------------------------------
+
+fn hook_secret_check(engine: &Engine, req: &Request<Incoming>) -> Result<(), ApiError> {
+    let Some(secret) = &engine.config().hook_secret else {
+        return Err(not_found("okta event hooks are not enabled: set [hooks.okta] secret in lanyard.toml"));
+    };
+    if !lanyard_okta::hooks::authorization_matches(secret.expose(), header(req, AUTHORIZATION)) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the Authorization header is not the configured event hook secret",
+        ));
+    }
+    Ok(())
+}
+
+fn hook_verify(engine: &Engine, req: &Request<Incoming>) -> Result<Resp, ApiError> {
+    hook_secret_check(engine, req)?;
+    let challenge = header(req, http::HeaderName::from_static(lanyard_okta::hooks::VERIFICATION_HEADER))
+        .ok_or_else(|| bad_request(format!("missing the `{}` header", lanyard_okta::hooks::VERIFICATION_HEADER)))?;
+    let body = lanyard_okta::hooks::verification_response(challenge).map_err(|e| bad_request(e.to_string()))?;
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(r)
+}
+
+async fn hook_delivery(engine: &Engine, req: Request<Incoming>) -> Result<Resp, ApiError> {
+    hook_secret_check(engine, &req)?;
+    if !engine.intake().is_accepting() {
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "lanyard is shutting down; deliver again later")
+            .with_header(RETRY_AFTER, "5"));
+    }
+    require_json(&req, true)?;
+    let max = engine.config().server.max_body_bytes.min(lanyard_okta::hooks::MAX_DELIVERY_BYTES);
+    let body = read_body(req, max).await?;
+    let events = lanyard_okta::hooks::parse_delivery(&body).map_err(|e| {
+        // Report a syntax error like any malformed JSON, with its place.
+        match serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
+            Err(j) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {j}")),
+            Ok(_) => ApiError::new(StatusCode::BAD_REQUEST, "bad_delivery", e.to_string()),
+        }
+    })?;
+    match engine.intake().accept(events, "hook").await {
+        Ok(s) => Ok(json_response(StatusCode::OK, &json!({ "accepted": s.new, "duplicates": s.duplicate }))),
+        Err(IntakeError::ShuttingDown) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "lanyard is shutting down; deliver again later")
+            .with_header(RETRY_AFTER, "5")),
+        Err(IntakeError::Invalid(m)) => Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_delivery", m)),
+        Err(IntakeError::Store(e)) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", format!("cannot store the events: {e}"))),
+    }
+}
+
+// -- invoke -------------------------------------------------------------------
+
+async fn invoke(engine: &Engine, req: Request<Incoming>, name: &str) -> Result<Resp, ApiError> {
+    require_invoke(engine, &req)?;
+    let snapshot = engine.flows();
+    let flow = snapshot
+        .get(name)
+        .cloned()
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown_flow", format!("no flow named `{name}` is loaded")))?;
+    let Trigger::Api(api) = &flow.trigger else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_invocable",
+            format!("flow `{name}` has a `{}` trigger; only `trigger: api` flows can be invoked", flow.trigger.kind()),
+        ));
+    };
+    let q = query(&req);
+    let sync = match query_get(&q, "mode") {
+        None => api.sync_timeout.is_some(),
+        Some("sync") => true,
+        Some("async") => false,
+        Some(other) => return Err(bad_request(format!("`mode` must be sync or async, not `{other}`"))),
+    };
+    let wait = api.sync_timeout.unwrap_or(DEFAULT_SYNC_WAIT);
+    let has_body = req.headers().get(CONTENT_LENGTH).is_none_or(|v| v != "0");
+    require_json(&req, false)?;
+    let body = read_body(req, engine.config().server.max_body_bytes).await?;
+    let input = if body.iter().all(u8::is_ascii_whitespace) {
+        let _ = has_body;
+        json!({})
+    } else {
+        parse_json(&body)?
+    };
+    let opts = StartOptions {
+        wait: sync,
+        timeout: Some(wait),
+        ..StartOptions::default()
+    };
+    let started = engine.start_run(name, TriggerInfo::Api, input, opts).await.map_err(start_error)?;
+    let id = started.run_id;
+    let location = format!("/api/v1/runs/{id}");
+    let mut resp = match started.outcome {
+        None => {
+            let mut r = json_response(StatusCode::ACCEPTED, &json!({ "run_id": id, "status": if sync { "running" } else { "queued" } }));
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                r.headers_mut().insert(LOCATION, v);
+            }
+            r
+        }
+        Some(run) => match run.status {
+            RunStatus::Succeeded | RunStatus::Stopped => json_response(StatusCode::OK, &run.output.clone().unwrap_or(Value::Null)),
+            RunStatus::Failed => {
+                let e = run.error.clone();
+                json_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &json!({
+                        "error": {
+                            "code": "run_failed",
+                            "message": e.as_ref().map(|e| e.message.as_str()).unwrap_or("the run failed"),
+                            "kind": e.as_ref().map(|e| e.kind.as_str()),
+                            "step": e.as_ref().and_then(|e| e.step.clone()),
+                        },
+                        "run_id": id,
+                    }),
+                )
+            }
+            other => ApiError::new(StatusCode::CONFLICT, "run_not_completed", format!("the run ended {other}")).into_response(),
+        },
+    };
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-lanyard-run-id", v);
+    }
+    Ok(resp)
+}
+
+fn start_error(e: StartError) -> ApiError {
+    match e {
+        StartError::UnknownFlow(name) => ApiError::new(StatusCode::NOT_FOUND, "unknown_flow", format!("no flow named `{name}` is loaded")),
+        StartError::NotRunnable { .. } => ApiError::new(StatusCode::CONFLICT, "not_runnable", e.to_string()),
+        StartError::Busy(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string()).with_header(RETRY_AFTER, "1"),
+        StartError::ShuttingDown => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string()).with_header(RETRY_AFTER, "5"),
+        StartError::Store(s) => internal(format!("cannot record the run: {s}")),
+    }
+}
+
+// -- admin --------------------------------------------------------------------
+
+async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result<Resp, ApiError> {
+    // Resolve the route first, so an unknown route is 404 whatever the token.
+    let m = req.method().clone();
+    let route = match rest {
+        ["runs"] => ("GET", Route::Runs),
+        ["runs", id] => ("GET", Route::Run(decode_segment(id)?)),
+        ["runs", id, "cancel"] => ("POST", Route::Cancel(decode_segment(id)?)),
+        ["flows"] => ("GET", Route::Flows),
+        ["flows", name, "run"] => ("POST", Route::RunNow(decode_segment(name)?)),
+        ["admin", "reload"] => ("POST", Route::Reload),
+        ["cards"] => ("GET", Route::Cards),
+        ["tables"] => ("GET", Route::Tables),
+        ["tables", table, "rows"] => ("GET", Route::Rows(decode_segment(table)?)),
+        ["tables", table, "rows", key] => ("GET, PUT, DELETE", Route::Row(decode_segment(table)?, decode_segment(key)?)),
+        _ => return Err(not_found(format!("no route {}", req.uri().path()))),
+    };
+    let (methods, route) = route;
+    if !methods.split(", ").any(|x| x == m.as_str()) {
+        return Err(allow(methods));
+    }
+    require_admin(engine, &req)?;
+    let store = engine.store();
+    match route {
+        Route::Runs => {
+            let q = query(&req);
+            let mut filter = RunFilter {
+                flow: query_get(&q, "flow").map(str::to_string),
+                ..RunFilter::default()
+            };
+            if let Some(s) = query_get(&q, "status") {
+                filter.status = Some(RunStatus::parse(s).ok_or_else(|| {
+                    bad_request(format!("unknown status `{s}` (queued, running, succeeded, failed, stopped, suppressed, cancelled)"))
+                })?);
+            }
+            for (key, slot) in [("since", &mut filter.since), ("until", &mut filter.until)] {
+                if let Some(t) = query_get(&q, key) {
+                    *slot = Some(
+                        chrono::DateTime::parse_from_rfc3339(t)
+                            .map_err(|e| bad_request(format!("`{key}` must be an RFC 3339 time such as 2026-01-31T09:00:00Z: {e}")))?
+                            .with_timezone(&chrono::Utc),
+                    );
+                }
+            }
+            if let Some(l) = query_get(&q, "limit") {
+                filter.limit = Some(l.parse().map_err(|_| bad_request(format!("`limit` must be a number, not `{l}`")))?);
+            }
+            filter.cursor = query_get(&q, "cursor").map(str::to_string);
+            let mut page = store.list_runs(&filter).await.map_err(store_error)?;
+            for r in &mut page.runs {
+                // Listings stay small; `GET /api/v1/runs/{id}` has the input.
+                r.input = Value::Null;
+            }
+            Ok(json_response(StatusCode::OK, &page))
+        }
+        Route::Run(id) => {
+            let run = store
+                .get_run(&id)
+                .await
+                .map_err(|e| match e {
+                    lanyard_store::StoreError::Invalid(_) => not_found(format!("run `{id}` not found")),
+                    other => store_error(other),
+                })?
+                .ok_or_else(|| not_found(format!("run `{id}` not found")))?;
+            let steps = store.steps(&id).await.map_err(store_error)?;
+            let trace = lanyard_flow::render_trace(&run, &steps, &lanyard_flow::TraceOptions::default());
+            Ok(json_response(StatusCode::OK, &json!({ "run": run, "steps": steps, "trace": trace })))
+        }
+        Route::Cancel(id) => match engine.cancel_run(&id).await {
+            Ok(o) => Ok(json_response(StatusCode::OK, &json!({ "run_id": id, "cancelled": o }))),
+            Err(CancelError::NotFound(m)) => Err(not_found(format!("run {m} not found"))),
+            Err(e @ CancelError::Finished(..)) => Err(ApiError::new(StatusCode::CONFLICT, "finished", e.to_string())),
+            Err(CancelError::Store(e)) => Err(store_error(e)),
+        },
+        Route::Flows => {
+            let set = engine.flows();
+            let flows: Vec<Value> = set
+                .flows()
+                .map(|f| {
+                    json!({
+                        "name": f.name,
+                        "description": f.description,
+                        "file": f.file,
+                        "digest": f.digest,
+                        "trigger": f.trigger,
+                        "running": engine.is_running(&f.name),
+                    })
+                })
+                .collect();
+            Ok(json_response(StatusCode::OK, &json!({ "flows": flows, "status": engine.reload_status() })))
+        }
+        Route::RunNow(name) => {
+            let q = query(&req);
+            let dry_run = query_bool(&q, "dry_run")?;
+            let wait = query_bool(&q, "wait")?;
+            require_json(&req, false)?;
+            let body = read_body(req, engine.config().server.max_body_bytes).await?;
+            let input = if body.iter().all(u8::is_ascii_whitespace) { json!({}) } else { parse_json(&body)? };
+            let opts = StartOptions {
+                dry_run,
+                wait,
+                timeout: Some(DEFAULT_SYNC_WAIT),
+                force: true,
+                ..StartOptions::default()
+            };
+            let started = engine.start_run(&name, TriggerInfo::Manual, input, opts).await.map_err(start_error)?;
+            match started.outcome {
+                Some(run) => Ok(json_response(StatusCode::OK, &json!({ "run_id": started.run_id, "run": run }))),
+                None => Ok(json_response(StatusCode::ACCEPTED, &json!({ "run_id": started.run_id }))),
+            }
+        }
+        Route::Reload => match engine.reload().await {
+            Ok(status) => Ok(json_response(StatusCode::OK, &status)),
+            Err(e) => Ok(json_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &json!({ "error": { "code": "invalid_flows", "message": e.0.message, "diagnostics": e.0.diagnostics, "rendered": e.0.rendered } }),
+            )),
+        },
+        Route::Cards => Ok(json_response(StatusCode::OK, &json!({ "cards": engine.flows().cards().listing() }))),
+        Route::Tables => {
+            let tables = store.list_tables().map_err(store_error)?;
+            Ok(json_response(StatusCode::OK, &json!({ "tables": tables })))
+        }
+        Route::Rows(table) => {
+            let q = query(&req);
+            let limit = match query_get(&q, "limit") {
+                Some(l) => Some(l.parse::<u32>().map_err(|_| bad_request(format!("`limit` must be a number, not `{l}`")))?),
+                None => None,
+            };
+            let query = lanyard_core::caps::TableQuery {
+                key_prefix: query_get(&q, "prefix").map(str::to_string),
+                equals: Vec::new(),
+                limit,
+            };
+            let rows = store.table_find(&table, &query).map_err(store_error)?;
+            Ok(json_response(StatusCode::OK, &json!({ "table": table, "rows": rows })))
+        }
+        Route::Row(table, key) => match m {
+            Method::GET => {
+                let v = store.table_get(&table, &key).map_err(store_error)?;
+                match v {
+                    Some(value) => Ok(json_response(StatusCode::OK, &json!({ "key": key, "value": value }))),
+                    None => Err(not_found(format!("table `{table}` has no row `{key}`"))),
+                }
+            }
+            Method::PUT => {
+                require_json(&req, true)?;
+                let body = read_body(req, engine.config().server.max_body_bytes).await?;
+                let value = parse_json(&body)?;
+                let outcome = store.table_put(&table, &key, &value).map_err(store_error)?;
+                store.sync().await.map_err(store_error)?;
+                Ok(json_response(StatusCode::OK, &json!({ "key": key, "outcome": outcome })))
+            }
+            _ => {
+                let outcome = store.table_delete(&table, &key).map_err(store_error)?;
+                store.sync().await.map_err(store_error)?;
+                Ok(json_response(StatusCode::OK, &json!({ "key": key, "outcome": outcome })))
+            }
+        },
+    }
+}
+
+enum Route {
+    Runs,
+    Run(String),
+    Cancel(String),
+    Flows,
+    RunNow(String),
+    Reload,
+    Cards,
+    Tables,
+    Rows(String),
+    Row(String, String),
+}
+
+fn store_error(e: lanyard_store::StoreError) -> ApiError {
+    use lanyard_store::StoreError as E;
+    match e {
+        E::Invalid(m) => bad_request(m),
+        E::NotFound(m) => not_found(format!("{m} not found")),
+        E::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+        other => internal(other.to_string()),
+    }
+}

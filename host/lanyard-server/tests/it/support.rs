@@ -1,0 +1,245 @@
+//! A daemon in-process for tests: config and flows in a temporary directory,
+//! the real server on 127.0.0.1:0, helpers to call it and to wait for runs.
+
+use lanyard_core::history::{RunRecord, RunStatus};
+use lanyard_server::{Config, Engine, EngineOptions};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const ADMIN: &str = "admin-secret-1";
+pub const INVOKE: &str = "invoke-secret-1";
+pub const HOOK: &str = "Bearer hook-secret-1";
+
+/// Compiled cards shared by every test (so only the first test compiles them).
+pub fn card_cache() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lanyard-server-card-cache")
+}
+
+pub struct Daemon {
+    pub engine: Engine,
+    pub addr: SocketAddr,
+    pub base: String,
+    pub dir: Arc<tempfile::TempDir>,
+    pub http: reqwest::Client,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// The config every test starts from; `extra` is appended (more tables).
+pub fn config_text(extra: &str) -> String {
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+data_dir = "data"
+flows_dir = "flows"
+cache_dir = "{cache}"
+admin_token = {{ value = "{ADMIN}" }}
+invoke_token = {{ value = "{INVOKE}" }}
+max_body_bytes = "64KiB"
+watch_flows = false
+shutdown_grace = "5s"
+
+[hooks.okta]
+secret = {{ value = "{HOOK}" }}
+
+[okta]
+sandbox = true
+
+[workers]
+concurrency = 8
+{extra}
+"#,
+        cache = card_cache().display()
+    )
+}
+
+pub struct Builder {
+    flows: Vec<(String, String)>,
+    extra: String,
+    dir: Option<Arc<tempfile::TempDir>>,
+    okta: Option<Arc<dyn lanyard_core::okta::OktaApi>>,
+}
+
+impl Builder {
+    pub fn flow(mut self, file: &str, text: &str) -> Self {
+        self.flows.push((file.to_string(), text.to_string()));
+        self
+    }
+
+    pub fn config(mut self, extra: &str) -> Self {
+        self.extra.push_str(extra);
+        self.extra.push('\n');
+        self
+    }
+
+    /// Replace the sandbox org's capability (a test double around it).
+    #[allow(dead_code)]
+    pub fn okta(mut self, api: Arc<dyn lanyard_core::okta::OktaApi>) -> Self {
+        self.okta = Some(api);
+        self
+    }
+
+    /// Reuse a directory (a restart over the same store and flows).
+    pub fn dir(mut self, dir: Arc<tempfile::TempDir>) -> Self {
+        self.dir = Some(dir);
+        self
+    }
+
+    pub async fn start(self) -> Daemon {
+        let dir = self.dir.unwrap_or_else(|| Arc::new(tempfile::tempdir().unwrap()));
+        let flows = dir.path().join("flows");
+        std::fs::create_dir_all(&flows).unwrap();
+        for (file, text) in &self.flows {
+            std::fs::write(flows.join(file), text).unwrap();
+        }
+        let cfg_path = dir.path().join("lanyard.toml");
+        std::fs::write(&cfg_path, config_text(&self.extra)).unwrap();
+        let config = Config::load(&cfg_path).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut options = EngineOptions::new(config);
+        options.okta = self.okta;
+        let engine = Engine::new(options).await.unwrap();
+        let server = tokio::spawn(lanyard_server::server::run(listener, engine.clone(), engine.shutdown_signal()));
+        engine.start();
+        tokio::time::timeout(Duration::from_secs(120), engine.wait_ready()).await.expect("the engine got ready");
+        assert!(engine.is_ready(), "not ready: {:?}", engine.reload_status().last_error);
+        Daemon {
+            engine,
+            addr,
+            base: format!("http://{addr}"),
+            dir,
+            http: reqwest::Client::new(),
+            server: Some(server),
+        }
+    }
+}
+
+pub fn daemon() -> Builder {
+    Builder {
+        flows: Vec::new(),
+        extra: String::new(),
+        dir: None,
+        okta: None,
+    }
+}
+
+impl Daemon {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub async fn admin_get(&self, path: &str) -> (u16, Value) {
+        let r = self.http.get(self.url(path)).bearer_auth(ADMIN).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn admin_post(&self, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.post(self.url(path)).bearer_auth(ADMIN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POST one Event Hook delivery of these events.
+    pub async fn deliver(&self, events: &[Value]) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.url("/hooks/okta"))
+            .header("authorization", HOOK)
+            .json(&envelope(events))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Every run of a flow in the store, oldest first.
+    pub async fn runs_of(&self, flow: &str) -> Vec<RunRecord> {
+        use lanyard_store::RunStore;
+        let page = self
+            .engine
+            .store()
+            .list_runs(&lanyard_store::RunFilter {
+                flow: Some(flow.to_string()),
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let mut runs = page.runs;
+        runs.reverse();
+        runs
+    }
+
+    /// Until `n` runs of `flow` have ended; those runs, oldest first.
+    pub async fn wait_for_runs(&self, flow: &str, n: usize) -> Vec<RunRecord> {
+        let mut finished = self.engine.subscribe_finished();
+        let wait = async {
+            loop {
+                let done: Vec<RunRecord> = self.runs_of(flow).await.into_iter().filter(|r| r.status.is_final()).collect();
+                if done.len() >= n {
+                    return done;
+                }
+                let _ = finished.recv().await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), wait)
+            .await
+            .unwrap_or_else(|_| panic!("{n} runs of `{flow}` did not end"))
+    }
+
+    pub async fn stop(mut self) {
+        self.engine.shutdown(Duration::from_secs(5)).await;
+        if let Some(s) = self.server.take() {
+            s.await.unwrap().unwrap();
+        }
+    }
+}
+
+pub fn envelope(events: &[Value]) -> Value {
+    json!({
+        "eventType": "com.okta.event_hook",
+        "eventTypeVersion": "1.0",
+        "cloudEventsVersion": "0.1",
+        "source": "https://acme.okta.com/api/v1/eventHooks/who1",
+        "eventId": "delivery-1",
+        "eventTime": "2026-01-05T10:00:00.000Z",
+        "contentType": "application/json",
+        "data": { "events": events }
+    })
+}
+
+/// A System Log event: `event_type` about user `target`, caused by `actor`.
+pub fn event(uuid: &str, event_type: &str, target: &str, actor: &str, published: &str) -> Value {
+    json!({
+        "uuid": uuid,
+        "published": published,
+        "eventType": event_type,
+        "version": "0",
+        "severity": "INFO",
+        "displayMessage": event_type,
+        "actor": { "id": actor, "type": "User", "alternateId": "admin@acme.example", "displayName": "Admin" },
+        "client": {},
+        "outcome": { "result": "SUCCESS" },
+        "target": [{ "id": target, "type": "User", "alternateId": format!("{target}@acme.example"), "displayName": target }],
+        "transaction": { "type": "WEB", "id": "t1", "detail": {} },
+        "debugContext": { "debugData": {} }
+    })
+}
+
+pub fn statuses(runs: &[RunRecord]) -> Vec<RunStatus> {
+    runs.iter().map(|r| r.status).collect()
+}
