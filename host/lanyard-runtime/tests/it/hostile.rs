@@ -168,3 +168,57 @@ async fn caps() {
     assert!(took >= deadline && took < deadline + SLACK, "took {took:?}");
     assert_next_call_works().await;
 }
+
+// -- The registry's test cards (cards that must not be published, and the two
+// versions of test.greeter). The registry's own tests, in lanyard-server, check
+// the refusals it builds on these; here: what the runtime itself makes of them.
+
+#[test]
+fn describe_traps() {
+    let e = rt().load(test_cards::DESCRIBE_TRAPS).unwrap_err();
+    match &e {
+        lanyard_runtime::LoadError::Describe(e) => {
+            assert_eq!(e.kind, ErrorKind::Trap, "{e:?}");
+            assert!(e.message.contains("describe() is broken on purpose") && e.message.contains("src/lib.rs"), "{e:?}");
+        }
+        other => panic!("{other}"),
+    }
+}
+
+#[test]
+fn describe_lies() {
+    // The runtime checks only the shape; the registry refuses what is wrong.
+    let card = card(test_cards::DESCRIBE_LIES);
+    assert_eq!(card.info().name, "Acme..Offboard");
+    assert_eq!(card.info().version, "latest");
+}
+
+#[test]
+fn wrong_world() {
+    let e = rt().load(test_cards::WRONG_WORLD).unwrap_err();
+    assert!(e.to_string().contains("does not export `describe`"), "{e}");
+}
+
+#[test]
+fn future_world() {
+    let e = rt().load(test_cards::FUTURE_WORLD).unwrap_err();
+    assert!(matches!(&e, lanyard_runtime::LoadError::IncompatibleVersion { found, .. } if found == "0.2.0"), "{e}");
+}
+
+#[tokio::test]
+async fn greeter_v1() {
+    let card = card(test_cards::GREETER_V1);
+    assert_eq!(card.label(), "test.greeter@1.0.0");
+    let out = rt().call(&card, CallRequest::new(ctx(), json!({ "name": "ada" }))).await;
+    assert_eq!(out.result.unwrap(), json!({ "greeting": "hello, ada", "version": "1.0.0" }));
+}
+
+#[tokio::test]
+async fn greeter_v2() {
+    let card = card(test_cards::GREETER_V2);
+    assert_eq!(card.label(), "test.greeter@1.1.0");
+    assert!(card.info().requested_grants().allows_table("anything"));
+    // Without a grant, its table write is denied (an error the card passes on).
+    let out = rt().call(&card, CallRequest::new(ctx(), json!({ "name": "ada" }))).await;
+    assert_eq!(err(&out).kind, ErrorKind::Denied, "{:?}", out.result);
+}
