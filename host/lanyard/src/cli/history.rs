@@ -1,10 +1,270 @@
-//! `lanyard history`.
+//! `lanyard history`: read the execution history.
+//!
+//! Reads the store in the data directory. When the daemon holds it (the store
+//! is locked), reads the same through the daemon's admin API instead, with the
+//! listen address and admin token from the same config file.
 
+use anyhow::{bail, Context as _};
+use lanyard_core::history::{RunRecord, RunStatus, StepRecord, TriggerInfo};
+use lanyard_server::Config;
+use lanyard_store::{RunFilter, RunPage, RunStore, Store, StoreError, StoreOptions};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// List recent runs (newest first), or show one run's step-by-step trace.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    #[command(subcommand)]
+    pub show: Option<Show>,
+    /// Only runs of this flow.
+    #[arg(long, value_name = "FLOW")]
+    pub flow: Option<String>,
+    /// Only runs with this status: queued, running, succeeded, failed, stopped,
+    /// suppressed, cancelled.
+    #[arg(long, value_name = "STATUS", value_parser = parse_status)]
+    pub status: Option<RunStatus>,
+    /// At most this many runs.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub limit: usize,
+    /// The configuration file [default: lanyard.toml if it exists].
+    #[arg(long, short, env = "LANYARD_CONFIG", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// Print JSON instead of a table or trace.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
 
-pub async fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`lanyard history` is not built yet")
+#[derive(Debug, clap::Subcommand)]
+pub enum Show {
+    /// One run: what started it, how it ended, and every step.
+    Show {
+        /// The run id.
+        run: String,
+    },
+}
+
+fn parse_status(s: &str) -> Result<RunStatus, String> {
+    RunStatus::parse(s).ok_or_else(|| {
+        format!("unknown status `{s}` (queued, running, succeeded, failed, stopped, suppressed, cancelled)")
+    })
+}
+
+/// Where the history is read from.
+enum Source {
+    Store(Store),
+    Daemon { base: String, token: String, client: reqwest::Client },
+}
+
+fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    Ok(match path {
+        Some(p) => Config::load(p)?,
+        None if Path::new("lanyard.toml").is_file() => Config::load(Path::new("lanyard.toml"))?,
+        None => Config::sandbox_defaults(),
+    })
+}
+
+async fn source(config: &Config) -> anyhow::Result<Source> {
+    let dir = config.server.data_dir.clone();
+    let opened = tokio::task::spawn_blocking(move || {
+        Store::open_with(
+            &dir,
+            StoreOptions {
+                create: false,
+                ..StoreOptions::default()
+            },
+        )
+    })
+    .await?;
+    match opened {
+        Ok(store) => Ok(Source::Store(store)),
+        Err(StoreError::Locked { path }) => {
+            let Some(token) = &config.server.admin_token else {
+                bail!(
+                    "the daemon holds {}; to read the history through its admin API, set [server] admin_token in the config",
+                    path.display()
+                );
+            };
+            let mut addr = config.server.listen;
+            if addr.ip().is_unspecified() {
+                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            Ok(Source::Daemon {
+                base: format!("http://{addr}"),
+                token: token.expose().to_string(),
+                client: reqwest::Client::new(),
+            })
+        }
+        Err(StoreError::Missing { path }) => bail!("there is no history yet: no lanyard data directory at {}", path.display()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl Source {
+    async fn get(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<serde_json::Value> {
+        let Source::Daemon { base, token, client } = self else {
+            unreachable!("only the daemon source makes requests")
+        };
+        let resp = client
+            .get(format!("{base}{path}"))
+            .query(query)
+            .bearer_auth(token)
+            .send()
+            .await
+            .with_context(|| format!("the daemon holds the data directory, but its admin API at {base} does not answer"))?;
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.context("the daemon's answer is not JSON")?;
+        if !status.is_success() {
+            let msg = body.pointer("/error/message").and_then(|m| m.as_str()).unwrap_or("no message");
+            bail!("the daemon's admin API answered {status}: {msg}");
+        }
+        Ok(body)
+    }
+
+    async fn list(&self, filter: &RunFilter) -> anyhow::Result<RunPage> {
+        match self {
+            Source::Store(s) => Ok(s.list_runs(filter).await?),
+            Source::Daemon { .. } => {
+                let mut q = vec![("limit", filter.limit.unwrap_or(20).to_string())];
+                if let Some(f) = &filter.flow {
+                    q.push(("flow", f.clone()));
+                }
+                if let Some(s) = filter.status {
+                    q.push(("status", s.as_str().to_string()));
+                }
+                let body = self.get("/api/v1/runs", &q).await?;
+                Ok(serde_json::from_value(body).context("the daemon's run list has an unexpected shape")?)
+            }
+        }
+    }
+
+    async fn show(&self, id: &str) -> anyhow::Result<(RunRecord, Vec<StepRecord>)> {
+        match self {
+            Source::Store(s) => {
+                let run = match s.get_run(id).await {
+                    Ok(Some(r)) => r,
+                    Ok(None) | Err(StoreError::Invalid(_)) => bail!("no run `{id}` in the history"),
+                    Err(e) => return Err(e.into()),
+                };
+                let steps = s.steps(id).await?;
+                Ok((run, steps))
+            }
+            Source::Daemon { .. } => {
+                let path = format!("/api/v1/runs/{}", url_segment(id));
+                let body = self.get(&path, &[]).await?;
+                let run = serde_json::from_value(body["run"].clone()).context("the daemon's run has an unexpected shape")?;
+                let steps = serde_json::from_value(body["steps"].clone()).context("the daemon's steps have an unexpected shape")?;
+                Ok((run, steps))
+            }
+        }
+    }
+}
+
+fn url_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let config = load_config(args.config.as_deref())?;
+    let source = source(&config).await?;
+    if let Some(Show::Show { run }) = &args.show {
+        let (run, steps) = source.show(run).await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "run": run, "steps": steps }))?);
+        } else {
+            print!("{}", lanyard_flow::render_trace(&run, &steps, &lanyard_flow::TraceOptions::default()));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.limit == 0 || args.limit > 1000 {
+        bail!("--limit must be 1 to 1000");
+    }
+    let filter = RunFilter {
+        flow: args.flow.clone(),
+        status: args.status,
+        limit: Some(args.limit),
+        ..RunFilter::default()
+    };
+    let page = source.list(&filter).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&page)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if page.runs.is_empty() {
+        println!("no runs");
+        return Ok(ExitCode::SUCCESS);
+    }
+    print!("{}", table(&page.runs));
+    if page.next_cursor.is_some() && page.runs.len() == args.limit {
+        println!("(older runs not shown; raise --limit or filter with --flow/--status)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn trigger_text(t: &TriggerInfo) -> String {
+    match t {
+        TriggerInfo::Okta { event_type, .. } => format!("okta {event_type}"),
+        TriggerInfo::Schedule { .. } => "schedule".into(),
+        TriggerInfo::Api => "api".into(),
+        TriggerInfo::Flow { parent_step, .. } if parent_step == "error_flow" => "error flow".into(),
+        TriggerInfo::Flow { .. } => "flow".into(),
+        TriggerInfo::Manual => "manual".into(),
+    }
+}
+
+/// The run list as an aligned table.
+pub fn table(runs: &[RunRecord]) -> String {
+    let rows: Vec<[String; 6]> = runs
+        .iter()
+        .map(|r| {
+            let started = r.started.unwrap_or(r.created);
+            let duration = match (r.started, r.ended) {
+                (Some(s), Some(e)) => lanyard_flow::trace::duration_text((e - s).num_milliseconds().max(0) as u64),
+                _ => "-".into(),
+            };
+            let mut status = r.status.to_string();
+            if r.dry_run {
+                status.push_str(" (dry)");
+            }
+            [
+                r.id.clone(),
+                r.flow.clone(),
+                status,
+                trigger_text(&r.trigger),
+                started.format("%Y-%m-%d %H:%M:%S").to_string(),
+                duration,
+            ]
+        })
+        .collect();
+    let header = ["RUN", "FLOW", "STATUS", "TRIGGER", "STARTED (UTC)", "DURATION"];
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count()).min(60);
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: &[String], out: &mut String| {
+        for (i, cell) in cells.iter().enumerate() {
+            let cell: String = cell.chars().take(widths[i]).collect();
+            if i + 1 == cells.len() {
+                out.push_str(&cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            }
+        }
+        out.push('\n');
+    };
+    line(&header.map(String::from), &mut out);
+    for row in &rows {
+        line(row, &mut out);
+    }
+    out
 }

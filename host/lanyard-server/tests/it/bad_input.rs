@@ -1,0 +1,86 @@
+//! Bad input: each gets the right status and a clear message, and nothing is
+//! written.
+
+use crate::support::*;
+use serde_json::Value;
+
+const FLOW: &str = r#"
+name: any-suspend
+description: Runs on every suspension.
+trigger:
+  okta: user.lifecycle.suspend
+steps:
+  - return: "{{ event.uuid }}"
+"#;
+
+async fn error_of(r: reqwest::Response) -> (u16, String, String) {
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap();
+    (
+        status,
+        body["error"]["code"].as_str().unwrap_or_default().to_string(),
+        body["error"]["message"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn bad_requests_are_refused_clearly_and_write_nothing() {
+    let d = daemon().flow("flow.yaml", FLOW).start().await;
+    let hook = |body: Vec<u8>, ct: &str, auth: &str| {
+        d.http
+            .post(d.url("/hooks/okta"))
+            .header("authorization", auth.to_string())
+            .header("content-type", ct.to_string())
+            .body(body)
+            .send()
+    };
+    let good = serde_json::to_vec(&envelope(&[event("bad-0", "user.lifecycle.suspend", "00u1", "00uh", "2026-01-05T10:00:00Z")])).unwrap();
+
+    // Malformed JSON: 400 with the parser's place.
+    let (s, code, msg) = error_of(hook(b"{\"eventType\": ".to_vec(), "application/json", HOOK).await.unwrap()).await;
+    assert_eq!((s, code.as_str()), (400, "malformed_json"));
+    assert!(msg.contains("line 1 column"), "{msg}");
+    // JSON, but not a delivery.
+    let (s, code, msg) = error_of(hook(b"{\"eventType\": \"x\"}".to_vec(), "application/json", HOOK).await.unwrap()).await;
+    assert_eq!((s, code.as_str()), (400, "bad_delivery"));
+    assert!(msg.contains("com.okta.event_hook"), "{msg}");
+    // Wrong content type.
+    let (s, code, _) = error_of(hook(good.clone(), "text/plain", HOOK).await.unwrap()).await;
+    assert_eq!((s, code.as_str()), (415, "unsupported_media_type"));
+    // Wrong and missing Authorization.
+    let (s, code, _) = error_of(hook(good.clone(), "application/json", "Bearer wrong").await.unwrap()).await;
+    assert_eq!((s, code.as_str()), (401, "unauthorized"));
+    let r = d.http.post(d.url("/hooks/okta")).json(&envelope(&[])).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    // Too large (the test config caps bodies at 64 KiB).
+    let big = vec![b' '; 70 * 1024];
+    let (s, code, msg) = error_of(hook(big, "application/json", HOOK).await.unwrap()).await;
+    assert_eq!((s, code.as_str()), (413, "too_large"));
+    assert!(msg.contains("65536"), "{msg}");
+    // Unknown flow, unknown route, wrong method.
+    let (s, code, msg) = error_of(d.http.post(d.url("/api/v1/flows/nope/invoke")).bearer_auth(INVOKE).json(&serde_json::json!({})).send().await.unwrap()).await;
+    assert_eq!((s, code.as_str()), (404, "unknown_flow"));
+    assert!(msg.contains("`nope`"));
+    let (s, code, _) = error_of(d.http.post(d.url("/api/v1/flows/any-suspend/invoke")).bearer_auth(INVOKE).json(&serde_json::json!({})).send().await.unwrap()).await;
+    assert_eq!((s, code.as_str()), (409, "not_invocable"));
+    let (s, code, _) = error_of(d.http.get(d.url("/nowhere")).send().await.unwrap()).await;
+    assert_eq!((s, code.as_str()), (404, "not_found"));
+    let (s, code, _) = error_of(d.http.get(d.url("/api/v1/nowhere")).bearer_auth(ADMIN).send().await.unwrap()).await;
+    assert_eq!((s, code.as_str()), (404, "not_found"));
+    let r = d.http.delete(d.url("/hooks/okta")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "GET, POST");
+    let (s, code, _) = error_of(d.http.get(d.url("/api/v1/runs/01ARZ3NDEKTSV4RRFFQ69G5FAV")).bearer_auth(ADMIN).send().await.unwrap()).await;
+    assert_eq!((s, code.as_str()), (404, "not_found"));
+    let (s, _, _) = error_of(d.http.put(d.url("/api/v1/tables/t/rows/k")).bearer_auth(ADMIN).header("content-type", "application/json").body("{oops").send().await.unwrap()).await;
+    assert_eq!(s, 400);
+
+    // Nothing was written: the one good delivery is the only run, and no
+    // table was created.
+    assert_eq!(hook(good, "application/json", HOOK).await.unwrap().status(), 200);
+    let runs = d.wait_for_runs("any-suspend", 1).await;
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].output.as_ref().unwrap(), "bad-0");
+    assert!(d.engine.store().list_tables().unwrap().is_empty());
+    d.stop().await;
+}
