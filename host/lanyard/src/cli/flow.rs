@@ -26,8 +26,35 @@ pub enum Format {
     Json,
 }
 
+/// Test Flow: run a flow once against an event and print a readable
+/// step-by-step trace. Exits 0 when the run succeeded or stopped, 1 when it
+/// failed. The run is kept in the history (trigger `manual`).
+///
+/// Okta calls go to the org in the config's `[okta]`, or, without a config
+/// file, to the embedded sandbox org. With `--dry-run`, writes (Okta changes,
+/// HTTP other than GET, table writes, mail) are recorded as "would do" with
+/// their arguments instead of done; reads are real.
 #[derive(Debug, clap::Args)]
-pub struct RunArgs {}
+pub struct RunArgs {
+    /// The flow: a name from the flows directory, or a path to a flow file.
+    #[arg(value_name = "FLOW")]
+    pub flow: String,
+    /// The event: an Okta Event Hook delivery (its first event is used), one
+    /// System Log event, or any JSON (the input of an api, manual or helper
+    /// flow). `-` reads stdin. Without it the flow gets `{}`.
+    #[arg(long, value_name = "FILE")]
+    pub event: Option<PathBuf>,
+    /// Record writes instead of doing them.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The configuration file [default: lanyard.toml if it exists, else the
+    /// embedded sandbox org with data in ./lanyard-data and flows in ./flows].
+    #[arg(long, short, env = "LANYARD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print the run and its steps as JSON instead of the trace.
+    #[arg(long)]
+    pub json: bool,
+}
 
 // ---------------------------------------------------------------------------
 // PLACEHOLDER CARD LIST — the built-in card names `validate` checks `card:`
@@ -181,6 +208,44 @@ fn read_flow(path: &Path) -> anyhow::Result<String> {
     String::from_utf8(bytes).context("not UTF-8 text")
 }
 
-pub async fn run(_args: RunArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`lanyard run` is not built yet")
+pub async fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    use lanyard_core::history::RunStatus;
+    let config = match &args.config {
+        Some(path) => lanyard_server::Config::load(path)?,
+        None if Path::new("lanyard.toml").is_file() => lanyard_server::Config::load(Path::new("lanyard.toml"))?,
+        None => lanyard_server::Config::sandbox_defaults(),
+    };
+    let event: serde_json::Value = match &args.event {
+        None => serde_json::json!({}),
+        Some(p) => {
+            let text = if p.as_os_str() == "-" {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s).context("cannot read the event from stdin")?;
+                s
+            } else {
+                std::fs::read_to_string(p).with_context(|| format!("cannot read the event file {}", p.display()))?
+            };
+            serde_json::from_str(&text).with_context(|| format!("the event file {} is not JSON", p.display()))?
+        }
+    };
+    let result = lanyard_server::testflow::run_once(lanyard_server::testflow::TestFlow {
+        config,
+        flow: args.flow,
+        event,
+        dry_run: args.dry_run,
+        observer: None,
+    })
+    .await?;
+    for note in &result.notes {
+        eprintln!("note: {note}");
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "run": result.run, "steps": result.steps }))?);
+    } else {
+        print!("{}", result.trace);
+    }
+    Ok(match result.run.status {
+        RunStatus::Succeeded | RunStatus::Stopped => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    })
 }
