@@ -102,7 +102,7 @@ impl FlowSet {
     /// Flows with a `schedule` trigger (for the scheduler).
     pub fn schedules(&self) -> impl Iterator<Item = (&Arc<Flow>, &Schedule)> {
         self.flows().filter_map(|f| match &f.trigger {
-            Trigger::Schedule(s) => Some((f, s)),
+            Trigger::Schedule(s) => Some((f, s.as_ref())),
             _ => None,
         })
     }
