@@ -359,6 +359,13 @@ impl Engine {
         loop {
             match self.reload().await {
                 Ok(_) => break,
+                Err(e) if self.inner.mode == Mode::OneShot => {
+                    // Nothing will fix it in a one-off run: stop, and let the
+                    // caller report `reload_status().last_error`.
+                    tracing::debug!(error = %e, "cannot load the flows");
+                    self.inner.stop.trigger();
+                    return;
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "no valid flow set yet; events are kept in the inbox until one loads (fix the flows, then reload)");
                 }

@@ -114,6 +114,15 @@ pub async fn run_once(t: TestFlow) -> Result<TestFlowResult, TestFlowError> {
     let engine = Engine::new(options).await?;
     engine.start();
     engine.wait_ready().await;
+    if !engine.is_ready() {
+        let why = engine
+            .reload_status()
+            .last_error
+            .map(|e| e.rendered)
+            .unwrap_or_else(|| "the engine stopped before the flows loaded".into());
+        engine.shutdown(Duration::ZERO).await;
+        return Err(TestFlowError::Flow(why));
+    }
     let result = run_in(&engine, &t.flow, extra.as_deref(), input, subject, t.dry_run, t.observer).await;
     engine.shutdown(Duration::ZERO).await;
     let mut r = result?;
