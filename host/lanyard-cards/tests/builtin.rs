@@ -1,0 +1,1658 @@
+//! The built-in cards, each run through the real card runtime with fake
+//! capabilities that behave like the real ones (compare-before-write Okta,
+//! scripted HTTP answers, tables, a mail relay), with the grants the card asks
+//! for: inputs to outputs, error mapping, and what each card says about itself.
+//!
+//! Every successful output is checked against the card's own output schema,
+//! and every schema against the JSON Schema 2020-12 meta-schema, so a card
+//! cannot promise one shape and return another.
+
+use async_trait::async_trait;
+use lanyard_core::caps::{HttpApi, HttpMethod, HttpRequest, HttpResponse, MailApi, MailMessage, TableQuery, TableRow, TablesApi};
+use lanyard_core::okta::{AppLink, Factor, Group, LifecycleOp, LogQuery, OktaApi, ProfileUpdate, User, UserQuery};
+use lanyard_core::{CallContext, CardError, ErrorKind, Grant, Grants, WriteOutcome};
+use lanyard_runtime::{CallOutcome, CallRequest, Capabilities, LoadedCard, Runtime, RuntimeConfig};
+use serde_json::{Map, Value, json};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+// ---------------------------------------------------------------------------
+// The runtime and the cards
+
+/// Compiled cards are cached across test binaries and runs (the runtime's own
+/// tests use the same directory).
+fn cache_dir() -> PathBuf {
+    match std::env::var_os("LANYARD_CACHE_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lanyard-card-cache"),
+    }
+}
+
+fn rt() -> &'static Runtime {
+    static RT: OnceLock<Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        Runtime::new(RuntimeConfig {
+            cache_dir: Some(cache_dir()),
+            max_instances: 32,
+            ..RuntimeConfig::default()
+        })
+        .expect("runtime starts")
+    })
+}
+
+/// The directory under `cards/builtin/` of the card with this name: the name
+/// with its first dot as a dash (`okta.get-user` → `okta-get-user`).
+fn dir_of(name: &str) -> String {
+    match name {
+        "lanyard.echo" => "echo".to_string(),
+        _ => name.replacen('.', "-", 1),
+    }
+}
+
+/// A built-in card, loaded, with a validator for its output schema.
+struct Tested {
+    card: Arc<LoadedCard>,
+    output: jsonschema::Validator,
+}
+
+fn tested(name: &str) -> Arc<Tested> {
+    static CARDS: OnceLock<Mutex<HashMap<String, Arc<Tested>>>> = OnceLock::new();
+    let cards = CARDS.get_or_init(Default::default);
+    if let Some(t) = cards.lock().unwrap().get(name) {
+        return t.clone();
+    }
+    let builtin = lanyard_cards::builtin_card(&dir_of(name)).unwrap_or_else(|| panic!("no built-in card {name}"));
+    let card = rt().load(builtin.wasm).unwrap_or_else(|e| panic!("card {name} loads: {e}"));
+    assert_eq!(card.info().name, name);
+    let output = jsonschema::draft202012::new(&card.info().output_schema)
+        .unwrap_or_else(|e| panic!("{name}: output schema does not compile: {e}"));
+    let t = Arc::new(Tested { card, output });
+    cards.lock().unwrap().insert(name.to_string(), t.clone());
+    t
+}
+
+fn ctx(dry_run: bool) -> CallContext {
+    CallContext::new("run-1", "builtin-tests", "step", 1, dry_run)
+}
+
+/// Call a card with the grants it asks for.
+async fn call(name: &str, input: Value, fakes: &Fakes) -> CallOutcome {
+    let grants = Arc::new(tested(name).card.info().requested_grants());
+    call_with(name, input, fakes, grants, false).await
+}
+
+async fn call_with(name: &str, input: Value, fakes: &Fakes, grants: Arc<Grants>, dry_run: bool) -> CallOutcome {
+    let t = tested(name);
+    let request = CallRequest {
+        grants,
+        caps: fakes.caps(),
+        ..CallRequest::new(ctx(dry_run), input)
+    };
+    rt().call(&t.card, request).await
+}
+
+/// The output of a call that must succeed, checked against the output schema.
+fn ok(name: &str, out: CallOutcome) -> Value {
+    let value = match out.result {
+        Ok(v) => v,
+        Err(e) => panic!("{name}: expected an output, got {e:?}; logs: {:?}", out.logs),
+    };
+    let t = tested(name);
+    let problems: Vec<String> = t.output.iter_errors(&value).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(problems.is_empty(), "{name}: output {value} breaks its own schema: {problems:#?}");
+    value
+}
+
+fn err(out: &CallOutcome) -> &CardError {
+    match &out.result {
+        Ok(v) => panic!("expected an error, got {v}"),
+        Err(e) => e,
+    }
+}
+
+/// A call that must fail with `invalid-input` whose message holds `needle`.
+async fn invalid(name: &str, input: Value, needle: &str) {
+    let fakes = Fakes::new();
+    let out = call(name, input.clone(), &fakes).await;
+    let e = err(&out);
+    assert_eq!(e.kind, ErrorKind::InvalidInput, "{name} {input}: {e:?}");
+    assert!(e.message.contains(needle), "{name} {input}: `{}` does not say `{needle}`", e.message);
+    assert!(!e.retryable);
+    assert!(fakes.okta.writes().is_empty(), "{name} {input}: invalid input reached Okta");
+    assert!(fakes.http.requests().is_empty(), "{name} {input}: invalid input reached HTTP");
+}
+
+fn grants(list: &[&str]) -> Arc<Grants> {
+    let list: Vec<Grant> = list.iter().map(|g| g.parse().unwrap()).collect();
+    Arc::new(Grants::from_list(&list).unwrap())
+}
+
+// ---------------------------------------------------------------------------
+// Fake capabilities
+
+fn user(id: &str, login: &str, status: &str, extra: Value) -> User {
+    let mut profile = Map::new();
+    profile.insert("login".into(), json!(login));
+    profile.insert("email".into(), json!(login));
+    profile.insert("firstName".into(), json!(login.split('.').next().unwrap()));
+    profile.insert("lastName".into(), json!("Tester"));
+    if let Value::Object(extra) = extra {
+        profile.extend(extra);
+    }
+    User {
+        id: id.into(),
+        status: status.into(),
+        created: "2024-01-02T03:04:05.000Z".into(),
+        activated: Some("2024-01-02T03:04:05.000Z".into()),
+        status_changed: None,
+        last_login: None,
+        last_updated: "2024-01-02T03:04:05.000Z".into(),
+        password_changed: None,
+        profile,
+    }
+}
+
+fn group(id: &str, name: &str, group_type: &str) -> Group {
+    Group {
+        id: id.into(),
+        name: name.into(),
+        description: None,
+        group_type: group_type.into(),
+    }
+}
+
+#[derive(Default)]
+struct Org {
+    users: BTreeMap<String, User>,
+    groups: BTreeMap<String, Group>,
+    /// (group id, user id)
+    members: BTreeSet<(String, String)>,
+    factors: BTreeMap<String, Vec<Factor>>,
+    app_links: BTreeMap<String, Vec<AppLink>>,
+}
+
+/// A small Okta org with the capability's semantics: lookups by id or login,
+/// compare-before-write, `not-found` for unknown ids. Records every call, and
+/// fails the calls named in `fail` (`"remove-from-group 00gsales"`).
+#[derive(Default)]
+struct FakeOkta {
+    org: Mutex<Org>,
+    calls: Mutex<Vec<String>>,
+    fail: Mutex<HashMap<String, CardError>>,
+}
+
+const WRITES: &[&str] = &[
+    "create-user",
+    "update-profile",
+    "lifecycle",
+    "add-to-group",
+    "remove-from-group",
+    "clear-sessions",
+];
+
+impl FakeOkta {
+    fn seeded() -> Arc<Self> {
+        let okta = FakeOkta::default();
+        {
+            let mut org = okta.org.lock().unwrap();
+            for u in [
+                user("00uada", "ada.lovelace@example.com", "ACTIVE", json!({"department": "Engineering", "title": "Engineer", "managerId": "00ugrace"})),
+                user("00ugrace", "grace.hopper@example.com", "ACTIVE", json!({"department": "Engineering", "title": "Director"})),
+                user("00ulin", "lin.locked@example.com", "LOCKED_OUT", json!({"department": "Sales", "managerId": "00ugone"})),
+                user("00ustaged", "sam.staged@example.com", "STAGED", json!({})),
+            ] {
+                org.users.insert(u.id.clone(), u);
+            }
+            for g in [
+                group("00geveryone", "Everyone", "BUILT_IN"),
+                group("00geng", "Engineering", "OKTA_GROUP"),
+                group("00ggithub", "GitHub Users", "OKTA_GROUP"),
+                group("00gjira", "Jira Users", "OKTA_GROUP"),
+                group("00galumni", "Alumni", "OKTA_GROUP"),
+                group("00gapp", "Salesforce Imported", "APP_GROUP"),
+            ] {
+                org.groups.insert(g.id.clone(), g);
+            }
+            for (g, u) in [
+                ("00geveryone", "00uada"),
+                ("00geng", "00uada"),
+                ("00ggithub", "00uada"),
+                ("00galumni", "00uada"),
+                ("00gapp", "00uada"),
+                ("00geveryone", "00ugrace"),
+            ] {
+                org.members.insert((g.into(), u.into()));
+            }
+            org.factors.insert(
+                "00uada".into(),
+                vec![
+                    Factor { id: "opf1".into(), factor_type: "push".into(), provider: "OKTA".into(), status: "ACTIVE".into(), created: None },
+                    Factor { id: "sms1".into(), factor_type: "sms".into(), provider: "OKTA".into(), status: "PENDING_ACTIVATION".into(), created: None },
+                ],
+            );
+            org.factors.insert(
+                "00ugrace".into(),
+                vec![Factor { id: "sms2".into(), factor_type: "sms".into(), provider: "OKTA".into(), status: "PENDING_ACTIVATION".into(), created: None }],
+            );
+            org.app_links.insert(
+                "00uada".into(),
+                vec![AppLink {
+                    id: "0oa1".into(),
+                    label: "GitHub".into(),
+                    app_name: "github".into(),
+                    app_instance_id: "0oa1".into(),
+                    app_assignment_id: "0ua1".into(),
+                    link_url: "https://example.okta.com/home/github/0oa1/1".into(),
+                }],
+            );
+        }
+        Arc::new(okta)
+    }
+
+    fn record(&self, op: &str, args: &str) -> Result<(), CardError> {
+        let line = format!("{op} {args}");
+        self.calls.lock().unwrap().push(line.clone());
+        let fail = self.fail.lock().unwrap();
+        match fail.get(&line).or_else(|| fail.get(op)) {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn fail(&self, call: &str, e: CardError) {
+        self.fail.lock().unwrap().insert(call.to_string(), e);
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn writes(&self) -> Vec<String> {
+        self.calls().into_iter().filter(|c| WRITES.iter().any(|w| c.starts_with(&format!("{w} ")))).collect()
+    }
+
+    fn find_user(&self, id_or_login: &str) -> Result<User, CardError> {
+        let org = self.org.lock().unwrap();
+        org.users
+            .get(id_or_login)
+            .or_else(|| org.users.values().find(|u| u.login() == id_or_login))
+            .cloned()
+            .ok_or_else(|| CardError::not_found(format!("okta user `{id_or_login}` not found")))
+    }
+
+    fn user_groups(&self, user_id: &str) -> Result<Vec<Group>, CardError> {
+        self.find_user(user_id)?;
+        let org = self.org.lock().unwrap();
+        Ok(org
+            .members
+            .iter()
+            .filter(|(_, u)| u == user_id)
+            .filter_map(|(g, _)| org.groups.get(g).cloned())
+            .collect())
+    }
+
+    fn has_member(&self, group_id: &str, user_id: &str) -> Result<bool, CardError> {
+        self.find_user(user_id)?;
+        let org = self.org.lock().unwrap();
+        if !org.groups.contains_key(group_id) {
+            return Err(CardError::not_found(format!("okta group `{group_id}` not found")));
+        }
+        Ok(org.members.contains(&(group_id.to_string(), user_id.to_string())))
+    }
+}
+
+#[async_trait]
+impl OktaApi for FakeOkta {
+    async fn get_user(&self, id_or_login: &str) -> Result<User, CardError> {
+        self.record("get-user", id_or_login)?;
+        self.find_user(id_or_login)
+    }
+
+    async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, CardError> {
+        self.record("list-users", &serde_json::to_string(query).unwrap())?;
+        // Of Okta's search language, only `status eq "..."` is understood here.
+        let expr = query.search.as_deref().or(query.filter.as_deref()).unwrap_or("");
+        let status = expr.split("status eq \"").nth(1).and_then(|rest| rest.split('"').next());
+        let users: Vec<User> = self
+            .org
+            .lock()
+            .unwrap()
+            .users
+            .values()
+            .filter(|u| status.is_none_or(|s| u.status == s))
+            .cloned()
+            .collect();
+        Ok(users.into_iter().take(query.limit.map_or(usize::MAX, |l| l as usize)).collect())
+    }
+
+    async fn create_user(&self, profile: &Map<String, Value>, activate: bool, group_ids: &[String]) -> Result<User, CardError> {
+        self.record("create-user", &format!("{} activate={activate} groups={}", profile["login"], group_ids.join(",")))?;
+        let login = profile["login"].as_str().unwrap().to_string();
+        if self.find_user(&login).is_ok() {
+            return Err(CardError::new(ErrorKind::Conflict, format!("okta: E0000001: login: An object with this field already exists: {login}")));
+        }
+        let mut org = self.org.lock().unwrap();
+        let id = format!("00unew{}", org.users.len());
+        let mut u = user(&id, &login, if activate { "ACTIVE" } else { "STAGED" }, json!({}));
+        u.profile = profile.clone();
+        org.users.insert(id.clone(), u.clone());
+        for g in group_ids {
+            org.members.insert((g.clone(), id.clone()));
+        }
+        Ok(u)
+    }
+
+    async fn update_profile(&self, user_id: &str, changes: &Map<String, Value>) -> Result<ProfileUpdate, CardError> {
+        self.record("update-profile", &format!("{user_id} {}", Value::Object(changes.clone())))?;
+        let mut u = self.find_user(user_id)?;
+        let differs = changes.iter().any(|(k, v)| u.profile.get(k).unwrap_or(&Value::Null) != v);
+        if !differs {
+            return Ok(ProfileUpdate { outcome: WriteOutcome::Unchanged, user: u });
+        }
+        u.profile.extend(changes.clone());
+        self.org.lock().unwrap().users.insert(u.id.clone(), u.clone());
+        Ok(ProfileUpdate { outcome: WriteOutcome::Changed, user: u })
+    }
+
+    async fn get_manager(&self, user_id: &str) -> Result<Option<User>, CardError> {
+        self.record("get-manager", user_id)?;
+        let u = self.find_user(user_id)?;
+        Ok(u.profile.get("managerId").and_then(Value::as_str).and_then(|m| self.find_user(m).ok()))
+    }
+
+    async fn lifecycle(&self, user_id: &str, op: LifecycleOp) -> Result<WriteOutcome, CardError> {
+        self.record("lifecycle", &format!("{user_id} {}", op.as_str()))?;
+        let mut u = self.find_user(user_id)?;
+        let (noop_when, to) = match op {
+            LifecycleOp::Activate => ("ACTIVE", "ACTIVE"),
+            LifecycleOp::Reactivate => ("ACTIVE", "PROVISIONED"),
+            LifecycleOp::Deactivate => ("DEPROVISIONED", "DEPROVISIONED"),
+            LifecycleOp::Suspend => ("SUSPENDED", "SUSPENDED"),
+            LifecycleOp::Unsuspend => ("ACTIVE", "ACTIVE"),
+            LifecycleOp::Unlock => ("ACTIVE", "ACTIVE"),
+        };
+        if u.status == noop_when {
+            return Ok(WriteOutcome::Unchanged);
+        }
+        u.status = to.into();
+        self.org.lock().unwrap().users.insert(u.id.clone(), u);
+        Ok(WriteOutcome::Changed)
+    }
+
+    async fn list_user_groups(&self, user_id: &str) -> Result<Vec<Group>, CardError> {
+        self.record("list-user-groups", user_id)?;
+        self.user_groups(user_id)
+    }
+
+    async fn find_group(&self, name: &str) -> Result<Option<Group>, CardError> {
+        self.record("find-group", name)?;
+        Ok(self.org.lock().unwrap().groups.values().find(|g| g.name == name).cloned())
+    }
+
+    async fn add_to_group(&self, group_id: &str, user_id: &str) -> Result<WriteOutcome, CardError> {
+        self.record("add-to-group", &format!("{group_id} {user_id}"))?;
+        if self.has_member(group_id, user_id)? {
+            return Ok(WriteOutcome::Unchanged);
+        }
+        self.org.lock().unwrap().members.insert((group_id.into(), user_id.into()));
+        Ok(WriteOutcome::Changed)
+    }
+
+    async fn remove_from_group(&self, group_id: &str, user_id: &str) -> Result<WriteOutcome, CardError> {
+        self.record("remove-from-group", &format!("{group_id} {user_id}"))?;
+        if !self.has_member(group_id, user_id)? {
+            return Ok(WriteOutcome::Unchanged);
+        }
+        self.org.lock().unwrap().members.remove(&(group_id.to_string(), user_id.to_string()));
+        Ok(WriteOutcome::Changed)
+    }
+
+    async fn clear_sessions(&self, user_id: &str, oauth_tokens: bool) -> Result<(), CardError> {
+        self.record("clear-sessions", &format!("{user_id} oauth_tokens={oauth_tokens}"))?;
+        self.find_user(user_id).map(|_| ())
+    }
+
+    async fn list_factors(&self, user_id: &str) -> Result<Vec<Factor>, CardError> {
+        self.record("list-factors", user_id)?;
+        self.find_user(user_id)?;
+        Ok(self.org.lock().unwrap().factors.get(user_id).cloned().unwrap_or_default())
+    }
+
+    async fn list_app_links(&self, user_id: &str) -> Result<Vec<AppLink>, CardError> {
+        self.record("list-app-links", user_id)?;
+        self.find_user(user_id)?;
+        Ok(self.org.lock().unwrap().app_links.get(user_id).cloned().unwrap_or_default())
+    }
+
+    async fn query_logs(&self, query: &LogQuery) -> Result<Vec<Value>, CardError> {
+        self.record("query-logs", &serde_json::to_string(query).unwrap())?;
+        Ok(vec![
+            json!({"uuid": "e1", "published": "2024-05-01T10:00:00.000Z", "eventType": "user.account.lock", "target": [{"id": "00ulin", "type": "User"}]}),
+            json!({"uuid": "e2", "published": "2024-05-01T11:00:00.000Z", "eventType": "user.session.start", "target": []}),
+        ])
+    }
+}
+
+type Responder = Box<dyn Fn(&HttpRequest) -> Result<HttpResponse, CardError> + Send + Sync>;
+
+/// Answers with a scripted function of the request; records every request.
+struct FakeHttp {
+    requests: Mutex<Vec<HttpRequest>>,
+    respond: Mutex<Responder>,
+}
+
+impl Default for FakeHttp {
+    fn default() -> Self {
+        FakeHttp {
+            requests: Mutex::default(),
+            respond: Mutex::new(Box::new(|_| Ok(response(200, &[], "")))),
+        }
+    }
+}
+
+impl FakeHttp {
+    fn answer(&self, f: impl Fn(&HttpRequest) -> Result<HttpResponse, CardError> + Send + Sync + 'static) {
+        *self.respond.lock().unwrap() = Box::new(f);
+    }
+
+    fn requests(&self) -> Vec<HttpRequest> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+fn response(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+fn body_json(req: &HttpRequest) -> Value {
+    serde_json::from_slice(req.body.as_deref().expect("a body")).expect("a JSON body")
+}
+
+#[async_trait]
+impl HttpApi for FakeHttp {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, CardError> {
+        let answer = (self.respond.lock().unwrap())(&request);
+        self.requests.lock().unwrap().push(request);
+        answer
+    }
+}
+
+#[derive(Default)]
+struct FakeTables {
+    rows: Mutex<BTreeMap<(String, String), Value>>,
+}
+
+#[async_trait]
+impl TablesApi for FakeTables {
+    async fn get(&self, table: &str, key: &str) -> Result<Option<Value>, CardError> {
+        Ok(self.rows.lock().unwrap().get(&(table.into(), key.into())).cloned())
+    }
+
+    async fn put(&self, table: &str, key: &str, value: Value) -> Result<WriteOutcome, CardError> {
+        let old = self.rows.lock().unwrap().insert((table.into(), key.into()), value.clone());
+        Ok(if old == Some(value) { WriteOutcome::Unchanged } else { WriteOutcome::Changed })
+    }
+
+    async fn delete(&self, table: &str, key: &str) -> Result<WriteOutcome, CardError> {
+        let old = self.rows.lock().unwrap().remove(&(table.into(), key.into()));
+        Ok(if old.is_some() { WriteOutcome::Changed } else { WriteOutcome::Unchanged })
+    }
+
+    async fn find(&self, table: &str, q: &TableQuery) -> Result<Vec<TableRow>, CardError> {
+        let prefix = q.key_prefix.clone().unwrap_or_default();
+        let rows = self.rows.lock().unwrap();
+        Ok(rows
+            .iter()
+            .filter(|((t, k), _)| t == table && k.starts_with(&prefix))
+            .filter(|(_, v)| q.equals.iter().all(|(f, want)| v.get(f) == Some(want)))
+            .take(q.limit.map_or(usize::MAX, |l| l as usize))
+            .map(|((_, k), v)| TableRow { key: k.clone(), value: v.clone() })
+            .collect())
+    }
+}
+
+#[derive(Default)]
+struct FakeMail {
+    sent: Mutex<Vec<MailMessage>>,
+}
+
+#[async_trait]
+impl MailApi for FakeMail {
+    async fn send(&self, message: MailMessage) -> Result<String, CardError> {
+        let mut sent = self.sent.lock().unwrap();
+        sent.push(message);
+        Ok(format!("<{}@relay.example>", sent.len()))
+    }
+}
+
+struct Fakes {
+    okta: Arc<FakeOkta>,
+    http: Arc<FakeHttp>,
+    tables: Arc<FakeTables>,
+    mail: Arc<FakeMail>,
+}
+
+impl Fakes {
+    fn new() -> Self {
+        Fakes {
+            okta: FakeOkta::seeded(),
+            http: Arc::default(),
+            tables: Arc::default(),
+            mail: Arc::default(),
+        }
+    }
+
+    fn caps(&self) -> Capabilities {
+        Capabilities {
+            okta: Some(self.okta.clone()),
+            http: Some(self.http.clone()),
+            tables: Some(self.tables.clone()),
+            mail: Some(self.mail.clone()),
+            ..Capabilities::none()
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// What every card says about itself
+
+/// Every built-in card and exactly the grants it asks for. A new card without
+/// a line here fails `every_card_describes_itself`.
+const EXPECTED_GRANTS: &[(&str, &[&str])] = &[
+    ("lanyard.echo", &[]),
+    ("http.request", &["connection:*"]),
+    ("mail.send", &["mail"]),
+    ("okta.activate", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
+    ("okta.add-to-group", &["okta:okta.users.read", "okta:okta.groups.read", "okta:okta.groups.manage"]),
+    ("okta.clear-sessions", &["okta:okta.users.read", "okta:okta.sessions.manage"]),
+    ("okta.create-user", &["okta:okta.users.manage", "okta:okta.groups.read"]),
+    ("okta.deactivate", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
+    ("okta.find-group", &["okta:okta.groups.read"]),
+    ("okta.find-users", &["okta:okta.users.read"]),
+    ("okta.get-manager", &["okta:okta.users.read"]),
+    ("okta.get-user", &["okta:okta.users.read"]),
+    ("okta.list-app-links", &["okta:okta.users.read", "okta:okta.apps.read"]),
+    ("okta.list-factors", &["okta:okta.users.read", "okta:okta.factors.read"]),
+    ("okta.list-user-groups", &["okta:okta.users.read", "okta:okta.groups.read"]),
+    ("okta.query-logs", &["okta:okta.logs.read"]),
+    ("okta.reactivate", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
+    ("okta.remove-from-all-groups", &["okta:okta.users.read", "okta:okta.groups.read", "okta:okta.groups.manage"]),
+    ("okta.remove-from-group", &["okta:okta.users.read", "okta:okta.groups.read", "okta:okta.groups.manage"]),
+    ("okta.suspend", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
+    ("okta.unlock", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
+    ("okta.unsuspend", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
+    ("okta.update-profile", &["okta:okta.users.read", "okta:okta.users.manage"]),
+    ("slack.post", &["connection:*"]),
+    ("tables.delete", &["table:*"]),
+    ("tables.find", &["table:*"]),
+    ("tables.get", &["table:*"]),
+    ("tables.put", &["table:*"]),
+];
+
+#[test]
+fn every_card_describes_itself() {
+    let mut seen = BTreeSet::new();
+    for builtin in lanyard_cards::builtin() {
+        let card = rt().load(builtin.wasm).unwrap_or_else(|e| panic!("{}: {e}", builtin.name));
+        let info = card.info();
+        let name = info.name.as_str();
+        assert_eq!(dir_of(name), builtin.name, "card {name} lives in cards/builtin/{}", builtin.name);
+        assert!(seen.insert(name.to_string()), "two cards are named {name}");
+        assert_eq!(info.version, env!("CARGO_PKG_VERSION"), "{name}: built-in cards carry lanyard's version");
+        assert!(info.description.len() >= 20 && info.description.ends_with('.'), "{name}: description {:?}", info.description);
+
+        for (which, schema) in [("input", &info.input_schema), ("output", &info.output_schema)] {
+            assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema", "{name} {which}");
+            if let Err(e) = jsonschema::draft202012::meta::validate(schema) {
+                panic!("{name}: the {which} schema is not a valid JSON Schema: {e}");
+            }
+            jsonschema::draft202012::new(schema).unwrap_or_else(|e| panic!("{name}: {which} schema: {e}"));
+        }
+        // The flow validator checks `with` keys against the top-level properties.
+        let input = &info.input_schema;
+        assert_eq!(input["type"], "object", "{name}: the input is an object");
+        assert!(input["properties"].is_object(), "{name}: the input schema lists its properties");
+        if name != "lanyard.echo" {
+            assert_eq!(input["additionalProperties"], false, "{name}: unknown input fields are refused");
+        }
+        for field in input["properties"].as_object().unwrap().values() {
+            assert!(
+                field.get("description").is_some() || field.get("$ref").is_some(),
+                "{name}: every input field is documented: {field}"
+            );
+        }
+
+        let (_, expected) = EXPECTED_GRANTS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .unwrap_or_else(|| panic!("{name}: add the card to EXPECTED_GRANTS"));
+        let asked: BTreeSet<String> = info.grants.iter().map(|g| g.to_string()).collect();
+        let expected: BTreeSet<String> = expected.iter().map(|g| g.to_string()).collect();
+        assert_eq!(asked, expected, "{name} asks for exactly the grants it needs");
+    }
+    let listed: BTreeSet<String> = EXPECTED_GRANTS.iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(seen, listed, "every card in EXPECTED_GRANTS is built in");
+}
+
+// ---------------------------------------------------------------------------
+// Okta: users
+
+#[tokio::test]
+async fn get_user_by_id_login_or_object() {
+    let fakes = Fakes::new();
+    let by_id = ok("okta.get-user", call("okta.get-user", json!({"user": "00uada"}), &fakes).await);
+    assert_eq!(by_id["id"], "00uada");
+    assert_eq!(by_id["profile"]["department"], "Engineering");
+    assert_eq!(by_id["created"], "2024-01-02T03:04:05.000Z");
+    let by_login = ok("okta.get-user", call("okta.get-user", json!({"user": "ada.lovelace@example.com"}), &fakes).await);
+    assert_eq!(by_login, by_id);
+    let by_object = ok("okta.get-user", call("okta.get-user", json!({"user": by_id}), &fakes).await);
+    assert_eq!(by_object["id"], "00uada");
+
+    let missing = call("okta.get-user", json!({"user": "nobody@example.com"}), &fakes).await;
+    let e = err(&missing);
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert!(e.message.contains("nobody@example.com"), "{e:?}");
+
+    invalid("okta.get-user", json!({}), "missing field `user`").await;
+    invalid("okta.get-user", json!({"user": 42}), "`user` must be an Okta user id, a login, or a user object").await;
+    invalid("okta.get-user", json!({"user": "  "}), "must not be empty").await;
+    invalid("okta.get-user", json!({"user": {"login": "x"}}), "has no `id`").await;
+    invalid("okta.get-user", json!({"user": "00uada", "usr": 1}), "unknown field `usr`").await;
+}
+
+#[tokio::test]
+async fn find_users_passes_one_query_and_lists_in_the_convention() {
+    let fakes = Fakes::new();
+    let out = ok(
+        "okta.find-users",
+        call("okta.find-users", json!({"search": "profile.department eq \"Engineering\"", "limit": 2}), &fakes).await,
+    );
+    assert_eq!(out["count"], 2);
+    assert_eq!(out["items"].as_array().unwrap().len(), 2);
+    assert!(out["items"][0]["profile"]["login"].is_string());
+    assert_eq!(
+        fakes.okta.calls(),
+        vec![r#"list-users {"search":"profile.department eq \"Engineering\"","filter":null,"q":null,"limit":2}"#]
+    );
+    let all = ok("okta.find-users", call("okta.find-users", json!({}), &fakes).await);
+    assert_eq!(all["count"], 4);
+
+    invalid("okta.find-users", json!({"search": "a", "filter": "b"}), "at most one of `search`, `filter` and `q`, not search and filter").await;
+    invalid("okta.find-users", json!({"limit": 0}), "`limit` must be between 1 and 10000").await;
+    invalid("okta.find-users", json!({"filter": ""}), "`filter` must not be empty").await;
+}
+
+#[tokio::test]
+async fn update_profile_reports_changed_then_unchanged() {
+    let fakes = Fakes::new();
+    let input = json!({"user": "ada.lovelace@example.com", "profile": {"title": "Staff Engineer"}});
+    let first = ok("okta.update-profile", call("okta.update-profile", input.clone(), &fakes).await);
+    assert_eq!(first["outcome"], "changed");
+    assert_eq!(first["user"]["profile"]["title"], "Staff Engineer");
+    let again = ok("okta.update-profile", call("okta.update-profile", input, &fakes).await);
+    assert_eq!(again["outcome"], "unchanged");
+
+    invalid("okta.update-profile", json!({"user": "00uada", "profile": {}}), "names no attribute").await;
+    invalid("okta.update-profile", json!({"user": "00uada", "profile": {"": 1}}), "empty name").await;
+    invalid("okta.update-profile", json!({"user": "00uada", "profile": "title=x"}), "invalid type").await;
+}
+
+#[tokio::test]
+async fn get_manager_found_and_not() {
+    let fakes = Fakes::new();
+    let out = ok("okta.get-manager", call("okta.get-manager", json!({"user": "ada.lovelace@example.com"}), &fakes).await);
+    assert_eq!(out["found"], true);
+    assert_eq!(out["manager"]["profile"]["login"], "grace.hopper@example.com");
+    // No managerId at all, and a managerId naming no user: both "no manager".
+    for who in ["00ugrace", "00ulin"] {
+        let out = ok("okta.get-manager", call("okta.get-manager", json!({"user": who}), &fakes).await);
+        assert_eq!(out, json!({"found": false, "manager": null}), "{who}");
+    }
+}
+
+#[tokio::test]
+async fn lifecycle_cards_move_users_and_report_no_ops() {
+    let fakes = Fakes::new();
+    for (card, user, outcome) in [
+        ("okta.unlock", "lin.locked@example.com", "changed"),
+        ("okta.unlock", "00ulin", "unchanged"),
+        ("okta.suspend", "00uada", "changed"),
+        ("okta.suspend", "00uada", "unchanged"),
+        ("okta.unsuspend", "00uada", "changed"),
+        ("okta.activate", "00ustaged", "changed"),
+        ("okta.activate", "00ustaged", "unchanged"),
+        ("okta.deactivate", "00ugrace", "changed"),
+        ("okta.deactivate", "00ugrace", "unchanged"),
+        ("okta.reactivate", "00ugrace", "changed"),
+    ] {
+        let out = ok(card, call(card, json!({"user": user}), &fakes).await);
+        let op = card.strip_prefix("okta.").unwrap();
+        assert_eq!(out["outcome"], outcome, "{card} {user}");
+        assert_eq!(out["operation"], op);
+        assert!(out["user_id"].as_str().unwrap().starts_with("00u"));
+    }
+    let lifecycle: Vec<String> = fakes.okta.writes();
+    assert_eq!(lifecycle[0], "lifecycle 00ulin unlock", "a login is resolved to the id first");
+    assert_eq!(lifecycle.len(), 10);
+
+    let missing = call("okta.suspend", json!({"user": "00unobody"}), &fakes).await;
+    assert_eq!(err(&missing).kind, ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn clear_sessions_with_and_without_oauth_tokens() {
+    let fakes = Fakes::new();
+    let out = ok("okta.clear-sessions", call("okta.clear-sessions", json!({"user": "ada.lovelace@example.com", "oauth_tokens": true}), &fakes).await);
+    assert_eq!(out, json!({"outcome": "changed", "user_id": "00uada", "oauth_tokens": true}));
+    ok("okta.clear-sessions", call("okta.clear-sessions", json!({"user": "00ugrace"}), &fakes).await);
+    assert_eq!(
+        fakes.okta.writes(),
+        vec!["clear-sessions 00uada oauth_tokens=true", "clear-sessions 00ugrace oauth_tokens=false"]
+    );
+    // An id goes straight to Okta: no lookup first.
+    assert!(!fakes.okta.calls().contains(&"get-user 00ugrace".to_string()));
+    invalid("okta.clear-sessions", json!({"user": "00uada", "oauth_tokens": "yes"}), "invalid type").await;
+}
+
+#[tokio::test]
+async fn a_rate_limit_from_okta_reaches_the_flow_retryable() {
+    let fakes = Fakes::new();
+    fakes.okta.fail(
+        "clear-sessions",
+        CardError::new(ErrorKind::RateLimited, "okta: rate limited on /api/v1/users/{id}/sessions").with_retry_after_ms(1500),
+    );
+    let out = call("okta.clear-sessions", json!({"user": "00uada", "oauth_tokens": true}), &fakes).await;
+    let e = err(&out);
+    assert_eq!((e.kind, e.retryable, e.retry_after_ms), (ErrorKind::RateLimited, true, Some(1500)), "{e:?}");
+}
+
+#[tokio::test]
+async fn list_factors_says_whether_any_is_enrolled() {
+    let fakes = Fakes::new();
+    let ada = ok("okta.list-factors", call("okta.list-factors", json!({"user": "00uada"}), &fakes).await);
+    assert_eq!((ada["count"].clone(), ada["enrolled"].clone()), (json!(2), json!(true)));
+    assert_eq!(ada["items"][0]["factorType"], "push");
+    let grace = ok("okta.list-factors", call("okta.list-factors", json!({"user": "grace.hopper@example.com"}), &fakes).await);
+    assert_eq!((grace["count"].clone(), grace["enrolled"].clone()), (json!(1), json!(false)), "pending is not enrolled");
+    let none = ok("okta.list-factors", call("okta.list-factors", json!({"user": "00ulin"}), &fakes).await);
+    assert_eq!(none, json!({"items": [], "count": 0, "enrolled": false}));
+}
+
+#[tokio::test]
+async fn create_user_resolves_group_names_and_checks_the_profile() {
+    let fakes = Fakes::new();
+    let profile = json!({"login": "new.hire@example.com", "email": "new.hire@example.com", "firstName": "New", "lastName": "Hire", "department": "Engineering"});
+    let out = ok(
+        "okta.create-user",
+        call("okta.create-user", json!({"profile": profile, "groups": ["GitHub Users", "00gjira"]}), &fakes).await,
+    );
+    assert_eq!(out["outcome"], "changed");
+    assert_eq!(out["user"]["status"], "ACTIVE");
+    assert_eq!(out["user"]["profile"]["department"], "Engineering");
+    assert_eq!(fakes.okta.writes(), vec![r#"create-user "new.hire@example.com" activate=true groups=00ggithub,00gjira"#]);
+
+    let again = call("okta.create-user", json!({"profile": profile, "activate": false}), &fakes).await;
+    assert_eq!(err(&again).kind, ErrorKind::Conflict);
+
+    invalid("okta.create-user", json!({"profile": {"login": "x@example.com"}}), "`profile.email` is missing").await;
+    invalid("okta.create-user", json!({"profile": {"login": "", "email": "e", "firstName": "f", "lastName": "l"}}), "`profile.login` must be a non-empty string").await;
+    invalid("okta.create-user", json!({"profile": profile, "groups": ["Salesforce Imported"]}), "APP_GROUP").await;
+}
+
+#[tokio::test]
+async fn list_app_links_and_query_logs() {
+    let fakes = Fakes::new();
+    let apps = ok("okta.list-app-links", call("okta.list-app-links", json!({"user": "ada.lovelace@example.com"}), &fakes).await);
+    assert_eq!(apps["count"], 1);
+    assert_eq!(apps["items"][0]["appName"], "github");
+
+    let logs = ok(
+        "okta.query-logs",
+        call("okta.query-logs", json!({"since": "2024-05-01T00:00:00Z", "filter": "eventType eq \"user.account.lock\"", "limit": 50}), &fakes).await,
+    );
+    assert_eq!(logs["count"], 2);
+    assert_eq!(logs["items"][0]["eventType"], "user.account.lock");
+    assert!(fakes.okta.calls().contains(
+        &r#"query-logs {"since":"2024-05-01T00:00:00Z","until":null,"filter":"eventType eq \"user.account.lock\"","q":null,"limit":50}"#.to_string()
+    ));
+    invalid("okta.query-logs", json!({"limit": 20000}), "between 1 and 10000").await;
+}
+
+// ---------------------------------------------------------------------------
+// Okta: groups
+
+#[tokio::test]
+async fn list_user_groups_and_find_group() {
+    let fakes = Fakes::new();
+    let out = ok("okta.list-user-groups", call("okta.list-user-groups", json!({"user": "ada.lovelace@example.com"}), &fakes).await);
+    assert_eq!(out["count"], 5);
+    let names: Vec<&str> = out["items"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"Everyone") && names.contains(&"GitHub Users"), "{names:?}");
+    assert!(out["items"][0]["groupType"].is_string());
+
+    let found = ok("okta.find-group", call("okta.find-group", json!({"name": "Jira Users"}), &fakes).await);
+    assert_eq!(found["found"], true);
+    assert_eq!(found["group"]["id"], "00gjira");
+    let missing = ok("okta.find-group", call("okta.find-group", json!({"name": "Nope"}), &fakes).await);
+    assert_eq!(missing, json!({"found": false, "group": null}));
+    invalid("okta.find-group", json!({"name": ""}), "`name` must not be empty").await;
+}
+
+#[tokio::test]
+async fn add_and_remove_by_name_or_id_compare_before_writing() {
+    let fakes = Fakes::new();
+    let add = |g: Value| call("okta.add-to-group", json!({"user": "grace.hopper@example.com", "group": g}), &fakes);
+    let out = ok("okta.add-to-group", add(json!("Jira Users")).await);
+    assert_eq!(out, json!({"outcome": "changed", "user_id": "00ugrace", "group_id": "00gjira", "group_name": "Jira Users"}));
+    let out = ok("okta.add-to-group", add(json!("00gjira")).await);
+    assert_eq!(out, json!({"outcome": "unchanged", "user_id": "00ugrace", "group_id": "00gjira"}));
+    // A group object (an item of okta.list-user-groups) is used as is, name kept.
+    let out = ok("okta.add-to-group", add(json!({"id": "00ggithub", "name": "GitHub Users", "groupType": "OKTA_GROUP"})).await);
+    assert_eq!((out["outcome"].clone(), out["group_name"].clone()), (json!("changed"), json!("GitHub Users")));
+    let e = add(json!({"id": "00gapp", "name": "Salesforce Imported", "groupType": "APP_GROUP"})).await;
+    assert_eq!(err(&e).kind, ErrorKind::InvalidInput);
+
+    let missing = add(json!("Jira users ")).await;
+    let e = err(&missing);
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert_eq!(e.message, "no Okta group is named `Jira users`");
+    let e = add(json!("Everyone")).await;
+    assert_eq!(err(&e).kind, ErrorKind::InvalidInput);
+    assert!(err(&e).message.contains("BUILT_IN"), "{:?}", err(&e));
+
+    let remove = |g: &str| call("okta.remove-from-group", json!({"user": "00ugrace", "group": g}), &fakes);
+    assert_eq!(ok("okta.remove-from-group", remove("Jira Users").await)["outcome"], "changed");
+    assert_eq!(ok("okta.remove-from-group", remove("Jira Users").await)["outcome"], "unchanged");
+    let e = remove("Salesforce Imported").await;
+    assert!(err(&e).message.contains("APP_GROUP"), "{:?}", err(&e));
+
+    assert_eq!(
+        fakes.okta.writes(),
+        vec![
+            "add-to-group 00gjira 00ugrace",
+            "add-to-group 00gjira 00ugrace",
+            "add-to-group 00ggithub 00ugrace",
+            "remove-from-group 00gjira 00ugrace",
+            "remove-from-group 00gjira 00ugrace",
+        ]
+    );
+    invalid("okta.add-to-group", json!({"user": "00uada"}), "missing field `group`").await;
+    invalid("okta.add-to-group", json!({"user": "00uada", "group": ["a"]}), "a group must be").await;
+}
+
+#[tokio::test]
+async fn remove_from_all_groups_skips_what_okta_manages_and_what_to_keep() {
+    let fakes = Fakes::new();
+    let out = ok(
+        "okta.remove-from-all-groups",
+        call("okta.remove-from-all-groups", json!({"user": "ada.lovelace@example.com", "keep": ["Alumni"]}), &fakes).await,
+    );
+    assert_eq!(out["outcome"], "changed");
+    assert_eq!(out["user_id"], "00uada");
+    assert_eq!((out["removed"].clone(), out["skipped"].clone()), (json!(2), json!(3)));
+    let by_name: BTreeMap<&str, (&str, Option<&str>)> = out["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["name"].as_str().unwrap(), (g["outcome"].as_str().unwrap(), g["reason"].as_str())))
+        .collect();
+    assert_eq!(by_name["Engineering"], ("changed", None));
+    assert_eq!(by_name["GitHub Users"], ("changed", None));
+    assert_eq!(by_name["Alumni"], ("skipped", Some("in `keep`")));
+    assert_eq!(by_name["Everyone"].0, "skipped");
+    assert!(by_name["Salesforce Imported"].1.unwrap().contains("APP_GROUP"));
+    assert_eq!(
+        fakes.okta.writes(),
+        vec!["remove-from-group 00geng 00uada", "remove-from-group 00ggithub 00uada"]
+    );
+
+    // Nothing left to do: unchanged, and nothing written.
+    let again = ok("okta.remove-from-all-groups", call("okta.remove-from-all-groups", json!({"user": "00uada", "keep": ["00galumni"]}), &fakes).await);
+    assert_eq!((again["outcome"].clone(), again["removed"].clone()), (json!("unchanged"), json!(0)));
+    assert_eq!(fakes.okta.writes().len(), 2);
+}
+
+#[tokio::test]
+async fn remove_from_all_groups_tries_every_group_then_fails_with_the_worst() {
+    let fakes = Fakes::new();
+    fakes.okta.fail("remove-from-group 00geng 00uada", CardError::denied("okta: E0000006: You do not have permission"));
+    let out = call("okta.remove-from-all-groups", json!({"user": "00uada"}), &fakes).await;
+    let e = err(&out);
+    assert_eq!(e.kind, ErrorKind::Denied);
+    assert!(!e.retryable);
+    assert!(e.message.contains("from 2 of 5 groups"), "{}", e.message);
+    assert!(e.message.contains("Engineering (denied: okta: E0000006"), "{}", e.message);
+    // The other groups were still swept.
+    assert_eq!(fakes.okta.writes().len(), 3);
+    assert!(fakes.okta.writes().contains(&"remove-from-group 00galumni 00uada".to_string()));
+
+    // A retryable failure makes the whole call retryable, and a retry only
+    // meets what is left.
+    let fakes = Fakes::new();
+    fakes.okta.fail(
+        "remove-from-group 00ggithub 00uada",
+        CardError::new(ErrorKind::RateLimited, "okta: rate limited").with_retry_after_ms(2000),
+    );
+    fakes.okta.fail("remove-from-group 00geng 00uada", CardError::denied("nope"));
+    let out = call("okta.remove-from-all-groups", json!({"user": "00uada"}), &fakes).await;
+    let e = err(&out);
+    assert_eq!((e.kind, e.retryable, e.retry_after_ms), (ErrorKind::RateLimited, true, Some(2000)), "{e:?}");
+    fakes.okta.fail.lock().unwrap().clear();
+    let out = ok("okta.remove-from-all-groups", call("okta.remove-from-all-groups", json!({"user": "00uada"}), &fakes).await);
+    assert_eq!(out["removed"], 2, "{out}");
+}
+
+#[tokio::test]
+async fn a_dry_run_records_the_sweep_instead_of_doing_it() {
+    let fakes = Fakes::new();
+    let all = Arc::new(tested("okta.remove-from-all-groups").card.info().requested_grants());
+    let out = call_with("okta.remove-from-all-groups", json!({"user": "00uada"}), &fakes, all, true).await;
+    let effects = out.effects.clone();
+    let value = ok("okta.remove-from-all-groups", out);
+    assert_eq!(value["removed"], 3);
+    assert!(fakes.okta.writes().is_empty(), "{:?}", fakes.okta.writes());
+    assert_eq!(effects.len(), 3, "{effects:?}");
+    assert!(effects.iter().all(|e| e.capability == "okta"));
+}
+
+#[tokio::test]
+async fn a_missing_grant_is_denied_and_names_it() {
+    let fakes = Fakes::new();
+    let out = call_with("okta.add-to-group", json!({"user": "00uada", "group": "00gjira"}), &fakes, grants(&["okta:okta.groups.read"]), false).await;
+    let e = err(&out);
+    assert_eq!(e.kind, ErrorKind::Denied);
+    assert!(e.message.contains("okta:okta.groups.manage"), "{e:?}");
+    assert!(fakes.okta.writes().is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// Slack
+
+fn slack_ok(req: &HttpRequest) -> Result<HttpResponse, CardError> {
+    let body = body_json(req);
+    Ok(response(
+        200,
+        &[("content-type", "application/json; charset=utf-8")],
+        &json!({"ok": true, "channel": "C0IT", "ts": "1714557600.000100", "message": {"text": body["text"]}}).to_string(),
+    ))
+}
+
+#[tokio::test]
+async fn slack_web_api_posts_json_through_the_connection() {
+    let fakes = Fakes::new();
+    fakes.http.answer(slack_ok);
+    let blocks = json!([{"type": "section", "text": {"type": "mrkdwn", "text": "*Offboarded* ada"}}]);
+    let out = ok(
+        "slack.post",
+        call("slack.post", json!({"connection": "it-slack", "channel": "#it-ops", "text": "Offboarded ada", "blocks": blocks, "thread_ts": "1.2"}), &fakes).await,
+    );
+    assert_eq!(out, json!({"mode": "web-api", "channel": "C0IT", "ts": "1714557600.000100"}));
+    let reqs = fakes.http.requests();
+    assert_eq!(reqs.len(), 1);
+    let req = &reqs[0];
+    assert_eq!(req.method, HttpMethod::Post);
+    assert_eq!(req.url, "chat.postMessage");
+    assert_eq!(req.connection.as_deref(), Some("it-slack"));
+    assert_eq!(header(req, "content-type"), Some("application/json; charset=utf-8"));
+    assert!(header(req, "authorization").is_none(), "the host adds the token");
+    assert_eq!(body_json(req), json!({"channel": "#it-ops", "text": "Offboarded ada", "blocks": blocks, "thread_ts": "1.2"}));
+}
+
+#[tokio::test]
+async fn slack_errors_map_to_kinds_a_flow_can_act_on() {
+    for (status, headers, body, kind, retry_after) in [
+        (200, vec![], r#"{"ok":false,"error":"channel_not_found"}"#, ErrorKind::NotFound, None),
+        (200, vec![], r#"{"ok":false,"error":"invalid_auth"}"#, ErrorKind::Denied, None),
+        (200, vec![], r#"{"ok":false,"error":"not_authed"}"#, ErrorKind::Denied, None),
+        (200, vec![], r#"{"ok":false,"error":"is_archived"}"#, ErrorKind::Conflict, None),
+        (200, vec![], r#"{"ok":false,"error":"msg_too_long"}"#, ErrorKind::InvalidInput, None),
+        (200, vec![], r#"{"ok":false,"error":"something_new"}"#, ErrorKind::Internal, None),
+        (429, vec![("Retry-After", "7")], r#"{"ok":false,"error":"ratelimited"}"#, ErrorKind::RateLimited, Some(7000)),
+        (503, vec![], "upstream unavailable", ErrorKind::Unavailable, None),
+        (404, vec![], "<html>not here</html>", ErrorKind::NotFound, None),
+        (200, vec![], "<html>a proxy page</html>", ErrorKind::Internal, None),
+    ] {
+        let fakes = Fakes::new();
+        let headers: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        fakes.http.answer(move |_| Ok(HttpResponse { status, headers: headers.clone(), body: body.as_bytes().to_vec() }));
+        let out = call("slack.post", json!({"connection": "it-slack", "channel": "C1", "text": "hi"}), &fakes).await;
+        let e = err(&out);
+        assert_eq!(e.kind, kind, "{status} {body}: {e:?}");
+        assert_eq!(e.retry_after_ms, retry_after, "{status} {body}");
+        assert_eq!(e.retryable, matches!(kind, ErrorKind::RateLimited | ErrorKind::Unavailable), "{status} {body}");
+        assert!(e.message.contains("it-slack"), "{e:?}");
+    }
+}
+
+#[tokio::test]
+async fn slack_webhook_posts_to_the_connection_itself() {
+    let fakes = Fakes::new();
+    fakes.http.answer(|_| Ok(response(200, &[("content-type", "text/html")], "ok")));
+    let out = ok("slack.post", call("slack.post", json!({"connection": "it-webhook", "text": "hello"}), &fakes).await);
+    assert_eq!(out, json!({"mode": "webhook"}));
+    let req = &fakes.http.requests()[0];
+    assert_eq!((req.url.as_str(), req.connection.as_deref()), ("", Some("it-webhook")));
+    assert_eq!(body_json(req), json!({"text": "hello"}));
+
+    for (status, body, kind) in [
+        (404, "channel_not_found", ErrorKind::NotFound),
+        (403, "action_prohibited", ErrorKind::Denied),
+        (410, "channel_is_archived", ErrorKind::Conflict),
+        (400, "invalid_payload", ErrorKind::InvalidInput),
+        (500, "rollup_error", ErrorKind::Unavailable),
+    ] {
+        let fakes = Fakes::new();
+        fakes.http.answer(move |_| Ok(response(status, &[], body)));
+        let out = call("slack.post", json!({"connection": "it-webhook", "text": "hello", "mode": "webhook"}), &fakes).await;
+        let e = err(&out);
+        assert_eq!(e.kind, kind, "{status} {body}: {e:?}");
+        assert!(e.message.contains(body), "{e:?}");
+    }
+
+    invalid("slack.post", json!({"connection": "c", "text": "x", "mode": "web-api"}), "needs a `channel`").await;
+    invalid("slack.post", json!({"connection": "c", "text": "x", "channel": "C1", "mode": "webhook"}), "leave `channel` out").await;
+    invalid("slack.post", json!({"connection": "c", "text": ""}), "`text` must not be empty").await;
+    invalid("slack.post", json!({"connection": "c", "text": "x", "mode": "rtm"}), "unknown variant `rtm`").await;
+}
+
+#[tokio::test]
+async fn a_dry_run_post_is_recorded_and_succeeds() {
+    let fakes = Fakes::new();
+    let all = Arc::new(tested("slack.post").card.info().requested_grants());
+    let out = call_with("slack.post", json!({"connection": "it-slack", "channel": "C1", "text": "hi"}), &fakes, all, true).await;
+    assert_eq!(out.effects.len(), 1);
+    assert_eq!(ok("slack.post", out), json!({"mode": "web-api"}));
+    assert!(fakes.http.requests().is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// Mail
+
+#[tokio::test]
+async fn mail_takes_one_address_or_a_list() {
+    let fakes = Fakes::new();
+    let out = ok(
+        "mail.send",
+        call("mail.send", json!({"to": "grace.hopper@example.com", "cc": ["it@example.com", "sec@example.com"], "subject": "Ada is locked out", "text": "Hi Grace", "html": "<p>Hi Grace</p>"}), &fakes).await,
+    );
+    assert_eq!(out, json!({"message_id": "<1@relay.example>", "to": ["grace.hopper@example.com"], "cc": ["it@example.com", "sec@example.com"]}));
+    let sent = fakes.mail.sent.lock().unwrap().clone();
+    assert_eq!(sent[0].subject, "Ada is locked out");
+    assert_eq!(sent[0].html.as_deref(), Some("<p>Hi Grace</p>"));
+    assert_eq!(sent[0].cc.len(), 2);
+
+    invalid("mail.send", json!({"to": [], "subject": "s", "text": "t"}), "`to` names no recipient").await;
+    invalid("mail.send", json!({"to": "not-an-address", "subject": "s", "text": "t"}), "is not an email address").await;
+    invalid("mail.send", json!({"to": "a@example.com, b@example.com", "subject": "s", "text": "t"}), "is not an email address").await;
+    invalid("mail.send", json!({"to": "a@example.com", "subject": "s\nBcc: x@evil.example", "text": "t"}), "`subject` must be one line").await;
+    invalid("mail.send", json!({"to": "a@example.com", "subject": "s", "text": " "}), "has no body").await;
+    invalid("mail.send", json!({"to": 7, "subject": "s", "text": "t"}), "expected a string or a list of strings").await;
+}
+
+#[tokio::test]
+async fn mail_without_the_grant_is_denied() {
+    let fakes = Fakes::new();
+    let out = call_with("mail.send", json!({"to": "a@example.com", "subject": "s", "text": "t"}), &fakes, grants(&[]), false).await;
+    assert_eq!(err(&out).kind, ErrorKind::Denied);
+    assert!(fakes.mail.sent.lock().unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// HTTP
+
+#[tokio::test]
+async fn http_request_builds_the_request_and_reads_json_or_text() {
+    let fakes = Fakes::new();
+    fakes.http.answer(|req| {
+        Ok(if req.method == HttpMethod::Get {
+            response(200, &[("Content-Type", "application/json"), ("X-Page", "1"), ("x-page", "2")], r#"{"id": 7, "devices": []}"#)
+        } else {
+            response(201, &[("content-type", "text/plain")], "created")
+        })
+    });
+    let out = ok(
+        "http.request",
+        call(
+            "http.request",
+            json!({"connection": "hr-api", "method": "get", "path": "/v1/people", "query": {"email": "ada+x@example.com", "tag": ["a b", 2], "skip": null}, "headers": {"Accept": "application/json"}}),
+            &fakes,
+        )
+        .await,
+    );
+    assert_eq!(out["status"], 200);
+    assert_eq!(out["json"], json!({"id": 7, "devices": []}));
+    assert!(out.get("body").is_none());
+    assert_eq!(out["headers"]["x-page"], "1, 2");
+    assert_eq!(out["headers"]["content-type"], "application/json");
+
+    let out = ok(
+        "http.request",
+        call("http.request", json!({"connection": "hr-api", "method": "POST", "path": "v1/people?dry=1", "json": {"name": "Ada"}}), &fakes).await,
+    );
+    assert_eq!((out["status"].clone(), out["body"].clone()), (json!(201), json!("created")));
+
+    let reqs = fakes.http.requests();
+    assert_eq!(reqs[0].url, "/v1/people?email=ada%2Bx%40example.com&tag=a%20b&tag=2");
+    assert_eq!(reqs[0].connection.as_deref(), Some("hr-api"));
+    assert_eq!(header(&reqs[0], "accept"), Some("application/json"));
+    assert_eq!(reqs[1].url, "v1/people?dry=1");
+    assert_eq!(header(&reqs[1], "content-type"), Some("application/json"));
+    assert_eq!(body_json(&reqs[1]), json!({"name": "Ada"}));
+}
+
+#[tokio::test]
+async fn http_request_statuses_outside_expect_status_fail() {
+    let fakes = Fakes::new();
+    fakes.http.answer(|req| {
+        Ok(match req.url.as_str() {
+            "/missing" => response(404, &[], r#"{"error":"no such person"}"#),
+            "/slow" => response(429, &[("retry-after", "3")], ""),
+            _ => response(502, &[], "bad gateway"),
+        })
+    });
+    let get = |path: &str, expect: Value| {
+        let mut input = json!({"connection": "hr-api", "method": "GET", "path": path});
+        if !expect.is_null() {
+            input["expect_status"] = expect;
+        }
+        call("http.request", input, &fakes)
+    };
+    let out = get("/missing", Value::Null).await;
+    let e = err(&out);
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert_eq!(e.message, r#"GET /missing through `hr-api`: the remote answered 404: {"error":"no such person"}"#);
+    let out = ok("http.request", get("/missing", json!([200, 404])).await);
+    assert_eq!(out["status"], 404);
+    assert_eq!(ok("http.request", get("/missing", json!(404)).await)["status"], 404);
+    assert_eq!(ok("http.request", get("/down", json!("any")).await)["status"], 502);
+    let out = get("/slow", Value::Null).await;
+    let e = err(&out);
+    assert_eq!((e.kind, e.retryable, e.retry_after_ms), (ErrorKind::RateLimited, true, Some(3000)));
+    assert_eq!(err(&get("/down", Value::Null).await).kind, ErrorKind::Unavailable);
+
+    invalid("http.request", json!({"connection": "c", "method": "GET", "path": "/", "headers": {"Authorization": "Bearer x"}}), "the connection sets the credentials").await;
+    invalid("http.request", json!({"connection": "c", "method": "POST", "path": "/", "json": {}, "body": "x"}), "not both").await;
+    invalid("http.request", json!({"connection": "c", "method": "GET", "path": "/a b"}), "put parameters in `query`").await;
+    invalid("http.request", json!({"connection": "c", "method": "BREW", "path": "/"}), "unknown variant").await;
+    invalid("http.request", json!({"connection": "c", "method": "GET", "path": "/", "query": {"a": {"b": 1}}}), "`query.a` must be").await;
+    invalid("http.request", json!({"connection": "c", "method": "GET", "path": "/", "headers": {"x": "a\r\nb: c"}}), "one line").await;
+}
+
+#[tokio::test]
+async fn http_request_only_through_granted_connections() {
+    let fakes = Fakes::new();
+    let out = call_with(
+        "http.request",
+        json!({"connection": "payroll", "method": "GET", "path": "/"}),
+        &fakes,
+        grants(&["connection:hr-api"]),
+        false,
+    )
+    .await;
+    let e = err(&out);
+    assert_eq!(e.kind, ErrorKind::Denied);
+    assert!(e.message.contains("connection:payroll"), "{e:?}");
+    assert!(fakes.http.requests().is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// Tables
+
+#[tokio::test]
+async fn tables_get_put_delete_find() {
+    let fakes = Fakes::new();
+    let t = |card: &'static str, input: Value| {
+        let fakes = &fakes;
+        async move { ok(card, call(card, input, fakes).await) }
+    };
+    assert_eq!(
+        t("tables.get", json!({"table": "mfa-reminders", "key": "00uada"})).await,
+        json!({"found": false, "key": "00uada", "value": null})
+    );
+    let row = json!({"login": "ada.lovelace@example.com", "reminded_at": "2024-05-01T09:00:00Z"});
+    assert_eq!(t("tables.put", json!({"table": "mfa-reminders", "key": "00uada", "value": row})).await["outcome"], "changed");
+    assert_eq!(t("tables.put", json!({"table": "mfa-reminders", "key": "00uada", "value": row})).await["outcome"], "unchanged");
+    t("tables.put", json!({"table": "mfa-reminders", "key": "00ugrace", "value": {"login": "grace", "count": 2}})).await;
+    t("tables.put", json!({"table": "other", "key": "00uzed", "value": 1})).await;
+    assert_eq!(
+        t("tables.get", json!({"table": "mfa-reminders", "key": "00uada"})).await,
+        json!({"found": true, "key": "00uada", "value": row})
+    );
+
+    let found = t("tables.find", json!({"table": "mfa-reminders", "key_prefix": "00u"})).await;
+    assert_eq!(found["count"], 2);
+    assert_eq!(found["items"][0], json!({"key": "00uada", "value": row}));
+    let found = t("tables.find", json!({"table": "mfa-reminders", "equals": {"count": 2}})).await;
+    assert_eq!(found["items"], json!([{"key": "00ugrace", "value": {"login": "grace", "count": 2}}]));
+
+    assert_eq!(t("tables.delete", json!({"table": "mfa-reminders", "key": "00uada"})).await, json!({"outcome": "changed", "key": "00uada"}));
+    assert_eq!(t("tables.delete", json!({"table": "mfa-reminders", "key": "00uada"})).await["outcome"], "unchanged");
+
+    invalid("tables.put", json!({"table": "t", "key": "k"}), "missing field `value`").await;
+    invalid("tables.get", json!({"table": "", "key": "k"}), "`table` must not be empty").await;
+    invalid("tables.get", json!({"table": "t", "key": "a\nb"}), "`key` must be one line").await;
+    invalid("tables.find", json!({"table": "t", "limit": 0}), "between 1 and 10000").await;
+}
+
+#[tokio::test]
+async fn tables_outside_the_granted_ones_are_denied() {
+    let fakes = Fakes::new();
+    let out = call_with("tables.put", json!({"table": "payroll", "key": "k", "value": 1}), &fakes, grants(&["table:audit"]), false).await;
+    let e = err(&out);
+    assert_eq!(e.kind, ErrorKind::Denied);
+    assert!(e.message.contains("table:payroll"), "{e:?}");
+    assert!(fakes.tables.rows.lock().unwrap().is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// The seed flows in flows/, against the real cards' schemas
+
+/// Every flow in `flows/` compiles against the built-in cards as they describe
+/// themselves (names, versions, input schemas: `with` keys are checked), plus
+/// the custom `acme.jamf-offboard` card the offboarding flow uses.
+#[test]
+fn the_seed_flows_validate_against_the_built_in_cards() {
+    let mut summaries: Vec<lanyard_flow::CardSummary> = lanyard_cards::builtin()
+        .iter()
+        .map(|b| {
+            let card = rt().load(b.wasm).unwrap();
+            let info = card.info();
+            lanyard_flow::CardSummary::new(&info.name)
+                .with_version(&info.version)
+                .with_input_schema(info.input_schema.clone())
+        })
+        .collect();
+    summaries.push(lanyard_flow::CardSummary::new("acme.jamf-offboard").with_version("1.0.0"));
+    let catalog = lanyard_flow::StaticCatalog::new(summaries);
+
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../flows");
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let name = format!("flows/{}", path.file_name().unwrap().to_string_lossy());
+            files.push(lanyard_flow::SourceFile::new(name, std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+    assert_eq!(files.len(), 5, "the five seed use cases");
+    let v = lanyard_flow::validate(&files, &catalog);
+    assert!(v.diagnostics.is_empty(), "{}", v.render(&files));
+    let mut names: Vec<&str> = v.flows.iter().map(|f| f.name.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            "Lockout: Notify the User's Manager",
+            "MFA Enrollment Reminder: Email Users Without a Factor",
+            "Offboarding: Revoke Sessions + Notify IT",
+            "Onboarding: Department Groups for New Hires",
+            "Title or Department Change: Re-sync Groups + Notify IT",
+        ]
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The seed flows, run: the interpreter, the real built-in cards, fake services
+
+mod flows {
+    use super::*;
+    use chrono::{DateTime, Duration, Utc};
+    use lanyard_core::history::RunStatus;
+    use lanyard_core::ManualClock;
+    use lanyard_flow::interp::{CardCall, CardInvoker, CardResult, Env, MemoryJournal, NoHelpers, RecordingSleeper, RunOutcome, RunStart, run_flow};
+    use lanyard_flow::model::Flow;
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-28T17:13:30Z".parse().unwrap()
+    }
+
+    /// The flows in `flows/`, compiled, by file stem.
+    fn flow(stem: &str) -> Arc<Flow> {
+        static FLOWS: OnceLock<HashMap<String, Arc<Flow>>> = OnceLock::new();
+        let flows = FLOWS.get_or_init(|| {
+            let mut summaries: Vec<lanyard_flow::CardSummary> = lanyard_cards::builtin()
+                .iter()
+                .map(|b| {
+                    let info = rt().load(b.wasm).unwrap().info().clone();
+                    lanyard_flow::CardSummary::new(&info.name).with_version(&info.version).with_input_schema(info.input_schema)
+                })
+                .collect();
+            summaries.push(lanyard_flow::CardSummary::new("acme.jamf-offboard").with_version("1.0.0"));
+            let catalog = lanyard_flow::StaticCatalog::new(summaries);
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../flows");
+            let mut out = HashMap::new();
+            for stem in ["onboarding", "offboarding", "mfa-reminder", "lockout-manager", "profile-change"] {
+                let text = std::fs::read_to_string(dir.join(format!("{stem}.yaml"))).unwrap();
+                let files = [lanyard_flow::SourceFile::new(format!("flows/{stem}.yaml"), text)];
+                let v = lanyard_flow::validate(&files, &catalog);
+                assert!(v.diagnostics.is_empty(), "{}", v.render(&files));
+                out.insert(stem.to_string(), v.flows[0].clone());
+            }
+            out
+        });
+        flows[stem].clone()
+    }
+
+    /// The LogEvent of `flows/samples/<stem>.json` (an Event Hook delivery).
+    fn sample(stem: &str) -> Value {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../../flows/samples/{stem}.json"));
+        let delivery: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(delivery["eventType"], "com.okta.event_hook");
+        delivery["data"]["events"][0].clone()
+    }
+
+    /// Runs cards through the runtime with the fakes and the grants each card
+    /// asks for; answers the custom `acme.jamf-offboard` card itself.
+    struct Invoker {
+        caps: Capabilities,
+        jamf: Mutex<Vec<Value>>,
+        jamf_fails: bool,
+    }
+
+    #[async_trait]
+    impl CardInvoker for Invoker {
+        async fn invoke(&self, call: CardCall) -> CardResult {
+            if call.card.name == "acme.jamf-offboard" {
+                self.jamf.lock().unwrap().push(call.input.clone());
+                if self.jamf_fails {
+                    return CardResult::err("acme.jamf-offboard@1.0.0", CardError::denied("searching computers: jamf answered 401"));
+                }
+                return CardResult::ok(
+                    "acme.jamf-offboard@1.0.0",
+                    json!({
+                        "email": call.input["user"]["profile"]["email"],
+                        "devices": [{"id": "17", "name": "Sofia's MacBook Pro", "serial": "C02X", "management_id": "m-17", "last_contact": null}],
+                        "actions": [{"device_id": "17", "command": "DEVICE_LOCK", "status": "sent", "command_id": "cmd-17"}],
+                        "pin": "314159"
+                    }),
+                );
+            }
+            let t = tested(&call.card.name);
+            let request = CallRequest {
+                grants: Arc::new(t.card.info().requested_grants()),
+                caps: self.caps.clone(),
+                ..CallRequest::new(call.ctx, call.input)
+            };
+            let out = rt().call(&t.card, request).await;
+            CardResult {
+                card: t.card.label().to_string(),
+                result: out.result,
+                fuel_used: out.fuel_used,
+                logs: out.logs,
+                effects: out.effects,
+            }
+        }
+    }
+
+    /// A corner of the sandbox org (seed 7): the people the samples name.
+    fn org() -> Arc<FakeOkta> {
+        let okta = FakeOkta::default();
+        {
+            let mut org = okta.org.lock().unwrap();
+            let mut add = |id: &str, login: &str, status: &str, extra: Value, groups: &[&str]| {
+                let mut u = user(id, login, status, extra);
+                u.created = "2021-01-27T17:12:28.210Z".into();
+                org.users.insert(id.into(), u);
+                for g in groups {
+                    org.members.insert((g.to_string(), id.to_string()));
+                }
+            };
+            add("00ul8sKB6HNYfqwB6Uk3", "sofia.williams@acme.example", "DEPROVISIONED",
+                json!({"firstName": "Sofia", "lastName": "Williams", "department": "Engineering", "title": "Senior Software Engineer", "managerId": "00unaomi"}),
+                &["00geveryone", "00gengineering", "00ggithub", "00gjira"]);
+            add("00unaomi", "naomi.watson2@acme.example", "ACTIVE",
+                json!({"firstName": "Naomi", "lastName": "Watson", "department": "Engineering", "title": "Engineering Manager"}),
+                &["00geveryone", "00gengineering"]);
+            add("00utfbe2OVw9NgPvjAHq", "julia.harris@acme.example", "STAGED",
+                json!({"firstName": "Julia", "lastName": "Harris", "department": "Engineering", "title": "Software Engineer"}),
+                &["00geveryone", "00gengineering"]);
+            add("00uYDLPpHJbWyWh4FxiE", "caleb.reyes@acme.example", "LOCKED_OUT",
+                json!({"firstName": "Caleb", "lastName": "Reyes", "department": "Engineering", "managerId": "00unaomi"}),
+                &["00geveryone", "00gengineering"]);
+            add("00ug6t7ubqOczZ6h5aHt", "nia.bell@acme.example", "ACTIVE",
+                json!({"firstName": "Nia", "lastName": "Bell", "department": "Marketing", "title": "Growth Marketer"}),
+                &["00geveryone", "00gsales", "00gsalesforce", "00ggong"]);
+            for (id, name, t) in [
+                ("00geveryone", "Everyone", "BUILT_IN"),
+                ("00gengineering", "Engineering", "OKTA_GROUP"),
+                ("00gsales", "Sales", "OKTA_GROUP"),
+                ("00gmarketing", "Marketing", "OKTA_GROUP"),
+                ("00ggithub", "GitHub", "OKTA_GROUP"),
+                ("00gjira", "Jira", "OKTA_GROUP"),
+                ("00gsalesforce", "Salesforce", "OKTA_GROUP"),
+                ("00ggong", "Gong", "OKTA_GROUP"),
+                ("00gbamboohr", "BambooHR", "OKTA_GROUP"),
+            ] {
+                org.groups.insert(id.into(), group(id, name, t));
+            }
+        }
+        Arc::new(okta)
+    }
+
+    struct World {
+        fakes: Fakes,
+        invoker: Arc<Invoker>,
+    }
+
+    fn world(jamf_fails: bool) -> World {
+        let fakes = Fakes { okta: org(), ..Fakes::new() };
+        fakes.http.answer(slack_ok);
+        let invoker = Arc::new(Invoker {
+            caps: Capabilities {
+                clock: Arc::new(ManualClock::new(now())),
+                ..fakes.caps()
+            },
+            jamf: Mutex::default(),
+            jamf_fails,
+        });
+        World { fakes, invoker }
+    }
+
+    impl World {
+        async fn run(&self, stem: &str, event: Value) -> RunOutcome {
+            let env = Env {
+                cards: self.invoker.clone(),
+                journal: Arc::new(MemoryJournal::new()),
+                clock: Arc::new(ManualClock::new(now())),
+                flows: Arc::new(NoHelpers),
+                sleeper: Arc::new(RecordingSleeper::default()),
+                limits: Default::default(),
+            };
+            run_flow(&flow(stem), RunStart::new(format!("run-{stem}"), event), &env).await
+        }
+
+        fn slack_texts(&self) -> Vec<String> {
+            self.fakes.http.requests().iter().map(|r| body_json(r)["text"].as_str().unwrap().to_string()).collect()
+        }
+
+        fn members(&self, user: &str) -> BTreeSet<String> {
+            let org = self.fakes.okta.org.lock().unwrap();
+            org.members.iter().filter(|(_, u)| u == user).map(|(g, _)| org.groups[g].name.clone()).collect()
+        }
+    }
+
+    fn names(list: &[&str]) -> BTreeSet<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn succeeded(out: &RunOutcome) {
+        assert_eq!(out.status, RunStatus::Succeeded, "{out:#?}");
+    }
+
+    #[tokio::test]
+    async fn onboarding_puts_a_new_engineer_in_github_and_jira_once() {
+        let w = world(false);
+        let event = sample("onboarding");
+        assert!(flow("onboarding").trigger.okta().unwrap().matches(&event).unwrap());
+        let out = w.run("onboarding", event.clone()).await;
+        succeeded(&out);
+        assert_eq!(out.output, Some(json!({"user": "julia.harris@acme.example", "department": "Engineering"})));
+        assert_eq!(w.members("00utfbe2OVw9NgPvjAHq"), names(&["Everyone", "Engineering", "GitHub", "Jira"]));
+        // The membership events it caused would start it again: nothing changes.
+        let before = w.fakes.okta.writes().len();
+        succeeded(&w.run("onboarding", event).await);
+        assert_eq!(w.members("00utfbe2OVw9NgPvjAHq").len(), 4);
+        assert_eq!(w.fakes.okta.writes().len(), before + 2, "two compare-before-write no-ops");
+
+        // A department with no app groups stops, saying why.
+        w.fakes.okta.org.lock().unwrap().users.get_mut("00utfbe2OVw9NgPvjAHq").unwrap().profile.insert("department".into(), json!("Legal"));
+        let out = w.run("onboarding", sample("onboarding")).await;
+        assert_eq!(out.status, RunStatus::Stopped);
+        assert!(out.reason.unwrap().contains("`Legal`"));
+    }
+
+    #[tokio::test]
+    async fn offboarding_revokes_removes_locks_tells_it_and_audits() {
+        let w = world(false);
+        let out = w.run("offboarding", sample("offboarding")).await;
+        succeeded(&out);
+        let writes = w.fakes.okta.writes();
+        assert!(writes.contains(&"clear-sessions 00ul8sKB6HNYfqwB6Uk3 oauth_tokens=true".to_string()), "{writes:?}");
+        assert_eq!(w.members("00ul8sKB6HNYfqwB6Uk3"), names(&["Everyone"]));
+        let jamf = w.invoker.jamf.lock().unwrap().clone();
+        assert_eq!(jamf.len(), 1);
+        assert_eq!(jamf[0]["user"]["id"], "00ul8sKB6HNYfqwB6Uk3");
+        assert_eq!((jamf[0]["connection"].clone(), jamf[0]["action"].clone()), (json!("jamf"), json!("lock")));
+
+        let texts = w.slack_texts();
+        assert_eq!(texts.len(), 1, "{texts:?}");
+        let text = &texts[0];
+        for needle in ["*Sofia Williams* (sofia.williams@acme.example)", "Department: Engineering", "Sessions and OAuth tokens: revoked", "Groups removed: 3", "Macs locked: 1"] {
+            assert!(text.contains(needle), "`{needle}` not in:\n{text}");
+        }
+        let req = &w.fakes.http.requests()[0];
+        assert_eq!((req.connection.as_deref(), body_json(req)["channel"].clone()), (Some("it-slack"), json!("#it-ops")));
+
+        let audit = w.fakes.tables.rows.lock().unwrap()[&("offboarding-audit".to_string(), "00ul8sKB6HNYfqwB6Uk3".to_string())].clone();
+        assert_eq!(audit["login"], "sofia.williams@acme.example");
+        assert_eq!(audit["sessions_revoked"], true);
+        assert_eq!(audit["groups_removed"], json!(["Engineering", "GitHub", "Jira"]));
+        assert_eq!(audit["devices"], json!(["Sofia's MacBook Pro"]));
+        assert_eq!(audit["pin"], "314159");
+        assert_eq!(audit["deactivated_at"], "2026-11-28T17:12:57.546Z");
+        assert_eq!(audit["slack_ts"], "1714557600.000100");
+    }
+
+    #[tokio::test]
+    async fn offboarding_alerts_it_when_sessions_or_jamf_fail_and_carries_on() {
+        let w = world(true);
+        w.fakes.okta.fail("clear-sessions", CardError::denied("okta: E0000006: You do not have permission"));
+        let out = w.run("offboarding", sample("offboarding")).await;
+        succeeded(&out);
+        let texts = w.slack_texts();
+        assert_eq!(texts.len(), 3, "{texts:?}");
+        assert!(texts[0].contains("could not revoke sessions and OAuth tokens (denied: okta: E0000006"), "{}", texts[0]);
+        assert!(texts[1].contains("JAMF could not lock their Macs (denied:"), "{}", texts[1]);
+        assert!(texts[2].contains("NOT revoked") && texts[2].contains("Macs locked: unknown"), "{}", texts[2]);
+        assert_eq!(w.members("00ul8sKB6HNYfqwB6Uk3"), names(&["Everyone"]), "the groups still went");
+        let audit = w.fakes.tables.rows.lock().unwrap()[&("offboarding-audit".to_string(), "00ul8sKB6HNYfqwB6Uk3".to_string())].clone();
+        assert_eq!((audit["sessions_revoked"].clone(), audit["devices"].clone(), audit["pin"].clone()), (json!(false), Value::Null, Value::Null));
+    }
+
+    #[tokio::test]
+    async fn lockout_mails_the_manager_or_tells_it() {
+        let w = world(false);
+        succeeded(&w.run("lockout-manager", sample("lockout-manager")).await);
+        let sent = w.fakes.mail.sent.lock().unwrap().clone();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].to, vec!["naomi.watson2@acme.example"]);
+        assert_eq!(sent[0].subject, "Caleb Reyes is locked out of Okta");
+        assert!(sent[0].text.contains("at 2026-11-28T17:12:57.632Z after too many failed sign-ins from 127.0.0.1"), "{}", sent[0].text);
+
+        w.fakes.okta.org.lock().unwrap().users.get_mut("00uYDLPpHJbWyWh4FxiE").unwrap().profile.remove("managerId");
+        succeeded(&w.run("lockout-manager", sample("lockout-manager")).await);
+        assert_eq!(w.fakes.mail.sent.lock().unwrap().len(), 1);
+        assert!(w.slack_texts()[0].contains("caleb.reyes@acme.example is locked out of Okta and has no manager"));
+    }
+
+    #[tokio::test]
+    async fn a_department_change_resyncs_groups_and_never_loops() {
+        let w = world(false);
+        let event = sample("profile-change");
+        let f = flow("profile-change");
+        let trigger = f.trigger.okta().unwrap();
+        assert!(trigger.matches(&event).unwrap());
+        let mut other = event.clone();
+        other["debugContext"]["debugData"]["changedAttributes"] = json!("nickName,mobilePhone");
+        assert!(!trigger.matches(&other).unwrap(), "other attributes do not start it");
+        other["debugContext"]["debugData"] = json!({});
+        assert!(!trigger.matches(&other).unwrap());
+
+        // No snapshot yet: the old department's group goes, its app groups stay for IT.
+        succeeded(&w.run("profile-change", event.clone()).await);
+        assert_eq!(w.members("00ug6t7ubqOczZ6h5aHt"), names(&["Everyone", "Marketing", "Salesforce", "Gong"]));
+        let text = w.slack_texts()[0].clone();
+        assert!(text.contains("Groups added: Marketing") && text.contains("Groups removed: Sales"), "{text}");
+        assert!(text.contains("please review app groups"), "{text}");
+        let snapshot = w.fakes.tables.rows.lock().unwrap()[&("profile-snapshots".to_string(), "00ug6t7ubqOczZ6h5aHt".to_string())].clone();
+        assert_eq!((snapshot["department"].clone(), snapshot["title"].clone()), (json!("Marketing"), json!("Growth Marketer")));
+
+        // It never writes a profile, so it raises no update_profile event of its own.
+        assert!(w.fakes.okta.writes().iter().all(|c| !c.starts_with("update-profile")));
+
+        // With a snapshot of the old department, its app groups go too.
+        w.fakes.tables.rows.lock().unwrap().insert(
+            ("profile-snapshots".into(), "00ug6t7ubqOczZ6h5aHt".into()),
+            json!({"login": "nia.bell@acme.example", "department": "Sales", "title": "Sales Development Representative"}),
+        );
+        succeeded(&w.run("profile-change", event).await);
+        assert_eq!(w.members("00ug6t7ubqOczZ6h5aHt"), names(&["Everyone", "Marketing"]));
+        let text = w.slack_texts()[1].clone();
+        assert!(text.contains("Department: Sales → Marketing"), "{text}");
+        assert!(text.contains("Groups removed: Salesforce, Gong") || text.contains("Groups removed: Gong, Salesforce"), "{text}");
+        assert!(!text.contains("please review"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn mfa_reminders_go_once_and_stop_after_enrollment() {
+        let w = world(false);
+        {
+            let mut org = w.fakes.okta.org.lock().unwrap();
+            // A newcomer (one day old) is not reminded yet.
+            let mut fresh = user("00ufresh", "fresh.hire@acme.example", "ACTIVE", json!({"firstName": "Fresh"}));
+            fresh.created = (now() - Duration::days(1)).to_rfc3339();
+            org.users.insert(fresh.id.clone(), fresh);
+            // Naomi has an active factor; Nia only a pending one.
+            org.factors.insert("00unaomi".into(), vec![Factor { id: "f1".into(), factor_type: "push".into(), provider: "OKTA".into(), status: "ACTIVE".into(), created: None }]);
+            org.factors.insert("00ug6t7ubqOczZ6h5aHt".into(), vec![Factor { id: "f2".into(), factor_type: "sms".into(), provider: "OKTA".into(), status: "PENDING_ACTIVATION".into(), created: None }]);
+        }
+        let fire = json!({"scheduled": "2026-11-28T14:00:00Z"});
+        let out = w.run("mfa-reminder", fire.clone()).await;
+        succeeded(&out);
+        let search = w.fakes.okta.calls().into_iter().find(|c| c.starts_with("list-users")).unwrap();
+        assert!(search.contains(r#"status eq \"ACTIVE\" and created lt \"2026-11-25T17:13:30"#), "{search}");
+
+        let reminded = |w: &World| -> BTreeSet<String> {
+            w.fakes.mail.sent.lock().unwrap().iter().flat_map(|m| m.to.clone()).collect()
+        };
+        // Active, older than three days (the fake ignores `created lt`; the
+        // flow's own age check catches the newcomer), without an ACTIVE factor.
+        assert_eq!(reminded(&w), names(&["nia.bell@acme.example"]));
+        let mail = w.fakes.mail.sent.lock().unwrap()[0].clone();
+        assert!(mail.text.starts_with("Hi Nia,") && mail.text.contains("https://acme.okta.com/enduser/settings"), "{}", mail.text);
+        let row = w.fakes.tables.rows.lock().unwrap()[&("mfa-reminders".to_string(), "00ug6t7ubqOczZ6h5aHt".to_string())].clone();
+        assert_eq!(row["email"], "nia.bell@acme.example");
+        assert_eq!(row["reminded_at"], "2026-11-28T17:13:30.000Z");
+        let mails = w.fakes.mail.sent.lock().unwrap().len();
+
+        // The next day: nobody is reminded twice.
+        succeeded(&w.run("mfa-reminder", fire.clone()).await);
+        assert_eq!(w.fakes.mail.sent.lock().unwrap().len(), mails);
+
+        // Nia enrolls: her row is cleared, and she is never reminded again.
+        w.fakes.okta.org.lock().unwrap().factors.get_mut("00ug6t7ubqOczZ6h5aHt").unwrap()[0].status = "ACTIVE".into();
+        succeeded(&w.run("mfa-reminder", fire).await);
+        assert!(!w.fakes.tables.rows.lock().unwrap().contains_key(&("mfa-reminders".to_string(), "00ug6t7ubqOczZ6h5aHt".to_string())));
+        assert_eq!(w.fakes.mail.sent.lock().unwrap().len(), mails);
+    }
+}
