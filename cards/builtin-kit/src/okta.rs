@@ -69,13 +69,19 @@ pub struct ResolvedGroup {
 }
 
 /// The group a flow named. A name is looked up (grant `okta.groups.read`) and
-/// must match exactly; an id is used as is.
+/// must match exactly; an id is used as is, and so is a group object's `id`
+/// (its `name` and `groupType` are kept for the output and the checks).
 pub fn group(group: &GroupRef) -> Result<ResolvedGroup, CardError> {
     match group {
         GroupRef::Id(id) => Ok(ResolvedGroup {
             id: id.clone(),
             name: None,
             group_type: None,
+        }),
+        GroupRef::Object { id, name, group_type } => Ok(ResolvedGroup {
+            id: id.clone(),
+            name: name.clone(),
+            group_type: group_type.clone(),
         }),
         GroupRef::Name(name) => match okta::find_group(name)? {
             Some(g) => Ok(ResolvedGroup {

@@ -34,6 +34,12 @@ pub enum GroupRef {
     Id(String),
     /// Anything else: an exact group name, looked up first.
     Name(String),
+    /// A group object: its `id`, and the `name` and `groupType` it carried, if any.
+    Object {
+        id: String,
+        name: Option<String>,
+        group_type: Option<String>,
+    },
 }
 
 /// Whether `s` has the shape of an Okta object id with this 3-character prefix
@@ -108,9 +114,13 @@ impl UserRef {
 impl<'de> Deserialize<'de> for GroupRef {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Value::deserialize(d)?;
+        let text_field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        let (name, group_type) = (text_field("name"), text_field("groupType"));
         let (text, from_object) = ref_text(v, "a group", "an Okta group id, an exact group name, or a group object with an `id`")
             .map_err(D::Error::custom)?;
-        Ok(if from_object || looks_like_id(&text, "00g") {
+        Ok(if from_object {
+            GroupRef::Object { id: text, name, group_type }
+        } else if looks_like_id(&text, "00g") {
             GroupRef::Id(text)
         } else {
             GroupRef::Name(text)
@@ -119,10 +129,10 @@ impl<'de> Deserialize<'de> for GroupRef {
 }
 
 impl GroupRef {
-    /// What the flow wrote, for messages.
+    /// What the flow wrote (the id of an object), for messages.
     pub fn as_str(&self) -> &str {
         match self {
-            GroupRef::Id(s) | GroupRef::Name(s) => s,
+            GroupRef::Id(s) | GroupRef::Name(s) | GroupRef::Object { id: s, .. } => s,
         }
     }
 }
@@ -254,7 +264,11 @@ mod tests {
         assert_eq!(group(json!("00g1abc")), Ok(GroupRef::Id("00g1abc".into())));
         assert_eq!(group(json!("Engineering")), Ok(GroupRef::Name("Engineering".into())));
         assert_eq!(group(json!("00g team")), Ok(GroupRef::Name("00g team".into())));
-        assert_eq!(group(json!({"id": "G1", "name": "x"})), Ok(GroupRef::Id("G1".into())));
+        assert_eq!(
+            group(json!({"id": "G1", "name": "x", "groupType": "OKTA_GROUP"})),
+            Ok(GroupRef::Object { id: "G1".into(), name: Some("x".into()), group_type: Some("OKTA_GROUP".into()) })
+        );
+        assert_eq!(group(json!({"id": "G1"})), Ok(GroupRef::Object { id: "G1".into(), name: None, group_type: None }));
         assert!(group(json!(null)).unwrap_err().contains("not null"));
     }
 

@@ -69,7 +69,7 @@ struct RemoveFromAllGroups;
 
 fn kept(keep: &[GroupRef], g: &Group) -> bool {
     keep.iter().any(|k| match k {
-        GroupRef::Id(id) => *id == g.id,
+        GroupRef::Id(id) | GroupRef::Object { id, .. } => *id == g.id,
         GroupRef::Name(name) => *name == g.name,
     })
 }

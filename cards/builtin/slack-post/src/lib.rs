@@ -120,7 +120,7 @@ fn post_error(connection: &str, response: &Response, code: Option<&str>) -> Card
     e
 }
 
-fn web_api(input: &In, channel: &str) -> Result<Out, CardError> {
+fn web_api(input: &In, channel: &str, dry_run: bool) -> Result<Out, CardError> {
     let mut body = Map::new();
     body.insert("channel".into(), json!(channel));
     body.insert("text".into(), json!(input.text));
@@ -135,6 +135,14 @@ fn web_api(input: &In, channel: &str) -> Result<Out, CardError> {
     // come as statuses (with Retry-After on 429).
     if response.status == 429 || response.status >= 500 {
         return Err(post_error(&input.connection, &response, None));
+    }
+    // A dry run records the post instead of sending it and answers an empty 200.
+    if dry_run && response.status == 200 && response.body.is_empty() {
+        return Ok(Out {
+            mode: Mode::WebApi,
+            channel: None,
+            ts: None,
+        });
     }
     let answer: Value = match serde_json::from_slice(&response.body) {
         Ok(v) => v,
@@ -206,7 +214,7 @@ impl Card for Post {
         vec![Grant::connection("*")]
     }
 
-    fn run(_ctx: &Context, input: In) -> Result<Out, CardError> {
+    fn run(ctx: &Context, input: In) -> Result<Out, CardError> {
         check_text("connection", &input.connection, 64)?;
         check_text("text", &input.text, MAX_TEXT)?;
         if let Some(blocks) = &input.blocks {
@@ -226,7 +234,7 @@ impl Card for Post {
         };
         let mode = input.mode.unwrap_or(if channel.is_some() { Mode::WebApi } else { Mode::Webhook });
         match (mode, channel) {
-            (Mode::WebApi, Some(channel)) => web_api(&input, channel),
+            (Mode::WebApi, Some(channel)) => web_api(&input, channel, ctx.dry_run),
             (Mode::WebApi, None) => Err(CardError::invalid_input(
                 "the Web API needs a `channel` (an id like C0123456789 or a name like #it-ops)",
             )),
