@@ -1,164 +1,19 @@
 //! A card call through lanyard's full host path against a bare wasmtime call of
-//! the same component with the same engine, in one run.
-//!
-//! - `lanyard`: `Runtime::call` with every capability linked and configured,
-//!   grants, limits, log capture, a JSON value in and a JSON value out.
-//! - `bare`: the same `InstancePre` machinery by hand: a fresh `Store` with a
-//!   default WASI context, fuel and epoch deadline set (the engine demands
-//!   them), `run` called with the same input text, the output left as text.
+//! the same component with the same engine, in one run (the two sides are in
+//! `support/mod.rs`).
 //!
 //! Each on one thread (a current-thread tokio runtime) and on two (two tasks on
 //! a two-worker runtime, calls split between them). Throughput is calls/s; the
-//! summary at the end prints the ratios. Run: `cargo bench -p lanyard-runtime`.
+//! summary at the end prints the medians and the ratios.
+//! Run: `cargo bench -p lanyard-runtime --bench call`.
 
-use async_trait::async_trait;
+mod support;
+
 use criterion::{Criterion, Throughput, criterion_group};
-use lanyard_core::caps::{HttpApi, HttpRequest, HttpResponse, MailApi, MailMessage, TableQuery, TableRow, TablesApi};
-use lanyard_core::okta::*;
-use lanyard_core::{CallContext, CardError, Grant, Grants, WriteOutcome};
-use lanyard_runtime::__bench::{CallContext as WitCallContext, CardPre};
-use lanyard_runtime::{CallRequest, Capabilities, LoadedCard, Runtime, RuntimeConfig};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Engine, Store};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
-
-struct Unused;
-
-fn unused<T>() -> Result<T, CardError> {
-    Err(CardError::unavailable("not in the benchmark"))
-}
-
-#[async_trait]
-impl OktaApi for Unused {
-    async fn get_user(&self, _: &str) -> Result<User, CardError> { unused() }
-    async fn list_users(&self, _: &UserQuery) -> Result<Vec<User>, CardError> { unused() }
-    async fn create_user(&self, _: &Map<String, Value>, _: bool, _: &[String]) -> Result<User, CardError> { unused() }
-    async fn update_profile(&self, _: &str, _: &Map<String, Value>) -> Result<ProfileUpdate, CardError> { unused() }
-    async fn get_manager(&self, _: &str) -> Result<Option<User>, CardError> { unused() }
-    async fn lifecycle(&self, _: &str, _: LifecycleOp) -> Result<WriteOutcome, CardError> { unused() }
-    async fn list_user_groups(&self, _: &str) -> Result<Vec<Group>, CardError> { unused() }
-    async fn find_group(&self, _: &str) -> Result<Option<Group>, CardError> { unused() }
-    async fn add_to_group(&self, _: &str, _: &str) -> Result<WriteOutcome, CardError> { unused() }
-    async fn remove_from_group(&self, _: &str, _: &str) -> Result<WriteOutcome, CardError> { unused() }
-    async fn clear_sessions(&self, _: &str, _: bool) -> Result<(), CardError> { unused() }
-    async fn list_factors(&self, _: &str) -> Result<Vec<Factor>, CardError> { unused() }
-    async fn list_app_links(&self, _: &str) -> Result<Vec<AppLink>, CardError> { unused() }
-    async fn query_logs(&self, _: &LogQuery) -> Result<Vec<Value>, CardError> { unused() }
-}
-
-#[async_trait]
-impl HttpApi for Unused {
-    async fn send(&self, _: HttpRequest) -> Result<HttpResponse, CardError> { unused() }
-}
-
-#[async_trait]
-impl MailApi for Unused {
-    async fn send(&self, _: MailMessage) -> Result<String, CardError> { unused() }
-}
-
-#[async_trait]
-impl TablesApi for Unused {
-    async fn get(&self, _: &str, _: &str) -> Result<Option<Value>, CardError> { unused() }
-    async fn put(&self, _: &str, _: &str, _: Value) -> Result<WriteOutcome, CardError> { unused() }
-    async fn delete(&self, _: &str, _: &str) -> Result<WriteOutcome, CardError> { unused() }
-    async fn find(&self, _: &str, _: &TableQuery) -> Result<Vec<TableRow>, CardError> { unused() }
-}
-
-struct Bare {
-    wasi: WasiCtx,
-    table: ResourceTable,
-}
-
-impl WasiView for Bare {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
-    }
-}
-
-fn input() -> Value {
-    json!({ "message": "Offboarded ada@example.com", "fields": { "user": "00u1abcdefgh", "groups": 3 } })
-}
-
-struct Lanyard {
-    runtime: Runtime,
-    card: Arc<LoadedCard>,
-    request: CallRequest,
-}
-
-impl Lanyard {
-    fn new(wasm: &[u8]) -> Self {
-        let runtime = Runtime::new(RuntimeConfig {
-            cache_dir: Some(std::env::temp_dir().join("lanyard-bench-cache")),
-            ..RuntimeConfig::default()
-        })
-        .unwrap();
-        let card = runtime.load(wasm).unwrap();
-        let unused = Arc::new(Unused);
-        let grants: Vec<Grant> = ["okta:okta.users.read", "table:audit", "connection:it-slack", "mail"]
-            .iter()
-            .map(|g| g.parse().unwrap())
-            .collect();
-        let request = CallRequest {
-            grants: Arc::new(Grants::from_list(&grants).unwrap()),
-            caps: Capabilities {
-                okta: Some(unused.clone()),
-                http: Some(unused.clone()),
-                tables: Some(unused.clone()),
-                mail: Some(unused),
-                ..Capabilities::none()
-            },
-            ..CallRequest::new(CallContext::new("run-1", "bench", "echo", 1, false), input())
-        };
-        Lanyard { runtime, card, request }
-    }
-
-    async fn call(&self) {
-        let out = self.runtime.call(&self.card, self.request.clone()).await;
-        assert!(out.result.is_ok(), "{:?}", out.result);
-    }
-}
-
-struct BareCall {
-    engine: Engine,
-    pre: CardPre<Bare>,
-    ctx: WitCallContext,
-    input: String,
-}
-
-impl BareCall {
-    fn new(engine: &Engine, wasm: &[u8]) -> Self {
-        let component = Component::new(engine, wasm).unwrap();
-        let mut linker = Linker::<Bare>::new(engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
-        linker.define_unknown_imports_as_traps(&component).unwrap();
-        let pre = CardPre::new(linker.instantiate_pre(&component).unwrap()).unwrap();
-        BareCall {
-            engine: engine.clone(),
-            pre,
-            ctx: WitCallContext {
-                run_id: "run-1".into(),
-                flow: "bench".into(),
-                step: "echo".into(),
-                attempt: 1,
-                idempotency_key: "run-1/echo/1".into(),
-                dry_run: false,
-            },
-            input: input().to_string(),
-        }
-    }
-
-    async fn call(&self) {
-        let mut store = Store::new(&self.engine, Bare { wasi: WasiCtx::builder().build(), table: ResourceTable::new() });
-        store.set_fuel(u64::MAX).unwrap();
-        store.set_epoch_deadline(u64::MAX / 2);
-        let instance = self.pre.instantiate_async(&mut store).await.unwrap();
-        let out = instance.call_run(&mut store, &self.ctx, &self.input).await.unwrap();
-        assert!(out.is_ok());
-    }
-}
+use support::{BareCall, LanyardCall};
 
 /// `iters` calls split over two tasks on a two-worker runtime.
 async fn two_tasks<F, Fut>(iters: u64, f: F) -> Duration
@@ -185,9 +40,8 @@ where
 }
 
 fn bench(c: &mut Criterion) {
-    let wasm = lanyard_cards::builtin_card("echo").expect("the echo card is built in").wasm;
-    let lanyard = Arc::new(Lanyard::new(wasm));
-    let bare = Arc::new(BareCall::new(lanyard.runtime.engine(), wasm));
+    let lanyard = Arc::new(LanyardCall::new());
+    let bare = Arc::new(BareCall::new(lanyard.runtime.engine()));
     let one = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let two = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
 
