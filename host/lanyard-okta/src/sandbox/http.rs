@@ -570,6 +570,12 @@ async fn api_route(org: &SandboxOrg, r: &Req, segs: &[&str], ctx: &Ctx) -> Resul
             )?;
             Ok(Out::json(200, org.lock().users[&id].to_json(base)))
         }
+        // The current user: the admin an SSWS token was made by. A service
+        // app's token has no user, so Okta answers as for an unknown id.
+        (Method::GET, ["users", "me"]) => match &ctx.principal {
+            Principal::User { id, .. } => Ok(Out::json(200, org.lock().user(id)?.to_json(base))),
+            Principal::App { .. } => Ok(Out::json(200, org.lock().user("me")?.to_json(base))),
+        },
         (Method::GET, ["users", id]) => Ok(Out::json(200, org.lock().user(id)?.to_json(base))),
         (Method::POST, ["users", id]) => {
             let body = r.json()?;

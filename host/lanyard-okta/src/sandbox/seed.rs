@@ -396,7 +396,9 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
         if people[pick].title.contains("Manager") || fresh_ids.contains(&pick) {
             continue;
         }
-        let hours = if k < 4 {
+        // The first three become staged or pending below; the two after them
+        // are active and too new for the MFA reminder.
+        let hours = if fresh_ids.len() < 5 {
             s.rng.gen_range(2..60)
         } else {
             s.rng.gen_range(80..14 * 24)
@@ -745,7 +747,16 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
             "ACTIVE" | "LOCKED_OUT" | "SUSPENDED" | "DEPROVISIONED" | "PASSWORD_EXPIRED"
         );
         let roll = s.rng.gen_range(0..100);
-        let enroll = settled && if age_days < 14 { roll < 25 } else { roll >= 12 };
+        // Nobody enrolls in their first three days: the newest active hire is
+        // who the MFA reminder must not email yet.
+        let enroll = settled
+            && if age_days < 3 {
+                false
+            } else if age_days < 14 {
+                roll < 25
+            } else {
+                roll >= 12
+            };
         let service = u.profile.get("userType") == Some(&Value::from("Service"));
         if !(enroll || service || *uid == ids[admin] || *uid == ids[readonly]) {
             continue;
