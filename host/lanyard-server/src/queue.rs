@@ -335,8 +335,8 @@ mod tests {
     #[test]
     fn capacity_and_removal() {
         let q = RunQueue::new(2);
-        q.try_push(task("a", None, 0, 1)).unwrap();
-        q.try_push(task("b", Some("s"), 0, 2)).unwrap();
+        assert!(q.try_push(task("a", None, 0, 1)).is_ok());
+        assert!(q.try_push(task("b", Some("s"), 0, 2)).is_ok());
         assert!(q.try_push(task("c", None, 0, 3)).is_err());
         assert_eq!(q.remove("b").unwrap().run.id, "b");
         assert_eq!(q.len(), 1);
