@@ -51,6 +51,10 @@ pub struct CardVersionEntry {
     pub requested: Grants,
     /// What it gets: granted ∩ requested.
     pub grants: Arc<Grants>,
+    /// Registry cards only: it asks for capabilities and no operator has
+    /// decided yet. Resolution prefers other versions; a call is refused
+    /// (see `crate::registry`).
+    pub held: bool,
     loaded: OnceCell<Arc<LoadedCard>>,
     calls_ok: metrics::Counter,
     calls_err: metrics::Counter,
@@ -79,6 +83,8 @@ pub struct CardListing {
     pub requested: Grants,
     pub granted: Grants,
     pub loaded: bool,
+    /// Waiting for an operator to decide on its grants (`crate::registry`).
+    pub held: bool,
 }
 
 /// Every card a flow can name. Immutable once built; a reload builds a new one.
@@ -167,7 +173,7 @@ impl CardSet {
             if versions.iter().any(|v| v.version == e.version) {
                 continue;
             }
-            versions.push(Arc::new(CardVersionEntry::new(
+            let mut entry = CardVersionEntry::new(
                 &e.name,
                 &e.version,
                 &e.digest,
@@ -176,7 +182,9 @@ impl CardSet {
                 input_schema,
                 e.requested.clone(),
                 grants,
-            )));
+            );
+            entry.held = crate::registry::is_held(&e, card_grants.get(&e.name));
+            versions.push(Arc::new(entry));
         }
         for versions in by_name.values_mut() {
             versions.sort_by(|a, b| b.semver.cmp(&a.semver));
@@ -184,18 +192,27 @@ impl CardSet {
         CardSet { by_name }
     }
 
-    /// The version a reference names, if any.
+    /// The version a reference names, if any. A version held for its grants
+    /// is chosen only when no other version fits (registry rules: publishing a
+    /// version that needs approval does not take flows off the one before it).
     pub fn resolve(&self, r: &CardRef) -> Option<&Arc<CardVersionEntry>> {
         let versions = self.by_name.get(&r.name)?;
-        match &r.version {
-            // Newest first; a version that is not semver sorts last.
-            CardVersion::Latest => versions
-                .iter()
-                .find(|v| v.semver.as_ref().is_some_and(|s| s.pre.is_empty()))
-                .or_else(|| versions.first()),
-            CardVersion::Req(req) => versions.iter().find(|v| v.semver.as_ref().is_some_and(|s| req.matches(s))),
-            CardVersion::Digest(d) => versions.iter().find(|v| v.digest == *d),
-        }
+        let pick = |held: bool| {
+            let mut fits = versions.iter().filter(move |v| v.held == held);
+            match &r.version {
+                // Newest first; a version that is not semver sorts last.
+                CardVersion::Latest => {
+                    let all: Vec<_> = fits.collect();
+                    all.iter()
+                        .find(|v| v.semver.as_ref().is_some_and(|s| s.pre.is_empty()))
+                        .or_else(|| all.first())
+                        .copied()
+                }
+                CardVersion::Req(req) => fits.find(|v| v.semver.as_ref().is_some_and(|s| req.matches(s))),
+                CardVersion::Digest(d) => fits.find(|v| v.digest == *d),
+            }
+        };
+        pick(false).or_else(|| pick(true))
     }
 
     pub fn len(&self) -> usize {
@@ -219,6 +236,7 @@ impl CardSet {
                 requested: e.requested.clone(),
                 granted: (*e.grants).clone(),
                 loaded: e.loaded.initialized(),
+                held: e.held,
             })
             .collect()
     }
@@ -247,6 +265,7 @@ impl CardVersionEntry {
             input_schema,
             requested,
             grants: Arc::new(grants),
+            held: false,
             loaded: OnceCell::new(),
             calls_ok: metrics::counter!(m::CARD_CALLS, "card" => label.clone(), "outcome" => "ok"),
             calls_err: metrics::counter!(m::CARD_CALLS, "card" => label.clone(), "outcome" => "error"),
@@ -342,6 +361,9 @@ impl Invoker {
             };
             return CardResult::err(&call.card.to_string(), CardError::not_found(what));
         };
+        if entry.held {
+            return CardResult::err(&entry.label(), crate::registry::held_error(entry));
+        }
         let card = match entry.load(&self.runtime, &self.store).await {
             Ok(c) => c,
             Err(e) => return CardResult::err(&entry.label(), e),

@@ -74,6 +74,8 @@ pub struct RawServer {
     pub admin_token: Option<SecretSource>,
     pub invoke_token: Option<SecretSource>,
     pub max_body_bytes: Option<Size>,
+    /// The largest card `PUT /api/v1/cards/{name}` and `lanyard card publish` take.
+    pub max_card_bytes: Option<Size>,
     pub shutdown_grace: Option<String>,
     pub watch_flows: Option<bool>,
 }
@@ -283,6 +285,8 @@ pub struct ServerConfig {
     /// Bearer token of `POST /api/v1/flows/{name}/invoke` (the admin token works too).
     pub invoke_token: Option<Secret>,
     pub max_body_bytes: usize,
+    /// The largest card the registry takes (default 64 MiB, the most the store keeps).
+    pub max_card_bytes: usize,
     /// How long shutdown waits for runs in flight before it checkpoints them.
     pub shutdown_grace: Duration,
     /// Reload flows when files under `flows_dir` change.
@@ -461,6 +465,13 @@ impl Config {
         let max_body_bytes = p
             .size("server.max_body_bytes", s.max_body_bytes.as_ref(), DEFAULT_MAX_BODY as u64, 1024, 64 << 20)
             as usize;
+        let max_card_bytes = p.size(
+            "server.max_card_bytes",
+            s.max_card_bytes.as_ref(),
+            crate::registry::DEFAULT_MAX_CARD_BYTES as u64,
+            1024,
+            crate::registry::DEFAULT_MAX_CARD_BYTES as u64,
+        ) as usize;
         let shutdown_grace = p.duration("server.shutdown_grace", s.shutdown_grace.as_deref(), Duration::from_secs(20));
         let server = ServerConfig {
             listen,
@@ -470,6 +481,7 @@ impl Config {
             admin_token,
             invoke_token,
             max_body_bytes,
+            max_card_bytes,
             shutdown_grace,
             watch_flows: s.watch_flows.unwrap_or(true),
         };
@@ -864,6 +876,19 @@ grants = ["connection:it-slack", "files:/etc"]
         ] {
             assert!(all.contains(want), "missing {want:?} in:\n{all}");
         }
+    }
+
+    #[test]
+    fn the_example_at_the_repository_root_is_valid() {
+        let text = include_str!("../../../lanyard.toml");
+        let mut env = env();
+        for var in ["LANYARD_ADMIN_TOKEN", "LANYARD_INVOKE_TOKEN", "OKTA_HOOK_SECRET", "SLACK_BOT_TOKEN"] {
+            env.insert(var.to_string(), "x".to_string());
+        }
+        let c = Config::parse(text, Some(Path::new("/etc/lanyard/lanyard.toml")), &env).unwrap();
+        assert_eq!(c.server.data_dir, Path::new("/etc/lanyard/lanyard-data"));
+        assert!(c.hook_secret.is_some());
+        assert!(c.card_grants["slack.post"].allows_connection("it-slack"));
     }
 
     #[test]

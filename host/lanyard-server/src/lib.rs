@@ -48,6 +48,7 @@
 
 pub mod breaker;
 pub mod cards;
+pub mod console;
 pub mod config;
 mod dispatch;
 pub mod engine;
@@ -57,6 +58,8 @@ pub mod journal;
 pub mod metrics;
 pub mod poller;
 pub mod queue;
+pub mod registry;
+pub mod registry_api;
 mod reload;
 pub mod schedule;
 pub mod server;

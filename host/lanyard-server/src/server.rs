@@ -9,6 +9,7 @@
 //!
 //! Routes:
 //! - `GET /healthz`, `GET /readyz`, `GET /metrics`
+//! - `GET /console/` and `GET /console/{file}`: the web console (`crate::console`)
 //! - `GET /hooks/okta` (verification), `POST /hooks/okta` (deliveries)
 //! - `POST /api/v1/flows/{name}/invoke` (invoke token, or the admin token)
 //! - admin (`Authorization: Bearer <admin_token>`): `GET /api/v1/runs`,
@@ -17,6 +18,8 @@
 //!   `POST /api/v1/admin/reload`, `GET /api/v1/cards`, `GET /api/v1/tables`,
 //!   `GET /api/v1/tables/{table}/rows?prefix=&limit=`,
 //!   `GET|PUT|DELETE /api/v1/tables/{table}/rows/{key}`
+//! - the card registry (admin token; `crate::registry_api`): `POST /api/v1/cards`, `PUT|GET /api/v1/cards/{name}`,
+//!   `GET|DELETE /api/v1/cards/{name}/{version}`, `POST /api/v1/cards/{name}/{version}/grants`
 
 use crate::engine::{CancelError, Engine, StartError, StartOptions};
 use crate::intake::IntakeError;
@@ -87,7 +90,7 @@ pub async fn run(listener: TcpListener, engine: Engine, shutdown: Shutdown) -> s
     Ok(())
 }
 
-type Resp = Response<Full<Bytes>>;
+pub(crate) type Resp = Response<Full<Bytes>>;
 
 /// An error answer.
 #[derive(Debug)]
@@ -108,14 +111,14 @@ impl ApiError {
         }
     }
 
-    fn with_header(mut self, name: http::HeaderName, value: &str) -> Self {
+    pub(crate) fn with_header(mut self, name: http::HeaderName, value: &str) -> Self {
         if let Ok(v) = HeaderValue::from_str(value) {
             self.headers.push((name, v));
         }
         self
     }
 
-    fn into_response(self) -> Resp {
+    pub(crate) fn into_response(self) -> Resp {
         let mut r = json_response(self.status, &json!({ "error": { "code": self.code, "message": self.message } }));
         for (k, v) in self.headers {
             r.headers_mut().insert(k, v);
@@ -124,7 +127,7 @@ impl ApiError {
     }
 }
 
-fn json_response(status: StatusCode, body: &impl Serialize) -> Resp {
+pub(crate) fn json_response(status: StatusCode, body: &impl Serialize) -> Resp {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     let mut r = Response::new(Full::new(Bytes::from(bytes)));
     *r.status_mut() = status;
@@ -136,11 +139,11 @@ fn not_found(what: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", what)
 }
 
-fn bad_request(message: impl Into<String>) -> ApiError {
+pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
 }
 
-fn internal(message: impl Into<String>) -> ApiError {
+pub(crate) fn internal(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
 }
 
@@ -162,7 +165,7 @@ async fn handle(engine: &Engine, req: Request<Incoming>) -> Resp {
 }
 
 /// Percent-decode one path segment.
-fn decode_segment(s: &str) -> Result<String, ApiError> {
+pub(crate) fn decode_segment(s: &str) -> Result<String, ApiError> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -184,7 +187,7 @@ fn decode_segment(s: &str) -> Result<String, ApiError> {
     String::from_utf8(out).map_err(|_| bad_request(format!("the path segment `{s}` is not UTF-8")))
 }
 
-fn allow(methods: &'static str) -> ApiError {
+pub(crate) fn allow(methods: &'static str) -> ApiError {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("this route takes {methods}"))
         .with_header(ALLOW, methods)
 }
@@ -224,6 +227,9 @@ async fn route(engine: &Engine, req: Request<Incoming>) -> Result<Resp, ApiError
             _ => Err(allow("POST")),
         },
         ["api", "v1", ..] => admin(engine, req, &segments[2..]).await,
+        // The web console (crate::console): static files only, no token; its
+        // pages read everything through the admin API above.
+        ["console", rest @ ..] => crate::console::serve(&req, rest),
         _ => Err(not_found(format!("no route {path}"))),
     }
 }
@@ -250,7 +256,7 @@ fn readyz(engine: &Engine) -> Resp {
     json_response(if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, &body)
 }
 
-fn header<'a>(req: &'a Request<Incoming>, name: http::HeaderName) -> Option<&'a str> {
+pub(crate) fn header<'a>(req: &'a Request<Incoming>, name: http::HeaderName) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -265,7 +271,7 @@ fn ct_eq(a: &str, b: &str) -> bool {
     bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
-fn require_admin(engine: &Engine, req: &Request<Incoming>) -> Result<(), ApiError> {
+pub(crate) fn require_admin(engine: &Engine, req: &Request<Incoming>) -> Result<(), ApiError> {
     let Some(expected) = &engine.config().server.admin_token else {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -307,7 +313,7 @@ fn require_invoke(engine: &Engine, req: &Request<Incoming>) -> Result<(), ApiErr
 }
 
 /// Read a body of at most `max` bytes.
-async fn read_body(req: Request<Incoming>, max: usize) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(req: Request<Incoming>, max: usize) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -333,7 +339,7 @@ async fn read_body(req: Request<Incoming>, max: usize) -> Result<Bytes, ApiError
 }
 
 /// The body must be JSON (`Content-Type: application/json`), if there is one.
-fn require_json(req: &Request<Incoming>, body_expected: bool) -> Result<(), ApiError> {
+pub(crate) fn require_json(req: &Request<Incoming>, body_expected: bool) -> Result<(), ApiError> {
     match header(req, CONTENT_TYPE) {
         Some(ct) => {
             let mime = ct.split(';').next().unwrap_or("").trim();
@@ -356,18 +362,18 @@ fn require_json(req: &Request<Incoming>, body_expected: bool) -> Result<(), ApiE
     }
 }
 
-fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+pub(crate) fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {e}")))
 }
 
-fn query(req: &Request<Incoming>) -> Vec<(String, String)> {
+pub(crate) fn query(req: &Request<Incoming>) -> Vec<(String, String)> {
     req.uri()
         .query()
         .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
         .unwrap_or_default()
 }
 
-fn query_get<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
+pub(crate) fn query_get<'a>(q: &'a [(String, String)], key: &str) -> Option<&'a str> {
     q.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }
 
@@ -455,15 +461,10 @@ async fn invoke(engine: &Engine, req: Request<Incoming>, name: &str) -> Result<R
         Some(other) => return Err(bad_request(format!("`mode` must be sync or async, not `{other}`"))),
     };
     let wait = api.sync_timeout.unwrap_or(DEFAULT_SYNC_WAIT);
-    let has_body = req.headers().get(CONTENT_LENGTH).is_none_or(|v| v != "0");
     require_json(&req, false)?;
     let body = read_body(req, engine.config().server.max_body_bytes).await?;
-    let input = if body.iter().all(u8::is_ascii_whitespace) {
-        let _ = has_body;
-        json!({})
-    } else {
-        parse_json(&body)?
-    };
+    // No body: the flow sees `{}`.
+    let input = if body.iter().all(u8::is_ascii_whitespace) { json!({}) } else { parse_json(&body)? };
     let opts = StartOptions {
         wait: sync,
         timeout: Some(wait),
@@ -521,6 +522,10 @@ fn start_error(e: StartError) -> ApiError {
 async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result<Resp, ApiError> {
     // Resolve the route first, so an unknown route is 404 whatever the token.
     let m = req.method().clone();
+    // The card registry: `crate::registry_api` (publish, show, grant, remove).
+    if crate::registry_api::is_registry_route(&m, rest) {
+        return crate::registry_api::handle(engine, req, rest).await;
+    }
     let route = match rest {
         ["runs"] => ("GET", Route::Runs),
         ["runs", id] => ("GET", Route::Run(decode_segment(id)?)),
@@ -614,7 +619,16 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
             let wait = query_bool(&q, "wait")?;
             require_json(&req, false)?;
             let body = read_body(req, engine.config().server.max_body_bytes).await?;
-            let input = if body.iter().all(u8::is_ascii_whitespace) { json!({}) } else { parse_json(&body)? };
+            let input = if body.iter().all(u8::is_ascii_whitespace) {
+                // A schedule flow run by hand sees a fire at now (crate::schedule).
+                let flow = engine.flows().get(&name).cloned();
+                match flow.as_ref().and_then(|f| f.trigger.schedule()) {
+                    Some(s) => crate::schedule::run_now_input(s, engine.clock().now()),
+                    None => json!({}),
+                }
+            } else {
+                parse_json(&body)?
+            };
             let opts = StartOptions {
                 dry_run,
                 wait,

@@ -7,8 +7,10 @@ mod support;
 
 mod admin;
 mod bad_input;
+mod console;
 mod hooks;
 mod invoke;
 mod lifecycle;
 mod loops;
+mod registry;
 mod testflow;

@@ -1,14 +1,20 @@
 //! `lanyard card ...`: look inside a card, and run one call of it locally.
 //!
-//! `card run` gives the card only what the command line grants, and only the
-//! capabilities passed to [`run_card`]: for now Okta, HTTP and mail answer
-//! `unavailable` and tables live in memory for the one call.
+//! `card run` gives the card only what the command line grants. Tables live in
+//! memory for the one call. Okta is the embedded sandbox org (started only for a
+//! card that asks for an Okta grant), and HTTP and mail answer `unavailable`;
+//! with `--config lanyard.toml` Okta, the connections (HTTP), mail and the
+//! default limits come from that file instead, as the daemon would use them.
 
 use anyhow::{Context as _, bail};
 use async_trait::async_trait;
-use lanyard_core::caps::{TableQuery, TableRow, TablesApi};
-use lanyard_core::{CallContext, CardError, Grant, Grants, WriteOutcome};
-use lanyard_runtime::{CallRequest, Capabilities, LimitOverrides, LoadedCard, Runtime, RuntimeConfig};
+use lanyard_core::caps::{MailApi, TableQuery, TableRow, TablesApi};
+use lanyard_core::okta::OktaApi;
+use lanyard_core::{CallContext, CardError, Grant, Grants, SystemClock, WriteOutcome};
+use lanyard_okta::sandbox::{RunningSandbox, SandboxConfig, SandboxOrg};
+use lanyard_okta::{Auth, OktaCapability, OktaClient, OktaConfig};
+use lanyard_runtime::{CallRequest, Capabilities, CardInfo, LimitOverrides, Limits, LoadedCard, Runtime, RuntimeConfig};
+use lanyard_server::config::OktaSetup;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,6 +29,19 @@ pub enum Command {
     /// Call a card once, in the same sandbox the daemon uses, and print its
     /// output or its typed error, the fuel it used and how long it took.
     Run(RunArgs),
+    /// Scaffold a new card (Rust, Python or JS) that builds and has a test.
+    New(super::card_new::NewArgs),
+    /// Publish a card (.wasm) to the registry: check it, compile it, store it
+    /// by name@version, and show the grants it waits for.
+    Publish(super::card_registry::PublishArgs),
+    /// List the published cards: version, sha256, size, grant state.
+    List(super::card_registry::ListArgs),
+    /// Show a published card: description, schemas, grants, the flows using it.
+    Show(super::card_registry::ShowArgs),
+    /// Grant a published card (some of) the capabilities it asks for.
+    Grant(super::card_registry::GrantArgs),
+    /// Remove a published version (refused while a flow uses it).
+    Remove(super::card_registry::RemoveArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -61,18 +80,23 @@ pub struct RunArgs {
     /// Record writes instead of doing them, as a Test Flow dry run does.
     #[arg(long)]
     pub dry_run: bool,
+    /// Take Okta, connections (HTTP), mail and the default limits from this
+    /// lanyard.toml, as the daemon does. Without it Okta is the embedded
+    /// sandbox org and HTTP and mail answer `unavailable`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Inspect(args) => inspect(args).await,
-        Command::Run(args) => {
-            let caps = Capabilities {
-                tables: Some(Arc::new(MemoryTables::default())),
-                ..Capabilities::none()
-            };
-            run_card(args, caps).await
-        }
+        Command::Run(args) => run_card(args).await,
+        Command::New(args) => super::card_new::run_new(args).await,
+        Command::Publish(args) => super::card_registry::publish(args).await,
+        Command::List(args) => super::card_registry::list(args).await,
+        Command::Show(args) => super::card_registry::show(args).await,
+        Command::Grant(args) => super::card_registry::grant(args).await,
+        Command::Remove(args) => super::card_registry::remove(args).await,
     }
 }
 
@@ -86,11 +110,15 @@ fn cache_dir() -> Option<PathBuf> {
     Some(base.join("lanyard").join("cards"))
 }
 
-fn runtime() -> anyhow::Result<Runtime> {
+fn runtime(default_limits: Option<Limits>) -> anyhow::Result<Runtime> {
+    let defaults = RuntimeConfig::default();
+    let default_limits = default_limits.unwrap_or(defaults.default_limits);
     Runtime::new(RuntimeConfig {
         cache_dir: cache_dir(),
+        default_limits,
         max_instances: 4,
-        ..RuntimeConfig::default()
+        max_memory_bytes: default_limits.memory_bytes.max(defaults.max_memory_bytes),
+        ..defaults
     })
     .context("cannot start the card runtime")
 }
@@ -116,7 +144,7 @@ async fn load(runtime: &Runtime, path: &Path) -> anyhow::Result<Arc<LoadedCard>>
 }
 
 async fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
-    let runtime = runtime()?;
+    let runtime = runtime(None)?;
     let card = load(&runtime, &args.wasm).await?;
     let info = card.info();
     if args.json {
@@ -162,8 +190,8 @@ fn indent(text: &str) -> String {
     text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
 }
 
-/// One call of the card at `args.wasm` with the given capabilities.
-pub async fn run_card(args: RunArgs, caps: Capabilities) -> anyhow::Result<ExitCode> {
+/// One call of the card at `args.wasm`.
+pub async fn run_card(args: RunArgs) -> anyhow::Result<ExitCode> {
     let input = match (&args.input, &args.input_file) {
         (Some(text), _) => text.clone(),
         (None, Some(path)) if path.as_os_str() == "-" => {
@@ -175,8 +203,12 @@ pub async fn run_card(args: RunArgs, caps: Capabilities) -> anyhow::Result<ExitC
         (None, None) => "{}".to_string(),
     };
     let input: Value = serde_json::from_str(&input).context("the input is not JSON")?;
+    let config = match &args.config {
+        Some(path) => Some(lanyard_server::Config::load(path)?),
+        None => None,
+    };
 
-    let runtime = runtime()?;
+    let runtime = runtime(config.as_ref().map(|c| c.limits))?;
     let card = load(&runtime, &args.wasm).await?;
     let requested = card.info().requested_grants();
     let given = Grants::from_list(&args.grants).map_err(anyhow::Error::msg)?;
@@ -187,13 +219,15 @@ pub async fn run_card(args: RunArgs, caps: Capabilities) -> anyhow::Result<ExitC
         }
     }
 
+    let services = Services::start(config.as_ref(), card.info()).await?;
+
     let mut ctx = CallContext::adhoc(&format!("adhoc-{}", std::process::id()));
     ctx.dry_run = args.dry_run;
     let request = CallRequest {
         ctx,
         input: input.into(),
         grants: Arc::new(grants),
-        caps,
+        caps: services.caps.clone(),
         limits: LimitOverrides {
             fuel: args.fuel,
             memory_bytes: args.memory,
@@ -288,6 +322,54 @@ fn parse_size(s: &str) -> anyhow::Result<u64> {
         other => bail!("unknown size unit `{other}` (use KiB, MiB or GiB)"),
     };
     n.checked_mul(mult).with_context(|| format!("`{s}` is too large"))
+}
+
+/// What one `card run` call may use, and what has to stay up while it runs.
+struct Services {
+    caps: Capabilities,
+    /// The embedded sandbox org, served until the command ends.
+    _sandbox: Option<RunningSandbox>,
+}
+
+impl Services {
+    /// With `config`: Okta, HTTP and mail as the daemon sets them up from it.
+    /// Without: the sandbox org, if the card asks for Okta at all (seeding it
+    /// takes a moment). Tables are in memory either way.
+    async fn start(config: Option<&lanyard_server::Config>, card: &CardInfo) -> anyhow::Result<Services> {
+        let wants_okta = card.grants.iter().any(|g| matches!(g, Grant::Okta(_)));
+        let mut caps = Capabilities {
+            tables: Some(Arc::new(MemoryTables::default())),
+            ..Capabilities::none()
+        };
+        let mut sandbox = None;
+        let okta = match config.map(|c| &c.okta) {
+            _ if !wants_okta => None,
+            None | Some(OktaSetup::Sandbox { .. }) => {
+                let org = SandboxOrg::new(SandboxConfig::default(), Arc::new(SystemClock));
+                let running = RunningSandbox::start(org.clone())
+                    .await
+                    .context("cannot start the sandbox Okta org")?;
+                eprintln!("note: okta is the embedded sandbox org at {}", running.base_url);
+                let auth = Auth::Ssws(org.service_token().to_string());
+                let client = OktaConfig::new(&running.base_url, auth).and_then(OktaClient::new);
+                sandbox = Some(running);
+                Some(client.context("cannot reach the sandbox Okta org")?)
+            }
+            Some(OktaSetup::None) => None,
+            Some(OktaSetup::Org { org_url, auth, .. }) => {
+                let client = OktaConfig::new(org_url, auth.clone()).and_then(OktaClient::new);
+                Some(client.with_context(|| format!("cannot set up the Okta client for {org_url}"))?)
+            }
+        };
+        caps.okta = okta.map(|c| Arc::new(OktaCapability::new(c)) as Arc<dyn OktaApi>);
+        if let Some(config) = config {
+            let http = lanyard_connect::HttpCapability::new(config.connections.clone(), config.http.clone())
+                .context("cannot set up the connections")?;
+            caps.http = Some(Arc::new(http));
+            caps.mail = config.mail.clone().map(|m| Arc::new(m) as Arc<dyn MailApi>);
+        }
+        Ok(Services { caps, _sandbox: sandbox })
+    }
 }
 
 /// Tables for one `card run`: in memory, gone when the command ends.

@@ -88,6 +88,7 @@ pub struct Scaffolded {
 
 /// Scaffold a `lang` card named `name` into `dir` (created; must be new or empty),
 /// taking `lanyard-sdk` from git for Rust.
+#[cfg(test)]
 pub fn scaffold(name: &str, lang: Lang, dir: &Path) -> anyhow::Result<Scaffolded> {
     scaffold_with(name, lang, dir, &Sources::default())
 }

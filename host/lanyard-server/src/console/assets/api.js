@@ -1,0 +1,135 @@
+// The admin API, as the console calls it: the one place that names routes.
+//
+// ENDPOINTS lists every route the console uses. host/lanyard-server/tests/it/console.rs
+// reads the entries below, one per line, each a name, then the method and the path in single quotes,
+// and checks each against a running daemon, so a renamed route breaks the test.
+// No other console file may contain an /api/ path.
+
+export const ENDPOINTS = Object.freeze({
+  flows: { method: 'GET', path: '/api/v1/flows' },
+  reload: { method: 'POST', path: '/api/v1/admin/reload' },
+  runNow: { method: 'POST', path: '/api/v1/flows/{flow}/run' },
+  runs: { method: 'GET', path: '/api/v1/runs' },
+  run: { method: 'GET', path: '/api/v1/runs/{run}' },
+  cancelRun: { method: 'POST', path: '/api/v1/runs/{run}/cancel' },
+  cards: { method: 'GET', path: '/api/v1/cards' },
+  tables: { method: 'GET', path: '/api/v1/tables' },
+  rows: { method: 'GET', path: '/api/v1/tables/{table}/rows' },
+  row: { method: 'GET', path: '/api/v1/tables/{table}/rows/{key}' },
+});
+
+const TOKEN_KEY = 'lanyard.adminToken';
+// Where the token lives when the browser refuses sessionStorage.
+let memoryToken = null;
+
+/// The admin token of this tab (sessionStorage: gone when the tab closes).
+export function token() {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function setToken(value) {
+  try {
+    if (value) sessionStorage.setItem(TOKEN_KEY, value);
+    else sessionStorage.removeItem(TOKEN_KEY);
+  } catch {
+    // Storage disabled: the token lives only as long as this page.
+  }
+  memoryToken = value || null;
+}
+
+function currentToken() {
+  return token() ?? memoryToken;
+}
+
+/// An answer that was not 2xx, or no answer at all (status 0).
+export class ApiError extends Error {
+  constructor(status, code, message, body) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.body = body;
+  }
+}
+
+const listeners = new Set();
+
+/// Be told of every 401, so the app can ask for the token again.
+export function onUnauthorized(fn) {
+  listeners.add(fn);
+}
+
+// The daemon's root, from the page's own address (`…/console/`), so the
+// console keeps working behind a reverse proxy that adds a path prefix.
+const ROOT = new URL('../', document.baseURI);
+
+/// The URL of endpoint `name` with its `{params}` filled in (each
+/// percent-encoded as one path segment) and `query` appended (empty values
+/// left out).
+export function url(name, params = {}, query = {}) {
+  const ep = ENDPOINTS[name];
+  if (!ep) throw new Error(`unknown endpoint ${name}`);
+  const path = ep.path.replace(/\{(\w+)\}/g, (_, p) => {
+    if (params[p] === undefined || params[p] === null) throw new Error(`endpoint ${name} needs ${p}`);
+    return encodeURIComponent(String(params[p]));
+  });
+  const u = new URL(path.slice(1), ROOT);
+  for (const [k, v] of Object.entries(query)) {
+    if (v !== undefined && v !== null && v !== '') u.searchParams.set(k, String(v));
+  }
+  return u;
+}
+
+/// Call endpoint `name`; resolves with `{ status, body }` for 2xx answers,
+/// rejects with an ApiError otherwise.
+export async function call(name, { params = {}, query = {}, body, signal } = {}) {
+  const ep = ENDPOINTS[name];
+  const headers = { Accept: 'application/json' };
+  const t = currentToken();
+  if (t) headers.Authorization = `Bearer ${t}`;
+  let payload;
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  let resp;
+  try {
+    resp = await fetch(url(name, params, query), {
+      method: ep.method,
+      headers,
+      body: payload,
+      signal,
+      cache: 'no-store',
+      credentials: 'omit',
+      redirect: 'error',
+    });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    throw new ApiError(0, 'unreachable', 'cannot reach the lanyard daemon (is it running?)', null);
+  }
+  let data = null;
+  const text = await resp.text();
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (resp.ok) return { status: resp.status, body: data };
+  const err = data && typeof data === 'object' && data.error && typeof data.error === 'object' ? data.error : {};
+  const message = typeof err.message === 'string' ? err.message : `${ep.method} ${ep.path} answered ${resp.status}`;
+  const code = typeof err.code === 'string' ? err.code : `http_${resp.status}`;
+  const error = new ApiError(resp.status, code, message, data);
+  if (resp.status === 401) for (const fn of listeners) fn(error);
+  throw error;
+}
+
+/// GET endpoint `name` and return the body.
+export async function get(name, opts) {
+  return (await call(name, opts)).body;
+}

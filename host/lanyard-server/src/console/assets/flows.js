@@ -1,0 +1,381 @@
+// Flows: every loaded flow with its trigger, last run, counts of the last 24
+// hours, the last reload error with its diagnostics, "Run now", and "Reload".
+
+import { call, get, ApiError } from './api.js';
+import { h, fill, callout, toast, keepingState } from './dom.js';
+import { statusBadge, timeEl, flowTrigger, firstParagraph, STATUS_NAMES, STATUSES } from './format.js';
+
+// Counting walks at most this many runs per flow and day (one page).
+const COUNT_LIMIT = 1000;
+const DAY_MS = 24 * 3600 * 1000;
+
+export function render(ctx) {
+  ctx.title('Flows');
+  const reloadBox = h('div', { class: 'reload-status', 'aria-live': 'polite' });
+  const errorBox = h('div');
+  const body = h('div', { class: 'flows-body' }, h('p', { class: 'muted' }, 'Loading flows…'));
+  const reloadButton = h('button', { type: 'button' }, 'Reload flows');
+  const dialog = runNowDialog(ctx);
+  fill(
+    ctx.main,
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', null, 'Flows'),
+      h('div', { class: 'actions' }, reloadButton),
+    ),
+    reloadBox,
+    errorBox,
+    body,
+    dialog.el,
+  );
+
+  let stats = new Map(); // flow name → { last, counts, more }
+  let data = null;
+
+  const poller = ctx.poll(async (signal) => {
+    const d = await get('flows', { signal });
+    data = d;
+    drawStatus();
+    drawTable();
+    stats = await loadStats(d.flows || [], signal);
+    drawTable();
+  }, 10000);
+
+  reloadButton.addEventListener('click', async () => {
+    reloadButton.disabled = true;
+    try {
+      const r = await call('reload', { signal: ctx.signal });
+      toast(`Reloaded: ${r.body.flows} flows (generation ${r.body.generation}).`);
+    } catch (e) {
+      if (e.name === 'AbortError') return;
+      if (e.status === 422) toast('The flows did not reload: they have errors (see below). The flows loaded before stay in use.', 'error');
+      else toast(`Reload failed: ${e.message}`, 'error');
+    } finally {
+      reloadButton.disabled = false;
+      poller.poke();
+    }
+  });
+
+  function drawStatus() {
+    const s = data.status || {};
+    fill(
+      reloadBox,
+      h(
+        'p',
+        { class: 'muted' },
+        `${s.flows ?? (data.flows || []).length} flows loaded `,
+        timeEl(s.loaded_at),
+        ` (generation ${s.generation ?? '—'}).`,
+      ),
+    );
+    fill(errorBox, s.last_error ? reloadError(s.last_error) : null);
+  }
+
+  let drawn = '';
+  function drawTable() {
+    // Redraw only what changed, keeping open details and focus.
+    const sig = JSON.stringify([data.flows, [...stats.entries()]]);
+    if (sig === drawn) return;
+    drawn = sig;
+    keepingState(body, () => drawTableNow());
+  }
+
+  function drawTableNow() {
+    const list = (data.flows || []).slice().sort((a, b) => String(a.name).localeCompare(String(b.name)));
+    if (list.length === 0) {
+      fill(
+        body,
+        callout(
+          'info',
+          'No flows are loaded',
+          h('p', null, 'Put flow files (*.yaml) in the flows folder ([server] flows_dir), then reload.'),
+        ),
+      );
+      return;
+    }
+    const rows = list.map((f) => flowRow(ctx, f, stats.get(f.name), dialog));
+    fill(
+      body,
+      h(
+        'table',
+        { class: 'data flows' },
+        h('caption', { class: 'visually-hidden' }, 'Loaded flows'),
+        h(
+          'thead',
+          null,
+          h(
+            'tr',
+            null,
+            h('th', { scope: 'col' }, 'Flow'),
+            h('th', { scope: 'col' }, 'Trigger'),
+            h('th', { scope: 'col' }, 'Last run'),
+            h('th', { scope: 'col' }, 'Last 24 h'),
+            h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')),
+          ),
+        ),
+        h('tbody', null, rows),
+      ),
+    );
+  }
+}
+
+/// Last run and the last day's counts of each flow, four flows at a time.
+async function loadStats(flows, signal) {
+  const since = new Date(Date.now() - DAY_MS).toISOString();
+  const out = new Map();
+  const queue = flows.map((f) => f.name);
+  async function worker() {
+    while (queue.length) {
+      const name = queue.shift();
+      try {
+        const day = await get('runs', { query: { flow: name, since, limit: COUNT_LIMIT }, signal });
+        const counts = {};
+        for (const r of day.runs || []) counts[r.status] = (counts[r.status] || 0) + 1;
+        let last = (day.runs || [])[0] || null;
+        if (!last) {
+          const older = await get('runs', { query: { flow: name, limit: 1 }, signal });
+          last = (older.runs || [])[0] || null;
+        }
+        out.set(name, { last, counts, more: Boolean(day.next_cursor) });
+      } catch (e) {
+        if (e.name === 'AbortError' || e.status === 401) throw e;
+        out.set(name, { error: e.message });
+      }
+    }
+  }
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  return out;
+}
+
+function flowRow(ctx, f, st, dialog) {
+  const trig = flowTrigger(f.trigger);
+  const { first, more } = firstParagraph(f.description);
+  const runsHref = ctx.routeHref(['runs'], { flow: f.name });
+  const nameCell = h(
+    'td',
+    { 'data-label': 'Flow' },
+    h('a', { href: runsHref, class: 'flow-name' }, f.name),
+    f.running ? h('span', { class: 'badge status-running small' }, h('span', { 'aria-hidden': 'true' }, '▶'), ' running now') : null,
+    first ? h('p', { class: 'desc' }, first) : null,
+    more ? h('details', { class: 'more', dataset: { key: `desc:${f.name}` } }, h('summary', null, 'Full description'), h('p', { class: 'desc full' }, f.description)) : null,
+    h('p', { class: 'file muted' }, f.file),
+  );
+
+  let lastCell;
+  let countCell;
+  if (!st) {
+    lastCell = h('td', { 'data-label': 'Last run' }, h('span', { class: 'muted' }, '…'));
+    countCell = h('td', { 'data-label': 'Last 24 h' }, h('span', { class: 'muted' }, '…'));
+  } else if (st.error) {
+    lastCell = h('td', { 'data-label': 'Last run', colspan: '2' }, h('span', { class: 'muted' }, `cannot read runs: ${st.error}`));
+    countCell = null;
+  } else {
+    lastCell = h(
+      'td',
+      { 'data-label': 'Last run' },
+      st.last
+        ? h('a', { href: ctx.routeHref(['runs', st.last.id]), class: 'last-run' }, statusBadge(st.last.status), ' ', timeEl(st.last.created))
+        : h('span', { class: 'muted' }, 'never run'),
+    );
+    countCell = h('td', { 'data-label': 'Last 24 h' }, counts(ctx, f.name, st));
+  }
+
+  const runnable = ['manual', 'schedule', 'api', 'okta'].includes(trig.kind);
+  const actions = h(
+    'td',
+    { class: 'row-actions', 'data-label': '' },
+    runnable
+      ? h(
+          'button',
+          { type: 'button', dataset: { focusKey: `run:${f.name}` }, on: { click: () => dialog.open(f, trig) } },
+          trig.kind === 'okta' ? 'Test run…' : 'Run now…',
+        )
+      : h('span', { class: 'muted small' }, 'runs when a flow calls it'),
+  );
+  return h(
+    'tr',
+    null,
+    nameCell,
+    h('td', { 'data-label': 'Trigger' }, h('span', { class: `trigger trigger-${trig.kind}` }, trig.text)),
+    lastCell,
+    countCell,
+    actions,
+  );
+}
+
+function counts(ctx, flow, st) {
+  const present = STATUS_NAMES.filter((s) => st.counts[s]);
+  if (present.length === 0) return h('span', { class: 'muted' }, 'no runs');
+  return h(
+    'ul',
+    { class: 'counts' },
+    present.map((s) =>
+      h(
+        'li',
+        null,
+        h(
+          'a',
+          { href: ctx.routeHref(['runs'], { flow, status: s }), class: `count status-${s}` },
+          h('span', { 'aria-hidden': 'true' }, STATUSES[s].icon),
+          ` ${st.counts[s]}${st.more ? '+' : ''} ${s}`,
+        ),
+      ),
+    ),
+  );
+}
+
+/// The last failed reload: its message, each diagnostic, and the rendered
+/// text with source lines.
+function reloadError(e) {
+  const diags = Array.isArray(e.diagnostics) ? e.diagnostics : [];
+  return callout(
+    'error',
+    'The last reload failed; the flows loaded before it stay in use',
+    h('p', null, e.message, ' ', h('span', { class: 'muted' }, '(', timeEl(e.at), ')')),
+    diags.length
+      ? h(
+          'ul',
+          { class: 'diagnostics' },
+          diags.map((d) => {
+            const pos = d.span && d.span.start && d.span.start.line ? `:${d.span.start.line}:${d.span.start.col}` : '';
+            return h(
+              'li',
+              null,
+              h('span', { class: `sev sev-${d.severity}` }, d.severity),
+              ' ',
+              h('code', null, `${d.file}${pos}`),
+              ' ',
+              d.message,
+              d.step ? h('span', { class: 'muted' }, ` — at ${d.step}`) : null,
+              d.help ? h('div', { class: 'help' }, 'help: ', d.help) : null,
+            );
+          }),
+        )
+      : null,
+    e.rendered ? h('details', null, h('summary', null, 'As `lanyard validate` prints it'), h('pre', { class: 'rendered' }, e.rendered)) : null,
+  );
+}
+
+/// A sample Okta event to start from, for a test run of an Okta flow.
+function sampleEvent(eventType) {
+  return {
+    uuid: crypto.randomUUID ? crypto.randomUUID() : 'test-event-1',
+    published: new Date().toISOString(),
+    eventType,
+    version: '0',
+    severity: 'INFO',
+    displayMessage: eventType,
+    actor: { id: '00u_admin', type: 'User', alternateId: 'admin@example.com', displayName: 'Admin' },
+    outcome: { result: 'SUCCESS' },
+    target: [{ id: '00u_REPLACE_ME', type: 'User', alternateId: 'someone@example.com', displayName: 'Some One' }],
+  };
+}
+
+function runNowDialog(ctx) {
+  const title = h('h2', { id: 'run-now-title' });
+  const explain = h('p', { class: 'muted' });
+  const inputLabel = h('label', { for: 'run-input' }, 'Input (the flow sees it as ', h('code', null, 'event'), '), JSON');
+  const input = h('textarea', { id: 'run-input', rows: '10', spellcheck: 'false' });
+  const inputBlock = h('div', { class: 'field' }, inputLabel, input);
+  const dry = h('input', { id: 'run-dry', type: 'checkbox' });
+  const status = h('div', { 'aria-live': 'polite' });
+  const submit = h('button', { type: 'submit', class: 'primary' }, 'Run');
+  const cancel = h('button', { type: 'button' }, 'Cancel');
+  const form = h(
+    'form',
+    { novalidate: true },
+    title,
+    explain,
+    inputBlock,
+    h(
+      'div',
+      { class: 'field check' },
+      dry,
+      h('label', { for: 'run-dry' }, 'Dry run: record what the cards would write (Okta, HTTP, tables, mail) instead of doing it'),
+    ),
+    status,
+    h('div', { class: 'dialog-actions' }, cancel, submit),
+  );
+  const el = h('dialog', { class: 'run-now', 'aria-labelledby': 'run-now-title' }, form);
+  let flow = null;
+  let trig = null;
+
+  cancel.addEventListener('click', () => el.close());
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    let body;
+    if (trig.kind !== 'schedule') {
+      const text = input.value.trim();
+      if (text) {
+        try {
+          body = JSON.parse(text);
+        } catch (err) {
+          fill(status, callout('error', null, h('p', null, `The input is not valid JSON: ${err.message}`)));
+          input.focus();
+          return;
+        }
+      }
+    }
+    submit.disabled = true;
+    fill(status, h('p', { class: 'muted' }, 'Starting…'));
+    try {
+      const r = await call('runNow', {
+        params: { flow: flow.name },
+        query: { dry_run: dry.checked ? 'true' : '' },
+        body,
+        signal: ctx.signal,
+      });
+      const id = r.body.run_id;
+      fill(
+        status,
+        callout(
+          'info',
+          null,
+          h('p', null, 'Started run ', h('a', { href: ctx.routeHref(['runs', id]) }, h('code', null, id)), '.'),
+        ),
+      );
+      submit.hidden = true;
+      cancel.textContent = 'Close';
+      toast(`Started run ${id} of ${flow.name}`);
+    } catch (err) {
+      if (err.name === 'AbortError') return;
+      const msg = err instanceof ApiError ? `${err.status}: ${err.message}` : String(err);
+      fill(status, callout('error', 'The run did not start', h('p', null, msg)));
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  return {
+    el,
+    open(f, t) {
+      flow = f;
+      trig = t;
+      fill(title, t.kind === 'okta' ? 'Test run of ' : 'Run ', `“${f.name}”`);
+      submit.hidden = false;
+      cancel.textContent = 'Cancel';
+      fill(status);
+      if (t.kind === 'schedule') {
+        fill(explain, `The run sees a fire of its schedule at the current time (${t.text}).`);
+        inputBlock.hidden = true;
+        dry.checked = false;
+      } else if (t.kind === 'okta') {
+        fill(
+          explain,
+          'Start one run with an Okta event you give (a System Log event, as an Event Hook delivers it). Fill in a real target user. Dry run is on: nothing is changed in Okta.',
+        );
+        inputBlock.hidden = false;
+        input.value = JSON.stringify(sampleEvent((t.types && t.types[0]) || 'user.lifecycle.create'), null, 2);
+        dry.checked = true;
+      } else {
+        fill(explain, t.kind === 'api' ? 'Start one run as if the invoke API were called with this body.' : 'Start one run with this input.');
+        inputBlock.hidden = false;
+        input.value = '{}';
+        dry.checked = false;
+      }
+      el.showModal();
+      (inputBlock.hidden ? submit : input).focus();
+    },
+  };
+}

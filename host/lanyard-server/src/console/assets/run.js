@@ -1,0 +1,390 @@
+// One run: what started it, how it ended, and every step as a tree (the
+// shape of `lanyard history show`), each step expandable to its evaluated
+// input, output, error, log lines and dry-run effects. Refreshed every 2 s
+// until the run ends.
+
+import { call, get } from './api.js';
+import { h, fill, callout, jsonBlock, keepingState, toast } from './dom.js';
+import { statusBadge, timeEl, absolute, duration, runDuration, isFinal, number } from './format.js';
+
+const REFRESH_MS = 2000;
+
+export function render(ctx, id) {
+  ctx.title(`Run ${id}`);
+  const root = h('div', { class: 'run-page' }, h('h1', null, 'Run ', h('code', null, id)), h('p', { class: 'muted' }, 'Loading…'));
+  fill(ctx.main, root);
+  let drawn = '';
+  let first = true;
+
+  const poller = ctx.poll(async (signal) => {
+    let d;
+    try {
+      d = await get('run', { params: { run: id }, signal });
+    } catch (e) {
+      if (e.name === 'AbortError') throw e;
+      if (e.status === 404) {
+        fill(
+          root,
+          h('h1', null, 'Run ', h('code', null, id)),
+          callout('error', 'No such run', h('p', null, e.message), h('p', null, h('a', { href: '#/runs' }, 'Back to the runs'))),
+        );
+        return false;
+      }
+      if (first) fill(root, h('h1', null, 'Run ', h('code', null, id)), callout('error', 'Cannot load the run', h('p', null, `${e.status}: ${e.message}`)));
+      throw e;
+    }
+    const sig = JSON.stringify([d.run, (d.steps || []).length, isFinal(d.run.status) ? 0 : Math.floor(Date.now() / 1000)]);
+    if (sig !== drawn) {
+      drawn = sig;
+      keepingState(root, () => draw(ctx, root, d, () => poller.poke()));
+    }
+    first = false;
+    return !isFinal(d.run.status);
+  }, REFRESH_MS);
+}
+
+function draw(ctx, root, d, refresh) {
+  const run = d.run;
+  const steps = Array.isArray(d.steps) ? d.steps : [];
+  ctx.title(`${run.status} · ${run.flow}`);
+  const tree = buildTree(steps);
+  const stepsList = h('ol', { class: 'tree', 'aria-label': 'Steps, in the order they started' }, tree.map((n) => stepItem(n)));
+
+  const cancel = !isFinal(run.status)
+    ? h(
+        'button',
+        {
+          type: 'button',
+          class: 'danger',
+          on: {
+            click: async () => {
+              if (!confirm(`Cancel run ${run.id} of “${run.flow}”? Steps already done stay done.`)) return;
+              try {
+                await call('cancelRun', { params: { run: run.id }, signal: ctx.signal });
+                toast('Cancel requested.');
+              } catch (e) {
+                if (e.name !== 'AbortError') toast(`Cannot cancel: ${e.message}`, 'error');
+              }
+              refresh();
+            },
+          },
+        },
+        'Cancel run',
+      )
+    : null;
+
+  fill(
+    root,
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', null, h('span', { class: 'visually-hidden' }, 'Run of '), run.flow),
+      h('div', { class: 'actions' }, statusBadge(run.status), cancel),
+    ),
+    h(
+      'p',
+      { class: 'crumbs' },
+      h('a', { href: ctx.routeHref(['runs']) }, 'All runs'),
+      ' · ',
+      h('a', { href: ctx.routeHref(['runs'], { flow: run.flow }) }, 'Runs of this flow'),
+      ' · run ',
+      h('code', null, run.id),
+    ),
+    run.dry_run ? callout('info', 'Dry run', h('p', null, 'Writes to Okta, HTTP services, tables and mail were recorded ("would do" below), not done.')) : null,
+    summary(ctx, run),
+    outcome(run, root),
+    h(
+      'section',
+      { class: 'steps', 'aria-labelledby': 'steps-title' },
+      h(
+        'div',
+        { class: 'section-head' },
+        h('h2', { id: 'steps-title' }, `Steps (${steps.length})`),
+        steps.length
+          ? h(
+              'div',
+              { class: 'actions' },
+              h('button', { type: 'button', on: { click: () => setAll(stepsList, true) } }, 'Expand all'),
+              h('button', { type: 'button', on: { click: () => setAll(stepsList, false) } }, 'Collapse all'),
+            )
+          : null,
+      ),
+      steps.length
+        ? stepsList
+        : h('p', { class: 'muted' }, isFinal(run.status) ? 'No steps ran.' : 'No step has finished yet; steps appear as they end.'),
+      !isFinal(run.status) && steps.length ? h('p', { class: 'muted small' }, 'Still running: more steps appear as they end.') : null,
+    ),
+    h(
+      'section',
+      { class: 'event', 'aria-labelledby': 'event-title' },
+      h('h2', { id: 'event-title' }, 'Triggering event'),
+      h(
+        'details',
+        { dataset: { key: 'event' } },
+        h('summary', null, 'The input the flow saw as ', h('code', null, 'event'), ' (JSON)'),
+        jsonBlock(run.input, { label: 'triggering event' }),
+      ),
+    ),
+    d.trace
+      ? h(
+          'section',
+          { class: 'trace', 'aria-labelledby': 'trace-title' },
+          h('h2', { id: 'trace-title' }, 'Text trace'),
+          h(
+            'details',
+            { dataset: { key: 'trace' } },
+            h('summary', null, 'As ', h('code', null, 'lanyard history show'), ' prints it'),
+            h('pre', { class: 'rendered', tabindex: '0' }, d.trace),
+          ),
+        )
+      : null,
+  );
+}
+
+function setAll(list, open) {
+  for (const det of list.querySelectorAll('details')) det.open = open;
+}
+
+function summary(ctx, run) {
+  const rows = [];
+  const add = (k, ...v) => rows.push(h('dt', null, k), h('dd', null, ...v));
+  add('Flow', h('a', { href: ctx.routeHref(['runs'], { flow: run.flow }) }, run.flow), ' ', h('span', { class: 'muted small mono', title: run.flow_digest }, `sha256:${String(run.flow_digest || '').slice(0, 12)}`));
+  add('Trigger', ...triggerDetail(ctx, run));
+  const who = targetOf(run);
+  if (who || run.subject) add('User', who ? `${who} ` : '', run.subject ? h('span', { class: 'mono muted' }, run.subject) : null);
+  add('Created', h('time', { datetime: run.created }, absolute(run.created)));
+  if (run.started) add('Started', h('time', { datetime: run.started }, absolute(run.started)));
+  if (run.ended) add('Ended', h('time', { datetime: run.ended }, absolute(run.ended)));
+  if (run.started) add('Duration', duration(runDuration(run)), isFinal(run.status) ? '' : ' so far');
+  return h('dl', { class: 'summary' }, rows);
+}
+
+function triggerDetail(ctx, run) {
+  const t = run.trigger || {};
+  switch (t.kind) {
+    case 'okta':
+      return [
+        'Okta event ',
+        h('code', null, t.event_type),
+        h('div', { class: 'muted small' }, 'event ', h('span', { class: 'mono' }, t.event_uuid), ` via ${t.source}`),
+      ];
+    case 'schedule':
+      return [
+        'schedule ',
+        h('code', null, t.cron),
+        ` ${t.timezone}`,
+        h('div', { class: 'muted small' }, 'fired for ', absolute(t.fire_time)),
+      ];
+    case 'api':
+      return ['the invoke API (', h('code', null, 'POST …/invoke'), ')'];
+    case 'flow':
+      return [
+        'called by run ',
+        h('a', { href: ctx.routeHref(['runs', t.parent_run]) }, h('code', null, t.parent_run)),
+        ' at step ',
+        h('code', null, t.parent_step),
+      ];
+    case 'manual':
+      return ['run by hand (Run now, or ', h('code', null, 'lanyard run'), ')'];
+    default:
+      return [JSON.stringify(t)];
+  }
+}
+
+/// "Some One <someone@example.com>" from an Okta event's first target.
+function targetOf(run) {
+  const target = run.input && Array.isArray(run.input.target) ? run.input.target[0] : null;
+  if (!target || typeof target !== 'object') return null;
+  const name = typeof target.displayName === 'string' ? target.displayName : '';
+  const login = typeof target.alternateId === 'string' ? target.alternateId : '';
+  if (name && login && name !== login) return `${name} <${login}>`;
+  return name || login || null;
+}
+
+function outcome(run, root) {
+  const parts = [];
+  if (run.error) parts.push(errorCallout('The run failed', run.error, root));
+  if (run.reason) {
+    const title = { suppressed: 'Held by loop protection', stopped: 'Stopped by the flow', cancelled: 'Cancelled' }[run.status] || 'Reason';
+    parts.push(callout(run.status === 'suppressed' ? 'warn' : 'info', title, h('p', null, run.reason)));
+  }
+  if (run.output !== undefined && run.output !== null) {
+    parts.push(h('section', { class: 'output', 'aria-labelledby': 'output-title' }, h('h2', { id: 'output-title' }, 'Output'), jsonBlock(run.output, { label: 'run output' })));
+  }
+  return parts.length ? h('div', { class: 'outcome' }, parts) : null;
+}
+
+function errorCallout(title, e, root) {
+  return callout(
+    'error',
+    title,
+    errorBody(e, root),
+  );
+}
+
+function errorBody(e, root) {
+  return h(
+    'div',
+    { class: 'error-body' },
+    h('p', null, h('span', { class: 'tag kind' }, e.kind), ' ', e.message),
+    h(
+      'p',
+      { class: 'small' },
+      e.step
+        ? [
+            'at step ',
+            root
+              ? h('button', { type: 'button', class: 'link mono', on: { click: () => revealStep(root, e.step) } }, e.step)
+              : h('code', null, e.step),
+          ]
+        : null,
+      e.card ? [' · card ', h('code', null, e.card)] : null,
+      ' · ',
+      e.retryable ? 'retryable' : 'not retryable',
+    ),
+    e.detail ? h('div', null, h('p', { class: 'small muted' }, 'Detail (the card\'s panic message, stderr or backtrace):'), h('pre', { class: 'detail', tabindex: '0' }, e.detail)) : null,
+  );
+}
+
+function revealStep(root, path) {
+  const li = [...root.querySelectorAll('li.step')].find((el) => el.dataset.path === path);
+  if (!li) return;
+  for (let el = li; el && el !== root; el = el.parentElement) if (el.tagName === 'DETAILS') el.open = true;
+  const det = li.querySelector(':scope > details');
+  if (det) {
+    det.open = true;
+    const s = det.querySelector(':scope > summary');
+    s.scrollIntoView({ block: 'center' });
+    s.focus();
+  }
+}
+
+/// Whether `path` is inside the step at `parent` (`loop[3]/x` in `loop`).
+export function isUnder(path, parent) {
+  return path.length > parent.length && path.startsWith(parent) && (path[parent.length] === '/' || path[parent.length] === '[');
+}
+
+/// Nest step records by path, in the order they started (as the text trace does).
+export function buildTree(steps) {
+  const order = steps.slice().sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+  const roots = [];
+  const open = [];
+  for (const step of order) {
+    while (open.length && !isUnder(step.path, open[open.length - 1].step.path)) open.pop();
+    const parent = open[open.length - 1];
+    const name = parent ? step.path.slice(parent.step.path.length).replace(/^\//, '') : step.path;
+    const node = { step, name, children: [] };
+    (parent ? parent.children : roots).push(node);
+    open.push(node);
+  }
+  return roots;
+}
+
+function stepNote(s) {
+  const out = s.output;
+  switch (s.kind) {
+    case 'if':
+      return typeof out === 'boolean' ? `took ${out ? 'then' : 'else'}` : null;
+    case 'switch':
+      if (out && typeof out === 'object' && 'matched' in out) return typeof out.matched === 'string' ? `took case ${out.matched}` : 'took default';
+      return null;
+    case 'for_each': {
+      const n = s.input && typeof s.input === 'object' ? s.input.items : undefined;
+      return n !== undefined ? `${typeof n === 'number' ? n : JSON.stringify(n)} items` : null;
+    }
+    default:
+      return null;
+  }
+}
+
+function stepItem(node) {
+  const s = node.step;
+  const failedHere = s.error && (s.error.step === s.path || s.kind === 'card');
+  const failedBelow = s.error && !failedHere;
+  const state = failedHere ? 'failed' : failedBelow ? 'failed-below' : 'ok';
+  const icon = failedHere ? '✕' : failedBelow ? '!' : '✓';
+  const word = failedHere ? 'failed' : failedBelow ? 'failed inside' : 'ok';
+  const what = s.card ? s.card : s.kind;
+  const meta = [];
+  if (s.attempts > 1) meta.push(`${s.attempts} attempts`);
+  meta.push(duration(s.duration_ms));
+  if (s.fuel_used > 0) meta.push(`fuel ${number(s.fuel_used)}`);
+  if (s.logs && s.logs.length) meta.push(`${s.logs.length} log line${s.logs.length === 1 ? '' : 's'}`);
+  if (s.effects && s.effects.length) meta.push(`${s.effects.length} would-do`);
+  const note = stepNote(s);
+
+  const details = h(
+    'details',
+    { dataset: { key: `step:${s.path}` }, open: failedHere ? true : null },
+    h(
+      'summary',
+      null,
+      h('span', { class: `step-icon ${state}`, 'aria-hidden': 'true' }, icon),
+      h('span', { class: 'visually-hidden' }, `${word}: `),
+      h('span', { class: 'step-name' }, node.name),
+      h('span', { class: s.card ? 'step-what card' : 'step-what' }, s.card ? ['card ', h('code', null, what)] : what),
+      note ? h('span', { class: 'step-note' }, note) : null,
+      h('span', { class: 'step-meta' }, meta.join(' · ')),
+    ),
+    stepBody(s, failedHere),
+  );
+  return h(
+    'li',
+    { class: `step ${state}`, dataset: { path: s.path } },
+    details,
+    node.children.length ? h('ol', null, node.children.map((c) => stepItem(c))) : null,
+  );
+}
+
+function stepBody(s, failedHere) {
+  const parts = [];
+  parts.push(h('p', { class: 'small muted' }, 'path ', h('code', null, s.path), ' · started ', absolute(s.started), ` · ${s.kind}`));
+  if (s.error) {
+    parts.push(
+      failedHere
+        ? h('div', { class: 'step-section' }, h('h3', null, 'Error'), errorBody(s.error, null))
+        : h('p', { class: 'small' }, 'Failed because of step ', h('code', null, s.error.step || 'inside'), `: ${s.error.kind}: ${s.error.message}`),
+    );
+  }
+  if (s.input !== undefined && s.input !== null) parts.push(h('div', { class: 'step-section' }, h('h3', null, s.kind === 'card' ? 'Input (evaluated with)' : 'Input'), jsonBlock(s.input, { label: `input of ${s.path}` })));
+  if (s.output !== undefined && s.output !== null) parts.push(h('div', { class: 'step-section' }, h('h3', null, 'Output'), jsonBlock(s.output, { label: `output of ${s.path}` })));
+  if (s.logs && s.logs.length) {
+    parts.push(
+      h(
+        'div',
+        { class: 'step-section' },
+        h('h3', null, 'Logs'),
+        h(
+          'ol',
+          { class: 'logs' },
+          s.logs.map((l) =>
+            h(
+              'li',
+              { class: `log level-${/^[a-z]+$/.test(l.level) ? l.level : 'other'}` },
+              h('span', { class: 'log-level' }, l.level),
+              h('span', { class: 'log-message' }, l.message),
+              l.fields !== undefined && l.fields !== null ? h('span', { class: 'log-fields mono' }, JSON.stringify(l.fields)) : null,
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+  if (s.effects && s.effects.length) {
+    parts.push(
+      h(
+        'div',
+        { class: 'step-section' },
+        h('h3', null, 'Would do (dry run)'),
+        h(
+          'ul',
+          { class: 'effects' },
+          s.effects.map((e) =>
+            h('li', null, h('span', { class: 'tag' }, e.capability), ' ', h('code', null, e.operation), jsonBlock(e.args, { label: `arguments of ${e.operation}` })),
+          ),
+        ),
+      ),
+    );
+  }
+  return h('div', { class: 'step-body' }, parts);
+}

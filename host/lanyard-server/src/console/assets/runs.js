@@ -1,0 +1,241 @@
+// Runs: the execution history, newest first, filtered by flow and status,
+// paged with the API's cursor, refreshed every 2 s while the first page is
+// shown and the tab is visible.
+
+import { get } from './api.js';
+import { h, fill, callout } from './dom.js';
+import { statusBadge, timeEl, runTrigger, duration, runDuration, STATUS_NAMES, isFinal } from './format.js';
+
+const PAGE = 50;
+const REFRESH_MS = 2000;
+
+export function render(ctx) {
+  ctx.title('Runs');
+  const q = ctx.route.query;
+  const state = {
+    flow: q.get('flow') || '',
+    status: q.get('status') || '',
+    // Cursors of the pages before this one (for "Newer"), and this page's.
+    back: [],
+    cursor: null,
+    next: null,
+  };
+
+  const flowSelect = h('select', { id: 'filter-flow' }, h('option', { value: '' }, 'All flows'));
+  if (state.flow) flowSelect.append(h('option', { value: state.flow }, state.flow));
+  flowSelect.value = state.flow;
+  const statusSelect = h(
+    'select',
+    { id: 'filter-status' },
+    h('option', { value: '' }, 'Any status'),
+    STATUS_NAMES.map((s) => h('option', { value: s }, s)),
+  );
+  statusSelect.value = state.status;
+  const live = h('p', { class: 'live muted', 'aria-live': 'off' });
+  const table = h('div', { class: 'runs-body' }, h('p', { class: 'muted' }, 'Loading runs…'));
+  const newer = h('button', { type: 'button' }, '← Newer');
+  const older = h('button', { type: 'button' }, 'Older →');
+  const pageInfo = h('span', { class: 'muted', 'aria-live': 'polite' });
+  const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of runs' }, newer, pageInfo, older);
+  const tbody = h('tbody');
+
+  fill(
+    ctx.main,
+    h('div', { class: 'page-head' }, h('h1', null, 'Runs'), live),
+    h(
+      'form',
+      { class: 'filters', role: 'search', 'aria-label': 'Filter runs', on: { submit: (e) => e.preventDefault() } },
+      h('div', { class: 'field' }, h('label', { for: 'filter-flow' }, 'Flow'), flowSelect),
+      h('div', { class: 'field' }, h('label', { for: 'filter-status' }, 'Status'), statusSelect),
+    ),
+    table,
+    pager,
+  );
+
+  // The flow names for the filter (once; a reload rarely adds one).
+  get('flows', { signal: ctx.signal })
+    .then((d) => {
+      const names = (d.flows || []).map((f) => f.name).sort((a, b) => a.localeCompare(b));
+      fill(flowSelect, h('option', { value: '' }, 'All flows'), names.map((n) => h('option', { value: n }, n)));
+      if (state.flow && !names.includes(state.flow)) flowSelect.append(h('option', { value: state.flow }, `${state.flow} (not loaded)`));
+      flowSelect.value = state.flow;
+    })
+    .catch(() => {});
+
+  function onFilter() {
+    state.flow = flowSelect.value;
+    state.status = statusSelect.value;
+    state.back = [];
+    state.cursor = null;
+    ctx.replaceQuery({ flow: state.flow, status: state.status });
+    poller.poke();
+  }
+  flowSelect.addEventListener('change', onFilter);
+  statusSelect.addEventListener('change', onFilter);
+  older.addEventListener('click', () => {
+    if (!state.next) return;
+    state.back.push(state.cursor);
+    state.cursor = state.next;
+    poller.poke();
+  });
+  newer.addEventListener('click', () => {
+    if (state.back.length === 0) return;
+    state.cursor = state.back.pop();
+    poller.poke();
+  });
+
+  const rows = new Map(); // run id → { sig, tr }
+  let lastOk = null;
+  let failing = null;
+
+  const poller = ctx.poll(async (signal) => {
+    const wanted = { ...state };
+    try {
+      const page = await get('runs', {
+        query: { flow: wanted.flow, status: wanted.status, limit: PAGE, cursor: wanted.cursor },
+        signal,
+      });
+      // A filter or page change while this was in flight: poke() fetches again.
+      if (wanted.flow !== state.flow || wanted.status !== state.status || wanted.cursor !== state.cursor) return true;
+      state.next = page.next_cursor || null;
+      draw(page.runs || []);
+      lastOk = Date.now();
+      failing = null;
+    } catch (e) {
+      if (e.name === 'AbortError') throw e;
+      failing = e;
+      if (e.status !== 0) fill(table, callout('error', 'Cannot list runs', h('p', null, `${e.status}: ${e.message}`)));
+      throw e;
+    } finally {
+      drawLive();
+    }
+    // Only the first page changes as runs come in (older pages get no new
+    // rows); keep it live, leave older pages still.
+    return state.cursor === null;
+  }, REFRESH_MS);
+
+  // Update "live" text without fetching.
+  const clock = setInterval(drawLive, 1000);
+  ctx.onCleanup(() => clearInterval(clock));
+
+  function drawLive() {
+    let text;
+    if (failing && failing.status === 0) text = 'Cannot reach the daemon; retrying…';
+    else if (failing) text = `Refresh failed (${failing.status}); retrying…`;
+    else if (state.cursor !== null) text = 'Older page: not refreshing';
+    else if (document.hidden) text = 'Paused while the tab is hidden';
+    else if (lastOk) text = `Live · updated ${Math.max(0, Math.round((Date.now() - lastOk) / 1000))} s ago`;
+    else text = '';
+    live.textContent = text;
+    live.classList.toggle('warn', Boolean(failing));
+    newer.disabled = state.back.length === 0;
+    older.disabled = !state.next;
+    pageInfo.textContent = state.back.length === 0 ? 'Newest first' : `Page ${state.back.length + 1}`;
+  }
+
+  function draw(runs) {
+    if (runs.length === 0) {
+      rows.clear();
+      const filtered = state.flow || state.status;
+      fill(
+        table,
+        callout(
+          'info',
+          filtered ? 'No runs match these filters' : 'No runs yet',
+          h(
+            'p',
+            null,
+            filtered
+              ? 'Try another flow or status.'
+              : 'Runs appear here when an Okta event, a schedule or an API call starts a flow, or when you use Run now on the Flows page.',
+          ),
+        ),
+      );
+      return;
+    }
+    if (!table.contains(tbody)) fill(table, runsTable(tbody));
+    const now = Date.now();
+    const wanted = runs.map((r) => {
+      // The duration of a running run changes every tick.
+      const sig = `${r.status}|${r.ended}|${isFinal(r.status) ? '' : Math.floor(runDuration(r, now) / 1000)}|${relativeBucket(r.created, now)}`;
+      const have = rows.get(r.id);
+      if (have && have.sig === sig) return have.tr;
+      const tr = runRow(ctx, r, now);
+      rows.set(r.id, { sig, tr });
+      return tr;
+    });
+    // Move rows into place without touching the ones already there, so focus
+    // and selection stay on an unchanged row.
+    wanted.forEach((tr, i) => {
+      if (tbody.children[i] !== tr) tbody.insertBefore(tr, tbody.children[i] || null);
+    });
+    while (tbody.children.length > wanted.length) tbody.lastChild.remove();
+    const ids = new Set(runs.map((r) => r.id));
+    for (const id of rows.keys()) if (!ids.has(id)) rows.delete(id);
+  }
+}
+
+// "3 min ago" changes slowly: redraw a row's time once a minute at most.
+function relativeBucket(created, now) {
+  const t = Date.parse(created);
+  const age = (now - t) / 1000;
+  return age < 60 ? Math.floor(age / 10) : Math.floor(age / 60);
+}
+
+function runsTable(tbody) {
+  return h(
+    'table',
+    { class: 'data runs' },
+    h('caption', { class: 'visually-hidden' }, 'Runs, newest first'),
+    h(
+      'thead',
+      null,
+      h(
+        'tr',
+        null,
+        h('th', { scope: 'col' }, 'Status'),
+        h('th', { scope: 'col' }, 'Flow'),
+        h('th', { scope: 'col' }, 'Trigger'),
+        h('th', { scope: 'col' }, 'Started'),
+        h('th', { scope: 'col', class: 'num' }, 'Duration'),
+      ),
+    ),
+    tbody,
+  );
+}
+
+function runRow(ctx, r, now) {
+  const href = ctx.routeHref(['runs', r.id]);
+  const trigger = runTrigger(r.trigger);
+  const tr = h(
+    'tr',
+    { class: 'clickable' },
+    h('td', { 'data-label': 'Status' }, statusBadge(r.status), r.dry_run ? h('span', { class: 'tag' }, 'dry run') : null),
+    h(
+      'td',
+      { 'data-label': 'Flow' },
+      h('a', { href, class: 'row-link' }, r.flow),
+      h('div', { class: 'muted small mono' }, r.id),
+    ),
+    h(
+      'td',
+      { 'data-label': 'Trigger' },
+      h('span', { class: 'mono small' }, trigger),
+      r.subject ? h('div', { class: 'small' }, h('span', { class: 'muted' }, 'user '), h('span', { class: 'mono' }, r.subject)) : null,
+      r.reason ? h('div', { class: 'small muted reason' }, r.reason) : null,
+    ),
+    h('td', { 'data-label': 'Started' }, timeEl(r.started || r.created)),
+    h(
+      'td',
+      { 'data-label': 'Duration', class: 'num' },
+      r.started ? duration(runDuration(r, now)) : h('span', { class: 'muted' }, 'not started'),
+    ),
+  );
+  // The whole row opens the run for a pointer; keyboard users have the link.
+  tr.addEventListener('click', (e) => {
+    if (e.target.closest('a, button, summary')) return;
+    if (window.getSelection && String(window.getSelection()).length > 0) return;
+    location.hash = href;
+  });
+  return tr;
+}

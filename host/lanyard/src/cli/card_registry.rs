@@ -1,0 +1,536 @@
+//! `lanyard card publish|list|show|grant|remove`: the card registry.
+//!
+//! The rules live in `lanyard_server::registry`; this module only finds the
+//! registry and prints. Without a daemon it opens the data directory named by
+//! the config and works on the store directly (compiling into the same
+//! compiled-card cache the daemon reads). When the daemon holds the data
+//! directory (the store is locked), or with `--url`, it goes through the
+//! daemon's admin API with the admin token, and the daemon reloads so flows see
+//! the change at once.
+
+use anyhow::{bail, Context as _};
+use lanyard_core::Grant;
+use lanyard_server::registry::{
+    self, flows_on_disk, flows_using, parse_selector, registry_card_set, split_reference, CardView, GrantMode,
+    GrantState, Published, Registry, RegistryOptions,
+};
+use lanyard_server::Config;
+use lanyard_store::{CardSelector, Store, StoreError, StoreOptions};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Where the registry is: the config, or a daemon's URL.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Target {
+    /// The configuration file [default: lanyard.toml if it exists].
+    #[arg(long, short, env = "LANYARD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Go through the daemon's admin API at this URL (for example
+    /// http://127.0.0.1:8080) instead of opening the data directory.
+    #[arg(long, env = "LANYARD_URL", value_name = "URL")]
+    pub url: Option<String>,
+    /// The admin token for the daemon [default: the config's [server] admin_token].
+    #[arg(long, env = "LANYARD_ADMIN_TOKEN", value_name = "TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PublishArgs {
+    /// The card: a WebAssembly component (.wasm) of the world lanyard:card/card.
+    pub wasm: PathBuf,
+    /// The name the card must say it has (`PUT /api/v1/cards/{name}`); by
+    /// default whatever its describe() says.
+    #[arg(long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub target: Target,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// `NAME` (every version) or `NAME@VERSION` (`1.2.0`, `1.2`, `latest`, `sha256:<hex>`).
+    pub card: String,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GrantArgs {
+    /// `NAME` (the newest version) or `NAME@VERSION`.
+    pub card: String,
+    /// What to grant: `okta:okta.users.read`, `http-host:api.example.com`,
+    /// `connection:jamf`, `table:audit`, `mail`. Only what the card asks for
+    /// can be granted; a card asking for `connection:*` gets the connections
+    /// named here.
+    #[arg(value_name = "GRANT")]
+    pub grants: Vec<Grant>,
+    /// Grant exactly these, dropping what was granted before (with no GRANT:
+    /// decide that it gets nothing).
+    #[arg(long)]
+    pub replace: bool,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RemoveArgs {
+    /// `NAME@VERSION` (an exact version, or `sha256:<hex>`).
+    pub card: String,
+    #[command(flatten)]
+    pub target: Target,
+}
+
+/// The registry: the store, or the daemon that holds it.
+enum Source {
+    Local { registry: Registry, config: Config },
+    Daemon { base: String, token: String, client: reqwest::Client },
+}
+
+fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    Ok(match path {
+        Some(p) => Config::load(p)?,
+        None if Path::new("lanyard.toml").is_file() => Config::load(Path::new("lanyard.toml"))?,
+        None => Config::sandbox_defaults(),
+    })
+}
+
+impl Target {
+    /// Open the registry. `create`: make the data directory if it is missing
+    /// (publishing does; reading commands say there is nothing).
+    async fn open(&self, create: bool) -> anyhow::Result<Source> {
+        let config = load_config(self.config.as_deref())?;
+        let daemon = |base: String, config: &Config| -> anyhow::Result<Source> {
+            let token = match (&self.token, &config.server.admin_token) {
+                (Some(t), _) => t.clone(),
+                (None, Some(t)) => t.expose().to_string(),
+                (None, None) => bail!(
+                    "the daemon's admin API needs its admin token: pass --token (or LANYARD_ADMIN_TOKEN), or set [server] admin_token in the config"
+                ),
+            };
+            let client = reqwest::Client::builder()
+                // Publishing waits while the daemon compiles the card (a
+                // Python card takes a minute on two cores).
+                .timeout(Duration::from_secs(600))
+                .build()?;
+            Ok(Source::Daemon { base: base.trim_end_matches('/').to_string(), token, client })
+        };
+        if let Some(url) = &self.url {
+            return daemon(url.clone(), &config);
+        }
+        let dir = config.server.data_dir.clone();
+        let opened = tokio::task::spawn_blocking(move || Store::open_with(&dir, StoreOptions { create, ..StoreOptions::default() })).await?;
+        match opened {
+            Ok(store) => {
+                let runtime = lanyard_runtime::Runtime::new(registry::runtime_config(&config)).context("cannot start the card runtime")?;
+                let registry = Registry::new(store, runtime, RegistryOptions::from_config(&config));
+                Ok(Source::Local { registry, config })
+            }
+            Err(StoreError::Locked { path }) => {
+                let mut addr = config.server.listen;
+                if addr.ip().is_unspecified() {
+                    addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+                }
+                tracing::info!(data_dir = %path.display(), %addr, "the daemon holds the data directory; going through its admin API");
+                daemon(format!("http://{addr}"), &config)
+            }
+            Err(StoreError::Missing { path }) => bail!("no card is published: there is no lanyard data directory at {}", path.display()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl Source {
+    /// One admin API request; the answer's JSON, or the daemon's error message.
+    async fn request(&self, method: reqwest::Method, path: &str, body: Option<Body>) -> anyhow::Result<(u16, Value)> {
+        let Source::Daemon { base, token, client } = self else { unreachable!("only the daemon source makes requests") };
+        let mut req = client.request(method, format!("{base}{path}")).bearer_auth(token);
+        match body {
+            Some(Body::Wasm(bytes)) => req = req.header("content-type", "application/wasm").body(bytes),
+            Some(Body::Json(v)) => req = req.json(&v),
+            None => {}
+        }
+        let resp = req.send().await.with_context(|| format!("the daemon's admin API at {base} does not answer"))?;
+        let status = resp.status().as_u16();
+        let body: Value = resp.json().await.context("the daemon's answer is not JSON")?;
+        Ok((status, body))
+    }
+
+    async fn ok(&self, method: reqwest::Method, path: &str, body: Option<Body>) -> anyhow::Result<Value> {
+        let (status, body) = self.request(method, path, body).await?;
+        if !(200..300).contains(&status) {
+            bail!("{}", daemon_error(status, &body));
+        }
+        Ok(body)
+    }
+}
+
+enum Body {
+    Wasm(Vec<u8>),
+    Json(Value),
+}
+
+/// The daemon's error answer as the CLI prints it: the message, then the
+/// details it carries.
+fn daemon_error(status: u16, body: &Value) -> String {
+    let e = body.get("error");
+    let mut out = e
+        .and_then(|e| e.get("message"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("the daemon answered {status}"));
+    if let Some(detail) = e.and_then(|e| e.get("detail")).and_then(Value::as_str) {
+        out.push('\n');
+        out.push_str(&indent(detail, "  "));
+    }
+    out
+}
+
+fn segment(s: &str) -> String {
+    url_escape(s)
+}
+
+fn url_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn indent(text: &str, by: &str) -> String {
+    text.lines().map(|l| format!("{by}{l}")).collect::<Vec<_>>().join("\n")
+}
+
+fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+// -- publish --------------------------------------------------------------------
+
+pub async fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
+    let wasm = tokio::fs::read(&args.wasm).await.with_context(|| format!("cannot read {}", args.wasm.display()))?;
+    let source = args.target.open(true).await?;
+    let (published, reload) = match &source {
+        Source::Local { registry, .. } => {
+            let p = registry.publish(wasm, args.name.as_deref()).await.map_err(|e| publish_failure(&args.wasm, e))?;
+            (p, None)
+        }
+        Source::Daemon { .. } => {
+            let (method, path) = match &args.name {
+                Some(n) => (reqwest::Method::PUT, format!("/api/v1/cards/{}", segment(n))),
+                None => (reqwest::Method::POST, "/api/v1/cards".to_string()),
+            };
+            let (status, body) = source.request(method, &path, Some(Body::Wasm(wasm))).await?;
+            if !(200..300).contains(&status) {
+                let mut msg = daemon_error(status, &body);
+                if let Some(problems) = body.pointer("/error/problems").and_then(Value::as_array) {
+                    if !msg.contains("\n  - ") {
+                        for p in problems.iter().filter_map(Value::as_str) {
+                            msg.push_str(&format!("\n  - {p}"));
+                        }
+                    }
+                }
+                bail!("{} refused: {msg}", args.wasm.display());
+            }
+            let p: Published = serde_json::from_value(body["published"].clone()).context("the daemon's answer has an unexpected shape")?;
+            (p, Some(body["reload"].clone()))
+        }
+    };
+    if args.target.json {
+        print_json(&serde_json::json!({ "published": published, "reload": reload }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_published(&published, matches!(source, Source::Local { .. }));
+    if let Some(r) = reload {
+        match r.get("ok").and_then(Value::as_bool) {
+            Some(true) if published.new => println!("the daemon reloaded: flows can use it now"),
+            Some(false) => println!("warning: {}", r.get("error").and_then(Value::as_str).unwrap_or("the daemon did not reload")),
+            _ => {}
+        }
+    } else if published.new {
+        println!("the daemon sees it when it starts (or reloads: POST /api/v1/admin/reload)");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn publish_failure(path: &Path, e: registry::PublishError) -> anyhow::Error {
+    let mut msg = format!("{} refused: {e}", path.display());
+    if let registry::PublishError::DescribeFailed { detail: Some(d), .. } = &e {
+        msg.push('\n');
+        msg.push_str(&indent(d, "  "));
+    }
+    anyhow::anyhow!(msg)
+}
+
+fn print_published(p: &Published, local: bool) {
+    let c = &p.card;
+    if p.new {
+        println!("published {}@{}", c.name, c.version);
+    } else {
+        println!("{}@{} is already published with exactly these bytes; nothing changed", c.name, c.version);
+    }
+    println!("  {}", c.description);
+    println!();
+    println!("sha256   {}", c.digest);
+    println!(
+        "size     {}{}",
+        human_size(c.size),
+        c.world.as_deref().map(|w| format!(", built against lanyard:card@{w}")).unwrap_or_default()
+    );
+    let secs = p.load_ms as f64 / 1000.0;
+    if p.compiled_before {
+        println!("checked  in {secs:.1} s (its compiled code was already cached)");
+    } else {
+        let whose = if local { "the cache the daemon reads" } else { "the daemon's cache" };
+        println!("checked  and compiled in {secs:.1} s, into {whose}: it loads without compiling again");
+    }
+    print_grants(c);
+}
+
+fn print_grants(c: &CardView) {
+    if c.requested.is_empty() {
+        println!("grants   none asked for");
+        return;
+    }
+    println!("grants   asks for {}", c.requested.join(", "));
+    if let Some(g) = &c.granted {
+        println!("         granted (lanyard card grant): {}", if g.is_empty() { "nothing".to_string() } else { g.join(", ") });
+    }
+    if let Some(g) = &c.configured {
+        println!("         granted (lanyard.toml): {}", if g.is_empty() { "nothing".to_string() } else { g.join(", ") });
+    }
+    match c.state {
+        GrantState::Pending => {
+            println!("         PENDING: nobody has decided yet. Until an operator does, flows keep using the");
+            println!("         version before it (if there is one) and a step that can only use this version");
+            println!("         fails with `denied`.");
+        }
+        GrantState::Partial => println!("         partly granted; not granted: {}", c.missing.join(", ")),
+        GrantState::Granted => println!("         its calls get: {}", c.effective.join(", ")),
+        GrantState::NoneNeeded => {}
+    }
+    if let Some(cmd) = &c.approve {
+        println!("approve  {cmd}");
+        if c.requested.iter().any(|g| g.ends_with(":*")) {
+            println!("         (`*`: name the connections or tables it may use, for example connection:jamf)");
+        }
+    }
+}
+
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} bytes"),
+    }
+}
+
+// -- list, show -------------------------------------------------------------------
+
+pub async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
+    let source = match args.target.open(false).await {
+        Ok(s) => s,
+        Err(e) if e.to_string().starts_with("no card is published") && !args.target.json => {
+            eprintln!("{e}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(e),
+    };
+    let views: Vec<CardView> = match &source {
+        Source::Local { registry, .. } => registry.list().await?.iter().map(|e| registry.view(e, None)).collect(),
+        Source::Daemon { .. } => {
+            let all = source.ok(reqwest::Method::GET, "/api/v1/cards", None).await?;
+            let mut names: Vec<String> = all["cards"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|c| c["source"] == "registry")
+                .filter_map(|c| c["name"].as_str().map(str::to_string))
+                .collect();
+            names.dedup();
+            let mut views = Vec::new();
+            for n in names {
+                let body = source.ok(reqwest::Method::GET, &format!("/api/v1/cards/{}", segment(&n)), None).await?;
+                let v: Vec<CardView> = serde_json::from_value(body["versions"].clone()).context("the daemon's answer has an unexpected shape")?;
+                views.extend(v);
+            }
+            views
+        }
+    };
+    if args.target.json {
+        print_json(&views)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if views.is_empty() {
+        eprintln!("no card is published (publish one with `lanyard card publish CARD.wasm`)");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let w = views.iter().map(|v| v.name.len()).max().unwrap_or(4).max(4);
+    let vw = views.iter().map(|v| v.version.len()).max().unwrap_or(7).max(7);
+    println!("{:w$}  {:vw$}  {:12}  {:>9}  {:11}  PUBLISHED", "NAME", "VERSION", "SHA256", "SIZE", "GRANTS");
+    for v in &views {
+        println!(
+            "{:w$}  {:vw$}  {:12}  {:>9}  {:11}  {}",
+            v.name,
+            v.version,
+            &v.digest[..12.min(v.digest.len())],
+            human_size(v.size),
+            v.state.to_string(),
+            registry::age(v.published_at)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
+    let (name, version) = split_reference(&args.card);
+    let source = args.target.open(false).await?;
+    let views: Vec<CardView> = match &source {
+        Source::Local { registry, config } => {
+            let entries = match version {
+                Some(v) => vec![registry.find(name, &parse_selector(Some(v))?).await?],
+                None => registry.versions(name).await?,
+            };
+            if entries.is_empty() {
+                bail!("no card `{name}` is published");
+            }
+            let cards = registry_card_set(registry.list().await?, config);
+            let flows = flows_on_disk(&config.server.flows_dir, &cards).map_err(anyhow::Error::msg)?;
+            entries.iter().map(|e| registry.view(e, Some(flows_using(&flows, &cards, &e.name, &e.version)))).collect()
+        }
+        Source::Daemon { .. } => {
+            let mut path = format!("/api/v1/cards/{}", segment(name));
+            if let Some(v) = version {
+                path.push_str(&format!("?version={}", url_escape(v)));
+            }
+            let body = source.ok(reqwest::Method::GET, &path, None).await?;
+            serde_json::from_value(body["versions"].clone()).context("the daemon's answer has an unexpected shape")?
+        }
+    };
+    if args.target.json {
+        print_json(&views)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (i, c) in views.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        print_view(c)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_view(c: &CardView) -> anyhow::Result<()> {
+    println!("{}@{}", c.name, c.version);
+    println!("  {}", c.description);
+    println!();
+    println!("sha256   {}", c.digest);
+    println!(
+        "size     {}{}",
+        human_size(c.size),
+        c.world.as_deref().map(|w| format!(", built against lanyard:card@{w}")).unwrap_or_default()
+    );
+    println!("published {} ({})", c.published_at.format("%Y-%m-%d %H:%M:%S UTC"), registry::age(c.published_at));
+    print_grants(c);
+    match &c.used_by {
+        Some(flows) if !flows.is_empty() => println!("used by  {}", flows.join(", ")),
+        Some(_) => println!("used by  no loaded flow"),
+        None => {}
+    }
+    println!("input schema");
+    println!("{}", indent(&serde_json::to_string_pretty(&c.input_schema)?, "  "));
+    println!("output schema");
+    println!("{}", indent(&serde_json::to_string_pretty(&c.output_schema)?, "  "));
+    Ok(())
+}
+
+// -- grant, remove ------------------------------------------------------------------
+
+pub async fn grant(args: GrantArgs) -> anyhow::Result<ExitCode> {
+    let (name, version) = split_reference(&args.card);
+    if args.grants.is_empty() && !args.replace {
+        bail!("name what to grant, for example `lanyard card grant {name} connection:jamf` (or --replace with nothing to grant nothing)");
+    }
+    let mode = if args.replace { GrantMode::Replace } else { GrantMode::Add };
+    let source = args.target.open(false).await?;
+    let (view, reload) = match &source {
+        Source::Local { registry, config } => {
+            let selector = parse_selector(version)?;
+            let entry = registry.grant(name, &selector, &args.grants, mode, Some(&config.connections)).await?;
+            (registry.view(&entry, None), None)
+        }
+        Source::Daemon { .. } => {
+            let body = serde_json::json!({
+                "grants": args.grants.iter().map(Grant::to_string).collect::<Vec<_>>(),
+                "replace": args.replace,
+            });
+            let path = format!("/api/v1/cards/{}/{}/grants", segment(name), segment(version.unwrap_or("latest")));
+            let (status, answer) = source.request(reqwest::Method::POST, &path, Some(Body::Json(body))).await?;
+            if !(200..300).contains(&status) {
+                bail!("{}", daemon_error(status, &answer));
+            }
+            let v: CardView = serde_json::from_value(answer["card"].clone()).context("the daemon's answer has an unexpected shape")?;
+            (v, Some(answer["reload"].clone()))
+        }
+    };
+    if args.target.json {
+        print_json(&serde_json::json!({ "card": view, "reload": reload }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{}@{}", view.name, view.version);
+    print_grants(&view);
+    match reload.as_ref().and_then(|r| r.get("ok")).and_then(Value::as_bool) {
+        Some(true) => println!("the daemon reloaded: runs that start now get these grants"),
+        Some(false) => println!("warning: {}", reload.as_ref().and_then(|r| r.get("error")).and_then(Value::as_str).unwrap_or("the daemon did not reload")),
+        None => println!("the daemon applies it when it starts (or reloads: POST /api/v1/admin/reload)"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn remove(args: RemoveArgs) -> anyhow::Result<ExitCode> {
+    let (name, version) = split_reference(&args.card);
+    let Some(version) = version else {
+        bail!("name the version to remove: `lanyard card remove {name}@VERSION` (see `lanyard card show {name}`)");
+    };
+    let source = args.target.open(false).await?;
+    let removed = match &source {
+        Source::Local { registry, config } => {
+            let selector = parse_selector(Some(version))?;
+            if !matches!(selector, CardSelector::Version(_) | CardSelector::Digest(_)) {
+                bail!("name the exact version to remove (`1.2.0` or `sha256:<hex>`), not `{version}`");
+            }
+            let entry = registry.find(name, &selector).await?;
+            let cards = registry_card_set(registry.list().await?, config);
+            let flows = flows_on_disk(&config.server.flows_dir, &cards).map_err(anyhow::Error::msg)?;
+            let used_by = flows_using(&flows, &cards, &entry.name, &entry.version);
+            registry.view(&registry.remove(&entry, used_by).await?, None)
+        }
+        Source::Daemon { .. } => {
+            let path = format!("/api/v1/cards/{}/{}", segment(name), segment(version));
+            let body = source.ok(reqwest::Method::DELETE, &path, None).await?;
+            serde_json::from_value(body["removed"].clone()).context("the daemon's answer has an unexpected shape")?
+        }
+    };
+    if args.target.json {
+        print_json(&removed)?;
+    } else {
+        println!("removed {}@{} (sha256 {})", removed.name, removed.version, &removed.digest[..12.min(removed.digest.len())]);
+    }
+    Ok(ExitCode::SUCCESS)
+}
