@@ -20,15 +20,23 @@
 //! its events are on disk; [`RunStore::sync`] makes everything written before it
 //! durable. Concurrent callers share fsyncs (group commit, `commit`).
 //!
-//! No write path uses sled transactions or batches: in sled 0.34 both take a
-//! process-wide write lock that waits behind every running flush, which under a
-//! steady stream of flushes cut throughput tenfold (measured: 2,100 three-tree
-//! transactions/s against 19,000 plain three-key writes/s). Multi-record
-//! updates are instead ordered so that a crash at any point leaves a state that
-//! reads as consistent and that `open` repairs: see `inbox` (dispatch writes an
-//! intent record first) and `runs` (the run head is written last and deleted
-//! first). sled recovers a prefix of its log, so a later write surviving a
-//! crash implies every earlier write of the same thread survived.
+//! No hot write path uses sled transactions or batches: in sled 0.34 both take
+//! a process-wide write lock that waits behind every running flush, which under
+//! a steady stream of flushes cut throughput tenfold (measured: 2,100
+//! three-tree transactions/s against 19,000 plain three-key writes/s).
+//! Multi-record updates are instead ordered so that a crash at any point leaves
+//! a state that reads as consistent and that `open` repairs: see `inbox`
+//! (dispatch writes an intent record first) and `runs` (a run's record is
+//! written after its index entries and deleted before them). sled recovers a
+//! prefix of its log, so a later write surviving a crash implies every earlier
+//! write of the same thread survived. (A CSV import, rare and operator-driven,
+//! is one sled batch so that it lands whole or not at all.)
+//!
+//! Blocking: calls other than flushes work in sled's page cache (at worst a
+//! short read of an evicted page of old history) and are fine on a runtime
+//! thread; flushes happen on the store's own thread, and `RunStore::prune` on
+//! the blocking pool. [`Store::import_csv`], [`Store::export_csv`] and
+//! [`Store::sync_blocking`] block: call them from `spawn_blocking` in async code.
 
 pub mod api;
 mod cards;
