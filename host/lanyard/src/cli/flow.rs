@@ -1,7 +1,7 @@
 //! `lanyard validate` and `lanyard run`.
 
 use anyhow::{Context as _, bail};
-use lanyard_flow::{CardSummary, SourceFile, StaticCatalog};
+use lanyard_flow::SourceFile;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,6 +18,16 @@ pub struct ValidateArgs {
     /// How to print the result: `human`, or `json` (the admin API's form).
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+
+    /// Check custom cards against the card registry of this config's data
+    /// directory [default: ./lanyard.toml if it loads]. Without a registry, a
+    /// card that is not built in is a warning ("not checked"), not an error.
+    #[arg(long, short, env = "LANYARD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Check custom cards against the card registry in this data directory.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -56,40 +66,9 @@ pub struct RunArgs {
     pub json: bool,
 }
 
-// ---------------------------------------------------------------------------
-// PLACEHOLDER CARD LIST — the built-in card names `validate` checks `card:`
-// against (issue 6). Replace with the embedded card set plus the card registry
-// (names, versions and input schemas from each card's `describe()`), so that
-// `with:` keys are checked too and custom cards are known.
-const BUILTIN_CARDS: &[&str] = &[
-    "okta.get-user",
-    "okta.find-users",
-    "okta.update-profile",
-    "okta.list-user-groups",
-    "okta.add-to-group",
-    "okta.remove-from-group",
-    "okta.remove-from-all-groups",
-    "okta.clear-sessions",
-    "okta.list-factors",
-    "okta.activate",
-    "okta.deactivate",
-    "okta.suspend",
-    "okta.unsuspend",
-    "okta.unlock",
-    "okta.get-manager",
-    "slack.post",
-    "mail.send",
-    "http.request",
-    "tables.get",
-    "tables.put",
-    "tables.delete",
-    "tables.find",
-];
-// ---------------------------------------------------------------------------
-
-fn catalog() -> StaticCatalog {
-    StaticCatalog::new(BUILTIN_CARDS.iter().map(|name| CardSummary::new(name)))
-}
+// The card catalog: the embedded built-in cards (names, versions, input
+// schemas from `describe()`) plus the card registry (issue 6).
+mod catalog;
 
 pub async fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let paths = if args.paths.is_empty() {
@@ -113,7 +92,15 @@ pub async fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
             Err(e) => unreadable.push(format!("{}: error: {e:#}", path.display())),
         }
     }
-    let v = lanyard_flow::validate(&files, &catalog());
+    let catalog = catalog::load(&catalog::Sources {
+        config: args.config.clone(),
+        data_dir: args.data_dir.clone(),
+    })
+    .await?;
+    let mut v = lanyard_flow::validate(&files, &catalog);
+    if catalog::relax_unchecked(&mut v.diagnostics, &catalog) > 0 {
+        v.flows = lanyard_flow::validate(&files, &catalog.trusting()).flows;
+    }
     let failed = v.has_errors() || !unreadable.is_empty();
     let mut out = String::new();
     match args.format {
@@ -127,15 +114,18 @@ pub async fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
             }
             let checked = files.len() + unreadable.len();
             out.push_str(&format!(
-                "checked {checked} flow file{}: {} ok\n",
+                "checked {checked} flow file{}: {} ok (cards: {} built in, {})\n",
                 if checked == 1 { "" } else { "s" },
-                v.flows.len()
+                v.flows.len(),
+                lanyard_cards::builtin().len(),
+                catalog.registry
             ));
         }
         Format::Json => {
             let names: Vec<&str> = v.flows.iter().map(|f| f.name.as_str()).collect();
             let json = serde_json::json!({
                 "ok": !failed,
+                "registry": catalog.registry.to_string(),
                 "flows": names,
                 "unreadable": unreadable,
                 "diagnostics": v.diagnostics,
