@@ -1,0 +1,412 @@
+//! Crash test: `kill -9` the real daemon under load and check that nothing
+//! acknowledged is lost or run twice.
+//!
+//! The test process runs the world around the daemon: the sandbox Okta org
+//! (recording every request, so writes can be counted per user) and the Slack
+//! stand-in (keeping every post). It starts `lanyard serve` (the binary, on a
+//! temporary data directory), POSTs Okta Event Hook deliveries at it and
+//! notes which were acknowledged with 200, sends it SIGKILL once part of the
+//! load is acknowledged and runs are in flight, starts it again on the same
+//! data directory, redelivers what was not acknowledged (as Okta does) plus a
+//! few deliveries that were (Okta delivers at least once), and waits until
+//! every run has finished. Then:
+//!
+//! - every event has exactly one run, and it succeeded (none lost, none twice);
+//! - side effects repeated by the crash are counted: Okta profile writes per
+//!   user, Slack posts per run. Only a card step in flight at the kill can run
+//!   again (it resumes with the same idempotency key), so repeats are at most
+//!   the number of workers; the Okta write is compare-before-write, so a
+//!   repeat of it writes nothing.
+
+use lanyard_connect::sandbox::{SlackConfig, SlackStandIn};
+use lanyard_okta::sandbox::{RunningSandbox, SandboxConfig, SandboxOrg};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const FLOW: &str = "crash-offboard";
+const EVENTS: usize = 160;
+const BATCH: usize = 4;
+/// Kill once this many deliveries were acknowledged.
+const KILL_AFTER_ACKED: usize = 14;
+const SENDERS: usize = 4;
+const WORKERS: usize = 8;
+const SECRET: &str = "crash-hook-secret";
+const ADMIN: &str = "crash-admin-token";
+
+const FLOW_YAML: &str = r##"name: crash-offboard
+description: Crash test - one Okta write and one Slack post per deactivated user.
+trigger:
+  okta: user.lifecycle.deactivate
+steps:
+  - id: mark
+    card: okta.update-profile
+    with: { user: "{{ event.target[0].id }}", profile: { nickName: "offboarded {{ event.uuid }}" } }
+  - id: post
+    card: slack.post
+    with: { connection: it-slack, channel: "#it-ops", text: "offboarded {{ event.target[0].alternateId }} run={{ flow.run_id }} event={{ event.uuid }}" }
+  - return: { ok: true }
+"##;
+
+/// The daemon process and what it printed.
+struct Daemon {
+    child: Child,
+    url: String,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Daemon {
+    fn start(config: &Path) -> Daemon {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lanyard"))
+            .args(["serve", "--config"])
+            .arg(config)
+            .args(["--listen", "127.0.0.1:0"])
+            .env("LANYARD_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the lanyard binary starts");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let lines = log.clone();
+        // Drained for the daemon's whole life, so it never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("serving on ").nth(1) {
+                    let url = rest.split_whitespace().next().unwrap_or_default().to_string();
+                    let _ = tx.send(url);
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("lanyard did not say where it serves:\n{}", log.lock().unwrap().join("\n")));
+        Daemon { child, url, log }
+    }
+
+    fn logs(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    fn kill_9(&mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reap");
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn wait_ready(http: &reqwest::Client, d: &Daemon) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = http.get(format!("{}/readyz", d.url)).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "lanyard did not get ready:\n{}", d.logs());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn event(uuid: &str, user_id: &str, login: &str, i: usize) -> Value {
+    let published = chrono_like_now(i);
+    json!({
+        "uuid": uuid, "published": published, "eventType": "user.lifecycle.deactivate", "version": "0",
+        "severity": "INFO", "displayMessage": "Deactivate Okta user",
+        "actor": {"id": "00uadmin0000000000001", "type": "User", "alternateId": "it-admin@acme.example", "displayName": "IT Admin"},
+        "client": {"ipAddress": "203.0.113.10"}, "outcome": {"result": "SUCCESS"},
+        "target": [{"id": user_id, "type": "User", "alternateId": login, "displayName": login}],
+        "transaction": {"type": "WEB", "id": format!("tx{i}"), "detail": {}}, "debugContext": {"debugData": {}}
+    })
+}
+
+fn chrono_like_now(i: usize) -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    // Distinct, increasing `published` times in RFC 3339 (UTC), no chrono needed.
+    let t = secs + i as u64;
+    let (days, rem) = (t / 86_400, t % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Days since 1970-01-01 to a calendar date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { era * 400 + yoe + 1 } else { era * 400 + yoe }, m, d)
+}
+
+fn delivery(events: &[Value], n: usize) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "eventType": "com.okta.event_hook", "eventTypeVersion": "1.0", "cloudEventsVersion": "0.1",
+        "source": "https://acme.okta.com/api/v1/eventHooks/whocrash", "eventId": format!("delivery-{n}"),
+        "eventTime": chrono_like_now(0), "contentType": "application/json",
+        "data": {"events": events}
+    }))
+    .unwrap()
+}
+
+async fn post_delivery(http: &reqwest::Client, url: &str, body: &[u8]) -> bool {
+    match http
+        .post(format!("{url}/hooks/okta"))
+        .header("authorization", SECRET)
+        .header("content-type", "application/json")
+        .body(body.to_vec())
+        .send()
+        .await
+    {
+        Ok(r) => r.status() == reqwest::StatusCode::OK,
+        Err(_) => false,
+    }
+}
+
+/// Every run of the flow, through the admin API's pages.
+async fn runs(http: &reqwest::Client, url: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut req = http
+            .get(format!("{url}/api/v1/runs"))
+            .bearer_auth(ADMIN)
+            .query(&[("flow", FLOW), ("limit", "1000")]);
+        if let Some(c) = &cursor {
+            req = req.query(&[("cursor", c.as_str())]);
+        }
+        let page: Value = req.send().await.unwrap().error_for_status().unwrap().json().await.unwrap();
+        out.extend(page["runs"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return out,
+        }
+    }
+}
+
+fn finished_runs(metrics: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("lanyard_runs_total{") && l.contains(&format!("flow=\"{FLOW}\"")))
+        .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_under_load_loses_nothing_acknowledged_and_runs_nothing_twice() {
+    let started = Instant::now();
+    let org = SandboxOrg::new(SandboxConfig::default(), Arc::new(lanyard_core::SystemClock));
+    let okta = RunningSandbox::start(org.clone()).await.unwrap();
+    org.start_recording();
+    let slack = SlackStandIn::start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(), SlackConfig::default()).unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("flows")).unwrap();
+    std::fs::write(dir.path().join("flows").join("crash-offboard.yaml"), FLOW_YAML).unwrap();
+    // Compiled cards are kept across test runs: the first start of a fresh
+    // cache compiles every built-in card.
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("crash-card-cache");
+    let config = dir.path().join("lanyard.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[server]
+data_dir = "data"
+flows_dir = "flows"
+cache_dir = "{cache}"
+admin_token = {{ value = "{ADMIN}" }}
+watch_flows = false
+shutdown_grace = "1s"
+
+[hooks.okta]
+secret = {{ value = "{SECRET}" }}
+
+[okta]
+org_url = "{okta_url}"
+auth = {{ ssws = {{ value = "{token}" }} }}
+detect_self = false
+
+[workers]
+concurrency = {WORKERS}
+
+[connections.it-slack]
+base_url = "{slack_url}"
+auth = {{ bearer = {{ value = "{slack_token}" }} }}
+allow_private = true
+
+[cards."slack.post"]
+grants = ["connection:it-slack"]
+"#,
+            cache = cache.display(),
+            okta_url = okta.base_url,
+            token = org.service_token(),
+            slack_url = slack.api_base_url(),
+            slack_token = SlackConfig::default().bot_token,
+        ),
+    )
+    .unwrap();
+
+    // One event per active user, each its own delivery batch member.
+    let mut users: Vec<(String, String)> = org
+        .users()
+        .into_iter()
+        .filter(|u| u.status == "ACTIVE")
+        .filter_map(|u| Some((u.id.clone(), u.profile.get("login")?.as_str()?.to_string())))
+        .collect();
+    users.sort();
+    users.truncate(EVENTS);
+    assert_eq!(users.len(), EVENTS, "the sandbox has enough active users");
+    let events: Vec<Value> = users
+        .iter()
+        .enumerate()
+        .map(|(i, (id, login))| event(&format!("crash-{i:04}-{}", std::process::id()), id, login, i))
+        .collect();
+    let uuids: Vec<String> = events.iter().map(|e| e["uuid"].as_str().unwrap().to_string()).collect();
+    let deliveries: Vec<Vec<u8>> = events.chunks(BATCH).enumerate().map(|(n, c)| delivery(c, n)).collect();
+
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let mut daemon = Daemon::start(&config);
+    wait_ready(&http, &daemon).await;
+    let first_ready = started.elapsed();
+
+    // Load, then kill -9 once enough is acknowledged.
+    let acked: Arc<Mutex<BTreeSet<usize>>> = Arc::default();
+    let acked_count = Arc::new(AtomicUsize::new(0));
+    let killed = Arc::new(AtomicBool::new(false));
+    let next = Arc::new(AtomicUsize::new(0));
+    let deliveries = Arc::new(deliveries);
+    let mut senders = Vec::new();
+    for _ in 0..SENDERS {
+        let (http, url, deliveries, next, acked, acked_count, killed) =
+            (http.clone(), daemon.url.clone(), deliveries.clone(), next.clone(), acked.clone(), acked_count.clone(), killed.clone());
+        senders.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::SeqCst);
+                if n >= deliveries.len() || killed.load(Ordering::SeqCst) {
+                    return;
+                }
+                if post_delivery(&http, &url, &deliveries[n]).await {
+                    acked.lock().unwrap().insert(n);
+                    acked_count.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while acked_count.load(Ordering::SeqCst) < KILL_AFTER_ACKED {
+        assert!(Instant::now() < deadline, "deliveries were not acknowledged:\n{}", daemon.logs());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let metrics = http.get(format!("{}/metrics", daemon.url)).send().await.unwrap().text().await.unwrap();
+    let finished_before_kill = finished_runs(&metrics);
+    daemon.kill_9();
+    killed.store(true, Ordering::SeqCst);
+    for s in senders {
+        s.await.unwrap();
+    }
+    let acked_before_kill: BTreeSet<usize> = acked.lock().unwrap().clone();
+    let acked_events_before_kill: usize = acked_before_kill.iter().map(|n| events.chunks(BATCH).nth(*n).map_or(0, <[Value]>::len)).sum();
+    assert!(
+        (finished_before_kill as usize) < acked_events_before_kill,
+        "the kill should land while acknowledged events still have runs to finish ({finished_before_kill} finished of {acked_events_before_kill})"
+    );
+    let posts_at_kill = slack.posted().len();
+
+    // Start again on the same data directory; Okta redelivers what was not
+    // acknowledged, and (at least once) a few deliveries that were.
+    let daemon = Daemon::start(&config);
+    wait_ready(&http, &daemon).await;
+    let mut redelivered = 0;
+    for (n, body) in deliveries.iter().enumerate() {
+        let again = !acked_before_kill.contains(&n) || n % 5 == 0;
+        if again {
+            assert!(post_delivery(&http, &daemon.url, body).await, "redelivery {n} refused:\n{}", daemon.logs());
+            redelivered += 1;
+        }
+    }
+
+    // Wait until every event's run has finished.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let all = loop {
+        let all = runs(&http, &daemon.url).await;
+        let done = all.iter().filter(|r| !matches!(r["status"].as_str(), Some("queued" | "running"))).count();
+        if done >= EVENTS && done == all.len() {
+            break all;
+        }
+        assert!(Instant::now() < deadline, "{done} of {EVENTS} runs finished in time:\n{}", daemon.logs());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+
+    // Exactly one completed run per event.
+    let mut by_event: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+    for r in &all {
+        let uuid = r["trigger"]["event_uuid"].as_str().expect("an okta trigger names its event").to_string();
+        by_event.entry(uuid).or_default().push(r);
+    }
+    let lost: Vec<&String> = uuids.iter().filter(|u| !by_event.contains_key(*u)).collect();
+    let twice: Vec<(&String, usize)> = by_event.iter().filter(|(_, v)| v.len() > 1).map(|(k, v)| (k, v.len())).collect();
+    let not_ok: Vec<(&str, &str)> = all
+        .iter()
+        .filter(|r| r["status"] != "succeeded")
+        .map(|r| (r["id"].as_str().unwrap_or(""), r["status"].as_str().unwrap_or("")))
+        .collect();
+    assert!(lost.is_empty(), "events with no run: {lost:?}");
+    assert!(twice.is_empty(), "events with more than one run: {twice:?}");
+    assert_eq!(all.len(), EVENTS);
+    assert!(not_ok.is_empty(), "runs that did not succeed: {not_ok:?}\n{}", daemon.logs());
+
+    // Side effects: Slack posts per run, Okta profile writes per user.
+    let run_ids: BTreeSet<&str> = all.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let mut posts_per_run: BTreeMap<String, usize> = BTreeMap::new();
+    for p in slack.posted() {
+        let text = p.text().unwrap_or_default();
+        let run = text.split("run=").nth(1).and_then(|s| s.split_whitespace().next()).unwrap_or_default().to_string();
+        *posts_per_run.entry(run).or_default() += 1;
+    }
+    let posted_runs: BTreeSet<&str> = posts_per_run.keys().map(String::as_str).collect();
+    assert_eq!(posted_runs, run_ids, "every run posted, and only runs of this test");
+    let repeated_posts: usize = posts_per_run.values().map(|n| n - 1).sum();
+    let user_ids: BTreeSet<&str> = users.iter().map(|(id, _)| id.as_str()).collect();
+    let mut writes_per_user: BTreeMap<String, usize> = BTreeMap::new();
+    for ex in org.take_recording() {
+        let Some(id) = ex.path.strip_prefix("/api/v1/users/") else { continue };
+        if ex.method == "POST" && user_ids.contains(id) && (200..300).contains(&ex.status) {
+            *writes_per_user.entry(id.to_string()).or_default() += 1;
+        }
+    }
+    assert_eq!(writes_per_user.len(), EVENTS, "every user's profile was written");
+    let repeated_writes: usize = writes_per_user.values().map(|n| n - 1).sum();
+    eprintln!(
+        "crash test: {EVENTS} events in {} deliveries; {} deliveries ({acked_events_before_kill} events) acknowledged before kill -9, {finished_before_kill} runs finished by then, {posts_at_kill} Slack posts; \
+         {redelivered} deliveries sent again after restart; {} runs, one per event, all succeeded; repeated side effects: {repeated_posts} Slack posts, {repeated_writes} Okta writes; \
+         first start ready in {:.2}s, whole test {:.1}s",
+        deliveries.len(),
+        acked_before_kill.len(),
+        all.len(),
+        first_ready.as_secs_f64(),
+        started.elapsed().as_secs_f64(),
+    );
+    assert!(
+        repeated_posts + repeated_writes <= WORKERS,
+        "only a step in flight at the kill may repeat (at most one per worker): {repeated_posts} posts, {repeated_writes} writes"
+    );
+}
