@@ -1,1 +1,16 @@
 //! End-to-end tests: see each module.
+//!
+//! The seed's five use cases (`onboarding`, `offboarding`, `mfa_reminder`,
+//! `lockout`, `profile_change`) run on [`harness::World`]: the sandbox Okta
+//! org delivering real Event Hooks to the daemon in-process, Slack, SMTP and
+//! JAMF stand-ins on real sockets, and the flows of `flows/`.
+
+mod harness;
+
+mod flows_valid;
+mod lockout;
+mod mfa_reminder;
+mod offboarding;
+mod onboarding;
+mod polyglot;
+mod profile_change;

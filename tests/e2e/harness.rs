@@ -1,0 +1,633 @@
+//! Everything the seed use cases need, started the way the daemon really runs:
+//!
+//! - the sandbox Okta org ([`SandboxOrg`], seeded) served on `127.0.0.1:0`,
+//!   on the system clock or on a [`ManualClock`] shared with the daemon;
+//! - the Slack stand-in (Web API, bot token checked) and the SMTP sink
+//!   (STARTTLS required, AUTH required), both from `lanyard-connect`;
+//! - a JAMF Pro stand-in ([`Jamf`]) for the custom card, which records every
+//!   request and checks its credentials;
+//! - a `lanyard.toml` in a temporary directory that points at all of them:
+//!   Okta is the sandbox reached over HTTP with the *service account's* API
+//!   token (so the daemon's own writes carry that actor, and the daemon finds
+//!   out who it is through `GET /api/v1/users/me`), connections `it-slack` and
+//!   `jamf`, `[mail]`, and the card grants `flows/README.md` documents;
+//! - the real [`Engine`] and [`lanyard_server::server::run`] on `127.0.0.1:0`,
+//!   running the flows of the repository's `flows/` directory;
+//! - the custom card `acme.jamf-offboard`, built from
+//!   `cards/examples/rust-jamf-offboard` (lanyard-cards' `examples` feature)
+//!   and published through the card registry before the flows load;
+//! - the Event Hook registered in the sandbox through Okta's Event Hooks API
+//!   (create, then verify) with the daemon's hook secret, as an Okta admin
+//!   would.
+//!
+//! Tests make events happen with the *admin* token (a human admin), then
+//! [`World::settle`] waits until the sandbox has delivered every event, the
+//! daemon has dispatched them all and every run has ended, including the runs
+//! and events that the runs' own writes caused. Nothing sleeps for a guess.
+
+use chrono::{DateTime, Utc};
+use lanyard_connect::sandbox::{
+    SlackConfig, SlackStandIn, SlackStandInHandle, SmtpSink, SmtpSinkConfig, SmtpSinkHandle, SmtpTls,
+};
+use lanyard_core::history::{RunRecord, RunStatus, StepRecord};
+use lanyard_core::{Clock, ManualClock, SystemClock};
+use lanyard_okta::sandbox::{RunningSandbox, SandboxAdmin, SandboxConfig, SandboxOrg};
+use lanyard_okta::{Auth, EventHookSpec, OktaClient, OktaConfig};
+use lanyard_server::{Config, Engine, EngineOptions};
+use lanyard_store::{EventInbox, RunFilter, RunStore};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+pub const ADMIN_TOKEN: &str = "e2e-admin-token-4c1f";
+/// The `Authorization` header value the sandbox sends with every delivery.
+pub const HOOK_SECRET: &str = "Bearer e2e-hook-secret-9d2b";
+pub const JAMF_TOKEN: &str = "jamf-e2e-token-58aa";
+pub const SMTP_USER: &str = "lanyard";
+pub const SMTP_PASSWORD: &str = "smtp-e2e-password-17";
+pub const MAIL_FROM: &str = "it@acme.example";
+pub const MAIL_FROM_NAME: &str = "Acme IT";
+
+/// The flow names in `flows/`.
+pub const ONBOARDING: &str = "Onboarding: Department Groups for New Hires";
+pub const OFFBOARDING: &str = "Offboarding: Revoke Sessions + Notify IT";
+pub const MFA_REMINDER: &str = "MFA Enrollment Reminder: Email Users Without a Factor";
+pub const LOCKOUT: &str = "Lockout: Notify the User's Manager";
+pub const PROFILE_CHANGE: &str = "Title or Department Change: Re-sync Groups + Notify IT";
+
+/// Longest any wait in these tests may take before it fails with what it saw.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize().expect("the repository root")
+}
+
+/// Compiled cards, shared by every test of this binary (and with the other
+/// end-to-end modules), so only the first test of a run compiles them.
+pub fn card_cache() -> PathBuf {
+    match std::env::var_os("LANYARD_CACHE_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lanyard-e2e-card-cache"),
+    }
+}
+
+/// How to start a [`World`].
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Run the org and the daemon on a manual clock starting here.
+    pub manual_clock: Option<DateTime<Utc>>,
+}
+
+/// The sandbox org, the stand-ins and the daemon, wired together. Not every
+/// test reads every field.
+#[allow(dead_code)]
+pub struct World {
+    pub org: Arc<SandboxOrg>,
+    pub sandbox_url: String,
+    /// The manual clock, when the world runs on one.
+    pub clock: Option<Arc<ManualClock>>,
+    pub slack: SlackStandInHandle,
+    pub smtp: SmtpSinkHandle,
+    pub jamf: Jamf,
+    pub engine: Engine,
+    /// The daemon's base URL, `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// Okta's Management API as the human super admin.
+    pub admin: OktaClient,
+    /// The sandbox's own routes (failed sign-ins, enrolling a factor) as the admin.
+    pub sandbox_admin: SandboxAdmin,
+    pub hook_id: String,
+    pub http: reqwest::Client,
+    _sandbox: RunningSandbox,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+/// Built-in cards compile once per test process, before any daemon starts,
+/// so that tests running side by side do not all compile the same 28 cards.
+fn warm_card_cache(config: &Config) {
+    static WARM: OnceLock<()> = OnceLock::new();
+    WARM.get_or_init(|| {
+        let started = Instant::now();
+        let runtime = lanyard_runtime::Runtime::new(lanyard_server::registry::runtime_config(config))
+            .expect("the card runtime starts");
+        let (cards, errors) = lanyard_server::cards::load_builtins(&runtime);
+        assert!(errors.is_empty(), "built-in cards do not load: {errors:#?}");
+        eprintln!("e2e: {} built-in cards ready in {:.1?}", cards.len(), started.elapsed());
+    });
+}
+
+impl World {
+    pub async fn start(options: Options) -> World {
+        let (clock, manual): (Arc<dyn Clock>, Option<Arc<ManualClock>>) = match options.manual_clock {
+            Some(t) => {
+                let c = Arc::new(ManualClock::new(t));
+                (c.clone(), Some(c))
+            }
+            None => (Arc::new(SystemClock), None),
+        };
+        let org = SandboxOrg::new(SandboxConfig::default(), clock.clone());
+        let sandbox = RunningSandbox::start(org.clone()).await.expect("the sandbox org serves");
+        let sandbox_url = sandbox.base_url.clone();
+
+        let slack = SlackStandIn::start(bind().await, SlackConfig::default()).expect("the slack stand-in starts");
+        let smtp = SmtpSink::start(
+            bind().await,
+            SmtpSinkConfig {
+                tls: SmtpTls::StarttlsRequired,
+                credentials: Some((SMTP_USER.into(), SMTP_PASSWORD.into())),
+                ..SmtpSinkConfig::default()
+            },
+        )
+        .expect("the smtp sink starts");
+        let jamf = Jamf::start().await;
+
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let text = config_text(&org, &sandbox_url, &slack, &smtp, &jamf);
+        let path = dir.path().join("lanyard.toml");
+        std::fs::write(&path, &text).expect("write lanyard.toml");
+        let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}\n--- lanyard.toml ---\n{text}"));
+        warm_card_cache(&config);
+
+        let mut engine_options = EngineOptions::new(config);
+        engine_options.clock = clock.clone();
+        let engine = Engine::new(engine_options).await.expect("the engine starts");
+
+        // The custom card, published as `lanyard card publish` would, before
+        // the flows that name it load.
+        let registry = lanyard_server::registry::Registry::new(
+            engine.store().clone(),
+            engine.runtime().clone(),
+            lanyard_server::registry::RegistryOptions::from_config(engine.config()),
+        );
+        let wasm = lanyard_cards::examples::example("rust-jamf-offboard").expect("the rust-jamf-offboard example is embedded");
+        let published = registry.publish(wasm.to_vec(), None).await.expect("acme.jamf-offboard publishes");
+        assert_eq!(
+            (published.card.name.as_str(), published.card.version.as_str()),
+            ("acme.jamf-offboard", "1.0.0")
+        );
+
+        let listener = bind().await;
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(lanyard_server::server::run(listener, engine.clone(), engine.shutdown_signal()));
+        engine.start();
+        tokio::time::timeout(PATIENCE, engine.wait_ready()).await.expect("the daemon got ready in time");
+        assert!(engine.is_ready(), "the daemon is not ready: {:?}", engine.reload_status().last_error);
+        assert_eq!(engine.flows().len(), 5, "the five seed flows load");
+        assert!(
+            engine.self_actor_ids().contains(&org.service_user_id().to_string()),
+            "the daemon knows its own Okta identity: {:?}",
+            engine.self_actor_ids()
+        );
+
+        let admin = OktaClient::new(
+            OktaConfig::new(&sandbox_url, Auth::Ssws(org.admin_token().to_string())).expect("the admin client config"),
+        )
+        .expect("the admin client");
+        let hook = admin
+            .create_event_hook(&EventHookSpec {
+                name: "lanyard".into(),
+                uri: format!("{base}/hooks/okta"),
+                authorization: Some(HOOK_SECRET.into()),
+                headers: Vec::new(),
+                event_types: lanyard_core::event::hook_event_types().iter().cloned().collect(),
+            })
+            .await
+            .expect("the event hook registers");
+        let hook = admin.verify_event_hook(&hook.id).await.expect("the daemon answers the verification challenge");
+        assert_eq!((hook.status.as_str(), hook.verification_status.as_str()), ("ACTIVE", "VERIFIED"));
+
+        World {
+            sandbox_admin: SandboxAdmin::new(&sandbox_url, org.admin_token()),
+            org,
+            sandbox_url,
+            clock: manual,
+            slack,
+            smtp,
+            jamf,
+            engine,
+            base,
+            admin,
+            hook_id: hook.id,
+            http: reqwest::Client::new(),
+            _sandbox: sandbox,
+            server: Some(server),
+            _dir: dir,
+        }
+    }
+
+    /// Until every event the sandbox has raised is delivered and dispatched,
+    /// and every run has ended; again if those runs' writes raised events.
+    /// Returns the number of System Log events at that point.
+    pub async fn settle(&self) -> usize {
+        let deadline = Instant::now() + PATIENCE;
+        let mut finished = self.engine.subscribe_finished();
+        loop {
+            self.org.wait_for_deliveries().await;
+            let events = self.org.events().len();
+            while !self.quiet().await {
+                if Instant::now() > deadline {
+                    let runs: Vec<String> =
+                        self.all_runs().await.iter().map(|r| format!("{} {} {}", r.id, r.flow, r.status)).collect();
+                    panic!("waited {PATIENCE:?} for the inbox to be dispatched and every run to end; runs: {runs:#?}");
+                }
+                // A run ending wakes this at once; dispatching signals
+                // nothing, so look again shortly as well.
+                tokio::select! {
+                    _ = finished.recv() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+                }
+            }
+            // Runs may have written to Okta, which raises (and delivers) events.
+            if self.org.events().len() == events {
+                return events;
+            }
+        }
+    }
+
+    /// Every event in the inbox dispatched, and every run ended.
+    async fn quiet(&self) -> bool {
+        let undispatched = self.engine.store().undispatched(None, 1).await.expect("read the inbox");
+        undispatched.is_empty() && self.all_runs().await.iter().all(|r| r.status.is_final())
+    }
+
+    /// Every run in the history, oldest first.
+    pub async fn all_runs(&self) -> Vec<RunRecord> {
+        self.runs_where(RunFilter { limit: Some(1000), ..RunFilter::default() }).await
+    }
+
+    /// The runs of one flow, oldest first.
+    pub async fn runs(&self, flow: &str) -> Vec<RunRecord> {
+        self.runs_where(RunFilter {
+            flow: Some(flow.to_string()),
+            limit: Some(1000),
+            ..RunFilter::default()
+        })
+        .await
+    }
+
+    async fn runs_where(&self, filter: RunFilter) -> Vec<RunRecord> {
+        let mut runs = self.engine.store().list_runs(&filter).await.expect("list runs").runs;
+        runs.reverse();
+        runs
+    }
+
+    /// A run's steps, in the order they started.
+    pub async fn steps(&self, run: &RunRecord) -> Vec<StepRecord> {
+        let mut steps = self.engine.store().steps(&run.id).await.expect("read the steps");
+        steps.sort_by_key(|s| s.seq);
+        steps
+    }
+
+    /// The step at `path` (panics with the whole trace if there is none).
+    pub async fn step(&self, run: &RunRecord, path: &str) -> StepRecord {
+        let steps = self.steps(run).await;
+        match steps.iter().find(|s| s.path == path) {
+            Some(s) => s.clone(),
+            None => panic!("no step `{path}` in run {}:\n{}", run.id, self.trace(run).await),
+        }
+    }
+
+    /// The readable trace of a run, as `lanyard history show` prints it.
+    pub async fn trace(&self, run: &RunRecord) -> String {
+        let steps = self.engine.store().steps(&run.id).await.expect("read the steps");
+        lanyard_flow::render_trace(run, &steps, &lanyard_flow::TraceOptions::default())
+    }
+
+    /// Panic with the trace unless the run succeeded.
+    pub async fn assert_succeeded(&self, run: &RunRecord) {
+        assert_eq!(run.status, RunStatus::Succeeded, "run {} of `{}`:\n{}", run.id, run.flow, self.trace(run).await);
+    }
+
+    /// A table row, read as a card would.
+    pub async fn row(&self, table: &str, key: &str) -> Option<Value> {
+        lanyard_core::caps::TablesApi::get(self.engine.store(), table, key).await.expect("read the table")
+    }
+
+    /// How many runs each flow has, by flow name.
+    pub async fn run_counts(&self) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for r in self.all_runs().await {
+            *counts.entry(r.flow).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// System Log events of `event_type` about `user_id`, oldest first.
+    pub fn events_about(&self, event_type: &str, user_id: &str) -> Vec<lanyard_core::LogEvent> {
+        self.org
+            .events_of_type(event_type)
+            .into_iter()
+            .filter(|e| e.target.iter().any(|t| t.id == user_id))
+            .collect()
+    }
+
+    /// Whether the sandbox delivered the event with this uuid to the daemon's hook.
+    pub fn delivered(&self, uuid: &str) -> bool {
+        self.org
+            .deliveries()
+            .iter()
+            .any(|d| d.hook_id == self.hook_id && d.delivered && d.event_ids.iter().any(|id| id == uuid))
+    }
+
+    /// A group's id by name.
+    pub fn group_id(&self, name: &str) -> String {
+        self.org.group_by_name(name).unwrap_or_else(|| panic!("no group `{name}` in the sandbox")).id
+    }
+
+    /// The names of a user's groups, sorted.
+    pub fn group_names(&self, user: &str) -> BTreeSet<String> {
+        self.org.groups_of(user).into_iter().map(|g| g.name).collect()
+    }
+
+    /// Seeded users that fit, sorted by id (the seed is fixed, so this is stable).
+    pub fn seeded_users(&self, fits: impl Fn(&lanyard_core::okta::User) -> bool) -> Vec<lanyard_core::okta::User> {
+        let mut users: Vec<_> = self.org.users().into_iter().filter(|u| fits(u)).collect();
+        users.sort_by(|a, b| a.id.cmp(&b.id));
+        users
+    }
+
+    pub async fn stop(mut self) {
+        self.engine.shutdown(Duration::from_secs(5)).await;
+        if let Some(s) = self.server.take() {
+            s.await.expect("the server task").expect("the server stopped cleanly");
+        }
+    }
+}
+
+/// `profile.<key>` as text ("" when absent).
+pub fn prof<'a>(u: &'a lanyard_core::okta::User, key: &str) -> &'a str {
+    u.profile.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+async fn bind() -> tokio::net::TcpListener {
+    tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0")
+}
+
+/// `lanyard.toml` for this world: what ops would write to run the seed flows
+/// against this org and these services.
+fn config_text(org: &SandboxOrg, sandbox_url: &str, slack: &SlackStandInHandle, smtp: &SmtpSinkHandle, jamf: &Jamf) -> String {
+    let ca = smtp.ca_pem().expect("the sink offers TLS");
+    format!(
+        r#"# The seed use cases' daemon (written by tests/e2e/harness.rs).
+[server]
+listen = "127.0.0.1:0"
+data_dir = "data"
+flows_dir = "{flows}"
+cache_dir = "{cache}"
+admin_token = {{ value = "{ADMIN_TOKEN}" }}
+watch_flows = false
+shutdown_grace = "5s"
+
+[hooks.okta]
+secret = {{ value = "{HOOK_SECRET}" }}
+
+# The sandbox org over HTTP, as lanyard's service account.
+[okta]
+org_url = "{sandbox_url}"
+auth = {{ ssws = {{ value = "{service}" }} }}
+
+# The tests fire schedules themselves (with the manual clock).
+[schedules]
+enabled = false
+
+[connections.it-slack]
+base_url = "{slack}"
+auth = {{ bearer = {{ value = "{slack_token}" }} }}
+allow_private = true
+
+[connections.jamf]
+base_url = "{jamf}"
+auth = {{ bearer = {{ value = "{JAMF_TOKEN}" }} }}
+allow_private = true
+timeout = "15s"
+
+[mail]
+host = "127.0.0.1"
+port = {smtp_port}
+tls = "starttls"
+username = "{SMTP_USER}"
+password = {{ value = "{SMTP_PASSWORD}" }}
+from = {{ address = "{MAIL_FROM}", name = "{MAIL_FROM_NAME}" }}
+timeout = "10s"
+root_certificate_pem = """
+{ca}"""
+
+[cards."slack.post"]
+grants = ["connection:it-slack"]
+
+[cards."mail.send"]
+grants = ["mail"]
+
+[cards."tables.get"]
+grants = ["table:mfa-reminders", "table:profile-snapshots"]
+
+[cards."tables.put"]
+grants = ["table:offboarding-audit", "table:mfa-reminders", "table:profile-snapshots"]
+
+[cards."tables.delete"]
+grants = ["table:mfa-reminders"]
+
+[cards."acme.jamf-offboard"]
+grants = ["connection:jamf"]
+"#,
+        flows = repo().join("flows").display(),
+        cache = card_cache().display(),
+        service = org.service_token(),
+        slack = slack.api_base_url(),
+        slack_token = slack.config().bot_token,
+        jamf = jamf.base_url(),
+        smtp_port = smtp.addr().port(),
+    )
+}
+
+// ---------------------------------------------------------------------------
+// JAMF Pro
+
+/// One request the JAMF stand-in received.
+#[derive(Debug, Clone)]
+pub struct JamfRequest {
+    pub method: String,
+    /// Path and query, as sent.
+    pub target: String,
+    /// Lower-case names.
+    pub headers: BTreeMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl JamfRequest {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+#[derive(Default)]
+struct JamfState {
+    /// Computers (JAMF's inventory records) by the user's email.
+    computers: BTreeMap<String, Vec<Value>>,
+    requests: Vec<JamfRequest>,
+    commands: u32,
+}
+
+/// A JAMF Pro stand-in on `127.0.0.1:0`: the computer inventory search
+/// (`GET /api/v1/computers-inventory` with an RSQL email filter) and MDM
+/// commands (`POST /api/v2/mdm/commands`), bearer token checked, every
+/// request kept. One request per connection.
+pub struct Jamf {
+    port: u16,
+    state: Arc<Mutex<JamfState>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Jamf {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Jamf {
+    async fn start() -> Jamf {
+        let listener = bind().await;
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(Mutex::new(JamfState::default()));
+        let shared = state.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                let state = shared.clone();
+                tokio::spawn(async move { serve_one(conn, state).await });
+            }
+        });
+        Jamf { port, state, task }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// JAMF has these computers for the user with this email: `(id, name,
+    /// management id)`; no management id means the computer is not managed.
+    pub fn add_computers(&self, email: &str, computers: &[(u32, &str, Option<&str>)]) {
+        let records = computers
+            .iter()
+            .map(|(id, name, mid)| {
+                json!({
+                    "id": id.to_string(),
+                    "general": { "name": name, "managementId": mid, "lastContactTime": "2026-02-27T16:40:00Z" },
+                    "hardware": { "serialNumber": format!("C02E2E{id:04}") },
+                    "userAndLocation": { "email": email }
+                })
+            })
+            .collect();
+        self.state.lock().unwrap().computers.insert(email.to_string(), records);
+    }
+
+    pub fn requests(&self) -> Vec<JamfRequest> {
+        self.state.lock().unwrap().requests.clone()
+    }
+}
+
+async fn serve_one(mut conn: tokio::net::TcpStream, state: Arc<Mutex<JamfState>>) {
+    const MAX: usize = 1 << 20;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        match conn.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) if buf.len() + n > MAX => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next().unwrap_or("").split(' ');
+    let method = first.next().unwrap_or("").to_string();
+    let target = first.next().unwrap_or("").to_string();
+    let headers: BTreeMap<String, String> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0).min(MAX);
+    while buf.len() < head_end + len {
+        match conn.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let request = JamfRequest {
+        method,
+        target,
+        headers,
+        body: buf[head_end..(head_end + len).min(buf.len())].to_vec(),
+    };
+    let (status, body) = {
+        let mut s = state.lock().unwrap();
+        let answer = answer(&mut s, &request);
+        s.requests.push(request);
+        answer
+    };
+    let body = serde_json::to_vec(&body).unwrap();
+    let head = format!(
+        "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        if status < 300 { "OK" } else { "Error" },
+        body.len()
+    );
+    let _ = conn.write_all(head.as_bytes()).await;
+    let _ = conn.write_all(&body).await;
+    let _ = conn.shutdown().await;
+}
+
+fn answer(state: &mut JamfState, r: &JamfRequest) -> (u16, Value) {
+    let error = |status: u16, code: &str, text: &str| {
+        (status, json!({ "httpStatus": status, "errors": [{ "code": code, "description": text }] }))
+    };
+    if r.header("authorization") != Some(format!("Bearer {JAMF_TOKEN}").as_str()) {
+        return error(401, "INVALID_TOKEN", "missing or wrong bearer token");
+    }
+    let (path, query) = r.target.split_once('?').unwrap_or((&r.target, ""));
+    match (r.method.as_str(), path) {
+        ("GET", "/api/v1/computers-inventory") => {
+            let params: BTreeMap<String, String> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+            let Some(email) = params
+                .get("filter")
+                .and_then(|f| f.strip_prefix("userAndLocation.email==\""))
+                .and_then(|f| f.strip_suffix('"'))
+            else {
+                return error(400, "INVALID_FILTER", "only userAndLocation.email==\"...\" is supported here");
+            };
+            let found = state.computers.get(email).cloned().unwrap_or_default();
+            (200, json!({ "totalCount": found.len(), "results": found }))
+        }
+        ("POST", "/api/v2/mdm/commands") => {
+            let body = r.json();
+            if body["clientData"][0]["managementId"].as_str().is_none() || body["commandData"]["commandType"].as_str().is_none() {
+                return error(400, "INVALID_FIELD", "clientData[0].managementId and commandData.commandType are required");
+            }
+            state.commands += 1;
+            let id = format!("cmd-{:04}", state.commands);
+            (201, json!([{ "id": id, "href": format!("/api/v2/mdm/commands/{id}") }]))
+        }
+        _ => error(404, "NOT_FOUND", "no such route in the stand-in"),
+    }
+}
+
+/// The one step whose path is `<id>` or ends in `/<id>`.
+pub fn step_named(steps: &[StepRecord], id: &str) -> StepRecord {
+    let found: Vec<_> = steps.iter().filter(|s| s.path == id || s.path.ends_with(&format!("/{id}"))).collect();
+    assert_eq!(found.len(), 1, "steps named {id}: {:?}", steps.iter().map(|s| &s.path).collect::<Vec<_>>());
+    found[0].clone()
+}
+
+/// A message's text with CRLF line ends made LF and the trailing newline dropped.
+pub fn mail_text(m: &lanyard_connect::sandbox::ReceivedMail) -> String {
+    m.text.clone().unwrap_or_default().replace("\r\n", "\n").trim_end_matches('\n').to_string()
+}

@@ -1,0 +1,3 @@
+//! The fuzz targets' shared code: see [`harness`].
+
+pub mod harness;
