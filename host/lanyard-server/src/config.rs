@@ -10,7 +10,7 @@
 //!
 //! This module reads the config file, secret files and environment variables;
 //! it opens no socket and touches no store. The reference of every key is the
-//! commented example `lanyard.toml` at the repository root.
+//! commented example `lanyard.example.toml` at the repository root.
 
 use lanyard_connect::secret::{Env, ProcessEnv};
 use lanyard_connect::{
@@ -422,12 +422,30 @@ impl Config {
 
     /// The defaults with no file at all: the embedded sandbox org, data in
     /// `./lanyard-data`, flows in `./flows` (what `lanyard run` uses without `--config`).
+    ///
+    /// With no config file there is nobody to write grants, and nothing real
+    /// to reach: the Okta org is the sandbox and no connection or mail relay
+    /// is configured. So the built-in mail, table and HTTP cards get what they
+    /// ask for here (a real send then answers `unavailable`; a dry run records
+    /// it), which lets Test Flow run the seed flows in a fresh checkout.
     pub fn sandbox_defaults() -> Config {
+        let grant = |grants: &[&str]| RawCardGrants {
+            grants: grants.iter().map(|g| g.to_string()).collect(),
+        };
+        let mut cards = BTreeMap::new();
+        cards.insert("mail.send".to_string(), grant(&["mail"]));
+        for t in ["tables.get", "tables.put", "tables.delete", "tables.find"] {
+            cards.insert(t.to_string(), grant(&["table:*"]));
+        }
+        for c in ["slack.post", "http.request"] {
+            cards.insert(c.to_string(), grant(&["connection:*"]));
+        }
         let raw = RawConfig {
             okta: Some(RawOkta {
                 sandbox: true,
                 ..RawOkta::default()
             }),
+            cards,
             ..RawConfig::default()
         };
         Self::from_raw(raw, None, &ProcessEnv).expect("the built-in defaults are valid")
@@ -880,7 +898,7 @@ grants = ["connection:it-slack", "files:/etc"]
 
     #[test]
     fn the_example_at_the_repository_root_is_valid() {
-        let text = include_str!("../../../lanyard.toml");
+        let text = include_str!("../../../lanyard.example.toml");
         let mut env = env();
         for var in ["LANYARD_ADMIN_TOKEN", "LANYARD_INVOKE_TOKEN", "OKTA_HOOK_SECRET", "SLACK_BOT_TOKEN"] {
             env.insert(var.to_string(), "x".to_string());

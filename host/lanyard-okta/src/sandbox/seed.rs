@@ -396,9 +396,7 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
         if people[pick].title.contains("Manager") || fresh_ids.contains(&pick) {
             continue;
         }
-        // The first three become staged or pending below; the two after them
-        // are active and too new for the MFA reminder.
-        let hours = if fresh_ids.len() < 5 {
+        let hours = if k < 4 {
             s.rng.gen_range(2..60)
         } else {
             s.rng.gen_range(80..14 * 24)
@@ -554,11 +552,13 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
     for (k, &i) in fresh_ids.iter().enumerate() {
         let u = s.users.get_mut(&ids[i]).expect("seeded");
         match k {
+            // The rest are active; those hired in the last days have no
+            // factor yet and are too new for the MFA reminder.
             0 => set_status(u, "STAGED", None),
-            1 | 2 => set_status(u, "PROVISIONED", None),
+            1 => set_status(u, "PROVISIONED", None),
             _ => {}
         }
-        if k < 3 {
+        if k < 2 {
             u.has_password = false;
             u.password_changed = None;
             u.last_login = None;
