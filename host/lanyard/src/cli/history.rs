@@ -5,6 +5,7 @@
 //! listen address and admin token from the same config file.
 
 use anyhow::{bail, Context as _};
+use chrono::{DateTime, Utc};
 use lanyard_core::history::{RunRecord, RunStatus, StepRecord, TriggerInfo};
 use lanyard_server::Config;
 use lanyard_store::{RunFilter, RunPage, RunStore, Store, StoreError, StoreOptions};
@@ -23,6 +24,13 @@ pub struct Args {
     /// suppressed, cancelled.
     #[arg(long, value_name = "STATUS", value_parser = parse_status)]
     pub status: Option<RunStatus>,
+    /// Only runs started at or after this time: RFC 3339
+    /// (`2026-11-28T09:00:00Z`), or a span back from now (`90m`, `2h`, `7d`).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub since: Option<DateTime<Utc>>,
+    /// Only runs started before this time (same forms as --since).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub until: Option<DateTime<Utc>>,
     /// At most this many runs.
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub limit: usize,
@@ -41,6 +49,21 @@ pub enum Show {
         /// The run id.
         run: String,
     },
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    match lanyard_flow::model::parse_duration(s) {
+        Ok(ago) => chrono::Duration::from_std(ago)
+            .ok()
+            .and_then(|ago| Utc::now().checked_sub_signed(ago))
+            .ok_or_else(|| format!("`{s}` reaches too far back")),
+        Err(_) => Err(format!(
+            "`{s}` is neither an RFC 3339 time (2026-11-28T09:00:00Z) nor a span back from now (90m, 2h, 7d)"
+        )),
+    }
 }
 
 fn parse_status(s: &str) -> Result<RunStatus, String> {
@@ -131,6 +154,12 @@ impl Source {
                 if let Some(s) = filter.status {
                     q.push(("status", s.as_str().to_string()));
                 }
+                if let Some(t) = filter.since {
+                    q.push(("since", t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
+                }
+                if let Some(t) = filter.until {
+                    q.push(("until", t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
+                }
                 let body = self.get("/api/v1/runs", &q).await?;
                 Ok(serde_json::from_value(body).context("the daemon's run list has an unexpected shape")?)
             }
@@ -189,6 +218,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let filter = RunFilter {
         flow: args.flow.clone(),
         status: args.status,
+        since: args.since,
+        until: args.until,
         limit: Some(args.limit),
         ..RunFilter::default()
     };
