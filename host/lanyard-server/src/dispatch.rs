@@ -91,11 +91,10 @@ async fn dispatch_one(engine: &Engine, ev: &InboxEvent, queued: &mut Vec<RunTask
     let snapshot = engine.flows();
     let event = &ev.event;
     let own = engine.is_self_actor(&event.actor.id);
-    let mut runs: Vec<RunRecord> = Vec::new();
-    let mut tasks: Vec<RunTask> = Vec::new();
-    let mut alerts: Vec<(RunRecord, String)> = Vec::new();
     let mut json: Option<serde_json::Value> = None;
-    let subject = event.subject_key();
+    // The flows that want the event, first: the last one takes the event's
+    // JSON as its run's input rather than a copy.
+    let mut wanted = Vec::new();
     for (flow, trigger) in snapshot.okta_flows(&event.event_type) {
         if own && !trigger.include_own_events {
             metrics::counter!(m::EVENTS_IGNORED, "reason" => "own_actor").increment(1);
@@ -104,7 +103,7 @@ async fn dispatch_one(engine: &Engine, ev: &InboxEvent, queued: &mut Vec<RunTask
         }
         let value = json.get_or_insert_with(|| event.to_value());
         match trigger.filter_matches(value) {
-            Ok(true) => {}
+            Ok(true) => wanted.push(flow),
             Ok(false) => continue,
             Err(e) => {
                 metrics::counter!(m::EVENTS_IGNORED, "reason" => "filter_error").increment(1);
@@ -112,6 +111,16 @@ async fn dispatch_one(engine: &Engine, ev: &InboxEvent, queued: &mut Vec<RunTask
                 continue;
             }
         }
+    }
+    // Runs in creation order; the ones that run are also queued (by index),
+    // and move into their tasks once the store has them.
+    let mut runs: Vec<RunRecord> = Vec::with_capacity(wanted.len());
+    let mut tasks = Vec::new();
+    let mut alerts: Vec<(usize, String)> = Vec::new();
+    let subject = event.subject_key();
+    let last = wanted.len().saturating_sub(1);
+    for (i, flow) in wanted.into_iter().enumerate() {
+        let input = if i == last { json.take().unwrap_or_default() } else { json.clone().unwrap_or_default() };
         let now = engine.clock().now();
         let mut run = RunRecord {
             id: lanyard_store::new_run_id(now),
@@ -122,7 +131,7 @@ async fn dispatch_one(engine: &Engine, ev: &InboxEvent, queued: &mut Vec<RunTask
                 event_uuid: event.uuid.clone(),
                 source: ev.source.clone(),
             },
-            input: value.clone(),
+            input,
             status: RunStatus::Queued,
             created: now,
             started: None,
@@ -135,15 +144,7 @@ async fn dispatch_one(engine: &Engine, ev: &InboxEvent, queued: &mut Vec<RunTask
         };
         match engine.inner_breaker().check(&flow.name, &subject, now) {
             Verdict::Run => {
-                tasks.push(RunTask {
-                    run: run.clone(),
-                    flow: Some((flow.clone(), snapshot.clone())),
-                    resume: false,
-                    published: event.published,
-                    order: engine.next_order(),
-                    done: None,
-                    observer: None,
-                });
+                tasks.push((runs.len(), flow.clone(), engine.next_order()));
                 runs.push(run);
             }
             Verdict::Suppress { runs_in_window, alert } => {
@@ -160,7 +161,7 @@ async fn dispatch_one(engine: &Engine, ev: &InboxEvent, queued: &mut Vec<RunTask
                 metrics::counter!(m::RUNS_FINISHED, "flow" => flow.name.clone(), "status" => "suppressed").increment(1);
                 if alert {
                     tracing::warn!(flow = %flow.name, %subject, runs_in_window, event = %ev.uuid, "runaway breaker tripped: further runs are suppressed until the window has room");
-                    alerts.push((run.clone(), reason));
+                    alerts.push((runs.len(), reason));
                 } else {
                     tracing::debug!(flow = %flow.name, %subject, event = %ev.uuid, "run suppressed by the runaway breaker");
                 }
@@ -168,10 +169,21 @@ async fn dispatch_one(engine: &Engine, ev: &InboxEvent, queued: &mut Vec<RunTask
             }
         }
     }
-    engine.store().dispatch(&ev.uuid, runs).await?;
-    for (run, reason) in alerts {
-        engine.tell_error_flow(&run, Some(reason));
+    engine.store().dispatch(&ev.uuid, &runs).await?;
+    for (i, reason) in alerts {
+        engine.tell_error_flow(&runs[i], Some(reason));
     }
-    queued.extend(tasks);
+    let mut runs: Vec<Option<RunRecord>> = runs.into_iter().map(Some).collect();
+    queued.extend(tasks.into_iter().filter_map(|(i, flow, order)| {
+        Some(RunTask {
+            run: runs[i].take()?,
+            flow: Some((flow, snapshot.clone())),
+            resume: false,
+            published: event.published,
+            order,
+            done: None,
+            observer: None,
+        })
+    }));
     Ok(())
 }

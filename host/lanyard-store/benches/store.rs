@@ -131,7 +131,7 @@ async fn one_run(store: &Store) {
     };
     let id = run.id.clone();
     store.accept(vec![ev], "hook").await.unwrap();
-    store.dispatch(&uuid, vec![run]).await.unwrap();
+    store.dispatch(&uuid, &[run]).await.unwrap();
     store
         .set_status(&id, RunStatus::Running, now)
         .await

@@ -50,7 +50,7 @@ pub trait EventInbox: Send + Sync + 'static {
     /// Mark an event dispatched and create its runs (none, if no flow wants it),
     /// atomically: after a crash either both happened or neither did. Not
     /// durable until the next [`RunStore::sync`].
-    async fn dispatch(&self, uuid: &str, runs: Vec<RunRecord>) -> Result<()>;
+    async fn dispatch(&self, uuid: &str, runs: &[RunRecord]) -> Result<()>;
 }
 
 /// Which runs [`RunStore::list_runs`] returns, newest first.

@@ -382,8 +382,8 @@ impl Store {
         Ok(out)
     }
 
-    pub(crate) fn dispatch_now(&self, uuid: &str, runs: Vec<RunRecord>) -> Result<()> {
-        let (key, encoded) = self.write_dispatch_intent(uuid, &runs)?;
+    pub(crate) fn dispatch_now(&self, uuid: &str, runs: &[RunRecord]) -> Result<()> {
+        let (key, encoded) = self.write_dispatch_intent(uuid, runs)?;
         // Checked new above; a concurrent create of the same id loses its
         // compare-and-swap on the record and is reported there.
         for (run, bytes) in runs.iter().zip(&encoded) {
@@ -523,7 +523,7 @@ impl crate::api::EventInbox for Store {
         self.undispatched_page(after, limit)
     }
 
-    async fn dispatch(&self, uuid: &str, runs: Vec<RunRecord>) -> Result<()> {
+    async fn dispatch(&self, uuid: &str, runs: &[RunRecord]) -> Result<()> {
         self.dispatch_now(uuid, runs)
     }
 }
@@ -600,7 +600,7 @@ mod tests {
         );
         assert!(store.undispatched(None, 10).await.unwrap().is_empty());
         assert!(store.inner.t.inbox.is_empty(), "the intent is gone");
-        let again = store.dispatch("e1", vec![run(&ev, "a")]).await.unwrap_err();
+        let again = store.dispatch("e1", &[run(&ev, "a")]).await.unwrap_err();
         assert_eq!(again.to_string(), "event e1 is already dispatched");
     }
 

@@ -142,7 +142,7 @@ fn child(dir: &str) {
                             run_for_event(&ev, "audit", now),
                         ];
                         let ids: Vec<String> = runs.iter().map(|r| r.id.clone()).collect();
-                        store.dispatch(&uuid, runs).await.unwrap();
+                        store.dispatch(&uuid, &runs).await.unwrap();
                         store
                             .set_status(&ids[0], RunStatus::Running, now)
                             .await

@@ -110,7 +110,7 @@ async fn dispatch_creates_the_runs_and_takes_the_event_out_of_the_inbox() {
         run_for_event(&a, "offboarding", t0()),
         run_for_event(&a, "audit", t0()),
     ];
-    store.dispatch("a", runs.clone()).await.unwrap();
+    store.dispatch("a", &runs).await.unwrap();
     for r in &runs {
         assert_eq!(store.get_run(&r.id).await.unwrap().as_ref(), Some(r));
     }
@@ -121,16 +121,16 @@ async fn dispatch_creates_the_runs_and_takes_the_event_out_of_the_inbox() {
     );
 
     // No flow wanted b: dispatched with no runs.
-    store.dispatch("b", vec![]).await.unwrap();
+    store.dispatch("b", &[]).await.unwrap();
     assert!(store.undispatched(None, 10).await.unwrap().is_empty());
 
     let again = store
-        .dispatch("a", vec![run_for_event(&a, "offboarding", t0())])
+        .dispatch("a", &[run_for_event(&a, "offboarding", t0())])
         .await
         .unwrap_err();
     assert!(matches!(again, StoreError::Conflict(_)), "{again}");
     assert_eq!(again.to_string(), "event a is already dispatched");
-    let unknown = store.dispatch("nope", vec![]).await.unwrap_err();
+    let unknown = store.dispatch("nope", &[]).await.unwrap_err();
     assert!(matches!(unknown, StoreError::NotFound(_)), "{unknown}");
 
     // Still deduplicated after dispatch.
@@ -148,11 +148,11 @@ async fn a_dispatch_that_would_clash_writes_nothing() {
         .await
         .unwrap();
     let existing = run_for_event(&a, "offboarding", t0());
-    store.dispatch("a", vec![existing.clone()]).await.unwrap();
+    store.dispatch("a", &[existing.clone()]).await.unwrap();
 
     let fresh = run_for_event(&a, "audit", t0());
     let err = store
-        .dispatch("b", vec![fresh.clone(), existing.clone()])
+        .dispatch("b", &[fresh.clone(), existing.clone()])
         .await
         .unwrap_err();
     assert!(err.to_string().contains("already exists"), "{err}");
@@ -165,7 +165,7 @@ async fn a_dispatch_that_would_clash_writes_nothing() {
 
     let mut bad = run_for_event(&a, "audit", t0());
     bad.id = "not-a-ulid".into();
-    let err = store.dispatch("b", vec![bad]).await.unwrap_err();
+    let err = store.dispatch("b", &[bad]).await.unwrap_err();
     assert!(err.to_string().contains("is not a ULID"), "{err}");
 }
 
@@ -182,7 +182,7 @@ async fn dedupe_memory_lasts_the_window_and_is_then_pruned() {
         .accept(vec![event("a", "00u1")], "hook")
         .await
         .unwrap();
-    store.dispatch("a", vec![]).await.unwrap();
+    store.dispatch("a", &[]).await.unwrap();
 
     clock.advance(Duration::from_secs(6 * 24 * 3600));
     assert!(
@@ -226,7 +226,7 @@ async fn the_inbox_survives_a_reopen() {
             .accept(vec![event("a", "00u1"), event("b", "00u2")], "hook")
             .await
             .unwrap();
-        store.dispatch("a", vec![]).await.unwrap();
+        store.dispatch("a", &[]).await.unwrap();
         store.sync().await.unwrap();
     }
     let store = Store::open(dir.path()).unwrap();
