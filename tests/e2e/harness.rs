@@ -416,24 +416,8 @@ timeout = "10s"
 root_certificate_pem = """
 {ca}"""
 
-[cards."slack.post"]
-grants = ["connection:it-slack"]
-
-[cards."mail.send"]
-grants = ["mail"]
-
-[cards."tables.get"]
-grants = ["table:mfa-reminders", "table:profile-snapshots"]
-
-[cards."tables.put"]
-grants = ["table:offboarding-audit", "table:mfa-reminders", "table:profile-snapshots"]
-
-[cards."tables.delete"]
-grants = ["table:mfa-reminders"]
-
-[cards."acme.jamf-offboard"]
-grants = ["connection:jamf"]
-"#,
+{seed_grants}"#,
+        seed_grants = include_str!("../../flows/grants.toml"),
         flows = repo().join("flows").display(),
         cache = card_cache().display(),
         service = org.service_token(),
