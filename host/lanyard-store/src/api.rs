@@ -50,6 +50,10 @@ pub trait EventInbox: Send + Sync + 'static {
     /// Mark an event dispatched and create its runs (none, if no flow wants it),
     /// atomically: after a crash either both happened or neither did. Not
     /// durable until the next [`RunStore::sync`].
+    ///
+    /// Each run's input is the event: the store keeps the event once, as it
+    /// was accepted, and the runs refer to it; their `input` field is not
+    /// written.
     async fn dispatch(&self, uuid: &str, runs: &[RunRecord]) -> Result<()>;
 }
 

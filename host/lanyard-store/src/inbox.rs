@@ -1,26 +1,39 @@
 //! The inbox: durable, deduplicated event intake, and atomic dispatch.
 //!
 //! Trees:
-//! - `v1/inbox`: arrival seq (u64 BE) → [`Entry`]: an event waiting for the
-//!   dispatcher, or a dispatch intent whose runs are being written.
+//! - `v1/events`: arrival seq (u64 BE) → an event as received: format byte,
+//!   the length (u32 BE) of the receipt (uuid, source, received time) as JSON,
+//!   the receipt, then the event's JSON. Written once at accept; the runs an
+//!   event starts refer to it as their input (see `runs`), and it is deleted
+//!   with the last of them, or at dispatch if it starts none.
+//! - `v1/inbox`: arrival seq → [`Entry`]: an event waiting for the dispatcher,
+//!   or a dispatch intent whose runs are being written. Small: the event itself
+//!   is in `v1/events`. (Stores written before `v1/events` existed hold the
+//!   event in the waiting entry; those are read as they are.)
 //! - `v1/seen/<start>-<end>`: event uuid → arrival seq, one tree per generation
 //!   of received times. Dedupe memory is bounded by dropping whole generations
 //!   once the window has passed them: no per-uuid expiry index to maintain.
 //!
-//! Accept writes the inbox entry, then claims the uuid in the current
-//! generation with compare-and-swap. The seen entry is the truth: an inbox
-//! entry whose uuid does not point back at its seq is a loser of a race, or
-//! what a crash left between the two writes, and is skipped and removed.
+//! Accept writes the inbox entry, then the event, then claims the uuid in the
+//! current generation with compare-and-swap. The seen entry is the truth: an
+//! inbox entry whose uuid does not point back at its seq is a loser of a race,
+//! or what a crash left between the writes, and is skipped and removed (its
+//! event first, then the entry, so a crash between leaves an entry without an
+//! event, which reads as half-written too).
 //!
-//! Dispatch replaces the pending entry with an intent that carries the runs
+//! Dispatch replaces the waiting entry with an intent that carries the runs
 //! (one single-key write: the commit point), writes the runs, then removes the
 //! entry. `open` finishes any intent it finds, and writing a run whose head
 //! already exists is a no-op, so a crash creates every run exactly once.
+//!
+//! The events accepted since the dispatcher last read are also kept decoded in
+//! memory (a bounded number), so the dispatcher does not parse them back from
+//! the disk; after a restart it reads them from `v1/events`.
 
 use crate::api::{Accepted, InboxEvent};
 use crate::codec::FORMAT_JSON_V1;
 use crate::error::{Result, StoreError};
-use crate::{Store, T_INBOX, T_SEEN_PREFIX};
+use crate::{Store, T_EVENTS, T_INBOX, T_SEEN_PREFIX};
 use chrono::{DateTime, Utc};
 use lanyard_core::LogEvent;
 use lanyard_core::history::RunRecord;
@@ -33,14 +46,66 @@ pub const MAX_EVENTS_PER_ACCEPT: usize = 10_000;
 const MAX_UUID_BYTES: usize = 128;
 const MAX_SOURCE_BYTES: usize = 64;
 
+/// Decoded events kept for the dispatcher at most (about 3 KiB each).
+pub(crate) const FRESH_MAX: usize = 4096;
+
 // An inbox value: the format byte, a kind byte, then the body.
 const FORMAT_INBOX_V1: u8 = 1;
-/// A waiting event: the body is [`PendingRef`] as JSON.
+/// A waiting event: no body, the event is in `v1/events`.
+const KIND_WAITING: u8 = b'w';
+/// A waiting event as stores before `v1/events` wrote it: the body is
+/// [`PendingRef`] as JSON. Read, never written.
 const KIND_PENDING: u8 = b'p';
 /// A dispatch intent: the body is the runs exactly as the runs tree stores
 /// them, each behind its length (u32 BE), so recovery writes the same bytes.
 const KIND_INTENT: u8 = b'd';
 
+/// The format byte of a `v1/events` value.
+const FORMAT_EVENT_V1: u8 = 1;
+
+#[derive(Serialize)]
+struct ReceiptRef<'a> {
+    uuid: &'a str,
+    source: &'a str,
+    received: DateTime<Utc>,
+}
+
+#[derive(Deserialize)]
+struct Receipt {
+    uuid: String,
+    source: String,
+    received: DateTime<Utc>,
+}
+
+/// Split a `v1/events` value into its receipt's and its event's JSON.
+fn event_parts<'a>(key: &[u8], bytes: &'a [u8]) -> Result<(&'a [u8], &'a [u8])> {
+    match bytes {
+        [FORMAT_EVENT_V1, a, b, c, d, rest @ ..] => {
+            let len = u32::from_be_bytes([*a, *b, *c, *d]) as usize;
+            if len > rest.len() {
+                return Err(StoreError::corrupt(
+                    T_EVENTS,
+                    key,
+                    "receipt length past the end",
+                ));
+            }
+            Ok(rest.split_at(len))
+        }
+        [other, ..] => Err(StoreError::corrupt(
+            T_EVENTS,
+            key,
+            format!("unknown record format {other} (written by a newer lanyard?)"),
+        )),
+        [] => Err(StoreError::corrupt(T_EVENTS, key, "empty record")),
+    }
+}
+
+fn decode_receipt(key: &[u8], json: &[u8]) -> Result<Receipt> {
+    serde_json::from_slice(json)
+        .map_err(|e| StoreError::corrupt(T_EVENTS, key, format!("receipt: {e}")))
+}
+
+#[cfg(test)]
 #[derive(Serialize)]
 struct PendingRef<'a> {
     uuid: &'a str,
@@ -58,12 +123,16 @@ struct Pending {
 }
 
 enum Entry<'a> {
+    /// The event is in `v1/events`.
+    Waiting,
+    /// The event is in the body (written before `v1/events`).
     Pending(&'a [u8]),
     Intent(Vec<&'a [u8]>),
 }
 
 fn entry<'a>(key: &[u8], bytes: &'a [u8]) -> Result<Entry<'a>> {
     match bytes {
+        [FORMAT_INBOX_V1, KIND_WAITING] => Ok(Entry::Waiting),
         [FORMAT_INBOX_V1, KIND_PENDING, body @ ..] => Ok(Entry::Pending(body)),
         [FORMAT_INBOX_V1, KIND_INTENT, body @ ..] => {
             let mut body: &[u8] = body;
@@ -279,17 +348,20 @@ impl Store {
                 )));
             }
             let mut bytes = Vec::with_capacity(2048);
-            bytes.extend_from_slice(&[FORMAT_INBOX_V1, KIND_PENDING]);
+            bytes.extend_from_slice(&[FORMAT_EVENT_V1, 0, 0, 0, 0]);
             serde_json::to_writer(
                 &mut bytes,
-                &PendingRef {
+                &ReceiptRef {
                     uuid,
                     source,
                     received,
-                    event,
                 },
             )
-            .map_err(|e| StoreError::corrupt(T_INBOX, uuid, format!("cannot encode: {e}")))?;
+            .map_err(|e| StoreError::corrupt(T_EVENTS, uuid, format!("cannot encode: {e}")))?;
+            let receipt_len = (bytes.len() - 5) as u32;
+            bytes[1..5].copy_from_slice(&receipt_len.to_be_bytes());
+            serde_json::to_writer(&mut bytes, event)
+                .map_err(|e| StoreError::corrupt(T_EVENTS, uuid, format!("cannot encode: {e}")))?;
             if bytes.len() > MAX_EVENT_BYTES {
                 return Err(StoreError::Invalid(format!(
                     "event {uuid} is {} bytes; at most {MAX_EVENT_BYTES}",
@@ -299,9 +371,10 @@ impl Store {
             encoded.push(bytes);
         }
         let generation = self.current_generation(received)?;
-        let inbox = &self.inner.t.inbox;
+        let (inbox, stored) = (&self.inner.t.inbox, &self.inner.t.events);
         let mut out = Vec::with_capacity(events.len());
-        for (event, bytes) in events.iter().zip(encoded) {
+        let mut fresh = Vec::with_capacity(events.len());
+        for (event, bytes) in events.into_iter().zip(encoded) {
             let uuid = event.uuid.as_str();
             if self.seen_seq(uuid, None)?.is_some() {
                 out.push(Accepted {
@@ -317,8 +390,11 @@ impl Store {
                 .map_err(|e| StoreError::backend("generate id", T_INBOX, b"", e))?;
             let key = seq.to_be_bytes();
             inbox
-                .insert(key, bytes)
+                .insert(key, &[FORMAT_INBOX_V1, KIND_WAITING])
                 .map_err(|e| StoreError::backend("write", T_INBOX, key, e))?;
+            stored
+                .insert(key, bytes)
+                .map_err(|e| StoreError::backend("write", T_EVENTS, key, e))?;
             let claim = generation
                 .tree
                 .compare_and_swap(uuid, None as Option<&[u8]>, Some(&seq_value(seq)[..]))
@@ -337,6 +413,7 @@ impl Store {
                     .map_err(|e| StoreError::backend("write", &generation.name, uuid, e))?;
             }
             if !new {
+                self.remove_event(seq)?;
                 inbox
                     .remove(key)
                     .map_err(|e| StoreError::backend("remove", T_INBOX, key, e))?;
@@ -345,8 +422,77 @@ impl Store {
                 uuid: uuid.to_string(),
                 new,
             });
+            if new {
+                fresh.push(InboxEvent {
+                    seq,
+                    uuid: event.uuid.clone(),
+                    source: source.to_string(),
+                    received,
+                    event,
+                });
+            }
+        }
+        let mut cache = self.inner.fresh.lock().unwrap_or_else(|p| p.into_inner());
+        for ev in fresh {
+            if cache.len() >= FRESH_MAX {
+                break; // the dispatcher reads the rest from the disk
+            }
+            cache.insert(ev.seq, ev);
         }
         Ok(out)
+    }
+
+    /// An event's JSON, as a run's input.
+    pub(crate) fn event_input(&self, seq: u64) -> Result<serde_json::Value> {
+        let key = seq.to_be_bytes();
+        let bytes = self
+            .inner
+            .t
+            .events
+            .get(key)
+            .map_err(|e| StoreError::backend("read", T_EVENTS, key, e))?
+            .ok_or_else(|| StoreError::NotFound(format!("event {seq}")))?;
+        let (_, event) = event_parts(&key, &bytes)?;
+        serde_json::from_slice(event).map_err(|e| StoreError::corrupt(T_EVENTS, key, e.to_string()))
+    }
+
+    pub(crate) fn remove_event(&self, seq: u64) -> Result<()> {
+        let key = seq.to_be_bytes();
+        self.inner
+            .t
+            .events
+            .remove(key)
+            .map_err(|e| StoreError::backend("remove", T_EVENTS, key, e))?;
+        Ok(())
+    }
+
+    /// A waiting event from `v1/events`: `None` if its accept was cut short
+    /// (no event, or a uuid that does not point back at it).
+    fn waiting_event(&self, seq: u64) -> Result<Option<InboxEvent>> {
+        let key = seq.to_be_bytes();
+        let Some(bytes) = self
+            .inner
+            .t
+            .events
+            .get(key)
+            .map_err(|e| StoreError::backend("read", T_EVENTS, key, e))?
+        else {
+            return Ok(None);
+        };
+        let (receipt, event) = event_parts(&key, &bytes)?;
+        let r = decode_receipt(&key, receipt)?;
+        if self.seen_seq(&r.uuid, None)? != Some(seq) {
+            return Ok(None);
+        }
+        let event = serde_json::from_slice(event)
+            .map_err(|e| StoreError::corrupt(T_EVENTS, key, e.to_string()))?;
+        Ok(Some(InboxEvent {
+            seq,
+            uuid: r.uuid,
+            source: r.source,
+            received: r.received,
+            event,
+        }))
     }
 
     pub(crate) fn undispatched_page(
@@ -359,13 +505,24 @@ impl Store {
             return Ok(Vec::new());
         }
         let mut out = Vec::new();
+        let mut fresh = self.inner.fresh.lock().unwrap_or_else(|p| p.into_inner());
+        // Before the cursor: what nobody will ask for again.
+        *fresh = fresh.split_off(&start);
         for item in self.inner.t.inbox.range(start.to_be_bytes()..) {
             if out.len() >= limit {
                 break;
             }
             let (k, v) = item.map_err(|e| StoreError::backend("scan", T_INBOX, b"", e))?;
             let seq = seq_from_key(&k)?;
-            if let Entry::Pending(body) = entry(&k, &v)? {
+            let e = entry(&k, &v)?;
+            if let Entry::Waiting = e {
+                // Only events that won their uuid are kept decoded.
+                if let Some(ev) = fresh.remove(&seq) {
+                    out.push(ev);
+                } else if let Some(ev) = self.waiting_event(seq)? {
+                    out.push(ev);
+                }
+            } else if let Entry::Pending(body) = e {
                 let p = decode_pending(&k, body)?;
                 if self.seen_seq(&p.uuid, None)? != Some(seq) {
                     continue; // a lost race or a half-written accept
@@ -389,6 +546,9 @@ impl Store {
         for (run, bytes) in runs.iter().zip(&encoded) {
             self.write_run_unchecked(&run.id, &run.flow, run.status, bytes)?;
         }
+        if runs.is_empty() {
+            self.remove_event(u64::from_be_bytes(key))?;
+        }
         self.inner
             .t
             .inbox
@@ -404,8 +564,6 @@ impl Store {
         uuid: &str,
         runs: &[RunRecord],
     ) -> Result<([u8; 8], Vec<Vec<u8>>)> {
-        let mut intent = vec![FORMAT_INBOX_V1, KIND_INTENT];
-        let mut encoded = Vec::with_capacity(runs.len());
         for (i, run) in runs.iter().enumerate() {
             crate::runs::check_new_run(run)?;
             if runs[..i].iter().any(|r| r.id == run.id) {
@@ -420,10 +578,6 @@ impl Store {
                     run.id
                 )));
             }
-            let bytes = crate::runs::encode_run(run)?;
-            intent.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
-            intent.extend_from_slice(&bytes);
-            encoded.push(bytes);
         }
         let seq = self
             .seen_seq(uuid, None)?
@@ -434,10 +588,33 @@ impl Store {
             .get(key)
             .map_err(|e| StoreError::backend("read", T_INBOX, key, e))?
             .ok_or_else(|| StoreError::Conflict(format!("event {uuid} is already dispatched")))?;
-        if let Entry::Intent(_) = entry(&key, &current)? {
-            return Err(StoreError::Conflict(format!(
-                "event {uuid} is already dispatched"
-            )));
+        // The runs refer to the stored event; an event from before `v1/events`
+        // is in the inbox entry, which goes, so its runs carry a copy.
+        let by_reference = match entry(&key, &current)? {
+            Entry::Intent(_) => {
+                return Err(StoreError::Conflict(format!(
+                    "event {uuid} is already dispatched"
+                )));
+            }
+            Entry::Waiting => true,
+            Entry::Pending(_) => false,
+        };
+        let mut intent = vec![FORMAT_INBOX_V1, KIND_INTENT];
+        let mut encoded = Vec::with_capacity(runs.len());
+        for run in runs {
+            let bytes = if by_reference {
+                let siblings: Vec<&str> = runs
+                    .iter()
+                    .filter(|r| r.id != run.id)
+                    .map(|r| r.id.as_str())
+                    .collect();
+                crate::runs::encode_event_run(run, seq, &siblings)?
+            } else {
+                crate::runs::encode_run(run)?
+            };
+            intent.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+            intent.extend_from_slice(&bytes);
+            encoded.push(bytes);
         }
         // The commit point: one single-key write. From here on a crash is
         // finished by `recover_inbox`.
@@ -463,6 +640,15 @@ impl Store {
             let (k, v) = item.map_err(|e| StoreError::backend("scan", T_INBOX, b"", e))?;
             let seq = seq_from_key(&k)?;
             match entry(&k, &v)? {
+                Entry::Waiting => {
+                    if self.waiting_event(seq)?.is_none() {
+                        self.remove_event(seq)?;
+                        inbox
+                            .remove(&k)
+                            .map_err(|e| StoreError::backend("remove", T_INBOX, &k, e))?;
+                        rec.orphans += 1;
+                    }
+                }
                 Entry::Pending(body) => {
                     if self.seen_seq(&decode_pending(&k, body)?.uuid, None)? != Some(seq) {
                         inbox
@@ -472,8 +658,11 @@ impl Store {
                     }
                 }
                 Entry::Intent(runs) => {
-                    for bytes in runs {
+                    for bytes in &runs {
                         self.write_new_run(bytes)?;
+                    }
+                    if runs.is_empty() {
+                        self.remove_event(seq)?;
                     }
                     inbox
                         .remove(&k)
@@ -637,5 +826,184 @@ mod tests {
         assert_eq!(store.inner.t.inbox.len(), 1);
         // Okta's redelivery of the unacknowledged event is new.
         assert!(store.accept(vec![event("half")], "hook").await.unwrap()[0].new);
+    }
+
+    async fn finish(store: &Store, id: &str) {
+        let outcome = crate::api::RunOutcome {
+            status: RunStatus::Succeeded,
+            output: None,
+            error: None,
+            reason: None,
+        };
+        store
+            .finish_run(id, outcome, chrono::Utc::now())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn runs_share_their_event_which_goes_with_the_last_of_them() {
+        let store = Store::temporary().unwrap();
+        let ev = event("shared");
+        store.accept(vec![ev.clone()], "hook").await.unwrap();
+        let runs = vec![run(&ev, "a"), run(&ev, "b")];
+        store.dispatch("shared", &runs).await.unwrap();
+        assert_eq!(store.inner.t.events.len(), 1, "one copy of the event");
+        for r in &runs {
+            let stored = store.get_run(&r.id).await.unwrap().unwrap();
+            assert_eq!(&stored, r, "the input is read back from the event");
+            // A status change keeps the reference.
+            finish(&store, &r.id).await;
+            let done = store.get_run(&r.id).await.unwrap().unwrap();
+            assert_eq!((done.status, &done.input), (RunStatus::Succeeded, &r.input));
+        }
+        let listed = store.list_runs(&Default::default()).await.unwrap();
+        assert!(listed.runs.iter().all(|r| r.input == runs[0].input));
+
+        // Keep one run per flow of two flows: nothing goes.
+        let keep_one = crate::api::RetentionPolicy {
+            max_age: None,
+            max_runs_per_flow: Some(1),
+        };
+        store.prune(&keep_one).await.unwrap();
+        assert_eq!(store.inner.t.events.len(), 1);
+        // The first run goes: its sibling still needs the event.
+        let mut stats = Default::default();
+        let bytes = store.inner.t.runs.get(&runs[0].id).unwrap().unwrap();
+        store.delete_run_for_test(&runs[0].id, "a", &bytes, &mut stats);
+        assert_eq!(store.inner.t.events.len(), 1);
+        assert_eq!(
+            store.get_run(&runs[1].id).await.unwrap().unwrap().input,
+            runs[1].input
+        );
+        // The last one takes the event with it.
+        let bytes = store.inner.t.runs.get(&runs[1].id).unwrap().unwrap();
+        store.delete_run_for_test(&runs[1].id, "b", &bytes, &mut stats);
+        assert!(
+            store.inner.t.events.is_empty(),
+            "the event went with its last run"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_event_no_flow_wants_is_not_kept() {
+        let store = Store::temporary().unwrap();
+        store
+            .accept(vec![event("nobody"), event("kept")], "hook")
+            .await
+            .unwrap();
+        assert_eq!(store.inner.t.events.len(), 2);
+        store.dispatch("nobody", &[]).await.unwrap();
+        assert_eq!(store.inner.t.events.len(), 1);
+        assert_eq!(store.inner.t.inbox.len(), 1);
+        // A duplicate stores nothing.
+        assert!(!store.accept(vec![event("kept")], "hook").await.unwrap()[0].new);
+        assert_eq!(store.inner.t.events.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_dispatcher_reads_the_same_event_from_memory_and_from_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let from_memory = {
+            let store = Store::open(dir.path()).unwrap();
+            store
+                .accept(vec![event("e1"), event("e2")], "hook")
+                .await
+                .unwrap();
+            assert_eq!(store.inner.fresh.lock().unwrap().len(), 2);
+            let page = store.undispatched(None, 10).await.unwrap();
+            assert!(store.inner.fresh.lock().unwrap().is_empty(), "taken");
+            page
+        };
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.inner.fresh.lock().unwrap().is_empty());
+        let from_disk = store.undispatched(None, 10).await.unwrap();
+        assert_eq!(from_disk.len(), 2);
+        for (m, d) in from_memory.iter().zip(&from_disk) {
+            assert_eq!(
+                (m.seq, &m.uuid, &m.source, &m.event),
+                (d.seq, &d.uuid, &d.source, &d.event)
+            );
+            // Received times go through RFC 3339 on disk.
+            assert_eq!(m.received.timestamp_micros(), d.received.timestamp_micros());
+        }
+    }
+
+    #[tokio::test]
+    async fn open_drops_an_accept_cut_short_before_its_event_was_written() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.accept(vec![event("kept")], "hook").await.unwrap();
+            // The crash: the waiting entry is written, the event is not.
+            store
+                .inner
+                .t
+                .inbox
+                .insert(u64::MAX.to_be_bytes(), &[FORMAT_INBOX_V1, KIND_WAITING])
+                .unwrap();
+            store.sync_blocking().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let pending = store.undispatched(None, 10).await.unwrap();
+        assert_eq!(
+            pending.iter().map(|e| e.uuid.as_str()).collect::<Vec<_>>(),
+            ["kept"]
+        );
+        assert_eq!(store.inner.t.inbox.len(), 1);
+        assert_eq!(store.inner.t.events.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_event_waiting_in_an_older_store_is_dispatched_with_its_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let ev = event("old");
+        {
+            let store = Store::open(dir.path()).unwrap();
+            // What a format 1 store held: the event in the inbox entry, the
+            // uuid claimed.
+            let seq = store.inner.db.generate_id().unwrap();
+            let mut bytes = vec![FORMAT_INBOX_V1, KIND_PENDING];
+            let pending = PendingRef {
+                uuid: "old",
+                source: "hook",
+                received: chrono::Utc::now(),
+                event: &ev,
+            };
+            serde_json::to_writer(&mut bytes, &pending).unwrap();
+            store
+                .inner
+                .t
+                .inbox
+                .insert(seq.to_be_bytes(), bytes)
+                .unwrap();
+            let generation = store.current_generation(chrono::Utc::now()).unwrap();
+            generation.tree.insert("old", &seq_value(seq)[..]).unwrap();
+            store
+                .inner
+                .t
+                .meta
+                .insert(b"format", &1u32.to_be_bytes())
+                .unwrap();
+            store.sync_blocking().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            store.inner.t.meta.get(b"format").unwrap().unwrap().as_ref(),
+            crate::STORE_FORMAT.to_be_bytes(),
+            "upgraded"
+        );
+        let pending = store.undispatched(None, 10).await.unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].event, ev);
+        let r = run(&ev, "a");
+        store
+            .dispatch("old", std::slice::from_ref(&r))
+            .await
+            .unwrap();
+        assert!(store.inner.t.inbox.is_empty());
+        assert_eq!(store.get_run(&r.id).await.unwrap().unwrap(), r);
+        let stored = store.inner.t.runs.get(&r.id).unwrap().unwrap();
+        assert_eq!(stored[0], 1, "a format 1 record: the input is in it");
     }
 }

@@ -57,14 +57,19 @@ pub use error::{LineError, Result, StoreError};
 pub use tables::{ImportMode, ImportStats, TableInfo, limits as table_limits};
 
 use lanyard_core::{Clock, SystemClock};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 /// The store format this build writes and reads. Bump it (and add a migration
 /// in `check_format`) when a tree's key layout changes.
-pub const STORE_FORMAT: u32 = 1;
+///
+/// - 1: the first.
+/// - 2: events in `v1/events`, referred to by the runs they start (format 2
+///   run records) instead of copied into each. Format 1 records stay readable
+///   as they are, so opening a format 1 store only records the new number.
+pub const STORE_FORMAT: u32 = 2;
 
 /// How to open a store.
 #[derive(Clone)]
@@ -124,6 +129,7 @@ impl std::fmt::Debug for Store {
 pub(crate) struct Trees {
     pub(crate) meta: sled::Tree,
     pub(crate) inbox: sled::Tree,
+    pub(crate) events: sled::Tree,
     pub(crate) runs: sled::Tree,
     pub(crate) runs_by_flow: sled::Tree,
     pub(crate) runs_by_status: sled::Tree,
@@ -141,6 +147,8 @@ pub(crate) struct Inner {
     pub(crate) db: sled::Db,
     pub(crate) t: Trees,
     pub(crate) seen: RwLock<Vec<inbox::SeenGen>>,
+    /// Events accepted and not yet read by the dispatcher, decoded (bounded).
+    pub(crate) fresh: Mutex<BTreeMap<u64, InboxEvent>>,
     pub(crate) tables: RwLock<HashMap<String, sled::Tree>>,
     pub(crate) options: StoreOptions,
 }
@@ -148,6 +156,7 @@ pub(crate) struct Inner {
 // Tree names. The `v1/` prefix is the key layout version.
 pub(crate) const T_META: &str = "v1/meta";
 pub(crate) const T_INBOX: &str = "v1/inbox";
+pub(crate) const T_EVENTS: &str = "v1/events";
 pub(crate) const T_RUNS: &str = "v1/runs";
 pub(crate) const T_RUNS_BY_FLOW: &str = "v1/runs-by-flow";
 pub(crate) const T_RUNS_BY_STATUS: &str = "v1/runs-by-status";
@@ -204,6 +213,7 @@ impl Store {
         let t = Trees {
             meta: open(T_META)?,
             inbox: open(T_INBOX)?,
+            events: open(T_EVENTS)?,
             runs: open(T_RUNS)?,
             runs_by_flow: open(T_RUNS_BY_FLOW)?,
             runs_by_status: open(T_RUNS_BY_STATUS)?,
@@ -233,6 +243,7 @@ impl Store {
                 db,
                 t,
                 seen: RwLock::new(seen),
+                fresh: Mutex::new(BTreeMap::new()),
                 tables: RwLock::new(tables),
                 options,
             }),
@@ -318,7 +329,12 @@ fn check_format(path: &Path, meta: &sled::Tree) -> Result<()> {
                     supported: STORE_FORMAT,
                 });
             }
-            // Older formats would be migrated here; format 1 is the first.
+            if found < STORE_FORMAT {
+                // 1 → 2: nothing to rewrite (see STORE_FORMAT).
+                meta.insert(META_FORMAT, &STORE_FORMAT.to_be_bytes())
+                    .map_err(|e| StoreError::backend("write", T_META, META_FORMAT, e))?;
+                tracing::info!(from = found, to = STORE_FORMAT, "store format upgraded");
+            }
             Ok(())
         }
     }
@@ -360,8 +376,9 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "the data directory {} holds store format 2, newer than the format 1 this lanyard reads; upgrade lanyard",
-                dir.path().display()
+                "the data directory {} holds store format {}, newer than the format {STORE_FORMAT} this lanyard reads; upgrade lanyard",
+                dir.path().display(),
+                STORE_FORMAT + 1
             )
         );
     }

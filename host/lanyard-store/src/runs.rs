@@ -6,9 +6,18 @@
 //! index, active index) plus one per 64 steps.
 //!
 //! Trees (run ids are 26-character ULIDs, so id order is creation order):
-//! - `v1/runs`: id → the run: format byte, head length (u32 BE), the head as
-//!   JSON (everything but the input), the input as JSON. A status change
-//!   rewrites the head and copies the input's bytes without decoding them.
+//! - `v1/runs`: id → the run, in one of two formats:
+//!   - format 1 (runs started by the API, schedules, helpers, by hand): head
+//!     length (u32 BE), the head as JSON (everything but the input), the input
+//!     as JSON. A status change rewrites the head and copies the input's bytes
+//!     without decoding them.
+//!   - format 2 (runs an Okta event started): the event's arrival seq (u64 BE),
+//!     the number of other runs the same event started (u16 BE) and their ids,
+//!     then the head as JSON. The input is the event, kept once in `v1/events`
+//!     (see `inbox`) however many runs it starts, so neither creating the run
+//!     nor changing its status copies the event. Deleting the last run that
+//!     refers to an event deletes the event.
+//!
 //!   Written last when a run is created and removed first when it is deleted:
 //!   index entries whose run is missing are leftovers that readers skip and
 //!   prune removes.
@@ -52,6 +61,9 @@ const CHUNK_BYTES: usize = 32 * 1024;
 
 /// The format byte of a run record (head length, head, input).
 const FORMAT_RUN_V1: u8 = 1;
+/// The format byte of a run record whose input is an event in `v1/events`
+/// (event seq, sibling runs, head).
+const FORMAT_RUN_EVENT: u8 = 2;
 /// The format byte of a journal chunk (length-prefixed step records).
 const FORMAT_CHUNK_V1: u8 = 1;
 
@@ -165,15 +177,93 @@ pub(crate) fn encode_run(run: &RunRecord) -> Result<Vec<u8>> {
     encode_run_parts(run, &input)
 }
 
-/// Split a stored run into its head's and its input's JSON.
-fn run_parts<'a>(key: &[u8], bytes: &'a [u8]) -> Result<(&'a [u8], &'a [u8])> {
+/// Encode a run an event started, for `dispatch`: its input is the event at
+/// `seq` in `v1/events` and is not written here. `siblings` are the other runs
+/// the same event started.
+pub(crate) fn encode_event_run(run: &RunRecord, seq: u64, siblings: &[&str]) -> Result<Vec<u8>> {
+    let n = u16::try_from(siblings.len()).map_err(|_| {
+        StoreError::Invalid(format!(
+            "one event starts {} runs; at most {}",
+            siblings.len() + 1,
+            u16::MAX
+        ))
+    })?;
+    let mut out = Vec::with_capacity(512 + siblings.len() * ID_LEN);
+    out.push(FORMAT_RUN_EVENT);
+    out.extend_from_slice(&seq.to_be_bytes());
+    out.extend_from_slice(&n.to_be_bytes());
+    for s in siblings {
+        check_id(s)?;
+        out.extend_from_slice(s.as_bytes());
+    }
+    serde_json::to_writer(&mut out, &HeadRef::of(run))
+        .map_err(|e| StoreError::corrupt(T_RUNS, &run.id, format!("cannot encode: {e}")))?;
+    Ok(out)
+}
+
+/// Where a stored run's input is.
+pub(crate) enum InputAt<'a> {
+    /// Its JSON, inline (format 1).
+    Inline(&'a [u8]),
+    /// The event at this seq in `v1/events`, shared with the sibling runs
+    /// (ids, concatenated) (format 2).
+    Event { seq: u64, siblings: &'a [u8] },
+}
+
+/// A stored run, split: the bytes before the head (kept as they are when the
+/// head changes), the head's JSON, and where the input is.
+pub(crate) struct Parts<'a> {
+    before_head: &'a [u8],
+    pub(crate) head: &'a [u8],
+    pub(crate) input: InputAt<'a>,
+}
+
+pub(crate) fn run_parts<'a>(key: &[u8], bytes: &'a [u8]) -> Result<Parts<'a>> {
     match bytes {
         [FORMAT_RUN_V1, a, b, c, d, rest @ ..] => {
             let len = u32::from_be_bytes([*a, *b, *c, *d]) as usize;
             if len > rest.len() {
                 return Err(StoreError::corrupt(T_RUNS, key, "head length past the end"));
             }
-            Ok(rest.split_at(len))
+            let (head, input) = rest.split_at(len);
+            Ok(Parts {
+                before_head: &bytes[..5],
+                head,
+                input: InputAt::Inline(input),
+            })
+        }
+        [FORMAT_RUN_EVENT, rest @ ..] => {
+            let Some((seq, rest)) = rest.split_first_chunk::<8>() else {
+                return Err(StoreError::corrupt(
+                    T_RUNS,
+                    key,
+                    "truncated event reference",
+                ));
+            };
+            let Some((n, rest)) = rest.split_first_chunk::<2>() else {
+                return Err(StoreError::corrupt(
+                    T_RUNS,
+                    key,
+                    "truncated event reference",
+                ));
+            };
+            let sib_len = u16::from_be_bytes(*n) as usize * ID_LEN;
+            if sib_len > rest.len() {
+                return Err(StoreError::corrupt(
+                    T_RUNS,
+                    key,
+                    "sibling runs past the end",
+                ));
+            }
+            let (siblings, head) = rest.split_at(sib_len);
+            Ok(Parts {
+                before_head: &bytes[..bytes.len() - head.len()],
+                head,
+                input: InputAt::Event {
+                    seq: u64::from_be_bytes(*seq),
+                    siblings,
+                },
+            })
         }
         [other, ..] => Err(StoreError::corrupt(
             T_RUNS,
@@ -184,18 +274,24 @@ fn run_parts<'a>(key: &[u8], bytes: &'a [u8]) -> Result<(&'a [u8], &'a [u8])> {
     }
 }
 
-pub(crate) fn decode_head(key: &[u8], bytes: &[u8]) -> Result<Head> {
-    let (head, _) = run_parts(key, bytes)?;
-    serde_json::from_slice(head).map_err(|e| StoreError::corrupt(T_RUNS, key, e.to_string()))
+/// The stored run with its head replaced by `run`'s (the input stays as is).
+fn with_head(key: &[u8], old: &[u8], run: &RunRecord) -> Result<Vec<u8>> {
+    let parts = run_parts(key, old)?;
+    match parts.input {
+        InputAt::Inline(input) => encode_run_parts(run, input),
+        InputAt::Event { .. } => {
+            let mut out = Vec::with_capacity(parts.before_head.len() + 512);
+            out.extend_from_slice(parts.before_head);
+            serde_json::to_writer(&mut out, &HeadRef::of(run))
+                .map_err(|e| StoreError::corrupt(T_RUNS, key, format!("cannot encode: {e}")))?;
+            Ok(out)
+        }
+    }
 }
 
-fn decode_run(key: &[u8], bytes: &[u8]) -> Result<RunRecord> {
-    let (head, input) = run_parts(key, bytes)?;
-    let head: Head = serde_json::from_slice(head)
-        .map_err(|e| StoreError::corrupt(T_RUNS, key, e.to_string()))?;
-    let input = serde_json::from_slice(input)
-        .map_err(|e| StoreError::corrupt(T_RUNS, key, format!("input: {e}")))?;
-    Ok(head.into_record(input))
+pub(crate) fn decode_head(key: &[u8], bytes: &[u8]) -> Result<Head> {
+    let parts = run_parts(key, bytes)?;
+    serde_json::from_slice(parts.head).map_err(|e| StoreError::corrupt(T_RUNS, key, e.to_string()))
 }
 
 /// The index bucket of a status; `None` for succeeded, which is not indexed.
@@ -333,10 +429,28 @@ impl Store {
         Ok(())
     }
 
+    /// A stored run, its input read from where it is.
+    fn decode_run(&self, key: &[u8], bytes: &[u8]) -> Result<RunRecord> {
+        let parts = run_parts(key, bytes)?;
+        let head: Head = serde_json::from_slice(parts.head)
+            .map_err(|e| StoreError::corrupt(T_RUNS, key, e.to_string()))?;
+        let input = match parts.input {
+            InputAt::Inline(json) => serde_json::from_slice(json)
+                .map_err(|e| StoreError::corrupt(T_RUNS, key, format!("input: {e}")))?,
+            InputAt::Event { seq, .. } => self.event_input(seq).map_err(|e| match e {
+                StoreError::NotFound(what) => {
+                    StoreError::corrupt(T_RUNS, key, format!("the run's input, {what}, is missing"))
+                }
+                e => e,
+            })?,
+        };
+        Ok(head.into_record(input))
+    }
+
     pub(crate) fn get_run_now(&self, id: &str) -> Result<Option<RunRecord>> {
         check_id(id)?;
         match self.stored_run(id)? {
-            Some(bytes) => decode_run(id.as_bytes(), &bytes).map(Some),
+            Some(bytes) => self.decode_run(id.as_bytes(), &bytes).map(Some),
             None => Ok(None),
         }
     }
@@ -350,9 +464,7 @@ impl Store {
             let old = self
                 .stored_run(id)?
                 .ok_or_else(|| StoreError::NotFound(format!("run {id}")))?;
-            let (head_json, input_json) = run_parts(id.as_bytes(), &old)?;
-            let head: Head = serde_json::from_slice(head_json)
-                .map_err(|e| StoreError::corrupt(T_RUNS, id, e.to_string()))?;
+            let head = decode_head(id.as_bytes(), &old)?;
             let (old_status, old_flow) = (head.status, head.flow.clone());
             let new = change(head)?;
             if new.id != id || new.flow != old_flow {
@@ -360,7 +472,7 @@ impl Store {
                     "run {id}: the id and flow of a run cannot change"
                 )));
             }
-            let bytes = encode_run_parts(&new, input_json)?;
+            let bytes = with_head(id.as_bytes(), &old, &new)?;
             let swapped = t
                 .runs
                 .compare_and_swap(id, Some(&old), Some(bytes))
@@ -498,7 +610,7 @@ impl Store {
                 && f.since.is_none_or(|s| head.created >= s)
                 && f.until.is_none_or(|u| head.created <= u);
             if matches {
-                runs.push(decode_run(id.as_bytes(), &bytes)?);
+                runs.push(self.decode_run(id.as_bytes(), &bytes)?);
                 if runs.len() == limit {
                     return Ok(RunPage {
                         next_cursor: Some(id.to_string()),
@@ -525,7 +637,7 @@ impl Store {
             let (k, _) = item.map_err(|e| StoreError::backend("scan", T_RUNS_BY_STATUS, b"", e))?;
             let id = id_of(T_RUNS_BY_STATUS, &k, 1)?;
             if let Some(bytes) = self.stored_run(id)? {
-                let run = decode_run(id.as_bytes(), &bytes)?;
+                let run = self.decode_run(id.as_bytes(), &bytes)?;
                 if !run.status.is_final() {
                     out.push(run);
                 }
@@ -621,11 +733,33 @@ impl Store {
 
     /// Delete a run: its record first (from then on it does not exist), then
     /// its steps and index entries.
-    fn delete_run(&self, id: &str, flow: &str, stats: &mut PruneStats) -> Result<()> {
+    fn delete_run(
+        &self,
+        id: &str,
+        flow: &str,
+        stored: &[u8],
+        stats: &mut PruneStats,
+    ) -> Result<()> {
         let t = &self.inner.t;
         t.runs
             .remove(id)
             .map_err(|e| StoreError::backend("remove", T_RUNS, id, e))?;
+        // The event it shares with its siblings goes with the last of them.
+        if let InputAt::Event { seq, siblings } = run_parts(id.as_bytes(), stored)?.input {
+            let mut shared = false;
+            for sibling in siblings.chunks(ID_LEN) {
+                if t.runs
+                    .contains_key(sibling)
+                    .map_err(|e| StoreError::backend("read", T_RUNS, sibling, e))?
+                {
+                    shared = true;
+                    break;
+                }
+            }
+            if !shared {
+                self.remove_event(seq)?;
+            }
+        }
         for item in t.steps.scan_prefix(id) {
             let (k, v) = item.map_err(|e| StoreError::backend("scan", T_STEPS, id, e))?;
             stats.steps += chunk_records(&k, &v)?.len() as u64;
@@ -648,6 +782,17 @@ impl Store {
         Ok(())
     }
 
+    #[cfg(test)]
+    pub(crate) fn delete_run_for_test(
+        &self,
+        id: &str,
+        flow: &str,
+        stored: &[u8],
+        stats: &mut PruneStats,
+    ) {
+        self.delete_run(id, flow, stored, stats).unwrap()
+    }
+
     pub(crate) fn prune_now(&self, policy: &RetentionPolicy) -> Result<PruneStats> {
         let mut stats = PruneStats::default();
         let t = &self.inner.t;
@@ -660,7 +805,7 @@ impl Store {
                 let (k, v) = item.map_err(|e| StoreError::backend("scan", T_RUNS, b"", e))?;
                 let head = decode_head(&k, &v)?;
                 if head.status.is_final() && head.created < cutoff {
-                    self.delete_run(&head.id, &head.flow, &mut stats)?;
+                    self.delete_run(&head.id, &head.flow, &v, &mut stats)?;
                 }
             }
             // Journal chunks whose run is gone: a crash mid-delete.
@@ -708,7 +853,7 @@ impl Store {
                             kept += 1;
                             let head = decode_head(id.as_bytes(), &bytes)?;
                             if kept > keep && head.status.is_final() {
-                                self.delete_run(&head.id, &head.flow, &mut stats)?;
+                                self.delete_run(&head.id, &head.flow, &bytes, &mut stats)?;
                             }
                         }
                     }
