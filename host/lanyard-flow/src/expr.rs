@@ -704,7 +704,27 @@ impl Object for JsonMap {
 }
 
 /// JSON into an expression value (order of keys kept).
+///
+/// Lazy: a run converts a whole event or card output, and its expressions
+/// read two or three fields of it. Scalars convert at once; an array or
+/// object is copied in one pass into a flat [`JsonTape`] (a few allocations
+/// in all, instead of several per node) and seen through a [`JsonNode`], which
+/// makes minijinja values only for what is read. To expressions it is the
+/// same list or mapping as before: same kind, keys in the document's order,
+/// same lookups, length, iteration, truthiness, equality, printing and JSON.
 pub fn from_json(json: &serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match json {
+        J::Array(_) | J::Object(_) => {
+            let tape = Arc::new(JsonTape::build(json));
+            tape.value(0)
+        }
+        scalar => scalar_value(scalar),
+    }
+}
+
+/// A JSON scalar as an expression value: numbers as `i64`, else `u64`, else `f64`.
+fn scalar_value(json: &serde_json::Value) -> Value {
     use serde_json::Value as J;
     match json {
         J::Null => Value::from(()),
@@ -719,13 +739,377 @@ pub fn from_json(json: &serde_json::Value) -> Value {
             }
         }
         J::String(s) => Value::from(s.as_str()),
-        J::Array(items) => Value::from(items.iter().map(from_json).collect::<Vec<_>>()),
+        // Not reached: containers go through the tape.
+        J::Array(_) | J::Object(_) => from_json(json),
+    }
+}
+
+/// The eager conversion this module used before [`JsonTape`]: kept to check
+/// that the lazy values behave the same.
+#[cfg(test)]
+fn from_json_eager(json: &serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match json {
+        J::Array(items) => Value::from(items.iter().map(from_json_eager).collect::<Vec<_>>()),
         J::Object(map) => JsonMap::value(
             map.iter()
-                .map(|(k, v)| (Value::from(k.as_str()), from_json(v)))
+                .map(|(k, v)| (Value::from(k.as_str()), from_json_eager(v)))
                 .collect(),
         ),
+        scalar => scalar_value(scalar),
     }
+}
+
+/// One JSON document, flattened: its nodes in document order, every key and
+/// string in one text buffer, and each container's children located through
+/// `offsets`, so a child is found without walking its siblings.
+#[derive(Debug)]
+struct JsonTape {
+    nodes: Vec<TapeNode>,
+    /// For a container at `first..first + len`: where each child's node is
+    /// (an array's items; an object's keys, each value right after its key).
+    offsets: Vec<usize>,
+    text: String,
+    /// For objects with more than [`TAPE_SCAN_LIMIT`] entries: their entry
+    /// numbers sorted by key, built on the first lookup.
+    sorted: Vec<std::sync::OnceLock<Box<[usize]>>>,
+}
+
+/// Objects with more entries than this are searched through keys sorted
+/// once; smaller ones by a scan. Higher than [`SCAN_LIMIT`]: a document is
+/// usually read a few times per conversion, and sorting costs more than
+/// a few scans of a few dozen keys.
+const TAPE_SCAN_LIMIT: usize = 64;
+
+#[derive(Debug, Clone, Copy)]
+enum TapeNode {
+    Null,
+    Bool(bool),
+    I64(i64),
+    U64(u64),
+    F64(f64),
+    Str {
+        start: usize,
+        end: usize,
+    },
+    Seq {
+        first: usize,
+        len: usize,
+    },
+    /// `sorted` indexes [`JsonTape::sorted`] when `len > TAPE_SCAN_LIMIT`.
+    Map {
+        first: usize,
+        len: usize,
+        sorted: usize,
+    },
+}
+
+impl JsonTape {
+    fn build(json: &serde_json::Value) -> JsonTape {
+        // Sized first, so nothing is copied as it grows.
+        let mut size = (0, 0, 0);
+        Self::measure(json, &mut size);
+        let mut tape = JsonTape {
+            nodes: Vec::with_capacity(size.0),
+            offsets: Vec::with_capacity(size.1),
+            text: String::with_capacity(size.2),
+            sorted: Vec::new(),
+        };
+        tape.push(json);
+        tape
+    }
+
+    /// Adds the nodes, offsets and text bytes `json` needs to `size`.
+    fn measure(json: &serde_json::Value, size: &mut (usize, usize, usize)) {
+        use serde_json::Value as J;
+        size.0 += 1;
+        match json {
+            J::String(s) => size.2 += s.len(),
+            J::Array(items) => {
+                size.1 += items.len();
+                items.iter().for_each(|v| Self::measure(v, size));
+            }
+            J::Object(map) => {
+                size.0 += map.len();
+                size.1 += map.len();
+                for (k, v) in map {
+                    size.2 += k.len();
+                    Self::measure(v, size);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn push(&mut self, json: &serde_json::Value) {
+        use serde_json::Value as J;
+        let node = match json {
+            J::Null => TapeNode::Null,
+            J::Bool(b) => TapeNode::Bool(*b),
+            J::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    TapeNode::I64(i)
+                } else if let Some(u) = n.as_u64() {
+                    TapeNode::U64(u)
+                } else {
+                    TapeNode::F64(n.as_f64().unwrap_or(f64::NAN))
+                }
+            }
+            J::String(s) => self.str_node(s),
+            J::Array(items) => {
+                let first = self.offsets.len();
+                self.offsets.resize(first + items.len(), 0);
+                self.nodes.push(TapeNode::Seq {
+                    first,
+                    len: items.len(),
+                });
+                for (i, item) in items.iter().enumerate() {
+                    self.offsets[first + i] = self.nodes.len();
+                    self.push(item);
+                }
+                return;
+            }
+            J::Object(map) => {
+                let first = self.offsets.len();
+                self.offsets.resize(first + map.len(), 0);
+                let sorted = if map.len() > TAPE_SCAN_LIMIT {
+                    self.sorted.push(std::sync::OnceLock::new());
+                    self.sorted.len() - 1
+                } else {
+                    usize::MAX
+                };
+                self.nodes.push(TapeNode::Map {
+                    first,
+                    len: map.len(),
+                    sorted,
+                });
+                for (i, (k, v)) in map.iter().enumerate() {
+                    self.offsets[first + i] = self.nodes.len();
+                    let key = self.str_node(k);
+                    self.nodes.push(key);
+                    self.push(v);
+                }
+                return;
+            }
+        };
+        self.nodes.push(node);
+    }
+
+    fn str_node(&mut self, s: &str) -> TapeNode {
+        let start = self.text.len();
+        self.text.push_str(s);
+        TapeNode::Str {
+            start,
+            end: self.text.len(),
+        }
+    }
+
+    /// The text of a string node (a key or a string value).
+    fn str_at(&self, at: usize) -> &str {
+        match self.nodes[at] {
+            TapeNode::Str { start, end } => &self.text[start..end],
+            _ => "",
+        }
+    }
+
+    /// The node at `at` as an expression value.
+    fn value(self: &Arc<Self>, at: usize) -> Value {
+        match self.nodes[at] {
+            TapeNode::Null => Value::from(()),
+            TapeNode::Bool(b) => Value::from(b),
+            TapeNode::I64(i) => Value::from(i),
+            TapeNode::U64(u) => Value::from(u),
+            TapeNode::F64(f) => Value::from(f),
+            TapeNode::Str { start, end } => Value::from(&self.text[start..end]),
+            TapeNode::Seq { .. } | TapeNode::Map { .. } => Value::from_object(JsonNode {
+                tape: self.clone(),
+                at,
+            }),
+        }
+    }
+
+    /// Entry `i` of the object whose children start at `first`: where its key
+    /// node is (its value node is the next one).
+    fn entry(&self, first: usize, i: usize) -> usize {
+        self.offsets[first + i]
+    }
+
+    /// Where the value for `key` is in the object whose entries start at
+    /// `first`. A scan for small objects (as `JsonMap`), a binary search over
+    /// keys sorted once for large ones.
+    fn lookup(&self, first: usize, len: usize, sorted: usize, key: &str) -> Option<usize> {
+        let key_of = |i: usize| self.str_at(self.entry(first, i));
+        let i = match self.sorted.get(sorted) {
+            None => (0..len).find(|&i| key_of(i) == key)?,
+            Some(cell) => {
+                let order = cell.get_or_init(|| {
+                    let mut order: Vec<usize> = (0..len).collect();
+                    // Stable: of equal keys the first stays first, as in `JsonMap`.
+                    order.sort_by(|&a, &b| key_of(a).cmp(key_of(b)));
+                    order.into_boxed_slice()
+                });
+                let p = order.partition_point(|&i| key_of(i) < key);
+                let i = *order.get(p)?;
+                if key_of(i) != key {
+                    return None;
+                }
+                i
+            }
+        };
+        Some(self.entry(first, i) + 1)
+    }
+}
+
+/// An array or object inside a [`JsonTape`], as a minijinja sequence or map.
+struct JsonNode {
+    tape: Arc<JsonTape>,
+    at: usize,
+}
+
+impl fmt::Debug for JsonNode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "JsonNode({})", self.at)
+    }
+}
+
+impl JsonNode {
+    fn node(&self) -> TapeNode {
+        self.tape.nodes[self.at]
+    }
+
+    fn len(&self) -> usize {
+        match self.node() {
+            TapeNode::Seq { len, .. } | TapeNode::Map { len, .. } => len,
+            _ => 0,
+        }
+    }
+
+    fn lookup(&self, key: &str) -> Option<Value> {
+        match self.node() {
+            TapeNode::Map { first, len, sorted } => {
+                let at = self.tape.lookup(first, len, sorted, key)?;
+                Some(self.tape.value(at))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Object for JsonNode {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        match self.node() {
+            TapeNode::Map { .. } => ObjectRepr::Map,
+            _ => ObjectRepr::Seq,
+        }
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        match self.node() {
+            // As `Vec<Value>` does.
+            TapeNode::Seq { first, len } => {
+                let i = key.as_usize()?;
+                (i < len).then(|| self.tape.value(self.tape.offsets[first + i]))
+            }
+            // As `JsonMap` does.
+            _ => self.lookup(key.as_str()?),
+        }
+    }
+
+    fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
+        match self.node() {
+            TapeNode::Map { .. } => self.lookup(key),
+            _ => self.get_value(&Value::from(key)),
+        }
+    }
+
+    fn enumerate(self: &Arc<Self>) -> minijinja::value::Enumerator {
+        use minijinja::value::Enumerator;
+        match self.node() {
+            TapeNode::Map { first, len, .. } => Enumerator::KeyValueIter(Box::new(JsonEntries {
+                tape: self.tape.clone(),
+                first,
+                next: 0,
+                len,
+            })),
+            _ => Enumerator::Seq(self.len()),
+        }
+    }
+
+    fn enumerator_len(self: &Arc<Self>) -> Option<usize> {
+        Some(self.len())
+    }
+
+    fn custom_cmp(
+        self: &Arc<Self>,
+        other: &minijinja::value::DynObject,
+    ) -> Option<std::cmp::Ordering> {
+        // The same node of the same document is equal to itself; anything else
+        // is compared by content, as any list or map.
+        let other = other.downcast_ref::<JsonNode>()?;
+        (Arc::ptr_eq(&self.tape, &other.tape) && self.at == other.at)
+            .then_some(std::cmp::Ordering::Equal)
+    }
+}
+
+/// An object's keys and values, in the document's order.
+struct JsonEntries {
+    tape: Arc<JsonTape>,
+    first: usize,
+    next: usize,
+    len: usize,
+}
+
+impl Iterator for JsonEntries {
+    type Item = (Value, Value);
+
+    fn next(&mut self) -> Option<(Value, Value)> {
+        if self.next >= self.len {
+            return None;
+        }
+        let key_at = self.tape.entry(self.first, self.next);
+        self.next += 1;
+        Some((
+            Value::from(self.tape.str_at(key_at)),
+            self.tape.value(key_at + 1),
+        ))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.len - self.next;
+        (n, Some(n))
+    }
+}
+
+/// A [`JsonNode`] straight back into JSON, with [`to_json_depth`]'s checks.
+fn tape_to_json(
+    tape: &Arc<JsonTape>,
+    at: usize,
+    depth: usize,
+) -> Result<serde_json::Value, String> {
+    use serde_json::Value as J;
+    if depth > MAX_VALUE_DEPTH {
+        return Err(format!("value nested deeper than {MAX_VALUE_DEPTH} levels"));
+    }
+    Ok(match tape.nodes[at] {
+        TapeNode::Seq { first, len } => {
+            let mut out = Vec::with_capacity(len);
+            for i in 0..len {
+                out.push(tape_to_json(tape, tape.offsets[first + i], depth + 1)?);
+            }
+            J::Array(out)
+        }
+        TapeNode::Map { first, len, .. } => {
+            let mut out = serde_json::Map::with_capacity(len);
+            for i in 0..len {
+                let key_at = tape.entry(first, i);
+                let v = tape_to_json(tape, key_at + 1, depth + 1)?;
+                out.insert(tape.str_at(key_at).to_string(), v);
+            }
+            J::Object(out)
+        }
+        // Scalars through the same path as any value (numbers keep their form).
+        _ => return to_json_depth(&tape.value(at), depth),
+    })
 }
 
 /// An expression value into JSON. Undefined anywhere inside is an error (it
@@ -739,6 +1123,9 @@ fn to_json_depth(v: &Value, depth: usize) -> Result<serde_json::Value, String> {
     use serde_json::Value as J;
     if depth > MAX_VALUE_DEPTH {
         return Err(format!("value nested deeper than {MAX_VALUE_DEPTH} levels"));
+    }
+    if let Some(node) = v.downcast_object_ref::<JsonNode>() {
+        return tape_to_json(&node.tape, node.at, depth);
     }
     Ok(match v.kind() {
         ValueKind::Undefined => return Err("the value contains an undefined part".into()),
@@ -1279,5 +1666,455 @@ mod tests {
         assert!(is_function("parse_time"));
         assert!(!is_function("user"));
         assert!(!is_function("debug"));
+    }
+
+    // -----------------------------------------------------------------------
+    // Lazy JSON values against the eager conversion they replace
+
+    /// A System Log event as Okta sends it, with a few extra fields for the
+    /// corners: a large object, empty containers, numbers of every kind.
+    fn okta_event() -> serde_json::Value {
+        let mut big = serde_json::Map::new();
+        for i in (0..100).rev() {
+            big.insert(format!("k{i}"), json!(i));
+        }
+        big.insert("k".into(), json!("short key"));
+        json!({
+            "uuid": "8a2a1b3c-0000-11ef-9e0d-8f1b2c3d4e5f",
+            "published": "2026-03-02T13:59:58.123Z",
+            "eventType": "group.user_membership.add",
+            "version": "0",
+            "severity": "INFO",
+            "legacyEventType": "core.user_group_member.user_add",
+            "displayMessage": "Add user to group membership",
+            "actor": {"id": "00uadmin1234567890", "type": "User", "alternateId": "admin@acme.com",
+                      "displayName": "Ada Admin", "detailEntry": null},
+            "client": {
+                "userAgent": {"rawUserAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36",
+                              "os": "Mac OS X", "browser": "CHROME"},
+                "zone": "null", "device": "Computer", "id": null, "ipAddress": "203.0.113.42",
+                "geographicalContext": {"city": "Paris", "state": "Ile-de-France", "country": "France",
+                                        "postalCode": "75001", "geolocation": {"lat": 48.8566, "lon": 2.3522}}
+            },
+            "device": null,
+            "authenticationContext": {"authenticationProvider": null, "credentialProvider": null,
+                                      "credentialType": null, "issuer": null, "interface": null,
+                                      "authenticationStep": 0, "externalSessionId": "102abcDEFghiJKLmnoPQR"},
+            "outcome": {"result": "SUCCESS", "reason": null},
+            "securityContext": {"asNumber": 64496, "asOrg": "example transit", "isp": "example isp",
+                                "domain": "example.net", "isProxy": false},
+            "debugContext": {"debugData": {"requestId": "ZfN2aQ8xLm9kYtq3Vv7bWgAAAAA",
+                                           "requestUri": "/api/v1/groups/00g1abcd/users/00u1abcd"}},
+            "transaction": {"type": "WEB", "id": "ZfN2aQ8xLm9kYtq3Vv7bWgAAAAA", "detail": {}},
+            "request": {"ipChain": [{"ip": "203.0.113.42", "geographicalContext": {"city": "Paris",
+                            "country": "France", "geolocation": {"lat": 48.8566, "lon": 2.3522}},
+                            "version": "V4", "source": null}]},
+            "target": [
+                {"id": "00u1abcd", "type": "User", "alternateId": "jo@acme.com", "displayName": "Jo Doe",
+                 "detailEntry": null},
+                {"id": "00g1abcd", "type": "UserGroup", "alternateId": "unknown", "displayName": "Engineering",
+                 "detailEntry": {"groupType": "OKTA_GROUP"}}
+            ],
+            "nums": [3, 1, 2, 3],
+            "numbers": {"neg": -7, "big_u64": 18446744073709551615u64, "i64_min": i64::MIN,
+                        "float": 1.5, "float_whole": 2.0, "tiny": 1e-300, "zero": 0},
+            "empty_list": [],
+            "empty_map": {},
+            "nested_lists": [[], [[1, [2]], {}], [{"a": []}]],
+            "unicode": "Zoë 🦀 ünïcödé",
+            "deep": {"a": {"b": {"c": {"d": [1, {"e": true}]}}}},
+            "big": big
+        })
+    }
+
+    const CORPUS: &[&str] = &[
+        "event",
+        "event.actor",
+        "event.target",
+        "event.target[0].alternateId",
+        "event.target[1]['displayName']",
+        "event['target'][0]['id']",
+        "event.target[-1].id",
+        "event.target[-3]",
+        "event.target[2]",
+        "event.target.0",
+        "event.target['0']",
+        "event.target[0].missing",
+        "event.missing",
+        "event.missing.deeper",
+        "event.device.id",
+        "event.missing is defined",
+        "event.actor is defined",
+        "event.target[0].missing is undefined",
+        "event.actor.detailEntry is none",
+        "event.device is none",
+        "event.actor.nope | default('d')",
+        "event.target[0] is mapping",
+        "event.target is sequence",
+        "event.actor is sequence",
+        "event.actor is mapping",
+        "event.target is iterable",
+        "event.actor is iterable",
+        "'id' in event.actor",
+        "'nope' in event.actor",
+        "'nope' not in event.actor",
+        "'jo@acme.com' in event.target | map(attribute='alternateId')",
+        "event.target[0] in event.target",
+        "event.actor in event.target",
+        "3 in event.nums",
+        "event.target | length",
+        "event.actor | length",
+        "event | length",
+        "event.empty_list | length",
+        "event.empty_map | length",
+        "event.transaction.detail | length",
+        "event.actor | list",
+        "event | list",
+        "event.target | list",
+        "event.actor | items | list",
+        "event.actor.items() | list",
+        "event.actor.keys() | list",
+        "event.actor.values() | list",
+        "event.actor | dictsort",
+        "event.big | dictsort | first",
+        "event.big | dictsort | last",
+        "event.big | list",
+        "event.big.k57 + event.big.k3",
+        "event.big['k99']",
+        "event.big.k",
+        "event.big.k100",
+        "event.big.k1",
+        "'k42' in event.big",
+        "'k420' in event.big",
+        "event.big | length",
+        "event.big.get('k0')",
+        "event.big.get('kk', 'none')",
+        "event.actor | reverse | list",
+        "event.target | reverse | list",
+        "event.target | first",
+        "event.target | last",
+        "event.target[0:1]",
+        "event.target[::-1] | map(attribute='id') | list",
+        "event.target | map(attribute='id') | list",
+        "event.target | selectattr('type', 'eq', 'User') | map(attribute='alternateId') | first",
+        "event.target | rejectattr('type', 'eq', 'User') | list",
+        "event.target | sort(attribute='displayName') | map(attribute='id') | list",
+        "event.target | selectattr('detailEntry', 'none') | list | length",
+        "event.target | map(attribute='detailEntry') | list",
+        "event.target | map(attribute='detailEntry.groupType', default='-') | list",
+        "event.target | map('length') | list",
+        "event.target | batch(1) | list | length",
+        "event.target | groupby('type') | map(attribute='grouper') | list",
+        "event.target | unique | list | length",
+        "event.target | sort | map(attribute='id') | list",
+        "event.nums | sort | list",
+        "event.nums | sum",
+        "event.nums | min",
+        "event.nums | max",
+        "event.nums | unique | list",
+        "event.nums | join(',')",
+        "event.nums | select('odd') | list",
+        "(event.nums | list)[1]",
+        "event.target | tojson",
+        "event.actor | tojson",
+        "event | tojson",
+        "event.numbers | tojson",
+        "event.actor | tojson | fromjson",
+        "(event | tojson | fromjson) == event",
+        "event.actor | string",
+        "event.target | string",
+        "event.numbers | string",
+        "event.actor ~ ''",
+        "event.target ~ '!'",
+        "event.empty_list",
+        "event.empty_map",
+        "not event.empty_list",
+        "not event.empty_map",
+        "not event.transaction.detail",
+        "event.nested_lists and event.nested_lists[0]",
+        "event.nested_lists[1][0]",
+        "event.nested_lists[1][1] or 'empty'",
+        "event.nested_lists | tojson",
+        "event.empty_list == []",
+        "event.empty_map == {}",
+        "event.transaction.detail == event.empty_map",
+        "event.empty_list == event.empty_map",
+        "event.actor == event.actor",
+        "event.target == event.target",
+        "event.actor == event.target[0]",
+        "event.target[0] == {'id': '00u1abcd', 'type': 'User', 'alternateId': 'jo@acme.com', 'displayName': 'Jo Doe', 'detailEntry': none}",
+        "event.target[0] == {'detailEntry': none, 'displayName': 'Jo Doe', 'alternateId': 'jo@acme.com', 'type': 'User', 'id': '00u1abcd'}",
+        "event.target[0] == {'id': '00u1abcd'}",
+        "event.target[0] != {'id': '00u1abcd', 'type': 'User', 'alternateId': 'jo@acme.com', 'displayName': 'Jo Doe', 'detailEntry': 1}",
+        "event.nums == [3, 1, 2, 3]",
+        "event.nums != [3, 1, 2]",
+        "event.nums < [4]",
+        "event.nums > [3, 1]",
+        "event.nums < event.nums",
+        "[event.actor, event.target] | tojson",
+        "{'a': event.actor} | tojson",
+        "[event.actor, event.target]",
+        "{'a': event.actor}",
+        "event.target + [1]",
+        "(event.target + event.nums) | length",
+        "event.numbers.big_u64",
+        "event.numbers.big_u64 + 1",
+        "event.numbers.i64_min",
+        "event.numbers.neg",
+        "event.numbers.float_whole",
+        "event.numbers.float_whole | tojson",
+        "event.numbers.float",
+        "event.numbers.tiny",
+        "event.numbers.zero",
+        "event.numbers.float_whole == 2",
+        "event.client.userAgent.rawUserAgent",
+        "event.client.userAgent.rawUserAgent | length",
+        "event.client.geographicalContext.geolocation.lat > 48",
+        "event.request.ipChain[0].geographicalContext.city | upper",
+        "event.unicode",
+        "event.unicode | length",
+        "event.unicode[2]",
+        "event.actor.get('id')",
+        "event.actor.get('nope', 7)",
+        "event.actor | items | map('first') | list",
+        "event.target | contains(event.target[0])",
+        "event.target | contains({'id': 'x'})",
+        "event.actor | contains('id')",
+        "event.actor['id'] ~ '/' ~ event.actor.type",
+        "event.deep",
+        "event.deep.a.b.c.d[1].e",
+        "event.deep.a.b.c.d[1]['e']",
+        "event | items | list | length",
+        "event | dictsort | map('first') | list",
+        "event.actor | dictsort(by='value') | map('first') | list",
+        "event.outcome.result == 'SUCCESS' and event.eventType.startswith('group.')",
+        "event.target | selectattr('type', 'eq', 'User') | list | length > 0",
+        "event.authenticationContext.authenticationStep",
+        "event.securityContext.isProxy",
+        "event.actor.alternateId.split('@')[1]",
+    ];
+
+    /// Everything one can see of an expression's result.
+    fn observe(src: &str, ctx: &Value) -> String {
+        use std::hash::{Hash, Hasher};
+        let e = Expr::compile(src, "x").unwrap();
+        let value = match e.eval(ctx) {
+            Ok(v) => {
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                v.hash(&mut h);
+                format!(
+                    "kind {:?} | display {v} | debug {v:?} | json {:?} | true {} | len {:?} | hash {}",
+                    v.kind(),
+                    to_json(&v),
+                    v.is_true(),
+                    v.len(),
+                    h.finish()
+                )
+            }
+            Err(err) => format!("error {err}"),
+        };
+        let vm = match e.compiled.eval(ctx.clone()) {
+            Ok(v) => format!("{v:?}"),
+            Err(err) => format!("error {err}"),
+        };
+        let text = Template::Text {
+            src: format!("<{{{{ {src} }}}}>").into(),
+            parts: vec![
+                Part::Text("<".into()),
+                Part::Expr(e.clone()),
+                Part::Text(">".into()),
+            ],
+        };
+        let exp = Template::Expr(e.clone());
+        format!(
+            "{value}\n  vm {vm}\n  text {:?}\n  json {:?}\n  value {:?}\n  bool {:?}",
+            text.eval_json(ctx),
+            exp.eval_json(ctx),
+            exp.eval_value(ctx).map(|v| format!("{v:?}")),
+            e.eval_bool(ctx),
+        )
+    }
+
+    #[test]
+    fn lazy_json_values_behave_as_the_eager_ones() {
+        let doc = json!({"event": okta_event()});
+        let eager = from_json_eager(&doc);
+        let lazy = from_json(&doc);
+        assert!(
+            lazy.get_attr("event")
+                .unwrap()
+                .downcast_object_ref::<JsonNode>()
+                .is_some()
+        );
+        assert!(
+            eager
+                .get_attr("event")
+                .unwrap()
+                .downcast_object_ref::<JsonMap>()
+                .is_some()
+        );
+        for src in CORPUS {
+            let (a, b) = (observe(src, &eager), observe(src, &lazy));
+            assert_eq!(a, b, "{src}");
+            // The results equal each other across the two forms, both ways.
+            let e = Expr::compile(src, "x").unwrap();
+            if let (Ok(x), Ok(y)) = (e.eval(&eager), e.eval(&lazy)) {
+                // Both ways: minijinja compares maps by walking the left one.
+                assert_eq!(x, y, "{src}");
+                assert_eq!(y, x, "{src}");
+                assert_eq!(x.cmp(&y), std::cmp::Ordering::Equal, "{src}");
+            }
+        }
+        // Whole documents, eager against lazy.
+        assert_eq!(eager, lazy);
+        assert_eq!(lazy, eager);
+        assert_eq!(format!("{eager}"), format!("{lazy}"));
+    }
+
+    #[test]
+    fn lazy_json_compares_with_plain_lists_and_maps() {
+        let lazy =
+            from_json(&json!({"m": {"b": 1, "a": [1, 2]}, "l": [1, "x", {"k": null}], "e": []}));
+        let m = lazy.get_attr("m").unwrap();
+        let l = lazy.get_attr("l").unwrap();
+        // The same content as the plain forms minijinja and this module make.
+        let plain_map = JsonMap::value(vec![
+            (Value::from("b"), Value::from(1)),
+            (
+                Value::from("a"),
+                Value::from(vec![Value::from(1), Value::from(2)]),
+            ),
+        ]);
+        let other_order = JsonMap::value(vec![
+            (
+                Value::from("a"),
+                Value::from(vec![Value::from(1), Value::from(2)]),
+            ),
+            (Value::from("b"), Value::from(1)),
+        ]);
+        let mut btree = std::collections::BTreeMap::new();
+        btree.insert("a", Value::from(vec![1, 2]));
+        btree.insert("b", Value::from(1));
+        let plain_list = Value::from(vec![
+            Value::from(1),
+            Value::from("x"),
+            JsonMap::value(vec![(Value::from("k"), Value::from(()))]),
+        ]);
+        for (x, y) in [
+            (&m, &plain_map),
+            (&m, &other_order),
+            (&m, &Value::from(btree)),
+            (&l, &plain_list),
+        ] {
+            assert_eq!(x, y);
+            assert_eq!(y, x);
+        }
+        assert_ne!(m, JsonMap::value(vec![(Value::from("b"), Value::from(1))]));
+        assert_ne!(l, Value::from(vec![Value::from(1), Value::from("x")]));
+        assert_ne!(m, l);
+        assert_eq!(
+            lazy.get_attr("e").unwrap(),
+            Value::from(Vec::<Value>::new())
+        );
+        assert_ne!(lazy.get_attr("e").unwrap(), JsonMap::value(vec![]));
+        // A node is equal to itself read twice, and to an equal node of another document.
+        assert_eq!(m, lazy.get_attr("m").unwrap());
+        assert_eq!(m, from_json(&json!({"b": 1, "a": [1, 2]})));
+        assert_ne!(m, from_json(&json!({"b": 1, "a": [1, 3]})));
+        // Sorting and unique work on them (ordering and hashing).
+        let c = from_json(&json!({"ls": [[2], [1, 5], [1]], "ms": [{"a": 1}, {"a": 1}, {"a": 0}]}));
+        let eval = |src: &str| {
+            Template::Expr(Expr::compile(src, "x").unwrap())
+                .eval_json(&c)
+                .unwrap()
+        };
+        assert_eq!(eval("ls | sort | list"), json!([[1], [1, 5], [2]]));
+        assert_eq!(eval("ms | unique | list"), json!([{"a": 1}, {"a": 0}]));
+        assert_eq!(eval("ls[0] == [2] and ms[0] == {'a': 1}"), json!(true));
+    }
+
+    #[test]
+    fn lazy_json_round_trips_with_key_order_and_numbers() {
+        // Whole-number floats (`2.0`) come back as integers: `to_json` has
+        // always done that, and still does; everything else comes back as it was.
+        let mut ev_ints = okta_event();
+        ev_ints["numbers"]["float_whole"] = json!(2);
+        let docs = [
+            (okta_event(), false),
+            (ev_ints, true),
+            (
+                json!({"z": 1, "a": {"y": [], "b": {}, "x": [1.0, -0.0, 1e300, 18446744073709551615u64]}}),
+                false,
+            ),
+            (
+                json!({"z": 1, "a": {"y": [], "b": {}, "x": [1.5, -1, 1e300, 18446744073709551615u64]}}),
+                true,
+            ),
+            (json!([{"b": null, "a": "é"}, [], [[]], true]), true),
+            (json!([]), true),
+            (json!({}), true),
+            (json!("text"), true),
+            (json!(null), true),
+            (json!(1.0), false),
+        ];
+        for (j, exact) in docs {
+            let lazy = to_json(&from_json(&j)).unwrap();
+            let eager = to_json(&from_json_eager(&j)).unwrap();
+            // Text, so key order counts.
+            assert_eq!(lazy.to_string(), eager.to_string());
+            if exact {
+                assert_eq!(lazy.to_string(), j.to_string());
+            }
+        }
+        // Parts of a document, and documents inside plain values, too.
+        let ev = okta_event();
+        let lazy = from_json(&ev);
+        for key in ["actor", "target", "big", "nested_lists", "empty_map"] {
+            let part = lazy.get_attr(key).unwrap();
+            assert_eq!(to_json(&part).unwrap().to_string(), ev[key].to_string());
+        }
+        let wrapped = Value::from(vec![lazy.get_attr("target").unwrap(), Value::from(1)]);
+        assert_eq!(
+            to_json(&wrapped).unwrap().to_string(),
+            json!([ev["target"], 1]).to_string()
+        );
+        // `fromjson` makes lazy values too.
+        let c = ctx(json!({"s": "{\"b\": [1, {\"c\": 2}], \"a\": 1}"}));
+        let e = Template::Expr(Expr::compile("s | fromjson", "x").unwrap());
+        assert_eq!(
+            e.eval_json(&c).unwrap().to_string(),
+            "{\"b\":[1,{\"c\":2}],\"a\":1}"
+        );
+    }
+
+    #[test]
+    fn lazy_json_keeps_the_depth_limit() {
+        fn nested(levels: usize) -> serde_json::Value {
+            let mut j = json!(1);
+            for i in 0..levels {
+                j = if i % 2 == 0 {
+                    json!([j])
+                } else {
+                    json!({"k": j})
+                };
+            }
+            j
+        }
+        for levels in 60..70 {
+            let j = nested(levels);
+            let (lazy, eager) = (from_json(&j), from_json_eager(&j));
+            assert_eq!(to_json(&lazy), to_json(&eager), "{levels}");
+            // Below the top of a plain value: the depth carries on.
+            let (lazy, eager) = (
+                Value::from(vec![Value::from(vec![lazy])]),
+                Value::from(vec![Value::from(vec![eager])]),
+            );
+            assert_eq!(to_json(&lazy), to_json(&eager), "{levels}");
+            assert_eq!(
+                to_json(&lazy).is_ok(),
+                levels + 2 <= MAX_VALUE_DEPTH,
+                "{levels}"
+            );
+        }
     }
 }
