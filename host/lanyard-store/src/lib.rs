@@ -86,6 +86,10 @@ pub struct StoreOptions {
     /// Share fsyncs between concurrent callers. Only turned off to measure what
     /// it buys.
     pub group_commit: bool,
+    /// With group commit, the least time between two flushes: a durable write
+    /// waits up to this much longer, and a busy store flushes far less often
+    /// (see `commit`).
+    pub flush_interval: Duration,
 }
 
 impl Default for StoreOptions {
@@ -96,6 +100,7 @@ impl Default for StoreOptions {
             cache_capacity: 64 * 1024 * 1024,
             clock: Arc::new(SystemClock),
             group_commit: true,
+            flush_interval: Duration::from_millis(1),
         }
     }
 }
@@ -107,6 +112,7 @@ impl std::fmt::Debug for StoreOptions {
             .field("dedupe_window", &self.dedupe_window)
             .field("cache_capacity", &self.cache_capacity)
             .field("group_commit", &self.group_commit)
+            .field("flush_interval", &self.flush_interval)
             .finish_non_exhaustive()
     }
 }
@@ -235,7 +241,8 @@ impl Store {
             }
         }
         seen.sort_by_key(|g| std::cmp::Reverse(g.start));
-        let commit = commit::GroupCommit::start(db.clone(), options.group_commit)?;
+        let commit =
+            commit::GroupCommit::start(db.clone(), options.group_commit, options.flush_interval)?;
         let store = Store {
             inner: Arc::new(Inner {
                 commit,

@@ -45,3 +45,30 @@ fn a_missing_directory_is_created_only_when_asked() {
     )
     .unwrap();
 }
+
+#[tokio::test]
+async fn busy_flushes_are_spaced_and_each_covers_every_waiting_writer() {
+    use lanyard_store::RunStore;
+    let interval = std::time::Duration::from_millis(200);
+    let store = Store::temporary_with(StoreOptions {
+        flush_interval: interval,
+        ..Default::default()
+    })
+    .unwrap();
+    let start = std::time::Instant::now();
+    store.sync().await.unwrap();
+    // Right after a flush: the next waits out the interval, and the writers
+    // that come meanwhile share it.
+    let waiters: Vec<_> = (0..20)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.sync().await })
+        })
+        .collect();
+    for w in waiters {
+        w.await.unwrap().unwrap();
+    }
+    let took = start.elapsed();
+    assert!(took >= interval, "flushed again after {took:?}");
+    assert!(took < interval * 10, "twenty writers took {took:?}: not one shared flush");
+}
