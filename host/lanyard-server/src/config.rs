@@ -76,6 +76,8 @@ pub struct RawServer {
     pub max_body_bytes: Option<Size>,
     /// The largest card `PUT /api/v1/cards/{name}` and `lanyard card publish` take.
     pub max_card_bytes: Option<Size>,
+    /// The store's page cache.
+    pub store_cache: Option<Size>,
     pub shutdown_grace: Option<String>,
     pub watch_flows: Option<bool>,
 }
@@ -287,6 +289,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// The largest card the registry takes (default 64 MiB, the most the store keeps).
     pub max_card_bytes: usize,
+    /// The most memory the store's page cache takes (default 64 MiB).
+    pub store_cache: u64,
     /// How long shutdown waits for runs in flight before it checkpoints them.
     pub shutdown_grace: Duration,
     /// Reload flows when files under `flows_dir` change.
@@ -490,6 +494,13 @@ impl Config {
             1024,
             crate::registry::DEFAULT_MAX_CARD_BYTES as u64,
         ) as usize;
+        let store_cache = p.size(
+            "server.store_cache",
+            s.store_cache.as_ref(),
+            lanyard_store::StoreOptions::default().cache_capacity,
+            1 << 20,
+            64 << 30,
+        );
         let shutdown_grace = p.duration("server.shutdown_grace", s.shutdown_grace.as_deref(), Duration::from_secs(20));
         let server = ServerConfig {
             listen,
@@ -500,6 +511,7 @@ impl Config {
             invoke_token,
             max_body_bytes,
             max_card_bytes,
+            store_cache,
             shutdown_grace,
             watch_flows: s.watch_flows.unwrap_or(true),
         };
@@ -919,6 +931,7 @@ grants = ["connection:it-slack", "files:/etc"]
         .unwrap();
         assert_eq!(c.server.admin_token.unwrap().expose(), "a-token");
         assert_eq!(c.server.max_body_bytes, 2 << 20);
+        assert_eq!(c.server.store_cache, 64 << 20, "the default");
         assert!(matches!(c.okta, OktaSetup::Sandbox { .. }));
         assert_eq!(parse_size("512KiB").unwrap(), 512 << 10);
         assert!(parse_size("5 furlongs").is_err());

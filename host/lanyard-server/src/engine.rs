@@ -235,6 +235,7 @@ impl Engine {
                 let dir = config.server.data_dir.clone();
                 let opts = StoreOptions {
                     clock: options.clock.clone(),
+                    cache_capacity: config.server.store_cache,
                     ..StoreOptions::default()
                 };
                 tokio::task::spawn_blocking(move || Store::open_with(dir, opts))
