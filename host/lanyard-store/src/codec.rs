@@ -26,13 +26,41 @@ pub(crate) fn decode<T: DeserializeOwned>(tree: &str, key: &[u8], bytes: &[u8]) 
         Some((&FORMAT_JSON_V1, body)) => {
             serde_json::from_slice(body).map_err(|e| StoreError::corrupt(tree, key, e.to_string()))
         }
-        Some((other, _)) => Err(StoreError::corrupt(
+        _ => Err(unknown_format(tree, key, bytes)),
+    }
+}
+
+/// What a value whose format byte this build does not know (or an empty
+/// value) is reported as.
+pub(crate) fn unknown_format(tree: &str, key: &[u8], bytes: &[u8]) -> StoreError {
+    match bytes.first() {
+        Some(other) => StoreError::corrupt(
             tree,
             key,
             format!("unknown record format {other} (written by a newer lanyard?)"),
-        )),
-        None => Err(StoreError::corrupt(tree, key, "empty record")),
+        ),
+        None => StoreError::corrupt(tree, key, "empty record"),
     }
+}
+
+/// The bytes behind a length (u32 BE), and what follows them; `None` if the
+/// length runs past the end.
+pub(crate) fn split_prefixed(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len, rest) = bytes.split_first_chunk::<4>()?;
+    let len = u32::from_be_bytes(*len) as usize;
+    (len <= rest.len()).then(|| rest.split_at(len))
+}
+
+/// Records each behind its length (u32 BE), back to back; `None` if one runs
+/// past the end.
+pub(crate) fn prefixed_records(mut bytes: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let (record, rest) = split_prefixed(bytes)?;
+        out.push(record);
+        bytes = rest;
+    }
+    Some(out)
 }
 
 /// A raw payload (a card's wasm) behind the format byte.
@@ -46,11 +74,6 @@ pub(crate) fn encode_raw(bytes: &[u8]) -> Vec<u8> {
 pub(crate) fn decode_raw<'a>(tree: &str, key: &[u8], bytes: &'a [u8]) -> Result<&'a [u8]> {
     match bytes.split_first() {
         Some((&FORMAT_JSON_V1, body)) => Ok(body),
-        Some((other, _)) => Err(StoreError::corrupt(
-            tree,
-            key,
-            format!("unknown record format {other} (written by a newer lanyard?)"),
-        )),
-        None => Err(StoreError::corrupt(tree, key, "empty record")),
+        _ => Err(unknown_format(tree, key, bytes)),
     }
 }

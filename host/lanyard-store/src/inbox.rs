@@ -31,7 +31,7 @@
 //! the disk; after a restart it reads them from `v1/events`.
 
 use crate::api::{Accepted, InboxEvent};
-use crate::codec::FORMAT_JSON_V1;
+use crate::codec::{FORMAT_JSON_V1, prefixed_records, split_prefixed, unknown_format};
 use crate::error::{Result, StoreError};
 use crate::{Store, T_EVENTS, T_INBOX, T_SEEN_PREFIX};
 use chrono::{DateTime, Utc};
@@ -79,24 +79,10 @@ struct Receipt {
 
 /// Split a `v1/events` value into its receipt's and its event's JSON.
 fn event_parts<'a>(key: &[u8], bytes: &'a [u8]) -> Result<(&'a [u8], &'a [u8])> {
-    match bytes {
-        [FORMAT_EVENT_V1, a, b, c, d, rest @ ..] => {
-            let len = u32::from_be_bytes([*a, *b, *c, *d]) as usize;
-            if len > rest.len() {
-                return Err(StoreError::corrupt(
-                    T_EVENTS,
-                    key,
-                    "receipt length past the end",
-                ));
-            }
-            Ok(rest.split_at(len))
-        }
-        [other, ..] => Err(StoreError::corrupt(
-            T_EVENTS,
-            key,
-            format!("unknown record format {other} (written by a newer lanyard?)"),
-        )),
-        [] => Err(StoreError::corrupt(T_EVENTS, key, "empty record")),
+    match bytes.split_first() {
+        Some((&FORMAT_EVENT_V1, rest)) => split_prefixed(rest)
+            .ok_or_else(|| StoreError::corrupt(T_EVENTS, key, "receipt length past the end")),
+        _ => Err(unknown_format(T_EVENTS, key, bytes)),
     }
 }
 
@@ -134,42 +120,15 @@ fn entry<'a>(key: &[u8], bytes: &'a [u8]) -> Result<Entry<'a>> {
     match bytes {
         [FORMAT_INBOX_V1, KIND_WAITING] => Ok(Entry::Waiting),
         [FORMAT_INBOX_V1, KIND_PENDING, body @ ..] => Ok(Entry::Pending(body)),
-        [FORMAT_INBOX_V1, KIND_INTENT, body @ ..] => {
-            let mut body: &[u8] = body;
-            let mut runs = Vec::new();
-            while !body.is_empty() {
-                let Some((len, rest)) = body.split_first_chunk::<4>() else {
-                    return Err(StoreError::corrupt(
-                        T_INBOX,
-                        key,
-                        "truncated dispatch intent",
-                    ));
-                };
-                let len = u32::from_be_bytes(*len) as usize;
-                if len > rest.len() {
-                    return Err(StoreError::corrupt(
-                        T_INBOX,
-                        key,
-                        "truncated dispatch intent",
-                    ));
-                }
-                let (run, rest) = rest.split_at(len);
-                runs.push(run);
-                body = rest;
-            }
-            Ok(Entry::Intent(runs))
-        }
+        [FORMAT_INBOX_V1, KIND_INTENT, body @ ..] => prefixed_records(body)
+            .map(Entry::Intent)
+            .ok_or_else(|| StoreError::corrupt(T_INBOX, key, "truncated dispatch intent")),
         [FORMAT_INBOX_V1, other, ..] => Err(StoreError::corrupt(
             T_INBOX,
             key,
             format!("unknown inbox entry kind {other}"),
         )),
-        [other, ..] => Err(StoreError::corrupt(
-            T_INBOX,
-            key,
-            format!("unknown record format {other} (written by a newer lanyard?)"),
-        )),
-        [] => Err(StoreError::corrupt(T_INBOX, key, "empty record")),
+        _ => Err(unknown_format(T_INBOX, key, bytes)),
     }
 }
 
@@ -442,15 +401,19 @@ impl Store {
         Ok(out)
     }
 
+    fn stored_event(&self, key: &[u8; 8]) -> Result<Option<sled::IVec>> {
+        self.inner
+            .t
+            .events
+            .get(key)
+            .map_err(|e| StoreError::backend("read", T_EVENTS, key, e))
+    }
+
     /// An event's JSON, as a run's input.
     pub(crate) fn event_input(&self, seq: u64) -> Result<serde_json::Value> {
         let key = seq.to_be_bytes();
         let bytes = self
-            .inner
-            .t
-            .events
-            .get(key)
-            .map_err(|e| StoreError::backend("read", T_EVENTS, key, e))?
+            .stored_event(&key)?
             .ok_or_else(|| StoreError::NotFound(format!("event {seq}")))?;
         let (_, event) = event_parts(&key, &bytes)?;
         serde_json::from_slice(event).map_err(|e| StoreError::corrupt(T_EVENTS, key, e.to_string()))
@@ -470,13 +433,7 @@ impl Store {
     /// (no event, or a uuid that does not point back at it).
     fn waiting_event(&self, seq: u64) -> Result<Option<InboxEvent>> {
         let key = seq.to_be_bytes();
-        let Some(bytes) = self
-            .inner
-            .t
-            .events
-            .get(key)
-            .map_err(|e| StoreError::backend("read", T_EVENTS, key, e))?
-        else {
+        let Some(bytes) = self.stored_event(&key)? else {
             return Ok(None);
         };
         let (receipt, event) = event_parts(&key, &bytes)?;
@@ -759,6 +716,19 @@ mod tests {
         }
     }
 
+    /// A waiting entry as a format 1 store wrote it: the event inside.
+    fn format1_waiting(ev: &LogEvent) -> Vec<u8> {
+        let mut bytes = vec![FORMAT_INBOX_V1, KIND_PENDING];
+        let pending = PendingRef {
+            uuid: &ev.uuid,
+            source: "hook",
+            received: chrono::Utc::now(),
+            event: ev,
+        };
+        serde_json::to_writer(&mut bytes, &pending).unwrap();
+        bytes
+    }
+
     #[tokio::test]
     async fn open_finishes_a_dispatch_interrupted_after_its_commit_point() {
         let dir = tempfile::tempdir().unwrap();
@@ -800,20 +770,11 @@ mod tests {
             let store = Store::open(dir.path()).unwrap();
             store.accept(vec![event("kept")], "hook").await.unwrap();
             // The crash: the inbox entry is written, the seen entry is not.
-            let ev = event("half");
-            let mut bytes = vec![FORMAT_INBOX_V1, KIND_PENDING];
-            let pending = PendingRef {
-                uuid: "half",
-                source: "hook",
-                received: chrono::Utc::now(),
-                event: &ev,
-            };
-            serde_json::to_writer(&mut bytes, &pending).unwrap();
             store
                 .inner
                 .t
                 .inbox
-                .insert(u64::MAX.to_be_bytes(), bytes)
+                .insert(u64::MAX.to_be_bytes(), format1_waiting(&event("half")))
                 .unwrap();
             store.sync_blocking().unwrap();
         }
@@ -870,7 +831,9 @@ mod tests {
         // The first run goes: its sibling still needs the event.
         let mut stats = Default::default();
         let bytes = store.inner.t.runs.get(&runs[0].id).unwrap().unwrap();
-        store.delete_run_for_test(&runs[0].id, "a", &bytes, &mut stats);
+        store
+            .delete_run(&runs[0].id, "a", &bytes, &mut stats)
+            .unwrap();
         assert_eq!(store.inner.t.events.len(), 1);
         assert_eq!(
             store.get_run(&runs[1].id).await.unwrap().unwrap().input,
@@ -878,7 +841,9 @@ mod tests {
         );
         // The last one takes the event with it.
         let bytes = store.inner.t.runs.get(&runs[1].id).unwrap().unwrap();
-        store.delete_run_for_test(&runs[1].id, "b", &bytes, &mut stats);
+        store
+            .delete_run(&runs[1].id, "b", &bytes, &mut stats)
+            .unwrap();
         assert!(
             store.inner.t.events.is_empty(),
             "the event went with its last run"
@@ -963,19 +928,11 @@ mod tests {
             // What a format 1 store held: the event in the inbox entry, the
             // uuid claimed.
             let seq = store.inner.db.generate_id().unwrap();
-            let mut bytes = vec![FORMAT_INBOX_V1, KIND_PENDING];
-            let pending = PendingRef {
-                uuid: "old",
-                source: "hook",
-                received: chrono::Utc::now(),
-                event: &ev,
-            };
-            serde_json::to_writer(&mut bytes, &pending).unwrap();
             store
                 .inner
                 .t
                 .inbox
-                .insert(seq.to_be_bytes(), bytes)
+                .insert(seq.to_be_bytes(), format1_waiting(&ev))
                 .unwrap();
             let generation = store.current_generation(chrono::Utc::now()).unwrap();
             generation.tree.insert("old", &seq_value(seq)[..]).unwrap();

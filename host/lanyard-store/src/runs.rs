@@ -35,6 +35,7 @@
 //! the record's status.
 
 use crate::api::{PruneStats, RetentionPolicy, RunFilter, RunOutcome, RunPage};
+use crate::codec::{prefixed_records, split_prefixed, unknown_format};
 use crate::error::{Result, StoreError};
 use crate::{Store, T_RUNS, T_RUNS_BY_FLOW, T_RUNS_BY_STATUS, T_STEPS};
 use chrono::{DateTime, Utc};
@@ -219,34 +220,20 @@ pub(crate) struct Parts<'a> {
 }
 
 pub(crate) fn run_parts<'a>(key: &[u8], bytes: &'a [u8]) -> Result<Parts<'a>> {
-    match bytes {
-        [FORMAT_RUN_V1, a, b, c, d, rest @ ..] => {
-            let len = u32::from_be_bytes([*a, *b, *c, *d]) as usize;
-            if len > rest.len() {
-                return Err(StoreError::corrupt(T_RUNS, key, "head length past the end"));
-            }
-            let (head, input) = rest.split_at(len);
+    match bytes.split_first() {
+        Some((&FORMAT_RUN_V1, rest)) => {
+            let (head, input) = split_prefixed(rest)
+                .ok_or_else(|| StoreError::corrupt(T_RUNS, key, "head length past the end"))?;
             Ok(Parts {
                 before_head: &bytes[..5],
                 head,
                 input: InputAt::Inline(input),
             })
         }
-        [FORMAT_RUN_EVENT, rest @ ..] => {
-            let Some((seq, rest)) = rest.split_first_chunk::<8>() else {
-                return Err(StoreError::corrupt(
-                    T_RUNS,
-                    key,
-                    "truncated event reference",
-                ));
-            };
-            let Some((n, rest)) = rest.split_first_chunk::<2>() else {
-                return Err(StoreError::corrupt(
-                    T_RUNS,
-                    key,
-                    "truncated event reference",
-                ));
-            };
+        Some((&FORMAT_RUN_EVENT, rest)) => {
+            let truncated = || StoreError::corrupt(T_RUNS, key, "truncated event reference");
+            let (seq, rest) = rest.split_first_chunk::<8>().ok_or_else(truncated)?;
+            let (n, rest) = rest.split_first_chunk::<2>().ok_or_else(truncated)?;
             let sib_len = u16::from_be_bytes(*n) as usize * ID_LEN;
             if sib_len > rest.len() {
                 return Err(StoreError::corrupt(
@@ -265,12 +252,7 @@ pub(crate) fn run_parts<'a>(key: &[u8], bytes: &'a [u8]) -> Result<Parts<'a>> {
                 },
             })
         }
-        [other, ..] => Err(StoreError::corrupt(
-            T_RUNS,
-            key,
-            format!("unknown record format {other} (written by a newer lanyard?)"),
-        )),
-        [] => Err(StoreError::corrupt(T_RUNS, key, "empty record")),
+        _ => Err(unknown_format(T_RUNS, key, bytes)),
     }
 }
 
@@ -733,7 +715,7 @@ impl Store {
 
     /// Delete a run: its record first (from then on it does not exist), then
     /// its steps and index entries.
-    fn delete_run(
+    pub(crate) fn delete_run(
         &self,
         id: &str,
         flow: &str,
@@ -780,17 +762,6 @@ impl Store {
         }
         stats.runs += 1;
         Ok(())
-    }
-
-    #[cfg(test)]
-    pub(crate) fn delete_run_for_test(
-        &self,
-        id: &str,
-        flow: &str,
-        stored: &[u8],
-        stats: &mut PruneStats,
-    ) {
-        self.delete_run(id, flow, stored, stats).unwrap()
     }
 
     pub(crate) fn prune_now(&self, policy: &RetentionPolicy) -> Result<PruneStats> {
@@ -877,35 +848,11 @@ fn chunk_number(key: &[u8]) -> Result<u32> {
 
 /// The step records (JSON) in a journal chunk.
 fn chunk_records<'a>(key: &[u8], bytes: &'a [u8]) -> Result<Vec<&'a [u8]>> {
-    let mut rest = match bytes.split_first() {
-        Some((&FORMAT_CHUNK_V1, rest)) => rest,
-        Some((other, _)) => {
-            return Err(StoreError::corrupt(
-                T_STEPS,
-                key,
-                format!("unknown chunk format {other} (written by a newer lanyard?)"),
-            ));
-        }
-        None => return Err(StoreError::corrupt(T_STEPS, key, "empty chunk")),
-    };
-    let mut out = Vec::new();
-    while !rest.is_empty() {
-        let Some((len, tail)) = rest.split_first_chunk::<4>() else {
-            return Err(StoreError::corrupt(T_STEPS, key, "truncated record length"));
-        };
-        let len = u32::from_be_bytes(*len) as usize;
-        if len > tail.len() {
-            return Err(StoreError::corrupt(
-                T_STEPS,
-                key,
-                "record past the end of the chunk",
-            ));
-        }
-        let (record, tail) = tail.split_at(len);
-        out.push(record);
-        rest = tail;
+    match bytes.split_first() {
+        Some((&FORMAT_CHUNK_V1, rest)) => prefixed_records(rest)
+            .ok_or_else(|| StoreError::corrupt(T_STEPS, key, "record past the end of the chunk")),
+        _ => Err(unknown_format(T_STEPS, key, bytes)),
     }
-    Ok(out)
 }
 
 #[async_trait::async_trait]

@@ -148,7 +148,10 @@ async fn a_dispatch_that_would_clash_writes_nothing() {
         .await
         .unwrap();
     let existing = run_for_event(&a, "offboarding", t0());
-    store.dispatch("a", &[existing.clone()]).await.unwrap();
+    store
+        .dispatch("a", std::slice::from_ref(&existing))
+        .await
+        .unwrap();
 
     let fresh = run_for_event(&a, "audit", t0());
     let err = store

@@ -70,5 +70,8 @@ async fn busy_flushes_are_spaced_and_each_covers_every_waiting_writer() {
     }
     let took = start.elapsed();
     assert!(took >= interval, "flushed again after {took:?}");
-    assert!(took < interval * 10, "twenty writers took {took:?}: not one shared flush");
+    assert!(
+        took < interval * 10,
+        "twenty writers took {took:?}: not one shared flush"
+    );
 }
