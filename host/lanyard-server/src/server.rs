@@ -421,7 +421,7 @@ async fn hook_delivery(engine: &Engine, req: Request<Incoming>) -> Result<Resp, 
     require_json(&req, true)?;
     let max = engine.config().server.max_body_bytes.min(lanyard_okta::hooks::MAX_DELIVERY_BYTES);
     let body = read_body(req, max).await?;
-    let events = parse_hook_delivery(&body).map_err(|e| {
+    let events = lanyard_okta::hooks::parse_delivery(&body).map_err(|e| {
         // Report a syntax error like any malformed JSON, with its place.
         match serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
             Err(j) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {j}")),
@@ -435,25 +435,6 @@ async fn hook_delivery(engine: &Engine, req: Request<Incoming>) -> Result<Resp, 
         Err(IntakeError::Invalid(m)) => Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_delivery", m)),
         Err(IntakeError::Store(e)) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "store_unavailable", format!("cannot store the events: {e}"))),
     }
-}
-
-/// `lanyard_okta::hooks::parse_delivery`, in one pass for a well-formed
-/// delivery. `parse_delivery` parses into a `Value`, then checks every event
-/// from a clone of it, then converts the whole value again: three passes over
-/// every event, a tenth of the daemon's time under hook load. A body that
-/// deserializes straight into the envelope and passes the same checks gives
-/// the same events; anything else goes through `parse_delivery`, so errors
-/// are reported exactly as before.
-fn parse_hook_delivery(body: &[u8]) -> Result<Vec<lanyard_core::LogEvent>, lanyard_okta::hooks::HookError> {
-    use lanyard_okta::hooks::{ENVELOPE_EVENT_TYPE, EventHookPayload, MAX_DELIVERY_BYTES, MAX_DELIVERY_EVENTS};
-    if body.len() <= MAX_DELIVERY_BYTES
-        && let Ok(p) = serde_json::from_slice::<EventHookPayload>(body)
-        && p.event_type == ENVELOPE_EVENT_TYPE
-        && p.data.events.len() <= MAX_DELIVERY_EVENTS
-    {
-        return Ok(p.data.events);
-    }
-    lanyard_okta::hooks::parse_delivery(body)
 }
 
 // -- invoke -------------------------------------------------------------------
