@@ -706,41 +706,17 @@ impl Object for JsonMap {
 /// JSON into an expression value (order of keys kept).
 ///
 /// Lazy: a run converts a whole event or card output, and its expressions
-/// read two or three fields of it. Scalars convert at once; an array or
-/// object is copied in one pass into a flat [`JsonTape`] (a few allocations
-/// in all, instead of several per node) and seen through a [`JsonNode`], which
-/// makes minijinja values only for what is read. To expressions it is the
-/// same list or mapping as before: same kind, keys in the document's order,
-/// same lookups, length, iteration, truthiness, equality, printing and JSON.
+/// read two or three fields of it. JSON is copied in one pass into a flat
+/// [`JsonTape`] (a few allocations in all, instead of several per node; one
+/// node for a bare number or boolean), and an array or object is seen through
+/// a [`JsonNode`], which makes minijinja values only for what is read. To
+/// expressions it is the same list or mapping as before: same kind, keys in
+/// the document's order, same lookups, length, iteration, truthiness,
+/// equality, printing and JSON. Numbers are `i64`, else `u64`, else `f64`.
 pub fn from_json(json: &serde_json::Value) -> Value {
-    use serde_json::Value as J;
     match json {
-        J::Array(_) | J::Object(_) => {
-            let tape = Arc::new(JsonTape::build(json));
-            tape.value(0)
-        }
-        scalar => scalar_value(scalar),
-    }
-}
-
-/// A JSON scalar as an expression value: numbers as `i64`, else `u64`, else `f64`.
-fn scalar_value(json: &serde_json::Value) -> Value {
-    use serde_json::Value as J;
-    match json {
-        J::Null => Value::from(()),
-        J::Bool(b) => Value::from(*b),
-        J::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::from(i)
-            } else if let Some(u) = n.as_u64() {
-                Value::from(u)
-            } else {
-                Value::from(n.as_f64().unwrap_or(f64::NAN))
-            }
-        }
-        J::String(s) => Value::from(s.as_str()),
-        // Not reached: containers go through the tape.
-        J::Array(_) | J::Object(_) => from_json(json),
+        serde_json::Value::String(s) => Value::from(s.as_str()),
+        _ => Arc::new(JsonTape::build(json)).value(0),
     }
 }
 
@@ -756,7 +732,7 @@ fn from_json_eager(json: &serde_json::Value) -> Value {
                 .map(|(k, v)| (Value::from(k.as_str()), from_json_eager(v)))
                 .collect(),
         ),
-        scalar => scalar_value(scalar),
+        scalar => from_json(scalar),
     }
 }
 
