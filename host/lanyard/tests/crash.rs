@@ -202,11 +202,14 @@ async fn runs(http: &reqwest::Client, url: &str) -> Vec<Value> {
     }
 }
 
-fn finished_runs(metrics: &str) -> f64 {
+/// Runs of the flow that ended, by the daemon's counter (Prometheus prints
+/// counters as floats).
+fn finished_runs(metrics: &str) -> u64 {
     metrics
         .lines()
         .filter(|l| l.starts_with("lanyard_runs_total{") && l.contains(&format!("flow=\"{FLOW}\"")))
         .filter_map(|l| l.rsplit_once(' ').and_then(|(_, v)| v.parse::<f64>().ok()))
+        .map(|n| n as u64)
         .sum()
 }
 
