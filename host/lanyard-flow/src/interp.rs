@@ -379,7 +379,7 @@ pub async fn run_flow(flow: &Flow, start: RunStart, env: &Env) -> RunOutcome {
             outcome.reason = Some(reason.unwrap_or_else(|| "stopped by a `stop` step".into()));
         }
         Ctl::Fail(e) => {
-            tracing::debug!(flow = %flow.name, run = %run.run_id, error = %e.message, "run failed");
+            tracing::debug!(flow = %flow.name, run = %run.run_id, error = ?e.message, "run failed");
             outcome.status = RunStatus::Failed;
             outcome.on_failure_error = inv.on_failure(&e, &mut frame, "").await;
             outcome.error = Some(e);
@@ -1157,7 +1157,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
             }
             Ctl::Fail(e) => {
                 if let Some(e2) = sub.on_failure(&e, &mut sub_frame, path).await {
-                    tracing::warn!(flow = %helper.name, error = %e2.message, "helper on_failure failed");
+                    tracing::warn!(flow = %helper.name, error = ?e2.message, "helper on_failure failed");
                 }
                 (StepEnd::Err(e), rec)
             }

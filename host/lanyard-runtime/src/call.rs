@@ -6,7 +6,8 @@ use crate::convert::{context_to_wit, error_from_wit};
 use crate::host::{CallCx, Capabilities, HostState, Limiter, Mode};
 use crate::limits::{LimitOverrides, Limits};
 use crate::load::LoadedCard;
-use crate::stdio::{Capture, LogSink, Stream, WallClock};
+use crate::record::{LogText, Record, Stream};
+use crate::stdio::{Capture, WallClock};
 use crate::Inner;
 use lanyard_core::history::{Effect, LogLine};
 use lanyard_core::{CallContext, CardError, ErrorKind, Grants};
@@ -14,9 +15,9 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{ResourceTable, ResourceTableError};
 use wasmtime::{Store, Trap, UpdateDeadline, WasmBacktrace};
-use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::{I32Exit, WasiCtxBuilder};
 
 /// The JSON input of a call: a value, or text the caller already has (passed
 /// to the card as is; the card reports `invalid-input` if it is not JSON).
@@ -77,16 +78,20 @@ pub struct CallOutcome {
     pub result: Result<Value, CardError>,
     pub fuel_used: u64,
     pub duration: Duration,
-    /// Log lines, then stdout and stderr lines, in order, within the log cap.
+    /// Log lines, then stdout and stderr lines, in order, within the call's
+    /// record cap (`Limits::max_record_bytes`), then a note of what the cap dropped.
     pub logs: Vec<LogLine>,
-    /// In a dry run: the writes that were recorded instead of done.
+    /// In a dry run: the writes that were recorded instead of done (within the cap).
     pub effects: Vec<Effect>,
-    /// Capability calls refused for a missing grant, one line each.
+    /// Capability calls refused for a missing grant, one line each, card text
+    /// in them cut to a few hundred bytes (within the cap).
     pub denied: Vec<String>,
 }
 
-/// The longest card error message kept; the rest is cut.
-const MAX_MESSAGE: usize = 4 << 10;
+/// The most handles (resources: pollables, streams) one call may hold at once.
+/// wasmtime's default, a million, lets a card make the host hold hundreds of
+/// MB; a card needs a handful.
+const MAX_HANDLES: usize = 16 << 10;
 
 struct StoreParts {
     label: Arc<str>,
@@ -97,23 +102,29 @@ struct StoreParts {
     dry_run: bool,
 }
 
-fn new_store(inner: &Inner, parts: StoreParts, limits: &Limits, logs: &Arc<LogSink>, deadline: Instant) -> Store<HostState> {
+/// The memory limit a call really gets: what it asks for, within the runtime's most.
+fn memory_limit(inner: &Inner, limits: &Limits) -> u64 {
+    limits.memory_bytes.min(inner.config.max_memory_bytes)
+}
+
+fn new_store(inner: &Inner, parts: StoreParts, limits: &Limits, record: &Arc<Record>, deadline: Instant) -> Store<HostState> {
     // Nothing ambient: no preopens, no environment, no arguments, no network
     // (every socket address is refused and name lookup is off), and the wall
     // clock is the host's `Clock`.
     let mut wasi = WasiCtxBuilder::new();
-    wasi.stdout(Capture::new(logs.clone(), Stream::Stdout))
-        .stderr(Capture::new(logs.clone(), Stream::Stderr))
+    wasi.stdout(Capture::new(record.clone(), Stream::Stdout))
+        .stderr(Capture::new(record.clone(), Stream::Stderr))
         .wall_clock(WallClock(parts.caps.clock.clone()))
         .allow_tcp(false)
         .allow_udp(false)
         .allow_ip_name_lookup(false);
-    let max_memory = limits.memory_bytes.min(inner.config.max_memory_bytes);
+    let mut table = ResourceTable::new();
+    table.set_max_capacity(MAX_HANDLES);
     let state = HostState {
         wasi: wasi.build(),
-        table: ResourceTable::new(),
+        table,
         limiter: Limiter {
-            max_memory: usize::try_from(max_memory).unwrap_or(usize::MAX),
+            max_memory: usize::try_from(memory_limit(inner, limits)).unwrap_or(usize::MAX),
             hit: false,
         },
         cx: CallCx {
@@ -124,9 +135,8 @@ fn new_store(inner: &Inner, parts: StoreParts, limits: &Limits, logs: &Arc<LogSi
             grants: parts.grants,
             dry_run: parts.dry_run,
             deadline,
-            logs: logs.clone(),
-            effects: Vec::new(),
-            denied: Vec::new(),
+            record: record.clone(),
+            writes: 0,
         },
     };
     let mut store = Store::new(&inner.engine, state);
@@ -147,7 +157,7 @@ fn new_store(inner: &Inner, parts: StoreParts, limits: &Limits, logs: &Arc<LogSi
 }
 
 pub(crate) async fn call(inner: &Inner, card: &LoadedCard, request: CallRequest) -> CallOutcome {
-    let span = tracing::debug_span!("card.call", card = %card.label, run = %request.ctx.run_id, step = %request.ctx.step);
+    let span = tracing::debug_span!("card.call", card = %LogText(&card.label), run = %LogText(&request.ctx.run_id), step = %LogText(&request.ctx.step));
     call_in_span(inner, card, request).instrument(span).await
 }
 
@@ -178,7 +188,7 @@ async fn call_in_span(inner: &Inner, card: &LoadedCard, request: CallRequest) ->
         };
     }
 
-    let logs = Arc::new(LogSink::new(limits.max_log_bytes));
+    let record = Arc::new(Record::new(limits.max_record_bytes));
     let parts = StoreParts {
         label: card.label.clone(),
         mode: Mode::Run,
@@ -187,7 +197,7 @@ async fn call_in_span(inner: &Inner, card: &LoadedCard, request: CallRequest) ->
         grants: request.grants,
         dry_run: request.ctx.dry_run,
     };
-    let mut store = new_store(inner, parts, &limits, &logs, deadline);
+    let mut store = new_store(inner, parts, &limits, &record, deadline);
     let ctx = context_to_wit(&request.ctx);
     let pre = &card.pre;
     let run = async {
@@ -198,29 +208,40 @@ async fn call_in_span(inner: &Inner, card: &LoadedCard, request: CallRequest) ->
     // the call at its deadline, and dropping the future drops the instance.
     let result = tokio::time::timeout_at(deadline.into(), run).await;
     let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+    let memory_hit = store.data().limiter.hit;
+    drop(store);
+    let failure = Failure { limits: &limits, max_memory: memory_limit(inner, &limits), record: &record };
     let result = match result {
-        Err(_elapsed) => Err(deadline_error(&limits, &logs, None)),
-        Ok(Err(e)) => Err(classify(e, store.data().limiter.hit, &limits, &logs)),
-        Ok(Ok(Err(e))) => Err(card_error(e)),
+        Err(_elapsed) => Err(failure.deadline(None)),
+        Ok(Err(e)) => Err(failure.classify(e, memory_hit)),
+        Ok(Ok(Err(e))) => Err(error_from_wit(e)),
         Ok(Ok(Ok(output))) => parse_output(output, &limits),
-    };
-    let HostState { cx, .. } = store.into_data();
+    }
+    .map_err(|e| record.bound_error(e));
+    let kept = record.finish();
+    if kept.denials_dropped > 0 {
+        tracing::warn!(card = %LogText(&card.label), run = %LogText(&request.ctx.run_id), dropped = kept.denials_dropped, "more capability calls denied than the call's record holds; not logged one by one");
+    }
     let outcome = CallOutcome {
         result,
         fuel_used,
         duration: start.elapsed(),
-        logs: logs.finish(),
-        effects: cx.effects,
-        denied: cx.denied,
+        logs: kept.logs,
+        effects: kept.effects,
+        denied: kept.denied,
     };
     if let Err(e) = &outcome.result {
-        tracing::debug!(kind = %e.kind, message = %e.message, "card call failed");
+        tracing::debug!(kind = %e.kind, message = %LogText(&e.message), "card call failed");
     }
     outcome
 }
 
-/// `describe()`, run to completion on this thread. Every import is denied, so
-/// nothing in it waits on I/O; the epoch deadline bounds it.
+/// `describe()`, on a thread of its own driven by a tokio runtime of its own,
+/// under the same wall-clock deadline as a call: a describe() that spins, or
+/// that waits in the host (a WASI sleep, a pollable that never becomes
+/// ready), ends with `deadline` and frees the thread. Its own thread, so it
+/// can be called from any context (a blocking-pool thread, a plain thread, a
+/// test's async body) and never blocks an executor it does not own.
 pub(crate) fn describe(
     inner: &Inner,
     pre: &CardPre<HostState>,
@@ -228,35 +249,49 @@ pub(crate) fn describe(
     request: CallRequest,
     limits: &Limits,
 ) -> Result<types::CardInfo, CardError> {
-    let deadline = Instant::now() + limits.deadline;
-    let logs = Arc::new(LogSink::new(limits.max_log_bytes));
-    let parts = StoreParts {
-        label,
-        mode: Mode::Describe,
-        run_id: request.ctx.run_id.clone(),
-        caps: request.caps,
-        grants: request.grants,
-        dry_run: false,
-    };
-    let mut store = new_store(inner, parts, limits, &logs, deadline);
-    let result = futures::executor::block_on(async {
-        let instance = pre.instantiate_async(&mut store).await?;
-        instance.call_describe(&mut store).await
-    });
-    result.map_err(|e| classify(e, store.data().limiter.hit, limits, &logs))
-}
-
-fn card_error(e: types::CardError) -> CardError {
-    let mut e = error_from_wit(e);
-    if e.message.len() > MAX_MESSAGE {
-        let mut cut = MAX_MESSAGE;
-        while !e.message.is_char_boundary(cut) {
-            cut -= 1;
+    let run = || -> Result<types::CardInfo, CardError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|e| CardError::internal(format!("cannot start describe()'s executor: {e}")))?;
+        let deadline = Instant::now() + limits.deadline;
+        let record = Arc::new(Record::new(limits.max_record_bytes));
+        let parts = StoreParts {
+            label,
+            mode: Mode::Describe,
+            run_id: request.ctx.run_id.clone(),
+            caps: request.caps,
+            grants: request.grants,
+            dry_run: false,
+        };
+        let result = runtime.block_on(async {
+            let mut store = new_store(inner, parts, limits, &record, deadline);
+            let describe = async {
+                let instance = pre.instantiate_async(&mut store).await?;
+                instance.call_describe(&mut store).await
+            };
+            let result = tokio::time::timeout_at(deadline.into(), describe).await;
+            (result, store.data().limiter.hit)
+        });
+        // A host wait it was cut off in may have left work on the executor;
+        // none of it may hold the thread.
+        runtime.shutdown_background();
+        let failure = Failure { limits, max_memory: memory_limit(inner, limits), record: &record };
+        match result {
+            (Err(_elapsed), _) => Err(failure.deadline(None)),
+            (Ok(Err(e)), memory_hit) => Err(failure.classify(e, memory_hit)),
+            (Ok(Ok(info)), _) => Ok(info),
         }
-        e.message.truncate(cut);
-        e.message.push_str("...");
-    }
-    e
+        .map_err(|e| record.bound_error(e))
+    };
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("lanyard-describe".to_string())
+            .spawn_scoped(s, run)
+            .map_err(|e| CardError::internal(format!("cannot start a thread for describe(): {e}")))?
+            .join()
+            .unwrap_or_else(|_| Err(CardError::internal("describe() panicked the host")))
+    })
 }
 
 fn parse_output(output: String, limits: &Limits) -> Result<Value, CardError> {
@@ -278,48 +313,91 @@ fn parse_output(output: String, limits: &Limits) -> Result<Value, CardError> {
     })
 }
 
-fn deadline_error(limits: &Limits, logs: &LogSink, backtrace: Option<String>) -> CardError {
-    let e = CardError::new(
-        ErrorKind::Deadline,
-        format!("the call ran past its deadline of {:?}", limits.deadline),
-    );
-    with_detail(e, logs, backtrace)
+/// How a call that did not return ended, as the error the flow sees: one
+/// line to act on, with the card's stderr, the host's error chain and the
+/// wasm backtrace in `detail`.
+struct Failure<'a> {
+    limits: &'a Limits,
+    /// The memory limit the call really had.
+    max_memory: u64,
+    record: &'a Record,
 }
 
-/// A trap, a limit or a host failure, as the kind the flow sees.
-fn classify(error: wasmtime::Error, memory_hit: bool, limits: &Limits, logs: &LogSink) -> CardError {
-    let backtrace = error.downcast_ref::<WasmBacktrace>().map(|b| b.to_string());
-    let trap = error.downcast_ref::<Trap>().copied();
-    let (kind, message) = if memory_hit {
-        (
-            ErrorKind::MemoryLimit,
-            format!("the card tried to use more than its memory limit of {} bytes", limits.memory_bytes),
-        )
-    } else {
-        match trap {
-            Some(Trap::OutOfFuel) => (
-                ErrorKind::FuelExhausted,
-                format!("the card used up its fuel ({} units)", limits.fuel),
-            ),
-            Some(Trap::StackOverflow) => (ErrorKind::StackOverflow, "the card overflowed its stack".to_string()),
-            Some(Trap::Interrupt) => return deadline_error(limits, logs, backtrace),
-            Some(Trap::UnreachableCodeReached) => match panic_line(&logs.stderr_tail()) {
-                Some(line) => (ErrorKind::Trap, line),
-                None => (ErrorKind::Trap, "the card trapped: wasm `unreachable` executed (an abort)".to_string()),
-            },
-            Some(trap) => (ErrorKind::Trap, format!("the card trapped: {trap}")),
-            None => {
-                let text = format!("{error:#}");
-                if text.contains("concurrent") && text.contains("limit") {
-                    let e = CardError::new(ErrorKind::Unavailable, format!("no free instance slot: {text}"))
-                        .with_retryable(true);
-                    return e;
+impl Failure<'_> {
+    fn deadline(&self, backtrace: Option<String>) -> CardError {
+        let e = CardError::new(
+            ErrorKind::Deadline,
+            format!("the call ran past its deadline of {:?}", self.limits.deadline),
+        );
+        self.with_detail(e, None, backtrace)
+    }
+
+    /// A trap, a limit or a host failure, as the kind the flow sees.
+    fn classify(&self, error: wasmtime::Error, memory_hit: bool) -> CardError {
+        let backtrace = error.downcast_ref::<WasmBacktrace>().map(|b| b.to_string());
+        let trap = error.downcast_ref::<Trap>().copied();
+        // What the host said, without the backtrace wasmtime wraps around it.
+        let cause = error.root_cause().to_string();
+        let first_line = cause.lines().next().unwrap_or_default().to_string();
+        let chain = (error.chain().count() > 1).then(|| format!("{error:#}"));
+        let (kind, message) = if memory_hit {
+            (
+                ErrorKind::MemoryLimit,
+                format!("the card tried to use more than its memory limit of {} bytes", self.max_memory),
+            )
+        } else if let Some(exit) = error.downcast_ref::<I32Exit>() {
+            (
+                ErrorKind::Trap,
+                format!("the card called exit({}) instead of returning a result", exit.0),
+            )
+        } else if error.downcast_ref::<ResourceTableError>().is_some() {
+            (
+                ErrorKind::Trap,
+                format!(
+                    "the card holds too many handles at once (at most {MAX_HANDLES}: pollables, streams...): {first_line}; drop the ones it no longer needs"
+                ),
+            )
+        } else {
+            match trap {
+                Some(Trap::OutOfFuel) => (
+                    ErrorKind::FuelExhausted,
+                    format!("the card used up its fuel ({} units)", self.limits.fuel),
+                ),
+                Some(Trap::StackOverflow) => (ErrorKind::StackOverflow, "the card overflowed its stack".to_string()),
+                Some(Trap::Interrupt) => return self.deadline(backtrace),
+                Some(Trap::UnreachableCodeReached) => match panic_line(&self.record.stderr_tail()) {
+                    Some(line) => (ErrorKind::Trap, line),
+                    None => (ErrorKind::Trap, "the card trapped: wasm `unreachable` executed (an abort)".to_string()),
+                },
+                Some(trap) => (ErrorKind::Trap, format!("the card trapped: {trap}")),
+                None => {
+                    if cause.contains("concurrent") && cause.contains("limit") {
+                        let e = CardError::new(ErrorKind::Unavailable, format!("no free instance slot: {first_line}"))
+                            .with_retryable(true);
+                        return e;
+                    }
+                    (ErrorKind::Trap, format!("the card hit a host limit or failed a host call: {first_line}"))
                 }
-                (ErrorKind::Trap, format!("the card failed: {text}"))
             }
+        };
+        self.with_detail(CardError::new(kind, message), chain, backtrace)
+    }
+
+    /// The card's stderr, the host's error chain (when it says more than the
+    /// message) and the backtrace, as the error's detail.
+    fn with_detail(&self, e: CardError, chain: Option<String>, backtrace: Option<String>) -> CardError {
+        let stderr = self.record.stderr_tail();
+        let mut parts = Vec::new();
+        if !stderr.trim().is_empty() {
+            parts.push(format!("stderr:\n{}", stderr.trim_end()));
         }
-    };
-    with_detail(CardError::new(kind, message), logs, backtrace)
+        if let Some(chain) = chain {
+            parts.push(format!("host error: {}", chain.trim_end()));
+        } else if let Some(bt) = backtrace {
+            parts.push(bt.trim_end().to_string());
+        }
+        if parts.is_empty() { e } else { e.with_detail(parts.join("\n\n")) }
+    }
 }
 
 /// The panic line the SDK's hook (or Rust's default hook) wrote to stderr.
@@ -340,23 +418,6 @@ fn panic_line(stderr: &str) -> Option<String> {
         }
     }
     None
-}
-
-fn with_detail(e: CardError, logs: &LogSink, backtrace: Option<String>) -> CardError {
-    let stderr = logs.stderr_tail();
-    let mut detail = String::new();
-    if !stderr.trim().is_empty() {
-        detail.push_str("stderr:\n");
-        detail.push_str(stderr.trim_end());
-        detail.push('\n');
-    }
-    if let Some(bt) = backtrace {
-        if !detail.is_empty() {
-            detail.push('\n');
-        }
-        detail.push_str(bt.trim_end());
-    }
-    if detail.is_empty() { e } else { e.with_detail(detail) }
 }
 
 #[cfg(test)]

@@ -8,9 +8,8 @@
 
 use crate::bindings::lanyard::card::{http, log, mail, okta, tables, types};
 use crate::convert::*;
-use crate::stdio::LogSink;
+use crate::record::{LogText, MAX_QUOTED, Record, quote};
 use lanyard_core::caps::{HttpApi, MailApi, TablesApi};
-use lanyard_core::history::Effect;
 use lanyard_core::okta::{OktaApi, OktaScope, User};
 use lanyard_core::{CardError, Clock, Grants, SystemClock, WriteOutcome};
 use serde_json::{Map, Value, json};
@@ -79,9 +78,10 @@ pub(crate) struct CallCx {
     pub grants: Arc<Grants>,
     pub dry_run: bool,
     pub deadline: Instant,
-    pub logs: Arc<LogSink>,
-    pub effects: Vec<Effect>,
-    pub denied: Vec<String>,
+    /// Log lines, denials, effects: everything the card makes the host keep.
+    pub record: Arc<Record>,
+    /// Dry-run writes so far, kept or not (their plausible ids count them).
+    pub writes: usize,
 }
 
 /// Memory growth past the call's limit traps (instead of failing the growth,
@@ -142,19 +142,32 @@ macro_rules! tri {
 
 impl CallCx {
     /// Deny by default: `allowed` is the grant check; `grant` names the grant
-    /// that is missing, for the card's error, the log and the outcome.
+    /// that is missing, for the card's error, the log and the outcome. Card
+    /// text in either (a table name, a URL) is quoted cut to a few hundred
+    /// bytes; the denial is recorded and logged only while the record has room,
+    /// and logged escaped.
     fn check(&mut self, capability: &str, operation: &str, allowed: bool, grant: impl FnOnce() -> String) -> Result<(), CardError> {
         if self.mode == Mode::Describe {
             return Err(CardError::denied(format!(
-                "{capability} {operation}: every capability is denied while describe() runs"
+                "{capability} {}: every capability is denied while describe() runs",
+                quote(operation, MAX_QUOTED)
             )));
         }
         if allowed {
             return Ok(());
         }
         let grant = grant();
-        tracing::warn!(card = %self.card, run = %self.run_id, capability, operation, missing = %grant, "capability call denied");
-        self.denied.push(format!("{capability} {operation}: missing grant `{grant}`"));
+        let (operation, grant) = (quote(operation, MAX_QUOTED), quote(&grant, MAX_QUOTED));
+        if self.record.deny(format!("{capability} {operation}: missing grant `{grant}`")) {
+            tracing::warn!(
+                card = %LogText(&self.card),
+                run = %LogText(&self.run_id),
+                capability,
+                operation = %LogText(&operation),
+                missing = %LogText(&grant),
+                "capability call denied"
+            );
+        }
         Err(CardError::denied(format!(
             "{capability} {operation} needs the grant `{grant}`, which this card was not given"
         )))
@@ -171,23 +184,31 @@ impl CallCx {
 
     /// An Okta write. Checked like a read; in a dry run it is then recorded and
     /// `None` tells the caller to answer with a plausible result instead.
-    fn okta_write(&mut self, operation: &str, scope: OktaScope, args: Value) -> Result<Option<Arc<dyn OktaApi>>, CardError> {
+    /// `args` is built only if the write is recorded; `hint` is the size of
+    /// the card's text in it.
+    fn okta_write(
+        &mut self,
+        operation: &str,
+        scope: OktaScope,
+        hint: usize,
+        args: impl FnOnce() -> Value,
+    ) -> Result<Option<Arc<dyn OktaApi>>, CardError> {
         if self.dry_run {
             let allowed = self.grants.allows_okta(scope);
             self.check("okta", operation, allowed, || format!("okta:{scope}"))?;
-            self.effect("okta", operation.to_string(), args);
+            self.effect("okta", operation.to_string(), hint, args);
             return Ok(None);
         }
         self.okta(operation, scope).map(Some)
     }
 
-    fn effect(&mut self, capability: &str, operation: String, args: Value) {
-        tracing::debug!(card = %self.card, run = %self.run_id, capability, %operation, "dry run: write recorded");
-        self.effects.push(Effect {
-            capability: capability.to_string(),
-            operation,
-            args,
-        });
+    /// A write a dry run records instead of doing, while the record has room.
+    fn effect(&mut self, capability: &str, operation: String, hint: usize, args: impl FnOnce() -> Value) {
+        self.writes += 1;
+        let shown = quote(&operation, MAX_QUOTED).into_owned();
+        if self.record.effect(capability, operation, hint, args) {
+            tracing::debug!(card = %LogText(&self.card), run = %LogText(&self.run_id), capability, operation = %LogText(&shown), "dry run: write recorded");
+        }
     }
 
     fn now_rfc3339(&self) -> String {
@@ -195,7 +216,7 @@ impl CallCx {
     }
 
     fn dry_run_id(&self, what: &str) -> String {
-        format!("dry-run-{what}-{}", self.effects.len())
+        format!("dry-run-{what}-{}", self.writes)
     }
 
     fn http_check(&mut self, req: &lanyard_core::caps::HttpRequest) -> Result<(), CardError> {
@@ -272,10 +293,11 @@ impl okta::Host for HostState {
             .map_err(error_to_wit))
     }
 
-    async fn create_user(&mut self, profile: String, activate: bool, group_ids: Vec<String>) -> HostResult<okta::User> {
-        let profile = tri!(object_from_text("the profile", &profile));
-        let args = json!({ "profile": profile, "activate": activate, "groupIds": group_ids });
-        match tri!(self.cx.okta_write("create-user", OktaScope::UsersManage, args)) {
+    async fn create_user(&mut self, profile_text: String, activate: bool, group_ids: Vec<String>) -> HostResult<okta::User> {
+        let profile = tri!(object_from_text("the profile", &profile_text));
+        let hint = profile_text.len() + text_len(&group_ids);
+        let args = || json!({ "profile": profile, "activate": activate, "groupIds": group_ids });
+        match tri!(self.cx.okta_write("create-user", OktaScope::UsersManage, hint, args)) {
             Some(api) => Ok(api
                 .create_user(&profile, activate, &group_ids)
                 .await
@@ -285,8 +307,8 @@ impl okta::Host for HostState {
         }
     }
 
-    async fn update_profile(&mut self, user_id: String, changes: String) -> HostResult<okta::ProfileUpdate> {
-        let changes = tri!(object_from_text("the changes", &changes));
+    async fn update_profile(&mut self, user_id: String, changes_text: String) -> HostResult<okta::ProfileUpdate> {
+        let changes = tri!(object_from_text("the changes", &changes_text));
         if self.cx.dry_run {
             // The plausible answer is the user as it is, with the changes
             // applied; only a real change is recorded.
@@ -298,7 +320,8 @@ impl okta::Host for HostState {
             if changed {
                 user.profile.extend(changes.clone());
                 user.last_updated = self.cx.now_rfc3339();
-                self.cx.effect("okta", "update-profile".to_string(), json!({ "userId": user_id, "changes": changes }));
+                let hint = user_id.len() + changes_text.len();
+                self.cx.effect("okta", "update-profile".to_string(), hint, || json!({ "userId": user_id, "changes": changes }));
             }
             let outcome = if changed { WriteOutcome::Changed } else { WriteOutcome::Unchanged };
             return Ok(Ok(okta::ProfileUpdate {
@@ -324,8 +347,8 @@ impl okta::Host for HostState {
 
     async fn lifecycle(&mut self, user_id: String, op: okta::LifecycleOp) -> HostResult<types::WriteOutcome> {
         let op = lifecycle_from_wit(op);
-        let args = json!({ "userId": user_id, "op": op.as_str() });
-        match tri!(self.cx.okta_write(&format!("lifecycle/{}", op.as_str()), OktaScope::UsersLifecycle, args)) {
+        let args = || json!({ "userId": user_id, "op": op.as_str() });
+        match tri!(self.cx.okta_write(&format!("lifecycle/{}", op.as_str()), OktaScope::UsersLifecycle, user_id.len(), args)) {
             Some(api) => Ok(api.lifecycle(&user_id, op).await.map(outcome_to_wit).map_err(error_to_wit)),
             None => Ok(Ok(types::WriteOutcome::Changed)),
         }
@@ -346,16 +369,16 @@ impl okta::Host for HostState {
     }
 
     async fn add_to_group(&mut self, group_id: String, user_id: String) -> HostResult<types::WriteOutcome> {
-        let args = json!({ "groupId": group_id, "userId": user_id });
-        match tri!(self.cx.okta_write("add-to-group", OktaScope::GroupsManage, args)) {
+        let args = || json!({ "groupId": group_id, "userId": user_id });
+        match tri!(self.cx.okta_write("add-to-group", OktaScope::GroupsManage, group_id.len() + user_id.len(), args)) {
             Some(api) => Ok(api.add_to_group(&group_id, &user_id).await.map(outcome_to_wit).map_err(error_to_wit)),
             None => Ok(Ok(types::WriteOutcome::Changed)),
         }
     }
 
     async fn remove_from_group(&mut self, group_id: String, user_id: String) -> HostResult<types::WriteOutcome> {
-        let args = json!({ "groupId": group_id, "userId": user_id });
-        match tri!(self.cx.okta_write("remove-from-group", OktaScope::GroupsManage, args)) {
+        let args = || json!({ "groupId": group_id, "userId": user_id });
+        match tri!(self.cx.okta_write("remove-from-group", OktaScope::GroupsManage, group_id.len() + user_id.len(), args)) {
             Some(api) => Ok(api
                 .remove_from_group(&group_id, &user_id)
                 .await
@@ -366,8 +389,8 @@ impl okta::Host for HostState {
     }
 
     async fn clear_sessions(&mut self, user_id: String, oauth_tokens: bool) -> HostResult<()> {
-        let args = json!({ "userId": user_id, "oauthTokens": oauth_tokens });
-        match tri!(self.cx.okta_write("clear-sessions", OktaScope::SessionsManage, args)) {
+        let args = || json!({ "userId": user_id, "oauthTokens": oauth_tokens });
+        match tri!(self.cx.okta_write("clear-sessions", OktaScope::SessionsManage, user_id.len(), args)) {
             Some(api) => Ok(api.clear_sessions(&user_id, oauth_tokens).await.map_err(error_to_wit)),
             None => Ok(Ok(())),
         }
@@ -401,6 +424,11 @@ impl okta::Host for HostState {
     }
 }
 
+/// The bytes of a list of card strings.
+fn text_len(list: &[String]) -> usize {
+    list.iter().map(String::len).sum()
+}
+
 /// A request body as the dry-run record shows it: JSON if it is JSON, text if
 /// it is text, otherwise its size.
 fn body_for_record(body: &Option<Vec<u8>>) -> Value {
@@ -425,14 +453,20 @@ impl http::Host for HostState {
                 Some(c) => format!("{} {c}:{}", req.method.as_str(), req.url),
                 None => format!("{} {}", req.method.as_str(), req.url),
             };
-            let args = json!({
-                "method": req.method,
-                "url": req.url,
-                "connection": req.connection,
-                "headers": req.headers,
-                "body": body_for_record(&req.body),
-            });
-            self.cx.effect("http", operation, args);
+            let hint = req.url.len()
+                + req.connection.as_ref().map_or(0, String::len)
+                + req.headers.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+                + req.body.as_ref().map_or(0, Vec::len);
+            let args = || {
+                json!({
+                    "method": req.method,
+                    "url": req.url,
+                    "connection": req.connection,
+                    "headers": req.headers,
+                    "body": body_for_record(&req.body),
+                })
+            };
+            self.cx.effect("http", operation, hint, args);
             return Ok(Ok(http::Response {
                 status: 200,
                 headers: Vec::new(),
@@ -463,9 +497,11 @@ impl tables::Host for HostState {
 
     async fn put(&mut self, table: String, key: String, value: String) -> HostResult<types::WriteOutcome> {
         tri!(self.cx.table("put", &table));
+        let hint = table.len() + key.len() + value.len();
         let value = tri!(value_from_text("the row value", &value));
         if self.cx.dry_run {
-            self.cx.effect("tables", format!("put {table}"), json!({ "table": table, "key": key, "value": value }));
+            let args = || json!({ "table": table, "key": key, "value": value });
+            self.cx.effect("tables", format!("put {table}"), hint, args);
             return Ok(Ok(types::WriteOutcome::Changed));
         }
         let api = tri!(self.cx.tables_api());
@@ -475,7 +511,8 @@ impl tables::Host for HostState {
     async fn delete(&mut self, table: String, key: String) -> HostResult<types::WriteOutcome> {
         tri!(self.cx.table("delete", &table));
         if self.cx.dry_run {
-            self.cx.effect("tables", format!("delete {table}"), json!({ "table": table, "key": key }));
+            let hint = table.len() + key.len();
+            self.cx.effect("tables", format!("delete {table}"), hint, || json!({ "table": table, "key": key }));
             return Ok(Ok(types::WriteOutcome::Changed));
         }
         let api = tri!(self.cx.tables_api());
@@ -504,8 +541,13 @@ impl mail::Host for HostState {
         }
         if self.cx.dry_run {
             let id = format!("<{}@lanyard>", self.cx.dry_run_id("mail"));
-            let args = serde_json::to_value(&msg).unwrap_or(Value::Null);
-            self.cx.effect("mail", "send".to_string(), args);
+            let hint = text_len(&msg.to)
+                + text_len(&msg.cc)
+                + msg.subject.len()
+                + msg.text.len()
+                + msg.html.as_ref().map_or(0, String::len)
+                + msg.reply_to.as_ref().map_or(0, String::len);
+            self.cx.effect("mail", "send".to_string(), hint, || serde_json::to_value(&msg).unwrap_or(Value::Null));
             return Ok(Ok(id));
         }
         let Some(api) = self.cx.caps.mail.clone() else {
@@ -524,8 +566,8 @@ impl log::Host for HostState {
             log::Level::Warn => "warn",
             log::Level::Error => "error",
         };
-        let fields = fields.map(|f| serde_json::from_str(&f).unwrap_or(Value::String(f)));
-        self.cx.logs.line(level, message, fields);
+        // Counted at the size the card sent, and parsed only if it fits.
+        self.cx.record.log(level, message, fields);
         Ok(())
     }
 }

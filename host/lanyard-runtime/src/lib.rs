@@ -22,6 +22,7 @@ mod error;
 mod host;
 mod limits;
 mod load;
+mod record;
 mod stdio;
 
 pub use call::{CallOutcome, CallRequest, Input};
@@ -29,7 +30,9 @@ pub use error::{LoadError, RuntimeError};
 pub use host::Capabilities;
 pub use limits::{LimitOverrides, Limits};
 pub use load::{CardInfo, LoadedCard};
+pub use record::LogText;
 
+use lanyard_core::{Clock, SystemClock};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -42,7 +45,7 @@ use wasmtime::component::Linker;
 pub const WORLD_VERSION: &str = "0.1.0";
 
 /// How the runtime is set up.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RuntimeConfig {
     /// Where compiled cards are cached (by content hash and engine
     /// compatibility), so a restart does not recompile. `None`: no cache.
@@ -55,6 +58,22 @@ pub struct RuntimeConfig {
     pub max_memory_bytes: u64,
     /// The wasm stack, in bytes; deeper recursion traps with `stack-overflow`.
     pub max_wasm_stack: usize,
+    /// The wall clock `describe()` sees when a card is loaded (a call sees
+    /// its `Capabilities::clock`): the host's clock, so a card sees one time
+    /// whether it is described or run.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for RuntimeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeConfig")
+            .field("cache_dir", &self.cache_dir)
+            .field("default_limits", &self.default_limits)
+            .field("max_instances", &self.max_instances)
+            .field("max_memory_bytes", &self.max_memory_bytes)
+            .field("max_wasm_stack", &self.max_wasm_stack)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for RuntimeConfig {
@@ -65,6 +84,7 @@ impl Default for RuntimeConfig {
             max_instances: 256,
             max_memory_bytes: 1 << 30,
             max_wasm_stack: 512 << 10,
+            clock: Arc::new(SystemClock),
         }
     }
 }
@@ -156,6 +176,11 @@ impl Runtime {
     /// other worlds are refused with a clear message), compile it (or read it
     /// from the cache), pre-instantiate it, call `describe()` with every
     /// import denied, and return the card.
+    ///
+    /// Blocking (it compiles): call it from a blocking context. `describe()`
+    /// runs on a thread of its own under the default limits' deadline, which
+    /// also covers time it spends waiting in the host; past it the load fails
+    /// with `LoadError::Describe` of kind `deadline`.
     pub fn load(&self, wasm: &[u8]) -> Result<Arc<LoadedCard>, LoadError> {
         load::load(&self.inner, wasm)
     }

@@ -20,9 +20,14 @@ pub struct Limits {
     pub max_input_bytes: usize,
     /// The JSON output, in bytes (`too-large`).
     pub max_output_bytes: usize,
-    /// Log lines, stdout and stderr together, in bytes; past it lines are
-    /// dropped and counted, and the call goes on.
-    pub max_log_bytes: usize,
+    /// The call's record: everything a card can make the host keep, in
+    /// bytes, together — log lines with their fields (at the size the card
+    /// sent them), stdout and stderr, the capability calls refused for a
+    /// missing grant, the writes a dry run recorded, and its error's message
+    /// and detail. Past it, items are dropped and counted with a note in the
+    /// log, and the call goes on (`[limits] max_record_bytes`).
+    #[serde(alias = "max_log_bytes")]
+    pub max_record_bytes: usize,
 }
 
 impl Default for Limits {
@@ -33,7 +38,7 @@ impl Default for Limits {
             deadline: Duration::from_secs(10),
             max_input_bytes: 1 << 20,
             max_output_bytes: 1 << 20,
-            max_log_bytes: 64 << 10,
+            max_record_bytes: 64 << 10,
         }
     }
 }

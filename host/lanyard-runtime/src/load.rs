@@ -246,7 +246,10 @@ fn describe(inner: &Inner, pre: &CardPre<crate::host::HostState>, digest: &str) 
         ctx: CallContext::adhoc("describe"),
         input: Input::Text(String::new()),
         grants: Arc::new(Grants::none()),
-        caps: Capabilities::none(),
+        caps: Capabilities {
+            clock: inner.config.clock.clone(),
+            ..Capabilities::none()
+        },
         limits: Default::default(),
     };
     let label: Arc<str> = format!("sha256:{}", &digest[..12]).into();

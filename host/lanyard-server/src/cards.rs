@@ -14,6 +14,13 @@
 //! it declares (each does one Okta operation, and the org's own credential
 //! bounds it). Grants are computed once per card per load, never per call.
 //!
+//! A registry card whose load fails (its `describe()` runs past its deadline,
+//! say, because it depends on the clock and behaved when it was published) is
+//! marked broken in [`CardHealth`], by digest, until it is published again:
+//! its steps then fail at once with that error instead of loading it again
+//! (and waiting out its deadline) at every call. The marks outlive reloads:
+//! each new set takes over the health of the set before it.
+//!
 //! This module does not read flows and does not touch HTTP.
 
 use crate::metrics as m;
@@ -22,12 +29,12 @@ use lanyard_core::{CardError, Grants};
 use lanyard_flow::interp::{CardCall, CardResult, CardInvoker};
 use lanyard_flow::model::{CardRef, CardVersion};
 use lanyard_flow::{CardCatalog, CardSummary};
-use lanyard_runtime::{CallRequest, Capabilities, Input, LoadedCard, Runtime};
+use lanyard_runtime::{CallRequest, Capabilities, Input, LoadError, LoadedCard, Runtime};
 use lanyard_store::{CardEntry, CardStore, Store};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
 /// Where a card came from.
@@ -72,6 +79,54 @@ impl std::fmt::Debug for CardVersionEntry {
     }
 }
 
+/// Registry cards whose load failed, by digest, until they are published
+/// again. Cheap to clone; clones share the marks.
+#[derive(Debug, Clone, Default)]
+pub struct CardHealth {
+    broken: Arc<Mutex<HashMap<String, Broken>>>,
+}
+
+/// Why a card version is broken, for listings and for the steps that name it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Broken {
+    /// What its steps fail with: the load's error, and what to do.
+    pub message: String,
+    /// The load's error kind (`deadline` for a describe() that stalled).
+    pub kind: lanyard_core::ErrorKind,
+    pub since: chrono::DateTime<chrono::Utc>,
+    #[serde(skip)]
+    error: CardError,
+}
+
+impl CardHealth {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Broken>> {
+        self.broken.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether (and why) the card with these bytes is broken.
+    pub fn broken(&self, digest: &str) -> Option<Broken> {
+        self.map().get(digest).cloned()
+    }
+
+    fn mark(&self, digest: &str, error: CardError) {
+        let broken = Broken {
+            message: error.message.clone(),
+            kind: error.kind,
+            since: chrono::Utc::now(),
+            error,
+        };
+        self.map().insert(digest.to_string(), broken);
+    }
+
+    /// These bytes were published again (and `describe()` answered): their
+    /// steps load them again.
+    pub fn clear(&self, digest: &str) {
+        if self.map().remove(digest).is_some() {
+            tracing::info!(digest, "a broken card was published again; it loads at its next use");
+        }
+    }
+}
+
 /// What `GET /api/v1/cards` shows of a card version.
 #[derive(Debug, Clone, Serialize)]
 pub struct CardListing {
@@ -85,6 +140,9 @@ pub struct CardListing {
     pub loaded: bool,
     /// Waiting for an operator to decide on its grants (`crate::registry`).
     pub held: bool,
+    /// Its load failed: its steps fail at once until it is published again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broken: Option<Broken>,
 }
 
 /// Every card a flow can name. Immutable once built; a reload builds a new one.
@@ -92,6 +150,7 @@ pub struct CardListing {
 pub struct CardSet {
     /// Versions of each card, newest first.
     by_name: BTreeMap<String, Vec<Arc<CardVersionEntry>>>,
+    health: CardHealth,
 }
 
 impl std::fmt::Debug for CardSet {
@@ -189,7 +248,19 @@ impl CardSet {
         for versions in by_name.values_mut() {
             versions.sort_by(|a, b| b.semver.cmp(&a.semver));
         }
-        CardSet { by_name }
+        CardSet { by_name, health: CardHealth::default() }
+    }
+
+    /// The same set, sharing `health` (the set before it's), so cards marked
+    /// broken stay broken across reloads.
+    pub fn with_health(mut self, health: CardHealth) -> CardSet {
+        self.health = health;
+        self
+    }
+
+    /// Which cards are broken (shared with every set built from this one).
+    pub fn health(&self) -> &CardHealth {
+        &self.health
     }
 
     /// The version a reference names, if any. A version held for its grants
@@ -237,6 +308,7 @@ impl CardSet {
                 granted: (*e.grants).clone(),
                 loaded: e.loaded.initialized(),
                 held: e.held,
+                broken: self.health.broken(&e.digest),
             })
             .collect()
     }
@@ -278,24 +350,68 @@ impl CardVersionEntry {
         format!("{}@{}", self.name, self.version)
     }
 
-    /// The loaded card: built-ins are loaded already, registry cards on first use.
-    async fn load(&self, runtime: &Runtime, store: &Store) -> Result<Arc<LoadedCard>, CardError> {
+    /// The loaded card: built-ins are loaded already, registry cards on first
+    /// use. Concurrent first uses share one load. A load that fails for what
+    /// the card does (its `describe()` ran past its deadline or failed) marks
+    /// it broken in `health`; later calls, and calls that waited on the same
+    /// load, fail at once with that error.
+    async fn load(&self, runtime: &Runtime, store: &Store, health: &CardHealth) -> Result<Arc<LoadedCard>, CardError> {
+        if let Some(card) = self.loaded.get() {
+            return Ok(card.clone());
+        }
+        if let Some(b) = health.broken(&self.digest) {
+            return Err(b.error);
+        }
         self.loaded
             .get_or_try_init(|| async {
+                // Waited on a load that failed: do not wait out another.
+                if let Some(b) = health.broken(&self.digest) {
+                    return Err(b.error);
+                }
+                let label = self.label();
                 let wasm = store
                     .card_wasm(&self.digest)
                     .await
-                    .map_err(|e| CardError::internal(format!("card {}: cannot read it from the registry: {e}", self.label())))?
-                    .ok_or_else(|| CardError::not_found(format!("card {}: its wasm is missing from the registry", self.label())))?;
+                    .map_err(|e| CardError::internal(format!("card {label}: cannot read it from the registry: {e}")))?
+                    .ok_or_else(|| CardError::not_found(format!("card {label}: its wasm is missing from the registry")))?;
                 let rt = runtime.clone();
-                let label = self.label();
-                tokio::task::spawn_blocking(move || rt.load(&wasm))
+                let loaded = tokio::task::spawn_blocking(move || rt.load(&wasm))
                     .await
-                    .map_err(|e| CardError::internal(format!("card {label}: loading failed: {e}")))?
-                    .map_err(|e| CardError::internal(format!("card {label}: cannot load it: {e}")))
+                    .map_err(|e| CardError::internal(format!("card {label}: loading failed: {e}")))?;
+                loaded.map_err(|e| {
+                    let error = load_failure(&label, e);
+                    if !error.retryable {
+                        tracing::warn!(card = %label, kind = %error.kind, error = ?error.message, "a published card does not load; it is marked broken until it is published again");
+                        health.mark(&self.digest, error.clone());
+                    }
+                    error
+                })
             })
             .await
             .cloned()
+    }
+}
+
+/// A registry card that does not load, as its steps see it: the load's kind
+/// (`deadline` when its `describe()` stalled), one line saying what to do, and
+/// the card's stderr and backtrace as the detail.
+fn load_failure(label: &str, e: LoadError) -> CardError {
+    match e {
+        // Not the card's doing (no free instance slot): the next call tries again.
+        LoadError::Describe(e) if e.retryable => CardError {
+            message: format!("card {label} cannot be loaded now: {}", e.message),
+            ..e
+        },
+        LoadError::Describe(e) => {
+            let message = format!(
+                "card {label} is broken: its describe() failed when it was loaded ({}); its steps fail until it is published again",
+                e.message
+            );
+            CardError { message, ..e }
+        }
+        other => CardError::internal(format!(
+            "card {label} is broken: it does not load ({other}); its steps fail until it is published again"
+        )),
     }
 }
 
@@ -364,7 +480,7 @@ impl Invoker {
         if entry.held {
             return CardResult::err(&entry.label(), crate::registry::held_error(entry));
         }
-        let card = match entry.load(&self.runtime, &self.store).await {
+        let card = match entry.load(&self.runtime, &self.store, self.cards.health()).await {
             Ok(c) => c,
             Err(e) => return CardResult::err(&entry.label(), e),
         };

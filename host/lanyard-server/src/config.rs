@@ -144,7 +144,10 @@ pub struct RawLimits {
     pub timeout: Option<String>,
     pub max_input_bytes: Option<Size>,
     pub max_output_bytes: Option<Size>,
-    pub max_log_bytes: Option<Size>,
+    /// Everything one card call makes the host keep (`Limits::max_record_bytes`);
+    /// `max_log_bytes` is its old name.
+    #[serde(alias = "max_log_bytes")]
+    pub max_record_bytes: Option<Size>,
     /// Card calls in flight at once, across all runs (the instance pool).
     pub max_instances: Option<u32>,
 }
@@ -638,7 +641,7 @@ impl Config {
             deadline: p.duration("limits.timeout", l.timeout.as_deref(), d.deadline),
             max_input_bytes: p.size("limits.max_input_bytes", l.max_input_bytes.as_ref(), d.max_input_bytes as u64, 1024, 64 << 20) as usize,
             max_output_bytes: p.size("limits.max_output_bytes", l.max_output_bytes.as_ref(), d.max_output_bytes as u64, 1024, 64 << 20) as usize,
-            max_log_bytes: p.size("limits.max_log_bytes", l.max_log_bytes.as_ref(), d.max_log_bytes as u64, 1024, 16 << 20) as usize,
+            max_record_bytes: p.size("limits.max_record_bytes", l.max_record_bytes.as_ref(), d.max_record_bytes as u64, 1024, 16 << 20) as usize,
         };
         if limits.deadline.is_zero() {
             p.push("limits.timeout", "must be more than 0");

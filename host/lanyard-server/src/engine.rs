@@ -248,6 +248,7 @@ impl Engine {
             default_limits: config.limits,
             max_instances: config.max_instances,
             max_memory_bytes: config.limits.memory_bytes.max(RuntimeConfig::default().max_memory_bytes),
+            clock: options.clock.clone(),
             ..RuntimeConfig::default()
         })?;
 
@@ -668,7 +669,9 @@ impl Engine {
             .list_cards()
             .await
             .map_err(|e| fail(format!("cannot read the card registry: {e}")))?;
-        let cards = Arc::new(CardSet::build(&builtins, registry, &self.inner.config.card_grants));
+        // Cards marked broken stay broken across reloads (`crate::cards`).
+        let health = self.flows().cards().health().clone();
+        let cards = Arc::new(CardSet::build(&builtins, registry, &self.inner.config.card_grants).with_health(health));
         let dir = self.inner.config.server.flows_dir.clone();
         let extra = self.inner.extra_flow.clone();
         let mode = self.inner.mode;
@@ -1035,7 +1038,7 @@ impl Engine {
             Some(o) => {
                 o.apply_to(&mut run);
                 if let Some(e2) = &o.on_failure_error {
-                    tracing::warn!(run = %run.id, flow = %flow.name, error = %e2.message, "the flow's on_failure steps failed too");
+                    tracing::warn!(run = %run.id, flow = %flow.name, error = ?e2.message, "the flow's on_failure steps failed too");
                 }
                 lanyard_store::RunOutcome {
                     status: o.status,
@@ -1133,7 +1136,8 @@ impl Engine {
                 flow = %run.flow,
                 kind = %e.map(|e| e.kind.as_str()).unwrap_or(""),
                 step = %e.and_then(|e| e.step.as_deref()).unwrap_or(""),
-                error = %e.map(|e| e.message.as_str()).unwrap_or(""),
+                // `?`: a card's own message, escaped (a newline in it must not forge a line).
+                error = ?e.map(|e| e.message.as_str()).unwrap_or(""),
                 "run failed"
             );
             self.tell_error_flow(&run, None);

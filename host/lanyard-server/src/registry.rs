@@ -293,6 +293,11 @@ pub struct CardView {
     /// Loaded flows whose steps resolve to this version (when known).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub used_by: Option<Vec<String>>,
+    /// The daemon could not load it (its describe() ran past its deadline, or
+    /// failed): why. Its steps fail at once until it is published again.
+    /// Known only to a running daemon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broken: Option<String>,
 }
 
 /// What [`Registry::publish`] did.
@@ -440,6 +445,7 @@ pub fn card_view(entry: &CardEntry, configured: Option<&Grants>, used_by: Option
         approve: approve_command(&entry.name, &entry.version, &missing),
         missing: missing.iter().map(Grant::to_string).collect(),
         used_by,
+        broken: None,
     }
 }
 

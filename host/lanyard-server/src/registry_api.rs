@@ -3,11 +3,15 @@
 //! - `PUT /api/v1/cards/{name}`, or `POST /api/v1/cards` when the caller does
 //!   not know the name (`lanyard card publish` without `--name`): publish. The body is the `.wasm`
 //!   (`Content-Type: application/wasm` or `application/octet-stream`), at most
-//!   `[server] max_card_bytes`. 201 with the card when it is new, 200 when
-//!   exactly these bytes were already published; then the engine reloads so
-//!   flows see the card without a restart.
+//!   `[server] max_card_bytes`: over it the answer is 413 at once, even while
+//!   the client is still sending (the rest is read and dropped for a while, so
+//!   the client reads the answer instead of a reset connection). 201 with the
+//!   card when it is new, 200 when exactly these bytes were already published
+//!   (either way a card marked broken with these bytes is not any more); then
+//!   the engine reloads so flows see the card without a restart.
 //! - `GET /api/v1/cards/{name}` (`?version=SEL`): every version (or one), with
-//!   grants and the loaded flows that use it.
+//!   grants, the loaded flows that use it, and `broken` (why) for a version the
+//!   daemon could not load.
 //! - `GET /api/v1/cards/{name}/{version}`: one version.
 //! - `POST /api/v1/cards/{name}/{version}/grants`: `{"grants": ["connection:jamf"],
 //!   "replace": false}`; then the engine reloads.
@@ -27,9 +31,12 @@ use crate::server::{
     allow, bad_request, decode_segment, header, json_response, parse_json, query, query_get, read_body, require_admin,
     ApiError, Resp,
 };
-use http::header::CONTENT_TYPE;
+use bytes::{Bytes, BytesMut};
+use http::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
+use std::time::Duration;
 use lanyard_core::Grant;
 use lanyard_flow::model::CardRef;
 use lanyard_store::CardSelector;
@@ -146,26 +153,89 @@ async fn publish(engine: &Engine, registry: &Registry, req: Request<Incoming>, n
             .into());
         }
     }
-    let max = registry.options().max_card_bytes;
-    let wasm = read_body(req, max).await.map_err(|e| {
-        if e.status == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                format!("the card is larger than the registry takes: at most {max} bytes ([server] max_card_bytes)"),
-            )
-        } else {
-            e
-        }
-    })?;
+    let wasm = read_card(req, registry.options().max_card_bytes).await?;
     match registry.publish(wasm.to_vec(), name).await {
         Ok(published) => {
+            // `describe()` answered: a mark from a load that failed goes.
+            engine.flows().cards().health().clear(&published.card.digest);
             let reloaded = if published.new { reload(engine).await } else { json!({ "ok": true }) };
             let status = if published.new { StatusCode::CREATED } else { StatusCode::OK };
             Ok(json_response(status, &json!({ "published": published, "reload": reloaded })))
         }
         Err(e) => Err(Refusal::Publish(e)),
     }
+}
+
+/// How long a card upload may stall between two pieces.
+const CARD_READ_IDLE: Duration = Duration::from_secs(30);
+/// After a 413, how long and how much of the rest of the body is read and
+/// dropped: enough for a client to finish sending and read the answer, bounded
+/// so a client cannot hold the connection or the CPU.
+const DRAIN_FOR: Duration = Duration::from_secs(10);
+const DRAIN_MAX: u64 = 1 << 30;
+
+/// The card's bytes, at most `max`. A body over it (by its Content-Length, or
+/// as it arrives) is refused with 413 at once and `Connection: close`; the
+/// rest of it is read and dropped in the background ([`drain`]), because
+/// closing a connection with unread data resets it and the client, still
+/// sending, would see "connection reset" or "broken pipe" instead of the answer.
+async fn read_card(req: Request<Incoming>, max: usize) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("the card is larger than the registry takes: at most {max} bytes ([server] max_card_bytes)"),
+        )
+        .with_header(CONNECTION, "close")
+    };
+    let declared = header(&req, CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
+    let mut body = req.into_body();
+    if declared.is_some_and(|n| n > max as u64) {
+        drain(body);
+        return Err(too_large());
+    }
+    let mut wasm = BytesMut::with_capacity(declared.map_or(0, |n| n as usize));
+    loop {
+        let frame = match tokio::time::timeout(CARD_READ_IDLE, body.frame()).await {
+            Err(_) => {
+                return Err(ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "timeout",
+                    format!("the card upload stalled for {}s", CARD_READ_IDLE.as_secs()),
+                )
+                .with_header(CONNECTION, "close"))
+            }
+            Ok(None) => return Ok(wasm.freeze()),
+            Ok(Some(Err(e))) => return Err(bad_request(format!("cannot read the request body: {e}"))),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        if let Ok(data) = frame.into_data() {
+            if wasm.len() + data.len() > max {
+                drain(body);
+                return Err(too_large());
+            }
+            wasm.extend_from_slice(&data);
+        }
+    }
+}
+
+/// Read and drop what is left of a refused body, for [`DRAIN_FOR`] and
+/// [`DRAIN_MAX`] bytes at most, while the answer goes out.
+fn drain(mut body: Incoming) {
+    tokio::spawn(async move {
+        let mut read = 0u64;
+        let _ = tokio::time::timeout(DRAIN_FOR, async {
+            while let Some(Ok(frame)) = body.frame().await {
+                if let Ok(data) = frame.into_data() {
+                    read += data.len() as u64;
+                    if read > DRAIN_MAX {
+                        break;
+                    }
+                }
+            }
+        })
+        .await;
+    });
 }
 
 /// A refusal with its details (`problems`, `detail`) in the error object.
@@ -189,9 +259,10 @@ fn publish_error(e: PublishError) -> Resp {
 
 fn log_refusal(status: StatusCode, message: &str) {
     if status.is_server_error() {
-        tracing::warn!(status = status.as_u16(), error = %message, "card registry request failed");
+        tracing::warn!(status = status.as_u16(), error = ?message, "card registry request failed");
     } else {
-        tracing::debug!(status = status.as_u16(), error = %message, "card registry request refused");
+        // `?`: the message can quote the card (its panic message), newlines and all.
+        tracing::debug!(status = status.as_u16(), error = ?message, "card registry request refused");
     }
 }
 
@@ -230,7 +301,11 @@ async fn show(engine: &Engine, registry: &Registry, name: &str, version: Option<
     let set = engine.flows();
     let versions: Vec<_> = entries
         .iter()
-        .map(|e| registry.view(e, Some(flows_using(set.flows(), set.cards(), &e.name, &e.version))))
+        .map(|e| {
+            let mut view = registry.view(e, Some(flows_using(set.flows(), set.cards(), &e.name, &e.version)));
+            view.broken = set.cards().health().broken(&e.digest).map(|b| b.message);
+            view
+        })
         .collect();
     Ok(json_response(StatusCode::OK, &json!({ "name": name, "versions": versions })))
 }

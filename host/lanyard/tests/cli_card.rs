@@ -34,17 +34,20 @@ fn cache_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-card-cache")
 }
 
-fn lanyard_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lanyard"))
+/// The lanyard binary, started with `args`, its stdout and stderr piped.
+fn spawn(args: &[&str], stdin: Stdio) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_lanyard"))
         .args(args)
         .env("LANYARD_CACHE_DIR", cache_dir())
         .env_remove("LANYARD_LOG")
-        .stdin(Stdio::piped())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("run the lanyard binary");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+        .expect("run the lanyard binary")
+}
+
+fn output(child: std::process::Child) -> Output {
     let out = child.wait_with_output().unwrap();
     Output {
         ok: out.status.success(),
@@ -52,6 +55,12 @@ fn lanyard_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+fn lanyard_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = spawn(args, Stdio::piped());
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    output(child)
 }
 
 fn lanyard(args: &[&str]) -> Output {
@@ -312,4 +321,116 @@ allow_private = true
     let out = lanyard(&["card", "run", "builtin:echo", "--config", &bad]);
     assert_eq!(out.code, Some(1), "{out}");
     assert!(out.stderr.contains("bad.toml"), "{out}");
+}
+
+// -- Cards that stall, and publishing to a daemon (issue 12) --------------------
+
+const ADMIN: &str = "admin-secret-cli";
+
+/// A daemon in this process, on 127.0.0.1:0, over a data directory under
+/// `dir`, with `server` added to its [server] table and `extra` appended.
+struct Daemon {
+    engine: lanyard_server::Engine,
+    url: String,
+}
+
+impl Daemon {
+    async fn start(dir: &Path, server: &str, extra: &str) -> Daemon {
+        std::fs::create_dir_all(dir.join("flows")).unwrap();
+        let config = write(
+            dir,
+            "daemon.toml",
+            format!(
+                "[server]\ndata_dir = \"daemon-data\"\nflows_dir = \"flows\"\ncache_dir = \"{}\"\nadmin_token = {{ value = \"{ADMIN}\" }}\nwatch_flows = false\n{server}\n{extra}\n",
+                cache_dir().display()
+            )
+            .as_bytes(),
+        );
+        let config = lanyard_server::Config::load(Path::new(&config)).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let engine = lanyard_server::Engine::new(lanyard_server::EngineOptions::new(config)).await.unwrap();
+        tokio::spawn(lanyard_server::server::run(listener, engine.clone(), engine.shutdown_signal()));
+        engine.start();
+        tokio::time::timeout(std::time::Duration::from_secs(120), engine.wait_ready()).await.expect("the daemon got ready");
+        Daemon { engine, url }
+    }
+}
+
+/// `lanyard args...`, which must end within `bound` (it is killed, and the
+/// test fails, if it does not).
+fn lanyard_within(bound: std::time::Duration, args: &[&str]) -> Output {
+    let mut child = spawn(args, Stdio::null());
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > bound {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("`lanyard {}` still ran after {bound:?}:\n{}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    output(child)
+}
+
+/// A card whose describe() sleeps in the host: `card inspect`, `card run` and
+/// `card publish` (to a data directory, and to a daemon) each end with the
+/// deadline error, not a hang.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_card_whose_describe_never_answers_is_cut_off_at_its_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let sleeps = write(dir.path(), "describe-sleeps.wasm", test_cards::DESCRIBE_SLEEPS);
+    let limits = "[limits]\ntimeout = \"2s\"\n";
+    let config = write(dir.path(), "lanyard.toml", format!("[server]\ndata_dir = \"data\"\n\n{limits}").as_bytes());
+    let daemon = Daemon::start(dir.path(), "", limits).await;
+
+    let commands: Vec<(Vec<String>, &str)> = vec![
+        (vec!["card".into(), "inspect".into(), sleeps.clone()], "10s"),
+        (vec!["card".into(), "run".into(), sleeps.clone(), "--config".into(), config.clone()], "2s"),
+        (vec!["card".into(), "publish".into(), sleeps.clone(), "--config".into(), config.clone()], "2s"),
+        (
+            vec!["card".into(), "publish".into(), sleeps.clone(), "--url".into(), daemon.url.clone(), "--token".into(), ADMIN.into()],
+            "2s",
+        ),
+    ];
+    let runs: Vec<_> = commands
+        .into_iter()
+        .map(|(args, deadline)| {
+            tokio::task::spawn_blocking(move || {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                (lanyard_within(std::time::Duration::from_secs(90), &args), deadline)
+            })
+        })
+        .collect();
+    for run in runs {
+        let (out, deadline) = run.await.unwrap();
+        assert_eq!(out.code, Some(1), "{out}");
+        assert!(out.stderr.contains("describe() failed"), "{out}");
+        assert!(out.stderr.contains(&format!("the call ran past its deadline of {deadline}")), "{out}");
+    }
+    use lanyard_store::CardStore as _;
+    assert!(daemon.engine.store().list_cards().await.unwrap().is_empty(), "nothing was published");
+    daemon.engine.shutdown(std::time::Duration::from_secs(5)).await;
+}
+
+/// A card over the daemon's size cap: the CLI prints the daemon's 413 answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_a_card_over_the_daemons_size_cap_prints_its_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let daemon = Daemon::start(dir.path(), "max_card_bytes = \"1MiB\"", "").await;
+    let big = write(dir.path(), "big.wasm", &vec![0u8; 64 << 20]);
+    for _ in 0..3 {
+        let (big, url) = (big.clone(), daemon.url.clone());
+        let out = tokio::task::spawn_blocking(move || {
+            lanyard_within(std::time::Duration::from_secs(90), &["card", "publish", &big, "--url", &url, "--token", ADMIN])
+        })
+        .await
+        .unwrap();
+        assert_eq!(out.code, Some(1), "{out}");
+        assert!(
+            out.stderr.contains("big.wasm refused: the card is larger than the registry takes: at most 1048576 bytes ([server] max_card_bytes)"),
+            "{out}"
+        );
+    }
+    daemon.engine.shutdown(std::time::Duration::from_secs(5)).await;
 }

@@ -231,7 +231,7 @@ async fn logs_stdout_and_stderr_are_captured_under_the_cap() {
     // stops at the cap and says what it dropped.
     let out = rt().call(&caps_card(), CallRequest::new(ctx(), json!({ "op": "log", "lines": 2000, "bytes": 100 }))).await;
     assert_eq!(out.result.unwrap(), 2000);
-    let cap = rt().config().default_limits.max_log_bytes;
+    let cap = rt().config().default_limits.max_record_bytes;
     let kept: usize = out.logs.iter().map(|l| l.message.len()).sum();
     assert!(kept <= cap + 200, "kept {kept} bytes");
     let last = out.logs.last().unwrap();

@@ -588,3 +588,160 @@ async fn a_card_published_without_a_daemon_is_compiled_for_it() {
     assert_eq!(after.cache_hits, before.cache_hits + 1, "it was read from the cache");
     d.stop().await;
 }
+
+const STALL: &str = r#"
+name: stall
+description: Call the card whose describe() stalls once the clock is past 2100.
+trigger: manual
+steps:
+  - id: stall
+    card: test.clock-stall
+  - return: "{{ stall.ok }}"
+"#;
+
+/// A card that behaved when it was published and stalls when the daemon loads
+/// it (its describe() sleeps once the daemon's clock is past 2100): the load
+/// is cut off at the deadline, once, and every run that needs it fails with
+/// `deadline` instead of staying `running`, even more of them than there are
+/// workers; other flows keep running; the card is listed as broken until it is
+/// published again.
+#[tokio::test]
+async fn a_card_that_stalls_when_loaded_fails_its_runs_and_is_broken_until_published_again() {
+    let clock = std::sync::Arc::new(lanyard_core::ManualClock::new(chrono::Utc::now()));
+    let d = daemon()
+        .flow("hello.yaml", HELLO)
+        .config("[limits]\ntimeout = \"1s\"\n")
+        .clock(clock.clone())
+        .start()
+        .await;
+    let (status, body) = put_card(&d, "test.clock-stall", test_cards::CLOCK_STALL).await;
+    assert_eq!(status, 201, "{body}");
+    std::fs::write(d.path().join("flows/stall.yaml"), STALL).unwrap();
+    let (status, body) = d.admin_post("/api/v1/admin/reload", None).await;
+    assert_eq!(status, 200, "{body}");
+
+    clock.set("2100-01-02T00:00:00Z".parse().unwrap());
+    let loads = || d.engine.runtime().stats().cache_hits + d.engine.runtime().stats().compiled;
+    let loads_before = loads();
+    // More runs that need the card than there are workers (8), and runs of
+    // another flow among them.
+    let mut runs = Vec::new();
+    for i in 0..12 {
+        let flow = if i % 4 == 3 { "hello" } else { "stall" };
+        let (http, url) = (d.http.clone(), d.url(&format!("/api/v1/flows/{flow}/run?wait=true")));
+        runs.push(tokio::spawn(async move {
+            let r = http.post(url).bearer_auth(ADMIN).json(&json!({})).send().await.unwrap();
+            let status = r.status().as_u16();
+            (flow, status, r.json::<Value>().await.unwrap())
+        }));
+    }
+    let ended = tokio::time::timeout(Duration::from_secs(60), async {
+        let mut out = Vec::new();
+        for r in runs {
+            out.push(r.await.unwrap());
+        }
+        out
+    })
+    .await
+    .expect("every run ended");
+    for (flow, status, body) in &ended {
+        assert_eq!(*status, 200, "{flow}: {body}");
+        let run = &body["run"];
+        if *flow == "hello" {
+            assert_eq!(run["status"], "succeeded", "{run}");
+        } else {
+            assert_eq!(run["status"], "failed", "{run}");
+            assert_eq!(run["error"]["kind"], "deadline", "{run}");
+            let message = run["error"]["message"].as_str().unwrap();
+            assert!(
+                message.starts_with("card test.clock-stall@1.0.0 is broken: its describe() failed when it was loaded (the call ran past its deadline of 1s)"),
+                "{message}"
+            );
+        }
+    }
+    assert_eq!(loads(), loads_before + 1, "the card was loaded once, not once per run");
+
+    // Listed as broken: the loaded card set, and the registry's view.
+    let (_, cards) = d.admin_get("/api/v1/cards").await;
+    let entry = cards["cards"].as_array().unwrap().iter().find(|c| c["name"] == "test.clock-stall").unwrap();
+    assert_eq!(entry["broken"]["kind"], "deadline", "{entry}");
+    assert!(entry["broken"]["message"].as_str().unwrap().contains("is broken"), "{entry}");
+    let (_, view) = d.admin_get("/api/v1/cards/test.clock-stall").await;
+    assert!(view["versions"][0]["broken"].as_str().unwrap().contains("ran past its deadline"), "{view}");
+    // A reload keeps the mark; the next run fails at once, without loading it again.
+    let (status, _) = d.admin_post("/api/v1/admin/reload", None).await;
+    assert_eq!(status, 200);
+    let run = run_flow(&d, "stall", "x").await;
+    assert_eq!((run["status"].as_str(), run["error"]["kind"].as_str()), (Some("failed"), Some("deadline")), "{run}");
+    assert_eq!(loads(), loads_before + 1, "a broken card is not loaded again");
+    let r = d.http.get(d.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Published again (now that it answers): no longer broken, and it runs.
+    clock.set(chrono::Utc::now());
+    let (status, body) = put_card(&d, "test.clock-stall", test_cards::CLOCK_STALL).await;
+    assert_eq!((status, &body["published"]["new"]), (200, &json!(false)), "{body}");
+    let (_, cards) = d.admin_get("/api/v1/cards").await;
+    let entry = cards["cards"].as_array().unwrap().iter().find(|c| c["name"] == "test.clock-stall").unwrap();
+    assert!(entry.get("broken").is_none(), "{entry}");
+    let run = run_flow(&d, "stall", "x").await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert!(run["output"] == json!(true) || run["output"] == json!("true"), "{run}");
+    d.stop().await;
+}
+
+/// A card over the size cap is answered 413 while the client is still
+/// sending it, and the client reads that answer, not a reset connection or a
+/// broken pipe: by its Content-Length, or (chunked) as it arrives.
+#[tokio::test]
+async fn a_card_over_the_size_cap_is_answered_413_while_it_is_still_being_sent() {
+    let d = daemon().flow("hello.yaml", HELLO).server("max_card_bytes = \"1MiB\"").start().await;
+    assert_eq!(d.engine.config().server.max_card_bytes, 1 << 20);
+    for size in [(1 << 20) + 1, 32 << 20] {
+        let r = d
+            .http
+            .put(d.url("/api/v1/cards/test.big"))
+            .bearer_auth(ADMIN)
+            .header("content-type", "application/wasm")
+            .body(vec![0u8; size])
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{size} bytes: the client saw no answer: {e:?}"));
+        assert_eq!(r.status(), 413, "{size} bytes");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "too_large", "{body}");
+        assert_eq!(
+            body["error"]["message"],
+            "the card is larger than the registry takes: at most 1048576 bytes ([server] max_card_bytes)"
+        );
+    }
+    let addr = d.addr;
+    let answer = tokio::task::spawn_blocking(move || put_chunked(addr, "/api/v1/cards/test.big", 32 << 20)).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("\"too_large\""), "{answer}");
+    assert!(d.engine.store().list_cards().await.unwrap().is_empty(), "nothing was stored");
+    d.stop().await;
+}
+
+/// PUT `total` bytes of zeros, chunked, then read the whole answer.
+fn put_chunked(addr: std::net::SocketAddr, path: &str, total: usize) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        s,
+        "PUT {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {ADMIN}\r\ncontent-type: application/wasm\r\ntransfer-encoding: chunked\r\n\r\n"
+    )
+    .unwrap();
+    let chunk = vec![0u8; 64 << 10];
+    let mut sent = 0;
+    while sent < total {
+        write!(s, "{:x}\r\n", chunk.len()).unwrap();
+        s.write_all(&chunk).unwrap_or_else(|e| panic!("the connection failed after {sent} bytes: {e}"));
+        s.write_all(b"\r\n").unwrap();
+        sent += chunk.len();
+    }
+    s.write_all(b"0\r\n\r\n").unwrap();
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}

@@ -29,6 +29,11 @@ pub struct Daemon {
 
 /// The config every test starts from; `extra` is appended (more tables).
 pub fn config_text(extra: &str) -> String {
+    config_text_with("", extra)
+}
+
+/// [`config_text`], with `server` added to its `[server]` table.
+pub fn config_text_with(server: &str, extra: &str) -> String {
     format!(
         r#"
 [server]
@@ -41,6 +46,7 @@ invoke_token = {{ value = "{INVOKE}" }}
 max_body_bytes = "64KiB"
 watch_flows = false
 shutdown_grace = "5s"
+{server}
 
 [hooks.okta]
 secret = {{ value = "{HOOK}" }}
@@ -59,8 +65,10 @@ concurrency = 8
 pub struct Builder {
     flows: Vec<(String, String)>,
     extra: String,
+    server: String,
     dir: Option<Arc<tempfile::TempDir>>,
     okta: Option<Arc<dyn lanyard_core::okta::OktaApi>>,
+    clock: Option<Arc<dyn lanyard_core::Clock>>,
 }
 
 impl Builder {
@@ -75,10 +83,25 @@ impl Builder {
         self
     }
 
+    /// More keys of the `[server]` table.
+    #[allow(dead_code)]
+    pub fn server(mut self, keys: &str) -> Self {
+        self.server.push_str(keys);
+        self.server.push('\n');
+        self
+    }
+
     /// Replace the sandbox org's capability (a test double around it).
     #[allow(dead_code)]
     pub fn okta(mut self, api: Arc<dyn lanyard_core::okta::OktaApi>) -> Self {
         self.okta = Some(api);
+        self
+    }
+
+    /// The daemon's clock (the one its cards see, in calls and in describe()).
+    #[allow(dead_code)]
+    pub fn clock(mut self, clock: Arc<dyn lanyard_core::Clock>) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -96,12 +119,15 @@ impl Builder {
             std::fs::write(flows.join(file), text).unwrap();
         }
         let cfg_path = dir.path().join("lanyard.toml");
-        std::fs::write(&cfg_path, config_text(&self.extra)).unwrap();
+        std::fs::write(&cfg_path, config_text_with(&self.server, &self.extra)).unwrap();
         let config = Config::load(&cfg_path).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut options = EngineOptions::new(config);
         options.okta = self.okta;
+        if let Some(clock) = self.clock {
+            options.clock = clock;
+        }
         let engine = Engine::new(options).await.unwrap();
         let server = tokio::spawn(lanyard_server::server::run(listener, engine.clone(), engine.shutdown_signal()));
         engine.start();
@@ -122,8 +148,10 @@ pub fn daemon() -> Builder {
     Builder {
         flows: Vec::new(),
         extra: String::new(),
+        server: String::new(),
         dir: None,
         okta: None,
+        clock: None,
     }
 }
 

@@ -242,11 +242,13 @@ pub async fn run_card(args: RunArgs) -> anyhow::Result<ExitCode> {
             None => eprintln!("[{}] {}", line.level, line.message),
         }
     }
+    // Card text (a denied table name, a URL) is escaped: a newline in it must
+    // not pass for a line of ours.
     for denied in &outcome.denied {
-        eprintln!("denied: {denied}");
+        eprintln!("denied: {}", denied.escape_debug());
     }
     for effect in &outcome.effects {
-        eprintln!("would do: {} {} {}", effect.capability, effect.operation, effect.args);
+        eprintln!("would do: {} {} {}", effect.capability, effect.operation.escape_debug(), effect.args);
     }
     let stats = format!(
         "{} in {:.2?}, fuel used {}",

@@ -155,12 +155,25 @@ impl Source {
     async fn request(&self, method: reqwest::Method, path: &str, body: Option<Body>) -> anyhow::Result<(u16, Value)> {
         let Source::Daemon { base, token, client } = self else { unreachable!("only the daemon source makes requests") };
         let mut req = client.request(method, format!("{base}{path}")).bearer_auth(token);
+        let mut upload = None;
         match body {
-            Some(Body::Wasm(bytes)) => req = req.header("content-type", "application/wasm").body(bytes),
+            Some(Body::Wasm(bytes)) => {
+                upload = Some(bytes.len());
+                req = req.header("content-type", "application/wasm").body(bytes)
+            }
             Some(Body::Json(v)) => req = req.json(&v),
             None => {}
         }
-        let resp = req.send().await.with_context(|| format!("the daemon's admin API at {base} does not answer"))?;
+        let resp = req.send().await.with_context(|| match upload {
+            // The daemon answers an upload over its size cap with 413 while
+            // the client sends; if the connection went down before that answer
+            // could be read, say what the likely cause is.
+            Some(n) => format!(
+                "the daemon's admin API at {base} closed the connection while the card ({n} bytes) was being sent; \
+                 is it over the daemon's [server] max_card_bytes?"
+            ),
+            None => format!("the daemon's admin API at {base} does not answer"),
+        })?;
         let status = resp.status().as_u16();
         let body: Value = resp.json().await.context("the daemon's answer is not JSON")?;
         Ok((status, body))
@@ -383,17 +396,29 @@ pub async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     }
     let w = views.iter().map(|v| v.name.len()).max().unwrap_or(4).max(4);
     let vw = views.iter().map(|v| v.version.len()).max().unwrap_or(7).max(7);
-    println!("{:w$}  {:vw$}  {:12}  {:>9}  {:11}  PUBLISHED", "NAME", "VERSION", "SHA256", "SIZE", "GRANTS");
+    // Whether a version loads is known only to a running daemon.
+    let daemon = matches!(source, Source::Daemon { .. });
+    println!("{:w$}  {:vw$}  {:12}  {:>9}  {:11}  {:6}  PUBLISHED", "NAME", "VERSION", "SHA256", "SIZE", "GRANTS", "STATUS");
     for v in &views {
+        let status = match (&v.broken, daemon) {
+            (Some(_), _) => "broken",
+            (None, true) => "ok",
+            (None, false) => "-",
+        };
         println!(
-            "{:w$}  {:vw$}  {:12}  {:>9}  {:11}  {}",
+            "{:w$}  {:vw$}  {:12}  {:>9}  {:11}  {:6}  {}",
             v.name,
             v.version,
             &v.digest[..12.min(v.digest.len())],
             human_size(v.size),
             v.state.to_string(),
+            status,
             registry::age(v.published_at)
         );
+    }
+    for v in views.iter().filter(|v| v.broken.is_some()) {
+        println!();
+        println!("{}@{} is broken: {}", v.name, v.version, v.broken.as_deref().unwrap_or_default());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -447,6 +472,9 @@ fn print_view(c: &CardView) -> anyhow::Result<()> {
         c.world.as_deref().map(|w| format!(", built against lanyard:card@{w}")).unwrap_or_default()
     );
     println!("published {} ({})", c.published_at.format("%Y-%m-%d %H:%M:%S UTC"), registry::age(c.published_at));
+    if let Some(why) = &c.broken {
+        println!("BROKEN   {why}");
+    }
     print_grants(c);
     match &c.used_by {
         Some(flows) if !flows.is_empty() => println!("used by  {}", flows.join(", ")),

@@ -43,8 +43,16 @@ export function render(ctx) {
     const q = filter.value.trim().toLowerCase();
     const shown = cards.filter((c) => !q || String(c.name).toLowerCase().includes(q) || String(c.description || '').toLowerCase().includes(q));
     const held = cards.filter((c) => c.held).length;
+    const broken = cards.filter((c) => c.broken).length;
     fill(
       body,
+      broken
+        ? callout(
+            'error',
+            `${broken} card version${broken === 1 ? ' is' : 's are'} broken`,
+            h('p', null, 'A card that failed to load (its describe() ran past its deadline, or failed) fails its steps at once until it is published again: ', h('code', null, 'lanyard card publish CARD.wasm'), '.'),
+          )
+        : null,
       held
         ? callout(
             'warn',
@@ -81,8 +89,10 @@ function cardItem(c) {
         h('h2', { id: `card-${c.name}@${c.version}` }, h('code', null, c.name), h('span', { class: 'version' }, `@${c.version}`)),
         h('span', { class: 'tag' }, c.source === 'builtin' ? 'built-in' : String(c.source || '')),
         c.held ? h('span', { class: 'badge status-suppressed small' }, h('span', { 'aria-hidden': 'true' }, '⏸'), ' waiting for grants') : null,
-        c.loaded ? null : h('span', { class: 'tag muted' }, 'not loaded yet'),
+        c.broken ? h('span', { class: 'badge status-failed small' }, h('span', { 'aria-hidden': 'true' }, '✕'), ' broken') : null,
+        c.loaded || c.broken ? null : h('span', { class: 'tag muted' }, 'not loaded yet'),
       ),
+      c.broken ? h('p', { class: 'small' }, String(c.broken.message || '')) : null,
       h('p', { class: 'desc' }, c.description || h('span', { class: 'muted' }, 'No description.')),
       h('p', { class: 'small muted' }, 'digest ', h('code', { title: `sha256:${c.digest}` }, `sha256:${String(c.digest || '').slice(0, 16)}…`)),
       h(
