@@ -11,6 +11,9 @@ use std::sync::OnceLock;
 
 /// Events a hook or the poller handed in, by `source` and `result` (`new`, `duplicate`).
 pub const EVENTS_RECEIVED: &str = "lanyard_events_received_total";
+/// Events refused on their own at intake (not an event, or over a store
+/// limit), by `source`: not stored, never run (`GET /api/v1/events/rejected`).
+pub const EVENTS_REJECTED: &str = "lanyard_events_rejected_total";
 /// Events the dispatcher matched to no flow for a reason worth counting
 /// (`reason`: `own_actor`, `filter_error`).
 pub const EVENTS_IGNORED: &str = "lanyard_events_ignored_total";
@@ -78,6 +81,7 @@ pub fn render() -> String {
 fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
     describe_counter!(EVENTS_RECEIVED, "Okta events received, by source and result (new or duplicate)");
+    describe_counter!(EVENTS_REJECTED, "Okta events refused on their own at intake, by source: not stored, never run");
     describe_counter!(EVENTS_IGNORED, "Okta events that started no flow for a reason (own_actor, filter_error)");
     describe_counter!(EVENTS_DISPATCHED, "Okta events dispatched to flows");
     describe_counter!(RUNS_FINISHED, "Runs that ended, by flow and status");

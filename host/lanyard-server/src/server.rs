@@ -15,7 +15,8 @@
 //! - admin (`Authorization: Bearer <admin_token>`): `GET /api/v1/runs`,
 //!   `GET /api/v1/runs/{id}`, `POST /api/v1/runs/{id}/cancel`,
 //!   `GET /api/v1/flows`, `POST /api/v1/flows/{name}/run`,
-//!   `POST /api/v1/admin/reload`, `GET /api/v1/cards`, `GET /api/v1/tables`,
+//!   `POST /api/v1/admin/reload`, `GET /api/v1/cards`, `GET /api/v1/events/rejected`
+//!   (events refused at intake, `crate::intake`), `GET /api/v1/tables`,
 //!   `GET /api/v1/tables/{table}/rows?prefix=&limit=`,
 //!   `GET|PUT|DELETE /api/v1/tables/{table}/rows/{key}`
 //! - the card registry (admin token; `crate::registry_api`): `POST /api/v1/cards`, `PUT|GET /api/v1/cards/{name}`,
@@ -421,15 +422,26 @@ async fn hook_delivery(engine: &Engine, req: Request<Incoming>) -> Result<Resp, 
     require_json(&req, true)?;
     let max = engine.config().server.max_body_bytes.min(lanyard_okta::hooks::MAX_DELIVERY_BYTES);
     let body = read_body(req, max).await?;
-    let events = lanyard_okta::hooks::parse_delivery(&body).map_err(|e| {
+    // Event by event: Okta does not deliver again what was answered with a
+    // 4xx, so one bad event must not cost the others. Only a body that is not
+    // a delivery at all is refused.
+    let delivery = lanyard_okta::hooks::parse_events(&body).map_err(|e| {
         // Report a syntax error like any malformed JSON, with its place.
         match serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
             Err(j) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {j}")),
             Ok(_) => ApiError::new(StatusCode::BAD_REQUEST, "bad_delivery", e.to_string()),
         }
     })?;
-    match engine.intake().accept(events, "hook").await {
-        Ok(s) => Ok(json_response(StatusCode::OK, &json!({ "accepted": s.new, "duplicates": s.duplicate }))),
+    match engine.intake().accept(delivery.payload.data.events, "hook").await {
+        Ok(s) => {
+            // Recorded once the delivery is answered 200: a 503 is delivered again.
+            for bad in &delivery.bad {
+                let reason = format!("event {} of the delivery is not a system log event: {}", bad.index, bad.reason);
+                engine.intake().reject("hook", bad.uuid.as_deref(), bad.event_type.as_deref(), &reason);
+            }
+            let rejected = s.rejected + delivery.bad.len();
+            Ok(json_response(StatusCode::OK, &json!({ "accepted": s.new, "duplicates": s.duplicate, "rejected": rejected })))
+        }
         Err(IntakeError::ShuttingDown) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "lanyard is shutting down; deliver again later")
             .with_header(RETRY_AFTER, "5")),
         Err(IntakeError::Invalid(m)) => Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_delivery", m)),
@@ -534,6 +546,7 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
         ["flows", name, "run"] => ("POST", Route::RunNow(decode_segment(name)?)),
         ["admin", "reload"] => ("POST", Route::Reload),
         ["cards"] => ("GET", Route::Cards),
+        ["events", "rejected"] => ("GET", Route::Rejected),
         ["tables"] => ("GET", Route::Tables),
         ["tables", table, "rows"] => ("GET", Route::Rows(decode_segment(table)?)),
         ["tables", table, "rows", key] => ("GET, PUT, DELETE", Route::Row(decode_segment(table)?, decode_segment(key)?)),
@@ -650,6 +663,9 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
             )),
         },
         Route::Cards => Ok(json_response(StatusCode::OK, &json!({ "cards": engine.flows().cards().listing() }))),
+        // `crate::intake::Rejections`: `{ "total", "recent": [{ "received",
+        // "source", "uuid", "event_type", "reason" }] }`, newest first.
+        Route::Rejected => Ok(json_response(StatusCode::OK, &engine.intake().rejected())),
         Route::Tables => {
             let tables = store.list_tables().map_err(store_error)?;
             Ok(json_response(StatusCode::OK, &json!({ "tables": tables })))
@@ -701,6 +717,7 @@ enum Route {
     RunNow(String),
     Reload,
     Cards,
+    Rejected,
     Tables,
     Rows(String),
     Row(String, String),

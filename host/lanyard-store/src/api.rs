@@ -17,8 +17,12 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Accepted {
     pub uuid: String,
-    /// `false`: seen before (within the dedupe window), so not stored again.
+    /// `false`: seen before (within the dedupe window), or refused; not
+    /// stored.
     pub new: bool,
+    /// Why the event was refused (it breaks a limit: its uuid, its size).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 /// An event waiting in the inbox for the dispatcher.
@@ -41,7 +45,9 @@ pub struct InboxEvent {
 pub trait EventInbox: Send + Sync + 'static {
     /// Store every event not seen before and return once they are on disk (the
     /// hook is answered only after this returns). One entry per input event, in
-    /// input order. Fails without storing anything if an event breaks a limit.
+    /// input order. An event that breaks a limit (its uuid, its size) is
+    /// refused alone ([`Accepted::refused`]); the call fails without storing
+    /// anything only if the batch itself does (its source, its length).
     async fn accept(&self, events: Vec<LogEvent>, source: &str) -> Result<Vec<Accepted>>;
 
     /// Events not dispatched yet, in arrival order, after `after` (exclusive).

@@ -200,6 +200,52 @@ fn seq_from_key(key: &[u8]) -> Result<u64> {
         .map_err(|_| StoreError::corrupt(T_INBOX, key, "key is not an 8-byte sequence"))
 }
 
+/// An event as `v1/events` stores it, or why it is refused. Errs only if it
+/// cannot be encoded at all.
+fn encode_event(
+    event: &LogEvent,
+    source: &str,
+    received: DateTime<Utc>,
+) -> Result<std::result::Result<Vec<u8>, String>> {
+    let uuid = event.uuid.as_str();
+    if uuid.is_empty() || uuid.len() > MAX_UUID_BYTES || uuid.chars().any(|c| c.is_control()) {
+        return Ok(Err(format!(
+            "unusable uuid `{}` (1 to {MAX_UUID_BYTES} bytes, no control characters)",
+            shown(uuid)
+        )));
+    }
+    let mut bytes = Vec::with_capacity(2048);
+    bytes.extend_from_slice(&[FORMAT_EVENT_V1, 0, 0, 0, 0]);
+    let receipt = ReceiptRef {
+        uuid,
+        source,
+        received,
+    };
+    serde_json::to_writer(&mut bytes, &receipt)
+        .map_err(|e| StoreError::corrupt(T_EVENTS, uuid, format!("cannot encode: {e}")))?;
+    let receipt_len = (bytes.len() - 5) as u32;
+    bytes[1..5].copy_from_slice(&receipt_len.to_be_bytes());
+    serde_json::to_writer(&mut bytes, event)
+        .map_err(|e| StoreError::corrupt(T_EVENTS, uuid, format!("cannot encode: {e}")))?;
+    if bytes.len() > MAX_EVENT_BYTES {
+        return Ok(Err(format!(
+            "the event is {} bytes stored; at most {MAX_EVENT_BYTES}",
+            bytes.len()
+        )));
+    }
+    Ok(Ok(bytes))
+}
+
+/// A uuid in a message: escaped, and cut short (a refused one can be long).
+fn shown(uuid: &str) -> String {
+    const MAX_CHARS: usize = 64;
+    let mut out: String = uuid.chars().take(MAX_CHARS).flat_map(char::escape_debug).collect();
+    if uuid.chars().nth(MAX_CHARS).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 pub(crate) struct InboxRecovery {
     pub(crate) orphans: u64,
     pub(crate) redone: u64,
@@ -293,41 +339,11 @@ impl Store {
             )));
         }
         let received = self.now();
-        // Encode and check every event before writing any.
+        // Encode and check every event before writing any: one that breaks a
+        // limit is refused alone.
         let mut encoded = Vec::with_capacity(events.len());
-        for (i, event) in events.iter().enumerate() {
-            let uuid = event.uuid.as_str();
-            if uuid.is_empty()
-                || uuid.len() > MAX_UUID_BYTES
-                || uuid.chars().any(|c| c.is_control())
-            {
-                return Err(StoreError::Invalid(format!(
-                    "event {i} has an unusable uuid `{}` (1 to {MAX_UUID_BYTES} bytes, no control characters)",
-                    uuid.escape_debug()
-                )));
-            }
-            let mut bytes = Vec::with_capacity(2048);
-            bytes.extend_from_slice(&[FORMAT_EVENT_V1, 0, 0, 0, 0]);
-            serde_json::to_writer(
-                &mut bytes,
-                &ReceiptRef {
-                    uuid,
-                    source,
-                    received,
-                },
-            )
-            .map_err(|e| StoreError::corrupt(T_EVENTS, uuid, format!("cannot encode: {e}")))?;
-            let receipt_len = (bytes.len() - 5) as u32;
-            bytes[1..5].copy_from_slice(&receipt_len.to_be_bytes());
-            serde_json::to_writer(&mut bytes, event)
-                .map_err(|e| StoreError::corrupt(T_EVENTS, uuid, format!("cannot encode: {e}")))?;
-            if bytes.len() > MAX_EVENT_BYTES {
-                return Err(StoreError::Invalid(format!(
-                    "event {uuid} is {} bytes; at most {MAX_EVENT_BYTES}",
-                    bytes.len()
-                )));
-            }
-            encoded.push(bytes);
+        for event in &events {
+            encoded.push(encode_event(event, source, received)?);
         }
         let generation = self.current_generation(received)?;
         let (inbox, stored) = (&self.inner.t.inbox, &self.inner.t.events);
@@ -335,10 +351,22 @@ impl Store {
         let mut fresh = Vec::with_capacity(events.len());
         for (event, bytes) in events.into_iter().zip(encoded) {
             let uuid = event.uuid.as_str();
+            let bytes = match bytes {
+                Ok(b) => b,
+                Err(why) => {
+                    out.push(Accepted {
+                        uuid: uuid.to_string(),
+                        new: false,
+                        refused: Some(why),
+                    });
+                    continue;
+                }
+            };
             if self.seen_seq(uuid, None)?.is_some() {
                 out.push(Accepted {
                     uuid: uuid.to_string(),
                     new: false,
+                    refused: None,
                 });
                 continue;
             }
@@ -380,6 +408,7 @@ impl Store {
             out.push(Accepted {
                 uuid: uuid.to_string(),
                 new,
+                refused: None,
             });
             if new {
                 fresh.push(InboxEvent {

@@ -240,6 +240,16 @@ pub fn event(uuid: &str, event_type: &str, target: &str, actor: &str, published:
     })
 }
 
+/// `any-suspend`: a run per `user.lifecycle.suspend` event, returning its uuid.
+pub const ANY_SUSPEND: &str = r#"
+name: any-suspend
+description: Runs on every suspension.
+trigger:
+  okta: user.lifecycle.suspend
+steps:
+  - return: "{{ event.uuid }}"
+"#;
+
 pub fn statuses(runs: &[RunRecord]) -> Vec<RunStatus> {
     runs.iter().map(|r| r.status).collect()
 }

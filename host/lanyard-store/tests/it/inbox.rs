@@ -8,7 +8,12 @@ fn accepted(uuid: &str, new: bool) -> Accepted {
     Accepted {
         uuid: uuid.into(),
         new,
+        refused: None,
     }
+}
+
+fn uuids(events: &[lanyard_store::InboxEvent]) -> Vec<&str> {
+    events.iter().map(|e| e.uuid.as_str()).collect()
 }
 
 #[tokio::test]
@@ -70,31 +75,51 @@ async fn concurrent_deliveries_of_one_event_store_it_once() {
 }
 
 #[tokio::test]
-async fn a_bad_event_fails_the_delivery_and_stores_nothing() {
+async fn a_bad_event_is_refused_alone_and_not_remembered() {
     let store = Store::temporary().unwrap();
-    let err = store
-        .accept(vec![event("good", "00u1"), event("", "00u2")], "hook")
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
-    assert!(
-        err.to_string().contains("event 1 has an unusable uuid"),
-        "{err}"
-    );
-
     let mut huge = event("huge", "00u1");
     huge.rest
         .insert("padding".into(), "x".repeat(300 * 1024).into());
-    let err = store.accept(vec![huge], "hook").await.unwrap_err();
-    assert!(err.to_string().contains("event huge is"), "{err}");
-
-    assert!(store.undispatched(None, 10).await.unwrap().is_empty());
-    // Not even remembered as seen.
     let got = store
-        .accept(vec![event("good", "00u1")], "hook")
+        .accept(
+            vec![
+                event("good", "00u1"),
+                event("", "00u2"),
+                huge,
+                event(&"\n".repeat(200), "00u3"),
+            ],
+            "hook",
+        )
         .await
         .unwrap();
-    assert!(got[0].new);
+    assert_eq!(got[0], accepted("good", true));
+    let refused: Vec<&str> = got[1..]
+        .iter()
+        .map(|a| {
+            assert!(!a.new);
+            a.refused.as_deref().unwrap()
+        })
+        .collect();
+    assert!(refused[0].starts_with("unusable uuid ``"), "{}", refused[0]);
+    assert!(refused[1].starts_with("the event is "), "{}", refused[1]);
+    assert!(
+        refused[2].contains(&format!("`{}…`", "\\n".repeat(64))),
+        "a long uuid is escaped and cut short: {}",
+        refused[2]
+    );
+    assert_eq!(uuids(&store.undispatched(None, 10).await.unwrap()), ["good"]);
+
+    // The batch itself breaking a limit stores nothing.
+    let err = store
+        .accept(vec![event("other", "00u1")], "")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    assert_eq!(store.undispatched(None, 10).await.unwrap().len(), 1);
+    // A refused event is not remembered as seen.
+    let mut fixed = event("huge", "00u1");
+    fixed.rest.insert("padding".into(), "x".into());
+    assert!(store.accept(vec![fixed], "hook").await.unwrap()[0].new);
 }
 
 #[tokio::test]
