@@ -6,6 +6,7 @@
 mod support;
 
 mod admin;
+mod backlog;
 mod bad_input;
 mod console;
 mod hooks;

@@ -89,6 +89,15 @@ impl Builder {
     }
 
     pub async fn start(self) -> Daemon {
+        let d = self.serve().await;
+        d.boot().await;
+        d
+    }
+
+    /// The engine and the server, without [`Daemon::boot`]: hooks are taken
+    /// (into the durable inbox), but no flow is loaded and nothing is
+    /// dispatched yet.
+    pub async fn serve(self) -> Daemon {
         let dir = self.dir.unwrap_or_else(|| Arc::new(tempfile::tempdir().unwrap()));
         let flows = dir.path().join("flows");
         std::fs::create_dir_all(&flows).unwrap();
@@ -104,9 +113,6 @@ impl Builder {
         options.okta = self.okta;
         let engine = Engine::new(options).await.unwrap();
         let server = tokio::spawn(lanyard_server::server::run(listener, engine.clone(), engine.shutdown_signal()));
-        engine.start();
-        tokio::time::timeout(Duration::from_secs(120), engine.wait_ready()).await.expect("the engine got ready");
-        assert!(engine.is_ready(), "not ready: {:?}", engine.reload_status().last_error);
         Daemon {
             engine,
             addr,
@@ -128,6 +134,13 @@ pub fn daemon() -> Builder {
 }
 
 impl Daemon {
+    /// Load cards and flows, start the dispatcher and workers, and wait until ready.
+    pub async fn boot(&self) {
+        self.engine.start();
+        tokio::time::timeout(Duration::from_secs(120), self.engine.wait_ready()).await.expect("the engine got ready");
+        assert!(self.engine.is_ready(), "not ready: {:?}", self.engine.reload_status().last_error);
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
