@@ -35,6 +35,10 @@ pub const CARD_FUEL: &str = "lanyard_card_fuel_total";
 pub const QUEUE_DEPTH: &str = "lanyard_queue_depth";
 /// Runs executing now.
 pub const RUNS_IN_FLIGHT: &str = "lanyard_runs_in_flight";
+/// Client connections open now (`[server] max_connections`).
+pub const HTTP_CONNECTIONS: &str = "lanyard_http_connections";
+/// Idle client connections closed to make room for new ones.
+pub const HTTP_CONNECTIONS_SHED: &str = "lanyard_http_connections_shed_total";
 /// Flow reloads, by `result` (`ok`, `error`).
 pub const RELOADS: &str = "lanyard_flow_reloads_total";
 /// Flows loaded now.
@@ -92,6 +96,8 @@ fn describe() {
     describe_counter!(CARD_FUEL, "Wasm fuel used by card calls, by card");
     describe_gauge!(QUEUE_DEPTH, "Runs waiting for a worker");
     describe_gauge!(RUNS_IN_FLIGHT, "Runs executing now");
+    describe_gauge!(HTTP_CONNECTIONS, "Client connections open now");
+    describe_counter!(HTTP_CONNECTIONS_SHED, "Idle client connections closed to make room for new ones");
     describe_counter!(RELOADS, "Flow reloads, by result");
     describe_gauge!(FLOWS_LOADED, "Flows loaded now");
     describe_gauge!(READY, "1 when the daemon is ready");

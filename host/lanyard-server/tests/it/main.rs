@@ -14,4 +14,5 @@ mod invoke;
 mod lifecycle;
 mod loops;
 mod registry;
+mod slow_clients;
 mod testflow;

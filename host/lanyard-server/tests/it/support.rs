@@ -59,6 +59,7 @@ concurrency = 8
 pub struct Builder {
     flows: Vec<(String, String)>,
     extra: String,
+    server: String,
     dir: Option<Arc<tempfile::TempDir>>,
     okta: Option<Arc<dyn lanyard_core::okta::OktaApi>>,
 }
@@ -72,6 +73,13 @@ impl Builder {
     pub fn config(mut self, extra: &str) -> Self {
         self.extra.push_str(extra);
         self.extra.push('\n');
+        self
+    }
+
+    /// More keys of the `[server]` table.
+    pub fn server(mut self, keys: &str) -> Self {
+        self.server.push_str(keys);
+        self.server.push('\n');
         self
     }
 
@@ -105,7 +113,8 @@ impl Builder {
             std::fs::write(flows.join(file), text).unwrap();
         }
         let cfg_path = dir.path().join("lanyard.toml");
-        std::fs::write(&cfg_path, config_text(&self.extra)).unwrap();
+        let text = config_text(&self.extra).replacen("[server]\n", &format!("[server]\n{}", self.server), 1);
+        std::fs::write(&cfg_path, text).unwrap();
         let config = Config::load(&cfg_path).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -128,6 +137,7 @@ pub fn daemon() -> Builder {
     Builder {
         flows: Vec::new(),
         extra: String::new(),
+        server: String::new(),
         dir: None,
         okta: None,
     }
