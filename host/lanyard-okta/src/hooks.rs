@@ -76,8 +76,89 @@ pub enum HookError {
     BadChallenge,
 }
 
-/// The whole envelope of a delivery body.
+/// The whole envelope of a delivery body; any bad event fails it.
 pub fn parse_payload(body: &[u8]) -> Result<EventHookPayload, HookError> {
+    let (mut payload, events) = match parse_parts(body)? {
+        Parts::WellFormed(payload) => return Ok(payload),
+        Parts::Raw(payload, events) => (payload, events),
+    };
+    for (index, ev) in events.iter().enumerate() {
+        match LogEvent::deserialize(ev) {
+            Ok(e) => payload.data.events.push(e),
+            Err(e) => {
+                return Err(HookError::BadEvent {
+                    index,
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok(payload)
+}
+
+/// One event of a delivery that is not a System Log event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadEvent {
+    /// Its place in the delivery's `data.events`.
+    pub index: usize,
+    /// Its `uuid` and `eventType`, when they are strings: what an operator
+    /// finds it by in the org's System Log. Unbounded (the body is).
+    pub uuid: Option<String>,
+    pub event_type: Option<String>,
+    /// Why it is not an event.
+    pub reason: String,
+}
+
+/// A delivery read event by event: its envelope with the events that parse,
+/// and the ones that do not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub payload: EventHookPayload,
+    pub bad: Vec<BadEvent>,
+}
+
+/// A delivery body, event by event: one bad event does not cost the others
+/// (Okta does not deliver again what was answered with a 4xx). Fails only
+/// if the body is not a delivery at all: not JSON, not the envelope, over a
+/// limit.
+pub fn parse_events(body: &[u8]) -> Result<Delivery, HookError> {
+    let (mut payload, events) = match parse_parts(body)? {
+        Parts::WellFormed(payload) => {
+            return Ok(Delivery {
+                payload,
+                bad: Vec::new(),
+            });
+        }
+        Parts::Raw(payload, events) => (payload, events),
+    };
+    let mut bad = Vec::new();
+    for (index, ev) in events.iter().enumerate() {
+        match LogEvent::deserialize(ev) {
+            Ok(e) => payload.data.events.push(e),
+            Err(e) => {
+                let text = |key: &str| ev.get(key).and_then(Value::as_str).map(str::to_string);
+                bad.push(BadEvent {
+                    index,
+                    uuid: text("uuid"),
+                    event_type: text("eventType"),
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok(Delivery { payload, bad })
+}
+
+enum Parts {
+    /// Every event parsed.
+    WellFormed(EventHookPayload),
+    /// The envelope with no events yet, and the events as JSON.
+    Raw(EventHookPayload, Vec<Value>),
+}
+
+/// The envelope of a delivery, checked, and its events: parsed if they all
+/// are events, else as JSON for the caller to take one by one.
+fn parse_parts(body: &[u8]) -> Result<Parts, HookError> {
     if body.len() > MAX_DELIVERY_BYTES {
         return Err(HookError::TooLarge(body.len()));
     }
@@ -89,11 +170,11 @@ pub fn parse_payload(body: &[u8]) -> Result<EventHookPayload, HookError> {
         && payload.event_type == ENVELOPE_EVENT_TYPE
         && payload.data.events.len() <= MAX_DELIVERY_EVENTS
     {
-        return Ok(payload);
+        return Ok(Parts::WellFormed(payload));
     }
-    // Anything else in two steps, so a bad event is reported by its index,
-    // not as a bad envelope.
-    let raw: Value =
+    // Anything else in two steps, so a bad event is told apart from a bad
+    // envelope.
+    let mut raw: Value =
         serde_json::from_slice(body).map_err(|e| HookError::NotEnvelope(e.to_string()))?;
     let event_type = raw
         .get("eventType")
@@ -102,22 +183,17 @@ pub fn parse_payload(body: &[u8]) -> Result<EventHookPayload, HookError> {
     if event_type != ENVELOPE_EVENT_TYPE {
         return Err(HookError::WrongEnvelopeType(event_type.to_string()));
     }
-    let events = raw
-        .pointer("/data/events")
-        .and_then(Value::as_array)
-        .ok_or_else(|| HookError::NotEnvelope("`data.events` is not an array".into()))?;
+    let events = match raw.pointer_mut("/data/events").map(Value::take) {
+        Some(Value::Array(events)) => events,
+        _ => return Err(HookError::NotEnvelope("`data.events` is not an array".into())),
+    };
     if events.len() > MAX_DELIVERY_EVENTS {
         return Err(HookError::TooManyEvents(events.len()));
     }
-    for (index, ev) in events.iter().enumerate() {
-        if let Err(e) = serde_json::from_value::<LogEvent>(ev.clone()) {
-            return Err(HookError::BadEvent {
-                index,
-                reason: e.to_string(),
-            });
-        }
-    }
-    serde_json::from_value(raw).map_err(|e| HookError::NotEnvelope(e.to_string()))
+    // The rest of the envelope, with the events taken out.
+    raw["data"]["events"] = Value::Array(Vec::new());
+    let payload = serde_json::from_value(raw).map_err(|e| HookError::NotEnvelope(e.to_string()))?;
+    Ok(Parts::Raw(payload, events))
 }
 
 /// The System Log events of a delivery, in the order Okta sent them (which need
@@ -199,6 +275,53 @@ mod tests {
         assert!(matches!(
             parse_delivery(&vec![b' '; MAX_DELIVERY_BYTES + 1]),
             Err(HookError::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn a_bad_event_costs_only_itself_when_read_event_by_event() {
+        let mut no_uuid = event("x");
+        no_uuid.as_object_mut().unwrap().remove("uuid");
+        let mut bad_time = event("t1");
+        bad_time["published"] = json!("yesterday");
+        let body = envelope(vec![event("a"), no_uuid, event("b"), bad_time, json!(7)]);
+        let d = parse_events(&body).unwrap();
+        let good: Vec<&str> = d.payload.data.events.iter().map(|e| e.uuid.as_str()).collect();
+        assert_eq!(good, ["a", "b"]);
+        assert_eq!(d.payload.event_id, "e1", "the envelope is kept");
+        let bad: Vec<(usize, Option<&str>, Option<&str>)> = d
+            .bad
+            .iter()
+            .map(|b| (b.index, b.uuid.as_deref(), b.event_type.as_deref()))
+            .collect();
+        assert_eq!(
+            bad,
+            [
+                (1, None, Some("user.lifecycle.deactivate")),
+                (3, Some("t1"), Some("user.lifecycle.deactivate")),
+                (4, None, None)
+            ]
+        );
+        assert!(d.bad[0].reason.contains("missing field `uuid`"), "{}", d.bad[0].reason);
+        // The strict reading refuses the same body at its first bad event.
+        assert!(matches!(parse_payload(&body), Err(HookError::BadEvent { index: 1, .. })));
+        // A well-formed delivery reads the same both ways.
+        let fine = envelope(vec![event("a"), event("b")]);
+        assert_eq!(parse_events(&fine).unwrap().payload, parse_payload(&fine).unwrap());
+        assert!(parse_events(&fine).unwrap().bad.is_empty());
+        // What is not a delivery is still refused whole.
+        assert!(matches!(parse_events(b"[1]"), Err(HookError::WrongEnvelopeType(_))));
+        let mut headless = serde_json::from_slice::<Value>(&envelope(vec![event("a")])).unwrap();
+        headless.as_object_mut().unwrap().remove("eventId");
+        assert!(matches!(
+            parse_events(&serde_json::to_vec(&headless).unwrap()),
+            Err(HookError::NotEnvelope(m)) if m.contains("eventId")
+        ));
+        let mut no_list = serde_json::from_slice::<Value>(&envelope(vec![])).unwrap();
+        no_list["data"]["events"] = json!({});
+        assert!(matches!(
+            parse_events(&serde_json::to_vec(&no_list).unwrap()),
+            Err(HookError::NotEnvelope(_))
         ));
     }
 

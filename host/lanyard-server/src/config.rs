@@ -80,6 +80,14 @@ pub struct RawServer {
     pub store_cache: Option<Size>,
     pub shutdown_grace: Option<String>,
     pub watch_flows: Option<bool>,
+    /// Client connections served at once (default: from the file-descriptor limit).
+    pub max_connections: Option<usize>,
+    /// Connections kept, past `max_connections`, for health checks and the admin API.
+    pub reserved_connections: Option<usize>,
+    /// How long a connection may wait to send a whole request head.
+    pub idle_timeout: Option<String>,
+    /// How long a request body may take to arrive whole.
+    pub body_timeout: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -298,6 +306,19 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Reload flows when files under `flows_dir` change.
     pub watch_flows: bool,
+    /// Client connections served at once. Past it, the connection idle the
+    /// longest is closed to make room; with none idle, new connections get
+    /// the reserve, then wait in the listen queue.
+    pub max_connections: usize,
+    /// Connections past `max_connections` that only health checks, readiness,
+    /// metrics and the admin API are served on (others answer 503).
+    pub reserved_connections: usize,
+    /// A connection that has not sent a whole request head within this long
+    /// (a new one, or a kept-alive one between requests) is closed.
+    pub idle_timeout: Duration,
+    /// A request body that has not arrived whole this long after its head is
+    /// answered 408 and its connection closed.
+    pub body_timeout: Duration,
 }
 
 impl fmt::Debug for ServerConfig {
@@ -309,6 +330,8 @@ impl fmt::Debug for ServerConfig {
             .field("admin_token", &self.admin_token.is_some())
             .field("invoke_token", &self.invoke_token.is_some())
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_connections", &self.max_connections)
+            .field("reserved_connections", &self.reserved_connections)
             .finish_non_exhaustive()
     }
 }
@@ -406,6 +429,27 @@ impl std::error::Error for ConfigError {}
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_BODY: usize = 1 << 20;
+/// Connections kept for health checks and the admin API by default.
+pub const DEFAULT_RESERVED_CONNECTIONS: usize = 16;
+const MAX_CONNECTIONS_LIMIT: usize = 1_000_000;
+
+/// `[server] max_connections` when the file does not say: half the process's
+/// file-descriptor limit (the other half is for the store, outbound calls
+/// and the reserve), between 64 and 16384. 512 under systemd's default 1024.
+pub fn default_max_connections() -> usize {
+    let limit = fd_limit().unwrap_or(1024);
+    usize::try_from(limit / 2).unwrap_or(usize::MAX).clamp(64, 16_384)
+}
+
+#[cfg(unix)]
+fn fd_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
+}
+
+#[cfg(not(unix))]
+fn fd_limit() -> Option<u64> {
+    None
+}
 
 impl Config {
     /// Read and check a `lanyard.toml`.
@@ -505,6 +549,21 @@ impl Config {
             64 << 30,
         );
         let shutdown_grace = p.duration("server.shutdown_grace", s.shutdown_grace.as_deref(), Duration::from_secs(20));
+        let max_connections = s.max_connections.unwrap_or_else(default_max_connections);
+        if !(1..=MAX_CONNECTIONS_LIMIT).contains(&max_connections) {
+            p.push("server.max_connections", format!("must be 1 to {MAX_CONNECTIONS_LIMIT}, not {max_connections}"));
+        }
+        let reserved_connections = s.reserved_connections.unwrap_or(DEFAULT_RESERVED_CONNECTIONS);
+        if reserved_connections > MAX_CONNECTIONS_LIMIT {
+            p.push("server.reserved_connections", format!("must be 0 to {MAX_CONNECTIONS_LIMIT}, not {reserved_connections}"));
+        }
+        let idle_timeout = p.duration("server.idle_timeout", s.idle_timeout.as_deref(), Duration::from_secs(10));
+        let body_timeout = p.duration("server.body_timeout", s.body_timeout.as_deref(), Duration::from_secs(30));
+        for (key, d) in [("server.idle_timeout", idle_timeout), ("server.body_timeout", body_timeout)] {
+            if d.is_zero() {
+                p.push(key, "must be more than 0");
+            }
+        }
         let server = ServerConfig {
             listen,
             data_dir,
@@ -517,6 +576,10 @@ impl Config {
             store_cache,
             shutdown_grace,
             watch_flows: s.watch_flows.unwrap_or(true),
+            max_connections: max_connections.clamp(1, MAX_CONNECTIONS_LIMIT),
+            reserved_connections: reserved_connections.min(MAX_CONNECTIONS_LIMIT),
+            idle_timeout,
+            body_timeout,
         };
 
         // [okta]
@@ -925,6 +988,22 @@ grants = ["connection:it-slack", "files:/etc"]
     }
 
     #[test]
+    fn connection_limits_and_timeouts() {
+        let c = Config::parse(
+            "[server]\nmax_connections = 8\nreserved_connections = 0\nidle_timeout = \"2s\"\nbody_timeout = \"1m\"\n",
+            None,
+            &env(),
+        )
+        .unwrap();
+        assert_eq!((c.server.max_connections, c.server.reserved_connections), (8, 0));
+        assert_eq!((c.server.idle_timeout, c.server.body_timeout), (Duration::from_secs(2), Duration::from_secs(60)));
+        let e = Config::parse("[server]\nmax_connections = 0\nbody_timeout = \"0s\"\n", None, &env()).unwrap_err();
+        let all = e.problems.join("\n");
+        assert!(all.contains("server.max_connections: must be 1 to"), "{all}");
+        assert!(all.contains("server.body_timeout: must be more than 0"), "{all}");
+    }
+
+    #[test]
     fn sizes_and_secrets() {
         let c = Config::parse(
             "[server]\nadmin_token = { env = \"ADMIN\" }\nmax_body_bytes = \"2MiB\"\n[okta]\nsandbox = true\n",
@@ -935,6 +1014,9 @@ grants = ["connection:it-slack", "files:/etc"]
         assert_eq!(c.server.admin_token.unwrap().expose(), "a-token");
         assert_eq!(c.server.max_body_bytes, 2 << 20);
         assert_eq!(c.server.store_cache, 64 << 20, "the default");
+        assert!((64..=16_384).contains(&c.server.max_connections), "{}", c.server.max_connections);
+        assert_eq!(c.server.reserved_connections, DEFAULT_RESERVED_CONNECTIONS);
+        assert_eq!((c.server.idle_timeout, c.server.body_timeout), (Duration::from_secs(10), Duration::from_secs(30)));
         assert!(matches!(c.okta, OktaSetup::Sandbox { .. }));
         assert_eq!(parse_size("512KiB").unwrap(), 512 << 10);
         assert!(parse_size("5 furlongs").is_err());

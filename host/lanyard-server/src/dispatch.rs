@@ -1,20 +1,30 @@
 //! The dispatcher: from the inbox to runs.
 //!
-//! Reads undispatched events in arrival order, a page at a time (a page holds
-//! whole deliveries: intake's gate), orders each page by `published`, matches
-//! every event to the flows that want it (event type, the daemon's own actor
-//! unless the flow opts in, the trigger's filter), asks the runaway breaker,
-//! and creates the event's runs atomically with its dispatch. One flush per
-//! page makes the page's runs durable before any of them can call a card;
-//! then they are queued. When the queue is full it stops reading: events wait
-//! on disk, not in memory.
+//! Reads undispatched events in dispatch order (earliest `published` first,
+//! then arrival: the store's `v1/inbox-order`), always from the first one, a
+//! page at a time, while no delivery is half-written (intake's gate). So an
+//! event is dispatched after every earlier-published event that was waiting
+//! when its page was read, however deliveries and pages cut the stream, and
+//! runs about one subject are created, and queued, in `published` order. It
+//! matches every event to the flows that want it (event type, the daemon's
+//! own actor unless the flow opts in, the trigger's filter), asks the runaway
+//! breaker, and creates the event's runs atomically with its dispatch. One
+//! flush per page makes the page's runs durable before any of them can call a
+//! card; then they are queued. When the queue is full it stops reading: events
+//! wait on disk, not in memory.
+//!
+//! An event the store cannot dispatch because of the event itself (a record
+//! that does not decode, a conflict) is left in the inbox and passed over
+//! until the next start; any other failure (the disk) stops the page, so
+//! nothing is dispatched ahead of it, and the page is read again after a pause.
 
 use crate::breaker::Verdict;
 use crate::engine::Engine;
 use crate::metrics as m;
 use crate::queue::RunTask;
 use lanyard_core::history::{RunRecord, RunStatus, TriggerInfo};
-use lanyard_store::{EventInbox, InboxEvent, RunStore};
+use lanyard_store::{EventInbox, InboxEvent, InboxPosition, RunStore, Store, StoreError};
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// Events read per page.
@@ -24,7 +34,8 @@ pub(crate) async fn run(engine: Engine) {
     let stop = engine.shutdown_signal();
     let intake = engine.intake().clone();
     let store = engine.store().clone();
-    let mut after: Option<u64> = None;
+    // Events passed over until the next start (see the module docs).
+    let mut passed_over: HashSet<u64> = HashSet::new();
     let mut failures = 0u32;
     loop {
         if stop.is_triggered() {
@@ -36,54 +47,100 @@ pub(crate) async fn run(engine: Engine) {
         notified.as_mut().enable();
         let page = {
             let _whole_deliveries = intake.exclusive().await;
-            store.undispatched(after, PAGE).await
+            first_page(&store, &passed_over).await
         };
-        let mut page = match page {
-            Ok(p) => {
-                failures = 0;
-                p
-            }
+        let page = match page {
+            Ok(p) => p,
             Err(e) => {
                 failures += 1;
                 tracing::error!(error = %e, "cannot read the inbox; retrying");
-                let wait = Duration::from_millis(100u64 << failures.min(6));
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => continue,
-                    _ = stop.wait() => return,
+                if pause(failures, &stop).await {
+                    continue;
                 }
+                return;
             }
         };
         if page.is_empty() {
+            failures = 0;
             tokio::select! {
                 _ = &mut notified => continue,
                 _ = stop.wait() => return,
             }
         }
-        after = page.iter().map(|e| e.seq).max().or(after);
-        page.sort_by(|a, b| (a.event.published, a.seq).cmp(&(b.event.published, b.seq)));
         let mut queued: Vec<RunTask> = Vec::new();
         let mut dispatched = 0u64;
+        let mut stalled = false;
         for ev in page {
             match dispatch_one(&engine, &ev, &mut queued).await {
                 Ok(()) => dispatched += 1,
+                Err(e) if about_the_event(&e) => {
+                    tracing::error!(event = %ev.uuid, error = %e, "cannot dispatch the event; it stays in the inbox and is retried at the next start");
+                    passed_over.insert(ev.seq);
+                }
                 Err(e) => {
-                    // Left in the inbox: retried at the next start.
-                    tracing::error!(event = %ev.uuid, error = %e, "cannot dispatch the event; it stays in the inbox");
+                    // Nothing later may go ahead of it: the page is read again.
+                    tracing::error!(event = %ev.uuid, error = %e, "cannot dispatch the event; retrying");
+                    stalled = true;
+                    break;
                 }
             }
         }
         metrics::counter!(m::EVENTS_DISPATCHED).increment(dispatched);
         if !queued.is_empty() {
-            if let Err(e) = store.sync().await {
-                // Runs not known durable must not call cards: they run after
-                // the next start, from the store.
-                tracing::error!(error = %e, runs = queued.len(), "cannot flush new runs; they start after the next restart");
-                continue;
+            // Runs not known durable must not call cards, and nothing later
+            // may be queued ahead of them: flush until it works. If the daemon
+            // stops first, they run after the next start, from the store.
+            let mut tries = 0u32;
+            while let Err(e) = store.sync().await {
+                tries += 1;
+                tracing::error!(error = %e, runs = queued.len(), "cannot flush new runs; retrying before they are queued");
+                if !pause(tries, &stop).await {
+                    return;
+                }
             }
         }
         for task in queued {
             engine.enqueue(task);
         }
+        if stalled {
+            failures += 1;
+            if !pause(failures, &stop).await {
+                return;
+            }
+        } else {
+            failures = 0;
+        }
+    }
+}
+
+/// The first page of events in dispatch order, leaving out the ones passed
+/// over (paging past them, so that they cannot fill the page).
+async fn first_page(store: &Store, passed_over: &HashSet<u64>) -> Result<Vec<InboxEvent>, StoreError> {
+    let mut after: Option<InboxPosition> = None;
+    loop {
+        let page = store.undispatched(after, PAGE).await?;
+        let full = page.len() == PAGE;
+        after = page.last().map(InboxEvent::position);
+        let page: Vec<InboxEvent> = page.into_iter().filter(|e| !passed_over.contains(&e.seq)).collect();
+        if !page.is_empty() || !full {
+            return Ok(page);
+        }
+    }
+}
+
+/// Whether a dispatch failed because of the event itself, so that trying it
+/// again cannot help until something changes (a restart, an operator).
+fn about_the_event(e: &StoreError) -> bool {
+    matches!(e, StoreError::Corrupt { .. } | StoreError::Conflict(_) | StoreError::Invalid(_) | StoreError::NotFound(_))
+}
+
+/// Wait longer after each failure in a row (0.2 s doubling up to 12.8 s).
+/// `false` if the daemon is stopping.
+async fn pause(failures: u32, stop: &crate::shutdown::Shutdown) -> bool {
+    let wait = Duration::from_millis(100u64 << failures.clamp(1, 7));
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => true,
+        _ = stop.wait() => false,
     }
 }
 

@@ -11,6 +11,9 @@ use std::sync::OnceLock;
 
 /// Events a hook or the poller handed in, by `source` and `result` (`new`, `duplicate`).
 pub const EVENTS_RECEIVED: &str = "lanyard_events_received_total";
+/// Events refused on their own at intake (not an event, or over a store
+/// limit), by `source`: not stored, never run (`GET /api/v1/events/rejected`).
+pub const EVENTS_REJECTED: &str = "lanyard_events_rejected_total";
 /// Events the dispatcher matched to no flow for a reason worth counting
 /// (`reason`: `own_actor`, `filter_error`).
 pub const EVENTS_IGNORED: &str = "lanyard_events_ignored_total";
@@ -32,6 +35,10 @@ pub const CARD_FUEL: &str = "lanyard_card_fuel_total";
 pub const QUEUE_DEPTH: &str = "lanyard_queue_depth";
 /// Runs executing now.
 pub const RUNS_IN_FLIGHT: &str = "lanyard_runs_in_flight";
+/// Client connections open now (`[server] max_connections`).
+pub const HTTP_CONNECTIONS: &str = "lanyard_http_connections";
+/// Idle client connections closed to make room for new ones.
+pub const HTTP_CONNECTIONS_SHED: &str = "lanyard_http_connections_shed_total";
 /// Flow reloads, by `result` (`ok`, `error`).
 pub const RELOADS: &str = "lanyard_flow_reloads_total";
 /// Flows loaded now.
@@ -78,6 +85,7 @@ pub fn render() -> String {
 fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
     describe_counter!(EVENTS_RECEIVED, "Okta events received, by source and result (new or duplicate)");
+    describe_counter!(EVENTS_REJECTED, "Okta events refused on their own at intake, by source: not stored, never run");
     describe_counter!(EVENTS_IGNORED, "Okta events that started no flow for a reason (own_actor, filter_error)");
     describe_counter!(EVENTS_DISPATCHED, "Okta events dispatched to flows");
     describe_counter!(RUNS_FINISHED, "Runs that ended, by flow and status");
@@ -88,6 +96,8 @@ fn describe() {
     describe_counter!(CARD_FUEL, "Wasm fuel used by card calls, by card");
     describe_gauge!(QUEUE_DEPTH, "Runs waiting for a worker");
     describe_gauge!(RUNS_IN_FLIGHT, "Runs executing now");
+    describe_gauge!(HTTP_CONNECTIONS, "Client connections open now");
+    describe_counter!(HTTP_CONNECTIONS_SHED, "Idle client connections closed to make room for new ones");
     describe_counter!(RELOADS, "Flow reloads, by result");
     describe_gauge!(FLOWS_LOADED, "Flows loaded now");
     describe_gauge!(READY, "1 when the daemon is ready");

@@ -216,6 +216,7 @@ impl Poller {
             Ok(s) => {
                 report.new += s.new;
                 report.duplicate += s.duplicate;
+                report.rejected += s.rejected;
                 Ok(())
             }
             // One bad event must not hold the cursor (and every event after
@@ -228,6 +229,7 @@ impl Poller {
                         Ok(s) => {
                             report.new += s.new;
                             report.duplicate += s.duplicate;
+                            report.rejected += s.rejected;
                         }
                         Err(IntakeError::Invalid(why)) => {
                             tracing::error!(%uuid, %event_type, error = %why, "system log event refused by intake; skipped");

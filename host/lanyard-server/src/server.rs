@@ -15,16 +15,22 @@
 //! - admin (`Authorization: Bearer <admin_token>`): `GET /api/v1/runs`,
 //!   `GET /api/v1/runs/{id}`, `POST /api/v1/runs/{id}/cancel`,
 //!   `GET /api/v1/flows`, `POST /api/v1/flows/{name}/run`,
-//!   `POST /api/v1/admin/reload`, `GET /api/v1/cards`, `GET /api/v1/tables`,
+//!   `POST /api/v1/admin/reload`, `GET /api/v1/cards`, `GET /api/v1/events/rejected`
+//!   (events refused at intake, `crate::intake`), `GET /api/v1/tables`,
 //!   `GET /api/v1/tables/{table}/rows?prefix=&limit=`,
 //!   `GET|PUT|DELETE /api/v1/tables/{table}/rows/{key}`
 //! - the card registry (admin token; `crate::registry_api`): `POST /api/v1/cards`, `PUT|GET /api/v1/cards/{name}`,
 //!   `GET|DELETE /api/v1/cards/{name}/{version}`, `POST /api/v1/cards/{name}/{version}/grants`
+//!
+//! Clients are bounded (connections at once, time to send a request head, time
+//! to send a body), with room kept for health checks and the admin API: see
+//! [`run`].
 
 use crate::engine::{CancelError, Engine, StartError, StartOptions};
 use crate::intake::IntakeError;
+use crate::metrics as m;
 use bytes::Bytes;
-use http::header::{HeaderValue, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use http::header::{HeaderValue, ALLOW, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -36,6 +42,8 @@ use lanyard_store::{RunFilter, RunStore};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -45,38 +53,88 @@ use crate::shutdown::Shutdown;
 const DEFAULT_SYNC_WAIT: Duration = Duration::from_secs(30);
 /// How long open connections get to finish after shutdown starts.
 const DRAIN: Duration = Duration::from_secs(10);
+/// The pause after a failed accept (out of file descriptors, most likely).
+const ACCEPT_RETRY: Duration = Duration::from_millis(20);
+/// Failed accepts are logged at most this often, with how many there were.
+const ACCEPT_ERROR_LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// Serve `engine` on `listener` until `shutdown` fires, then stop accepting
 /// connections and let open ones finish (for a few seconds at most).
+///
+/// Clients are bounded by `[server]` (see `Conns`): at most `max_connections`
+/// at once, the connection idle the longest closed to make room for a new
+/// one, `reserved_connections` more for health checks and the admin API when
+/// every connection is busy, `idle_timeout` to send a request head and
+/// `body_timeout` for a body.
 pub async fn run(listener: TcpListener, engine: Engine, shutdown: Shutdown) -> std::io::Result<()> {
+    let settings = &engine.config().server;
+    let conns = Arc::new(Conns::new(settings.max_connections, settings.reserved_connections));
+    let body_timeout = settings.body_timeout;
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
+    // hyper's head timeout runs whenever a connection waits for a request
+    // head: on a new connection and on a kept-alive one between requests.
     http.timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(10))
+        .header_read_timeout(settings.idle_timeout)
         .keep_alive(true);
+    let mut accept_errors = Throttle::new(ACCEPT_ERROR_LOG_EVERY);
     loop {
+        // Not accepting while full leaves new connections in the kernel's
+        // listen queue until a slot frees, instead of holding them open here.
+        tokio::select! {
+            _ = conns.room() => {}
+            _ = shutdown.wait() => break,
+        }
         tokio::select! {
             conn = listener.accept() => {
                 let (stream, _) = match conn {
                     Ok(c) => c,
                     Err(e) => {
-                        // Out of file descriptors and the like: wait a moment.
-                        tracing::warn!(error = %e, "cannot accept a connection");
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                        continue;
+                        if is_out_of_descriptors(&e) {
+                            conns.shed_idle();
+                        }
+                        if let Some(failures) = accept_errors.hit(std::time::Instant::now()) {
+                            tracing::warn!(error = %e, failures, "cannot accept connections (failures since the last report)");
+                        }
+                        tokio::select! {
+                            _ = tokio::time::sleep(ACCEPT_RETRY) => continue,
+                            _ = shutdown.wait() => break,
+                        }
                     }
                 };
+                // Full again since `room` (the idle connection turned busy):
+                // closed at once, and its client connects again.
+                let Some(slot) = conns.admit() else { continue };
                 let _ = stream.set_nodelay(true);
                 let engine = engine.clone();
-                let svc = service_fn(move |req| {
+                let served = slot.clone();
+                let svc = service_fn(move |mut req: Request<Incoming>| {
                     let engine = engine.clone();
-                    async move { Ok::<_, Infallible>(handle(&engine, req).await) }
+                    let slot = served.clone();
+                    async move {
+                        if !slot.begin() {
+                            // Chosen to be closed a moment before this head arrived.
+                            return Ok::<_, Infallible>(busy("lanyard closed this connection to make room; connect again").into_response());
+                        }
+                        req.extensions_mut().insert(BodyDeadline(tokio::time::Instant::now() + body_timeout));
+                        let resp = if slot.reserved {
+                            handle_reserved(&engine, req).await
+                        } else {
+                            handle(&engine, req).await
+                        };
+                        slot.end();
+                        Ok(resp)
+                    }
                 });
                 let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
+                    tokio::select! {
+                        ended = conn => if let Err(e) = ended {
+                            tracing::debug!(error = %e, "connection ended with an error");
+                        },
+                        _ = slot.shed.notified() => tracing::debug!("idle connection closed to make room for a new one"),
                     }
+                    slot.close();
                 });
             }
             _ = shutdown.wait() => break,
@@ -88,6 +146,208 @@ pub async fn run(listener: TcpListener, engine: Engine, shutdown: Shutdown) -> s
         _ = tokio::time::sleep(DRAIN) => tracing::info!("connections still open after the drain time; closing"),
     }
     Ok(())
+}
+
+fn is_out_of_descriptors(e: &std::io::Error) -> bool {
+    // EMFILE (the process's limit), ENFILE (the system's).
+    matches!(e.raw_os_error(), Some(24 | 23))
+}
+
+// -- connection limits --------------------------------------------------------
+
+/// The open connections, oldest first, and the room left for more.
+///
+/// A connection is idle while it waits for a request head (new, or kept alive
+/// between requests) and busy while a request is handled. Idle ones cost
+/// nothing to close, so a new connection past `max` closes the one idle the
+/// longest (a flood of silent connections cannot lock clients out); with none
+/// idle, it gets one of `reserved` slots that serve only health checks and
+/// the admin API (a flood of stalled requests cannot blind monitoring); with
+/// those taken too, nothing is accepted until a connection ends or turns idle.
+struct Conns {
+    max: usize,
+    reserved: usize,
+    open: Mutex<ConnsOpen>,
+    /// A connection ended, or turned idle: there may be room.
+    freed: tokio::sync::Notify,
+}
+
+#[derive(Default)]
+struct ConnsOpen {
+    next_id: u64,
+    /// By id: oldest first.
+    slots: std::collections::BTreeMap<u64, Arc<Slot>>,
+}
+
+/// One connection's place in [`Conns`].
+struct Slot {
+    id: u64,
+    /// Served only the reserved routes (see [`handle_reserved`]).
+    reserved: bool,
+    state: AtomicU8,
+    /// Told to close (it was idle, and room was needed).
+    shed: tokio::sync::Notify,
+    conns: Arc<Conns>,
+}
+
+const IDLE: u8 = 0;
+const BUSY: u8 = 1;
+const SHED: u8 = 2;
+
+impl Conns {
+    fn new(max: usize, reserved: usize) -> Conns {
+        Conns {
+            max: max.max(1),
+            reserved,
+            open: Mutex::new(ConnsOpen::default()),
+            freed: tokio::sync::Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ConnsOpen> {
+        self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn has_room(&self, open: &ConnsOpen) -> bool {
+        open.slots.len() < self.max + self.reserved
+            || open.slots.values().any(|s| s.state.load(Ordering::Acquire) == IDLE)
+    }
+
+    /// Until a new connection can be admitted.
+    async fn room(&self) {
+        loop {
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            if self.has_room(&self.lock()) {
+                return;
+            }
+            freed.await;
+        }
+    }
+
+    /// A slot for a connection just accepted, `None` if there is no room.
+    fn admit(self: &Arc<Self>) -> Option<Arc<Slot>> {
+        let mut open = self.lock();
+        if open.slots.len() >= self.max {
+            Self::shed_oldest_idle(&mut open);
+        }
+        let reserved = if open.slots.len() < self.max {
+            false
+        } else if open.slots.len() < self.max + self.reserved {
+            true
+        } else {
+            return None;
+        };
+        open.next_id += 1;
+        let slot = Arc::new(Slot {
+            id: open.next_id,
+            reserved,
+            state: AtomicU8::new(IDLE),
+            shed: tokio::sync::Notify::new(),
+            conns: self.clone(),
+        });
+        open.slots.insert(slot.id, slot.clone());
+        metrics::gauge!(m::HTTP_CONNECTIONS).set(open.slots.len() as f64);
+        Some(slot)
+    }
+
+    /// Close the connection idle the longest, if one is (out of descriptors).
+    fn shed_idle(&self) {
+        Self::shed_oldest_idle(&mut self.lock());
+    }
+
+    fn shed_oldest_idle(open: &mut ConnsOpen) -> bool {
+        let victim = open
+            .slots
+            .values()
+            .find(|s| s.state.compare_exchange(IDLE, SHED, Ordering::AcqRel, Ordering::Acquire).is_ok())
+            .cloned();
+        let Some(victim) = victim else { return false };
+        open.slots.remove(&victim.id);
+        // A permit: the connection's task may not be waiting yet.
+        victim.shed.notify_one();
+        metrics::counter!(m::HTTP_CONNECTIONS_SHED).increment(1);
+        true
+    }
+}
+
+impl Slot {
+    /// A request head arrived: busy, unless the connection is being closed.
+    fn begin(&self) -> bool {
+        self.state.compare_exchange(IDLE, BUSY, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    /// The request was answered: idle again (and closable to make room).
+    fn end(&self) {
+        let _ = self.state.compare_exchange(BUSY, IDLE, Ordering::AcqRel, Ordering::Acquire);
+        self.conns.freed.notify_one();
+    }
+
+    /// The connection ended.
+    fn close(&self) {
+        let mut open = self.conns.lock();
+        open.slots.remove(&self.id);
+        metrics::gauge!(m::HTTP_CONNECTIONS).set(open.slots.len() as f64);
+        drop(open);
+        self.conns.freed.notify_one();
+    }
+}
+
+/// Reports an event that keeps happening at most once per `every`, with how
+/// many times it happened since the last report.
+struct Throttle {
+    every: Duration,
+    last: Option<std::time::Instant>,
+    count: u64,
+}
+
+impl Throttle {
+    fn new(every: Duration) -> Throttle {
+        Throttle { every, last: None, count: 0 }
+    }
+
+    /// It happened at `now`: `Some(times)` if it is time to report.
+    fn hit(&mut self, now: std::time::Instant) -> Option<u64> {
+        self.count += 1;
+        if self.last.is_some_and(|l| now.duration_since(l) < self.every) {
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.count))
+    }
+}
+
+/// When the body of a request must have arrived (`[server] body_timeout`
+/// after its head); [`read_body`] answers 408 past it.
+#[derive(Debug, Clone, Copy)]
+struct BodyDeadline(tokio::time::Instant);
+
+fn busy(message: &str) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", message)
+        .with_header(RETRY_AFTER, "1")
+        .with_header(CONNECTION, "close")
+}
+
+/// A request on a reserved connection (every other one is busy): health,
+/// readiness, metrics and the admin API are served, the rest answered 503.
+/// The connection closes after it, so the reserve is free for the next check.
+async fn handle_reserved(engine: &Engine, req: Request<Incoming>) -> Resp {
+    let path = req.uri().path();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let served = match segments.as_slice() {
+        ["healthz" | "readyz" | "metrics"] => true,
+        ["api", "v1", "flows", _, "invoke"] => false,
+        ["api", "v1", ..] => true,
+        _ => false,
+    };
+    let mut resp = if served {
+        handle(engine, req).await
+    } else {
+        busy("lanyard is at its connection limit; try again shortly").into_response()
+    };
+    resp.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
+    resp
 }
 
 pub(crate) type Resp = Response<Full<Bytes>>;
@@ -312,7 +572,7 @@ fn require_invoke(engine: &Engine, req: &Request<Incoming>) -> Result<(), ApiErr
     }
 }
 
-/// Read a body of at most `max` bytes.
+/// Read a body of at most `max` bytes, by the request's deadline (408 after).
 pub(crate) async fn read_body(req: Request<Incoming>, max: usize) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::new(
@@ -326,7 +586,23 @@ pub(crate) async fn read_body(req: Request<Incoming>, max: usize) -> Result<Byte
             return Err(too_large());
         }
     }
-    match Limited::new(req.into_body(), max).collect().await {
+    let deadline = req.extensions().get::<BodyDeadline>().copied();
+    let collect = Limited::new(req.into_body(), max).collect();
+    let collected = match deadline {
+        Some(BodyDeadline(at)) => match tokio::time::timeout_at(at, collect).await {
+            Ok(c) => c,
+            Err(_) => {
+                return Err(ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body_timeout",
+                    "the request body did not arrive in time ([server] body_timeout)",
+                )
+                .with_header(CONNECTION, "close"));
+            }
+        },
+        None => collect.await,
+    };
+    match collected {
         Ok(c) => Ok(c.to_bytes()),
         Err(e) => {
             if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
@@ -421,15 +697,26 @@ async fn hook_delivery(engine: &Engine, req: Request<Incoming>) -> Result<Resp, 
     require_json(&req, true)?;
     let max = engine.config().server.max_body_bytes.min(lanyard_okta::hooks::MAX_DELIVERY_BYTES);
     let body = read_body(req, max).await?;
-    let events = lanyard_okta::hooks::parse_delivery(&body).map_err(|e| {
+    // Event by event: Okta does not deliver again what was answered with a
+    // 4xx, so one bad event must not cost the others. Only a body that is not
+    // a delivery at all is refused.
+    let delivery = lanyard_okta::hooks::parse_events(&body).map_err(|e| {
         // Report a syntax error like any malformed JSON, with its place.
         match serde_json::from_slice::<serde::de::IgnoredAny>(&body) {
             Err(j) => ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {j}")),
             Ok(_) => ApiError::new(StatusCode::BAD_REQUEST, "bad_delivery", e.to_string()),
         }
     })?;
-    match engine.intake().accept(events, "hook").await {
-        Ok(s) => Ok(json_response(StatusCode::OK, &json!({ "accepted": s.new, "duplicates": s.duplicate }))),
+    match engine.intake().accept(delivery.payload.data.events, "hook").await {
+        Ok(s) => {
+            // Recorded once the delivery is answered 200: a 503 is delivered again.
+            for bad in &delivery.bad {
+                let reason = format!("event {} of the delivery is not a system log event: {}", bad.index, bad.reason);
+                engine.intake().reject("hook", bad.uuid.as_deref(), bad.event_type.as_deref(), &reason);
+            }
+            let rejected = s.rejected + delivery.bad.len();
+            Ok(json_response(StatusCode::OK, &json!({ "accepted": s.new, "duplicates": s.duplicate, "rejected": rejected })))
+        }
         Err(IntakeError::ShuttingDown) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "lanyard is shutting down; deliver again later")
             .with_header(RETRY_AFTER, "5")),
         Err(IntakeError::Invalid(m)) => Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_delivery", m)),
@@ -534,6 +821,7 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
         ["flows", name, "run"] => ("POST", Route::RunNow(decode_segment(name)?)),
         ["admin", "reload"] => ("POST", Route::Reload),
         ["cards"] => ("GET", Route::Cards),
+        ["events", "rejected"] => ("GET", Route::Rejected),
         ["tables"] => ("GET", Route::Tables),
         ["tables", table, "rows"] => ("GET", Route::Rows(decode_segment(table)?)),
         ["tables", table, "rows", key] => ("GET, PUT, DELETE", Route::Row(decode_segment(table)?, decode_segment(key)?)),
@@ -650,6 +938,9 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
             )),
         },
         Route::Cards => Ok(json_response(StatusCode::OK, &json!({ "cards": engine.flows().cards().listing() }))),
+        // `crate::intake::Rejections`: `{ "total", "recent": [{ "received",
+        // "source", "uuid", "event_type", "reason" }] }`, newest first.
+        Route::Rejected => Ok(json_response(StatusCode::OK, &engine.intake().rejected())),
         Route::Tables => {
             let tables = store.list_tables().map_err(store_error)?;
             Ok(json_response(StatusCode::OK, &json!({ "tables": tables })))
@@ -701,6 +992,7 @@ enum Route {
     RunNow(String),
     Reload,
     Cards,
+    Rejected,
     Tables,
     Rows(String),
     Row(String, String),
@@ -713,5 +1005,53 @@ fn store_error(e: lanyard_store::StoreError) -> ApiError {
         E::NotFound(m) => not_found(format!("{m} not found")),
         E::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
         other => internal(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn past_the_cap_the_oldest_idle_connection_goes_then_the_reserve_fills() {
+        let conns = Arc::new(Conns::new(3, 1));
+        let a = conns.admit().unwrap();
+        let b = conns.admit().unwrap();
+        let c = conns.admit().unwrap();
+        assert!(a.begin(), "a is busy");
+        // Full: the oldest idle one (b, not busy a) makes room.
+        let d = conns.admit().unwrap();
+        assert!(!d.reserved);
+        assert!(!b.begin(), "b was told to close");
+        assert!(c.begin() && d.begin());
+        // Everyone busy: the reserve, then nothing.
+        let r = conns.admit().unwrap();
+        assert!(r.reserved);
+        assert!(r.begin());
+        assert!(!conns.has_room(&conns.lock()));
+        assert!(conns.admit().is_none());
+        // A request answered makes its connection closable again.
+        c.end();
+        assert!(conns.has_room(&conns.lock()));
+        let e = conns.admit().unwrap();
+        assert!(e.reserved, "over the cap still: the reserve, after closing c");
+        assert!(!c.begin());
+        for gone in [a, r, e] {
+            gone.close();
+        }
+        assert!(!conns.admit().unwrap().reserved, "under the cap again");
+    }
+
+    #[test]
+    fn failed_accepts_are_reported_at_most_once_a_period_with_their_count() {
+        let mut t = Throttle::new(Duration::from_secs(10));
+        let t0 = std::time::Instant::now();
+        assert_eq!(t.hit(t0), Some(1));
+        for i in 1..500u32 {
+            // A failure every 20 ms, as the accept loop retries.
+            assert_eq!(t.hit(t0 + Duration::from_millis(20) * i), None);
+        }
+        assert_eq!(t.hit(t0 + Duration::from_secs(10)), Some(500));
+        assert_eq!(t.hit(t0 + Duration::from_secs(11)), None);
     }
 }

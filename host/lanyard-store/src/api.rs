@@ -17,20 +17,43 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Accepted {
     pub uuid: String,
-    /// `false`: seen before (within the dedupe window), so not stored again.
+    /// `false`: seen before (within the dedupe window), or refused; not
+    /// stored.
     pub new: bool,
+    /// Why the event was refused (it breaks a limit: its uuid, its size).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 /// An event waiting in the inbox for the dispatcher.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InboxEvent {
-    /// Arrival order; pass the last one seen as `after` to page on.
+    /// Arrival order: unique, and the tie-break between events published at
+    /// the same time.
     pub seq: u64,
     pub uuid: String,
     /// Where it came from: `hook`, `poll`, ...
     pub source: String,
     pub received: DateTime<Utc>,
     pub event: LogEvent,
+}
+
+impl InboxEvent {
+    /// Its place in dispatch order; pass the last one read as `after` to
+    /// page on.
+    pub fn position(&self) -> InboxPosition {
+        InboxPosition {
+            published: self.event.published,
+            seq: self.seq,
+        }
+    }
+}
+
+/// A place in dispatch order: `published`, then arrival.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InboxPosition {
+    pub published: DateTime<Utc>,
+    pub seq: u64,
 }
 
 /// Durable event intake.
@@ -41,11 +64,22 @@ pub struct InboxEvent {
 pub trait EventInbox: Send + Sync + 'static {
     /// Store every event not seen before and return once they are on disk (the
     /// hook is answered only after this returns). One entry per input event, in
-    /// input order. Fails without storing anything if an event breaks a limit.
+    /// input order. An event that breaks a limit (its uuid, its size) is
+    /// refused alone ([`Accepted::refused`]); the call fails without storing
+    /// anything only if the batch itself does (its source, its length).
     async fn accept(&self, events: Vec<LogEvent>, source: &str) -> Result<Vec<Accepted>>;
 
-    /// Events not dispatched yet, in arrival order, after `after` (exclusive).
-    async fn undispatched(&self, after: Option<u64>, limit: usize) -> Result<Vec<InboxEvent>>;
+    /// Events not dispatched yet, in dispatch order: earliest `published`
+    /// first, then arrival, whatever deliveries they came in; after `after`
+    /// (exclusive), or from the first.
+    ///
+    /// The dispatcher reads from the first every time, so that an event
+    /// accepted after a later-published one was read still goes first.
+    async fn undispatched(
+        &self,
+        after: Option<InboxPosition>,
+        limit: usize,
+    ) -> Result<Vec<InboxEvent>>;
 
     /// Mark an event dispatched and create its runs (none, if no flow wants it),
     /// atomically: after a crash either both happened or neither did. Not

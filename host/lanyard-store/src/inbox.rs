@@ -6,34 +6,44 @@
 //!   the receipt, then the event's JSON. Written once at accept; the runs an
 //!   event starts refer to it as their input (see `runs`), and it is deleted
 //!   with the last of them, or at dispatch if it starts none.
-//! - `v1/inbox`: arrival seq → [`Entry`]: an event waiting for the dispatcher,
-//!   or a dispatch intent whose runs are being written. Small: the event itself
-//!   is in `v1/events`. (Stores written before `v1/events` existed hold the
-//!   event in the waiting entry; those are read as they are.)
+//! - `v1/inbox`: arrival seq → [`Entry`]: an event waiting for the dispatcher
+//!   (with its `published` time, which places it in `v1/inbox-order`), or a
+//!   dispatch intent whose runs are being written. Small: the event itself is
+//!   in `v1/events`. (Stores written before `v1/events` existed hold the event
+//!   in the waiting entry; those are read as they are.)
+//! - `v1/inbox-order`: (`published`, arrival seq) → nothing: the waiting
+//!   events in dispatch order. The dispatcher reads it from its start every
+//!   time, so an event is dispatched after every earlier-published event that
+//!   was waiting with it, however the events were split into deliveries and
+//!   however long the backlog. An index only: `open` rebuilds what a crash left
+//!   of it from `v1/inbox`.
 //! - `v1/seen/<start>-<end>`: event uuid → arrival seq, one tree per generation
 //!   of received times. Dedupe memory is bounded by dropping whole generations
 //!   once the window has passed them: no per-uuid expiry index to maintain.
 //!
-//! Accept writes the inbox entry, then the event, then claims the uuid in the
-//! current generation with compare-and-swap. The seen entry is the truth: an
-//! inbox entry whose uuid does not point back at its seq is a loser of a race,
-//! or what a crash left between the writes, and is skipped and removed (its
-//! event first, then the entry, so a crash between leaves an entry without an
-//! event, which reads as half-written too).
+//! Accept writes the inbox entry, then the event, then its place in
+//! `v1/inbox-order`, then claims the uuid in the current generation with
+//! compare-and-swap. The seen entry is the truth: an inbox entry whose uuid
+//! does not point back at its seq is a loser of a race, or what a crash left
+//! between the writes, and is skipped and removed (its place and its event
+//! first, then the entry, so a crash between leaves an entry without an event,
+//! which reads as half-written too).
 //!
 //! Dispatch replaces the waiting entry with an intent that carries the runs
 //! (one single-key write: the commit point), writes the runs, then removes the
-//! entry. `open` finishes any intent it finds, and writing a run whose head
-//! already exists is a no-op, so a crash creates every run exactly once.
+//! event's place in `v1/inbox-order` and the entry. `open` finishes any intent
+//! it finds, and writing a run whose head already exists is a no-op, so a crash
+//! creates every run exactly once; a place whose entry is no longer waiting is
+//! skipped by readers and removed by `open`.
 //!
 //! The events accepted since the dispatcher last read are also kept decoded in
 //! memory (a bounded number), so the dispatcher does not parse them back from
 //! the disk; after a restart it reads them from `v1/events`.
 
-use crate::api::{Accepted, InboxEvent};
+use crate::api::{Accepted, InboxEvent, InboxPosition};
 use crate::codec::{FORMAT_JSON_V1, prefixed_records, split_prefixed, unknown_format};
 use crate::error::{Result, StoreError};
-use crate::{Store, T_EVENTS, T_INBOX, T_SEEN_PREFIX};
+use crate::{Store, T_EVENTS, T_INBOX, T_INBOX_ORDER, T_SEEN_PREFIX};
 use chrono::{DateTime, Utc};
 use lanyard_core::LogEvent;
 use lanyard_core::history::RunRecord;
@@ -51,7 +61,11 @@ pub(crate) const FRESH_MAX: usize = 4096;
 
 // An inbox value: the format byte, a kind byte, then the body.
 const FORMAT_INBOX_V1: u8 = 1;
-/// A waiting event: no body, the event is in `v1/events`.
+/// A waiting event: the body is its `published` time as [`published_key`]
+/// writes it; the event is in `v1/events`.
+const KIND_QUEUED: u8 = b'q';
+/// A waiting event as format 2 stores wrote it: no body. `open` rewrites these
+/// as [`KIND_QUEUED`] once their place is in `v1/inbox-order`.
 const KIND_WAITING: u8 = b'w';
 /// A waiting event as stores before `v1/events` wrote it: the body is
 /// [`PendingRef`] as JSON. Read, never written.
@@ -62,6 +76,47 @@ const KIND_INTENT: u8 = b'd';
 
 /// The format byte of a `v1/events` value.
 const FORMAT_EVENT_V1: u8 = 1;
+
+/// The value of every `v1/inbox-order` entry: the key is what matters.
+const ORDER_VALUE: &[u8] = &[1];
+
+/// `published` as bytes that sort as the times do: the seconds since the
+/// epoch with the sign bit flipped, then the nanoseconds, big-endian.
+type PublishedKey = [u8; 12];
+
+fn published_key(t: DateTime<Utc>) -> PublishedKey {
+    let mut out = [0u8; 12];
+    out[..8].copy_from_slice(&((t.timestamp() as u64) ^ (1 << 63)).to_be_bytes());
+    out[8..].copy_from_slice(&t.timestamp_subsec_nanos().to_be_bytes());
+    out
+}
+
+/// A `v1/inbox-order` key: the published time, then the arrival seq.
+fn order_key(published: &PublishedKey, seq: u64) -> [u8; 20] {
+    let mut out = [0u8; 20];
+    out[..12].copy_from_slice(published);
+    out[12..].copy_from_slice(&seq.to_be_bytes());
+    out
+}
+
+fn seq_from_order_key(key: &[u8]) -> Result<u64> {
+    match <[u8; 20]>::try_from(key) {
+        Ok(k) => Ok(u64::from_be_bytes(k[12..].try_into().expect("8 bytes"))),
+        Err(_) => Err(StoreError::corrupt(
+            T_INBOX_ORDER,
+            key,
+            "key is not a 20-byte place",
+        )),
+    }
+}
+
+fn queued_value(published: &PublishedKey) -> [u8; 14] {
+    let mut out = [0u8; 14];
+    out[0] = FORMAT_INBOX_V1;
+    out[1] = KIND_QUEUED;
+    out[2..].copy_from_slice(published);
+    out
+}
 
 #[derive(Serialize)]
 struct ReceiptRef<'a> {
@@ -109,8 +164,9 @@ struct Pending {
 }
 
 enum Entry<'a> {
-    /// The event is in `v1/events`.
-    Waiting,
+    /// The event is in `v1/events`; its `published` time is here, except in
+    /// entries format 2 wrote.
+    Waiting(Option<PublishedKey>),
     /// The event is in the body (written before `v1/events`).
     Pending(&'a [u8]),
     Intent(Vec<&'a [u8]>),
@@ -118,7 +174,10 @@ enum Entry<'a> {
 
 fn entry<'a>(key: &[u8], bytes: &'a [u8]) -> Result<Entry<'a>> {
     match bytes {
-        [FORMAT_INBOX_V1, KIND_WAITING] => Ok(Entry::Waiting),
+        [FORMAT_INBOX_V1, KIND_QUEUED, body @ ..] => PublishedKey::try_from(body)
+            .map(|p| Entry::Waiting(Some(p)))
+            .map_err(|_| StoreError::corrupt(T_INBOX, key, "truncated waiting entry")),
+        [FORMAT_INBOX_V1, KIND_WAITING] => Ok(Entry::Waiting(None)),
         [FORMAT_INBOX_V1, KIND_PENDING, body @ ..] => Ok(Entry::Pending(body)),
         [FORMAT_INBOX_V1, KIND_INTENT, body @ ..] => prefixed_records(body)
             .map(Entry::Intent)
@@ -198,6 +257,52 @@ fn seq_from_key(key: &[u8]) -> Result<u64> {
     <[u8; 8]>::try_from(key)
         .map(u64::from_be_bytes)
         .map_err(|_| StoreError::corrupt(T_INBOX, key, "key is not an 8-byte sequence"))
+}
+
+/// An event as `v1/events` stores it, or why it is refused. Errs only if it
+/// cannot be encoded at all.
+fn encode_event(
+    event: &LogEvent,
+    source: &str,
+    received: DateTime<Utc>,
+) -> Result<std::result::Result<Vec<u8>, String>> {
+    let uuid = event.uuid.as_str();
+    if uuid.is_empty() || uuid.len() > MAX_UUID_BYTES || uuid.chars().any(|c| c.is_control()) {
+        return Ok(Err(format!(
+            "unusable uuid `{}` (1 to {MAX_UUID_BYTES} bytes, no control characters)",
+            shown(uuid)
+        )));
+    }
+    let mut bytes = Vec::with_capacity(2048);
+    bytes.extend_from_slice(&[FORMAT_EVENT_V1, 0, 0, 0, 0]);
+    let receipt = ReceiptRef {
+        uuid,
+        source,
+        received,
+    };
+    serde_json::to_writer(&mut bytes, &receipt)
+        .map_err(|e| StoreError::corrupt(T_EVENTS, uuid, format!("cannot encode: {e}")))?;
+    let receipt_len = (bytes.len() - 5) as u32;
+    bytes[1..5].copy_from_slice(&receipt_len.to_be_bytes());
+    serde_json::to_writer(&mut bytes, event)
+        .map_err(|e| StoreError::corrupt(T_EVENTS, uuid, format!("cannot encode: {e}")))?;
+    if bytes.len() > MAX_EVENT_BYTES {
+        return Ok(Err(format!(
+            "the event is {} bytes stored; at most {MAX_EVENT_BYTES}",
+            bytes.len()
+        )));
+    }
+    Ok(Ok(bytes))
+}
+
+/// A uuid in a message: escaped, and cut short (a refused one can be long).
+fn shown(uuid: &str) -> String {
+    const MAX_CHARS: usize = 64;
+    let mut out: String = uuid.chars().take(MAX_CHARS).flat_map(char::escape_debug).collect();
+    if uuid.chars().nth(MAX_CHARS).is_some() {
+        out.push('…');
+    }
+    out
 }
 
 pub(crate) struct InboxRecovery {
@@ -293,52 +398,35 @@ impl Store {
             )));
         }
         let received = self.now();
-        // Encode and check every event before writing any.
+        // Encode and check every event before writing any: one that breaks a
+        // limit is refused alone.
         let mut encoded = Vec::with_capacity(events.len());
-        for (i, event) in events.iter().enumerate() {
-            let uuid = event.uuid.as_str();
-            if uuid.is_empty()
-                || uuid.len() > MAX_UUID_BYTES
-                || uuid.chars().any(|c| c.is_control())
-            {
-                return Err(StoreError::Invalid(format!(
-                    "event {i} has an unusable uuid `{}` (1 to {MAX_UUID_BYTES} bytes, no control characters)",
-                    uuid.escape_debug()
-                )));
-            }
-            let mut bytes = Vec::with_capacity(2048);
-            bytes.extend_from_slice(&[FORMAT_EVENT_V1, 0, 0, 0, 0]);
-            serde_json::to_writer(
-                &mut bytes,
-                &ReceiptRef {
-                    uuid,
-                    source,
-                    received,
-                },
-            )
-            .map_err(|e| StoreError::corrupt(T_EVENTS, uuid, format!("cannot encode: {e}")))?;
-            let receipt_len = (bytes.len() - 5) as u32;
-            bytes[1..5].copy_from_slice(&receipt_len.to_be_bytes());
-            serde_json::to_writer(&mut bytes, event)
-                .map_err(|e| StoreError::corrupt(T_EVENTS, uuid, format!("cannot encode: {e}")))?;
-            if bytes.len() > MAX_EVENT_BYTES {
-                return Err(StoreError::Invalid(format!(
-                    "event {uuid} is {} bytes; at most {MAX_EVENT_BYTES}",
-                    bytes.len()
-                )));
-            }
-            encoded.push(bytes);
+        for event in &events {
+            encoded.push(encode_event(event, source, received)?);
         }
         let generation = self.current_generation(received)?;
-        let (inbox, stored) = (&self.inner.t.inbox, &self.inner.t.events);
+        let t = &self.inner.t;
+        let (inbox, stored, order) = (&t.inbox, &t.events, &t.inbox_order);
         let mut out = Vec::with_capacity(events.len());
         let mut fresh = Vec::with_capacity(events.len());
         for (event, bytes) in events.into_iter().zip(encoded) {
             let uuid = event.uuid.as_str();
+            let bytes = match bytes {
+                Ok(b) => b,
+                Err(why) => {
+                    out.push(Accepted {
+                        uuid: uuid.to_string(),
+                        new: false,
+                        refused: Some(why),
+                    });
+                    continue;
+                }
+            };
             if self.seen_seq(uuid, None)?.is_some() {
                 out.push(Accepted {
                     uuid: uuid.to_string(),
                     new: false,
+                    refused: None,
                 });
                 continue;
             }
@@ -348,12 +436,17 @@ impl Store {
                 .generate_id()
                 .map_err(|e| StoreError::backend("generate id", T_INBOX, b"", e))?;
             let key = seq.to_be_bytes();
+            let published = published_key(event.published);
+            let place = order_key(&published, seq);
             inbox
-                .insert(key, &[FORMAT_INBOX_V1, KIND_WAITING])
+                .insert(key, &queued_value(&published))
                 .map_err(|e| StoreError::backend("write", T_INBOX, key, e))?;
             stored
                 .insert(key, bytes)
                 .map_err(|e| StoreError::backend("write", T_EVENTS, key, e))?;
+            order
+                .insert(place, ORDER_VALUE)
+                .map_err(|e| StoreError::backend("write", T_INBOX_ORDER, place, e))?;
             let claim = generation
                 .tree
                 .compare_and_swap(uuid, None as Option<&[u8]>, Some(&seq_value(seq)[..]))
@@ -372,6 +465,7 @@ impl Store {
                     .map_err(|e| StoreError::backend("write", &generation.name, uuid, e))?;
             }
             if !new {
+                self.remove_place(&place)?;
                 self.remove_event(seq)?;
                 inbox
                     .remove(key)
@@ -380,6 +474,7 @@ impl Store {
             out.push(Accepted {
                 uuid: uuid.to_string(),
                 new,
+                refused: None,
             });
             if new {
                 fresh.push(InboxEvent {
@@ -429,18 +524,38 @@ impl Store {
         Ok(())
     }
 
-    /// A waiting event from `v1/events`: `None` if its accept was cut short
-    /// (no event, or a uuid that does not point back at it).
-    fn waiting_event(&self, seq: u64) -> Result<Option<InboxEvent>> {
+    fn remove_place(&self, place: &[u8; 20]) -> Result<()> {
+        self.inner
+            .t
+            .inbox_order
+            .remove(place)
+            .map_err(|e| StoreError::backend("remove", T_INBOX_ORDER, place, e))?;
+        Ok(())
+    }
+
+    /// The receipt of the event at `seq` in `v1/events` if its accept finished:
+    /// `None` if it was cut short (no event, or a uuid that does not point back
+    /// at it). Also returns the event's JSON.
+    fn claimed_event(&self, seq: u64) -> Result<Option<(Receipt, sled::IVec)>> {
         let key = seq.to_be_bytes();
         let Some(bytes) = self.stored_event(&key)? else {
             return Ok(None);
         };
-        let (receipt, event) = event_parts(&key, &bytes)?;
+        let (receipt, _) = event_parts(&key, &bytes)?;
         let r = decode_receipt(&key, receipt)?;
         if self.seen_seq(&r.uuid, None)? != Some(seq) {
             return Ok(None);
         }
+        Ok(Some((r, bytes)))
+    }
+
+    /// A waiting event from `v1/events`: `None` if its accept was cut short.
+    fn waiting_event(&self, seq: u64) -> Result<Option<InboxEvent>> {
+        let Some((r, bytes)) = self.claimed_event(seq)? else {
+            return Ok(None);
+        };
+        let key = seq.to_be_bytes();
+        let (_, event) = event_parts(&key, &bytes)?;
         let event = serde_json::from_slice(event)
             .map_err(|e| StoreError::corrupt(T_EVENTS, key, e.to_string()))?;
         Ok(Some(InboxEvent {
@@ -452,75 +567,115 @@ impl Store {
         }))
     }
 
+    /// A waiting event as stores before `v1/events` kept it: `None` if it lost
+    /// its uuid's race or its accept was cut short.
+    fn pending_event(&self, key: &[u8], body: &[u8]) -> Result<Option<InboxEvent>> {
+        let seq = seq_from_key(key)?;
+        let p = decode_pending(key, body)?;
+        if self.seen_seq(&p.uuid, None)? != Some(seq) {
+            return Ok(None);
+        }
+        Ok(Some(InboxEvent {
+            seq,
+            uuid: p.uuid,
+            source: p.source,
+            received: p.received,
+            event: p.event,
+        }))
+    }
+
     pub(crate) fn undispatched_page(
         &self,
-        after: Option<u64>,
+        after: Option<InboxPosition>,
         limit: usize,
     ) -> Result<Vec<InboxEvent>> {
-        let start = after.map_or(0, |a| a.saturating_add(1));
-        if after == Some(u64::MAX) {
-            return Ok(Vec::new());
-        }
+        use std::ops::Bound;
+        let t = &self.inner.t;
+        let start = match after {
+            Some(p) => Bound::Excluded(order_key(&published_key(p.published), p.seq)),
+            None => Bound::Unbounded,
+        };
         let mut out = Vec::new();
         let mut fresh = self.inner.fresh.lock().unwrap_or_else(|p| p.into_inner());
-        // Before the cursor: what nobody will ask for again.
-        *fresh = fresh.split_off(&start);
-        for item in self.inner.t.inbox.range(start.to_be_bytes()..) {
+        for item in t.inbox_order.range((start, Bound::Unbounded)) {
             if out.len() >= limit {
                 break;
             }
-            let (k, v) = item.map_err(|e| StoreError::backend("scan", T_INBOX, b"", e))?;
-            let seq = seq_from_key(&k)?;
-            let e = entry(&k, &v)?;
-            if let Entry::Waiting = e {
-                // Only events that won their uuid are kept decoded.
-                if let Some(ev) = fresh.remove(&seq) {
-                    out.push(ev);
-                } else if let Some(ev) = self.waiting_event(seq)? {
-                    out.push(ev);
-                }
-            } else if let Entry::Pending(body) = e {
-                let p = decode_pending(&k, body)?;
-                if self.seen_seq(&p.uuid, None)? != Some(seq) {
-                    continue; // a lost race or a half-written accept
-                }
-                out.push(InboxEvent {
-                    seq,
-                    uuid: p.uuid,
-                    source: p.source,
-                    received: p.received,
-                    event: p.event,
-                });
+            let (place, _) = item.map_err(|e| StoreError::backend("scan", T_INBOX_ORDER, b"", e))?;
+            let seq = seq_from_order_key(&place)?;
+            // Only events that won their uuid are kept decoded, and only until
+            // read: one found here is waiting.
+            if let Some(ev) = fresh.remove(&seq) {
+                out.push(ev);
+                continue;
             }
+            let key = seq.to_be_bytes();
+            let Some(v) = t
+                .inbox
+                .get(key)
+                .map_err(|e| StoreError::backend("read", T_INBOX, key, e))?
+            else {
+                continue; // dispatched meanwhile, or what a crash left
+            };
+            let ev = match entry(&key, &v)? {
+                Entry::Waiting(_) => self.waiting_event(seq)?,
+                Entry::Pending(body) => self.pending_event(&key, body)?,
+                // Being dispatched (or a dispatch cut short: `open` ends it).
+                Entry::Intent(_) => None,
+            };
+            // `None`: a lost race or a half-written accept.
+            out.extend(ev);
         }
         Ok(out)
     }
 
     pub(crate) fn dispatch_now(&self, uuid: &str, runs: &[RunRecord]) -> Result<()> {
-        let (key, encoded) = self.write_dispatch_intent(uuid, runs)?;
+        let (key, place, encoded) = self.write_dispatch_intent(uuid, runs)?;
         // Checked new above; a concurrent create of the same id loses its
         // compare-and-swap on the record and is reported there.
         for (run, bytes) in runs.iter().zip(&encoded) {
             self.write_run_unchecked(&run.id, &run.flow, run.status, bytes)?;
         }
+        let seq = u64::from_be_bytes(key);
         if runs.is_empty() {
-            self.remove_event(u64::from_be_bytes(key))?;
+            self.remove_event(seq)?;
         }
+        self.remove_place(&place)?;
         self.inner
             .t
             .inbox
             .remove(key)
             .map_err(|e| StoreError::backend("remove", T_INBOX, key, e))?;
+        // Dispatched without being read (not the dispatcher's way).
+        self.inner
+            .fresh
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&seq);
         Ok(())
     }
 
+    /// The `published` time of a waiting entry.
+    fn entry_published(&self, key: &[u8; 8], entry: &Entry<'_>) -> Result<Option<PublishedKey>> {
+        let seq = u64::from_be_bytes(*key);
+        Ok(match entry {
+            Entry::Waiting(Some(p)) => Some(*p),
+            Entry::Waiting(None) => self
+                .waiting_event(seq)?
+                .map(|ev| published_key(ev.event.published)),
+            Entry::Pending(body) => Some(published_key(decode_pending(key, body)?.event.published)),
+            Entry::Intent(_) => None,
+        })
+    }
+
     /// Dispatch up to its commit point: check the runs and replace the pending
-    /// event with the intent. Returns the inbox key and the encoded runs.
+    /// event with the intent. Returns the inbox key, the event's place in
+    /// `v1/inbox-order` and the encoded runs.
     fn write_dispatch_intent(
         &self,
         uuid: &str,
         runs: &[RunRecord],
-    ) -> Result<([u8; 8], Vec<Vec<u8>>)> {
+    ) -> Result<([u8; 8], [u8; 20], Vec<Vec<u8>>)> {
         for (i, run) in runs.iter().enumerate() {
             crate::runs::check_new_run(run)?;
             if runs[..i].iter().any(|r| r.id == run.id) {
@@ -547,15 +702,20 @@ impl Store {
             .ok_or_else(|| StoreError::Conflict(format!("event {uuid} is already dispatched")))?;
         // The runs refer to the stored event; an event from before `v1/events`
         // is in the inbox entry, which goes, so its runs carry a copy.
-        let by_reference = match entry(&key, &current)? {
+        let current_entry = entry(&key, &current)?;
+        let by_reference = match current_entry {
             Entry::Intent(_) => {
                 return Err(StoreError::Conflict(format!(
                     "event {uuid} is already dispatched"
                 )));
             }
-            Entry::Waiting => true,
+            Entry::Waiting(_) => true,
             Entry::Pending(_) => false,
         };
+        let published = self
+            .entry_published(&key, &current_entry)?
+            .ok_or_else(|| StoreError::NotFound(format!("event {uuid} in `{T_EVENTS}`")))?;
+        let place = order_key(&published, seq);
         let mut intent = vec![FORMAT_INBOX_V1, KIND_INTENT];
         let mut encoded = Vec::with_capacity(runs.len());
         for run in runs {
@@ -583,36 +743,67 @@ impl Store {
                     "event {uuid} was dispatched by someone else meanwhile"
                 ))
             })?;
-        Ok((key, encoded))
+        Ok((key, place, encoded))
     }
 
-    /// Drop half-written accepts and finish interrupted dispatches.
+    /// Drop half-written accepts, finish interrupted dispatches, and make
+    /// `v1/inbox-order` hold exactly the waiting events (building it for a
+    /// store from before it existed).
     pub(crate) fn recover_inbox(&self) -> Result<InboxRecovery> {
         let mut rec = InboxRecovery {
             orphans: 0,
             redone: 0,
         };
-        let inbox = &self.inner.t.inbox;
-        for item in inbox.iter() {
+        let mut placed = 0u64;
+        let t = &self.inner.t;
+        let remove_entry = |k: &[u8]| {
+            t.inbox
+                .remove(k)
+                .map_err(|e| StoreError::backend("remove", T_INBOX, k, e))
+        };
+        for item in t.inbox.iter() {
             let (k, v) = item.map_err(|e| StoreError::backend("scan", T_INBOX, b"", e))?;
             let seq = seq_from_key(&k)?;
-            match entry(&k, &v)? {
-                Entry::Waiting => {
-                    if self.waiting_event(seq)?.is_none() {
+            let key = seq.to_be_bytes();
+            let published = match entry(&k, &v)? {
+                Entry::Waiting(Some(published)) => {
+                    if self.claimed_event(seq)?.is_none() {
+                        self.remove_place(&order_key(&published, seq))?;
                         self.remove_event(seq)?;
-                        inbox
-                            .remove(&k)
-                            .map_err(|e| StoreError::backend("remove", T_INBOX, &k, e))?;
+                        remove_entry(&k)?;
                         rec.orphans += 1;
+                        continue;
                     }
+                    published
+                }
+                Entry::Waiting(None) => {
+                    let Some(ev) = self.waiting_event(seq)? else {
+                        self.remove_event(seq)?;
+                        remove_entry(&k)?;
+                        rec.orphans += 1;
+                        continue;
+                    };
+                    // A format 2 entry: its place first, then the entry that
+                    // names it (a crash between redoes both).
+                    let published = published_key(ev.event.published);
+                    self.place(&published, seq)?;
+                    t.inbox
+                        .compare_and_swap(key, Some(&v), Some(&queued_value(&published)[..]))
+                        .map_err(|e| StoreError::backend("write", T_INBOX, key, e))?
+                        .map_err(|_| StoreError::Conflict(format!("inbox entry {seq} changed while the store opened")))?;
+                    placed += 1;
+                    continue;
                 }
                 Entry::Pending(body) => {
-                    if self.seen_seq(&decode_pending(&k, body)?.uuid, None)? != Some(seq) {
-                        inbox
-                            .remove(&k)
-                            .map_err(|e| StoreError::backend("remove", T_INBOX, &k, e))?;
+                    let p = decode_pending(&k, body)?;
+                    let published = published_key(p.event.published);
+                    if self.seen_seq(&p.uuid, None)? != Some(seq) {
+                        self.remove_place(&order_key(&published, seq))?;
+                        remove_entry(&k)?;
                         rec.orphans += 1;
+                        continue;
                     }
+                    published
                 }
                 Entry::Intent(runs) => {
                     for bytes in &runs {
@@ -621,14 +812,56 @@ impl Store {
                     if runs.is_empty() {
                         self.remove_event(seq)?;
                     }
-                    inbox
-                        .remove(&k)
-                        .map_err(|e| StoreError::backend("remove", T_INBOX, &k, e))?;
+                    remove_entry(&k)?;
                     rec.redone += 1;
+                    continue;
                 }
+            };
+            if self.place(&published, seq)? {
+                placed += 1;
             }
         }
+        // Places whose event is no longer waiting: a dispatch or a removed
+        // accept cut short after its entry changed.
+        for item in t.inbox_order.iter() {
+            let (place, _) = item.map_err(|e| StoreError::backend("scan", T_INBOX_ORDER, b"", e))?;
+            let key = seq_from_order_key(&place)?.to_be_bytes();
+            let waiting = match t
+                .inbox
+                .get(key)
+                .map_err(|e| StoreError::backend("read", T_INBOX, key, e))?
+            {
+                Some(v) => matches!(entry(&key, &v)?, Entry::Waiting(Some(p)) if place[..12] == p)
+                    || matches!(entry(&key, &v)?, Entry::Pending(_)),
+                None => false,
+            };
+            if !waiting {
+                t.inbox_order
+                    .remove(&place)
+                    .map_err(|e| StoreError::backend("remove", T_INBOX_ORDER, &place, e))?;
+                rec.orphans += 1;
+            }
+        }
+        if placed > 0 {
+            tracing::info!(events = placed, "store placed waiting events in dispatch order");
+        }
         Ok(rec)
+    }
+
+    /// Put a waiting event in `v1/inbox-order` unless it is there. Returns
+    /// whether it was missing.
+    fn place(&self, published: &PublishedKey, seq: u64) -> Result<bool> {
+        let order = &self.inner.t.inbox_order;
+        let place = order_key(published, seq);
+        let missing = !order
+            .contains_key(place)
+            .map_err(|e| StoreError::backend("read", T_INBOX_ORDER, place, e))?;
+        if missing {
+            order
+                .insert(place, ORDER_VALUE)
+                .map_err(|e| StoreError::backend("write", T_INBOX_ORDER, place, e))?;
+        }
+        Ok(missing)
     }
 
     /// Drop dedupe generations the window has passed. Returns how many.
@@ -665,7 +898,11 @@ impl crate::api::EventInbox for Store {
         Ok(accepted)
     }
 
-    async fn undispatched(&self, after: Option<u64>, limit: usize) -> Result<Vec<InboxEvent>> {
+    async fn undispatched(
+        &self,
+        after: Option<InboxPosition>,
+        limit: usize,
+    ) -> Result<Vec<InboxEvent>> {
         self.undispatched_page(after, limit)
     }
 
@@ -739,7 +976,7 @@ mod tests {
             store.accept(vec![ev.clone()], "hook").await.unwrap();
             // The crash: the intent is written, only the first run after it,
             // and that run has already moved on.
-            let (_, encoded) = store.write_dispatch_intent("e1", &runs).unwrap();
+            let (_, _, encoded) = store.write_dispatch_intent("e1", &runs).unwrap();
             store.write_new_run(&encoded[0]).unwrap();
             store
                 .set_status_now(&runs[0].id, RunStatus::Running, chrono::Utc::now())
@@ -759,6 +996,7 @@ mod tests {
         );
         assert!(store.undispatched(None, 10).await.unwrap().is_empty());
         assert!(store.inner.t.inbox.is_empty(), "the intent is gone");
+        assert!(store.inner.t.inbox_order.is_empty(), "and the event's place");
         let again = store.dispatch("e1", &[run(&ev, "a")]).await.unwrap_err();
         assert_eq!(again.to_string(), "event e1 is already dispatched");
     }
@@ -962,5 +1200,90 @@ mod tests {
         assert_eq!(store.get_run(&r.id).await.unwrap().unwrap(), r);
         let stored = store.inner.t.runs.get(&r.id).unwrap().unwrap();
         assert_eq!(stored[0], 1, "a format 1 record: the input is in it");
+    }
+
+    fn published_at(mut ev: LogEvent, second: i64) -> LogEvent {
+        ev.published = chrono::DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+            + chrono::TimeDelta::seconds(second);
+        ev
+    }
+
+    fn uuids(events: &[InboxEvent]) -> Vec<&str> {
+        events.iter().map(|e| e.uuid.as_str()).collect()
+    }
+
+    #[tokio::test]
+    async fn open_puts_the_waiting_events_of_a_format_2_store_in_published_order() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            let events = vec![
+                published_at(event("late"), 5),
+                published_at(event("early"), 1),
+                published_at(event("gone"), 3),
+            ];
+            store.accept(events, "hook").await.unwrap();
+            store.dispatch("gone", &[]).await.unwrap();
+            // What format 2 wrote: waiting entries without a time, no order.
+            let t = &store.inner.t;
+            for item in t.inbox.iter() {
+                let (k, _) = item.unwrap();
+                t.inbox.insert(k, &[FORMAT_INBOX_V1, KIND_WAITING]).unwrap();
+            }
+            t.inbox_order.clear().unwrap();
+            t.meta.insert(b"format", &2u32.to_be_bytes()).unwrap();
+            store.sync_blocking().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let t = &store.inner.t;
+        assert_eq!(
+            t.meta.get(b"format").unwrap().unwrap().as_ref(),
+            crate::STORE_FORMAT.to_be_bytes()
+        );
+        assert_eq!(uuids(&store.undispatched(None, 10).await.unwrap()), ["early", "late"]);
+        for item in t.inbox.iter() {
+            assert_eq!(item.unwrap().1[..2], [FORMAT_INBOX_V1, KIND_QUEUED], "rewritten");
+        }
+        store.dispatch("early", &[]).await.unwrap();
+        assert_eq!(t.inbox_order.len(), 1, "a dispatch takes the event's place out");
+        assert_eq!(uuids(&store.undispatched(None, 10).await.unwrap()), ["late"]);
+    }
+
+    #[tokio::test]
+    async fn open_drops_what_a_crash_left_of_the_dispatch_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let kept = published_at(event("kept"), 2);
+        let cut = published_at(event("cut"), 1);
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.accept(vec![kept.clone()], "hook").await.unwrap();
+            let t = &store.inner.t;
+            // An accept cut short after its place, before its uuid was claimed.
+            let seq = u64::MAX;
+            let published = published_key(cut.published);
+            let bytes = encode_event(&cut, "hook", Utc::now()).unwrap().unwrap();
+            t.inbox.insert(seq.to_be_bytes(), &queued_value(&published)).unwrap();
+            t.events.insert(seq.to_be_bytes(), bytes).unwrap();
+            t.inbox_order.insert(order_key(&published, seq), ORDER_VALUE).unwrap();
+            // A place left by a dispatch cut short after it removed the entry.
+            t.inbox_order
+                .insert(order_key(&published_key(cut.published), 7), ORDER_VALUE)
+                .unwrap();
+            // A place whose event was dispatched up to its commit point.
+            let (_, place, _) = store.write_dispatch_intent("kept", &[run(&kept, "a")]).unwrap();
+            assert!(t.inbox_order.contains_key(place).unwrap());
+            store.sync_blocking().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let t = &store.inner.t;
+        assert!(t.inbox_order.is_empty(), "{:?}", t.inbox_order.iter().keys().collect::<Vec<_>>());
+        assert!(t.inbox.is_empty());
+        assert_eq!(t.events.len(), 1, "the dispatched event, kept for its run");
+        assert!(store.undispatched(None, 10).await.unwrap().is_empty());
+        // Okta's redelivery of the unacknowledged event is new.
+        assert!(store.accept(vec![cut], "hook").await.unwrap()[0].new);
+        assert_eq!(uuids(&store.undispatched(None, 10).await.unwrap()), ["cut"]);
     }
 }

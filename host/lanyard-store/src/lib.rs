@@ -50,7 +50,7 @@ mod state;
 mod tables;
 
 pub use api::{
-    Accepted, CardEntry, CardSelector, CardStore, EventInbox, InboxEvent, PruneStats,
+    Accepted, CardEntry, CardSelector, CardStore, EventInbox, InboxEvent, InboxPosition, PruneStats,
     RetentionPolicy, RunFilter, RunOutcome, RunPage, RunStore, ScheduleState, StateStore,
 };
 pub use error::{LineError, Result, StoreError};
@@ -69,7 +69,12 @@ use std::time::Duration;
 /// - 2: events in `v1/events`, referred to by the runs they start (format 2
 ///   run records) instead of copied into each. Format 1 records stay readable
 ///   as they are, so opening a format 1 store only records the new number.
-pub const STORE_FORMAT: u32 = 2;
+/// - 3: `v1/inbox-order`, the undispatched events in dispatch order, and
+///   waiting inbox entries that carry their event's `published` time (a kind
+///   of entry format 2 cannot read). Opening an older store records the number;
+///   `open`'s inbox recovery, which runs at every open, builds the index and
+///   rewrites the older waiting entries (see `inbox`).
+pub const STORE_FORMAT: u32 = 3;
 
 /// How to open a store.
 #[derive(Clone)]
@@ -135,6 +140,7 @@ impl std::fmt::Debug for Store {
 pub(crate) struct Trees {
     pub(crate) meta: sled::Tree,
     pub(crate) inbox: sled::Tree,
+    pub(crate) inbox_order: sled::Tree,
     pub(crate) events: sled::Tree,
     pub(crate) runs: sled::Tree,
     pub(crate) runs_by_flow: sled::Tree,
@@ -162,6 +168,7 @@ pub(crate) struct Inner {
 // Tree names. The `v1/` prefix is the key layout version.
 pub(crate) const T_META: &str = "v1/meta";
 pub(crate) const T_INBOX: &str = "v1/inbox";
+pub(crate) const T_INBOX_ORDER: &str = "v1/inbox-order";
 pub(crate) const T_EVENTS: &str = "v1/events";
 pub(crate) const T_RUNS: &str = "v1/runs";
 pub(crate) const T_RUNS_BY_FLOW: &str = "v1/runs-by-flow";
@@ -219,6 +226,7 @@ impl Store {
         let t = Trees {
             meta: open(T_META)?,
             inbox: open(T_INBOX)?,
+            inbox_order: open(T_INBOX_ORDER)?,
             events: open(T_EVENTS)?,
             runs: open(T_RUNS)?,
             runs_by_flow: open(T_RUNS_BY_FLOW)?,
@@ -337,7 +345,8 @@ fn check_format(path: &Path, meta: &sled::Tree) -> Result<()> {
                 });
             }
             if found < STORE_FORMAT {
-                // 1 → 2: nothing to rewrite (see STORE_FORMAT).
+                // 1 → 2: nothing to rewrite; 2 → 3: `recover_inbox` builds
+                // the dispatch-order index (see STORE_FORMAT).
                 meta.insert(META_FORMAT, &STORE_FORMAT.to_be_bytes())
                     .map_err(|e| StoreError::backend("write", T_META, META_FORMAT, e))?;
                 tracing::info!(from = found, to = STORE_FORMAT, "store format upgraded");

@@ -1,17 +1,8 @@
 //! Bad input: each gets the right status and a clear message, and nothing is
-//! written.
+//! written; a bad event in a delivery costs only itself, and operators see it.
 
 use crate::support::*;
-use serde_json::Value;
-
-const FLOW: &str = r#"
-name: any-suspend
-description: Runs on every suspension.
-trigger:
-  okta: user.lifecycle.suspend
-steps:
-  - return: "{{ event.uuid }}"
-"#;
+use serde_json::{json, Value};
 
 async fn error_of(r: reqwest::Response) -> (u16, String, String) {
     let status = r.status().as_u16();
@@ -25,7 +16,7 @@ async fn error_of(r: reqwest::Response) -> (u16, String, String) {
 
 #[tokio::test]
 async fn bad_requests_are_refused_clearly_and_write_nothing() {
-    let d = daemon().flow("flow.yaml", FLOW).start().await;
+    let d = daemon().flow("flow.yaml", ANY_SUSPEND).start().await;
     let hook = |body: Vec<u8>, ct: &str, auth: &str| {
         d.http
             .post(d.url("/hooks/okta"))
@@ -82,5 +73,54 @@ async fn bad_requests_are_refused_clearly_and_write_nothing() {
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].output.as_ref().unwrap(), "bad-0");
     assert!(d.engine.store().list_tables().unwrap().is_empty());
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn one_bad_event_costs_only_itself_and_is_shown_to_operators() {
+    let d = daemon().flow("flow.yaml", ANY_SUSPEND).start().await;
+    let suspend = |uuid: &str| event(uuid, "user.lifecycle.suspend", "00u1", "00uh", "2026-01-05T10:00:00Z");
+    let mut no_uuid = event("x", "user.lifecycle.suspend\nforged line", "00u2", "00uh", "2026-01-05T10:00:01Z");
+    no_uuid.as_object_mut().unwrap().remove("uuid");
+    // Parses as an event, but the store refuses its uuid.
+    let empty_uuid = suspend("");
+    let (status, body) = d.deliver(&[suspend("good-1"), no_uuid, suspend("good-2"), empty_uuid]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["accepted"].as_u64(), body["rejected"].as_u64()), (Some(2), Some(2)), "{body}");
+    let mut ran: Vec<String> = d
+        .wait_for_runs("any-suspend", 2)
+        .await
+        .iter()
+        .map(|r| r.output.as_ref().unwrap().as_str().unwrap().to_string())
+        .collect();
+    ran.sort();
+    assert_eq!(ran, ["good-1", "good-2"]);
+
+    // The admin API lists them, newest first, with why.
+    let (status, rejected) = d.admin_get("/api/v1/events/rejected").await;
+    assert_eq!(status, 200);
+    assert_eq!(rejected["total"], 2, "{rejected}");
+    let recent = rejected["recent"].as_array().unwrap();
+    let unreadable = &recent[0];
+    assert_eq!(unreadable["source"], "hook");
+    assert!(unreadable["uuid"].is_null());
+    assert_eq!(unreadable["event_type"], "user.lifecycle.suspend\nforged line");
+    let reason = unreadable["reason"].as_str().unwrap();
+    assert!(reason.starts_with("event 1 of the delivery is not a system log event: missing field `uuid`"), "{reason}");
+    assert!(unreadable["received"].as_str().is_some());
+    assert_eq!((&recent[1]["uuid"], &recent[1]["event_type"]), (&json!(""), &json!("user.lifecycle.suspend")));
+    assert!(recent[1]["reason"].as_str().unwrap().starts_with("unusable uuid"), "{}", recent[1]);
+    let anonymous = d.http.get(d.url("/api/v1/events/rejected")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401, "the list is behind the admin token");
+
+    // And the metric counts them.
+    let metrics = d.http.get(d.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let count: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("lanyard_events_rejected_total{source=\"hook\"} "))
+        .unwrap_or_else(|| panic!("no rejected-events counter in:\n{metrics}"))
+        .parse()
+        .unwrap();
+    assert!(count >= 2.0, "{count}");
     d.stop().await;
 }

@@ -6,6 +6,7 @@
 mod support;
 
 mod admin;
+mod backlog;
 mod bad_input;
 mod console;
 mod hooks;
@@ -13,4 +14,5 @@ mod invoke;
 mod lifecycle;
 mod loops;
 mod registry;
+mod slow_clients;
 mod testflow;

@@ -84,7 +84,6 @@ impl Builder {
     }
 
     /// More keys of the `[server]` table.
-    #[allow(dead_code)]
     pub fn server(mut self, keys: &str) -> Self {
         self.server.push_str(keys);
         self.server.push('\n');
@@ -112,6 +111,15 @@ impl Builder {
     }
 
     pub async fn start(self) -> Daemon {
+        let d = self.serve().await;
+        d.boot().await;
+        d
+    }
+
+    /// The engine and the server, without [`Daemon::boot`]: hooks are taken
+    /// (into the durable inbox), but no flow is loaded and nothing is
+    /// dispatched yet.
+    pub async fn serve(self) -> Daemon {
         let dir = self.dir.unwrap_or_else(|| Arc::new(tempfile::tempdir().unwrap()));
         let flows = dir.path().join("flows");
         std::fs::create_dir_all(&flows).unwrap();
@@ -130,9 +138,6 @@ impl Builder {
         }
         let engine = Engine::new(options).await.unwrap();
         let server = tokio::spawn(lanyard_server::server::run(listener, engine.clone(), engine.shutdown_signal()));
-        engine.start();
-        tokio::time::timeout(Duration::from_secs(120), engine.wait_ready()).await.expect("the engine got ready");
-        assert!(engine.is_ready(), "not ready: {:?}", engine.reload_status().last_error);
         Daemon {
             engine,
             addr,
@@ -156,6 +161,13 @@ pub fn daemon() -> Builder {
 }
 
 impl Daemon {
+    /// Load cards and flows, start the dispatcher and workers, and wait until ready.
+    pub async fn boot(&self) {
+        self.engine.start();
+        tokio::time::timeout(Duration::from_secs(120), self.engine.wait_ready()).await.expect("the engine got ready");
+        assert!(self.engine.is_ready(), "not ready: {:?}", self.engine.reload_status().last_error);
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -267,6 +279,16 @@ pub fn event(uuid: &str, event_type: &str, target: &str, actor: &str, published:
         "debugContext": { "debugData": {} }
     })
 }
+
+/// `any-suspend`: a run per `user.lifecycle.suspend` event, returning its uuid.
+pub const ANY_SUSPEND: &str = r#"
+name: any-suspend
+description: Runs on every suspension.
+trigger:
+  okta: user.lifecycle.suspend
+steps:
+  - return: "{{ event.uuid }}"
+"#;
 
 pub fn statuses(runs: &[RunRecord]) -> Vec<RunStatus> {
     runs.iter().map(|r| r.status).collect()

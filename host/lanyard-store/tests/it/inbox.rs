@@ -8,7 +8,17 @@ fn accepted(uuid: &str, new: bool) -> Accepted {
     Accepted {
         uuid: uuid.into(),
         new,
+        refused: None,
     }
+}
+
+fn published_at(mut ev: lanyard_core::LogEvent, second: i64) -> lanyard_core::LogEvent {
+    ev.published = t0() + chrono::TimeDelta::seconds(second);
+    ev
+}
+
+fn uuids(events: &[lanyard_store::InboxEvent]) -> Vec<&str> {
+    events.iter().map(|e| e.uuid.as_str()).collect()
 }
 
 #[tokio::test]
@@ -36,8 +46,11 @@ async fn an_event_is_stored_once_however_often_it_arrives() {
     assert_eq!(got, vec![accepted("b", false), accepted("c", true)]);
 
     let pending = store.undispatched(None, 100).await.unwrap();
-    let uuids: Vec<_> = pending.iter().map(|e| e.uuid.as_str()).collect();
-    assert_eq!(uuids, ["a", "b", "c"], "arrival order, each once");
+    assert_eq!(
+        uuids(&pending),
+        ["a", "b", "c"],
+        "published at the same time: arrival order, each once"
+    );
     assert_eq!(pending[2].source, "poll");
     assert_eq!(
         pending[0].event,
@@ -46,8 +59,11 @@ async fn an_event_is_stored_once_however_often_it_arrives() {
     );
     assert!(pending.windows(2).all(|w| w[0].seq < w[1].seq));
 
-    // Paging on from a seq.
-    let rest = store.undispatched(Some(pending[0].seq), 1).await.unwrap();
+    // Paging on from a position.
+    let rest = store
+        .undispatched(Some(pending[0].position()), 1)
+        .await
+        .unwrap();
     assert_eq!(rest.len(), 1);
     assert_eq!(rest[0].uuid, "b");
 }
@@ -70,31 +86,97 @@ async fn concurrent_deliveries_of_one_event_store_it_once() {
 }
 
 #[tokio::test]
-async fn a_bad_event_fails_the_delivery_and_stores_nothing() {
+async fn a_bad_event_is_refused_alone_and_not_remembered() {
     let store = Store::temporary().unwrap();
-    let err = store
-        .accept(vec![event("good", "00u1"), event("", "00u2")], "hook")
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
-    assert!(
-        err.to_string().contains("event 1 has an unusable uuid"),
-        "{err}"
-    );
-
     let mut huge = event("huge", "00u1");
     huge.rest
         .insert("padding".into(), "x".repeat(300 * 1024).into());
-    let err = store.accept(vec![huge], "hook").await.unwrap_err();
-    assert!(err.to_string().contains("event huge is"), "{err}");
-
-    assert!(store.undispatched(None, 10).await.unwrap().is_empty());
-    // Not even remembered as seen.
     let got = store
-        .accept(vec![event("good", "00u1")], "hook")
+        .accept(
+            vec![
+                event("good", "00u1"),
+                event("", "00u2"),
+                huge,
+                event(&"\n".repeat(200), "00u3"),
+            ],
+            "hook",
+        )
         .await
         .unwrap();
-    assert!(got[0].new);
+    assert_eq!(got[0], accepted("good", true));
+    let refused: Vec<&str> = got[1..]
+        .iter()
+        .map(|a| {
+            assert!(!a.new);
+            a.refused.as_deref().unwrap()
+        })
+        .collect();
+    assert!(refused[0].starts_with("unusable uuid ``"), "{}", refused[0]);
+    assert!(refused[1].starts_with("the event is "), "{}", refused[1]);
+    assert!(
+        refused[2].contains(&format!("`{}…`", "\\n".repeat(64))),
+        "a long uuid is escaped and cut short: {}",
+        refused[2]
+    );
+    assert_eq!(uuids(&store.undispatched(None, 10).await.unwrap()), ["good"]);
+
+    // The batch itself breaking a limit stores nothing.
+    let err = store
+        .accept(vec![event("other", "00u1")], "")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    assert_eq!(store.undispatched(None, 10).await.unwrap().len(), 1);
+    // A refused event is not remembered as seen.
+    let mut fixed = event("huge", "00u1");
+    fixed.rest.insert("padding".into(), "x".into());
+    assert!(store.accept(vec![fixed], "hook").await.unwrap()[0].new);
+}
+
+#[tokio::test]
+async fn events_are_read_in_published_order_whatever_delivery_they_came_in() {
+    let store = Store::temporary().unwrap();
+    // Three deliveries, each later one published earlier.
+    for (delivery, base) in [(0, 20), (1, 10), (2, 0)] {
+        let events = (0..3)
+            .map(|i| published_at(event(&format!("d{delivery}-{i}"), "00u1"), base + 2 - i))
+            .collect();
+        store.accept(events, "hook").await.unwrap();
+    }
+    let all = store.undispatched(None, 100).await.unwrap();
+    let expected = [
+        "d2-2", "d2-1", "d2-0", "d1-2", "d1-1", "d1-0", "d0-2", "d0-1", "d0-0",
+    ];
+    assert_eq!(uuids(&all), expected);
+    // Pages of two follow the same order.
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.undispatched(after, 2).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.position());
+        paged.extend(page.iter().map(|e| e.uuid.clone()));
+    }
+    assert_eq!(paged, expected);
+
+    // Dispatch the first page; an event published before everything still
+    // waiting, accepted now, is read first.
+    for ev in &all[..2] {
+        store.dispatch(&ev.uuid, &[]).await.unwrap();
+    }
+    store
+        .accept(vec![published_at(event("late", "00u1"), 5)], "poll")
+        .await
+        .unwrap();
+    let page = store.undispatched(None, 3).await.unwrap();
+    assert_eq!(uuids(&page), ["d2-0", "late", "d1-2"]);
+    // Equal times go in arrival order.
+    store
+        .accept(vec![published_at(event("tie", "00u1"), 5)], "poll")
+        .await
+        .unwrap();
+    let page = store.undispatched(None, 3).await.unwrap();
+    assert_eq!(uuids(&page), ["d2-0", "late", "tie"]);
 }
 
 #[tokio::test]
