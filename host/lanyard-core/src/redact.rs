@@ -7,12 +7,13 @@
 //! value once, at start; a [`Redactor`] built from it replaces each occurrence,
 //! in the forms a server is likely to echo, with [`REDACTED`]:
 //!
-//! - the value itself, ASCII case ignored (so `%2f` and `%2F` both match);
+//! - the value itself, exactly;
 //! - percent-encoded as a URL query or path would carry it (every byte but
-//!   letters and digits; RFC 3986 unreserved kept; form encoding with `+` for
-//!   space; only what a URL parser encodes);
+//!   letters and digits; RFC 3986 unreserved kept; `encodeURIComponent`; form
+//!   encoding with `+` for space; only what a URL parser encodes), hex digits
+//!   in either case;
 //! - JSON-escaped (quotes, backslashes, control characters; `/` as `\/`;
-//!   non-ASCII as `\uXXXX`);
+//!   non-ASCII as `\uXXXX`, hex digits in either case);
 //! - for basic auth, the base64 of `user:password` (standard and URL-safe
 //!   alphabets, padded or not); [`SecretSet::add_base64_of`] adds the base64
 //!   of any other credential a protocol encodes (SMTP `AUTH PLAIN`).
@@ -101,21 +102,41 @@ impl SecretSet {
         }
         self.pattern(value.to_owned());
         for set in [NON_ALPHANUMERIC, UNRESERVED, URI_COMPONENT, RAW_QUERY] {
-            self.pattern(utf8_percent_encode(value, set).to_string());
+            self.escaped(utf8_percent_encode(value, set).to_string(), '%', 2);
         }
-        self.pattern(
-            utf8_percent_encode(value, FORM)
-                .to_string()
-                .replace("%20", "+"),
-        );
+        let form = utf8_percent_encode(value, FORM).to_string();
+        self.escaped(form.replace("%20", "+"), '%', 2);
         // serde_json, JavaScript; Python (ASCII only); PHP (both, and `\/`).
         let json = json_escaped(value);
         let ascii = ascii_json_escaped(&json);
         self.pattern(json.replace('/', "\\/"));
-        self.pattern(ascii.replace('/', "\\/"));
-        self.pattern(ascii);
+        self.escaped(ascii.replace('/', "\\/"), 'u', 4);
+        self.escaped(ascii, 'u', 4);
         self.pattern(json);
         self
+    }
+
+    /// `text` with the hex digits of its escapes (`%2F`, `\u00E9`: `width`
+    /// digits after `marker`) in upper and in lower case, as encoders differ.
+    /// Matching is exact otherwise: a case-insensitive search would be twice as
+    /// slow over the history.
+    fn escaped(&mut self, text: String, marker: char, width: usize) {
+        let mut upper = String::with_capacity(text.len());
+        let mut lower = String::with_capacity(text.len());
+        let mut digits = 0;
+        for c in text.chars() {
+            if digits > 0 && c.is_ascii_hexdigit() {
+                upper.push(c.to_ascii_uppercase());
+                lower.push(c.to_ascii_lowercase());
+                digits -= 1;
+            } else {
+                digits = if c == marker { width } else { 0 };
+                upper.push(c);
+                lower.push(c);
+            }
+        }
+        self.pattern(upper);
+        self.pattern(lower);
     }
 
     /// A basic-auth credential: the password (as [`SecretSet::add`]) and the
@@ -200,6 +221,8 @@ pub struct RedactorError(String);
 pub struct Redactor {
     /// `None` when there is nothing to scrub: every call returns at once.
     matcher: Option<AhoCorasick>,
+    /// The shortest form: a shorter text (most JSON strings) is not searched.
+    shortest: usize,
     set: SecretSet,
 }
 
@@ -220,6 +243,7 @@ impl Redactor {
     pub fn none() -> Self {
         Redactor {
             matcher: None,
+            shortest: usize::MAX,
             set: SecretSet::new(),
         }
     }
@@ -229,13 +253,18 @@ impl Redactor {
             return Ok(Self::none());
         }
         let matcher = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
             // The longest form wins where forms overlap (`k%26y` over `k`).
             .match_kind(MatchKind::LeftmostLongest)
             .build(&set.patterns)
             .map_err(|e| RedactorError(e.to_string()))?;
         Ok(Redactor {
             matcher: Some(matcher),
+            shortest: set
+                .patterns
+                .iter()
+                .map(String::len)
+                .min()
+                .unwrap_or(usize::MAX),
             set: set.clone(),
         })
     }
@@ -247,9 +276,8 @@ impl Redactor {
 
     /// Whether `text` holds a secret in any known form.
     pub fn finds<T: AsRef<[u8]> + ?Sized>(&self, text: &T) -> bool {
-        self.matcher
-            .as_ref()
-            .is_some_and(|m| m.is_match(text.as_ref()))
+        let text = text.as_ref();
+        text.len() >= self.shortest && self.matcher.as_ref().is_some_and(|m| m.is_match(text))
     }
 
     /// `text` with every secret replaced; borrowed when there was none.
@@ -270,6 +298,9 @@ impl Redactor {
         let Some(matcher) = &self.matcher else {
             return Cow::Borrowed(bytes);
         };
+        if bytes.len() < self.shortest {
+            return Cow::Borrowed(bytes);
+        }
         let mut matches = matcher.find_iter(bytes).peekable();
         if matches.peek().is_none() {
             return Cow::Borrowed(bytes);
@@ -389,8 +420,7 @@ mod tests {
             url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>(),
             "k%26y%3d1%20sl%2fash%22%c3%a9".to_owned(),
             serde_json::to_string(secret).unwrap(),
-            r#""k&y=1 sl\/ash\"\u00e9""#.to_owned(),
-            secret.to_ascii_uppercase(),
+            r#""k&y=1 sl\/ash\"\u00E9""#.to_owned(),
         ];
         for echo in echoes {
             let text = format!("before {echo} after");
@@ -437,7 +467,7 @@ mod tests {
             s.add("0123456789abcdef");
         });
         let mut v = json!({
-            "a": ["x", {"deep": "token=0123456789ABCDEF;"}],
+            "a": ["x", {"deep": "token=0123456789abcdef;"}],
             "key-0123456789abcdef": 1,
             "n": 12,
         });
