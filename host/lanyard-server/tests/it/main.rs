@@ -13,4 +13,5 @@ mod invoke;
 mod lifecycle;
 mod loops;
 mod registry;
+mod secrets;
 mod testflow;
