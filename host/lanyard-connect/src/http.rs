@@ -7,10 +7,19 @@
 //! the credentials, resolves names itself so that no request reaches a loopback,
 //! private, link-local or metadata address, and caps time and response size.
 //!
+//! What a card gets back is scrubbed of every known secret (a [`Redactor`]:
+//! the connections' own secrets, or the daemon's set of every configured
+//! secret): headers, body and error messages. An upstream that echoes a
+//! credential (a body repeating the `Authorization` header, a redirect whose
+//! `Location` keeps the query the host appended `api_key=…` to) shows the card
+//! `[redacted]`; a query secret is taken out of `Location`, `Content-Location`
+//! and `Link` URLs altogether, so the card can follow them through the
+//! connection, which appends it again.
+//!
 //! It must not: follow redirects (a 3xx goes back to the card, so a redirect can
 //! never lead to a refused address), use a proxy from the environment (it would
 //! resolve names where we cannot check them), or put a secret in a log line, an
-//! error message or a [`ConnectionInfo`].
+//! error message, a response or a [`ConnectionInfo`].
 
 use crate::config::{
     AuthConfig, ConfigError, ConnectionConfig, ConnectionsConfig, HttpSettings, Problems, UrlSource,
@@ -19,9 +28,10 @@ use crate::secret::{Env, ProcessEnv, Secret};
 use crate::ssrf::{self, Refusal};
 use async_trait::async_trait;
 use lanyard_core::caps::{HttpApi, HttpMethod, HttpRequest, HttpResponse};
-use lanyard_core::{CardError, ErrorKind};
+use lanyard_core::{CardError, ErrorKind, Redactor, SecretSet};
 use reqwest::header::{HeaderName, HeaderValue};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::io;
@@ -180,6 +190,16 @@ impl Connections {
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.by_name.keys().map(String::as_str)
+    }
+
+    /// Every secret the connections hold (credentials, secret base URLs), for
+    /// a [`Redactor`].
+    pub fn secrets(&self) -> SecretSet {
+        let mut set = SecretSet::new();
+        for conn in self.by_name.values() {
+            conn.add_secrets(&mut set);
+        }
+        set
     }
 }
 
@@ -464,6 +484,30 @@ fn check_base_ip(
 }
 
 impl Connection {
+    fn add_secrets(&self, set: &mut SecretSet) {
+        match &self.auth {
+            Auth::None => {}
+            Auth::Bearer(token) => {
+                set.add(token.expose());
+            }
+            Auth::Basic { username, password } => {
+                set.add_basic_auth(username, password.expose());
+            }
+            Auth::Header { value, .. } => {
+                set.add(&String::from_utf8_lossy(value.as_bytes()));
+            }
+            Auth::Query { value, .. } => {
+                set.add(value.expose());
+            }
+        }
+        if self.base_is_secret {
+            // A webhook URL: its path is the secret part, and a server that
+            // echoes where it was called usually shows only the path.
+            set.add(self.base.as_str());
+            set.add(self.base.path().trim_end_matches('/'));
+        }
+    }
+
     fn info(&self) -> ConnectionInfo {
         let base_url = if self.base_is_secret {
             format!("{}/[redacted]", self.base.origin().ascii_serialization())
@@ -727,8 +771,11 @@ pub struct HttpCapability {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     connections: Arc<Connections>,
+    /// Scrubs known secrets from everything a card gets back.
+    redactor: Arc<Redactor>,
     lookup: Arc<dyn Lookup>,
     settings: HttpSettings,
     /// Refuses every private address.
@@ -778,6 +825,8 @@ impl HttpCapability {
                 .build()
                 .map_err(|e| ConfigError::one("http", format!("cannot build the http client: {e}")))
         };
+        let redactor = Redactor::new(&connections.secrets())
+            .map_err(|e| ConfigError::one("connections", e.to_string()))?;
         let public = build(None)?;
         let mut private = HashMap::new();
         for conn in connections.by_name.values().filter(|c| c.allow_private) {
@@ -791,11 +840,29 @@ impl HttpCapability {
         Ok(HttpCapability {
             inner: Arc::new(Inner {
                 connections,
+                redactor: Arc::new(redactor),
                 lookup,
                 settings,
                 public,
                 private,
             }),
+        })
+    }
+
+    /// Scrub responses with `redactor` (the daemon's, which covers every
+    /// configured secret) instead of one built from the connections' own
+    /// secrets. Refused if it misses any of them.
+    pub fn with_redactor(self, redactor: Arc<Redactor>) -> Result<Self, ConfigError> {
+        if !redactor.secrets().covers(&self.inner.connections.secrets()) {
+            return Err(ConfigError::one(
+                "connections",
+                "the redactor does not cover every connection secret",
+            ));
+        }
+        let mut inner = (*self.inner).clone();
+        inner.redactor = redactor;
+        Ok(HttpCapability {
+            inner: Arc::new(inner),
         })
     }
 
@@ -1029,6 +1096,99 @@ impl HttpCapability {
     }
 }
 
+/// Headers whose value is a URL an upstream may have built from the request's
+/// (so from the query the host appended a secret to).
+const URL_HEADERS: &[&str] = &["location", "content-location"];
+
+impl HttpCapability {
+    /// What the card gets back: no secret in any header or the body. A query
+    /// secret the host appended is taken out of the URLs the upstream points
+    /// to (so the card can follow them through the connection, which appends
+    /// it again); any other echo of a secret becomes `[redacted]`.
+    fn scrub_response(
+        &self,
+        mut response: HttpResponse,
+        injected_param: Option<&str>,
+    ) -> HttpResponse {
+        let redactor = &self.inner.redactor;
+        for (name, value) in &mut response.headers {
+            if let Some(param) = injected_param {
+                let stripped = if URL_HEADERS.contains(&name.as_str()) {
+                    without_query_param(value, param)
+                } else if name == "link" {
+                    link_without_query_param(value, param)
+                } else {
+                    Cow::Borrowed(value.as_str())
+                };
+                if let Cow::Owned(stripped) = stripped {
+                    *value = stripped;
+                }
+            }
+            redactor.scrub_string(name);
+            redactor.scrub_string(value);
+        }
+        if let Cow::Owned(body) = redactor.scrub_bytes(&response.body) {
+            response.body = body;
+            // The card is told the length of the body it gets.
+            for (name, value) in &mut response.headers {
+                if name == "content-length" {
+                    *value = response.body.len().to_string();
+                }
+            }
+        }
+        response
+    }
+}
+
+/// `url` (absolute or relative) without the query parameter `param`; the rest
+/// of the query is kept as written.
+fn without_query_param<'a>(url: &'a str, param: &str) -> Cow<'a, str> {
+    let Some(at) = url.find('?') else {
+        return Cow::Borrowed(url);
+    };
+    let (head, rest) = (&url[..at], &url[at + 1..]);
+    let (query, fragment) = rest.split_at(rest.find('#').unwrap_or(rest.len()));
+    let is_param = |pair: &&str| {
+        url::form_urlencoded::parse(pair.as_bytes())
+            .next()
+            .is_some_and(|(key, _)| key == param)
+    };
+    if !query.split('&').any(|pair| is_param(&pair)) {
+        return Cow::Borrowed(url);
+    }
+    let kept: Vec<&str> = query.split('&').filter(|pair| !is_param(pair)).collect();
+    let mut out = head.to_owned();
+    if !kept.is_empty() {
+        out.push('?');
+        out.push_str(&kept.join("&"));
+    }
+    out.push_str(fragment);
+    Cow::Owned(out)
+}
+
+/// A `Link` header (`<url>; rel="next", <url>; rel="prev"`) with `param` taken
+/// out of each URL.
+fn link_without_query_param<'a>(value: &'a str, param: &str) -> Cow<'a, str> {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    let mut changed = false;
+    while let Some(open) = rest.find('<') {
+        let Some(close) = rest[open..].find('>').map(|c| open + c) else {
+            break;
+        };
+        out.push_str(&rest[..=open]);
+        let url = without_query_param(&rest[open + 1..close], param);
+        changed |= matches!(url, Cow::Owned(_));
+        out.push_str(&url);
+        rest = &rest[close..];
+    }
+    if !changed {
+        return Cow::Borrowed(value);
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
 /// A card's relative URL without its query (a query may name a resource the
 /// log has no business with; the path is enough to find the call).
 fn shown_path(card_url: &str) -> &str {
@@ -1170,6 +1330,17 @@ impl HttpApi for HttpCapability {
                 ErrorKind::Timeout,
                 format!("{label}: timed out after {} ms", plan.timeout.as_millis()),
             )),
+        };
+        let injected_param = match plan.connection.map(|c| &c.auth) {
+            Some(Auth::Query { name, .. }) => Some(name.as_str()),
+            _ => None,
+        };
+        let result = match result {
+            Ok(response) => Ok(self.scrub_response(response, injected_param)),
+            Err(mut error) => {
+                self.inner.redactor.scrub_card_error(&mut error);
+                Err(error)
+            }
         };
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match &result {

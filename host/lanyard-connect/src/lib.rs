@@ -11,7 +11,10 @@
 //!   for the demo and the tests.
 //!
 //! Grant checks (which connection or host a card may use) are the card
-//! runtime's job; this crate assumes they passed and enforces the rest.
+//! runtime's job; this crate assumes they passed and enforces the rest. What an
+//! upstream echoes of a credential is scrubbed before the card sees it (see
+//! [`http`]); [`Connections::secrets`] and [`MailCapability::secrets`] hand the
+//! daemon every secret they hold for its history-wide `Redactor`.
 //!
 //! What ops write in `lanyard.toml`:
 //!

@@ -11,7 +11,7 @@ use crate::config::{ConfigError, MailConfig, MailFrom, MailTls, Problems};
 use crate::secret::{Env, ProcessEnv};
 use async_trait::async_trait;
 use lanyard_core::caps::{MailApi, MailMessage};
-use lanyard_core::{CardError, ErrorKind};
+use lanyard_core::{CardError, ErrorKind, SecretSet};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
@@ -35,6 +35,7 @@ pub struct MailCapability {
     relay: String,
     /// Upper bound of one send, connect to QUIT.
     timeout: Duration,
+    secrets: SecretSet,
 }
 
 impl std::fmt::Debug for MailCapability {
@@ -95,9 +96,17 @@ impl MailCapability {
                 None
             }
         };
+        let mut secrets = SecretSet::new();
         let credentials = match (&config.username, &config.password) {
             (Some(user), Some(password)) => match password.resolve(PLACE, env) {
-                Ok(secret) => Some(Credentials::new(user.clone(), secret.expose().to_owned())),
+                Ok(secret) => {
+                    // As AUTH PLAIN and AUTH LOGIN put it on the wire, too.
+                    secrets
+                        .add(secret.expose())
+                        .add_base64_of(format!("\0{user}\0{}", secret.expose()).as_bytes())
+                        .add_base64_of(secret.expose().as_bytes());
+                    Some(Credentials::new(user.clone(), secret.expose().to_owned()))
+                }
                 Err(e) => {
                     problems.secret(PLACE, e);
                     None
@@ -196,7 +205,15 @@ impl MailCapability {
             max_message_bytes: config.max_message_bytes.unwrap_or(1024 * 1024),
             relay: format!("{}:{port}", config.host),
             timeout,
+            secrets,
         })
+    }
+
+    /// The relay password, in the forms it may be echoed in (for a [`Redactor`]).
+    ///
+    /// [`Redactor`]: lanyard_core::Redactor
+    pub fn secrets(&self) -> &SecretSet {
+        &self.secrets
     }
 
     /// The sender of every message.

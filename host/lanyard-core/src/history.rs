@@ -2,8 +2,10 @@
 //! executed step (and per loop iteration of a step).
 //!
 //! The interpreter produces them, the store keeps them, the CLI and admin API
-//! show them. Connection secrets never appear here: capabilities inject them
-//! below the card boundary, so no input or output a card sees can contain one.
+//! show them. Configured secrets never appear here: capabilities inject them
+//! below the card boundary, and what an upstream echoes back, or a card came by
+//! some other way, is scrubbed by a [`crate::Redactor`] before a record is
+//! written (the daemon's journal does it).
 
 use crate::error::{CardError, ErrorKind};
 use chrono::{DateTime, Utc};

@@ -3,7 +3,9 @@
 //! The types every part of lanyard speaks: the failure a card call reports
 //! ([`CardError`]), the capability traits the card runtime calls ([`okta::OktaApi`],
 //! [`caps::HttpApi`], [`caps::TablesApi`], [`caps::MailApi`]), the grants that gate them,
-//! the System Log event that triggers flows, and the run history records.
+//! the System Log event that triggers flows, the run history records,
+//! and the [`Redactor`] that keeps configured secret values out of what cards
+//! and the history see.
 //!
 //! This crate must stay light: no wasmtime, no sled, no HTTP stack. It is what lets
 //! the flow interpreter, the card runtime, the Okta client and the store be built
@@ -17,6 +19,7 @@ pub mod event;
 pub mod grants;
 pub mod history;
 pub mod okta;
+pub mod redact;
 
 pub use caps::WriteOutcome;
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -24,3 +27,4 @@ pub use context::CallContext;
 pub use error::{CardError, ErrorKind};
 pub use event::LogEvent;
 pub use grants::{Grant, Grants};
+pub use redact::{Redactor, SecretSet};

@@ -33,7 +33,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lanyard_core::history::{RunRecord, RunStatus, StepRecord, TriggerInfo};
 use lanyard_core::okta::OktaApi;
-use lanyard_core::{Clock, SystemClock};
+use lanyard_core::{Clock, Redactor, SystemClock};
 use lanyard_flow::interp::{run_flow, Env, FlowLookup, RunLimits, RunStart, Sleeper};
 use lanyard_flow::model::Flow;
 use lanyard_flow::SourceFile;
@@ -199,6 +199,8 @@ pub(crate) struct Inner {
     pub(crate) runtime: Runtime,
     pub(crate) clock: Arc<dyn Clock>,
     caps: Capabilities,
+    /// Every configured secret; see `crate::journal`.
+    redactor: Arc<Redactor>,
     okta: OktaOrg,
     builtins: tokio::sync::OnceCell<Arc<Vec<Arc<LoadedCard>>>>,
     flows_tx: watch::Sender<Arc<FlowSet>>,
@@ -283,7 +285,15 @@ impl Engine {
                 (OktaOrg::Org(client), Some(cap))
             }
         };
+        // Every configured secret, once: scrubbed from what cards get back
+        // over http and from everything the history keeps.
+        let mut secrets = crate::secrets::configured(&config);
+        if let OktaOrg::Sandbox(running, _) = &okta {
+            secrets.add(running.org.service_token()).add(running.org.admin_token());
+        }
+        let redactor = Arc::new(Redactor::new(&secrets).map_err(|e| EngineError::Other(e.to_string()))?);
         let http = lanyard_connect::HttpCapability::new(config.connections.clone(), config.http.clone())
+            .and_then(|http| http.with_redactor(redactor.clone()))
             .map_err(|e| EngineError::Connections(e.to_string()))?;
         let caps = Capabilities {
             okta: okta_cap,
@@ -313,6 +323,7 @@ impl Engine {
             runtime,
             clock: options.clock,
             caps,
+            redactor,
             okta,
             builtins: tokio::sync::OnceCell::new(),
             flows_tx,
@@ -807,6 +818,8 @@ impl Engine {
             return Err(StartError::Busy(self.inner.queue.len()));
         }
         let now = self.inner.clock.now();
+        let mut input = input;
+        crate::journal::scrub_run_input(&self.inner.redactor, &mut input);
         let run = RunRecord {
             id: lanyard_store::new_run_id(now),
             flow: f.name.clone(),
@@ -992,7 +1005,7 @@ impl Engine {
         }
         run.started.get_or_insert(started);
         let journal = if resume {
-            match StoreJournal::resume(store.clone(), &run.id).await {
+            match StoreJournal::resume(store.clone(), &run.id, self.inner.redactor.clone()).await {
                 Ok(j) => j,
                 Err(e) => {
                     tracing::error!(run = %run.id, error = %e, "cannot read the run's journal; it is retried at the next start");
@@ -1000,7 +1013,7 @@ impl Engine {
                 }
             }
         } else {
-            StoreJournal::new(store.clone())
+            StoreJournal::new(store.clone(), self.inner.redactor.clone())
         };
         let journal = Arc::new(match observer {
             Some(tx) => journal.with_observer(tx),
@@ -1035,7 +1048,8 @@ impl Engine {
             }
         };
         let outcome = match outcome {
-            Some(o) => {
+            Some(mut o) => {
+                crate::journal::scrub_outcome(&self.inner.redactor, &mut o);
                 o.apply_to(&mut run);
                 if let Some(e2) = &o.on_failure_error {
                     tracing::warn!(run = %run.id, flow = %flow.name, error = ?e2.message, "the flow's on_failure steps failed too");

@@ -10,12 +10,20 @@
 //! was recorded. A card call that completed but whose record had not reached
 //! the disk is called again on resume with the same idempotency key
 //! (`run/step/attempt`), which the card passes on to external APIs.
+//!
+//! Secrets rule: this is where a run's history is written, so this is where it
+//! is scrubbed. Every step record (input, output, error, logs, dry-run effects)
+//! goes through the engine's [`Redactor`] before it is stored or shown, and
+//! [`scrub_run_input`] and [`scrub_outcome`] do the same for what the engine
+//! stores of the run itself: a card that came by a secret cannot put it in the
+//! history. A resumed run sees the scrubbed records, as stored.
 
 use crate::cards::Invoker;
 use async_trait::async_trait;
 use lanyard_core::history::StepRecord;
-use lanyard_core::CardError;
-use lanyard_flow::interp::{CardCall, CardInvoker, CardResult, Journal, JournalError};
+use lanyard_core::{CardError, Redactor};
+use lanyard_flow::interp::{CardCall, CardInvoker, CardResult, Journal, JournalError, RunOutcome};
+use serde_json::Value;
 use lanyard_store::{RunStore, Store};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,6 +32,7 @@ use std::sync::Arc;
 /// Where the steps of one run go.
 pub struct StoreJournal {
     store: Store,
+    redactor: Arc<Redactor>,
     /// Steps recorded before an interruption, by path (resume only).
     completed: HashMap<String, StepRecord>,
     dirty: AtomicBool,
@@ -33,9 +42,10 @@ pub struct StoreJournal {
 
 impl StoreJournal {
     /// A journal for a fresh run.
-    pub fn new(store: Store) -> Self {
+    pub fn new(store: Store, redactor: Arc<Redactor>) -> Self {
         StoreJournal {
             store,
+            redactor,
             completed: HashMap::new(),
             dirty: AtomicBool::new(false),
             observer: None,
@@ -43,7 +53,11 @@ impl StoreJournal {
     }
 
     /// A journal for a resumed run: the steps it already recorded.
-    pub async fn resume(store: Store, run_id: &str) -> Result<Self, lanyard_store::StoreError> {
+    pub async fn resume(
+        store: Store,
+        run_id: &str,
+        redactor: Arc<Redactor>,
+    ) -> Result<Self, lanyard_store::StoreError> {
         let steps = store.steps(run_id).await?;
         let mut completed = HashMap::with_capacity(steps.len());
         for s in steps {
@@ -52,6 +66,7 @@ impl StoreJournal {
         }
         Ok(StoreJournal {
             store,
+            redactor,
             completed,
             dirty: AtomicBool::new(false),
             observer: None,
@@ -86,7 +101,8 @@ impl Journal for StoreJournal {
         self.completed.get(path).cloned()
     }
 
-    async fn record(&self, step: StepRecord) -> Result<(), JournalError> {
+    async fn record(&self, mut step: StepRecord) -> Result<(), JournalError> {
+        self.redactor.scrub_step(&mut step);
         self.store
             .record_step(&step)
             .await
@@ -117,5 +133,26 @@ impl CardInvoker for RunCards {
             );
         }
         self.invoker.call(call).await
+    }
+}
+
+/// Scrub a run's input (the trigger event of an API call, a schedule, a run
+/// started by hand or by another run) before the run is stored; the run then
+/// sees what the history keeps.
+pub fn scrub_run_input(redactor: &Redactor, input: &mut Value) {
+    redactor.scrub_json(input);
+}
+
+/// Scrub how a run ended before it is stored, handed to whoever waits for it
+/// and to the error flow.
+pub fn scrub_outcome(redactor: &Redactor, outcome: &mut RunOutcome) {
+    if let Some(output) = &mut outcome.output {
+        redactor.scrub_json(output);
+    }
+    for error in [&mut outcome.error, &mut outcome.on_failure_error].into_iter().flatten() {
+        redactor.scrub_error_info(error);
+    }
+    if let Some(reason) = &mut outcome.reason {
+        redactor.scrub_string(reason);
     }
 }

@@ -20,7 +20,8 @@
 //! - [`intake`]: [`Intake::accept`], durable event intake for hooks and the poller.
 //! - [`dispatch`] (private): inbox → runs. [`queue`]: the per-subject run queue.
 //! - [`cards`]: the card set, grants, and the `CardInvoker` over the runtime.
-//! - [`journal`]: the step journal over the store, durable before each card call.
+//! - [`journal`]: the step journal over the store, durable before each card call;
+//!   every record scrubbed of the secrets [`secrets`] gathers from the config.
 //! - [`flows`]: the loaded flow set ([`FlowSet`]), swapped whole on reload.
 //! - [`breaker`]: the runaway breaker. [`reload`]: file watch and SIGHUP.
 //! - [`server`]: the hyper server, [`server::run`]. [`testflow`]: `lanyard run`.
@@ -62,6 +63,7 @@ pub mod registry;
 pub mod registry_api;
 mod reload;
 pub mod schedule;
+pub mod secrets;
 pub mod server;
 pub mod shutdown;
 pub mod testflow;

@@ -163,34 +163,51 @@ async fn credentials_headers_are_the_hosts() {
     assert!(seen.header("user-agent").unwrap().starts_with("lanyard/"));
 }
 
+/// One connection per auth kind, named after it, under `/t` (bearer), `/b`
+/// (basic), `/h` (header), `/q` (query) and `/n` (none) of `port`; secrets from
+/// `BEARER`, `PW`, `KEY` and `QUERY`.
+fn every_auth_kind(port: u16) -> String {
+    format!(
+        r#"
+        [connections.bearer]
+        base_url = "http://127.0.0.1:{port}/t"
+        auth = {{ bearer = {{ env = "BEARER" }} }}
+        allow_private = true
+
+        [connections.basic]
+        base_url = "http://127.0.0.1:{port}/b"
+        auth = {{ basic = {{ username = "svc", password = {{ env = "PW" }} }} }}
+        allow_private = true
+
+        [connections.header]
+        base_url = "http://127.0.0.1:{port}/h"
+        auth = {{ header = {{ name = "X-Api-Key", value = {{ env = "KEY" }} }} }}
+        allow_private = true
+
+        [connections.query]
+        base_url = "http://127.0.0.1:{port}/q"
+        auth = {{ query = {{ name = "api_key", value = {{ env = "QUERY" }} }} }}
+        allow_private = true
+
+        [connections.none]
+        base_url = "http://127.0.0.1:{port}/n"
+        allow_private = true
+        "#
+    )
+}
+
 #[tokio::test]
 async fn every_auth_kind_is_injected() {
     let server = TestServer::ok().await;
     let port = server.port();
     let http = capability(
-        &format!(
-            r#"
-            [connections.basic]
-            base_url = "http://127.0.0.1:{port}/b"
-            auth = {{ basic = {{ username = "svc", password = {{ env = "PW" }} }} }}
-            allow_private = true
-
-            [connections.header]
-            base_url = "http://127.0.0.1:{port}/h"
-            auth = {{ header = {{ name = "X-Api-Key", value = {{ env = "KEY" }} }} }}
-            allow_private = true
-
-            [connections.query]
-            base_url = "http://127.0.0.1:{port}/q"
-            auth = {{ query = {{ name = "api_key", value = {{ env = "KEY" }} }} }}
-            allow_private = true
-
-            [connections.none]
-            base_url = "http://127.0.0.1:{port}/n"
-            allow_private = true
-            "#
-        ),
-        &[("PW", "p@ss:word"), ("KEY", "k&y=1")],
+        &every_auth_kind(port),
+        &[
+            ("BEARER", "t0ken"),
+            ("PW", "p@ss:word"),
+            ("KEY", "k&y=1"),
+            ("QUERY", "k&y=1"),
+        ],
         StaticLookup::new(),
     );
     http.send(get("x", Some("basic"))).await.unwrap();
@@ -580,4 +597,185 @@ async fn a_closed_port_is_unavailable_and_retryable() {
         "{err}"
     );
     assert!(!format!("{err:?}").contains("very-secret"), "{err:?}");
+}
+
+// ---------------------------------------------------------------------------
+// secrets echoed by an upstream never reach the card
+
+/// An upstream that echoes what it got: the request target (with the query
+/// the host appended a secret to) and every request header, in a JSON body, a
+/// text line and response headers; `/redirect` answers 302 with a `Location`
+/// that keeps the query, as many servers do.
+async fn echoing_upstream() -> TestServer {
+    TestServer::start(|req| {
+        let mut headers = serde_json::Map::new();
+        for (name, value) in &req.headers {
+            headers.insert(name.clone(), serde_json::Value::String(value.clone()));
+        }
+        let body = format!(
+            "{}\nraw: {} {}\n",
+            serde_json::json!({ "target": req.target, "headers": headers }),
+            req.target,
+            req.headers
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        let status = if req.target.contains("/redirect") {
+            StatusCode::FOUND
+        } else {
+            StatusCode::OK
+        };
+        let mut r = text(status, &body);
+        let h = r.headers_mut();
+        h.insert("location", req.target.parse().unwrap());
+        h.insert(
+            "link",
+            format!("<{}>; rel=\"next\"", req.target).parse().unwrap(),
+        );
+        for name in ["authorization", "x-api-key"] {
+            if let Some(v) = req.header(name) {
+                h.insert(
+                    hyper::header::HeaderName::from_bytes(format!("x-echo-{name}").as_bytes())
+                        .unwrap(),
+                    v.parse().unwrap(),
+                );
+            }
+        }
+        r
+    })
+    .await
+}
+
+/// Every form of `secret` an upstream may echo it in.
+fn echo_forms(secret: &str) -> Vec<String> {
+    let strict: String = secret
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let json = serde_json::to_string(secret).unwrap();
+    vec![
+        secret.to_owned(),
+        url::form_urlencoded::byte_serialize(secret.as_bytes()).collect(),
+        strict,
+        json[1..json.len() - 1].to_owned(),
+    ]
+}
+
+/// What the card sees, as one text, lowercased (hex escapes come in both cases).
+fn card_view(response: &lanyard_core::caps::HttpResponse) -> String {
+    let mut all = format!("{}\n", response.status);
+    for (k, v) in &response.headers {
+        all.push_str(&format!("{k}: {v}\n"));
+    }
+    all.push_str(&String::from_utf8_lossy(&response.body));
+    all.to_lowercase()
+}
+
+#[tokio::test]
+async fn an_echoing_upstream_never_shows_the_card_a_secret() {
+    use base64::Engine as _;
+    let server = echoing_upstream().await;
+    let port = server.port();
+    let bearer = "bearer-\"tok/en\"-12345";
+    let password = "p@ss:word-\"quoted\"";
+    let header = "hdr-\"key\"&value=1";
+    let query = "q&k\"y=1 two/three";
+    let http = capability(
+        &every_auth_kind(port),
+        &[
+            ("BEARER", bearer),
+            ("PW", password),
+            ("KEY", header),
+            ("QUERY", query),
+        ],
+        StaticLookup::new(),
+    );
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("svc:{password}"));
+    let cases: [(&str, Vec<String>); 4] = [
+        ("bearer", echo_forms(bearer)),
+        ("basic", {
+            let mut forms = echo_forms(password);
+            forms.push(basic.trim_end_matches('=').to_owned());
+            forms
+        }),
+        ("header", echo_forms(header)),
+        ("query", echo_forms(query)),
+    ];
+    for (connection, forms) in &cases {
+        for path in ["echo?page=2", "redirect?page=2"] {
+            let response = http.send(get(path, Some(connection))).await.unwrap();
+            // The upstream did get the credential (so it had one to echo).
+            let sent = server.last();
+            let on_the_wire = format!("{} {:?}", sent.target, sent.headers).to_lowercase();
+            assert!(
+                forms
+                    .iter()
+                    .any(|f| on_the_wire.contains(&f.to_lowercase())),
+                "{connection}: the upstream got no credential: {on_the_wire}"
+            );
+            let seen = card_view(&response);
+            for form in forms {
+                assert!(
+                    !seen.contains(&form.to_lowercase()),
+                    "{connection} {path}: the card sees the secret as `{form}`:\n{seen}"
+                );
+            }
+            assert!(seen.contains("[redacted]"), "{connection} {path}:\n{seen}");
+            // The body's length is the scrubbed body's.
+            let length = response
+                .headers
+                .iter()
+                .find(|(k, _)| k == "content-length")
+                .map(|(_, v)| v.parse::<usize>().unwrap());
+            assert_eq!(length, Some(response.body.len()), "{connection} {path}");
+        }
+    }
+
+    // The appended query secret is taken out of the URLs the upstream points
+    // to, not just masked: the card can follow the redirect through the
+    // connection, which appends the secret again.
+    let response = http
+        .send(get("redirect?page=2", Some("query")))
+        .await
+        .unwrap();
+    assert_eq!(response.status, 302);
+    let location = response
+        .headers
+        .iter()
+        .find(|(k, _)| k == "location")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    assert_eq!(location, "/q/redirect?page=2");
+    let link = response
+        .headers
+        .iter()
+        .find(|(k, _)| k == "link")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    assert_eq!(link, "</q/redirect?page=2>; rel=\"next\"");
+    let followed = http
+        .send(get(
+            &format!("http://127.0.0.1:{port}{location}"),
+            Some("query"),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(followed.status, 302);
+    assert!(server.last().target.contains("api_key="));
+
+    // The daemon hands in its own redactor; one that misses a connection's
+    // secret is refused.
+    assert!(
+        http.clone()
+            .with_redactor(Arc::new(lanyard_core::Redactor::none()))
+            .is_err()
+    );
 }

@@ -14,5 +14,6 @@ mod invoke;
 mod lifecycle;
 mod loops;
 mod registry;
+mod secrets;
 mod slow_clients;
 mod testflow;

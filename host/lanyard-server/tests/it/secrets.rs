@@ -1,0 +1,140 @@
+//! Configured secrets stay out of the run history: an upstream that echoes a
+//! connection's credentials, a trigger input and a flow that carry one, and
+//! what the admin API then shows of the run.
+
+use crate::support::*;
+use lanyard_core::history::{RunStatus, TriggerInfo};
+use lanyard_server::StartOptions;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const QUERY_SECRET: &str = r#"qs-"quoted"&key=1/slash"#;
+const HEADER_SECRET: &str = r#"hs-"quoted"&key=2"#;
+
+/// Echoes each GET: the target (with the query the host appended a secret
+/// to) and the request headers as JSON; a path with `redirect` in it answers
+/// 302 with a `Location` that keeps the query.
+async fn echoing_upstream() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else { return };
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&got).to_string();
+                let mut lines = head.split("\r\n");
+                let target = lines.next().unwrap_or("").split(' ').nth(1).unwrap_or("").to_string();
+                let mut headers = serde_json::Map::new();
+                for line in lines.take_while(|l| !l.is_empty()) {
+                    if let Some((k, v)) = line.split_once(':') {
+                        headers.insert(k.trim().to_lowercase(), Value::String(v.trim().to_string()));
+                    }
+                }
+                let body = json!({ "target": target, "headers": headers }).to_string();
+                let status = if target.contains("redirect") { "302 Found" } else { "200 OK" };
+                let response = format!(
+                    "HTTP/1.1 {status}\r\nlocation: {target}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    port
+}
+
+fn config(port: u16) -> String {
+    format!(
+        r#"
+[connections.query]
+base_url = "http://127.0.0.1:{port}/q"
+auth = {{ query = {{ name = "api_key", value = {{ value = '{QUERY_SECRET}' }} }} }}
+allow_private = true
+
+[connections.header]
+base_url = "http://127.0.0.1:{port}/h"
+auth = {{ header = {{ name = "X-Api-Key", value = {{ value = '{HEADER_SECRET}' }} }} }}
+allow_private = true
+
+[cards."http.request"]
+grants = ["connection:query", "connection:header"]
+"#
+    )
+}
+
+/// The flow's author also wrote a secret into it, so a card gets one by a way
+/// other than the http capability.
+fn flow() -> String {
+    format!(
+        r#"
+name: leaky
+description: Calls an upstream that echoes its credentials, and echoes a secret written in the flow.
+trigger: manual
+steps:
+  - id: call
+    card: http.request
+    with: {{ connection: query, method: GET, path: "/echo", query: {{ page: "2" }} }}
+  - id: hop
+    card: http.request
+    with: {{ connection: query, method: GET, path: "/redirect", expect_status: any }}
+  - id: header
+    card: http.request
+    with: {{ connection: header, method: GET, path: "/echo" }}
+  - id: literal
+    card: lanyard.echo
+    with: {{ message: 'written in the flow {QUERY_SECRET}', fields: {{ note: "{{{{ event.note }}}}" }} }}
+  - return: {{ literal: "{{{{ literal.message }}}}", target: "{{{{ call.json.target }}}}" }}
+"#
+    )
+}
+
+/// The forms a secret takes in the admin API's JSON if the history holds it.
+fn forms(secret: &str) -> Vec<String> {
+    let strict: String = secret
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02x}") })
+        .collect();
+    let json = serde_json::to_string(secret).unwrap();
+    vec![
+        secret.to_lowercase(),
+        json[1..json.len() - 1].to_lowercase(),
+        url::form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>().to_lowercase(),
+        strict,
+    ]
+}
+
+#[tokio::test]
+async fn the_stored_run_holds_no_configured_secret() {
+    let port = echoing_upstream().await;
+    let d = daemon().flow("leaky.yaml", &flow()).config(&config(port)).start().await;
+    let opts = StartOptions {
+        wait: true,
+        ..StartOptions::default()
+    };
+    let input = json!({ "note": format!("from the trigger {QUERY_SECRET} and {ADMIN}") });
+    let started = d.engine.start_run("leaky", TriggerInfo::Manual, input, opts).await.unwrap();
+    let run = started.outcome.expect("the run ended");
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+
+    let (status, shown) = d.admin_get(&format!("/api/v1/runs/{}", run.id)).await;
+    assert_eq!(status, 200);
+    // The upstream's echo and the flow's literal reached the history, scrubbed.
+    assert_eq!(shown["steps"].as_array().map(Vec::len), Some(5), "{shown:#}");
+    let text = shown.to_string().to_lowercase();
+    assert!(text.contains("[redacted]"), "{shown:#}");
+    assert!(text.contains("/q/echo?page=2"), "the echo is in the history: {shown:#}");
+    for secret in [QUERY_SECRET, HEADER_SECRET, ADMIN] {
+        for form in forms(secret) {
+            assert!(!text.contains(&form), "the stored run shows `{form}`:\n{shown:#}");
+        }
+    }
+    d.stop().await;
+}
