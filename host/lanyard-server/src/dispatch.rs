@@ -25,6 +25,7 @@ pub(crate) async fn run(engine: Engine) {
     let intake = engine.intake().clone();
     let store = engine.store().clone();
     let mut after: Option<u64> = None;
+    let mut epoch = store.epoch();
     let mut failures = 0u32;
     loop {
         if stop.is_triggered() {
@@ -34,6 +35,13 @@ pub(crate) async fn run(engine: Engine) {
         let notified = intake.wake().notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
+        // A store reopened after a failed write may hold events this loop has
+        // passed (their dispatch did not reach the disk): read from the start.
+        let page_epoch = store.epoch();
+        if page_epoch != epoch {
+            after = None;
+            epoch = page_epoch;
+        }
         let page = {
             let _whole_deliveries = intake.exclusive().await;
             store.undispatched(after, PAGE).await
@@ -74,10 +82,15 @@ pub(crate) async fn run(engine: Engine) {
         }
         metrics::counter!(m::EVENTS_DISPATCHED).increment(dispatched);
         if !queued.is_empty() {
-            if let Err(e) = store.sync().await {
-                // Runs not known durable must not call cards: they run after
-                // the next start, from the store.
-                tracing::error!(error = %e, runs = queued.len(), "cannot flush new runs; they start after the next restart");
+            let synced = match store.sync().await {
+                Ok(()) if store.epoch() != page_epoch => Err("the store was reopened after a failed write".to_string()),
+                other => other.map_err(|e| e.to_string()),
+            };
+            if let Err(e) = synced {
+                // Runs not known durable must not call cards: once the store
+                // writes again, the engine queues those it has (see
+                // `Engine::watch_store`) and the rest are dispatched again.
+                tracing::error!(error = %e, runs = queued.len(), "cannot flush new runs; they start once the store writes again");
                 continue;
             }
         }

@@ -186,7 +186,14 @@ impl Store {
         };
         private.recover()?;
         {
+            // Bigger than a page, so that it needs room a full disk does not
+            // have (the tail of a partly written page takes a small write).
             let b = private.b()?;
+            let mut probe = vec![0u8; PROBE_BYTES];
+            probe[..8].copy_from_slice(&epoch.to_be_bytes());
+            b.t.meta
+                .insert(META_PROBE, probe)
+                .map_err(|e| StoreError::backend("write", T_META, META_PROBE, e))?;
             b.t.meta
                 .insert(META_PROBE, &epoch.to_be_bytes())
                 .map_err(|e| StoreError::backend("write", T_META, META_PROBE, e))?;
@@ -210,6 +217,7 @@ impl Store {
 
 /// Written and flushed by each reopening: the proof that the disk takes writes.
 const META_PROBE: &[u8] = b"reopened";
+const PROBE_BYTES: usize = 16 * 1024;
 
 fn reopen_loop(weak: Weak<Inner>, old: Arc<Backend>, epoch: u64) {
     // The old database closes when the last operation using it lets go; until
