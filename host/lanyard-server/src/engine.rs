@@ -845,10 +845,15 @@ impl Engine {
             subject: opts.subject.clone(),
             dry_run: opts.dry_run,
         };
+        let epoch = self.inner.store.epoch();
         self.inner.store.create_run(&run).await?;
         if !opts.wait {
-            // The run id is the caller's receipt: the run must survive a crash.
+            // The run id is the caller's receipt: the run must survive a crash,
+            // and a store reopened meanwhile may have dropped it.
             self.inner.store.sync().await?;
+            if self.inner.store.epoch() != epoch {
+                return Err(StoreError::Flush("the store was reopened after a failed write before the run was on disk".into()).into());
+            }
         }
         let run_id = run.id.clone();
         let (done, rx) = if opts.wait {
@@ -997,9 +1002,11 @@ impl Engine {
             observer,
             ..
         } = task;
-        // Kept to write the run again if its record did not reach the disk (a
-        // run started with `wait` is not flushed before it runs).
-        let original = run.clone();
+        let (id, flow_name) = (run.id.clone(), run.flow.clone());
+        // Kept to write the run again if its record did not reach the disk:
+        // only a run started with `wait` is not flushed before it runs (the
+        // others are known durable), so only it pays for the copy.
+        let unflushed = done.is_some().then(|| run.clone());
         let mut attempt = Attempt { run, flow, resume };
         let mut retries = 0u32;
         loop {
@@ -1007,7 +1014,7 @@ impl Engine {
                 Ran::Ended => return,
                 Ran::Interrupted(why) => why,
             };
-            tracing::warn!(run = %original.id, flow = %original.flow, error = %why, "the store cannot write; the run waits and resumes from its last durable step once it can");
+            tracing::warn!(run = %id, flow = %flow_name, error = %why, "the store cannot write; the run waits and resumes from its last durable step once it can");
             loop {
                 // Noticing a failed write takes a look at the store.
                 let _ = self.inner.store.health();
@@ -1015,41 +1022,50 @@ impl Engine {
                 // Bounded, for a failure the store does not see as its own.
                 tokio::time::sleep(Duration::from_millis(50u64 << retries.min(7))).await;
                 retries += 1;
-                match self.resumable(&original, &mut done).await {
+                match self.resumable(&id, unflushed.as_ref(), &mut done).await {
                     Ok(Some(next)) => {
                         attempt = next;
                         break;
                     }
                     Ok(None) => return,
-                    Err(e) => tracing::warn!(run = %original.id, error = %e, "cannot read the interrupted run yet; retrying"),
+                    Err(e) => tracing::warn!(run = %id, error = %e, "cannot read the interrupted run yet; retrying"),
                 }
             }
         }
     }
 
-    /// What to run after the store failed under `original`: the run as the
+    /// What to run after the store failed under run `id`: the run as the
     /// store has it now, resumed from its journal. `None` if it has ended
     /// (its end reached the disk before the failure): then it is reported.
+    /// `unflushed` is the run as it started, if it may never have reached the
+    /// disk.
     async fn resumable(
         &self,
-        original: &RunRecord,
+        id: &str,
+        unflushed: Option<&RunRecord>,
         done: &mut Option<oneshot::Sender<RunRecord>>,
     ) -> Result<Option<Attempt>, StoreError> {
         let store = &self.inner.store;
-        match store.get_run(&original.id).await? {
+        match store.get_run(id).await? {
             Some(run) if run.status.is_final() => {
                 self.finished(run, done.take()).await;
                 Ok(None)
             }
             Some(run) => Ok(Some(Attempt { run, flow: None, resume: true })),
-            None => {
-                store.create_run(original).await?;
-                Ok(Some(Attempt {
-                    run: original.clone(),
-                    flow: None,
-                    resume: true,
-                }))
-            }
+            None => match unflushed {
+                Some(run) => {
+                    store.create_run(run).await?;
+                    Ok(Some(Attempt {
+                        run: run.clone(),
+                        flow: None,
+                        resume: true,
+                    }))
+                }
+                None => {
+                    tracing::error!(run = %id, "the interrupted run is not in the store; it cannot resume");
+                    Ok(None)
+                }
+            },
         }
     }
 
