@@ -200,6 +200,7 @@ async fn pauses_and_resumes() {
     );
     let metrics = http.get(format!("{}/metrics", d.url)).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("lanyard_store_writable 0"), "{metrics}");
+    assert!(!metrics.contains("lanyard_store_failing_since_seconds 0\n"), "{metrics}");
 
     // Space returns: no restart, the daemon takes hooks again by itself.
     disk.free();
