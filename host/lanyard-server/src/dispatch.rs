@@ -45,6 +45,10 @@ pub(crate) async fn run(engine: Engine) {
         let notified = intake.wake().notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
+        // Runs of this page count as durable only if the opening of the
+        // database they were written to is still the one in use after their
+        // flush (see `Store::epoch`).
+        let page_epoch = store.epoch();
         let page = {
             let _whole_deliveries = intake.exclusive().await;
             first_page(&store, &passed_over).await
@@ -54,7 +58,7 @@ pub(crate) async fn run(engine: Engine) {
             Err(e) => {
                 failures += 1;
                 tracing::error!(error = %e, "cannot read the inbox; retrying");
-                if pause(failures, &stop).await {
+                if pause(failures, &store, &stop).await {
                     continue;
                 }
                 return;
@@ -88,15 +92,31 @@ pub(crate) async fn run(engine: Engine) {
         metrics::counter!(m::EVENTS_DISPATCHED).increment(dispatched);
         if !queued.is_empty() {
             // Runs not known durable must not call cards, and nothing later
-            // may be queued ahead of them: flush until it works. If the daemon
-            // stops first, they run after the next start, from the store.
+            // may be queued ahead of them: flush until it works. If the store
+            // was reopened after a failed write meanwhile, the runs may be
+            // gone with the opening they were written to: once the store
+            // writes again, the engine queues those it has (see
+            // `Engine::watch_store`) and the rest are dispatched again, as
+            // their events are still waiting. If the daemon stops first, they
+            // run after the next start, from the store.
             let mut tries = 0u32;
-            while let Err(e) = store.sync().await {
-                tries += 1;
-                tracing::error!(error = %e, runs = queued.len(), "cannot flush new runs; retrying before they are queued");
-                if !pause(tries, &stop).await {
-                    return;
+            let durable = loop {
+                match store.sync().await {
+                    Ok(()) if store.epoch() == page_epoch => break true,
+                    Ok(()) => break false,
+                    Err(_) if store.epoch() != page_epoch => break false,
+                    Err(e) => {
+                        tries += 1;
+                        tracing::error!(error = %e, runs = queued.len(), "cannot flush new runs; retrying before they are queued");
+                        if !pause(tries, &store, &stop).await {
+                            return;
+                        }
+                    }
                 }
+            };
+            if !durable {
+                tracing::error!(runs = queued.len(), "the store was reopened after a failed write before new runs were flushed; they start once it writes again");
+                continue;
             }
         }
         for task in queued {
@@ -104,7 +124,7 @@ pub(crate) async fn run(engine: Engine) {
         }
         if stalled {
             failures += 1;
-            if !pause(failures, &stop).await {
+            if !pause(failures, &store, &stop).await {
                 return;
             }
         } else {
@@ -134,12 +154,24 @@ fn about_the_event(e: &StoreError) -> bool {
     matches!(e, StoreError::Corrupt { .. } | StoreError::Conflict(_) | StoreError::Invalid(_) | StoreError::NotFound(_))
 }
 
-/// Wait longer after each failure in a row (0.2 s doubling up to 12.8 s).
-/// `false` if the daemon is stopping.
-async fn pause(failures: u32, stop: &crate::shutdown::Shutdown) -> bool {
+/// Wait longer after each failure in a row (0.2 s doubling up to 12.8 s), or
+/// until the store has been reopened after a failed write, which is the
+/// moment to try again. `false` if the daemon is stopping.
+async fn pause(failures: u32, store: &Store, stop: &crate::shutdown::Shutdown) -> bool {
     let wait = Duration::from_millis(100u64 << failures.clamp(1, 7));
+    let mut status = store.subscribe();
+    let epoch = store.epoch();
+    let reopened = async move {
+        while status.changed().await.is_ok() {
+            if status.borrow().epoch != epoch {
+                return;
+            }
+        }
+        std::future::pending::<()>().await
+    };
     tokio::select! {
         _ = tokio::time::sleep(wait) => true,
+        _ = reopened => true,
         _ = stop.wait() => false,
     }
 }

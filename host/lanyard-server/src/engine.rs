@@ -16,6 +16,13 @@
 //! period, leaves the rest `running` in the store (they resume at the next
 //! start) and flushes.
 //!
+//! When the store cannot write (a full disk; the store reopens itself, see
+//! `lanyard_store`'s `health`), a run whose step record or flush fails is
+//! stopped where it is, not ended: it waits until the store writes again and
+//! resumes from its journal, as after a restart. Once the store is back, the
+//! runs it holds unfinished that nobody runs (their start was cut off) are
+//! queued again and the dispatcher reads the inbox again from its start.
+//!
 //! Hot path of a run: no config parsing, no flow compiling, no card loading
 //! (built-ins are loaded at start; grants computed per card version once);
 //! store writes are plain single-key writes, group-committed.
@@ -217,6 +224,8 @@ pub(crate) struct Inner {
     /// Drop runs in flight (after the grace period); they stay `running`.
     hard_stop: ShutdownTrigger,
     running: Mutex<HashMap<String, oneshot::Sender<()>>>,
+    /// The runs queued or running here, by id: a run is queued once.
+    owned: Mutex<HashSet<String>>,
     active_by_flow: Mutex<HashMap<String, usize>>,
     in_flight: AtomicUsize,
     order: AtomicU64,
@@ -335,6 +344,7 @@ impl Engine {
             stop,
             hard_stop,
             running: Mutex::new(HashMap::new()),
+            owned: Mutex::new(HashSet::new()),
             active_by_flow: Mutex::new(HashMap::new()),
             in_flight: AtomicUsize::new(0),
             order: AtomicU64::new(0),
@@ -398,11 +408,15 @@ impl Engine {
             self.spawn(async move { engine.worker().await });
         }
         if self.inner.mode == Mode::Daemon {
-            if let Err(e) = self.recover().await {
-                tracing::error!(error = %e, "cannot recover unfinished runs; they stay in the store and are retried at the next start");
+            match self.adopt_unfinished().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(runs = n, "resuming runs that were unfinished at the last stop"),
+                Err(e) => tracing::error!(error = %e, "cannot recover unfinished runs; they are queued once the store can be read"),
             }
             let engine = self.clone();
             self.spawn(async move { crate::dispatch::run(engine).await });
+            let engine = self.clone();
+            self.spawn(async move { engine.watch_store().await });
             let engine = self.clone();
             self.spawn(async move { engine.prune_loop().await });
             self.start_extensions();
@@ -777,11 +791,22 @@ impl Engine {
         }
     }
 
-    /// Put a run that is already in the store into the queue.
-    pub(crate) fn enqueue(&self, task: RunTask) {
+    /// Put a run that is already in the store into the queue, unless it is
+    /// queued or running here already (runs found unfinished after the store
+    /// reopened may be). Returns whether it was queued.
+    pub(crate) fn enqueue(&self, task: RunTask) -> bool {
+        if !self.inner.owned.lock().unwrap_or_else(|p| p.into_inner()).insert(task.run.id.clone()) {
+            tracing::debug!(run = %task.run.id, "the run is already queued or running");
+            return false;
+        }
         self.track(&task.run.flow, 1);
         self.inner.queue.push(task);
         metrics::gauge!(m::QUEUE_DEPTH).set(self.inner.queue.len() as f64);
+        true
+    }
+
+    fn disown(&self, id: &str) {
+        self.inner.owned.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
     }
 
     /// Start a run of `flow` that does not come from an Okta event: a
@@ -836,10 +861,15 @@ impl Engine {
             subject: opts.subject.clone(),
             dry_run: opts.dry_run,
         };
+        let epoch = self.inner.store.epoch();
         self.inner.store.create_run(&run).await?;
         if !opts.wait {
-            // The run id is the caller's receipt: the run must survive a crash.
+            // The run id is the caller's receipt: the run must survive a crash,
+            // and a store reopened meanwhile may have dropped it.
             self.inner.store.sync().await?;
+            if self.inner.store.epoch() != epoch {
+                return Err(StoreError::Flush("the store was reopened after a failed write before the run was on disk".into()).into());
+            }
         }
         let run_id = run.id.clone();
         let (done, rx) = if opts.wait {
@@ -905,6 +935,7 @@ impl Engine {
                 .await?;
             self.inner.store.sync().await?;
             self.track(&task.run.flow, -1);
+            self.disown(id);
             self.inner.queue.done(task.run.subject.as_deref());
             if let Ok(Some(r)) = self.inner.store.get_run(id).await {
                 let r = Arc::new(r);
@@ -963,43 +994,124 @@ impl Engine {
         self.inner.running.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), cancel_tx);
         let hard = self.inner.hard_stop.subscribe();
         tokio::select! {
-            _ = self.run_task(task, cancel_rx) => {}
+            _ = self.run_until_ended(task, cancel_rx) => {}
             _ = hard.wait() => {
                 tracing::info!(run = %id, flow = %flow_name, "run checkpointed at shutdown; it resumes after its last completed step at the next start");
             }
         }
         self.inner.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        self.disown(&id);
         let n = self.inner.in_flight.fetch_sub(1, Ordering::Relaxed) - 1;
         metrics::gauge!(m::RUNS_IN_FLIGHT).set(n as f64);
         self.track(&flow_name, -1);
         self.inner.queue.done(subject.as_deref());
     }
 
-    async fn run_task(&self, task: RunTask, cancel: oneshot::Receiver<()>) {
+    /// Run a task to its end. When the store fails under it, wait until the
+    /// store writes again and resume it from its journal (see the module docs).
+    async fn run_until_ended(&self, task: RunTask, mut cancel: oneshot::Receiver<()>) {
         let RunTask {
-            mut run,
+            run,
             flow,
             resume,
-            done,
+            mut done,
             observer,
             ..
         } = task;
+        let (id, flow_name) = (run.id.clone(), run.flow.clone());
+        // Kept to write the run again if its record did not reach the disk:
+        // only a run started with `wait` is not flushed before it runs (the
+        // others are known durable), so only it pays for the copy.
+        let unflushed = done.is_some().then(|| run.clone());
+        let mut attempt = Attempt { run, flow, resume };
+        let mut retries = 0u32;
+        loop {
+            let why = match self.run_attempt(attempt, &mut cancel, &mut done, observer.clone()).await {
+                Ran::Ended => return,
+                Ran::Interrupted(why) => why,
+            };
+            tracing::warn!(run = %id, flow = %flow_name, error = %why, "the store cannot write; the run waits and resumes from its last durable step once it can");
+            loop {
+                // Noticing a failed write takes a look at the store.
+                let _ = self.inner.store.health();
+                self.inner.store.wait_writable().await;
+                // Bounded, for a failure the store does not see as its own.
+                tokio::time::sleep(Duration::from_millis(50u64 << retries.min(7))).await;
+                retries += 1;
+                match self.resumable(&id, unflushed.as_ref(), &mut done).await {
+                    Ok(Some(next)) => {
+                        attempt = next;
+                        break;
+                    }
+                    Ok(None) => return,
+                    Err(e) => tracing::warn!(run = %id, error = %e, "cannot read the interrupted run yet; retrying"),
+                }
+            }
+        }
+    }
+
+    /// What to run after the store failed under run `id`: the run as the
+    /// store has it now, resumed from its journal. `None` if it has ended
+    /// (its end reached the disk before the failure): then it is reported.
+    /// `unflushed` is the run as it started, if it may never have reached the
+    /// disk.
+    async fn resumable(
+        &self,
+        id: &str,
+        unflushed: Option<&RunRecord>,
+        done: &mut Option<oneshot::Sender<RunRecord>>,
+    ) -> Result<Option<Attempt>, StoreError> {
+        let store = &self.inner.store;
+        match store.get_run(id).await? {
+            Some(run) if run.status.is_final() => {
+                self.finished(run, done.take()).await;
+                Ok(None)
+            }
+            Some(run) => Ok(Some(Attempt { run, flow: None, resume: true })),
+            None => match unflushed {
+                Some(run) => {
+                    store.create_run(run).await?;
+                    Ok(Some(Attempt {
+                        run: run.clone(),
+                        flow: None,
+                        resume: true,
+                    }))
+                }
+                None => {
+                    tracing::error!(run = %id, "the interrupted run is not in the store; it cannot resume");
+                    Ok(None)
+                }
+            },
+        }
+    }
+
+    async fn run_attempt(
+        &self,
+        attempt: Attempt,
+        cancel: &mut oneshot::Receiver<()>,
+        done: &mut Option<oneshot::Sender<RunRecord>>,
+        observer: Option<tokio::sync::mpsc::UnboundedSender<StepRecord>>,
+    ) -> Ran {
+        let Attempt { mut run, flow, resume } = attempt;
         let store = &self.inner.store;
         let (flow, snapshot) = match flow {
             Some(x) => x,
             None => match self.flow_for_recovered(&mut run, resume).await {
                 Ok(x) => x,
                 Err(why) => {
-                    self.end_without_running(run, RunStatus::Failed, why, done).await;
-                    return;
+                    self.end_without_running(run, RunStatus::Failed, why, done.take()).await;
+                    return Ran::Ended;
                 }
             },
         };
         let started = self.inner.clock.now();
         if run.status != RunStatus::Running {
             if let Err(e) = store.set_status(&run.id, RunStatus::Running, started).await {
+                if e.is_unavailable() {
+                    return Ran::Interrupted(e.to_string());
+                }
                 tracing::error!(run = %run.id, error = %e, "cannot mark the run running; it stays queued and is retried at the next start");
-                return;
+                return Ran::Ended;
             }
             run.status = RunStatus::Running;
         }
@@ -1007,9 +1119,10 @@ impl Engine {
         let journal = if resume {
             match StoreJournal::resume(store.clone(), &run.id, self.inner.redactor.clone()).await {
                 Ok(j) => j,
+                Err(e) if e.is_unavailable() => return Ran::Interrupted(e.to_string()),
                 Err(e) => {
                     tracing::error!(run = %run.id, error = %e, "cannot read the run's journal; it is retried at the next start");
-                    return;
+                    return Ran::Ended;
                 }
             }
         } else {
@@ -1044,9 +1157,16 @@ impl Engine {
             use tracing::Instrument;
             tokio::select! {
                 o = run_flow(&flow, start, &env).instrument(span) => Some(o),
-                Ok(()) = cancel => None,
+                Ok(()) = &mut *cancel => None,
+                // Stopped where it is: what it recorded may not be on disk.
+                () = journal.interrupted() => return Ran::Interrupted("a step record did not reach the disk".into()),
             }
         };
+        if journal.is_interrupted() {
+            // The flow saw the failure (a step it could not record, a card not
+            // called): its outcome is not the run's.
+            return Ran::Interrupted("a step record did not reach the disk".into());
+        }
         let outcome = match outcome {
             Some(mut o) => {
                 crate::journal::scrub_outcome(&self.inner.redactor, &mut o);
@@ -1074,13 +1194,21 @@ impl Engine {
             }
         };
         let ended = run.ended.unwrap_or_else(|| self.inner.clock.now());
+        let epoch = store.epoch();
         if let Err(e) = store.finish_run(&run.id, outcome, ended).await {
+            if e.is_unavailable() {
+                return Ran::Interrupted(e.to_string());
+            }
             tracing::error!(run = %run.id, error = %e, "cannot record the end of the run");
         }
-        if let Err(e) = store.sync().await {
-            tracing::error!(run = %run.id, error = %e, "cannot flush the run's history");
+        match store.sync().await {
+            Err(e) if e.is_unavailable() => return Ran::Interrupted(e.to_string()),
+            Err(e) => tracing::error!(run = %run.id, error = %e, "cannot flush the run's history"),
+            Ok(()) if store.epoch() != epoch => return Ran::Interrupted("the store was reopened before the end of the run was flushed".into()),
+            Ok(()) => {}
         }
-        self.finished(run, done).await;
+        self.finished(run, done.take()).await;
+        Ran::Ended
     }
 
     /// The flow of a run recovered from the store: the loaded version, if it
@@ -1207,14 +1335,20 @@ impl Engine {
         });
     }
 
-    /// Re-enqueue every unfinished run (crash recovery).
-    async fn recover(&self) -> Result<(), StoreError> {
-        let runs = self.inner.store.unfinished_runs().await?;
-        if runs.is_empty() {
-            return Ok(());
-        }
-        tracing::info!(runs = runs.len(), "resuming runs that were unfinished at the last stop");
-        for run in runs {
+    /// Queue every unfinished run in the store that is not queued or running
+    /// here: at start (crash recovery), and after the store reopened (runs
+    /// whose start the failure cut off). Returns how many.
+    async fn adopt_unfinished(&self) -> Result<usize, StoreError> {
+        let mut adopted = 0;
+        for run in self.inner.store.unfinished_runs().await? {
+            if self.inner.owned.lock().unwrap_or_else(|p| p.into_inner()).contains(&run.id) {
+                continue;
+            }
+            // Read again: it may have ended since the list was read.
+            let Some(run) = self.inner.store.get_run(&run.id).await? else { continue };
+            if run.status.is_final() {
+                continue;
+            }
             let published = match &run.trigger {
                 TriggerInfo::Okta { .. } => run
                     .input
@@ -1225,7 +1359,7 @@ impl Engine {
                     .unwrap_or(run.created),
                 _ => run.created,
             };
-            self.enqueue(RunTask {
+            if self.enqueue(RunTask {
                 run,
                 flow: None,
                 resume: true,
@@ -1233,9 +1367,44 @@ impl Engine {
                 order: self.next_order(),
                 done: None,
                 observer: None,
-            });
+            }) {
+                adopted += 1;
+            }
         }
-        Ok(())
+        Ok(adopted)
+    }
+
+    /// Follow the store's health: the metrics, and once it has reopened after
+    /// a failed write, the runs and events the failure cut off.
+    async fn watch_store(self) {
+        let stop = self.shutdown_signal();
+        let mut status = self.inner.store.subscribe();
+        let mut epoch = status.borrow().epoch;
+        loop {
+            let now = status.borrow_and_update().clone();
+            let writable = now.health == lanyard_store::StoreHealth::Writable;
+            metrics::gauge!(m::STORE_WRITABLE).set(if writable { 1.0 } else { 0.0 });
+            let since = match &now.health {
+                lanyard_store::StoreHealth::Failing { since, .. } => since.timestamp() as f64,
+                lanyard_store::StoreHealth::Writable => 0.0,
+            };
+            metrics::gauge!(m::STORE_FAILING_SINCE).set(since);
+            if writable && now.epoch != epoch {
+                metrics::counter!(m::STORE_REOPENS).increment(now.epoch.saturating_sub(epoch));
+                epoch = now.epoch;
+                match self.adopt_unfinished().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(runs = n, "runs whose start the store's failure cut off are queued again"),
+                    Err(e) => tracing::error!(error = %e, "cannot read the unfinished runs after the store reopened"),
+                }
+                // Events whose dispatch was lost are back in the inbox.
+                self.inner.intake.wake().notify_one();
+            }
+            tokio::select! {
+                changed = status.changed() => if changed.is_err() { return },
+                _ = stop.wait() => return,
+            }
+        }
     }
 
     async fn prune_loop(self) {
@@ -1260,8 +1429,18 @@ impl Engine {
 
     /// Stop: refuse new events and runs, let runs in flight finish for up to
     /// `grace`, then leave the rest `running` in the store (they resume at the
-    /// next start), wait for every background task and flush the store.
+    /// next start), wait for every background task and flush the store. A
+    /// failed flush is logged; see [`Engine::shutdown_flushed`].
     pub async fn shutdown(&self, grace: Duration) {
+        if let Err(e) = self.shutdown_flushed(grace).await {
+            tracing::error!(error = %e, "cannot flush the store at shutdown");
+        }
+    }
+
+    /// [`Engine::shutdown`], failing if the final flush of the store fails
+    /// (what was written since the last flush may be lost; runs resume from
+    /// their last durable step).
+    pub async fn shutdown_flushed(&self, grace: Duration) -> Result<(), StoreError> {
         self.inner.intake.stop_accepting();
         self.inner.ready.send_replace(false);
         metrics::gauge!(m::READY).set(0.0);
@@ -1279,10 +1458,21 @@ impl Engine {
         for t in tasks {
             let _ = t.await;
         }
-        if let Err(e) = self.inner.store.sync().await {
-            tracing::error!(error = %e, "cannot flush the store at shutdown");
-        }
+        self.inner.store.sync().await
     }
+}
+
+/// One go at a run (see `Engine::run_until_ended`).
+struct Attempt {
+    run: RunRecord,
+    flow: Option<(Arc<Flow>, Arc<FlowSet>)>,
+    resume: bool,
+}
+
+enum Ran {
+    Ended,
+    /// The store failed under the run, which did not end: why.
+    Interrupted(String),
 }
 
 /// `lanyard run path.yaml` with a flow of the same name in the flows

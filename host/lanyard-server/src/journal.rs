@@ -17,6 +17,13 @@
 //! [`scrub_run_input`] and [`scrub_outcome`] do the same for what the engine
 //! stores of the run itself: a card that came by a secret cannot put it in the
 //! history. A resumed run sees the scrubbed records, as stored.
+//!
+//! When the store cannot write (a full disk), a step record or a flush fails:
+//! the journal then marks the run interrupted ([`StoreJournal::interrupted`]),
+//! and the engine stops the run and resumes it from its journal once the
+//! store writes again, instead of letting the failure end the run. A store
+//! reopened between a record and its flush may have lost the record, so that
+//! counts as a failed flush too ([`Store::epoch`]).
 
 use crate::cards::Invoker;
 use async_trait::async_trait;
@@ -26,8 +33,9 @@ use lanyard_flow::interp::{CardCall, CardInvoker, CardResult, Journal, JournalEr
 use serde_json::Value;
 use lanyard_store::{RunStore, Store};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use tokio::sync::watch;
 
 /// Where the steps of one run go.
 pub struct StoreJournal {
@@ -36,6 +44,10 @@ pub struct StoreJournal {
     /// Steps recorded before an interruption, by path (resume only).
     completed: HashMap<String, StepRecord>,
     dirty: AtomicBool,
+    /// The store's epoch when the journal became dirty.
+    dirty_epoch: AtomicU64,
+    /// Set once the store failed under the run.
+    interrupted: watch::Sender<bool>,
     /// Every record also goes here (`lanyard run` prints them).
     observer: Option<tokio::sync::mpsc::UnboundedSender<StepRecord>>,
 }
@@ -48,6 +60,8 @@ impl StoreJournal {
             redactor,
             completed: HashMap::new(),
             dirty: AtomicBool::new(false),
+            dirty_epoch: AtomicU64::new(0),
+            interrupted: watch::channel(false).0,
             observer: None,
         }
     }
@@ -65,11 +79,8 @@ impl StoreJournal {
             completed.insert(s.path.clone(), s);
         }
         Ok(StoreJournal {
-            store,
-            redactor,
             completed,
-            dirty: AtomicBool::new(false),
-            observer: None,
+            ..StoreJournal::new(store, redactor)
         })
     }
 
@@ -86,12 +97,39 @@ impl StoreJournal {
     /// Make every recorded step durable, if any is not yet.
     pub async fn flush(&self) -> Result<(), lanyard_store::StoreError> {
         if self.dirty.swap(false, Ordering::AcqRel) {
-            if let Err(e) = self.store.sync().await {
+            let epoch = self.dirty_epoch.load(Ordering::Acquire);
+            let synced = self.store.sync().await.and_then(|()| {
+                if self.store.epoch() == epoch {
+                    Ok(())
+                } else {
+                    Err(lanyard_store::StoreError::Flush(
+                        "the store was reopened after a failed write since the run's last steps were recorded".into(),
+                    ))
+                }
+            });
+            if let Err(e) = synced {
                 self.dirty.store(true, Ordering::Release);
+                self.store_failed(&e);
                 return Err(e);
             }
         }
         Ok(())
+    }
+
+    /// Until the store fails under this run (see the module docs).
+    pub async fn interrupted(&self) {
+        let _ = self.interrupted.subscribe().wait_for(|i| *i).await;
+    }
+
+    /// Whether the store failed under this run.
+    pub fn is_interrupted(&self) -> bool {
+        *self.interrupted.borrow()
+    }
+
+    fn store_failed(&self, e: &lanyard_store::StoreError) {
+        if e.is_unavailable() {
+            self.interrupted.send_replace(true);
+        }
     }
 }
 
@@ -103,11 +141,17 @@ impl Journal for StoreJournal {
 
     async fn record(&self, mut step: StepRecord) -> Result<(), JournalError> {
         self.redactor.scrub_step(&mut step);
-        self.store
-            .record_step(&step)
-            .await
-            .map_err(|e| JournalError(e.to_string()))?;
-        self.dirty.store(true, Ordering::Release);
+        let epoch = self.store.epoch();
+        if let Err(e) = self.store.record_step(&step).await {
+            self.store_failed(&e);
+            return Err(JournalError(e.to_string()));
+        }
+        if !self.dirty.swap(true, Ordering::AcqRel) {
+            self.dirty_epoch.store(epoch, Ordering::Release);
+        } else if self.dirty_epoch.load(Ordering::Acquire) != epoch {
+            // Records not yet flushed went with the opening before.
+            self.interrupted.send_replace(true);
+        }
         if let Some(tx) = &self.observer {
             let _ = tx.send(step);
         }

@@ -45,6 +45,13 @@ pub const RELOADS: &str = "lanyard_flow_reloads_total";
 pub const FLOWS_LOADED: &str = "lanyard_flows_loaded";
 /// 1 once flows are loaded and hooks are accepted, 0 before and while stopping.
 pub const READY: &str = "lanyard_ready";
+/// 1 while the store can write, 0 after a failed write until it has reopened
+/// (`/readyz` says since when and why).
+pub const STORE_WRITABLE: &str = "lanyard_store_writable";
+/// When the store stopped writing (unix seconds), 0 while it writes.
+pub const STORE_FAILING_SINCE: &str = "lanyard_store_failing_since_seconds";
+/// Times the store reopened its database after a failed write (a full disk).
+pub const STORE_REOPENS: &str = "lanyard_store_reopens_total";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -101,4 +108,7 @@ fn describe() {
     describe_counter!(RELOADS, "Flow reloads, by result");
     describe_gauge!(FLOWS_LOADED, "Flows loaded now");
     describe_gauge!(READY, "1 when the daemon is ready");
+    describe_gauge!(STORE_WRITABLE, "1 while the store can write, 0 after a failed write (a full disk) until it reopens");
+    describe_gauge!(STORE_FAILING_SINCE, Unit::Seconds, "When the store stopped writing (unix time), 0 while it writes");
+    describe_counter!(STORE_REOPENS, "Times the store reopened its database after a failed write");
 }

@@ -496,9 +496,12 @@ async fn route(engine: &Engine, req: Request<Incoming>) -> Result<Resp, ApiError
 
 fn readyz(engine: &Engine) -> Resp {
     let status = engine.reload_status();
-    let ready = engine.is_ready();
+    let store = engine.store().health();
+    let ready = engine.is_ready() && store == lanyard_store::StoreHealth::Writable;
     let reason = if engine.is_shutting_down() {
         Some("shutting down".to_string())
+    } else if let lanyard_store::StoreHealth::Failing { since, error, .. } = &store {
+        Some(format!("the store cannot write since {}: {error}", since.format("%Y-%m-%dT%H:%M:%SZ")))
     } else if !ready {
         Some(match &status.last_error {
             Some(e) => format!("no valid flow set is loaded: {}", e.message),
@@ -512,6 +515,7 @@ fn readyz(engine: &Engine) -> Resp {
         "reason": reason,
         "flows": status.flows,
         "hooks": engine.intake().is_accepting(),
+        "store": store,
     });
     json_response(if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, &body)
 }

@@ -77,8 +77,8 @@ fn version_order(a: &str, b: &str) -> Ordering {
 
 impl Store {
     fn card_entries(&self, name: &str) -> Result<Vec<CardEntry>> {
-        self.inner
-            .t
+        let b = self.b()?;
+        b.t
             .cards
             .scan_prefix(name_prefix(name))
             .map(|item| {
@@ -89,7 +89,8 @@ impl Store {
     }
 
     fn digest_in_use(&self, digest: &str) -> Result<bool> {
-        for item in self.inner.t.cards.iter() {
+        let b = self.b()?;
+        for item in b.t.cards.iter() {
             let (k, v) = item.map_err(|e| StoreError::backend("scan", T_CARDS, b"", e))?;
             let entry: CardEntry = decode(T_CARDS, &k, &v)?;
             if entry.digest == digest {
@@ -100,9 +101,9 @@ impl Store {
     }
 
     fn remove_blob_if_unused(&self, digest: &str) -> Result<()> {
+        let b = self.b()?;
         if !self.digest_in_use(digest)? {
-            self.inner
-                .t
+            b.t
                 .card_blobs
                 .remove(digest)
                 .map_err(|e| StoreError::backend("remove", T_CARD_BLOBS, digest, e))?;
@@ -114,6 +115,7 @@ impl Store {
 #[async_trait]
 impl CardStore for Store {
     async fn put_card(&self, entry: &CardEntry, wasm: &[u8]) -> Result<WriteOutcome> {
+        let b = self.b()?;
         check_name_version(&entry.name, &entry.version)?;
         check_digest(&entry.digest)?;
         let id = format!("{}@{}", entry.name, entry.version);
@@ -137,7 +139,7 @@ impl CardStore for Store {
                 entry.digest
             )));
         }
-        let t = &self.inner.t;
+        let t = &b.t;
         let key = entry_key(&entry.name, &entry.version);
         if let Some(v) = t
             .cards
@@ -173,6 +175,7 @@ impl CardStore for Store {
     }
 
     async fn get_card(&self, name: &str, selector: &CardSelector) -> Result<Option<CardEntry>> {
+        let b = self.b()?;
         let pick_max = |entries: Vec<CardEntry>| {
             entries
                 .into_iter()
@@ -182,9 +185,7 @@ impl CardStore for Store {
             CardSelector::Version(version) => {
                 check_name_version(name, version)?;
                 let key = entry_key(name, version);
-                match self
-                    .inner
-                    .t
+                match b.t
                     .cards
                     .get(&key)
                     .map_err(|e| StoreError::backend("read", T_CARDS, &key, e))?
@@ -232,10 +233,9 @@ impl CardStore for Store {
     }
 
     async fn card_wasm(&self, digest: &str) -> Result<Option<Vec<u8>>> {
+        let b = self.b()?;
         check_digest(digest)?;
-        match self
-            .inner
-            .t
+        match b.t
             .card_blobs
             .get(digest)
             .map_err(|e| StoreError::backend("read", T_CARD_BLOBS, digest, e))?
@@ -246,9 +246,8 @@ impl CardStore for Store {
     }
 
     async fn list_cards(&self) -> Result<Vec<CardEntry>> {
-        let mut out: Vec<CardEntry> = self
-            .inner
-            .t
+        let b = self.b()?;
+        let mut out: Vec<CardEntry> = b.t
             .cards
             .iter()
             .map(|item| {
@@ -265,11 +264,10 @@ impl CardStore for Store {
     }
 
     async fn remove_card(&self, name: &str, version: &str) -> Result<Option<CardEntry>> {
+        let b = self.b()?;
         check_name_version(name, version)?;
         let key = entry_key(name, version);
-        let Some(v) = self
-            .inner
-            .t
+        let Some(v) = b.t
             .cards
             .remove(&key)
             .map_err(|e| StoreError::backend("remove", T_CARDS, &key, e))?
@@ -287,9 +285,10 @@ impl CardStore for Store {
         version: &str,
         granted: Option<Grants>,
     ) -> Result<CardEntry> {
+        let b = self.b()?;
         check_name_version(name, version)?;
         let key = entry_key(name, version);
-        let cards = &self.inner.t.cards;
+        let cards = &b.t.cards;
         loop {
             let old = cards
                 .get(&key)

@@ -86,41 +86,46 @@ impl GroupCommit {
         })
     }
 
-    /// Wait until every write this caller finished before calling is on disk.
-    pub(crate) async fn sync(&self) -> Result<()> {
-        if !self.enabled {
-            let db = self.db.clone();
-            return tokio::task::spawn_blocking(move || db.flush())
-                .await
-                .map_err(|e| StoreError::Flush(e.to_string()))?
-                .map(drop)
-                .map_err(|e| StoreError::Flush(e.to_string()));
-        }
+    /// A wait until every write this caller finished before calling is on
+    /// disk. The ticket is taken now; the future owns what it needs, so the
+    /// caller can let go of the database before awaiting it (a store being
+    /// reopened waits for every handle on the old database to go). The error
+    /// is sled's, as text.
+    pub(crate) fn ticket(
+        &self,
+    ) -> impl std::future::Future<Output = std::result::Result<(), String>> + Send + 'static {
+        let direct = (!self.enabled).then(|| self.db.clone());
         let mut rx = self.shared.durable.subscribe();
-        let ticket = {
+        let ticket = if direct.is_none() {
             let mut t = lock(&self.shared.tickets);
             t.requested += 1;
             t.requested
+        } else {
+            0
         };
         self.shared.kick.notify_one();
-        let state = rx
-            .wait_for(|d| d.done >= ticket)
-            .await
-            .map_err(|_| StoreError::Flush("the flush thread has stopped".into()))?;
-        match &state.failed {
-            Some((lo, hi, why)) if (*lo..=*hi).contains(&ticket) => {
-                Err(StoreError::Flush(why.to_string()))
+        async move {
+            if let Some(db) = direct {
+                return tokio::task::spawn_blocking(move || db.flush())
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map(drop)
+                    .map_err(|e| e.to_string());
             }
-            _ => Ok(()),
+            let state = rx
+                .wait_for(|d| d.done >= ticket)
+                .await
+                .map_err(|_| "the flush thread has stopped".to_string())?;
+            match &state.failed {
+                Some((lo, hi, why)) if (*lo..=*hi).contains(&ticket) => Err(why.to_string()),
+                _ => Ok(()),
+            }
         }
     }
 
     /// The blocking form, for callers outside an async runtime.
-    pub(crate) fn sync_blocking(&self) -> Result<()> {
-        self.db
-            .flush()
-            .map(drop)
-            .map_err(|e| StoreError::Flush(e.to_string()))
+    pub(crate) fn sync_blocking(&self) -> std::result::Result<(), String> {
+        self.db.flush().map(drop).map_err(|e| e.to_string())
     }
 }
 
@@ -177,6 +182,8 @@ fn flusher(shared: &Shared, db: &sled::Db, interval: Duration) {
                 .map(|e| (first, target, Arc::from(e.to_string())));
         });
     }
-    // Whatever was written before shutdown gets one last flush.
+    // Whatever was written before shutdown gets one last flush. Every ticket
+    // was covered by the loop (it stops only once none is pending), so no
+    // waiter is left behind when the store drops a failed database.
     let _ = db.flush();
 }

@@ -63,6 +63,18 @@ pub enum StoreError {
     #[error("cannot flush the store to disk: {0}")]
     Flush(String),
 
+    /// The store cannot write: a write or a flush failed (a full disk) and the
+    /// database is being reopened. Nothing of the operation is durable; retry
+    /// once [`crate::Store::health`] is writable again.
+    #[error(
+        "the store cannot write since {}: {reason}; it is reopened as soon as the disk takes writes again",
+        since.format("%Y-%m-%dT%H:%M:%SZ")
+    )]
+    Unavailable {
+        since: chrono::DateTime<chrono::Utc>,
+        reason: String,
+    },
+
     /// The thing asked for does not exist.
     #[error("{0} not found")]
     NotFound(String),
@@ -125,6 +137,19 @@ fn format_line_errors(errors: &[LineError]) -> String {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 impl StoreError {
+    /// Whether the error is the disk's, not the request's: the store cannot
+    /// write now (unavailable, a failed flush, or an I/O error from the
+    /// backend), and the same request may succeed once it can.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Unavailable { .. } | StoreError::Flush(_) => true,
+            StoreError::Backend { source, .. } => {
+                matches!(source.downcast_ref::<sled::Error>(), Some(sled::Error::Io(_)))
+            }
+            _ => false,
+        }
+    }
+
     pub(crate) fn backend(
         op: &'static str,
         tree: &str,

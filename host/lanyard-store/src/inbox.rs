@@ -43,7 +43,8 @@
 use crate::api::{Accepted, InboxEvent, InboxPosition};
 use crate::codec::{FORMAT_JSON_V1, prefixed_records, split_prefixed, unknown_format};
 use crate::error::{Result, StoreError};
-use crate::{Store, T_EVENTS, T_INBOX, T_INBOX_ORDER, T_SEEN_PREFIX};
+use crate::{Backend, Store, T_EVENTS, T_INBOX, T_INBOX_ORDER, T_SEEN_PREFIX};
+use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use lanyard_core::LogEvent;
 use lanyard_core::history::RunRecord;
@@ -318,14 +319,15 @@ impl Store {
 
     /// The generation that takes uuids received at `now`, created if needed.
     fn current_generation(&self, now: DateTime<Utc>) -> Result<SeenGen> {
+        let b = self.b()?;
         let t = now.timestamp();
         {
-            let gens = self.inner.seen.read().unwrap_or_else(|p| p.into_inner());
+            let gens = b.seen.read().unwrap_or_else(|p| p.into_inner());
             if let Some(g) = gens.iter().find(|g| g.start <= t && t < g.end) {
                 return Ok(g.clone());
             }
         }
-        let mut gens = self.inner.seen.write().unwrap_or_else(|p| p.into_inner());
+        let mut gens = b.seen.write().unwrap_or_else(|p| p.into_inner());
         if let Some(g) = gens.iter().find(|g| g.start <= t && t < g.end) {
             return Ok(g.clone());
         }
@@ -341,9 +343,7 @@ impl Store {
             .unwrap_or(start);
         let end = start + len;
         let name = format!("{T_SEEN_PREFIX}{start}-{end}");
-        let tree = self
-            .inner
-            .db
+        let tree = b.db
             .open_tree(&name)
             .map_err(|e| StoreError::backend("open tree", &name, b"", e))?;
         let generation = SeenGen {
@@ -357,18 +357,16 @@ impl Store {
         Ok(generation)
     }
 
-    fn generations(&self) -> Vec<SeenGen> {
-        self.inner
-            .seen
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    fn generations(&self) -> Result<Vec<SeenGen>> {
+        let b = self.b()?;
+        Ok(b.seen.read().unwrap_or_else(|p| p.into_inner()).clone())
     }
 
     /// The arrival seq of a uuid, if it was seen within the window. With `skip`,
     /// ignore that generation.
     fn seen_seq(&self, uuid: &str, skip: Option<&str>) -> Result<Option<u64>> {
-        let gens = self.inner.seen.read().unwrap_or_else(|p| p.into_inner());
+        let b = self.b()?;
+        let gens = b.seen.read().unwrap_or_else(|p| p.into_inner());
         for g in gens.iter() {
             if skip == Some(g.name.as_str()) {
                 continue;
@@ -381,11 +379,14 @@ impl Store {
     }
 
     /// The write half of `accept`: everything but waiting for the disk.
+    /// Returns the database written to, whose flush the accept waits for.
     pub(crate) fn accept_write(
         &self,
         events: Vec<LogEvent>,
         source: &str,
-    ) -> Result<Vec<Accepted>> {
+    ) -> Result<(Arc<Backend>, Vec<Accepted>)> {
+        // Checked first: an invalid delivery is refused as such even while the
+        // store cannot write.
         if source.is_empty() || source.len() > MAX_SOURCE_BYTES {
             return Err(StoreError::Invalid(format!(
                 "event source must be 1 to {MAX_SOURCE_BYTES} bytes"
@@ -404,9 +405,11 @@ impl Store {
         for event in &events {
             encoded.push(encode_event(event, source, received)?);
         }
+        // Every write below goes to this opening of the database (it cannot be
+        // replaced while it is held), so its flush covers them all.
+        let b = self.b()?;
         let generation = self.current_generation(received)?;
-        let t = &self.inner.t;
-        let (inbox, stored, order) = (&t.inbox, &t.events, &t.inbox_order);
+        let (inbox, stored, order) = (&b.t.inbox, &b.t.events, &b.t.inbox_order);
         let mut out = Vec::with_capacity(events.len());
         let mut fresh = Vec::with_capacity(events.len());
         for (event, bytes) in events.into_iter().zip(encoded) {
@@ -430,9 +433,7 @@ impl Store {
                 });
                 continue;
             }
-            let seq = self
-                .inner
-                .db
+            let seq = b.db
                 .generate_id()
                 .map_err(|e| StoreError::backend("generate id", T_INBOX, b"", e))?;
             let key = seq.to_be_bytes();
@@ -486,19 +487,21 @@ impl Store {
                 });
             }
         }
-        let mut cache = self.inner.fresh.lock().unwrap_or_else(|p| p.into_inner());
-        for ev in fresh {
-            if cache.len() >= FRESH_MAX {
-                break; // the dispatcher reads the rest from the disk
+        {
+            let mut cache = b.fresh.lock().unwrap_or_else(|p| p.into_inner());
+            for ev in fresh {
+                if cache.len() >= FRESH_MAX {
+                    break; // the dispatcher reads the rest from the disk
+                }
+                cache.insert(ev.seq, ev);
             }
-            cache.insert(ev.seq, ev);
         }
-        Ok(out)
+        Ok((b, out))
     }
 
     fn stored_event(&self, key: &[u8; 8]) -> Result<Option<sled::IVec>> {
-        self.inner
-            .t
+        let b = self.b()?;
+        b.t
             .events
             .get(key)
             .map_err(|e| StoreError::backend("read", T_EVENTS, key, e))
@@ -515,9 +518,9 @@ impl Store {
     }
 
     pub(crate) fn remove_event(&self, seq: u64) -> Result<()> {
+        let b = self.b()?;
         let key = seq.to_be_bytes();
-        self.inner
-            .t
+        b.t
             .events
             .remove(key)
             .map_err(|e| StoreError::backend("remove", T_EVENTS, key, e))?;
@@ -525,7 +528,7 @@ impl Store {
     }
 
     fn remove_place(&self, place: &[u8; 20]) -> Result<()> {
-        self.inner
+        self.b()?
             .t
             .inbox_order
             .remove(place)
@@ -590,14 +593,14 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<InboxEvent>> {
         use std::ops::Bound;
-        let t = &self.inner.t;
+        let b = self.b()?;
         let start = match after {
             Some(p) => Bound::Excluded(order_key(&published_key(p.published), p.seq)),
             None => Bound::Unbounded,
         };
         let mut out = Vec::new();
-        let mut fresh = self.inner.fresh.lock().unwrap_or_else(|p| p.into_inner());
-        for item in t.inbox_order.range((start, Bound::Unbounded)) {
+        let mut fresh = b.fresh.lock().unwrap_or_else(|p| p.into_inner());
+        for item in b.t.inbox_order.range((start, Bound::Unbounded)) {
             if out.len() >= limit {
                 break;
             }
@@ -610,7 +613,7 @@ impl Store {
                 continue;
             }
             let key = seq.to_be_bytes();
-            let Some(v) = t
+            let Some(v) = b.t
                 .inbox
                 .get(key)
                 .map_err(|e| StoreError::backend("read", T_INBOX, key, e))?
@@ -630,6 +633,7 @@ impl Store {
     }
 
     pub(crate) fn dispatch_now(&self, uuid: &str, runs: &[RunRecord]) -> Result<()> {
+        let b = self.b()?;
         let (key, place, encoded) = self.write_dispatch_intent(uuid, runs)?;
         // Checked new above; a concurrent create of the same id loses its
         // compare-and-swap on the record and is reported there.
@@ -641,14 +645,12 @@ impl Store {
             self.remove_event(seq)?;
         }
         self.remove_place(&place)?;
-        self.inner
-            .t
+        b.t
             .inbox
             .remove(key)
             .map_err(|e| StoreError::backend("remove", T_INBOX, key, e))?;
         // Dispatched without being read (not the dispatcher's way).
-        self.inner
-            .fresh
+        b.fresh
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&seq);
@@ -676,6 +678,7 @@ impl Store {
         uuid: &str,
         runs: &[RunRecord],
     ) -> Result<([u8; 8], [u8; 20], Vec<Vec<u8>>)> {
+        let b = self.b()?;
         for (i, run) in runs.iter().enumerate() {
             crate::runs::check_new_run(run)?;
             if runs[..i].iter().any(|r| r.id == run.id) {
@@ -695,7 +698,7 @@ impl Store {
             .seen_seq(uuid, None)?
             .ok_or_else(|| StoreError::NotFound(format!("event {uuid} in the inbox")))?;
         let key = seq.to_be_bytes();
-        let inbox = &self.inner.t.inbox;
+        let inbox = &b.t.inbox;
         let current = inbox
             .get(key)
             .map_err(|e| StoreError::backend("read", T_INBOX, key, e))?
@@ -750,12 +753,13 @@ impl Store {
     /// `v1/inbox-order` hold exactly the waiting events (building it for a
     /// store from before it existed).
     pub(crate) fn recover_inbox(&self) -> Result<InboxRecovery> {
+        let b = self.b()?;
         let mut rec = InboxRecovery {
             orphans: 0,
             redone: 0,
         };
         let mut placed = 0u64;
-        let t = &self.inner.t;
+        let t = &b.t;
         let remove_entry = |k: &[u8]| {
             t.inbox
                 .remove(k)
@@ -851,7 +855,8 @@ impl Store {
     /// Put a waiting event in `v1/inbox-order` unless it is there. Returns
     /// whether it was missing.
     fn place(&self, published: &PublishedKey, seq: u64) -> Result<bool> {
-        let order = &self.inner.t.inbox_order;
+        let b = self.b()?;
+        let order = &b.t.inbox_order;
         let place = order_key(published, seq);
         let missing = !order
             .contains_key(place)
@@ -866,22 +871,21 @@ impl Store {
 
     /// Drop dedupe generations the window has passed. Returns how many.
     pub(crate) fn prune_seen(&self) -> Result<u64> {
+        let b = self.b()?;
         let now = self.now().timestamp();
         let window = self.inner.options.dedupe_window.as_secs() as i64;
         let expired: Vec<SeenGen> = self
-            .generations()
+            .generations()?
             .into_iter()
             .filter(|g| g.end.saturating_add(window) <= now)
             .collect();
         for g in &expired {
             // Forget it in memory first: no accept looks into a dropped tree.
-            self.inner
-                .seen
+            b.seen
                 .write()
                 .unwrap_or_else(|p| p.into_inner())
                 .retain(|x| x.name != g.name);
-            self.inner
-                .db
+            b.db
                 .drop_tree(&g.name)
                 .map_err(|e| StoreError::backend("drop tree", &g.name, b"", e))?;
         }
@@ -892,9 +896,9 @@ impl Store {
 #[async_trait::async_trait]
 impl crate::api::EventInbox for Store {
     async fn accept(&self, events: Vec<LogEvent>, source: &str) -> Result<Vec<Accepted>> {
-        let accepted = self.accept_write(events, source)?;
+        let (b, accepted) = self.accept_write(events, source)?;
         // Duplicates wait too: their first copy may still be on its way to disk.
-        self.inner.commit.sync().await?;
+        self.sync_backend(b).await?;
         Ok(accepted)
     }
 
@@ -995,8 +999,8 @@ mod tests {
             Some(&runs[1])
         );
         assert!(store.undispatched(None, 10).await.unwrap().is_empty());
-        assert!(store.inner.t.inbox.is_empty(), "the intent is gone");
-        assert!(store.inner.t.inbox_order.is_empty(), "and the event's place");
+        assert!(store.b().unwrap().t.inbox.is_empty(), "the intent is gone");
+        assert!(store.b().unwrap().t.inbox_order.is_empty(), "and the event's place");
         let again = store.dispatch("e1", &[run(&ev, "a")]).await.unwrap_err();
         assert_eq!(again.to_string(), "event e1 is already dispatched");
     }
@@ -1008,9 +1012,7 @@ mod tests {
             let store = Store::open(dir.path()).unwrap();
             store.accept(vec![event("kept")], "hook").await.unwrap();
             // The crash: the inbox entry is written, the seen entry is not.
-            store
-                .inner
-                .t
+            store.b().unwrap().t
                 .inbox
                 .insert(u64::MAX.to_be_bytes(), format1_waiting(&event("half")))
                 .unwrap();
@@ -1022,7 +1024,7 @@ mod tests {
             pending.iter().map(|e| e.uuid.as_str()).collect::<Vec<_>>(),
             ["kept"]
         );
-        assert_eq!(store.inner.t.inbox.len(), 1);
+        assert_eq!(store.b().unwrap().t.inbox.len(), 1);
         // Okta's redelivery of the unacknowledged event is new.
         assert!(store.accept(vec![event("half")], "hook").await.unwrap()[0].new);
     }
@@ -1047,7 +1049,7 @@ mod tests {
         store.accept(vec![ev.clone()], "hook").await.unwrap();
         let runs = vec![run(&ev, "a"), run(&ev, "b")];
         store.dispatch("shared", &runs).await.unwrap();
-        assert_eq!(store.inner.t.events.len(), 1, "one copy of the event");
+        assert_eq!(store.b().unwrap().t.events.len(), 1, "one copy of the event");
         for r in &runs {
             let stored = store.get_run(&r.id).await.unwrap().unwrap();
             assert_eq!(&stored, r, "the input is read back from the event");
@@ -1065,25 +1067,25 @@ mod tests {
             max_runs_per_flow: Some(1),
         };
         store.prune(&keep_one).await.unwrap();
-        assert_eq!(store.inner.t.events.len(), 1);
+        assert_eq!(store.b().unwrap().t.events.len(), 1);
         // The first run goes: its sibling still needs the event.
         let mut stats = Default::default();
-        let bytes = store.inner.t.runs.get(&runs[0].id).unwrap().unwrap();
+        let bytes = store.b().unwrap().t.runs.get(&runs[0].id).unwrap().unwrap();
         store
             .delete_run(&runs[0].id, "a", &bytes, &mut stats)
             .unwrap();
-        assert_eq!(store.inner.t.events.len(), 1);
+        assert_eq!(store.b().unwrap().t.events.len(), 1);
         assert_eq!(
             store.get_run(&runs[1].id).await.unwrap().unwrap().input,
             runs[1].input
         );
         // The last one takes the event with it.
-        let bytes = store.inner.t.runs.get(&runs[1].id).unwrap().unwrap();
+        let bytes = store.b().unwrap().t.runs.get(&runs[1].id).unwrap().unwrap();
         store
             .delete_run(&runs[1].id, "b", &bytes, &mut stats)
             .unwrap();
         assert!(
-            store.inner.t.events.is_empty(),
+            store.b().unwrap().t.events.is_empty(),
             "the event went with its last run"
         );
     }
@@ -1095,13 +1097,13 @@ mod tests {
             .accept(vec![event("nobody"), event("kept")], "hook")
             .await
             .unwrap();
-        assert_eq!(store.inner.t.events.len(), 2);
+        assert_eq!(store.b().unwrap().t.events.len(), 2);
         store.dispatch("nobody", &[]).await.unwrap();
-        assert_eq!(store.inner.t.events.len(), 1);
-        assert_eq!(store.inner.t.inbox.len(), 1);
+        assert_eq!(store.b().unwrap().t.events.len(), 1);
+        assert_eq!(store.b().unwrap().t.inbox.len(), 1);
         // A duplicate stores nothing.
         assert!(!store.accept(vec![event("kept")], "hook").await.unwrap()[0].new);
-        assert_eq!(store.inner.t.events.len(), 1);
+        assert_eq!(store.b().unwrap().t.events.len(), 1);
     }
 
     #[tokio::test]
@@ -1113,13 +1115,13 @@ mod tests {
                 .accept(vec![event("e1"), event("e2")], "hook")
                 .await
                 .unwrap();
-            assert_eq!(store.inner.fresh.lock().unwrap().len(), 2);
+            assert_eq!(store.b().unwrap().fresh.lock().unwrap().len(), 2);
             let page = store.undispatched(None, 10).await.unwrap();
-            assert!(store.inner.fresh.lock().unwrap().is_empty(), "taken");
+            assert!(store.b().unwrap().fresh.lock().unwrap().is_empty(), "taken");
             page
         };
         let store = Store::open(dir.path()).unwrap();
-        assert!(store.inner.fresh.lock().unwrap().is_empty());
+        assert!(store.b().unwrap().fresh.lock().unwrap().is_empty());
         let from_disk = store.undispatched(None, 10).await.unwrap();
         assert_eq!(from_disk.len(), 2);
         for (m, d) in from_memory.iter().zip(&from_disk) {
@@ -1139,9 +1141,7 @@ mod tests {
             let store = Store::open(dir.path()).unwrap();
             store.accept(vec![event("kept")], "hook").await.unwrap();
             // The crash: the waiting entry is written, the event is not.
-            store
-                .inner
-                .t
+            store.b().unwrap().t
                 .inbox
                 .insert(u64::MAX.to_be_bytes(), &[FORMAT_INBOX_V1, KIND_WAITING])
                 .unwrap();
@@ -1153,8 +1153,8 @@ mod tests {
             pending.iter().map(|e| e.uuid.as_str()).collect::<Vec<_>>(),
             ["kept"]
         );
-        assert_eq!(store.inner.t.inbox.len(), 1);
-        assert_eq!(store.inner.t.events.len(), 1);
+        assert_eq!(store.b().unwrap().t.inbox.len(), 1);
+        assert_eq!(store.b().unwrap().t.events.len(), 1);
     }
 
     #[tokio::test]
@@ -1165,18 +1165,14 @@ mod tests {
             let store = Store::open(dir.path()).unwrap();
             // What a format 1 store held: the event in the inbox entry, the
             // uuid claimed.
-            let seq = store.inner.db.generate_id().unwrap();
-            store
-                .inner
-                .t
+            let seq = store.b().unwrap().db.generate_id().unwrap();
+            store.b().unwrap().t
                 .inbox
                 .insert(seq.to_be_bytes(), format1_waiting(&ev))
                 .unwrap();
             let generation = store.current_generation(chrono::Utc::now()).unwrap();
             generation.tree.insert("old", &seq_value(seq)[..]).unwrap();
-            store
-                .inner
-                .t
+            store.b().unwrap().t
                 .meta
                 .insert(b"format", &1u32.to_be_bytes())
                 .unwrap();
@@ -1184,7 +1180,7 @@ mod tests {
         }
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(
-            store.inner.t.meta.get(b"format").unwrap().unwrap().as_ref(),
+            store.b().unwrap().t.meta.get(b"format").unwrap().unwrap().as_ref(),
             crate::STORE_FORMAT.to_be_bytes(),
             "upgraded"
         );
@@ -1196,9 +1192,9 @@ mod tests {
             .dispatch("old", std::slice::from_ref(&r))
             .await
             .unwrap();
-        assert!(store.inner.t.inbox.is_empty());
+        assert!(store.b().unwrap().t.inbox.is_empty());
         assert_eq!(store.get_run(&r.id).await.unwrap().unwrap(), r);
-        let stored = store.inner.t.runs.get(&r.id).unwrap().unwrap();
+        let stored = store.b().unwrap().t.runs.get(&r.id).unwrap().unwrap();
         assert_eq!(stored[0], 1, "a format 1 record: the input is in it");
     }
 
@@ -1227,7 +1223,8 @@ mod tests {
             store.accept(events, "hook").await.unwrap();
             store.dispatch("gone", &[]).await.unwrap();
             // What format 2 wrote: waiting entries without a time, no order.
-            let t = &store.inner.t;
+            let b = store.b().unwrap();
+            let t = &b.t;
             for item in t.inbox.iter() {
                 let (k, _) = item.unwrap();
                 t.inbox.insert(k, &[FORMAT_INBOX_V1, KIND_WAITING]).unwrap();
@@ -1237,7 +1234,8 @@ mod tests {
             store.sync_blocking().unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
-        let t = &store.inner.t;
+        let b = store.b().unwrap();
+            let t = &b.t;
         assert_eq!(
             t.meta.get(b"format").unwrap().unwrap().as_ref(),
             crate::STORE_FORMAT.to_be_bytes()
@@ -1259,7 +1257,8 @@ mod tests {
         {
             let store = Store::open(dir.path()).unwrap();
             store.accept(vec![kept.clone()], "hook").await.unwrap();
-            let t = &store.inner.t;
+            let b = store.b().unwrap();
+            let t = &b.t;
             // An accept cut short after its place, before its uuid was claimed.
             let seq = u64::MAX;
             let published = published_key(cut.published);
@@ -1277,7 +1276,8 @@ mod tests {
             store.sync_blocking().unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
-        let t = &store.inner.t;
+        let b = store.b().unwrap();
+            let t = &b.t;
         assert!(t.inbox_order.is_empty(), "{:?}", t.inbox_order.iter().keys().collect::<Vec<_>>());
         assert!(t.inbox.is_empty());
         assert_eq!(t.events.len(), 1, "the dispatched event, kept for its run");

@@ -32,6 +32,13 @@
 //! write of the same thread survived. (A CSV import, rare and operator-driven,
 //! is one sled batch so that it lands whole or not at all.)
 //!
+//! A disk that refuses a write (full, failing) leaves sled unable to write
+//! until the database is opened again: the store then reopens it in-process,
+//! with backoff, behind its clones (`health`), and opening removes what a
+//! start interrupted on a full disk leaves behind (`leftovers`).
+//! [`Store::health`] says whether the store can write; [`Store::epoch`] tells a
+//! caller that writes it had not flushed may be gone.
+//!
 //! Blocking: calls other than flushes work in sled's page cache (at worst a
 //! short read of an evicted page of old history) and are fine on a runtime
 //! thread; flushes happen on the store's own thread, and `RunStore::prune` on
@@ -44,16 +51,21 @@ mod codec;
 mod commit;
 mod csv_io;
 pub mod error;
+mod health;
 mod inbox;
+mod leftovers;
 mod runs;
 mod state;
 mod tables;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use api::{
     Accepted, CardEntry, CardSelector, CardStore, EventInbox, InboxEvent, InboxPosition, PruneStats,
     RetentionPolicy, RunFilter, RunOutcome, RunPage, RunStore, ScheduleState, StateStore,
 };
 pub use error::{LineError, Result, StoreError};
+pub use health::{StoreHealth, StoreStatus};
 pub use tables::{ImportMode, ImportStats, TableInfo, limits as table_limits};
 
 use lanyard_core::{Clock, SystemClock};
@@ -124,6 +136,12 @@ impl std::fmt::Debug for StoreOptions {
 
 /// The sled store. Cheap to clone; every clone is the same database, usable
 /// from any number of threads and tokio tasks.
+///
+/// When the disk refuses a write (full, failing), sled 0.34 records the error
+/// once and fails every later write and flush of that database until it is
+/// opened again. The store then reopens it in-process, behind its clones (see
+/// `health`): operations fail with [`StoreError::Unavailable`] meanwhile, and
+/// [`Store::health`] says since when and why.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
@@ -152,17 +170,30 @@ pub(crate) struct Trees {
     pub(crate) card_blobs: sled::Tree,
 }
 
-pub(crate) struct Inner {
+/// One opening of the database and everything in memory that belongs to it:
+/// replaced whole when the store reopens, so no cache outlives the database
+/// it describes.
+pub(crate) struct Backend {
+    /// Which opening this is (0 the first); see [`Store::epoch`].
+    pub(crate) epoch: u64,
     // Dropped first: joins the flush thread, which holds its own handle on the db.
     pub(crate) commit: commit::GroupCommit,
-    pub(crate) path: PathBuf,
+    /// Shares sled's record of a failed write with the open database.
+    pub(crate) config: sled::Config,
     pub(crate) db: sled::Db,
     pub(crate) t: Trees,
     pub(crate) seen: RwLock<Vec<inbox::SeenGen>>,
     /// Events accepted and not yet read by the dispatcher, decoded (bounded).
     pub(crate) fresh: Mutex<BTreeMap<u64, InboxEvent>>,
     pub(crate) tables: RwLock<HashMap<String, sled::Tree>>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) path: PathBuf,
     pub(crate) options: StoreOptions,
+    /// The open database; `None` while it is being reopened.
+    pub(crate) slot: RwLock<Option<Arc<Backend>>>,
+    pub(crate) health: health::Monitor,
 }
 
 // Tree names. The `v1/` prefix is the key layout version.
@@ -190,17 +221,16 @@ impl Store {
     /// Open the store in `path`.
     ///
     /// Fails with [`StoreError::Locked`] if another process has it open, and with
-    /// [`StoreError::NewerFormat`] if a newer lanyard wrote it.
+    /// [`StoreError::NewerFormat`] if a newer lanyard wrote it. What an
+    /// interrupted start leaves behind (a half-written snapshot) is removed
+    /// first: sled rebuilds its state from the log.
     pub fn open_with(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
         let path = path.as_ref().to_path_buf();
         if !options.create && !path.join("db").exists() {
             return Err(StoreError::Missing { path });
         }
-        let config = sled::Config::new()
-            .path(&path)
-            .cache_capacity(options.cache_capacity)
-            .mode(sled::Mode::HighThroughput);
-        Self::start(config, path, options)
+        let backend = open_backend(&path, &options, 0)?;
+        Self::start(backend, path, options, true)
     }
 
     /// A store in a temporary directory, deleted when the last clone drops.
@@ -209,62 +239,58 @@ impl Store {
     }
 
     /// [`Store::temporary`] with options (a manual clock, a short dedupe window).
+    ///
+    /// sled deletes a temporary database's files when it closes it, so this
+    /// store cannot be reopened: after a failed write it stays unavailable.
     pub fn temporary_with(options: StoreOptions) -> Result<Store> {
         let config = sled::Config::new()
             .temporary(true)
             .cache_capacity(options.cache_capacity);
         let path = config.get_path();
-        Self::start(config, path, options)
+        let backend = backend_from(config, &path, &options, 0)?;
+        Self::start(backend, path, options, true)
     }
 
-    fn start(config: sled::Config, path: PathBuf, options: StoreOptions) -> Result<Store> {
-        let db = config.open().map_err(|e| open_error(&path, e))?;
-        let open = |name: &str| {
-            db.open_tree(name)
-                .map_err(|e| StoreError::backend("open tree", name, b"", e))
-        };
-        let t = Trees {
-            meta: open(T_META)?,
-            inbox: open(T_INBOX)?,
-            inbox_order: open(T_INBOX_ORDER)?,
-            events: open(T_EVENTS)?,
-            runs: open(T_RUNS)?,
-            runs_by_flow: open(T_RUNS_BY_FLOW)?,
-            runs_by_status: open(T_RUNS_BY_STATUS)?,
-            steps: open(T_STEPS)?,
-            schedules: open(T_SCHEDULES)?,
-            cursors: open(T_CURSORS)?,
-            cards: open(T_CARDS)?,
-            card_blobs: open(T_CARD_BLOBS)?,
-        };
-        check_format(&path, &t.meta)?;
-        let mut tables = HashMap::new();
-        let mut seen = Vec::new();
-        for name in db.tree_names() {
-            let name = String::from_utf8_lossy(&name).into_owned();
-            if let Some(table) = name.strip_prefix(T_TABLE_PREFIX) {
-                tables.insert(table.to_string(), open(&name)?);
-            } else if let Some(range) = name.strip_prefix(T_SEEN_PREFIX) {
-                seen.push(inbox::SeenGen::from_name(range, open(&name)?, &name)?);
-            }
-        }
-        seen.sort_by_key(|g| std::cmp::Reverse(g.start));
-        let commit =
-            commit::GroupCommit::start(db.clone(), options.group_commit, options.flush_interval)?;
+    fn start(
+        backend: Backend,
+        path: PathBuf,
+        options: StoreOptions,
+        reopens: bool,
+    ) -> Result<Store> {
         let store = Store {
             inner: Arc::new(Inner {
-                commit,
                 path,
-                db,
-                t,
-                seen: RwLock::new(seen),
-                fresh: Mutex::new(BTreeMap::new()),
-                tables: RwLock::new(tables),
+                health: health::Monitor::new(reopens),
                 options,
+                slot: RwLock::new(Some(Arc::new(backend))),
             }),
         };
         store.recover()?;
         Ok(store)
+    }
+
+    /// The open database. Fails with [`StoreError::Unavailable`] while it is
+    /// being reopened, and starts the reopening when sled has recorded a
+    /// failed write (every later write would fail too).
+    pub(crate) fn b(&self) -> Result<Arc<Backend>> {
+        let current = self
+            .inner
+            .slot
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        match current {
+            Some(b) => match b.config.global_error() {
+                Ok(()) => Ok(b),
+                Err(e) => {
+                    let epoch = b.epoch;
+                    drop(b);
+                    self.failed(epoch, &e.to_string());
+                    Err(self.unavailable())
+                }
+            },
+            None => Err(self.unavailable()),
+        }
     }
 
     /// Repair what a crash may have left half-written.
@@ -287,7 +313,7 @@ impl Store {
 
     /// The bytes the store takes on disk.
     pub fn size_on_disk(&self) -> Result<u64> {
-        self.inner
+        self.b()?
             .db
             .size_on_disk()
             .map_err(|e| StoreError::backend("size", "db", b"", e))
@@ -296,12 +322,91 @@ impl Store {
     /// Make every write finished before this call durable, blocking the thread.
     /// Async code uses [`RunStore::sync`], which shares fsyncs between callers.
     pub fn sync_blocking(&self) -> Result<()> {
-        self.inner.commit.sync_blocking()
+        let b = self.b()?;
+        b.commit.sync_blocking().map_err(|why| {
+            let epoch = b.epoch;
+            drop(b);
+            self.failed(epoch, &why);
+            StoreError::Flush(why)
+        })
+    }
+
+    /// Wait until the writes made on `b` are on disk; a failed flush starts
+    /// the reopening. The wait holds no handle on the database.
+    pub(crate) async fn sync_backend(&self, b: Arc<Backend>) -> Result<()> {
+        let epoch = b.epoch;
+        let wait = b.commit.ticket();
+        drop(b);
+        wait.await.map_err(|why| {
+            self.failed(epoch, &why);
+            StoreError::Flush(why)
+        })
     }
 
     pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.inner.options.clock.now()
     }
+}
+
+/// Open the database in `path` as opening number `epoch`: remove what an
+/// interrupted start left (see `leftovers`), then open sled and its trees.
+pub(crate) fn open_backend(path: &Path, options: &StoreOptions, epoch: u64) -> Result<Backend> {
+    leftovers::remove(path)?;
+    let config = sled::Config::new()
+        .path(path)
+        .cache_capacity(options.cache_capacity)
+        .mode(sled::Mode::HighThroughput);
+    backend_from(config, path, options, epoch)
+}
+
+fn backend_from(
+    config: sled::Config,
+    path: &Path,
+    options: &StoreOptions,
+    epoch: u64,
+) -> Result<Backend> {
+    let db = config.open().map_err(|e| open_error(path, e))?;
+    let open = |name: &str| {
+        db.open_tree(name)
+            .map_err(|e| StoreError::backend("open tree", name, b"", e))
+    };
+    let t = Trees {
+        meta: open(T_META)?,
+        inbox: open(T_INBOX)?,
+        inbox_order: open(T_INBOX_ORDER)?,
+        events: open(T_EVENTS)?,
+        runs: open(T_RUNS)?,
+        runs_by_flow: open(T_RUNS_BY_FLOW)?,
+        runs_by_status: open(T_RUNS_BY_STATUS)?,
+        steps: open(T_STEPS)?,
+        schedules: open(T_SCHEDULES)?,
+        cursors: open(T_CURSORS)?,
+        cards: open(T_CARDS)?,
+        card_blobs: open(T_CARD_BLOBS)?,
+    };
+    check_format(path, &t.meta)?;
+    let mut tables = HashMap::new();
+    let mut seen = Vec::new();
+    for name in db.tree_names() {
+        let name = String::from_utf8_lossy(&name).into_owned();
+        if let Some(table) = name.strip_prefix(T_TABLE_PREFIX) {
+            tables.insert(table.to_string(), open(&name)?);
+        } else if let Some(range) = name.strip_prefix(T_SEEN_PREFIX) {
+            seen.push(inbox::SeenGen::from_name(range, open(&name)?, &name)?);
+        }
+    }
+    seen.sort_by_key(|g| std::cmp::Reverse(g.start));
+    let commit = commit::GroupCommit::start(db.clone(), options.group_commit, options.flush_interval)?;
+    Ok(Backend {
+        epoch,
+        commit,
+        config,
+        db,
+        t,
+        seen: RwLock::new(seen),
+        fresh: Mutex::new(BTreeMap::new()),
+        tables: RwLock::new(tables),
+    })
 }
 
 fn open_error(path: &Path, e: sled::Error) -> StoreError {
@@ -381,7 +486,8 @@ mod tests {
         {
             let store = Store::open(dir.path()).unwrap();
             store
-                .inner
+                .b()
+                .unwrap()
                 .t
                 .meta
                 .insert(META_FORMAT, &(STORE_FORMAT + 1).to_be_bytes())

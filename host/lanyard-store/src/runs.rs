@@ -347,8 +347,8 @@ fn id_of<'a>(tree: &str, key: &'a [u8], prefix_len: usize) -> Result<&'a str> {
 
 impl Store {
     pub(crate) fn run_exists(&self, id: &str) -> Result<bool> {
-        self.inner
-            .t
+        let b = self.b()?;
+        b.t
             .runs
             .contains_key(id)
             .map_err(|e| StoreError::backend("read", T_RUNS, id, e))
@@ -372,7 +372,8 @@ impl Store {
         status: RunStatus,
         encoded: &[u8],
     ) -> Result<bool> {
-        let t = &self.inner.t;
+        let b = self.b()?;
+        let t = &b.t;
         let fk = flow_key(flow, id);
         t.runs_by_flow
             .insert(&fk, &[])
@@ -391,8 +392,8 @@ impl Store {
     }
 
     fn stored_run(&self, id: &str) -> Result<Option<sled::IVec>> {
-        self.inner
-            .t
+        let b = self.b()?;
+        b.t
             .runs
             .get(id)
             .map_err(|e| StoreError::backend("read", T_RUNS, id, e))
@@ -440,8 +441,9 @@ impl Store {
     /// Replace a run's head with `change(head)` (the input's bytes are kept as
     /// they are), keeping the status index in step.
     fn change_run(&self, id: &str, change: impl Fn(Head) -> Result<RunRecord>) -> Result<()> {
+        let b = self.b()?;
         check_id(id)?;
-        let t = &self.inner.t;
+        let t = &b.t;
         loop {
             let old = self
                 .stored_run(id)?
@@ -535,6 +537,7 @@ impl Store {
     }
 
     pub(crate) fn list_runs_now(&self, f: &RunFilter) -> Result<RunPage> {
+        let b = self.b()?;
         let limit = f.limit.unwrap_or(DEFAULT_LIST_LIMIT);
         if limit == 0 || limit > MAX_LIST_LIMIT {
             return Err(StoreError::Invalid(format!(
@@ -544,7 +547,7 @@ impl Store {
         if let Some(c) = &f.cursor {
             check_id(c).map_err(|_| StoreError::Invalid(format!("`{c}` is not a run cursor")))?;
         }
-        let t = &self.inner.t;
+        let t = &b.t;
         // The most selective index that answers the filter: the flow's, else
         // the status's (succeeded has none), else the runs themselves.
         let (tree, tree_name, prefix): (&sled::Tree, &str, Vec<u8>) =
@@ -614,8 +617,9 @@ impl Store {
     }
 
     pub(crate) fn unfinished_runs_now(&self) -> Result<Vec<RunRecord>> {
+        let b = self.b()?;
         let mut out = Vec::new();
-        for item in self.inner.t.runs_by_status.scan_prefix([b'a']) {
+        for item in b.t.runs_by_status.scan_prefix([b'a']) {
             let (k, _) = item.map_err(|e| StoreError::backend("scan", T_RUNS_BY_STATUS, b"", e))?;
             let id = id_of(T_RUNS_BY_STATUS, &k, 1)?;
             if let Some(bytes) = self.stored_run(id)? {
@@ -629,6 +633,7 @@ impl Store {
     }
 
     pub(crate) fn record_step_now(&self, step: &StepRecord) -> Result<()> {
+        let b = self.b()?;
         let run_id = step.run_id.as_str();
         check_id(run_id)?;
         if step.path.is_empty() {
@@ -648,7 +653,7 @@ impl Store {
             )));
         }
         record[..4].copy_from_slice(&(len as u32).to_be_bytes());
-        let steps = &self.inner.t.steps;
+        let steps = &b.t.steps;
         loop {
             let last = steps
                 .scan_prefix(run_id)
@@ -695,9 +700,10 @@ impl Store {
     }
 
     pub(crate) fn steps_now(&self, run_id: &str) -> Result<Vec<StepRecord>> {
+        let b = self.b()?;
         check_id(run_id)?;
         let mut steps = Vec::new();
-        for item in self.inner.t.steps.scan_prefix(run_id) {
+        for item in b.t.steps.scan_prefix(run_id) {
             let (k, v) = item.map_err(|e| StoreError::backend("scan", T_STEPS, run_id, e))?;
             for record in chunk_records(&k, &v)? {
                 steps.push(
@@ -722,7 +728,8 @@ impl Store {
         stored: &[u8],
         stats: &mut PruneStats,
     ) -> Result<()> {
-        let t = &self.inner.t;
+        let b = self.b()?;
+        let t = &b.t;
         t.runs
             .remove(id)
             .map_err(|e| StoreError::backend("remove", T_RUNS, id, e))?;
@@ -765,8 +772,9 @@ impl Store {
     }
 
     pub(crate) fn prune_now(&self, policy: &RetentionPolicy) -> Result<PruneStats> {
+        let b = self.b()?;
         let mut stats = PruneStats::default();
-        let t = &self.inner.t;
+        let t = &b.t;
         if let Some(max_age) = policy.max_age {
             let age = chrono::Duration::from_std(max_age)
                 .map_err(|_| StoreError::Invalid("retention age out of range".into()))?;
@@ -894,7 +902,7 @@ impl crate::api::RunStore for Store {
     }
 
     async fn sync(&self) -> Result<()> {
-        self.inner.commit.sync().await
+        self.sync_backend(self.b()?).await
     }
 
     async fn prune(&self, policy: &RetentionPolicy) -> Result<PruneStats> {

@@ -22,8 +22,9 @@ fn check_name(what: &str, name: &str) -> Result<()> {
 #[async_trait]
 impl StateStore for Store {
     async fn schedule_state(&self, flow: &str) -> Result<Option<ScheduleState>> {
+        let b = self.b()?;
         check_name("flow", flow)?;
-        let tree = &self.inner.t.schedules;
+        let tree = &b.t.schedules;
         match tree
             .get(flow)
             .map_err(|e| StoreError::backend("read", T_SCHEDULES, flow, e))?
@@ -34,10 +35,10 @@ impl StateStore for Store {
     }
 
     async fn set_schedule_state(&self, flow: &str, state: &ScheduleState) -> Result<()> {
+        let b = self.b()?;
         check_name("flow", flow)?;
         let bytes = encode(T_SCHEDULES, flow.as_bytes(), state)?;
-        self.inner
-            .t
+        b.t
             .schedules
             .insert(flow, bytes)
             .map_err(|e| StoreError::backend("write", T_SCHEDULES, flow, e))?;
@@ -45,9 +46,9 @@ impl StateStore for Store {
     }
 
     async fn remove_schedule_state(&self, flow: &str) -> Result<()> {
+        let b = self.b()?;
         check_name("flow", flow)?;
-        self.inner
-            .t
+        b.t
             .schedules
             .remove(flow)
             .map_err(|e| StoreError::backend("remove", T_SCHEDULES, flow, e))?;
@@ -55,8 +56,8 @@ impl StateStore for Store {
     }
 
     async fn schedule_states(&self) -> Result<Vec<(String, ScheduleState)>> {
-        self.inner
-            .t
+        let b = self.b()?;
+        b.t
             .schedules
             .iter()
             .map(|item| {
@@ -69,10 +70,9 @@ impl StateStore for Store {
     }
 
     async fn cursor(&self, name: &str) -> Result<Option<String>> {
+        let b = self.b()?;
         check_name("cursor", name)?;
-        match self
-            .inner
-            .t
+        match b.t
             .cursors
             .get(name)
             .map_err(|e| StoreError::backend("read", T_CURSORS, name, e))?
@@ -83,6 +83,7 @@ impl StateStore for Store {
     }
 
     async fn set_cursor(&self, name: &str, value: &str) -> Result<()> {
+        let b = self.b()?;
         check_name("cursor", name)?;
         if value.len() > MAX_CURSOR_BYTES {
             return Err(StoreError::Invalid(format!(
@@ -91,8 +92,7 @@ impl StateStore for Store {
             )));
         }
         let bytes = encode(T_CURSORS, name.as_bytes(), value)?;
-        self.inner
-            .t
+        b.t
             .cursors
             .insert(name, bytes)
             .map_err(|e| StoreError::backend("write", T_CURSORS, name, e))?;

@@ -104,10 +104,9 @@ pub(crate) fn tree_name(table: &str) -> String {
 impl Store {
     /// The table's tree; with `create`, made if missing.
     pub(crate) fn table_tree(&self, table: &str, create: bool) -> Result<Option<sled::Tree>> {
+        let b = self.b()?;
         check_table_name(table)?;
-        if let Some(t) = self
-            .inner
-            .tables
+        if let Some(t) = b.tables
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(table)
@@ -117,14 +116,12 @@ impl Store {
         if !create {
             return Ok(None);
         }
-        let mut tables = self.inner.tables.write().unwrap_or_else(|p| p.into_inner());
+        let mut tables = b.tables.write().unwrap_or_else(|p| p.into_inner());
         if let Some(t) = tables.get(table) {
             return Ok(Some(t.clone()));
         }
         let name = tree_name(table);
-        let tree = self
-            .inner
-            .db
+        let tree = b.db
             .open_tree(&name)
             .map_err(|e| StoreError::backend("open tree", &name, b"", e))?;
         tables.insert(table.to_string(), tree.clone());
@@ -133,9 +130,8 @@ impl Store {
 
     /// Every table, by name, with its row count (counting walks the table).
     pub fn list_tables(&self) -> Result<Vec<TableInfo>> {
-        let mut tables: Vec<(String, sled::Tree)> = self
-            .inner
-            .tables
+        let b = self.b()?;
+        let mut tables: Vec<(String, sled::Tree)> = b.tables
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
@@ -264,6 +260,8 @@ fn card_error(e: StoreError) -> CardError {
         StoreError::Invalid(m) => CardError::invalid_input(m),
         StoreError::NotFound(m) => CardError::not_found(format!("{m} not found")),
         StoreError::Conflict(m) => CardError::new(ErrorKind::Conflict, m),
+        // The disk, not the card: the same call may succeed in a moment.
+        e if e.is_unavailable() => CardError::unavailable(format!("the table store cannot write: {e}")),
         other => CardError::internal(format!("the table store failed: {other}")),
     }
 }

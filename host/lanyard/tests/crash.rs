@@ -18,16 +18,17 @@
 //!   the number of workers; the Okta write is compare-before-write, so a
 //!   repeat of it writes nothing.
 
+mod support;
+
 use lanyard_connect::sandbox::{SlackConfig, SlackStandIn};
 use lanyard_okta::sandbox::{RunningSandbox, SandboxConfig, SandboxOrg};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::Daemon;
 
 const FLOW: &str = "crash-offboard";
 const EVENTS: usize = 160;
@@ -52,63 +53,6 @@ steps:
     with: { connection: it-slack, channel: "#it-ops", text: "offboarded {{ event.target[0].alternateId }} run={{ flow.run_id }} event={{ event.uuid }}" }
   - return: { ok: true }
 "##;
-
-/// The daemon process and what it printed.
-struct Daemon {
-    child: Child,
-    url: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Daemon {
-    fn start(config: &Path) -> Daemon {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lanyard"))
-            .args(["serve", "--config"])
-            .arg(config)
-            .args(["--listen", "127.0.0.1:0"])
-            .env("LANYARD_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the lanyard binary starts");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let lines = log.clone();
-        // Drained for the daemon's whole life, so it never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("serving on ").nth(1) {
-                    let url = rest.split_whitespace().next().unwrap_or_default().to_string();
-                    let _ = tx.send(url);
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let url = rx
-            .recv_timeout(Duration::from_secs(30))
-            .unwrap_or_else(|_| panic!("lanyard did not say where it serves:\n{}", log.lock().unwrap().join("\n")));
-        Daemon { child, url, log }
-    }
-
-    fn logs(&self) -> String {
-        self.log.lock().unwrap().join("\n")
-    }
-
-    /// SIGKILL: no shutdown code runs.
-    fn kill_9(&mut self) {
-        self.child.kill().expect("kill -9");
-        self.child.wait().expect("reap");
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn wait_ready(http: &reqwest::Client, d: &Daemon) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -287,7 +231,7 @@ grants = ["connection:it-slack"]
     let deliveries: Vec<Vec<u8>> = events.chunks(BATCH).enumerate().map(|(n, c)| delivery(c, n)).collect();
 
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
-    let mut daemon = Daemon::start(&config);
+    let mut daemon = Daemon::start(&config, "warn");
     wait_ready(&http, &daemon).await;
     let first_ready = started.elapsed();
 
@@ -336,7 +280,7 @@ grants = ["connection:it-slack"]
 
     // Start again on the same data directory; Okta redelivers what was not
     // acknowledged, and (at least once) a few deliveries that were.
-    let daemon = Daemon::start(&config);
+    let daemon = Daemon::start(&config, "warn");
     wait_ready(&http, &daemon).await;
     let mut redelivered = 0;
     for (n, body) in deliveries.iter().enumerate() {

@@ -194,3 +194,72 @@ async fn reload_swaps_a_valid_set_and_keeps_the_old_one_on_errors() {
     assert_eq!(ready.status(), 200);
     d.stop().await;
 }
+
+#[test]
+fn a_run_the_store_fails_under_waits_and_resumes_once_space_returns() {
+    lanyard_store::testing::with_mount_rights(
+        "lifecycle::a_run_the_store_fails_under_waits_and_resumes_once_space_returns",
+        || {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(run_across_a_full_disk())
+        },
+    );
+}
+
+/// A run in flight when the disk fills: its next step record cannot reach the
+/// disk, so it stops where it is; once space returns it resumes from its
+/// journal, without a restart, and succeeds.
+async fn run_across_a_full_disk() {
+    let disk = lanyard_store::testing::Tmpfs::mount(24);
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    std::fs::create_dir(disk.path().join("data")).unwrap();
+    std::os::unix::fs::symlink(disk.path().join("data"), dir.path().join("data")).unwrap();
+    let local = Local::default();
+    let port = local.start().await;
+    let d = daemon().dir(dir).flow("resumable.yaml", RESUMABLE).config(&local_config(port)).start().await;
+    let started = d
+        .engine
+        .start_run("resumable", TriggerInfo::Manual, json!({}), StartOptions::default())
+        .await
+        .unwrap();
+    // The first step is on disk (flushed before the second card call).
+    local.wait_hits("/block", 1).await;
+
+    disk.fill();
+    // Deliveries find the full disk (the first may still fit in a page the
+    // store has): the store stops writing.
+    for i in 0.. {
+        let uuid = format!("disk-{i}");
+        let (status, body) = d.deliver(&[event(&uuid, "user.lifecycle.deactivate", "00u1", "00uadmin", "2026-11-28T10:00:00.000Z")]).await;
+        match status {
+            200 => assert!(i < 2000, "deliveries are still accepted on a full disk"),
+            503 => break,
+            other => panic!("a delivery on a full disk answered {other}: {body}"),
+        }
+    }
+    let ready = d.http.get(d.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    // The second step ends, and its record cannot be written.
+    local.release();
+    let mut finished = d.engine.subscribe_finished();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(finished.try_recv().is_err(), "the run did not end on a step it could not record");
+
+    disk.free();
+    let run = tokio::time::timeout(Duration::from_secs(60), async {
+        d.engine.store().wait_writable().await;
+        d.engine.wait_for_run(&started.run_id).await
+    })
+    .await
+    .expect("the run ends within 60 s of space returning, without a restart")
+    .unwrap();
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    assert_eq!(run.output, Some(json!("done")));
+    assert_eq!(local.hits("/count"), 1, "the durable step was not redone");
+    assert_eq!(local.hits("/block"), 2, "the step whose record was lost ran again");
+    d.stop().await;
+}

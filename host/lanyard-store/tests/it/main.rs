@@ -3,6 +3,7 @@
 mod cards;
 mod crash;
 mod csv;
+mod full_disk;
 mod inbox;
 mod open;
 mod runs;

@@ -61,11 +61,20 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     wait_for_stop_signal().await;
     eprintln!("lanyard: shutting down (runs in flight get {}s to finish)", grace.as_secs());
-    engine.shutdown(grace).await;
+    let flushed = engine.shutdown_flushed(grace).await;
     match server.await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => tracing::warn!(error = %e, "the HTTP server stopped with an error"),
         Err(e) => tracing::warn!(error = %e, "the HTTP server task failed"),
+    }
+    if let Err(e) = flushed {
+        // Acknowledged events were on disk before they were acknowledged; what
+        // this loses is at most run progress, which resumes from the journal.
+        eprintln!(
+            "error: lanyard stopped, but its final flush of the data directory {} failed: {e}; free space or fix the disk, then start it again (runs resume from their last durable step)",
+            engine.store().path().display()
+        );
+        return Ok(ExitCode::FAILURE);
     }
     eprintln!("lanyard: stopped");
     Ok(ExitCode::SUCCESS)
