@@ -6,5 +6,7 @@ mod client;
 mod conformance;
 mod hooks;
 mod oauth;
+#[path = "../common/okta_spec.rs"]
+mod okta_spec;
 mod sandbox;
 mod support;
