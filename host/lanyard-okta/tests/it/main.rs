@@ -8,5 +8,6 @@ mod hooks;
 mod oauth;
 #[path = "../common/okta_spec.rs"]
 mod okta_spec;
+mod resend;
 mod sandbox;
 mod support;
