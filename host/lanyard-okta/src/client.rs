@@ -8,6 +8,11 @@
 //! [`Sleeper`] and every "now" through the injected [`Clock`], so tests wait
 //! without sleeping.
 //!
+//! A call sent again after an attempt Okta may have applied (a 5xx, a
+//! connection lost with the request out) can be refused because the first one
+//! took effect; the calls where that happens (lifecycle transitions, deleting a
+//! hook) confirm what Okta holds before reporting a failure.
+//!
 //! This module must not compare before writing (that is the capability's job) and
 //! must not follow a `Link` to another origin (the token would go with it).
 
@@ -198,9 +203,30 @@ struct Call<'a> {
     idempotent: bool,
 }
 
+impl<'a> Call<'a> {
+    /// A call without a body that may be sent again (reads, and writes whose
+    /// repetition Okta answers the same way or that confirm what they find).
+    fn bodyless(op: &'static str, method: Method, url: Url) -> Call<'a> {
+        Call {
+            op,
+            method,
+            url,
+            body: None,
+            idempotent: true,
+        }
+    }
+}
+
 struct Answer {
     headers: HeaderMap,
     body: Bytes,
+}
+
+/// How a call ended, and whether it was sent again after an attempt whose
+/// outcome is unknown (so Okta may have applied the call before this answer).
+struct Sent {
+    result: Result<Answer, OktaError>,
+    resent: bool,
 }
 
 impl OktaClient {
@@ -406,7 +432,10 @@ impl OktaClient {
         decode("updateUser", &path, &answer.body)
     }
 
-    /// `POST /api/v1/users/{id}/lifecycle/{op}`.
+    /// `POST /api/v1/users/{id}/lifecycle/{op}`. When the call had to be sent
+    /// again after an attempt whose answer was lost and Okta refuses the
+    /// resend, the user is read: already where `op` leads, the first attempt
+    /// was applied and the call succeeds.
     pub async fn lifecycle(&self, user_id: &str, op: LifecycleOp) -> Result<(), OktaError> {
         let url = self.url(&format!(
             "/api/v1/users/{}/lifecycle/{}",
@@ -421,15 +450,29 @@ impl OktaClient {
             LifecycleOp::Unsuspend => "unsuspendUser",
             LifecycleOp::Unlock => "unlockUser",
         };
-        self.send(Call {
-            op: op_id,
-            method: Method::POST,
-            url,
-            body: None,
-            idempotent: true,
-        })
-        .await?;
-        Ok(())
+        // Sent again after a lost answer, a transition Okta applied the first
+        // time is refused the second (E0000038, E0000016, E0000032...): the
+        // user's status says whether it happened.
+        let sent = self
+            .send_tracked(Call::bodyless(op_id, Method::POST, url))
+            .await;
+        match sent.result {
+            Ok(_) => Ok(()),
+            Err(e) if sent.resent && matches!(e.status(), Some(400 | 403 | 409)) => {
+                let user = self.get_user(user_id).await?;
+                if !lifecycle_reached(&user.status, op) {
+                    return Err(e);
+                }
+                tracing::info!(
+                    op = op_id,
+                    user = %user.id,
+                    status = %user.status,
+                    "okta refused a resent lifecycle call and the user is where it leads: the first attempt was applied"
+                );
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// `DELETE /api/v1/users/{userId}/sessions?oauthTokens=..`.
@@ -437,14 +480,8 @@ impl OktaClient {
         let mut url = self.url(&format!("/api/v1/users/{}/sessions", segment(user_id)?));
         url.query_pairs_mut()
             .append_pair("oauthTokens", if oauth_tokens { "true" } else { "false" });
-        self.send(Call {
-            op: "revokeUserSessions",
-            method: Method::DELETE,
-            url,
-            body: None,
-            idempotent: true,
-        })
-        .await?;
+        self.send(Call::bodyless("revokeUserSessions", Method::DELETE, url))
+            .await?;
         Ok(())
     }
 
@@ -518,14 +555,8 @@ impl OktaClient {
             segment(group_id)?,
             segment(user_id)?
         ));
-        self.send(Call {
-            op: "assignUserToGroup",
-            method: Method::PUT,
-            url,
-            body: None,
-            idempotent: true,
-        })
-        .await?;
+        self.send(Call::bodyless("assignUserToGroup", Method::PUT, url))
+            .await?;
         Ok(())
     }
 
@@ -540,14 +571,8 @@ impl OktaClient {
             segment(group_id)?,
             segment(user_id)?
         ));
-        self.send(Call {
-            op: "unassignUserFromGroup",
-            method: Method::DELETE,
-            url,
-            body: None,
-            idempotent: true,
-        })
-        .await?;
+        self.send(Call::bodyless("unassignUserFromGroup", Method::DELETE, url))
+            .await?;
         Ok(())
     }
 
@@ -700,28 +725,20 @@ impl OktaClient {
     /// `DELETE /api/v1/eventHooks/{id}` (Okta deletes only deactivated hooks).
     pub async fn delete_event_hook(&self, id: &str) -> Result<(), OktaError> {
         let url = self.url(&format!("/api/v1/eventHooks/{}", segment(id)?));
-        self.send(Call {
-            op: "deleteEventHook",
-            method: Method::DELETE,
-            url,
-            body: None,
-            idempotent: true,
-        })
-        .await?;
-        Ok(())
+        let sent = self
+            .send_tracked(Call::bodyless("deleteEventHook", Method::DELETE, url))
+            .await;
+        match sent.result {
+            Ok(_) => Ok(()),
+            // Sent again after a lost answer: the first attempt deleted it.
+            Err(e) if sent.resent && e.is_not_found() => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     async fn event_hook_post(&self, op: &'static str, path: &str) -> Result<EventHook, OktaError> {
         let url = self.url(path);
-        let answer = self
-            .send(Call {
-                op,
-                method: Method::POST,
-                url,
-                body: None,
-                idempotent: true,
-            })
-            .await?;
+        let answer = self.send(Call::bodyless(op, Method::POST, url)).await?;
         event_hook_from(&decode::<Value>(op, path, &answer.body)?)
     }
 
@@ -763,15 +780,7 @@ impl OktaClient {
         url: Url,
     ) -> Result<T, OktaError> {
         let path = url.path().to_string();
-        let answer = self
-            .send(Call {
-                op,
-                method: Method::GET,
-                url,
-                body: None,
-                idempotent: true,
-            })
-            .await?;
+        let answer = self.send(Call::bodyless(op, Method::GET, url)).await?;
         decode(op, &path, &answer.body)
     }
 
@@ -781,15 +790,7 @@ impl OktaClient {
         url: Url,
     ) -> Result<Page<T>, OktaError> {
         let path = url.path().to_string();
-        let answer = self
-            .send(Call {
-                op,
-                method: Method::GET,
-                url,
-                body: None,
-                idempotent: true,
-            })
-            .await?;
+        let answer = self.send(Call::bodyless(op, Method::GET, url)).await?;
         let items = decode(op, &path, &answer.body)?;
         Ok(Page {
             items,
@@ -832,15 +833,31 @@ impl OktaClient {
         }
     }
 
-    /// The one place requests are sent: auth, rate limits, retries.
     async fn send(&self, call: Call<'_>) -> Result<Answer, OktaError> {
+        self.send_tracked(call).await.result
+    }
+
+    /// The one place requests are sent: auth, rate limits, retries.
+    async fn send_tracked(&self, call: Call<'_>) -> Sent {
+        let mut resent = false;
+        let result = self.send_attempts(call, &mut resent).await;
+        Sent { result, resent }
+    }
+
+    /// `resent` turns true when the call is sent again after an attempt Okta
+    /// may have applied: a 5xx, or a connection lost once the request was out.
+    async fn send_attempts(&self, call: Call<'_>, resent: &mut bool) -> Result<Answer, OktaError> {
         let inner = &self.inner;
         let policy = &inner.cfg.retry;
         let method_s = call.method.as_str().to_string();
         let path = call.url.path().to_string();
         let mut attempt: u32 = 0;
         let mut auth_retries = 0;
+        // Whether the attempt before this one may have been applied.
+        let mut unknown_outcome = false;
         loop {
+            *resent |= unknown_outcome;
+            unknown_outcome = false;
             attempt += 1;
             if let Some(wait) = self.known_wait(call.op) {
                 if wait > policy.max_rate_limit_wait {
@@ -882,6 +899,8 @@ impl OktaClient {
                     let retry = call.idempotent || e.is_connect();
                     if retry && attempt < policy.max_attempts {
                         tracing::warn!(op = call.op, attempt, error = %e, "okta request failed, retrying");
+                        // A connection never made carried nothing.
+                        unknown_outcome = !e.is_connect();
                         inner.sleeper.sleep(policy.backoff(attempt)).await;
                         continue;
                     }
@@ -903,6 +922,7 @@ impl OktaClient {
                 Ok(b) => b,
                 Err(e) => {
                     if call.idempotent && attempt < policy.max_attempts {
+                        unknown_outcome = true;
                         inner.sleeper.sleep(policy.backoff(attempt)).await;
                         continue;
                     }
@@ -970,6 +990,7 @@ impl OktaClient {
                         wait_ms = millis(wait),
                         "okta answered 5xx, retrying"
                     );
+                    unknown_outcome = true;
                     inner.sleeper.sleep(wait).await;
                     continue;
                 }
@@ -1284,6 +1305,19 @@ fn segment(s: &str) -> Result<String, OktaError> {
         .replace('+', "%20"))
 }
 
+/// Whether a user in `status` is where `op` takes a user.
+pub fn lifecycle_reached(status: &str, op: LifecycleOp) -> bool {
+    match op {
+        // PROVISIONED: activated, waiting for the user to set a password.
+        LifecycleOp::Activate => matches!(status, "ACTIVE" | "PROVISIONED"),
+        LifecycleOp::Reactivate => status == "ACTIVE",
+        LifecycleOp::Deactivate => status == "DEPROVISIONED",
+        LifecycleOp::Suspend => status == "SUSPENDED",
+        LifecycleOp::Unsuspend => status == "ACTIVE",
+        LifecycleOp::Unlock => status == "ACTIVE",
+    }
+}
+
 /// A value inside a double-quoted Okta filter string.
 pub fn escape_filter_value(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
@@ -1300,6 +1334,17 @@ mod tests {
         assert_eq!(segment("a b").unwrap(), "a%20b");
         assert!(segment("..").is_err());
         assert!(segment("").is_err());
+    }
+
+    #[test]
+    fn transitions_to_the_current_state_are_reached() {
+        assert!(lifecycle_reached("DEPROVISIONED", LifecycleOp::Deactivate));
+        assert!(!lifecycle_reached("ACTIVE", LifecycleOp::Deactivate));
+        assert!(lifecycle_reached("ACTIVE", LifecycleOp::Unlock));
+        assert!(!lifecycle_reached("LOCKED_OUT", LifecycleOp::Unlock));
+        assert!(lifecycle_reached("SUSPENDED", LifecycleOp::Suspend));
+        assert!(lifecycle_reached("PROVISIONED", LifecycleOp::Activate));
+        assert!(!lifecycle_reached("STAGED", LifecycleOp::Activate));
     }
 
     #[test]

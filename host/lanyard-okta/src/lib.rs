@@ -25,6 +25,6 @@ pub mod sleep;
 
 pub use capability::OktaCapability;
 pub use client::{EventHookSpec, LogCursor, LogPoll, OktaClient, Page};
-pub use config::{Auth, OktaConfig, PrivateKeyJwt, RetryPolicy};
+pub use config::{Auth, OktaConfig, OrgUrl, OrgUrlError, PrivateKeyJwt, RetryPolicy};
 pub use error::{OktaError, OktaErrorBody};
 pub use sleep::{ManualSleeper, Sleeper, TokioSleeper};

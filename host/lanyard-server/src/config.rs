@@ -97,6 +97,9 @@ pub struct RawOkta {
     #[serde(default)]
     pub sandbox: bool,
     pub org_url: Option<String>,
+    /// Accept a plain `http` org URL to a host that is not loopback.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
     pub auth: Option<RawOktaAuth>,
     #[serde(default)]
     pub self_actor_ids: Vec<String>,
@@ -345,7 +348,7 @@ pub enum OktaSetup {
     Sandbox { self_actor_ids: Vec<String> },
     /// A real org (or a sandbox reached over HTTP).
     Org {
-        org_url: String,
+        org_url: lanyard_okta::OrgUrl,
         auth: lanyard_okta::Auth,
         self_actor_ids: Vec<String>,
         detect_self: bool,
@@ -601,14 +604,26 @@ impl Config {
                 } else {
                     let org_url = match &o.org_url {
                         Some(u) => {
-                            if let Err(e) = url::Url::parse(u) {
-                                p.push("okta.org_url", format!("`{u}` is not a URL: {e}"));
+                            let checked = if o.allow_insecure_http {
+                                lanyard_okta::OrgUrl::parse_allowing_insecure_http(u)
+                            } else {
+                                lanyard_okta::OrgUrl::parse(u)
+                            };
+                            match checked {
+                                Ok(url) => Some(url),
+                                Err(e @ lanyard_okta::OrgUrlError::InsecureHttp { .. }) => {
+                                    p.push("okta.org_url", format!("{e} (or, to send them anyway, set `allow_insecure_http = true`)"));
+                                    None
+                                }
+                                Err(e) => {
+                                    p.push("okta.org_url", e);
+                                    None
+                                }
                             }
-                            u.clone()
                         }
                         None => {
                             p.push("okta", "set `org_url` and `auth`, or `sandbox = true` for the embedded simulated org");
-                            String::new()
+                            None
                         }
                     };
                     let auth = match &o.auth {
@@ -659,14 +674,14 @@ impl Config {
                             self_actor_ids.push(k.client_id.clone());
                         }
                     }
-                    match auth {
-                        Some(auth) => OktaSetup::Org {
+                    match (org_url, auth) {
+                        (Some(org_url), Some(auth)) => OktaSetup::Org {
                             org_url,
                             auth,
                             self_actor_ids,
                             detect_self: o.detect_self.unwrap_or(true),
                         },
-                        None => OktaSetup::None,
+                        _ => OktaSetup::None,
                     }
                 }
             }
@@ -1001,6 +1016,30 @@ grants = ["connection:it-slack", "files:/etc"]
         let all = e.problems.join("\n");
         assert!(all.contains("server.max_connections: must be 1 to"), "{all}");
         assert!(all.contains("server.body_timeout: must be more than 0"), "{all}");
+    }
+
+    #[test]
+    fn an_okta_org_url_is_https_and_bare_or_the_daemon_does_not_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lanyard.toml");
+        let load = |org: &str| {
+            let text = format!("[okta]\norg_url = \"{org}\"\nauth = {{ ssws = {{ value = \"00token\" }} }}\n");
+            std::fs::write(&path, text).unwrap();
+            Config::load(&path).map_err(|e| e.to_string())
+        };
+        let e = load("http://acme.okta.com").unwrap_err();
+        assert!(e.starts_with(&format!("{}: okta.org_url: ", path.display())), "{e}");
+        assert!(e.contains("unencrypted") && e.contains("allow_insecure_http = true"), "{e}");
+        let e = load("https://acme.okta.com/oauth2/default").unwrap_err();
+        assert!(e.contains("okta.org_url: ") && e.contains("has a path (`/oauth2/default`)"), "{e}");
+        assert!(e.contains("https://acme.okta.com"), "{e}");
+
+        let c = Config::parse("[okta]\norg_url = \"http://acme.okta.com\"\nallow_insecure_http = true\nauth = { ssws = { env = \"ADMIN\" } }\n", None, &env()).unwrap();
+        assert!(matches!(&c.okta, OktaSetup::Org { org_url, .. } if org_url.is_insecure()));
+        for fine in ["https://acme.okta.com", "http://127.0.0.1:8181"] {
+            let c = Config::parse(&format!("[okta]\norg_url = \"{fine}\"\nauth = {{ ssws = {{ env = \"ADMIN\" }} }}\n"), None, &env()).unwrap();
+            assert!(matches!(c.okta, OktaSetup::Org { .. }), "{fine}");
+        }
     }
 
     #[test]

@@ -16,6 +16,8 @@ use tokio::sync::{Notify, watch};
 
 use crate::hooks::{EventHookPayload, VERIFICATION_HEADER};
 
+const MAX_VERIFICATION_ANSWER: usize = 16 * 1024;
+
 /// Where and how to deliver to one hook (a snapshot taken when the event happened).
 #[derive(Debug, Clone)]
 pub struct HookTarget {
@@ -302,9 +304,23 @@ impl Delivery {
                 "the endpoint answered the verification request with {status}"
             ));
         }
-        let body: serde_json::Value = resp
-            .json()
+        // The answer is `{"verification": "<challenge>"}`; a receiver cannot
+        // make the sandbox hold more than a small multiple of that.
+        let mut resp = resp;
+        let mut text = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
             .await
+            .map_err(|e| format!("reading the verification answer failed: {e}"))?
+        {
+            if text.len() + chunk.len() > MAX_VERIFICATION_ANSWER {
+                return Err(format!(
+                    "the verification answer is longer than {MAX_VERIFICATION_ANSWER} bytes"
+                ));
+            }
+            text.extend_from_slice(&chunk);
+        }
+        let body: serde_json::Value = serde_json::from_slice(&text)
             .map_err(|e| format!("the verification answer is not JSON: {e}"))?;
         if body.get("verification").and_then(|v| v.as_str()) != Some(challenge.as_str()) {
             return Err("the verification answer does not echo the challenge".into());

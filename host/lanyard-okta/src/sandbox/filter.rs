@@ -39,8 +39,11 @@ enum Tok {
     RParen,
 }
 
+// What one expression may cost: its length, its nesting, and how many
+// comparisons each object is matched against.
 const MAX_LEN: usize = 4096;
 const MAX_DEPTH: usize = 32;
+const MAX_CONDITIONS: usize = 100;
 
 pub fn parse(input: &str) -> Result<Expr, String> {
     if input.len() > MAX_LEN {
@@ -51,6 +54,7 @@ pub fn parse(input: &str) -> Result<Expr, String> {
         toks,
         pos: 0,
         depth: 0,
+        conditions: 0,
     };
     let e = p.or()?;
     if p.pos != p.toks.len() {
@@ -64,7 +68,9 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
     let mut chars = s.chars().peekable();
     while let Some(&c) = chars.peek() {
         match c {
-            ' ' | '\t' | '\n' | '\r' => {
+            // Any Unicode whitespace separates words, as the word arm below
+            // stops at it: were one left to that arm, it would consume nothing.
+            c if c.is_whitespace() => {
                 chars.next();
             }
             '(' => {
@@ -92,7 +98,10 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
                 out.push(Tok::Str(v));
             }
             _ => {
-                let mut w = String::new();
+                // The first character is taken unconditionally, so every word
+                // is at least one character long and the lexer always advances.
+                chars.next();
+                let mut w = String::from(c);
                 while let Some(&ch) = chars.peek() {
                     if ch.is_whitespace() || ch == '(' || ch == ')' || ch == '"' {
                         break;
@@ -111,6 +120,7 @@ struct Parser {
     toks: Vec<Tok>,
     pos: usize,
     depth: usize,
+    conditions: usize,
 }
 
 impl Parser {
@@ -175,6 +185,12 @@ impl Parser {
                 Ok(e)
             }
             Some(Tok::Word(attr)) => {
+                self.conditions += 1;
+                if self.conditions > MAX_CONDITIONS {
+                    return Err(format!(
+                        "expression has more than {MAX_CONDITIONS} conditions"
+                    ));
+                }
                 self.pos += 1;
                 let op = match self.toks.get(self.pos) {
                     Some(Tok::Word(w)) => w.to_ascii_lowercase(),
@@ -370,5 +386,24 @@ mod tests {
         }
         let deep = "(".repeat(100) + "a eq \"b\"" + &")".repeat(100);
         assert!(parse(&deep).is_err());
+        let long = vec!["a eq \"b\""; 101].join(" or ");
+        assert!(parse(&long).unwrap_err().contains("conditions"));
+        assert!(parse(&vec!["a eq \"b\""; 100].join(" or ")).is_ok());
+    }
+
+    /// Every Unicode whitespace separates words like a space: before, one
+    /// outside space/tab/CR/LF made the lexer emit empty words forever.
+    #[test]
+    fn any_whitespace_separates_words() {
+        let user = serde_json::json!({"status": "ACTIVE"});
+        let spaces = (0..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|c| c.is_whitespace());
+        for ws in spaces {
+            let e = format!("status{ws}eq{ws}\"ACTIVE\"{ws}");
+            let parsed = parse(&e).unwrap_or_else(|err| panic!("U+{:04X}: {err}", ws as u32));
+            assert!(parsed.matches(&user), "U+{:04X}", ws as u32);
+            assert!(parse(&format!("{ws}")).is_err(), "U+{:04X}", ws as u32);
+        }
     }
 }

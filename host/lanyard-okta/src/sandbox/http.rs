@@ -8,7 +8,7 @@
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::{Map, Value, json};
@@ -26,7 +26,13 @@ use super::oauth;
 use super::state::{ApiError, Ctx, HookRec, OrgState, Principal, Role, ts};
 use super::{Exchange, FaultRule, SandboxOrg};
 
+// What one request may make the sandbox hold, besides what hyper bounds
+// itself (the request head). Filters are bounded in `filter`, pages by Okta's
+// documented `limit` maxima, and listings keep ids, rendering only the page.
 const MAX_REQUEST_BODY: usize = 1024 * 1024;
+const MAX_QUERY: usize = 16 * 1024;
+/// How much of a too-large body is read (and dropped) before answering.
+const MAX_DRAIN: usize = 8 * 1024 * 1024;
 
 /// Serve `org` on `listener` until `shutdown` completes, then let open
 /// connections finish (at most 5 s).
@@ -161,17 +167,18 @@ async fn handle(
 ) -> Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
     let request_id = super::delivery::random_uuid().replace('-', "")[..20].to_string();
-    let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
-            let out = error_out(ApiError::new(
-                413,
-                "E0000001",
-                "Api validation failed: the request body is too large",
-            ));
-            return to_response(out, &request_id);
-        }
+    // The body is read before any answer, refusals included (see `read_body`).
+    let body = match read_body(body).await {
+        Ok(b) => b,
+        Err(e) => return to_response(error_out(e), &request_id),
     };
+    if parts.uri.query().is_some_and(|q| q.len() > MAX_QUERY) {
+        let out = error_out(ApiError::validation(
+            "query",
+            &format!("the query string is longer than {MAX_QUERY} bytes"),
+        ));
+        return to_response(out, &request_id);
+    }
     let host = parts
         .headers
         .get(http::header::HOST)
@@ -243,6 +250,37 @@ async fn handle(
     to_response(out, &request_id)
 }
 
+/// The request body, at most [`MAX_REQUEST_BODY`] bytes. The rest of a larger
+/// one is read and dropped (up to [`MAX_DRAIN`]), so the client reads the
+/// answer instead of a connection reset while it is still sending.
+async fn read_body(mut body: Incoming) -> Result<Bytes, ApiError> {
+    let mut buf = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|_| ApiError::new(400, "E0000003", "The request body was not well-formed."))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen = seen.saturating_add(data.len());
+        if seen > MAX_DRAIN {
+            break;
+        }
+        if seen <= MAX_REQUEST_BODY {
+            buf.extend_from_slice(&data);
+        }
+    }
+    if seen > MAX_REQUEST_BODY {
+        // Okta's documented codes have none for "too large": its validation
+        // error, as for any other request it will not take.
+        return Err(ApiError::validation(
+            "body",
+            &format!("the request body is larger than {MAX_REQUEST_BODY} bytes"),
+        ));
+    }
+    Ok(buf.freeze())
+}
+
 fn to_response(out: Out, request_id: &str) -> Response<Full<Bytes>> {
     let mut builder = Response::builder()
         .status(StatusCode::from_u16(out.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
@@ -264,73 +302,122 @@ fn to_response(out: Out, request_id: &str) -> Response<Full<Bytes>> {
         .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
-/// The route template and the Okta OAuth scope it needs.
-fn template(method: &Method, segs: &[&str]) -> Option<(&'static str, &'static str)> {
-    use Method as M;
-    let m = method.clone();
-    Some(match (m, segs) {
-        (M::GET, ["api", "v1", "users"]) => ("GET /api/v1/users", "okta.users.read"),
-        (M::POST, ["api", "v1", "users"]) => ("POST /api/v1/users", "okta.users.manage"),
-        (M::GET, ["api", "v1", "users", _]) => ("GET /api/v1/users/{id}", "okta.users.read"),
-        (M::POST, ["api", "v1", "users", _]) => ("POST /api/v1/users/{id}", "okta.users.manage"),
-        (M::GET, ["api", "v1", "users", _, "groups"]) => {
-            ("GET /api/v1/users/{id}/groups", "okta.users.read")
+/// One route of Okta's Management API that the sandbox serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    /// The path template exactly as Okta's OpenAPI spec spells it.
+    pub path: &'static str,
+    /// The OAuth scope a service app's token needs (the spec's `security`).
+    pub scope: &'static str,
+}
+
+const fn r(method: &'static str, path: &'static str, scope: &'static str) -> Route {
+    Route {
+        method,
+        path,
+        scope,
+    }
+}
+
+/// Every Okta API route the sandbox serves; anything else answers 404
+/// (`E0000008`) or, on a known path, 405 (`E0000022`). The property test in
+/// `tests/sandbox_routes.rs` checks each against Okta's spec.
+#[rustfmt::skip]
+pub const ROUTES: &[Route] = &[
+    r("GET",    "/api/v1/users",                                         "okta.users.read"),
+    r("POST",   "/api/v1/users",                                         "okta.users.manage"),
+    r("GET",    "/api/v1/users/{id}",                                    "okta.users.read"),
+    r("POST",   "/api/v1/users/{id}",                                    "okta.users.manage"),
+    r("GET",    "/api/v1/users/{id}/groups",                             "okta.users.read"),
+    r("GET",    "/api/v1/users/{id}/appLinks",                           "okta.users.read"),
+    r("GET",    "/api/v1/users/{userId}/factors",                        "okta.users.read"),
+    r("DELETE", "/api/v1/users/{userId}/sessions",                       "okta.users.manage"),
+    r("POST",   "/api/v1/users/{id}/lifecycle/activate",                 "okta.users.manage"),
+    r("POST",   "/api/v1/users/{id}/lifecycle/reactivate",               "okta.users.manage"),
+    r("POST",   "/api/v1/users/{id}/lifecycle/deactivate",               "okta.users.manage"),
+    r("POST",   "/api/v1/users/{id}/lifecycle/suspend",                  "okta.users.manage"),
+    r("POST",   "/api/v1/users/{id}/lifecycle/unsuspend",                "okta.users.manage"),
+    r("POST",   "/api/v1/users/{id}/lifecycle/unlock",                   "okta.users.manage"),
+    r("GET",    "/api/v1/groups",                                        "okta.groups.read"),
+    r("GET",    "/api/v1/groups/{groupId}",                              "okta.groups.read"),
+    r("GET",    "/api/v1/groups/{groupId}/users",                        "okta.groups.read"),
+    r("PUT",    "/api/v1/groups/{groupId}/users/{userId}",               "okta.groups.manage"),
+    r("DELETE", "/api/v1/groups/{groupId}/users/{userId}",               "okta.groups.manage"),
+    r("GET",    "/api/v1/logs",                                          "okta.logs.read"),
+    r("GET",    "/api/v1/eventHooks",                                    "okta.eventHooks.read"),
+    r("POST",   "/api/v1/eventHooks",                                    "okta.eventHooks.manage"),
+    r("GET",    "/api/v1/eventHooks/{eventHookId}",                      "okta.eventHooks.read"),
+    r("DELETE", "/api/v1/eventHooks/{eventHookId}",                      "okta.eventHooks.manage"),
+    r("POST",   "/api/v1/eventHooks/{eventHookId}/lifecycle/activate",   "okta.eventHooks.manage"),
+    r("POST",   "/api/v1/eventHooks/{eventHookId}/lifecycle/deactivate", "okta.eventHooks.manage"),
+    r("POST",   "/api/v1/eventHooks/{eventHookId}/lifecycle/verify",     "okta.eventHooks.manage"),
+];
+
+/// Why a request matched no route.
+enum Miss {
+    /// No route has this path.
+    Path,
+    /// A route has this path, with another method.
+    Method,
+}
+
+/// The route of `method` and a raw (percent-encoded) path's segments; a
+/// literal segment beats a `{parameter}` (`/users/me` is `/users/{id}`).
+fn find_route(method: &str, segs: &[&str]) -> Result<&'static Route, Miss> {
+    let mut best: Option<(usize, &'static Route)> = None;
+    let mut path_known = false;
+    for route in ROUTES {
+        let Some(literal) = match_template(route.path, segs) else {
+            continue;
+        };
+        path_known = true;
+        if route.method == method && best.is_none_or(|(l, _)| literal > l) {
+            best = Some((literal, route));
         }
-        (M::GET, ["api", "v1", "users", _, "appLinks"]) => {
-            ("GET /api/v1/users/{id}/appLinks", "okta.users.read")
+    }
+    match best {
+        Some((_, route)) => Ok(route),
+        None if path_known => Err(Miss::Method),
+        None => Err(Miss::Path),
+    }
+}
+
+/// How many literal segments of `template` match `segs`, if all of it matches.
+fn match_template(template: &str, segs: &[&str]) -> Option<usize> {
+    let tsegs: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+    if tsegs.len() != segs.len() {
+        return None;
+    }
+    let mut literal = 0;
+    for (t, s) in tsegs.iter().zip(segs) {
+        if t.starts_with('{') {
+            continue;
         }
-        (M::GET, ["api", "v1", "users", _, "factors"]) => {
-            ("GET /api/v1/users/{userId}/factors", "okta.users.read")
+        if t != s {
+            return None;
         }
-        (M::DELETE, ["api", "v1", "users", _, "sessions"]) => (
-            "DELETE /api/v1/users/{userId}/sessions",
-            "okta.users.manage",
-        ),
-        (M::POST, ["api", "v1", "users", _, "lifecycle", _]) => (
-            "POST /api/v1/users/{id}/lifecycle/{op}",
-            "okta.users.manage",
-        ),
-        (M::GET, ["api", "v1", "groups"]) => ("GET /api/v1/groups", "okta.groups.read"),
-        (M::GET, ["api", "v1", "groups", _]) => {
-            ("GET /api/v1/groups/{groupId}", "okta.groups.read")
-        }
-        (M::GET, ["api", "v1", "groups", _, "users"]) => {
-            ("GET /api/v1/groups/{groupId}/users", "okta.groups.read")
-        }
-        (M::PUT, ["api", "v1", "groups", _, "users", _]) => (
-            "PUT /api/v1/groups/{groupId}/users/{userId}",
-            "okta.groups.manage",
-        ),
-        (M::DELETE, ["api", "v1", "groups", _, "users", _]) => (
-            "DELETE /api/v1/groups/{groupId}/users/{userId}",
-            "okta.groups.manage",
-        ),
-        (M::GET, ["api", "v1", "logs"]) => ("GET /api/v1/logs", "okta.logs.read"),
-        (M::GET, ["api", "v1", "eventHooks"]) => ("GET /api/v1/eventHooks", "okta.eventHooks.read"),
-        (M::POST, ["api", "v1", "eventHooks"]) => {
-            ("POST /api/v1/eventHooks", "okta.eventHooks.manage")
-        }
-        (M::GET, ["api", "v1", "eventHooks", _]) => (
-            "GET /api/v1/eventHooks/{eventHookId}",
-            "okta.eventHooks.read",
-        ),
-        (M::DELETE, ["api", "v1", "eventHooks", _]) => (
-            "DELETE /api/v1/eventHooks/{eventHookId}",
-            "okta.eventHooks.manage",
-        ),
-        (M::POST, ["api", "v1", "eventHooks", _, "lifecycle", _]) => (
-            "POST /api/v1/eventHooks/{eventHookId}/lifecycle/{op}",
-            "okta.eventHooks.manage",
-        ),
-        _ => return None,
-    })
+        literal += 1;
+    }
+    Some(literal)
 }
 
 /// The Okta scope an OAuth token needs for `method path` (percent-encoded path).
 pub fn required_scope(method: &str, path: &str) -> Option<&'static str> {
-    let method = Method::from_bytes(method.as_bytes()).ok()?;
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    template(&method, &segs).map(|(_, scope)| scope)
+    find_route(method, &segs).ok().map(|route| route.scope)
+}
+
+fn path_not_found() -> ApiError {
+    ApiError::new(404, "E0000008", "The requested path was not found")
+}
+
+fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        405,
+        "E0000022",
+        "The endpoint does not support the provided HTTP method",
+    )
 }
 
 async fn route(org: &SandboxOrg, r: &Req) -> Out {
@@ -351,22 +438,13 @@ async fn route(org: &SandboxOrg, r: &Req) -> Out {
             Err(out) => out,
         };
     }
-    if !r.path.starts_with("/api/v1/") {
-        return error_out(ApiError::new(
-            404,
-            "E0000022",
-            "The endpoint does not support the provided HTTP method",
-        ));
-    }
     let segs: Vec<&str> = r.segs.iter().map(String::as_str).collect();
     // Templates match on the raw path so an encoded `/` stays inside its segment.
     let raw: Vec<&str> = r.path.split('/').filter(|s| !s.is_empty()).collect();
-    let Some((tpl, scope)) = template(&r.method, &raw) else {
-        return error_out(ApiError::new(
-            404,
-            "E0000022",
-            "The endpoint does not support the provided HTTP method",
-        ));
+    let (bucket, scope) = match find_route(r.method.as_str(), &raw) {
+        Ok(route) => (format!("{} {}", route.method, route.path), route.scope),
+        Err(Miss::Path) => return error_out(path_not_found()),
+        Err(Miss::Method) => return error_out(method_not_allowed()),
     };
     let principal = match authenticate(org, r) {
         Ok(p) => p,
@@ -403,7 +481,7 @@ async fn route(org: &SandboxOrg, r: &Req) -> Out {
     if let Err(e) = allowed {
         return error_out(e);
     }
-    let (limit, remaining, reset, exhausted) = rate_account(org, tpl);
+    let (limit, remaining, reset, exhausted) = rate_account(org, &bucket);
     let out = if exhausted {
         error_out(ApiError::new(
             429,
@@ -696,11 +774,13 @@ async fn api_route(org: &SandboxOrg, r: &Req, segs: &[&str], ctx: &Ctx) -> Resul
             Ok(Out::empty(204))
         }
         (Method::POST, ["eventHooks", id, "lifecycle", op]) => hook_lifecycle(org, r, id, op).await,
-        _ => Err(ApiError::new(
-            404,
-            "E0000022",
-            "The endpoint does not support the provided HTTP method",
-        )),
+        // `ROUTES` let the request through, so a handler is missing here.
+        _ => Err(
+            ApiError::new(500, "E0000009", "Internal Server Error").cause(format!(
+                "the sandbox has no handler for {} {}",
+                r.method, r.path
+            )),
+        ),
     }
 }
 
@@ -722,7 +802,8 @@ fn parse_limit(r: &Req, default: usize, max: usize) -> Result<usize, ApiError> {
     }
 }
 
-/// Like [`paginate`], rendering only the items on the page.
+/// A page of `ids` after the `after` cursor, with Okta's `Link` headers;
+/// only the items on the page are rendered.
 fn paginate_ids(
     r: &Req,
     ids: Vec<String>,
@@ -750,38 +831,6 @@ fn paginate_ids(
         out = out.header(
             "link",
             format!("<{}>; rel=\"next\"", link(r, Some(&ids[end - 1]))),
-        );
-    }
-    Ok(out)
-}
-
-/// A page of `items` after the `after` cursor, with Okta's `Link` headers.
-fn paginate(
-    r: &Req,
-    items: Vec<(String, Value)>,
-    default_limit: usize,
-    max_limit: usize,
-) -> Result<Out, ApiError> {
-    let limit = parse_limit(r, default_limit, max_limit)?;
-    let start = match r.q("after") {
-        None => 0,
-        Some(after) => items
-            .iter()
-            .position(|(c, _)| c == after)
-            .map(|p| p + 1)
-            .ok_or_else(|| ApiError::validation("after", "after: the cursor is not valid"))?,
-    };
-    let end = (start + limit).min(items.len());
-    let page: Vec<Value> = items[start.min(end)..end]
-        .iter()
-        .map(|(_, v)| v.clone())
-        .collect();
-    let mut out = Out::json(200, Value::Array(page))
-        .header("link", format!("<{}>; rel=\"self\"", link(r, None)));
-    if end < items.len() {
-        out = out.header(
-            "link",
-            format!("<{}>; rel=\"next\"", link(r, Some(&items[end - 1].0))),
         );
     }
     Ok(out)
@@ -843,25 +892,22 @@ fn list_users(org: &SandboxOrg, r: &Req) -> Result<Out, ApiError> {
         (_, Some(e)) => Some(parse_expr("filter", e)?),
         _ => None,
     };
-    let Some(expr) = expr else {
-        // Without a query only the page is rendered: listing stays cheap.
-        let ids: Vec<String> = s
+    // Only ids are kept; only the page is rendered for the answer.
+    let ids: Vec<String> = match expr {
+        None => s
             .users
             .values()
             .filter(|u| u.status != "DEPROVISIONED")
             .map(|u| u.id.clone())
-            .collect();
-        return paginate_ids(r, ids, |id| s.users[id].to_json(base), 200, 200);
+            .collect(),
+        Some(expr) => s
+            .users
+            .values()
+            .filter(|u| expr.matches(&u.to_json(base)))
+            .map(|u| u.id.clone())
+            .collect(),
     };
-    let items: Vec<(String, Value)> = s
-        .users
-        .values()
-        .filter_map(|u| {
-            let v = u.to_json(base);
-            expr.matches(&v).then(|| (u.id.clone(), v))
-        })
-        .collect();
-    paginate(r, items, 200, 200)
+    paginate_ids(r, ids, |id| s.users[id].to_json(base), 200, 200)
 }
 
 fn list_groups(org: &SandboxOrg, r: &Req) -> Result<Out, ApiError> {
@@ -873,21 +919,17 @@ fn list_groups(org: &SandboxOrg, r: &Req) -> Result<Out, ApiError> {
     };
     let q = r.q("q").map(str::to_lowercase);
     let s = org.lock();
-    let items: Vec<(String, Value)> = s
+    let ids: Vec<String> = s
         .groups
         .values()
         .filter(|g| {
             q.as_ref()
                 .is_none_or(|q| g.name.to_lowercase().starts_with(q))
         })
-        .filter_map(|g| {
-            let v = g.to_json(base);
-            expr.as_ref()
-                .is_none_or(|e| e.matches(&v))
-                .then(|| (g.id.clone(), v))
-        })
+        .filter(|g| expr.as_ref().is_none_or(|e| e.matches(&g.to_json(base))))
+        .map(|g| g.id.clone())
         .collect();
-    paginate(r, items, 200, 10_000)
+    paginate_ids(r, ids, |id| s.groups[id].to_json(base), 200, 10_000)
 }
 
 fn parse_time(r: &Req, name: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
@@ -1168,11 +1210,7 @@ async fn hook_lifecycle(org: &SandboxOrg, r: &Req, id: &str, op: &str) -> Result
             org.now(),
             base,
         ),
-        _ => Err(ApiError::new(
-            404,
-            "E0000022",
-            "The endpoint does not support the provided HTTP method",
-        )),
+        _ => Err(path_not_found()),
     }
 }
 
@@ -1269,11 +1307,7 @@ async fn sandbox_route(org: &SandboxOrg, r: &Req) -> Out {
                 .collect();
             Ok(Out::json(200, Value::Array(records)))
         }
-        _ => Err(ApiError::new(
-            404,
-            "E0000022",
-            "The endpoint does not support the provided HTTP method",
-        )),
+        _ => Err(path_not_found()),
     };
     result.unwrap_or_else(error_out)
 }

@@ -33,7 +33,7 @@ mod state;
 
 pub use admin::SandboxAdmin;
 pub use delivery::{DeliveryConfig, DeliveryRecord};
-pub use http::serve;
+pub use http::{ROUTES, Route, serve};
 pub use state::Principal;
 
 use chrono::{DateTime, Utc};

@@ -13,21 +13,13 @@
 //! shown to fail on a wrong type, a missing required field and an undeclared
 //! parameter.
 
+use crate::okta_spec::{self, spec};
 use crate::support::{Env, HookReceiver, ec_key_pair};
 use lanyard_core::okta::{LifecycleOp, LogQuery, OktaApi, UserQuery};
 use lanyard_okta::sandbox::{Exchange, FaultRule, SandboxOrg, ServiceApp};
 use lanyard_okta::{Auth, EventHookSpec, LogCursor, OktaCapability, PrivateKeyJwt};
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashSet};
-use std::sync::OnceLock;
-
-fn spec() -> &'static Value {
-    static SPEC: OnceLock<Value> = OnceLock::new();
-    SPEC.get_or_init(|| {
-        let text = include_str!("../data/management-openapi.yaml");
-        serde_yaml::from_str(text).expect("Okta's spec parses")
-    })
-}
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Mode {
@@ -41,20 +33,7 @@ struct Checker<'a> {
 
 impl<'a> Checker<'a> {
     fn resolve(&self, v: &'a Value) -> &'a Value {
-        let mut v = v;
-        for _ in 0..16 {
-            match v.get("$ref").and_then(Value::as_str) {
-                Some(r) => {
-                    let ptr = r.strip_prefix('#').expect("local $ref");
-                    v = self
-                        .spec
-                        .pointer(ptr)
-                        .unwrap_or_else(|| panic!("dangling $ref {r}"));
-                }
-                None => return v,
-            }
-        }
-        v
+        okta_spec::resolve(self.spec, v)
     }
 
     /// Property names a (composite) schema declares, and whether it allows others.
@@ -324,18 +303,7 @@ impl<'a> Checker<'a> {
     }
 
     fn params(&self, item: &'a Value, op: &'a Value) -> Vec<&'a Value> {
-        item.get("parameters")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .chain(
-                op.get("parameters")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten(),
-            )
-            .map(|p| self.resolve(p))
-            .collect()
+        okta_spec::parameters(self.spec, item, op)
     }
 
     /// Every way one exchange departs from the spec.
@@ -694,14 +662,7 @@ async fn client_requests_and_sandbox_answers_match_okta_openapi_spec() {
         if let Some((_, _, op)) = checker.operation(&ex.method, &ex.path) {
             operations.insert(op["operationId"].as_str().unwrap_or("?").to_string());
             // The scope the sandbox enforces is the one the spec names.
-            let spec_scopes: Vec<&str> = op["security"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|s| s.get("oauth2").and_then(Value::as_array))
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
+            let spec_scopes = okta_spec::oauth_scopes(op);
             let enforced = SandboxOrg::required_scope(&ex.method, &ex.path);
             if enforced.is_none_or(|s| !spec_scopes.contains(&s)) {
                 errors.push(format!(

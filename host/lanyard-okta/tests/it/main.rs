@@ -6,5 +6,8 @@ mod client;
 mod conformance;
 mod hooks;
 mod oauth;
+#[path = "../common/okta_spec.rs"]
+mod okta_spec;
+mod resend;
 mod sandbox;
 mod support;

@@ -91,72 +91,57 @@ impl HookReceiver {
         let addr = listener.local_addr().unwrap();
         let received: Arc<Mutex<Vec<Received>>> = Arc::default();
         let script: Arc<Mutex<VecDeque<u16>>> = Arc::default();
-        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let (rec, scr) = (received.clone(), script.clone());
-        tokio::spawn(async move {
-            loop {
-                let (stream, _) = tokio::select! {
-                    a = listener.accept() => a.unwrap(),
-                    _ = &mut rx => return,
-                };
+        serve(
+            listener,
+            rx,
+            hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
                 let (rec, scr) = (rec.clone(), scr.clone());
-                tokio::spawn(async move {
-                    let svc =
-                        hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                            let (rec, scr) = (rec.clone(), scr.clone());
-                            async move {
-                                let (parts, body) = req.into_parts();
-                                let body = body.collect().await.unwrap().to_bytes();
-                                let headers = parts
-                                    .headers
-                                    .iter()
-                                    .map(|(k, v)| {
-                                        (
-                                            k.as_str().to_string(),
-                                            v.to_str().unwrap_or("").to_string(),
-                                        )
-                                    })
-                                    .collect();
-                                rec.lock().unwrap().push(Received {
-                                    method: parts.method.to_string(),
-                                    headers,
-                                    body,
-                                });
-                                if parts.method == hyper::Method::GET {
-                                    let challenge = parts
-                                        .headers
-                                        .get(lanyard_okta::hooks::VERIFICATION_HEADER)
-                                        .and_then(|v| v.to_str().ok())
-                                        .unwrap_or("");
-                                    let body =
-                                        lanyard_okta::hooks::verification_response(challenge)
-                                            .unwrap_or_default();
-                                    return Ok::<_, std::convert::Infallible>(
-                                        Response::builder()
-                                            .status(200)
-                                            .header("content-type", "application/json")
-                                            .body(Full::new(Bytes::from(body)))
-                                            .unwrap(),
-                                    );
-                                }
-                                let mut status = scr.lock().unwrap().pop_front().unwrap_or(200);
-                                if status == 0 {
-                                    // Scripted 0: answer far too late (the sender times out first).
-                                    tokio::time::sleep(Duration::from_secs(5)).await;
-                                    status = 200;
-                                }
-                                Ok(Response::builder()
-                                    .status(status)
-                                    .body(Full::new(Bytes::new()))
-                                    .unwrap())
-                            }
-                        });
-                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
-                });
-            }
-        });
+                async move {
+                    let (parts, body) = req.into_parts();
+                    let body = body.collect().await.unwrap().to_bytes();
+                    let headers = parts
+                        .headers
+                        .iter()
+                        .map(|(k, v)| {
+                            (k.as_str().to_string(), v.to_str().unwrap_or("").to_string())
+                        })
+                        .collect();
+                    rec.lock().unwrap().push(Received {
+                        method: parts.method.to_string(),
+                        headers,
+                        body,
+                    });
+                    if parts.method == hyper::Method::GET {
+                        let challenge = parts
+                            .headers
+                            .get(lanyard_okta::hooks::VERIFICATION_HEADER)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("");
+                        let body = lanyard_okta::hooks::verification_response(challenge)
+                            .unwrap_or_default();
+                        return Ok::<_, std::convert::Infallible>(
+                            Response::builder()
+                                .status(200)
+                                .header("content-type", "application/json")
+                                .body(Full::new(Bytes::from(body)))
+                                .unwrap(),
+                        );
+                    }
+                    let mut status = scr.lock().unwrap().pop_front().unwrap_or(200);
+                    if status == 0 {
+                        // Scripted 0: answer far too late (the sender times out first).
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                        status = 200;
+                    }
+                    Ok(Response::builder()
+                        .status(status)
+                        .body(Full::new(Bytes::new()))
+                        .unwrap())
+                }
+            }),
+        );
         HookReceiver {
             url: format!("http://{addr}/okta/events"),
             received,
@@ -208,4 +193,118 @@ pub fn ec_key_pair() -> (String, String) {
         .to_public_key_pem(LineEnding::LF)
         .unwrap();
     (private, public)
+}
+
+/// An HTTP proxy in front of the sandbox that loses answers: the first `drops`
+/// requests with `method` whose path ends with `path_suffix` go through (the
+/// sandbox applies them), then the connection closes without the answer, as
+/// when a network drops it on the way back. Everything else passes through.
+pub struct LossyProxy {
+    pub url: String,
+    /// Requests that matched, answered or not.
+    pub matched: Arc<std::sync::atomic::AtomicUsize>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl LossyProxy {
+    pub async fn start(
+        upstream: &str,
+        method: &str,
+        path_suffix: &str,
+        drops: usize,
+    ) -> LossyProxy {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let matched = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let upstream = upstream.to_string();
+        let (method, suffix) = (method.to_string(), path_suffix.to_string());
+        let counter = matched.clone();
+        serve(
+            listener,
+            rx,
+            hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                let (http, upstream, method, suffix, counter) = (
+                    http.clone(),
+                    upstream.clone(),
+                    method.clone(),
+                    suffix.clone(),
+                    counter.clone(),
+                );
+                async move {
+                    let (parts, body) = req.into_parts();
+                    let body = body.collect().await.unwrap().to_bytes();
+                    let target = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+                    let mut fwd = http.request(parts.method.clone(), format!("{upstream}{target}"));
+                    for (k, v) in &parts.headers {
+                        if !matches!(
+                            k.as_str(),
+                            "content-length" | "connection" | "transfer-encoding"
+                        ) {
+                            fwd = fwd.header(k, v);
+                        }
+                    }
+                    let answer = fwd.body(body).send().await.unwrap();
+                    let status = answer.status();
+                    let headers = answer.headers().clone();
+                    let bytes = answer.bytes().await.unwrap();
+                    let hit =
+                        parts.method.as_str() == method && parts.uri.path().ends_with(&suffix);
+                    if hit && counter.fetch_add(1, Ordering::SeqCst) < drops {
+                        // Applied upstream; the answer goes nowhere.
+                        return Err(std::io::Error::other("answer dropped"));
+                    }
+                    let mut resp = Response::builder().status(status);
+                    for (k, v) in &headers {
+                        if !matches!(
+                            k.as_str(),
+                            "content-length" | "connection" | "transfer-encoding"
+                        ) {
+                            resp = resp.header(k, v);
+                        }
+                    }
+                    Ok(resp.body(Full::new(bytes)).unwrap())
+                }
+            }),
+        );
+        LossyProxy {
+            url: format!("http://{addr}"),
+            matched,
+            _shutdown: tx,
+        }
+    }
+}
+
+/// Serve `svc` on every connection `listener` accepts, until `stop` fires.
+fn serve<S, B>(
+    listener: tokio::net::TcpListener,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+    svc: S,
+) where
+    S: hyper::service::Service<Request<hyper::body::Incoming>, Response = Response<B>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = tokio::select! {
+                a = listener.accept() => a.unwrap(),
+                _ = &mut stop => return,
+            };
+            let svc = svc.clone();
+            tokio::spawn(async move {
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .await;
+            });
+        }
+    });
 }
