@@ -81,24 +81,8 @@ fn event(uuid: &str, user_id: &str, login: &str, i: usize) -> Value {
 
 fn chrono_like_now(i: usize) -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    // Distinct, increasing `published` times in RFC 3339 (UTC), no chrono needed.
-    let t = secs + i as u64;
-    let (days, rem) = (t / 86_400, t % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-/// Days since 1970-01-01 to a calendar date (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { era * 400 + yoe + 1 } else { era * 400 + yoe }, m, d)
+    // Distinct, increasing `published` times, a second apart.
+    support::rfc3339_millis((secs + i as u64) * 1000)
 }
 
 fn delivery(events: &[Value], n: usize) -> Vec<u8> {
@@ -125,27 +109,6 @@ async fn post_delivery(http: &reqwest::Client, url: &str, body: &[u8]) -> bool {
     }
 }
 
-/// Every run of the flow, through the admin API's pages.
-async fn runs(http: &reqwest::Client, url: &str) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut req = http
-            .get(format!("{url}/api/v1/runs"))
-            .bearer_auth(ADMIN)
-            .query(&[("flow", FLOW), ("limit", "1000")]);
-        if let Some(c) = &cursor {
-            req = req.query(&[("cursor", c.as_str())]);
-        }
-        let page: Value = req.send().await.unwrap().error_for_status().unwrap().json().await.unwrap();
-        out.extend(page["runs"].as_array().unwrap().iter().cloned());
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => return out,
-        }
-    }
-}
-
 /// Runs of the flow that ended, by the daemon's counter (Prometheus prints
 /// counters as floats).
 fn finished_runs(metrics: &str) -> u64 {
@@ -166,27 +129,8 @@ async fn kill_9_under_load_loses_nothing_acknowledged_and_runs_nothing_twice() {
     let slack = SlackStandIn::start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(), SlackConfig::default()).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("flows")).unwrap();
-    std::fs::write(dir.path().join("flows").join("crash-offboard.yaml"), FLOW_YAML).unwrap();
-    // Compiled cards are kept across test runs: the first start of a fresh
-    // cache compiles every built-in card.
-    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("crash-card-cache");
-    let config = dir.path().join("lanyard.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[server]
-data_dir = "data"
-flows_dir = "flows"
-cache_dir = "{cache}"
-admin_token = {{ value = "{ADMIN}" }}
-watch_flows = false
-shutdown_grace = "1s"
-
-[hooks.okta]
-secret = {{ value = "{SECRET}" }}
-
+    let extra = format!(
+        r#"
 [okta]
 org_url = "{okta_url}"
 auth = {{ ssws = {{ value = "{token}" }} }}
@@ -203,14 +147,24 @@ allow_private = true
 [cards."slack.post"]
 grants = ["connection:it-slack"]
 "#,
-            cache = cache.display(),
-            okta_url = okta.base_url,
-            token = org.service_token(),
-            slack_url = slack.api_base_url(),
-            slack_token = SlackConfig::default().bot_token,
-        ),
-    )
-    .unwrap();
+        okta_url = okta.base_url,
+        token = org.service_token(),
+        slack_url = slack.api_base_url(),
+        slack_token = SlackConfig::default().bot_token,
+    );
+    // Compiled cards are kept across test runs: the first start of a fresh
+    // cache compiles every built-in card.
+    let config = support::Setup {
+        flow_file: "crash-offboard.yaml",
+        flow_yaml: FLOW_YAML,
+        data: Path::new("data"),
+        cache: "crash-card-cache",
+        admin: ADMIN,
+        secret: SECRET,
+        server: "",
+        extra: &extra,
+    }
+    .write(dir.path());
 
     // One event per active user, each its own delivery batch member.
     let mut users: Vec<(String, String)> = org
@@ -294,7 +248,7 @@ grants = ["connection:it-slack"]
     // Wait until every event's run has finished.
     let deadline = Instant::now() + Duration::from_secs(60);
     let all = loop {
-        let all = runs(&http, &daemon.url).await;
+        let all = support::runs(&http, &daemon.url, ADMIN, FLOW).await;
         let done = all.iter().filter(|r| !matches!(r["status"].as_str(), Some("queued" | "running"))).count();
         if done >= EVENTS && done == all.len() {
             break all;

@@ -15,54 +15,26 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
-use support::Daemon;
+use support::{Daemon, Setup};
 
 const FLOW: &str = "disk-echo";
 const SECRET: &str = "disk-hook-secret";
 const ADMIN: &str = "disk-admin-token";
 
-const FLOW_YAML: &str = r#"name: disk-echo
-description: Disk-full test - two card calls per deactivated user.
-trigger:
-  okta: user.lifecycle.deactivate
-steps:
-  - id: first
-    card: lanyard.echo
-    with: { message: "{{ event.uuid }}" }
-  - id: second
-    card: lanyard.echo
-    with: { message: "{{ first.message }}" }
-  - return: { ok: true }
-"#;
 
 /// Start the daemon with its data directory at `data` and the rest in `dir`.
 fn serve(dir: &Path, data: &Path) -> Daemon {
-    std::fs::create_dir_all(dir.join("flows")).unwrap();
-    std::fs::write(dir.join("flows").join("disk-echo.yaml"), FLOW_YAML).unwrap();
-    // Compiled cards are kept across runs, and off the small disk.
-    let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("disk-full-card-cache");
-    let config = dir.join("lanyard.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[server]
-data_dir = "{data}"
-flows_dir = "flows"
-cache_dir = "{cache}"
-admin_token = {{ value = "{ADMIN}" }}
-watch_flows = false
-shutdown_grace = "1s"
-
-[hooks.okta]
-secret = {{ value = "{SECRET}" }}
-"#,
-            data = data.display(),
-            cache = cache.display(),
-        ),
-    )
-    .unwrap();
-    Daemon::start(&config, "warn,lanyard_store=info,lanyard_server=info")
+    let setup = Setup {
+        flow_file: "disk-echo.yaml",
+        flow_yaml: &support::echo_flow(FLOW, "Disk-full test"),
+        data,
+        cache: "disk-full-card-cache",
+        admin: ADMIN,
+        secret: SECRET,
+        server: "",
+        extra: "",
+    };
+    Daemon::start(&setup.write(dir), "warn,lanyard_store=info,lanyard_server=info")
 }
 
 /// Run a test's body on a runtime of its own (inside `with_mount_rights`).
@@ -123,25 +95,8 @@ async fn wait_ready(http: &reqwest::Client, d: &Daemon, within: Duration) {
     }
 }
 
-/// Every run of the flow: event uuid → statuses of its runs.
 async fn runs_by_event(http: &reqwest::Client, url: &str) -> BTreeMap<String, Vec<String>> {
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut req = http.get(format!("{url}/api/v1/runs")).bearer_auth(ADMIN).query(&[("flow", FLOW), ("limit", "1000")]);
-        if let Some(c) = &cursor {
-            req = req.query(&[("cursor", c.as_str())]);
-        }
-        let page: Value = req.send().await.unwrap().error_for_status().unwrap().json().await.unwrap();
-        for r in page["runs"].as_array().unwrap() {
-            let uuid = r["trigger"]["event_uuid"].as_str().unwrap_or_default().to_string();
-            out.entry(uuid).or_default().push(r["status"].as_str().unwrap_or_default().to_string());
-        }
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
-            None => return out,
-        }
-    }
+    support::runs_by_event(http, url, ADMIN, FLOW).await
 }
 
 #[test]

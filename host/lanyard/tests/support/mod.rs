@@ -81,3 +81,135 @@ impl Drop for Daemon {
         let _ = self.child.wait();
     }
 }
+
+/// A daemon's configuration for the tests that post Event Hooks at it: one
+/// flow, the data directory at `data` (a tmpfs, in some tests), compiled cards
+/// cached across runs off that disk, the admin token and hook secret given.
+#[allow(dead_code)] // not every test binary writes one
+pub struct Setup<'a> {
+    pub flow_file: &'a str,
+    pub flow_yaml: &'a str,
+    pub data: &'a Path,
+    /// The card cache's directory name under the test target's temp dir.
+    pub cache: &'a str,
+    pub admin: &'a str,
+    pub secret: &'a str,
+    /// More keys of `[server]`.
+    pub server: &'a str,
+    /// More tables.
+    pub extra: &'a str,
+}
+
+#[allow(dead_code)]
+impl Setup<'_> {
+    /// Write the flow and `lanyard.toml` into `dir`; the config's path.
+    pub fn write(&self, dir: &Path) -> std::path::PathBuf {
+        std::fs::create_dir_all(dir.join("flows")).unwrap();
+        std::fs::write(dir.join("flows").join(self.flow_file), self.flow_yaml).unwrap();
+        let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join(self.cache);
+        let config = dir.join("lanyard.toml");
+        std::fs::write(
+            &config,
+            format!(
+                r#"
+[server]
+data_dir = "{data}"
+flows_dir = "flows"
+cache_dir = "{cache}"
+admin_token = {{ value = "{admin}" }}
+watch_flows = false
+shutdown_grace = "1s"
+{server}
+[hooks.okta]
+secret = {{ value = "{secret}" }}
+{extra}
+"#,
+                data = self.data.display(),
+                cache = cache.display(),
+                admin = self.admin,
+                secret = self.secret,
+                server = self.server,
+                extra = self.extra,
+            ),
+        )
+        .unwrap();
+        config
+    }
+}
+
+/// Every run of `flow`, through the admin API's pages.
+#[allow(dead_code)]
+pub async fn runs(http: &reqwest::Client, url: &str, admin: &str, flow: &str) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut req = http.get(format!("{url}/api/v1/runs")).bearer_auth(admin).query(&[("flow", flow), ("limit", "1000")]);
+        if let Some(c) = &cursor {
+            req = req.query(&[("cursor", c.as_str())]);
+        }
+        let page: serde_json::Value = req.send().await.unwrap().error_for_status().unwrap().json().await.unwrap();
+        out.extend(page["runs"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return out,
+        }
+    }
+}
+
+/// [`runs`] by the event that started them: event uuid → their statuses.
+#[allow(dead_code)]
+pub async fn runs_by_event(
+    http: &reqwest::Client,
+    url: &str,
+    admin: &str,
+    flow: &str,
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for r in runs(http, url, admin, flow).await {
+        let uuid = r["trigger"]["event_uuid"].as_str().unwrap_or_default().to_string();
+        out.entry(uuid).or_default().push(r["status"].as_str().unwrap_or_default().to_string());
+    }
+    out
+}
+
+/// A flow of two `lanyard.echo` calls per deactivated user.
+#[allow(dead_code)]
+pub fn echo_flow(name: &str, test: &str) -> String {
+    format!(
+        r#"name: {name}
+description: {test} - two card calls per deactivated user.
+trigger:
+  okta: user.lifecycle.deactivate
+steps:
+  - id: first
+    card: lanyard.echo
+    with: {{ message: "{{{{ event.uuid }}}}" }}
+  - id: second
+    card: lanyard.echo
+    with: {{ message: "{{{{ first.message }}}}" }}
+  - return: {{ ok: true }}
+"#
+    )
+}
+
+/// An RFC 3339 UTC time `millis` after the epoch, with no date library.
+#[allow(dead_code)]
+pub fn rfc3339_millis(millis: u64) -> String {
+    let secs = millis / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, millis % 1000)
+}
+
+/// Days since 1970-01-01 to a calendar date (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { era * 400 + yoe + 1 } else { era * 400 + yoe }, m, d)
+}
