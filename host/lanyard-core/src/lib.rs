@@ -27,4 +27,4 @@ pub use context::CallContext;
 pub use error::{CardError, ErrorKind};
 pub use event::LogEvent;
 pub use grants::{Grant, Grants};
-pub use redact::{Redactor, SecretSet};
+pub use redact::{Redactor, ScrubbedOkta, SecretSet};

@@ -30,10 +30,12 @@
 
 use crate::error::CardError;
 use crate::history::{ErrorInfo, StepRecord};
+use crate::okta::{AppLink, Factor, Group, LifecycleOp, LogQuery, OktaApi, ProfileUpdate, User, UserQuery};
+use crate::WriteOutcome;
 use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine as _;
 use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
@@ -372,6 +374,32 @@ impl Redactor {
         }
     }
 
+    /// Scrub an Okta event's text: its actor and targets and everything
+    /// kept as it came, but not its uuid, type or time, which identify it
+    /// (the uuid is its key for deduplication). Walks the event; nothing is
+    /// serialized or copied unless a secret is found.
+    pub fn scrub_log_event(&self, event: &mut crate::LogEvent) {
+        if self.matcher.is_none() {
+            return;
+        }
+        for text in [&mut event.version, &mut event.severity, &mut event.display_message].into_iter().flatten() {
+            self.scrub_string(text);
+        }
+        for entity in std::iter::once(&mut event.actor).chain(event.target.iter_mut()) {
+            self.scrub_string(&mut entity.id);
+            self.scrub_string(&mut entity.entity_type);
+            for text in [&mut entity.alternate_id, &mut entity.display_name].into_iter().flatten() {
+                self.scrub_string(text);
+            }
+            if let Some(detail) = &mut entity.detail_entry {
+                self.scrub_json(detail);
+            }
+        }
+        for value in event.rest.values_mut() {
+            self.scrub_json(value);
+        }
+    }
+
     /// Scrub everything a step record holds that a card or an expression made:
     /// input, output, error, logs and dry-run effects.
     pub fn scrub_step(&self, step: &mut StepRecord) {
@@ -394,6 +422,88 @@ impl Redactor {
             self.scrub_string(&mut effect.operation);
             self.scrub_json(&mut effect.args);
         }
+    }
+}
+
+/// The Okta capability as cards get it: every answer, and every error's
+/// message, scrubbed of the configured secrets. Okta is an upstream like any
+/// other: a profile field an admin typed a credential into reaches a card as
+/// `[redacted]`. Arguments go to Okta as the card gave them.
+pub struct ScrubbedOkta {
+    inner: std::sync::Arc<dyn OktaApi>,
+    redactor: std::sync::Arc<Redactor>,
+}
+
+impl ScrubbedOkta {
+    pub fn new(inner: std::sync::Arc<dyn OktaApi>, redactor: std::sync::Arc<Redactor>) -> Self {
+        ScrubbedOkta { inner, redactor }
+    }
+
+    /// `result` scrubbed: serialized once to look for a secret (an Okta call
+    /// is a network round trip; this is microseconds), rebuilt only if one is
+    /// found.
+    fn clean<T: serde::Serialize + serde::de::DeserializeOwned>(&self, result: Result<T, CardError>) -> Result<T, CardError> {
+        match result {
+            Err(mut e) => {
+                self.redactor.scrub_card_error(&mut e);
+                Err(e)
+            }
+            Ok(v) => {
+                let Ok(text) = serde_json::to_vec(&v) else { return Ok(v) };
+                if !self.redactor.finds(&text) {
+                    return Ok(v);
+                }
+                let mut value: Value = serde_json::from_slice(&text).map_err(|e| CardError::internal(e.to_string()))?;
+                self.redactor.scrub_json(&mut value);
+                serde_json::from_value(value).map_err(|e| CardError::internal(e.to_string()))
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl OktaApi for ScrubbedOkta {
+    async fn get_user(&self, id_or_login: &str) -> Result<User, CardError> {
+        self.clean(self.inner.get_user(id_or_login).await)
+    }
+    async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, CardError> {
+        self.clean(self.inner.list_users(query).await)
+    }
+    async fn create_user(&self, profile: &Map<String, Value>, activate: bool, group_ids: &[String]) -> Result<User, CardError> {
+        self.clean(self.inner.create_user(profile, activate, group_ids).await)
+    }
+    async fn update_profile(&self, user_id: &str, changes: &Map<String, Value>) -> Result<ProfileUpdate, CardError> {
+        self.clean(self.inner.update_profile(user_id, changes).await)
+    }
+    async fn get_manager(&self, user_id: &str) -> Result<Option<User>, CardError> {
+        self.clean(self.inner.get_manager(user_id).await)
+    }
+    async fn lifecycle(&self, user_id: &str, op: LifecycleOp) -> Result<WriteOutcome, CardError> {
+        self.clean(self.inner.lifecycle(user_id, op).await)
+    }
+    async fn list_user_groups(&self, user_id: &str) -> Result<Vec<Group>, CardError> {
+        self.clean(self.inner.list_user_groups(user_id).await)
+    }
+    async fn find_group(&self, name: &str) -> Result<Option<Group>, CardError> {
+        self.clean(self.inner.find_group(name).await)
+    }
+    async fn add_to_group(&self, group_id: &str, user_id: &str) -> Result<WriteOutcome, CardError> {
+        self.clean(self.inner.add_to_group(group_id, user_id).await)
+    }
+    async fn remove_from_group(&self, group_id: &str, user_id: &str) -> Result<WriteOutcome, CardError> {
+        self.clean(self.inner.remove_from_group(group_id, user_id).await)
+    }
+    async fn clear_sessions(&self, user_id: &str, oauth_tokens: bool) -> Result<(), CardError> {
+        self.clean(self.inner.clear_sessions(user_id, oauth_tokens).await)
+    }
+    async fn list_factors(&self, user_id: &str) -> Result<Vec<Factor>, CardError> {
+        self.clean(self.inner.list_factors(user_id).await)
+    }
+    async fn list_app_links(&self, user_id: &str) -> Result<Vec<AppLink>, CardError> {
+        self.clean(self.inner.list_app_links(user_id).await)
+    }
+    async fn query_logs(&self, query: &LogQuery) -> Result<Vec<Value>, CardError> {
+        self.clean(self.inner.query_logs(query).await)
     }
 }
 

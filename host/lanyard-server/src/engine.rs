@@ -305,7 +305,8 @@ impl Engine {
             .and_then(|http| http.with_redactor(redactor.clone()))
             .map_err(|e| EngineError::Connections(e.to_string()))?;
         let caps = Capabilities {
-            okta: okta_cap,
+            // What Okta answers reaches cards scrubbed too, as http's does.
+            okta: okta_cap.map(|api| Arc::new(lanyard_core::ScrubbedOkta::new(api, redactor.clone())) as Arc<dyn OktaApi>),
             http: Some(Arc::new(http)),
             tables: Some(Arc::new(store.clone())),
             mail: config.mail.clone().map(|m| Arc::new(m) as Arc<dyn lanyard_core::caps::MailApi>),
@@ -324,7 +325,7 @@ impl Engine {
         let (hard_stop, _) = shutdown::channel();
         let inner = Inner {
             mode: options.mode,
-            intake: Intake::new(store.clone()),
+            intake: Intake::new(store.clone(), redactor.clone()),
             queue: RunQueue::new(config.workers.queue),
             breaker: Breaker::new(config.loop_protection.window, config.loop_protection.max_runs),
             config,

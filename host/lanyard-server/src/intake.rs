@@ -14,7 +14,7 @@
 
 use crate::metrics as m;
 use chrono::{DateTime, Utc};
-use lanyard_core::LogEvent;
+use lanyard_core::{LogEvent, Redactor};
 use lanyard_store::{EventInbox, Store, StoreError};
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -81,6 +81,9 @@ pub struct Intake {
 
 struct Inner {
     store: Store,
+    /// Every configured secret: an event is scrubbed before it is stored,
+    /// as the rest of the history is (see `journal`).
+    redactor: Arc<Redactor>,
     rejected: Mutex<VecDeque<RejectedEvent>>,
     rejected_total: AtomicU64,
     /// Accepts hold it shared; the dispatcher holds it exclusively while it
@@ -93,10 +96,12 @@ struct Inner {
 }
 
 impl Intake {
-    pub fn new(store: Store) -> Self {
+    /// Intake into `store`, scrubbing events of `redactor`'s secrets.
+    pub fn new(store: Store, redactor: Arc<Redactor>) -> Self {
         Intake {
             inner: Arc::new(Inner {
                 store,
+                redactor,
                 rejected: Mutex::new(VecDeque::new()),
                 rejected_total: AtomicU64::new(0),
                 gate: RwLock::new(()),
@@ -109,12 +114,15 @@ impl Intake {
     /// Store new events durably (flushed to disk before this returns), skip
     /// duplicates, refuse (and record) the ones that break a store limit, and
     /// wake the dispatcher. `source` is `hook`, `poll`, ...
-    pub async fn accept(&self, events: Vec<LogEvent>, source: &str) -> Result<AcceptSummary, IntakeError> {
+    pub async fn accept(&self, mut events: Vec<LogEvent>, source: &str) -> Result<AcceptSummary, IntakeError> {
         if !self.is_accepting() {
             return Err(IntakeError::ShuttingDown);
         }
         if events.is_empty() {
             return Ok(AcceptSummary::default());
+        }
+        for event in &mut events {
+            self.inner.redactor.scrub_log_event(event);
         }
         // What an operator would look a refused event up by; the store keeps
         // only the uuid of what it refuses.

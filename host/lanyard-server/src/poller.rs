@@ -350,7 +350,7 @@ mod tests {
         Poller::with_parts(
             client(sb),
             store.clone(),
-            Intake::new(store.clone()),
+            Intake::new(store.clone(), Default::default()),
             Arc::new(SystemClock),
             Duration::from_secs(300),
             Arc::new(move || types.clone()),
@@ -412,7 +412,7 @@ mod tests {
         // The hook route got the first lock before the poller ran.
         let hooked = sb.org.events_of_type(LOCK);
         assert_eq!(hooked.len(), 1);
-        let s = Intake::new(store.clone()).accept(hooked.clone(), "hook").await.unwrap();
+        let s = Intake::new(store.clone(), Default::default()).accept(hooked.clone(), "hook").await.unwrap();
         assert_eq!(s.new, 1);
         sb.org.lock_user(&users[1]).unwrap();
         let r = p.poll_once().await.unwrap();

@@ -138,3 +138,78 @@ async fn the_stored_run_holds_no_configured_secret() {
     }
     d.stop().await;
 }
+
+#[tokio::test]
+async fn an_okta_event_that_carries_a_secret_is_stored_scrubbed() {
+    const FLOW: &str = r#"
+name: told
+description: Echoes what an Okta event says of its target.
+trigger:
+  okta: user.lifecycle.suspend
+steps:
+  - id: said
+    card: lanyard.echo
+    with: { message: "{{ event.target[0].displayName }}" }
+  - return: "{{ said.message }}"
+"#;
+    let port = echoing_upstream().await;
+    let d = daemon().flow("told.yaml", FLOW).config(&config(port)).start().await;
+    let mut ev = event("ev-secret-1", "user.lifecycle.suspend", "00u1", "00uadmin", "2026-01-05T10:00:00.000Z");
+    // Someone typed a connection's credential into a profile, and Okta's
+    // event carries it.
+    ev["target"][0]["displayName"] = json!(format!("name {HEADER_SECRET}"));
+    ev["debugContext"]["debugData"]["note"] = json!(format!("{QUERY_SECRET} in the debug data"));
+    let (status, _) = d.deliver(&[ev]).await;
+    assert_eq!(status, 200);
+    let runs = d.wait_for_runs("told", 1).await;
+    assert_eq!(runs[0].status, RunStatus::Succeeded, "{runs:?}");
+
+    let (status, shown) = d.admin_get(&format!("/api/v1/runs/{}", runs[0].id)).await;
+    assert_eq!(status, 200);
+    let text = shown.to_string().to_lowercase();
+    assert!(text.contains("name [redacted]"), "the event and the step show the scrubbed name: {shown:#}");
+    for secret in [QUERY_SECRET, HEADER_SECRET] {
+        for form in forms(secret) {
+            assert!(!text.contains(&form), "the stored run shows `{form}`:\n{shown:#}");
+        }
+    }
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn what_okta_answers_reaches_a_card_scrubbed() {
+    const FLOW: &str = r#"
+name: reads
+description: Reads a user whose profile holds a configured secret.
+trigger: manual
+steps:
+  - id: user
+    card: okta.get-user
+    with: { user: "{{ event.login }}" }
+  - return:
+      nick: "{{ user.profile.nickName }}"
+      saw_secret: "{{ 'key=1/slash' in user.profile.nickName }}"
+"#;
+    let port = echoing_upstream().await;
+    let d = daemon().flow("reads.yaml", FLOW).config(&config(port)).start().await;
+    // An admin typed a connection's credential into a profile field.
+    let sandbox = d.engine.sandbox().expect("the test daemon runs the sandbox org");
+    let user = sandbox.org.users().into_iter().find(|u| u.status == "ACTIVE").unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/users/{}", sandbox.base_url, user.id))
+        .header("authorization", format!("SSWS {}", sandbox.org.service_token()))
+        .json(&json!({ "profile": { "nickName": format!("nick {QUERY_SECRET}") } }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+
+    let opts = StartOptions { wait: true, ..StartOptions::default() };
+    let input = json!({ "login": user.profile["login"] });
+    let run = d.engine.start_run("reads", TriggerInfo::Manual, input, opts).await.unwrap().outcome.unwrap();
+    assert_eq!(run.status, RunStatus::Succeeded, "{run:?}");
+    let output = run.output.unwrap();
+    assert_eq!(output["nick"], "nick [redacted]", "{output}");
+    assert_eq!(output["saw_secret"], false, "the card was handed the secret: {output}");
+    d.stop().await;
+}
