@@ -111,6 +111,15 @@ fn forms(secret: &str) -> Vec<String> {
     ]
 }
 
+/// `text` (the lowercased JSON of `shown`) holds none of the forms of `secrets`.
+fn assert_holds_none(text: &str, secrets: &[&str], shown: &Value) {
+    for secret in secrets {
+        for form in forms(secret) {
+            assert!(!text.contains(&form), "the stored run shows `{form}`:\n{shown:#}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_stored_run_holds_no_configured_secret() {
     let port = echoing_upstream().await;
@@ -131,11 +140,7 @@ async fn the_stored_run_holds_no_configured_secret() {
     let text = shown.to_string().to_lowercase();
     assert!(text.contains("[redacted]"), "{shown:#}");
     assert!(text.contains("/q/echo?page=2"), "the echo is in the history: {shown:#}");
-    for secret in [QUERY_SECRET, HEADER_SECRET, ADMIN] {
-        for form in forms(secret) {
-            assert!(!text.contains(&form), "the stored run shows `{form}`:\n{shown:#}");
-        }
-    }
+    assert_holds_none(&text, &[QUERY_SECRET, HEADER_SECRET, ADMIN], &shown);
     d.stop().await;
 }
 
@@ -168,11 +173,7 @@ steps:
     assert_eq!(status, 200);
     let text = shown.to_string().to_lowercase();
     assert!(text.contains("name [redacted]"), "the event and the step show the scrubbed name: {shown:#}");
-    for secret in [QUERY_SECRET, HEADER_SECRET] {
-        for form in forms(secret) {
-            assert!(!text.contains(&form), "the stored run shows `{form}`:\n{shown:#}");
-        }
-    }
+    assert_holds_none(&text, &[QUERY_SECRET, HEADER_SECRET], &shown);
     d.stop().await;
 }
 
