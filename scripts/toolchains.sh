@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Install the toolchains that build lanyard's Python and JavaScript cards, at
-# the versions pinned in cards/examples/toolchain/, into a cache outside the
+# the versions pinned in cards/examples/toolchain/, and the driver of the
+# console's browser tests, pinned in tests/browser/, into a cache outside the
 # repository. Idempotent: a second run checks a stamp and returns at once.
 #
-#   scripts/toolchains.sh [--print-env] [python] [js]     (no language: both)
+#   scripts/toolchains.sh [--print-env] [python] [js] [browser]   (none: python and js)
 #
-#   python  componentize-py, from PyPI, into a virtualenv (hash-checked wheels)
-#   js      jco + componentize-js, from npm, with `npm ci` on the committed lockfile
+#   python   componentize-py, from PyPI, into a virtualenv (hash-checked wheels)
+#   js       jco + componentize-js, from npm, with `npm ci` on the committed lockfile
+#   browser  playwright-core, from npm, with `npm ci`; it drives Debian's chromium
+#            (apt-get install chromium), never a browser of its own download
 #
 # --print-env prints shell assignments for the installed tools on stdout
-# (COMPONENTIZE_PY=..., JCO=...), for `eval "$(scripts/toolchains.sh --print-env python)"`.
+# (COMPONENTIZE_PY=..., JCO=..., PLAYWRIGHT_MODULES=...), for `eval "$(scripts/toolchains.sh --print-env python)"`.
 # Progress and errors go to stderr.
 #
 # The cache is $LANYARD_TOOLCHAINS, else ${XDG_CACHE_HOME:-~/.cache}/lanyard-toolchains.
@@ -27,9 +30,9 @@ langs=()
 for arg in "$@"; do
   case "$arg" in
     --print-env) print_env=1 ;;
-    python|js) langs+=("$arg") ;;
-    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "toolchains: unknown argument '$arg' (expected python, js or --print-env)" >&2; exit 2 ;;
+    python|js|browser) langs+=("$arg") ;;
+    -h|--help) sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "toolchains: unknown argument '$arg' (expected python, js, browser or --print-env)" >&2; exit 2 ;;
   esac
 done
 [ ${#langs[@]} -eq 0 ] && langs=(python js)
@@ -75,6 +78,34 @@ install_python() {
   COMPONENTIZE_PY="$tool"
 }
 
+# npm_install WHAT PINS_DIR DIR MIN_NODE PACKAGE: `npm ci` PINS_DIR's
+# package.json and package-lock.json into DIR (replacing it), then check that
+# PACKAGE is installed at the version package.json pins. --ignore-scripts:
+# nothing needs to run at install (jco's packages ship their binaries as
+# per-platform optional dependencies; playwright-core downloads nothing, and
+# the tests use Debian's chromium).
+npm_install() {
+  local what="$1" pins_dir="$2" dir="$3" min_node="$4" package="$5"
+  command -v node >/dev/null 2>&1 || die "node is needed to install $what (apt-get install nodejs npm)"
+  command -v npm >/dev/null 2>&1 || die "npm is needed to install $what (apt-get install npm)"
+  local major
+  major="$(node -p 'process.versions.node.split(".")[0]')"
+  [ "$major" -ge "$min_node" ] || die "$what needs node $min_node or later; found $(node --version)"
+  say "installing $what into $dir (from the npm registry)"
+  local started=$SECONDS
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  cp "$pins_dir/package.json" "$pins_dir/package-lock.json" "$dir/"
+  (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >&2) \
+    || { rm -rf "$dir"; die "npm ci failed (see above); is the npm registry reachable?"; }
+  local version pinned
+  version="$(node -p "require('$dir/node_modules/$package/package.json').version")" \
+    || { rm -rf "$dir"; die "$package was installed but cannot be read"; }
+  pinned="$(node -p "require('$pins_dir/package.json').dependencies['$package']")"
+  [ "$version" = "$pinned" ] || { rm -rf "$dir"; die "installed $package $version but package.json pins $pinned"; }
+  say "installed $package $version in $((SECONDS - started))s"
+}
+
 install_js() {
   local dir="$cache/jco-$(hash_of "$pins/package.json" "$pins/package-lock.json")"
   local tool="$dir/node_modules/.bin/jco"
@@ -82,39 +113,33 @@ install_js() {
     JCO="$tool"
     return
   fi
-  command -v node >/dev/null 2>&1 || die "node is needed to install jco (apt-get install nodejs npm)"
-  command -v npm >/dev/null 2>&1 || die "npm is needed to install jco (apt-get install npm)"
-  local major
-  major="$(node -p 'process.versions.node.split(".")[0]')"
-  [ "$major" -ge 18 ] || die "jco needs node 18 or later; found $(node --version)"
-  say "installing jco and componentize-js into $dir (from the npm registry)"
-  local started=$SECONDS
-  rm -rf "$dir"
-  mkdir -p "$dir"
-  cp "$pins/package.json" "$pins/package-lock.json" "$dir/"
-  # --ignore-scripts: the packages ship their binaries (wizer, rolldown, oxc)
-  # as per-platform optional dependencies; nothing needs to run at install.
-  (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >&2) \
-    || { rm -rf "$dir"; die "npm ci failed (see above); is the npm registry reachable?"; }
-  local version
-  version="$("$tool" --version)" || { rm -rf "$dir"; die "jco was installed but does not run"; }
-  local pinned
-  pinned="$(node -p "require('$pins/package.json').dependencies['@bytecodealliance/jco']")"
-  [ "$version" = "$pinned" ] || { rm -rf "$dir"; die "installed jco $version but package.json pins $pinned"; }
+  npm_install "jco and componentize-js" "$pins" "$dir" 18 "@bytecodealliance/jco"
+  "$tool" --version >/dev/null || { rm -rf "$dir"; die "jco was installed but does not run"; }
   touch "$dir/.installed"
-  say "installed jco $version in $((SECONDS - started))s"
   JCO="$tool"
+}
+
+install_browser() {
+  local pins_dir="$repo/tests/browser"
+  local dir="$cache/playwright-$(hash_of "$pins_dir/package.json" "$pins_dir/package-lock.json")"
+  if [ ! -f "$dir/.installed" ]; then
+    npm_install "playwright-core" "$pins_dir" "$dir" 20 "playwright-core"
+    touch "$dir/.installed"
+  fi
+  PLAYWRIGHT_MODULES="$dir/node_modules"
 }
 
 for lang in "${langs[@]}"; do
   case "$lang" in
     python) install_python ;;
     js) install_js ;;
+    browser) install_browser ;;
   esac
 done
 
 if [ "$print_env" -eq 1 ]; then
   [ -n "${COMPONENTIZE_PY:-}" ] && printf 'COMPONENTIZE_PY=%q\n' "$COMPONENTIZE_PY"
   [ -n "${JCO:-}" ] && printf 'JCO=%q\n' "$JCO"
+  [ -n "${PLAYWRIGHT_MODULES:-}" ] && printf 'PLAYWRIGHT_MODULES=%q\n' "$PLAYWRIGHT_MODULES"
 fi
 exit 0

@@ -3,10 +3,13 @@
 //! The seed's five use cases (`onboarding`, `offboarding`, `mfa_reminder`,
 //! `lockout`, `profile_change`) run on [`harness::World`]: the sandbox Okta
 //! org delivering real Event Hooks to the daemon in-process, Slack, SMTP and
-//! JAMF stand-ins on real sockets, and the flows of `flows/`.
+//! JAMF stand-ins on real sockets, and the flows of `flows/`. `console` drives
+//! the web console in a real browser (`browser`).
 
+mod browser;
 mod harness;
 
+mod console;
 mod flows_valid;
 mod lockout;
 mod mfa_reminder;

@@ -10,6 +10,7 @@ export const ENDPOINTS = Object.freeze({
   reload: { method: 'POST', path: '/api/v1/admin/reload' },
   runNow: { method: 'POST', path: '/api/v1/flows/{flow}/run' },
   runs: { method: 'GET', path: '/api/v1/runs' },
+  rejectedEvents: { method: 'GET', path: '/api/v1/events/rejected' },
   run: { method: 'GET', path: '/api/v1/runs/{run}' },
   cancelRun: { method: 'POST', path: '/api/v1/runs/{run}/cancel' },
   cards: { method: 'GET', path: '/api/v1/cards' },

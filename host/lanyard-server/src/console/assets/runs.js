@@ -1,6 +1,8 @@
 // Runs: the execution history, newest first, filtered by flow and status,
 // paged with the API's cursor, refreshed every 2 s while the first page is
-// shown and the tab is visible.
+// shown and the tab is visible. Above them, when the daemon has refused Okta
+// events at intake (they started no run, and Okta will not send them again),
+// a notice with the newest of them.
 
 import { get } from './api.js';
 import { h, fill, callout } from './dom.js';
@@ -38,6 +40,8 @@ export function render(ctx) {
   const pageInfo = h('span', { class: 'muted', 'aria-live': 'polite' });
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages of runs' }, newer, pageInfo, older);
   const tbody = h('tbody');
+  const rejected = h('div', { class: 'rejected', hidden: true });
+  let rejectedSeen = -1;
 
   fill(
     ctx.main,
@@ -48,6 +52,7 @@ export function render(ctx) {
       h('div', { class: 'field' }, h('label', { for: 'filter-flow' }, 'Flow'), flowSelect),
       h('div', { class: 'field' }, h('label', { for: 'filter-status' }, 'Status'), statusSelect),
     ),
+    rejected,
     table,
     pager,
   );
@@ -99,6 +104,7 @@ export function render(ctx) {
       if (wanted.flow !== state.flow || wanted.status !== state.status || wanted.cursor !== state.cursor) return true;
       state.next = page.next_cursor || null;
       draw(page.runs || []);
+      drawRejected(await get('rejectedEvents', { signal }));
       lastOk = Date.now();
       failing = null;
     } catch (e) {
@@ -131,6 +137,64 @@ export function render(ctx) {
     newer.disabled = state.back.length === 0;
     older.disabled = !state.next;
     pageInfo.textContent = state.back.length === 0 ? 'Newest first' : `Page ${state.back.length + 1}`;
+  }
+
+  function drawRejected(r) {
+    if (!r || !r.total || r.total === rejectedSeen) return;
+    rejectedSeen = r.total;
+    const recent = r.recent || [];
+    const list = h(
+      'table',
+      { class: 'data' },
+      h('caption', { class: 'visually-hidden' }, 'Refused events, newest first'),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          h('th', { scope: 'col' }, 'Received'),
+          h('th', { scope: 'col' }, 'Event'),
+          h('th', { scope: 'col' }, 'Why it was refused'),
+        ),
+      ),
+      h(
+        'tbody',
+        null,
+        recent.map((e) =>
+          h(
+            'tr',
+            null,
+            h('td', { 'data-label': 'Received' }, timeEl(e.received), h('div', { class: 'muted small' }, `from ${e.source}`)),
+            h(
+              'td',
+              { 'data-label': 'Event' },
+              h('div', { class: 'mono small' }, e.event_type || 'no event type'),
+              h('div', { class: 'muted small mono' }, e.uuid || 'no uuid'),
+            ),
+            h('td', { 'data-label': 'Why' }, e.reason),
+          ),
+        ),
+      ),
+    );
+    const one = r.total === 1;
+    fill(
+      rejected,
+      callout(
+        'warn',
+        one ? 'One Okta event was refused since the daemon started' : `${r.total} Okta events were refused since the daemon started`,
+        h(
+          'p',
+          null,
+          one
+            ? 'It started no run, and Okta does not send it again; the other events of its delivery were accepted. '
+            : 'They started no run, and Okta does not send them again; the other events of their deliveries were accepted. ',
+          'Events are refused when they cannot be read as Okta System Log events or are over a size limit: fix what sent them.',
+        ),
+        h('details', null, h('summary', null, recent.length < r.total ? `The newest ${recent.length}` : one ? 'Show it' : 'Show them'), list),
+      ),
+    );
+    rejected.hidden = false;
   }
 
   function draw(runs) {

@@ -1,0 +1,130 @@
+// Runs one console scenario in Debian's chromium, driven by playwright-core.
+//
+//   node tests/browser/run.mjs <scenario> (a file in tests/browser/scenarios/, without .mjs)
+//
+// The Rust test that starts the daemon runs this (tests/e2e/console.rs), with:
+//   LANYARD_URL         the daemon's base URL (http://127.0.0.1:port)
+//   LANYARD_TOKEN       its admin token
+//   LANYARD_SCENARIO    JSON the scenario needs from the test (optional)
+//   PLAYWRIGHT_MODULES  where scripts/toolchains.sh installed playwright-core
+//   CHROMIUM            the browser (default /usr/bin/chromium)
+//   SCREENSHOTS         where screenshots go
+//
+// A scenario module exports `default async function (t)`; `t` is the kit
+// below. It fails by throwing; every console error, page error and failed
+// request of the page fails it too. Exit status 0 means it passed.
+
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import assert from 'node:assert/strict';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const name = process.argv[2];
+if (!name || !/^[a-z0-9-]+$/.test(name)) {
+  console.error('usage: node tests/browser/run.mjs <scenario>');
+  process.exit(2);
+}
+const need = (k) => {
+  const v = process.env[k];
+  if (!v) {
+    console.error(`browser test: ${k} is not set (the Rust test sets it; see the top of this file)`);
+    process.exit(2);
+  }
+  return v;
+};
+const base = need('LANYARD_URL');
+const token = need('LANYARD_TOKEN');
+const modules = need('PLAYWRIGHT_MODULES');
+const shots = need('SCREENSHOTS');
+const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+mkdirSync(shots, { recursive: true });
+
+const require = createRequire(join(modules, 'noop.js'));
+const { chromium } = require('playwright-core');
+
+// The flags Debian's chromium needs in a sandboxed CI machine with no network
+// beyond localhost (see the machine notes): without the background-networking
+// ones it keeps trying to reach Google and is refused.
+const browser = await chromium.launch({
+  executablePath: chromiumPath,
+  headless: true,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-dev-shm-usage',
+  ],
+});
+
+const problems = [];
+const started = Date.now();
+let shotCount = 0;
+
+/// The kit a scenario gets.
+const t = {
+  base,
+  token,
+  data: process.env.LANYARD_SCENARIO ? JSON.parse(process.env.LANYARD_SCENARIO) : {},
+  assert,
+  /// A new page (a fresh context: no storage) of this size, signed in or not.
+  async page({ width = 1280, height = 800, signedIn = true, hash = '#/flows' } = {}) {
+    const context = await browser.newContext({ viewport: { width, height } });
+    const page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('requestfailed', (r) => {
+      // A navigation away aborts polls in flight; that is not a failure.
+      const why = r.failure()?.errorText || '';
+      if (!why.includes('ERR_ABORTED')) problems.push(`request failed: ${r.method()} ${r.url()} ${why}`);
+    });
+    const url = `${base}/console/${signedIn ? `#token=${encodeURIComponent(token)}` : ''}`;
+    await page.goto(url);
+    if (signedIn) await page.waitForFunction(() => !location.hash.includes('token='));
+    if (hash) {
+      await page.evaluate((h) => {
+        location.hash = h;
+      }, hash);
+    }
+    return page;
+  },
+  /// A screenshot, numbered in order, as `<scenario>-NN-<what>.png`.
+  async shot(page, what) {
+    shotCount += 1;
+    const file = join(shots, `${name}-${String(shotCount).padStart(2, '0')}-${what}.png`);
+    await page.screenshot({ path: file, fullPage: true });
+    console.log(`screenshot ${file}`);
+    return file;
+  },
+  /// Wait until `text` is visible in the page (or in `within`, a locator).
+  async sees(page, text, within) {
+    const scope = within || page;
+    await scope.getByText(text, { exact: false }).first().waitFor({ state: 'visible', timeout: 15000 });
+  },
+  log: (...a) => console.log(...a),
+};
+
+let failed = null;
+try {
+  const scenario = await import(pathToFileURL(join(here, 'scenarios', `${name}.mjs`)).href);
+  await scenario.default(t);
+} catch (e) {
+  failed = e;
+}
+await browser.close();
+if (failed) {
+  console.error(`scenario ${name} failed: ${failed.stack || failed}`);
+  process.exit(1);
+}
+if (problems.length) {
+  console.error(`scenario ${name}: the page reported problems:\n${problems.join('\n')}`);
+  process.exit(1);
+}
+console.log(`scenario ${name} passed in ${((Date.now() - started) / 1000).toFixed(1)} s (${shotCount} screenshots)`);
