@@ -18,8 +18,9 @@
 //! say, because it depends on the clock and behaved when it was published) is
 //! marked broken in [`CardHealth`], by digest, until it is published again:
 //! its steps then fail at once with that error instead of loading it again
-//! (and waiting out its deadline) at every call. The marks outlive reloads:
-//! each new set takes over the health of the set before it.
+//! (and waiting out its deadline) at every call. The marks outlive reloads
+//! (each new set takes over the health of the set before it) and restarts
+//! (the registry keeps them in the card's entry, `CardEntry::broken`).
 //!
 //! This module does not read flows and does not touch HTTP.
 
@@ -108,14 +109,25 @@ impl CardHealth {
         self.map().get(digest).cloned()
     }
 
-    fn mark(&self, digest: &str, error: CardError) {
+    fn mark(&self, digest: &str, error: CardError) -> Broken {
         let broken = Broken {
             message: error.message.clone(),
             kind: error.kind,
             since: chrono::Utc::now(),
             error,
         };
-        self.map().insert(digest.to_string(), broken);
+        self.map().insert(digest.to_string(), broken.clone());
+        broken
+    }
+
+    /// A mark the store kept from before (a restart), unless there is one.
+    fn keep(&self, digest: &str, mark: &lanyard_store::BrokenMark) {
+        self.map().entry(digest.to_string()).or_insert_with(|| Broken {
+            message: mark.message.clone(),
+            kind: mark.kind,
+            since: mark.since,
+            error: CardError::new(mark.kind, mark.message.clone()),
+        });
     }
 
     /// These bytes were published again (and `describe()` answered): their
@@ -201,6 +213,7 @@ impl CardSet {
         card_grants: &BTreeMap<String, Grants>,
     ) -> CardSet {
         let mut by_name: BTreeMap<String, Vec<Arc<CardVersionEntry>>> = BTreeMap::new();
+        let health = CardHealth::default();
         for card in builtins {
             let info = card.info();
             let requested = info.requested_grants();
@@ -243,17 +256,25 @@ impl CardSet {
                 grants,
             );
             entry.held = crate::registry::is_held(&e, card_grants.get(&e.name));
+            if let Some(mark) = &e.broken {
+                health.keep(&e.digest, mark);
+            }
             versions.push(Arc::new(entry));
         }
         for versions in by_name.values_mut() {
             versions.sort_by(|a, b| b.semver.cmp(&a.semver));
         }
-        CardSet { by_name, health: CardHealth::default() }
+        CardSet { by_name, health }
     }
 
     /// The same set, sharing `health` (the set before it's), so cards marked
-    /// broken stay broken across reloads.
+    /// broken stay broken across reloads; marks the store kept (from before a
+    /// restart) join it.
     pub fn with_health(mut self, health: CardHealth) -> CardSet {
+        let kept: Vec<(String, Broken)> = self.health.map().iter().map(|(d, b)| (d.clone(), b.clone())).collect();
+        for (digest, broken) in kept {
+            health.map().entry(digest).or_insert(broken);
+        }
         self.health = health;
         self
     }
@@ -382,7 +403,16 @@ impl CardVersionEntry {
                     let error = load_failure(&label, e);
                     if !error.retryable {
                         tracing::warn!(card = %label, kind = %error.kind, error = ?error.message, "a published card does not load; it is marked broken until it is published again");
-                        health.mark(&self.digest, error.clone());
+                        let broken = health.mark(&self.digest, error.clone());
+                        // Kept in the registry too, so a restart does not
+                        // wait out the same stalled load again.
+                        let (store, name, version) = (store.clone(), self.name.clone(), self.version.clone());
+                        let mark = lanyard_store::BrokenMark { message: broken.message, kind: broken.kind, since: broken.since };
+                        tokio::spawn(async move {
+                            if let Err(e) = store.set_broken(&name, &version, Some(mark)).await {
+                                tracing::warn!(card = %name, %version, error = %e, "cannot keep the card's broken mark in the registry; it holds until a restart");
+                            }
+                        });
                     }
                     error
                 })

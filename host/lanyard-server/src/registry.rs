@@ -445,7 +445,9 @@ pub fn card_view(entry: &CardEntry, configured: Option<&Grants>, used_by: Option
         approve: approve_command(&entry.name, &entry.version, &missing),
         missing: missing.iter().map(Grant::to_string).collect(),
         used_by,
-        broken: None,
+        // What the registry kept; a running daemon's view adds what it found
+        // since (see `registry_api`).
+        broken: entry.broken.as_ref().map(|b| b.message.clone()),
     }
 }
 
@@ -561,6 +563,16 @@ impl Registry {
                 self.forget_compiled(&digest).await;
                 return Err(e);
             }
+            // The same bytes again, and describe() answered this time: a mark
+            // left by a load that failed goes.
+            let existing = if existing.broken.is_some() {
+                self.store
+                    .set_broken(&existing.name, &existing.version, None)
+                    .await
+                    .map_err(PublishError::Store)?
+            } else {
+                existing
+            };
             return Ok(Published {
                 card: self.view(&existing, None),
                 new: false,
@@ -584,6 +596,7 @@ impl Registry {
             requested: info.requested_grants(),
             granted: None,
             published_at: chrono::Utc::now(),
+            broken: None,
         };
         match self.store.put_card(&entry, &wasm).await {
             Ok(_) => {}

@@ -303,7 +303,9 @@ async fn show(engine: &Engine, registry: &Registry, name: &str, version: Option<
         .iter()
         .map(|e| {
             let mut view = registry.view(e, Some(flows_using(set.flows(), set.cards(), &e.name, &e.version)));
-            view.broken = set.cards().health().broken(&e.digest).map(|b| b.message);
+            if let Some(b) = set.cards().health().broken(&e.digest) {
+                view.broken = Some(b.message);
+            }
             view
         })
         .collect();

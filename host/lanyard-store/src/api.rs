@@ -246,6 +246,20 @@ pub struct CardEntry {
     #[serde(default)]
     pub granted: Option<Grants>,
     pub published_at: DateTime<Utc>,
+    /// Set when the daemon could not load the card for what the card does
+    /// (its `describe()` failed or ran past its deadline); cleared when the
+    /// same bytes are published again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broken: Option<BrokenMark>,
+}
+
+/// Why a published card is broken (see [`CardEntry::broken`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BrokenMark {
+    /// What its steps fail with.
+    pub message: String,
+    pub kind: lanyard_core::ErrorKind,
+    pub since: DateTime<Utc>,
 }
 
 /// Which version of a card [`CardStore::get_card`] finds.
@@ -277,6 +291,8 @@ pub trait CardStore: Send + Sync + 'static {
     async fn list_cards(&self) -> Result<Vec<CardEntry>>;
     /// Remove one version; its wasm goes too unless another entry shares it.
     async fn remove_card(&self, name: &str, version: &str) -> Result<Option<CardEntry>>;
+    /// Mark a card version broken (or, with `None`, no longer broken).
+    async fn set_broken(&self, name: &str, version: &str, broken: Option<BrokenMark>) -> Result<CardEntry>;
     /// Replace what an operator granted a version.
     async fn set_grants(
         &self,

@@ -9,7 +9,7 @@
 //! only leave an unreferenced blob behind, which the next removal of a card
 //! with that digest (or a republish) takes care of.
 
-use crate::api::{CardEntry, CardSelector, CardStore};
+use crate::api::{BrokenMark, CardEntry, CardSelector, CardStore};
 use crate::codec::{decode, decode_raw, encode, encode_raw};
 use crate::error::{Result, StoreError};
 use crate::{Store, T_CARD_BLOBS, T_CARDS};
@@ -112,6 +112,33 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Change one card version's entry with `change` (compare-and-swap, so
+    /// concurrent changes of other fields are kept).
+    fn update_card(&self, name: &str, version: &str, change: impl Fn(&mut CardEntry)) -> Result<CardEntry> {
+        let b = self.b()?;
+        check_name_version(name, version)?;
+        let key = entry_key(name, version);
+        let cards = &b.t.cards;
+        loop {
+            let old = cards
+                .get(&key)
+                .map_err(|e| StoreError::backend("read", T_CARDS, &key, e))?
+                .ok_or_else(|| StoreError::NotFound(format!("card {name}@{version}")))?;
+            let mut entry: CardEntry = decode(T_CARDS, &key, &old)?;
+            change(&mut entry);
+            let bytes = encode(T_CARDS, &key, &entry)?;
+            if cards
+                .compare_and_swap(&key, Some(old), Some(bytes))
+                .map_err(|e| StoreError::backend("write", T_CARDS, &key, e))?
+                .is_ok()
+            {
+                return Ok(entry);
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl CardStore for Store {
     async fn put_card(&self, entry: &CardEntry, wasm: &[u8]) -> Result<WriteOutcome> {
@@ -148,6 +175,11 @@ impl CardStore for Store {
         {
             let existing: CardEntry = decode(T_CARDS, &key, &v)?;
             return if existing.digest == entry.digest {
+                // The same bytes published again: whatever broke them at a
+                // load is to be tried again.
+                if existing.broken.is_some() {
+                    self.update_card(&entry.name, &entry.version, |e| e.broken = None)?;
+                }
                 Ok(WriteOutcome::Unchanged)
             } else {
                 Err(StoreError::Conflict(format!(
@@ -279,31 +311,16 @@ impl CardStore for Store {
         Ok(Some(entry))
     }
 
+    async fn set_broken(&self, name: &str, version: &str, broken: Option<BrokenMark>) -> Result<CardEntry> {
+        self.update_card(name, version, |e| e.broken = broken.clone())
+    }
+
     async fn set_grants(
         &self,
         name: &str,
         version: &str,
         granted: Option<Grants>,
     ) -> Result<CardEntry> {
-        let b = self.b()?;
-        check_name_version(name, version)?;
-        let key = entry_key(name, version);
-        let cards = &b.t.cards;
-        loop {
-            let old = cards
-                .get(&key)
-                .map_err(|e| StoreError::backend("read", T_CARDS, &key, e))?
-                .ok_or_else(|| StoreError::NotFound(format!("card {name}@{version}")))?;
-            let mut entry: CardEntry = decode(T_CARDS, &key, &old)?;
-            entry.granted = granted.clone();
-            let bytes = encode(T_CARDS, &key, &entry)?;
-            if cards
-                .compare_and_swap(&key, Some(old), Some(bytes))
-                .map_err(|e| StoreError::backend("write", T_CARDS, &key, e))?
-                .is_ok()
-            {
-                return Ok(entry);
-            }
-        }
+        self.update_card(name, version, |e| e.granted = granted.clone())
     }
 }

@@ -61,7 +61,7 @@ mod tables;
 pub mod testing;
 
 pub use api::{
-    Accepted, CardEntry, CardSelector, CardStore, EventInbox, InboxEvent, InboxPosition, PruneStats,
+    Accepted, BrokenMark, CardEntry, CardSelector, CardStore, EventInbox, InboxEvent, InboxPosition, PruneStats,
     RetentionPolicy, RunFilter, RunOutcome, RunPage, RunStore, ScheduleState, StateStore,
 };
 pub use error::{LineError, Result, StoreError};

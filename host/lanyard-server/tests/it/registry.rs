@@ -677,6 +677,18 @@ async fn a_card_that_stalls_when_loaded_fails_its_runs_and_is_broken_until_publi
     let r = d.http.get(d.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
 
+    // A restart keeps the mark too (the registry has it): the first run fails
+    // at once instead of waiting out the same stalled load again.
+    let dir = d.dir.clone();
+    d.stop().await;
+    let d = daemon().dir(dir).config("[limits]\ntimeout = \"1s\"\n").clock(clock.clone()).start().await;
+    let loads = || d.engine.runtime().stats().cache_hits + d.engine.runtime().stats().compiled;
+    let loads_before = loads();
+    let run = run_flow(&d, "stall", "x").await;
+    assert_eq!((run["status"].as_str(), run["error"]["kind"].as_str()), (Some("failed"), Some("deadline")), "{run}");
+    assert!(run["error"]["message"].as_str().unwrap().contains("is broken"), "{run}");
+    assert_eq!(loads(), loads_before, "a card marked broken before the restart is not loaded again");
+
     // Published again (now that it answers): no longer broken, and it runs.
     clock.set(chrono::Utc::now());
     let (status, body) = put_card(&d, "test.clock-stall", test_cards::CLOCK_STALL).await;

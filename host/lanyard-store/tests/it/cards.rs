@@ -1,6 +1,6 @@
 use crate::support::t0;
 use lanyard_core::{Grant, Grants, WriteOutcome};
-use lanyard_store::{CardEntry, CardSelector, CardStore, Store, StoreError};
+use lanyard_store::{BrokenMark, CardEntry, CardSelector, CardStore, Store, StoreError};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -14,6 +14,7 @@ fn entry(name: &str, version: &str, wasm: &[u8]) -> CardEntry {
         requested: Grants::from_list(&[Grant::Connection("jamf".into())]).unwrap(),
         granted: None,
         published_at: t0(),
+        broken: None,
     }
 }
 
@@ -189,4 +190,34 @@ async fn grants_are_set_per_version() {
     assert_eq!(got.granted, Some(granted));
     let err = store.set_grants("acme.x", "2.0.0", None).await.unwrap_err();
     assert_eq!(err.to_string(), "card acme.x@2.0.0 not found");
+}
+
+#[tokio::test]
+async fn a_broken_mark_is_kept_until_the_same_bytes_are_published_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = b"\0asm fake component bytes".to_vec();
+    let card = entry("acme.stalls", "1.0.0", &wasm);
+    let mark = BrokenMark {
+        message: "card acme.stalls@1.0.0 is broken: its describe() ran past its deadline".into(),
+        kind: lanyard_core::ErrorKind::Deadline,
+        since: t0(),
+    };
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.put_card(&card, &wasm).await.unwrap();
+        let marked = store.set_broken("acme.stalls", "1.0.0", Some(mark.clone())).await.unwrap();
+        assert_eq!(marked.broken.as_ref(), Some(&mark));
+        store.sync_blocking().unwrap();
+    }
+    // A restart keeps it.
+    let store = Store::open(dir.path()).unwrap();
+    let got = store.get_card("acme.stalls", &CardSelector::Latest).await.unwrap().unwrap();
+    assert_eq!(got.broken, Some(mark));
+    // Publishing the same bytes again clears it; the rest of the entry stays.
+    assert_eq!(store.put_card(&card, &wasm).await.unwrap(), WriteOutcome::Unchanged);
+    let got = store.get_card("acme.stalls", &CardSelector::Latest).await.unwrap().unwrap();
+    assert_eq!(got.broken, None);
+    assert_eq!(got.digest, card.digest);
+    let e = store.set_broken("acme.gone", "1.0.0", None).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotFound(_)), "{e}");
 }

@@ -396,7 +396,8 @@ pub async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     }
     let w = views.iter().map(|v| v.name.len()).max().unwrap_or(4).max(4);
     let vw = views.iter().map(|v| v.version.len()).max().unwrap_or(7).max(7);
-    // Whether a version loads is known only to a running daemon.
+    // Whether a version loads is known for sure only to a running daemon; the
+    // registry keeps what a daemon found broken.
     let daemon = matches!(source, Source::Daemon { .. });
     println!("{:w$}  {:vw$}  {:12}  {:>9}  {:11}  {:6}  PUBLISHED", "NAME", "VERSION", "SHA256", "SIZE", "GRANTS", "STATUS");
     for v in &views {
