@@ -467,6 +467,12 @@ impl Engine {
         &self.inner.config
     }
 
+    /// Scrubs every configured secret out of what the history keeps and the
+    /// admin API shows (`crate::journal`).
+    pub(crate) fn redactor(&self) -> &Arc<Redactor> {
+        &self.inner.redactor
+    }
+
     pub fn store(&self) -> &Store {
         &self.inner.store
     }

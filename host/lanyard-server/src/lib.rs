@@ -66,6 +66,7 @@ pub mod schedule;
 pub mod secrets;
 pub mod server;
 pub mod shutdown;
+pub mod test_api;
 pub mod testflow;
 
 pub use config::{Config, ConfigError};

@@ -19,6 +19,9 @@
 //!   (events refused at intake, `crate::intake`), `GET /api/v1/tables`,
 //!   `GET /api/v1/tables/{table}/rows?prefix=&limit=`,
 //!   `GET|PUT|DELETE /api/v1/tables/{table}/rows/{key}`
+//! - testing from the builder (admin token; `crate::test_api`): `POST /api/v1/flows/test`,
+//!   `POST /api/v1/flows/{name}/replay`, `POST /api/v1/cards/{name}/test`,
+//!   `GET /api/v1/okta/event-types/{type}/sample`
 //! - the card registry (admin token; `crate::registry_api`): `POST /api/v1/cards`, `PUT|GET /api/v1/cards/{name}`,
 //!   `GET|DELETE /api/v1/cards/{name}/{version}`, `POST /api/v1/cards/{name}/{version}/grants`
 //!
@@ -813,6 +816,11 @@ fn start_error(e: StartError) -> ApiError {
 async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result<Resp, ApiError> {
     // Resolve the route first, so an unknown route is 404 whatever the token.
     let m = req.method().clone();
+    // Testing drafts and cards: `crate::test_api` (before the registry's
+    // `cards/{name}/{version}`).
+    if crate::test_api::is_test_route(&m, rest) {
+        return crate::test_api::handle(engine, req, rest).await;
+    }
     // The card registry: `crate::registry_api` (publish, show, grant, remove).
     if crate::registry_api::is_registry_route(&m, rest) {
         return crate::registry_api::handle(engine, req, rest).await;
