@@ -80,6 +80,11 @@ pub const ASSETS: &[Asset] = &[
     asset!("run.js", JS),
     asset!("tables.js", JS),
     asset!("cards.js", JS),
+    asset!("builder.css", "text/css; charset=utf-8"),
+    asset!("diagram.js", JS),
+    asset!("flowpage.js", JS),
+    asset!("builder.js", JS),
+    asset!("newflow.js", JS),
 ];
 
 /// The asset named `name`, if there is one.

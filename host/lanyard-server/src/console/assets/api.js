@@ -17,6 +17,22 @@ export const ENDPOINTS = Object.freeze({
   tables: { method: 'GET', path: '/api/v1/tables' },
   rows: { method: 'GET', path: '/api/v1/tables/{table}/rows' },
   row: { method: 'GET', path: '/api/v1/tables/{table}/rows/{key}' },
+  flow: { method: 'GET', path: '/api/v1/flows/{flow}' },
+  checkFlow: { method: 'POST', path: '/api/v1/flows/check' },
+  createFlow: { method: 'POST', path: '/api/v1/flows' },
+  saveFlow: { method: 'PUT', path: '/api/v1/flows/{flow}' },
+  setEnabled: { method: 'PUT', path: '/api/v1/flows/{flow}/enabled' },
+  versions: { method: 'GET', path: '/api/v1/flows/{flow}/versions' },
+  version: { method: 'GET', path: '/api/v1/flows/{flow}/versions/{version}' },
+  revert: { method: 'POST', path: '/api/v1/flows/{flow}/revert' },
+  flowAudit: { method: 'GET', path: '/api/v1/flows/{flow}/audit' },
+  testFlow: { method: 'POST', path: '/api/v1/flows/test' },
+  replay: { method: 'POST', path: '/api/v1/flows/{flow}/replay' },
+  testCard: { method: 'POST', path: '/api/v1/cards/{card}/test' },
+  eventTypes: { method: 'GET', path: '/api/v1/okta/event-types' },
+  eventSample: { method: 'GET', path: '/api/v1/okta/event-types/{type}/sample' },
+  eventSchema: { method: 'GET', path: '/api/v1/okta/event-schema' },
+  schedulePreview: { method: 'GET', path: '/api/v1/schedule/preview' },
 });
 
 const TOKEN_KEY = 'lanyard.adminToken';
@@ -86,10 +102,11 @@ export function url(name, params = {}, query = {}) {
 }
 
 /// Call endpoint `name`; resolves with `{ status, body }` for 2xx answers,
-/// rejects with an ApiError otherwise.
-export async function call(name, { params = {}, query = {}, body, signal } = {}) {
+/// rejects with an ApiError otherwise. `headers` adds request headers
+/// (`If-Match` for writes guarded against concurrent edits).
+export async function call(name, { params = {}, query = {}, body, signal, headers: extra = {} } = {}) {
   const ep = ENDPOINTS[name];
-  const headers = { Accept: 'application/json' };
+  const headers = { ...extra, Accept: 'application/json' };
   const t = currentToken();
   if (t) headers.Authorization = `Bearer ${t}`;
   let payload;

@@ -2,7 +2,7 @@
 // cycle (its requests and pollers end when another view takes over).
 //
 // Routes (in the URL fragment, so they never reach the server):
-//   #/flows  #/runs?flow=&status=  #/runs/{id}  #/tables  #/tables/{name}?prefix=
+//   #/flows  #/flows/{name}?tab=&edit=1  #/new-flow  #/runs?flow=&status=  #/runs/{id}  #/tables  #/tables/{name}?prefix=
 //   #/cards  and  #token=...  (a one-click sign-in link, as `lanyard demo` prints)
 
 import { setToken, token, onUnauthorized } from './api.js';
@@ -10,6 +10,8 @@ import { h, fill } from './dom.js';
 import { Poller } from './poll.js';
 import * as signin from './signin.js';
 import * as flows from './flows.js';
+import * as flowpage from './flowpage.js';
+import * as newflow from './newflow.js';
 import * as runs from './runs.js';
 import * as run from './run.js';
 import * as tables from './tables.js';
@@ -143,7 +145,9 @@ function render() {
   const section = parts[0] || 'flows';
   setNav(section);
   fill(main);
-  if (section === 'flows') flows.render(ctx);
+  if (section === 'flows' && parts.length === 1) flows.render(ctx);
+  else if (section === 'new-flow') newflow.render(ctx);
+  else if (section === 'flows' && parts.length === 2) flowpage.render(ctx, parts[1]);
   else if (section === 'runs' && parts.length === 1) runs.render(ctx);
   else if (section === 'runs' && parts.length === 2) run.render(ctx, parts[1]);
   else if (section === 'tables' && parts.length === 1) tables.renderList(ctx);

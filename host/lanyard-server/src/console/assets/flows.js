@@ -22,7 +22,7 @@ export function render(ctx) {
       'div',
       { class: 'page-head' },
       h('h1', null, 'Flows'),
-      h('div', { class: 'actions' }, reloadButton),
+      h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/new-flow', id: 'new-flow' }, 'New flow'), reloadButton),
     ),
     reloadBox,
     errorBox,
@@ -155,11 +155,12 @@ function flowRow(ctx, f, st, dialog) {
   const nameCell = h(
     'td',
     { 'data-label': 'Flow' },
-    h('a', { href: runsHref, class: 'flow-name' }, f.name),
+    h('a', { href: ctx.routeHref(['flows', f.name]), class: 'flow-name' }, f.name),
+    f.enabled === false ? h('span', { class: 'badge off small' }, 'off') : null,
     f.running ? h('span', { class: 'badge status-running small' }, h('span', { 'aria-hidden': 'true' }, '▶'), ' running now') : null,
     first ? h('p', { class: 'desc' }, first) : null,
     more ? h('details', { class: 'more', dataset: { key: `desc:${f.name}` } }, h('summary', null, 'Full description'), h('p', { class: 'desc full' }, f.description)) : null,
-    h('p', { class: 'file muted' }, f.file),
+    h('p', { class: 'file muted' }, f.file, ' · ', h('a', { href: runsHref }, 'its runs')),
   );
 
   let lastCell;

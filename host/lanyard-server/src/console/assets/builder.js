@@ -1,0 +1,1025 @@
+// The builder: a flow edited on its own page, without writing YAML.
+//
+// The file stays the truth: every change is an edit of the flow's YAML
+// document (flowdoc.js keeps comments, key order and formatting of what the
+// edit does not touch), checked by the daemon with exactly the diagnostics of
+// `lanyard validate` (POST /api/v1/flows/check), and saved only when it is
+// valid, guarded by the file's etag so two admins cannot overwrite each other.
+// Until then the text is a draft, kept in this browser (localStorage) so a
+// refused save or a closed tab loses nothing.
+//
+// While editing, the diagram is drawn from the draft itself (so it also shows
+// a draft that does not compile yet, with its problems on the steps), merged
+// with the daemon's outline of the last valid draft for what only the
+// compiler knows (run paths, summaries, triggers in words).
+
+import { call, get } from './api.js';
+import { h, fill, callout, toast } from './dom.js';
+import { FlowDoc, FlowDocError, shapes, stepKind, isExpression, expr } from './flowdoc.js';
+import { History } from './undo.js';
+import { fieldsOf, renderForm, words } from './schemaform.js';
+import { availableFields } from './fields.js';
+import { yamlKey } from './diagram.js';
+
+const CHECK_DELAY_MS = 350;
+const DRAFT_PREFIX = 'lanyard.draft.';
+
+const LOGIC = [
+  { kind: 'if', title: 'If / else', description: 'Do some steps only when a condition holds, others when it does not.' },
+  { kind: 'switch', title: 'Switch', description: 'Pick one branch by a value (a department, a status…).' },
+  { kind: 'for_each', title: 'For each', description: 'Repeat steps for every item of a list (groups, devices, users…).' },
+  { kind: 'call', title: 'Call flow', description: 'Run a helper flow and use what it returns.' },
+  { kind: 'assign', title: 'Assign', description: 'Keep values in variables (vars) for later steps.' },
+  { kind: 'return', title: 'Return', description: 'End the flow here, with a value.' },
+  { kind: 'stop', title: 'Stop', description: 'End the flow here without an error.' },
+  { kind: 'fail', title: 'Fail', description: 'End the flow here as failed, with a message.' },
+];
+
+const GROUPS = ['Okta', 'Slack', 'Mail', 'HTTP', 'Tables', 'Custom'];
+
+/// Load what the builder needs once per page: the cards with their schemas
+/// and the Okta event's schema (for the field picker).
+async function catalog(signal) {
+  const [cards, eventSchema, flows] = await Promise.all([
+    get('cards', { signal }),
+    get('eventSchema', { signal }).catch(() => null),
+    get('flows', { signal }).catch(() => ({ flows: [] })),
+  ]);
+  const byName = new Map();
+  for (const c of cards.cards || []) {
+    // The newest version of each card (the listing has every version).
+    const prev = byName.get(c.name);
+    if (!prev || compareVersions(c.version, prev.version) > 0) byName.set(c.name, c);
+  }
+  return { cards: byName, eventSchema: eventSchema && (eventSchema.schema || eventSchema), flows: flows.flows || [] };
+}
+
+function compareVersions(a, b) {
+  const pa = String(a).split(/[.+-]/).map((x) => Number(x) || 0);
+  const pb = String(b).split(/[.+-]/).map((x) => Number(x) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) if ((pa[i] || 0) !== (pb[i] || 0)) return (pa[i] || 0) - (pb[i] || 0);
+  return 0;
+}
+
+/// Start editing the flow shown by `view` (a FlowView of flowpage.js).
+export async function edit(view) {
+  let doc;
+  try {
+    doc = FlowDoc.parse(view.detail.source);
+  } catch (e) {
+    toast(`This file cannot be edited in the builder: ${e.message}`, 'error');
+    return;
+  }
+  const reason = doc.readOnlyReason();
+  if (reason) {
+    view.readOnly = reason;
+    toast(`This file opens read-only: ${reason}. Edit it as YAML.`, 'error');
+    view.draw();
+    return;
+  }
+  let cat;
+  try {
+    cat = await catalog(view.ctx.signal);
+  } catch (e) {
+    if (e.name !== 'AbortError') toast(`Cannot load the cards: ${e.message}`, 'error');
+    return;
+  }
+  const ed = new Editor(view, doc, cat);
+  view.editor = ed;
+  view.ctx.onCleanup(() => ed.close());
+  ed.offerDraft();
+  ed.refresh();
+}
+
+class Editor {
+  constructor(view, doc, cat) {
+    this.view = view;
+    this.doc = doc;
+    this.cat = cat;
+    this.history = new History(doc.toString());
+    this.selectedYaml = null;
+    this.checkTimer = null;
+    this.checkSeq = 0;
+    this.lastGood = view.detail.outline; // the daemon's outline of the last valid text
+    this.diagnostics = view.detail.diagnostics || [];
+    this.state = 'saved'; // saved | changed | checking | invalid | valid | saving
+    this.onKey = (e) => this.key(e);
+    document.addEventListener('keydown', this.onKey);
+    this.onLeave = (e) => {
+      if (this.history.dirty) {
+        e.preventDefault();
+        e.returnValue = '';
+      }
+    };
+    window.addEventListener('beforeunload', this.onLeave);
+  }
+
+  close() {
+    document.removeEventListener('keydown', this.onKey);
+    window.removeEventListener('beforeunload', this.onLeave);
+    clearTimeout(this.checkTimer);
+  }
+
+  draftKey() {
+    return DRAFT_PREFIX + (this.view.detail.file || this.view.detail.name);
+  }
+
+  /// A draft of this file left in this browser: offer it back.
+  offerDraft() {
+    let kept = null;
+    try {
+      kept = JSON.parse(localStorage.getItem(this.draftKey()) || 'null');
+    } catch {
+      kept = null;
+    }
+    if (!kept || kept.source === this.doc.toString()) return;
+    if (kept.base !== this.view.detail.etag) {
+      this.notice = { kind: 'warn', text: `An unsaved draft from ${new Date(kept.at).toLocaleString()} was made on an older version of this file.`, draft: kept };
+    } else {
+      this.notice = { kind: 'info', text: `You have an unsaved draft from ${new Date(kept.at).toLocaleString()}.`, draft: kept };
+    }
+  }
+
+  restoreDraft(kept) {
+    try {
+      this.doc = FlowDoc.parse(kept.source);
+    } catch (e) {
+      toast(`The draft cannot be read: ${e.message}`, 'error');
+      return;
+    }
+    this.notice = null;
+    this.history.push(this.doc.toString());
+    this.changed();
+  }
+
+  keepDraft() {
+    try {
+      if (this.history.dirty) localStorage.setItem(this.draftKey(), JSON.stringify({ source: this.doc.toString(), base: this.view.detail.etag, at: Date.now() }));
+      else localStorage.removeItem(this.draftKey());
+    } catch {
+      // Storage full or disabled: the draft lives as long as the page.
+    }
+  }
+
+  // ---- edits ------------------------------------------------------------------
+
+  /// Apply `fn(doc)` as one edit; `field` coalesces typing in one field into
+  /// one undo step. Returns what `fn` returned, or undefined if it failed.
+  edit(fn, { field = null, redraw = true } = {}) {
+    let r;
+    try {
+      r = this.doc.batch(fn);
+    } catch (e) {
+      toast(e instanceof FlowDocError ? e.message : `Cannot do that: ${e.message}`, 'error');
+      return undefined;
+    }
+    if (this.history.push(this.doc.toString(), { field })) this.changed(redraw);
+    return r;
+  }
+
+  changed(redraw = true) {
+    this.state = 'checking';
+    this.keepDraft();
+    clearTimeout(this.checkTimer);
+    this.checkTimer = setTimeout(() => this.check(), CHECK_DELAY_MS);
+    if (redraw) this.refresh();
+    else this.drawStatus();
+  }
+
+  async check() {
+    const seq = ++this.checkSeq;
+    const source = this.doc.toString();
+    try {
+      const r = await call('checkFlow', { body: { source, file: this.view.detail.file }, signal: this.view.ctx.signal });
+      if (seq !== this.checkSeq) return;
+      this.diagnostics = r.body.diagnostics || [];
+      if (r.body.ok && r.body.outline) this.lastGood = r.body.outline;
+      this.state = r.body.ok ? 'valid' : 'invalid';
+    } catch (e) {
+      if (e.name === 'AbortError' || seq !== this.checkSeq) return;
+      this.state = 'invalid';
+      this.diagnostics = [{ severity: 'error', message: `cannot check the flow: ${e.message}`, span: { start: { line: 0 } } }];
+    }
+    this.refresh();
+  }
+
+  undo() {
+    const t = this.history.undo();
+    if (t !== null) this.load(t);
+  }
+
+  redo() {
+    const t = this.history.redo();
+    if (t !== null) this.load(t);
+  }
+
+  load(text) {
+    this.doc = FlowDoc.parse(text);
+    this.changed();
+  }
+
+  key(e) {
+    const mod = e.ctrlKey || e.metaKey;
+    if (!mod || e.altKey) return;
+    const inField = e.target.closest && e.target.closest('input, textarea, select, [contenteditable]');
+    if (inField) return; // the field's own undo
+    if (e.key === 'z' && !e.shiftKey) {
+      e.preventDefault();
+      this.undo();
+    } else if ((e.key === 'z' && e.shiftKey) || e.key === 'y') {
+      e.preventDefault();
+      this.redo();
+    } else if (e.key === 's') {
+      e.preventDefault();
+      this.save();
+    }
+  }
+
+  // ---- the page -----------------------------------------------------------------
+
+  /// The draft as the view shows it: text, diagram model, problems.
+  refresh() {
+    this.view.draft = { source: this.doc.toString(), outline: this.outline(), diagnostics: this.diagnostics };
+    if (this.selectedYaml) this.view.selected = this.pathOf(this.selectedYaml);
+    this.view.draw();
+  }
+
+  pathOf(yamlK) {
+    const n = walkOutline(this.view.draft.outline).find((x) => yamlKey(x.yaml) === yamlK);
+    return n ? n.path : null;
+  }
+
+  /// The diagram model of the draft: its structure from the document, the
+  /// daemon's words and run paths where the last valid outline has the step.
+  outline() {
+    const value = this.doc.get([]) || {};
+    const server = new Map(walkOutline(this.lastGood).map((n) => [yamlKey(n.yaml), n]));
+    const text = this.doc.toString();
+    const lineOf = (path) => {
+      const node = path.length ? this.doc.doc.getIn(path, true) : this.doc.doc.contents;
+      const at = node && node.range ? node.range[0] : 0;
+      return text.slice(0, at).split('\n').length;
+    };
+    const counters = {};
+    const nodes = (list, yamlList, parentPath, scope) => {
+      const out = [];
+      const seen = [...scope];
+      (Array.isArray(list) ? list : []).forEach((step, i) => {
+        const yaml = [...yamlList, i];
+        const kind = stepKind(step) || 'card';
+        counters[kind] = (counters[kind] || 0) + 1;
+        const fromServer = server.get(yamlKey(yaml));
+        const id = typeof step.id === 'string' ? step.id : fromServer ? fromServer.id : `${kind.replace('_', '-')}-${counters[kind]}`;
+        const path = fromServer ? fromServer.path : parentPath ? `${parentPath}/${id}` : id;
+        const n = {
+          yaml,
+          path,
+          id,
+          id_given: typeof step.id === 'string',
+          kind,
+          description: typeof step.description === 'string' ? step.description : null,
+          summary: fromServer ? fromServer.summary : this.summary(step, kind),
+          card: kind === 'card' ? String(step.card || '').split('@')[0] : null,
+          call: kind === 'call' ? String(step.call || '') : null,
+          inputs: Object.entries(isObj(step.with) ? step.with : {})
+            .slice(0, 4)
+            .map(([k, v]) => ({ key: k, text: cut(typeof v === 'string' ? v : JSON.stringify(v), 80) })),
+          retry: step.retry ? retryWords(step.retry) : null,
+          line: lineOf(yaml),
+          ends: ['return', 'stop', 'fail'].includes(kind),
+          scope: [...seen],
+          branches: [],
+        };
+        const inner = [...seen];
+        if (kind === 'if') {
+          n.branches.push({ label: 'Then', role: 'then', yaml: [...yaml, 'then'], steps: nodes(step.then, [...yaml, 'then'], path, inner) });
+          n.branches.push({ label: 'Else', role: 'else', yaml: [...yaml, 'else'], steps: nodes(step.else, [...yaml, 'else'], path, inner) });
+        } else if (kind === 'switch') {
+          for (const c of Object.keys(isObj(step.cases) ? step.cases : {})) {
+            n.branches.push({ label: `Case “${c}”`, role: 'case', key: c, yaml: [...yaml, 'cases', c], steps: nodes(step.cases[c], [...yaml, 'cases', c], path, inner) });
+          }
+          n.branches.push({ label: 'Otherwise', role: 'default', yaml: [...yaml, 'default'], steps: nodes(step.default, [...yaml, 'default'], path, inner) });
+        } else if (kind === 'for_each') {
+          const as = step.as || 'item';
+          n.branches.push({ label: `For each ${as}`, role: 'loop', yaml: [...yaml, 'steps'], steps: nodes(step.steps, [...yaml, 'steps'], path, [...inner, as, 'loop']) });
+        }
+        if (Array.isArray(step.on_error)) {
+          n.branches.push({ label: 'On error', role: 'on_error', yaml: [...yaml, 'on_error'], steps: nodes(step.on_error, [...yaml, 'on_error'], `${path}/on_error`, [...inner, 'error']) });
+        }
+        out.push(n);
+        seen.push(id);
+      });
+      return out;
+    };
+    const base = this.lastGood || {};
+    const trig = this.doc.trigger();
+    const sameTrigger = base.trigger && JSON.stringify(triggerOf(base.trigger)) === JSON.stringify(trig);
+    return {
+      name: value.name || '(no name yet)',
+      description: typeof value.description === 'string' ? value.description : '',
+      enabled: value.enabled !== false,
+      file: this.view.detail.file,
+      trigger: sameTrigger ? base.trigger : { kind: trig.kind, words: triggerWords(trig) },
+      steps: nodes(value.steps, ['steps'], '', ['event', 'vars', 'flow']),
+      on_failure: nodes(value.on_failure, ['on_failure'], 'on_failure', ['event', 'vars', 'flow', 'error']),
+    };
+  }
+
+  summary(step, kind) {
+    if (kind === 'card') {
+      const c = this.cat.cards.get(String(step.card || '').split('@')[0]);
+      return c ? c.description.split('. ')[0] : String(step.card || '');
+    }
+    if (kind === 'if') return `If ${step.if}`;
+    if (kind === 'switch') return `By ${step.switch}`;
+    if (kind === 'for_each') return `For each ${step.as || 'item'} in ${step.for_each}`;
+    if (kind === 'call') return `Call “${step.call}”`;
+    if (kind === 'assign') return `Set ${Object.keys(isObj(step.assign) ? step.assign : {}).join(', ')}`;
+    if (kind === 'return') return 'Return a value';
+    if (kind === 'stop') return 'Stop';
+    if (kind === 'fail') return `Fail: ${step.fail}`;
+    return kind;
+  }
+
+  toolbar() {
+    const undo = h('button', { type: 'button', disabled: !this.history.canUndo, 'aria-keyshortcuts': 'Control+Z', on: { click: () => this.undo() } }, 'Undo');
+    const redo = h('button', { type: 'button', disabled: !this.history.canRedo, 'aria-keyshortcuts': 'Control+Shift+Z', on: { click: () => this.redo() } }, 'Redo');
+    const save = h('button', { type: 'button', class: 'primary', id: 'builder-save', disabled: !this.history.dirty || this.state === 'saving', on: { click: () => this.save() } }, 'Save');
+    const done = h('button', { type: 'button', on: { click: () => this.leave() } }, this.history.dirty ? 'Discard changes' : 'Done');
+    const settings = h('button', { type: 'button', on: { click: () => this.selectFlowSettings() } }, 'Name, description, trigger');
+    this.statusEl = h('span', { class: `builder-status state-${this.state}`, role: 'status', 'aria-live': 'polite' });
+    this.drawStatus();
+    const bar = h('div', { class: 'builder-bar', role: 'toolbar', 'aria-label': 'Builder' }, h('strong', null, 'Editing'), undo, redo, settings, this.statusEl, h('span', { class: 'spacer' }), done, save);
+    const notice = this.notice
+      ? callout(
+          this.notice.kind,
+          this.notice.text,
+          h(
+            'p',
+            null,
+            h('button', { type: 'button', on: { click: () => this.restoreDraft(this.notice.draft) } }, 'Restore the draft'),
+            ' ',
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'quiet',
+                on: {
+                  click: () => {
+                    this.notice = null;
+                    try {
+                      localStorage.removeItem(this.draftKey());
+                    } catch {
+                      // nothing kept
+                    }
+                    this.refresh();
+                  },
+                },
+              },
+              'Throw it away',
+            ),
+          ),
+        )
+      : null;
+    return h('div', { class: 'builder-top' }, bar, notice, this.conflict ? this.conflictBox() : null);
+  }
+
+  drawStatus() {
+    if (!this.statusEl) return;
+    const errors = this.diagnostics.filter((d) => d.severity === 'error').length;
+    const text = {
+      saved: 'No changes',
+      checking: 'Checking…',
+      invalid: `${errors} problem${errors === 1 ? '' : 's'} to fix before saving (your draft is kept in this browser)`,
+      valid: 'Unsaved changes, ready to save',
+      saving: 'Saving…',
+    }[this.state] || '';
+    this.statusEl.textContent = this.history.dirty || this.state !== 'valid' ? text : 'No changes';
+    this.statusEl.className = `builder-status state-${this.state}`;
+  }
+
+  leave() {
+    if (this.history.dirty && !confirm('Throw away your changes to this flow?')) return;
+    try {
+      localStorage.removeItem(this.draftKey());
+    } catch {
+      // nothing kept
+    }
+    this.close();
+    this.view.editor = null;
+    this.view.draft = null;
+    this.view.selected = null;
+    this.view.draw();
+  }
+
+  async save() {
+    if (!this.history.dirty) return;
+    if (this.state === 'checking') await this.check();
+    if (this.state === 'invalid') {
+      toast('The flow has problems (shown on its steps); fix them to save. Your draft is kept in this browser.', 'error');
+      return;
+    }
+    const note = (this.noteInput && this.noteInput.value.trim()) || null;
+    this.state = 'saving';
+    this.drawStatus();
+    try {
+      const r = await call('saveFlow', {
+        params: { flow: this.view.detail.name },
+        body: { source: this.doc.toString(), note },
+        headers: { 'If-Match': this.view.detail.etag },
+        signal: this.view.ctx.signal,
+      });
+      this.history.markSaved();
+      try {
+        localStorage.removeItem(this.draftKey());
+      } catch {
+        // nothing kept
+      }
+      toast(`Saved as version ${r.body.version}.`);
+      const newName = this.doc.name;
+      this.view.detail = await get('flow', { params: { flow: newName }, signal: this.view.ctx.signal });
+      this.lastGood = this.view.detail.outline;
+      this.state = 'saved';
+      if (newName !== this.view.name) {
+        this.view.name = newName;
+        this.view.ctx.replaceQuery({});
+        history.replaceState(null, '', `#/flows/${encodeURIComponent(newName)}`);
+      }
+      this.refresh();
+    } catch (e) {
+      if (e.name === 'AbortError') return;
+      this.state = 'valid';
+      if (e.status === 412) {
+        this.conflict = e.body && e.body.current ? e.body.current : { source: null };
+        toast('Not saved: the file changed since you opened it.', 'error');
+      } else if (e.status === 422) {
+        this.diagnostics = (e.body && e.body.diagnostics) || this.diagnostics;
+        this.state = 'invalid';
+        toast('Not saved: the daemon found problems (shown on the steps).', 'error');
+      } else {
+        toast(`Not saved: ${e.message}`, 'error');
+      }
+      this.refresh();
+    }
+  }
+
+  conflictBox() {
+    const theirs = this.conflict;
+    return callout(
+      'error',
+      'Someone else changed this flow since you opened it',
+      h('p', null, 'Another admin saved it, or the file was edited by hand. Your edit is not saved and is kept as a draft in this browser.'),
+      h(
+        'p',
+        null,
+        h(
+          'button',
+          {
+            type: 'button',
+            on: {
+              click: async () => {
+                // Start again from their version; the draft stays in local storage.
+                this.view.detail = await get('flow', { params: { flow: this.view.detail.name }, signal: this.view.ctx.signal });
+                this.conflict = null;
+                this.history.reset(this.view.detail.source);
+                this.lastGood = this.view.detail.outline;
+                this.doc = FlowDoc.parse(this.view.detail.source);
+                this.state = 'saved';
+                this.offerDraft();
+                this.refresh();
+              },
+            },
+          },
+          'Load their version (your draft can be restored)',
+        ),
+      ),
+      theirs && theirs.source ? h('details', null, h('summary', null, 'Their version'), h('pre', { class: 'trace-text' }, theirs.source)) : null,
+    );
+  }
+
+  // ---- selection and the side panel ---------------------------------------------
+
+  selected(node) {
+    this.selectedYaml = node ? yamlKey(node.yaml) : null;
+    this.settingsOpen = false;
+  }
+
+  selectFlowSettings() {
+    this.settingsOpen = true;
+    this.selectedYaml = null;
+    this.view.selected = '__flow__';
+    this.view.draw();
+  }
+
+  /// The form for the selected step (or the flow's own settings).
+  panel(node) {
+    if (this.settingsOpen) return this.flowSettings();
+    if (!node) {
+      return h(
+        'div',
+        { class: 'builder-panel side-empty' },
+        h('p', null, 'Click a step to change it, or a ', h('strong', null, '+'), ' to add one there.'),
+        h('p', null, h('button', { type: 'button', on: { click: () => this.selectFlowSettings() } }, 'Change the name, description or trigger')),
+      );
+    }
+    const step = this.doc.get(node.yaml);
+    if (!step) return h('p', { class: 'muted' }, 'This step is gone (undone?). Pick another.');
+    const kind = stepKind(step) || 'card';
+    const p = node.yaml;
+    const at = (key) => `${yamlKey(p)}.${key}`;
+    const parts = [
+      h('h2', null, node.description || node.summary || node.id),
+      h('p', { class: 'muted small' }, `${kind.replace('_', ' ')} step · line ${node.line}`),
+      this.textField('Step name', 'A short name; later steps read this step’s output by it.', step.id || '', (v) => this.edit((d) => d.setStepField(p, 'id', v.trim() || null), { field: at('id'), redraw: false }), { id: 'step-id' }),
+      this.textField('Description', 'What this step is for, in a sentence.', step.description || '', (v) => this.edit((d) => d.setStepField(p, 'description', v.trim() || null), { field: at('description'), redraw: false }), { id: 'step-description', multiline: true }),
+    ];
+    if (kind === 'card') parts.push(this.cardForm(node, step));
+    else if (kind === 'if') parts.push(this.conditionForm(node, step, 'if'));
+    else if (kind === 'switch') parts.push(this.switchForm(node, step));
+    else if (kind === 'for_each') parts.push(this.loopForm(node, step));
+    else if (kind === 'call') parts.push(this.callForm(node, step));
+    else if (kind === 'assign') parts.push(this.assignForm(node, step));
+    else parts.push(this.endForm(node, step, kind));
+    if (['card', 'call', 'if', 'switch', 'for_each', 'assign'].includes(kind)) parts.push(this.errorForm(node, step));
+    parts.push(this.stepActions(node));
+    this.noteInput = null;
+    return h('div', { class: 'builder-panel' }, parts);
+  }
+
+  textField(label, help, value, onInput, { id, multiline = false, onPick = null } = {}) {
+    const el = h(multiline ? 'textarea' : 'input', { id, type: multiline ? null : 'text', rows: multiline ? '3' : null, 'aria-describedby': help ? `${id}-help` : null });
+    el.value = value;
+    el.addEventListener('input', () => onInput(el.value));
+    el.addEventListener('blur', () => {
+      this.history.seal();
+      this.refresh();
+    });
+    const pick = onPick
+      ? h('button', { type: 'button', class: 'link', on: { click: () => this.openPicker(onPick.node, (x) => insertAtCursor(el, x, onInput)) } }, 'Insert a value from…')
+      : null;
+    return h('div', { class: 'sf-field' }, h('label', { for: id, class: 'sf-label' }, label), help ? h('p', { class: 'sf-help', id: `${id}-help` }, help) : null, el, pick);
+  }
+
+  cardForm(node, step) {
+    const name = String(step.card || '').split('@')[0];
+    const card = this.cat.cards.get(name);
+    const p = node.yaml;
+    const head = h('p', null, 'Card ', h('code', null, step.card), card ? h('span', { class: 'muted small' }, ` — ${card.description}`) : null);
+    if (!card) return h('div', null, head, callout('error', 'This card is not loaded', h('p', null, 'Publish it, or pick another card.')));
+    const fields = card.input_schema ? fieldsOf(card.input_schema) : [];
+    const values = isObj(step.with) ? step.with : {};
+    const form = fields.length
+      ? renderForm(fields, values, {
+          id: `in-${node.id}`,
+          onChange: (key, v) => this.edit((d) => d.setInput(p, key, v), { field: `${yamlKey(p)}.with.${key}`, redraw: false }),
+          onPick: (field, set) => this.openPicker(node, (x) => set(field.kind === 'text' ? x : x), field),
+        })
+      : h('p', { class: 'muted' }, 'This card takes no input.');
+    const retry = this.retryForm(node, step);
+    return h('div', { class: 'card-form' }, head, h('h3', null, 'Inputs'), form, retry);
+  }
+
+  retryForm(node, step) {
+    const p = node.yaml;
+    const r = step.retry;
+    const attempts = typeof r === 'number' ? r : isObj(r) ? r.attempts : 1;
+    const sel = h('select', { id: 'step-retry' }, [1, 2, 3, 5].map((n) => h('option', { value: String(n), selected: n === attempts }, n === 1 ? 'No retry' : `${n} tries`)));
+    sel.addEventListener('change', () => {
+      const n = Number(sel.value);
+      this.edit((d) => d.setStepField(p, 'retry', n === 1 ? null : { attempts: n, backoff: isObj(r) && r.backoff ? r.backoff : '2s' }));
+    });
+    return h('div', { class: 'sf-field' }, h('label', { for: 'step-retry', class: 'sf-label' }, 'If it fails with a passing error (rate limit, outage)'), sel);
+  }
+
+  /// If: field, comparison, value — written as one expression for the admin.
+  conditionForm(node, step) {
+    const p = node.yaml;
+    const current = String(step.if ?? '');
+    const parsed = parseCondition(current);
+    const field = h('input', { id: 'cond-field', type: 'text', readonly: true, value: parsed ? parsed.left : '' });
+    const op = h('select', { id: 'cond-op' }, OPS.map((o) => h('option', { value: o.id, selected: parsed && parsed.op === o.id }, o.label)));
+    const value = h('input', { id: 'cond-value', type: 'text', value: parsed ? parsed.right : '' });
+    const write = () => {
+      if (!field.value) return;
+      const cond = buildCondition(field.value, op.value, value.value);
+      this.edit((d) => d.setStepField(p, 'if', cond), { field: `${yamlKey(p)}.if`, redraw: false });
+    };
+    op.addEventListener('change', () => {
+      value.hidden = OPS.find((o) => o.id === op.value).unary;
+      write();
+    });
+    value.addEventListener('input', write);
+    value.hidden = parsed ? OPS.find((o) => o.id === parsed.op).unary : false;
+    const pick = h('button', { type: 'button', on: { click: () => this.openPicker(node, (x) => { field.value = stripBraces(x); write(); this.refresh(); }) } }, 'Pick a field…');
+    const raw = this.textField('Or write the condition', 'An expression, for those who want one: user.profile.department == "Sales"', current, (v) => this.edit((d) => d.setStepField(p, 'if', v), { field: `${yamlKey(p)}.if.raw`, redraw: false }), { id: 'cond-raw' });
+    return h(
+      'div',
+      { class: 'condition-form' },
+      h('h3', null, 'Condition'),
+      h('div', { class: 'cond-row' }, h('label', { for: 'cond-field', class: 'visually-hidden' }, 'Field'), field, pick),
+      h('div', { class: 'cond-row' }, h('label', { for: 'cond-op', class: 'visually-hidden' }, 'Comparison'), op, h('label', { for: 'cond-value', class: 'visually-hidden' }, 'Value'), value),
+      h('details', null, h('summary', null, 'Expression'), raw),
+    );
+  }
+
+  switchForm(node, step) {
+    const p = node.yaml;
+    const subject = h('input', { id: 'switch-subject', type: 'text', readonly: true, value: String(step.switch ?? '') });
+    const pick = h('button', { type: 'button', on: { click: () => this.openPicker(node, (x) => this.edit((d) => d.setStepField(p, 'switch', stripBraces(x)))) } }, 'Pick a field…');
+    const cases = Object.keys(isObj(step.cases) ? step.cases : {});
+    const add = h('input', { id: 'switch-add', type: 'text', placeholder: 'A value, e.g. Sales' });
+    const addBtn = h('button', { type: 'button', on: { click: () => add.value.trim() && this.edit((d) => d.addCase(p, add.value.trim())) } }, 'Add case');
+    return h(
+      'div',
+      null,
+      h('h3', null, 'Branch by'),
+      h('div', { class: 'cond-row' }, h('label', { for: 'switch-subject', class: 'visually-hidden' }, 'Value to branch by'), subject, pick),
+      h('h3', null, 'Cases'),
+      h('ul', { class: 'case-list' }, cases.map((c) => h('li', null, h('span', null, c), ' ', h('button', { type: 'button', class: 'link', on: { click: () => confirm(`Remove case “${c}” and its steps?`) && this.edit((d) => d.removeCase(p, c)) } }, 'Remove')))),
+      h('div', { class: 'cond-row' }, h('label', { for: 'switch-add', class: 'visually-hidden' }, 'New case'), add, addBtn),
+    );
+  }
+
+  loopForm(node, step) {
+    const p = node.yaml;
+    const list = h('input', { id: 'loop-list', type: 'text', readonly: true, value: String(step.for_each ?? '') });
+    const pick = h('button', { type: 'button', on: { click: () => this.openPicker(node, (x) => this.edit((d) => d.setStepField(p, 'for_each', x)), { wantList: true }) } }, 'Pick a list…');
+    return h(
+      'div',
+      null,
+      h('h3', null, 'Repeat for each item of'),
+      h('div', { class: 'cond-row' }, h('label', { for: 'loop-list', class: 'visually-hidden' }, 'List'), list, pick),
+      this.textField('Name of each item', 'Steps inside read the current item by this name.', step.as || 'item', (v) => this.edit((d) => d.setStepField(p, 'as', v.trim() || null), { field: `${yamlKey(p)}.as`, redraw: false }), { id: 'loop-as' }),
+    );
+  }
+
+  callForm(node, step) {
+    const p = node.yaml;
+    const helpers = this.cat.flows.filter((f) => f.trigger && (f.trigger.flow !== undefined || f.trigger === 'flow' || f.trigger.kind === 'flow'));
+    const sel = h('select', { id: 'call-flow' }, h('option', { value: '' }, 'Choose a helper flow…'), helpers.map((f) => h('option', { value: f.name, selected: f.name === step.call }, f.name)));
+    sel.addEventListener('change', () => sel.value && this.edit((d) => d.setStepField(p, 'call', sel.value)));
+    const inputs = isObj(step.with) ? step.with : {};
+    return h(
+      'div',
+      null,
+      h('div', { class: 'sf-field' }, h('label', { for: 'call-flow', class: 'sf-label' }, 'Helper flow'), sel),
+      h('h3', null, 'Inputs'),
+      Object.keys(inputs).length
+        ? Object.entries(inputs).map(([k, v]) =>
+            this.textField(words(k), null, typeof v === 'string' ? v : JSON.stringify(v), (x) => this.edit((d) => d.setInput(p, k, x), { field: `${yamlKey(p)}.with.${k}`, redraw: false }), { id: `call-in-${k}`, onPick: { node } }),
+          )
+        : h('p', { class: 'muted' }, 'The helper’s inputs appear here once it is chosen and saved.'),
+    );
+  }
+
+  assignForm(node, step) {
+    const p = node.yaml;
+    const vals = isObj(step.assign) ? step.assign : {};
+    const key = h('input', { id: 'assign-key', type: 'text', placeholder: 'name' });
+    const add = h('button', { type: 'button', on: { click: () => key.value.trim() && this.edit((d) => d.setStepField(p, 'assign', { ...vals, [key.value.trim()]: '' })) } }, 'Add variable');
+    return h(
+      'div',
+      null,
+      h('h3', null, 'Variables (read later as vars.name)'),
+      Object.entries(vals).map(([k, v]) =>
+        this.textField(k, null, typeof v === 'string' ? v : JSON.stringify(v), (x) => this.edit((d) => d.setStepField(p, 'assign', { ...(d.get([...p, 'assign']) || {}), [k]: x }), { field: `${yamlKey(p)}.assign.${k}`, redraw: false }), { id: `assign-${k}`, onPick: { node } }),
+      ),
+      h('div', { class: 'cond-row' }, h('label', { for: 'assign-key', class: 'visually-hidden' }, 'New variable'), key, add),
+    );
+  }
+
+  endForm(node, step, kind) {
+    const p = node.yaml;
+    const label = { return: 'Value to return', stop: 'Why it stops (for the history)', fail: 'Error message' }[kind] || kind;
+    const v = step[kind];
+    return this.textField(label, null, v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v), (x) => this.edit((d) => d.setStepField(p, kind, x), { field: `${yamlKey(p)}.${kind}`, redraw: false }), { id: `end-${kind}`, onPick: { node } });
+  }
+
+  errorForm(node, step) {
+    if (Array.isArray(step.on_error)) return h('p', { class: 'muted small' }, 'On error: the steps in the red box run if this step fails; the flow then goes on.');
+    return h(
+      'p',
+      null,
+      h('button', { type: 'button', on: { click: () => this.openPalette([...node.yaml, 'on_error'], 0) } }, 'Add an error path…'),
+      h('span', { class: 'muted small' }, ' steps that run if this one fails'),
+    );
+  }
+
+  stepActions(node) {
+    const p = node.yaml;
+    const list = p.slice(0, -1);
+    const i = p[p.length - 1];
+    const n = (this.doc.get(list) || []).length;
+    const after = (path) => {
+      if (path) this.selectedYaml = yamlKey(path);
+      this.refresh();
+    };
+    return h(
+      'div',
+      { class: 'step-actions', role: 'group', 'aria-label': 'Step actions' },
+      h('button', { type: 'button', disabled: i === 0, on: { click: () => after(this.edit((d) => d.moveStep(p, list, i - 1))) } }, 'Move up'),
+      h('button', { type: 'button', disabled: i >= n - 1, on: { click: () => after(this.edit((d) => d.moveStep(p, list, i + 2))) } }, 'Move down'),
+      h('button', { type: 'button', on: { click: () => after(this.edit((d) => d.duplicateStep(p))) } }, 'Duplicate'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'danger',
+          on: {
+            click: () => {
+              this.edit((d) => d.deleteStep(p));
+              this.selectedYaml = null;
+              this.view.selected = null;
+              this.refresh();
+            },
+          },
+        },
+        'Delete',
+      ),
+    );
+  }
+
+  flowSettings() {
+    const t = this.doc.trigger();
+    return h(
+      'div',
+      { class: 'builder-panel' },
+      h('h2', null, 'The flow'),
+      this.textField('Name', 'Required: how the flow is listed and called.', this.doc.name, (v) => this.edit((d) => d.setName(v), { field: 'name', redraw: false }), { id: 'flow-name' }),
+      this.textField('Description', 'Required: what the flow does and why, for the next admin.', this.doc.description, (v) => this.edit((d) => d.setDescription(v), { field: 'description', redraw: false }), { id: 'flow-description', multiline: true }),
+      h('h3', null, 'Trigger'),
+      h('p', null, triggerWords(t)),
+      t.kind === 'okta'
+        ? this.textField('Only when (optional condition on the event)', 'For example: event.target[0].type == "User"', t.filter || '', (v) => this.edit((d) => d.setTrigger({ ...t, filter: v.trim() || null }), { field: 'trigger.filter', redraw: false }), { id: 'trigger-filter' })
+        : null,
+      this.textField('Note for the version history (optional)', null, '', () => {}, { id: 'save-note' }),
+    );
+  }
+
+  // ---- adding steps -------------------------------------------------------------
+
+  insertAt(listPath, index) {
+    this.openPalette(listPath, index);
+  }
+
+  openPalette(listPath, index) {
+    const dlg = h('dialog', { class: 'palette', 'aria-labelledby': 'palette-title' });
+    const search = h('input', { type: 'search', id: 'palette-search', placeholder: 'Search cards and logic…', 'aria-label': 'Search cards and logic' });
+    const results = h('div', { class: 'palette-results' });
+    const close = () => {
+      dlg.close();
+      dlg.remove();
+    };
+    const choose = (item) => {
+      close();
+      const path = this.edit((d) => d.insertStep(listPath, index, this.newStep(item, d)));
+      if (path) {
+        this.selectedYaml = yamlKey(path);
+        this.settingsOpen = false;
+        this.refresh();
+        const box = document.querySelector(`.dg-box[data-yaml="${CSS.escape(yamlKey(path))}"]`);
+        if (box) box.scrollIntoView({ block: 'nearest' });
+        document.getElementById('step-id')?.focus();
+      }
+    };
+    const draw = () => {
+      const q = search.value.trim().toLowerCase();
+      const match = (s) => !q || s.toLowerCase().includes(q);
+      const groups = new Map(GROUPS.map((g) => [g, []]));
+      for (const c of this.cat.cards.values()) {
+        if (c.broken) continue;
+        const g = GROUPS.includes(c.group) ? c.group : 'Custom';
+        if (match(`${c.name} ${c.description} ${g}`)) groups.get(g).push(c);
+      }
+      const logic = LOGIC.filter((l) => match(`${l.title} ${l.description}`));
+      const sections = [];
+      if (logic.length) sections.push(h('section', null, h('h3', null, 'Logic'), h('ul', null, logic.map((l) => h('li', null, h('button', { type: 'button', class: 'palette-item', on: { click: () => choose({ logic: l.kind }) } }, h('strong', null, l.title), h('span', { class: 'muted' }, l.description)))))));
+      for (const [g, cards] of groups) {
+        if (!cards.length) continue;
+        cards.sort((a, b) => a.name.localeCompare(b.name));
+        sections.push(h('section', null, h('h3', null, g), h('ul', null, cards.map((c) => h('li', null, h('button', { type: 'button', class: 'palette-item', dataset: { card: c.name }, on: { click: () => choose({ card: c }) } }, h('strong', null, cardTitle(c)), h('code', { class: 'small' }, c.name), h('span', { class: 'muted' }, c.description)))))));
+      }
+      fill(results, sections.length ? sections : h('p', { class: 'muted' }, 'Nothing matches.'));
+    };
+    search.addEventListener('input', draw);
+    dlg.addEventListener('close', () => dlg.remove());
+    dlg.append(
+      h('div', { class: 'palette-head' }, h('h2', { id: 'palette-title' }, 'Add a step'), h('button', { type: 'button', class: 'quiet', 'aria-label': 'Close', on: { click: close } }, '✕')),
+      search,
+      results,
+    );
+    document.body.append(dlg);
+    draw();
+    dlg.showModal();
+    search.focus();
+  }
+
+  /// The step a palette choice adds, with a fresh readable id.
+  newStep(item, d) {
+    if (item.card) {
+      const base = item.card.name.split('.').pop().replace(/-/g, '_');
+      const inputs = {};
+      // Constant required inputs with a default are written out, so the form shows them.
+      return shapes.card(item.card.name, inputs, { id: d.uniqueId(base) });
+    }
+    switch (item.logic) {
+      case 'if':
+        return shapes.if('event.eventType != none', { then: [], else: [], id: d.uniqueId('check') });
+      case 'switch':
+        return shapes.switch('event.eventType', ['case'], { id: d.uniqueId('branch') });
+      case 'for_each':
+        return shapes.forEach(expr('[]'), 'item', { id: d.uniqueId('each') });
+      case 'call':
+        return shapes.call(this.cat.flows.find((f) => f.trigger && (f.trigger.flow !== undefined || f.trigger.kind === 'flow'))?.name || 'helper', {}, { id: d.uniqueId('call') });
+      case 'assign':
+        return shapes.assign({ value: '' }, { id: d.uniqueId('set') });
+      case 'return':
+        return shapes.return('done');
+      case 'stop':
+        return shapes.stop('nothing to do');
+      case 'fail':
+        return shapes.fail('something went wrong');
+      default:
+        throw new FlowDocError(`unknown step kind ${item.logic}`);
+    }
+  }
+
+  // ---- the field picker ---------------------------------------------------------
+
+  /// Offer the fields readable at `node` and hand the chosen expression to `use`.
+  openPicker(node, use, field = null, { wantList = false } = {}) {
+    const steps = new Map();
+    for (const n of walkOutline(this.view.draft.outline)) if (n.card) steps.set(n.id, n.card);
+    const cards = new Map([...this.cat.cards].map(([k, c]) => [k, c]));
+    const trig = (this.view.draft.outline || {}).trigger || {};
+    let list = availableFields({ scope: node.scope || [], steps, cards, eventSchema: trig.kind === 'okta' ? this.cat.eventSchema : null, trigger: trig });
+    if (wantList) list = list.filter((f) => f.type === 'array' || f.list);
+    const dlg = h('dialog', { class: 'palette picker', 'aria-labelledby': 'picker-title' });
+    const search = h('input', { type: 'search', id: 'picker-search', placeholder: 'Search fields…', 'aria-label': 'Search fields' });
+    const results = h('ul', { class: 'picker-results' });
+    const close = () => {
+      dlg.close();
+      dlg.remove();
+    };
+    const draw = () => {
+      const q = search.value.trim().toLowerCase();
+      const shown = list.filter((f) => !q || `${f.label} ${f.expr}`.toLowerCase().includes(q)).slice(0, 200);
+      fill(
+        results,
+        shown.length
+          ? shown.map((f) =>
+              h(
+                'li',
+                null,
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    class: 'palette-item',
+                    dataset: { expr: f.expr },
+                    on: {
+                      click: () => {
+                        close();
+                        use(f.expr);
+                      },
+                    },
+                  },
+                  h('strong', null, f.label),
+                  h('code', { class: 'small' }, f.expr),
+                  f.description ? h('span', { class: 'muted' }, f.description) : null,
+                ),
+              ),
+            )
+          : h('li', { class: 'muted' }, 'No fields here yet: add the step that reads them first.'),
+      );
+    };
+    search.addEventListener('input', draw);
+    dlg.addEventListener('close', () => dlg.remove());
+    dlg.append(
+      h('div', { class: 'palette-head' }, h('h2', { id: 'picker-title' }, field ? `A value for “${field.title}”` : 'Pick a value'), h('button', { type: 'button', class: 'quiet', 'aria-label': 'Close', on: { click: close } }, '✕')),
+      search,
+      results,
+    );
+    document.body.append(dlg);
+    draw();
+    dlg.showModal();
+    search.focus();
+  }
+}
+
+// ---- helpers ------------------------------------------------------------------
+
+function walkOutline(outline) {
+  const out = [];
+  const visit = (nodes) => {
+    for (const n of nodes || []) {
+      out.push(n);
+      for (const b of n.branches || []) visit(b.steps);
+    }
+  };
+  if (outline) {
+    visit(outline.steps);
+    visit(outline.on_failure);
+  }
+  return out;
+}
+
+function isObj(v) {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function cut(s, n) {
+  s = String(s ?? '');
+  return s.length > n ? `${s.slice(0, n)}…` : s;
+}
+
+function retryWords(r) {
+  if (typeof r === 'number') return `${r} attempts`;
+  if (isObj(r)) return `${r.attempts} attempts${r.backoff ? `, ${r.backoff} backoff` : ''}`;
+  return String(r);
+}
+
+function triggerOf(t) {
+  return { kind: t.kind, event_types: t.event_types };
+}
+
+/// A trigger in words before the daemon has said it better.
+export function triggerWords(t) {
+  switch (t.kind) {
+    case 'okta':
+      return `When Okta reports ${(t.event_types || []).join(' or ')}${t.filter ? ' (with a condition)' : ''}`;
+    case 'schedule':
+      return `On the schedule ${t.cron} (${t.timezone})`;
+    case 'api':
+      return 'When its API endpoint is called';
+    case 'flow':
+      return 'When another flow calls it';
+    case 'manual':
+      return 'Only when run by hand';
+    default:
+      return 'No trigger yet';
+  }
+}
+
+function cardTitle(c) {
+  const last = c.name.split('.').pop();
+  return words(last.replace(/-/g, '_'));
+}
+
+function stripBraces(x) {
+  const m = /^\s*\{\{\s*([\s\S]*?)\s*\}\}\s*$/.exec(x);
+  return m ? m[1] : x;
+}
+
+function insertAtCursor(el, text, onInput) {
+  const start = el.selectionStart ?? el.value.length;
+  const end = el.selectionEnd ?? el.value.length;
+  el.value = el.value.slice(0, start) + text + el.value.slice(end);
+  el.selectionStart = el.selectionEnd = start + text.length;
+  el.focus();
+  onInput(el.value);
+}
+
+// Conditions the builder writes and reads back: `left OP right`.
+const OPS = [
+  { id: 'eq', label: 'is', write: (l, r) => `${l} == ${lit(r)}` },
+  { id: 'ne', label: 'is not', write: (l, r) => `${l} != ${lit(r)}` },
+  { id: 'contains', label: 'contains', write: (l, r) => `${lit(r)} in ${l}` },
+  { id: 'gt', label: 'is more than', write: (l, r) => `${l} > ${lit(r)}` },
+  { id: 'lt', label: 'is less than', write: (l, r) => `${l} < ${lit(r)}` },
+  { id: 'set', label: 'has a value', unary: true, write: (l) => `${l}` },
+  { id: 'unset', label: 'is empty', unary: true, write: (l) => `not ${l}` },
+];
+
+/// A typed value as an expression literal: numbers and true/false as they
+/// are, anything else as a quoted string.
+function lit(v) {
+  const s = String(v ?? '').trim();
+  if (/^-?\d+(\.\d+)?$/.test(s) || s === 'true' || s === 'false' || s === 'none') return s;
+  return JSON.stringify(s);
+}
+
+function buildCondition(left, op, right) {
+  const o = OPS.find((x) => x.id === op) || OPS[0];
+  return o.write(left, right);
+}
+
+/// Read back a condition the builder wrote; null for any other expression
+/// (it is then shown as an expression).
+export function parseCondition(s) {
+  const t = String(s || '').trim();
+  const str = '("(?:[^"\\\\]|\\\\.)*"|-?\\d+(?:\\.\\d+)?|true|false|none)';
+  const path = '([A-Za-z_][\\w]*(?:\\.[A-Za-z_]\\w*|\\[\\d+\\])*)';
+  const un = (v) => (v.startsWith('"') ? JSON.parse(v) : v);
+  let m;
+  if ((m = new RegExp(`^${path}\\s*==\\s*${str}$`).exec(t))) return { left: m[1], op: 'eq', right: un(m[2]) };
+  if ((m = new RegExp(`^${path}\\s*!=\\s*${str}$`).exec(t))) return { left: m[1], op: 'ne', right: un(m[2]) };
+  if ((m = new RegExp(`^${str}\\s+in\\s+${path}$`).exec(t))) return { left: m[2], op: 'contains', right: un(m[1]) };
+  if ((m = new RegExp(`^${path}\\s*>\\s*${str}$`).exec(t))) return { left: m[1], op: 'gt', right: un(m[2]) };
+  if ((m = new RegExp(`^${path}\\s*<\\s*${str}$`).exec(t))) return { left: m[1], op: 'lt', right: un(m[2]) };
+  if ((m = new RegExp(`^not\\s+${path}$`).exec(t))) return { left: m[1], op: 'unset', right: '' };
+  if ((m = new RegExp(`^${path}$`).exec(t))) return { left: m[1], op: 'set', right: '' };
+  return null;
+}
+
+export { isExpression };
