@@ -79,6 +79,21 @@ pub fn card_cache() -> PathBuf {
 pub struct Options {
     /// Run the org and the daemon on a manual clock starting here.
     pub manual_clock: Option<DateTime<Utc>>,
+    /// The daemon's flows folder: the repository's `flows/` (read only), or
+    /// a copy of its flow files the test may change (the builder writes).
+    pub flows: FlowsDir,
+}
+
+/// Which flows the daemon loads.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum FlowsDir {
+    /// The repository's `flows/`.
+    #[default]
+    Repository,
+    /// A copy of the seed flows in the world's temporary directory.
+    Copy,
+    /// An empty folder in the world's temporary directory.
+    Empty,
 }
 
 /// The sandbox org, the stand-ins and the daemon, wired together. Not every
@@ -146,7 +161,23 @@ impl World {
         let jamf = Jamf::start().await;
 
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let text = config_text(&org, &sandbox_url, &slack, &smtp, &jamf);
+        let flows_dir = match options.flows {
+            FlowsDir::Repository => repo().join("flows"),
+            FlowsDir::Copy | FlowsDir::Empty => {
+                let d = dir.path().join("flows");
+                std::fs::create_dir_all(&d).expect("create the flows folder");
+                if options.flows == FlowsDir::Copy {
+                    for entry in std::fs::read_dir(repo().join("flows")).expect("read flows/") {
+                        let p = entry.expect("a flows/ entry").path();
+                        if p.extension().is_some_and(|e| e == "yaml") {
+                            std::fs::copy(&p, d.join(p.file_name().unwrap())).expect("copy a seed flow");
+                        }
+                    }
+                }
+                d
+            }
+        };
+        let text = config_text(&org, &sandbox_url, &slack, &smtp, &jamf, &flows_dir);
         let path = dir.path().join("lanyard.toml");
         std::fs::write(&path, &text).expect("write lanyard.toml");
         let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}\n--- lanyard.toml ---\n{text}"));
@@ -176,7 +207,8 @@ impl World {
         engine.start();
         tokio::time::timeout(PATIENCE, engine.wait_ready()).await.expect("the daemon got ready in time");
         assert!(engine.is_ready(), "the daemon is not ready: {:?}", engine.reload_status().last_error);
-        assert_eq!(engine.flows().len(), 5, "the five seed flows load");
+        let expected = if options.flows == FlowsDir::Empty { 0 } else { 5 };
+        assert_eq!(engine.flows().len(), expected, "the seed flows load");
         assert!(
             engine.self_actor_ids().contains(&org.service_user_id().to_string()),
             "the daemon knows its own Okta identity: {:?}",
@@ -369,7 +401,7 @@ async fn bind() -> tokio::net::TcpListener {
 
 /// `lanyard.toml` for this world: what ops would write to run the seed flows
 /// against this org and these services.
-fn config_text(org: &SandboxOrg, sandbox_url: &str, slack: &SlackStandInHandle, smtp: &SmtpSinkHandle, jamf: &Jamf) -> String {
+fn config_text(org: &SandboxOrg, sandbox_url: &str, slack: &SlackStandInHandle, smtp: &SmtpSinkHandle, jamf: &Jamf, flows: &Path) -> String {
     let ca = smtp.ca_pem().expect("the sink offers TLS");
     format!(
         r#"# The seed use cases' daemon (written by tests/e2e/harness.rs).
@@ -418,7 +450,7 @@ root_certificate_pem = """
 
 {seed_grants}"#,
         seed_grants = include_str!("../../flows/grants.toml"),
-        flows = repo().join("flows").display(),
+        flows = flows.display(),
         cache = card_cache().display(),
         service = org.service_token(),
         slack = slack.api_base_url(),

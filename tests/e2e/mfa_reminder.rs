@@ -30,7 +30,7 @@ fn created(u: &lanyard_core::okta::User) -> DateTime<Utc> {
 async fn the_daily_sweep_reminds_each_user_without_mfa_once() {
     // Monday 2 March 2026, 08:30 in New York (EST, UTC-5).
     let start = Utc.with_ymd_and_hms(2026, 3, 2, 13, 30, 0).unwrap();
-    let w = World::start(Options { manual_clock: Some(start) }).await;
+    let w = World::start(Options { manual_clock: Some(start), ..Options::default() }).await;
     let clock = w.clock.clone().unwrap();
     let scheduler = Scheduler::new(w.engine.clone());
 

@@ -18,7 +18,7 @@ import { h, fill, callout, toast } from './dom.js';
 import { FlowDoc, FlowDocError, shapes, stepKind, isExpression, expr } from './flowdoc.js';
 import { History } from './undo.js';
 import { fieldsOf, renderForm, words } from './schemaform.js';
-import { availableFields } from './fields.js';
+import { availableFields, loopsAround, varsBefore } from './fields.js';
 import { yamlKey } from './diagram.js';
 
 const CHECK_DELAY_MS = 350;
@@ -848,12 +848,18 @@ class Editor {
 
   /// Offer the fields readable at `node` and hand the chosen expression to `use`.
   openPicker(node, use, field = null, { wantList = false } = {}) {
-    const steps = new Map();
-    for (const n of walkOutline(this.view.draft.outline)) if (n.card) steps.set(n.id, n.card);
-    const cards = new Map([...this.cat.cards].map(([k, c]) => [k, c]));
-    const trig = (this.view.draft.outline || {}).trigger || {};
-    let list = availableFields({ scope: node.scope || [], steps, cards, eventSchema: trig.kind === 'okta' ? this.cat.eventSchema : null, trigger: trig });
-    if (wantList) list = list.filter((f) => f.type === 'array' || f.list);
+    const outline = this.view.draft.outline;
+    const value = this.doc.get([]) || {};
+    const trig = (outline || {}).trigger || {};
+    let list = availableFields({
+      scope: node.scope || [],
+      outline,
+      cards: [...this.cat.cards.values()],
+      eventSchema: trig.kind === 'okta' ? this.cat.eventSchema : null,
+      loops: loopsAround(value, node.yaml),
+      vars: varsBefore(value, node.yaml),
+    });
+    if (wantList) list = list.filter((f) => f.type === 'array');
     const dlg = h('dialog', { class: 'palette picker', 'aria-labelledby': 'picker-title' });
     const search = h('input', { type: 'search', id: 'picker-search', placeholder: 'Search fields…', 'aria-label': 'Search fields' });
     const results = h('ul', { class: 'picker-results' });
@@ -863,7 +869,7 @@ class Editor {
     };
     const draw = () => {
       const q = search.value.trim().toLowerCase();
-      const shown = list.filter((f) => !q || `${f.label} ${f.expr}`.toLowerCase().includes(q)).slice(0, 200);
+      const shown = list.filter((f) => !q || `${f.group} ${f.label} ${f.expression}`.toLowerCase().includes(q)).slice(0, 200);
       fill(
         results,
         shown.length
@@ -876,16 +882,16 @@ class Editor {
                   {
                     type: 'button',
                     class: 'palette-item',
-                    dataset: { expr: f.expr },
+                    dataset: { expr: f.expression },
                     on: {
                       click: () => {
                         close();
-                        use(f.expr);
+                        use(f.expression);
                       },
                     },
                   },
-                  h('strong', null, f.label),
-                  h('code', { class: 'small' }, f.expr),
+                  h('strong', null, `${f.group} › ${f.label}`),
+                  h('code', { class: 'small' }, f.expression),
                   f.description ? h('span', { class: 'muted' }, f.description) : null,
                 ),
               ),
