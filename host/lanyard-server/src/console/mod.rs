@@ -80,6 +80,9 @@ pub const ASSETS: &[Asset] = &[
     asset!("run.js", JS),
     asset!("tables.js", JS),
     asset!("cards.js", JS),
+    // Third-party, pinned and licensed: refreshed by scripts/vendor-console.sh.
+    asset!("vendor/yaml.js", JS),
+    asset!("vendor/diff.js", JS),
 ];
 
 /// The asset named `name`, if there is one.
