@@ -80,6 +80,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("run.js", JS),
     asset!("tables.js", JS),
     asset!("cards.js", JS),
+    // The visual builder's building blocks (issue 13).
+    asset!("flowdoc.js", JS),
     // Third-party, pinned and licensed: refreshed by scripts/vendor-console.sh.
     asset!("vendor/yaml.js", JS),
     asset!("vendor/diff.js", JS),
