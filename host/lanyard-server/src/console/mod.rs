@@ -82,6 +82,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("cards.js", JS),
     // The visual builder's building blocks (issue 13).
     asset!("flowdoc.js", JS),
+    asset!("undo.js", JS),
     // Third-party, pinned and licensed: refreshed by scripts/vendor-console.sh.
     asset!("vendor/yaml.js", JS),
     asset!("vendor/diff.js", JS),

@@ -299,6 +299,10 @@ export class FlowDoc {
   /// others stay); another kind replaces the trigger.
   setTrigger(spec) {
     const value = triggerValue(spec);
+    this.batch(() => this.#setTrigger(spec, value));
+  }
+
+  #setTrigger(spec, value) {
     const node = this.doc.getIn(['trigger'], true);
     const current = normalizeTrigger(this.get(['trigger']));
     if (isMap(node) && !node.flow && current.kind === spec.kind && isMapValue(value)) {
@@ -372,14 +376,10 @@ export class FlowDoc {
       target[fromList.length] -= 1;
     }
     if (samePath(toList, fromList) && index > fromIndex) index -= 1;
-    const before = this.text;
-    try {
+    return this.batch(() => {
       this.deleteStep(from);
       return this.#insertItemLines(target, index, dedentLines(lines, col));
-    } catch (e) {
-      this.#load(before);
-      throw e;
-    }
+    });
   }
 
   /// Copy the step at `path` right after it, giving it and every step inside
@@ -388,8 +388,7 @@ export class FlowDoc {
     const list = path.slice(0, -1);
     const i = path[path.length - 1];
     const { lines, col } = this.#itemText(list, i);
-    const before = this.text;
-    try {
+    return this.batch(() => {
       const at = this.#insertItemLines(list, i + 1, dedentLines(lines, col));
       const taken = this.ids();
       const renames = [];
@@ -402,10 +401,7 @@ export class FlowDoc {
         this.#setKey(p, 'id', fresh);
       }
       return at;
-    } catch (e) {
-      this.#load(before);
-      throw e;
-    }
+    });
   }
 
   /// Delete the step at `path` (with the comment lines right above it).
@@ -486,6 +482,17 @@ export class FlowDoc {
     if (cases.has(String(to))) throw new FlowDocError(`the switch already has a case “${to}”`);
     const text = renderScalarInline(String(to));
     this.#spliceText(pair.key.range[0], pair.key.range[1], text);
+  }
+
+  /// Run `fn(this)` as one edit: when it throws, the file is as it was.
+  batch(fn) {
+    const before = this.text;
+    try {
+      return fn(this);
+    } catch (e) {
+      this.#load(before);
+      throw e;
+    }
   }
 
   // ---- text machinery -----------------------------------------------------
