@@ -83,6 +83,7 @@ pub const ASSETS: &[Asset] = &[
     // The visual builder's building blocks (issue 13).
     asset!("flowdoc.js", JS),
     asset!("undo.js", JS),
+    asset!("schemaform.js", JS),
     // Third-party, pinned and licensed: refreshed by scripts/vendor-console.sh.
     asset!("vendor/yaml.js", JS),
     asset!("vendor/diff.js", JS),
