@@ -4,9 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { byClass, byTag } from './fakedom.mjs';
 import { assets, seedFlows } from './helpers.mjs';
 
-const { availableFields, expressionOf, loopsAround, varsBefore, stepsById } = await import(join(assets, 'fields.js'));
+const { availableFields, expressionOf, loopsAround, varsBefore, stepsById, filterFields, renderFieldList } = await import(join(assets, 'fields.js'));
 const { FlowDoc } = await import(join(assets, 'flowdoc.js'));
 const { cards } = JSON.parse(readFileSync(new URL('./fixtures/card-schemas.json', import.meta.url), 'utf8'));
 const { schema: eventSchema } = JSON.parse(readFileSync(new URL('./fixtures/event-schema.json', import.meta.url), 'utf8'));
@@ -118,4 +119,19 @@ test('vars assigned before a step, not those after it or inside another loop', (
   assert.deepEqual(varsBefore(v, ['steps', 2]), ['outer']);
   assert.deepEqual(varsBefore(v, ['steps', 0, 'steps', 1]), ['inner']);
   assert.equal(stepsById(outline).get('sent').card, 'mail.send');
+});
+
+test('the list filters by words and renders as buttons under group headings', () => {
+  const list = availableFields({ scope: ['event', 'user', 'manager'], outline, cards: cardList, eventSchema });
+  const found = filterFields(list, 'manager email');
+  assert.deepEqual(found.map((f) => f.expression), ['{{ manager.manager.profile.email }}', '{{ manager.manager.profile.secondEmail }}']);
+  assert.equal(filterFields(list, '').length, list.length);
+  const picked = [];
+  const ul = renderFieldList(filterFields(list, 'login'), { onPick: (f) => picked.push(f.expression) });
+  assert.deepEqual(byClass(ul, 'fp-group').map((g) => g.textContent), ['Event', 'Step “user” · Okta: Get user', 'Step “manager” · okta.get-manager']);
+  const buttons = byTag(ul, 'button');
+  assert.equal(buttons[0].getAttribute('type'), 'button');
+  buttons.find((b) => b.dataset.expression === '{{ user.profile.login }}').dispatchEvent(new Event('click'));
+  assert.deepEqual(picked, ['{{ user.profile.login }}']);
+  assert.equal(byClass(renderFieldList([]), 'fp-group')[0].textContent, 'Nothing matches.');
 });

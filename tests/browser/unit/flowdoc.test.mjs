@@ -267,6 +267,16 @@ test('a broken or unrepresentable file says why', () => {
   assert.throws(() => FlowDoc.parse('- a list\n'), FlowDocError);
   assert.match(FlowDoc.parse('name: a\nsteps: &s []\nx: *s\n').readOnlyReason(), /anchors/);
   assert.match(FlowDoc.parse('{ name: a, steps: [] }\n').readOnlyReason(), /flow mapping/);
+  // A failing batch leaves the file as it was.
+  const d = FlowDoc.parse('name: B\ndescription: d\ntrigger: manual\nsteps: []\n');
+  assert.throws(() =>
+    d.batch(() => {
+      d.setName('Changed');
+      d.insertStep(['steps', 5, 'then'], 0, shapes.stop('x'));
+    }),
+    /nothing at steps\.5 to hold `then`/,
+  );
+  assert.equal(d.toString(), 'name: B\ndescription: d\ntrigger: manual\nsteps: []\n');
   assert.ok(isExpression('{{ user.id }}'));
   assert.ok(!isExpression('Hi {{ user.id }}'));
   assert.ok(!isExpression('{{ a }} {{ b }}'));

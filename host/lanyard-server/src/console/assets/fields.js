@@ -8,6 +8,7 @@
 // trigger's inputs. This module only lists; it never decides that a name is
 // in scope, so the picker cannot offer what validation would refuse.
 
+import { h } from './dom.js';
 import { resolve, stripNull, typesOf, words } from './schemaform.js';
 
 const SEP = ' › ';
@@ -288,4 +289,44 @@ function walk(out, { group, path, labels, schema, root, depth, maxDepth, limit, 
   if (key === 'profile' && types.includes('object') && parent && parent.properties && 'id' in parent.properties && 'status' in parent.properties) {
     for (const a of OKTA_PROFILE) next(a, { type: 'string' }, words(a));
   }
+}
+
+/// The entries whose label, expression or group has every word of `query`.
+export function filterFields(list, query) {
+  const terms = String(query || '')
+    .toLowerCase()
+    .split(/\s+/)
+    .filter(Boolean);
+  if (!terms.length) return list;
+  return list.filter((f) => {
+    const text = `${f.group} ${f.label} ${f.expression}`.toLowerCase();
+    return terms.every((t) => text.includes(t));
+  });
+}
+
+/// The picker's list as DOM: entries under their group's heading, each a
+/// button (keyboard reachable) that calls `onPick(entry)`.
+export function renderFieldList(list, { onPick = () => {}, label = 'Available values' } = {}) {
+  const items = [];
+  let group = null;
+  for (const f of list) {
+    if (f.group !== group) {
+      group = f.group;
+      items.push(h('li', { class: 'fp-group', role: 'presentation' }, group));
+    }
+    items.push(
+      h(
+        'li',
+        null,
+        h(
+          'button',
+          { type: 'button', class: 'fp-item', title: f.description || null, dataset: { expression: f.expression }, on: { click: () => onPick(f) } },
+          f.label,
+          h('span', { class: 'fp-expr' }, f.expression),
+        ),
+      ),
+    );
+  }
+  if (!items.length) items.push(h('li', { class: 'fp-group' }, 'Nothing matches.'));
+  return h('ul', { class: 'fp-list', 'aria-label': label }, items);
 }

@@ -614,6 +614,8 @@ export class FlowDoc {
     const parent = listPath.slice(0, -1);
     const key = listPath[listPath.length - 1];
     if (typeof key === 'number') throw new FlowDocError('no step list here');
+    const holder = parent.length ? this.doc.getIn(parent, true) : this.doc.contents;
+    if (!isMap(holder)) throw new FlowDocError(`nothing at ${parent.join('.')} to hold \`${key}\``);
     this.#setKeyLines(parent, key, [`${renderKey(key)}:`, ...indentLines(items.flat(), this.#indentUnit())]);
     return [...listPath, i];
   }
