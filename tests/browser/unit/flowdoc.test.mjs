@@ -290,3 +290,19 @@ test('CRLF files stay CRLF', () => {
   d.insertStep(['steps'], 2, shapes.stop('y'));
   assert.ok(d.toString().endsWith('  - stop: "y"\r\n'), 'a YAML 1.1 boolean is quoted');
 });
+
+test('on and off: enabled: false after the description, true in place', async () => {
+  const { text } = seedFlows().find((s) => s.file === 'offboarding.yaml');
+  const d = FlowDoc.parse(text);
+  assert.equal(d.enabled, true);
+  d.setEnabled(true);
+  assert.equal(d.toString(), text, 'on without a key stays as is');
+  d.setEnabled(false);
+  assert.equal(d.enabled, false);
+  assert.ok(d.toString().includes('  `offboarding-audit`; see flows/README.md for the grants.\nenabled: false\ntrigger:\n'), d.toString());
+  const { added, removed } = await changedLines(text, d.toString());
+  assert.deepEqual([added, removed], [['enabled: false'], []]);
+  d.setEnabled(true);
+  assert.equal(d.enabled, true);
+  assert.deepEqual((await changedLines(text, d.toString())).added, ['enabled: true']);
+});

@@ -153,3 +153,24 @@ test('the form: labels, required marks, selects, checkboxes, a pick button per f
   assert.equal(byTag(modeField, 'select').length, 0);
   assert.equal(findAll(modeField, (e) => e.tagName === 'INPUT')[0].value, '{{ vars.mode }}');
 });
+
+test('a nested object is a fieldset whose fields build its value', () => {
+  const schema = {
+    type: 'object',
+    properties: { address: { type: 'object', description: 'Where.', properties: { city: { type: 'string' }, zip: { type: 'integer' } }, required: ['city'] } },
+    required: ['address'],
+  };
+  const changes = [];
+  const form = renderForm(fieldsOf(schema), { address: { city: 'Oslo' } }, { onChange: (k, v) => changes.push([k, v]), id: 'f' });
+  const group = byTag(form, 'fieldset')[0];
+  assert.match(byTag(group, 'legend')[0].textContent, /Address \* \(required\)/);
+  const zip = findAll(group, (e) => e.id === 'f-address-zip')[0];
+  assert.equal(findAll(group, (e) => e.id === 'f-address-city')[0].value, 'Oslo');
+  zip.value = '0150';
+  zip.dispatchEvent(new Event('input'));
+  assert.deepEqual(changes.pop(), ['address', { city: 'Oslo', zip: 150 }]);
+  // An expression for the whole object is shown as text, not as fields.
+  const expr = renderForm(fieldsOf(schema), { address: '{{ user.address }}' }, { id: 'g' });
+  assert.equal(byTag(expr, 'fieldset').length, 0);
+  assert.equal(byTag(expr, 'textarea')[0].value, '{{ user.address }}');
+});

@@ -287,6 +287,18 @@ export class FlowDoc {
     this.#setKey([], 'description', t);
   }
 
+  /// Whether the flow is on (no `enabled` key, or `enabled: true`).
+  get enabled() {
+    return this.get(['enabled']) !== false;
+  }
+
+  /// Turn the flow off (`enabled: false` after `description`) or on again
+  /// (an existing key becomes `true` in place).
+  setEnabled(on) {
+    if (on && this.get(['enabled']) === undefined) return;
+    this.#setKey([], 'enabled', Boolean(on));
+  }
+
   /// The trigger as `{ kind, … }`: okta `{ event_types, filter, include_own_events }`,
   /// schedule `{ cron, timezone, catch_up, overlap }`, api `{ sync_timeout }`,
   /// flow `{ inputs: [{ name, type, required, description, default }] }`, manual `{}`.

@@ -288,6 +288,7 @@ export function renderForm(fields, values = {}, { onChange = () => {}, onPick = 
 }
 
 function renderField(field, value, { onChange, onPick, id }) {
+  if (field.kind === 'object' && field.fields && !isExpression(value)) return renderGroup(field, value, { onChange, onPick, id });
   const errorEl = h('p', { class: 'sf-error', id: `${id}-error`, role: 'alert', hidden: true });
   const wrap = h('div', { class: 'sf-field', dataset: { key: field.key } });
   const show = (v) => {
@@ -328,6 +329,23 @@ function renderField(field, value, { onChange, onPick, id }) {
   wrap.append(...[label, kind, help, control, pick, errorEl].filter(Boolean));
   if (value !== undefined) show(value);
   return wrap;
+}
+
+// A nested object: its fields in a fieldset; the value is rebuilt from them.
+function renderGroup(field, value, { onChange, onPick, id }) {
+  const current = value && typeof value === 'object' && !Array.isArray(value) ? { ...value } : {};
+  const change = (k, v) => {
+    if (v === undefined) delete current[k];
+    else current[k] = v;
+    onChange(Object.keys(current).length ? { ...current } : undefined);
+  };
+  return h(
+    'fieldset',
+    { class: 'sf-group', dataset: { key: field.key } },
+    h('legend', { class: 'sf-label' }, field.title, field.required ? h('span', { class: 'sf-required', title: 'required' }, ' *', h('span', { class: 'visually-hidden' }, ' (required)')) : null),
+    field.description ? h('p', { class: 'sf-help' }, field.description) : null,
+    renderForm(field.fields, current, { onChange: change, onPick, id }),
+  );
 }
 
 // The picker hands its expression to the control through an event, so each
