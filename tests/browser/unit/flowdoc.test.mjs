@@ -306,3 +306,57 @@ test('on and off: enabled: false after the description, true in place', async ()
   assert.equal(d.enabled, true);
   assert.deepEqual((await changedLines(text, d.toString())).added, ['enabled: true']);
 });
+
+// The same edit on plain values, for comparing with what the text says.
+function at(value, path) {
+  return path.reduce((v, k) => (v === undefined || v === null ? undefined : v[k]), value);
+}
+
+test('every edit at every step of every seed matches the same edit on plain values', () => {
+  const newStep = shapes.card('echo', { text: 'x' }, { id: 'fresh' });
+  let edits = 0;
+  for (const { file, text } of seedFlows()) {
+    const all = allSteps(FlowDoc.parse(text).get([]));
+    for (const { path } of all) {
+      const list = path.slice(0, -1);
+      const i = path[path.length - 1];
+      const where = `${file} ${path.join('.')}`;
+      const base = () => FlowDoc.parse(text);
+
+      // Delete.
+      let d = base();
+      let want = structuredClone(d.get([]));
+      at(want, list).splice(i, 1);
+      d.deleteStep(path);
+      assert.deepEqual(d.get([]), want, `delete ${where}`);
+      assert.deepEqual(reparse(d.toString()), want);
+
+      // Insert before it.
+      d = base();
+      want = structuredClone(d.get([]));
+      at(want, list).splice(i, 0, newStep);
+      d.insertStep(list, i, newStep);
+      assert.deepEqual(d.get([]), want, `insert ${where}`);
+      assert.deepEqual(commentLines(d.toString()), commentLines(text), where);
+
+      // Move to the end of the top-level steps (unless it is a top-level step's ancestor).
+      d = base();
+      want = structuredClone(d.get([]));
+      const [moved] = at(want, list).splice(i, 1);
+      want.steps.push(moved);
+      d.moveStep(path, ['steps'], d.steps().length);
+      assert.deepEqual(d.get([]), want, `move ${where}`);
+      assert.deepEqual(commentLines(d.toString()).sort(), commentLines(text).sort(), where);
+
+      // Duplicate: the copy equals the original but for its ids.
+      d = base();
+      const copyPath = d.duplicateStep(path);
+      const strip = (v) => JSON.parse(JSON.stringify(v, (k, x) => (k === 'id' ? undefined : x)));
+      assert.deepEqual(strip(d.get(copyPath)), strip(d.get(path)), `duplicate ${where}`);
+      const ids = allSteps(d.get([])).map((s) => s.step.id).filter(Boolean);
+      assert.equal(new Set(ids).size, ids.length, `ids stay unique: ${where}`);
+      edits += 4;
+    }
+  }
+  assert.ok(edits > 100, `${edits} edits`);
+});
