@@ -80,11 +80,20 @@ pub const ASSETS: &[Asset] = &[
     asset!("run.js", JS),
     asset!("tables.js", JS),
     asset!("cards.js", JS),
+    // The flow page and the builder (issue 13).
     asset!("builder.css", "text/css; charset=utf-8"),
     asset!("diagram.js", JS),
     asset!("flowpage.js", JS),
     asset!("builder.js", JS),
     asset!("newflow.js", JS),
+    // The visual builder's building blocks (issue 13).
+    asset!("flowdoc.js", JS),
+    asset!("undo.js", JS),
+    asset!("schemaform.js", JS),
+    asset!("fields.js", JS),
+    // Third-party, pinned and licensed: refreshed by scripts/vendor-console.sh.
+    asset!("vendor/yaml.js", JS),
+    asset!("vendor/diff.js", JS),
 ];
 
 /// The asset named `name`, if there is one.
@@ -128,6 +137,7 @@ pub(crate) fn serve<B>(req: &Request<B>, rest: &[&str]) -> Result<Resp, ApiError
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return Err(allow("GET, HEAD"));
     }
+    let joined;
     let name = match rest {
         // `/console` → `/console/`, so the pages' relative URLs resolve under
         // `/console/` (and under any prefix a reverse proxy adds, hence a
@@ -140,6 +150,11 @@ pub(crate) fn serve<B>(req: &Request<B>, rest: &[&str]) -> Result<Resp, ApiError
         }
         [""] => "index.html",
         [name] => name,
+        // Third-party files, one folder deep (`vendor/yaml.js`).
+        [dir, file] => {
+            joined = format!("{dir}/{file}");
+            joined.as_str()
+        }
         _ => return Err(not_found(rest)),
     };
     let Some(index) = ASSETS.iter().position(|a| a.name == name) else {

@@ -1,0 +1,87 @@
+// Flow files as the builder writes them: each seed flow edited through
+// flowdoc.js (a step added with a retry and an on_error handler, an input
+// changed, a step duplicated, moved and deleted, the name changed), and flows
+// built from nothing with every step shape and every kind of trigger. The
+// unit tests check them with the daemon's own validator.
+//
+//   node tests/browser/unit/builder-flows.mjs <output dir>
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { assets, seedFlows } from './helpers.mjs';
+
+const { FlowDoc, shapes, expr, retry } = await import(join(assets, 'flowdoc.js'));
+
+function empty(name, description) {
+  return FlowDoc.parse(`name: ${name}\ndescription: ${description}\ntrigger: manual\nsteps: []\n`);
+}
+
+/// `{ file: text }` of every builder-written flow.
+export function builderFlows() {
+  const out = {};
+  for (const { file, text } of seedFlows()) {
+    const d = FlowDoc.parse(text);
+    d.insertStep(['steps'], 1, shapes.card('slack.post', { connection: 'it-slack', channel: '#it-ops', text: 'Started {{ flow.name }} ({{ flow.run_id }})' }, { id: 'hello' }));
+    d.setStepField(['steps', 1], 'retry', retry(3, '2s'));
+    d.insertStep(['steps', 1, 'on_error'], 0, shapes.stop('could not say hello: {{ error.message }}'));
+    d.setInput(['steps', 0], Object.keys(d.get(['steps', 0, 'with']))[0], expr('event.target[0].id'));
+    d.duplicateStep(['steps', 1]);
+    d.moveStep(['steps', 2], ['steps'], d.steps().length - 1);
+    d.deleteStep(['steps', d.steps().length - 2]);
+    d.setName(`${d.name} (edited)`);
+    out[`edited-${file}`] = d.toString();
+  }
+
+  const d = empty('All shapes', 'Every step shape the builder writes.');
+  d.setTrigger({ kind: 'okta', event_types: ['user.lifecycle.create', 'group.user_membership.add'], filter: 'event.target[0].type == "User"' });
+  const steps = [
+    shapes.card('okta.get-user', { user: expr('event.target[0].id') }, { id: 'user', description: 'Who.' }),
+    shapes.if('user.profile.department == "Sales"', { then: [shapes.card('okta.add-to-group', { user: expr('user.id'), group: 'Sales' })], else: [] }),
+    shapes.switch('user.profile.department', ['Engineering', 'Sales'], { id: 'dept' }),
+    shapes.card('okta.list-user-groups', { user: expr('user.id') }, { id: 'groups' }),
+    shapes.forEach(expr('groups.items'), 'group', { concurrency: 4, id: 'each', steps: [shapes.card('okta.remove-from-group', { user: expr('user.id'), group: expr('group.id') })] }),
+    shapes.assign({ count: expr('groups.items | length'), note: 'yes' }),
+    shapes.card('mail.send', { to: expr('user.profile.email'), subject: 'Hi', text: 'Hello {{ user.profile.firstName }},\n\nWelcome.' }, { id: 'mail', retry: retry(3, '2s', '1m'), timeout: '10s' }),
+    shapes.if('vars.count > 3', { then: [shapes.stop('too many')] }),
+    shapes.if('not user.profile.managerId', { then: [shapes.fail('no manager for {{ user.profile.login }}')] }),
+    shapes.return({ ok: true, login: expr('user.profile.login') }),
+  ];
+  for (const s of steps) d.insertStep(['steps'], undefined, s);
+  d.insertStep(['steps', 2, 'cases', 'Sales'], 0, shapes.stop('sales'));
+  d.insertStep(['steps', 0, 'on_error'], 0, shapes.fail('cannot read the user: {{ error.message }}'));
+  d.insertStep(['on_failure'], 0, shapes.card('slack.post', { connection: 'it-slack', channel: '#it-ops', text: 'failed: {{ error.message }}' }));
+  out['all-shapes.yaml'] = d.toString();
+
+  const helper = empty('Helper', 'A helper flow.');
+  helper.setTrigger({ kind: 'flow', inputs: [{ name: 'email', type: 'string', required: true, description: 'who' }, { name: 'subject', type: 'string', default: 'A note' }] });
+  helper.insertStep(['steps'], 0, shapes.return({ sent: expr('inputs.email') }));
+  out['helper.yaml'] = helper.toString();
+
+  const caller = empty('Caller', 'Calls the helper every weekday.');
+  caller.setTrigger({ kind: 'schedule', cron: '0 9 * * 1-5', timezone: 'America/New_York', catch_up: 'once' });
+  caller.insertStep(['steps'], 0, shapes.call('Helper', { email: 'a@example.com' }, { id: 'sent' }));
+  caller.insertStep(['steps'], 1, shapes.stop('{{ sent.sent }}'));
+  out['caller.yaml'] = caller.toString();
+
+  const api = empty('Api', 'Answers an API call.');
+  api.setTrigger({ kind: 'api', sync_timeout: '10s' });
+  api.insertStep(['steps'], 0, shapes.return({ got: expr('event') }));
+  out['api.yaml'] = api.toString();
+
+  const manual = empty('Manual', 'Run by hand.');
+  manual.setDescription('Run by hand.\n\nTwo paragraphs: written as a block.');
+  manual.insertStep(['steps'], 0, shapes.assign({ when: expr('now()') }));
+  out['manual.yaml'] = manual.toString();
+  return out;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] || '').href) {
+  const dir = process.argv[2];
+  if (!dir) {
+    console.error('usage: node tests/browser/unit/builder-flows.mjs <output dir>');
+    process.exit(2);
+  }
+  mkdirSync(dir, { recursive: true });
+  for (const [file, text] of Object.entries(builderFlows())) writeFileSync(join(dir, file), text);
+}
