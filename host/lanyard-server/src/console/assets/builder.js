@@ -3,7 +3,7 @@
 // The file stays the truth: every change is an edit of the flow's YAML
 // document (flowdoc.js keeps comments, key order and formatting of what the
 // edit does not touch), checked by the daemon with exactly the diagnostics of
-// `lanyard validate` (POST /api/v1/flows/check), and saved only when it is
+// `lanyard validate` (the `checkFlow` endpoint), and saved only when it is
 // valid, guarded by the file's etag so two admins cannot overwrite each other.
 // Until then the text is a draft, kept in this browser (localStorage) so a
 // refused save or a closed tab loses nothing.

@@ -1,5 +1,5 @@
-// The flow diagram: the daemon's outline of a compiled flow (GET
-// /api/v1/flows/{name} → outline), drawn top to bottom as nested boxes.
+// The flow diagram: the daemon's outline of a compiled flow (the `flow`
+// endpoint's `outline`), drawn top to bottom as nested boxes.
 //
 // The layout is the flow's own structure — a list of steps, with branches
 // side by side and loops and error paths as boxes around their steps — so it

@@ -129,9 +129,9 @@ export function varsBefore(flowValue, yamlPath) {
 ///
 /// - `scope`: the node's `scope` (names an expression there may read);
 /// - `outline`: the flow's outline (for each step id's kind and card);
-/// - `cards`: the cards as GET /api/v1/cards lists them (`[{ name, output_schema }]`),
+/// - `cards`: the cards as the `cards` endpoint lists them (`[{ name, output_schema }]`),
 ///   or an object of output schemas by card name;
-/// - `eventSchema`: GET /api/v1/okta/event-schema, for Okta triggers;
+/// - `eventSchema`: the `eventSchema` endpoint's answer, for Okta triggers;
 /// - `loops`: `loopsAround(…)` for the node, `vars`: `varsBefore(…)`.
 ///
 /// Returns `[{ group, label, expression, path, type, description }]`, in

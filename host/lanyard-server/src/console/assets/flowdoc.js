@@ -12,7 +12,7 @@
 //
 // This module knows the flow language's shape (which keys a step has, where
 // step lists are), not its rules: whether a flow is valid is the daemon's
-// answer (POST /api/v1/flows/check), never guessed here.
+// answer (the `checkFlow` endpoint), never guessed here.
 
 import { parseDocument, Document, isMap, isSeq, isScalar, visit, Scalar } from './vendor/yaml.js';
 

@@ -39,7 +39,7 @@ export class FlowView {
     this.ctx = ctx;
     this.name = name;
     this.root = root;
-    this.detail = null; // GET /api/v1/flows/{name}
+    this.detail = null; // the `flow` endpoint's answer
     this.draft = null; // { source, outline, diagnostics } while editing
     this.paint = null; // a test run's records, by node path
     this.selected = null; // the selected node's path

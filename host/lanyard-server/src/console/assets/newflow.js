@@ -1,7 +1,7 @@
 // A new flow: its name, what it is for, and what starts it, picked in
 // people's words — an Okta event by its display name, a schedule (with the
 // next fire times), an API endpoint, a helper flow with its inputs, or by hand.
-// Creating it writes the file (POST /api/v1/flows) and opens the builder on it.
+// Creating it writes the file (the `createFlow` endpoint) and opens the builder on it.
 
 import { call, get } from './api.js';
 import { h, fill, callout, toast } from './dom.js';
