@@ -1,7 +1,7 @@
 //! The console in a real browser, against the seed's world (see `browser`).
 
 use crate::browser::scenario;
-use crate::harness::{ADMIN_TOKEN, HOOK_SECRET, Options, World};
+use crate::harness::{FlowsDir, Options, World, ADMIN_TOKEN, HOOK_SECRET};
 use serde_json::json;
 
 /// An Okta delivery with one event that cannot be read among good ones: the
@@ -47,5 +47,89 @@ async fn a_refused_event_is_shown_on_the_runs_page() {
         json!({ "flow": "Lockout: Notify the User's Manager", "reason_part": "uuid" }),
     )
     .await;
+    world.stop().await;
+}
+
+/// The flow page and the builder, driven as an admin would (scenario
+/// `builder`), on a copy of the seed flows: what the browser saved is the
+/// file on disk, a hand-written comment included, and the daemon acts on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_reads_tests_edits_saves_and_turns_off_flows_in_the_builder() {
+    const FLOW: &str = "Lockout: Notify the User's Manager";
+    const COMMENT: &str = "# Reviewed by security in November: keep the manager lookup.";
+    const NEW_FLOW: &str = "Suspended: Tell IT";
+    let world = World::start(Options { flows: FlowsDir::Copy, ..Options::default() }).await;
+    // A developer's comment in the file, as git would have it.
+    let file = world.flows_dir.join("lockout-manager.yaml");
+    let text = std::fs::read_to_string(&file).unwrap().replace("  - id: manager\n", &format!("  {COMMENT}\n  - id: manager\n"));
+    std::fs::write(&file, &text).unwrap();
+    world.engine.reload().await.expect("the commented file loads");
+    // Real lockouts for the replay.
+    let users = world.seeded_users(|u| u.status == "ACTIVE" && crate::harness::prof(u, "userType") == "Employee");
+    world.sandbox_admin.lock(users[0].login()).await.unwrap();
+    world.settle().await;
+    assert_eq!(world.runs(FLOW).await.len(), 1);
+
+    scenario(
+        "builder",
+        &world.base,
+        ADMIN_TOKEN,
+        json!({ "flow": FLOW, "comment": COMMENT, "new_flow": NEW_FLOW, "new_event_type": "user.lifecycle.suspend" }),
+    )
+    .await;
+
+    // What the builder saved is the file, the developer's comment kept.
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(saved.contains(COMMENT), "{saved}");
+    assert!(saved.contains("channel: \"#it-help\"") || saved.contains("channel: '#it-help'"), "{saved}");
+    assert!(saved.contains("id: tell_it") && saved.contains("{{ user.profile.login }}"), "{saved}");
+    assert!(saved.contains("description: Who was locked out"), "the second admin's save: {saved}");
+    assert!(!saved.contains("Their manager"), "the first admin's stale save was refused: {saved}");
+    assert!(saved.contains("enabled: false"), "{saved}");
+    // Every line the builder did not change is as the developer wrote it.
+    let untouched: Vec<&str> = text.lines().filter(|l| !l.contains("#it-ops") && !l.trim().is_empty()).collect();
+    for line in untouched.iter().filter(|l| !l.contains("channel:")) {
+        assert!(saved.lines().any(|s| s == *line), "the line `{line}` changed:\n{saved}");
+    }
+
+    // Off: a lockout starts no run of it.
+    world.sandbox_admin.lock(users[1].login()).await.unwrap();
+    world.settle().await;
+    assert_eq!(world.runs(FLOW).await.len(), 1, "the flow is off");
+
+    // The new flow runs on its event.
+    let new_file = std::fs::read_dir(&world.flows_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::read_to_string(p).unwrap().contains(NEW_FLOW))
+        .expect("the new flow's file");
+    let created = std::fs::read_to_string(&new_file).unwrap();
+    assert!(created.contains("okta: user.lifecycle.suspend"), "{created}");
+    world.admin.lifecycle(&users[2].id, lanyard_core::okta::LifecycleOp::Suspend).await.unwrap();
+    world.settle().await;
+    let runs = world.runs(NEW_FLOW).await;
+    assert_eq!(runs.len(), 1);
+    world.assert_succeeded(&runs[0]).await;
+    let posted = world.slack.requests();
+    assert!(
+        posted.iter().any(|p| p.json.as_ref().is_some_and(|j| j["text"].as_str() == Some(users[2].login()))),
+        "{posted:#?}"
+    );
+
+    // Every write is in the audit.
+    let audit: serde_json::Value = world
+        .http
+        .get(format!("{}/api/v1/audit", world.base))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = audit["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for a in ["save", "disable", "create"] {
+        assert!(actions.contains(&a), "{a}: {audit}");
+    }
     world.stop().await;
 }

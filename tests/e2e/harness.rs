@@ -118,6 +118,8 @@ pub struct World {
     pub http: reqwest::Client,
     _sandbox: RunningSandbox,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// The daemon's flows folder.
+    pub flows_dir: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -247,6 +249,7 @@ impl World {
             http: reqwest::Client::new(),
             _sandbox: sandbox,
             server: Some(server),
+            flows_dir,
             _dir: dir,
         }
     }
