@@ -129,12 +129,14 @@ impl Grants {
     /// Exact host, or `*.suffix` for any subdomain of `suffix` (not `suffix` itself).
     pub fn allows_http_host(&self, host: &str) -> bool {
         let host = host.to_ascii_lowercase();
-        self.http_hosts.iter().any(|pattern| match pattern.strip_prefix("*.") {
-            Some(suffix) => host
-                .strip_suffix(suffix)
-                .is_some_and(|rest| rest.ends_with('.') && rest.len() > 1),
-            None => *pattern == host,
-        })
+        self.http_hosts
+            .iter()
+            .any(|pattern| match pattern.strip_prefix("*.") {
+                Some(suffix) => host
+                    .strip_suffix(suffix)
+                    .is_some_and(|rest| rest.ends_with('.') && rest.len() > 1),
+                None => *pattern == host,
+            })
     }
 
     /// The grants of `self` that `requested` did not ask for, and so will not be
@@ -158,7 +160,10 @@ impl Grants {
             tables: if requested.tables.contains("*") {
                 self.tables.clone()
             } else {
-                self.tables.intersection(&requested.tables).cloned().collect()
+                self.tables
+                    .intersection(&requested.tables)
+                    .cloned()
+                    .collect()
             },
             mail: self.mail && requested.mail,
         }
