@@ -8,6 +8,7 @@ mod support;
 mod admin;
 mod backlog;
 mod bad_input;
+mod builder;
 mod console;
 mod hooks;
 mod invoke;
