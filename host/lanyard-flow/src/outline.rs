@@ -460,7 +460,8 @@ fn json_text(v: &serde_json::Value) -> String {
 }
 
 fn cut(s: &str, max: usize) -> String {
-    let one_line = s.replace('\n', " ");
+    // A box shows one line: line breaks and runs of spaces read as one space.
+    let one_line = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.chars().count() <= max {
         one_line
     } else {

@@ -466,3 +466,11 @@ async fn calls_failures_and_on_failure_are_outlined_and_painted() {
     }
     assert!(records.iter().any(|r| r.path == "on_failure/alarm"));
 }
+
+/// The whole outline of one seed, as the browser receives it: a change to the
+/// shape other parts are written against shows up here.
+#[test]
+fn the_lockout_outline_as_json() {
+    let (flow, _) = compile_seed("lockout-manager");
+    insta::assert_json_snapshot!("outline-lockout-manager", outline(&flow, now()));
+}
