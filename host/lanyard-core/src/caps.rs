@@ -45,10 +45,7 @@ impl HttpMethod {
 
     /// GET, HEAD and OPTIONS: the requests a dry run still performs.
     pub fn is_read(self) -> bool {
-        matches!(
-            self,
-            HttpMethod::Get | HttpMethod::Head | HttpMethod::Options
-        )
+        matches!(self, HttpMethod::Get | HttpMethod::Head | HttpMethod::Options)
     }
 }
 

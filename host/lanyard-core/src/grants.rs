@@ -129,14 +129,12 @@ impl Grants {
     /// Exact host, or `*.suffix` for any subdomain of `suffix` (not `suffix` itself).
     pub fn allows_http_host(&self, host: &str) -> bool {
         let host = host.to_ascii_lowercase();
-        self.http_hosts
-            .iter()
-            .any(|pattern| match pattern.strip_prefix("*.") {
-                Some(suffix) => host
-                    .strip_suffix(suffix)
-                    .is_some_and(|rest| rest.ends_with('.') && rest.len() > 1),
-                None => *pattern == host,
-            })
+        self.http_hosts.iter().any(|pattern| match pattern.strip_prefix("*.") {
+            Some(suffix) => host
+                .strip_suffix(suffix)
+                .is_some_and(|rest| rest.ends_with('.') && rest.len() > 1),
+            None => *pattern == host,
+        })
     }
 
     /// The grants of `self` that `requested` did not ask for, and so will not be
@@ -160,10 +158,7 @@ impl Grants {
             tables: if requested.tables.contains("*") {
                 self.tables.clone()
             } else {
-                self.tables
-                    .intersection(&requested.tables)
-                    .cloned()
-                    .collect()
+                self.tables.intersection(&requested.tables).cloned().collect()
             },
             mail: self.mail && requested.mail,
         }

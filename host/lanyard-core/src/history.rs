@@ -74,24 +74,13 @@ impl std::fmt::Display for RunStatus {
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum TriggerInfo {
     /// An Okta event, by Event Hook or System Log polling.
-    Okta {
-        event_type: String,
-        event_uuid: String,
-        source: String,
-    },
+    Okta { event_type: String, event_uuid: String, source: String },
     /// A schedule fire at this (scheduled) time.
-    Schedule {
-        cron: String,
-        timezone: String,
-        fire_time: DateTime<Utc>,
-    },
+    Schedule { cron: String, timezone: String, fire_time: DateTime<Utc> },
     /// `POST /api/v1/flows/{name}/invoke`.
     Api,
     /// Called as a helper by another run.
-    Flow {
-        parent_run: String,
-        parent_step: String,
-    },
+    Flow { parent_run: String, parent_step: String },
     /// `lanyard run`, or "run now" from the CLI or admin API.
     Manual,
 }

@@ -28,12 +28,10 @@
 //! capability. Matching is one Aho-Corasick pass over the text; text with no
 //! match is not copied, so scrubbing a run's history costs a scan, not a copy.
 
-use crate::WriteOutcome;
 use crate::error::CardError;
 use crate::history::{ErrorInfo, StepRecord};
-use crate::okta::{
-    AppLink, Factor, Group, LifecycleOp, LogQuery, OktaApi, ProfileUpdate, User, UserQuery,
-};
+use crate::okta::{AppLink, Factor, Group, LifecycleOp, LogQuery, OktaApi, ProfileUpdate, User, UserQuery};
+use crate::WriteOutcome;
 use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine as _;
 use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -384,23 +382,13 @@ impl Redactor {
         if self.matcher.is_none() {
             return;
         }
-        for text in [
-            &mut event.version,
-            &mut event.severity,
-            &mut event.display_message,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for text in [&mut event.version, &mut event.severity, &mut event.display_message].into_iter().flatten() {
             self.scrub_string(text);
         }
         for entity in std::iter::once(&mut event.actor).chain(event.target.iter_mut()) {
             self.scrub_string(&mut entity.id);
             self.scrub_string(&mut entity.entity_type);
-            for text in [&mut entity.alternate_id, &mut entity.display_name]
-                .into_iter()
-                .flatten()
-            {
+            for text in [&mut entity.alternate_id, &mut entity.display_name].into_iter().flatten() {
                 self.scrub_string(text);
             }
             if let Some(detail) = &mut entity.detail_entry {
@@ -454,24 +442,18 @@ impl ScrubbedOkta {
     /// `result` scrubbed: serialized once to look for a secret (an Okta call
     /// is a network round trip; this is microseconds), rebuilt only if one is
     /// found.
-    fn clean<T: serde::Serialize + serde::de::DeserializeOwned>(
-        &self,
-        result: Result<T, CardError>,
-    ) -> Result<T, CardError> {
+    fn clean<T: serde::Serialize + serde::de::DeserializeOwned>(&self, result: Result<T, CardError>) -> Result<T, CardError> {
         match result {
             Err(mut e) => {
                 self.redactor.scrub_card_error(&mut e);
                 Err(e)
             }
             Ok(v) => {
-                let Ok(text) = serde_json::to_vec(&v) else {
-                    return Ok(v);
-                };
+                let Ok(text) = serde_json::to_vec(&v) else { return Ok(v) };
                 if !self.redactor.finds(&text) {
                     return Ok(v);
                 }
-                let mut value: Value = serde_json::from_slice(&text)
-                    .map_err(|e| CardError::internal(e.to_string()))?;
+                let mut value: Value = serde_json::from_slice(&text).map_err(|e| CardError::internal(e.to_string()))?;
                 self.redactor.scrub_json(&mut value);
                 serde_json::from_value(value).map_err(|e| CardError::internal(e.to_string()))
             }
@@ -487,19 +469,10 @@ impl OktaApi for ScrubbedOkta {
     async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, CardError> {
         self.clean(self.inner.list_users(query).await)
     }
-    async fn create_user(
-        &self,
-        profile: &Map<String, Value>,
-        activate: bool,
-        group_ids: &[String],
-    ) -> Result<User, CardError> {
+    async fn create_user(&self, profile: &Map<String, Value>, activate: bool, group_ids: &[String]) -> Result<User, CardError> {
         self.clean(self.inner.create_user(profile, activate, group_ids).await)
     }
-    async fn update_profile(
-        &self,
-        user_id: &str,
-        changes: &Map<String, Value>,
-    ) -> Result<ProfileUpdate, CardError> {
+    async fn update_profile(&self, user_id: &str, changes: &Map<String, Value>) -> Result<ProfileUpdate, CardError> {
         self.clean(self.inner.update_profile(user_id, changes).await)
     }
     async fn get_manager(&self, user_id: &str) -> Result<Option<User>, CardError> {
@@ -517,11 +490,7 @@ impl OktaApi for ScrubbedOkta {
     async fn add_to_group(&self, group_id: &str, user_id: &str) -> Result<WriteOutcome, CardError> {
         self.clean(self.inner.add_to_group(group_id, user_id).await)
     }
-    async fn remove_from_group(
-        &self,
-        group_id: &str,
-        user_id: &str,
-    ) -> Result<WriteOutcome, CardError> {
+    async fn remove_from_group(&self, group_id: &str, user_id: &str) -> Result<WriteOutcome, CardError> {
         self.clean(self.inner.remove_from_group(group_id, user_id).await)
     }
     async fn clear_sessions(&self, user_id: &str, oauth_tokens: bool) -> Result<(), CardError> {

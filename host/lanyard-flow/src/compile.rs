@@ -1786,12 +1786,7 @@ impl<'a> Cx<'a> {
                     })
             }
             None => {
-                self.err(
-                    "missing-key",
-                    value.span,
-                    top,
-                    "`schedule` needs `cron:`, for example \"0 9 * * 1-5\"",
-                );
+                self.err("missing-key", value.span, top, "`schedule` needs `cron:`, for example \"0 9 * * 1-5\"");
                 None
             }
         };
