@@ -195,12 +195,10 @@ fn trigger_box(flow: &Flow, now: DateTime<Utc>) -> TriggerBox {
         Trigger::Api(a) => {
             b.words = match a.sync_timeout {
                 Some(t) => format!(
-                    "When it is called through the API (POST /api/v1/flows/{{name}}/invoke), answering within {}",
+                    "When an API client invokes it (answering with its output within {})",
                     format_duration(t)
                 ),
-                None => {
-                    "When it is called through the API (POST /api/v1/flows/{name}/invoke)".into()
-                }
+                None => "When an API client invokes it".into(),
             };
         }
         Trigger::Flow(h) => {

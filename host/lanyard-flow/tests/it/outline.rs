@@ -437,6 +437,8 @@ async fn calls_failures_and_on_failure_are_outlined_and_painted() {
 
     let o = outline(&main, now());
     assert_eq!(o.trigger.kind, "manual");
+    assert_eq!(o.trigger.words, "When someone runs it by hand (Run now, or `lanyard run`)");
+    assert!(o.trigger.inputs.is_none() && o.trigger.schedule.is_none());
     let tell = find(&o, "tell");
     assert_eq!(tell.call.as_deref(), Some("notify"));
     assert_eq!(tell.summary, "Call flow “notify”");
@@ -473,4 +475,17 @@ async fn calls_failures_and_on_failure_are_outlined_and_painted() {
 fn the_lockout_outline_as_json() {
     let (flow, _) = compile_seed("lockout-manager");
     insta::assert_json_snapshot!("outline-lockout-manager", outline(&flow, now()));
+}
+
+#[test]
+fn api_triggers_say_how_they_answer() {
+    let text = |t: &str| format!("name: a\ndescription: d\ntrigger:\n  {t}\nsteps:\n  - return: 1\n");
+    let o = outline(&compile_ok("a.yaml", &text("api: { sync_timeout: 10s }")), now());
+    assert_eq!(
+        (o.trigger.kind, o.trigger.words.as_str()),
+        ("api", "When an API client invokes it (answering with its output within 10s)")
+    );
+    let o = outline(&compile_ok("a.yaml", &text("api:")), now());
+    assert_eq!(o.trigger.words, "When an API client invokes it");
+    assert_eq!(o.trigger.line, 3);
 }
