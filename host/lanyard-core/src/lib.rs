@@ -16,6 +16,7 @@ pub mod clock;
 pub mod context;
 pub mod error;
 pub mod event;
+pub mod event_catalog;
 pub mod grants;
 pub mod history;
 pub mod okta;

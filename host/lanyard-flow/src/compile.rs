@@ -558,6 +558,9 @@ impl<'a> Cx<'a> {
             }),
             call_sites: std::mem::take(&mut self.call_sites),
             name_span,
+            trigger_span: get(entries, "trigger")
+                .map(|(k, _)| k.span)
+                .unwrap_or(start),
         })
     }
 
@@ -759,6 +762,7 @@ impl<'a> Cx<'a> {
         });
         self.check_keys(entries, &allowed, &format!("a `{kind}` step"), path);
 
+        let id_given = explicit.is_some();
         let id: Arc<str> = match explicit {
             Some(id) => {
                 let span = get(entries, "id").map(|(_, n)| n.span).unwrap_or(node.span);
@@ -863,15 +867,31 @@ impl<'a> Cx<'a> {
                 (Some(steps), join(normal_out, handler_out))
             }
         };
+        let known = Arc::new(self.known(&before));
         let step = kind.map(|kind| Step {
             id,
+            id_given,
             description,
             kind,
             on_error,
             span: node.span,
             slot,
+            known,
         });
         (step, out)
+    }
+
+    /// What the builder may offer at a step that starts with `scope`: the ids
+    /// run on every path to it (in document order), loop variables, `error`.
+    fn known(&self, scope: &Scope) -> Known {
+        let mut steps: Vec<Arc<str>> = scope.steps.iter().cloned().collect();
+        steps.sort_by_key(|id| self.slots.get(id).copied().unwrap_or(usize::MAX));
+        Known {
+            steps,
+            loop_vars: scope.loop_vars.clone(),
+            in_loop: scope.in_loop,
+            error: scope.error,
+        }
     }
 
     fn card_step(
@@ -1751,35 +1771,20 @@ impl<'a> Cx<'a> {
             top,
         );
         let cron = match get(entries, "cron") {
-            Some((_, n)) => self.expect_text(n, "`cron`", top).and_then(|text| {
-                let parser = croner::parser::CronParser::builder()
-                    .seconds(croner::parser::Seconds::Optional)
-                    .year(croner::parser::Year::Disallowed)
-                    .build();
-                match parser.parse(text) {
-                    Ok(c) => {
-                        // A pattern such as `0 0 30 2 *` parses but never fires.
-                        let probe = chrono::DateTime::from_timestamp(946_684_800, 0).unwrap_or_default();
-                        if c.find_next_occurrence(&probe, false).is_err() {
-                            self.err("cron", n.span, top, format!("cron `{text}` never fires"));
+            Some((_, n)) => {
+                self.expect_text(n, "`cron`", top)
+                    .and_then(|text| match parse_cron(text) {
+                        Ok(c) => Some((text.trim().to_string(), c)),
+                        Err(CronError::NeverFires(why)) => {
+                            self.err("cron", n.span, top, why);
                             None
-                        } else {
-                            Some((text.trim().to_string(), c))
                         }
-                    }
-                    Err(e) => {
-                        let why = e.to_string();
-                        let why = why
-                            .trim_start_matches("Component error: ")
-                            .trim_start_matches("Invalid pattern: ")
-                            .trim_end_matches('.')
-                            .to_lowercase();
-                        self.err("cron", n.span, top, format!("invalid cron `{text}`: {why}"))
-                            .help = Some("five fields (minute hour day-of-month month day-of-week), or six with seconds first".into());
-                        None
-                    }
-                }
-            }),
+                        Err(CronError::Invalid(why)) => {
+                            self.err("cron", n.span, top, why).help = Some(CRON_HELP.into());
+                            None
+                        }
+                    })
+            }
             None => {
                 self.err("missing-key", value.span, top, "`schedule` needs `cron:`, for example \"0 9 * * 1-5\"");
                 None

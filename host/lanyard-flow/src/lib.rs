@@ -27,6 +27,9 @@
 //! - [`library`]: checks across files (unique names, helper flows exist and get
 //!   their inputs, no cycles between helpers) and [`Library`], the loaded flows.
 //! - [`interp`]: [`run_flow`]. Only ever sees a compiled [`Flow`].
+//! - [`outline`]: the builder's diagram model of a compiled flow ([`Outline`]):
+//!   the trigger and schedules in words, each step's journal path, YAML path,
+//!   key inputs and the names in scope there.
 //! - [`trace`]: the readable text of a run from its history records.
 //! - [`diag`]: diagnostics, human (`file:line:col: error: ...`) and serde forms.
 //! - [`expr`]: the expression language (minijinja, locked down and fuelled).
@@ -81,6 +84,7 @@ pub mod expr;
 pub mod interp;
 pub mod library;
 pub mod model;
+pub mod outline;
 mod scope;
 pub mod trace;
 pub mod yaml;
@@ -98,4 +102,5 @@ pub use library::{Library, SourceFile, Validation, validate};
 pub use model::{
     CardRef, CardVersion, Flow, LimitOverrides, Retry, Schedule, Step, StepKind, Trigger,
 };
+pub use outline::{Outline, outline};
 pub use trace::{TraceOptions, render_trace};

@@ -36,6 +36,9 @@ pub struct Flow {
     /// Where the name is written, for "name already used" across files.
     #[serde(skip)]
     pub(crate) name_span: Span,
+    /// Where `trigger:` is written (the builder's trigger box).
+    #[serde(skip)]
+    pub(crate) trigger_span: Span,
 }
 
 impl Flow {
@@ -95,12 +98,28 @@ pub(crate) struct CallSite {
 pub struct Step {
     /// The explicit `id:`, or a generated `<kind>-<n>`.
     pub id: Arc<str>,
+    /// Whether the file gives the id (`id:`) rather than the compiler.
+    pub id_given: bool,
     pub description: Option<String>,
     pub kind: StepKind,
     pub on_error: Option<Vec<Step>>,
     /// Where the step starts in the file.
     pub span: Span,
     pub(crate) slot: usize,
+    /// What an expression at the start of this step may read, as the compiler
+    /// worked it out (for the builder's field picker).
+    pub(crate) known: Arc<Known>,
+}
+
+/// The names in scope where a step starts, beyond `event`, `flow` and `vars`.
+#[derive(Debug, Default)]
+pub(crate) struct Known {
+    /// Step ids that have completed on every path to here, in document order.
+    pub(crate) steps: Vec<Arc<str>>,
+    pub(crate) loop_vars: Vec<Arc<str>>,
+    pub(crate) in_loop: bool,
+    /// In `on_error` or `on_failure`.
+    pub(crate) error: bool,
 }
 
 /// Serialized the way it is written: `{ id, card, with, retry, on_error }`,
@@ -515,7 +534,76 @@ impl fmt::Debug for Schedule {
     }
 }
 
+/// Why a cron pattern is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CronError {
+    /// Not a cron pattern; the message says why.
+    Invalid(String),
+    /// A pattern such as `0 0 30 2 *`: valid, but no date matches it.
+    NeverFires(String),
+}
+
+impl fmt::Display for CronError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CronError::Invalid(m) | CronError::NeverFires(m) => f.write_str(m),
+        }
+    }
+}
+
+/// What a cron pattern looks like, for messages.
+pub const CRON_HELP: &str =
+    "five fields (minute hour day-of-month month day-of-week), or six with seconds first";
+
+/// Parse a schedule's cron pattern as the compiler does: five fields, or six
+/// with seconds first; no year.
+pub fn parse_cron(text: &str) -> Result<croner::Cron, CronError> {
+    let parser = croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Optional)
+        .year(croner::parser::Year::Disallowed)
+        .build();
+    match parser.parse(text) {
+        Ok(c) => {
+            let probe = DateTime::from_timestamp(946_684_800, 0).unwrap_or_default();
+            if c.find_next_occurrence(&probe, false).is_err() {
+                Err(CronError::NeverFires(format!("cron `{text}` never fires")))
+            } else {
+                Ok(c)
+            }
+        }
+        Err(e) => {
+            let why = e.to_string();
+            let why = why
+                .trim_start_matches("Component error: ")
+                .trim_start_matches("Invalid pattern: ")
+                .trim_end_matches('.')
+                .to_lowercase();
+            Err(CronError::Invalid(format!("invalid cron `{text}`: {why}")))
+        }
+    }
+}
+
 impl Schedule {
+    /// A schedule from its two texts alone, as the new-flow form has them
+    /// (the other settings at their defaults). The error is one line.
+    pub fn parse(cron: &str, timezone: &str) -> Result<Schedule, String> {
+        let compiled = parse_cron(cron).map_err(|e| e.to_string())?;
+        let tz = timezone.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+            format!(
+                "unknown time zone `{}`: use an IANA name such as America/New_York, Europe/Berlin or UTC",
+                timezone.trim()
+            )
+        })?;
+        Ok(Schedule {
+            cron: cron.trim().to_string(),
+            timezone: tz,
+            catch_up: CatchUp::Skip,
+            catch_up_explicit: false,
+            overlap: false,
+            compiled,
+        })
+    }
+
     /// The first fire time strictly after `t`, computed in the schedule's time
     /// zone (so `0 9 * * *` in America/New_York stays at 9:00 across DST).
     pub fn next_fire_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {

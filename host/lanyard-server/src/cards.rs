@@ -55,6 +55,8 @@ pub struct CardVersionEntry {
     pub source: CardSource,
     pub description: String,
     pub input_schema: Value,
+    /// What the card answers (its `describe()`): the builder's field picker.
+    pub output_schema: Value,
     /// What the card asks for.
     pub requested: Grants,
     /// What it gets: granted ∩ requested.
@@ -147,6 +149,11 @@ pub struct CardListing {
     pub digest: String,
     pub source: CardSource,
     pub description: String,
+    /// The palette group: Okta, Slack, Mail, HTTP, Tables or Custom.
+    pub group: &'static str,
+    /// The card's `describe()` JSON Schemas (the builder's forms and picker).
+    pub input_schema: Value,
+    pub output_schema: Value,
     pub requested: Grants,
     pub granted: Grants,
     pub loaded: bool,
@@ -225,6 +232,7 @@ impl CardSet {
                 CardSource::Builtin,
                 info.description.clone(),
                 info.input_schema.clone(),
+                info.output_schema.clone(),
                 requested,
                 grants,
             );
@@ -233,12 +241,9 @@ impl CardSet {
         }
         for e in registry {
             let description = e.info.get("description").and_then(Value::as_str).unwrap_or_default().to_string();
-            let input_schema = e
-                .info
-                .get("input_schema")
-                .or_else(|| e.info.get("inputSchema"))
-                .cloned()
-                .unwrap_or(Value::Bool(true));
+            let schema = |key: &str, alt: &str| e.info.get(key).or_else(|| e.info.get(alt)).cloned().unwrap_or(Value::Bool(true));
+            let input_schema = schema("input_schema", "inputSchema");
+            let output_schema = schema("output_schema", "outputSchema");
             let grants = effective_grants(&e.name, &e.requested, CardSource::Registry, card_grants.get(&e.name), e.granted.as_ref());
             let versions = by_name.entry(e.name.clone()).or_default();
             // A registry version never shadows a built-in of the same version.
@@ -252,6 +257,7 @@ impl CardSet {
                 CardSource::Registry,
                 description,
                 input_schema,
+                output_schema,
                 e.requested.clone(),
                 grants,
             );
@@ -325,6 +331,9 @@ impl CardSet {
                 digest: e.digest.clone(),
                 source: e.source,
                 description: e.description.clone(),
+                group: lanyard_flow::outline::card_group(&e.name),
+                input_schema: e.input_schema.clone(),
+                output_schema: e.output_schema.clone(),
                 requested: e.requested.clone(),
                 granted: (*e.grants).clone(),
                 loaded: e.loaded.initialized(),
@@ -344,6 +353,7 @@ impl CardVersionEntry {
         source: CardSource,
         description: String,
         input_schema: Value,
+        output_schema: Value,
         requested: Grants,
         grants: Grants,
     ) -> Self {
@@ -356,6 +366,7 @@ impl CardVersionEntry {
             source,
             description,
             input_schema,
+            output_schema,
             requested,
             grants: Arc::new(grants),
             held: false,

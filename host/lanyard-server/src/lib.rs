@@ -48,6 +48,7 @@
 //! the shutdown signal fires).
 
 pub mod breaker;
+pub mod builder_api;
 pub mod cards;
 pub mod console;
 pub mod config;

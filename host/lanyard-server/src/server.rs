@@ -15,7 +15,8 @@
 //! - admin (`Authorization: Bearer <admin_token>`): `GET /api/v1/runs`,
 //!   `GET /api/v1/runs/{id}`, `POST /api/v1/runs/{id}/cancel`,
 //!   `GET /api/v1/flows`, `POST /api/v1/flows/{name}/run`,
-//!   `POST /api/v1/admin/reload`, `GET /api/v1/cards`, `GET /api/v1/events/rejected`
+//!   `POST /api/v1/admin/reload`, `GET /api/v1/cards` (each version with its
+//!   `group` and `describe()` schemas), `GET /api/v1/events/rejected`
 //!   (events refused at intake, `crate::intake`), `GET /api/v1/tables`,
 //!   `GET /api/v1/tables/{table}/rows?prefix=&limit=`,
 //!   `GET|PUT|DELETE /api/v1/tables/{table}/rows/{key}`
@@ -24,6 +25,8 @@
 //!   `GET /api/v1/okta/event-types/{type}/sample`
 //! - the card registry (admin token; `crate::registry_api`): `POST /api/v1/cards`, `PUT|GET /api/v1/cards/{name}`,
 //!   `GET|DELETE /api/v1/cards/{name}/{version}`, `POST /api/v1/cards/{name}/{version}/grants`
+//! - the flow builder's reference (admin token; `crate::builder_api`): `GET /api/v1/okta/event-types`,
+//!   `GET /api/v1/okta/event-schema`, `GET /api/v1/schedule/preview?cron=&timezone=`
 //!
 //! Clients are bounded (connections at once, time to send a request head, time
 //! to send a body), with room kept for health checks and the admin API: see
@@ -824,6 +827,10 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
     // The card registry: `crate::registry_api` (publish, show, grant, remove).
     if crate::registry_api::is_registry_route(&m, rest) {
         return crate::registry_api::handle(engine, req, rest).await;
+    }
+    // The builder's reference routes: `crate::builder_api`.
+    if crate::builder_api::is_builder_route(rest) {
+        return crate::builder_api::handle(engine, req, rest).await;
     }
     let route = match rest {
         ["runs"] => ("GET", Route::Runs),

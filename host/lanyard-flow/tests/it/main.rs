@@ -5,5 +5,6 @@ mod support;
 mod compile;
 mod diagnostics;
 mod interp;
+mod outline;
 mod props;
 mod trace;

@@ -8,6 +8,7 @@ mod support;
 mod admin;
 mod backlog;
 mod bad_input;
+mod builder;
 mod drafts;
 mod console;
 mod hooks;
