@@ -150,13 +150,21 @@ async fn compile_draft(engine: &Engine, set: &Arc<FlowSet>, source: String, file
         ));
     }
     let dir = engine.config().server.flows_dir.clone();
-    let mut files = tokio::task::spawn_blocking(move || if dir.is_dir() { read_flow_files(&dir) } else { Ok(Vec::new()) })
+    let read_dir = dir.clone();
+    let mut files = tokio::task::spawn_blocking(move || if read_dir.is_dir() { read_flow_files(&read_dir) } else { Ok(Vec::new()) })
         .await
         .map_err(|e| internal(format!("reading the flows failed: {e}")))?
         .map_err(internal)?;
+    // Files are named as the admin API names them (relative to the flows
+    // directory) or as loading reads them (the whole path).
     let path = match file {
-        Some(f) if files.iter().any(|s| s.path == f) => f,
-        Some(f) => return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_file", format!("no flow file `{f}` is in the flows directory"))),
+        Some(f) => {
+            let joined = dir.join(&f).display().to_string();
+            match files.iter().find(|s| s.path == f || s.path == joined) {
+                Some(s) => s.path.clone(),
+                None => return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_file", format!("no flow file `{f}` is in the flows directory"))),
+            }
+        }
         None => DRAFT_FILE.to_string(),
     };
     files.retain(|f| f.path != path);

@@ -60,6 +60,11 @@ async fn a_draft_is_dry_run_without_saving_and_a_real_run_is_only_of_the_saved_f
     let client = d.engine.okta_client().unwrap();
     assert_eq!(client.get_user(&user.id).await.unwrap().status, "ACTIVE");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), OFFBOARD);
+    // The file may be named relative to the flows directory, as the outline names it.
+    let (status, body) = post(&d, "/api/v1/flows/test", json!({ "source": draft, "file": "offboard.yaml", "event": ev })).await;
+    assert_eq!((status, body["run"]["status"].as_str()), (200, Some("succeeded")), "{body}");
+    let (status, _) = post(&d, "/api/v1/flows/test", json!({ "source": draft, "file": "nope.yaml", "event": ev })).await;
+    assert_eq!(status, 404);
 
     // A draft with an error is answered with its diagnostics, in place.
     let broken = OFFBOARD.replace("okta.suspend", "okta.suspendd");
