@@ -21,6 +21,10 @@
 //!   `GET|PUT|DELETE /api/v1/tables/{table}/rows/{key}`
 //! - the card registry (admin token; `crate::registry_api`): `POST /api/v1/cards`, `PUT|GET /api/v1/cards/{name}`,
 //!   `GET|DELETE /api/v1/cards/{name}/{version}`, `POST /api/v1/cards/{name}/{version}/grants`
+//! - writing flows (admin token; `crate::flow_api`): `GET|PUT /api/v1/flows/{name}`,
+//!   `POST /api/v1/flows/check`, `POST /api/v1/flows`, `PUT /api/v1/flows/{name}/enabled`,
+//!   `GET /api/v1/flows/{name}/versions`, `GET /api/v1/flows/{name}/versions/{n}`,
+//!   `POST /api/v1/flows/{name}/revert`, `GET /api/v1/flows/{name}/audit`, `GET /api/v1/audit`
 //!
 //! Clients are bounded (connections at once, time to send a request head, time
 //! to send a body), with room kept for health checks and the admin API: see
@@ -737,6 +741,13 @@ async fn invoke(engine: &Engine, req: Request<Incoming>, name: &str) -> Result<R
         .get(name)
         .cloned()
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown_flow", format!("no flow named `{name}` is loaded")))?;
+    if !flow.enabled {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "flow_off",
+            format!("flow `{name}` is off (`enabled: false` in {}); turn it on to invoke it", flow.file),
+        ));
+    }
     let Trigger::Api(api) = &flow.trigger else {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -816,6 +827,10 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
     // The card registry: `crate::registry_api` (publish, show, grant, remove).
     if crate::registry_api::is_registry_route(&m, rest) {
         return crate::registry_api::handle(engine, req, rest).await;
+    }
+    // Writing flows, their versions and the audit list: `crate::flow_api`.
+    if crate::flow_api::is_flow_api_route(&m, rest) {
+        return crate::flow_api::handle(engine, req, rest).await;
     }
     let route = match rest {
         ["runs"] => ("GET", Route::Runs),
@@ -898,6 +913,7 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                         "description": f.description,
                         "file": f.file,
                         "digest": f.digest,
+                        "enabled": f.enabled,
                         "trigger": f.trigger,
                         "running": engine.is_running(&f.name),
                     })

@@ -9,6 +9,7 @@ mod admin;
 mod backlog;
 mod bad_input;
 mod console;
+mod flow_api;
 mod hooks;
 mod invoke;
 mod lifecycle;
