@@ -975,6 +975,27 @@ mod tests {
     }
 
     #[test]
+    fn the_summary_says_what_changed_in_words() {
+        let catalog = lanyard_flow::StaticCatalog::new([lanyard_flow::CardSummary::new("lanyard.echo").with_version("1.0.0")]);
+        let compile = |text: &str| {
+            let c = lanyard_flow::compile("f.yaml", text, &catalog);
+            c.flow.unwrap_or_else(|| panic!("{:?}", c.diagnostics))
+        };
+        let old = compile(
+            "name: f\ndescription: one\ntrigger: manual\nsteps:\n  - id: sessions\n    card: lanyard.echo\n    with: { message: a }\n  - id: check\n    if: \"true\"\n    then:\n      - id: inner\n        return: 1\n",
+        );
+        let new = compile(
+            "name: f\ndescription: two\nenabled: false\ntrigger: manual\nsteps:\n  - id: sessions\n    card: lanyard.echo\n    with: { message: b }\n  - id: notify\n    card: lanyard.echo\n    with: { message: c }\n",
+        );
+        assert_eq!(
+            summarize(Some(&old), &new),
+            "changed the description; added step notify; removed steps check, inner; changed inputs of sessions; turned off"
+        );
+        assert_eq!(summarize(Some(&old), &old), "no change to what the flow does (text, comments or layout only)");
+        assert_eq!(summarize(None, &new), "created flow f with 2 steps, off");
+    }
+
+    #[test]
     fn default_file_names_are_slugs_of_the_flow_name() {
         assert_eq!(default_file("name: Offboard a Leaver!\n").as_deref(), Some("offboard-a-leaver.yaml"));
         assert_eq!(default_file("name: \"***\"\n"), None);

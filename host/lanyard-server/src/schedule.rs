@@ -25,6 +25,8 @@
 //! - **No overlap** by default: when a run of the flow is still queued or
 //!   running, the fire is skipped and recorded (log, metric, [`TickReport`]);
 //!   `overlap: true` in the schedule allows it.
+//! - **Off** (`enabled: false`): every due fire is skipped and recorded, and the
+//!   next fire still advances, so turning the flow on owes no missed fires.
 //! - A run started by a fire has trigger `schedule` and sees as `event`:
 //!   `{ "fire_time": "<RFC 3339>", "cron": "...", "timezone": "...", "missed": <n> }`.
 //! - "Run now" (`POST /api/v1/flows/{name}/run`, the CLI) is **not** a fire: it
@@ -62,7 +64,8 @@ pub const MAX_NAP: Duration = Duration::from_secs(30);
 const RETRY_AFTER_ERROR: Duration = Duration::from_secs(5);
 
 /// Schedule fires, by `flow` and `result`: `fired`, `caught_up` (a late fire
-/// run once for all missed times), `skipped_overlap`, `skipped_missed`, `failed`.
+/// run once for all missed times), `skipped_overlap`, `skipped_missed`,
+/// `skipped_off` (the flow is `enabled: false`), `failed`.
 pub const METRIC_FIRES: &str = "lanyard_schedule_fires_total";
 /// The next fire time of each schedule, as Unix seconds, by `flow`.
 pub const METRIC_NEXT_FIRE: &str = "lanyard_schedule_next_fire_timestamp_seconds";
