@@ -181,10 +181,21 @@ async fn a_save_writes_the_text_as_sent_keeps_comments_and_a_second_save_from_th
     let (status, body, _) = d.send(reqwest::Method::PUT, "/api/v1/flows/on-suspend", Some(&new_etag), Some(json!({ "source": edited }))).await;
     assert_eq!(status, 412, "{body}");
     assert_eq!(body["error"]["current"]["source"], by_hand);
+    // Saved over with the etag of the hand edit: the hand edit is kept as a version first.
+    let hand_etag = body["error"]["current"]["etag"].as_str().unwrap().to_string();
+    let (status, body, _) = d.send(reqwest::Method::PUT, "/api/v1/flows/on-suspend", Some(&hand_etag), Some(json!({ "source": edited }))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["version"], 4);
+    let (_, versions, _) = d.send(reqwest::Method::GET, "/api/v1/flows/on-suspend/versions", None, None).await;
+    let actions: Vec<&str> = versions["versions"].as_array().unwrap().iter().map(|v| v["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["save", "found", "save", "found"]);
+    let (_, v3, _) = d.send(reqwest::Method::GET, "/api/v1/flows/on-suspend/versions/3", None, None).await;
+    assert_eq!(v3["source"], by_hand);
 
     // The audit in words, the global list too.
     let (_, audit, _) = d.send(reqwest::Method::GET, "/api/v1/audit", None, None).await;
-    let e = &audit["entries"][0];
+    assert_eq!(audit["entries"][0]["summary"], "no change to what the flow does (text, comments or layout only)");
+    let e = &audit["entries"][1];
     assert_eq!((e["action"].as_str(), e["flow"].as_str(), e["file"].as_str()), (Some("save"), Some("on-suspend"), Some("suspend.yaml")));
     assert_eq!(e["summary"], "added step note");
     assert_eq!(e["note"], "track it");
