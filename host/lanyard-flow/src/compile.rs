@@ -457,7 +457,7 @@ impl<'a> Cx<'a> {
         let entries = self.expect_map(root, "a flow", top)?;
         self.check_keys(
             entries,
-            &["name", "description", "trigger", "steps", "on_failure"],
+            &["name", "description", "enabled", "trigger", "steps", "on_failure"],
             "a flow",
             top,
         );
@@ -506,6 +506,11 @@ impl<'a> Cx<'a> {
                 None
             }
         };
+        // Absent is on; anything but a boolean is an error (not "off").
+        let enabled = match get(entries, "enabled") {
+            Some((_, n)) => self.expect_bool(n, "`enabled`", top),
+            None => Some(true),
+        };
         let trigger = match get(entries, "trigger") {
             Some((_, n)) => self.trigger(n),
             None => {
@@ -548,6 +553,7 @@ impl<'a> Cx<'a> {
         Some(Flow {
             name: name?,
             description: description?,
+            enabled: enabled?,
             file: self.file.to_string(),
             digest,
             trigger: trigger?,

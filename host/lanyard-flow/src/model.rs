@@ -19,6 +19,12 @@ use std::time::Duration;
 pub struct Flow {
     pub name: String,
     pub description: String,
+    /// `enabled:` (absent is `true`). An off flow keeps its file and stays
+    /// loaded (Run now, `lanyard run`, tests and `call` still reach it), but
+    /// no trigger starts it: the daemon checks this where events, schedule
+    /// fires and invokes would start a run. Serialized only when off, as written.
+    #[serde(skip_serializing_if = "is_on")]
+    pub enabled: bool,
     /// The file it came from, as given to the compiler.
     pub file: String,
     /// sha256 (hex) of the file's text: `RunRecord::flow_digest`.
@@ -39,6 +45,10 @@ pub struct Flow {
     /// Where `trigger:` is written (the builder's trigger box).
     #[serde(skip)]
     pub(crate) trigger_span: Span,
+}
+
+fn is_on(enabled: &bool) -> bool {
+    *enabled
 }
 
 impl Flow {

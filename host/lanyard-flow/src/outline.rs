@@ -160,9 +160,7 @@ pub fn outline(flow: &Flow, now: DateTime<Utc>) -> Outline {
     Outline {
         name: flow.name.clone(),
         description: flow.description.clone(),
-        // `enabled` is not part of the compiled flow yet (issue 13's on/off
-        // part adds `Flow::enabled`); until then every loaded flow is on.
-        enabled: true,
+        enabled: flow.enabled,
         file: flow.file.clone(),
         trigger: trigger_box(flow, now),
         steps,

@@ -185,6 +185,10 @@ async fn dispatch_one(engine: &Engine, ev: &InboxEvent, queued: &mut Vec<RunTask
     // JSON as its run's input rather than a copy.
     let mut wanted = Vec::new();
     for (flow, trigger) in snapshot.okta_flows(&event.event_type) {
+        if !flow.enabled {
+            tracing::debug!(event = %ev.uuid, flow = %flow.name, "the flow is off (`enabled: false`); the event does not start it");
+            continue;
+        }
         if own && !trigger.include_own_events {
             metrics::counter!(m::EVENTS_IGNORED, "reason" => "own_actor").increment(1);
             tracing::debug!(event = %ev.uuid, flow = %flow.name, "event caused by lanyard's own Okta identity; the flow does not opt in");

@@ -213,6 +213,13 @@ pub(crate) struct Inner {
     flows_tx: watch::Sender<Arc<FlowSet>>,
     reload_lock: tokio::sync::Mutex<()>,
     last_reload_error: Mutex<Option<LoadError>>,
+    /// sha256 over the paths and texts of the flow files the loaded set was
+    /// read from: a watcher event that changed nothing (the admin API's own
+    /// write, already reloaded) does not reload again.
+    loaded_files: Mutex<Option<String>>,
+    /// One write to the flows directory through the admin API at a time
+    /// (`crate::flow_api`): compare, validate, write and reload as one step.
+    flow_writes: tokio::sync::Mutex<()>,
     extra_flow: Option<PathBuf>,
     pub(crate) intake: Intake,
     pub(crate) queue: RunQueue,
@@ -339,6 +346,8 @@ impl Engine {
             flows_tx,
             reload_lock: tokio::sync::Mutex::new(()),
             last_reload_error: Mutex::new(None),
+            loaded_files: Mutex::new(None),
+            flow_writes: tokio::sync::Mutex::new(()),
             extra_flow: options.extra_flow,
             self_actors: RwLock::new(self_actors),
             ready,
@@ -658,10 +667,38 @@ impl Engine {
     /// kept for `GET /api/v1/flows` (and logged, diagnostic by diagnostic).
     pub async fn reload(&self) -> Result<ReloadStatus, ReloadError> {
         let _one_at_a_time = self.inner.reload_lock.lock().await;
-        let result = self.load_set().await;
+        self.reload_locked().await
+    }
+
+    /// [`Engine::reload`], unless the flow files are byte for byte those of
+    /// the loaded set (and it loaded): the file watcher's reload, which an
+    /// admin API write has already done.
+    pub async fn reload_if_files_changed(&self) -> Result<ReloadStatus, ReloadError> {
+        let _one_at_a_time = self.inner.reload_lock.lock().await;
+        let loaded = self.inner.loaded_files.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if loaded.is_some() && self.inner.last_reload_error.lock().unwrap_or_else(|p| p.into_inner()).is_none() {
+            let dir = self.inner.config.server.flows_dir.clone();
+            let now = tokio::task::spawn_blocking(move || read_flow_files(&dir).ok().map(|f| files_digest(&f)))
+                .await
+                .ok()
+                .flatten();
+            if now.is_some() && now == loaded {
+                tracing::debug!("flow files unchanged since the last load; not reloading");
+                return Ok(self.reload_status());
+            }
+        }
+        self.reload_locked().await
+    }
+
+    async fn reload_locked(&self) -> Result<ReloadStatus, ReloadError> {
+        let (result, _) = self.load_set(None).await;
         match result {
-            Ok(set) => {
+            Ok((set, digest)) => {
+                *self.inner.loaded_files.lock().unwrap_or_else(|p| p.into_inner()) = Some(digest);
                 let n = set.len();
+                let off = set.flows().filter(|f| !f.enabled).count();
+                metrics::gauge!(m::FLOWS_BY_STATE, "state" => "on").set((n - off) as f64);
+                metrics::gauge!(m::FLOWS_BY_STATE, "state" => "off").set(off as f64);
                 for w in &set.warnings {
                     tracing::warn!(file = %w.file, line = w.span.start.line, message = %w.message, "flow warning");
                 }
@@ -686,7 +723,47 @@ impl Engine {
         }
     }
 
-    async fn load_set(&self) -> Result<FlowSet, LoadError> {
+    /// Validate the flows directory with `draft` in place of the file of its
+    /// path (or added, if there is none), exactly as a reload would, without
+    /// loading anything: every diagnostic (errors and warnings), or the error
+    /// that stopped the check before validation (the card registry cannot be
+    /// read, a set-wide rule such as `[error_flow]` is broken).
+    pub(crate) async fn check_flows_with(&self, draft: SourceFile) -> DraftCheck {
+        let path = draft.path.clone();
+        let (result, diagnostics) = self.load_set(Some(draft)).await;
+        match result {
+            Ok((set, _)) => {
+                let flow = set.flows().find(|f| f.file == path).cloned();
+                DraftCheck {
+                    diagnostics,
+                    flow,
+                    set: Some(Arc::new(set)),
+                    refused: None,
+                }
+            }
+            Err(e) => DraftCheck {
+                diagnostics,
+                flow: None,
+                set: None,
+                refused: Some(e),
+            },
+        }
+    }
+
+    /// One write to the flows directory at a time (`crate::flow_api`).
+    pub(crate) async fn lock_flow_writes(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.inner.flow_writes.lock().await
+    }
+
+    /// The set (and the digest of the files it was read from), and every
+    /// diagnostic of the validation.
+    async fn load_set(&self, draft: Option<SourceFile>) -> (Result<(FlowSet, String), LoadError>, Vec<lanyard_flow::Diagnostic>) {
+        let mut all = Vec::new();
+        let result = self.load_set_inner(draft, &mut all).await;
+        (result, all)
+    }
+
+    async fn load_set_inner(&self, draft: Option<SourceFile>, all: &mut Vec<lanyard_flow::Diagnostic>) -> Result<(FlowSet, String), LoadError> {
         let now = self.inner.clock.now();
         let fail = |message: String| LoadError {
             at: now,
@@ -720,6 +797,16 @@ impl Engine {
                 files.retain(|f| std::fs::canonicalize(&f.path).ok() != canonical || canonical.is_none());
                 files.push(read_flow_file(&p)?);
             }
+            if let Some(d) = draft {
+                // In its place in path order, as it will be once written.
+                match files.iter().position(|f| f.path == d.path) {
+                    Some(i) => files[i] = d,
+                    None => {
+                        files.push(d);
+                        files.sort_by(|a, b| std::path::Path::new(&a.path).cmp(std::path::Path::new(&b.path)));
+                    }
+                }
+            }
             Ok(files)
         })
         .await
@@ -732,6 +819,8 @@ impl Engine {
             _ => files,
         };
         let validation = lanyard_flow::validate(&files, cards.as_ref());
+        all.extend(validation.diagnostics.iter().cloned());
+        let digest = files_digest(&files);
         let (errors, warnings): (Vec<_>, Vec<_>) = validation.diagnostics.iter().cloned().partition(|d| d.is_error());
         if !errors.is_empty() && mode == Mode::Daemon {
             let rendered = lanyard_flow::diag::render_all(&errors, |name| files.iter().find(|f| f.path == name).map(|f| f.text.as_str()));
@@ -773,7 +862,7 @@ impl Engine {
             store: self.inner.store.clone(),
         });
         let generation = self.flows().generation + 1;
-        Ok(FlowSet::new(flows, invoker, generation, now, warnings))
+        Ok((FlowSet::new(flows, invoker, generation, now, warnings), digest))
     }
 
     // -- runs ---------------------------------------------------------------
@@ -1480,6 +1569,32 @@ enum Ran {
     Ended,
     /// The store failed under the run, which did not end: why.
     Interrupted(String),
+}
+
+/// sha256 over the paths and texts of flow files, in their order.
+fn files_digest(files: &[SourceFile]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for f in files {
+        for part in [f.path.as_bytes(), f.text.as_bytes()] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part);
+        }
+    }
+    hex::encode(h.finalize())
+}
+
+/// What [`Engine::check_flows_with`] found.
+#[derive(Debug)]
+pub(crate) struct DraftCheck {
+    /// Every diagnostic of the set, the draft's and the other files'.
+    pub diagnostics: Vec<lanyard_flow::Diagnostic>,
+    /// Why a reload with the draft would be refused (`None`: it would load).
+    pub refused: Option<LoadError>,
+    /// The draft's flow as it would load (none when refused).
+    pub flow: Option<Arc<Flow>>,
+    /// The whole set it would load in (the draft's helpers and cards).
+    pub set: Option<Arc<FlowSet>>,
 }
 
 /// `lanyard run path.yaml` with a flow of the same name in the flows

@@ -55,6 +55,7 @@ pub mod config;
 mod dispatch;
 pub mod engine;
 pub mod flows;
+mod flow_api;
 pub mod intake;
 pub mod journal;
 pub mod metrics;

@@ -43,6 +43,8 @@ pub const HTTP_CONNECTIONS_SHED: &str = "lanyard_http_connections_shed_total";
 pub const RELOADS: &str = "lanyard_flow_reloads_total";
 /// Flows loaded now.
 pub const FLOWS_LOADED: &str = "lanyard_flows_loaded";
+/// Flows loaded now, by `state` (`on`, `off`: `enabled: false`).
+pub const FLOWS_BY_STATE: &str = "lanyard_flows";
 /// 1 once flows are loaded and hooks are accepted, 0 before and while stopping.
 pub const READY: &str = "lanyard_ready";
 /// 1 while the store can write, 0 after a failed write until it has reopened
@@ -107,6 +109,7 @@ fn describe() {
     describe_counter!(HTTP_CONNECTIONS_SHED, "Idle client connections closed to make room for new ones");
     describe_counter!(RELOADS, "Flow reloads, by result");
     describe_gauge!(FLOWS_LOADED, "Flows loaded now");
+    describe_gauge!(FLOWS_BY_STATE, "Flows loaded now, by state: on, or off (enabled: false)");
     describe_gauge!(READY, "1 when the daemon is ready");
     describe_gauge!(STORE_WRITABLE, "1 while the store can write, 0 after a failed write (a full disk) until it reopens");
     describe_gauge!(STORE_FAILING_SINCE, Unit::Seconds, "When the store stopped writing (unix time), 0 while it writes");

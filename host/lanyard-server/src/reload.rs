@@ -52,7 +52,9 @@ pub(crate) async fn watch_flows(engine: Engine) {
             }
         }
         tracing::info!(dir = %dir.display(), "flow files changed; reloading");
-        let _ = engine.reload().await;
+        // An admin API write reloads before it answers; its own change seen
+        // here again is not a second reload (no second generation).
+        let _ = engine.reload_if_files_changed().await;
     }
 }
 

@@ -25,6 +25,8 @@
 //! - **No overlap** by default: when a run of the flow is still queued or
 //!   running, the fire is skipped and recorded (log, metric, [`TickReport`]);
 //!   `overlap: true` in the schedule allows it.
+//! - **Off** (`enabled: false`): every due fire is skipped and recorded, and the
+//!   next fire still advances, so turning the flow on owes no missed fires.
 //! - A run started by a fire has trigger `schedule` and sees as `event`:
 //!   `{ "fire_time": "<RFC 3339>", "cron": "...", "timezone": "...", "missed": <n> }`.
 //! - "Run now" (`POST /api/v1/flows/{name}/run`, the CLI) is **not** a fire: it
@@ -62,7 +64,8 @@ pub const MAX_NAP: Duration = Duration::from_secs(30);
 const RETRY_AFTER_ERROR: Duration = Duration::from_secs(5);
 
 /// Schedule fires, by `flow` and `result`: `fired`, `caught_up` (a late fire
-/// run once for all missed times), `skipped_overlap`, `skipped_missed`, `failed`.
+/// run once for all missed times), `skipped_overlap`, `skipped_missed`,
+/// `skipped_off` (the flow is `enabled: false`), `failed`.
 pub const METRIC_FIRES: &str = "lanyard_schedule_fires_total";
 /// The next fire time of each schedule, as Unix seconds, by `flow`.
 pub const METRIC_NEXT_FIRE: &str = "lanyard_schedule_next_fire_timestamp_seconds";
@@ -231,6 +234,8 @@ pub enum SkipReason {
     Missed,
     /// The engine refused the run (shutting down, flow gone, store error).
     StartFailed { error: String },
+    /// The flow is off (`enabled: false`); the next fire still advances.
+    Off,
 }
 
 /// Fire times that started no run.
@@ -376,6 +381,20 @@ impl Scheduler {
                 self.host.default_catch_up()
             };
             let fire = on_time || policy == CatchUp::Once;
+            if !flow.enabled {
+                // Off: nothing fires, late or not, and nothing is owed when it
+                // is turned on again (the next fire moves on below).
+                tracing::info!(flow = %name, fire_time = %latest, count, "the flow is off (`enabled: false`); schedule fire skipped");
+                metrics::counter!(METRIC_FIRES, "flow" => name.to_string(), "result" => "skipped_off").increment(count.into());
+                report.skipped.push(Skipped {
+                    flow: name.to_string(),
+                    fire_time: latest,
+                    count,
+                    reason: SkipReason::Off,
+                });
+                advance(store, name, schedule, state, now, &mut report).await?;
+                continue;
+            }
             let dropped = if fire { count - 1 } else { count };
             if dropped > 0 && policy == CatchUp::Skip {
                 tracing::warn!(flow = %name, missed = dropped, first = %first, latest = %latest, "schedule fires missed while lanyard was not running; skipped (catch_up: skip)");
@@ -405,18 +424,7 @@ impl Scheduler {
                     state.last_fire = Some(latest);
                 }
             }
-            match schedule.next_fire_after(now) {
-                Some(next) => {
-                    state.next_fire = next;
-                    store.set_schedule_state(name, &state).await?;
-                    metrics::gauge!(METRIC_NEXT_FIRE, "flow" => name.to_string()).set(next.timestamp() as f64);
-                    report.next_wake = earliest(report.next_wake, next);
-                }
-                None => {
-                    tracing::warn!(flow = %name, cron = %schedule.cron, "schedule has no further fire time; it will not fire again");
-                    store.remove_schedule_state(name).await?;
-                }
-            }
+            advance(store, name, schedule, state, now, &mut report).await?;
         }
         // The next fire times are on disk before any run starts: a crash from
         // here on loses at most these fires, never repeats them.
@@ -539,6 +547,31 @@ fn is_fire_time(schedule: &Schedule, t: DateTime<Utc>) -> bool {
     // Fire times are whole seconds, so the first fire after `t - 1s` is `t`
     // exactly when `t` is a fire time.
     schedule.next_fire_after(t - chrono::TimeDelta::seconds(1)) == Some(t)
+}
+
+/// Move a schedule's next fire past `now` and persist it (or forget a
+/// schedule with no fire time left).
+async fn advance(
+    store: &Store,
+    name: &str,
+    schedule: &Schedule,
+    mut state: ScheduleState,
+    now: DateTime<Utc>,
+    report: &mut TickReport,
+) -> Result<(), StoreError> {
+    match schedule.next_fire_after(now) {
+        Some(next) => {
+            state.next_fire = next;
+            store.set_schedule_state(name, &state).await?;
+            metrics::gauge!(METRIC_NEXT_FIRE, "flow" => name.to_string()).set(next.timestamp() as f64);
+            report.next_wake = earliest(report.next_wake, next);
+        }
+        None => {
+            tracing::warn!(flow = %name, cron = %schedule.cron, "schedule has no further fire time; it will not fire again");
+            store.remove_schedule_state(name).await?;
+        }
+    }
+    Ok(())
 }
 
 fn earliest(a: Option<DateTime<Utc>>, b: DateTime<Utc>) -> Option<DateTime<Utc>> {
@@ -797,6 +830,32 @@ mod tests {
         let r = s.tick(t("2026-05-04T10:02:00Z")).await.unwrap();
         assert_eq!(r.fired.len(), 1);
         assert!(h.is_running("minutely"));
+    }
+
+    #[tokio::test]
+    async fn an_off_flow_skips_its_fires_but_its_next_fire_advances() {
+        let clock = Arc::new(ManualClock::new(t("2026-05-04T08:00:00Z")));
+        let text = "name: nine\ndescription: a scheduled test flow\nenabled: false\ntrigger:\n  schedule: { cron: \"0 9 * * *\", timezone: UTC }\nsteps:\n  - card: lanyard.echo\n    with: { message: hi }\n";
+        let catalog = StaticCatalog::new([CardSummary::new("lanyard.echo").with_version("1.0.0")]);
+        let c = lanyard_flow::compile("nine.yaml", text, &catalog);
+        let off = Arc::new(c.flow.unwrap_or_else(|| panic!("{:?}", c.diagnostics)));
+        assert!(!off.enabled);
+        let h = host(Store::temporary().unwrap(), clock.clone(), vec![off], CatchUp::Skip, false);
+        let s = Scheduler::with_host(h.clone());
+        s.tick(clock.now()).await.unwrap();
+
+        let r = s.tick(t("2026-05-04T09:00:00Z")).await.unwrap();
+        assert!(r.fired.is_empty() && h.started().is_empty(), "an off flow starts no run");
+        assert_eq!(r.skipped.len(), 1);
+        assert_eq!(r.skipped[0].reason, SkipReason::Off);
+        assert_eq!(r.next_wake, Some(t("2026-05-05T09:00:00Z")));
+        assert_eq!(h.store().schedule_state("nine").await.unwrap().unwrap().next_fire, t("2026-05-05T09:00:00Z"));
+
+        // Turned on again: the next fire runs, nothing owed from the day it was off.
+        h.load(vec![flow("nine", r#"{ cron: "0 9 * * *", timezone: UTC }"#)], t("2026-05-04T09:30:00Z"));
+        let r = s.tick(t("2026-05-05T09:00:00Z")).await.unwrap();
+        assert_eq!(fire_times(&h), vec![t("2026-05-05T09:00:00Z")]);
+        assert_eq!(r.fired[0].missed, 0);
     }
 
     #[tokio::test]

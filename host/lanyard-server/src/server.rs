@@ -27,6 +27,10 @@
 //!   `GET|DELETE /api/v1/cards/{name}/{version}`, `POST /api/v1/cards/{name}/{version}/grants`
 //! - the flow builder's reference (admin token; `crate::builder_api`): `GET /api/v1/okta/event-types`,
 //!   `GET /api/v1/okta/event-schema`, `GET /api/v1/schedule/preview?cron=&timezone=`
+//! - writing flows (admin token; `crate::flow_api`): `GET|PUT /api/v1/flows/{name}`,
+//!   `POST /api/v1/flows/check`, `POST /api/v1/flows`, `PUT /api/v1/flows/{name}/enabled`,
+//!   `GET /api/v1/flows/{name}/versions`, `GET /api/v1/flows/{name}/versions/{n}`,
+//!   `POST /api/v1/flows/{name}/revert`, `GET /api/v1/flows/{name}/audit`, `GET /api/v1/audit`
 //!
 //! Clients are bounded (connections at once, time to send a request head, time
 //! to send a body), with room kept for health checks and the admin API: see
@@ -743,6 +747,13 @@ async fn invoke(engine: &Engine, req: Request<Incoming>, name: &str) -> Result<R
         .get(name)
         .cloned()
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown_flow", format!("no flow named `{name}` is loaded")))?;
+    if !flow.enabled {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "flow_off",
+            format!("flow `{name}` is off (`enabled: false` in {}); turn it on to invoke it", flow.file),
+        ));
+    }
     let Trigger::Api(api) = &flow.trigger else {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -832,6 +843,10 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
     if crate::builder_api::is_builder_route(rest) {
         return crate::builder_api::handle(engine, req, rest).await;
     }
+    // Writing flows, their versions and the audit list: `crate::flow_api`.
+    if crate::flow_api::is_flow_api_route(&m, rest) {
+        return crate::flow_api::handle(engine, req, rest).await;
+    }
     let route = match rest {
         ["runs"] => ("GET", Route::Runs),
         ["runs", id] => ("GET", Route::Run(decode_segment(id)?)),
@@ -913,6 +928,7 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                         "description": f.description,
                         "file": f.file,
                         "digest": f.digest,
+                        "enabled": f.enabled,
                         "trigger": f.trigger,
                         "running": engine.is_running(&f.name),
                     })

@@ -22,7 +22,7 @@
 //! through the engine's `Redactor` first.
 
 use crate::engine::{Engine, StartOptions, TokioSleeper};
-use crate::flows::{read_flow_files, FlowSet};
+use crate::flows::FlowSet;
 use crate::server::{allow, bad_request, decode_segment, internal, json_response, parse_json, read_body, require_admin, require_json, ApiError, Resp};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -139,9 +139,10 @@ struct CardTestBody {
 
 // -- a draft ----------------------------------------------------------------
 
-/// The flow a text compiles to, checked with every other flow file as a
-/// reload would check it; or a 422 answer with the text's diagnostics.
-async fn compile_draft(engine: &Engine, set: &Arc<FlowSet>, source: String, file: Option<String>) -> Result<Result<Arc<Flow>, Resp>, ApiError> {
+/// The flow a text compiles to and the set it would load in (its helpers and
+/// cards), checked exactly as a reload would check it with the text in place
+/// of its file; or a 422 answer with the diagnostics.
+async fn compile_draft(engine: &Engine, source: String, file: Option<String>) -> Result<Result<(Arc<Flow>, Arc<FlowSet>), Resp>, ApiError> {
     if source.len() as u64 > crate::flows::MAX_FLOW_FILE_BYTES {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -149,43 +150,34 @@ async fn compile_draft(engine: &Engine, set: &Arc<FlowSet>, source: String, file
             format!("the flow is {} bytes; a flow file is at most {}", source.len(), crate::flows::MAX_FLOW_FILE_BYTES),
         ));
     }
-    let dir = engine.config().server.flows_dir.clone();
-    let read_dir = dir.clone();
-    let mut files = tokio::task::spawn_blocking(move || if read_dir.is_dir() { read_flow_files(&read_dir) } else { Ok(Vec::new()) })
-        .await
-        .map_err(|e| internal(format!("reading the flows failed: {e}")))?
-        .map_err(internal)?;
+    let dir = &engine.config().server.flows_dir;
     // Files are named as the admin API names them (relative to the flows
     // directory) or as loading reads them (the whole path).
     let path = match file {
         Some(f) => {
-            let joined = dir.join(&f).display().to_string();
-            match files.iter().find(|s| s.path == f || s.path == joined) {
-                Some(s) => s.path.clone(),
-                None => return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_file", format!("no flow file `{f}` is in the flows directory"))),
+            let p = if std::path::Path::new(&f).starts_with(dir) { std::path::PathBuf::from(&f) } else { dir.join(&f) };
+            if !crate::flows::is_flow_file(&p) || !p.is_file() || f.split(['/', '\\']).any(|c| c == "..") {
+                return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_file", format!("no flow file `{f}` is in the flows directory")));
             }
+            p.display().to_string()
         }
-        None => DRAFT_FILE.to_string(),
+        None => dir.join(DRAFT_FILE).display().to_string(),
     };
-    files.retain(|f| f.path != path);
-    files.push(SourceFile::new(path.clone(), source));
-    let cards = set.cards().clone();
-    let validation = tokio::task::spawn_blocking(move || lanyard_flow::validate(&files, cards.as_ref()))
-        .await
-        .map_err(|e| internal(format!("validating the flow failed: {e}")))?;
-    let errors: Vec<&Diagnostic> = validation.diagnostics.iter().filter(|d| d.is_error() && d.file == path).collect();
-    if let Some(f) = validation.flows.iter().find(|f| f.file == path) {
-        if errors.is_empty() {
-            return Ok(Ok(f.clone()));
-        }
+    let check = engine.check_flows_with(SourceFile::new(path.clone(), source)).await;
+    if let (Some(flow), Some(set)) = (check.flow, check.set) {
+        return Ok(Ok((flow, set)));
     }
+    let errors: Vec<&Diagnostic> = check.diagnostics.iter().filter(|d| d.is_error() && d.file == path).collect();
     let message = match errors.len() {
-        0 => "the flow cannot run: it conflicts with another flow file (see the diagnostics)".to_string(),
+        0 => match &check.refused {
+            Some(e) => format!("the flow cannot run: {}", e.message),
+            None => "the flow cannot run: it conflicts with another flow file (see the diagnostics)".to_string(),
+        },
         1 => "the flow has an error; fix it to test".to_string(),
         n => format!("the flow has {n} errors; fix them to test"),
     };
     let shown: Vec<&Diagnostic> = if errors.is_empty() {
-        validation.diagnostics.iter().filter(|d| d.is_error()).collect()
+        check.diagnostics.iter().filter(|d| d.is_error()).collect()
     } else {
         errors
     };
@@ -274,18 +266,18 @@ async fn run_in_memory(engine: &Engine, set: &Arc<FlowSet>, flow: &Flow, input: 
 }
 
 async fn test_flow(engine: &Engine, body: TestBody) -> Result<Resp, ApiError> {
-    let set = engine.flows();
-    let flow = match compile_draft(engine, &set, body.source, body.file).await? {
+    let (flow, draft_set) = match compile_draft(engine, body.source, body.file).await? {
         Ok(f) => f,
         Err(invalid) => return Ok(invalid),
     };
     let (input, subject) = crate::testflow::event_input(body.event).map_err(|e| bad_request(e.to_string()))?;
     if body.dry_run {
-        let t = run_in_memory(engine, &set, &flow, input, true).await?;
+        let t = run_in_memory(engine, &draft_set, &flow, input, true).await?;
         let trace = lanyard_flow::render_trace(&t.run, &t.steps, &lanyard_flow::TraceOptions::default());
         return Ok(json_response(StatusCode::OK, &json!({ "run": t.run, "steps": t.steps, "trace": trace, "recorded": false })));
     }
     // A real run changes the org: it is of the saved flow and in the history.
+    let set = engine.flows();
     let saved = set.get(&flow.name);
     if saved.map(|f| f.digest.as_str()) != Some(flow.digest.as_str()) {
         return Err(ApiError::new(
@@ -350,7 +342,7 @@ async fn replay(engine: &Engine, name: &str, body: ReplayBody) -> Result<Resp, A
         .get(name)
         .cloned()
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown_flow", format!("no flow named `{name}` is loaded")))?;
-    let draft = match compile_draft(engine, &set, body.source, Some(loaded.file.clone())).await? {
+    let (draft, draft_set) = match compile_draft(engine, body.source, Some(loaded.file.clone())).await? {
         Ok(f) => f,
         Err(invalid) => return Ok(invalid),
     };
@@ -401,7 +393,7 @@ async fn replay(engine: &Engine, name: &str, body: ReplayBody) -> Result<Resp, A
             runs.push(r);
             continue;
         }
-        match run_in_memory(engine, &set, &draft, run.input.clone(), true).await {
+        match run_in_memory(engine, &draft_set, &draft, run.input.clone(), true).await {
             Ok(t) => {
                 r.effects = t.steps.iter().flat_map(|s| s.effects.iter()).filter_map(|e| serde_json::to_value(e).ok()).collect();
                 r.differences = differences(&run, &before_steps, &t.run, &t.steps);

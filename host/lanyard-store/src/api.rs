@@ -301,3 +301,62 @@ pub trait CardStore: Send + Sync + 'static {
         granted: Option<Grants>,
     ) -> Result<CardEntry>;
 }
+
+/// How many versions of one flow file are kept; older ones are dropped.
+pub const MAX_FLOW_VERSIONS: usize = 100;
+/// How many audit entries are kept in all; older ones are dropped.
+pub const MAX_AUDIT_ENTRIES: usize = 10_000;
+
+/// One saved text of a flow file (what the builder wrote, or the hand-written
+/// text it replaced). Numbered from 1 per file, never reused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowVersion {
+    pub version: u64,
+    pub at: DateTime<Utc>,
+    /// The file, relative to the flows directory (`offboarding.yaml`).
+    pub file: String,
+    /// `sha256:<hex>` of `source`.
+    pub etag: String,
+    /// `create`, `save`, `enable`, `disable`, `revert`, or `found` (a file
+    /// written by hand, kept before its first save).
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub source: String,
+}
+
+/// One write to a flow file, for people: who did what, in words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    /// The flow's name when it was written.
+    pub flow: String,
+    /// The file, relative to the flows directory.
+    pub file: String,
+    /// `create`, `save`, `enable`, `disable`, `revert`.
+    pub action: String,
+    /// The version the write made.
+    pub version: Option<u64>,
+    pub note: Option<String>,
+    /// What changed, in words ("added step notify; turned off").
+    pub summary: String,
+}
+
+/// The history of flow files written through the admin API: their versions
+/// (the last [`MAX_FLOW_VERSIONS`] per file) and the audit list. Keyed by the
+/// file's path, so renaming the flow inside keeps its history. What a version
+/// or an entry says is decided above this.
+#[async_trait]
+pub trait FlowHistory: Send + Sync + 'static {
+    /// Record `source` as the next version of `file` (its `version` field is
+    /// ignored and assigned here), dropping the oldest past the limit.
+    /// Returns the version as stored.
+    async fn add_flow_version(&self, version: &FlowVersion) -> Result<FlowVersion>;
+    /// Every kept version of `file`, newest first.
+    async fn flow_versions(&self, file: &str) -> Result<Vec<FlowVersion>>;
+    async fn flow_version(&self, file: &str, version: u64) -> Result<Option<FlowVersion>>;
+    /// Append an audit entry, dropping the oldest past [`MAX_AUDIT_ENTRIES`].
+    async fn add_audit(&self, entry: &AuditEntry) -> Result<()>;
+    /// Audit entries, newest first: of one file, or (`None`) of all; at most `limit`.
+    async fn audit(&self, file: Option<&str>, limit: usize) -> Result<Vec<AuditEntry>>;
+}

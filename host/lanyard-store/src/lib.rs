@@ -50,6 +50,7 @@ mod cards;
 mod codec;
 mod commit;
 mod csv_io;
+mod flow_history;
 pub mod error;
 mod health;
 mod inbox;
@@ -61,8 +62,9 @@ mod tables;
 pub mod testing;
 
 pub use api::{
-    Accepted, BrokenMark, CardEntry, CardSelector, CardStore, EventInbox, InboxEvent, InboxPosition, PruneStats,
-    RetentionPolicy, RunFilter, RunOutcome, RunPage, RunStore, ScheduleState, StateStore,
+    Accepted, AuditEntry, BrokenMark, FlowHistory, FlowVersion, CardEntry, CardSelector, CardStore, EventInbox, InboxEvent, InboxPosition, PruneStats,
+    RetentionPolicy, RunFilter, RunOutcome, RunPage, RunStore, ScheduleState, StateStore, MAX_AUDIT_ENTRIES,
+    MAX_FLOW_VERSIONS,
 };
 pub use error::{LineError, Result, StoreError};
 pub use health::{StoreHealth, StoreStatus};
@@ -168,6 +170,8 @@ pub(crate) struct Trees {
     pub(crate) cursors: sled::Tree,
     pub(crate) cards: sled::Tree,
     pub(crate) card_blobs: sled::Tree,
+    pub(crate) flow_versions: sled::Tree,
+    pub(crate) flow_audit: sled::Tree,
 }
 
 /// One opening of the database and everything in memory that belongs to it:
@@ -209,6 +213,8 @@ pub(crate) const T_SCHEDULES: &str = "v1/schedules";
 pub(crate) const T_CURSORS: &str = "v1/cursors";
 pub(crate) const T_CARDS: &str = "v1/cards";
 pub(crate) const T_CARD_BLOBS: &str = "v1/card-blobs";
+pub(crate) const T_FLOW_VERSIONS: &str = "v1/flow-versions";
+pub(crate) const T_FLOW_AUDIT: &str = "v1/flow-audit";
 pub(crate) const T_SEEN_PREFIX: &str = "v1/seen/";
 pub(crate) const T_TABLE_PREFIX: &str = "v1/table/";
 
@@ -383,6 +389,8 @@ fn backend_from(
         cursors: open(T_CURSORS)?,
         cards: open(T_CARDS)?,
         card_blobs: open(T_CARD_BLOBS)?,
+        flow_versions: open(T_FLOW_VERSIONS)?,
+        flow_audit: open(T_FLOW_AUDIT)?,
     };
     check_format(path, &t.meta)?;
     let mut tables = HashMap::new();

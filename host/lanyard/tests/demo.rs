@@ -145,3 +145,26 @@ fn the_seed_flows_validate_without_errors() {
     // The one card that is not built in is named, with what was not checked.
     assert!(stdout.contains("warning: card `acme.jamf-offboard` is not built in, and no card registry was checked"), "{stdout}");
 }
+
+#[test]
+fn validate_names_the_flows_that_are_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let flow = |name: &str, enabled: &str| {
+        format!("name: {name}\ndescription: a flow\n{enabled}trigger: manual\nsteps:\n  - card: lanyard.echo\n    with: {{ message: hi }}\n")
+    };
+    std::fs::write(dir.path().join("on.yaml"), flow("lit", "")).unwrap();
+    std::fs::write(dir.path().join("off.yaml"), flow("dark", "enabled: false\n")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lanyard"))
+        .arg("validate")
+        .arg(dir.path())
+        .current_dir(dir.path())
+        .env_remove("LANYARD_CONFIG")
+        .env("XDG_CACHE_HOME", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("validate-cache"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let off: Vec<&str> = stdout.lines().filter(|l| l.starts_with("off: ")).collect();
+    assert_eq!(off, [format!("off: dark ({})", dir.path().join("off.yaml").display())], "{stdout}");
+    assert!(stdout.contains("checked 2 flow files: 2 ok"), "{stdout}");
+}

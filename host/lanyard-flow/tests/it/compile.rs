@@ -128,3 +128,18 @@ fn validation_exposes_a_library_of_helpers() {
     let lockout = lib.get("Manager notification on lockout").unwrap();
     assert_eq!(lockout.calls().collect::<Vec<_>>(), ["notify-person"]);
 }
+
+#[test]
+fn enabled_is_on_when_absent_off_when_false_and_must_be_a_boolean() {
+    let text = |enabled: &str| {
+        format!("name: toggled\ndescription: on or off\n{enabled}trigger: manual\nsteps:\n  - card: test.echo\n")
+    };
+    assert!(compile_ok("on.yaml", &text("")).enabled);
+    assert!(compile_ok("on.yaml", &text("enabled: true\n")).enabled);
+    assert!(!compile_ok("off.yaml", &text("enabled: false\n")).enabled);
+    let c = compile("bad.yaml", &text("enabled: \"no\"\n"), &catalog());
+    assert!(c.flow.is_none());
+    let d = c.diagnostics.iter().find(|d| d.is_error()).expect("an error");
+    assert_eq!(d.message, "`enabled` must be true or false, not text");
+    assert_eq!((d.span.start.line, d.span.start.col), (3, 10));
+}

@@ -11,6 +11,7 @@ mod bad_input;
 mod builder;
 mod drafts;
 mod console;
+mod flow_api;
 mod hooks;
 mod invoke;
 mod lifecycle;

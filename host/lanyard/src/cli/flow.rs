@@ -112,6 +112,10 @@ pub async fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
             if !v.diagnostics.is_empty() {
                 out.push_str(&v.render(&files));
             }
+            // Off flows are valid but start from no trigger: say so.
+            for f in v.flows.iter().filter(|f| !f.enabled) {
+                out.push_str(&format!("off: {} ({})\n", f.name, f.file));
+            }
             let checked = files.len() + unreadable.len();
             out.push_str(&format!(
                 "checked {checked} flow file{}: {} ok (cards: {} built in, {})\n",
@@ -123,10 +127,12 @@ pub async fn validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         }
         Format::Json => {
             let names: Vec<&str> = v.flows.iter().map(|f| f.name.as_str()).collect();
+            let off: Vec<&str> = v.flows.iter().filter(|f| !f.enabled).map(|f| f.name.as_str()).collect();
             let json = serde_json::json!({
                 "ok": !failed,
                 "registry": catalog.registry.to_string(),
                 "flows": names,
+                "off": off,
                 "unreadable": unreadable,
                 "diagnostics": v.diagnostics,
             });

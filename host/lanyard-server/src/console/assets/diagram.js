@@ -168,7 +168,7 @@ function stepItem(n, opts) {
   if (n.ends) classes.push('dg-ends');
   if (opts.selected && opts.selected === n.path) classes.push('dg-selected');
 
-  const inputs = (n.inputs || []).map((i) => h('li', null, h('span', { class: 'dg-key' }, i.key), ' ', h('span', { class: 'dg-val' }, i.text)));
+  const inputs = (n.inputs || []).map((i) => h('li', null, i.key ? [h('span', { class: 'dg-key' }, i.key), ' '] : null, h('span', { class: 'dg-val' }, i.text)));
   const box = h(
     'div',
     {
