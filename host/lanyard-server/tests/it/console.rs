@@ -260,7 +260,16 @@ async fn the_console_calls_only_admin_routes_that_exist() {
     let run_id = started["run_id"].as_str().unwrap().to_string();
     let r = d.http.put(d.url("/api/v1/tables/audit/rows/u%201")).bearer_auth(ADMIN).json(&json!({ "login": "jo" })).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let params = [("{flow}", "hello"), ("{run}", run_id.as_str()), ("{table}", "audit"), ("{key}", "u%201")];
+    let params = [
+        ("{flow}", "hello"),
+        ("{run}", run_id.as_str()),
+        ("{table}", "audit"),
+        ("{key}", "u%201"),
+        ("{version}", "1"),
+        ("{card}", "lanyard.echo"),
+        ("{type}", "user.account.lock"),
+    ];
+    let created = HELLO.replace("name: hello", "name: created");
 
     for (name, method, path) in &list {
         let mut url = path.clone();
@@ -272,16 +281,34 @@ async fn the_console_calls_only_admin_routes_that_exist() {
         // Without the token: refused, which also proves the route exists.
         let r = d.http.request(method.clone(), d.url(&url)).send().await.unwrap();
         assert_eq!(r.status(), 401, "{method} {url} ({name}) without a token");
-        let json_body = matches!(name.as_str(), "runNow");
+        // What the console sends each write route.
+        let body = match name.as_str() {
+            "runNow" => Some(json!({ "who": "console" })),
+            "checkFlow" | "saveFlow" => Some(json!({ "source": HELLO })),
+            "createFlow" => Some(json!({ "source": created })),
+            // Off: a real change, so the file gets its first versions.
+            "setEnabled" => Some(json!({ "enabled": false })),
+            "revert" => Some(json!({ "version": 1 })),
+            "testFlow" => Some(json!({ "source": HELLO, "file": "hello.yaml", "event": { "who": "console" } })),
+            "replay" => Some(json!({ "source": HELLO })),
+            "testCard" => Some(json!({ "input": { "message": "hi" } })),
+            _ => None,
+        };
         let mut req = d.http.request(method.clone(), d.url(&url)).bearer_auth(ADMIN);
-        if json_body {
-            req = req.json(&json!({ "who": "console" }));
+        if let Some(b) = body {
+            req = req.json(&b);
         }
         let r = req.send().await.unwrap();
         let status = r.status().as_u16();
         let body: serde_json::Value = r.json().await.unwrap_or_default();
         let expected = match name.as_str() {
             "runNow" => 202,
+            "createFlow" => 201,
+            // Writes over a file need the etag the console read it with.
+            "saveFlow" | "revert" => 428,
+            // Without `cron` and `timezone`: the route says what it needs.
+            "schedulePreview" => 400,
+            "checkFlow" | "setEnabled" | "testFlow" | "replay" | "testCard" => 200,
             // The run is over: the route exists and says so.
             "cancelRun" => 409,
             _ if method == reqwest::Method::GET => 200,
@@ -296,6 +323,12 @@ async fn the_console_calls_only_admin_routes_that_exist() {
             "rows" => assert_eq!(body["rows"][0]["key"], "u 1"),
             "row" => assert_eq!(body["value"]["login"], "jo"),
             "runNow" => assert!(body["run_id"].is_string(), "{body}"),
+            "flow" => assert_eq!(body["outline"]["name"], "hello", "{body}"),
+            "checkFlow" => assert_eq!(body["ok"], true, "{body}"),
+            "testFlow" => assert_eq!(body["run"]["output"], "hi console", "{body}"),
+            "version" => assert_eq!(body["source"], HELLO, "{body}"),
+            "testCard" => assert_eq!(body["output"]["message"], "hi", "{body}"),
+            "eventSample" => assert_eq!(body["event"]["eventType"], "user.account.lock", "{body}"),
             _ => {}
         }
     }
