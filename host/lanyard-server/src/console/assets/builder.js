@@ -161,6 +161,17 @@ class Editor {
     }
   }
 
+  /// Go on from the file as the daemon has it now (after a write that was
+  /// not this edit's: on/off, revert), with no undo past it.
+  resetTo(detail) {
+    this.doc = FlowDoc.parse(detail.source);
+    this.history.reset(detail.source);
+    this.lastGood = detail.outline;
+    this.diagnostics = detail.diagnostics || [];
+    this.state = 'saved';
+    this.update();
+  }
+
   // ---- edits ------------------------------------------------------------------
 
   /// Apply `fn(doc)` as one edit; `field` coalesces typing in one field into
@@ -179,11 +190,13 @@ class Editor {
 
   changed(redraw = true) {
     this.state = 'checking';
+    // A test of the text before this edit says nothing of this one.
+    this.view.paint = null;
     this.keepDraft();
     clearTimeout(this.checkTimer);
     this.checkTimer = setTimeout(() => this.check(), CHECK_DELAY_MS);
     if (redraw) this.refresh();
-    else this.drawStatus();
+    else this.refreshLive();
   }
 
   async check() {
@@ -200,7 +213,7 @@ class Editor {
       this.state = 'invalid';
       this.diagnostics = [{ severity: 'error', message: `cannot check the flow: ${e.message}`, span: { start: { line: 0 } } }];
     }
-    this.refresh();
+    this.refreshLive();
   }
 
   undo() {
@@ -237,11 +250,23 @@ class Editor {
 
   // ---- the page -----------------------------------------------------------------
 
-  /// The draft as the view shows it: text, diagram model, problems.
+  /// The draft as the view shows it (text, diagram model, problems), the
+  /// whole page redrawn: after a change of structure or of selection.
   refresh() {
+    this.update();
+    this.view.draw();
+  }
+
+  /// The same, redrawing only what does not hold the admin's typing (after a
+  /// check, or as they type in a field).
+  refreshLive() {
+    this.update();
+    this.view.drawLive();
+  }
+
+  update() {
     this.view.draft = { source: this.doc.toString(), outline: this.outline(), diagnostics: this.diagnostics };
     if (this.selectedYaml) this.view.selected = this.pathOf(this.selectedYaml);
-    this.view.draw();
   }
 
   pathOf(yamlK) {
@@ -268,7 +293,11 @@ class Editor {
         const yaml = [...yamlList, i];
         const kind = stepKind(step) || 'card';
         counters[kind] = (counters[kind] || 0) + 1;
-        const fromServer = server.get(yamlKey(yaml));
+        // The daemon's node for this place, if it is still the same step
+        // (an insert or a move shifts the places of the steps after it).
+        const candidate = server.get(yamlKey(yaml));
+        const same = candidate && candidate.kind === kind && (typeof step.id === 'string' ? candidate.id === step.id : !candidate.id_given) && (kind !== 'card' || candidate.card === String(step.card || '').split('@')[0]);
+        const fromServer = same ? candidate : null;
         const id = typeof step.id === 'string' ? step.id : fromServer ? fromServer.id : `${kind.replace('_', '-')}-${counters[kind]}`;
         const path = fromServer ? fromServer.path : parentPath ? `${parentPath}/${id}` : id;
         const n = {
@@ -313,7 +342,7 @@ class Editor {
     };
     const base = this.lastGood || {};
     const trig = this.doc.trigger();
-    const sameTrigger = base.trigger && JSON.stringify(triggerOf(base.trigger)) === JSON.stringify(trig);
+    const sameTrigger = base.trigger && triggerOf(base.trigger) === triggerOf(trig);
     return {
       name: value.name || '(no name yet)',
       description: typeof value.description === 'string' ? value.description : '',
@@ -327,8 +356,9 @@ class Editor {
 
   summary(step, kind) {
     if (kind === 'card') {
-      const c = this.cat.cards.get(String(step.card || '').split('@')[0]);
-      return c ? c.description.split('. ')[0] : String(step.card || '');
+      const name = String(step.card || '').split('@')[0];
+      const c = this.cat.cards.get(name);
+      return c ? `${c.group || 'Custom'}: ${cardTitle(c)}` : name;
     }
     if (kind === 'if') return `If ${step.if}`;
     if (kind === 'switch') return `By ${step.switch}`;
@@ -481,10 +511,7 @@ class Editor {
                 // Start again from their version; the draft stays in local storage.
                 this.view.detail = await get('flow', { params: { flow: this.view.detail.name }, signal: this.view.ctx.signal });
                 this.conflict = null;
-                this.history.reset(this.view.detail.source);
-                this.lastGood = this.view.detail.outline;
-                this.doc = FlowDoc.parse(this.view.detail.source);
-                this.state = 'saved';
+                this.resetTo(this.view.detail);
                 this.offerDraft();
                 this.refresh();
               },
@@ -550,10 +577,7 @@ class Editor {
     const el = h(multiline ? 'textarea' : 'input', { id, type: multiline ? null : 'text', rows: multiline ? '3' : null, 'aria-describedby': help ? `${id}-help` : null });
     el.value = value;
     el.addEventListener('input', () => onInput(el.value));
-    el.addEventListener('blur', () => {
-      this.history.seal();
-      this.refresh();
-    });
+    el.addEventListener('blur', () => this.history.seal());
     const pick = onPick
       ? h('button', { type: 'button', class: 'link', on: { click: () => this.openPicker(onPick.node, (x) => insertAtCursor(el, x, onInput)) } }, 'Insert a value from…')
       : null;
@@ -566,7 +590,8 @@ class Editor {
     const p = node.yaml;
     const head = h('p', null, 'Card ', h('code', null, step.card), card ? h('span', { class: 'muted small' }, ` — ${card.description}`) : null);
     if (!card) return h('div', null, head, callout('error', 'This card is not loaded', h('p', null, 'Publish it, or pick another card.')));
-    const fields = card.input_schema ? fieldsOf(card.input_schema) : [];
+    // Required inputs first, then the rest, each group in the card's order.
+    const fields = (card.input_schema ? fieldsOf(card.input_schema) : []).sort((a, b) => Number(b.required) - Number(a.required));
     const values = isObj(step.with) ? step.with : {};
     const form = fields.length
       ? renderForm(fields, values, {
@@ -945,8 +970,11 @@ function retryWords(r) {
   return String(r);
 }
 
+/// What makes two triggers the same for their words: the daemon's outline
+/// trigger and the document's.
 function triggerOf(t) {
-  return { kind: t.kind, event_types: t.event_types };
+  const s = t.schedule || t;
+  return JSON.stringify([t.kind, t.event_types || null, t.kind === 'schedule' ? [s.cron, s.timezone] : null, t.filter || null]);
 }
 
 /// A trigger in words before the daemon has said it better.

@@ -108,37 +108,69 @@ export class FlowView {
     }
   }
 
+  /// Draw the whole page.
   draw() {
-    const d = this.detail;
     const outline = this.outline();
     if (!outline) {
+      this.parts = null;
       fill(this.root, h('h1', null, this.name), callout('error', 'The daemon sent no outline for this flow', h('p', null, 'Upgrade the daemon and reload.')));
       return;
     }
     this.ctx.title(outline.name);
+    this.parts = {
+      head: h('div'),
+      toolbar: h('div'),
+      summary: h('div'),
+      diagnostics: h('div'),
+      diagram: h('div', { class: 'flow-diagram' }),
+      side: h('aside', { class: 'flow-side', 'aria-label': 'Selected step' }, this.sidePanel(outline)),
+      tabs: this.tabs(),
+    };
+    fill(
+      this.root,
+      this.parts.head,
+      this.parts.toolbar,
+      this.parts.summary,
+      this.parts.diagnostics,
+      h('div', { class: 'flow-layout' }, this.parts.diagram, this.parts.side),
+      this.parts.tabs,
+    );
+    this.drawLive();
+  }
+
+  /// Redraw what an edit or a check changes — the diagram, the problems, the
+  /// bar, the YAML — and leave the side panel (the admin may be typing in
+  /// it) and the test form alone.
+  drawLive() {
+    const outline = this.outline();
+    if (!this.parts || !outline) return this.draw();
+    const p = this.parts;
+    fill(p.head, this.head(outline));
+    fill(p.toolbar, this.editor ? this.editor.toolbar() : null);
+    fill(p.summary, this.summary(outline));
+    fill(p.diagnostics, this.diagnosticsBox());
     const problems = new Map();
     const byLine = problemsByLine(this.diagnostics());
     for (const n of walk(outline)) {
       const list = byLine.get(n.line);
       if (list) problems.set(yamlKey(n.yaml), list);
     }
-    const diagram = renderDiagram(outline, {
-      paint: this.paint,
-      problems,
-      selected: this.selected,
-      onSelect: (n) => this.select(n),
-      onInsert: this.editor ? (list, i) => this.editor.insertAt(list, i) : null,
-    });
-    const side = h('aside', { class: 'flow-side', 'aria-label': 'Selected step' }, this.sidePanel(outline));
+    const focused = document.activeElement && p.diagram.contains(document.activeElement) ? document.activeElement.dataset.yaml : null;
     fill(
-      this.root,
-      this.head(outline),
-      this.editor ? this.editor.toolbar() : null,
-      this.summary(outline),
-      this.diagnosticsBox(),
-      h('div', { class: 'flow-layout' }, h('div', { class: 'flow-diagram' }, diagram), side),
-      this.tabs(),
+      p.diagram,
+      renderDiagram(outline, {
+        paint: this.paint,
+        problems,
+        selected: this.selected,
+        onSelect: (n) => this.select(n),
+        onInsert: this.editor ? (list, i) => this.editor.insertAt(list, i) : null,
+      }),
     );
+    if (focused) p.diagram.querySelector(`.dg-box[data-yaml="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
+    if (this.tab === 'yaml') {
+      const panel = p.tabs.querySelector('.tab-panel');
+      if (panel) fill(panel, yamlView(this.source(), this.diagnostics()));
+    }
   }
 
   head(outline) {
@@ -150,8 +182,8 @@ export class FlowView {
         role: 'switch',
         class: `switch ${on ? 'on' : 'off'}`,
         'aria-checked': on ? 'true' : 'false',
-        disabled: this.draft ? true : null,
-        title: this.draft ? 'Save or discard your edit first' : null,
+        disabled: this.editor && this.editor.history.dirty ? true : null,
+        title: this.editor && this.editor.history.dirty ? 'Save or discard your edit first' : null,
         on: { click: () => this.setEnabled(!on) },
       },
       h('span', { class: 'switch-knob', 'aria-hidden': 'true' }),
@@ -180,7 +212,7 @@ export class FlowView {
       h('p', { class: 'trigger-words' }, h('span', { class: `trigger trigger-${t.kind}` }, t.words || t.kind)),
       outline.enabled === false ? h('p', { class: 'off-note' }, 'Off: no trigger starts this flow. Test and Run now still work.') : null,
       this.readOnly && !this.editor ? callout('info', 'Read-only in the builder', h('p', null, `The builder cannot edit this file: ${this.readOnly}. Edit it as YAML; everything else on this page works.`)) : null,
-      h('p', { class: 'desc full' }, outline.description),
+      h('div', { class: 'desc full' }, paragraphs(outline.description)),
       h('p', { class: 'file muted' }, this.detail.file),
     );
   }
@@ -339,7 +371,7 @@ export class FlowView {
       h(
         'div',
         { class: 'test-form' },
-        h('h2', null, this.draft ? 'Test your edit (not saved)' : 'Test the flow'),
+        h('h2', null, this.editor && this.editor.history.dirty ? 'Test your edit (not saved)' : 'Test the flow'),
         h('label', { for: 'test-event' }, 'The event the flow sees, as JSON'),
         h('p', { id: 'test-event-help', class: 'muted small' }, this.eventSource ? `Prefilled with ${this.eventSource}. ` : '', 'Or pick a run on the Recent runs tab: “Test with this run’s input”.'),
         area,
@@ -597,6 +629,8 @@ export class FlowView {
 
   async reloadAfterWrite() {
     this.detail = await get('flow', { params: { flow: this.detail.name }, signal: this.ctx.signal });
+    // An unchanged edit goes on from the file as it is now.
+    if (this.editor) this.editor.resetTo(this.detail);
     this.draw();
   }
 
@@ -607,6 +641,25 @@ export class FlowView {
     }
     edit(this);
   }
+}
+
+/// A description as the author meant it: blank lines part paragraphs, lines
+/// starting with "- " are list items, other line breaks are where the file
+/// wrapped (so the text rewraps to the screen).
+export function paragraphs(text) {
+  const blocks = String(text || '').trim().split(/\n\s*\n/);
+  return blocks.map((b) => {
+    const lines = b.split('\n');
+    if (lines[0].trim().startsWith('- ')) {
+      const items = [];
+      for (const l of lines) {
+        if (l.trim().startsWith('- ')) items.push(l.trim().slice(2));
+        else if (items.length) items[items.length - 1] += ` ${l.trim()}`;
+      }
+      return h('ul', null, items.map((i) => h('li', null, i)));
+    }
+    return h('p', null, lines.map((l) => l.trim()).join(' '));
+  });
 }
 
 /// Why the builder cannot edit `source`, or null.
