@@ -102,7 +102,21 @@ const t = {
   async shot(page, what) {
     shotCount += 1;
     const file = join(shots, `${name}-${String(shotCount).padStart(2, '0')}-${what}.png`);
+    // A full-page shot stitches the page at one scroll position, so the
+    // sticky header would sit in the middle of it: pin it to the top.
+    const header = await page.evaluate(() => {
+      const top = document.querySelector('header.top');
+      if (!top) return null;
+      const was = top.style.position;
+      top.style.position = 'static';
+      return was;
+    });
     await page.screenshot({ path: file, fullPage: true });
+    if (header !== null) {
+      await page.evaluate((was) => {
+        document.querySelector('header.top').style.position = was;
+      }, header);
+    }
     console.log(`screenshot ${file}`);
     return file;
   },

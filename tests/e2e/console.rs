@@ -133,3 +133,41 @@ async fn an_admin_reads_tests_edits_saves_and_turns_off_flows_in_the_builder() {
     }
     world.stop().await;
 }
+
+/// The builder's structure edits (scenario `builder-logic`): move, duplicate,
+/// delete, undo and redo; an if/else from the condition builder; an error
+/// path; a schedule flow from words. What they saved is valid, reads as a
+/// developer would write it, and loads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_builder_moves_duplicates_deletes_branches_and_schedules() {
+    const FLOW: &str = "Onboarding: Department Groups for New Hires";
+    const SCHEDULED: &str = "Good Morning IT";
+    let world = World::start(Options { flows: FlowsDir::Copy, ..Options::default() }).await;
+    let file = world.flows_dir.join("onboarding.yaml");
+    let before = std::fs::read_to_string(&file).unwrap();
+
+    scenario("builder-logic", &world.base, ADMIN_TOKEN, json!({ "flow": FLOW, "schedule_flow": SCHEDULED })).await;
+
+    let saved = std::fs::read_to_string(&file).unwrap();
+    let at = |needle: &str| saved.find(needle).unwrap_or_else(|| panic!("`{needle}` is not in:\n{saved}"));
+    assert!(at("- id: jira") < at("- id: github"), "jira moved above github:\n{saved}");
+    assert!(!saved.contains("jira_2"), "the duplicate was deleted (redo):\n{saved}");
+    assert!(saved.contains("if: user.profile.userType == \"Contractor\""), "{saved}");
+    assert!(at("- id: user") < at("id: contractor") && at("id: contractor") < at("id: department"), "{saved}");
+    assert!(saved.contains("stop: contractors get no app groups"), "{saved}");
+    assert!(at("on_error:") < at("id: contractor") && saved.contains("Onboarding could not read the new user"), "{saved}");
+    // The developer's comment on the trigger and the untouched steps' lines stay as written.
+    for line in before.lines().filter(|l| l.contains('#') || l.contains("salesforce") || l.contains("BambooHR")) {
+        assert!(saved.contains(line), "`{line}` changed:\n{saved}");
+    }
+    let scheduled = std::fs::read_dir(&world.flows_dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|t| t.contains(SCHEDULED))
+        .expect("the schedule flow's file");
+    assert!(scheduled.contains("cron: 30 8 * * 1-5") || scheduled.contains("cron: \"30 8 * * 1-5\""), "{scheduled}");
+    assert!(scheduled.contains("timezone: Europe/Paris"), "{scheduled}");
+    // Every file the builder wrote loads.
+    assert_eq!(world.engine.flows().len(), 6, "{:?}", world.engine.reload_status().last_error);
+    world.stop().await;
+}

@@ -17,6 +17,7 @@
 //   onInsert(listPath, i): "+" between steps (the builder's edit mode only).
 
 import { h } from './dom.js';
+import { inZone } from './format.js';
 
 const KIND_LABEL = {
   card: 'Card',
@@ -100,7 +101,7 @@ function triggerBox(outline) {
         'p',
         { class: 'dg-detail' },
         'Next: ',
-        t.schedule.next.map((x, i) => [i ? ', ' : '', h('time', { datetime: x }, new Date(x).toLocaleString())]),
+        t.schedule.next.map((x, i) => [i ? ', ' : '', h('time', { datetime: x }, inZone(x, t.schedule.timezone))]),
       ),
     );
   }

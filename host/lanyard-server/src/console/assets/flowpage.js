@@ -229,7 +229,8 @@ export class FlowView {
   }
 
   select(n) {
-    this.selected = this.selected === n.path ? null : n.path;
+    // Reading, a second click closes the step; editing, it stays open.
+    this.selected = this.selected === n.path && !this.editor ? null : n.path;
     if (this.editor) this.editor.selected(n);
     this.draw();
     const box = this.root.querySelector(`.dg-box[data-path="${CSS.escape(n.path)}"]`);

@@ -144,3 +144,12 @@ export function firstParagraph(text) {
   const i = trimmed.search(/\n\s*\n/);
   return i < 0 ? { first: trimmed, more: false } : { first: trimmed.slice(0, i), more: true };
 }
+
+/// A time as the clock on the wall of `zone` shows it.
+export function inZone(t, zone) {
+  try {
+    return new Date(t).toLocaleString(undefined, { timeZone: zone, weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+  } catch {
+    return new Date(t).toLocaleString();
+  }
+}

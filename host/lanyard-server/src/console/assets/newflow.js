@@ -6,6 +6,7 @@
 import { call, get } from './api.js';
 import { h, fill, callout, toast } from './dom.js';
 import { FlowDoc } from './flowdoc.js';
+import { inZone } from './format.js';
 
 const KINDS = [
   { id: 'okta', label: 'An Okta event', help: 'Something happens in Okta: a user is deactivated, locked out, added to a group…' },
@@ -134,12 +135,15 @@ export function render(ctx) {
       cron.parentElement.hidden = state.every !== 'cron';
       try {
         const p = await get('schedulePreview', { query: { cron: state.cron, timezone: state.timezone }, signal: ctx.signal });
-        fill(preview, h('p', null, h('strong', null, p.words)), h('p', { class: 'muted' }, 'Next: ', (p.next || []).map((t, i) => [i ? ', ' : '', new Date(t).toLocaleString()])));
+        fill(preview, h('p', null, h('strong', null, p.words)), h('p', { class: 'muted' }, `Next (${state.timezone}): `, (p.next || []).map((t, i) => [i ? ', ' : '', inZone(t, state.timezone)])));
       } catch (e) {
         if (e.name !== 'AbortError') fill(preview, callout('error', 'Not a schedule yet', h('p', null, e.message)));
       }
     };
-    for (const el of [every, time, day, zone]) el.addEventListener('change', update);
+    for (const el of [every, time, day, zone]) {
+      el.addEventListener('change', update);
+      el.addEventListener('input', update);
+    }
     cron.addEventListener('input', update);
     fill(
       detail,

@@ -1,0 +1,96 @@
+// The builder's structure edits, by mouse and keyboard, on the onboarding
+// flow (a copy): move, duplicate, delete and undo; an if/else written by the
+// condition builder from a picked field; an error path; a schedule flow made
+// from words. The Rust test checks the saved files.
+//
+// `t.data`: { flow, schedule_flow }.
+
+async function select(page, path) {
+  await page.locator(`.dg-box[data-path="${path}"]`).click();
+  await page.locator('.flow-side .builder-panel').waitFor();
+}
+
+async function order(page, list) {
+  return page.evaluate((sel) => [...document.querySelectorAll(sel)].map((b) => b.dataset.path), `.dg-list-${list} > .dg-step > .dg-box`);
+}
+
+async function ready(page, t) {
+  await t.sees(page, 'ready to save', page.locator('.builder-bar'));
+}
+
+export default async function (t) {
+  const page = await t.page({ hash: `#/flows/${encodeURIComponent(t.data.flow)}?edit=1` });
+  await page.locator('.builder-bar').waitFor();
+  await page.locator('.dg-box[data-path="department/jira"]').waitFor();
+
+  // Keyboard: a step is reached with Tab and opened with Enter.
+  await page.locator('.dg-box[data-path="user"]').focus();
+  await page.keyboard.press('Enter');
+  await page.locator('#step-id').waitFor();
+  t.assert.equal(await page.locator('#step-id').inputValue(), 'user');
+
+  // Move jira above github, duplicate it, delete the copy, undo the delete.
+  await select(page, 'department/jira');
+  await page.getByRole('button', { name: 'Move up' }).click();
+  await page.locator('.dg-role-case .dg-box').first().waitFor();
+  t.assert.deepEqual((await order(page, 'case')).slice(0, 2), ['department/jira', 'department/github']);
+  await select(page, 'department/jira');
+  await page.getByRole('button', { name: 'Duplicate' }).click();
+  await page.locator('.dg-box[data-path="department/jira_2"]').waitFor();
+  await select(page, 'department/jira_2');
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.locator('.dg-box[data-path="department/jira_2"]').waitFor({ state: 'detached' });
+  await page.getByRole('button', { name: 'Undo' }).click();
+  await page.locator('.dg-box[data-path="department/jira_2"]').waitFor();
+  await page.getByRole('button', { name: 'Redo' }).click();
+  await page.locator('.dg-box[data-path="department/jira_2"]').waitFor({ state: 'detached' });
+
+  // An if/else after `user`, its condition built from a picked field.
+  await page.locator(`.dg-add[data-list='["steps"]'][data-index="1"]`).click();
+  await page.locator('#palette-search').fill('if');
+  await page.locator('dialog.palette .palette-item', { hasText: 'If / else' }).click();
+  await page.locator('#step-id').fill('contractor');
+  await page.getByRole('button', { name: 'Pick a field…' }).click();
+  await page.locator('#picker-search').fill('userType');
+  await page.locator('.picker-results .palette-item[data-expr="{{ user.profile.userType }}"]').click();
+  await page.locator('#cond-op').selectOption('eq');
+  await page.locator('#cond-value').fill('Contractor');
+  // In its Then branch: stop, with words.
+  await page.locator(`.dg-add[data-list='["steps",1,"then"]']`).click();
+  await page.locator('#palette-search').fill('stop');
+  await page.locator('dialog.palette .palette-item', { hasText: 'Stop' }).click();
+  await page.locator('#end-stop').fill('contractors get no app groups');
+
+  // An error path on `user`: tell IT.
+  await select(page, 'user');
+  await page.getByRole('button', { name: 'Add an error path…' }).click();
+  await page.locator('#palette-search').fill('slack');
+  await page.locator('dialog.palette .palette-item[data-card="slack.post"]').click();
+  await page.locator('.flow-side .sf-field[data-key="connection"] input').fill('it-slack');
+  await page.locator('.flow-side .sf-field[data-key="text"] textarea').fill('Onboarding could not read the new user');
+  await ready(page, t);
+  await t.shot(page, 'logic-edited');
+  await page.locator('#builder-save').click();
+  await t.sees(page, 'Saved as version');
+
+  // A schedule flow, from words.
+  const n = await t.page({ hash: '#/new-flow' });
+  await n.locator('#new-name').fill(t.data.schedule_flow);
+  await n.locator('#new-description').fill('Every weekday morning, say good morning to IT.');
+  await n.locator('#kind-schedule').check();
+  await n.locator('#sched-every').selectOption('weekday');
+  await n.locator('#sched-time').fill('08:30');
+  await n.locator('#sched-zone').selectOption('Europe/Paris');
+  await t.sees(n, 'Next (Europe/Paris):', n.locator('.sched-preview'));
+  await t.shot(n, 'new-schedule-flow');
+  await n.locator('#new-create').click();
+  await n.waitForFunction(() => location.hash.includes('edit=1'));
+  await n.locator('.dg-add').first().click();
+  await n.locator('#palette-search').fill('slack');
+  await n.locator('dialog.palette .palette-item[data-card="slack.post"]').click();
+  await n.locator('.flow-side .sf-field[data-key="connection"] input').fill('it-slack');
+  await n.locator('.flow-side .sf-field[data-key="text"] textarea').fill('Good morning, IT');
+  await ready(n, t);
+  await n.locator('#builder-save').click();
+  await t.sees(n, 'Saved as version');
+}
