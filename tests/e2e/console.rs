@@ -105,6 +105,7 @@ async fn an_admin_reads_tests_edits_saves_and_turns_off_flows_in_the_builder() {
         .expect("the new flow's file");
     let created = std::fs::read_to_string(&new_file).unwrap();
     assert!(created.contains("okta: user.lifecycle.suspend"), "{created}");
+    assert!(created.contains("filter: event.outcome.result == \"SUCCESS\""), "{created}");
     world.admin.lifecycle(&users[2].id, lanyard_core::okta::LifecycleOp::Suspend).await.unwrap();
     world.settle().await;
     let runs = world.runs(NEW_FLOW).await;

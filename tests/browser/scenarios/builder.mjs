@@ -139,6 +139,13 @@ export default async function (t) {
   await (await fieldInput(n, 'connection')).fill('it-slack');
   await (await fieldInput(n, 'channel')).fill('#it-ops');
   await pick(n, 'text', 'alternate', '{{ event.target[0].alternateId }}');
+  // Only for what Okta reports as done: a filter built from a picked field.
+  await n.getByRole('button', { name: 'Name, description, trigger' }).click();
+  await n.getByRole('button', { name: 'Pick a field…' }).click();
+  await n.locator('#picker-search').fill('outcome.result');
+  await n.locator('.picker-results .palette-item[data-expr="{{ event.outcome.result }}"]').click();
+  await n.locator('#cond-op').selectOption('eq');
+  await n.locator('#cond-value').fill('SUCCESS');
   await t.sees(n, 'ready to save', n.locator('.builder-bar'));
   await savedOk(n, t);
   await t.shot(n, 'new-flow-saved');

@@ -19,7 +19,7 @@ import { FlowDoc, FlowDocError, shapes, stepKind, isExpression, expr } from './f
 import { History } from './undo.js';
 import { fieldsOf, renderForm, words } from './schemaform.js';
 import { availableFields, loopsAround, varsBefore } from './fields.js';
-import { yamlKey } from './diagram.js';
+import { problemsByStep, yamlKey } from './diagram.js';
 
 const CHECK_DELAY_MS = 350;
 const DRAFT_PREFIX = 'lanyard.draft.';
@@ -554,9 +554,13 @@ class Editor {
     const kind = stepKind(step) || 'card';
     const p = node.yaml;
     const at = (key) => `${yamlKey(p)}.${key}`;
+    const problems = problemsByStep(this.view.draft.outline, this.diagnostics).get(yamlKey(p)) || [];
     const parts = [
       h('h2', null, node.description || node.summary || node.id),
       h('p', { class: 'muted small' }, `${kind.replace('_', ' ')} step · line ${node.line}`),
+      problems.length
+        ? callout('error', problems.length === 1 ? 'A problem in this step' : `${problems.length} problems in this step`, h('ul', null, problems.map((d) => h('li', null, d.message, d.help ? h('span', { class: 'muted' }, ` — ${d.help}`) : null))))
+        : null,
       this.textField('Step name', 'A short name; later steps read this step’s output by it.', step.id || '', (v) => this.edit((d) => d.setStepField(p, 'id', v.trim() || null), { field: at('id'), redraw: false }), { id: 'step-id' }),
       this.textField('Description', 'What this step is for, in a sentence.', step.description || '', (v) => this.edit((d) => d.setStepField(p, 'description', v.trim() || null), { field: at('description'), redraw: false }), { id: 'step-description', multiline: true }),
     ];
@@ -619,7 +623,19 @@ class Editor {
   /// If: field, comparison, value — written as one expression for the admin.
   conditionForm(node, step) {
     const p = node.yaml;
-    const current = String(step.if ?? '');
+    return this.conditionEditor({
+      node,
+      title: 'Condition',
+      current: String(step.if ?? ''),
+      key: `${yamlKey(p)}.if`,
+      write: (d, cond) => d.setStepField(p, 'if', cond),
+    });
+  }
+
+  /// A condition as field, comparison and value (written as one expression
+  /// for the admin), or as an expression for those who want one.
+  /// `write(doc, text)` puts it in the file; `null` text removes it.
+  conditionEditor({ node, title, current, key, write: put, optional = false, help = null }) {
     const parsed = parseCondition(current);
     const field = h('input', { id: 'cond-field', type: 'text', readonly: true, value: parsed ? parsed.left : '' });
     const op = h('select', { id: 'cond-op' }, OPS.map((o) => h('option', { value: o.id, selected: parsed && parsed.op === o.id }, o.label)));
@@ -627,7 +643,7 @@ class Editor {
     const write = () => {
       if (!field.value) return;
       const cond = buildCondition(field.value, op.value, value.value);
-      this.edit((d) => d.setStepField(p, 'if', cond), { field: `${yamlKey(p)}.if`, redraw: false });
+      this.edit((d) => put(d, cond), { field: key, redraw: false });
     };
     op.addEventListener('change', () => {
       value.hidden = OPS.find((o) => o.id === op.value).unary;
@@ -635,14 +651,31 @@ class Editor {
     });
     value.addEventListener('input', write);
     value.hidden = parsed ? OPS.find((o) => o.id === parsed.op).unary : false;
-    const pick = h('button', { type: 'button', on: { click: () => this.openPicker(node, (x) => { field.value = stripBraces(x); write(); this.refresh(); }) } }, 'Pick a field…');
-    const raw = this.textField('Or write the condition', 'An expression, for those who want one: user.profile.department == "Sales"', current, (v) => this.edit((d) => d.setStepField(p, 'if', v), { field: `${yamlKey(p)}.if.raw`, redraw: false }), { id: 'cond-raw' });
+    const pick = h(
+      'button',
+      {
+        type: 'button',
+        on: {
+          click: () =>
+            this.openPicker(node, (x) => {
+              field.value = stripBraces(x);
+              write();
+              this.refresh();
+            }),
+        },
+      },
+      'Pick a field…',
+    );
+    const clear = optional && current ? h('button', { type: 'button', class: 'link', on: { click: () => this.edit((d) => put(d, null)) } }, 'Remove the condition') : null;
+    const raw = this.textField('Or write the condition', 'An expression, for those who want one: user.profile.department == "Sales"', current, (v) => this.edit((d) => put(d, v.trim() || (optional ? null : v)), { field: `${key}.raw`, redraw: false }), { id: 'cond-raw' });
     return h(
       'div',
       { class: 'condition-form' },
-      h('h3', null, 'Condition'),
+      h('h3', null, title),
+      help ? h('p', { class: 'sf-help' }, help) : null,
       h('div', { class: 'cond-row' }, h('label', { for: 'cond-field', class: 'visually-hidden' }, 'Field'), field, pick),
       h('div', { class: 'cond-row' }, h('label', { for: 'cond-op', class: 'visually-hidden' }, 'Comparison'), op, h('label', { for: 'cond-value', class: 'visually-hidden' }, 'Value'), value),
+      clear,
       h('details', null, h('summary', null, 'Expression'), raw),
     );
   }
@@ -775,7 +808,15 @@ class Editor {
       h('h3', null, 'Trigger'),
       h('p', null, triggerWords(t)),
       t.kind === 'okta'
-        ? this.textField('Only when (optional condition on the event)', 'For example: event.target[0].type == "User"', t.filter || '', (v) => this.edit((d) => d.setTrigger({ ...t, filter: v.trim() || null }), { field: 'trigger.filter', redraw: false }), { id: 'trigger-filter' })
+        ? this.conditionEditor({
+            node: { scope: ['event'], yaml: ['trigger'] },
+            title: 'Only when (optional)',
+            help: 'A condition on the event: the flow starts only for events where it holds.',
+            current: t.filter || '',
+            key: 'trigger.filter',
+            optional: true,
+            write: (d, cond) => d.setTrigger({ ...d.trigger(), filter: cond || null }),
+          })
         : null,
       this.textField('Note for the version history (optional)', null, '', () => {}, { id: 'save-note' }),
     );

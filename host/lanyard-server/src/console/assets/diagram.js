@@ -71,6 +71,30 @@ export function walk(outline) {
   return out;
 }
 
+/// Each diagnostic on the step it is in: the last step (in file order) that
+/// starts at or before its line, so a problem in a step's inputs lands on
+/// that step and one in a branch on the step inside it.
+export function problemsByStep(outline, diags) {
+  const nodes = walk(outline)
+    .filter((n) => n.line)
+    .sort((a, b) => a.line - b.line);
+  const out = new Map();
+  for (const d of diags || []) {
+    const line = d.span?.start?.line;
+    if (!line) continue;
+    let owner = null;
+    for (const n of nodes) {
+      if (n.line <= line) owner = n;
+      else break;
+    }
+    if (!owner) continue;
+    const key = yamlKey(owner.yaml);
+    if (!out.has(key)) out.set(key, []);
+    out.get(key).push(d);
+  }
+  return out;
+}
+
 export function renderDiagram(outline, opts = {}) {
   const paint = opts.paint || null;
   const root = h('div', { class: `diagram${paint ? ' painted' : ''}`, role: 'group', 'aria-label': `Diagram of ${outline.name}` });

@@ -12,7 +12,7 @@
 import { call, get } from './api.js';
 import { h, fill, callout, jsonBlock, toast } from './dom.js';
 import { statusBadge, timeEl, duration, runTrigger, number } from './format.js';
-import { renderDiagram, paintFromSteps, walk, yamlKey } from './diagram.js';
+import { renderDiagram, paintFromSteps, problemsByStep, walk } from './diagram.js';
 import { diffLines } from './vendor/diff.js';
 import { edit } from './builder.js';
 import { FlowDoc } from './flowdoc.js';
@@ -149,12 +149,7 @@ export class FlowView {
     fill(p.toolbar, this.editor ? this.editor.toolbar() : null);
     fill(p.summary, this.summary(outline));
     fill(p.diagnostics, this.diagnosticsBox());
-    const problems = new Map();
-    const byLine = problemsByLine(this.diagnostics());
-    for (const n of walk(outline)) {
-      const list = byLine.get(n.line);
-      if (list) problems.set(yamlKey(n.yaml), list);
-    }
+    const problems = problemsByStep(outline, this.diagnostics());
     const focused = document.activeElement && p.diagram.contains(document.activeElement) ? document.activeElement.dataset.yaml : null;
     fill(
       p.diagram,
