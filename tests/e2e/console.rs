@@ -82,7 +82,7 @@ async fn an_admin_reads_tests_edits_saves_and_turns_off_flows_in_the_builder() {
     let saved = std::fs::read_to_string(&file).unwrap();
     assert!(saved.contains(COMMENT), "{saved}");
     assert!(saved.contains("channel: \"#it-help\"") || saved.contains("channel: '#it-help'"), "{saved}");
-    assert!(saved.contains("id: tell_it") && saved.contains("{{ user.profile.login }}"), "{saved}");
+    assert!(saved.contains("id: tell_it") && saved.contains("text: \"Locked out: {{ user.profile.login }}\""), "{saved}");
     assert!(saved.contains("description: Who was locked out"), "the second admin's save: {saved}");
     assert!(!saved.contains("Their manager"), "the first admin's stale save was refused: {saved}");
     assert!(saved.contains("enabled: false"), "{saved}");

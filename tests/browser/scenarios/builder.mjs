@@ -30,7 +30,7 @@ async function fieldInput(page, key) {
 
 async function pick(page, key, search, expr) {
   const f = page.locator(`.flow-side .sf-field[data-key="${key}"]`).first();
-  await f.getByText('Use a value from…').click();
+  await f.getByText('Insert a value from…').click();
   await page.locator('#picker-search').fill(search);
   await page.locator(`.picker-results .palette-item[data-expr="${expr}"]`).click();
 }
@@ -77,6 +77,8 @@ export default async function (t) {
   await page.locator('#step-id').fill('tell_it');
   await (await fieldInput(page, 'connection')).fill('it-slack');
   await (await fieldInput(page, 'channel')).fill('#it-ops');
+  // A message: words typed, the login picked into them where the caret is.
+  await (await fieldInput(page, 'text')).fill('Locked out: ');
   await pick(page, 'text', 'login', '{{ user.profile.login }}');
   await t.sees(page, 'ready to save', page.locator('.builder-bar'));
   await t.shot(page, 'builder-editing');

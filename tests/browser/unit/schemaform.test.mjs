@@ -142,7 +142,7 @@ test('the form: labels, required marks, selects, checkboxes, a pick button per f
   conn.value = 'hr-slack';
   conn.dispatchEvent(new Event('input'));
   assert.equal(byClass(connField, 'sf-error')[0].hidden, true);
-  // “Use a value from…” hands the field to the picker; a pick replaces a select by text.
+  // “Insert a value from…” hands the field to the picker; a pick replaces a select by text.
   assert.equal(byClass(form, 'sf-pick').length, fields.length);
   byClass(form, 'sf-pick').find((b) => b.parentNode.dataset.key === 'mode').dispatchEvent(new Event('click'));
   const [key, set] = picks.pop();

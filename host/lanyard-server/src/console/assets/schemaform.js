@@ -277,7 +277,7 @@ export function formatInput(field, value) {
 
 /// The form for `fields` with `values` (`{ key: value }`). `onChange(key,
 /// value)` is called with each new value (undefined: the field was cleared);
-/// `onPick(field, set)` is the “use a value from…” button of each field, with
+/// `onPick(field, set)` is the “insert a value from…” button of each field, with
 /// `set(value)` to put the picked expression in. `id` prefixes element ids.
 export function renderForm(fields, values = {}, { onChange = () => {}, onPick = null, id = 'sf' } = {}) {
   return h(
@@ -322,7 +322,7 @@ function renderField(field, value, { onChange, onPick, id }) {
     ? h(
         'button',
         { type: 'button', class: 'sf-pick link', 'aria-label': `Use a value from an earlier step or the event for ${field.title}`, on: { click: () => onPick(field, (v) => control.dispatchEvent(pickEvent(v))) } },
-        'Use a value from…',
+        'Insert a value from…',
       )
     : null;
   const kind = isExpression(value) ? h('span', { class: 'sf-badge' }, 'expression') : null;
@@ -384,7 +384,20 @@ function controlFor(field, value, id, set, replace) {
     el.value = formatInput(field, value);
     el.addEventListener('input', () => set(parseInput(field, el.value)));
   }
-  el.addEventListener('sf-pick', (e) => replace(e.value));
+  el.addEventListener('sf-pick', (e) => {
+    // Into text (a message, a subject) the value goes where the caret is, so
+    // an admin writes "Offboarded " and picks the login after it; any other
+    // field takes the value whole.
+    if (field.kind === 'text' && !expression && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA') && el.value !== '') {
+      const start = el.selectionStart ?? el.value.length;
+      const end = el.selectionEnd ?? el.value.length;
+      el.value = el.value.slice(0, start) + e.value + el.value.slice(end);
+      el.selectionStart = el.selectionEnd = start + e.value.length;
+      set(parseInput(field, el.value));
+      return;
+    }
+    replace(e.value);
+  });
   if (field.required) el.setAttribute('aria-required', 'true');
   return el;
 }
