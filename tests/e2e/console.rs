@@ -146,8 +146,13 @@ async fn the_builder_moves_duplicates_deletes_branches_and_schedules() {
     let world = World::start(Options { flows: FlowsDir::Copy, ..Options::default() }).await;
     let file = world.flows_dir.join("onboarding.yaml");
     let before = std::fs::read_to_string(&file).unwrap();
+    // A flow written as one flow-style mapping: valid, but not what the builder edits.
+    let compact = r#"{ name: compact, description: "A flow written on one line.", trigger: manual, steps: [ { return: done } ] }"#;
+    std::fs::write(world.flows_dir.join("compact.yaml"), compact).unwrap();
+    world.engine.reload().await.expect("the compact flow loads");
 
-    scenario("builder-logic", &world.base, ADMIN_TOKEN, json!({ "flow": FLOW, "schedule_flow": SCHEDULED })).await;
+    scenario("builder-logic", &world.base, ADMIN_TOKEN, json!({ "flow": FLOW, "schedule_flow": SCHEDULED, "compact": "compact" })).await;
+    assert_eq!(std::fs::read_to_string(world.flows_dir.join("compact.yaml")).unwrap(), compact, "a read-only file is not written");
 
     let saved = std::fs::read_to_string(&file).unwrap();
     let at = |needle: &str| saved.find(needle).unwrap_or_else(|| panic!("`{needle}` is not in:\n{saved}"));
@@ -169,6 +174,6 @@ async fn the_builder_moves_duplicates_deletes_branches_and_schedules() {
     assert!(scheduled.contains("cron: 30 8 * * 1-5") || scheduled.contains("cron: \"30 8 * * 1-5\""), "{scheduled}");
     assert!(scheduled.contains("timezone: Europe/Paris"), "{scheduled}");
     // Every file the builder wrote loads.
-    assert_eq!(world.engine.flows().len(), 6, "{:?}", world.engine.reload_status().last_error);
+    assert_eq!(world.engine.flows().len(), 7, "{:?}", world.engine.reload_status().last_error);
     world.stop().await;
 }

@@ -3,7 +3,7 @@
 // condition builder from a picked field; an error path; a schedule flow made
 // from words. The Rust test checks the saved files.
 //
-// `t.data`: { flow, schedule_flow }.
+// `t.data`: { flow, schedule_flow, compact }.
 
 async function select(page, path) {
   await page.locator(`.dg-box[data-path="${path}"]`).click();
@@ -19,6 +19,13 @@ async function ready(page, t) {
 }
 
 export default async function (t) {
+  // A file the builder cannot represent opens read-only, saying why.
+  const ro = await t.page({ hash: `#/flows/${t.data.compact}` });
+  await t.sees(ro, 'Read-only in the builder');
+  t.assert.equal(await ro.locator('#flow-edit').isDisabled(), true);
+  await ro.locator('.dg-box').first().waitFor();
+  await t.shot(ro, 'read-only');
+
   const page = await t.page({ hash: `#/flows/${encodeURIComponent(t.data.flow)}?edit=1` });
   await page.locator('.builder-bar').waitFor();
   await page.locator('.dg-box[data-path="department/jira"]').waitFor();
