@@ -428,19 +428,30 @@ async fn show(engine: &Engine, name: &str) -> Result<Resp, Refused> {
     let target = Target::of(engine, name)?;
     let source = target.read().await?.ok_or_else(|| target.gone())?;
     let etag = etag_of(&source);
-    // The file as it is now (it may have changed since the set loaded).
-    let check = engine.check_flows_with(SourceFile::new(target.path.display().to_string(), source.clone())).await;
     let file_str = target.path.display().to_string();
-    let diagnostics: Vec<&Diagnostic> = check.diagnostics.iter().filter(|d| d.file == file_str).collect();
-    let flow = target.flow.as_ref();
+    // The file as loaded: the loaded set already says all there is to say.
+    // Changed on disk since: checked as it is now, as a reload would.
+    let loaded = target.flow.clone().filter(|f| etag == format!("sha256:{}", f.digest));
+    let (flow, diagnostics) = match loaded {
+        Some(f) => {
+            let set = engine.flows();
+            let diagnostics: Vec<Diagnostic> = set.warnings.iter().filter(|d| d.file == file_str).cloned().collect();
+            (Some(f), diagnostics)
+        }
+        None => {
+            let check = engine.check_flows_with(SourceFile::new(file_str.clone(), source.clone())).await;
+            let diagnostics = check.diagnostics.into_iter().filter(|d| d.file == file_str).collect();
+            (check.flow.or_else(|| target.flow.clone()), diagnostics)
+        }
+    };
     let body = json!({
         "name": name,
         "file": target.rel,
         "source": source,
         "etag": etag,
-        "enabled": flow.is_none_or(|f| f.enabled),
+        "enabled": target.flow.as_ref().is_none_or(|f| f.enabled),
         "diagnostics": diagnostics,
-        "outline": check.flow.as_ref().or(flow).map(|f| crate::builder_api::outline_of(engine, f)),
+        "outline": flow.as_ref().map(|f| crate::builder_api::outline_of(engine, f)),
     });
     Ok(with_etag(json_response(StatusCode::OK, &body), &etag))
 }

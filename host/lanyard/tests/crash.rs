@@ -86,27 +86,11 @@ fn chrono_like_now(i: usize) -> String {
 }
 
 fn delivery(events: &[Value], n: usize) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "eventType": "com.okta.event_hook", "eventTypeVersion": "1.0", "cloudEventsVersion": "0.1",
-        "source": "https://acme.okta.com/api/v1/eventHooks/whocrash", "eventId": format!("delivery-{n}"),
-        "eventTime": chrono_like_now(0), "contentType": "application/json",
-        "data": {"events": events}
-    }))
-    .unwrap()
+    support::hook_delivery(events, n, "whocrash", &chrono_like_now(0))
 }
 
 async fn post_delivery(http: &reqwest::Client, url: &str, body: &[u8]) -> bool {
-    match http
-        .post(format!("{url}/hooks/okta"))
-        .header("authorization", SECRET)
-        .header("content-type", "application/json")
-        .body(body.to_vec())
-        .send()
-        .await
-    {
-        Ok(r) => r.status() == reqwest::StatusCode::OK,
-        Err(_) => false,
-    }
+    support::post_hook(http, url, SECRET, body).await == 200
 }
 
 /// Runs of the flow that ended, by the daemon's counter (Prometheus prints

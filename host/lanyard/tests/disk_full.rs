@@ -58,28 +58,11 @@ fn event(uuid: &str, i: usize) -> Value {
 fn delivery(n: usize) -> (Vec<String>, Vec<u8>) {
     let uuids: Vec<String> = (2 * n..2 * n + 2).map(|i| format!("disk-{i:05}-{}", std::process::id())).collect();
     let events: Vec<Value> = uuids.iter().enumerate().map(|(k, u)| event(u, 2 * n + k)).collect();
-    let body = serde_json::to_vec(&json!({
-        "eventType": "com.okta.event_hook", "eventTypeVersion": "1.0", "cloudEventsVersion": "0.1",
-        "source": "https://acme.okta.com/api/v1/eventHooks/whodisk", "eventId": format!("delivery-{n}"),
-        "eventTime": "2026-11-28T10:00:00.000Z", "contentType": "application/json",
-        "data": {"events": events}
-    }))
-    .unwrap();
-    (uuids, body)
+    (uuids, support::hook_delivery(&events, n, "whodisk", "2026-11-28T10:00:00.000Z"))
 }
 
 async fn post(http: &reqwest::Client, url: &str, body: &[u8]) -> u16 {
-    match http
-        .post(format!("{url}/hooks/okta"))
-        .header("authorization", SECRET)
-        .header("content-type", "application/json")
-        .body(body.to_vec())
-        .send()
-        .await
-    {
-        Ok(r) => r.status().as_u16(),
-        Err(_) => 0,
-    }
+    support::post_hook(http, url, SECRET, body).await
 }
 
 async fn readyz(http: &reqwest::Client, url: &str) -> (u16, Value) {

@@ -161,29 +161,11 @@ impl World {
                 })
             })
             .collect();
-        serde_json::to_vec(&json!({
-            "eventType": "com.okta.event_hook", "eventTypeVersion": "1.0", "cloudEventsVersion": "0.1",
-            "source": "https://acme.okta.com/api/v1/eventHooks/whosoak", "eventId": format!("delivery-{n}"),
-            "eventTime": published(n * EVENTS_PER_DELIVERY), "contentType": "application/json",
-            "data": {"events": events}
-        }))
-        .unwrap()
+        support::hook_delivery(&events, n, "whosoak", &published(n * EVENTS_PER_DELIVERY))
     }
 
     async fn post(&self, n: usize) -> u16 {
-        let body = self.delivery(n);
-        match self
-            .http
-            .post(format!("{}/hooks/okta", self.url()))
-            .header("authorization", SECRET)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-        {
-            Ok(r) => r.status().as_u16(),
-            Err(_) => 0,
-        }
+        support::post_hook(&self.http, &self.url(), SECRET, &self.delivery(n)).await
     }
 }
 

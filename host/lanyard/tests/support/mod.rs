@@ -172,6 +172,35 @@ pub async fn runs_by_event(
     out
 }
 
+/// An Event Hook delivery of `events` as Okta sends it, the `n`th from `hook`.
+#[allow(dead_code)]
+pub fn hook_delivery(events: &[serde_json::Value], n: usize, hook: &str, event_time: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "eventType": "com.okta.event_hook", "eventTypeVersion": "1.0", "cloudEventsVersion": "0.1",
+        "source": format!("https://acme.okta.com/api/v1/eventHooks/{hook}"), "eventId": format!("delivery-{n}"),
+        "eventTime": event_time, "contentType": "application/json",
+        "data": {"events": events}
+    }))
+    .unwrap()
+}
+
+/// POST a delivery to the daemon's hook with the shared `secret`; its status,
+/// 0 when there was no answer (the daemon was killed or the socket refused).
+#[allow(dead_code)]
+pub async fn post_hook(http: &reqwest::Client, url: &str, secret: &str, body: &[u8]) -> u16 {
+    match http
+        .post(format!("{url}/hooks/okta"))
+        .header("authorization", secret)
+        .header("content-type", "application/json")
+        .body(body.to_vec())
+        .send()
+        .await
+    {
+        Ok(r) => r.status().as_u16(),
+        Err(_) => 0,
+    }
+}
+
 /// A flow of two `lanyard.echo` calls per deactivated user.
 #[allow(dead_code)]
 pub fn echo_flow(name: &str, test: &str) -> String {

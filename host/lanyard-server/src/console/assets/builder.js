@@ -15,11 +15,11 @@
 
 import { call, get } from './api.js';
 import { h, fill, callout, toast } from './dom.js';
-import { FlowDoc, FlowDocError, shapes, stepKind, isExpression, expr } from './flowdoc.js';
+import { FlowDoc, FlowDocError, shapes, stepKind, expr } from './flowdoc.js';
 import { History } from './undo.js';
 import { fieldsOf, renderForm, words } from './schemaform.js';
 import { availableFields, loopsAround, varsBefore } from './fields.js';
-import { problemsByStep, yamlKey } from './diagram.js';
+import { problemsByStep, walk, yamlKey } from './diagram.js';
 
 const CHECK_DELAY_MS = 350;
 const DRAFT_PREFIX = 'lanyard.draft.';
@@ -270,7 +270,7 @@ class Editor {
   }
 
   pathOf(yamlK) {
-    const n = walkOutline(this.view.draft.outline).find((x) => yamlKey(x.yaml) === yamlK);
+    const n = walk(this.view.draft.outline).find((x) => yamlKey(x.yaml) === yamlK);
     return n ? n.path : null;
   }
 
@@ -278,7 +278,7 @@ class Editor {
   /// daemon's words and run paths where the last valid outline has the step.
   outline() {
     const value = this.doc.get([]) || {};
-    const server = new Map(walkOutline(this.lastGood).map((n) => [yamlKey(n.yaml), n]));
+    const server = new Map(walk(this.lastGood).map((n) => [yamlKey(n.yaml), n]));
     const text = this.doc.toString();
     const lineOf = (path) => {
       const node = path.length ? this.doc.doc.getIn(path, true) : this.doc.doc.contents;
@@ -829,13 +829,7 @@ class Editor {
   }
 
   openPalette(listPath, index) {
-    const dlg = h('dialog', { class: 'palette', 'aria-labelledby': 'palette-title' });
-    const search = h('input', { type: 'search', id: 'palette-search', placeholder: 'Search cards and logic…', 'aria-label': 'Search cards and logic' });
     const results = h('div', { class: 'palette-results' });
-    const close = () => {
-      dlg.close();
-      dlg.remove();
-    };
     const choose = (item) => {
       close();
       const path = this.edit((d) => d.insertStep(listPath, index, this.newStep(item, d)));
@@ -848,8 +842,7 @@ class Editor {
         document.getElementById('step-id')?.focus();
       }
     };
-    const draw = () => {
-      const q = search.value.trim().toLowerCase();
+    const draw = (q) => {
       const match = (s) => !q || s.toLowerCase().includes(q);
       const groups = new Map(GROUPS.map((g) => [g, []]));
       for (const c of this.cat.cards.values()) {
@@ -867,17 +860,7 @@ class Editor {
       }
       fill(results, sections.length ? sections : h('p', { class: 'muted' }, 'Nothing matches.'));
     };
-    search.addEventListener('input', draw);
-    dlg.addEventListener('close', () => dlg.remove());
-    dlg.append(
-      h('div', { class: 'palette-head' }, h('h2', { id: 'palette-title' }, 'Add a step'), h('button', { type: 'button', class: 'quiet', 'aria-label': 'Close', on: { click: close } }, '✕')),
-      search,
-      results,
-    );
-    document.body.append(dlg);
-    draw();
-    dlg.showModal();
-    search.focus();
+    const close = searchDialog({ id: 'palette', title: 'Add a step', placeholder: 'Search cards and logic…', results, draw });
   }
 
   /// The step a palette choice adds, with a fresh readable id.
@@ -926,15 +909,8 @@ class Editor {
       vars: varsBefore(value, node.yaml),
     });
     if (wantList) list = list.filter((f) => f.type === 'array');
-    const dlg = h('dialog', { class: 'palette picker', 'aria-labelledby': 'picker-title' });
-    const search = h('input', { type: 'search', id: 'picker-search', placeholder: 'Search fields…', 'aria-label': 'Search fields' });
     const results = h('ul', { class: 'picker-results' });
-    const close = () => {
-      dlg.close();
-      dlg.remove();
-    };
-    const draw = () => {
-      const q = search.value.trim().toLowerCase();
+    const draw = (q) => {
       const shown = list.filter((f) => !q || `${f.group} ${f.label} ${f.expression}`.toLowerCase().includes(q)).slice(0, 200);
       fill(
         results,
@@ -965,35 +941,35 @@ class Editor {
           : h('li', { class: 'muted' }, 'No fields here yet: add the step that reads them first.'),
       );
     };
-    search.addEventListener('input', draw);
-    dlg.addEventListener('close', () => dlg.remove());
-    dlg.append(
-      h('div', { class: 'palette-head' }, h('h2', { id: 'picker-title' }, field ? `A value for “${field.title}”` : 'Pick a value'), h('button', { type: 'button', class: 'quiet', 'aria-label': 'Close', on: { click: close } }, '✕')),
-      search,
-      results,
-    );
-    document.body.append(dlg);
-    draw();
-    dlg.showModal();
-    search.focus();
+    const title = field ? `A value for “${field.title}”` : 'Pick a value';
+    const close = searchDialog({ id: 'picker', title, placeholder: 'Search fields…', results, draw });
   }
 }
 
 // ---- helpers ------------------------------------------------------------------
 
-function walkOutline(outline) {
-  const out = [];
-  const visit = (nodes) => {
-    for (const n of nodes || []) {
-      out.push(n);
-      for (const b of n.branches || []) visit(b.steps);
-    }
+/// A modal with a title, a search box and `results`, which `draw(query)`
+/// fills as the admin types; returns the function that closes it.
+function searchDialog({ id, title, placeholder, results, draw }) {
+  const dlg = h('dialog', { class: `palette ${id}`, 'aria-labelledby': `${id}-title` });
+  const search = h('input', { type: 'search', id: `${id}-search`, placeholder, 'aria-label': placeholder.replace(/…$/, '') });
+  const close = () => {
+    dlg.close();
+    dlg.remove();
   };
-  if (outline) {
-    visit(outline.steps);
-    visit(outline.on_failure);
-  }
-  return out;
+  const redraw = () => draw(search.value.trim().toLowerCase());
+  search.addEventListener('input', redraw);
+  dlg.addEventListener('close', () => dlg.remove());
+  dlg.append(
+    h('div', { class: 'palette-head' }, h('h2', { id: `${id}-title` }, title), h('button', { type: 'button', class: 'quiet', 'aria-label': 'Close', on: { click: close } }, '✕')),
+    search,
+    results,
+  );
+  document.body.append(dlg);
+  redraw();
+  dlg.showModal();
+  search.focus();
+  return close;
 }
 
 function isObj(v) {
@@ -1019,7 +995,7 @@ function triggerOf(t) {
 }
 
 /// A trigger in words before the daemon has said it better.
-export function triggerWords(t) {
+function triggerWords(t) {
   switch (t.kind) {
     case 'okta':
       return `When Okta reports ${(t.event_types || []).join(' or ')}${t.filter ? ' (with a condition)' : ''}`;
@@ -1081,7 +1057,7 @@ function buildCondition(left, op, right) {
 
 /// Read back a condition the builder wrote; null for any other expression
 /// (it is then shown as an expression).
-export function parseCondition(s) {
+function parseCondition(s) {
   const t = String(s || '').trim();
   const str = '("(?:[^"\\\\]|\\\\.)*"|-?\\d+(?:\\.\\d+)?|true|false|none)';
   const path = '([A-Za-z_][\\w]*(?:\\.[A-Za-z_]\\w*|\\[\\d+\\])*)';
@@ -1097,4 +1073,3 @@ export function parseCondition(s) {
   return null;
 }
 
-export { isExpression };

@@ -60,6 +60,7 @@ export function paintFromSteps(steps) {
 /// Every node of an outline, depth first in reading order.
 export function walk(outline) {
   const out = [];
+  if (!outline) return out;
   const visit = (nodes) => {
     for (const n of nodes || []) {
       out.push(n);
