@@ -37,6 +37,9 @@ const LOGIC = [
 
 const GROUPS = ['Okta', 'Slack', 'Mail', 'HTTP', 'Tables', 'Custom'];
 
+// What each kind of step is, in the side panel's words.
+const KIND_WORDS = Object.fromEntries([['card', 'A card: one action'], ...LOGIC.map((l) => [l.kind, l.description])]);
+
 /// Load what the builder needs once per page: the cards with their schemas
 /// and the Okta event's schema (for the field picker).
 async function catalog(signal) {
@@ -557,7 +560,7 @@ class Editor {
     const problems = problemsByStep(this.view.draft.outline, this.diagnostics).get(yamlKey(p)) || [];
     const parts = [
       h('h2', null, node.description || node.summary || node.id),
-      h('p', { class: 'muted small' }, `${kind.replace('_', ' ')} step · line ${node.line}`),
+      h('p', { class: 'muted small' }, KIND_WORDS[kind] || kind),
       problems.length
         ? callout('error', problems.length === 1 ? 'A problem in this step' : `${problems.length} problems in this step`, h('ul', null, problems.map((d) => h('li', null, d.message, d.help ? h('span', { class: 'muted' }, ` — ${d.help}`) : null))))
         : null,

@@ -16,6 +16,17 @@ import { renderDiagram, paintFromSteps, problemsByStep, walk } from './diagram.j
 import { diffLines } from './vendor/diff.js';
 import { edit } from './builder.js';
 import { FlowDoc } from './flowdoc.js';
+import { words } from './schemaform.js';
+
+// What was done to a flow file, as the versions and the audit say it.
+const ACTION_WORDS = {
+  found: 'as it was on disk',
+  create: 'created',
+  save: 'saved',
+  enable: 'turned on',
+  disable: 'turned off',
+  revert: 'reverted',
+};
 
 const TABS = [
   { id: 'test', label: 'Test' },
@@ -248,7 +259,7 @@ export class FlowView {
       'div',
       { class: 'side-step' },
       h('h2', null, node.description || node.summary || node.id),
-      h('p', { class: 'muted' }, `${node.kind} · id `, h('code', null, node.id), ` · line ${node.line}`),
+      h('p', { class: 'muted' }, 'Step ', h('code', null, node.id)),
       node.card ? h('p', null, 'Card ', h('code', null, node.card)) : null,
       (node.inputs || []).length
         ? h('dl', { class: 'kv' }, node.inputs.map((i) => [h('dt', null, i.key), h('dd', null, h('code', null, i.text))]))
@@ -432,7 +443,7 @@ export class FlowView {
       ),
       r.run.error ? callout('error', `${r.run.error.kind} at ${r.run.error.step || 'the flow'}`, h('p', null, r.run.error.message)) : null,
       effects.length
-        ? h('div', null, h('h3', null, 'What would have been written'), h('ul', { class: 'effects' }, effects.map((e) => h('li', null, h('code', null, e.step), ' ', effectText(e)))))
+        ? h('div', null, h('h3', null, 'What would have been written'), h('ul', { class: 'effects' }, effects.map((e) => h('li', null, h('span', { class: 'muted' }, `Step ${e.step.split('/').pop()}: `), effectText(e)))))
         : r.run.dry_run
           ? h('p', { class: 'muted' }, 'Nothing would have been written.')
           : null,
@@ -557,7 +568,7 @@ export class FlowView {
             ' ',
             timeEl(v.at),
             ' ',
-            h('span', { class: 'muted' }, v.action || ''),
+            h('span', { class: 'muted' }, ACTION_WORDS[v.action] || v.action || ''),
             v.note ? h('span', null, ` — ${v.note}`) : null,
             ' ',
             h('button', { type: 'button', class: 'link', on: { click: () => this.showVersion(v, shown) } }, 'Compare with now'),
@@ -607,7 +618,7 @@ export class FlowView {
         ? h(
             'ol',
             { class: 'audit' },
-            entries.map((a) => h('li', null, timeEl(a.at), ' ', h('strong', null, a.action), a.version ? ` v${a.version}` : '', a.summary ? ` — ${a.summary}` : '', a.note ? h('span', { class: 'muted' }, ` (${a.note})`) : null)),
+            entries.map((a) => h('li', null, timeEl(a.at), ' ', h('strong', null, ACTION_WORDS[a.action] || a.action), a.version ? ` v${a.version}` : '', a.summary ? ` — ${a.summary}` : '', a.note ? h('span', { class: 'muted' }, ` (${a.note})`) : null)),
           )
         : h('p', { class: 'muted' }, 'Nothing has been changed from the console yet.'),
     );
@@ -743,14 +754,18 @@ function recordView(rec) {
   );
 }
 
-/// `okta remove-from-group {"group":"…","user":"…"}`: what a dry run would have done.
+/// What a dry run would have done, in words: the operation, then each of
+/// its arguments on a line (long values cut).
 function effectText(e) {
-  let args = '';
-  try {
-    args = e.args === undefined || e.args === null ? '' : JSON.stringify(e.args);
-  } catch {
-    args = '';
-  }
-  if (args.length > 300) args = `${args.slice(0, 300)}…`;
-  return [h('strong', null, `${e.capability} ${e.operation}`), args ? ' ' : '', args ? h('code', null, args) : null];
+  const empty = (v) => v === null || v === undefined || v === '' || (Array.isArray(v) && v.length === 0);
+  const args = e.args && typeof e.args === 'object' && !Array.isArray(e.args) ? Object.entries(e.args).filter(([, v]) => !empty(v)) : [];
+  const shown = (v) => {
+    const t = typeof v === 'string' ? v : JSON.stringify(v);
+    return t && t.length > 200 ? `${t.slice(0, 200)}…` : t;
+  };
+  return [
+    // `remove-from-group` reads as words; a method and URL stay as they are.
+    h('strong', null, `${words(e.capability)}: ${/[\s/]/.test(String(e.operation)) ? e.operation : words(e.operation)}`),
+    args.length ? h('dl', { class: 'kv effect-args' }, args.map(([k, v]) => [h('dt', null, words(k)), h('dd', null, shown(v))])) : null,
+  ];
 }
