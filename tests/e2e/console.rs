@@ -108,7 +108,7 @@ async fn an_admin_reads_tests_edits_saves_and_turns_off_flows_in_the_builder() {
     assert!(created.contains("filter: event.outcome.result == \"SUCCESS\""), "{created}");
     world.admin.lifecycle(&users[2].id, lanyard_core::okta::LifecycleOp::Suspend).await.unwrap();
     world.settle().await;
-    let runs = world.runs(NEW_FLOW).await;
+    let runs = world.ended_runs(NEW_FLOW, 1).await;
     assert_eq!(runs.len(), 1);
     world.assert_succeeded(&runs[0]).await;
     let posted = world.slack.requests();

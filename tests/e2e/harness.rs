@@ -294,6 +294,28 @@ impl World {
         self.runs_where(RunFilter { limit: Some(1000), ..RunFilter::default() }).await
     }
 
+    /// The runs of `flow` once `n` of them have ended (bounded by the
+    /// world's patience), oldest first. For an event whose run is not yet
+    /// in the history when [`World::settle`] looks, as on a loaded machine.
+    pub async fn ended_runs(&self, flow: &str, n: usize) -> Vec<RunRecord> {
+        let deadline = Instant::now() + PATIENCE;
+        let mut finished = self.engine.subscribe_finished();
+        loop {
+            let runs = self.runs(flow).await;
+            if runs.iter().filter(|r| r.status.is_final()).count() >= n {
+                return runs;
+            }
+            if Instant::now() > deadline {
+                let all: Vec<String> = self.all_runs().await.iter().map(|r| format!("{} {} {}", r.id, r.flow, r.status)).collect();
+                panic!("waited {PATIENCE:?} for {n} ended runs of `{flow}`; loaded flows {:?}; runs: {all:#?}", self.engine.flows().len());
+            }
+            tokio::select! {
+                _ = finished.recv() => {}
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+            }
+        }
+    }
+
     /// The runs of one flow, oldest first.
     pub async fn runs(&self, flow: &str) -> Vec<RunRecord> {
         self.runs_where(RunFilter {
