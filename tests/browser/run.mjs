@@ -126,6 +126,52 @@ const t = {
     await scope.getByText(text, { exact: false }).first().waitFor({ state: 'visible', timeout: 15000 });
   },
   log: (...a) => console.log(...a),
+  /// An admin's hands on `page`, counting what the issue limits: every click
+  /// or selection (`clicks`) and every key pressed (`keys`), for
+  /// `t.tally(what, hands)` to report.
+  hands(page) {
+    const counts = { clicks: 0, keys: 0 };
+    return {
+      counts,
+      page,
+      async click(locator) {
+        counts.clicks += 1;
+        await locator.click();
+      },
+      async choose(locator, value) {
+        counts.clicks += 1;
+        await locator.selectOption(value);
+      },
+      async check(locator) {
+        counts.clicks += 1;
+        await locator.check();
+      },
+      /// Keys typed where the focus is (a newline is Enter).
+      async type(text) {
+        counts.keys += [...text].length;
+        await page.keyboard.type(text);
+      },
+      async press(key) {
+        counts.keys += 1;
+        await page.keyboard.press(key);
+      },
+      /// Click into a field and type (after what is there).
+      async fill(locator, text) {
+        await this.click(locator);
+        await this.type(text);
+      },
+      /// Click into a field, select what is there (Ctrl+A) and type over it.
+      async replace(locator, text) {
+        await this.click(locator);
+        await this.press('Control+A');
+        await this.type(text);
+      },
+    };
+  },
+  /// Report what `hands` did for `what`: a `tally {json}` line the Rust test reads.
+  tally(what, hands) {
+    console.log(`tally ${JSON.stringify({ what, ...hands.counts })}`);
+  },
   /// Expect a problem the page will report (an answer the scenario provokes
   /// on purpose, like a 412 when two admins save the same flow): problems
   /// matching `pattern` do not fail the scenario.

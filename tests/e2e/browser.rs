@@ -49,8 +49,9 @@ fn chromium() -> String {
 }
 
 /// Run scenario `name` against the daemon at `base` with the admin `token`,
-/// handing it `data`; panics with what the browser said if it fails.
-pub async fn scenario(name: &str, base: &str, token: &str, data: Value) {
+/// handing it `data`; panics with what the browser said if it fails, else
+/// returns its output.
+pub async fn scenario(name: &str, base: &str, token: &str, data: Value) -> String {
     let modules = playwright_modules().to_string();
     let chromium = chromium();
     let (name, base, token) = (name.to_string(), base.to_string(), token.to_string());
@@ -74,4 +75,17 @@ pub async fn scenario(name: &str, base: &str, token: &str, data: Value) {
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "console scenario {name} failed:\n{text}");
     eprint!("{text}");
+    text
+}
+
+/// What a scenario's `t.tally(what, hands)` reported: `(what, clicks, keys)`.
+pub fn tallies(output: &str) -> Vec<(String, u64, u64)> {
+    output
+        .lines()
+        .filter_map(|l| l.strip_prefix("tally "))
+        .map(|j| {
+            let v: Value = serde_json::from_str(j).expect("a tally line is JSON");
+            (v["what"].as_str().unwrap_or("").to_string(), v["clicks"].as_u64().unwrap_or(0), v["keys"].as_u64().unwrap_or(0))
+        })
+        .collect()
 }

@@ -106,6 +106,7 @@ async fn an_admin_reads_tests_edits_saves_and_turns_off_flows_in_the_builder() {
     let created = std::fs::read_to_string(&new_file).unwrap();
     assert!(created.contains("okta: user.lifecycle.suspend"), "{created}");
     assert!(created.contains("filter: event.outcome.result == \"SUCCESS\""), "{created}");
+    assert!(created.contains("enabled: true"), "a new flow starts off and the admin turned it on: {created}");
     world.admin.lifecycle(&users[2].id, lanyard_core::okta::LifecycleOp::Suspend).await.unwrap();
     world.settle().await;
     let runs = world.ended_runs(NEW_FLOW, 1).await;
@@ -129,7 +130,7 @@ async fn an_admin_reads_tests_edits_saves_and_turns_off_flows_in_the_builder() {
         .await
         .unwrap();
     let actions: Vec<&str> = audit["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    for a in ["save", "disable", "create"] {
+    for a in ["save", "disable", "create", "enable"] {
         assert!(actions.contains(&a), "{a}: {audit}");
     }
     world.stop().await;

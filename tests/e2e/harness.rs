@@ -668,6 +668,15 @@ pub fn step_named(steps: &[StepRecord], id: &str) -> StepRecord {
     found[0].clone()
 }
 
+/// The one step of `steps` that ran card `name` (any version), if any;
+/// panics if several did.
+pub fn by_card(steps: &[StepRecord], name: &str) -> Option<StepRecord> {
+    let prefix = format!("{name}@");
+    let found: Vec<_> = steps.iter().filter(|s| s.card.as_deref().is_some_and(|c| c.starts_with(&prefix))).collect();
+    assert!(found.len() <= 1, "several steps ran {name}: {:?}", found.iter().map(|s| &s.path).collect::<Vec<_>>());
+    found.first().map(|s| (*s).clone())
+}
+
 /// A message's text with CRLF line ends made LF and the trailing newline dropped.
 pub fn mail_text(m: &lanyard_connect::sandbox::ReceivedMail) -> String {
     m.text.clone().unwrap_or_default().replace("\r\n", "\n").trim_end_matches('\n').to_string()

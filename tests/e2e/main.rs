@@ -9,6 +9,7 @@
 mod browser;
 mod harness;
 
+mod built;
 mod console;
 mod flows_valid;
 mod lockout;

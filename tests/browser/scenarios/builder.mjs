@@ -151,6 +151,10 @@ export default async function (t) {
   await t.sees(n, 'ready to save', n.locator('.builder-bar'));
   await savedOk(n, t);
   await t.shot(n, 'new-flow-saved');
+  // A new flow starts off; the admin turns it on once it is saved.
+  await t.sees(n, 'turn it on when it is ready');
+  await n.getByRole('switch').click();
+  await n.locator('[role="switch"][aria-checked="true"]').waitFor();
 
   // Readable on a phone.
   const phone = await t.page({ width: 390, height: 844, hash: `#/flows/${encodeURIComponent(flow)}` });

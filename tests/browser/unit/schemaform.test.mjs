@@ -34,7 +34,9 @@ test('fields of the built-in cards: required, types, enums, defaults', () => {
   assert.equal(field('http.request', 'timeout_ms').kind, 'number');
   assert.equal(field('http.request', 'timeout_ms').maximum, 120000);
   assert.equal(field('http.request', 'json').type, 'any');
-  assert.equal(field('http.request', 'query').kind, 'json');
+  // Free-form values (query parameters, a table row) are named rows.
+  assert.equal(field('http.request', 'query').kind, 'mapping');
+  assert.equal(field('http.request', 'json').kind, 'mapping');
 
   const tokens = field('okta.clear-sessions', 'oauth_tokens');
   assert.equal(tokens.kind, 'boolean');

@@ -17,9 +17,10 @@ import { call, get } from './api.js';
 import { h, fill, callout, toast } from './dom.js';
 import { FlowDoc, FlowDocError, shapes, stepKind, expr } from './flowdoc.js';
 import { History } from './undo.js';
-import { fieldsOf, renderForm, words } from './schemaform.js';
+import { fieldsOf, renderForm, renderMapping, words } from './schemaform.js';
 import { availableFields, loopsAround, varsBefore } from './fields.js';
 import { problemsByStep, walk, yamlKey } from './diagram.js';
+import { OPS, joinConditions, parseConditions } from './conditions.js';
 
 const CHECK_DELAY_MS = 350;
 const DRAFT_PREFIX = 'lanyard.draft.';
@@ -586,7 +587,7 @@ class Editor {
     el.addEventListener('input', () => onInput(el.value));
     el.addEventListener('blur', () => this.history.seal());
     const pick = onPick
-      ? h('button', { type: 'button', class: 'link', on: { click: () => this.openPicker(onPick.node, (x) => insertAtCursor(el, x, onInput)) } }, 'Insert a value from…')
+      ? h('button', { type: 'button', class: 'link', on: { click: () => this.openPicker(onPick.node, (x) => insertAtCursor(el, x, onInput), null, { text: true }) } }, 'Insert a value from…')
       : null;
     return h('div', { class: 'sf-field' }, h('label', { for: id, class: 'sf-label' }, label), help ? h('p', { class: 'sf-help', id: `${id}-help` }, help) : null, el, pick);
   }
@@ -604,7 +605,7 @@ class Editor {
       ? renderForm(fields, values, {
           id: `in-${node.id}`,
           onChange: (key, v) => this.edit((d) => d.setInput(p, key, v), { field: `${yamlKey(p)}.with.${key}`, redraw: false }),
-          onPick: (field, set) => this.openPicker(node, (x) => set(field.kind === 'text' ? x : x), field),
+          onPick: (field, set) => this.openPicker(node, set, field, { text: field.kind === 'text' || field.kind === 'mapping' }),
         })
       : h('p', { class: 'muted' }, 'This card takes no input.');
     const retry = this.retryForm(node, step);
@@ -635,52 +636,65 @@ class Editor {
     });
   }
 
-  /// A condition as field, comparison and value (written as one expression
-  /// for the admin), or as an expression for those who want one.
-  /// `write(doc, text)` puts it in the file; `null` text removes it.
+  /// A condition as rows of field, comparison and value, joined by "all
+  /// of" or "any of" (written as one expression for the admin), or as an
+  /// expression for those who want one. `write(doc, text)` puts it in the
+  /// file; `null` text removes it.
   conditionEditor({ node, title, current, key, write: put, optional = false, help = null }) {
-    const parsed = parseCondition(current);
-    const field = h('input', { id: 'cond-field', type: 'text', readonly: true, value: parsed ? parsed.left : '' });
-    const op = h('select', { id: 'cond-op' }, OPS.map((o) => h('option', { value: o.id, selected: parsed && parsed.op === o.id }, o.label)));
-    const value = h('input', { id: 'cond-value', type: 'text', value: parsed ? parsed.right : '' });
+    const parsed = parseConditions(current);
+    const state = parsed || { join: 'and', clauses: [] };
     const write = () => {
-      if (!field.value) return;
-      const cond = buildCondition(field.value, op.value, value.value);
+      const cond = state.clauses.length ? joinConditions(state) : null;
+      if (cond === null && !optional) return;
       this.edit((d) => put(d, cond), { field: key, redraw: false });
     };
-    op.addEventListener('change', () => {
-      value.hidden = OPS.find((o) => o.id === op.value).unary;
+    const pickInto = (use) => this.openPicker(node, (x) => {
+      use(stripBraces(x));
       write();
-    });
-    value.addEventListener('input', write);
-    value.hidden = parsed ? OPS.find((o) => o.id === parsed.op).unary : false;
-    const pick = h(
-      'button',
-      {
-        type: 'button',
-        on: {
-          click: () =>
-            this.openPicker(node, (x) => {
-              field.value = stripBraces(x);
+      this.refresh();
+    }, null, { forCondition: true });
+    const row = (c, i) => {
+      const n = i === 0 ? '' : `-${i + 1}`;
+      const field = h('input', { id: `cond-field${n}`, type: 'text', readonly: true, value: c.left });
+      const op = h('select', { id: `cond-op${n}` }, OPS.map((o) => h('option', { value: o.id, selected: c.op === o.id }, o.label)));
+      const value = h('input', { id: `cond-value${n}`, type: 'text', value: c.right ?? '' });
+      value.hidden = OPS.find((o) => o.id === c.op).unary;
+      op.addEventListener('change', () => {
+        c.op = op.value;
+        value.hidden = OPS.find((o) => o.id === op.value).unary;
+        write();
+      });
+      value.addEventListener('input', () => {
+        c.right = value.value;
+        write();
+      });
+      const remove =
+        state.clauses.length > 1
+          ? h('button', { type: 'button', class: 'link', 'aria-label': `Remove condition ${i + 1}`, on: { click: () => {
+              state.clauses.splice(i, 1);
               write();
               this.refresh();
-            }),
-        },
-      },
-      'Pick a field…',
-    );
+            } } }, 'Remove')
+          : null;
+      return h(
+        'div',
+        { class: 'cond-clause' },
+        h('div', { class: 'cond-row' }, h('label', { for: `cond-field${n}`, class: 'visually-hidden' }, `Field ${i + 1}`), field, h('button', { type: 'button', on: { click: () => pickInto((x) => (c.left = x)) } }, 'Pick a field…')),
+        h('div', { class: 'cond-row' }, h('label', { for: `cond-op${n}`, class: 'visually-hidden' }, 'Comparison'), op, h('label', { for: `cond-value${n}`, class: 'visually-hidden' }, 'Value'), value, remove),
+      );
+    };
+    const join = h('select', { id: 'cond-join' }, h('option', { value: 'and', selected: state.join === 'and' }, 'All of these are true'), h('option', { value: 'or', selected: state.join === 'or' }, 'Any of these is true'));
+    join.addEventListener('change', () => {
+      state.join = join.value;
+      write();
+    });
+    const add = h('button', { type: 'button', id: 'cond-add', on: { click: () => pickInto((x) => state.clauses.push({ left: x, op: 'set', right: '' })) } }, state.clauses.length ? 'And another condition…' : 'Pick a field…');
     const clear = optional && current ? h('button', { type: 'button', class: 'link', on: { click: () => this.edit((d) => put(d, null)) } }, 'Remove the condition') : null;
     const raw = this.textField('Or write the condition', 'An expression, for those who want one: user.profile.department == "Sales"', current, (v) => this.edit((d) => put(d, v.trim() || (optional ? null : v)), { field: `${key}.raw`, redraw: false }), { id: 'cond-raw' });
-    return h(
-      'div',
-      { class: 'condition-form' },
-      h('h3', null, title),
-      help ? h('p', { class: 'sf-help' }, help) : null,
-      h('div', { class: 'cond-row' }, h('label', { for: 'cond-field', class: 'visually-hidden' }, 'Field'), field, pick),
-      h('div', { class: 'cond-row' }, h('label', { for: 'cond-op', class: 'visually-hidden' }, 'Comparison'), op, h('label', { for: 'cond-value', class: 'visually-hidden' }, 'Value'), value),
-      clear,
-      h('details', null, h('summary', null, 'Expression'), raw),
-    );
+    const rows = parsed
+      ? [state.clauses.length > 1 ? h('div', { class: 'cond-row' }, h('label', { for: 'cond-join', class: 'visually-hidden' }, 'How the conditions combine'), join) : null, ...state.clauses.map(row), h('p', null, add)]
+      : [h('p', { class: 'sf-help' }, 'This condition is an expression the rows cannot show; change it below, or start again:'), h('p', null, h('button', { type: 'button', on: { click: () => pickInto((x) => state.clauses.push({ left: x, op: 'set', right: '' })) } }, 'Pick a field…'))];
+    return h('div', { class: 'condition-form' }, h('h3', null, title), help ? h('p', { class: 'sf-help' }, help) : null, ...rows, clear, h('details', { open: !parsed && current ? true : null }, h('summary', null, 'Expression'), raw));
   }
 
   switchForm(node, step) {
@@ -689,7 +703,22 @@ class Editor {
     const pick = h('button', { type: 'button', on: { click: () => this.openPicker(node, (x) => this.edit((d) => d.setStepField(p, 'switch', stripBraces(x)))) } }, 'Pick a field…');
     const cases = Object.keys(isObj(step.cases) ? step.cases : {});
     const add = h('input', { id: 'switch-add', type: 'text', placeholder: 'A value, e.g. Sales' });
-    const addBtn = h('button', { type: 'button', on: { click: () => add.value.trim() && this.edit((d) => d.addCase(p, add.value.trim())) } }, 'Add case');
+    const addCase = () => {
+      const v = add.value.trim();
+      if (!v) return;
+      // The new switch's placeholder case, still empty, becomes the first real one.
+      const placeholder = cases.length === 1 && cases[0] === 'case' && !(step.cases.case || []).length;
+      this.edit((d) => (placeholder ? d.renameCase(p, 'case', v) : d.addCase(p, v)));
+      // Ready for the next one.
+      document.getElementById('switch-add')?.focus();
+    };
+    add.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') {
+        e.preventDefault();
+        addCase();
+      }
+    });
+    const addBtn = h('button', { type: 'button', on: { click: addCase } }, 'Add case');
     return h(
       'div',
       null,
@@ -751,6 +780,21 @@ class Editor {
 
   endForm(node, step, kind) {
     const p = node.yaml;
+    if (kind === 'return' && (isObj(step.return) || step.return === null || step.return === undefined || step.return === '')) {
+      // The flow's result as named values (what a caller or an API client reads).
+      return h(
+        'div',
+        null,
+        h('h3', null, 'Values to return'),
+        h('p', { class: 'sf-help' }, 'What the flow answers with: a caller reads them by name (user, department…).'),
+        renderMapping(isObj(step.return) ? step.return : {}, {
+          id: 'return',
+          emptyRow: true,
+          onChange: (v) => this.edit((d) => d.setStepField(p, 'return', v || {}), { field: `${yamlKey(p)}.return`, redraw: false }),
+          onPick: (set) => this.openPicker(node, set, null, { text: true }),
+        }),
+      );
+    }
     const label = { return: 'Value to return', stop: 'Why it stops (for the history)', fail: 'Error message' }[kind] || kind;
     const v = step[kind];
     return this.textField(label, null, v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v), (x) => this.edit((d) => d.setStepField(p, kind, x), { field: `${yamlKey(p)}.${kind}`, redraw: false }), { id: `end-${kind}`, onPick: { node } });
@@ -835,7 +879,7 @@ class Editor {
     const results = h('div', { class: 'palette-results' });
     const choose = (item) => {
       close();
-      const path = this.edit((d) => d.insertStep(listPath, index, this.newStep(item, d)));
+      const path = this.edit((d) => d.insertStep(listPath, index, this.newStep(item, d, listPath, index)));
       if (path) {
         this.selectedYaml = yamlKey(path);
         this.settingsOpen = false;
@@ -846,12 +890,14 @@ class Editor {
       }
     };
     const draw = (q) => {
-      const match = (s) => !q || s.toLowerCase().includes(q);
+      // Every word of the search, anywhere: "get user" finds okta.get-user.
+      const terms = q.split(/\s+/).filter(Boolean);
+      const match = (s) => terms.every((t) => s.toLowerCase().includes(t));
       const groups = new Map(GROUPS.map((g) => [g, []]));
       for (const c of this.cat.cards.values()) {
         if (c.broken) continue;
         const g = GROUPS.includes(c.group) ? c.group : 'Custom';
-        if (match(`${c.name} ${c.description} ${g}`)) groups.get(g).push(c);
+        if (match(`${c.name} ${cardTitle(c)} ${c.description} ${g}`)) groups.get(g).push(c);
       }
       const logic = LOGIC.filter((l) => match(`${l.title} ${l.description}`));
       const sections = [];
@@ -866,12 +912,19 @@ class Editor {
     const close = searchDialog({ id: 'palette', title: 'Add a step', placeholder: 'Search cards and logic…', results, draw });
   }
 
-  /// The step a palette choice adds, with a fresh readable id.
-  newStep(item, d) {
+  /// The step a palette choice adds (at `index` of `listPath`), with a
+  /// fresh readable id.
+  newStep(item, d, listPath = ['steps'], index = 0) {
     if (item.card) {
       const base = item.card.name.split('.').pop().replace(/-/g, '_');
       const inputs = {};
-      // Constant required inputs with a default are written out, so the form shows them.
+      // An Okta card's user is, until the admin says otherwise, the user an
+      // earlier Get user step read (the flow's subject).
+      const schema = item.card.input_schema || {};
+      const subject = subjectBefore(d.get(['steps']) || [], listPath, index);
+      if (subject && item.card.name.startsWith('okta.') && schema.properties && schema.properties.user && (schema.required || []).includes('user')) {
+        inputs.user = `{{ ${subject}.id }}`;
+      }
       return shapes.card(item.card.name, inputs, { id: d.uniqueId(base) });
     }
     switch (item.logic) {
@@ -886,7 +939,7 @@ class Editor {
       case 'assign':
         return shapes.assign({ value: '' }, { id: d.uniqueId('set') });
       case 'return':
-        return shapes.return('done');
+        return shapes.return({});
       case 'stop':
         return shapes.stop('nothing to do');
       case 'fail':
@@ -898,8 +951,11 @@ class Editor {
 
   // ---- the field picker ---------------------------------------------------------
 
-  /// Offer the fields readable at `node` and hand the chosen expression to `use`.
-  openPicker(node, use, field = null, { wantList = false } = {}) {
+  /// Offer the fields readable at `node` and hand the chosen expression to
+  /// `use`. Into text (`text`), a value can carry what to write when it is
+  /// empty; for a condition (`forCondition`), dates also offer their age in
+  /// days.
+  openPicker(node, use, field = null, { wantList = false, text = false, forCondition = false } = {}) {
     const outline = this.view.draft.outline;
     const value = this.doc.get([]) || {};
     const trig = (outline || {}).trigger || {};
@@ -911,10 +967,32 @@ class Editor {
       loops: loopsAround(value, node.yaml),
       vars: varsBefore(value, node.yaml),
     });
-    if (wantList) list = list.filter((f) => f.type === 'array');
+    if (wantList) list = list.filter((f) => f.type === 'list');
+    else list = withTime(list, { ages: forCondition });
+    const fallback = text ? h('input', { type: 'text', id: 'picker-fallback', placeholder: 'e.g. (none)' }) : null;
     const results = h('ul', { class: 'picker-results' });
+    const finish = (f, extra = null) => {
+      const fb = fallback ? fallback.value : '';
+      close();
+      use(withFallback(extra ? f.expression.replace('N', extra) : f.expression, f.time ? '' : fb));
+    };
+    // "Some days ago…": the number of days, then the value.
+    const askDays = (f) => {
+      const days = h('input', { type: 'number', id: 'picker-days', min: '0', value: '3', 'aria-label': 'How many days ago' });
+      const ok = h('button', { type: 'button', class: 'palette-item', on: { click: () => finish(f, String(Math.max(0, Number(days.value) || 0))) } }, 'Insert');
+      days.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter') {
+          e.preventDefault();
+          ok.click();
+        }
+      });
+      fill(results, h('li', null, h('label', { for: 'picker-days' }, 'How many days ago? '), days, ' ', ok));
+      days.focus();
+      days.select();
+    };
     const draw = (q) => {
-      const shown = list.filter((f) => !q || `${f.group} ${f.label} ${f.expression}`.toLowerCase().includes(q)).slice(0, 200);
+      const terms = q.split(/\s+/).filter(Boolean);
+      const shown = list.filter((f) => terms.every((t) => `${f.group} ${f.label} ${f.expression}`.toLowerCase().includes(t))).slice(0, 200);
       fill(
         results,
         shown.length
@@ -924,17 +1002,7 @@ class Editor {
                 null,
                 h(
                   'button',
-                  {
-                    type: 'button',
-                    class: 'palette-item',
-                    dataset: { expr: f.expression },
-                    on: {
-                      click: () => {
-                        close();
-                        use(f.expression);
-                      },
-                    },
-                  },
+                  { type: 'button', class: 'palette-item', dataset: { expr: f.expression }, on: { click: () => (f.ask ? askDays(f) : finish(f)) } },
                   h('strong', null, `${f.group} › ${f.label}`),
                   h('code', { class: 'small' }, f.expression),
                   f.description ? h('span', { class: 'muted' }, f.description) : null,
@@ -945,15 +1013,62 @@ class Editor {
       );
     };
     const title = field ? `A value for “${field.title}”` : 'Pick a value';
-    const close = searchDialog({ id: 'picker', title, placeholder: 'Search fields…', results, draw });
+    const close = searchDialog({
+      id: 'picker',
+      title,
+      placeholder: 'Search fields…',
+      results,
+      draw,
+      extra: fallback ? h('div', { class: 'picker-fallback' }, h('label', { for: 'picker-fallback' }, 'If it has no value, write (optional): '), fallback) : null,
+    });
   }
+}
+
+/// The id of a top-level Get user step that runs before a step inserted at
+/// `index` of `listPath`, or null.
+function subjectBefore(steps, listPath, index) {
+  const top = listPath.length === 1 ? index : Number(listPath[1]) + (listPath.length > 1 ? 1 : 0);
+  for (let i = Math.min(top, steps.length) - 1; i >= 0; i--) {
+    const s = steps[i];
+    if (isObj(s) && typeof s.id === 'string' && /^[A-Za-z_]\w*$/.test(s.id) && String(s.card || '').split('@')[0] === 'okta.get-user') return s.id;
+  }
+  return null;
+}
+
+/// The picker's list with the run's time added, and for conditions the age
+/// in days of every date (`days_since(u.created)`), so "older than 3 days"
+/// is a comparison of numbers.
+function withTime(list, { ages }) {
+  const out = [];
+  for (const f of list) {
+    out.push(f);
+    if (ages && isDate(f)) out.push({ ...f, label: `${f.label} › age in days`, expression: `{{ days_since(${stripBraces(f.expression)}) }}`, type: 'number', description: `Whole days since ${f.label.split(' › ').pop()}.`, time: true });
+  }
+  out.push({ group: 'Time', label: 'Now', expression: '{{ now() }}', type: 'text', description: 'The date and time when the step runs (UTC, RFC 3339).', time: true });
+  out.push({ group: 'Time', label: 'Some days ago…', expression: '{{ add_days(now(), -N) }}', type: 'text', description: 'A date and time that many days before the step runs.', time: true, ask: true });
+  return out;
+}
+
+// Okta's timestamps (and any field a schema says is a date-time).
+const DATE_KEYS = new Set(['created', 'lastUpdated', 'lastLogin', 'activated', 'statusChanged', 'passwordChanged', 'published', 'fire_time', 'transitioningToStatus']);
+
+function isDate(f) {
+  const last = Array.isArray(f.path) ? f.path[f.path.length - 1] : null;
+  return f.format === 'date-time' || (typeof last === 'string' && DATE_KEYS.has(last) && f.type.includes('text'));
+}
+
+/// `{{ x }}` with what to write when x is empty: `{{ x | default("y") }}`.
+function withFallback(expression, fallback) {
+  if (!fallback) return expression;
+  const inner = stripBraces(expression);
+  return `{{ ${inner} | default(${JSON.stringify(fallback)}) }}`;
 }
 
 // ---- helpers ------------------------------------------------------------------
 
 /// A modal with a title, a search box and `results`, which `draw(query)`
 /// fills as the admin types; returns the function that closes it.
-function searchDialog({ id, title, placeholder, results, draw }) {
+function searchDialog({ id, title, placeholder, results, draw, extra = null }) {
   const dlg = h('dialog', { class: `palette ${id}`, 'aria-labelledby': `${id}-title` });
   const search = h('input', { type: 'search', id: `${id}-search`, placeholder, 'aria-label': placeholder.replace(/…$/, '') });
   const close = () => {
@@ -962,11 +1077,16 @@ function searchDialog({ id, title, placeholder, results, draw }) {
   };
   const redraw = () => draw(search.value.trim().toLowerCase());
   search.addEventListener('input', redraw);
+  // Enter takes the first match, so a search and Enter is a choice.
+  search.addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter') return;
+    e.preventDefault();
+    results.querySelector('button.palette-item')?.click();
+  });
   dlg.addEventListener('close', () => dlg.remove());
   dlg.append(
     h('div', { class: 'palette-head' }, h('h2', { id: `${id}-title` }, title), h('button', { type: 'button', class: 'quiet', 'aria-label': 'Close', on: { click: close } }, '✕')),
-    search,
-    results,
+    ...[search, extra, results].filter(Boolean),
   );
   document.body.append(dlg);
   redraw();
@@ -1033,46 +1153,3 @@ function insertAtCursor(el, text, onInput) {
   el.focus();
   onInput(el.value);
 }
-
-// Conditions the builder writes and reads back: `left OP right`.
-const OPS = [
-  { id: 'eq', label: 'is', write: (l, r) => `${l} == ${lit(r)}` },
-  { id: 'ne', label: 'is not', write: (l, r) => `${l} != ${lit(r)}` },
-  { id: 'contains', label: 'contains', write: (l, r) => `${lit(r)} in ${l}` },
-  { id: 'gt', label: 'is more than', write: (l, r) => `${l} > ${lit(r)}` },
-  { id: 'lt', label: 'is less than', write: (l, r) => `${l} < ${lit(r)}` },
-  { id: 'set', label: 'has a value', unary: true, write: (l) => `${l}` },
-  { id: 'unset', label: 'is empty', unary: true, write: (l) => `not ${l}` },
-];
-
-/// A typed value as an expression literal: numbers and true/false as they
-/// are, anything else as a quoted string.
-function lit(v) {
-  const s = String(v ?? '').trim();
-  if (/^-?\d+(\.\d+)?$/.test(s) || s === 'true' || s === 'false' || s === 'none') return s;
-  return JSON.stringify(s);
-}
-
-function buildCondition(left, op, right) {
-  const o = OPS.find((x) => x.id === op) || OPS[0];
-  return o.write(left, right);
-}
-
-/// Read back a condition the builder wrote; null for any other expression
-/// (it is then shown as an expression).
-function parseCondition(s) {
-  const t = String(s || '').trim();
-  const str = '("(?:[^"\\\\]|\\\\.)*"|-?\\d+(?:\\.\\d+)?|true|false|none)';
-  const path = '([A-Za-z_][\\w]*(?:\\.[A-Za-z_]\\w*|\\[\\d+\\])*)';
-  const un = (v) => (v.startsWith('"') ? JSON.parse(v) : v);
-  let m;
-  if ((m = new RegExp(`^${path}\\s*==\\s*${str}$`).exec(t))) return { left: m[1], op: 'eq', right: un(m[2]) };
-  if ((m = new RegExp(`^${path}\\s*!=\\s*${str}$`).exec(t))) return { left: m[1], op: 'ne', right: un(m[2]) };
-  if ((m = new RegExp(`^${str}\\s+in\\s+${path}$`).exec(t))) return { left: m[2], op: 'contains', right: un(m[1]) };
-  if ((m = new RegExp(`^${path}\\s*>\\s*${str}$`).exec(t))) return { left: m[1], op: 'gt', right: un(m[2]) };
-  if ((m = new RegExp(`^${path}\\s*<\\s*${str}$`).exec(t))) return { left: m[1], op: 'lt', right: un(m[2]) };
-  if ((m = new RegExp(`^not\\s+${path}$`).exec(t))) return { left: m[1], op: 'unset', right: '' };
-  if ((m = new RegExp(`^${path}$`).exec(t))) return { left: m[1], op: 'set', right: '' };
-  return null;
-}
-

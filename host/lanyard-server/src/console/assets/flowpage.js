@@ -216,7 +216,7 @@ export class FlowView {
       'div',
       { class: 'flow-summary' },
       h('p', { class: 'trigger-words' }, h('span', { class: `trigger trigger-${t.kind}` }, t.words || t.kind)),
-      outline.enabled === false ? h('p', { class: 'off-note' }, 'Off: no trigger starts this flow. Test and Run now still work.') : null,
+      outline.enabled === false ? h('p', { class: 'off-note' }, 'Off: no trigger starts this flow. Test and Run now still work; turn it on when it is ready.') : null,
       this.readOnly && !this.editor ? callout('info', 'Read-only in the builder', h('p', null, `The builder cannot edit this file: ${this.readOnly}. Edit it as YAML; everything else on this page works.`)) : null,
       h('div', { class: 'desc full' }, paragraphs(outline.description)),
       h('p', { class: 'file muted' }, this.detail.file),

@@ -205,6 +205,9 @@ export function render(ctx) {
               ? { kind: 'flow', inputs: state.inputs }
               : { kind: state.kind };
       d.setTrigger(spec);
+      // A new flow starts off: no live event reaches it half-built. The admin
+      // turns it on from its page once it is saved and tested.
+      d.setEnabled(false);
       source = d.toString();
     } catch (err) {
       fill(errors, callout('error', 'Cannot write the flow', h('p', null, err.message)));

@@ -122,7 +122,8 @@ export function words(key) {
 /// minLength, maxLength, examples, multiline, fields (nested object),
 /// items (array item field), kind }]`. `kind` is what a form shows:
 /// `text`, `number`, `boolean`, `choice`, `list` (of text), `object`
-/// (nested fields), `json` (any other value).
+/// (nested fields), `mapping` (any value or a free-form object: named
+/// values, each text with values picked in, or JSON), `json` (any other value).
 export function fieldsOf(schema, root = schema, { depth = 0, path = [], budget = { left: MAX_FIELDS } } = {}) {
   const s = resolve(schema, root);
   const props = s.properties && typeof s.properties === 'object' ? s.properties : {};
@@ -174,6 +175,7 @@ function fieldOf(key, sub, root, { required, depth, path, budget }) {
     // addresses: typed as text, the other shapes arrive as expressions.
     f.kind = 'text';
   } else if (types.length === 1 && types[0] === 'string') f.kind = 'text';
+  else if (types.length === 0 || (types.length === 1 && types[0] === 'object')) f.kind = 'mapping';
   else f.kind = 'json';
   return f;
 }
@@ -256,6 +258,7 @@ export function parseInput(field, text) {
         .map((l) => (field.items.types[0] !== 'string' && !isExpression(l) && Number.isFinite(Number(l)) ? Number(l) : l));
     case 'json':
     case 'object':
+    case 'mapping':
       try {
         return JSON.parse(text);
       } catch {
@@ -289,6 +292,15 @@ export function renderForm(fields, values = {}, { onChange = () => {}, onPick = 
 
 function renderField(field, value, { onChange, onPick, id }) {
   if (field.kind === 'object' && field.fields && !isExpression(value)) return renderGroup(field, value, { onChange, onPick, id });
+  if (field.kind === 'mapping' && isFlatMapping(value)) {
+    return renderMappingField(field, value, {
+      emptyRow: true,
+      onChange,
+      onPick,
+      id,
+      asJson: () => renderField({ ...field, kind: 'json' }, value, { onChange, onPick, id }),
+    });
+  }
   const errorEl = h('p', { class: 'sf-error', id: `${id}-error`, role: 'alert', hidden: true });
   const wrap = h('div', { class: 'sf-field', dataset: { key: field.key } });
   const show = (v) => {
@@ -371,7 +383,7 @@ function controlFor(field, value, id, set, replace) {
     );
     el.addEventListener('change', () => set(el.value === '' ? undefined : field.choices[Number(el.value)].value));
   } else {
-    const multiline = field.multiline || ['list', 'json', 'object'].includes(field.kind);
+    const multiline = field.multiline || ['list', 'json', 'object', 'mapping'].includes(field.kind);
     el = h(multiline ? 'textarea' : 'input', {
       id,
       class: `sf-input${expression ? ' sf-expr' : ''}`,
@@ -388,11 +400,13 @@ function controlFor(field, value, id, set, replace) {
     // Into text (a message, a subject) the value goes where the caret is, so
     // an admin writes "Offboarded " and picks the login after it; any other
     // field takes the value whole.
-    if (field.kind === 'text' && !expression && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA') && el.value !== '') {
+    if (field.kind === 'text' && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA')) {
       const start = el.selectionStart ?? el.value.length;
       const end = el.selectionEnd ?? el.value.length;
       el.value = el.value.slice(0, start) + e.value + el.value.slice(end);
       el.selectionStart = el.selectionEnd = start + e.value.length;
+      // The admin goes on typing after the value.
+      el.focus();
       set(parseInput(field, el.value));
       return;
     }
@@ -407,4 +421,116 @@ function placeholderFor(field) {
   if (field.examples && field.examples.length) return `e.g. ${formatInput(field, field.examples[0])}`;
   if (field.kind === 'list') return 'one per line';
   return null;
+}
+
+/// A value the rows of a mapping can show: nothing yet, or an object of
+/// text, numbers, true/false and nulls.
+export function isFlatMapping(value) {
+  if (value === undefined || value === null) return true;
+  if (typeof value !== 'object' || Array.isArray(value)) return false;
+  return Object.values(value).every((v) => v === null || ['string', 'number', 'boolean'].includes(typeof v));
+}
+
+// A free-form value (a table row, a return value) as named rows.
+function renderMappingField(field, value, { onChange, onPick, id, asJson, emptyRow = false }) {
+  const wrap = h('fieldset', { class: 'sf-group sf-mapping', dataset: { key: field.key } });
+  const editor = renderMapping(value, {
+    id,
+    emptyRow,
+    onChange,
+    onPick: onPick ? (set) => onPick(field, set) : null,
+  });
+  const json = h(
+    'button',
+    {
+      type: 'button',
+      class: 'link',
+      on: {
+        click: () => {
+          const fresh = asJson();
+          wrap.replaceWith(fresh);
+        },
+      },
+    },
+    'Edit as JSON',
+  );
+  wrap.append(
+    h('legend', { class: 'sf-label' }, field.title, field.required ? h('span', { class: 'sf-required', title: 'required' }, ' *', h('span', { class: 'visually-hidden' }, ' (required)')) : null),
+    ...[field.description ? h('p', { class: 'sf-help' }, field.description) : null, editor, json].filter(Boolean),
+  );
+  return wrap;
+}
+
+/// Rows of name and value (text, with values picked in where the caret is),
+/// and "Add a value". `onChange(object | undefined)` on every change, rows
+/// without a name left out; `onPick(set)` opens the picker for a row's value;
+/// `emptyRow` starts an empty mapping with one row to fill in.
+export function renderMapping(value, { id, onChange, onPick = null, addLabel = 'Add a value', emptyRow = false }) {
+  const rows = Object.entries(value && typeof value === 'object' ? value : {}).map(([k, v]) => ({ key: k, value: v === null ? '' : String(v), raw: v }));
+  // Nothing yet: a first row to fill in.
+  if (emptyRow && !rows.length) rows.push({ key: '', value: '', raw: undefined });
+  const list = h('div', { class: 'map-rows' });
+  const emit = () => {
+    const out = {};
+    for (const r of rows) {
+      const k = r.key.trim();
+      if (!k) continue;
+      // A value typed as it was written stays as it was (a number, null).
+      out[k] = r.raw !== undefined && String(r.raw ?? '') === r.value ? r.raw : r.value;
+    }
+    onChange(Object.keys(out).length ? out : undefined);
+  };
+  const draw = (focus = null) => {
+    list.replaceChildren(
+      ...rows.map((r, i) => {
+        const k = h('input', { type: 'text', id: `${id}-k${i}`, class: 'map-key', value: r.key, placeholder: 'name', 'aria-label': `Name ${i + 1}`, spellcheck: 'false' });
+        const v = h('input', { type: 'text', id: `${id}-v${i}`, class: 'map-value', value: r.value, placeholder: 'value', 'aria-label': `Value of ${r.key || `row ${i + 1}`}` });
+        k.addEventListener('input', () => {
+          r.key = k.value;
+          v.setAttribute('aria-label', `Value of ${r.key || `row ${i + 1}`}`);
+          emit();
+        });
+        v.addEventListener('input', () => {
+          r.value = v.value;
+          emit();
+        });
+        const pick = onPick
+          ? h(
+              'button',
+              {
+                type: 'button',
+                class: 'sf-pick link',
+                'aria-label': `Insert a value into ${r.key || `row ${i + 1}`}`,
+                on: {
+                  click: () =>
+                    onPick((x) => {
+                      const start = v.selectionStart ?? v.value.length;
+                      const end = v.selectionEnd ?? v.value.length;
+                      v.value = v.value.slice(0, start) + x + v.value.slice(end);
+                      v.selectionStart = v.selectionEnd = start + x.length;
+                      r.value = v.value;
+                      v.focus();
+                      emit();
+                    }),
+                },
+              },
+              'Insert a value from…',
+            )
+          : null;
+        const remove = h('button', { type: 'button', class: 'link', 'aria-label': `Remove ${r.key || `row ${i + 1}`}`, on: { click: () => {
+          rows.splice(i, 1);
+          emit();
+          draw();
+        } } }, 'Remove');
+        return h('div', { class: 'map-row' }, k, v, ...[pick, remove].filter(Boolean));
+      }),
+    );
+    if (focus !== null) document.getElementById(`${id}-k${focus}`)?.focus();
+  };
+  const add = h('button', { type: 'button', id: `${id}-add`, on: { click: () => {
+    rows.push({ key: '', value: '', raw: undefined });
+    draw(rows.length - 1);
+  } } }, addLabel);
+  draw();
+  return h('div', { class: 'map-editor' }, list, add);
 }

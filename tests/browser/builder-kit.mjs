@@ -1,0 +1,86 @@
+// What an admin does in the builder, as steps the seed scenarios share:
+// every click, selection and key goes through `hands` (run.mjs), so the
+// counts the tests report are what a person would do.
+
+/// From the Flows page: New flow, its name and description, and an Okta
+/// trigger (`events`: [[search, type]…]) or a schedule (`schedule`: { every,
+/// time, zone }); Create opens the builder.
+export async function newFlow(a, t, { name, description, events = [], schedule = null }) {
+  const page = a.page;
+  await a.click(page.locator('#new-flow'));
+  await a.fill(page.locator('#new-name'), name);
+  await a.fill(page.locator('#new-description'), description);
+  if (schedule) {
+    await a.check(page.locator('#kind-schedule'));
+    if (schedule.every !== 'day') await a.choose(page.locator('#sched-every'), schedule.every);
+    await a.replace(page.locator('#sched-time'), schedule.time);
+    await a.choose(page.locator('#sched-zone'), schedule.zone);
+    await t.sees(page, `Next (${schedule.zone}):`, page.locator('.sched-preview'));
+  }
+  for (const [search, type] of events) {
+    await a.replace(page.locator('#event-search'), search);
+    await a.check(page.locator(`input[data-type="${type}"]`));
+  }
+  await a.click(page.locator('#new-create'));
+  await page.waitForFunction(() => location.hash.includes('edit=1'));
+  await page.locator('.builder-bar').waitFor();
+}
+
+/// The `+` of `list` (a YAML path) at `index` (null: the list's only `+`
+/// when it is empty), then a card or logic from the palette by search; the
+/// new step is named `id` (typed over the suggested name, which has the focus).
+export async function addStep(a, { list, index = null, search, card = null, logic = null, id = null }) {
+  const page = a.page;
+  const at = index === null ? '' : `[data-index="${index}"]`;
+  await a.click(page.locator(`.dg-add[data-list='${JSON.stringify(list)}']${at}`).first());
+  await page.locator('#palette-search').waitFor();
+  await a.type(search);
+  const item = card ? page.locator(`dialog.palette .palette-item[data-card="${card}"]`) : page.locator('dialog.palette .palette-item', { hasText: logic });
+  await a.click(item);
+  await page.locator('#step-id').waitFor();
+  if (id) {
+    await a.press('Control+A');
+    await a.type(id);
+  }
+}
+
+/// A card input's control in the side panel.
+export function field(page, key) {
+  return page.locator(`.flow-side .sf-field[data-key="${key}"]`).first().locator('input, textarea, select').first();
+}
+
+/// "Insert a value from…" of `opener` (a field key, or a locator of the
+/// button), a search, and the entry with `expr`; `fallback` is what to
+/// write when the value is empty.
+export async function pick(a, opener, search, expr, { fallback = null } = {}) {
+  const page = a.page;
+  const button = typeof opener === 'string' ? page.locator(`.flow-side .sf-field[data-key="${opener}"]`).first().locator('.sf-pick') : opener;
+  await a.click(button);
+  await page.locator('#picker-search').waitFor();
+  await a.type(search);
+  if (fallback !== null) await a.fill(page.locator('#picker-fallback'), fallback);
+  await a.click(page.locator(`.picker-results .palette-item[data-expr="${expr}"]`));
+  await page.locator('dialog.picker').waitFor({ state: 'detached' });
+}
+
+/// Text with values picked in: `parts` is a list of strings (typed) and
+/// `[search, expr, fallback?]` (picked where the caret is). `into` is the
+/// field key; the first part starts with a click into it.
+export async function compose(a, key, parts) {
+  const page = a.page;
+  await a.click(field(page, key));
+  for (const p of parts) {
+    if (typeof p === 'string') await a.type(p);
+    else await pick(a, key, p[0], p[1], { fallback: p[2] ?? null });
+  }
+}
+
+/// Save (the builder says which version) and turn the flow on.
+export async function saveAndTurnOn(a, t) {
+  const page = a.page;
+  await t.sees(page, 'ready to save', page.locator('.builder-bar'));
+  await a.click(page.locator('#builder-save'));
+  await t.sees(page, 'Saved as version');
+  await a.click(page.getByRole('switch'));
+  await page.locator('[role="switch"][aria-checked="true"]').waitFor();
+}
