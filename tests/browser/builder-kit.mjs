@@ -35,7 +35,8 @@ export async function addStep(a, { list, index = null, search, card = null, logi
   await a.click(page.locator(`.dg-add[data-list='${JSON.stringify(list)}']${at}`).first());
   await page.locator('#palette-search').waitFor();
   await a.type(search);
-  const item = card ? page.locator(`dialog.palette .palette-item[data-card="${card}"]`) : page.locator('dialog.palette .palette-item', { hasText: logic });
+  // Logic is listed first; a card whose description has the word comes after.
+  const item = card ? page.locator(`dialog.palette .palette-item[data-card="${card}"]`) : page.locator('dialog.palette .palette-item', { hasText: logic }).first();
   await a.click(item);
   await page.locator('#step-id').waitFor();
   if (id) {

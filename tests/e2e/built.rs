@@ -10,7 +10,7 @@
 //! `target/console-screenshots/seed-*.png`.
 
 use crate::browser::{scenario, tallies};
-use crate::harness::{FlowsDir, Options, World, ADMIN_TOKEN, LOCKOUT};
+use crate::harness::{FlowsDir, Options, World, ADMIN_TOKEN, LOCKOUT, ONBOARDING};
 use serde_json::json;
 
 /// The bound on one use case.
@@ -42,5 +42,14 @@ async fn lockout_built_in_the_browser() {
     eprintln!("{text}");
     assert!(!text.contains("{%"), "{text}");
     crate::lockout::managers_are_told(&w, LOCKOUT).await;
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onboarding_built_in_the_browser() {
+    let w = World::start(Options { flows: FlowsDir::Empty, ..Options::default() }).await;
+    let text = build(&w, "seed-onboarding", ONBOARDING, json!({ "flow": ONBOARDING })).await;
+    eprintln!("{text}");
+    crate::onboarding::new_hires_get_their_groups(&w, ONBOARDING).await;
     w.stop().await;
 }

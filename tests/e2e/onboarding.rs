@@ -30,16 +30,24 @@ fn names(list: &[&str]) -> BTreeSet<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_hires_get_their_departments_app_groups() {
     let w = World::start(Default::default()).await;
+    new_hires_get_their_groups(&w, ONBOARDING).await;
+    w.stop().await;
+}
+
+/// The use case's outcomes, for the shipped flow and for the one an admin
+/// builds in the browser (`built::onboarding_built_in_the_browser`, whose
+/// steps carry the same names).
+pub async fn new_hires_get_their_groups(w: &World, flow: &str) {
     let service = w.org.service_user_id().to_string();
 
-    let ada = hire(&w, "Ada", "Lovelace", "Engineering", "Software Engineer").await;
-    let sam = hire(&w, "Sam", "Okoye", "Sales", "Account Executive").await;
-    let max = hire(&w, "Max", "Mustermann", "Marketing", "Growth Marketer").await;
+    let ada = hire(w, "Ada", "Lovelace", "Engineering", "Software Engineer").await;
+    let sam = hire(w, "Sam", "Okoye", "Sales", "Account Executive").await;
+    let max = hire(w, "Max", "Mustermann", "Marketing", "Growth Marketer").await;
     w.settle().await;
 
     // One run per creation, none for anything the runs did themselves.
-    let runs = w.runs(ONBOARDING).await;
-    assert_eq!(w.run_counts().await, BTreeMap::from([(ONBOARDING.to_string(), 3)]), "{runs:#?}");
+    let runs = w.runs(flow).await;
+    assert_eq!(w.run_counts().await, BTreeMap::from([(flow.to_string(), 3)]), "{runs:#?}");
     let run_of = |user: &User| {
         runs.iter()
             .find(|r| r.subject.as_deref() == Some(user.id.as_str()))
@@ -110,7 +118,7 @@ async fn new_hires_get_their_departments_app_groups() {
     w.admin.add_user_to_group(&managers, &sam.id).await.expect("the admin adds the member");
     let events_after = w.settle().await;
     assert_eq!(events_after, events_before + 1, "the admin's change is the only new event: {:#?}", &w.org.events()[events_before..]);
-    let runs = w.runs(ONBOARDING).await;
+    let runs = w.runs(flow).await;
     assert_eq!(runs.len(), 4);
     let again = runs.last().unwrap();
     w.assert_succeeded(again).await;
@@ -126,5 +134,4 @@ async fn new_hires_get_their_departments_app_groups() {
     assert!(w.smtp.messages().is_empty());
     assert!(w.jamf.requests().is_empty());
     assert_eq!(prof(&ada, "department"), "Engineering");
-    w.stop().await;
 }

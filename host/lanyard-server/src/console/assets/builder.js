@@ -899,7 +899,8 @@ class Editor {
         const g = GROUPS.includes(c.group) ? c.group : 'Custom';
         if (match(`${c.name} ${cardTitle(c)} ${c.description} ${g}`)) groups.get(g).push(c);
       }
-      const logic = LOGIC.filter((l) => match(`${l.title} ${l.description}`));
+      // Logic whose name matches comes before logic whose words do ("return": Return, then Call flow).
+      const logic = LOGIC.filter((l) => match(`${l.title} ${l.description}`)).sort((x, y) => Number(!match(x.title)) - Number(!match(y.title)));
       const sections = [];
       if (logic.length) sections.push(h('section', null, h('h3', null, 'Logic'), h('ul', null, logic.map((l) => h('li', null, h('button', { type: 'button', class: 'palette-item', on: { click: () => choose({ logic: l.kind }) } }, h('strong', null, l.title), h('span', { class: 'muted' }, l.description)))))));
       for (const [g, cards] of groups) {
@@ -1061,7 +1062,9 @@ function isDate(f) {
 function withFallback(expression, fallback) {
   if (!fallback) return expression;
   const inner = stripBraces(expression);
-  return `{{ ${inner} | default(${JSON.stringify(fallback)}) }}`;
+  // Single quotes read better inside the double-quoted YAML the value lands in.
+  const quoted = /['\\]/.test(fallback) ? JSON.stringify(fallback) : `'${fallback}'`;
+  return `{{ ${inner} | default(${quoted}) }}`;
 }
 
 // ---- helpers ------------------------------------------------------------------
