@@ -26,17 +26,30 @@ fn created(u: &lanyard_core::okta::User) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(&u.created).expect("an RFC 3339 time").with_timezone(&Utc)
 }
 
+/// Monday 2 March 2026, 08:30 in New York (EST, UTC-5): where the world's
+/// manual clock starts.
+pub fn monday_morning() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 13, 30, 0).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_daily_sweep_reminds_each_user_without_mfa_once() {
-    // Monday 2 March 2026, 08:30 in New York (EST, UTC-5).
-    let start = Utc.with_ymd_and_hms(2026, 3, 2, 13, 30, 0).unwrap();
-    let w = World::start(Options { manual_clock: Some(start), ..Options::default() }).await;
+    let w = World::start(Options { manual_clock: Some(monday_morning()), ..Options::default() }).await;
+    each_user_without_mfa_is_reminded_once(&w, MFA_REMINDER).await;
+    w.stop().await;
+}
+
+/// The use case's outcomes over four mornings, for the shipped flow and for
+/// the one an admin builds in the browser (`built::mfa_reminder_built_in_the_browser`):
+/// `w` runs on a manual clock at `monday_morning()`.
+pub async fn each_user_without_mfa_is_reminded_once(w: &World, flow: &str) {
+    let start = monday_morning();
     let clock = w.clock.clone().unwrap();
     let scheduler = Scheduler::new(w.engine.clone());
 
     // The first tick only learns the schedule: the next fire is 09:00 New York.
     let report = scheduler.tick(start).await.unwrap();
-    assert_eq!(report.initialized, [MFA_REMINDER]);
+    assert_eq!(report.initialized, [flow]);
     assert!(report.fired.is_empty());
     let nine = Utc.with_ymd_and_hms(2026, 3, 2, 14, 0, 0).unwrap();
     assert_eq!(report.next_wake, Some(nine));
@@ -57,11 +70,11 @@ async fn the_daily_sweep_reminds_each_user_without_mfa_once() {
     for day in 0..4u32 {
         let now = nine + chrono::Duration::days(day.into());
         clock.set(now);
-        let expected: BTreeSet<String> = due(&w, now).into_iter().filter(|id| !reminded.contains_key(id)).collect();
+        let expected: BTreeSet<String> = due(w, now).into_iter().filter(|id| !reminded.contains_key(id)).collect();
 
         let report = scheduler.tick(now).await.unwrap();
         assert_eq!(report.fired.len(), 1, "day {day}: {report:?}");
-        assert_eq!((report.fired[0].flow.as_str(), report.fired[0].fire_time), (MFA_REMINDER, now));
+        assert_eq!((report.fired[0].flow.as_str(), report.fired[0].fire_time), (flow, now));
         assert_eq!(report.next_wake, Some(now + chrono::Duration::days(1)));
         w.settle().await;
 
@@ -69,7 +82,7 @@ async fn the_daily_sweep_reminds_each_user_without_mfa_once() {
         clock.set(now + chrono::Duration::minutes(5));
         assert!(scheduler.tick(now + chrono::Duration::minutes(5)).await.unwrap().fired.is_empty());
 
-        let runs = w.runs(MFA_REMINDER).await;
+        let runs = w.runs(flow).await;
         assert_eq!(runs.len(), day as usize + 1);
         let run = runs.last().unwrap();
         w.assert_succeeded(run).await;
@@ -164,5 +177,4 @@ async fn the_daily_sweep_reminds_each_user_without_mfa_once() {
     let addresses: Vec<String> = w.smtp.messages().into_iter().map(|m| m.envelope_to[0].clone()).collect();
     assert_eq!(addresses.len(), addresses.iter().collect::<BTreeSet<_>>().len());
     assert_eq!(addresses.len(), reminded.len());
-    w.stop().await;
 }

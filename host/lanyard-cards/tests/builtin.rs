@@ -687,6 +687,21 @@ async fn find_users_passes_one_query_and_lists_in_the_convention() {
     let all = ok("okta.find-users", call("okta.find-users", json!({}), &fakes).await);
     assert_eq!(all["count"], 4);
 
+    // Status and creation time without Okta's search syntax, alone or narrowing a search.
+    let fakes = Fakes::new();
+    ok("okta.find-users", call("okta.find-users", json!({"status": "ACTIVE", "created_before": "2026-03-01T14:00:00Z"}), &fakes).await);
+    ok("okta.find-users", call("okta.find-users", json!({"search": "profile.department eq \"Sales\" or profile.department eq \"HR\"", "status": "LOCKED_OUT"}), &fakes).await);
+    assert_eq!(
+        fakes.okta.calls(),
+        vec![
+            r#"list-users {"search":"status eq \"ACTIVE\" and created lt \"2026-03-01T14:00:00Z\"","filter":null,"q":null,"limit":null}"#,
+            r#"list-users {"search":"(profile.department eq \"Sales\" or profile.department eq \"HR\") and status eq \"LOCKED_OUT\"","filter":null,"q":null,"limit":null}"#,
+        ]
+    );
+    invalid("okta.find-users", json!({"created_before": "2026-03-01\" or status eq \"ACTIVE"}), "`created_before` must be a date and time").await;
+    invalid("okta.find-users", json!({"status": "ACTIVE", "q": "ada"}), "give them with `search` or alone, not with q").await;
+    invalid("okta.find-users", json!({"status": "active"}), "unknown variant `active`").await;
+
     invalid("okta.find-users", json!({"search": "a", "filter": "b"}), "at most one of `search`, `filter` and `q`, not search and filter").await;
     invalid("okta.find-users", json!({"limit": 0}), "`limit` must be between 1 and 10000").await;
     invalid("okta.find-users", json!({"filter": ""}), "`filter` must not be empty").await;

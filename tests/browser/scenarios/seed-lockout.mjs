@@ -6,12 +6,10 @@
 //
 // `t.data`: { flow }.
 
-import { addStep, compose, field, newFlow, pick, saveAndTurnOn } from '../builder-kit.mjs';
+import { addStep, start, compose, field, newFlow, pick, saveAndTurnOn } from '../builder-kit.mjs';
 
 export default async function (t) {
-  const page = await t.page({ hash: '#/flows' });
-  const a = t.hands(page);
-  await t.sees(page, 'New flow');
+  const { page, a } = await start(t);
 
   await newFlow(a, t, {
     name: t.data.flow,

@@ -12,9 +12,18 @@ const MAX_LIMIT: u32 = 10_000;
 const MAX_EXPR: usize = 2_048;
 
 /// Which users. At most one of `search`, `filter`, `q`; none lists every user.
+/// `status` and `created_before` narrow a search (or are one) without
+/// writing Okta's search syntax.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct In {
+    /// Only users in this state.
+    #[serde(default)]
+    status: Option<Status>,
+    /// Only users created before this time (RFC 3339), for example three
+    /// days ago: `{{ add_days(now(), -3) }}`.
+    #[serde(default)]
+    created_before: Option<String>,
     /// An Okta search expression over any user property, for example
     /// `profile.department eq "Sales" and status eq "ACTIVE"` or
     /// `created lt "2024-06-01T00:00:00.000Z"`.
@@ -34,6 +43,67 @@ struct In {
     limit: Option<u32>,
 }
 
+/// An Okta user's status, as Okta spells it.
+#[derive(Deserialize, JsonSchema, Clone, Copy)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum Status {
+    Staged,
+    Provisioned,
+    Active,
+    Recovery,
+    PasswordExpired,
+    LockedOut,
+    Suspended,
+    Deprovisioned,
+}
+
+impl Status {
+    fn okta(self) -> &'static str {
+        match self {
+            Status::Staged => "STAGED",
+            Status::Provisioned => "PROVISIONED",
+            Status::Active => "ACTIVE",
+            Status::Recovery => "RECOVERY",
+            Status::PasswordExpired => "PASSWORD_EXPIRED",
+            Status::LockedOut => "LOCKED_OUT",
+            Status::Suspended => "SUSPENDED",
+            Status::Deprovisioned => "DEPROVISIONED",
+        }
+    }
+}
+
+/// `search` with `status` and `created_before` added as search clauses.
+fn narrowed(input: &In) -> Result<Option<String>, CardError> {
+    let mut parts = Vec::new();
+    if let Some(s) = &input.search {
+        parts.push(if input.status.is_some() || input.created_before.is_some() { format!("({s})") } else { s.clone() });
+    }
+    if let Some(status) = input.status {
+        parts.push(format!("status eq \"{}\"", status.okta()));
+    }
+    if let Some(t) = &input.created_before {
+        let t = t.trim();
+        if !looks_like_time(t) {
+            return Err(CardError::invalid_input(format!("`created_before` must be a date and time (RFC 3339), not {t:?}")));
+        }
+        parts.push(format!("created lt \"{t}\""));
+    }
+    Ok((!parts.is_empty()).then(|| parts.join(" and ")))
+}
+
+/// `2026-03-02T14:00:00Z` or with a fraction or an offset: digits and the
+/// separators of RFC 3339 only, so nothing can leave the quoted clause.
+fn looks_like_time(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() >= 20
+        && b.len() <= 40
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && t.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'-' | b':' | b'.' | b'T' | b'Z' | b'+'))
+}
+
 struct FindUsers;
 
 impl Card for FindUsers {
@@ -47,10 +117,17 @@ impl Card for FindUsers {
     }
 
     fn run(_ctx: &Context, input: In) -> Result<List<User>, CardError> {
-        let given: Vec<&str> = [("search", &input.search), ("filter", &input.filter), ("q", &input.q)]
+        let narrowing = input.status.is_some() || input.created_before.is_some();
+        let given: Vec<&str> = [("search", input.search.is_some() || narrowing), ("filter", input.filter.is_some()), ("q", input.q.is_some())]
             .into_iter()
-            .filter_map(|(name, v)| v.as_ref().map(|_| name))
+            .filter_map(|(name, v)| v.then_some(name))
             .collect();
+        if given.len() > 1 && narrowing {
+            return Err(CardError::invalid_input(format!(
+                "`status` and `created_before` are search clauses: give them with `search` or alone, not with {}",
+                given[1..].join(" and ")
+            )));
+        }
         if given.len() > 1 {
             return Err(CardError::invalid_input(format!(
                 "give at most one of `search`, `filter` and `q`, not {}",
@@ -67,8 +144,9 @@ impl Card for FindUsers {
                 return Err(CardError::invalid_input(format!("`limit` must be between 1 and {MAX_LIMIT}, not {limit}")));
             }
         }
+        let search = narrowed(&input)?;
         let query = UserQuery {
-            search: input.search,
+            search,
             filter: input.filter,
             q: input.q,
             limit: input.limit,
