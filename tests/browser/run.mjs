@@ -75,8 +75,8 @@ const t = {
   data: process.env.LANYARD_SCENARIO ? JSON.parse(process.env.LANYARD_SCENARIO) : {},
   assert,
   /// A new page (a fresh context: no storage) of this size, signed in or not.
-  async page({ width = 1280, height = 800, signedIn = true, hash = '#/flows' } = {}) {
-    const context = await browser.newContext({ viewport: { width, height } });
+  async page({ width = 1280, height = 800, signedIn = true, hash = '#/flows', timezoneId = undefined } = {}) {
+    const context = await browser.newContext({ viewport: { width, height }, timezoneId });
     const page = await context.newPage();
     pages.push(page);
     page.on('console', (m) => {

@@ -10,7 +10,7 @@
 //! `target/console-screenshots/seed-*.png`.
 
 use crate::browser::{scenario, tallies};
-use crate::harness::{FlowsDir, Options, World, ADMIN_TOKEN, LOCKOUT, ONBOARDING};
+use crate::harness::{FlowsDir, Options, World, ADMIN_TOKEN, LOCKOUT, MFA_REMINDER, ONBOARDING};
 use serde_json::json;
 
 /// The bound on one use case.
@@ -51,5 +51,15 @@ async fn onboarding_built_in_the_browser() {
     let text = build(&w, "seed-onboarding", ONBOARDING, json!({ "flow": ONBOARDING })).await;
     eprintln!("{text}");
     crate::onboarding::new_hires_get_their_groups(&w, ONBOARDING).await;
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mfa_reminder_built_in_the_browser() {
+    let start = crate::mfa_reminder::monday_morning();
+    let w = World::start(Options { flows: FlowsDir::Empty, manual_clock: Some(start), ..Options::default() }).await;
+    let text = build(&w, "seed-mfa-reminder", MFA_REMINDER, json!({ "flow": MFA_REMINDER })).await;
+    eprintln!("{text}");
+    crate::mfa_reminder::each_user_without_mfa_is_reminded_once(&w, MFA_REMINDER).await;
     w.stop().await;
 }

@@ -25,7 +25,6 @@ export default async function (t) {
   // If they have one: an email.
   await addStep(a, { list: ['steps'], index: 2, search: 'if', logic: 'If / else' });
   await pick(a, page.getByRole('button', { name: 'Pick a field…' }), 'found', '{{ manager.found }}');
-  await a.choose(page.locator('#cond-op'), 'set');
   await addStep(a, { list: ['steps', 2, 'then'], search: 'mail', card: 'mail.send', id: 'email' });
   await pick(a, 'to', 'manager email', '{{ manager.manager.profile.email }}');
   await compose(a, 'subject', [

@@ -360,3 +360,14 @@ test('every edit at every step of every seed matches the same edit on plain valu
   }
   assert.ok(edits > 100, `${edits} edits`);
 });
+
+test('quotes a value needed are dropped when it changes; quotes a developer chose stay', () => {
+  const d = FlowDoc.parse('name: x\ndescription: x\ntrigger: manual\nsteps:\n  - id: "no"\n    if: "true"\n    then: []\n  - id: "chosen"\n    return: done\n');
+  d.setStepField(['steps', 0], 'id', 'no_manager');
+  d.setStepField(['steps', 0], 'if', 'manager.found');
+  d.setStepField(['steps', 1], 'id', 'picked');
+  const text = d.toString();
+  assert.match(text, /- id: no_manager\n/);
+  assert.match(text, /if: manager\.found\n/);
+  assert.match(text, /- id: "picked"\n/);
+});

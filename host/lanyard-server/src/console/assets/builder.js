@@ -239,6 +239,19 @@ class Editor {
     const mod = e.ctrlKey || e.metaKey;
     if (!mod || e.altKey) return;
     const inField = e.target.closest && e.target.closest('input, textarea, select, [contenteditable]');
+    // Ctrl+Space in a field that takes values: its picker, inserting where the caret is.
+    if (inField && e.code === 'Space' && !e.shiftKey) {
+      const holder = inField.closest('.map-row, .sf-field');
+      const pick = holder && [...holder.querySelectorAll('button')].find((b) => b.classList.contains('sf-pick') || b.textContent === 'Insert a value from…');
+      if (pick) {
+        e.preventDefault();
+        // As a click on the button would: the field lets go of the focus
+        // (keeping its caret) before the picker's modal makes it inert.
+        inField.blur();
+        pick.click();
+      }
+      return;
+    }
     if (inField) return; // the field's own undo
     if (e.key === 'z' && !e.shiftKey) {
       e.preventDefault();
@@ -587,7 +600,7 @@ class Editor {
     el.addEventListener('input', () => onInput(el.value));
     el.addEventListener('blur', () => this.history.seal());
     const pick = onPick
-      ? h('button', { type: 'button', class: 'link', on: { click: () => this.openPicker(onPick.node, (x) => insertAtCursor(el, x, onInput), null, { text: true }) } }, 'Insert a value from…')
+      ? h('button', { type: 'button', class: 'link', title: 'Or press Ctrl+Space in the field', on: { click: () => this.openPicker(onPick.node, (x) => insertAtCursor(el, x, onInput), null, { text: true }) } }, 'Insert a value from…')
       : null;
     return h('div', { class: 'sf-field' }, h('label', { for: id, class: 'sf-label' }, label), help ? h('p', { class: 'sf-help', id: `${id}-help` }, help) : null, el, pick);
   }
@@ -926,11 +939,19 @@ class Editor {
       if (subject && item.card.name.startsWith('okta.') && schema.properties && schema.properties.user && (schema.required || []).includes('user')) {
         inputs.user = `{{ ${subject}.id }}`;
       }
+      // A Tables card starts on the row the flow's previous Tables step used
+      // (read a row, then write or delete the same one).
+      if (item.card.name.startsWith('tables.')) {
+        const prev = lastTablesStep(d.get(['steps']) || [], [...listPath, index]);
+        for (const k of ['table', 'key']) if (prev && prev.with && prev.with[k] !== undefined && schema.properties && schema.properties[k]) inputs[k] = prev.with[k];
+      }
       return shapes.card(item.card.name, inputs, { id: d.uniqueId(base) });
     }
     switch (item.logic) {
       case 'if':
-        return shapes.if('event.eventType != none', { then: [], else: [], id: d.uniqueId('check') });
+        // "true" until a field is picked: the first row then reads "<field> is true".
+        // No `else:` until a step goes there (the diagram shows the branch anyway).
+        return shapes.if('true', { then: [], id: d.uniqueId('check') });
       case 'switch':
         return shapes.switch('event.eventType', ['case'], { id: d.uniqueId('branch') });
       case 'for_each':
@@ -1034,6 +1055,37 @@ function subjectBefore(steps, listPath, index) {
     if (isObj(s) && typeof s.id === 'string' && /^[A-Za-z_]\w*$/.test(s.id) && String(s.card || '').split('@')[0] === 'okta.get-user') return s.id;
   }
   return null;
+}
+
+/// The last Tables step (any depth) before the position `at` (a YAML path)
+/// in the order the file reads, or null.
+function lastTablesStep(steps, at) {
+  let found = null;
+  const visit = (list, path) => {
+    (Array.isArray(list) ? list : []).forEach((st, i) => {
+      const here = [...path, i];
+      if (!isObj(st) || comparePaths(here, at) >= 0) return;
+      if (String(st.card || '').startsWith('tables.') && isObj(st.with)) found = st;
+      for (const k of ['then', 'else', 'steps', 'default', 'on_error']) visit(st[k], [...here, k]);
+      if (isObj(st.cases)) for (const c of Object.keys(st.cases)) visit(st.cases[c], [...here, 'cases', c]);
+    });
+  };
+  visit(steps, ['steps']);
+  return found;
+}
+
+// Document order of two YAML paths of steps: numbers by value; branch keys
+// in the order steps write them.
+function comparePaths(a, b) {
+  const rank = ['then', 'else', 'cases', 'steps', 'default', 'on_error'];
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    if (a[i] === b[i]) continue;
+    if (typeof a[i] === 'number' && typeof b[i] === 'number') return a[i] - b[i];
+    const ra = rank.indexOf(a[i]);
+    const rb = rank.indexOf(b[i]);
+    return ra >= 0 && rb >= 0 ? ra - rb : String(a[i]).localeCompare(String(b[i]));
+  }
+  return a.length - b.length;
 }
 
 /// The picker's list with the run's time added, and for conditions the age

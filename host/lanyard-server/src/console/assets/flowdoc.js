@@ -649,7 +649,10 @@ export class FlowDoc {
     // One scalar for another on one line: only the value's characters change,
     // so a comment after it on the line stays.
     if (old && isScalar(old) && isScalarValue(value) && !String(old.type).startsWith('BLOCK') && old.range && !this.text.slice(old.range[0], old.range[1]).includes('\n')) {
-      const text = renderScalarInline(value, old.type);
+      // Quotes the developer chose are kept; quotes the old value needed
+      // (`"no"`, `"true"`) were not a choice and do not carry over.
+      const chosen = (old.type === Scalar.QUOTE_DOUBLE || old.type === Scalar.QUOTE_SINGLE) && !/^["']/.test(renderScalarInline(old.value) ?? '"');
+      const text = renderScalarInline(value, chosen ? old.type : undefined);
       if (text !== null) return this.#spliceText(old.range[0], old.range[1], text);
     }
     this.#setKeyLines(path, key, renderLines({ [key]: value }, this.#indentUnit()));

@@ -333,7 +333,7 @@ function renderField(field, value, { onChange, onPick, id }) {
   const pick = onPick
     ? h(
         'button',
-        { type: 'button', class: 'sf-pick link', 'aria-label': `Use a value from an earlier step or the event for ${field.title}`, on: { click: () => onPick(field, (v) => control.dispatchEvent(pickEvent(v))) } },
+        { type: 'button', class: 'sf-pick link', title: 'Or press Ctrl+Space in the field', 'aria-label': `Use a value from an earlier step or the event for ${field.title}`, on: { click: () => onPick(field, (v) => control.dispatchEvent(pickEvent(v))) } },
         'Insert a value from…',
       )
     : null;
@@ -480,6 +480,7 @@ export function renderMapping(value, { id, onChange, onPick = null, addLabel = '
     }
     onChange(Object.keys(out).length ? out : undefined);
   };
+  let add = null;
   const draw = (focus = null) => {
     list.replaceChildren(
       ...rows.map((r, i) => {
@@ -494,12 +495,22 @@ export function renderMapping(value, { id, onChange, onPick = null, addLabel = '
           r.value = v.value;
           emit();
         });
+        // Enter goes on to the next row, adding one after the last.
+        for (const el of [k, v]) {
+          el.addEventListener('keydown', (e) => {
+            if (e.key !== 'Enter') return;
+            e.preventDefault();
+            if (i === rows.length - 1) add.click();
+            else document.getElementById(`${id}-k${i + 1}`)?.focus();
+          });
+        }
         const pick = onPick
           ? h(
               'button',
               {
                 type: 'button',
                 class: 'sf-pick link',
+                title: 'Or press Ctrl+Space in the field',
                 'aria-label': `Insert a value into ${r.key || `row ${i + 1}`}`,
                 on: {
                   click: () =>
@@ -527,7 +538,7 @@ export function renderMapping(value, { id, onChange, onPick = null, addLabel = '
     );
     if (focus !== null) document.getElementById(`${id}-k${focus}`)?.focus();
   };
-  const add = h('button', { type: 'button', id: `${id}-add`, on: { click: () => {
+  add = h('button', { type: 'button', id: `${id}-add`, on: { click: () => {
     rows.push({ key: '', value: '', raw: undefined });
     draw(rows.length - 1);
   } } }, addLabel);
