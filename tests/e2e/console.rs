@@ -152,7 +152,23 @@ async fn the_builder_moves_duplicates_deletes_branches_and_schedules() {
     std::fs::write(world.flows_dir.join("compact.yaml"), compact).unwrap();
     world.engine.reload().await.expect("the compact flow loads");
 
-    scenario("builder-logic", &world.base, ADMIN_TOKEN, json!({ "flow": FLOW, "schedule_flow": SCHEDULED, "compact": "compact" })).await;
+    const MANUAL: &str = "Ask a User to Check Their Account";
+    scenario(
+        "builder-logic",
+        &world.base,
+        ADMIN_TOKEN,
+        json!({ "flow": FLOW, "schedule_flow": SCHEDULED, "compact": "compact", "manual_flow": MANUAL, "login": "ada@acme.example" }),
+    )
+    .await;
+    // The form's run: its answers were the run's input, checked and read as `inputs`.
+    let runs = world.ended_runs(MANUAL, 1).await;
+    world.assert_succeeded(&runs[0]).await;
+    assert_eq!(runs[0].input, json!({ "login": "ada@acme.example", "days": null }));
+    assert!(
+        world.slack.requests().iter().any(|p| p.json.as_ref().is_some_and(|j| j["text"] == "Please check your account, ada@acme.example")),
+        "{:#?}",
+        world.slack.requests()
+    );
     assert_eq!(std::fs::read_to_string(world.flows_dir.join("compact.yaml")).unwrap(), compact, "a read-only file is not written");
 
     let saved = std::fs::read_to_string(&file).unwrap();
@@ -175,6 +191,12 @@ async fn the_builder_moves_duplicates_deletes_branches_and_schedules() {
     assert!(scheduled.contains("cron: 30 8 * * 1-5") || scheduled.contains("cron: \"30 8 * * 1-5\""), "{scheduled}");
     assert!(scheduled.contains("timezone: Europe/Paris"), "{scheduled}");
     // Every file the builder wrote loads.
-    assert_eq!(world.engine.flows().len(), 7, "{:?}", world.engine.reload_status().last_error);
+    let manual = std::fs::read_dir(&world.flows_dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|t| t.contains(MANUAL))
+        .expect("the manual flow's file");
+    assert!(manual.contains("manual:\n    inputs:\n      login:"), "{manual}");
+    assert_eq!(world.engine.flows().len(), 8, "{:?}", world.engine.reload_status().last_error);
     world.stop().await;
 }

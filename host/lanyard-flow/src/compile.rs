@@ -1526,7 +1526,7 @@ impl<'a> Cx<'a> {
                             "unknown-name",
                             span,
                             path,
-                            "`inputs` is only defined in helper flows (`trigger: flow`)",
+                            "`inputs` is only defined in helper flows (`trigger: flow`) and in manual flows that declare inputs",
                         );
                     }
                     (Some(decl), Some(k)) if !decl.iter().any(|d| d == k) => {
@@ -1610,7 +1610,7 @@ impl<'a> Cx<'a> {
         match &node.kind {
             NodeKind::Str { text, .. } => {
                 return match text.trim() {
-                    "manual" => Some(Trigger::Manual),
+                    "manual" => Some(Trigger::Manual(HelperTrigger { inputs: Vec::new() })),
                     "api" => Some(Trigger::Api(ApiTrigger { sync_timeout: None })),
                     "flow" => {
                         self.helper_inputs = Some(Vec::new());
@@ -1697,8 +1697,8 @@ impl<'a> Cx<'a> {
                 match other {
                     "schedule" => self.schedule(value),
                     "api" => self.api_trigger(value),
-                    "flow" => self.helper_trigger(value),
-                    _ => Some(Trigger::Manual),
+                    "flow" => self.helper_trigger(value, "flow").map(Trigger::Flow),
+                    _ => self.helper_trigger(value, "manual").map(Trigger::Manual),
                 }
             }
         }
@@ -1882,15 +1882,20 @@ impl<'a> Cx<'a> {
         Some(Trigger::Api(ApiTrigger { sync_timeout }))
     }
 
-    fn helper_trigger(&mut self, value: &Node) -> Option<Trigger> {
+    /// The declared inputs of a `flow` (helper) or `manual` trigger. A
+    /// helper always reads `inputs`; a manual flow only when it declares some
+    /// (else its input is its event, as before).
+    fn helper_trigger(&mut self, value: &Node, kind: &str) -> Option<HelperTrigger> {
         let top = &[] as &[String];
         let mut inputs = Vec::new();
-        self.helper_inputs = Some(Vec::new());
-        if value.is_null() {
-            return Some(Trigger::Flow(HelperTrigger { inputs }));
+        if kind == "flow" {
+            self.helper_inputs = Some(Vec::new());
         }
-        let entries = self.expect_map(value, "`flow`", top)?;
-        self.check_keys(entries, &["inputs"], "a `flow` trigger", top);
+        if value.is_null() {
+            return Some(HelperTrigger { inputs });
+        }
+        let entries = self.expect_map(value, &format!("`{kind}`"), top)?;
+        self.check_keys(entries, &["inputs"], &format!("a `{kind}` trigger"), top);
         if let Some((_, n)) = get(entries, "inputs") {
             let decl = self.expect_map(n, "`inputs`", top)?;
             for (k, spec) in decl {
@@ -1970,7 +1975,9 @@ impl<'a> Cx<'a> {
                 inputs.push(input);
             }
         }
-        self.helper_inputs = Some(inputs.iter().map(|i| i.name.clone()).collect());
-        Some(Trigger::Flow(HelperTrigger { inputs }))
+        if kind == "flow" || !inputs.is_empty() {
+            self.helper_inputs = Some(inputs.iter().map(|i| i.name.clone()).collect());
+        }
+        Some(HelperTrigger { inputs })
     }
 }

@@ -325,7 +325,7 @@ pub async fn run_flow(flow: &Flow, start: RunStart, env: &Env) -> RunOutcome {
     };
     let mut input = start.input;
     let mut ctl = Ctl::Next;
-    if let Trigger::Flow(h) = &flow.trigger {
+    if let Some(h) = flow.declared_inputs() {
         match prepare_inputs(h, input) {
             Ok(i) => input = i,
             Err(m) => {
@@ -344,7 +344,7 @@ pub async fn run_flow(flow: &Flow, start: RunStart, env: &Env) -> RunOutcome {
     let event = from_json(&input);
     let shared = Arc::new(RunShared {
         slots: flow.slots.clone(),
-        inputs: flow.is_helper().then(|| event.clone()),
+        inputs: flow.declared_inputs().is_some().then(|| event.clone()),
         event,
         flow_name: flow.name.as_str().into(),
         run_id: run.run_id.clone(),
@@ -390,9 +390,9 @@ pub async fn run_flow(flow: &Flow, start: RunStart, env: &Env) -> RunOutcome {
     outcome
 }
 
-/// Check a helper's inputs, fill defaults. Unknown keys are refused so a typo
-/// in a `call` does not silently drop a value.
-fn prepare_inputs(h: &HelperTrigger, input: Json) -> Result<Json, String> {
+/// Check a helper's (or a manual flow's) inputs, fill defaults. Unknown keys
+/// are refused so a typo in a `call` or a form does not silently drop a value.
+pub fn prepare_inputs(h: &HelperTrigger, input: Json) -> Result<Json, String> {
     let mut map = match input {
         Json::Object(m) => m,
         Json::Null => serde_json::Map::new(),
@@ -410,6 +410,11 @@ fn prepare_inputs(h: &HelperTrigger, input: Json) -> Result<Json, String> {
     }
     for spec in &h.inputs {
         match map.get(&spec.name) {
+            // An optional input left empty (null) is as if not given.
+            Some(Json::Null) if !spec.required => {
+                let d = spec.default.clone().unwrap_or(Json::Null);
+                map.insert(spec.name.clone(), d);
+            }
             Some(v) => {
                 if !spec.ty.accepts(v) {
                     return Err(format!(

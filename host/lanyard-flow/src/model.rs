@@ -62,6 +62,17 @@ impl Flow {
         matches!(self.trigger, Trigger::Flow(_))
     }
 
+    /// The inputs the flow declares, checked and read as `inputs` when it
+    /// runs: a helper's, or a manual flow's typed inputs (its form in the
+    /// console). None for every other flow, whose input is its event.
+    pub fn declared_inputs(&self) -> Option<&HelperTrigger> {
+        match &self.trigger {
+            Trigger::Flow(h) => Some(h),
+            Trigger::Manual(h) if !h.inputs.is_empty() => Some(h),
+            _ => None,
+        }
+    }
+
     /// Every step, depth first in document order (bodies and handlers included).
     pub fn walk(&self) -> Vec<&Step> {
         fn go<'a>(steps: &'a [Step], out: &mut Vec<&'a Step>) {
@@ -442,16 +453,40 @@ impl LimitOverrides {
 }
 
 /// What starts a flow.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug)]
 pub enum Trigger {
     Okta(OktaTrigger),
     Schedule(Box<Schedule>),
     Api(ApiTrigger),
     /// A helper flow, run by `call` from another flow.
     Flow(HelperTrigger),
-    /// Only run by hand (`lanyard run`, "run now").
-    Manual,
+    /// Only run by hand (`lanyard run`, "run now"), with typed inputs when
+    /// it declares them (`manual: { inputs: … }`, Okta's delegated flows).
+    Manual(HelperTrigger),
+}
+
+/// `"manual"` for a manual flow without inputs (as it is written), else
+/// `{ kind: value }`.
+impl Serialize for Trigger {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        #[serde(rename_all = "snake_case")]
+        enum Wire<'a> {
+            Okta(&'a OktaTrigger),
+            Schedule(&'a Schedule),
+            Api(&'a ApiTrigger),
+            Flow(&'a HelperTrigger),
+            Manual(&'a HelperTrigger),
+        }
+        match self {
+            Trigger::Manual(h) if h.inputs.is_empty() => s.serialize_str("manual"),
+            Trigger::Manual(h) => Wire::Manual(h).serialize(s),
+            Trigger::Okta(t) => Wire::Okta(t).serialize(s),
+            Trigger::Schedule(t) => Wire::Schedule(t).serialize(s),
+            Trigger::Api(t) => Wire::Api(t).serialize(s),
+            Trigger::Flow(t) => Wire::Flow(t).serialize(s),
+        }
+    }
 }
 
 impl Trigger {
@@ -477,7 +512,7 @@ impl Trigger {
             Trigger::Schedule(_) => "schedule",
             Trigger::Api(_) => "api",
             Trigger::Flow(_) => "flow",
-            Trigger::Manual => "manual",
+            Trigger::Manual(_) => "manual",
         }
     }
 }

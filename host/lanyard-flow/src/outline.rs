@@ -149,7 +149,7 @@ pub struct Branch {
 /// The outline of a compiled flow; `now` is when the next schedule fires are
 /// counted from.
 pub fn outline(flow: &Flow, now: DateTime<Utc>) -> Outline {
-    let helper = flow.is_helper();
+    let helper = flow.declared_inputs().is_some();
     let steps = nodes(&flow.steps, "", &[YamlKey::from("steps")], helper);
     let on_failure = nodes(
         &flow.on_failure,
@@ -203,8 +203,15 @@ fn trigger_box(flow: &Flow, now: DateTime<Utc>) -> TriggerBox {
             b.words = "When another flow calls it".into();
             b.inputs = Some(h.inputs.iter().map(input_box).collect());
         }
-        Trigger::Manual => {
-            b.words = "When someone runs it by hand (Run now, or `lanyard run`)".into();
+        Trigger::Manual(h) => {
+            b.words = if h.inputs.is_empty() {
+                "When someone runs it by hand (Run now, or `lanyard run`)".into()
+            } else {
+                "When someone runs it by hand, filling in its form (Run now, or `lanyard run`)".into()
+            };
+            if !h.inputs.is_empty() {
+                b.inputs = Some(h.inputs.iter().map(input_box).collect());
+            }
         }
     }
     b

@@ -146,6 +146,8 @@ pub enum StartError {
     UnknownFlow(String),
     #[error("flow `{flow}` cannot be started this way: {why}")]
     NotRunnable { flow: String, why: String },
+    #[error("flow `{flow}` was not started: {why}")]
+    BadInput { flow: String, why: String },
     #[error("the run queue is full ({0} runs waiting); try again shortly")]
     Busy(usize),
     #[error("lanyard is shutting down")]
@@ -935,6 +937,13 @@ impl Engine {
                 why: "it is a helper flow (`trigger: flow`); it runs when another flow calls it".into(),
             });
         }
+        // A manual flow's typed inputs are checked before a run exists, so a
+        // wrong form is answered at once and leaves no failed run behind.
+        let input = match &f.trigger {
+            lanyard_flow::model::Trigger::Manual(h) if !h.inputs.is_empty() => lanyard_flow::interp::prepare_inputs(h, input)
+                .map_err(|why| StartError::BadInput { flow: flow.to_string(), why })?,
+            _ => input,
+        };
         if !opts.force && !self.inner.queue.has_room() {
             return Err(StartError::Busy(self.inner.queue.len()));
         }

@@ -819,6 +819,7 @@ fn start_error(e: StartError) -> ApiError {
     match e {
         StartError::UnknownFlow(name) => ApiError::new(StatusCode::NOT_FOUND, "unknown_flow", format!("no flow named `{name}` is loaded")),
         StartError::NotRunnable { .. } => ApiError::new(StatusCode::CONFLICT, "not_runnable", e.to_string()),
+        StartError::BadInput { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", e.to_string()),
         StartError::Busy(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string()).with_header(RETRY_AFTER, "1"),
         StartError::ShuttingDown => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string()).with_header(RETRY_AFTER, "5"),
         StartError::Store(s) => internal(format!("cannot record the run: {s}")),

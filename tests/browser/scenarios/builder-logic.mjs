@@ -3,7 +3,7 @@
 // condition builder from a picked field; an error path; a schedule flow made
 // from words. The Rust test checks the saved files.
 //
-// `t.data`: { flow, schedule_flow, compact }.
+// `t.data`: { flow, schedule_flow, compact, manual_flow }.
 
 async function select(page, path) {
   await page.locator(`.dg-box[data-path="${path}"]`).click();
@@ -100,4 +100,49 @@ export default async function (t) {
   await ready(n, t);
   await n.locator('#builder-save').click();
   await t.sees(n, 'Saved as version');
+
+  // A flow run by hand with a form (Okta's delegated flows): its inputs,
+  // then Run now asks for them and refuses an empty required one.
+  const m = await t.page({ hash: '#/new-flow' });
+  await m.locator('#new-name').fill(t.data.manual_flow);
+  await m.locator('#new-description').fill('IT asks a user to check their account, from a form.');
+  await m.locator('#kind-manual').check();
+  await m.getByRole('button', { name: 'Add an input' }).click();
+  await m.locator('#in-name-0').fill('login');
+  await m.locator('#in-desc-0').fill('The user’s Okta login');
+  await m.getByRole('button', { name: 'Add an input' }).click();
+  await m.locator('#in-name-1').fill('days');
+  await m.locator('#in-type-1').selectOption('integer');
+  await m.locator('#in-req-1').uncheck();
+  await m.locator('#new-create').click();
+  await m.waitForFunction(() => location.hash.includes('edit=1'));
+  await t.sees(m, 'filling in its form');
+  await m.locator('.dg-add').first().click();
+  await m.locator('#palette-search').fill('slack');
+  await m.locator('dialog.palette .palette-item[data-card="slack.post"]').click();
+  await m.locator('.flow-side .sf-field[data-key="connection"] input').fill('it-slack');
+  await m.locator('.flow-side .sf-field[data-key="channel"] input').fill('#it-ops');
+  const text = m.locator('.flow-side .sf-field[data-key="text"] textarea');
+  await text.click();
+  await m.keyboard.type('Please check your account, ');
+  await m.keyboard.press('Control+Space');
+  await m.locator('#picker-search').fill('login');
+  await m.locator('.picker-results .palette-item[data-expr="{{ inputs.login }}"]').click();
+  await ready(m, t);
+  await m.locator('#builder-save').click();
+  await t.sees(m, 'Saved as version');
+  await m.getByRole('button', { name: 'Done' }).click();
+
+  const list = await t.page({ hash: '#/flows' });
+  const row = list.locator('tr', { hasText: t.data.manual_flow });
+  await t.sees(row, 'with a form');
+  await row.getByRole('button', { name: 'Run now…' }).click();
+  await list.locator('#run-in-login').waitFor();
+  await t.sees(list, 'The user’s Okta login', list.locator('dialog.run-now'));
+  await list.locator('dialog.run-now button[type="submit"]').click();
+  await t.sees(list, 'Login is required', list.locator('dialog.run-now'));
+  await list.locator('#run-in-login').fill(t.data.login);
+  await t.shot(list, 'run-now-form');
+  await list.locator('dialog.run-now button[type="submit"]').click();
+  await t.sees(list, 'Started run', list.locator('dialog.run-now'));
 }

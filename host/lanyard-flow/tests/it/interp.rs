@@ -581,6 +581,42 @@ async fn helper_flows_run_inline_with_their_inputs_and_return_a_value() {
     );
 }
 
+/// A manual flow with typed inputs (Okta's delegated flow): its steps read
+/// them as `inputs`, defaults are filled, and a wrong form fails the run
+/// before any step; without declared inputs the input is the event, as ever.
+#[tokio::test]
+async fn a_manual_flow_reads_its_typed_inputs() {
+    let f = compile_ok(
+        "m.yaml",
+        "name: m\ndescription: delegated\ntrigger:\n  manual:\n    inputs:\n      login: { type: string, description: Whose account }\n      days: { type: integer, default: 3 }\nsteps:\n  - return: \"{{ inputs.login }} for {{ inputs.days }} days ({{ event.login }})\"\n",
+    );
+    assert_eq!(f.declared_inputs().map(|h| h.inputs.len()), Some(2));
+    assert_eq!(serde_json::to_value(&f.trigger).unwrap()["manual"]["inputs"][1]["default"], 3);
+    let h = harness(FakeCards::new(), vec![]);
+    let out = run(&f, &h, json!({ "login": "ada@example.com" })).await;
+    assert_eq!(out.output, Some(json!("ada@example.com for 3 days (ada@example.com)")));
+    // Checked twice (by the API, then the run), an optional input stays fine.
+    let filled = lanyard_flow::interp::prepare_inputs(f.declared_inputs().unwrap(), json!({ "login": "a", "days": null })).unwrap();
+    assert_eq!(filled, json!({ "login": "a", "days": 3 }));
+    assert_eq!(lanyard_flow::interp::prepare_inputs(f.declared_inputs().unwrap(), filled.clone()).unwrap(), filled);
+    for (bad, why) in [
+        (json!({}), "missing input `login`"),
+        (json!({ "login": "a", "days": "x" }), "input `days` must be of type integer"),
+        (json!({ "login": "a", "dayz": 1 }), "unknown input `dayz`"),
+    ] {
+        let e = run(&f, &h, bad).await.error.unwrap();
+        assert_eq!(e.kind, ErrorKind::InvalidInput);
+        assert!(e.message.contains(why), "{}", e.message);
+    }
+    // Plain `trigger: manual`: any input, read as the event; no `inputs`.
+    let plain = flow("  - return: \"{{ event.x }}\"\n");
+    assert_eq!(serde_json::to_value(&plain.trigger).unwrap(), json!("manual"));
+    assert_eq!(run(&plain, &h, json!({ "x": 1 })).await.output, Some(json!(1)));
+    let c = compile("p.yaml", "name: p\ndescription: d\ntrigger: manual\nsteps:\n  - return: \"{{ inputs.x }}\"\n", &catalog());
+    assert!(c.flow.is_none());
+    assert!(c.diagnostics.iter().any(|d| d.message.contains("manual flows that declare inputs")), "{:?}", c.diagnostics);
+}
+
 #[tokio::test]
 async fn helper_failures_and_missing_helpers_fail_the_call() {
     let f = flow(

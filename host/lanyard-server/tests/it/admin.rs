@@ -32,6 +32,33 @@ async fn the_admin_api_needs_the_admin_token() {
     d.stop().await;
 }
 
+/// A manual flow with typed inputs: the run-now form's answers are checked
+/// before a run exists (422 with the reason, no run), defaults are filled,
+/// and the flows listing carries the inputs for the console's form.
+#[tokio::test]
+async fn run_now_checks_a_manual_flows_typed_inputs() {
+    const FORM: &str = "name: form\ndescription: A delegated flow.\ntrigger:\n  manual:\n    inputs:\n      who: { type: string, description: Whom to greet }\n      times: { type: integer, default: 2 }\nsteps:\n  - return: \"{{ inputs.who }} x{{ inputs.times }}\"\n";
+    let d = daemon().flow("form.yaml", FORM).start().await;
+    let (status, body) = d.admin_post("/api/v1/flows/form/run?wait=true", Some(json!({ "times": "two" }))).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_input");
+    assert!(body["error"]["message"].as_str().unwrap().contains("missing input `who`"), "{body}");
+    let (status, body) = d.admin_post("/api/v1/flows/form/run?wait=true", Some(json!({ "who": "ops", "times": "two" }))).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("input `times` must be of type integer"), "{body}");
+    let (_, runs) = d.admin_get("/api/v1/runs?flow=form").await;
+    assert!(runs["runs"].as_array().unwrap().is_empty(), "a refused form leaves no run: {runs}");
+    let (status, body) = d.admin_post("/api/v1/flows/form/run?wait=true", Some(json!({ "who": "ops" }))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["run"]["output"], "ops x2");
+    let (_, flows) = d.admin_get("/api/v1/flows").await;
+    let inputs = &flows["flows"][0]["trigger"]["manual"]["inputs"];
+    assert_eq!(inputs[0]["name"], "who");
+    assert_eq!(inputs[0]["description"], "Whom to greet");
+    assert_eq!(inputs[1]["default"], 2);
+    d.stop().await;
+}
+
 #[tokio::test]
 async fn run_now_flows_cards_and_tables() {
     let d = daemon().flow("hello.yaml", HELLO).start().await;

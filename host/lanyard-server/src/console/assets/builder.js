@@ -365,9 +365,9 @@ class Editor {
       description: typeof value.description === 'string' ? value.description : '',
       enabled: value.enabled !== false,
       file: this.view.detail.file,
-      trigger: sameTrigger ? base.trigger : { kind: trig.kind, words: triggerWords(trig) },
-      steps: nodes(value.steps, ['steps'], '', ['event', 'vars', 'flow']),
-      on_failure: nodes(value.on_failure, ['on_failure'], 'on_failure', ['event', 'vars', 'flow', 'error']),
+      trigger: sameTrigger ? base.trigger : { kind: trig.kind, words: triggerWords(trig), inputs: trig.inputs },
+      steps: nodes(value.steps, ['steps'], '', ['event', 'vars', 'flow', ...(declaresInputs(trig) ? ['inputs'] : [])]),
+      on_failure: nodes(value.on_failure, ['on_failure'], 'on_failure', ['event', 'vars', 'flow', 'error', ...(declaresInputs(trig) ? ['inputs'] : [])]),
     };
   }
 
@@ -1169,7 +1169,14 @@ function retryWords(r) {
 /// trigger and the document's.
 function triggerOf(t) {
   const s = t.schedule || t;
-  return JSON.stringify([t.kind, t.event_types || null, t.kind === 'schedule' ? [s.cron, s.timezone] : null, t.filter || null]);
+  const types = t.event_types && t.event_types.length ? t.event_types : null;
+  const inputs = (t.inputs || []).map((i) => [i.name, i.type]);
+  return JSON.stringify([t.kind, types, t.kind === 'schedule' ? [s.cron, s.timezone] : null, t.filter || null, inputs]);
+}
+
+/// Whether steps read `inputs`: a helper's, or a manual flow's form.
+function declaresInputs(t) {
+  return t.kind === 'flow' || (t.kind === 'manual' && (t.inputs || []).length > 0);
 }
 
 /// A trigger in words before the daemon has said it better.
@@ -1184,7 +1191,7 @@ function triggerWords(t) {
     case 'flow':
       return 'When another flow calls it';
     case 'manual':
-      return 'Only when run by hand';
+      return (t.inputs || []).length ? 'When someone runs it by hand, filling in its form' : 'Only when run by hand';
     default:
       return 'No trigger yet';
   }

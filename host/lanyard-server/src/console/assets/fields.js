@@ -179,6 +179,9 @@ function eventSchemaFor(trigger, eventSchema) {
       return SCHEDULE_EVENT;
     case 'flow':
       return inputsSchema(trigger.inputs);
+    case 'manual':
+      // A manual flow with a form sees its answers as the event too.
+      return trigger.inputs ? inputsSchema(trigger.inputs) : {};
     default:
       return {}; // an API body or a manual run: any value
   }

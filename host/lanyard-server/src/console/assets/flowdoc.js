@@ -822,23 +822,41 @@ function normalizeTrigger(t) {
     return { kind: 'schedule', cron: s.cron ?? '', timezone: s.timezone ?? '', catch_up: s.catch_up ?? null, overlap: s.overlap ?? null };
   }
   if ('api' in t) return { kind: 'api', sync_timeout: isMapValue(t.api) ? t.api.sync_timeout ?? null : null };
-  if ('flow' in t) {
-    const ins = isMapValue(t.flow) && isMapValue(t.flow.inputs) ? t.flow.inputs : {};
+  // A helper's inputs, or a manual flow's typed ones (its form).
+  for (const kind of ['flow', 'manual']) {
+    if (!(kind in t)) continue;
+    const ins = isMapValue(t[kind]) && isMapValue(t[kind].inputs) ? t[kind].inputs : {};
     const inputs = Object.entries(ins).map(([name, d]) =>
       typeof d === 'string'
         ? { name, type: d, required: true, description: null, default: null }
         : { name, type: d?.type ?? 'any', required: d?.default === undefined ? d?.required !== false : false, description: d?.description ?? null, default: d?.default ?? null },
     );
-    return { kind: 'flow', inputs };
+    return { kind, inputs };
   }
   return { kind: 'unknown' };
+}
+
+// Declared inputs as the trigger writes them.
+function inputsValue(list) {
+  const inputs = {};
+  for (const i of list || []) {
+    const d = { type: i.type || 'string' };
+    if (i.default !== undefined && i.default !== null && i.default !== '') d.default = i.default;
+    else if (i.required === false) d.required = false;
+    else d.required = true;
+    if (i.description) d.description = i.description;
+    inputs[i.name] = d;
+  }
+  return inputs;
 }
 
 /// The YAML value of a trigger spec (the shape `FlowDoc.trigger()` gives).
 export function triggerValue(spec) {
   switch (spec.kind) {
-    case 'manual':
-      return 'manual';
+    case 'manual': {
+      const inputs = inputsValue(spec.inputs);
+      return Object.keys(inputs).length ? { manual: { inputs } } : 'manual';
+    }
     case 'api':
       return spec.sync_timeout ? { api: { sync_timeout: spec.sync_timeout } } : 'api';
     case 'okta': {
@@ -857,15 +875,7 @@ export function triggerValue(spec) {
       return { schedule: s };
     }
     case 'flow': {
-      const inputs = {};
-      for (const i of spec.inputs || []) {
-        const d = { type: i.type || 'string' };
-        if (i.default !== undefined && i.default !== null && i.default !== '') d.default = i.default;
-        else if (i.required === false) d.required = false;
-        else d.required = true;
-        if (i.description) d.description = i.description;
-        inputs[i.name] = d;
-      }
+      const inputs = inputsValue(spec.inputs);
       return { flow: Object.keys(inputs).length ? { inputs } : {} };
     }
     default:

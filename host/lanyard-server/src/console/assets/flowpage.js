@@ -16,7 +16,7 @@ import { renderDiagram, paintFromSteps, problemsByStep, walk } from './diagram.j
 import { diffLines } from './vendor/diff.js';
 import { edit } from './builder.js';
 import { FlowDoc } from './flowdoc.js';
-import { words } from './schemaform.js';
+import { inputsForm, words } from './schemaform.js';
 
 // What was done to a flow file, as the versions and the audit say it.
 const ACTION_WORDS = {
@@ -365,10 +365,25 @@ export class FlowView {
     const area = h('textarea', { id: 'test-event', rows: '10', class: 'code', spellcheck: 'false', 'aria-describedby': 'test-event-help' });
     area.value = this.eventText;
     area.addEventListener('input', () => (this.eventText = area.value));
+    // A manual flow with typed inputs is tested through its form.
+    const trig = (this.outline() || {}).trigger || {};
+    const form = trig.kind === 'manual' && (trig.inputs || []).length ? inputsForm(trig.inputs, { id: 'test-in' }) : null;
     const dry = h('input', { type: 'checkbox', id: 'test-dry', checked: this.dryRun !== false });
     dry.addEventListener('change', () => (this.dryRun = dry.checked));
     const run = h('button', { type: 'button', class: 'primary', id: 'test-run' }, 'Run test');
-    run.addEventListener('click', () => this.runTest(area.value, dry.checked, run));
+    run.addEventListener('click', () => {
+      if (!form) return this.runTest(area.value, dry.checked, run);
+      const v = form.value();
+      if (v.problems) return toast(v.problems.join('; '), 'error');
+      return this.runTest(JSON.stringify(v), dry.checked, run);
+    });
+    const input = form
+      ? [h('p', { class: 'muted small' }, 'What the form asks for, as an admin fills it in:'), form.el]
+      : [
+          h('label', { for: 'test-event' }, 'The event the flow sees, as JSON'),
+          h('p', { id: 'test-event-help', class: 'muted small' }, this.eventSource ? `Prefilled with ${this.eventSource}. ` : '', 'Or pick a run on the Recent runs tab: “Test with this run’s input”.'),
+          area,
+        ];
     const count = h('input', { type: 'number', id: 'replay-count', min: '1', max: '50', value: '10', class: 'narrow' });
     const replay = h('button', { type: 'button', id: 'replay-run' }, 'Replay');
     replay.addEventListener('click', () => this.runReplay(Number(count.value) || 10, replay));
@@ -379,9 +394,7 @@ export class FlowView {
         'div',
         { class: 'test-form' },
         h('h2', null, this.editor && this.editor.history.dirty ? 'Test your edit (not saved)' : 'Test the flow'),
-        h('label', { for: 'test-event' }, 'The event the flow sees, as JSON'),
-        h('p', { id: 'test-event-help', class: 'muted small' }, this.eventSource ? `Prefilled with ${this.eventSource}. ` : '', 'Or pick a run on the Recent runs tab: “Test with this run’s input”.'),
-        area,
+        ...input,
         h('p', null, dry, h('label', { for: 'test-dry' }, ' Dry run: read for real, list the writes instead of doing them')),
         run,
         this.testResult ? this.testResultView() : null,

@@ -4,6 +4,7 @@
 import { call, get, ApiError } from './api.js';
 import { h, fill, callout, toast, keepingState } from './dom.js';
 import { statusBadge, timeEl, flowTrigger, firstParagraph, STATUS_NAMES, STATUSES } from './format.js';
+import { inputsForm } from './schemaform.js';
 
 // Counting walks at most this many runs per flow and day (one page).
 const COUNT_LIMIT = 1000;
@@ -279,6 +280,9 @@ function runNowDialog(ctx) {
   const inputLabel = h('label', { for: 'run-input' }, 'Input (the flow sees it as ', h('code', null, 'event'), '), JSON');
   const input = h('textarea', { id: 'run-input', rows: '10', spellcheck: 'false' });
   const inputBlock = h('div', { class: 'field' }, inputLabel, input);
+  // A manual flow's typed inputs: a form instead of JSON.
+  const formBlock = h('div', { class: 'run-form' });
+  let form_ = null;
   const dry = h('input', { id: 'run-dry', type: 'checkbox' });
   const status = h('div', { 'aria-live': 'polite' });
   const submit = h('button', { type: 'submit', class: 'primary' }, 'Run');
@@ -288,6 +292,7 @@ function runNowDialog(ctx) {
     { novalidate: true },
     title,
     explain,
+    formBlock,
     inputBlock,
     h(
       'div',
@@ -306,7 +311,14 @@ function runNowDialog(ctx) {
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     let body;
-    if (trig.kind !== 'schedule') {
+    if (form_) {
+      const v = form_.value();
+      if (v.problems) {
+        fill(status, callout('error', 'Not yet', h('ul', null, v.problems.map((p) => h('li', null, p)))));
+        return;
+      }
+      body = v;
+    } else if (trig.kind !== 'schedule') {
       const text = input.value.trim();
       if (text) {
         try {
@@ -357,7 +369,17 @@ function runNowDialog(ctx) {
       submit.hidden = false;
       cancel.textContent = 'Cancel';
       fill(status);
-      if (t.kind === 'schedule') {
+      form_ = null;
+      fill(formBlock);
+      formBlock.hidden = true;
+      if (t.kind === 'manual' && t.inputs && t.inputs.length) {
+        fill(explain, 'Fill in what this flow asks for, then run it.');
+        form_ = inputsForm(t.inputs, { id: 'run-in' });
+        fill(formBlock, form_.el);
+        formBlock.hidden = false;
+        inputBlock.hidden = true;
+        dry.checked = false;
+      } else if (t.kind === 'schedule') {
         fill(explain, `The run sees a fire of its schedule at the current time (${t.text}).`);
         inputBlock.hidden = true;
         dry.checked = false;
@@ -376,7 +398,7 @@ function runNowDialog(ctx) {
         dry.checked = false;
       }
       el.showModal();
-      (inputBlock.hidden ? submit : input).focus();
+      (form_ ? formBlock.querySelector('input, select, textarea') || submit : inputBlock.hidden ? submit : input).focus();
     },
   };
 }

@@ -116,6 +116,10 @@ export function runTrigger(t) {
 /// A flow's trigger (as the flows endpoint of api.js serializes it) in a few words.
 export function flowTrigger(t) {
   if (t === 'manual') return { kind: 'manual', text: 'manual (run now only)' };
+  if (t && t.manual) {
+    const inputs = Array.isArray(t.manual.inputs) ? t.manual.inputs : [];
+    return { kind: 'manual', text: `manual, with a form (${inputs.map((i) => i.name).join(', ')})`, inputs };
+  }
   if (!t || typeof t !== 'object') return { kind: 'unknown', text: 'unknown' };
   if (t.okta) {
     const types = Array.isArray(t.okta.event_types) ? t.okta.event_types : [];

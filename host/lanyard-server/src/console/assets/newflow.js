@@ -13,7 +13,18 @@ const KINDS = [
   { id: 'schedule', label: 'A schedule', help: 'Every day, every week, or on a pattern.' },
   { id: 'api', label: 'An API call', help: 'Another system calls this flow’s URL with a JSON body.' },
   { id: 'flow', label: 'Another flow (a helper)', help: 'Other flows call it with inputs, like a function.' },
-  { id: 'manual', label: 'By hand only', help: 'An admin runs it from the console.' },
+  { id: 'manual', label: 'By hand, with a form', help: 'An admin runs it from the console, filling in the inputs you list here (none: just Run now).' },
+];
+
+// An input's type, in words (the value is the flow language's type name).
+const INPUT_TYPES = [
+  ['string', 'text'],
+  ['integer', 'whole number'],
+  ['number', 'number'],
+  ['boolean', 'yes / no'],
+  ['array', 'list'],
+  ['object', 'mapping'],
+  ['any', 'anything'],
 ];
 
 const DAYS = [
@@ -65,7 +76,7 @@ export function render(ctx) {
   function drawDetail() {
     if (state.kind === 'okta') oktaDetail();
     else if (state.kind === 'schedule') scheduleDetail();
-    else if (state.kind === 'flow') inputsDetail();
+    else if (state.kind === 'flow' || state.kind === 'manual') inputsDetail();
     else fill(detail);
   }
 
@@ -165,17 +176,19 @@ export function render(ctx) {
         rows,
         state.inputs.map((inp, i) => {
           const n = h('input', { type: 'text', id: `in-name-${i}`, value: inp.name, placeholder: 'name', 'aria-label': `Input ${i + 1} name` });
-          const t = h('select', { id: `in-type-${i}`, 'aria-label': `Input ${i + 1} type` }, ['string', 'number', 'integer', 'boolean', 'object', 'array', 'any'].map((x) => h('option', { value: x, selected: x === inp.type }, x)));
+          const t = h('select', { id: `in-type-${i}`, 'aria-label': `Input ${i + 1} type` }, INPUT_TYPES.map(([x, label]) => h('option', { value: x, selected: x === inp.type }, label)));
           const r = h('input', { type: 'checkbox', id: `in-req-${i}`, checked: inp.required });
+          const d = h('input', { type: 'text', id: `in-desc-${i}`, value: inp.description || '', placeholder: 'Help shown on the form (optional)', 'aria-label': `Input ${i + 1} help` });
+          d.addEventListener('input', () => (inp.description = d.value.trim() || null));
           n.addEventListener('input', () => (inp.name = n.value.trim()));
           t.addEventListener('change', () => (inp.type = t.value));
           r.addEventListener('change', () => (inp.required = r.checked));
-          return h('li', null, n, ' ', t, ' ', r, h('label', { for: `in-req-${i}` }, ' required'), ' ', h('button', { type: 'button', class: 'link', on: { click: () => { state.inputs.splice(i, 1); draw(); } } }, 'Remove'));
+          return h('li', null, n, ' ', t, ' ', r, h('label', { for: `in-req-${i}` }, ' required'), ' ', d, ' ', h('button', { type: 'button', class: 'link', on: { click: () => { state.inputs.splice(i, 1); draw(); } } }, 'Remove'));
         }),
       );
     };
     const add = h('button', { type: 'button', on: { click: () => { state.inputs.push({ name: '', type: 'string', required: true }); draw(); } } }, 'Add an input');
-    fill(detail, h('h2', null, 'Its inputs'), rows, add);
+    fill(detail, h('h2', null, state.kind === 'manual' ? 'What the form asks for' : 'Its inputs'), rows, add);
     draw();
   }
 
@@ -185,7 +198,7 @@ export function render(ctx) {
     if (!name.value.trim()) problems.push('Give the flow a name.');
     if (!desc.value.trim()) problems.push('Say what the flow does in its description.');
     if (state.kind === 'okta' && !state.types.length) problems.push('Pick the Okta event that starts it.');
-    if (state.kind === 'flow' && state.inputs.some((i) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(i.name))) problems.push('Each input needs a name of letters, digits and _.');
+    if ((state.kind === 'flow' || state.kind === 'manual') && state.inputs.some((i) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(i.name))) problems.push('Each input needs a name of letters, digits and _.');
     if (problems.length) {
       fill(errors, callout('error', 'Not yet', h('ul', null, problems.map((p) => h('li', null, p)))));
       return;
@@ -201,8 +214,8 @@ export function render(ctx) {
           ? { kind: 'okta', event_types: state.types }
           : state.kind === 'schedule'
             ? { kind: 'schedule', cron: state.cron, timezone: state.timezone }
-            : state.kind === 'flow'
-              ? { kind: 'flow', inputs: state.inputs }
+            : state.kind === 'flow' || state.kind === 'manual'
+              ? { kind: state.kind, inputs: state.inputs }
               : { kind: state.kind };
       d.setTrigger(spec);
       // A new flow starts off: no live event reaches it half-built. The admin

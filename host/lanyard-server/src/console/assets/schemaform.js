@@ -545,3 +545,36 @@ export function renderMapping(value, { id, onChange, onPick = null, addLabel = '
   draw();
   return h('div', { class: 'map-editor' }, list, add);
 }
+
+/// The form of a flow's declared inputs (a manual flow's, as the outline and
+/// the flows listing give them: `[{ name, type, required, default,
+/// description }]`): `{ el, value() }`, `value()` being the object to start
+/// the run with (defaults left to the daemon) or `{ problems }` when a
+/// required input is empty or a value has the wrong type.
+export function inputsForm(inputs, { id = 'inputs' } = {}) {
+  const properties = {};
+  const required = [];
+  for (const i of inputs || []) {
+    const s = i.type && i.type !== 'any' ? { type: i.type } : {};
+    if (i.description) s.description = i.description;
+    if (i.default !== undefined && i.default !== null) s.default = i.default;
+    properties[i.name] = s;
+    if (i.required && (i.default === undefined || i.default === null)) required.push(i.name);
+  }
+  const fields = fieldsOf({ type: 'object', properties, required });
+  const values = {};
+  const el = renderForm(fields, values, {
+    id,
+    onChange: (k, v) => {
+      if (v === undefined) delete values[k];
+      else values[k] = v;
+    },
+  });
+  return {
+    el,
+    value() {
+      const problems = fields.map((f) => checkValue(f, values[f.key])).filter((r) => !r.ok).map((r) => r.message);
+      return problems.length ? { problems } : { ...values };
+    },
+  };
+}
