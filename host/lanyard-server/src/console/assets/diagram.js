@@ -18,6 +18,7 @@
 
 import { h } from './dom.js';
 import { inZone } from './format.js';
+import { words } from './schemaform.js';
 
 const KIND_LABEL = {
   card: 'Card',
@@ -194,7 +195,7 @@ function stepItem(n, opts) {
   if (n.ends) classes.push('dg-ends');
   if (opts.selected && opts.selected === n.path) classes.push('dg-selected');
 
-  const inputs = (n.inputs || []).map((i) => h('li', null, i.key ? [h('span', { class: 'dg-key' }, i.key), ' '] : null, h('span', { class: 'dg-val' }, i.text)));
+  const inputs = (n.inputs || []).map((i) => h('li', null, i.key ? [h('span', { class: 'dg-key' }, i.key), ' '] : null, h('span', { class: 'dg-val' }, readable(i.text))));
   const box = h(
     'div',
     {
@@ -265,4 +266,22 @@ function statusWord(status, painted) {
   if (status === 'skipped') return 'not run';
   const n = painted && painted.count > 1 ? ` ×${painted.count}` : '';
   return (status === 'succeeded' ? 'ok' : 'failed') + n;
+}
+
+const PICKED = /\{\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[\d+\])*)\s*\}\}/g;
+
+/// An input's text with each picked value (`{{ user.profile.login }}`) as a
+/// chip in words ("User › Profile › Login"), the expression in its tooltip;
+/// anything else as written.
+export function readable(text) {
+  const out = [];
+  let at = 0;
+  for (const m of String(text ?? '').matchAll(PICKED)) {
+    if (m.index > at) out.push(text.slice(at, m.index));
+    const parts = m[1].split('.').map((p) => p.replace(/\[(\d+)\]/g, (_, d) => ` ${Number(d) + 1}`)).map((p) => words(p));
+    out.push(h('span', { class: 'dg-chip', title: m[0] }, parts.join(' › ')));
+    at = m.index + m[0].length;
+  }
+  if (at < String(text ?? '').length) out.push(String(text).slice(at));
+  return out;
 }

@@ -12,7 +12,7 @@
 import { call, get } from './api.js';
 import { h, fill, callout, jsonBlock, toast } from './dom.js';
 import { statusBadge, timeEl, duration, runTrigger, number } from './format.js';
-import { renderDiagram, paintFromSteps, problemsByStep, walk } from './diagram.js';
+import { renderDiagram, paintFromSteps, problemsByStep, readable, walk } from './diagram.js';
 import { diffLines } from './vendor/diff.js';
 import { edit } from './builder.js';
 import { FlowDoc } from './flowdoc.js';
@@ -262,7 +262,7 @@ export class FlowView {
       h('p', { class: 'muted' }, 'Step ', h('code', null, node.id)),
       node.card ? h('p', null, 'Card ', h('code', null, node.card)) : null,
       (node.inputs || []).length
-        ? h('dl', { class: 'kv' }, node.inputs.map((i) => [h('dt', null, i.key), h('dd', null, h('code', null, i.text))]))
+        ? h('dl', { class: 'kv' }, node.inputs.map((i) => [h('dt', null, i.key), h('dd', null, readable(i.text))]))
         : null,
       this.paint && !rec ? h('p', { class: 'muted' }, 'Not run in this test.') : null,
       rec ? recordView(rec) : null,
