@@ -371,3 +371,18 @@ test('quotes a value needed are dropped when it changes; quotes a developer chos
   assert.match(text, /if: manager\.found\n/);
   assert.match(text, /- id: "picked"\n/);
 });
+
+test('a long one-line description is written as a folded block that reads back the same', () => {
+  const d = FlowDoc.parse('name: x\ndescription: short\ntrigger: manual\nsteps: []\n');
+  const long = 'When Okta creates a user, or a user joins a group, put them in the groups their department’s apps come from: Engineering gets GitHub and Jira.';
+  d.setDescription(long);
+  const text = d.toString();
+  assert.match(text, /^description: >-\n  When Okta creates a user, /m);
+  assert.ok(text.split('\n').every((l) => l.length <= 78), text);
+  assert.equal(FlowDoc.parse(text).description, long);
+  // Typing on: the same value again writes nothing new; a short one is a plain line.
+  d.setDescription(long);
+  assert.equal(d.toString(), text);
+  d.setDescription('Short again.');
+  assert.match(d.toString(), /^description: Short again\.\n/m);
+});

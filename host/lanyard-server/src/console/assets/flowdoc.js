@@ -159,6 +159,26 @@ function renderLines(value, indent = 2) {
   return doc.toString({ ...RENDER, indent }).replace(/\n+$/, '').split('\n');
 }
 
+const FOLD_AT = 78;
+
+// `text` (one line, longer than a line) as the lines of a `>-` block at
+// `indent`, broken at single spaces; null when folding could change it
+// (two spaces, a tab, a leading or trailing space, or nothing to break).
+function foldedLines(text, indent) {
+  if (text.length <= FOLD_AT || /\n|\t| {2}|^ | $/.test(text) || !/^[^#]/.test(text)) return null;
+  const pad = ' '.repeat(indent);
+  const lines = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > FOLD_AT - indent) {
+      lines.push(pad + line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  lines.push(pad + line);
+  return lines.length > 1 ? lines : null;
+}
+
 // One scalar as its text, when it fits on one line in block context; in
 // `type`'s quotes when given and possible (a replaced value keeps its quotes).
 function renderScalarInline(value, type) {
@@ -284,6 +304,10 @@ export class FlowDoc {
   setDescription(text) {
     let t = String(text).replace(/\r\n/g, '\n').trim();
     if (t.includes('\n')) t += '\n';
+    // One long line reads as a folded block a developer would write, which
+    // YAML reads back as the very same line.
+    const folded = foldedLines(t, this.#indentUnit());
+    if (folded && this.get(['description']) !== t) return this.#setKeyLines([], 'description', ['description: >-', ...folded]);
     this.#setKey([], 'description', t);
   }
 
