@@ -19,6 +19,7 @@
 import { h } from './dom.js';
 import { inZone } from './format.js';
 import { words } from './schemaform.js';
+import { OPS, parseConditions } from './conditions.js';
 
 const KIND_LABEL = {
   card: 'Card',
@@ -213,7 +214,7 @@ function stepItem(n, opts) {
       n.id_given ? h('span', { class: 'dg-id' }, n.id) : null,
       status ? h('span', { class: `dg-status dg-status-${status}` }, statusWord(status, painted)) : null,
     ),
-    h('p', { class: 'dg-title' }, n.description || n.summary || n.id),
+    h('p', { class: 'dg-title' }, n.description || (n.summary ? (n.kind === 'if' && conditionWords(n.summary)) || readable(n.summary) : n.id)),
     n.description && n.summary ? h('p', { class: 'dg-summary' }, n.summary) : null,
     n.card ? h('p', { class: 'dg-card' }, h('code', null, n.card + (n.card_version ? `@${n.card_version}` : ''))) : null,
     n.call ? h('p', { class: 'dg-card' }, 'Calls ', h('a', { href: `#/flows/${encodeURIComponent(n.call)}` }, n.call)) : null,
@@ -268,7 +269,16 @@ function statusWord(status, painted) {
   return (status === 'succeeded' ? 'ok' : 'failed') + n;
 }
 
-const PICKED = /\{\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[\d+\])*)\s*\}\}/g;
+const PATH = '[A-Za-z_]\\w*(?:\\.[A-Za-z_]\\w*|\\[\\d+\\])*';
+// A picked value, the run's time, or a number of days ago.
+const PICKED = new RegExp(`\\{\\{\\s*(?:(${PATH})|(now\\(\\))|add_days\\(now\\(\\),\\s*-(\\d+)\\))\\s*\\}\\}`, 'g');
+
+function pathWords(path) {
+  return path
+    .split('.')
+    .map((p) => words(p.replace(/\[(\d+)\]/g, (_, d) => ` ${Number(d) + 1}`)))
+    .join(' › ');
+}
 
 /// An input's text with each picked value (`{{ user.profile.login }}`) as a
 /// chip in words ("User › Profile › Login"), the expression in its tooltip;
@@ -278,10 +288,27 @@ export function readable(text) {
   let at = 0;
   for (const m of String(text ?? '').matchAll(PICKED)) {
     if (m.index > at) out.push(text.slice(at, m.index));
-    const parts = m[1].split('.').map((p) => p.replace(/\[(\d+)\]/g, (_, d) => ` ${Number(d) + 1}`)).map((p) => words(p));
-    out.push(h('span', { class: 'dg-chip', title: m[0] }, parts.join(' › ')));
+    const label = m[1] ? pathWords(m[1]) : m[2] ? 'Now' : `${m[3]} days ago`;
+    out.push(h('span', { class: 'dg-chip', title: m[0] }, label));
     at = m.index + m[0].length;
   }
   if (at < String(text ?? '').length) out.push(String(text).slice(at));
   return out;
+}
+
+/// "If a.b and not c.d" in words, as the condition rows show it ("If A › B
+/// is true and C › D is false"); null when the condition is not rows.
+function conditionWords(summary) {
+  const m = /^If (.*)$/.exec(summary);
+  const parsed = m && !m[1].endsWith('…') ? parseConditions(m[1]) : null;
+  if (!parsed || !parsed.clauses.length) return null;
+  if (parsed.clauses.length === 1 && parsed.clauses[0].left === 'true') return 'If … (pick a condition)';
+  const clause = (c) => {
+    const op = OPS.find((o) => o.id === c.op);
+    const left = /^days_since\((.*)\)$/.exec(c.left);
+    const subject = left ? `the age in days of ${pathWords(left[1])}` : pathWords(c.left);
+    const label = op.unary ? op.label.replace(/ \(.*\)$/, '') : op.label;
+    return `${subject} ${label}${op.unary ? '' : ` ${c.right}`}`;
+  };
+  return `If ${parsed.clauses.map(clause).join(parsed.join === 'and' ? ' and ' : ' or ')}`;
 }
