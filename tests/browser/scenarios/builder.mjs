@@ -60,8 +60,12 @@ export default async function (t) {
   // -- Test: a dry run, painted on the diagram ------------------------------------
   await page.getByRole('tab', { name: 'Test' }).click();
   await page.waitForFunction(() => (document.querySelector('#test-event')?.value || '').includes('user.account.lock'));
+  // The event as fields in words; a changed field is the event the test runs.
+  await t.sees(page, 'Target › 1 › Alternate id', page.locator('.event-fields'));
+  await page.getByLabel('Client › Ip address').fill('10.9.8.7');
   await page.locator('#test-run').click();
   await t.sees(page, 'Dry run', page.locator('.test-result'));
+  await t.sees(page, 'failed sign-ins from 10.9.8.7', page.locator('.test-result'));
   await page.locator('.dg-succeeded').first().waitFor();
   await page.locator('.dg-box[data-path="manager"]').click();
   await t.sees(page, 'Output', page.locator('.flow-side'));
