@@ -169,6 +169,11 @@ async fn the_builder_moves_duplicates_deletes_branches_and_schedules() {
         "{:#?}",
         world.slack.requests()
     );
+    assert!(
+        world.slack.requests().iter().any(|p| p.json.as_ref().is_some_and(|j| j["text"] == "Asked: yes" && j["channel"] == "#it-ops")),
+        "the second step kept the first one's channel and said in words that it ran: {:#?}",
+        world.slack.requests()
+    );
     assert_eq!(std::fs::read_to_string(world.flows_dir.join("compact.yaml")).unwrap(), compact, "a read-only file is not written");
 
     let saved = std::fs::read_to_string(&file).unwrap();
@@ -197,6 +202,7 @@ async fn the_builder_moves_duplicates_deletes_branches_and_schedules() {
         .find(|t| t.contains(MANUAL))
         .expect("the manual flow's file");
     assert!(manual.contains("manual:\n    inputs:\n      login:"), "{manual}");
+    assert!(manual.contains("text: \"Asked: {{ 'yes' if post else 'no' }}\""), "{manual}");
     assert_eq!(world.engine.flows().len(), 8, "{:?}", world.engine.reload_status().last_error);
     world.stop().await;
 }

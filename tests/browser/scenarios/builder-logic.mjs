@@ -128,6 +128,23 @@ export default async function (t) {
   await m.keyboard.press('Control+Space');
   await m.locator('#picker-search').fill('login');
   await m.locator('.picker-results .palette-item[data-expr="{{ inputs.login }}"]').click();
+  // A second Slack step starts on the first one's connection and channel;
+  // whether the first one ran goes into its text as words.
+  await m.locator(`.dg-add[data-list='["steps"]'][data-index="1"]`).click();
+  await m.locator('#palette-search').fill('slack');
+  await m.locator('dialog.palette .palette-item[data-card="slack.post"]').click();
+  t.assert.equal(await m.locator('.flow-side .sf-field[data-key="connection"] input').inputValue(), 'it-slack');
+  t.assert.equal(await m.locator('.flow-side .sf-field[data-key="channel"] input').inputValue(), '#it-ops');
+  const second = m.locator('.flow-side .sf-field[data-key="text"] textarea');
+  await second.click();
+  await m.keyboard.type('Asked: ');
+  await m.keyboard.press('Control+Space');
+  await m.locator('#picker-search').fill('post words');
+  await m.locator('.picker-results .palette-item', { hasText: 'in words' }).first().click();
+  await m.locator('#picker-yes').fill('yes');
+  await m.locator('#picker-no').fill('no');
+  await m.keyboard.press('Enter');
+  await m.locator('dialog.picker').waitFor({ state: 'detached' });
   await ready(m, t);
   await m.locator('#builder-save').click();
   await t.sees(m, 'Saved as version');

@@ -939,11 +939,17 @@ class Editor {
       if (subject && item.card.name.startsWith('okta.') && schema.properties && schema.properties.user && (schema.required || []).includes('user')) {
         inputs.user = `{{ ${subject}.id }}`;
       }
-      // A Tables card starts on the row the flow's previous Tables step used
-      // (read a row, then write or delete the same one).
-      if (item.card.name.startsWith('tables.')) {
-        const prev = lastTablesStep(d.get(['steps']) || [], [...listPath, index]);
-        for (const k of ['table', 'key']) if (prev && prev.with && prev.with[k] !== undefined && schema.properties && schema.properties[k]) inputs[k] = prev.with[k];
+      // A card starts where the flow's previous step of its kind worked: a
+      // Tables card on the same row (read it, then write or delete it), any
+      // other card on the same connection (and Slack channel).
+      const tables = item.card.name.startsWith('tables.');
+      const family = (st) => {
+        const c = String(st.card || '').split('@')[0];
+        return tables ? c.startsWith('tables.') : c === item.card.name;
+      };
+      const prev = lastStepBefore(d.get(['steps']) || [], [...listPath, index], family);
+      for (const k of tables ? ['table', 'key'] : ['connection', 'channel']) {
+        if (prev && prev.with && prev.with[k] !== undefined && schema.properties && schema.properties[k]) inputs[k] = prev.with[k];
       }
       return shapes.card(item.card.name, inputs, { id: d.uniqueId(base) });
     }
@@ -990,13 +996,30 @@ class Editor {
       vars: varsBefore(value, node.yaml),
     });
     if (wantList) list = list.filter((f) => f.type === 'list');
-    else list = withTime(list, { ages: forCondition });
+    else list = withTime(list, { ages: forCondition, words: text });
     const fallback = text ? h('input', { type: 'text', id: 'picker-fallback', placeholder: 'e.g. (none)' }) : null;
     const results = h('ul', { class: 'picker-results' });
     const finish = (f, extra = null) => {
       const fb = fallback ? fallback.value : '';
       close();
       use(withFallback(extra ? f.expression.replace('N', extra) : f.expression, f.time ? '' : fb));
+    };
+    // "… in words": what to write when it holds, and when it does not.
+    const askWords = (f) => {
+      const yes = h('input', { type: 'text', id: 'picker-yes', placeholder: 'e.g. revoked' });
+      const no = h('input', { type: 'text', id: 'picker-no', placeholder: 'e.g. NOT revoked' });
+      const ok = h('button', { type: 'button', class: 'palette-item', on: { click: () => {
+        close();
+        use(`{{ ${quoteText(yes.value)} if ${stripBraces(f.expression)} else ${quoteText(no.value)} }}`);
+      } } }, 'Insert');
+      no.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter') {
+          e.preventDefault();
+          ok.click();
+        }
+      });
+      fill(results, h('li', { class: 'picker-words' }, h('label', { for: 'picker-yes' }, 'When it holds, write '), yes, h('label', { for: 'picker-no' }, ' otherwise '), no, ' ', ok));
+      yes.focus();
     };
     // "Some days ago…": the number of days, then the value.
     const askDays = (f) => {
@@ -1024,7 +1047,7 @@ class Editor {
                 null,
                 h(
                   'button',
-                  { type: 'button', class: 'palette-item', dataset: { expr: f.expression }, on: { click: () => (f.ask ? askDays(f) : finish(f)) } },
+                  { type: 'button', class: 'palette-item', dataset: { expr: f.expression }, on: { click: () => (f.ask === 'words' ? askWords(f) : f.ask ? askDays(f) : finish(f)) } },
                   h('strong', null, `${f.group} › ${f.label}`),
                   h('code', { class: 'small' }, f.expression),
                   f.description ? h('span', { class: 'muted' }, f.description) : null,
@@ -1057,15 +1080,15 @@ function subjectBefore(steps, listPath, index) {
   return null;
 }
 
-/// The last Tables step (any depth) before the position `at` (a YAML path)
-/// in the order the file reads, or null.
-function lastTablesStep(steps, at) {
+/// The last step (any depth) that `wanted` accepts before the position
+/// `at` (a YAML path) in the order the file reads, or null.
+function lastStepBefore(steps, at, wanted) {
   let found = null;
   const visit = (list, path) => {
     (Array.isArray(list) ? list : []).forEach((st, i) => {
       const here = [...path, i];
       if (!isObj(st) || comparePaths(here, at) >= 0) return;
-      if (String(st.card || '').startsWith('tables.') && isObj(st.with)) found = st;
+      if (wanted(st) && isObj(st.with)) found = st;
       for (const k of ['then', 'else', 'steps', 'default', 'on_error']) visit(st[k], [...here, k]);
       if (isObj(st.cases)) for (const c of Object.keys(st.cases)) visit(st.cases[c], [...here, 'cases', c]);
     });
@@ -1091,10 +1114,14 @@ function comparePaths(a, b) {
 /// The picker's list with the run's time added, and for conditions the age
 /// in days of every date (`days_since(u.created)`), so "older than 3 days"
 /// is a comparison of numbers.
-function withTime(list, { ages }) {
+function withTime(list, { ages, words = false }) {
   const out = [];
   for (const f of list) {
     out.push(f);
+    // Into text, a yes/no (or whether a step ran: its output) can be words.
+    if (words && (f.type === 'yes/no' || (f.path && f.path.length === 1 && f.group.startsWith('Step')))) {
+      out.push({ ...f, label: `${f.label} › in words…`, description: 'Write one thing when it holds (or the step gave a value), another when not.', ask: 'words', time: true });
+    }
     if (ages && isDate(f)) out.push({ ...f, label: `${f.label} › age in days`, expression: `{{ days_since(${stripBraces(f.expression)}) }}`, type: 'number', description: `Whole days since ${f.label.split(' › ').pop()}.`, time: true });
   }
   out.push({ group: 'Time', label: 'Now', expression: '{{ now() }}', type: 'text', description: 'The date and time when the step runs (UTC, RFC 3339).', time: true });
@@ -1110,13 +1137,17 @@ function isDate(f) {
   return f.format === 'date-time' || (typeof last === 'string' && DATE_KEYS.has(last) && f.type.includes('text'));
 }
 
+/// Typed words as an expression's text literal (single quotes read better
+/// inside the double-quoted YAML the value lands in).
+function quoteText(s) {
+  return /['\\]/.test(s) ? JSON.stringify(s) : `'${s}'`;
+}
+
 /// `{{ x }}` with what to write when x is empty: `{{ x | default("y") }}`.
 function withFallback(expression, fallback) {
   if (!fallback) return expression;
   const inner = stripBraces(expression);
-  // Single quotes read better inside the double-quoted YAML the value lands in.
-  const quoted = /['\\]/.test(fallback) ? JSON.stringify(fallback) : `'${fallback}'`;
-  return `{{ ${inner} | default(${quoted}) }}`;
+  return `{{ ${inner} | default(${quoteText(fallback)}) }}`;
 }
 
 // ---- helpers ------------------------------------------------------------------
