@@ -162,4 +162,14 @@ export default async function (t) {
   await t.shot(list, 'run-now-form');
   await list.locator('dialog.run-now button[type="submit"]').click();
   await t.sees(list, 'Started run', list.locator('dialog.run-now'));
+  await list.locator('dialog.run-now').getByRole('button', { name: 'Close' }).click();
+
+  // An Okta flow's test run shows the sample event's fields in words too.
+  await list.locator('tr', { hasText: t.data.flow }).getByRole('button', { name: 'Test run…' }).click();
+  await t.sees(list, 'Target › 1 › Id', list.locator('dialog.run-now'));
+  // A real user's event from the daemon replaces the placeholder.
+  await list.waitForFunction(() => !document.querySelector('#run-input').value.includes('REPLACE_ME'));
+  await list.locator('dialog.run-now').getByLabel('Target › 1 › Alternate id').fill('someone.else@acme.example');
+  t.assert.match(await list.locator('#run-input').inputValue(), /someone\.else@acme\.example/);
+  await t.shot(list, 'test-run-fields');
 }

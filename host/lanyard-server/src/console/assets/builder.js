@@ -327,7 +327,8 @@ class Editor {
           summary: fromServer ? fromServer.summary : this.summary(step, kind),
           card: kind === 'card' ? String(step.card || '').split('@')[0] : null,
           call: kind === 'call' ? String(step.call || '') : null,
-          inputs: Object.entries(isObj(step.with) ? step.with : {})
+          // A card's or a call's inputs; a return's named values.
+          inputs: Object.entries(isObj(step.with) ? step.with : kind === 'return' && isObj(step.return) ? step.return : {})
             .slice(0, 4)
             .map(([k, v]) => ({ key: k, text: cut(typeof v === 'string' ? v : JSON.stringify(v), 80) })),
           retry: step.retry ? retryWords(step.retry) : null,

@@ -4,7 +4,7 @@
 import { call, get, ApiError } from './api.js';
 import { h, fill, callout, toast, keepingState } from './dom.js';
 import { statusBadge, timeEl, flowTrigger, firstParagraph, STATUS_NAMES, STATUSES } from './format.js';
-import { inputsForm } from './schemaform.js';
+import { eventFields, inputsForm } from './schemaform.js';
 
 // Counting walks at most this many runs per flow and day (one page).
 const COUNT_LIMIT = 1000;
@@ -370,6 +370,7 @@ function runNowDialog(ctx) {
       cancel.textContent = 'Cancel';
       fill(status);
       form_ = null;
+      input.onchange = null;
       fill(formBlock);
       formBlock.hidden = true;
       if (t.kind === 'manual' && t.inputs && t.inputs.length) {
@@ -389,7 +390,22 @@ function runNowDialog(ctx) {
           'Start one run with an Okta event you give (a System Log event, as an Event Hook delivers it). Fill in a real target user. Dry run is on: nothing is changed in Okta.',
         );
         inputBlock.hidden = false;
-        input.value = JSON.stringify(sampleEvent((t.types && t.types[0]) || 'user.lifecycle.create'), null, 2);
+        const type = (t.types && t.types[0]) || 'user.lifecycle.create';
+        input.value = JSON.stringify(sampleEvent(type), null, 2);
+        // The event's fields in words above its JSON, both kept in step.
+        const drawFields = () => fill(formBlock, eventFields(input.value, (text) => (input.value = text)));
+        input.onchange = drawFields;
+        drawFields();
+        // A real sample (the org's latest such event, or one about a real
+        // user) replaces the placeholder when the daemon has one.
+        get('eventSample', { params: { type }, signal: ctx.signal })
+          .then((sample) => {
+            if (flow !== f || !el.open) return;
+            input.value = JSON.stringify(sample.event, null, 2);
+            drawFields();
+          })
+          .catch(() => {});
+        formBlock.hidden = false;
         dry.checked = true;
       } else {
         fill(explain, t.kind === 'api' ? 'Start one run as if the invoke API were called with this body.' : 'Start one run with this input.');

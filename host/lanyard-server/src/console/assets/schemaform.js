@@ -578,3 +578,49 @@ export function inputsForm(inputs, { id = 'inputs' } = {}) {
     },
   };
 }
+
+// The fields of an event an admin may want to change, at most this many.
+const MAX_EVENT_FIELDS = 40;
+// Okta's bookkeeping, left to the JSON view.
+const QUIET_FIELDS = /^(uuid|version|severity|legacyEventType|transaction|authenticationContext|securityContext|request|debugContext\.debugData\.(requestId|requestUri|url|dtHash|threatSuspected))\b/;
+
+/// The scalar fields of the event in `text` (JSON) as labelled boxes in
+/// words ("Target 1 › Alternate id"); a change rewrites the JSON and calls
+/// `onChange(text)`. Text that is not a JSON object shows a note instead.
+export function eventFields(text, onChange) {
+  let event;
+  try {
+    event = JSON.parse(text || '{}');
+  } catch (e) {
+    return h('p', { class: 'muted small' }, `The JSON below does not read (${e.message}); fix it there.`);
+  }
+  if (!event || typeof event !== 'object' || Array.isArray(event)) return h('p', { class: 'muted small' }, 'This input is not a mapping; change it as JSON below.');
+  const leaves = [];
+  const walkLeaves = (v, path) => {
+    if (leaves.length >= MAX_EVENT_FIELDS) return;
+    if (v !== null && typeof v === 'object') {
+      for (const [k, sub] of Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v)) walkLeaves(sub, [...path, k]);
+    } else if (v !== null && !QUIET_FIELDS.test(path.join('.'))) leaves.push({ path, value: v });
+  };
+  walkLeaves(event, []);
+  if (!leaves.length) return h('p', { class: 'muted small' }, 'No fields yet: add them as JSON below.');
+  return h(
+    'div',
+    { class: 'kv-form' },
+    leaves.map(({ path, value }) => {
+      const id = `ev-${path.join('-').replace(/[^A-Za-z0-9_-]/g, '_')}`;
+      const label = path.map((k) => (typeof k === 'number' ? String(k + 1) : words(k))).join(' › ');
+      const box = h('input', { type: 'text', id, value: String(value), spellcheck: 'false' });
+      box.addEventListener('input', () => {
+        let v = box.value;
+        if (typeof value === 'number' && v.trim() !== '' && Number.isFinite(Number(v))) v = Number(v);
+        else if (typeof value === 'boolean' && (v === 'true' || v === 'false')) v = v === 'true';
+        let at = event;
+        for (const k of path.slice(0, -1)) at = at[k];
+        at[path[path.length - 1]] = v;
+        onChange(JSON.stringify(event, null, 2));
+      });
+      return h('div', { class: 'kv-row' }, h('label', { for: id }, label), box);
+    }),
+  );
+}
