@@ -183,6 +183,7 @@ async fn the_builder_moves_duplicates_deletes_branches_and_schedules() {
     assert!(saved.contains("if: user.profile.userType == \"Contractor\""), "{saved}");
     assert!(at("- id: user") < at("id: contractor") && at("id: contractor") < at("id: department"), "{saved}");
     assert!(saved.contains("stop: contractors get no app groups"), "{saved}");
+    assert!(at("- id: user") < at("attempts: 3") && at("attempts: 3") < at("id: contractor"), "Retry from the palette went on `user`:\n{saved}");
     assert!(at("on_error:") < at("id: contractor") && saved.contains("Onboarding could not read the new user"), "{saved}");
     // The developer's comment on the trigger and the untouched steps' lines stay as written.
     for line in before.lines().filter(|l| l.contains('#') || l.contains("salesforce") || l.contains("BambooHR")) {

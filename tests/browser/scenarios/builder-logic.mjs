@@ -68,6 +68,14 @@ export default async function (t) {
   await page.locator('dialog.palette .palette-item', { hasText: 'Stop' }).click();
   await page.locator('#end-stop').fill('contractors get no app groups');
 
+  // Retry from the palette belongs to the step above the + it was chosen at.
+  await page.locator(`.dg-add[data-list='["steps"]'][data-index="1"]`).click();
+  await page.locator('#palette-search').fill('retry');
+  await page.locator('dialog.palette .palette-item', { hasText: 'Retry' }).first().click();
+  await page.locator('#step-retry').waitFor();
+  t.assert.equal(await page.locator('#step-id').inputValue(), 'user');
+  t.assert.equal(await page.locator('#step-retry').inputValue(), '3');
+
   // An error path on `user`: tell IT.
   await select(page, 'user');
   await page.getByRole('button', { name: 'Add an error path…' }).click();

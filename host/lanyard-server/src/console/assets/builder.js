@@ -34,6 +34,8 @@ const LOGIC = [
   { kind: 'return', title: 'Return', description: 'End the flow here, with a value.' },
   { kind: 'stop', title: 'Stop', description: 'End the flow here without an error.' },
   { kind: 'fail', title: 'Fail', description: 'End the flow here as failed, with a message.' },
+  { kind: 'on_error', title: 'On error', description: 'Steps that run if the step above fails; the flow then goes on.' },
+  { kind: 'retry', title: 'Retry', description: 'Try the card above again when it fails with a passing error (rate limit, outage).' },
 ];
 
 const GROUPS = ['Okta', 'Slack', 'Mail', 'HTTP', 'Tables', 'Custom'];
@@ -893,6 +895,7 @@ class Editor {
     const results = h('div', { class: 'palette-results' });
     const choose = (item) => {
       close();
+      if (item.logic === 'on_error' || item.logic === 'retry') return this.forStepAbove(item.logic, listPath, index);
       const path = this.edit((d) => d.insertStep(listPath, index, this.newStep(item, d, listPath, index)));
       if (path) {
         this.selectedYaml = yamlKey(path);
@@ -925,6 +928,41 @@ class Editor {
       fill(results, sections.length ? sections : h('p', { class: 'muted' }, 'Nothing matches.'));
     };
     const close = searchDialog({ id: 'palette', title: 'Add a step', placeholder: 'Search cards and logic…', results, draw });
+  }
+
+  /// On error and Retry from the palette belong to the step above the `+`
+  /// they were chosen at: its error path is started, or its retry set and
+  /// shown.
+  forStepAbove(what, listPath, index) {
+    const above = index > 0 ? [...listPath, index - 1] : null;
+    const step = above ? this.doc.get(above) : null;
+    if (!isObj(step)) {
+      toast(`${what === 'retry' ? 'Retry' : 'On error'} belongs to the step above the +: add that step first.`, 'error');
+      return;
+    }
+    const kind = stepKind(step) || 'card';
+    this.selectedYaml = yamlKey(above);
+    this.settingsOpen = false;
+    if (what === 'retry') {
+      if (kind !== 'card') {
+        toast('Retry is for cards: a card that fails with a passing error is tried again.', 'error');
+        return this.refresh();
+      }
+      if (!step.retry) this.edit((d) => d.setStepField(above, 'retry', { attempts: 3, backoff: '2s' }));
+      this.refresh();
+      document.getElementById('step-retry')?.focus();
+      return;
+    }
+    if (!['card', 'call', 'if', 'switch', 'for_each', 'assign'].includes(kind)) {
+      toast('A return, stop or fail step has no error path.', 'error');
+      return this.refresh();
+    }
+    if (Array.isArray(step.on_error)) {
+      toast('That step has an error path already: add to it with its +.');
+      return this.refresh();
+    }
+    this.refresh();
+    this.openPalette([...above, 'on_error'], 0);
   }
 
   /// The step a palette choice adds (at `index` of `listPath`), with a
