@@ -153,27 +153,39 @@ async fn the_builder_moves_duplicates_deletes_branches_and_schedules() {
     world.engine.reload().await.expect("the compact flow loads");
 
     const MANUAL: &str = "Ask a User to Check Their Account";
+    let asked = world.seeded_users(|u| u.status == "ACTIVE" && !world.group_names(&u.id).is_empty())[0].clone();
+    let login = asked.login().to_string();
     scenario(
         "builder-logic",
         &world.base,
         ADMIN_TOKEN,
-        json!({ "flow": FLOW, "schedule_flow": SCHEDULED, "compact": "compact", "manual_flow": MANUAL, "login": "ada@acme.example" }),
+        json!({ "flow": FLOW, "schedule_flow": SCHEDULED, "compact": "compact", "manual_flow": MANUAL, "login": login }),
     )
     .await;
     // The form's run: its answers were the run's input, checked and read as `inputs`.
     let runs = world.ended_runs(MANUAL, 1).await;
     world.assert_succeeded(&runs[0]).await;
-    assert_eq!(runs[0].input, json!({ "login": "ada@acme.example", "days": null }));
+    assert_eq!(runs[0].input, json!({ "login": login, "days": null }));
     assert!(
-        world.slack.requests().iter().any(|p| p.json.as_ref().is_some_and(|j| j["text"] == "Please check your account, ada@acme.example")),
+        world.slack.requests().iter().any(|p| p.json.as_ref().is_some_and(|j| j["text"] == format!("Please check your account, {login}").as_str())),
         "{:#?}",
         world.slack.requests()
     );
-    assert!(
-        world.slack.requests().iter().any(|p| p.json.as_ref().is_some_and(|j| j["text"] == "Asked: yes" && j["channel"] == "#it-ops")),
-        "the second step kept the first one's channel and said in words that it ran: {:#?}",
-        world.slack.requests()
-    );
+    // The second message: in words that the first ran, and the user's
+    // groups by name, each item's name picked from the list.
+    let second = world
+        .slack
+        .requests()
+        .into_iter()
+        .filter_map(|p| p.json)
+        .find(|j| j["text"].as_str().is_some_and(|t| t.starts_with("Asked: ")))
+        .expect("the second Slack message");
+    assert_eq!(second["channel"], "#it-ops", "the second step kept the first one's channel");
+    let text = second["text"].as_str().unwrap();
+    let (said, groups) = text.strip_prefix("Asked: ").unwrap().split_once(". Groups: ").expect("both parts");
+    assert_eq!(said, "yes");
+    let listed: std::collections::BTreeSet<String> = groups.split(", ").map(str::to_string).collect();
+    assert_eq!(listed, world.group_names(&asked.id), "{text}");
     assert_eq!(std::fs::read_to_string(world.flows_dir.join("compact.yaml")).unwrap(), compact, "a read-only file is not written");
 
     let saved = std::fs::read_to_string(&file).unwrap();
@@ -203,7 +215,7 @@ async fn the_builder_moves_duplicates_deletes_branches_and_schedules() {
         .find(|t| t.contains(MANUAL))
         .expect("the manual flow's file");
     assert!(manual.contains("manual:\n    inputs:\n      login:"), "{manual}");
-    assert!(manual.contains("text: \"Asked: {{ 'yes' if post else 'no' }}\""), "{manual}");
+    assert!(manual.contains("text: \"Asked: {{ 'yes' if post else 'no' }}. Groups: {{ list_user_groups.items | map(attribute='name') | join(', ') }}\""), "{manual}");
     assert_eq!(world.engine.flows().len(), 8, "{:?}", world.engine.reload_status().last_error);
     world.stop().await;
 }

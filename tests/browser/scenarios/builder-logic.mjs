@@ -138,7 +138,15 @@ export default async function (t) {
   await m.locator('.picker-results .palette-item[data-expr="{{ inputs.login }}"]').click();
   // A second Slack step starts on the first one's connection and channel;
   // whether the first one ran goes into its text as words.
+  // The user's groups, to list by name in the second message.
   await m.locator(`.dg-add[data-list='["steps"]'][data-index="1"]`).click();
+  await m.locator('#palette-search').fill('user groups');
+  await m.locator('dialog.palette .palette-item[data-card="okta.list-user-groups"]').click();
+  await m.locator('.flow-side .sf-field[data-key="user"] input, .flow-side .sf-field[data-key="user"] textarea').first().click();
+  await m.keyboard.press('Control+Space');
+  await m.locator('#picker-search').fill('login');
+  await m.locator('.picker-results .palette-item[data-expr="{{ inputs.login }}"]').click();
+  await m.locator(`.dg-add[data-list='["steps"]'][data-index="2"]`).click();
   await m.locator('#palette-search').fill('slack');
   await m.locator('dialog.palette .palette-item[data-card="slack.post"]').click();
   t.assert.equal(await m.locator('.flow-side .sf-field[data-key="connection"] input').inputValue(), 'it-slack');
@@ -153,6 +161,10 @@ export default async function (t) {
   await m.locator('#picker-no').fill('no');
   await m.keyboard.press('Enter');
   await m.locator('dialog.picker').waitFor({ state: 'detached' });
+  await m.keyboard.type('. Groups: ');
+  await m.keyboard.press('Control+Space');
+  await m.locator('#picker-search').fill('each name text');
+  await m.locator('.picker-results .palette-item', { hasText: 'each Name, as text' }).first().click();
   await ready(m, t);
   await m.locator('#builder-save').click();
   await t.sees(m, 'Saved as version');

@@ -85,6 +85,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("schemaform.js", JS),
     asset!("fields.js", JS),
     asset!("conditions.js", JS),
+    asset!("picks.js", JS),
     // Third-party, pinned and licensed: refreshed by scripts/vendor-console.sh.
     asset!("vendor/yaml.js", JS),
     asset!("vendor/diff.js", JS),

@@ -21,6 +21,7 @@ import { fieldsOf, renderForm, renderMapping, words } from './schemaform.js';
 import { availableFields, loopsAround, varsBefore } from './fields.js';
 import { problemsByStep, walk, yamlKey } from './diagram.js';
 import { OPS, joinConditions, parseConditions } from './conditions.js';
+import { quoteText, stripBraces, withFallback, withTime } from './picks.js';
 
 const CHECK_DELAY_MS = 350;
 const DRAFT_PREFIX = 'lanyard.draft.';
@@ -1150,45 +1151,6 @@ function comparePaths(a, b) {
   return a.length - b.length;
 }
 
-/// The picker's list with the run's time added, and for conditions the age
-/// in days of every date (`days_since(u.created)`), so "older than 3 days"
-/// is a comparison of numbers.
-function withTime(list, { ages, words = false }) {
-  const out = [];
-  for (const f of list) {
-    out.push(f);
-    // Into text, a yes/no (or whether a step ran: its output) can be words.
-    if (words && (f.type === 'yes/no' || (f.path && f.path.length === 1 && f.group.startsWith('Step')))) {
-      out.push({ ...f, label: `${f.label} › in words…`, description: 'Write one thing when it holds (or the step gave a value), another when not.', ask: 'words', time: true });
-    }
-    if (ages && isDate(f)) out.push({ ...f, label: `${f.label} › age in days`, expression: `{{ days_since(${stripBraces(f.expression)}) }}`, type: 'number', description: `Whole days since ${f.label.split(' › ').pop()}.`, time: true });
-  }
-  out.push({ group: 'Time', label: 'Now', expression: '{{ now() }}', type: 'text', description: 'The date and time when the step runs (UTC, RFC 3339).', time: true });
-  out.push({ group: 'Time', label: 'Some days ago…', expression: '{{ add_days(now(), -N) }}', type: 'text', description: 'A date and time that many days before the step runs.', time: true, ask: true });
-  return out;
-}
-
-// Okta's timestamps (and any field a schema says is a date-time).
-const DATE_KEYS = new Set(['created', 'lastUpdated', 'lastLogin', 'activated', 'statusChanged', 'passwordChanged', 'published', 'fire_time', 'transitioningToStatus']);
-
-function isDate(f) {
-  const last = Array.isArray(f.path) ? f.path[f.path.length - 1] : null;
-  return f.format === 'date-time' || (typeof last === 'string' && DATE_KEYS.has(last) && f.type.includes('text'));
-}
-
-/// Typed words as an expression's text literal (single quotes read better
-/// inside the double-quoted YAML the value lands in).
-function quoteText(s) {
-  return /['\\]/.test(s) ? JSON.stringify(s) : `'${s}'`;
-}
-
-/// `{{ x }}` with what to write when x is empty: `{{ x | default("y") }}`.
-function withFallback(expression, fallback) {
-  if (!fallback) return expression;
-  const inner = stripBraces(expression);
-  return `{{ ${inner} | default(${quoteText(fallback)}) }}`;
-}
-
 // ---- helpers ------------------------------------------------------------------
 
 /// A modal with a title, a search box and `results`, which `draw(query)`
@@ -1272,10 +1234,6 @@ function cardTitle(c) {
   return words(last.replace(/-/g, '_'));
 }
 
-function stripBraces(x) {
-  const m = /^\s*\{\{\s*([\s\S]*?)\s*\}\}\s*$/.exec(x);
-  return m ? m[1] : x;
-}
 
 function insertAtCursor(el, text, onInput) {
   const start = el.selectionStart ?? el.value.length;

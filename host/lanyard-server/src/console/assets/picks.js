@@ -1,0 +1,71 @@
+// What the field picker offers beyond the fields themselves, and how a
+// pick becomes an expression: the run's time, a date's age, a yes/no in
+// words, each item's field of a list, and a fallback for an empty value.
+// Pure (no DOM), unit-tested in tests/browser/unit/picks.test.mjs.
+
+import { words as wordsOf } from './schemaform.js';
+
+/// `{{ x }}` → `x` (anything else as it is).
+export function stripBraces(x) {
+  const m = /^\s*\{\{\s*([\s\S]*?)\s*\}\}\s*$/.exec(x);
+  return m ? m[1] : x;
+}
+
+/// The picker's list with the run's time added, and for conditions the age
+/// in days of every date (`days_since(u.created)`), so "older than 3 days"
+/// is a comparison of numbers.
+export function withTime(list, { ages, words = false }) {
+  const out = [];
+  const each = new Set();
+  for (const f of list) {
+    out.push(f);
+    // A field of a list's first item stands for that field of every item:
+    // "Groups › each Name", as a list, and into text as "A, B, C".
+    const at = Array.isArray(f.path) ? f.path.length - 2 : -1;
+    if (at > 0 && f.path[at] === 0 && typeof f.path[at + 1] === 'string' && !['list', 'mapping'].includes(f.type)) {
+      const listExpr = stripBraces(f.expression).replace(/\[0\]\.[A-Za-z_]\w*$/, '');
+      const key = `${listExpr}|${f.path[at + 1]}`;
+      if (!each.has(key)) {
+        each.add(key);
+        const listLabel = f.label.split(' › ').slice(0, -2).join(' › ').replace(/ \(list\)$/, '');
+        const name = wordsOf(f.path[at + 1]);
+        const attr = quoteText(f.path[at + 1]);
+        out.push({ ...f, label: `${listLabel} › each ${name} (a list)`, expression: `{{ ${listExpr} | map(attribute=${attr}) | list }}`, type: 'list', description: `The ${name.toLowerCase()} of every item.`, time: true });
+        if (words) out.push({ ...f, label: `${listLabel} › each ${name}, as text`, expression: `{{ ${listExpr} | map(attribute=${attr}) | join(', ') }}`, type: 'text', description: `The ${name.toLowerCase()} of every item, separated by commas.`, time: true });
+      }
+    }
+    // Into text, a yes/no (or whether a step ran: its output) can be words.
+    if (words && (f.type === 'yes/no' || (f.path && f.path.length === 1 && f.group.startsWith('Step')))) {
+      out.push({ ...f, label: `${f.label} › in words…`, description: 'Write one thing when it holds (or the step gave a value), another when not.', ask: 'words', time: true });
+    }
+    if (ages && isDate(f)) out.push({ ...f, label: `${f.label} › age in days`, expression: `{{ days_since(${stripBraces(f.expression)}) }}`, type: 'number', description: `Whole days since ${f.label.split(' › ').pop()}.`, time: true });
+  }
+  out.push({ group: 'Time', label: 'Now', expression: '{{ now() }}', type: 'text', description: 'The date and time when the step runs (UTC, RFC 3339).', time: true });
+  out.push({ group: 'Time', label: 'Some days ago…', expression: '{{ add_days(now(), -N) }}', type: 'text', description: 'A date and time that many days before the step runs.', time: true, ask: true });
+  return out;
+}
+
+// Okta's timestamps (and any field a schema says is a date-time).
+const DATE_KEYS = new Set(['created', 'lastUpdated', 'lastLogin', 'activated', 'statusChanged', 'passwordChanged', 'published', 'fire_time', 'transitioningToStatus']);
+
+function isDate(f) {
+  const last = Array.isArray(f.path) ? f.path[f.path.length - 1] : null;
+  return f.format === 'date-time' || (typeof last === 'string' && DATE_KEYS.has(last) && f.type.includes('text'));
+}
+
+/// Typed words as an expression's text literal (single quotes read better
+/// inside the double-quoted YAML the value lands in).
+/// `true`, `false`, `none` and numbers are written as such (a row's
+/// `sessions_revoked` is then a yes/no, a missing value a null).
+export function quoteText(s) {
+  if (/^(true|false|none|-?\d+(\.\d+)?)$/.test(s)) return s;
+  return /['\\]/.test(s) ? JSON.stringify(s) : `'${s}'`;
+}
+
+/// `{{ x }}` with what to write when x is empty: `{{ x | default("y") }}`.
+export function withFallback(expression, fallback) {
+  if (!fallback) return expression;
+  const inner = stripBraces(expression);
+  return `{{ ${inner} | default(${quoteText(fallback)}) }}`;
+}
+

@@ -1,0 +1,51 @@
+// picks.js: what the picker offers beyond the fields, and the expressions
+// its choices write.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { assets } from './helpers.mjs';
+
+const { withTime, withFallback, quoteText } = await import(join(assets, 'picks.js'));
+
+const groups = [
+  { group: 'Step “groups”', label: 'Groups', expression: '{{ groups }}', path: ['groups'], type: 'mapping' },
+  { group: 'Step “groups”', label: 'Groups › Groups (list)', expression: '{{ groups.groups }}', path: ['groups', 'groups'], type: 'list' },
+  { group: 'Step “groups”', label: 'Groups › Groups › First › Name', expression: '{{ groups.groups[0].name }}', path: ['groups', 'groups', 0, 'name'], type: 'text' },
+  { group: 'Step “groups”', label: 'Groups › Groups › First › Outcome', expression: '{{ groups.groups[0].outcome }}', path: ['groups', 'groups', 0, 'outcome'], type: 'text' },
+  { group: 'Step “user”', label: 'User › Created', expression: '{{ user.created }}', path: ['user', 'created'], type: 'text' },
+  { group: 'Step “user”', label: 'User › Activated yes', expression: '{{ sessions.revoked }}', path: ['sessions', 'revoked'], type: 'yes/no' },
+];
+
+test('each item of a list: as a list, and into text as words', () => {
+  const list = withTime(groups, { ages: false, words: true });
+  const each = list.filter((f) => f.label.includes('each'));
+  assert.deepEqual(
+    each.map((f) => [f.label, f.expression]),
+    [
+      ['Groups › Groups › each Name (a list)', "{{ groups.groups | map(attribute='name') | list }}"],
+      ['Groups › Groups › each Name, as text', "{{ groups.groups | map(attribute='name') | join(', ') }}"],
+      ['Groups › Groups › each Outcome (a list)', "{{ groups.groups | map(attribute='outcome') | list }}"],
+      ['Groups › Groups › each Outcome, as text', "{{ groups.groups | map(attribute='outcome') | join(', ') }}"],
+    ],
+  );
+  // Not into text: only the lists.
+  assert.equal(withTime(groups, { ages: false, words: false }).filter((f) => f.label.includes('as text')).length, 0);
+});
+
+test('words for a yes/no or a step, ages for dates, and the time', () => {
+  const list = withTime(groups, { ages: true, words: true });
+  const labels = list.map((f) => f.label);
+  assert.ok(labels.includes('Groups › in words…'), labels);
+  assert.ok(labels.includes('User › Activated yes › in words…'), labels);
+  assert.equal(list.find((f) => f.label === 'User › Created › age in days').expression, '{{ days_since(user.created) }}');
+  assert.deepEqual(list.slice(-2).map((f) => f.label), ['Now', 'Some days ago…']);
+});
+
+test('fallbacks and words: text quoted, yes/no, none and numbers as they are', () => {
+  assert.equal(withFallback('{{ user.profile.title }}', '(none)'), "{{ user.profile.title | default('(none)') }}");
+  assert.equal(withFallback('{{ user.profile.department }}', 'none'), '{{ user.profile.department | default(none) }}');
+  assert.equal(withFallback('{{ sessions.revoked }}', 'false'), '{{ sessions.revoked | default(false) }}');
+  assert.equal(withFallback('{{ x }}', ''), '{{ x }}');
+  assert.equal(quoteText("it's"), '"it\'s"');
+  assert.equal(quoteText('3'), '3');
+});
