@@ -62,22 +62,22 @@ export function field(page, key) {
 /// "Insert a value from…" of `opener` (a field key, or a locator of the
 /// button), a search, and the entry with `expr`; `fallback` is what to
 /// write when the value is empty.
-export async function pick(a, opener, search, expr, { fallback = null } = {}) {
-  const page = a.page;
-  const button = typeof opener === 'string' ? page.locator(`.flow-side .sf-field[data-key="${opener}"]`).first().locator('.sf-pick') : opener;
+export async function pick(a, opener, search, expr, options = {}) {
+  const button = typeof opener === 'string' ? a.page.locator(`.flow-side .sf-field[data-key="${opener}"]`).first().locator('.sf-pick') : opener;
   await a.click(button);
-  await page.locator('#picker-search').waitFor();
-  await a.type(search);
-  if (fallback !== null) await a.fill(page.locator('#picker-fallback'), fallback);
-  await a.click(page.locator(`.picker-results .palette-item[data-expr="${expr}"]`));
-  await page.locator('dialog.picker').waitFor({ state: 'detached' });
+  await choose(a, search, expr, options);
 }
 
 /// Ctrl+Space in the focused field (its picker), a search, and the entry
 /// with `expr`, inserted where the caret is.
-export async function pickHere(a, search, expr, { fallback = null } = {}) {
-  const page = a.page;
+export async function pickHere(a, search, expr, options = {}) {
   await a.press('Control+Space');
+  await choose(a, search, expr, options);
+}
+
+// In the open picker: the search, the fallback if any, the entry.
+async function choose(a, search, expr, { fallback = null } = {}) {
+  const page = a.page;
   await page.locator('#picker-search').waitFor();
   await a.type(search);
   if (fallback !== null) await a.fill(page.locator('#picker-fallback'), fallback);

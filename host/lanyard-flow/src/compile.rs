@@ -1697,8 +1697,8 @@ impl<'a> Cx<'a> {
                 match other {
                     "schedule" => self.schedule(value),
                     "api" => self.api_trigger(value),
-                    "flow" => self.helper_trigger(value, "flow").map(Trigger::Flow),
-                    _ => self.helper_trigger(value, "manual").map(Trigger::Manual),
+                    "flow" => self.inputs_trigger(value, "flow").map(Trigger::Flow),
+                    _ => self.inputs_trigger(value, "manual").map(Trigger::Manual),
                 }
             }
         }
@@ -1885,7 +1885,7 @@ impl<'a> Cx<'a> {
     /// The declared inputs of a `flow` (helper) or `manual` trigger. A
     /// helper always reads `inputs`; a manual flow only when it declares some
     /// (else its input is its event, as before).
-    fn helper_trigger(&mut self, value: &Node, kind: &str) -> Option<HelperTrigger> {
+    fn inputs_trigger(&mut self, value: &Node, kind: &str) -> Option<HelperTrigger> {
         let top = &[] as &[String];
         let mut inputs = Vec::new();
         if kind == "flow" {

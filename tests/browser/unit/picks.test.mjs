@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { assets } from './helpers.mjs';
 
-const { withTime, withFallback, quoteText } = await import(join(assets, 'picks.js'));
+const { withExtras, withFallback, quoteText } = await import(join(assets, 'picks.js'));
 
 const groups = [
   { group: 'Step “groups”', label: 'Groups', expression: '{{ groups }}', path: ['groups'], type: 'mapping' },
@@ -17,7 +17,7 @@ const groups = [
 ];
 
 test('each item of a list: as a list, and into text as words', () => {
-  const list = withTime(groups, { ages: false, words: true });
+  const list = withExtras(groups, { ages: false, words: true });
   const each = list.filter((f) => f.label.includes('each'));
   assert.deepEqual(
     each.map((f) => [f.label, f.expression]),
@@ -29,11 +29,11 @@ test('each item of a list: as a list, and into text as words', () => {
     ],
   );
   // Not into text: only the lists.
-  assert.equal(withTime(groups, { ages: false, words: false }).filter((f) => f.label.includes('as text')).length, 0);
+  assert.equal(withExtras(groups, { ages: false, words: false }).filter((f) => f.label.includes('as text')).length, 0);
 });
 
 test('words for a yes/no or a step, ages for dates, and the time', () => {
-  const list = withTime(groups, { ages: true, words: true });
+  const list = withExtras(groups, { ages: true, words: true });
   const labels = list.map((f) => f.label);
   assert.ok(labels.includes('Groups › in words…'), labels);
   assert.ok(labels.includes('User › Activated yes › in words…'), labels);

@@ -17,11 +17,11 @@ import { call, get } from './api.js';
 import { h, fill, callout, toast } from './dom.js';
 import { FlowDoc, FlowDocError, shapes, stepKind, expr } from './flowdoc.js';
 import { History } from './undo.js';
-import { fieldsOf, renderForm, renderMapping, words } from './schemaform.js';
+import { fieldsOf, insertAtCaret, renderForm, renderMapping, words } from './schemaform.js';
 import { availableFields, loopsAround, varsBefore } from './fields.js';
 import { problemsByStep, walk, yamlKey } from './diagram.js';
 import { OPS, joinConditions, parseConditions } from './conditions.js';
-import { quoteText, stripBraces, withFallback, withTime } from './picks.js';
+import { quoteText, stripBraces, withFallback, withExtras } from './picks.js';
 
 const CHECK_DELAY_MS = 350;
 const DRAFT_PREFIX = 'lanyard.draft.';
@@ -316,7 +316,7 @@ class Editor {
         // The daemon's node for this place, if it is still the same step
         // (an insert or a move shifts the places of the steps after it).
         const candidate = server.get(yamlKey(yaml));
-        const same = candidate && candidate.kind === kind && (typeof step.id === 'string' ? candidate.id === step.id : !candidate.id_given) && (kind !== 'card' || candidate.card === String(step.card || '').split('@')[0]);
+        const same = candidate && candidate.kind === kind && (typeof step.id === 'string' ? candidate.id === step.id : !candidate.id_given) && (kind !== 'card' || candidate.card === cardName(step));
         const fromServer = same ? candidate : null;
         const id = typeof step.id === 'string' ? step.id : fromServer ? fromServer.id : `${kind.replace('_', '-')}-${counters[kind]}`;
         const path = fromServer ? fromServer.path : parentPath ? `${parentPath}/${id}` : id;
@@ -328,7 +328,7 @@ class Editor {
           kind,
           description: typeof step.description === 'string' ? step.description : null,
           summary: fromServer ? fromServer.summary : this.summary(step, kind),
-          card: kind === 'card' ? String(step.card || '').split('@')[0] : null,
+          card: kind === 'card' ? cardName(step) : null,
           call: kind === 'call' ? String(step.call || '') : null,
           // A card's or a call's inputs; a return's named values.
           inputs: Object.entries(isObj(step.with) ? step.with : kind === 'return' && isObj(step.return) ? step.return : {})
@@ -377,7 +377,7 @@ class Editor {
 
   summary(step, kind) {
     if (kind === 'card') {
-      const name = String(step.card || '').split('@')[0];
+      const name = cardName(step);
       const c = this.cat.cards.get(name);
       return c ? `${c.group || 'Custom'}: ${cardTitle(c)}` : name;
     }
@@ -604,13 +604,13 @@ class Editor {
     el.addEventListener('input', () => onInput(el.value));
     el.addEventListener('blur', () => this.history.seal());
     const pick = onPick
-      ? h('button', { type: 'button', class: 'link', title: 'Or press Ctrl+Space in the field', on: { click: () => this.openPicker(onPick.node, (x) => insertAtCursor(el, x, onInput), null, { text: true }) } }, 'Insert a value from…')
+      ? h('button', { type: 'button', class: 'link', title: 'Or press Ctrl+Space in the field', on: { click: () => this.openPicker(onPick.node, (x) => onInput(insertAtCaret(el, x)), null, { text: true }) } }, 'Insert a value from…')
       : null;
     return h('div', { class: 'sf-field' }, h('label', { for: id, class: 'sf-label' }, label), help ? h('p', { class: 'sf-help', id: `${id}-help` }, help) : null, el, pick);
   }
 
   cardForm(node, step) {
-    const name = String(step.card || '').split('@')[0];
+    const name = cardName(step);
     const card = this.cat.cards.get(name);
     const p = node.yaml;
     const head = h('p', null, 'Card ', h('code', null, step.card), card ? h('span', { class: 'muted small' }, ` — ${card.description}`) : null);
@@ -975,7 +975,9 @@ class Editor {
       // An Okta card's user is, until the admin says otherwise, the user an
       // earlier Get user step read (the flow's subject).
       const schema = item.card.input_schema || {};
-      const subject = subjectBefore(d.get(['steps']) || [], listPath, index);
+      // (Only a top-level one: it has run on every path to the new step.)
+      const getUser = lastStepBefore(d.get(['steps']) || [], [...listPath, index], (st, at) => at.length === 2 && typeof st.id === 'string' && /^[A-Za-z_]\w*$/.test(st.id) && cardName(st) === 'okta.get-user');
+      const subject = getUser ? getUser.id : null;
       if (subject && item.card.name.startsWith('okta.') && schema.properties && schema.properties.user && (schema.required || []).includes('user')) {
         inputs.user = `{{ ${subject}.id }}`;
       }
@@ -983,10 +985,7 @@ class Editor {
       // Tables card on the same row (read it, then write or delete it), any
       // other card on the same connection (and Slack channel).
       const tables = item.card.name.startsWith('tables.');
-      const family = (st) => {
-        const c = String(st.card || '').split('@')[0];
-        return tables ? c.startsWith('tables.') : c === item.card.name;
-      };
+      const family = (st) => (tables ? cardName(st).startsWith('tables.') : cardName(st) === item.card.name);
       const prev = lastStepBefore(d.get(['steps']) || [], [...listPath, index], family);
       for (const k of tables ? ['table', 'key'] : ['connection', 'channel']) {
         if (prev && prev.with && prev.with[k] !== undefined && schema.properties && schema.properties[k]) inputs[k] = prev.with[k];
@@ -1036,13 +1035,13 @@ class Editor {
       vars: varsBefore(value, node.yaml),
     });
     if (wantList) list = list.filter((f) => f.type === 'list');
-    else list = withTime(list, { ages: forCondition, words: text });
+    else list = withExtras(list, { ages: forCondition, words: text });
     const fallback = text ? h('input', { type: 'text', id: 'picker-fallback', placeholder: 'e.g. (none)' }) : null;
     const results = h('ul', { class: 'picker-results' });
     const finish = (f, extra = null) => {
       const fb = fallback ? fallback.value : '';
       close();
-      use(withFallback(extra ? f.expression.replace('N', extra) : f.expression, f.time ? '' : fb));
+      use(withFallback(extra ? f.expression.replace('N', extra) : f.expression, f.whole ? '' : fb));
     };
     // "… in words": what to write when it holds, and when it does not.
     const askWords = (f) => {
@@ -1109,26 +1108,15 @@ class Editor {
   }
 }
 
-/// The id of a top-level Get user step that runs before a step inserted at
-/// `index` of `listPath`, or null.
-function subjectBefore(steps, listPath, index) {
-  const top = listPath.length === 1 ? index : Number(listPath[1]) + (listPath.length > 1 ? 1 : 0);
-  for (let i = Math.min(top, steps.length) - 1; i >= 0; i--) {
-    const s = steps[i];
-    if (isObj(s) && typeof s.id === 'string' && /^[A-Za-z_]\w*$/.test(s.id) && String(s.card || '').split('@')[0] === 'okta.get-user') return s.id;
-  }
-  return null;
-}
-
-/// The last step (any depth) that `wanted` accepts before the position
-/// `at` (a YAML path) in the order the file reads, or null.
+/// The last step (any depth) that `wanted(step, its YAML path)` accepts
+/// before the position `at` (a YAML path) in the order the file reads, or null.
 function lastStepBefore(steps, at, wanted) {
   let found = null;
   const visit = (list, path) => {
     (Array.isArray(list) ? list : []).forEach((st, i) => {
       const here = [...path, i];
       if (!isObj(st) || comparePaths(here, at) >= 0) return;
-      if (wanted(st) && isObj(st.with)) found = st;
+      if (wanted(st, here) && isObj(st.with)) found = st;
       for (const k of ['then', 'else', 'steps', 'default', 'on_error']) visit(st[k], [...here, k]);
       if (isObj(st.cases)) for (const c of Object.keys(st.cases)) visit(st.cases[c], [...here, 'cases', c]);
     });
@@ -1229,17 +1217,14 @@ function triggerWords(t) {
   }
 }
 
+/// A card step's card name without its version.
+function cardName(step) {
+  return String(step.card || '').split('@')[0];
+}
+
 function cardTitle(c) {
   const last = c.name.split('.').pop();
   return words(last.replace(/-/g, '_'));
 }
 
 
-function insertAtCursor(el, text, onInput) {
-  const start = el.selectionStart ?? el.value.length;
-  const end = el.selectionEnd ?? el.value.length;
-  el.value = el.value.slice(0, start) + text + el.value.slice(end);
-  el.selectionStart = el.selectionEnd = start + text.length;
-  el.focus();
-  onInput(el.value);
-}

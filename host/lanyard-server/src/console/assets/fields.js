@@ -9,7 +9,7 @@
 // in scope, so the picker cannot offer what validation would refuse.
 
 import { h } from './dom.js';
-import { resolve, stripNull, typesOf, words } from './schemaform.js';
+import { inputsSchema, resolve, stripNull, typesOf, words } from './schemaform.js';
 
 const SEP = ' › ';
 // How deep objects are unfolded, and how many fields one list holds at most.
@@ -185,12 +185,6 @@ function eventSchemaFor(trigger, eventSchema) {
     default:
       return {}; // an API body or a manual run: any value
   }
-}
-
-function inputsSchema(inputs) {
-  const props = {};
-  for (const i of inputs || []) props[i.name] = { type: i.type && i.type !== 'any' ? i.type : undefined, description: i.description || undefined };
-  return { type: 'object', properties: props };
 }
 
 // What a step's output looks like, by its kind.

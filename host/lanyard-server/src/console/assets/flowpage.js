@@ -428,19 +428,35 @@ export class FlowView {
       toast(`The event is not JSON: ${e.message}`, 'error');
       return;
     }
+    await this.busy(
+      button,
+      'Running…',
+      () => call('testFlow', { body: { source: this.source(), file: this.detail.file, event, dry_run: dryRun }, signal: this.ctx.signal }),
+      (r) => {
+        this.testResult = r.body;
+        this.paint = paintFromSteps(r.body.steps || []);
+      },
+      (e) => {
+        this.testResult = { failed: e };
+        this.paint = null;
+      },
+    );
+  }
+
+  /// `request()` with `button` disabled and saying `label`; its answer to
+  /// `ok`, its error to `failed`, then the page redrawn (unless it was left).
+  async busy(button, label, request, ok, failed) {
+    const was = button.textContent;
     button.disabled = true;
-    button.textContent = 'Running…';
+    button.textContent = label;
     try {
-      const r = await call('testFlow', { body: { source: this.source(), file: this.detail.file, event, dry_run: dryRun }, signal: this.ctx.signal });
-      this.testResult = r.body;
-      this.paint = paintFromSteps(r.body.steps || []);
+      ok(await request());
     } catch (e) {
       if (e.name === 'AbortError') return;
-      this.testResult = { failed: e };
-      this.paint = null;
+      failed(e);
     } finally {
       button.disabled = false;
-      button.textContent = 'Run test';
+      button.textContent = was;
     }
     this.draw();
   }
@@ -475,19 +491,13 @@ export class FlowView {
   }
 
   async runReplay(count, button) {
-    button.disabled = true;
-    button.textContent = 'Replaying…';
-    try {
-      const r = await call('replay', { params: { flow: this.detail.name }, body: { source: this.source(), count }, signal: this.ctx.signal });
-      this.replayResult = r.body;
-    } catch (e) {
-      if (e.name === 'AbortError') return;
-      this.replayResult = { failed: e };
-    } finally {
-      button.disabled = false;
-      button.textContent = 'Replay';
-    }
-    this.draw();
+    await this.busy(
+      button,
+      'Replaying…',
+      () => call('replay', { params: { flow: this.detail.name }, body: { source: this.source(), count }, signal: this.ctx.signal }),
+      (r) => (this.replayResult = r.body),
+      (e) => (this.replayResult = { failed: e }),
+    );
   }
 
   replayView() {

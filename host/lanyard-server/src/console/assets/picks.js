@@ -4,6 +4,7 @@
 // Pure (no DOM), unit-tested in tests/browser/unit/picks.test.mjs.
 
 import { words as wordsOf } from './schemaform.js';
+import { lit } from './conditions.js';
 
 /// `{{ x }}` → `x` (anything else as it is).
 export function stripBraces(x) {
@@ -11,10 +12,12 @@ export function stripBraces(x) {
   return m ? m[1] : x;
 }
 
-/// The picker's list with the run's time added, and for conditions the age
-/// in days of every date (`days_since(u.created)`), so "older than 3 days"
-/// is a comparison of numbers.
-export function withTime(list, { ages, words = false }) {
+/// The picker's list with what it offers beyond the fields: each item's
+/// field of a list, into text a yes/no in words, for conditions a date's
+/// age in days (`days_since(u.created)`, so "older than 3 days" compares
+/// numbers), and the run's time. Added entries are `whole: true` (a
+/// fallback does not apply to them).
+export function withExtras(list, { ages, words = false }) {
   const out = [];
   const each = new Set();
   for (const f of list) {
@@ -30,18 +33,18 @@ export function withTime(list, { ages, words = false }) {
         const listLabel = f.label.split(' › ').slice(0, -2).join(' › ').replace(/ \(list\)$/, '');
         const name = wordsOf(f.path[at + 1]);
         const attr = quoteText(f.path[at + 1]);
-        out.push({ ...f, label: `${listLabel} › each ${name} (a list)`, expression: `{{ ${listExpr} | map(attribute=${attr}) | list }}`, type: 'list', description: `The ${name.toLowerCase()} of every item.`, time: true });
-        if (words) out.push({ ...f, label: `${listLabel} › each ${name}, as text`, expression: `{{ ${listExpr} | map(attribute=${attr}) | join(', ') }}`, type: 'text', description: `The ${name.toLowerCase()} of every item, separated by commas.`, time: true });
+        out.push({ ...f, label: `${listLabel} › each ${name} (a list)`, expression: `{{ ${listExpr} | map(attribute=${attr}) | list }}`, type: 'list', description: `The ${name.toLowerCase()} of every item.`, whole: true });
+        if (words) out.push({ ...f, label: `${listLabel} › each ${name}, as text`, expression: `{{ ${listExpr} | map(attribute=${attr}) | join(', ') }}`, type: 'text', description: `The ${name.toLowerCase()} of every item, separated by commas.`, whole: true });
       }
     }
     // Into text, a yes/no (or whether a step ran: its output) can be words.
     if (words && (f.type === 'yes/no' || (f.path && f.path.length === 1 && f.group.startsWith('Step')))) {
-      out.push({ ...f, label: `${f.label} › in words…`, description: 'Write one thing when it holds (or the step gave a value), another when not.', ask: 'words', time: true });
+      out.push({ ...f, label: `${f.label} › in words…`, description: 'Write one thing when it holds (or the step gave a value), another when not.', ask: 'words', whole: true });
     }
-    if (ages && isDate(f)) out.push({ ...f, label: `${f.label} › age in days`, expression: `{{ days_since(${stripBraces(f.expression)}) }}`, type: 'number', description: `Whole days since ${f.label.split(' › ').pop()}.`, time: true });
+    if (ages && isDate(f)) out.push({ ...f, label: `${f.label} › age in days`, expression: `{{ days_since(${stripBraces(f.expression)}) }}`, type: 'number', description: `Whole days since ${f.label.split(' › ').pop()}.`, whole: true });
   }
-  out.push({ group: 'Time', label: 'Now', expression: '{{ now() }}', type: 'text', description: 'The date and time when the step runs (UTC, RFC 3339).', time: true });
-  out.push({ group: 'Time', label: 'Some days ago…', expression: '{{ add_days(now(), -N) }}', type: 'text', description: 'A date and time that many days before the step runs.', time: true, ask: true });
+  out.push({ group: 'Time', label: 'Now', expression: '{{ now() }}', type: 'text', description: 'The date and time when the step runs (UTC, RFC 3339).', whole: true });
+  out.push({ group: 'Time', label: 'Some days ago…', expression: '{{ add_days(now(), -N) }}', type: 'text', description: 'A date and time that many days before the step runs.', whole: true, ask: true });
   return out;
 }
 
@@ -58,8 +61,8 @@ function isDate(f) {
 /// `true`, `false`, `none` and numbers are written as such (a row's
 /// `sessions_revoked` is then a yes/no, a missing value a null).
 export function quoteText(s) {
-  if (/^(true|false|none|-?\d+(\.\d+)?)$/.test(s)) return s;
-  return /['\\]/.test(s) ? JSON.stringify(s) : `'${s}'`;
+  const l = lit(s);
+  return l.startsWith('"') && !/['\\]/.test(s) ? `'${s}'` : l;
 }
 
 /// `{{ x }}` with what to write when x is empty: `{{ x | default("y") }}`.

@@ -401,13 +401,7 @@ function controlFor(field, value, id, set, replace) {
     // an admin writes "Offboarded " and picks the login after it; any other
     // field takes the value whole.
     if (field.kind === 'text' && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA')) {
-      const start = el.selectionStart ?? el.value.length;
-      const end = el.selectionEnd ?? el.value.length;
-      el.value = el.value.slice(0, start) + e.value + el.value.slice(end);
-      el.selectionStart = el.selectionEnd = start + e.value.length;
-      // The admin goes on typing after the value.
-      el.focus();
-      set(parseInput(field, el.value));
+      set(parseInput(field, insertAtCaret(el, e.value)));
       return;
     }
     replace(e.value);
@@ -515,12 +509,7 @@ export function renderMapping(value, { id, onChange, onPick = null, addLabel = '
                 on: {
                   click: () =>
                     onPick((x) => {
-                      const start = v.selectionStart ?? v.value.length;
-                      const end = v.selectionEnd ?? v.value.length;
-                      v.value = v.value.slice(0, start) + x + v.value.slice(end);
-                      v.selectionStart = v.selectionEnd = start + x.length;
-                      r.value = v.value;
-                      v.focus();
+                      r.value = insertAtCaret(v, x);
                       emit();
                     }),
                 },
@@ -546,12 +535,21 @@ export function renderMapping(value, { id, onChange, onPick = null, addLabel = '
   return h('div', { class: 'map-editor' }, list, add);
 }
 
-/// The form of a flow's declared inputs (a manual flow's, as the outline and
-/// the flows listing give them: `[{ name, type, required, default,
-/// description }]`): `{ el, value() }`, `value()` being the object to start
-/// the run with (defaults left to the daemon) or `{ problems }` when a
-/// required input is empty or a value has the wrong type.
-export function inputsForm(inputs, { id = 'inputs' } = {}) {
+/// `text` put where `el`'s caret is (over its selection), the caret after
+/// it and the focus back, so the admin types on; returns the new value.
+export function insertAtCaret(el, text) {
+  const start = el.selectionStart ?? el.value.length;
+  const end = el.selectionEnd ?? el.value.length;
+  el.value = el.value.slice(0, start) + text + el.value.slice(end);
+  el.selectionStart = el.selectionEnd = start + text.length;
+  el.focus();
+  return el.value;
+}
+
+/// Declared inputs (`[{ name, type, required, default, description }]`, as
+/// the outline and the flows listing give them) as an object schema: the
+/// picker's `inputs` fields and the form a manual flow is run with.
+export function inputsSchema(inputs) {
   const properties = {};
   const required = [];
   for (const i of inputs || []) {
@@ -561,7 +559,16 @@ export function inputsForm(inputs, { id = 'inputs' } = {}) {
     properties[i.name] = s;
     if (i.required && (i.default === undefined || i.default === null)) required.push(i.name);
   }
-  const fields = fieldsOf({ type: 'object', properties, required });
+  return { type: 'object', properties, required };
+}
+
+/// The form of a flow's declared inputs (a manual flow's, as the outline and
+/// the flows listing give them: `[{ name, type, required, default,
+/// description }]`): `{ el, value() }`, `value()` being the object to start
+/// the run with (defaults left to the daemon) or `{ problems }` when a
+/// required input is empty or a value has the wrong type.
+export function inputsForm(inputs, { id = 'inputs' } = {}) {
+  const fields = fieldsOf(inputsSchema(inputs));
   const values = {};
   const el = renderForm(fields, values, {
     id,
