@@ -121,7 +121,11 @@ export function renderDiagram(outline, opts = {}) {
 function triggerBox(outline) {
   const t = outline.trigger || {};
   const details = [];
-  if (t.filter) details.push(h('p', { class: 'dg-detail' }, 'Only when ', h('code', null, t.filter)));
+  if (t.filter) {
+    // The filter as the condition rows say it, else as written.
+    const said = conditionWords(`If ${t.filter}`);
+    details.push(h('p', { class: 'dg-detail' }, said ? `Only when ${said.slice(3)}` : ['Only when ', h('code', null, t.filter)]));
+  }
   if (t.schedule && Array.isArray(t.schedule.next) && t.schedule.next.length) {
     details.push(
       h(
@@ -214,7 +218,7 @@ function stepItem(n, opts) {
       n.id_given ? h('span', { class: 'dg-id' }, n.id) : null,
       status ? h('span', { class: `dg-status dg-status-${status}` }, statusWord(status, painted)) : null,
     ),
-    h('p', { class: 'dg-title' }, n.description || (n.summary ? (n.kind === 'if' && conditionWords(n.summary)) || readable(n.summary) : n.id)),
+    h('p', { class: 'dg-title' }, n.description || (n.summary ? (n.kind === 'if' && conditionWords(n.summary)) || (n.kind === 'switch' && switchWords(n.summary)) || readable(n.summary) : n.id)),
     n.description && n.summary ? h('p', { class: 'dg-summary' }, n.summary) : null,
     n.card ? h('p', { class: 'dg-card' }, h('code', null, n.card + (n.card_version ? `@${n.card_version}` : ''))) : null,
     n.call ? h('p', { class: 'dg-card' }, 'Calls ', h('a', { href: `#/flows/${encodeURIComponent(n.call)}` }, n.call)) : null,
@@ -292,8 +296,20 @@ export function readable(text) {
     out.push(h('span', { class: 'dg-chip', title: m[0] }, label));
     at = m.index + m[0].length;
   }
-  if (at < String(text ?? '').length) out.push(String(text).slice(at));
+  const rest = String(text ?? '').slice(at);
+  // A summary cut inside a value ends at the value: "… `{{ user.profile.dep…"
+  // reads "… `…".
+  const open = rest.indexOf('{{');
+  if (open >= 0 && rest.endsWith('…')) out.push(rest.slice(0, open), '…');
+  else if (rest) out.push(rest);
   return out;
+}
+
+/// "Switch on user.profile.department" (or the builder's "By …") with a
+/// plain path in words; null for anything else.
+function switchWords(summary) {
+  const m = new RegExp(`^(?:Switch on|By) (${PATH})$`).exec(summary);
+  return m ? `By ${pathWords(m[1])}` : null;
 }
 
 /// "If a.b and not c.d" in words, as the condition rows show it ("If A › B
