@@ -235,7 +235,7 @@ impl Store {
         if !options.create && !path.join("db").exists() {
             return Err(StoreError::Missing { path });
         }
-        let backend = open_backend(&path, &options, 0)?;
+        let backend = open_waiting_for_lock(&path, &options)?;
         Self::start(backend, path, options, true)
     }
 
@@ -365,6 +365,24 @@ pub(crate) fn open_backend(path: &Path, options: &StoreOptions, epoch: u64) -> R
     backend_from(config, path, options, epoch)
 }
 
+/// How long an opening waits for a file lock that a store this process just
+/// dropped may still hold: sled releases it from a background thread a moment
+/// after the last handle goes (spacejam/sled#1234). Another process holding
+/// the directory holds it far longer, and is reported once this has passed.
+const LOCK_RELEASE_WAIT: Duration = Duration::from_secs(1);
+
+fn open_waiting_for_lock(path: &Path, options: &StoreOptions) -> Result<Backend> {
+    let started = std::time::Instant::now();
+    loop {
+        match open_backend(path, options, 0) {
+            Err(StoreError::Locked { .. }) if started.elapsed() < LOCK_RELEASE_WAIT => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 fn backend_from(
     config: sled::Config,
     path: &Path,
@@ -487,6 +505,22 @@ pub fn new_run_id(at: chrono::DateTime<chrono::Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_directory_held_open_is_locked_and_one_just_dropped_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = Store::open(dir.path()).unwrap();
+        let started = std::time::Instant::now();
+        let err = Store::open(dir.path()).unwrap_err();
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+        assert!(started.elapsed() >= LOCK_RELEASE_WAIT);
+        drop(held);
+        // Over and over, as the tests that reopen a store do.
+        for _ in 0..20 {
+            let store = Store::open(dir.path()).unwrap();
+            store.sync_blocking().unwrap();
+        }
+    }
 
     #[test]
     fn a_directory_from_a_newer_lanyard_is_refused() {
