@@ -42,15 +42,68 @@ export async function addStep(a, { list, index = null, search, card = null, logi
   const page = a.page;
   const at = index === null ? '' : `[data-index="${index}"]`;
   await a.click(page.locator(`.dg-add[data-list='${JSON.stringify(list)}']${at}`).first());
+  if (card) return paletteCard(a, { search, card, id });
   await page.locator('#palette-search').waitFor();
   await a.type(search);
   // Logic is listed first; a card whose description has the word comes after.
-  const item = card ? page.locator(`dialog.palette .palette-item[data-card="${card}"]`) : page.locator('dialog.palette .palette-item', { hasText: logic }).first();
+  const item = page.locator('dialog.palette .palette-item', { hasText: logic }).first();
   await a.click(item);
   await page.locator('#step-id').waitFor();
   if (id) {
     await a.press('Control+A');
     await a.type(id);
+  }
+}
+
+/// In the palette a `+` (or "Add an error path…") opened: a search, the
+/// card, and the new step's name typed over the suggested one.
+export async function paletteCard(a, { search, card, id = null }) {
+  const page = a.page;
+  await page.locator('#palette-search').waitFor();
+  await a.type(search);
+  await a.click(page.locator(`dialog.palette .palette-item[data-card="${card}"]`));
+  await page.locator('#step-id').waitFor();
+  if (id) {
+    await a.press('Control+A');
+    await a.type(id);
+  }
+}
+
+/// Text into the focused field by keyboard only: strings are typed, and
+/// `[search, expr, { fallback, words }]` is Ctrl+Space, the search, and
+/// Enter on its first match (which must be `expr`; with `words`, its "in
+/// words…" entry, then what to write when it holds and when not). A
+/// `fallback` is typed into the picker's "If it has no value" field, from
+/// which Enter takes the first match too.
+export async function write(a, parts) {
+  const page = a.page;
+  for (const p of parts) {
+    if (typeof p === 'string') {
+      await a.type(p);
+      continue;
+    }
+    const [search, expr, { fallback = null, words = null } = {}] = p;
+    await a.press('Control+Space');
+    await page.locator('#picker-search').waitFor();
+    await a.type(search);
+    const first = page.locator('.picker-results .palette-item').first();
+    const [got, label] = [await first.getAttribute('data-expr'), await first.innerText()];
+    if (got !== expr || Boolean(words) !== label.includes('in words')) {
+      throw new Error(`the first match for "${search}" is ${label.split('\n')[0]} (${got}), not ${expr}${words ? ' in words' : ''}`);
+    }
+    if (fallback !== null) {
+      await a.tabTo(page.locator('#picker-fallback'));
+      await a.type(fallback);
+    }
+    await a.enter();
+    if (words) {
+      await page.locator('#picker-yes').waitFor();
+      await a.type(words[0]);
+      await a.press('Tab');
+      await a.type(words[1]);
+      await a.press('Enter');
+    }
+    await page.locator('dialog.picker').waitFor({ state: 'detached' });
   }
 }
 

@@ -155,6 +155,21 @@ const t = {
         counts.keys += 1;
         await page.keyboard.press(key);
       },
+      /// A choice made with Enter (a search's first match): a selection.
+      async enter() {
+        counts.clicks += 1;
+        counts.keys += 1;
+        await page.keyboard.press('Enter');
+      },
+      /// Tab (keys) until `locator` has the focus, as a person moves through a form.
+      async tabTo(locator, max = 40) {
+        await locator.waitFor();
+        for (let i = 0; i <= max; i += 1) {
+          if (await locator.evaluate((el) => el === document.activeElement)) return;
+          if (i < max) await this.press('Tab');
+        }
+        throw new Error(`${max} Tabs did not reach ${locator}`);
+      },
       /// Click into a field and type (after what is there).
       async fill(locator, text) {
         await this.click(locator);

@@ -10,7 +10,7 @@
 //! `target/console-screenshots/seed-*.png`.
 
 use crate::browser::{scenario, tallies};
-use crate::harness::{FlowsDir, Options, World, ADMIN_TOKEN, LOCKOUT, MFA_REMINDER, ONBOARDING};
+use crate::harness::{FlowsDir, Options, World, ADMIN_TOKEN, LOCKOUT, MFA_REMINDER, OFFBOARDING, ONBOARDING};
 use serde_json::json;
 
 /// The bound on one use case.
@@ -61,5 +61,14 @@ async fn mfa_reminder_built_in_the_browser() {
     let text = build(&w, "seed-mfa-reminder", MFA_REMINDER, json!({ "flow": MFA_REMINDER })).await;
     eprintln!("{text}");
     crate::mfa_reminder::each_user_without_mfa_is_reminded_once(&w, MFA_REMINDER).await;
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offboarding_built_in_the_browser() {
+    let w = World::start(Options { flows: FlowsDir::Empty, ..Options::default() }).await;
+    let text = build(&w, "seed-offboarding", OFFBOARDING, json!({ "flow": OFFBOARDING })).await;
+    eprintln!("{text}");
+    crate::offboarding::leavers_are_offboarded(&w, OFFBOARDING).await;
     w.stop().await;
 }

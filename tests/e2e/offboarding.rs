@@ -15,6 +15,14 @@ use std::collections::{BTreeMap, BTreeSet};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deactivated_user_is_offboarded_everywhere() {
     let w = World::start(Default::default()).await;
+    leavers_are_offboarded(&w, OFFBOARDING).await;
+    w.stop().await;
+}
+
+/// What `flow` does to a leaver, asserted whole: the shipped flow's outcome,
+/// and the one an admin builds in the browser (`built::offboarding`) must
+/// match it (same steps, Okta state, JAMF commands, Slack text, audit row).
+pub async fn leavers_are_offboarded(w: &World, flow: &str) {
     let service = w.org.service_user_id().to_string();
 
     // A settled engineer, signed in (a session and an OAuth grant), with Macs.
@@ -44,8 +52,8 @@ async fn a_deactivated_user_is_offboarded_everywhere() {
     w.settle().await;
 
     // Exactly one run, from the hook, and it succeeded without its error paths.
-    assert_eq!(w.run_counts().await, BTreeMap::from([(OFFBOARDING.to_string(), 1)]));
-    let run = w.runs(OFFBOARDING).await.remove(0);
+    assert_eq!(w.run_counts().await, BTreeMap::from([(flow.to_string(), 1)]));
+    let run = w.runs(flow).await.remove(0);
     w.assert_succeeded(&run).await;
     let deactivated = w.events_about("user.lifecycle.deactivate", &leaver.id);
     assert_eq!(deactivated.len(), 1);
@@ -183,5 +191,4 @@ async fn a_deactivated_user_is_offboarded_everywhere() {
     for secret in [JAMF_TOKEN, w.slack.config().bot_token.as_str(), SMTP_PASSWORD, w.org.service_token()] {
         assert!(!history.contains(secret), "a secret reached the history");
     }
-    w.stop().await;
 }

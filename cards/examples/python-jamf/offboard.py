@@ -85,7 +85,7 @@ OUTPUT_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "jamf-offboard output",
     "type": "object",
-    "required": ["email", "devices", "actions"],
+    "required": ["email", "devices", "actions", "sent"],
     "properties": {
         "email": {"type": "string"},
         "devices": {
@@ -115,6 +115,10 @@ OUTPUT_SCHEMA = {
                     "reason": {"type": "string"},
                 },
             },
+        },
+        "sent": {
+            "description": "How many computers the command was sent to (for a message: \"Macs locked: 1\").",
+            "type": "integer",
         },
         "pin": {
             "description": "The PIN the card generated (only when the input gave none): IT needs it to unlock.",
@@ -318,7 +322,7 @@ def run(call, input_text):
         "user": inp["user_id"], "count": len(devices), "connection": inp["connection"],
     })
 
-    output = {"email": inp["email"], "devices": devices, "actions": []}
+    output = {"email": inp["email"], "devices": devices, "actions": [], "sent": 0}
     if command_type is None or not devices:
         return json.dumps(output)
 
@@ -337,6 +341,7 @@ def run(call, input_text):
         else:
             action["command_id"] = send_command(call, inp, device, command_type, pin)
             action["status"] = "sent"
+            output["sent"] += 1
             call.log("info", f"sent {command_type} to {device['name'] or device['id']}", {
                 "device": device["id"], "command": action["command_id"],
             })

@@ -68,6 +68,7 @@ class OffboardTest(unittest.TestCase):
             {"device_id": "17", "command": "DEVICE_LOCK", "command_id": "cmd-mid-17", "status": "sent"},
             {"device_id": "23", "command": "DEVICE_LOCK", "command_id": "cmd-mid-23", "status": "sent"},
         ])
+        self.assertEqual(out["sent"], 2)
         self.assertNotIn("pin", out)
         search, *posts = jamf.requests
         self.assertEqual(search[0], "GET")
@@ -110,7 +111,7 @@ class OffboardTest(unittest.TestCase):
     def test_a_leaver_without_computers_is_not_an_error(self):
         jamf = FakeJamf()
         out = json.loads(offboard.run(jamf.call(), request()))
-        self.assertEqual(out, {"email": "ada@example.com", "devices": [], "actions": []})
+        self.assertEqual(out, {"email": "ada@example.com", "devices": [], "actions": [], "sent": 0})
 
     def test_pages_through_the_inventory(self):
         many = [computer(str(i), f"mac {i}") for i in range(offboard.PAGE_SIZE + 5)]

@@ -1417,6 +1417,16 @@ mod tests {
     }
 
     #[test]
+    fn a_list_of_a_failed_step_can_fall_back() {
+        // What the builder writes for "each Name (a list)" with a fallback.
+        let e = Expr::compile("devices.devices | map(attribute='name') | list if devices.devices is defined else none", "value").unwrap();
+        let t = Template::Expr(e);
+        assert_eq!(t.eval_json(&ctx(json!({"devices": null}))).unwrap(), json!(null));
+        let ran = ctx(json!({"devices": {"devices": [{"name": "Mac"}, {"name": "mini"}]}}));
+        assert_eq!(t.eval_json(&ran).unwrap(), json!(["Mac", "mini"]));
+    }
+
+    #[test]
     fn text_splitting_handles_quotes_trim_and_comments() {
         assert_eq!(
             split_text("a {{ \"}}\" }} b").unwrap(),

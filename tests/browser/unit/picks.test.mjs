@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { assets } from './helpers.mjs';
 
-const { withExtras, withFallback, quoteText } = await import(join(assets, 'picks.js'));
+const { withExtras, withFallback, quoteText, rankMatches } = await import(join(assets, 'picks.js'));
 
 const groups = [
   { group: 'Step “groups”', label: 'Groups', expression: '{{ groups }}', path: ['groups'], type: 'mapping' },
@@ -46,6 +46,30 @@ test('fallbacks and words: text quoted, yes/no, none and numbers as they are', (
   assert.equal(withFallback('{{ user.profile.department }}', 'none'), '{{ user.profile.department | default(none) }}');
   assert.equal(withFallback('{{ sessions.revoked }}', 'false'), '{{ sessions.revoked | default(false) }}');
   assert.equal(withFallback('{{ x }}', ''), '{{ x }}');
+  // Each item's field of a list: the fallback stands in for a missing list.
+  const each = withExtras(groups, { ages: false, words: false }).find((f) => f.label.includes('each Name'));
+  assert.equal(each.fallbackOn, 'groups.groups');
+  assert.equal(withFallback(each.expression, 'none', each.fallbackOn), "{{ groups.groups | map(attribute='name') | list if groups.groups is defined else none }}");
   assert.equal(quoteText("it's"), '"it\'s"');
   assert.equal(quoteText('3'), '3');
+});
+
+test('a search matches every word, the entries it names first', () => {
+  const user = [
+    { group: 'Step “user”', label: 'User › Last login', expression: '{{ user.lastLogin }}' },
+    { group: 'Step “user”', label: 'User › Profile › Login', expression: '{{ user.profile.login }}' },
+    { group: 'Step “user”', label: 'User › Profile › Second email', expression: '{{ user.profile.secondEmail }}' },
+    { group: 'Step “user”', label: 'User › Profile › Email', expression: '{{ user.profile.email }}' },
+    { group: 'Event', label: 'Published', expression: '{{ event.published }}' },
+    { group: 'Step “sessions”', label: 'Sessions › User id', expression: '{{ sessions.user_id }}' },
+    { group: 'Step “user”', label: 'User › Id', expression: '{{ user.id }}' },
+  ];
+  const got = (q) => rankMatches(user, q).map((f) => f.expression);
+  assert.deepEqual(got('user login'), ['{{ user.profile.login }}', '{{ user.lastLogin }}']);
+  assert.deepEqual(got('email'), ['{{ user.profile.email }}', '{{ user.profile.secondEmail }}']);
+  // No entry's own name searched: the list's order.
+  assert.deepEqual(got('profile'), ['{{ user.profile.login }}', '{{ user.profile.secondEmail }}', '{{ user.profile.email }}']);
+  assert.deepEqual(got('user id'), ['{{ user.id }}', '{{ sessions.user_id }}']);
+  assert.deepEqual(got('nothing here'), []);
+  assert.equal(rankMatches(user, '', 2).length, 2);
 });

@@ -59,6 +59,8 @@ struct Out {
     user_id: String,
     /// How many groups the user was removed from.
     removed: usize,
+    /// The names of the groups the user was removed from.
+    removed_names: Vec<String>,
     /// How many groups were left alone (managed by Okta, or kept).
     skipped: usize,
     /// Every group the user was in, with what happened to it.
@@ -105,7 +107,7 @@ fn sweep_error(user_id: &str, removed: usize, total: usize, failures: Vec<(Group
 
 impl Card for RemoveFromAllGroups {
     const NAME: &'static str = "okta.remove-from-all-groups";
-    const DESCRIPTION: &'static str = "Removes an Okta user from every group it is in, except BUILT_IN and APP_GROUP groups (Okta manages those) and the groups in `keep`. Output: `outcome`, `removed`, `skipped` and `groups`, each with its `outcome` (changed, unchanged or skipped).";
+    const DESCRIPTION: &'static str = "Removes an Okta user from every group it is in, except BUILT_IN and APP_GROUP groups (Okta manages those) and the groups in `keep`. Output: `outcome`, `removed` (a count), `removed_names`, `skipped` and `groups`, each with its `outcome` (changed, unchanged or skipped).";
     type Input = In;
     type Output = Out;
 
@@ -130,6 +132,7 @@ impl Card for RemoveFromAllGroups {
         let mut results = Vec::with_capacity(total);
         let mut failures = Vec::new();
         let (mut removed, mut skipped) = (0, 0);
+        let mut removed_names = Vec::new();
         for group in groups {
             let skip = if members_managed_by_okta(&group.group_type) {
                 Some(format!("{} group: Okta manages its members", group.group_type))
@@ -146,6 +149,7 @@ impl Card for RemoveFromAllGroups {
                 None => match okta::remove_from_group(&group.id, &user_id) {
                     Ok(WriteOutcome::Changed) => {
                         removed += 1;
+                        removed_names.push(group.name.clone());
                         (GroupOutcome::Changed, None)
                     }
                     Ok(WriteOutcome::Unchanged) => (GroupOutcome::Unchanged, None),
@@ -166,6 +170,7 @@ impl Card for RemoveFromAllGroups {
             outcome: if removed > 0 { Outcome::Changed } else { Outcome::Unchanged },
             user_id,
             removed,
+            removed_names,
             skipped,
             groups: results,
         })

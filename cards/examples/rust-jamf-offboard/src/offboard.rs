@@ -132,6 +132,8 @@ pub struct Out {
     pub email: String,
     pub devices: Vec<Device>,
     pub actions: Vec<DeviceAction>,
+    /// How many computers the command was sent to (for a message: "Macs locked: 1").
+    pub sent: usize,
     /// The PIN the card generated (only when the input gave none): IT needs it to unlock.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pin: Option<String>,
@@ -372,6 +374,7 @@ pub fn run(io: &mut dyn Io, idempotency_key: &str, dry_run: bool, input: In) -> 
         email,
         devices,
         actions: Vec::new(),
+        sent: 0,
         pin: None,
     };
     let Some(command_type) = command_type else {
@@ -410,6 +413,7 @@ pub fn run(io: &mut dyn Io, idempotency_key: &str, dry_run: bool, input: In) -> 
             );
             action.command_id = Some(command_id);
             action.status = Status::Sent;
+            out.sent += 1;
         }
         out.actions.push(action);
     }
@@ -539,6 +543,7 @@ mod tests {
                 {"device_id": "23", "command": "DEVICE_LOCK", "command_id": "cmd-mid-23", "status": "sent"},
             ])
         );
+        assert_eq!(out["sent"], 2);
         assert!(out.get("pin").is_none());
         let (search, posts) = j.requests.split_first().unwrap();
         assert_eq!(search.0, "GET");
@@ -597,7 +602,7 @@ mod tests {
     fn a_leaver_without_computers_is_not_an_error() {
         let mut j = FakeJamf::default();
         let out = out_json(run(&mut j, "k", false, input(json!({}))).unwrap());
-        assert_eq!(out, json!({"email": "ada@example.com", "devices": [], "actions": []}));
+        assert_eq!(out, json!({"email": "ada@example.com", "devices": [], "actions": [], "sent": 0}));
     }
 
     #[test]

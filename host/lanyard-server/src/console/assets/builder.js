@@ -17,11 +17,11 @@ import { call, get } from './api.js';
 import { h, fill, callout, toast } from './dom.js';
 import { FlowDoc, FlowDocError, shapes, stepKind, expr } from './flowdoc.js';
 import { History } from './undo.js';
-import { fieldsOf, insertAtCaret, renderForm, renderMapping, words } from './schemaform.js';
+import { fieldsOf, insertAtCaret, renderForm, renderMapping, resolve, words } from './schemaform.js';
 import { availableFields, loopsAround, varsBefore } from './fields.js';
 import { problemsByStep, walk, yamlKey } from './diagram.js';
 import { OPS, joinConditions, parseConditions } from './conditions.js';
-import { quoteText, stripBraces, withFallback, withExtras } from './picks.js';
+import { quoteText, rankMatches, stripBraces, withFallback, withExtras } from './picks.js';
 
 const CHECK_DELAY_MS = 350;
 const DRAFT_PREFIX = 'lanyard.draft.';
@@ -333,7 +333,7 @@ class Editor {
           // A card's or a call's inputs; a return's named values.
           inputs: Object.entries(isObj(step.with) ? step.with : kind === 'return' && isObj(step.return) ? step.return : {})
             .slice(0, 4)
-            .map(([k, v]) => ({ key: k, text: cut(typeof v === 'string' ? v : JSON.stringify(v), 80) })),
+            .map(([k, v]) => ({ key: k, text: cut(inputWords(v), 80) })),
           retry: step.retry ? retryWords(step.retry) : null,
           line: lineOf(yaml),
           ends: ['return', 'stop', 'fail'].includes(kind),
@@ -972,14 +972,18 @@ class Editor {
     if (item.card) {
       const base = item.card.name.split('.').pop().replace(/-/g, '_');
       const inputs = {};
-      // An Okta card's user is, until the admin says otherwise, the user an
-      // earlier Get user step read (the flow's subject).
+      // A card's user is, until the admin says otherwise, the user an
+      // earlier Get user step read (the flow's subject): its id for an Okta
+      // card, the whole user for a card that takes a user object (a custom
+      // card that offboards them elsewhere).
       const schema = item.card.input_schema || {};
       // (Only a top-level one: it has run on every path to the new step.)
       const getUser = lastStepBefore(d.get(['steps']) || [], [...listPath, index], (st, at) => at.length === 2 && typeof st.id === 'string' && /^[A-Za-z_]\w*$/.test(st.id) && cardName(st) === 'okta.get-user');
       const subject = getUser ? getUser.id : null;
-      if (subject && item.card.name.startsWith('okta.') && schema.properties && schema.properties.user && (schema.required || []).includes('user')) {
-        inputs.user = `{{ ${subject}.id }}`;
+      const userInput = schema.properties && (schema.required || []).includes('user') ? resolve(schema.properties.user, schema) : null;
+      if (subject && userInput) {
+        if (item.card.name.startsWith('okta.')) inputs.user = `{{ ${subject}.id }}`;
+        else if (userInput.type === 'object') inputs.user = `{{ ${subject} }}`;
       }
       // A card starts where the flow's previous step of its kind worked: a
       // Tables card on the same row (read it, then write or delete it), any
@@ -1041,7 +1045,7 @@ class Editor {
     const finish = (f, extra = null) => {
       const fb = fallback ? fallback.value : '';
       close();
-      use(withFallback(extra ? f.expression.replace('N', extra) : f.expression, f.whole ? '' : fb));
+      use(withFallback(extra ? f.expression.replace('N', extra) : f.expression, f.whole && !f.fallbackOn ? '' : fb, f.fallbackOn));
     };
     // "… in words": what to write when it holds, and when it does not.
     const askWords = (f) => {
@@ -1075,8 +1079,7 @@ class Editor {
       days.select();
     };
     const draw = (q) => {
-      const terms = q.split(/\s+/).filter(Boolean);
-      const shown = list.filter((f) => terms.every((t) => `${f.group} ${f.label} ${f.expression}`.toLowerCase().includes(t))).slice(0, 200);
+      const shown = rankMatches(list, q);
       fill(
         results,
         shown.length
@@ -1152,12 +1155,15 @@ function searchDialog({ id, title, placeholder, results, draw, extra = null }) {
   };
   const redraw = () => draw(search.value.trim().toLowerCase());
   search.addEventListener('input', redraw);
-  // Enter takes the first match, so a search and Enter is a choice.
-  search.addEventListener('keydown', (e) => {
-    if (e.key !== 'Enter') return;
-    e.preventDefault();
-    results.querySelector('button.palette-item')?.click();
-  });
+  // Enter takes the first match, so a search and Enter is a choice; so
+  // does Enter in the dialog's own fields (the picker's fallback).
+  for (const el of [search, ...(extra ? extra.querySelectorAll('input') : [])]) {
+    el.addEventListener('keydown', (e) => {
+      if (e.key !== 'Enter') return;
+      e.preventDefault();
+      results.querySelector('button.palette-item')?.click();
+    });
+  }
   dlg.addEventListener('close', () => dlg.remove());
   dlg.append(
     h('div', { class: 'palette-head' }, h('h2', { id: `${id}-title` }, title), h('button', { type: 'button', class: 'quiet', 'aria-label': 'Close', on: { click: close } }, '✕')),
@@ -1177,6 +1183,17 @@ function isObj(v) {
 function cut(s, n) {
   s = String(s ?? '');
   return s.length > n ? `${s.slice(0, n)}…` : s;
+}
+
+/// An input as the diagram shows it: text as it is, named values by their
+/// names ("3 values: login, name, run"), anything else as JSON.
+function inputWords(v) {
+  if (typeof v === 'string') return v;
+  if (isObj(v) && Object.keys(v).length) {
+    const keys = Object.keys(v);
+    return `${keys.length} ${keys.length === 1 ? 'value' : 'values'}: ${keys.join(', ')}`;
+  }
+  return JSON.stringify(v);
 }
 
 function retryWords(r) {

@@ -33,8 +33,9 @@ export function withExtras(list, { ages, words = false }) {
         const listLabel = f.label.split(' › ').slice(0, -2).join(' › ').replace(/ \(list\)$/, '');
         const name = wordsOf(f.path[at + 1]);
         const attr = quoteText(f.path[at + 1]);
-        out.push({ ...f, label: `${listLabel} › each ${name} (a list)`, expression: `{{ ${listExpr} | map(attribute=${attr}) | list }}`, type: 'list', description: `The ${name.toLowerCase()} of every item.`, whole: true });
-        if (words) out.push({ ...f, label: `${listLabel} › each ${name}, as text`, expression: `{{ ${listExpr} | map(attribute=${attr}) | join(', ') }}`, type: 'text', description: `The ${name.toLowerCase()} of every item, separated by commas.`, whole: true });
+        // A fallback stands in when the list itself is missing (its step failed).
+        out.push({ ...f, label: `${listLabel} › each ${name} (a list)`, expression: `{{ ${listExpr} | map(attribute=${attr}) | list }}`, type: 'list', description: `The ${name.toLowerCase()} of every item.`, whole: true, fallbackOn: listExpr });
+        if (words) out.push({ ...f, label: `${listLabel} › each ${name}, as text`, expression: `{{ ${listExpr} | map(attribute=${attr}) | join(', ') }}`, type: 'text', description: `The ${name.toLowerCase()} of every item, separated by commas.`, whole: true, fallbackOn: listExpr });
       }
     }
     // Into text, a yes/no (or whether a step ran: its output) can be words.
@@ -65,10 +66,36 @@ export function quoteText(s) {
   return l.startsWith('"') && !/['\\]/.test(s) ? `'${s}'` : l;
 }
 
-/// `{{ x }}` with what to write when x is empty: `{{ x | default("y") }}`.
-export function withFallback(expression, fallback) {
+/// `{{ x }}` with what to write when x is empty: `{{ x | default("y") }}`;
+/// with `on`, when that is missing: `{{ x if on is defined else "y" }}`
+/// (each item's field of a list whose step failed).
+export function withFallback(expression, fallback, on = null) {
   if (!fallback) return expression;
   const inner = stripBraces(expression);
+  if (on) return `{{ ${inner} if ${on} is defined else ${quoteText(fallback)} }}`;
   return `{{ ${inner} | default(${quoteText(fallback)}) }}`;
 }
 
+
+/// The entries matching every word of the search `q` (lowercase): one whose
+/// label is the search's very words first ("user id": User › Id), then those
+/// whose own name (the label's last part) is a searched word ("user login"
+/// puts User › Profile › Login before User › Last login), otherwise in the
+/// list's order; at most `max`.
+export function rankMatches(list, q, max = 200) {
+  const terms = q.split(/\s+/).filter(Boolean);
+  const own = (f) => String(f.label).split(' › ').pop().toLowerCase();
+  const wordsOf = (s) => s.toLowerCase().split(/[^\p{L}\p{N}_]+/u).filter(Boolean);
+  const score = (f) => {
+    const name = own(f);
+    const words = wordsOf(name);
+    const exact = wordsOf(String(f.label)).join(' ') === terms.join(' ') ? 10 : 0;
+    return exact + terms.reduce((n, t) => n + (name === t ? 3 : words.includes(t) ? 2 : name.includes(t) ? 1 : 0), 0);
+  };
+  return list
+    .filter((f) => terms.every((t) => `${f.group} ${f.label} ${f.expression}`.toLowerCase().includes(t)))
+    .map((f, i) => ({ f, i, s: score(f) }))
+    .sort((a, b) => b.s - a.s || a.i - b.i)
+    .slice(0, max)
+    .map((x) => x.f);
+}
