@@ -76,35 +76,41 @@ export async function paletteCard(a, { search, card, id = null }) {
 /// `fallback` is typed into the picker's "If it has no value" field, from
 /// which Enter takes the first match too.
 export async function write(a, parts) {
-  const page = a.page;
   for (const p of parts) {
     if (typeof p === 'string') {
       await a.type(p);
       continue;
     }
-    const [search, expr, { fallback = null, words = null } = {}] = p;
     await a.press('Control+Space');
-    await page.locator('#picker-search').waitFor();
-    await a.type(search);
-    const first = page.locator('.picker-results .palette-item').first();
-    const [got, label] = [await first.getAttribute('data-expr'), await first.innerText()];
-    if (got !== expr || Boolean(words) !== label.includes('in words')) {
-      throw new Error(`the first match for "${search}" is ${label.split('\n')[0]} (${got}), not ${expr}${words ? ' in words' : ''}`);
-    }
-    if (fallback !== null) {
-      await a.tabTo(page.locator('#picker-fallback'));
-      await a.type(fallback);
-    }
-    await a.enter();
-    if (words) {
-      await page.locator('#picker-yes').waitFor();
-      await a.type(words[0]);
-      await a.press('Tab');
-      await a.type(words[1]);
-      await a.press('Enter');
-    }
-    await page.locator('dialog.picker').waitFor({ state: 'detached' });
+    await pickFirst(a, ...p);
   }
+}
+
+/// In the open picker: the search, whose first match must be `expr` (with
+/// `words`, its "in words…" entry, then what to write when it holds and when
+/// not), the `fallback` typed into "If it has no value", and Enter.
+export async function pickFirst(a, search, expr, { fallback = null, words = null } = {}) {
+  const page = a.page;
+  await page.locator('#picker-search').waitFor();
+  await a.type(search);
+  const first = page.locator('.picker-results .palette-item').first();
+  const [got, label] = [await first.getAttribute('data-expr'), await first.innerText()];
+  if (got !== expr || Boolean(words) !== label.includes('in words')) {
+    throw new Error(`the first match for "${search}" is ${label.split('\n')[0]} (${got}), not ${expr}${words ? ' in words' : ''}`);
+  }
+  if (fallback !== null) {
+    await a.tabTo(page.locator('#picker-fallback'));
+    await a.type(fallback);
+  }
+  await a.enter();
+  if (words) {
+    await page.locator('#picker-yes').waitFor();
+    await a.type(words[0]);
+    await a.press('Tab');
+    await a.type(words[1]);
+    await a.press('Enter');
+  }
+  await page.locator('dialog.picker').waitFor({ state: 'detached' });
 }
 
 /// A card input's control in the side panel.

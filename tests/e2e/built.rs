@@ -10,7 +10,7 @@
 //! `target/console-screenshots/seed-*.png`.
 
 use crate::browser::{scenario, tallies};
-use crate::harness::{FlowsDir, Options, World, ADMIN_TOKEN, LOCKOUT, MFA_REMINDER, OFFBOARDING, ONBOARDING};
+use crate::harness::{FlowsDir, Options, World, ADMIN_TOKEN, LOCKOUT, MFA_REMINDER, OFFBOARDING, ONBOARDING, PROFILE_CHANGE};
 use serde_json::json;
 
 /// The bound on one use case.
@@ -70,5 +70,14 @@ async fn offboarding_built_in_the_browser() {
     let text = build(&w, "seed-offboarding", OFFBOARDING, json!({ "flow": OFFBOARDING })).await;
     eprintln!("{text}");
     crate::offboarding::leavers_are_offboarded(&w, OFFBOARDING).await;
+    w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profile_change_built_in_the_browser() {
+    let w = World::start(Options { flows: FlowsDir::Empty, ..Options::default() }).await;
+    let text = build(&w, "seed-profile-change", PROFILE_CHANGE, json!({ "flow": PROFILE_CHANGE })).await;
+    eprintln!("{text}");
+    crate::profile_change::profile_changes_resync_groups(&w, PROFILE_CHANGE).await;
     w.stop().await;
 }

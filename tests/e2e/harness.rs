@@ -124,7 +124,7 @@ pub struct World {
 }
 
 /// Built-in cards compile once per test process, before any daemon starts,
-/// so that tests running side by side do not all compile the same 28 cards.
+/// so that tests running side by side do not all compile the same built-in cards.
 fn warm_card_cache(config: &Config) {
     static WARM: OnceLock<()> = OnceLock::new();
     WARM.get_or_init(|| {

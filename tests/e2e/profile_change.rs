@@ -34,6 +34,16 @@ async fn notice(w: &World, run: &RunRecord) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_department_change_resyncs_groups_without_looping() {
     let w = World::start(Default::default()).await;
+    profile_changes_resync_groups(&w, PROFILE_CHANGE).await;
+    w.stop().await;
+}
+
+/// What `flow` does over three profile changes and one it must ignore,
+/// asserted whole: the shipped flow's outcome, and the one an admin builds
+/// in the browser (`built::profile_change`) must match it (groups, Okta
+/// events, snapshots, Slack text). Its steps `apps` and `notify` are read by
+/// name.
+pub async fn profile_changes_resync_groups(w: &World, flow: &str) {
     let service = w.org.service_user_id().to_string();
     let user = w
         .seeded_users(|u| u.status == "ACTIVE" && prof(u, "department") == "Engineering" && prof(u, "title") == "Software Engineer")
@@ -43,20 +53,20 @@ async fn a_department_change_resyncs_groups_without_looping() {
     let login = user.login().to_string();
     // 1. Engineering -> Sales, with a new title. No snapshot yet: the old
     // department's app groups stay, and IT is asked to review them.
-    update(&w, &user.id, &[("department", "Sales"), ("title", "Account Executive")]).await;
+    update(w, &user.id, &[("department", "Sales"), ("title", "Account Executive")]).await;
     w.settle().await;
-    let runs = w.runs(PROFILE_CHANGE).await;
+    let runs = w.runs(flow).await;
     assert_eq!(runs.len(), 1);
     let run = &runs[0];
     w.assert_succeeded(run).await;
     assert_eq!(run.input["debugContext"]["debugData"]["changedAttributes"], "department,title");
     assert_eq!(w.group_names(&user.id), names(&["Everyone", "Sales", "Salesforce", "Gong", "GitHub", "Jira"]));
-    let apps_now = apps(&w, run).await;
+    let apps_now = apps(w, run).await;
     assert_eq!(
         apps_now,
         names(&["GitHub Enterprise Cloud", "Jira Software", "Salesforce", "Gong", "Slack", "Google Workspace", "Zoom"])
     );
-    let text = notice(&w, run).await;
+    let text = notice(w, run).await;
     let apps_line = text.lines().find(|l| l.starts_with("Apps now: ")).unwrap().to_string();
     assert_eq!(
         text,
@@ -77,11 +87,11 @@ async fn a_department_change_resyncs_groups_without_looping() {
     // 2. A new title only: nothing to change, so the run writes nothing and
     // raises no event.
     let events = w.org.events().len();
-    update(&w, &user.id, &[("title", "Senior Account Executive")]).await;
+    update(w, &user.id, &[("title", "Senior Account Executive")]).await;
     assert_eq!(w.settle().await, events + 1, "only the admin's update is new: {:#?}", &w.org.events()[events..]);
-    let run = w.runs(PROFILE_CHANGE).await.pop().unwrap();
+    let run = w.runs(flow).await.pop().unwrap();
     w.assert_succeeded(&run).await;
-    let text = notice(&w, &run).await;
+    let text = notice(w, &run).await;
     assert!(
         text.starts_with(&format!(
             ":arrows_counterclockwise: {login} changed (title)\n\
@@ -94,12 +104,12 @@ async fn a_department_change_resyncs_groups_without_looping() {
     assert!(!text.contains("No earlier snapshot"));
 
     // 3. Back to Engineering: the snapshot says Sales, so Sales' app groups go.
-    update(&w, &user.id, &[("department", "Engineering")]).await;
+    update(w, &user.id, &[("department", "Engineering")]).await;
     w.settle().await;
-    let run = w.runs(PROFILE_CHANGE).await.pop().unwrap();
+    let run = w.runs(flow).await.pop().unwrap();
     w.assert_succeeded(&run).await;
     assert_eq!(w.group_names(&user.id), names(&["Everyone", "Engineering", "GitHub", "Jira"]));
-    let text = notice(&w, &run).await;
+    let text = notice(w, &run).await;
     assert!(
         text.starts_with(&format!(
             ":arrows_counterclockwise: {login} changed (department)\n\
@@ -111,7 +121,7 @@ async fn a_department_change_resyncs_groups_without_looping() {
     );
 
     // 4. Another attribute: the trigger's filter leaves it alone.
-    update(&w, &user.id, &[("mobilePhone", "+14155550199")]).await;
+    update(w, &user.id, &[("mobilePhone", "+14155550199")]).await;
     w.settle().await;
 
     // Every event was delivered, the flow's own writes included (made as the
@@ -128,19 +138,18 @@ async fn a_department_change_resyncs_groups_without_looping() {
     }
     assert_eq!(w.events_about("user.account.update_profile", &user.id).len(), 4);
     assert!(w.org.events().iter().all(|e| w.delivered(&e.uuid) || !lanyard_core::event::hook_event_types().contains(&e.event_type)));
-    assert_eq!(w.run_counts().await, BTreeMap::from([(PROFILE_CHANGE.to_string(), 3)]));
+    assert_eq!(w.run_counts().await, BTreeMap::from([(flow.to_string(), 3)]));
     assert!(w.runs(ONBOARDING).await.is_empty());
 
     // IT heard of each change, in order.
     let posted = w.slack.posted();
     assert_eq!(posted.len(), 3);
-    let runs = w.runs(PROFILE_CHANGE).await;
+    let runs = w.runs(flow).await;
     for (p, run) in posted.iter().zip(&runs) {
-        assert_eq!(p.json, Some(json!({ "channel": "#it-ops", "text": notice(&w, run).await })));
+        assert_eq!(p.json, Some(json!({ "channel": "#it-ops", "text": notice(w, run).await })));
     }
     assert_eq!(
         w.row("profile-snapshots", &user.id).await.unwrap()["department"],
         "Engineering"
     );
-    w.stop().await;
 }

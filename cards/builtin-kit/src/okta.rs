@@ -4,7 +4,7 @@
 
 use crate::refs::{GroupRef, UserRef};
 use lanyard_sdk::okta::{self, LifecycleOp};
-use lanyard_sdk::{CardError, WriteOutcome};
+use lanyard_sdk::{CardError, Grant, WriteOutcome};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -92,6 +92,16 @@ pub fn group(group: &GroupRef) -> Result<ResolvedGroup, CardError> {
             None => Err(CardError::not_found(format!("no Okta group is named `{name}`"))),
         },
     }
+}
+
+/// The grants of a card that changes group memberships: `okta.groups.manage`,
+/// and reading users and groups to look a login or a group name up.
+pub fn membership_grants() -> Vec<Grant> {
+    vec![
+        Grant::okta("okta.users.read"),
+        Grant::okta("okta.groups.read"),
+        Grant::okta("okta.groups.manage"),
+    ]
 }
 
 /// Whether Okta lets an API client change this group's members directly:

@@ -590,6 +590,7 @@ const EXPECTED_GRANTS: &[(&str, &[&str])] = &[
     ("okta.query-logs", &["okta:okta.logs.read"]),
     ("okta.reactivate", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
     ("okta.remove-from-all-groups", &["okta:okta.users.read", "okta:okta.groups.read", "okta:okta.groups.manage"]),
+    ("okta.sync-groups", &["okta:okta.users.read", "okta:okta.groups.read", "okta:okta.groups.manage"]),
     ("okta.remove-from-group", &["okta:okta.users.read", "okta:okta.groups.read", "okta:okta.groups.manage"]),
     ("okta.suspend", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
     ("okta.unlock", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
@@ -919,6 +920,7 @@ async fn remove_from_all_groups_skips_what_okta_manages_and_what_to_keep() {
     assert_eq!(out["outcome"], "changed");
     assert_eq!(out["user_id"], "00uada");
     assert_eq!((out["removed"].clone(), out["skipped"].clone()), (json!(2), json!(3)));
+    assert_eq!(out["removed_names"], json!(["Engineering", "GitHub Users"]));
     let by_name: BTreeMap<&str, (&str, Option<&str>)> = out["groups"]
         .as_array()
         .unwrap()
@@ -938,7 +940,46 @@ async fn remove_from_all_groups_skips_what_okta_manages_and_what_to_keep() {
     // Nothing left to do: unchanged, and nothing written.
     let again = ok("okta.remove-from-all-groups", call("okta.remove-from-all-groups", json!({"user": "00uada", "keep": ["00galumni"]}), &fakes).await);
     assert_eq!((again["outcome"].clone(), again["removed"].clone()), (json!("unchanged"), json!(0)));
+    assert_eq!(again["removed_names"], json!([]));
     assert_eq!(fakes.okta.writes().len(), 2);
+}
+
+#[tokio::test]
+async fn sync_groups_follows_the_value_and_leaves_unexplained_groups_alone() {
+    let fakes = Fakes::new();
+    let policy = json!({"Engineering": "Engineering, GitHub Users,Jira Users", "Alumni": ["Alumni"]});
+    let exclusive = json!(["Engineering", "Alumni"]);
+    // Ada moves to Alumni, no earlier value known: she leaves Engineering (an
+    // exclusive group) and keeps GitHub Users, which nothing explains.
+    let out = ok(
+        "okta.sync-groups",
+        call("okta.sync-groups", json!({"user": "ada.lovelace@example.com", "value": "Alumni", "groups": policy, "exclusive": exclusive}), &fakes).await,
+    );
+    assert_eq!(
+        out,
+        json!({"outcome": "changed", "user_id": "00uada", "wanted": ["Alumni"], "added": [], "removed": ["Engineering"]})
+    );
+    assert_eq!(fakes.okta.writes(), vec!["remove-from-group 00geng 00uada"]);
+
+    // Back to Engineering, from Alumni: Alumni goes, the missing groups come.
+    let back = json!({"user": "00uada", "value": "Engineering", "previous": "Alumni", "groups": policy, "exclusive": exclusive});
+    let out = ok("okta.sync-groups", call("okta.sync-groups", back.clone(), &fakes).await);
+    assert_eq!(out["added"], json!(["Engineering", "Jira Users"]));
+    assert_eq!(out["removed"], json!(["Alumni"]));
+    assert_eq!(out["wanted"], json!(["Engineering", "GitHub Users", "Jira Users"]));
+    assert_eq!(fakes.okta.writes().len(), 4, "{:?}", fakes.okta.writes());
+
+    // Once in line, nothing is written.
+    let out = ok("okta.sync-groups", call("okta.sync-groups", back, &fakes).await);
+    assert_eq!((out["outcome"].clone(), out["added"].clone(), out["removed"].clone()), (json!("unchanged"), json!([]), json!([])));
+    assert_eq!(fakes.okta.writes().len(), 4);
+
+    // A value no entry names brings nothing, and an unknown group is an error that names it.
+    let out = ok("okta.sync-groups", call("okta.sync-groups", json!({"user": "00ugrace", "value": "Legal", "groups": policy}), &fakes).await);
+    assert_eq!(out["outcome"], "unchanged");
+    let out = call("okta.sync-groups", json!({"user": "00ugrace", "value": "X", "groups": {"X": "No Such Group"}}), &fakes).await;
+    assert!(err(&out).message.contains("no Okta group is named `No Such Group`"), "{:?}", err(&out));
+    invalid("okta.sync-groups", json!({"user": "00uada", "value": "X", "groups": {"X": 3}}), "expected group names").await;
 }
 
 #[tokio::test]
@@ -1392,6 +1433,7 @@ mod flows {
                         "email": call.input["user"]["profile"]["email"],
                         "devices": [{"id": "17", "name": "Sofia's MacBook Pro", "serial": "C02X", "management_id": "m-17", "last_contact": null}],
                         "actions": [{"device_id": "17", "command": "DEVICE_LOCK", "status": "sent", "command_id": "cmd-17"}],
+                        "sent": 1,
                         "pin": "314159"
                     }),
                 );

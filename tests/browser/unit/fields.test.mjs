@@ -135,3 +135,23 @@ test('the list filters by words and renders as buttons under group headings', ()
   assert.deepEqual(picked, ['{{ user.profile.login }}']);
   assert.equal(byClass(renderFieldList([]), 'fp-group')[0].textContent, 'Nothing matches.');
 });
+
+test('a table read offers the values the flow itself writes to that table', async () => {
+  const { tableRows } = await import(join(assets, 'fields.js'));
+  const flow = {
+    steps: [
+      { id: 'previous', card: 'tables.get', with: { table: 'profile-snapshots', key: '{{ user.id }}' } },
+      { id: 'other', card: 'tables.get', with: { table: '{{ vars.t }}', key: 'k' } },
+      { id: 'check', if: 'true', then: [{ id: 'snapshot', card: 'tables.put@0.1.0', with: { table: 'profile-snapshots', key: 'k', value: { login: 'a', department: 'b' } } }] },
+      { id: 'again', card: 'tables.put', with: { table: 'profile-snapshots', key: 'k', value: { title: 'c', login: 'd' } } },
+    ],
+  };
+  const tables = tableRows(flow);
+  assert.deepEqual(tables, { rows: { 'profile-snapshots': ['login', 'department', 'title'] }, reads: { previous: 'profile-snapshots' } });
+  const o = { trigger: { kind: 'manual' }, steps: [node('previous', 'card', { card: 'tables.get' })], on_failure: [] };
+  const list = availableFields({ scope: ['previous'], outline: o, cards: cardList, tables });
+  const values = list.filter((f) => f.expression.startsWith('{{ previous.value.')).map((f) => f.expression);
+  assert.deepEqual(values, ['{{ previous.value.login }}', '{{ previous.value.department }}', '{{ previous.value.title }}']);
+  // Without the flow's writes, the row is any value.
+  assert.equal(availableFields({ scope: ['previous'], outline: o, cards: cardList }).filter((f) => f.expression.startsWith('{{ previous.value.')).length, 0);
+});

@@ -48,8 +48,18 @@ test('fallbacks and words: text quoted, yes/no, none and numbers as they are', (
   assert.equal(withFallback('{{ x }}', ''), '{{ x }}');
   // Each item's field of a list: the fallback stands in for a missing list.
   const each = withExtras(groups, { ages: false, words: false }).find((f) => f.label.includes('each Name'));
-  assert.equal(each.fallbackOn, 'groups.groups');
-  assert.equal(withFallback(each.expression, 'none', each.fallbackOn), "{{ groups.groups | map(attribute='name') | list if groups.groups is defined else none }}");
+  assert.deepEqual(each.fallback, { on: 'groups.groups' });
+  assert.equal(withFallback(each.expression, 'none', each.fallback), "{{ groups.groups | map(attribute='name') | list if groups.groups is defined else none }}");
+  // Into text, a list falls back when it is empty too.
+  assert.equal(withFallback("{{ a.b | join(', ') }}", 'none', { or: true }), "{{ a.b | join(', ') or 'none' }}");
+  const names = [
+    { group: 'Step “sync”', label: 'Sync › Added (list)', expression: '{{ sync.added }}', path: ['sync', 'added'], type: 'list' },
+    { group: 'Step “sync”', label: 'Sync › Added › First', expression: '{{ sync.added[0] }}', path: ['sync', 'added', 0], type: 'text' },
+  ];
+  const text = withExtras(names, { ages: false, words: true }).find((f) => f.label === 'Sync › Added, as text');
+  assert.equal(text.expression, "{{ sync.added | join(', ') }}");
+  assert.deepEqual(text.fallback, { or: true });
+  assert.equal(withExtras(names, { ages: false, words: false }).filter((f) => f.label.includes('as text')).length, 0);
   assert.equal(quoteText("it's"), '"it\'s"');
   assert.equal(quoteText('3'), '3');
 });

@@ -112,11 +112,7 @@ impl Card for RemoveFromAllGroups {
     type Output = Out;
 
     fn grants() -> Vec<Grant> {
-        vec![
-            Grant::okta("okta.users.read"),
-            Grant::okta("okta.groups.read"),
-            Grant::okta("okta.groups.manage"),
-        ]
+        builtin_kit::okta::membership_grants()
     }
 
     fn run(_ctx: &Context, input: In) -> Result<Out, CardError> {

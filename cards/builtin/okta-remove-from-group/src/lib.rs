@@ -40,12 +40,7 @@ impl Card for RemoveFromGroup {
     type Output = Out;
 
     fn grants() -> Vec<Grant> {
-        // users.read and groups.read only to look a login or a group name up.
-        vec![
-            Grant::okta("okta.users.read"),
-            Grant::okta("okta.groups.read"),
-            Grant::okta("okta.groups.manage"),
-        ]
+        builtin_kit::okta::membership_grants()
     }
 
     fn run(_ctx: &Context, input: In) -> Result<Out, CardError> {

@@ -18,7 +18,7 @@ import { h, fill, callout, toast } from './dom.js';
 import { FlowDoc, FlowDocError, shapes, stepKind, expr } from './flowdoc.js';
 import { History } from './undo.js';
 import { fieldsOf, insertAtCaret, renderForm, renderMapping, resolve, words } from './schemaform.js';
-import { availableFields, loopsAround, varsBefore } from './fields.js';
+import { availableFields, loopsAround, tableRows, varsBefore } from './fields.js';
 import { problemsByStep, walk, yamlKey } from './diagram.js';
 import { OPS, joinConditions, parseConditions } from './conditions.js';
 import { quoteText, rankMatches, stripBraces, withFallback, withExtras } from './picks.js';
@@ -1037,6 +1037,7 @@ class Editor {
       eventSchema: trig.kind === 'okta' ? this.cat.eventSchema : null,
       loops: loopsAround(value, node.yaml),
       vars: varsBefore(value, node.yaml),
+      tables: tableRows(value),
     });
     if (wantList) list = list.filter((f) => f.type === 'list');
     else list = withExtras(list, { ages: forCondition, words: text });
@@ -1045,7 +1046,7 @@ class Editor {
     const finish = (f, extra = null) => {
       const fb = fallback ? fallback.value : '';
       close();
-      use(withFallback(extra ? f.expression.replace('N', extra) : f.expression, f.whole && !f.fallbackOn ? '' : fb, f.fallbackOn));
+      use(withFallback(extra ? f.expression.replace('N', extra) : f.expression, f.whole && !f.fallback ? '' : fb, f.fallback));
     };
     // "… in words": what to write when it holds, and when it does not.
     const askWords = (f) => {
@@ -1185,10 +1186,12 @@ function cut(s, n) {
   return s.length > n ? `${s.slice(0, n)}…` : s;
 }
 
-/// An input as the diagram shows it: text as it is, named values by their
-/// names ("3 values: login, name, run"), anything else as JSON.
+/// An input as the diagram shows it: text as it is, a list of text as
+/// "A, B", named values by their names ("3 values: login, name, run"),
+/// anything else as JSON.
 function inputWords(v) {
   if (typeof v === 'string') return v;
+  if (Array.isArray(v) && v.length && v.every((x) => typeof x === 'string')) return v.join(', ');
   if (isObj(v) && Object.keys(v).length) {
     const keys = Object.keys(v);
     return `${keys.length} ${keys.length === 1 ? 'value' : 'values'}: ${keys.join(', ')}`;

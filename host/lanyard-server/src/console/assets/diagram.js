@@ -274,8 +274,10 @@ function statusWord(status, painted) {
 }
 
 const PATH = '[A-Za-z_]\\w*(?:\\.[A-Za-z_]\\w*|\\[\\d+\\])*';
-// A picked value, the run's time, or a number of days ago.
-const PICKED = new RegExp(`\\{\\{\\s*(?:(${PATH})|(now\\(\\))|add_days\\(now\\(\\),\\s*-(\\d+)\\))\\s*\\}\\}`, 'g');
+// A picked value (with what to write when it has none), the run's time, or
+// a number of days ago.
+const FALLBACK = `\\s*\\|\\s*default\\(('[^']*'|"[^"]*"|none|true|false|-?\\d+)\\)`;
+const PICKED = new RegExp(`\\{\\{\\s*(?:(${PATH})(?:${FALLBACK})?|(now\\(\\))|add_days\\(now\\(\\),\\s*-(\\d+)\\))\\s*\\}\\}`, 'g');
 
 function pathWords(path) {
   return path
@@ -292,7 +294,8 @@ export function readable(text) {
   let at = 0;
   for (const m of String(text ?? '').matchAll(PICKED)) {
     if (m.index > at) out.push(text.slice(at, m.index));
-    const label = m[1] ? pathWords(m[1]) : m[2] ? 'Now' : `${m[3]} days ago`;
+    const fallback = m[2] === undefined ? '' : m[2] === 'none' ? ' (or nothing)' : ` (or ${m[2].replace(/^['"]|['"]$/g, '')})`;
+    const label = m[1] ? pathWords(m[1]) + fallback : m[3] ? 'Now' : `${m[4]} days ago`;
     out.push(h('span', { class: 'dg-chip', title: m[0] }, label));
     at = m.index + m[0].length;
   }

@@ -125,6 +125,39 @@ export function varsBefore(flowValue, yamlPath) {
   return [...names];
 }
 
+/// What the flow itself keeps in its tables: `rows` (table → the names of
+/// the values its `tables.put` steps write there, when the table is named as
+/// is and the value is named values) and `reads` (a `tables.get` step's id →
+/// its table). A read then offers the row's values by name.
+export function tableRows(flowValue) {
+  const rows = {};
+  const reads = {};
+  const visit = (list) => {
+    for (const st of Array.isArray(list) ? list : []) {
+      if (!st || typeof st !== 'object') continue;
+      const w = st.with && typeof st.with === 'object' ? st.with : null;
+      const table = w && typeof w.table === 'string' && !w.table.includes('{{') ? w.table : null;
+      const card = String(st.card || '').split('@')[0];
+      if (table && card === 'tables.put' && w.value && typeof w.value === 'object' && !Array.isArray(w.value)) {
+        rows[table] = [...new Set([...(rows[table] || []), ...Object.keys(w.value)])];
+      }
+      if (table && card === 'tables.get' && typeof st.id === 'string') reads[st.id] = table;
+      for (const k of ['then', 'else', 'default', 'on_error', 'steps']) visit(st[k]);
+      if (st.cases && typeof st.cases === 'object') for (const l of Object.values(st.cases)) visit(l);
+    }
+  };
+  visit(flowValue && flowValue.steps);
+  visit(flowValue && flowValue.on_failure);
+  return { rows, reads };
+}
+
+// A table read's output with its row's values named.
+function withRow(schema, names) {
+  const props = schema && schema.properties && typeof schema.properties === 'object' ? schema.properties : {};
+  const value = { type: ['object', 'null'], description: 'The row, when found.', properties: Object.fromEntries(names.map((n) => [n, {}])) };
+  return { ...schema, properties: { ...props, value } };
+}
+
 /// The fields available at an outline node.
 ///
 /// - `scope`: the node's `scope` (names an expression there may read);
@@ -132,12 +165,13 @@ export function varsBefore(flowValue, yamlPath) {
 /// - `cards`: the cards as the `cards` endpoint lists them (`[{ name, output_schema }]`),
 ///   or an object of output schemas by card name;
 /// - `eventSchema`: the `eventSchema` endpoint's answer, for Okta triggers;
-/// - `loops`: `loopsAround(…)` for the node, `vars`: `varsBefore(…)`.
+/// - `loops`: `loopsAround(…)` for the node, `vars`: `varsBefore(…)`;
+/// - `tables`: `tableRows(…)` of the flow.
 ///
 /// Returns `[{ group, label, expression, path, type, description }]`, in
 /// the order a person looks for them: the event, earlier steps, loop
 /// variables, variables, the error, the flow.
-export function availableFields({ scope = [], outline = null, cards = {}, eventSchema = null, loops = [], vars = [], maxDepth = MAX_DEPTH, limit = MAX_ENTRIES } = {}) {
+export function availableFields({ scope = [], outline = null, cards = {}, eventSchema = null, loops = [], vars = [], tables = null, maxDepth = MAX_DEPTH, limit = MAX_ENTRIES } = {}) {
   const out = [];
   const schemas = outputSchemas(cards);
   const byId = stepsById(outline);
@@ -151,7 +185,9 @@ export function availableFields({ scope = [], outline = null, cards = {}, eventS
     if (!byId.has(name) || !IDENT.test(name)) continue; // `a-b` reads as a subtraction
     const node = byId.get(name);
     const what = node.summary || node.card || node.kind;
-    add(`Step “${name}”${what ? ` · ${what}` : ''}`, name, words(name), stepSchema(node, schemas));
+    const table = tables && tables.reads[name];
+    const schema = table && tables.rows[table] ? withRow(stepSchema(node, schemas), tables.rows[table]) : stepSchema(node, schemas);
+    add(`Step “${name}”${what ? ` · ${what}` : ''}`, name, words(name), schema);
   }
   for (const { as, list } of loops) {
     if (!names.has(as)) continue;

@@ -5,6 +5,7 @@
 
 import { words as wordsOf } from './schemaform.js';
 import { lit } from './conditions.js';
+import { filterFields } from './fields.js';
 
 /// `{{ x }}` → `x` (anything else as it is).
 export function stripBraces(x) {
@@ -33,10 +34,18 @@ export function withExtras(list, { ages, words = false }) {
         const listLabel = f.label.split(' › ').slice(0, -2).join(' › ').replace(/ \(list\)$/, '');
         const name = wordsOf(f.path[at + 1]);
         const attr = quoteText(f.path[at + 1]);
-        // A fallback stands in when the list itself is missing (its step failed).
-        out.push({ ...f, label: `${listLabel} › each ${name} (a list)`, expression: `{{ ${listExpr} | map(attribute=${attr}) | list }}`, type: 'list', description: `The ${name.toLowerCase()} of every item.`, whole: true, fallbackOn: listExpr });
-        if (words) out.push({ ...f, label: `${listLabel} › each ${name}, as text`, expression: `{{ ${listExpr} | map(attribute=${attr}) | join(', ') }}`, type: 'text', description: `The ${name.toLowerCase()} of every item, separated by commas.`, whole: true, fallbackOn: listExpr });
+        // A fallback stands in when the list itself is missing (its step
+        // failed); into text, when it is empty too.
+        out.push({ ...f, label: `${listLabel} › each ${name} (a list)`, expression: `{{ ${listExpr} | map(attribute=${attr}) | list }}`, type: 'list', description: `The ${name.toLowerCase()} of every item.`, whole: true, fallback: { on: listExpr } });
+        if (words) out.push({ ...f, label: `${listLabel} › each ${name}, as text`, expression: `{{ ${listExpr} | map(attribute=${attr}) | join(', ') }}`, type: 'text', description: `The ${name.toLowerCase()} of every item, separated by commas.`, whole: true, fallback: { or: true } });
       }
+    }
+    // A list of text, into text: "A, B, C" (or the fallback when it is empty).
+    const last = Array.isArray(f.path) ? f.path.length - 1 : -1;
+    if (words && last > 0 && f.path[last] === 0 && f.type === 'text') {
+      const listExpr = stripBraces(f.expression).replace(/\[0\]$/, '');
+      const listLabel = f.label.split(' › ').slice(0, -1).join(' › ').replace(/ \(list\)$/, '');
+      out.push({ ...f, label: `${listLabel}, as text`, expression: `{{ ${listExpr} | join(', ') }}`, type: 'text', description: 'Every item, separated by commas.', whole: true, fallback: { or: true } });
     }
     // Into text, a yes/no (or whether a step ran: its output) can be words.
     if (words && (f.type === 'yes/no' || (f.path && f.path.length === 1 && f.group.startsWith('Step')))) {
@@ -67,12 +76,15 @@ export function quoteText(s) {
 }
 
 /// `{{ x }}` with what to write when x is empty: `{{ x | default("y") }}`;
-/// with `on`, when that is missing: `{{ x if on is defined else "y" }}`
-/// (each item's field of a list whose step failed).
-export function withFallback(expression, fallback, on = null) {
+/// with `{ on }`, when that is missing: `{{ x if on is defined else "y" }}`
+/// (each item's field of a list whose step failed); with `{ or: true }`,
+/// when x is empty text: `{{ x or "y" }}` (a list joined into text).
+export function withFallback(expression, fallback, how = null) {
   if (!fallback) return expression;
   const inner = stripBraces(expression);
-  if (on) return `{{ ${inner} if ${on} is defined else ${quoteText(fallback)} }}`;
+  if (how && how.on) return `{{ ${inner} if ${how.on} is defined else ${quoteText(fallback)} }}`;
+  // Text stays text here ("none" is the word, not a missing value).
+  if (how && how.or) return `{{ ${inner} or ${/['\\]/.test(fallback) ? JSON.stringify(fallback) : `'${fallback}'`} }}`;
   return `{{ ${inner} | default(${quoteText(fallback)}) }}`;
 }
 
@@ -92,8 +104,7 @@ export function rankMatches(list, q, max = 200) {
     const exact = wordsOf(String(f.label)).join(' ') === terms.join(' ') ? 10 : 0;
     return exact + terms.reduce((n, t) => n + (name === t ? 3 : words.includes(t) ? 2 : name.includes(t) ? 1 : 0), 0);
   };
-  return list
-    .filter((f) => terms.every((t) => `${f.group} ${f.label} ${f.expression}`.toLowerCase().includes(t)))
+  return filterFields(list, q)
     .map((f, i) => ({ f, i, s: score(f) }))
     .sort((a, b) => b.s - a.s || a.i - b.i)
     .slice(0, max)
