@@ -120,6 +120,14 @@ const t = {
     console.log(`screenshot ${file}`);
     return file;
   },
+  /// A screenshot of one element (a card, a form), numbered like `shot`.
+  async shotOf(locator, what) {
+    shotCount += 1;
+    const file = join(shots, `${name}-${String(shotCount).padStart(2, '0')}-${what}.png`);
+    await locator.screenshot({ path: file });
+    console.log(`screenshot ${file}`);
+    return file;
+  },
   /// Wait until `text` is visible in the page (or in `within`, a locator).
   async sees(page, text, within) {
     const scope = within || page;

@@ -119,16 +119,7 @@ async fn an_admin_reads_tests_edits_saves_and_turns_off_flows_in_the_builder() {
     );
 
     // Every write is in the audit.
-    let audit: serde_json::Value = world
-        .http
-        .get(format!("{}/api/v1/audit", world.base))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit = world.admin_get("audit").await;
     let actions: Vec<&str> = audit["entries"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     for a in ["save", "disable", "create", "enable"] {
         assert!(actions.contains(&a), "{a}: {audit}");
@@ -217,5 +208,39 @@ async fn the_builder_moves_duplicates_deletes_branches_and_schedules() {
     assert!(manual.contains("manual:\n    inputs:\n      login:"), "{manual}");
     assert!(manual.contains("text: \"Asked: {{ 'yes' if post else 'no' }}. Groups: {{ list_user_groups.items | map(attribute='name') | join(', ') }}\""), "{manual}");
     assert_eq!(world.engine.flows().len(), 8, "{:?}", world.engine.reload_status().last_error);
+    world.stop().await;
+}
+
+/// The defects found trying the console as a new admin (scenario
+/// `console-defects`), at a desktop and a phone size, on the seed's world.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_defects_found_by_a_new_admin_stay_fixed() {
+    let world = World::start(Options::default()).await;
+    scenario("console-defects", &world.base, ADMIN_TOKEN, json!({ "flow": crate::harness::OFFBOARDING })).await;
+    world.stop().await;
+}
+
+/// The Cards page (scenario `console-cards`): the custom card is held (its
+/// grants are not in the config), a leaver's offboarding runs meanwhile
+/// (its JAMF step fails, its error path tells IT), and the operator grants
+/// the card only the `jamf` connection with the page's buttons: the
+/// registry records that, and the card runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_grants_a_held_card_from_the_cards_page() {
+    let world = World::start(Options { hold_custom_card: true, ..Options::default() }).await;
+    let leaver = world
+        .seeded_users(|u| u.status == "ACTIVE" && crate::harness::prof(u, "department") == "Engineering")
+        .remove(0);
+    world.admin.lifecycle(&leaver.id, lanyard_core::okta::LifecycleOp::Deactivate).await.expect("the admin deactivates the user");
+    world.settle().await;
+    let run = world.runs(crate::harness::OFFBOARDING).await.remove(0);
+    let devices = world.step(&run, "devices").await;
+    assert!(devices.error.as_ref().is_some_and(|e| e.message.contains("held")), "{devices:?}");
+
+    scenario("console-cards", &world.base, ADMIN_TOKEN, json!({ "flow": crate::harness::OFFBOARDING })).await;
+
+    let card = world.admin_get("cards/acme.jamf-offboard/1.0.0").await;
+    let version = &card["versions"][0];
+    assert_eq!((&version["granted"], &version["state"]), (&json!(["connection:jamf"]), &json!("granted")), "{card}");
     world.stop().await;
 }

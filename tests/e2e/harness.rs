@@ -82,6 +82,9 @@ pub struct Options {
     /// The daemon's flows folder: the repository's `flows/` (read only), or
     /// a copy of its flow files the test may change (the builder writes).
     pub flows: FlowsDir,
+    /// Leave the custom card's grants out of the config: `acme.jamf-offboard`
+    /// is held until an admin decides (the Cards page).
+    pub hold_custom_card: bool,
 }
 
 /// Which flows the daemon loads.
@@ -179,7 +182,7 @@ impl World {
                 d
             }
         };
-        let text = config_text(&org, &sandbox_url, &slack, &smtp, &jamf, &flows_dir);
+        let text = config_text(&org, &sandbox_url, &slack, &smtp, &jamf, &flows_dir, options.hold_custom_card);
         let path = dir.path().join("lanyard.toml");
         std::fs::write(&path, &text).expect("write lanyard.toml");
         let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}\n--- lanyard.toml ---\n{text}"));
@@ -252,6 +255,13 @@ impl World {
             flows_dir,
             _dir: dir,
         }
+    }
+
+    /// `GET {base}/api/v1/{path}` with the admin token, as JSON.
+    pub async fn admin_get(&self, path: &str) -> serde_json::Value {
+        let r = self.http.get(format!("{}/api/v1/{path}", self.base)).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.json().await.unwrap()
     }
 
     /// Until every event the sandbox has raised is delivered and dispatched,
@@ -426,8 +436,14 @@ async fn bind() -> tokio::net::TcpListener {
 
 /// `lanyard.toml` for this world: what ops would write to run the seed flows
 /// against this org and these services.
-fn config_text(org: &SandboxOrg, sandbox_url: &str, slack: &SlackStandInHandle, smtp: &SmtpSinkHandle, jamf: &Jamf, flows: &Path) -> String {
+fn config_text(org: &SandboxOrg, sandbox_url: &str, slack: &SlackStandInHandle, smtp: &SmtpSinkHandle, jamf: &Jamf, flows: &Path, hold_custom: bool) -> String {
     let ca = smtp.ca_pem().expect("the sink offers TLS");
+    let mut seed_grants = include_str!("../../flows/grants.toml").to_string();
+    if hold_custom {
+        const CUSTOM: &str = "[cards.\"acme.jamf-offboard\"]\ngrants = [\"connection:jamf\"]\n";
+        assert!(seed_grants.contains(CUSTOM), "flows/grants.toml grants the custom card");
+        seed_grants = seed_grants.replace(CUSTOM, "");
+    }
     format!(
         r#"# The seed use cases' daemon (written by tests/e2e/harness.rs).
 [server]
@@ -474,7 +490,7 @@ root_certificate_pem = """
 {ca}"""
 
 {seed_grants}"#,
-        seed_grants = include_str!("../../flows/grants.toml"),
+        seed_grants = seed_grants,
         flows = flows.display(),
         cache = card_cache().display(),
         service = org.service_token(),

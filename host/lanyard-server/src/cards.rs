@@ -34,7 +34,7 @@ use lanyard_runtime::{CallRequest, Capabilities, Input, LoadError, LoadedCard, R
 use lanyard_store::{CardEntry, CardStore, Store};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
@@ -57,6 +57,8 @@ pub struct CardVersionEntry {
     pub input_schema: Value,
     /// What the card answers (its `describe()`): the builder's field picker.
     pub output_schema: Value,
+    /// Bytes of wasm.
+    pub size: u64,
     /// What the card asks for.
     pub requested: Grants,
     /// What it gets: granted ∩ requested.
@@ -83,10 +85,21 @@ impl std::fmt::Debug for CardVersionEntry {
 }
 
 /// Registry cards whose load failed, by digest, until they are published
-/// again. Cheap to clone; clones share the marks.
+/// again, and how much each card's bytes were used since the daemon started.
+/// Cheap to clone; clones share the marks and the counts.
 #[derive(Debug, Clone, Default)]
 pub struct CardHealth {
     broken: Arc<Mutex<HashMap<String, Broken>>>,
+    usage: Arc<Mutex<HashMap<String, Usage>>>,
+}
+
+/// A card's calls since the daemon started (its bytes, across reloads).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    pub calls: u64,
+    pub errors: u64,
+    /// Wasm fuel burned by those calls.
+    pub fuel: u64,
 }
 
 /// Why a card version is broken, for listings and for the steps that name it.
@@ -104,6 +117,20 @@ pub struct Broken {
 impl CardHealth {
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, Broken>> {
         self.broken.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One call of the card with these bytes: failed or not, and its fuel.
+    pub fn record(&self, digest: &str, ok: bool, fuel: u64) {
+        let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        let u = usage.entry(digest.to_string()).or_default();
+        u.calls += 1;
+        u.errors += u64::from(!ok);
+        u.fuel = u.fuel.saturating_add(fuel);
+    }
+
+    /// The calls of the card with these bytes so far.
+    pub fn usage(&self, digest: &str) -> Usage {
+        self.usage.lock().unwrap_or_else(|p| p.into_inner()).get(digest).copied().unwrap_or_default()
     }
 
     /// Whether (and why) the card with these bytes is broken.
@@ -156,6 +183,12 @@ pub struct CardListing {
     pub output_schema: Value,
     pub requested: Grants,
     pub granted: Grants,
+    /// Bytes of wasm.
+    pub size: u64,
+    /// The loaded flows whose steps resolve to this version.
+    pub used_by: Vec<String>,
+    /// Its calls since the daemon started.
+    pub usage: Usage,
     pub loaded: bool,
     /// Waiting for an operator to decide on its grants (`crate::registry`).
     pub held: bool,
@@ -233,6 +266,7 @@ impl CardSet {
                 info.description.clone(),
                 info.input_schema.clone(),
                 info.output_schema.clone(),
+                card.size() as u64,
                 requested,
                 grants,
             );
@@ -258,6 +292,7 @@ impl CardSet {
                 description,
                 input_schema,
                 output_schema,
+                e.size,
                 e.requested.clone(),
                 grants,
             );
@@ -321,7 +356,18 @@ impl CardSet {
         self.by_name.is_empty()
     }
 
-    pub fn listing(&self) -> Vec<CardListing> {
+    /// Every version, with the flows among `flows` that use it.
+    pub fn listing<'a>(&self, flows: impl IntoIterator<Item = &'a Arc<lanyard_flow::model::Flow>>) -> Vec<CardListing> {
+        let mut used: HashMap<(String, String), BTreeSet<String>> = HashMap::new();
+        for flow in flows {
+            for step in flow.walk() {
+                if let lanyard_flow::model::StepKind::Card(c) = &step.kind
+                    && let Some(e) = self.resolve(&c.card)
+                {
+                    used.entry((e.name.clone(), e.version.clone())).or_default().insert(flow.name.clone());
+                }
+            }
+        }
         self.by_name
             .values()
             .flatten()
@@ -336,6 +382,9 @@ impl CardSet {
                 output_schema: e.output_schema.clone(),
                 requested: e.requested.clone(),
                 granted: (*e.grants).clone(),
+                size: e.size,
+                used_by: used.remove(&(e.name.clone(), e.version.clone())).map(|s| s.into_iter().collect()).unwrap_or_default(),
+                usage: self.health.usage(&e.digest),
                 loaded: e.loaded.initialized(),
                 held: e.held,
                 broken: self.health.broken(&e.digest),
@@ -354,6 +403,7 @@ impl CardVersionEntry {
         description: String,
         input_schema: Value,
         output_schema: Value,
+        size: u64,
         requested: Grants,
         grants: Grants,
     ) -> Self {
@@ -367,6 +417,7 @@ impl CardVersionEntry {
             description,
             input_schema,
             output_schema,
+            size,
             requested,
             grants: Arc::new(grants),
             held: false,
@@ -542,6 +593,7 @@ impl Invoker {
             Ok(_) => entry.calls_ok.increment(1),
             Err(_) => entry.calls_err.increment(1),
         }
+        self.cards.health().record(&entry.digest, outcome.result.is_ok(), outcome.fuel_used);
         entry.seconds.record(outcome.duration.as_secs_f64());
         entry.fuel.increment(outcome.fuel_used);
         let mut logs = outcome.logs;

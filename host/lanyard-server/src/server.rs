@@ -973,7 +973,10 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                 &json!({ "error": { "code": "invalid_flows", "message": e.0.message, "diagnostics": e.0.diagnostics, "rendered": e.0.rendered } }),
             )),
         },
-        Route::Cards => Ok(json_response(StatusCode::OK, &json!({ "cards": engine.flows().cards().listing() }))),
+        Route::Cards => {
+            let set = engine.flows();
+            Ok(json_response(StatusCode::OK, &json!({ "cards": set.cards().listing(set.flows()) })))
+        }
         // `crate::intake::Rejections`: `{ "total", "recent": [{ "received",
         // "source", "uuid", "event_type", "reason" }] }`, newest first.
         Route::Rejected => Ok(json_response(StatusCode::OK, &engine.intake().rejected())),

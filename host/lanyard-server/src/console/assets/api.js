@@ -29,6 +29,7 @@ export const ENDPOINTS = Object.freeze({
   testFlow: { method: 'POST', path: '/api/v1/flows/test' },
   replay: { method: 'POST', path: '/api/v1/flows/{flow}/replay' },
   testCard: { method: 'POST', path: '/api/v1/cards/{card}/test' },
+  grantCard: { method: 'POST', path: '/api/v1/cards/{card}/{version}/grants' },
   eventTypes: { method: 'GET', path: '/api/v1/okta/event-types' },
   eventSample: { method: 'GET', path: '/api/v1/okta/event-types/{type}/sample' },
   eventSchema: { method: 'GET', path: '/api/v1/okta/event-schema' },

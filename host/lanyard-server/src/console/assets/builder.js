@@ -14,7 +14,7 @@
 // compiler knows (run paths, summaries, triggers in words).
 
 import { call, get } from './api.js';
-import { h, fill, callout, toast } from './dom.js';
+import { h, fill, callout, inline, toast } from './dom.js';
 import { FlowDoc, FlowDocError, shapes, stepKind, expr } from './flowdoc.js';
 import { History } from './undo.js';
 import { fieldsOf, insertAtCaret, renderForm, renderMapping, resolve, words } from './schemaform.js';
@@ -613,7 +613,7 @@ class Editor {
     const name = cardName(step);
     const card = this.cat.cards.get(name);
     const p = node.yaml;
-    const head = h('p', null, 'Card ', h('code', null, step.card), card ? h('span', { class: 'muted small' }, ` — ${card.description}`) : null);
+    const head = h('p', null, 'Card ', h('code', null, step.card), card ? h('span', { class: 'muted small' }, ' — ', inline(card.description)) : null);
     if (!card) return h('div', null, head, callout('error', 'This card is not loaded', h('p', null, 'Publish it, or pick another card.')));
     // Required inputs first, then the rest, each group in the card's order.
     const fields = (card.input_schema ? fieldsOf(card.input_schema) : []).sort((a, b) => Number(b.required) - Number(a.required));
@@ -924,7 +924,7 @@ class Editor {
       for (const [g, cards] of groups) {
         if (!cards.length) continue;
         cards.sort((a, b) => a.name.localeCompare(b.name));
-        sections.push(h('section', null, h('h3', null, g), h('ul', null, cards.map((c) => h('li', null, h('button', { type: 'button', class: 'palette-item', dataset: { card: c.name }, on: { click: () => choose({ card: c }) } }, h('strong', null, cardTitle(c)), h('code', { class: 'small' }, c.name), h('span', { class: 'muted' }, c.description)))))));
+        sections.push(h('section', null, h('h3', null, g), h('ul', null, cards.map((c) => h('li', null, h('button', { type: 'button', class: 'palette-item', dataset: { card: c.name }, on: { click: () => choose({ card: c }) } }, h('strong', null, cardTitle(c)), h('code', { class: 'small' }, c.name), h('span', { class: 'muted' }, inline(c.description))))))));
       }
       fill(results, sections.length ? sections : h('p', { class: 'muted' }, 'Nothing matches.'));
     };
@@ -1093,7 +1093,7 @@ class Editor {
                   { type: 'button', class: 'palette-item', dataset: { expr: f.expression }, on: { click: () => (f.ask === 'words' ? askWords(f) : f.ask ? askDays(f) : finish(f)) } },
                   h('strong', null, `${f.group} › ${f.label}`),
                   h('code', { class: 'small' }, f.expression),
-                  f.description ? h('span', { class: 'muted' }, f.description) : null,
+                  f.description ? h('span', { class: 'muted' }, inline(f.description)) : null,
                 ),
               ),
             )

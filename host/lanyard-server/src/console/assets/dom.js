@@ -37,6 +37,21 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+/// A description's text as its author wrote it: `code` spans as code, the
+/// rest as plain text (no other markup, and nothing ever as HTML).
+export function inline(text) {
+  const s = String(text ?? '');
+  const out = [];
+  let at = 0;
+  for (const m of s.matchAll(/`([^`\n]+)`/g)) {
+    if (m.index > at) out.push(s.slice(at, m.index));
+    out.push(h('code', null, m[1]));
+    at = m.index + m[0].length;
+  }
+  if (at < s.length) out.push(s.slice(at));
+  return out;
+}
+
 function append(el, children) {
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;

@@ -10,7 +10,7 @@
 // draft without saving it.
 
 import { call, get } from './api.js';
-import { h, fill, callout, jsonBlock, toast } from './dom.js';
+import { h, fill, callout, inline, jsonBlock, toast } from './dom.js';
 import { statusBadge, timeEl, duration, runTrigger, number } from './format.js';
 import { renderDiagram, paintFromSteps, problemsByStep, readable, walk } from './diagram.js';
 import { diffLines } from './vendor/diff.js';
@@ -696,9 +696,9 @@ export function paragraphs(text) {
         if (l.trim().startsWith('- ')) items.push(l.trim().slice(2));
         else if (items.length) items[items.length - 1] += ` ${l.trim()}`;
       }
-      return h('ul', null, items.map((i) => h('li', null, i)));
+      return h('ul', null, items.map((i) => h('li', null, inline(i))));
     }
-    return h('p', null, lines.map((l) => l.trim()).join(' '));
+    return h('p', null, inline(lines.map((l) => l.trim()).join(' ')));
   });
 }
 

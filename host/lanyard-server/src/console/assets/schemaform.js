@@ -7,7 +7,7 @@
 // type: it never refuses an expression (`{{ … }}`), whose type is only known
 // when the flow runs, and marks it as one instead.
 
-import { h } from './dom.js';
+import { h, inline } from './dom.js';
 import { isExpression, hasExpression } from './flowdoc.js';
 
 // How deep nested objects are unfolded into fields; deeper ones are edited as JSON.
@@ -327,7 +327,7 @@ function renderField(field, value, { onChange, onPick, id }) {
     field.title,
     field.required ? h('span', { class: 'sf-required', title: 'required' }, ' *', h('span', { class: 'visually-hidden' }, ' (required)')) : null,
   );
-  const help = field.description ? h('p', { class: 'sf-help', id: `${id}-help` }, field.description) : null;
+  const help = field.description ? h('p', { class: 'sf-help', id: `${id}-help` }, inline(field.description)) : null;
   if (help) control.setAttribute('aria-describedby', `${id}-help ${id}-error`);
   else control.setAttribute('aria-describedby', `${id}-error`);
   const pick = onPick
@@ -355,7 +355,7 @@ function renderGroup(field, value, { onChange, onPick, id }) {
     'fieldset',
     { class: 'sf-group', dataset: { key: field.key } },
     h('legend', { class: 'sf-label' }, field.title, field.required ? h('span', { class: 'sf-required', title: 'required' }, ' *', h('span', { class: 'visually-hidden' }, ' (required)')) : null),
-    field.description ? h('p', { class: 'sf-help' }, field.description) : null,
+    field.description ? h('p', { class: 'sf-help' }, inline(field.description)) : null,
     renderForm(field.fields, current, { onChange: change, onPick, id }),
   );
 }
@@ -450,7 +450,7 @@ function renderMappingField(field, value, { onChange, onPick, id, asJson, emptyR
   );
   wrap.append(
     h('legend', { class: 'sf-label' }, field.title, field.required ? h('span', { class: 'sf-required', title: 'required' }, ' *', h('span', { class: 'visually-hidden' }, ' (required)')) : null),
-    ...[field.description ? h('p', { class: 'sf-help' }, field.description) : null, editor, json].filter(Boolean),
+    ...[field.description ? h('p', { class: 'sf-help' }, inline(field.description)) : null, editor, json].filter(Boolean),
   );
   return wrap;
 }
