@@ -244,3 +244,22 @@ async fn an_operator_grants_a_held_card_from_the_cards_page() {
     assert_eq!((&version["granted"], &version["state"]), (&json!(["connection:jamf"]), &json!("granted")), "{card}");
     world.stop().await;
 }
+
+/// Every page says when the daemon cannot be reached (scenario
+/// `console-daemon-down`): the daemon really stops while the page is open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_says_when_the_daemon_cannot_be_reached() {
+    let world = World::start(Options::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("stop-the-daemon");
+    let base = world.base.clone();
+    let data = json!({ "marker": marker });
+    let browser = tokio::spawn(async move { scenario("console-daemon-down", &base, ADMIN_TOKEN, data).await });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !marker.exists() {
+        assert!(std::time::Instant::now() < deadline && !browser.is_finished(), "the scenario asked to stop the daemon");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    world.stop().await;
+    browser.await.expect("the scenario");
+}

@@ -3,7 +3,8 @@
 // 390×844:
 // - a built-in card whose `connection:*` grant the operator narrowed is not
 //   "pending" (the API says it is not held);
-// - descriptions show their `code` spans as code, never literal backticks;
+// - descriptions show their `code` spans as code, never literal backticks,
+//   and read as paragraphs, not cut where the file wrapped;
 // - a toast never takes a click meant for what is under it;
 // - an element marked hidden is not shown;
 // - an address with no page, or a flow that does not exist, says so;
@@ -37,8 +38,14 @@ export default async function (t) {
     await fits(t, page, `the flow page at ${size}`);
     await hiddenStaysHidden(t, page, 'the flow page');
 
-    // A toast over the page lets clicks through to what is under it.
+    // The Flows page: a description's first paragraph reads as one
+    // paragraph, rewrapped to the screen, not cut where the file wrapped.
     await page.evaluate((h) => (location.hash = h), '#/flows');
+    const row = page.locator('tr').filter({ has: page.getByRole('link', { name: t.data.flow, exact: true }) });
+    const first = await row.locator('.desc p').first().innerText();
+    t.assert.ok(first.length > 100 && !first.includes('\n'), `the first paragraph is whole: ${JSON.stringify(first)}`);
+
+    // A toast over the page lets clicks through to what is under it.
     const reload = page.getByRole('button', { name: 'Reload flows' });
     await reload.click();
     const toast = page.locator('#toasts .toast').first();

@@ -86,6 +86,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("fields.js", JS),
     asset!("conditions.js", JS),
     asset!("picks.js", JS),
+    asset!("health.js", JS),
     // Third-party, pinned and licensed: refreshed by scripts/vendor-console.sh.
     asset!("vendor/yaml.js", JS),
     asset!("vendor/diff.js", JS),

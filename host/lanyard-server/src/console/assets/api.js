@@ -128,6 +128,7 @@ export async function call(name, { params = {}, query = {}, body, signal, header
     });
   } catch (e) {
     if (e.name === 'AbortError') throw e;
+    for (const fn of unreachableListeners) fn();
     throw new ApiError(0, 'unreachable', 'cannot reach the lanyard daemon (is it running?)', null);
   }
   let data = null;
@@ -147,6 +148,32 @@ export async function call(name, { params = {}, query = {}, body, signal, header
   if (resp.status === 401) for (const fn of listeners) fn(error);
   throw error;
 }
+
+/// The daemon's readiness (`GET /readyz`, no token needed):
+/// `{ reachable: false }` when it cannot be reached, else what it answers
+/// (`{ reachable: true, ready, reason, store }`).
+export async function readiness(signal) {
+  let resp;
+  try {
+    resp = await fetch('/readyz', { cache: 'no-store', credentials: 'omit', redirect: 'error', signal });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    return { reachable: false };
+  }
+  let body = {};
+  try {
+    body = await resp.json();
+  } catch {
+    body = { ready: resp.ok, reason: resp.ok ? null : `the daemon answered ${resp.status}` };
+  }
+  return { reachable: true, ...body };
+}
+
+/// Calls `fn()` each time a request cannot reach the daemon.
+export function onUnreachable(fn) {
+  unreachableListeners.push(fn);
+}
+const unreachableListeners = [];
 
 /// GET endpoint `name` and return the body.
 export async function get(name, opts) {

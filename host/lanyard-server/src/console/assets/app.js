@@ -8,6 +8,7 @@
 import { setToken, token, onUnauthorized } from './api.js';
 import { h, fill } from './dom.js';
 import { Poller } from './poll.js';
+import { watchHealth } from './health.js';
 import * as signin from './signin.js';
 import * as flows from './flows.js';
 import * as flowpage from './flowpage.js';
@@ -198,4 +199,5 @@ window.addEventListener('hashchange', () => {
 });
 
 takeTokenFromFragment();
+watchHealth(document.getElementById('daemon-status'));
 render();

@@ -10,8 +10,8 @@
 // draft without saving it.
 
 import { call, get } from './api.js';
-import { h, fill, callout, inline, jsonBlock, toast } from './dom.js';
-import { statusBadge, timeEl, duration, runTrigger, number } from './format.js';
+import { h, fill, callout, jsonBlock, toast } from './dom.js';
+import { statusBadge, timeEl, duration, runTrigger, number, paragraphs } from './format.js';
 import { renderDiagram, paintFromSteps, problemsByStep, readable, walk } from './diagram.js';
 import { diffLines } from './vendor/diff.js';
 import { edit } from './builder.js';
@@ -681,25 +681,6 @@ export class FlowView {
     }
     edit(this);
   }
-}
-
-/// A description as the author meant it: blank lines part paragraphs, lines
-/// starting with "- " are list items, other line breaks are where the file
-/// wrapped (so the text rewraps to the screen).
-export function paragraphs(text) {
-  const blocks = String(text || '').trim().split(/\n\s*\n/);
-  return blocks.map((b) => {
-    const lines = b.split('\n');
-    if (lines[0].trim().startsWith('- ')) {
-      const items = [];
-      for (const l of lines) {
-        if (l.trim().startsWith('- ')) items.push(l.trim().slice(2));
-        else if (items.length) items[items.length - 1] += ` ${l.trim()}`;
-      }
-      return h('ul', null, items.map((i) => h('li', null, inline(i))));
-    }
-    return h('p', null, inline(lines.map((l) => l.trim()).join(' ')));
-  });
 }
 
 /// Why the builder cannot edit `source`, or null.

@@ -2,8 +2,8 @@
 // hours, the last reload error with its diagnostics, "Run now", and "Reload".
 
 import { call, get, ApiError } from './api.js';
-import { h, fill, callout, inline, toast, keepingState } from './dom.js';
-import { statusBadge, timeEl, flowTrigger, firstParagraph, STATUS_NAMES, STATUSES } from './format.js';
+import { h, fill, callout, toast, keepingState } from './dom.js';
+import { statusBadge, timeEl, flowTrigger, firstParagraph, paragraphs, STATUS_NAMES, STATUSES } from './format.js';
 import { eventFields, inputsForm } from './schemaform.js';
 
 // Counting walks at most this many runs per flow and day (one page).
@@ -159,8 +159,8 @@ function flowRow(ctx, f, st, dialog) {
     h('a', { href: ctx.routeHref(['flows', f.name]), class: 'flow-name' }, f.name),
     f.enabled === false ? h('span', { class: 'badge off small' }, 'off') : null,
     f.running ? h('span', { class: 'badge status-running small' }, h('span', { 'aria-hidden': 'true' }, '▶'), ' running now') : null,
-    first ? h('p', { class: 'desc' }, inline(first)) : null,
-    more ? h('details', { class: 'more', dataset: { key: `desc:${f.name}` } }, h('summary', null, 'Full description'), h('p', { class: 'desc full' }, inline(f.description))) : null,
+    first ? h('div', { class: 'desc' }, paragraphs(first)) : null,
+    more ? h('details', { class: 'more', dataset: { key: `desc:${f.name}` } }, h('summary', null, 'Full description'), h('div', { class: 'desc full' }, paragraphs(f.description))) : null,
     h('p', { class: 'file muted' }, f.file, ' · ', h('a', { href: runsHref }, 'its runs')),
   );
 

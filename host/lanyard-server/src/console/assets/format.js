@@ -1,6 +1,6 @@
 // Words and badges for times, durations, statuses and triggers.
 
-import { h } from './dom.js';
+import { h, inline } from './dom.js';
 
 /// Run statuses: an icon and a word besides the colour, so colour is never the
 /// only cue.
@@ -156,4 +156,23 @@ export function inZone(t, zone) {
   } catch {
     return new Date(t).toLocaleString();
   }
+}
+
+/// A description as the author meant it: blank lines part paragraphs, lines
+/// starting with "- " are list items, other line breaks are where the file
+/// wrapped (so the text rewraps to the screen).
+export function paragraphs(text) {
+  const blocks = String(text || '').trim().split(/\n\s*\n/);
+  return blocks.map((b) => {
+    const lines = b.split('\n');
+    if (lines[0].trim().startsWith('- ')) {
+      const items = [];
+      for (const l of lines) {
+        if (l.trim().startsWith('- ')) items.push(l.trim().slice(2));
+        else if (items.length) items[items.length - 1] += ` ${l.trim()}`;
+      }
+      return h('ul', null, items.map((i) => h('li', null, inline(i))));
+    }
+    return h('p', null, inline(lines.map((l) => l.trim()).join(' ')));
+  });
 }

@@ -1,0 +1,26 @@
+// Every page says plainly when the daemon cannot be reached (issue: the
+// console as the daily tool): an admin has the Flows page open, the daemon
+// stops (the Rust test stops it when this writes `t.data.marker`), and the
+// page says so at the top instead of going quietly stale. The same banner
+// is on every page (the shell draws it), so the Runs page shows it too.
+//
+// `t.data`: { marker } (a file path).
+
+import { writeFileSync } from 'node:fs';
+
+export default async function (t) {
+  const page = await t.page({ width: 1440, height: 900, hash: '#/flows' });
+  await t.sees(page, 'flows loaded');
+  const banner = page.locator('#daemon-status');
+  t.assert.equal(await banner.isVisible(), false, 'no banner while the daemon is well');
+
+  // The requests the page makes while the daemon is gone fail, as expected.
+  t.allowProblem(/ERR_CONNECTION_REFUSED|ERR_CONNECTION_RESET|ERR_EMPTY_RESPONSE|Failed to load resource/);
+  writeFileSync(t.data.marker, 'stop');
+  await banner.getByText('The lanyard daemon cannot be reached').waitFor({ timeout: 30000 });
+  await t.shot(page, 'flows-daemon-gone');
+
+  await page.evaluate(() => (location.hash = '#/runs'));
+  await page.getByRole('heading', { name: 'Runs' }).waitFor();
+  t.assert.ok(await banner.isVisible(), 'the Runs page says so too');
+}
