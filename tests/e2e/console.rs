@@ -228,12 +228,7 @@ async fn the_console_defects_found_by_a_new_admin_stay_fixed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_grants_a_held_card_from_the_cards_page() {
     let world = World::start(Options { hold_custom_card: true, ..Options::default() }).await;
-    let leaver = world
-        .seeded_users(|u| u.status == "ACTIVE" && crate::harness::prof(u, "department") == "Engineering")
-        .remove(0);
-    world.admin.lifecycle(&leaver.id, lanyard_core::okta::LifecycleOp::Deactivate).await.expect("the admin deactivates the user");
-    world.settle().await;
-    let run = world.runs(crate::harness::OFFBOARDING).await.remove(0);
+    let run = world.offboard_an_engineer().await;
     let devices = world.step(&run, "devices").await;
     assert!(devices.error.as_ref().is_some_and(|e| e.message.contains("held")), "{devices:?}");
 
@@ -262,4 +257,18 @@ async fn every_page_says_when_the_daemon_cannot_be_reached() {
     }
     world.stop().await;
     browser.await.expect("the scenario");
+}
+
+/// The Flows page's last runs and counts come from the listing the daemon
+/// keeps (scenario `console-flows-counts`), after a real offboarding run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_flows_page_counts_runs_from_what_the_daemon_keeps() {
+    let world = World::start(Options::default()).await;
+    let run = world.offboard_an_engineer().await;
+    let listing = world.admin_get("flows").await;
+    let flow = listing["flows"].as_array().unwrap().iter().find(|f| f["name"] == crate::harness::OFFBOARDING).unwrap();
+    assert_eq!(flow["stats"]["last_24h"], json!({ "succeeded": 1 }), "{listing}");
+    assert_eq!(flow["stats"]["last_run"]["id"], run.id.as_str());
+    scenario("console-flows-counts", &world.base, ADMIN_TOKEN, json!({ "flow": crate::harness::OFFBOARDING, "run": run.id })).await;
+    world.stop().await;
 }

@@ -257,6 +257,15 @@ impl World {
         }
     }
 
+    /// An engineer deactivated by the admin, and the offboarding run that
+    /// followed (settled).
+    pub async fn offboard_an_engineer(&self) -> RunRecord {
+        let leaver = self.seeded_users(|u| u.status == "ACTIVE" && prof(u, "department") == "Engineering").remove(0);
+        self.admin.lifecycle(&leaver.id, lanyard_core::okta::LifecycleOp::Deactivate).await.expect("the admin deactivates the user");
+        self.settle().await;
+        self.runs(OFFBOARDING).await.remove(0)
+    }
+
     /// `GET {base}/api/v1/{path}` with the admin token, as JSON.
     pub async fn admin_get(&self, path: &str) -> serde_json::Value {
         let r = self.http.get(format!("{}/api/v1/{path}", self.base)).bearer_auth(ADMIN_TOKEN).send().await.unwrap();

@@ -239,6 +239,8 @@ pub(crate) struct Inner {
     in_flight: AtomicUsize,
     order: AtomicU64,
     finished_tx: broadcast::Sender<Arc<RunRecord>>,
+    /// Each flow's last run and last day's counts (the Flows page).
+    flow_stats: crate::flow_stats::FlowStats,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     handle_sighup: bool,
 }
@@ -361,6 +363,7 @@ impl Engine {
             in_flight: AtomicUsize::new(0),
             order: AtomicU64::new(0),
             finished_tx,
+            flow_stats: Default::default(),
             tasks: Mutex::new(Vec::new()),
             handle_sighup: options.handle_sighup,
         };
@@ -578,6 +581,12 @@ impl Engine {
     }
 
     /// Every run that ends, as it ends.
+    /// The last run and the last day's counts of these flows (seeded from
+    /// the store on the first call).
+    pub async fn flow_stats(&self, flows: &[String]) -> Result<std::collections::HashMap<String, crate::flow_stats::FlowRunStats>, String> {
+        self.inner.flow_stats.of(&self.inner.store, flows, self.inner.clock.now()).await
+    }
+
     pub fn subscribe_finished(&self) -> broadcast::Receiver<Arc<RunRecord>> {
         self.inner.finished_tx.subscribe()
     }
@@ -1047,6 +1056,7 @@ impl Engine {
                 if let Some(tx) = task.done {
                     let _ = tx.send((*r).clone());
                 }
+                self.inner.flow_stats.ended(&r);
                 let _ = self.inner.finished_tx.send(r);
             }
             return Ok(CancelOutcome::Dequeued);
@@ -1395,6 +1405,7 @@ impl Engine {
         if let Some(tx) = done {
             let _ = tx.send((*run).clone());
         }
+        self.inner.flow_stats.ended(&run);
         let _ = self.inner.finished_tx.send(run);
     }
 

@@ -56,6 +56,7 @@ mod dispatch;
 pub mod engine;
 pub mod flows;
 mod flow_api;
+pub mod flow_stats;
 pub mod intake;
 pub mod journal;
 pub mod metrics;

@@ -921,6 +921,13 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
         },
         Route::Flows => {
             let set = engine.flows();
+            // The listing answers even when the store cannot: the numbers
+            // are then missing, and `stats_error` says why.
+            let names: Vec<String> = set.flows().map(|f| f.name.clone()).collect();
+            let (stats, stats_error) = match engine.flow_stats(&names).await {
+                Ok(s) => (s, None),
+                Err(e) => (Default::default(), Some(e)),
+            };
             let flows: Vec<Value> = set
                 .flows()
                 .map(|f| {
@@ -932,10 +939,14 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                         "enabled": f.enabled,
                         "trigger": f.trigger,
                         "running": engine.is_running(&f.name),
+                        "stats": stats.get(&f.name),
                     })
                 })
                 .collect();
-            Ok(json_response(StatusCode::OK, &json!({ "flows": flows, "status": engine.reload_status() })))
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({ "flows": flows, "status": engine.reload_status(), "stats_error": stats_error }),
+            ))
         }
         Route::RunNow(name) => {
             let q = query(&req);

@@ -6,10 +6,6 @@ import { h, fill, callout, toast, keepingState } from './dom.js';
 import { statusBadge, timeEl, flowTrigger, firstParagraph, paragraphs, STATUS_NAMES, STATUSES } from './format.js';
 import { eventFields, inputsForm } from './schemaform.js';
 
-// Counting walks at most this many runs per flow and day (one page).
-const COUNT_LIMIT = 1000;
-const DAY_MS = 24 * 3600 * 1000;
-
 export function render(ctx) {
   ctx.title('Flows');
   const reloadBox = h('div', { class: 'reload-status', 'aria-live': 'polite' });
@@ -34,12 +30,18 @@ export function render(ctx) {
   let stats = new Map(); // flow name → { last, counts, more }
   let data = null;
 
+  // Each flow's last run and last day's counts come with the listing: the
+  // daemon keeps them as runs end.
   const poller = ctx.poll(async (signal) => {
     const d = await get('flows', { signal });
     data = d;
+    stats = new Map(
+      (d.flows || []).map((f) => [
+        f.name,
+        d.stats_error || !f.stats ? { error: d.stats_error || 'not counted' } : { last: f.stats.last_run, counts: f.stats.last_24h || {}, more: Boolean(f.stats.more) },
+      ]),
+    );
     drawStatus();
-    drawTable();
-    stats = await loadStats(d.flows || [], signal);
     drawTable();
   }, 10000);
 
@@ -121,33 +123,6 @@ export function render(ctx) {
   }
 }
 
-/// Last run and the last day's counts of each flow, four flows at a time.
-async function loadStats(flows, signal) {
-  const since = new Date(Date.now() - DAY_MS).toISOString();
-  const out = new Map();
-  const queue = flows.map((f) => f.name);
-  async function worker() {
-    while (queue.length) {
-      const name = queue.shift();
-      try {
-        const day = await get('runs', { query: { flow: name, since, limit: COUNT_LIMIT }, signal });
-        const counts = {};
-        for (const r of day.runs || []) counts[r.status] = (counts[r.status] || 0) + 1;
-        let last = (day.runs || [])[0] || null;
-        if (!last) {
-          const older = await get('runs', { query: { flow: name, limit: 1 }, signal });
-          last = (older.runs || [])[0] || null;
-        }
-        out.set(name, { last, counts, more: Boolean(day.next_cursor) });
-      } catch (e) {
-        if (e.name === 'AbortError' || e.status === 401) throw e;
-        out.set(name, { error: e.message });
-      }
-    }
-  }
-  await Promise.all([worker(), worker(), worker(), worker()]);
-  return out;
-}
 
 function flowRow(ctx, f, st, dialog) {
   const trig = flowTrigger(f.trigger);
