@@ -272,3 +272,25 @@ async fn the_flows_page_counts_runs_from_what_the_daemon_keeps() {
     scenario("console-flows-counts", &world.base, ADMIN_TOKEN, json!({ "flow": crate::harness::OFFBOARDING, "run": run.id })).await;
     world.stop().await;
 }
+
+/// A table kept in the console (scenario `console-tables`): 120 audit rows
+/// the test writes, then everything an admin does to a table; the table is
+/// cleared at the end, another table is untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_keeps_a_table_in_the_console() {
+    const TABLE: &str = "offboarding-audit";
+    const ROWS: usize = 120;
+    let world = World::start(Options::default()).await;
+    let store = world.engine.store();
+    for i in 0..ROWS {
+        let name = if i % 50 == 3 { "Ada Lovelace".to_string() } else { format!("User {i}") };
+        let row = json!({ "login": format!("user{i:03}@acme.example"), "name": name, "department": "Engineering", "groups": ["Everyone", "Engineering"] });
+        store.table_put(TABLE, &format!("u{i:03}"), &row).unwrap();
+    }
+    store.table_put("mfa-reminders", "keep", &json!({ "login": "kept@acme.example" })).unwrap();
+    store.sync_blocking().unwrap();
+    scenario("console-tables", &world.base, ADMIN_TOKEN, json!({ "table": TABLE, "rows": ROWS })).await;
+    assert!(store.table_page(TABLE, "", None, None, 10).unwrap().rows.is_empty(), "the admin cleared the table");
+    assert_eq!(store.table_get("mfa-reminders", "keep").unwrap(), Some(json!({ "login": "kept@acme.example" })));
+    world.stop().await;
+}

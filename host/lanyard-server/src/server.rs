@@ -858,6 +858,8 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
         ["cards"] => ("GET", Route::Cards),
         ["events", "rejected"] => ("GET", Route::Rejected),
         ["tables"] => ("GET", Route::Tables),
+        ["tables", table] => ("DELETE", Route::ClearTable(decode_segment(table)?)),
+        ["tables", table, "csv"] => ("GET, PUT", Route::TableCsv(decode_segment(table)?)),
         ["tables", table, "rows"] => ("GET", Route::Rows(decode_segment(table)?)),
         ["tables", table, "rows", key] => ("GET, PUT, DELETE", Route::Row(decode_segment(table)?, decode_segment(key)?)),
         _ => return Err(not_found(format!("no route {}", req.uri().path()))),
@@ -1001,14 +1003,51 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                 Some(l) => Some(l.parse::<u32>().map_err(|_| bad_request(format!("`limit` must be a number, not `{l}`")))?),
                 None => None,
             };
-            let query = lanyard_core::caps::TableQuery {
-                key_prefix: query_get(&q, "prefix").map(str::to_string),
-                equals: Vec::new(),
-                limit,
-            };
-            let rows = store.table_find(&table, &query).map_err(store_error)?;
-            Ok(json_response(StatusCode::OK, &json!({ "table": table, "rows": rows })))
+            let page = store
+                .table_page(
+                    &table,
+                    query_get(&q, "prefix").unwrap_or(""),
+                    query_get(&q, "after"),
+                    query_get(&q, "q"),
+                    limit.unwrap_or(lanyard_store::table_limits::DEFAULT_FIND_LIMIT),
+                )
+                .map_err(store_error)?;
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({ "table": table, "rows": page.rows, "next": page.next, "examined": page.examined }),
+            ))
         }
+        Route::ClearTable(table) => {
+            // A replace with no rows: every row goes, in one durable write.
+            let stats = store.import_csv(&table, &b"key\n"[..], lanyard_store::ImportMode::Replace).map_err(store_error)?;
+            Ok(json_response(StatusCode::OK, &json!({ "table": table, "deleted": stats.deleted })))
+        }
+        Route::TableCsv(table) => match m {
+            Method::GET => {
+                let mut out = Vec::new();
+                let rows = store.export_csv(&table, &mut out).map_err(store_error)?;
+                let mut r = Response::new(Full::new(Bytes::from(out)));
+                let headers = r.headers_mut();
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+                headers.insert(
+                    http::header::CONTENT_DISPOSITION,
+                    HeaderValue::from_str(&format!("attachment; filename=\"{table}.csv\"")).map_err(|e| internal(e.to_string()))?,
+                );
+                headers.insert("x-rows", HeaderValue::from(rows));
+                Ok(r)
+            }
+            _ => {
+                let q = query(&req);
+                let mode = match query_get(&q, "mode").unwrap_or("merge") {
+                    "merge" => lanyard_store::ImportMode::Merge,
+                    "replace" => lanyard_store::ImportMode::Replace,
+                    other => return Err(bad_request(format!("`mode` is merge or replace, not `{other}`"))),
+                };
+                let body = read_body(req, MAX_IMPORT_BYTES).await?;
+                let stats = store.import_csv(&table, &body[..], mode).map_err(store_error)?;
+                Ok(json_response(StatusCode::OK, &json!({ "table": table, "imported": stats })))
+            }
+        },
         Route::Row(table, key) => match m {
             Method::GET => {
                 let v = store.table_get(&table, &key).map_err(store_error)?;
@@ -1035,6 +1074,8 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
 }
 
 enum Route {
+    ClearTable(String),
+    TableCsv(String),
     Runs,
     Run(String),
     Cancel(String),
@@ -1048,12 +1089,16 @@ enum Route {
     Row(String, String),
 }
 
+/// The largest CSV a table import takes through the admin API.
+const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+
 fn store_error(e: lanyard_store::StoreError) -> ApiError {
     use lanyard_store::StoreError as E;
     match e {
         E::Invalid(m) => bad_request(m),
         E::NotFound(m) => not_found(format!("{m} not found")),
         E::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+        e @ E::Import { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_csv", e.to_string()),
         other => internal(other.to_string()),
     }
 }

@@ -68,7 +68,7 @@ pub use api::{
 };
 pub use error::{LineError, Result, StoreError};
 pub use health::{StoreHealth, StoreStatus};
-pub use tables::{ImportMode, ImportStats, TableInfo, limits as table_limits};
+pub use tables::{ImportMode, ImportStats, RowPage, TableInfo, limits as table_limits};
 
 use lanyard_core::{Clock, SystemClock};
 use std::collections::{BTreeMap, HashMap};

@@ -35,11 +35,24 @@ pub mod limits {
 }
 use limits::*;
 
-/// A table and how many rows it has.
+/// A table, how many rows it has and their size.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TableInfo {
     pub name: String,
     pub rows: u64,
+    /// Keys and rows as stored, in bytes.
+    #[serde(default)]
+    pub bytes: u64,
+}
+
+/// One page of a table for a person (the console): see [`Store::table_page`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RowPage {
+    pub rows: Vec<TableRow>,
+    /// Where the next page starts (`after`), when there may be more.
+    pub next: Option<String>,
+    /// Rows looked at for this page.
+    pub examined: u64,
 }
 
 /// What an import does with rows the file does not mention.
@@ -128,7 +141,7 @@ impl Store {
         Ok(Some(tree))
     }
 
-    /// Every table, by name, with its row count (counting walks the table).
+    /// Every table, by name, with its row count and size (counting walks the table).
     pub fn list_tables(&self) -> Result<Vec<TableInfo>> {
         let b = self.b()?;
         let mut tables: Vec<(String, sled::Tree)> = b.tables
@@ -138,13 +151,68 @@ impl Store {
             .map(|(n, t)| (n.clone(), t.clone()))
             .collect();
         tables.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(tables
-            .into_iter()
-            .map(|(name, tree)| TableInfo {
-                rows: tree.len() as u64,
-                name,
-            })
-            .collect())
+        let mut out = Vec::with_capacity(tables.len());
+        for (name, tree) in tables {
+            let (mut rows, mut bytes) = (0u64, 0u64);
+            for item in tree.iter() {
+                let (k, v) = item.map_err(|e| StoreError::backend("scan", &tree_name(&name), b"", e))?;
+                rows += 1;
+                bytes += (k.len() + v.len()) as u64;
+            }
+            out.push(TableInfo { name, rows, bytes });
+        }
+        Ok(out)
+    }
+
+    /// Rows in key order that start with `prefix`, after the key `after`,
+    /// and whose JSON text contains `contains` (any case): at most `limit`
+    /// (1 to [`MAX_FIND_LIMIT`]), looking at no more than
+    /// [`MAX_FIND_EXAMINED`] rows; `next` is where to go on from.
+    pub fn table_page(&self, table: &str, prefix: &str, after: Option<&str>, contains: Option<&str>, limit: u32) -> Result<RowPage> {
+        if limit == 0 || limit > MAX_FIND_LIMIT {
+            return Err(StoreError::Invalid(format!("table `{table}`: a page has 1 to {MAX_FIND_LIMIT} rows, not {limit}")));
+        }
+        if prefix.len() > MAX_KEY_BYTES || after.is_some_and(|a| a.len() > MAX_KEY_BYTES) {
+            return Err(StoreError::Invalid(format!("table `{table}`: key prefix or start longer than {MAX_KEY_BYTES} bytes")));
+        }
+        let empty = RowPage { rows: Vec::new(), next: None, examined: 0 };
+        let Some(tree) = self.table_tree(table, false)? else {
+            return Ok(empty);
+        };
+        let name = tree_name(table);
+        let needle = contains.map(str::to_lowercase).filter(|n| !n.is_empty());
+        let start = match after {
+            Some(a) if a.as_bytes() >= prefix.as_bytes() => std::ops::Bound::Excluded(a.as_bytes().to_vec()),
+            _ => std::ops::Bound::Included(prefix.as_bytes().to_vec()),
+        };
+        let mut page = empty;
+        for item in tree.range::<Vec<u8>, _>((start, std::ops::Bound::Unbounded)) {
+            let (k, v) = item.map_err(|e| StoreError::backend("scan", &name, prefix, e))?;
+            if !k.starts_with(prefix.as_bytes()) {
+                page.next = None;
+                break;
+            }
+            let key = String::from_utf8(k.to_vec()).map_err(|_| StoreError::corrupt(&name, &k, "key is not UTF-8"))?;
+            if page.rows.len() >= limit as usize || page.examined >= MAX_FIND_EXAMINED as u64 {
+                break;
+            }
+            page.examined += 1;
+            page.next = Some(key.clone());
+            let value: Value = decode(&name, &k, &v)?;
+            let hit = match &needle {
+                None => true,
+                Some(n) => key.to_lowercase().contains(n) || value.to_string().to_lowercase().contains(n),
+            };
+            if hit {
+                page.rows.push(TableRow { key, value });
+            }
+        }
+        // `next` stays only when the scan stopped early (a full page, or the
+        // rows it may look at), not when the table ran out.
+        if page.rows.len() < limit as usize && page.examined < MAX_FIND_EXAMINED as u64 {
+            page.next = None;
+        }
+        Ok(page)
     }
 
     pub fn table_get(&self, table: &str, key: &str) -> Result<Option<Value>> {

@@ -180,17 +180,38 @@ async fn tables_are_listed_with_their_row_counts() {
             .unwrap();
     }
     store.put("a.table", "k", json!(1)).await.unwrap();
-    assert_eq!(
-        store.list_tables().unwrap(),
-        [
-            TableInfo {
-                name: "a.table".into(),
-                rows: 1
-            },
-            TableInfo {
-                name: "b-table".into(),
-                rows: 3
-            }
-        ]
-    );
+    let tables: Vec<(String, u64)> = store.list_tables().unwrap().into_iter().map(|t: TableInfo| (t.name, t.rows)).collect();
+    assert_eq!(tables, [("a.table".to_string(), 1), ("b-table".to_string(), 3)]);
+}
+
+#[tokio::test]
+async fn a_page_goes_on_after_a_key_and_finds_text_in_any_field() {
+    let store = Store::temporary().unwrap();
+    for i in 0..25 {
+        let who = if i % 5 == 0 { "Ada Lovelace" } else { "Grace Hopper" };
+        store.put("people", &format!("u{i:02}"), json!({"name": who, "n": i})).await.unwrap();
+    }
+    store.put("people", "zz", json!({"name": "Zed"})).await.unwrap();
+    let keys = |p: &lanyard_store::RowPage| p.rows.iter().map(|r| r.key.clone()).collect::<Vec<_>>();
+
+    let first = store.table_page("people", "u", None, None, 10).unwrap();
+    assert_eq!(keys(&first), (0..10).map(|i| format!("u{i:02}")).collect::<Vec<_>>());
+    assert_eq!(first.next.as_deref(), Some("u09"));
+    let rest = store.table_page("people", "u", first.next.as_deref(), None, 100).unwrap();
+    assert_eq!(rest.rows.len(), 15);
+    assert_eq!(rest.next, None, "the prefix ran out");
+
+    // Text in any field, any case; the key counts too.
+    let ada = store.table_page("people", "", None, Some("ada LOVE"), 100).unwrap();
+    assert_eq!(keys(&ada), ["u00", "u05", "u10", "u15", "u20"]);
+    assert_eq!(ada.examined, 26);
+    assert_eq!(keys(&store.table_page("people", "", None, Some("zz"), 10).unwrap()), ["zz"]);
+
+    // Bounds, and a table that does not exist.
+    assert!(store.table_page("people", "", None, None, 0).is_err());
+    assert!(store.table_page("people", "", None, None, table_limits::MAX_FIND_LIMIT + 1).is_err());
+    assert!(store.table_page("nothing", "", None, None, 10).unwrap().rows.is_empty());
+    let info = store.list_tables().unwrap();
+    assert_eq!((info[0].name.as_str(), info[0].rows), ("people", 26));
+    assert!(info[0].bytes > 26 * 20, "{info:?}");
 }

@@ -17,6 +17,11 @@ export const ENDPOINTS = Object.freeze({
   tables: { method: 'GET', path: '/api/v1/tables' },
   rows: { method: 'GET', path: '/api/v1/tables/{table}/rows' },
   row: { method: 'GET', path: '/api/v1/tables/{table}/rows/{key}' },
+  putRow: { method: 'PUT', path: '/api/v1/tables/{table}/rows/{key}' },
+  deleteRow: { method: 'DELETE', path: '/api/v1/tables/{table}/rows/{key}' },
+  clearTable: { method: 'DELETE', path: '/api/v1/tables/{table}' },
+  exportCsv: { method: 'GET', path: '/api/v1/tables/{table}/csv' },
+  importCsv: { method: 'PUT', path: '/api/v1/tables/{table}/csv' },
   flow: { method: 'GET', path: '/api/v1/flows/{flow}' },
   checkFlow: { method: 'POST', path: '/api/v1/flows/check' },
   createFlow: { method: 'POST', path: '/api/v1/flows' },
@@ -104,14 +109,19 @@ export function url(name, params = {}, query = {}) {
 
 /// Call endpoint `name`; resolves with `{ status, body }` for 2xx answers,
 /// rejects with an ApiError otherwise. `headers` adds request headers
-/// (`If-Match` for writes guarded against concurrent edits).
-export async function call(name, { params = {}, query = {}, body, signal, headers: extra = {} } = {}) {
+/// (`If-Match` for writes guarded against concurrent edits). `text` sends
+/// text as it is (`{ text, type }`, a CSV) instead of JSON; `asText` reads
+/// the answer as text.
+export async function call(name, { params = {}, query = {}, body, text, asText = false, signal, headers: extra = {} } = {}) {
   const ep = ENDPOINTS[name];
-  const headers = { ...extra, Accept: 'application/json' };
+  const headers = { ...extra, Accept: asText ? '*/*' : 'application/json' };
   const t = currentToken();
   if (t) headers.Authorization = `Bearer ${t}`;
   let payload;
-  if (body !== undefined) {
+  if (text !== undefined) {
+    headers['Content-Type'] = text.type;
+    payload = text.text;
+  } else if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     payload = JSON.stringify(body);
   }
@@ -132,10 +142,11 @@ export async function call(name, { params = {}, query = {}, body, signal, header
     throw new ApiError(0, 'unreachable', 'cannot reach the lanyard daemon (is it running?)', null);
   }
   let data = null;
-  const text = await resp.text();
-  if (text) {
+  const answer = await resp.text();
+  if (resp.ok && asText) return { status: resp.status, body: answer };
+  if (answer) {
     try {
-      data = JSON.parse(text);
+      data = JSON.parse(answer);
     } catch {
       data = null;
     }

@@ -1,13 +1,16 @@
-// Tables: every table with its row count; the rows of one table by key prefix,
-// a page at a time; one row's JSON.
+// Tables: every table with its row count and size; one table as a grid of
+// rows (a column per field, sortable, found by text in any field or by key
+// prefix, a page at a time), each row added, changed or deleted with a form,
+// the table exported and imported as CSV or cleared.
 
-import { get } from './api.js';
-import { h, fill, callout, jsonBlock } from './dom.js';
+import { call, get } from './api.js';
+import { h, fill, callout, toast } from './dom.js';
 import { number } from './format.js';
+import { sizeWords } from './cards.js';
 
 const PAGE = 50;
-// The most rows the API returns in one answer.
-const MAX_ROWS = 1000;
+// The most columns the grid shows (the rest are in the row's form).
+const MAX_COLUMNS = 12;
 
 export function renderList(ctx) {
   ctx.title('Tables');
@@ -26,7 +29,7 @@ export function renderList(ctx) {
         'table',
         { class: 'data tables' },
         h('caption', { class: 'visually-hidden' }, 'Tables'),
-        h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Table'), h('th', { scope: 'col', class: 'num' }, 'Rows'))),
+        h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Table'), h('th', { scope: 'col', class: 'num' }, 'Rows'), h('th', { scope: 'col', class: 'num' }, 'Size'))),
         h(
           'tbody',
           null,
@@ -36,6 +39,7 @@ export function renderList(ctx) {
               null,
               h('td', { 'data-label': 'Table' }, h('a', { href: ctx.routeHref(['tables', t.name]) }, t.name)),
               h('td', { 'data-label': 'Rows', class: 'num' }, number(t.rows)),
+              h('td', { 'data-label': 'Size', class: 'num' }, sizeWords(t.bytes)),
             ),
           ),
         ),
@@ -46,126 +50,308 @@ export function renderList(ctx) {
 
 export function renderTable(ctx, name) {
   ctx.title(`Table ${name}`);
-  let prefix = ctx.route.query.get('prefix') || '';
-  let selected = ctx.route.query.get('key') || '';
-  let shown = PAGE;
-  const prefixInput = h('input', { id: 'prefix', type: 'search', value: prefix, spellcheck: 'false', autocomplete: 'off' });
-  const rowsBox = h('div', { class: 'rows-list' }, h('p', { class: 'muted' }, 'Loading rows…'));
-  const rowBox = h('div', { class: 'row-view', 'aria-live': 'polite' });
-  const more = h('button', { type: 'button' }, 'Show more rows');
-  const info = h('p', { class: 'muted small', 'aria-live': 'polite' });
+  const state = { q: ctx.route.query.get('q') || '', prefix: ctx.route.query.get('prefix') || '', starts: [null], rows: [], next: null, sort: null, desc: false };
+  const summary = h('p', { class: 'muted', 'aria-live': 'polite' });
+  const find = h('input', { id: 'row-find', type: 'search', value: state.q, spellcheck: 'false', autocomplete: 'off', placeholder: 'a login, a name, any text' });
+  const prefix = h('input', { id: 'row-prefix', type: 'search', value: state.prefix, spellcheck: 'false', autocomplete: 'off' });
+  const grid = h('div', { class: 'grid-box' }, h('p', { class: 'muted' }, 'Loading rows…'));
+  const pager = h('div', { class: 'pager' });
+  const editor = h('dialog', { class: 'row-editor', 'aria-labelledby': 'row-editor-title' });
+  const confirmBox = h('dialog', { class: 'confirm', 'aria-labelledby': 'confirm-title' });
+  const file = h('input', { type: 'file', id: 'csv-file', accept: '.csv,text/csv', class: 'visually-hidden' });
+  const replace = h('input', { type: 'checkbox', id: 'csv-replace' });
   fill(
     ctx.main,
-    h('div', { class: 'page-head' }, h('h1', null, 'Table ', h('code', null, name))),
+    h('div', { class: 'page-head' }, h('h1', null, 'Table ', h('code', null, name)), h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', id: 'row-add', on: { click: () => openEditor(null) } }, 'Add a row'))),
     h('p', { class: 'crumbs' }, h('a', { href: ctx.routeHref(['tables']) }, 'All tables')),
+    summary,
     h(
       'form',
-      {
-        class: 'filters',
-        role: 'search',
-        'aria-label': 'Filter rows',
-        on: {
-          submit: (e) => {
-            e.preventDefault();
-            prefix = prefixInput.value;
-            shown = PAGE;
-            ctx.replaceQuery({ prefix, key: selected });
-            load();
-          },
-        },
-      },
-      h('div', { class: 'field' }, h('label', { for: 'prefix' }, 'Key starts with'), prefixInput),
-      h('button', { type: 'submit' }, 'Filter'),
+      { class: 'filters', role: 'search', 'aria-label': 'Find rows', on: { submit: (e) => { e.preventDefault(); search(); } } },
+      h('div', { class: 'field' }, h('label', { for: 'row-find' }, 'Rows containing'), find),
+      h('div', { class: 'field' }, h('label', { for: 'row-prefix' }, 'Key starts with'), prefix),
+      h('button', { type: 'submit' }, 'Find'),
     ),
-    h('div', { class: 'split' }, h('div', null, rowsBox, info, more), rowBox),
+    grid,
+    pager,
+    h(
+      'div',
+      { class: 'table-tools' },
+      h('button', { type: 'button', id: 'csv-export', on: { click: exportCsv } }, 'Export CSV'),
+      h('label', { for: 'csv-file', class: 'button' }, 'Import CSV…'),
+      file,
+      h('span', { class: 'field check inline' }, replace, h('label', { for: 'csv-replace' }, 'Import replaces the table (rows not in the file are deleted)')),
+      h('button', { type: 'button', id: 'table-clear', class: 'danger', on: { click: confirmClear } }, 'Clear the table…'),
+    ),
+    editor,
+    confirmBox,
   );
-  more.addEventListener('click', () => {
-    shown = Math.min(shown + PAGE, MAX_ROWS);
-    load();
-  });
+  file.addEventListener('change', importCsv);
 
-  let inflight = null;
-  async function load() {
-    if (inflight) inflight.abort();
-    inflight = new AbortController();
-    const signal = inflight.signal;
-    ctx.signal.addEventListener('abort', () => inflight && inflight.abort(), { once: true });
+  async function loadSummary() {
     try {
-      // Ask for one row more than shown, to know whether there are more.
-      const limit = Math.min(shown + 1, MAX_ROWS);
-      const d = await get('rows', { params: { table: name }, query: { prefix, limit }, signal });
-      const rows = d.rows || [];
-      const hasMore = rows.length > shown;
-      drawRows(rows.slice(0, shown));
-      more.hidden = !hasMore || shown >= MAX_ROWS;
-      info.textContent = hasMore
-        ? shown >= MAX_ROWS
-          ? `Showing the first ${number(shown)} rows; narrow the key prefix to see others.`
-          : `Showing the first ${number(shown)} rows.`
-        : `${number(rows.length)} row${rows.length === 1 ? '' : 's'}${prefix ? ' with this prefix' : ''}.`;
+      const d = await get('tables', { signal: ctx.signal });
+      const t = (d.tables || []).find((x) => x.name === name);
+      summary.textContent = t ? `${number(t.rows)} row${t.rows === 1 ? '' : 's'}, ${sizeWords(t.bytes)}.` : 'No rows yet.';
     } catch (e) {
-      if (e.name === 'AbortError') return;
-      fill(rowsBox, callout('error', 'Cannot read the rows', h('p', null, `${e.status}: ${e.message}`)));
-      more.hidden = true;
+      if (e.name !== 'AbortError') summary.textContent = `Cannot count the rows: ${e.message}`;
     }
   }
 
-  function drawRows(rows) {
-    if (rows.length === 0) {
-      fill(rowsBox, callout('info', prefix ? 'No row key starts with this prefix' : 'This table is empty', null));
-      return;
+  function search() {
+    state.q = find.value.trim();
+    state.prefix = prefix.value;
+    state.starts = [null];
+    ctx.replaceQuery({ q: state.q, prefix: state.prefix });
+    load();
+  }
+
+  async function load() {
+    const after = state.starts[state.starts.length - 1];
+    try {
+      const d = await get('rows', { params: { table: name }, query: { prefix: state.prefix, q: state.q, after: after ?? '', limit: PAGE }, signal: ctx.signal });
+      state.rows = d.rows || [];
+      state.next = d.next || null;
+      draw();
+    } catch (e) {
+      if (e.name === 'AbortError') return;
+      fill(grid, callout('error', 'Cannot read the rows', h('p', null, `${e.status}: ${e.message}`)));
     }
-    fill(
-      rowsBox,
-      h(
-        'ul',
-        { class: 'keys', 'aria-label': 'Row keys' },
-        rows.map((r) =>
+  }
+
+  function draw() {
+    const rows = state.rows.slice();
+    if (!rows.length) {
+      fill(grid, callout('info', state.q || state.prefix ? 'No row matches' : 'This table is empty', state.q || state.prefix ? null : h('p', null, 'Add a row, or import a CSV.')));
+    } else {
+      const columns = columnsOf(rows);
+      if (state.sort) rows.sort((a, b) => compare(cellValue(a, state.sort), cellValue(b, state.sort)) * (state.desc ? -1 : 1));
+      const head = ['key', ...columns].map((c) => {
+        const sorted = state.sort === c;
+        return h(
+          'th',
+          { scope: 'col', 'aria-sort': sorted ? (state.desc ? 'descending' : 'ascending') : 'none' },
+          h('button', { type: 'button', class: 'sort', on: { click: () => { state.desc = state.sort === c ? !state.desc : false; state.sort = c; draw(); } } }, c === 'key' ? 'Key' : c, sorted ? (state.desc ? ' ▼' : ' ▲') : ''),
+        );
+      });
+      fill(
+        grid,
+        h(
+          'table',
+          { class: 'data rows-grid' },
+          h('caption', { class: 'visually-hidden' }, `Rows of ${name}`),
+          h('thead', null, h('tr', null, head)),
           h(
-            'li',
+            'tbody',
             null,
-            h(
-              'button',
-              {
-                type: 'button',
-                class: 'key',
-                'aria-pressed': r.key === selected ? 'true' : 'false',
-                on: { click: () => showRow(r.key) },
-              },
-              h('span', { class: 'mono' }, r.key),
-              h('span', { class: 'preview muted' }, preview(r.value)),
+            rows.map((r) =>
+              h(
+                'tr',
+                null,
+                h('th', { scope: 'row', 'data-label': 'Key' }, h('button', { type: 'button', class: 'link mono', on: { click: () => openEditor(r) } }, r.key)),
+                columns.map((c) => h('td', { 'data-label': c }, cellText(r.value, c))),
+              ),
             ),
           ),
         ),
-      ),
+      );
+    }
+    const page = state.starts.length;
+    fill(
+      pager,
+      page > 1 ? h('button', { type: 'button', on: { click: () => { state.starts.pop(); load(); } } }, 'Previous page') : null,
+      h('span', { class: 'muted' }, ` Page ${page}${state.sort ? ' (sorted within the page)' : ''} `),
+      state.next ? h('button', { type: 'button', id: 'next-page', on: { click: () => { state.starts.push(state.next); load(); } } }, 'Next page') : null,
     );
   }
 
-  async function showRow(key) {
-    selected = key;
-    ctx.replaceQuery({ prefix, key });
-    for (const b of rowsBox.querySelectorAll('button.key')) b.setAttribute('aria-pressed', b.firstChild.textContent === key ? 'true' : 'false');
-    fill(rowBox, h('p', { class: 'muted' }, 'Loading the row…'));
+  /// The row's form: its key (a new row's is typed), a field per value
+  /// (text as text; numbers, yes/no, lists and mappings as JSON), fields
+  /// added by name; Save writes the row, Delete removes it.
+  function openEditor(row) {
+    const fields = row && row.value && typeof row.value === 'object' && !Array.isArray(row.value) ? Object.entries(row.value) : [];
+    const key = h('input', { id: 'row-key', type: 'text', value: row ? row.key : '', readonly: Boolean(row), spellcheck: 'false', required: true });
+    const list = h('div', { class: 'row-fields' });
+    const inputs = [];
+    const addField = (k, v) => {
+      const i = inputs.length;
+      const nameEl = h('input', { type: 'text', id: `row-f${i}`, class: 'map-key', value: k, placeholder: 'field', 'aria-label': `Field ${i + 1} name` });
+      const json = v !== undefined && typeof v !== 'string';
+      const valueEl = h('textarea', { id: `row-v${i}`, rows: json && typeof v === 'object' && v !== null ? '3' : '1', 'aria-label': `Value of ${k || `field ${i + 1}`}` });
+      valueEl.value = v === undefined ? '' : json ? JSON.stringify(v, null, typeof v === 'object' && v !== null ? 2 : 0) : v;
+      const asJson = h('input', { type: 'checkbox', id: `row-j${i}`, checked: json });
+      inputs.push({ nameEl, valueEl, asJson });
+      list.append(h('div', { class: 'row-field' }, nameEl, valueEl, h('span', { class: 'field check inline' }, asJson, h('label', { for: `row-j${i}` }, 'JSON'))));
+    };
+    for (const [k, v] of fields) addField(k, v);
+    if (!row) addField('', undefined);
+    const problems = h('div', { 'aria-live': 'polite' });
+    const save = h('button', { type: 'submit', class: 'primary' }, 'Save the row');
+    const del = row ? h('button', { type: 'button', class: 'danger', on: { click: () => remove(row.key) } }, 'Delete the row') : null;
+    const form = h(
+      'form',
+      { novalidate: true },
+      h('h2', { id: 'row-editor-title' }, row ? 'Row ' : 'A new row', row ? h('code', null, row.key) : null),
+      row && (!row.value || typeof row.value !== 'object' || Array.isArray(row.value)) ? callout('info', 'This row is not a mapping', h('p', null, 'Its value is shown as one JSON field named ', h('code', null, 'value'), '.')) : null,
+      h('div', { class: 'field' }, h('label', { for: 'row-key' }, 'Key'), key),
+      list,
+      h('p', null, h('button', { type: 'button', id: 'row-field-add', on: { click: () => addField('', undefined) } }, 'Add a field')),
+      problems,
+      h('div', { class: 'dialog-actions' }, del, h('button', { type: 'button', on: { click: () => editor.close() } }, 'Cancel'), save),
+    );
+    if (row && (!row.value || typeof row.value !== 'object' || Array.isArray(row.value))) {
+      list.replaceChildren();
+      inputs.length = 0;
+      addField('value', row.value);
+    }
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const wrong = [];
+      const value = {};
+      for (const { nameEl, valueEl, asJson } of inputs) {
+        const k = nameEl.value.trim();
+        if (!k) continue;
+        if (asJson.checked) {
+          try {
+            value[k] = JSON.parse(valueEl.value);
+          } catch (err) {
+            wrong.push(`${k}: not JSON (${err.message})`);
+          }
+        } else value[k] = valueEl.value;
+      }
+      if (!key.value.trim()) wrong.push('The row needs a key.');
+      if (wrong.length) {
+        fill(problems, callout('error', 'Not yet', h('ul', null, wrong.map((w) => h('li', null, w)))));
+        return;
+      }
+      const whole = row && (!row.value || typeof row.value !== 'object' || Array.isArray(row.value)) ? value.value : value;
+      save.disabled = true;
+      try {
+        const r = await call('putRow', { params: { table: name, key: key.value.trim() }, body: whole });
+        toast(r.body.outcome === 'unchanged' ? `Row ${key.value.trim()} was already so.` : `Saved row ${key.value.trim()}.`);
+        editor.close();
+        load();
+        loadSummary();
+      } catch (err) {
+        fill(problems, callout('error', 'Not saved', h('p', null, err.message)));
+        save.disabled = false;
+      }
+    });
+    fill(editor, form);
+    editor.showModal();
+    (row ? inputs[0]?.valueEl : key)?.focus();
+  }
+
+  async function remove(key) {
+    if (!(await confirmed(`Delete row ${key}?`, 'A flow that reads it finds nothing afterwards.', 'Delete the row'))) return;
     try {
-      const d = await get('row', { params: { table: name, key }, signal: ctx.signal });
-      fill(rowBox, h('h2', null, 'Row ', h('code', null, d.key)), jsonBlock(d.value, { label: `row ${d.key}` }));
-    } catch (e) {
-      if (e.name === 'AbortError') return;
-      fill(rowBox, callout('error', `Cannot read row ${key}`, h('p', null, `${e.status}: ${e.message}`)));
+      await call('deleteRow', { params: { table: name, key } });
+      toast(`Deleted row ${key}.`);
+      editor.close();
+      load();
+      loadSummary();
+    } catch (err) {
+      toast(`Not deleted: ${err.message}`, 'error');
     }
   }
 
+  async function confirmClear() {
+    if (!(await confirmed(`Clear table ${name}?`, 'Every row is deleted, at once. Export it first to keep a copy.', 'Delete every row'))) return;
+    try {
+      const r = await call('clearTable', { params: { table: name } });
+      toast(`Cleared ${name}: ${number(r.body.deleted)} rows deleted.`);
+      state.starts = [null];
+      load();
+      loadSummary();
+    } catch (err) {
+      toast(`Not cleared: ${err.message}`, 'error');
+    }
+  }
+
+  /// A yes/no question in a dialog; resolves true only on the named button.
+  function confirmed(title, text, yes) {
+    return new Promise((resolve) => {
+      const ok = h('button', { type: 'button', class: 'danger', id: 'confirm-yes' }, yes);
+      const no = h('button', { type: 'button' }, 'Cancel');
+      fill(confirmBox, h('h2', { id: 'confirm-title' }, title), h('p', null, text), h('div', { class: 'dialog-actions' }, no, ok));
+      const done = (v) => {
+        confirmBox.close();
+        resolve(v);
+      };
+      ok.addEventListener('click', () => done(true));
+      no.addEventListener('click', () => done(false));
+      confirmBox.addEventListener('cancel', () => resolve(false), { once: true });
+      confirmBox.showModal();
+      no.focus();
+    });
+  }
+
+  async function exportCsv() {
+    try {
+      const r = await call('exportCsv', { params: { table: name }, asText: true });
+      // A blob URL this page made (h() lets only safe addresses into href).
+      const a = h('a', { download: `${name}.csv` });
+      a.href = URL.createObjectURL(new Blob([r.body], { type: 'text/csv' }));
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+      toast(`Exported ${name}.csv.`);
+    } catch (err) {
+      toast(`Not exported: ${err.message}`, 'error');
+    }
+  }
+
+  async function importCsv() {
+    const f = file.files && file.files[0];
+    file.value = '';
+    if (!f) return;
+    try {
+      const r = await call('importCsv', { params: { table: name }, query: { mode: replace.checked ? 'replace' : 'merge' }, text: { text: await f.text(), type: 'text/csv' } });
+      const s = r.body.imported || {};
+      toast(`Imported ${f.name}: ${number(s.inserted)} added, ${number(s.updated)} changed, ${number(s.unchanged)} unchanged, ${number(s.deleted)} deleted.`);
+      state.starts = [null];
+      load();
+      loadSummary();
+    } catch (err) {
+      toast(`Nothing imported: ${err.message}`, 'error');
+    }
+  }
+
+  loadSummary();
   load();
-  if (selected) showRow(selected);
 }
 
-/// A short one-line look at a row's value.
-function preview(v) {
-  let s;
-  try {
-    s = JSON.stringify(v);
-  } catch {
-    s = String(v);
+/// The grid's columns: the rows' top-level fields, in the order first seen.
+export function columnsOf(rows) {
+  const seen = new Set();
+  for (const r of rows) {
+    if (r.value && typeof r.value === 'object' && !Array.isArray(r.value)) for (const k of Object.keys(r.value)) seen.add(k);
+    else seen.add('value');
+    if (seen.size >= MAX_COLUMNS) break;
   }
-  return s.length > 90 ? `${s.slice(0, 89)}…` : s;
+  return [...seen].slice(0, MAX_COLUMNS);
+}
+
+function cellValue(r, c) {
+  if (c === 'key') return r.key;
+  if (r.value && typeof r.value === 'object' && !Array.isArray(r.value)) return r.value[c];
+  return c === 'value' ? r.value : undefined;
+}
+
+function cellText(v, c) {
+  const x = v && typeof v === 'object' && !Array.isArray(v) ? v[c] : c === 'value' ? v : undefined;
+  if (x === undefined) return h('span', { class: 'muted' }, '—');
+  if (x === null) return h('span', { class: 'muted' }, 'null');
+  if (Array.isArray(x) && x.every((i) => typeof i !== 'object')) return x.join(', ');
+  const s = typeof x === 'object' ? JSON.stringify(x) : String(x);
+  return s.length > 80 ? `${s.slice(0, 79)}…` : s;
+}
+
+/// Numbers as numbers, everything else as text (absent last).
+export function compare(a, b) {
+  if (a === undefined || a === null) return b === undefined || b === null ? 0 : 1;
+  if (b === undefined || b === null) return -1;
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return String(typeof a === 'object' ? JSON.stringify(a) : a).localeCompare(String(typeof b === 'object' ? JSON.stringify(b) : b), undefined, { numeric: true });
 }
