@@ -97,13 +97,7 @@ enum Source {
     Daemon { base: String, token: String, client: reqwest::Client },
 }
 
-fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
-    Ok(match path {
-        Some(p) => Config::load(p)?,
-        None if Path::new("lanyard.toml").is_file() => Config::load(Path::new("lanyard.toml"))?,
-        None => Config::sandbox_defaults(),
-    })
-}
+use super::load_config;
 
 impl Target {
     /// Open the registry. `create`: make the data directory if it is missing
@@ -137,12 +131,9 @@ impl Target {
                 Ok(Source::Local { registry, config })
             }
             Err(StoreError::Locked { path }) => {
-                let mut addr = config.server.listen;
-                if addr.ip().is_unspecified() {
-                    addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-                }
-                tracing::info!(data_dir = %path.display(), %addr, "the daemon holds the data directory; going through its admin API");
-                daemon(format!("http://{addr}"), &config)
+                let base = super::admin_base(&config);
+                tracing::info!(data_dir = %path.display(), %base, "the daemon holds the data directory; going through its admin API");
+                daemon(base, &config)
             }
             Err(StoreError::Missing { path }) => bail!("no card is published: there is no lanyard data directory at {}", path.display()),
             Err(e) => Err(e.into()),

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use lanyard_core::history::{RunRecord, RunStatus, StepRecord, TriggerInfo};
 use lanyard_server::Config;
 use lanyard_store::{RunFilter, RunPage, RunStore, Store, StoreError, StoreOptions};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// List recent runs (newest first), or show one run's step-by-step trace.
@@ -78,13 +78,7 @@ enum Source {
     Daemon { base: String, token: String, client: reqwest::Client },
 }
 
-fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
-    Ok(match path {
-        Some(p) => Config::load(p)?,
-        None if Path::new("lanyard.toml").is_file() => Config::load(Path::new("lanyard.toml"))?,
-        None => Config::sandbox_defaults(),
-    })
-}
+use super::load_config;
 
 async fn source(config: &Config) -> anyhow::Result<Source> {
     let dir = config.server.data_dir.clone();
@@ -107,12 +101,8 @@ async fn source(config: &Config) -> anyhow::Result<Source> {
                     path.display()
                 );
             };
-            let mut addr = config.server.listen;
-            if addr.ip().is_unspecified() {
-                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-            }
             Ok(Source::Daemon {
-                base: format!("http://{addr}"),
+                base: super::admin_base(config),
                 token: token.expose().to_string(),
                 client: reqwest::Client::new(),
             })

@@ -1,13 +1,14 @@
 //! `lanyard table ...`: read and write tables in a data directory.
 //!
-//! These commands open the store directly, so they need the data directory to
-//! themselves: while the daemon runs it holds the directory's lock, and the
-//! store's error says to stop the daemon or go through its admin API.
+//! These commands open the store directly when they can; while the daemon
+//! runs it holds the directory's lock, and they go through its admin API
+//! instead (its address and admin token from its config), with the same
+//! results: an import still lands whole or not at all.
 
 use anyhow::Context;
 use lanyard_core::WriteOutcome;
 use lanyard_core::caps::TablesApi;
-use lanyard_store::{ImportMode, RunStore, Store, StoreOptions};
+use lanyard_store::{ImportMode, ImportStats, RunStore, Store, StoreError, StoreOptions, TableInfo};
 use serde_json::Value;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -16,8 +17,10 @@ use std::process::ExitCode;
 /// Read and write tables: named, persistent rows of JSON keyed by a string.
 ///
 /// Flows read and write tables through cards granted `table:<name>`; these
-/// commands are for operators. They open the data directory directly, so the
-/// daemon must not be running (it holds the directory's lock).
+/// commands are for operators. They open the data directory directly, or,
+/// while the daemon runs (it holds the directory's lock), go through its admin
+/// API: its address and admin token come from its config (`--config`, else
+/// ./lanyard.toml).
 ///
 /// Examples:
 ///   lanyard table list
@@ -96,20 +99,102 @@ pub struct DataDir {
     /// The daemon's data directory.
     #[arg(long = "data-dir", value_name = "DIR", env = "LANYARD_DATA_DIR", default_value = "./lanyard-data")]
     path: PathBuf,
+    /// The daemon's config, to reach its admin API while it runs (default:
+    /// ./lanyard.toml).
+    #[arg(long, value_name = "FILE", env = "LANYARD_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+/// Where a command reads and writes: the data directory, or the daemon
+/// that holds it.
+enum Target {
+    Store(Store),
+    Daemon(Api),
 }
 
 impl DataDir {
     /// Open the store; only writing commands create a missing directory.
-    fn open(&self, create: bool) -> anyhow::Result<Store> {
-        Ok(Store::open_with(&self.path, StoreOptions { create, ..Default::default() })?)
+    /// While the daemon holds it, its admin API.
+    fn open(&self, create: bool) -> anyhow::Result<Target> {
+        match Store::open_with(&self.path, StoreOptions { create, ..Default::default() }) {
+            Ok(store) => Ok(Target::Store(store)),
+            Err(StoreError::Locked { path }) => {
+                let config = super::load_config(self.config.as_deref())?;
+                let Some(token) = &config.server.admin_token else {
+                    anyhow::bail!(
+                        "the daemon holds {}; to go through its admin API, set [server] admin_token in its config (--config)",
+                        path.display()
+                    );
+                };
+                let base = super::admin_base(&config);
+                eprintln!("the daemon holds {}; going through its admin API at {base}", path.display());
+                Ok(Target::Daemon(Api {
+                    base,
+                    token: token.expose().to_string(),
+                    client: reqwest::Client::builder().timeout(std::time::Duration::from_secs(600)).build()?,
+                }))
+            }
+            Err(e) => Err(e.into()),
+        }
     }
+}
+
+/// The daemon's admin API, for the table routes.
+struct Api {
+    base: String,
+    token: String,
+    client: reqwest::Client,
+}
+
+impl Api {
+    /// One request; the answer's status and body. `404` is the caller's to
+    /// read; any other error is the daemon's message.
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<(&'static str, Vec<u8>)>) -> anyhow::Result<(u16, Vec<u8>, Option<u64>)> {
+        let mut req = self.client.request(method, format!("{}/api/v1/{path}", self.base)).bearer_auth(&self.token);
+        if let Some((kind, bytes)) = body {
+            req = req.header("content-type", kind).body(bytes);
+        }
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("the daemon holds the data directory, but its admin API at {} does not answer", self.base))?;
+        let status = resp.status().as_u16();
+        // An export says how many rows it holds.
+        let rows = resp.headers().get("x-rows").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+        let bytes = resp.bytes().await?.to_vec();
+        if status >= 400 && status != 404 {
+            let message = serde_json::from_slice::<Value>(&bytes)
+                .ok()
+                .and_then(|v| v.pointer("/error/message").and_then(Value::as_str).map(str::to_string))
+                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+            anyhow::bail!("the daemon answered {status}: {message}");
+        }
+        Ok((status, bytes, rows))
+    }
+
+    async fn json(&self, method: reqwest::Method, path: &str, body: Option<(&'static str, Vec<u8>)>) -> anyhow::Result<(u16, Value)> {
+        let (status, bytes, _) = self.send(method, path, body).await?;
+        Ok((status, serde_json::from_slice(&bytes).context("the daemon's answer is not JSON")?))
+    }
+}
+
+/// A path segment, percent-encoded.
+fn seg(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::List { data, json } => {
-            let store = data.open(false)?;
-            let tables = store.list_tables()?;
+            let tables: Vec<TableInfo> = match data.open(false)? {
+                Target::Store(store) => store.list_tables()?,
+                Target::Daemon(api) => serde_json::from_value(api.json(reqwest::Method::GET, "tables", None).await?.1["tables"].take())?,
+            };
             if json {
                 println!("{}", serde_json::to_string_pretty(&tables)?);
             } else if tables.is_empty() {
@@ -124,8 +209,14 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Get { data, table, key } => {
-            let store = data.open(false)?;
-            match store.get(&table, &key).await.map_err(card_error)? {
+            let row = match data.open(false)? {
+                Target::Store(store) => store.get(&table, &key).await.map_err(card_error)?,
+                Target::Daemon(api) => match api.json(reqwest::Method::GET, &format!("tables/{}/rows/{}", seg(&table), seg(&key)), None).await? {
+                    (404, _) => None,
+                    (_, mut v) => Some(v["value"].take()),
+                },
+            };
+            match row {
                 Some(row) => {
                     println!("{}", serde_json::to_string_pretty(&row)?);
                     Ok(ExitCode::SUCCESS)
@@ -149,9 +240,18 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             let row: Value = serde_json::from_str(&text).with_context(|| {
                 format!("the row is not JSON (quote a string as '\"text\"'): `{}`", text.trim())
             })?;
-            let store = data.open(true)?;
-            let outcome = store.put(&table, &key, row).await.map_err(card_error)?;
-            store.sync().await?;
+            let outcome = match data.open(true)? {
+                Target::Store(store) => {
+                    let outcome = store.put(&table, &key, row).await.map_err(card_error)?;
+                    store.sync().await?;
+                    outcome
+                }
+                Target::Daemon(api) => {
+                    let body = ("application/json", serde_json::to_vec(&row)?);
+                    let (_, v) = api.json(reqwest::Method::PUT, &format!("tables/{}/rows/{}", seg(&table), seg(&key)), Some(body)).await?;
+                    serde_json::from_value(v["outcome"].clone())?
+                }
+            };
             eprintln!(
                 "{}",
                 match outcome {
@@ -162,9 +262,17 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Delete { data, table, key } => {
-            let store = data.open(false)?;
-            let outcome = store.delete(&table, &key).await.map_err(card_error)?;
-            store.sync().await?;
+            let outcome = match data.open(false)? {
+                Target::Store(store) => {
+                    let outcome = store.delete(&table, &key).await.map_err(card_error)?;
+                    store.sync().await?;
+                    outcome
+                }
+                Target::Daemon(api) => {
+                    let (_, v) = api.json(reqwest::Method::DELETE, &format!("tables/{}/rows/{}", seg(&table), seg(&key)), None).await?;
+                    serde_json::from_value(v["outcome"].clone())?
+                }
+            };
             match outcome {
                 WriteOutcome::Changed => {
                     eprintln!("deleted row `{key}` from table `{table}`");
@@ -177,15 +285,31 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Export { data, table, output } => {
-            let store = data.open(false)?;
+            // Through the daemon, the CSV arrives whole before it is written.
+            let csv = match data.open(false)? {
+                Target::Store(store) => Export::Store(store),
+                Target::Daemon(api) => match api.send(reqwest::Method::GET, &format!("tables/{}/csv", seg(&table)), None).await? {
+                    (404, ..) => anyhow::bail!("table `{table}` not found"),
+                    (_, bytes, rows) => Export::Bytes(bytes, rows.unwrap_or_default()),
+                },
+            };
+            let write = |out: &mut dyn Write| -> anyhow::Result<u64> {
+                match &csv {
+                    Export::Store(store) => Ok(store.export_csv(&table, out)?),
+                    Export::Bytes(bytes, rows) => {
+                        out.write_all(bytes)?;
+                        Ok(*rows)
+                    }
+                }
+            };
             match output {
                 Some(path) => {
-                    let rows = export_to_file(&store, &table, &path)?;
+                    let rows = export_to_file(&path, write)?;
                     eprintln!("exported {rows} rows of table `{table}` to {}", path.display());
                 }
                 None => {
                     let stdout = std::io::stdout();
-                    let rows = store.export_csv(&table, stdout.lock())?;
+                    let rows = write(&mut stdout.lock())?;
                     if std::io::stderr().is_terminal() {
                         eprintln!("exported {rows} rows of table `{table}`");
                     }
@@ -203,10 +327,21 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 )
             };
             let mode = if replace { ImportMode::Replace } else { ImportMode::Merge };
-            let store = data.open(true)?;
-            let stats = store
-                .import_csv(&table, std::io::BufReader::new(input), mode)
-                .with_context(|| format!("{} was not imported", file.display()))?;
+            let stats: ImportStats = match data.open(true)? {
+                Target::Store(store) => store
+                    .import_csv(&table, std::io::BufReader::new(input), mode)
+                    .with_context(|| format!("{} was not imported", file.display()))?,
+                Target::Daemon(api) => {
+                    let mut bytes = Vec::new();
+                    std::io::BufReader::new(input).read_to_end(&mut bytes).with_context(|| format!("cannot read {}", file.display()))?;
+                    let path = format!("tables/{}/csv?mode={}", seg(&table), if replace { "replace" } else { "merge" });
+                    let (_, v) = api
+                        .json(reqwest::Method::PUT, &path, Some(("text/csv", bytes)))
+                        .await
+                        .with_context(|| format!("{} was not imported", file.display()))?;
+                    serde_json::from_value(v["imported"].clone())?
+                }
+            };
             eprintln!(
                 "table `{table}`: {} inserted, {} updated, {} unchanged, {} deleted",
                 stats.inserted, stats.updated, stats.unchanged, stats.deleted
@@ -216,9 +351,16 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// What an export writes from.
+enum Export {
+    Store(Store),
+    /// The daemon's CSV, and how many rows it holds.
+    Bytes(Vec<u8>, u64),
+}
+
 /// Export through a temporary file next to `path`, so a failed export never
 /// leaves a half-written file under the real name.
-fn export_to_file(store: &Store, table: &str, path: &Path) -> anyhow::Result<u64> {
+fn export_to_file(path: &Path, write: impl Fn(&mut dyn Write) -> anyhow::Result<u64>) -> anyhow::Result<u64> {
     let name = path
         .file_name()
         .with_context(|| format!("{} is not a file name", path.display()))?;
@@ -230,7 +372,7 @@ fn export_to_file(store: &Store, table: &str, path: &Path) -> anyhow::Result<u64
         let mut file = std::io::BufWriter::new(
             std::fs::File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?,
         );
-        let rows = store.export_csv(table, &mut file)?;
+        let rows = write(&mut file)?;
         file.flush().with_context(|| format!("cannot write {}", tmp.display()))?;
         std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
         Ok(rows)

@@ -17,11 +17,23 @@ pub struct Daemon {
 impl Daemon {
     /// Start `lanyard serve --config config` on a free port with the log
     /// filter `log`, and wait until it says where it serves.
+    #[allow(dead_code)] // not every test binary starts it so
     pub fn start(config: &Path, log: &str) -> Daemon {
+        Self::start_with(config, log, &["--listen", "127.0.0.1:0"])
+    }
+
+    /// As `start`, on the address the config says (for the commands that
+    /// find the daemon through the same config).
+    #[allow(dead_code)] // not every test binary needs it
+    pub fn start_as_configured(config: &Path, log: &str) -> Daemon {
+        Self::start_with(config, log, &[])
+    }
+
+    fn start_with(config: &Path, log: &str, args: &[&str]) -> Daemon {
         let mut child = Command::new(env!("CARGO_BIN_EXE_lanyard"))
             .args(["serve", "--config"])
             .arg(config)
-            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
             .env("LANYARD_LOG", log)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
