@@ -1003,15 +1003,21 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                 Some(l) => Some(l.parse::<u32>().map_err(|_| bad_request(format!("`limit` must be a number, not `{l}`")))?),
                 None => None,
             };
-            let page = store
-                .table_page(
-                    &table,
-                    query_get(&q, "prefix").unwrap_or(""),
-                    query_get(&q, "after"),
-                    query_get(&q, "q"),
-                    limit.unwrap_or(lanyard_store::table_limits::DEFAULT_FIND_LIMIT),
-                )
-                .map_err(store_error)?;
+            let (prefix, find) = (query_get(&q, "prefix").unwrap_or(""), query_get(&q, "q"));
+            let limit = limit.unwrap_or(lanyard_store::table_limits::DEFAULT_FIND_LIMIT);
+            // Sorted by a field: the whole (found) table, a page from `after`
+            // (an offset); else key order, a page after the key `after`.
+            let page = match query_get(&q, "sort").filter(|f| !f.is_empty()) {
+                Some(field) => {
+                    let offset = match query_get(&q, "after").filter(|a| !a.is_empty()) {
+                        Some(a) => a.parse::<usize>().map_err(|_| bad_request(format!("sorted, `after` is a row number, not `{a}`")))?,
+                        None => 0,
+                    };
+                    store.table_page_sorted(&table, prefix, find, field, query_get(&q, "desc") == Some("true"), offset, limit)
+                }
+                None => store.table_page(&table, prefix, query_get(&q, "after").filter(|a| !a.is_empty()), find, limit),
+            }
+            .map_err(store_error)?;
             Ok(json_response(
                 StatusCode::OK,
                 &json!({ "table": table, "rows": page.rows, "next": page.next, "examined": page.examined }),

@@ -164,6 +164,60 @@ impl Store {
         Ok(out)
     }
 
+    /// The rows that start with `prefix` and contain `contains` (as
+    /// [`Store::table_page`]), sorted by the top-level field `field` (`key`:
+    /// the key; numbers as numbers, the rest as text without case, rows
+    /// without it last; `desc` turns it round), `limit` of them from
+    /// `offset`. Sorting reads every matching row, at most
+    /// [`MAX_FIND_EXAMINED`]: past that it is refused, to narrow first.
+    pub fn table_page_sorted(&self, table: &str, prefix: &str, contains: Option<&str>, field: &str, desc: bool, offset: usize, limit: u32) -> Result<RowPage> {
+        let mut all = Vec::new();
+        let mut after: Option<String> = None;
+        let mut examined = 0u64;
+        loop {
+            let page = self.table_page(table, prefix, after.as_deref(), contains, MAX_FIND_LIMIT)?;
+            examined += page.examined;
+            all.extend(page.rows);
+            if examined >= MAX_FIND_EXAMINED as u64 && page.next.is_some() {
+                return Err(StoreError::Invalid(format!(
+                    "table `{table}`: sorting reads at most {MAX_FIND_EXAMINED} rows; find fewer (text or a key prefix) first"
+                )));
+            }
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        let value_of = |r: &TableRow| -> Option<Value> {
+            if field == "key" {
+                return Some(Value::String(r.key.clone()));
+            }
+            r.value.get(field).cloned().filter(|v| !v.is_null())
+        };
+        all.sort_by(|a, b| {
+            use std::cmp::Ordering;
+            match (value_of(a), value_of(b)) {
+                (None, None) => Ordering::Equal,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(_), None) => Ordering::Less,
+                (Some(x), Some(y)) => {
+                    let o = match (x.as_f64(), y.as_f64()) {
+                        (Some(p), Some(q)) => p.partial_cmp(&q).unwrap_or(Ordering::Equal),
+                        _ => {
+                            let text = |v: &Value| v.as_str().map(str::to_lowercase).unwrap_or_else(|| v.to_string().to_lowercase());
+                            text(&x).cmp(&text(&y))
+                        }
+                    };
+                    if desc { o.reverse() } else { o }
+                }
+            }
+        });
+        let total = all.len();
+        let rows: Vec<TableRow> = all.into_iter().skip(offset).take(limit as usize).collect();
+        let end = offset + rows.len();
+        Ok(RowPage { rows, next: (end < total).then(|| end.to_string()), examined })
+    }
+
     /// Rows in key order that start with `prefix`, after the key `after`,
     /// and whose JSON text contains `contains` (any case): at most `limit`
     /// (1 to [`MAX_FIND_LIMIT`]), looking at no more than

@@ -215,3 +215,20 @@ async fn a_page_goes_on_after_a_key_and_finds_text_in_any_field() {
     assert_eq!((info[0].name.as_str(), info[0].rows), ("people", 26));
     assert!(info[0].bytes > 26 * 20, "{info:?}");
 }
+
+#[tokio::test]
+async fn a_sorted_page_orders_the_whole_table_by_a_field() {
+    let store = Store::temporary().unwrap();
+    for (k, v) in [("a", json!({"n": 10, "who": "bob"})), ("b", json!({"n": 9, "who": "Alice"})), ("c", json!({"who": "carol"})), ("d", json!({"n": 100, "who": "dave"}))] {
+        store.put("t", k, v).await.unwrap();
+    }
+    let keys = |p: lanyard_store::RowPage| (p.rows.iter().map(|r| r.key.clone()).collect::<Vec<_>>(), p.next);
+    // Numbers as numbers, rows without the field last; pages by offset.
+    assert_eq!(keys(store.table_page_sorted("t", "", None, "n", false, 0, 2).unwrap()), (vec!["b".into(), "a".into()], Some("2".into())));
+    assert_eq!(keys(store.table_page_sorted("t", "", None, "n", false, 2, 2).unwrap()), (vec!["d".into(), "c".into()], None));
+    assert_eq!(keys(store.table_page_sorted("t", "", None, "n", true, 0, 10).unwrap()).0, ["d", "a", "b", "c"]);
+    // Text without case; by key; with a text filter.
+    assert_eq!(keys(store.table_page_sorted("t", "", None, "who", false, 0, 10).unwrap()).0, ["b", "a", "c", "d"]);
+    assert_eq!(keys(store.table_page_sorted("t", "", None, "key", true, 0, 10).unwrap()).0, ["d", "c", "b", "a"]);
+    assert_eq!(keys(store.table_page_sorted("t", "", Some("AR"), "n", false, 0, 10).unwrap()).0, ["c"]);
+}

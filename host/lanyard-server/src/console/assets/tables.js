@@ -109,7 +109,8 @@ export function renderTable(ctx, name) {
   async function load() {
     const after = state.starts[state.starts.length - 1];
     try {
-      const d = await get('rows', { params: { table: name }, query: { prefix: state.prefix, q: state.q, after: after ?? '', limit: PAGE }, signal: ctx.signal });
+      const sort = state.sort ? { sort: state.sort, desc: String(state.desc) } : {};
+      const d = await get('rows', { params: { table: name }, query: { prefix: state.prefix, q: state.q, after: after ?? '', limit: PAGE, ...sort }, signal: ctx.signal });
       state.rows = d.rows || [];
       state.next = d.next || null;
       draw();
@@ -125,13 +126,12 @@ export function renderTable(ctx, name) {
       fill(grid, callout('info', state.q || state.prefix ? 'No row matches' : 'This table is empty', state.q || state.prefix ? null : h('p', null, 'Add a row, or import a CSV.')));
     } else {
       const columns = columnsOf(rows);
-      if (state.sort) rows.sort((a, b) => compare(cellValue(a, state.sort), cellValue(b, state.sort)) * (state.desc ? -1 : 1));
       const head = ['key', ...columns].map((c) => {
         const sorted = state.sort === c;
         return h(
           'th',
           { scope: 'col', 'aria-sort': sorted ? (state.desc ? 'descending' : 'ascending') : 'none' },
-          h('button', { type: 'button', class: 'sort', on: { click: () => { state.desc = state.sort === c ? !state.desc : false; state.sort = c; draw(); } } }, c === 'key' ? 'Key' : c, sorted ? (state.desc ? ' ▼' : ' ▲') : ''),
+          h('button', { type: 'button', class: 'sort', on: { click: () => { state.desc = state.sort === c ? !state.desc : false; state.sort = c; state.starts = [null]; load(); } } }, c === 'key' ? 'Key' : c, sorted ? (state.desc ? ' ▼' : ' ▲') : ''),
         );
       });
       fill(
@@ -160,7 +160,7 @@ export function renderTable(ctx, name) {
     fill(
       pager,
       page > 1 ? h('button', { type: 'button', on: { click: () => { state.starts.pop(); load(); } } }, 'Previous page') : null,
-      h('span', { class: 'muted' }, ` Page ${page}${state.sort ? ' (sorted within the page)' : ''} `),
+      h('span', { class: 'muted' }, ` Page ${page} `),
       state.next ? h('button', { type: 'button', id: 'next-page', on: { click: () => { state.starts.push(state.next); load(); } } }, 'Next page') : null,
     );
   }
@@ -333,12 +333,6 @@ export function columnsOf(rows) {
   return [...seen].slice(0, MAX_COLUMNS);
 }
 
-function cellValue(r, c) {
-  if (c === 'key') return r.key;
-  if (r.value && typeof r.value === 'object' && !Array.isArray(r.value)) return r.value[c];
-  return c === 'value' ? r.value : undefined;
-}
-
 function cellText(v, c) {
   const x = v && typeof v === 'object' && !Array.isArray(v) ? v[c] : c === 'value' ? v : undefined;
   if (x === undefined) return h('span', { class: 'muted' }, '—');
@@ -346,12 +340,4 @@ function cellText(v, c) {
   if (Array.isArray(x) && x.every((i) => typeof i !== 'object')) return x.join(', ');
   const s = typeof x === 'object' ? JSON.stringify(x) : String(x);
   return s.length > 80 ? `${s.slice(0, 79)}…` : s;
-}
-
-/// Numbers as numbers, everything else as text (absent last).
-export function compare(a, b) {
-  if (a === undefined || a === null) return b === undefined || b === null ? 0 : 1;
-  if (b === undefined || b === null) return -1;
-  if (typeof a === 'number' && typeof b === 'number') return a - b;
-  return String(typeof a === 'object' ? JSON.stringify(a) : a).localeCompare(String(typeof b === 'object' ? JSON.stringify(b) : b), undefined, { numeric: true });
 }
