@@ -294,3 +294,37 @@ async fn an_admin_keeps_a_table_in_the_console() {
     assert_eq!(store.table_get("mfa-reminders", "keep").unwrap(), Some(json!({ "login": "kept@acme.example" })));
     world.stop().await;
 }
+
+/// The history searched in the console (scenario `console-history`): an
+/// offboarding whose JAMF step was refused (the custom card is held), and a
+/// lockout run by hand for a user Okta does not have, which fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_finds_runs_by_user_card_and_error() {
+    let world = World::start(Options { hold_custom_card: true, ..Options::default() }).await;
+    let run = world.offboard_an_engineer().await;
+    let target = &run.input["target"][0];
+    let r = world
+        .http
+        .post(format!("{}/api/v1/flows/{}/run?wait=true", world.base, urlencoding(crate::harness::LOCKOUT)))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({ "eventType": "user.account.lock", "target": [{ "id": "00unobody000000000000", "type": "User" }] }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    world.settle().await;
+    let data = json!({
+        "login": target["alternateId"],
+        "name": target["displayName"],
+        "offboarding": crate::harness::OFFBOARDING,
+        "lockout": crate::harness::LOCKOUT,
+    });
+    scenario("console-history", &world.base, ADMIN_TOKEN, data).await;
+    world.stop().await;
+}
+
+fn urlencoding(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}

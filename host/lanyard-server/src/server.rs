@@ -895,12 +895,29 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                 filter.limit = Some(l.parse().map_err(|_| bad_request(format!("`limit` must be a number, not `{l}`")))?);
             }
             filter.cursor = query_get(&q, "cursor").map(str::to_string);
-            let mut page = store.list_runs(&filter).await.map_err(store_error)?;
-            for r in &mut page.runs {
-                // Listings stay small; `GET /api/v1/runs/{id}` has the input.
-                r.input = Value::Null;
+            filter.text = query_get(&q, "text").map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
+            filter.card = query_get(&q, "card").filter(|c| !c.is_empty()).map(str::to_string);
+            filter.error_kind = query_get(&q, "error").filter(|e| !e.is_empty()).map(str::to_string);
+            if filter.text.as_ref().is_some_and(|t| t.len() > 200) {
+                return Err(bad_request("`text` is at most 200 characters".to_string()));
             }
-            Ok(json_response(StatusCode::OK, &page))
+            let page = store.list_runs(&filter).await.map_err(store_error)?;
+            let runs: Vec<Value> = page
+                .runs
+                .into_iter()
+                .map(|mut r| {
+                    // Listings stay small (`GET /api/v1/runs/{id}` has the
+                    // input); whom a run is about is kept, in people's words.
+                    let who = who_of(&r.input);
+                    r.input = Value::Null;
+                    let mut v = serde_json::to_value(&r).unwrap_or(Value::Null);
+                    if let (Some(w), Some(o)) = (who, v.as_object_mut()) {
+                        o.insert("who".into(), w);
+                    }
+                    v
+                })
+                .collect();
+            Ok(json_response(StatusCode::OK, &json!({ "runs": runs, "next_cursor": page.next_cursor })))
         }
         Route::Run(id) => {
             let run = store
@@ -1093,6 +1110,15 @@ enum Route {
     Tables,
     Rows(String),
     Row(String, String),
+}
+
+/// Whom an Okta event is about, as people know them: the first target that
+/// is a user, `{ login, name }`.
+fn who_of(input: &Value) -> Option<Value> {
+    let user = input.get("target")?.as_array()?.iter().find(|t| t.get("type").and_then(Value::as_str) == Some("User"))?;
+    let login = user.get("alternateId").and_then(Value::as_str);
+    let name = user.get("displayName").and_then(Value::as_str);
+    (login.is_some() || name.is_some()).then(|| json!({ "login": login, "name": name }))
 }
 
 /// The largest CSV a table import takes through the admin API.

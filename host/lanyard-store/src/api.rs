@@ -110,6 +110,23 @@ pub struct RunFilter {
     /// The `next_cursor` of the previous page.
     #[serde(default)]
     pub cursor: Option<String>,
+    /// Text anywhere in the run's event, output or error, or in its steps'
+    /// inputs and outputs (any case): a user's login or name finds their runs.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// A card one of its steps called (`okta.get-user`, or `name@version`).
+    #[serde(default)]
+    pub card: Option<String>,
+    /// The kind of error the run or one of its steps failed with (`timeout`).
+    #[serde(default)]
+    pub error_kind: Option<String>,
+}
+
+impl RunFilter {
+    /// Whether the filter reads each run's steps (text, card or error kind).
+    pub fn searches(&self) -> bool {
+        self.text.as_deref().is_some_and(|t| !t.is_empty()) || self.card.is_some() || self.error_kind.is_some()
+    }
 }
 
 /// One page of runs.

@@ -56,6 +56,9 @@ pub const MAX_LIST_LIMIT: usize = 1000;
 /// Index entries one `list_runs` call looks at before it returns a short page
 /// with a cursor, so a rare filter cannot turn one call into a full scan.
 const MAX_EXAMINED: usize = 20_000;
+/// Runs a search (text, card, error kind) reads with their steps for one
+/// page; it then answers what it found and where to go on.
+const MAX_SEARCHED: usize = 5_000;
 /// A journal chunk takes steps until it holds this many, or this many bytes.
 const CHUNK_STEPS: usize = 64;
 const CHUNK_BYTES: usize = 32 * 1024;
@@ -595,7 +598,14 @@ impl Store {
                 && f.since.is_none_or(|s| head.created >= s)
                 && f.until.is_none_or(|u| head.created <= u);
             if matches {
-                runs.push(self.decode_run(id.as_bytes(), &bytes)?);
+                let run = self.decode_run(id.as_bytes(), &bytes)?;
+                if f.searches() && !self.run_matches(&run, f)? {
+                    if examined >= MAX_SEARCHED {
+                        return Ok(RunPage { runs, next_cursor: Some(id.to_string()) });
+                    }
+                    continue;
+                }
+                runs.push(run);
                 if runs.len() == limit {
                     return Ok(RunPage {
                         next_cursor: Some(id.to_string()),
@@ -614,6 +624,39 @@ impl Store {
             runs,
             next_cursor: None,
         })
+    }
+
+    /// Whether `run` (and its steps) has what a search asks for.
+    fn run_matches(&self, run: &RunRecord, f: &RunFilter) -> Result<bool> {
+        let steps = self.steps_now(&run.id)?;
+        let card_of = |c: &str| c.split('@').next().unwrap_or(c).to_string();
+        if let Some(card) = &f.card {
+            let named = |c: &str| c == card || card_of(c) == *card;
+            let used = steps.iter().any(|s| s.card.as_deref().is_some_and(named))
+                || run.error.as_ref().and_then(|e| e.card.as_deref()).is_some_and(named);
+            if !used {
+                return Ok(false);
+            }
+        }
+        if let Some(kind) = &f.error_kind {
+            let failed = run.error.iter().chain(steps.iter().filter_map(|s| s.error.as_ref())).any(|e| e.kind.as_str() == kind);
+            if !failed {
+                return Ok(false);
+            }
+        }
+        if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
+            let needle = text.to_lowercase();
+            let has = |v: &serde_json::Value| v.to_string().to_lowercase().contains(&needle);
+            let in_run = has(&run.input)
+                || run.output.as_ref().is_some_and(has)
+                || run.error.as_ref().is_some_and(|e| e.message.to_lowercase().contains(&needle))
+                || run.subject.as_deref().is_some_and(|s| s.to_lowercase().contains(&needle));
+            let in_steps = || steps.iter().any(|s| s.input.as_ref().is_some_and(has) || s.output.as_ref().is_some_and(has));
+            if !in_run && !in_steps() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     pub(crate) fn unfinished_runs_now(&self) -> Result<Vec<RunRecord>> {

@@ -461,3 +461,36 @@ async fn retention_keeps_the_newest_runs_of_each_flow() {
         .unwrap();
     assert_eq!(b.runs.len(), 3);
 }
+
+#[tokio::test]
+async fn a_search_reads_the_event_the_steps_their_cards_and_errors() {
+    let store = Store::temporary().unwrap();
+    let mut ada = run(new_run_id(t0()), "off", RunStatus::Succeeded, t0());
+    ada.input = json!({"target": [{"alternateId": "ada@acme.com", "displayName": "Ada Lovelace"}]});
+    store.create_run(&ada).await.unwrap();
+    let mut jamf = step(&ada.id, "devices");
+    jamf.card = Some("acme.jamf-offboard@1.0.0".into());
+    jamf.error = Some(ErrorInfo { kind: ErrorKind::Denied, message: "held".into(), step: Some("devices".into()), card: None, retryable: false, detail: None });
+    store.record_step(&jamf).await.unwrap();
+    let grace = run(new_run_id(t0() + ChronoDuration::seconds(1)), "off", RunStatus::Succeeded, t0() + ChronoDuration::seconds(1));
+    store.create_run(&grace).await.unwrap();
+    let mut found = step(&grace.id, "user");
+    found.output = Some(json!({"profile": {"login": "grace@acme.com", "firstName": "Grace"}}));
+    store.record_step_durable(&found).await.unwrap();
+
+    let ids = |f: RunFilter| {
+        let store = store.clone();
+        async move { store.list_runs(&f).await.unwrap().runs.into_iter().map(|r| r.id).collect::<Vec<_>>() }
+    };
+    let text = |t: &str| RunFilter { text: Some(t.into()), ..RunFilter::default() };
+    // The event (any case), a step's output.
+    assert_eq!(ids(text("ADA LOVELACE")).await, [ada.id.clone()]);
+    assert_eq!(ids(text("grace@acme")).await, [grace.id.clone()]);
+    assert_eq!(ids(text("jo@acme.com")).await, [grace.id.clone(), ada.id.clone()], "steps' inputs and outputs count");
+    assert!(ids(text("nobody")).await.is_empty());
+    // A card by name, with or without its version; an error kind of a step.
+    assert_eq!(ids(RunFilter { card: Some("acme.jamf-offboard".into()), ..RunFilter::default() }).await, [ada.id.clone()]);
+    assert_eq!(ids(RunFilter { card: Some("okta.get-user@0.1.0".into()), ..RunFilter::default() }).await, [grace.id.clone()]);
+    assert_eq!(ids(RunFilter { error_kind: Some("denied".into()), ..RunFilter::default() }).await, [ada.id.clone()]);
+    assert!(ids(RunFilter { error_kind: Some("timeout".into()), ..RunFilter::default() }).await.is_empty());
+}

@@ -1,15 +1,19 @@
 // Runs: the execution history, newest first, filtered by flow and status,
-// paged with the API's cursor, refreshed every 2 s while the first page is
+// found by text (a user's login or name, anything in the event or the
+// steps' inputs and outputs), by card and by error kind, with whom each run
+// is about and where a failed one failed; paged with the API's cursor, refreshed every 2 s while the first page is
 // shown and the tab is visible. Above them, when the daemon has refused Okta
 // events at intake (they started no run, and Okta will not send them again),
 // a notice with the newest of them.
 
 import { get } from './api.js';
-import { h, fill, callout } from './dom.js';
+import { h, fill, callout, inline } from './dom.js';
 import { statusBadge, timeEl, runTrigger, duration, runDuration, STATUS_NAMES, isFinal } from './format.js';
 
 const PAGE = 50;
 const REFRESH_MS = 2000;
+// What a card or a run fails with (lanyard_core::ErrorKind).
+const ERROR_KINDS = ['invalid-input', 'not-found', 'denied', 'conflict', 'rate-limited', 'unavailable', 'timeout', 'internal', 'fuel-exhausted', 'memory-limit', 'deadline', 'stack-overflow', 'trap'];
 
 export function render(ctx) {
   ctx.title('Runs');
@@ -17,6 +21,9 @@ export function render(ctx) {
   const state = {
     flow: q.get('flow') || '',
     status: q.get('status') || '',
+    text: q.get('text') || '',
+    card: q.get('card') || '',
+    error: q.get('error') || '',
     // Cursors of the pages before this one (for "Newer"), and this page's.
     back: [],
     cursor: null,
@@ -33,6 +40,12 @@ export function render(ctx) {
     STATUS_NAMES.map((s) => h('option', { value: s }, s)),
   );
   statusSelect.value = state.status;
+  const textInput = h('input', { id: 'filter-text', type: 'search', value: state.text, spellcheck: 'false', autocomplete: 'off', placeholder: 'a login, a name, any text' });
+  const cardSelect = h('select', { id: 'filter-card' }, h('option', { value: '' }, 'Any card'));
+  if (state.card) cardSelect.append(h('option', { value: state.card }, state.card));
+  cardSelect.value = state.card;
+  const errorSelect = h('select', { id: 'filter-error' }, h('option', { value: '' }, 'Any'), ERROR_KINDS.map((k) => h('option', { value: k }, k)));
+  errorSelect.value = state.error;
   const live = h('p', { class: 'live muted', 'aria-live': 'off' });
   const table = h('div', { class: 'runs-body' }, h('p', { class: 'muted' }, 'Loading runs…'));
   const newer = h('button', { type: 'button' }, '← Newer');
@@ -48,9 +61,13 @@ export function render(ctx) {
     h('div', { class: 'page-head' }, h('h1', null, 'Runs'), live),
     h(
       'form',
-      { class: 'filters', role: 'search', 'aria-label': 'Filter runs', on: { submit: (e) => e.preventDefault() } },
+      { class: 'filters', role: 'search', 'aria-label': 'Filter runs', on: { submit: (e) => { e.preventDefault(); onFilter(); } } },
+      h('div', { class: 'field' }, h('label', { for: 'filter-text' }, 'Runs mentioning'), textInput),
       h('div', { class: 'field' }, h('label', { for: 'filter-flow' }, 'Flow'), flowSelect),
       h('div', { class: 'field' }, h('label', { for: 'filter-status' }, 'Status'), statusSelect),
+      h('div', { class: 'field' }, h('label', { for: 'filter-card' }, 'Used the card'), cardSelect),
+      h('div', { class: 'field' }, h('label', { for: 'filter-error' }, 'Failed with'), errorSelect),
+      h('button', { type: 'submit' }, 'Find'),
     ),
     rejected,
     table,
@@ -67,16 +84,27 @@ export function render(ctx) {
     })
     .catch(() => {});
 
+  // The card names for the filter (once).
+  get('cards', { signal: ctx.signal })
+    .then((d) => {
+      const names = [...new Set((d.cards || []).map((c) => c.name))].sort((a, b) => a.localeCompare(b));
+      fill(cardSelect, h('option', { value: '' }, 'Any card'), names.map((n) => h('option', { value: n }, n)));
+      cardSelect.value = state.card;
+    })
+    .catch(() => {});
+
   function onFilter() {
     state.flow = flowSelect.value;
     state.status = statusSelect.value;
+    state.text = textInput.value.trim();
+    state.card = cardSelect.value;
+    state.error = errorSelect.value;
     state.back = [];
     state.cursor = null;
-    ctx.replaceQuery({ flow: state.flow, status: state.status });
+    ctx.replaceQuery({ flow: state.flow, status: state.status, text: state.text, card: state.card, error: state.error });
     poller.poke();
   }
-  flowSelect.addEventListener('change', onFilter);
-  statusSelect.addEventListener('change', onFilter);
+  for (const el of [flowSelect, statusSelect, cardSelect, errorSelect]) el.addEventListener('change', onFilter);
   older.addEventListener('click', () => {
     if (!state.next) return;
     state.back.push(state.cursor);
@@ -97,11 +125,11 @@ export function render(ctx) {
     const wanted = { ...state };
     try {
       const page = await get('runs', {
-        query: { flow: wanted.flow, status: wanted.status, limit: PAGE, cursor: wanted.cursor },
+        query: { flow: wanted.flow, status: wanted.status, text: wanted.text, card: wanted.card, error: wanted.error, limit: PAGE, cursor: wanted.cursor },
         signal,
       });
       // A filter or page change while this was in flight: poke() fetches again.
-      if (wanted.flow !== state.flow || wanted.status !== state.status || wanted.cursor !== state.cursor) return true;
+      if (['flow', 'status', 'text', 'card', 'error', 'cursor'].some((k) => wanted[k] !== state[k])) return true;
       state.next = page.next_cursor || null;
       draw(page.runs || []);
       drawRejected(await get('rejectedEvents', { signal }));
@@ -200,7 +228,7 @@ export function render(ctx) {
   function draw(runs) {
     if (runs.length === 0) {
       rows.clear();
-      const filtered = state.flow || state.status;
+      const filtered = state.flow || state.status || state.text || state.card || state.error;
       fill(
         table,
         callout(
@@ -210,7 +238,9 @@ export function render(ctx) {
             'p',
             null,
             filtered
-              ? 'Try another flow or status.'
+              ? state.next
+                ? 'None among the runs searched so far; Older → searches on.'
+                : 'Try other words or filters.'
               : 'Runs appear here when an Okta event, a schedule or an API call starts a flow, or when you use Run now on the Flows page.',
           ),
         ),
@@ -285,8 +315,20 @@ function runRow(ctx, r, now) {
       'td',
       { 'data-label': 'Trigger' },
       h('span', { class: 'mono small' }, trigger),
-      r.subject ? h('div', { class: 'small' }, h('span', { class: 'muted' }, 'user '), h('span', { class: 'mono' }, r.subject)) : null,
+      r.who
+        ? h('div', { class: 'small who' }, h('span', { class: 'muted' }, 'user '), r.who.name || r.who.login, r.who.name && r.who.login ? h('span', { class: 'muted' }, ` (${r.who.login})`) : null)
+        : r.subject
+          ? h('div', { class: 'small' }, h('span', { class: 'muted' }, 'user '), h('span', { class: 'mono' }, r.subject))
+          : null,
       r.reason ? h('div', { class: 'small muted reason' }, r.reason) : null,
+      r.error
+        ? h(
+            'div',
+            { class: 'small run-error' },
+            r.error.step ? [h('span', { class: 'muted' }, 'at '), h('code', null, r.error.step), ': '] : null,
+            inline(String(r.error.message || r.error.kind || '').split('\n')[0]),
+          )
+        : null,
     ),
     h('td', { 'data-label': 'Started' }, timeEl(r.started || r.created)),
     h(
