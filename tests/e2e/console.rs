@@ -319,7 +319,16 @@ async fn an_admin_finds_runs_by_user_card_and_error() {
         "offboarding": crate::harness::OFFBOARDING,
         "lockout": crate::harness::LOCKOUT,
     });
+    let events = world.org.events().len();
     scenario("console-history", &world.base, ADMIN_TOKEN, data).await;
+    // The re-run: the same event, as a dry run, and nothing written to Okta.
+    world.settle().await;
+    let again = world.runs(crate::harness::OFFBOARDING).await;
+    assert_eq!(again.len(), 2, "{again:#?}");
+    let rerun = again.iter().find(|r| r.id != run.id).unwrap();
+    assert_eq!(rerun.trigger, lanyard_core::history::TriggerInfo::Rerun { of: run.id.clone() });
+    assert!(rerun.dry_run && rerun.input == run.input, "{rerun:#?}");
+    assert_eq!(world.org.events().len(), events, "a dry run writes nothing to Okta");
     world.stop().await;
 }
 

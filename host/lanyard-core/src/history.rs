@@ -83,6 +83,8 @@ pub enum TriggerInfo {
     Flow { parent_run: String, parent_step: String },
     /// `lanyard run`, or "run now" from the CLI or admin API.
     Manual,
+    /// An admin ran a past run's event again (the flow as it is now).
+    Rerun { of: String },
 }
 
 /// A failure as the history keeps it: the card error plus where it happened.

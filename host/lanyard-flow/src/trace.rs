@@ -219,6 +219,7 @@ fn trigger_text(t: &TriggerInfo) -> String {
             parent_step,
         } => format!("called by run {parent_run} at {parent_step}"),
         TriggerInfo::Manual => "manual".into(),
+        TriggerInfo::Rerun { of } => format!("re-run of {of}"),
     }
 }
 

@@ -852,6 +852,7 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
         ["runs"] => ("GET", Route::Runs),
         ["runs", id] => ("GET", Route::Run(decode_segment(id)?)),
         ["runs", id, "cancel"] => ("POST", Route::Cancel(decode_segment(id)?)),
+        ["runs", id, "rerun"] => ("POST", Route::Rerun(decode_segment(id)?)),
         ["flows"] => ("GET", Route::Flows),
         ["flows", name, "run"] => ("POST", Route::RunNow(decode_segment(name)?)),
         ["admin", "reload"] => ("POST", Route::Reload),
@@ -931,6 +932,33 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
             let steps = store.steps(&id).await.map_err(store_error)?;
             let trace = lanyard_flow::render_trace(&run, &steps, &lanyard_flow::TraceOptions::default());
             Ok(json_response(StatusCode::OK, &json!({ "run": run, "steps": steps, "trace": trace })))
+        }
+        // The same event through the flow as it is now: `{"dry_run": bool}`,
+        // said explicitly (a real re-run writes to Okta again).
+        Route::Rerun(id) => {
+            require_json(&req, true)?;
+            let body = read_body(req, engine.config().server.max_body_bytes).await?;
+            let dry_run = parse_json(&body)?
+                .get("dry_run")
+                .and_then(Value::as_bool)
+                .ok_or_else(|| bad_request("say `\"dry_run\": true` (record what it would write) or `false` (do it again)".to_string()))?;
+            let old = store
+                .get_run(&id)
+                .await
+                .map_err(|e| match e {
+                    lanyard_store::StoreError::Invalid(_) => not_found(format!("run `{id}` not found")),
+                    other => store_error(other),
+                })?
+                .ok_or_else(|| not_found(format!("run `{id}` not found")))?;
+            if let TriggerInfo::Flow { parent_run, .. } = &old.trigger {
+                return Err(bad_request(format!("run `{id}` was called by run `{parent_run}`: re-run that one")));
+            }
+            let opts = StartOptions { dry_run, force: true, ..StartOptions::default() };
+            let started = engine
+                .start_run(&old.flow, TriggerInfo::Rerun { of: old.id.clone() }, old.input, opts)
+                .await
+                .map_err(start_error)?;
+            Ok(json_response(StatusCode::ACCEPTED, &json!({ "run_id": started.run_id, "dry_run": dry_run })))
         }
         Route::Cancel(id) => match engine.cancel_run(&id).await {
             Ok(o) => Ok(json_response(StatusCode::OK, &json!({ "run_id": id, "cancelled": o }))),
@@ -1097,6 +1125,7 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
 }
 
 enum Route {
+    Rerun(String),
     ClearTable(String),
     TableCsv(String),
     Runs,

@@ -363,7 +363,7 @@ async fn replay(engine: &Engine, name: &str, body: ReplayBody) -> Result<Resp, A
         picked.extend(
             page.runs
                 .into_iter()
-                .filter(|r| !r.dry_run && r.status.is_final() && !matches!(r.trigger, TriggerInfo::Manual | TriggerInfo::Flow { .. }))
+                .filter(|r| !r.dry_run && r.status.is_final() && !matches!(r.trigger, TriggerInfo::Manual | TriggerInfo::Rerun { .. } | TriggerInfo::Flow { .. }))
                 .map(|r| r.id),
         );
         match page.next_cursor {
@@ -550,6 +550,7 @@ fn event_summary(run: &RunRecord) -> String {
         TriggerInfo::Api => "API call".into(),
         TriggerInfo::Flow { parent_run, .. } => format!("called by run {parent_run}"),
         TriggerInfo::Manual => "run by hand".into(),
+        TriggerInfo::Rerun { of } => format!("re-run of run {of}"),
     }
 }
 

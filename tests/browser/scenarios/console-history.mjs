@@ -1,8 +1,8 @@
 // The history as an admin searches it (issue: the console as the daily
 // tool): each run says whom it is about by name and login and, when it
 // failed, where and why in a line; runs are found by a user's login, by a
-// card they called and by the kind of error a step failed with. At 1440×900,
-// then at 390×844.
+// card they called and by the kind of error a step failed with; a run is run
+// again, as a dry run chosen explicitly. At 1440×900, then at 390×844.
 //
 // `t.data`: { login, name, offboarding, lockout } (one offboarding run about
 // that user, its JAMF step refused; one lockout run that failed).
@@ -51,6 +51,21 @@ export default async function (t) {
 
   // The filters are in the address: a reload keeps them.
   t.assert.ok(page.url().includes('error=not-found'));
+
+  // Re-run the offboarding as a dry run: chosen explicitly, then its page.
+  await page.locator('#filter-error').selectOption('');
+  await page.waitForFunction(() => document.querySelectorAll('table.runs tbody tr').length === 2);
+  await off.getByRole('link', { name: t.data.offboarding }).click();
+  const rerun = page.getByRole('button', { name: 'Re-run…' });
+  await rerun.click();
+  const go = page.locator('dialog').getByRole('button', { name: 'Re-run', exact: true });
+  t.assert.ok(await go.isDisabled(), 'nothing is chosen for the admin');
+  await page.locator('#rerun-dry').check();
+  await go.click();
+  await t.sees(page, 'A re-run of');
+  await t.sees(page, 'Dry run');
+  await page.locator('.page-head .badge', { hasText: 'succeeded' }).waitFor();
+  await t.shot(page, 'rerun');
 
   const phone = await t.page({ width: 390, height: 844, hash: `#/runs?text=${encodeURIComponent(t.data.login)}` });
   await phone.locator('table.runs tbody tr').first().waitFor();

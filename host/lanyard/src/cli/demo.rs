@@ -571,6 +571,7 @@ fn trace_text(run: &RunRecord, steps: &[lanyard_core::history::StepRecord], conf
         TriggerInfo::Api => "api".into(),
         TriggerInfo::Flow { .. } => "helper call".into(),
         TriggerInfo::Manual => "run now".into(),
+        TriggerInfo::Rerun { of } => format!("re-run of {of}"),
     };
     let trace = lanyard_flow::render_trace(run, steps, &lanyard_flow::TraceOptions::default());
     let lines: Vec<&str> = trace.lines().collect();

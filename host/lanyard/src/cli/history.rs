@@ -237,6 +237,7 @@ fn trigger_text(t: &TriggerInfo) -> String {
         TriggerInfo::Flow { parent_step, .. } if parent_step == "error_flow" => "error flow".into(),
         TriggerInfo::Flow { .. } => "flow".into(),
         TriggerInfo::Manual => "manual".into(),
+        TriggerInfo::Rerun { of } => format!("re-run of {of}"),
     }
 }
 

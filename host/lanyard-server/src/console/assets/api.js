@@ -13,6 +13,7 @@ export const ENDPOINTS = Object.freeze({
   rejectedEvents: { method: 'GET', path: '/api/v1/events/rejected' },
   run: { method: 'GET', path: '/api/v1/runs/{run}' },
   cancelRun: { method: 'POST', path: '/api/v1/runs/{run}/cancel' },
+  rerun: { method: 'POST', path: '/api/v1/runs/{run}/rerun' },
   cards: { method: 'GET', path: '/api/v1/cards' },
   tables: { method: 'GET', path: '/api/v1/tables' },
   rows: { method: 'GET', path: '/api/v1/tables/{table}/rows' },

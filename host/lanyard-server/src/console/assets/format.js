@@ -108,6 +108,8 @@ export function runTrigger(t) {
       return 'called by another flow';
     case 'manual':
       return 'run now';
+    case 'rerun':
+      return `re-run of ${t.of || 'a run'}`;
     default:
       return String(t.kind);
   }

@@ -4,7 +4,7 @@
 // until the run ends.
 
 import { call, get } from './api.js';
-import { h, fill, callout, jsonBlock, keepingState, toast } from './dom.js';
+import { h, fill, callout, inline, jsonBlock, keepingState, toast } from './dom.js';
 import { statusBadge, timeEl, absolute, duration, runDuration, isFinal, number } from './format.js';
 
 const REFRESH_MS = 2000;
@@ -43,6 +43,43 @@ export function render(ctx, id) {
   }, REFRESH_MS);
 }
 
+/// The Re-run dialog: dry run or real, chosen (nothing is preselected).
+function rerunDialog(ctx, run) {
+  const dry = h('input', { type: 'radio', name: 'rerun-mode', id: 'rerun-dry', value: 'dry' });
+  const real = h('input', { type: 'radio', name: 'rerun-mode', id: 'rerun-real', value: 'real' });
+  const go = h('button', { type: 'submit', class: 'primary', disabled: true }, 'Re-run');
+  const status = h('div', { 'aria-live': 'polite' });
+  for (const r of [dry, real]) r.addEventListener('change', () => (go.disabled = false));
+  const form = h(
+    'form',
+    { novalidate: true },
+    h('h2', { id: 'rerun-title' }, 'Re-run this event'),
+    h('p', null, 'The same event goes through “', run.flow, '” as the flow is now (its file may have changed since).'),
+    h('div', { class: 'field check' }, dry, h('label', { for: 'rerun-dry' }, 'Dry run: read for real, record what it would write, write nothing')),
+    h('div', { class: 'field check' }, real, h('label', { for: 'rerun-real' }, 'For real: it writes to Okta, Slack, tables and mail again')),
+    status,
+    h('div', { class: 'dialog-actions' }, h('button', { type: 'button', on: { click: () => dlg.close() } }, 'Cancel'), go),
+  );
+  const dlg = h('dialog', { class: 'run-now', 'aria-labelledby': 'rerun-title' }, form);
+  dlg.addEventListener('close', () => dlg.remove());
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!dry.checked && !real.checked) return;
+    go.disabled = true;
+    try {
+      const r = await call('rerun', { params: { run: run.id }, body: { dry_run: dry.checked } });
+      dlg.close();
+      location.hash = ctx.routeHref(['runs', r.body.run_id]);
+    } catch (err) {
+      fill(status, callout('error', 'Not re-run', h('p', null, err.message)));
+      go.disabled = false;
+    }
+  });
+  document.body.append(dlg);
+  dlg.showModal();
+  dry.focus();
+}
+
 function draw(ctx, root, d, refresh) {
   const run = d.run;
   const steps = Array.isArray(d.steps) ? d.steps : [];
@@ -73,14 +110,23 @@ function draw(ctx, root, d, refresh) {
       )
     : null;
 
+  // Re-run: the same event through the flow as it is now, as a dry run or
+  // for real, said each time (a real re-run writes again).
+  const rerun = isFinal(run.status) && run.trigger && run.trigger.kind !== 'flow'
+    ? h('button', { type: 'button', id: 'rerun', on: { click: () => rerunDialog(ctx, run) } }, 'Re-run…')
+    : null;
+
   fill(
     root,
     h(
       'div',
       { class: 'page-head' },
       h('h1', null, h('span', { class: 'visually-hidden' }, 'Run of '), run.flow),
-      h('div', { class: 'actions' }, statusBadge(run.status), cancel),
+      h('div', { class: 'actions' }, statusBadge(run.status), rerun, cancel),
     ),
+    run.trigger && run.trigger.kind === 'rerun'
+      ? h('p', { class: 'muted' }, 'A re-run of ', h('a', { href: ctx.routeHref(['runs', run.trigger.of]) }, `run ${run.trigger.of}`), ', with its event, through the flow as it was when re-run.')
+      : null,
     h(
       'p',
       { class: 'crumbs' },
@@ -184,6 +230,8 @@ function triggerDetail(ctx, run) {
         ' at step ',
         h('code', null, t.parent_step),
       ];
+    case 'rerun':
+      return ['a re-run of run ', h('a', { href: ctx.routeHref(['runs', t.of]) }, h('code', null, t.of))];
     case 'manual':
       return ['run by hand (Run now, or ', h('code', null, 'lanyard run'), ')'];
     default:
@@ -226,7 +274,7 @@ function errorBody(e, root) {
   return h(
     'div',
     { class: 'error-body' },
-    h('p', null, h('span', { class: 'tag kind' }, e.kind), ' ', e.message),
+    h('p', null, h('span', { class: 'tag kind' }, e.kind), ' ', inline(e.message)),
     h(
       'p',
       { class: 'small' },
