@@ -921,14 +921,7 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
             Ok(json_response(StatusCode::OK, &json!({ "runs": runs, "next_cursor": page.next_cursor })))
         }
         Route::Run(id) => {
-            let run = store
-                .get_run(&id)
-                .await
-                .map_err(|e| match e {
-                    lanyard_store::StoreError::Invalid(_) => not_found(format!("run `{id}` not found")),
-                    other => store_error(other),
-                })?
-                .ok_or_else(|| not_found(format!("run `{id}` not found")))?;
+            let run = run_or_404(store, &id).await?;
             let steps = store.steps(&id).await.map_err(store_error)?;
             let trace = lanyard_flow::render_trace(&run, &steps, &lanyard_flow::TraceOptions::default());
             Ok(json_response(StatusCode::OK, &json!({ "run": run, "steps": steps, "trace": trace })))
@@ -942,14 +935,7 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                 .get("dry_run")
                 .and_then(Value::as_bool)
                 .ok_or_else(|| bad_request("say `\"dry_run\": true` (record what it would write) or `false` (do it again)".to_string()))?;
-            let old = store
-                .get_run(&id)
-                .await
-                .map_err(|e| match e {
-                    lanyard_store::StoreError::Invalid(_) => not_found(format!("run `{id}` not found")),
-                    other => store_error(other),
-                })?
-                .ok_or_else(|| not_found(format!("run `{id}` not found")))?;
+            let old = run_or_404(store, &id).await?;
             if let TriggerInfo::Flow { parent_run, .. } = &old.trigger {
                 return Err(bad_request(format!("run `{id}` was called by run `{parent_run}`: re-run that one")));
             }
@@ -1139,6 +1125,18 @@ enum Route {
     Tables,
     Rows(String),
     Row(String, String),
+}
+
+/// A run by id; 404 for an id that is not one or names no run.
+async fn run_or_404(store: &lanyard_store::Store, id: &str) -> Result<lanyard_core::history::RunRecord, ApiError> {
+    store
+        .get_run(id)
+        .await
+        .map_err(|e| match e {
+            lanyard_store::StoreError::Invalid(_) => not_found(format!("run `{id}` not found")),
+            other => store_error(other),
+        })?
+        .ok_or_else(|| not_found(format!("run `{id}` not found")))
 }
 
 /// Whom an Okta event is about, as people know them: the first target that
