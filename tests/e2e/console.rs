@@ -337,3 +337,30 @@ fn urlencoding(s: &str) -> String {
         .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
 }
+
+/// A run with hundreds of steps (scenario `console-big-run`): the MFA sweep
+/// run by hand over the seeded org, read by iteration and searched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_with_hundreds_of_steps_reads_by_iteration() {
+    let world = World::start(Options::default()).await;
+    let r = world
+        .http
+        .post(format!("{}/api/v1/flows/{}/run?wait=true", world.base, urlencoding(crate::harness::MFA_REMINDER)))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    world.settle().await;
+    let run = world.runs(crate::harness::MFA_REMINDER).await.remove(0);
+    let steps = world.steps(&run).await;
+    let items = steps.iter().find(|s| s.path == "check").and_then(|s| s.input.as_ref()).and_then(|i| i["items"].as_u64()).expect("the loop's items") as usize;
+    assert!(steps.len() > 300, "a big run: {} steps", steps.len());
+    let reminded = steps
+        .iter()
+        .find(|s| s.card.as_deref().is_some_and(|c| c.starts_with("mail.send")))
+        .expect("someone was reminded");
+    let login = reminded.input.as_ref().unwrap()["to"].as_str().unwrap().to_string();
+    scenario("console-big-run", &world.base, ADMIN_TOKEN, json!({ "run": run.id, "login": login, "items": items })).await;
+    world.stop().await;
+}

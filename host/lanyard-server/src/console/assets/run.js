@@ -85,7 +85,20 @@ function draw(ctx, root, d, refresh) {
   const steps = Array.isArray(d.steps) ? d.steps : [];
   ctx.title(`${run.status} · ${run.flow}`);
   const tree = buildTree(steps);
-  const stepsList = h('ol', { class: 'tree', 'aria-label': 'Steps, in the order they started' }, tree.map((n) => stepItem(n)));
+  // A search narrows the steps to those that mention the text (and what
+  // holds them); a loop's iterations are grouped, 50 at a time.
+  const stepsList = h('ol', { class: 'tree', 'aria-label': 'Steps, in the order they started' });
+  const stepsFind = h('input', { id: 'steps-find', type: 'search', spellcheck: 'false', autocomplete: 'off', placeholder: 'a login, a card, any text', value: root.dataset.stepsFind || '' });
+  const stepsFound = h('span', { class: 'muted small', 'aria-live': 'polite' });
+  const drawSteps = () => {
+    const needle = stepsFind.value.trim().toLowerCase();
+    root.dataset.stepsFind = stepsFind.value;
+    const shown = needle ? findInTree(tree, needle) : tree;
+    fill(stepsList, shown.map((n) => stepItem(n, Boolean(needle))));
+    stepsFound.textContent = needle ? (shown.length ? '' : 'No step mentions it.') : '';
+  };
+  stepsFind.addEventListener('input', drawSteps);
+  drawSteps();
 
   const cancel = !isFinal(run.status)
     ? h(
@@ -155,6 +168,9 @@ function draw(ctx, root, d, refresh) {
             )
           : null,
       ),
+      steps.length > 1
+        ? h('div', { class: 'field steps-find' }, h('label', { for: 'steps-find' }, 'Find in the steps'), stepsFind, stepsFound)
+        : null,
       steps.length
         ? stepsList
         : h('p', { class: 'muted' }, isFinal(run.status) ? 'No steps ran.' : 'No step has finished yet; steps appear as they end.'),
@@ -345,7 +361,99 @@ function stepNote(s) {
   }
 }
 
-function stepItem(node) {
+/// The nodes that mention `needle` (path, card, input, output, error, log),
+/// with the nodes that hold them; copies, so the full tree stays.
+export function findInTree(nodes, needle) {
+  const out = [];
+  for (const n of nodes) {
+    const kids = findInTree(n.children, needle);
+    const s = n.step;
+    const own = [s.path, s.card, s.error && s.error.message, JSON.stringify(s.input ?? null), JSON.stringify(s.output ?? null), ...(s.logs || []).map((l) => l.message)]
+      .some((x) => typeof x === 'string' && x.toLowerCase().includes(needle));
+    if (own || kids.length) out.push({ ...n, children: kids, found: own });
+  }
+  return out;
+}
+
+// Iterations of a loop shown at first, and each time "Show more" is pressed.
+const ITERATIONS = 50;
+
+/// A loop's steps by iteration (the `[n]` in their paths), in order.
+export function iterations(children) {
+  const groups = new Map();
+  for (const c of children) {
+    const m = /\[(\d+)\]/.exec(c.name);
+    const i = m ? Number(m[1]) : -1;
+    if (!groups.has(i)) groups.set(i, []);
+    groups.get(i).push(c);
+  }
+  return [...groups.entries()];
+}
+
+// What an iteration was about: the first text in its steps' inputs that
+// looks like a login or an address, else the first short text of the first.
+function iterationHint(children) {
+  const textsOf = (v, out = []) => {
+    if (out.length > 40) return out;
+    if (typeof v === 'string') out.push(v);
+    else if (Array.isArray(v)) v.forEach((x) => textsOf(x, out));
+    else if (v && typeof v === 'object') Object.values(v).forEach((x) => textsOf(x, out));
+    return out;
+  };
+  const all = children.flatMap((c) => textsOf(c.step.input));
+  const t = all.find((x) => /^[^\s@]+@[^\s@]+$/.test(x)) || textsOf(children[0] && children[0].step.input).find((x) => x.length <= 40);
+  return t ? (t.length > 60 ? `${t.slice(0, 59)}…` : t) : null;
+}
+
+function loopChildren(node, finding) {
+  const groups = iterations(node.children);
+  const ol = h('ol', { class: 'iterations' });
+  let shown = 0;
+  const moreLi = h('li', { class: 'more-iterations' });
+  const showMore = () => {
+    for (const [i, kids] of groups.slice(shown, shown + ITERATIONS)) ol.insertBefore(iterationItem(node, i, kids, finding), moreLi);
+    shown = Math.min(groups.length, shown + ITERATIONS);
+    const left = groups.length - shown;
+    if (left > 0) fill(moreLi, h('button', { type: 'button', on: { click: showMore } }, `Show ${Math.min(left, ITERATIONS)} more of ${left} items`));
+    else moreLi.remove();
+  };
+  ol.append(moreLi);
+  showMore();
+  return ol;
+}
+
+function iterationItem(node, i, kids, finding) {
+  const failed = kids.some((c) => c.step.error);
+  const hint = iterationHint(kids);
+  const inner = h('ol');
+  let built = false;
+  const build = () => {
+    if (built) return;
+    built = true;
+    fill(inner, kids.map((c) => stepItem(c, finding)));
+  };
+  const det = h(
+    'details',
+    { dataset: { key: `iter:${node.step.path}[${i}]` } },
+    h(
+      'summary',
+      null,
+      h('span', { class: `step-icon ${failed ? 'failed-below' : 'ok'}`, 'aria-hidden': 'true' }, failed ? '!' : '✓'),
+      h('span', { class: 'step-name' }, i >= 0 ? `item ${i + 1}` : 'steps'),
+      hint ? h('span', { class: 'step-note' }, hint) : null,
+      h('span', { class: 'step-meta' }, `${kids.length} step${kids.length === 1 ? '' : 's'}${failed ? ' · failed inside' : ''}`),
+    ),
+    inner,
+  );
+  det.addEventListener('toggle', () => det.open && build());
+  if (failed || finding) {
+    det.open = true;
+    build();
+  }
+  return h('li', { class: `step iteration ${failed ? 'failed-below' : 'ok'}` }, det);
+}
+
+function stepItem(node, finding = false) {
   const s = node.step;
   const failedHere = s.error && (s.error.step === s.path || s.kind === 'card');
   const failedBelow = s.error && !failedHere;
@@ -361,9 +469,11 @@ function stepItem(node) {
   if (s.effects && s.effects.length) meta.push(`${s.effects.length} would-do`);
   const note = stepNote(s);
 
+  // The body (inputs, outputs as JSON) is drawn when the step is opened.
+  let body = null;
   const details = h(
     'details',
-    { dataset: { key: `step:${s.path}` }, open: failedHere ? true : null },
+    { dataset: { key: `step:${s.path}` } },
     h(
       'summary',
       null,
@@ -374,14 +484,23 @@ function stepItem(node) {
       note ? h('span', { class: 'step-note' }, note) : null,
       h('span', { class: 'step-meta' }, meta.join(' · ')),
     ),
-    stepBody(s, failedHere),
   );
-  return h(
-    'li',
-    { class: `step ${state}`, dataset: { path: s.path } },
-    details,
-    node.children.length ? h('ol', null, node.children.map((c) => stepItem(c))) : null,
-  );
+  const open = () => {
+    if (body) return;
+    body = stepBody(s, failedHere);
+    details.append(body);
+  };
+  details.addEventListener('toggle', () => details.open && open());
+  if (failedHere || (finding && node.found)) {
+    details.open = true;
+    open();
+  }
+  const kids = node.children.length
+    ? s.kind === 'for_each'
+      ? loopChildren(node, finding)
+      : h('ol', null, node.children.map((c) => stepItem(c, finding)))
+    : null;
+  return h('li', { class: `step ${state}`, dataset: { path: s.path } }, details, kids);
 }
 
 function stepBody(s, failedHere) {
