@@ -6,6 +6,7 @@
 // - descriptions show their `code` spans as code, never literal backticks,
 //   and read as paragraphs, not cut where the file wrapped;
 // - a toast never takes a click meant for what is under it;
+// - the Test run's sample event runs the flow as given;
 // - an element marked hidden is not shown;
 // - an address with no page, or a flow that does not exist, says so;
 // - nothing is wider than the phone's screen.
@@ -58,6 +59,16 @@ export default async function (t) {
     t.assert.ok(through, 'a click on a toast reaches what is under it');
     await hiddenStaysHidden(t, page, 'the Flows page');
     await fits(t, page, `the Flows page at ${size}`);
+
+    // The Test run's sample event, as given, runs the flow (a real user,
+    // not a placeholder id), here as a dry run.
+    await row.getByRole('button', { name: 'Test run…' }).click();
+    const dialog = page.locator('dialog.run-now');
+    await dialog.getByRole('button', { name: 'Run', exact: true }).waitFor();
+    await dialog.locator('#run-dry').check();
+    await dialog.getByRole('button', { name: 'Run', exact: true }).click();
+    await dialog.getByRole('link').first().click();
+    await page.locator('.page-head .badge', { hasText: 'succeeded' }).waitFor({ timeout: 30000 });
 
     // Addresses with nothing there say so.
     await page.evaluate(() => (location.hash = '#/flows/a/b'));
