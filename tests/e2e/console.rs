@@ -364,3 +364,34 @@ async fn a_run_with_hundreds_of_steps_reads_by_iteration() {
     scenario("console-big-run", &world.base, ADMIN_TOKEN, json!({ "run": run.id, "login": login, "items": items })).await;
     world.stop().await;
 }
+
+/// A flow that keeps no step data (`keep_step_data: false`): its run's steps
+/// lose their inputs and outputs when it ends, and the console says so
+/// (scenario `console-withheld`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flow_that_keeps_no_step_data_withholds_it() {
+    const FLOW: &str = "Private: Look a User Up";
+    let world = World::start(Options { flows: FlowsDir::Copy, ..Options::default() }).await;
+    let user = world.seeded_users(|u| u.status == "ACTIVE")[0].clone();
+    std::fs::write(
+        world.flows_dir.join("private.yaml"),
+        format!("name: \"{FLOW}\"\ndescription: Reads a user; keeps none of it.\nkeep_step_data: false\ntrigger: manual\nsteps:\n  - id: user\n    card: okta.get-user\n    with: {{ user: \"{{{{ event.user }}}}\" }}\n  - return: {{ login: \"{{{{ user.profile.login }}}}\" }}\n"),
+    )
+    .unwrap();
+    world.engine.reload().await.expect("the flows reload");
+    let r = world
+        .http
+        .post(format!("{}/api/v1/flows/{}/run?wait=true", world.base, urlencoding(FLOW)))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({ "user": user.id }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    let run = world.runs(FLOW).await.remove(0);
+    assert_eq!(run.output, Some(json!({ "login": user.login() })), "the run itself had the data");
+    let steps = world.steps(&run).await;
+    assert!(!steps.is_empty() && steps.iter().all(|s| s.withheld && s.input.is_none() && s.output.is_none()), "{steps:#?}");
+    scenario("console-withheld", &world.base, ADMIN_TOKEN, json!({ "run": run.id, "flow": FLOW })).await;
+    world.stop().await;
+}

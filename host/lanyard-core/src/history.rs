@@ -202,4 +202,8 @@ pub struct StepRecord {
     /// children; traces sort by this to show steps in the order they began.
     #[serde(default)]
     pub seq: u64,
+    /// The flow keeps no step inputs and outputs (`keep_step_data: false`):
+    /// they were dropped when the run ended.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub withheld: bool,
 }

@@ -457,7 +457,7 @@ impl<'a> Cx<'a> {
         let entries = self.expect_map(root, "a flow", top)?;
         self.check_keys(
             entries,
-            &["name", "description", "enabled", "trigger", "steps", "on_failure"],
+            &["name", "description", "enabled", "keep_step_data", "trigger", "steps", "on_failure"],
             "a flow",
             top,
         );
@@ -511,6 +511,10 @@ impl<'a> Cx<'a> {
             Some((_, n)) => self.expect_bool(n, "`enabled`", top),
             None => Some(true),
         };
+        let keep_step_data = match get(entries, "keep_step_data") {
+            Some((_, n)) => self.expect_bool(n, "`keep_step_data`", top),
+            None => Some(true),
+        };
         let trigger = match get(entries, "trigger") {
             Some((_, n)) => self.trigger(n),
             None => {
@@ -554,6 +558,7 @@ impl<'a> Cx<'a> {
             name: name?,
             description: description?,
             enabled: enabled?,
+            keep_step_data: keep_step_data?,
             file: self.file.to_string(),
             digest,
             trigger: trigger?,

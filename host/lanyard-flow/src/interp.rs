@@ -647,6 +647,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 logs: rec.logs,
                 effects: rec.effects,
                 seq,
+                withheld: false,
             };
             if let Err(e) = run.env.journal.record(record).await {
                 return Ctl::Fail(self.fail(ErrorKind::Internal, &path, e.to_string()));

@@ -25,6 +25,12 @@ pub struct Flow {
     /// fires and invokes would start a run. Serialized only when off, as written.
     #[serde(skip_serializing_if = "is_on")]
     pub enabled: bool,
+    /// `keep_step_data:` (absent is `true`). When `false`, a run's step
+    /// inputs and outputs (personal data, often) are dropped from the history
+    /// when the run ends; the steps, their errors and logs stay, marked as
+    /// withheld. The event stays (it is what a re-run runs again).
+    #[serde(skip_serializing_if = "is_on")]
+    pub keep_step_data: bool,
     /// The file it came from, as given to the compiler.
     pub file: String,
     /// sha256 (hex) of the file's text: `RunRecord::flow_digest`.

@@ -1380,6 +1380,16 @@ impl Engine {
     }
 
     async fn finished(&self, run: RunRecord, done: Option<oneshot::Sender<RunRecord>>) {
+        // A flow that keeps no step data: its steps' inputs and outputs go
+        // now, before anyone is told the run ended.
+        if self.flows().get(&run.flow).is_some_and(|f| !f.keep_step_data) {
+            match self.inner.store.withhold_step_data(&run.id) {
+                Ok(_) => {
+                    let _ = self.inner.store.sync().await;
+                }
+                Err(e) => tracing::error!(run = %run.id, error = %e, "cannot drop the step data of a flow that keeps none"),
+            }
+        }
         let status = run.status;
         metrics::counter!(m::RUNS_FINISHED, "flow" => run.flow.clone(), "status" => status.as_str()).increment(1);
         if let (Some(s), Some(e)) = (run.started, run.ended) {

@@ -593,6 +593,7 @@ async fn test_card(engine: &Engine, name: &str, body: CardTestBody) -> Result<Re
         logs: result.logs,
         effects: result.effects,
         seq: 0,
+        withheld: false,
     };
     engine.redactor().scrub_step(&mut step);
     Ok(json_response(

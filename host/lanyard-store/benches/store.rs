@@ -101,6 +101,7 @@ fn step(run_id: &str, path: &str, seq: u64) -> StepRecord {
         logs: vec![],
         effects: vec![],
         seq,
+        withheld: false,
     }
 }
 

@@ -742,6 +742,33 @@ impl Store {
         }
     }
 
+    /// Drop the inputs and outputs of a run's steps (its flow keeps no step
+    /// data), marking each step withheld; one atomic write. Returns how many
+    /// steps had any.
+    pub fn withhold_step_data(&self, run_id: &str) -> Result<usize> {
+        let b = self.b()?;
+        check_id(run_id)?;
+        let mut batch = sled::Batch::default();
+        let mut dropped = 0;
+        for item in b.t.steps.scan_prefix(run_id) {
+            let (k, v) = item.map_err(|e| StoreError::backend("scan", T_STEPS, run_id, e))?;
+            let mut chunk = vec![FORMAT_CHUNK_V1];
+            for record in chunk_records(&k, &v)? {
+                let mut step: StepRecord = serde_json::from_slice(record).map_err(|e| StoreError::corrupt(T_STEPS, &k, e.to_string()))?;
+                dropped += usize::from(step.input.is_some() || step.output.is_some());
+                step.input = None;
+                step.output = None;
+                step.withheld = true;
+                let bytes = serde_json::to_vec(&step).map_err(|e| StoreError::corrupt(T_STEPS, &k, format!("cannot encode: {e}")))?;
+                chunk.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+                chunk.extend_from_slice(&bytes);
+            }
+            batch.insert(k.to_vec(), chunk);
+        }
+        b.t.steps.apply_batch(batch).map_err(|e| StoreError::backend("write", T_STEPS, run_id, e))?;
+        Ok(dropped)
+    }
+
     pub(crate) fn steps_now(&self, run_id: &str) -> Result<Vec<StepRecord>> {
         let b = self.b()?;
         check_id(run_id)?;

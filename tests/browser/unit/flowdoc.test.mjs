@@ -386,3 +386,13 @@ test('a long one-line description is written as a folded block that reads back t
   d.setDescription('Short again.');
   assert.match(d.toString(), /^description: Short again\.\n/m);
 });
+
+test('a flow that keeps no step data says so under its description, and the key goes again', () => {
+  const doc = FlowDoc.parse('name: A\ndescription: B\n# who\ntrigger: manual\nsteps:\n  - return: {}\n');
+  assert.equal(doc.keepsStepData, true);
+  doc.setKeepsStepData(false);
+  assert.equal(doc.toString(), 'name: A\ndescription: B\nkeep_step_data: false\n# who\ntrigger: manual\nsteps:\n  - return: {}\n');
+  assert.equal(doc.keepsStepData, false);
+  doc.setKeepsStepData(true);
+  assert.equal(doc.toString(), 'name: A\ndescription: B\n# who\ntrigger: manual\nsteps:\n  - return: {}\n');
+});

@@ -87,5 +87,6 @@ pub fn step(run_id: &str, path: &str) -> StepRecord {
         logs: vec![],
         effects: vec![],
         seq: 0,
+        withheld: false,
     }
 }

@@ -882,7 +882,21 @@ class Editor {
             write: (d, cond) => d.setTrigger({ ...d.trigger(), filter: cond || null }),
           })
         : null,
+      h('h3', null, 'History'),
+      this.keepDataField(),
       this.textField('Note for the version history (optional)', null, '', () => {}, { id: 'save-note' }),
+    );
+  }
+
+  /// Whether runs keep their steps' inputs and outputs (personal data).
+  keepDataField() {
+    const box = h('input', { type: 'checkbox', id: 'keep-step-data', checked: this.doc.keepsStepData });
+    box.addEventListener('change', () => this.edit((d) => d.setKeepsStepData(box.checked)));
+    return h(
+      'div',
+      { class: 'field check' },
+      box,
+      h('label', { for: 'keep-step-data' }, 'Keep each step’s inputs and outputs in the run history. Uncheck for flows that handle personal data: the steps, their errors and logs stay; what they read and wrote goes when the run ends.'),
     );
   }
 

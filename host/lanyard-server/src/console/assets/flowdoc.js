@@ -30,7 +30,7 @@ export const STEP_KINDS = ['card', 'if', 'switch', 'for_each', 'assign', 'return
 
 // The order keys are written in when the builder adds one (FORMAT.md's order);
 // keys not listed go after these.
-const ROOT_ORDER = ['name', 'description', 'enabled', 'trigger', 'steps', 'on_failure'];
+const ROOT_ORDER = ['name', 'description', 'enabled', 'keep_step_data', 'trigger', 'steps', 'on_failure'];
 const STEP_ORDER = ['id', 'description', ...STEP_KINDS, 'as', 'concurrency', 'with', 'then', 'else', 'cases', 'default', 'steps', 'retry', 'timeout', 'fuel', 'memory', 'on_error'];
 const TRIGGER_ORDER = ['okta', 'filter', 'include_own_events', 'schedule', 'api', 'flow'];
 const SCHEDULE_ORDER = ['cron', 'timezone', 'catch_up', 'overlap'];
@@ -321,6 +321,22 @@ export class FlowDoc {
   setEnabled(on) {
     if (on && this.get(['enabled']) === undefined) return;
     this.#setKey([], 'enabled', Boolean(on));
+  }
+
+  /// Whether the history keeps the steps' inputs and outputs (no
+  /// `keep_step_data` key, or `true`).
+  get keepsStepData() {
+    return this.get(['keep_step_data']) !== false;
+  }
+
+  /// Keep the steps' inputs and outputs (the key goes) or not
+  /// (`keep_step_data: false`).
+  setKeepsStepData(keep) {
+    if (keep) {
+      if (this.get(['keep_step_data']) !== undefined) this.#removeKey([], 'keep_step_data');
+      return;
+    }
+    this.#setKey([], 'keep_step_data', false);
   }
 
   /// The trigger as `{ kind, … }`: okta `{ event_types, filter, include_own_events }`,
