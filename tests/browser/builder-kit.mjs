@@ -104,10 +104,17 @@ export async function pickFirst(a, search, expr, { fallback = null, words = null
   }
   await a.enter();
   if (words) {
+    // Shift+Enter starts a new line in what to write.
+    const typeLines = async (text) => {
+      for (const [i, line] of text.split('\n').entries()) {
+        if (i > 0) await a.press('Shift+Enter');
+        await a.type(line);
+      }
+    };
     await page.locator('#picker-yes').waitFor();
-    await a.type(words[0]);
+    await typeLines(words[0]);
     await a.press('Tab');
-    await a.type(words[1]);
+    await typeLines(words[1]);
     await a.press('Enter');
   }
   await page.locator('dialog.picker').waitFor({ state: 'detached' });

@@ -101,7 +101,7 @@ pub async fn profile_changes_resync_groups(w: &World, flow: &str) {
         )),
         "{text}"
     );
-    assert!(!text.contains("No earlier snapshot"));
+    assert!(!text.contains("No earlier snapshot") && !text.ends_with('\n'), "{text:?}");
 
     // 3. Back to Engineering: the snapshot says Sales, so Sales' app groups go.
     update(w, &user.id, &[("department", "Engineering")]).await;

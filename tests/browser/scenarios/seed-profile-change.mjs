@@ -99,8 +99,7 @@ export default async function (t) {
     ['removed text', "{{ sync.removed | join(', ') }}", { fallback: 'none' }],
     '\nApps now: ',
     ['each label text', "{{ apps.items | map(attribute='label') | join(', ') }}", { fallback: 'none' }],
-    '\n',
-    ['found words', '{{ previous.found }}', { words: ['', 'No earlier snapshot: please review app groups from the old department by hand.'] }],
+    ['found words', '{{ previous.found }}', { words: ['', '\nNo earlier snapshot: please review app groups from the old department by hand.'] }],
   ]);
   await a.tabTo(field(page, 'channel'));
   await a.type('#it-ops');

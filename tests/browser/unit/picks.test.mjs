@@ -46,6 +46,8 @@ test('fallbacks and words: text quoted, yes/no, none and numbers as they are', (
   assert.equal(withFallback('{{ user.profile.department }}', 'none'), '{{ user.profile.department | default(none) }}');
   assert.equal(withFallback('{{ sessions.revoked }}', 'false'), '{{ sessions.revoked | default(false) }}');
   assert.equal(withFallback('{{ x }}', ''), '{{ x }}');
+  // A line break stays an escape in the expression's text.
+  assert.equal(quoteText('\nNo earlier snapshot'), '"\\nNo earlier snapshot"');
   // Each item's field of a list: the fallback stands in for a missing list.
   const each = withExtras(groups, { ages: false, words: false }).find((f) => f.label.includes('each Name'));
   assert.deepEqual(each.fallback, { on: 'groups.groups' });

@@ -1064,18 +1064,21 @@ class Editor {
     };
     // "… in words": what to write when it holds, and when it does not.
     const askWords = (f) => {
-      const yes = h('input', { type: 'text', id: 'picker-yes', placeholder: 'e.g. revoked' });
-      const no = h('input', { type: 'text', id: 'picker-no', placeholder: 'e.g. NOT revoked' });
+      // One line each; Shift+Enter starts another line, Enter inserts.
+      const yes = h('textarea', { id: 'picker-yes', rows: '1', placeholder: 'e.g. revoked', title: 'Shift+Enter for a new line' });
+      const no = h('textarea', { id: 'picker-no', rows: '1', placeholder: 'e.g. NOT revoked', title: 'Shift+Enter for a new line' });
       const ok = h('button', { type: 'button', class: 'palette-item', on: { click: () => {
         close();
         use(`{{ ${quoteText(yes.value)} if ${stripBraces(f.expression)} else ${quoteText(no.value)} }}`);
       } } }, 'Insert');
-      no.addEventListener('keydown', (e) => {
-        if (e.key === 'Enter') {
-          e.preventDefault();
-          ok.click();
-        }
-      });
+      for (const el of [yes, no]) {
+        el.addEventListener('keydown', (e) => {
+          if (e.key === 'Enter' && !e.shiftKey) {
+            e.preventDefault();
+            ok.click();
+          }
+        });
+      }
       fill(results, h('li', { class: 'picker-words' }, h('label', { for: 'picker-yes' }, 'When it holds, write '), yes, h('label', { for: 'picker-no' }, ' otherwise '), no, ' ', ok));
       yes.focus();
     };

@@ -71,8 +71,13 @@ function isDate(f) {
 /// `true`, `false`, `none` and numbers are written as such (a row's
 /// `sessions_revoked` is then a yes/no, a missing value a null).
 export function quoteText(s) {
-  const l = lit(s);
-  return l.startsWith('"') && !/['\\]/.test(s) ? `'${s}'` : l;
+  const t = String(s ?? '');
+  if (t.trim() === t) {
+    const l = lit(t);
+    if (!l.startsWith('"')) return l;
+  }
+  // Text as typed, spaces and line breaks kept.
+  return /['\\\n\r\t]/.test(t) ? JSON.stringify(t) : `'${t}'`;
 }
 
 /// `{{ x }}` with what to write when x is empty: `{{ x | default("y") }}`;
