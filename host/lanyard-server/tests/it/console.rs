@@ -292,11 +292,17 @@ async fn the_console_calls_only_admin_routes_that_exist() {
             "testFlow" => Some(json!({ "source": HELLO, "file": "hello.yaml", "event": { "who": "console" } })),
             "replay" => Some(json!({ "source": HELLO })),
             "testCard" => Some(json!({ "input": { "message": "hi" } })),
+            "putRow" => Some(json!({ "login": "jo" })),
+            "rerun" => Some(json!({ "dry_run": true })),
+            "grantCard" => Some(json!({ "grants": [], "replace": true })),
             _ => None,
         };
         let mut req = d.http.request(method.clone(), d.url(&url)).bearer_auth(ADMIN);
         if let Some(b) = body {
             req = req.json(&b);
+        }
+        if name == "importCsv" {
+            req = req.header("content-type", "text/csv").body("key,login\nu2,ann\n");
         }
         let r = req.send().await.unwrap();
         let status = r.status().as_u16();
@@ -309,6 +315,10 @@ async fn the_console_calls_only_admin_routes_that_exist() {
             // Without `cron` and `timezone`: the route says what it needs.
             "schedulePreview" => 400,
             "checkFlow" | "setEnabled" | "testFlow" | "replay" | "testCard" => 200,
+            "putRow" | "deleteRow" | "clearTable" | "importCsv" => 200,
+            "rerun" => 202,
+            // A built-in's grants are the config's: no published card to grant.
+            "grantCard" => 404,
             // The run is over: the route exists and says so.
             "cancelRun" => 409,
             _ if method == reqwest::Method::GET => 200,
