@@ -303,15 +303,7 @@ async fn an_admin_finds_runs_by_user_card_and_error() {
     let world = World::start(Options { hold_custom_card: true, ..Options::default() }).await;
     let run = world.offboard_an_engineer().await;
     let target = &run.input["target"][0];
-    let r = world
-        .http
-        .post(format!("{}/api/v1/flows/{}/run?wait=true", world.base, urlencoding(crate::harness::LOCKOUT)))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({ "eventType": "user.account.lock", "target": [{ "id": "00unobody000000000000", "type": "User" }] }))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
+    fail_a_lockout(&world).await;
     world.settle().await;
     let data = json!({
         "login": target["alternateId"],
@@ -330,6 +322,19 @@ async fn an_admin_finds_runs_by_user_card_and_error() {
     assert!(rerun.dry_run && rerun.input == run.input, "{rerun:#?}");
     assert_eq!(world.org.events().len(), events, "a dry run writes nothing to Okta");
     world.stop().await;
+}
+
+/// A lockout run by hand for a user Okta does not have: it fails at `user`.
+async fn fail_a_lockout(world: &World) {
+    let r = world
+        .http
+        .post(format!("{}/api/v1/flows/{}/run?wait=true", world.base, urlencoding(crate::harness::LOCKOUT)))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({ "eventType": "user.account.lock", "target": [{ "id": "00unobody000000000000", "type": "User" }] }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
 }
 
 fn urlencoding(s: &str) -> String {
@@ -393,5 +398,41 @@ async fn a_flow_that_keeps_no_step_data_withholds_it() {
     let steps = world.steps(&run).await;
     assert!(!steps.is_empty() && steps.iter().all(|s| s.withheld && s.input.is_none() && s.output.is_none()), "{steps:#?}");
     scenario("console-withheld", &world.base, ADMIN_TOKEN, json!({ "run": run.id, "flow": FLOW })).await;
+    world.stop().await;
+}
+
+/// The seven everyday tasks of the issue, each from the Flows page, clicks
+/// and keys counted (scenario `console-daily-tasks`; building a flow is the
+/// seed scenarios' `built::*`). Each must stay a handful of clicks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_everyday_tasks_take_a_few_clicks() {
+    let world = World::start(Options { flows: FlowsDir::Copy, hold_custom_card: true, ..Options::default() }).await;
+    let offboarded = world.offboard_an_engineer().await;
+    let key = offboarded.input["target"][0]["id"].as_str().unwrap().to_string();
+    fail_a_lockout(&world).await;
+    world.settle().await;
+    let data = json!({
+        "failed": crate::harness::LOCKOUT,
+        "mfa": crate::harness::MFA_REMINDER,
+        "audit_key": key,
+        "lockout": crate::harness::LOCKOUT,
+    });
+    let out = scenario("console-daily-tasks", &world.base, ADMIN_TOKEN, data).await;
+    let counts = crate::browser::tallies(&out);
+    assert_eq!(counts.len(), 6, "{out}");
+    for (what, clicks, keys) in &counts {
+        eprintln!("{what}: {clicks} clicks or selections, {keys} keystrokes");
+        assert!(*clicks <= 6, "{what} took {clicks} clicks");
+    }
+    // What the admin did is done.
+    world.settle().await;
+    assert_eq!(world.engine.store().table_get("offboarding-audit", &key).unwrap().unwrap()["department"], "Finance");
+    let flows = world.engine.flows();
+    let lockout = flows.get(crate::harness::LOCKOUT).unwrap();
+    assert!(!lockout.enabled, "turned off");
+    assert!(std::fs::read_to_string(world.flows_dir.join("lockout-manager.yaml")).unwrap().contains("#it-help"));
+    assert!(!world.runs(crate::harness::MFA_REMINDER).await.is_empty(), "the sweep ran");
+    let card = world.admin_get("cards/acme.jamf-offboard/1.0.0").await;
+    assert_eq!(card["versions"][0]["state"], "granted", "{card}");
     world.stop().await;
 }

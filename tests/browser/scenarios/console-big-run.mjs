@@ -26,4 +26,10 @@ export default async function (t) {
   await t.shot(page, 'found');
   await page.locator('#steps-find').fill('');
   await page.waitForFunction((n) => document.querySelectorAll('li.iteration').length === n, Math.min(50, t.data.items));
+
+  // On a phone: nothing wider than the screen.
+  const phone = await t.page({ width: 390, height: 844, hash: `#/runs/${t.data.run}` });
+  await phone.locator('li.iteration').first().waitFor();
+  const [content, screen] = await phone.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  t.assert.ok(content <= screen, `the page is ${content}px wide on a ${screen}px screen`);
 }

@@ -22,4 +22,10 @@ export default async function (t) {
   t.assert.ok(polls() > before, 'the page polled the flows again');
   t.assert.deepEqual(asked.filter((p) => p.startsWith('/api/v1/runs')), [], 'the Flows page downloads no runs');
   await t.shot(page, 'counts');
+
+  // On a phone: nothing wider than the screen.
+  const phone = await t.page({ width: 390, height: 844, hash: '#/flows' });
+  await phone.locator('a.last-run').first().waitFor();
+  const [content, screen] = await phone.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  t.assert.ok(content <= screen, `the page is ${content}px wide on a ${screen}px screen`);
 }

@@ -15,4 +15,10 @@ export default async function (t) {
   await page.evaluate((h) => (location.hash = h), `#/flows/${encodeURIComponent(t.data.flow)}?edit=1`);
   await page.getByRole('button', { name: 'Name, description, trigger' }).click();
   t.assert.equal(await page.locator('#keep-step-data').isChecked(), false);
+
+  // On a phone: nothing wider than the screen.
+  const phone = await t.page({ width: 390, height: 844, hash: `#/runs/${t.data.run}` });
+  await phone.locator('ol.tree').first().waitFor();
+  const [content, screen] = await phone.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  t.assert.ok(content <= screen, `the page is ${content}px wide on a ${screen}px screen`);
 }
