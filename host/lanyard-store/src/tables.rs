@@ -240,14 +240,16 @@ impl Store {
             _ => std::ops::Bound::Included(prefix.as_bytes().to_vec()),
         };
         let mut page = empty;
+        // Whether the scan stopped with rows still to look at.
+        let mut more = false;
         for item in tree.range::<Vec<u8>, _>((start, std::ops::Bound::Unbounded)) {
             let (k, v) = item.map_err(|e| StoreError::backend("scan", &name, prefix, e))?;
             if !k.starts_with(prefix.as_bytes()) {
-                page.next = None;
                 break;
             }
             let key = String::from_utf8(k.to_vec()).map_err(|_| StoreError::corrupt(&name, &k, "key is not UTF-8"))?;
             if page.rows.len() >= limit as usize || page.examined >= MAX_FIND_EXAMINED as u64 {
+                more = true;
                 break;
             }
             page.examined += 1;
@@ -261,9 +263,9 @@ impl Store {
                 page.rows.push(TableRow { key, value });
             }
         }
-        // `next` stays only when the scan stopped early (a full page, or the
-        // rows it may look at), not when the table ran out.
-        if page.rows.len() < limit as usize && page.examined < MAX_FIND_EXAMINED as u64 {
+        // `next` only when the scan stopped with rows left (a full page, or
+        // the rows it may look at), not when the table ran out.
+        if !more {
             page.next = None;
         }
         Ok(page)

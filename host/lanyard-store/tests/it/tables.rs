@@ -232,3 +232,31 @@ async fn a_sorted_page_orders_the_whole_table_by_a_field() {
     assert_eq!(keys(store.table_page_sorted("t", "", None, "key", true, 0, 10).unwrap()).0, ["d", "c", "b", "a"]);
     assert_eq!(keys(store.table_page_sorted("t", "", Some("AR"), "n", false, 0, 10).unwrap()).0, ["c"]);
 }
+
+#[test]
+fn a_table_of_a_hundred_thousand_rows_pages_searches_and_sorts() {
+    let store = Store::temporary().unwrap();
+    const N: usize = 100_000;
+    for i in 0..N {
+        let row = json!({ "login": format!("user{i:06}@acme.example"), "n": (i * 7919) % N });
+        store.table_put("big", &format!("u{i:06}"), &row).unwrap();
+    }
+    let keys = |p: &lanyard_store::RowPage| p.rows.iter().map(|r| r.key.clone()).collect::<Vec<_>>();
+    // A page anywhere, by the key it goes on after.
+    let page = store.table_page("big", "", Some("u099949"), None, 50).unwrap();
+    assert_eq!(keys(&page).first().map(String::as_str), Some("u099950"));
+    assert_eq!(page.rows.len(), 50);
+    assert_eq!(page.next, None, "the last page");
+    // Text in the last row is found (every row is read, within the bound).
+    let found = store.table_page("big", "", None, Some("USER099999@"), 50).unwrap();
+    assert_eq!(keys(&found), ["u099999"]);
+    // The whole table sorted by a number, a page from the middle.
+    let sorted = store.table_page_sorted("big", "", None, "n", false, 50_000, 3).unwrap();
+    let ns: Vec<u64> = sorted.rows.iter().map(|r| r.value["n"].as_u64().unwrap()).collect();
+    assert_eq!(ns, [50_000, 50_001, 50_002]);
+    assert_eq!(sorted.next.as_deref(), Some("50003"));
+    // One row more than sorting reads: refused, with what to do.
+    store.table_put("big", "zzz", &json!({ "n": 1 })).unwrap();
+    let err = store.table_page_sorted("big", "", None, "n", false, 0, 3).unwrap_err();
+    assert!(err.to_string().contains("sorting reads at most 100000 rows"), "{err}");
+}
