@@ -28,6 +28,10 @@ export default async function (t) {
   await home();
   a = t.hands(page);
   await a.click(page.locator('tr').filter({ has: page.getByRole('link', { name: t.data.mfa, exact: true }) }).getByRole('button', { name: 'Run now…' }));
+  // A schedule flow takes no input: the dialog asks for none, and says what the run sees.
+  await t.sees(page, 'The run sees a fire of its schedule at the current time', page.locator('dialog.run-now'));
+  t.assert.equal(await page.locator('#run-input').isVisible(), false, 'no JSON to write for a schedule');
+  t.assert.equal(await page.locator('dialog.run-now .run-form').isVisible(), false);
   await a.click(page.locator('dialog.run-now').getByRole('button', { name: 'Run', exact: true }));
   await t.sees(page, 'Started run');
   t.tally('run the MFA sweep now', a);
