@@ -436,3 +436,57 @@ async fn the_everyday_tasks_take_a_few_clicks() {
     assert_eq!(card["versions"][0]["state"], "granted", "{card}");
     world.stop().await;
 }
+
+/// Every page says when the daemon's store cannot write (scenario
+/// `console-store-full`): its data directory is on a 24 MiB tmpfs, filled
+/// while the pages are open, then freed (root, or a user namespace: see
+/// `lanyard_store::testing`).
+#[test]
+fn every_page_says_when_the_store_cannot_write() {
+    lanyard_store::testing::with_mount_rights("console::every_page_says_when_the_store_cannot_write", || {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap().block_on(store_full())
+    });
+}
+
+async fn store_full() {
+    let disk = lanyard_store::testing::Tmpfs::mount(24);
+    let world = World::start(Options { data_dir: Some(disk.path().join("data")), ..Options::default() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let marker = |n: &str| dir.path().join(n);
+    let (open, full, freed) = (marker("open"), marker("full"), marker("freed"));
+    let base = world.base.clone();
+    let data = json!({ "open": open, "full": full, "freed": freed });
+    let browser = tokio::spawn(async move { scenario("console-store-full", &base, ADMIN_TOKEN, data).await });
+    let wait_for = |p: std::path::PathBuf| async move {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while !p.exists() {
+            assert!(std::time::Instant::now() < deadline, "the scenario did not write {}", p.display());
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    };
+    wait_for(open.clone()).await;
+
+    // Full: writes fail until the store reports it cannot write.
+    disk.fill();
+    let readyz = || async { world.http.get(format!("{}/readyz", world.base)).send().await.unwrap().status().as_u16() };
+    for i in 0.. {
+        if readyz().await == 503 {
+            break;
+        }
+        assert!(i < 500, "the store kept writing on a full disk");
+        let _ = world
+            .http
+            .post(format!("{}/api/v1/flows/{}/run?dry_run=true", world.base, urlencoding(crate::harness::LOCKOUT)))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({ "eventType": "user.account.lock", "padding": "x".repeat(64 * 1024) }))
+            .send()
+            .await;
+    }
+    std::fs::write(&full, "full").unwrap();
+
+    // The pages said so: space returns, and they say nothing any more.
+    wait_for(freed).await;
+    disk.free();
+    browser.await.expect("the scenario");
+    world.stop().await;
+}

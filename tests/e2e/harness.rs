@@ -85,6 +85,9 @@ pub struct Options {
     /// Leave the custom card's grants out of the config: `acme.jamf-offboard`
     /// is held until an admin decides (the Cards page).
     pub hold_custom_card: bool,
+    /// The store's directory (a small tmpfs, to fill), instead of `data`
+    /// beside the config.
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Which flows the daemon loads.
@@ -182,7 +185,8 @@ impl World {
                 d
             }
         };
-        let text = config_text(&org, &sandbox_url, &slack, &smtp, &jamf, &flows_dir, options.hold_custom_card);
+        let text = config_text(&org, &sandbox_url, &slack, &smtp, &jamf, &flows_dir, options.hold_custom_card)
+            .replace("data_dir = \"data\"", &format!("data_dir = {:?}", options.data_dir.as_deref().unwrap_or(Path::new("data")).display().to_string()));
         let path = dir.path().join("lanyard.toml");
         std::fs::write(&path, &text).expect("write lanyard.toml");
         let config = Config::load(&path).unwrap_or_else(|e| panic!("{e}\n--- lanyard.toml ---\n{text}"));
