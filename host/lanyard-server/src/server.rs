@@ -1035,6 +1035,8 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                 None => None,
             };
             let (prefix, find) = (query_get(&q, "prefix").unwrap_or(""), query_get(&q, "q"));
+            // `in`: the column the text is looked for in (else any).
+            let column = query_get(&q, "in").filter(|c| !c.is_empty());
             let limit = limit.unwrap_or(lanyard_store::table_limits::DEFAULT_FIND_LIMIT);
             // Sorted by a field: the whole (found) table, a page from `after`
             // (an offset); else key order, a page after the key `after`.
@@ -1044,9 +1046,9 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                         Some(a) => a.parse::<usize>().map_err(|_| bad_request(format!("sorted, `after` is a row number, not `{a}`")))?,
                         None => 0,
                     };
-                    store.table_page_sorted(&table, prefix, find, field, query_get(&q, "desc") == Some("true"), offset, limit)
+                    store.table_page_sorted_in(&table, prefix, find, column, field, query_get(&q, "desc") == Some("true"), offset, limit)
                 }
-                None => store.table_page(&table, prefix, query_get(&q, "after").filter(|a| !a.is_empty()), find, limit),
+                None => store.table_page_in(&table, prefix, query_get(&q, "after").filter(|a| !a.is_empty()), find, column, limit),
             }
             .map_err(store_error)?;
             Ok(json_response(

@@ -170,12 +170,20 @@ impl Store {
     /// without it last; `desc` turns it round), `limit` of them from
     /// `offset`. Sorting reads every matching row, at most
     /// [`MAX_FIND_EXAMINED`]: past that it is refused, to narrow first.
+    #[allow(clippy::too_many_arguments)]
     pub fn table_page_sorted(&self, table: &str, prefix: &str, contains: Option<&str>, field: &str, desc: bool, offset: usize, limit: u32) -> Result<RowPage> {
+        self.table_page_sorted_in(table, prefix, contains, None, field, desc, offset, limit)
+    }
+
+    /// [`Store::table_page_sorted`], the text looked for only in the field
+    /// `column` (`key`: the key) when one is given.
+    #[allow(clippy::too_many_arguments)]
+    pub fn table_page_sorted_in(&self, table: &str, prefix: &str, contains: Option<&str>, column: Option<&str>, field: &str, desc: bool, offset: usize, limit: u32) -> Result<RowPage> {
         let mut all = Vec::new();
         let mut after: Option<String> = None;
         let mut examined = 0u64;
         loop {
-            let page = self.table_page(table, prefix, after.as_deref(), contains, MAX_FIND_LIMIT)?;
+            let page = self.table_page_in(table, prefix, after.as_deref(), contains, column, MAX_FIND_LIMIT)?;
             examined += page.examined;
             all.extend(page.rows);
             if examined >= MAX_FIND_EXAMINED as u64 && page.next.is_some() {
@@ -223,6 +231,12 @@ impl Store {
     /// (1 to [`MAX_FIND_LIMIT`]), looking at no more than
     /// [`MAX_FIND_EXAMINED`] rows; `next` is where to go on from.
     pub fn table_page(&self, table: &str, prefix: &str, after: Option<&str>, contains: Option<&str>, limit: u32) -> Result<RowPage> {
+        self.table_page_in(table, prefix, after, contains, None, limit)
+    }
+
+    /// [`Store::table_page`], the text looked for only in the top-level
+    /// field `column` (`key`: the key) when one is given.
+    pub fn table_page_in(&self, table: &str, prefix: &str, after: Option<&str>, contains: Option<&str>, column: Option<&str>, limit: u32) -> Result<RowPage> {
         if limit == 0 || limit > MAX_FIND_LIMIT {
             return Err(StoreError::Invalid(format!("table `{table}`: a page has 1 to {MAX_FIND_LIMIT} rows, not {limit}")));
         }
@@ -255,9 +269,12 @@ impl Store {
             page.examined += 1;
             page.next = Some(key.clone());
             let value: Value = decode(&name, &k, &v)?;
-            let hit = match &needle {
-                None => true,
-                Some(n) => key.to_lowercase().contains(n) || value.to_string().to_lowercase().contains(n),
+            let text_of = |v: &Value| v.as_str().map(str::to_lowercase).unwrap_or_else(|| v.to_string().to_lowercase());
+            let hit = match (&needle, column) {
+                (None, _) => true,
+                (Some(n), Some("key")) => key.to_lowercase().contains(n),
+                (Some(n), Some(c)) => value.get(c).is_some_and(|v| text_of(v).contains(n)),
+                (Some(n), None) => key.to_lowercase().contains(n) || value.to_string().to_lowercase().contains(n),
             };
             if hit {
                 page.rows.push(TableRow { key, value });

@@ -1,7 +1,7 @@
 // A table as an admin keeps it (issue: the console as the daily tool; the
 // seed's "Tables tab for storing data"): the grid of rows with a column per
 // field, pages, finding rows by any text, sorting, a row corrected in its
-// form, one added and one deleted, the table exported and imported as CSV (a
+// form, one added and one deleted, rows found in one column, the table exported and imported as CSV (a
 // bad file changes nothing), and cleared with a confirmation. At 1440×900,
 // then at 390×844.
 //
@@ -32,6 +32,15 @@ export default async function (t) {
   await page.locator('#row-find').fill('ADA');
   await page.getByRole('button', { name: 'Find' }).click();
   await page.waitForFunction(() => document.querySelectorAll('table.rows-grid tbody tr').length === 3);
+  // In one column: "user11" is in the login of ten rows, and in no name.
+  await page.locator('#row-find').fill('user11');
+  await page.locator('#row-find-in').selectOption('login');
+  await page.getByRole('button', { name: 'Find' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('table.rows-grid tbody tr').length === 10);
+  await page.locator('#row-find-in').selectOption('name');
+  await page.getByRole('button', { name: 'Find' }).click();
+  await t.sees(page, 'No row matches');
+  await page.locator('#row-find-in').selectOption('');
   await page.locator('#row-find').fill('');
   await page.getByRole('button', { name: 'Find' }).click();
   await page.waitForFunction(() => document.querySelectorAll('table.rows-grid tbody tr').length === 50);

@@ -206,6 +206,11 @@ async fn a_page_goes_on_after_a_key_and_finds_text_in_any_field() {
     assert_eq!(keys(&ada), ["u00", "u05", "u10", "u15", "u20"]);
     assert_eq!(ada.examined, 26);
     assert_eq!(keys(&store.table_page("people", "", None, Some("zz"), 10).unwrap()), ["zz"]);
+    // In one column only: the key, or a field.
+    assert_eq!(keys(&store.table_page_in("people", "", None, Some("U05"), Some("key"), 10).unwrap()), ["u05"]);
+    assert_eq!(keys(&store.table_page_in("people", "", None, Some("zed"), Some("name"), 10).unwrap()), ["zz"]);
+    assert!(store.table_page_in("people", "", None, Some("zz"), Some("name"), 10).unwrap().rows.is_empty());
+    assert!(store.table_page_in("people", "", None, Some("ada"), Some("nothing"), 10).unwrap().rows.is_empty());
 
     // Bounds, and a table that does not exist.
     assert!(store.table_page("people", "", None, None, 0).is_err());

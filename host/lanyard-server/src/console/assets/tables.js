@@ -50,10 +50,21 @@ export function renderList(ctx) {
 
 export function renderTable(ctx, name) {
   ctx.title(`Table ${name}`);
-  const state = { q: ctx.route.query.get('q') || '', prefix: ctx.route.query.get('prefix') || '', starts: [null], rows: [], next: null, sort: null, desc: false };
+  const state = { q: ctx.route.query.get('q') || '', in: ctx.route.query.get('in') || '', prefix: ctx.route.query.get('prefix') || '', starts: [null], rows: [], next: null, sort: null, desc: false };
   const summary = h('p', { class: 'muted', 'aria-live': 'polite' });
   const find = h('input', { id: 'row-find', type: 'search', value: state.q, spellcheck: 'false', autocomplete: 'off', placeholder: 'a login, a name, any text' });
   const prefix = h('input', { id: 'row-prefix', type: 'search', value: state.prefix, spellcheck: 'false', autocomplete: 'off' });
+  // Which column the text is looked for in (the page's columns; any by default).
+  const findIn = h('select', { id: 'row-find-in' }, h('option', { value: '' }, 'any column'));
+  const columnsSeen = new Set();
+  const offerColumns = (cols) => {
+    for (const c of ['key', ...cols, state.in].filter(Boolean)) {
+      if (columnsSeen.has(c)) continue;
+      columnsSeen.add(c);
+      findIn.append(h('option', { value: c }, c));
+    }
+    findIn.value = state.in;
+  };
   const grid = h('div', { class: 'grid-box' }, h('p', { class: 'muted' }, 'Loading rows…'));
   const pager = h('div', { class: 'pager' });
   const editor = h('dialog', { class: 'row-editor', 'aria-labelledby': 'row-editor-title' });
@@ -69,6 +80,7 @@ export function renderTable(ctx, name) {
       'form',
       { class: 'filters', role: 'search', 'aria-label': 'Find rows', on: { submit: (e) => { e.preventDefault(); search(); } } },
       h('div', { class: 'field' }, h('label', { for: 'row-find' }, 'Rows containing'), find),
+      h('div', { class: 'field' }, h('label', { for: 'row-find-in' }, 'In'), findIn),
       h('div', { class: 'field' }, h('label', { for: 'row-prefix' }, 'Key starts with'), prefix),
       h('button', { type: 'submit' }, 'Find'),
     ),
@@ -100,9 +112,10 @@ export function renderTable(ctx, name) {
 
   function search() {
     state.q = find.value.trim();
+    state.in = findIn.value;
     state.prefix = prefix.value;
     state.starts = [null];
-    ctx.replaceQuery({ q: state.q, prefix: state.prefix });
+    ctx.replaceQuery({ q: state.q, in: state.in, prefix: state.prefix });
     load();
   }
 
@@ -110,7 +123,7 @@ export function renderTable(ctx, name) {
     const after = state.starts[state.starts.length - 1];
     try {
       const sort = state.sort ? { sort: state.sort, desc: String(state.desc) } : {};
-      const d = await get('rows', { params: { table: name }, query: { prefix: state.prefix, q: state.q, after: after ?? '', limit: PAGE, ...sort }, signal: ctx.signal });
+      const d = await get('rows', { params: { table: name }, query: { prefix: state.prefix, q: state.q, in: state.in, after: after ?? '', limit: PAGE, ...sort }, signal: ctx.signal });
       state.rows = d.rows || [];
       state.next = d.next || null;
       draw();
@@ -126,6 +139,7 @@ export function renderTable(ctx, name) {
       fill(grid, callout('info', state.q || state.prefix ? 'No row matches' : 'This table is empty', state.q || state.prefix ? null : h('p', null, 'Add a row, or import a CSV.')));
     } else {
       const columns = columnsOf(rows);
+      offerColumns(columns);
       const head = ['key', ...columns].map((c) => {
         const sorted = state.sort === c;
         return h(
