@@ -24,13 +24,36 @@ pub fn builtin() -> &'static [BuiltinCard] {
     BUILTIN
 }
 
-/// The built-in card from `cards/builtin/<name>/`.
+/// The built-in card named `name` as flows name it (`http.request`,
+/// `lanyard.echo`), or by its directory under `cards/builtin/`
+/// (`http-request`, `echo`).
 pub fn builtin_card(name: &str) -> Option<&'static BuiltinCard> {
-    BUILTIN.iter().find(|c| c.name == name)
+    BUILTIN.iter().find(|c| c.name == name || card_name(c.name) == name)
+}
+
+/// The name flows use for the built-in card in `cards/builtin/<dir>/`: the
+/// first `-` is the dot (`okta-get-user` is `okta.get-user`); a directory
+/// without one is a `lanyard.` card (`echo` is `lanyard.echo`).
+pub fn card_name(dir: &str) -> String {
+    match dir.split_once('-') {
+        Some((family, rest)) => format!("{family}.{rest}"),
+        None => format!("lanyard.{dir}"),
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_built_in_card_is_found_by_the_name_flows_use() {
+        assert_eq!(super::card_name("okta-get-user"), "okta.get-user");
+        assert_eq!(super::card_name("echo"), "lanyard.echo");
+        for name in ["http.request", "http-request"] {
+            assert_eq!(super::builtin_card(name).map(|c| c.name), Some("http-request"), "{name}");
+        }
+        assert_eq!(super::builtin_card("lanyard.echo").map(|c| c.name), Some("echo"));
+        assert!(super::builtin_card("http.nothing").is_none());
+    }
+
     #[test]
     fn builtin_cards_are_components() {
         assert!(!super::builtin().is_empty());

@@ -107,10 +107,16 @@ fn inspect_shows_a_builtin_card() {
     assert!(doc["output_schema"]["properties"]["length"].is_object());
     assert!(doc["imports"].as_array().unwrap().iter().any(|i| i.as_str().unwrap().starts_with("wasi:")));
 
-    // A card that asks for grants lists them.
-    let out = lanyard(&["card", "inspect", "builtin:okta-get-user"]);
-    assert!(out.ok, "{out}");
-    assert!(out.stdout.contains("\ngrants   okta:okta.users.read\n"), "{out}");
+    // A card that asks for grants lists them; it is named as flows name it
+    // (or by its folder).
+    for name in ["builtin:okta.get-user", "builtin:okta-get-user"] {
+        let out = lanyard(&["card", "inspect", name]);
+        assert!(out.ok, "{out}");
+        assert!(out.stdout.contains("\ngrants   okta:okta.users.read\n"), "{out}");
+    }
+    let out = lanyard(&["card", "inspect", "builtin:okta.nothing"]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(out.stderr.contains("no built-in card `okta.nothing`") && out.stderr.contains("http.request, "), "{out}");
 }
 
 #[test]

@@ -46,7 +46,7 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct InspectArgs {
-    /// The card: a WebAssembly component (.wasm), or `builtin:<name>`.
+    /// The card: a WebAssembly component (.wasm), or `builtin:<name>` (`builtin:http.request`).
     pub wasm: PathBuf,
     /// Print the metadata as JSON.
     #[arg(long)]
@@ -55,7 +55,7 @@ pub struct InspectArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// The card: a WebAssembly component (.wasm), or `builtin:<name>`.
+    /// The card: a WebAssembly component (.wasm), or `builtin:<name>` (`builtin:http.request`).
     pub wasm: PathBuf,
     /// The JSON input.
     #[arg(long, conflicts_with = "input_file", value_name = "JSON")]
@@ -129,7 +129,7 @@ async fn load(runtime: &Runtime, path: &Path) -> anyhow::Result<Arc<LoadedCard>>
         Some(name) => match lanyard_cards::builtin_card(name) {
             Some(card) => card.wasm.to_vec(),
             None => {
-                let names: Vec<&str> = lanyard_cards::builtin().iter().map(|c| c.name).collect();
+                let names: Vec<String> = lanyard_cards::builtin().iter().map(|c| lanyard_cards::card_name(c.name)).collect();
                 bail!("no built-in card `{name}` (built in: {})", names.join(", "));
             }
         },
