@@ -1000,6 +1000,16 @@ grants = ["connection:it-slack", "files:/etc"]
         assert_eq!(c.server.data_dir, Path::new("/etc/lanyard/lanyard-data"));
         assert!(c.hook_secret.is_some());
         assert!(c.card_grants["slack.post"].allows_connection("it-slack"));
+        // It grants the seed flows what flows/grants.toml says they need (the
+        // custom JAMF card aside: the example has no `jamf` connection).
+        let seed = include_str!("../../../flows/grants.toml");
+        let cut = text.find("[cards.").expect("the example grants cards");
+        let with_seed = format!("{}{}", &text[..cut], seed.replace("[cards.\"acme.jamf-offboard\"]\ngrants = [\"connection:jamf\"]\n", ""));
+        let s = Config::parse(&with_seed, Some(Path::new("/etc/lanyard/lanyard.toml")), &env).unwrap();
+        assert!(!s.card_grants.is_empty());
+        for (card, grants) in &s.card_grants {
+            assert_eq!(c.card_grants.get(card), Some(grants), "lanyard.example.toml grants {card} what flows/grants.toml does");
+        }
     }
 
     #[test]
