@@ -149,8 +149,15 @@ struct Api {
 impl Api {
     /// One request; the answer's status and body. `404` is the caller's to
     /// read; any other error is the daemon's message.
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<(&'static str, Vec<u8>)>) -> anyhow::Result<(u16, Vec<u8>, Option<u64>)> {
-        let mut req = self.client.request(method, format!("{}/api/v1/{path}", self.base)).bearer_auth(&self.token);
+    /// `segments` after `/api/v1/`, each percent-encoded by `Url`.
+    async fn send(&self, method: reqwest::Method, segments: &[&str], query: &[(&str, &str)], body: Option<(&'static str, Vec<u8>)>) -> anyhow::Result<(u16, Vec<u8>, Option<u64>)> {
+        let mut url = reqwest::Url::parse(&self.base).with_context(|| format!("the daemon's address {} is not a URL", self.base))?;
+        url.path_segments_mut()
+            .map_err(|_| anyhow::anyhow!("the daemon's address {} cannot take a path", self.base))?
+            .pop_if_empty()
+            .extend(["api", "v1"])
+            .extend(segments);
+        let mut req = self.client.request(method, url).query(query).bearer_auth(&self.token);
         if let Some((kind, bytes)) = body {
             req = req.header("content-type", kind).body(bytes);
         }
@@ -172,28 +179,19 @@ impl Api {
         Ok((status, bytes, rows))
     }
 
-    async fn json(&self, method: reqwest::Method, path: &str, body: Option<(&'static str, Vec<u8>)>) -> anyhow::Result<(u16, Value)> {
-        let (status, bytes, _) = self.send(method, path, body).await?;
+    async fn json(&self, method: reqwest::Method, segments: &[&str], query: &[(&str, &str)], body: Option<(&'static str, Vec<u8>)>) -> anyhow::Result<(u16, Value)> {
+        let (status, bytes, _) = self.send(method, segments, query, body).await?;
         Ok((status, serde_json::from_slice(&bytes).context("the daemon's answer is not JSON")?))
     }
 }
 
-/// A path segment, percent-encoded.
-fn seg(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
 
 pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::List { data, json } => {
             let tables: Vec<TableInfo> = match data.open(false)? {
                 Target::Store(store) => store.list_tables()?,
-                Target::Daemon(api) => serde_json::from_value(api.json(reqwest::Method::GET, "tables", None).await?.1["tables"].take())?,
+                Target::Daemon(api) => serde_json::from_value(api.json(reqwest::Method::GET, &["tables"], &[], None).await?.1["tables"].take())?,
             };
             if json {
                 println!("{}", serde_json::to_string_pretty(&tables)?);
@@ -211,7 +209,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Get { data, table, key } => {
             let row = match data.open(false)? {
                 Target::Store(store) => store.get(&table, &key).await.map_err(card_error)?,
-                Target::Daemon(api) => match api.json(reqwest::Method::GET, &format!("tables/{}/rows/{}", seg(&table), seg(&key)), None).await? {
+                Target::Daemon(api) => match api.json(reqwest::Method::GET, &["tables", &table, "rows", &key], &[], None).await? {
                     (404, _) => None,
                     (_, mut v) => Some(v["value"].take()),
                 },
@@ -248,7 +246,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 }
                 Target::Daemon(api) => {
                     let body = ("application/json", serde_json::to_vec(&row)?);
-                    let (_, v) = api.json(reqwest::Method::PUT, &format!("tables/{}/rows/{}", seg(&table), seg(&key)), Some(body)).await?;
+                    let (_, v) = api.json(reqwest::Method::PUT, &["tables", &table, "rows", &key], &[], Some(body)).await?;
                     serde_json::from_value(v["outcome"].clone())?
                 }
             };
@@ -269,7 +267,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                     outcome
                 }
                 Target::Daemon(api) => {
-                    let (_, v) = api.json(reqwest::Method::DELETE, &format!("tables/{}/rows/{}", seg(&table), seg(&key)), None).await?;
+                    let (_, v) = api.json(reqwest::Method::DELETE, &["tables", &table, "rows", &key], &[], None).await?;
                     serde_json::from_value(v["outcome"].clone())?
                 }
             };
@@ -288,7 +286,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             // Through the daemon, the CSV arrives whole before it is written.
             let csv = match data.open(false)? {
                 Target::Store(store) => Export::Store(store),
-                Target::Daemon(api) => match api.send(reqwest::Method::GET, &format!("tables/{}/csv", seg(&table)), None).await? {
+                Target::Daemon(api) => match api.send(reqwest::Method::GET, &["tables", &table, "csv"], &[], None).await? {
                     (404, ..) => anyhow::bail!("table `{table}` not found"),
                     (_, bytes, rows) => Export::Bytes(bytes, rows.unwrap_or_default()),
                 },
@@ -334,9 +332,9 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 Target::Daemon(api) => {
                     let mut bytes = Vec::new();
                     std::io::BufReader::new(input).read_to_end(&mut bytes).with_context(|| format!("cannot read {}", file.display()))?;
-                    let path = format!("tables/{}/csv?mode={}", seg(&table), if replace { "replace" } else { "merge" });
+                    let mode = [("mode", if replace { "replace" } else { "merge" })];
                     let (_, v) = api
-                        .json(reqwest::Method::PUT, &path, Some(("text/csv", bytes)))
+                        .json(reqwest::Method::PUT, &["tables", &table, "csv"], &mode, Some(("text/csv", bytes)))
                         .await
                         .with_context(|| format!("{} was not imported", file.display()))?;
                     serde_json::from_value(v["imported"].clone())?
