@@ -513,7 +513,7 @@ function stepBody(s, failedHere) {
         : h('p', { class: 'small' }, 'Failed because of step ', h('code', null, s.error.step || 'inside'), `: ${s.error.kind}: ${s.error.message}`),
     );
   }
-  if (s.withheld) parts.push(h('p', { class: 'small muted withheld' }, 'Its inputs and outputs are not kept: this flow keeps no step data (', h('code', null, 'keep_step_data: false'), '), so they went when the run ended.'));
+  if (s.withheld) parts.push(h('p', { class: 'small muted withheld' }, 'Its inputs and outputs are not kept: this flow is set to keep no step data (its History setting, for personal data), so they were removed when the run ended.'));
   if (s.input !== undefined && s.input !== null) parts.push(h('div', { class: 'step-section' }, h('h3', null, s.kind === 'card' ? 'Input (evaluated with)' : 'Input'), jsonBlock(s.input, { label: `input of ${s.path}` })));
   if (s.output !== undefined && s.output !== null) parts.push(h('div', { class: 'step-section' }, h('h3', null, 'Output'), jsonBlock(s.output, { label: `output of ${s.path}` })));
   if (s.logs && s.logs.length) {
