@@ -1,9 +1,12 @@
 //! What the built-in cards share, so that they read their input and shape their
 //! output the same way:
 //!
-//! - [`UserRef`] and [`GroupRef`]: a flow names a user by id, login or user
-//!   object, and a group by id, exact name or group object;
-//! - [`List`]: every card that returns a list returns `{ "items": [...], "count": n }`;
+//! - [`UserRef`], [`GroupRef`], [`AppRef`] and [`RuleRef`]: a flow names a
+//!   user by id, login or user object, a group by id, exact name or group
+//!   object, an app by id, label or app object, and a group rule by id, exact
+//!   name or rule object;
+//! - [`List`]: every card that returns a list returns `{ "items": [...], "count": n }`,
+//!   and [`okta::Page`], one page of a longer one, adds `next`;
 //! - [`Outcome`]: every write returns `"outcome": "changed" | "unchanged"`;
 //! - [`remote`]: how an answer from a remote HTTP service becomes a card error.
 //!
@@ -15,8 +18,8 @@ pub mod okta;
 pub mod refs;
 pub mod remote;
 
-pub use okta::{List, Outcome, UserInput};
-pub use refs::{GroupRef, OneOrMany, UserRef};
+pub use okta::{List, Outcome, Page, UserInput};
+pub use refs::{AppRef, GroupRef, OneOrMany, RuleRef, UserRef};
 
 use lanyard_sdk::CardError;
 

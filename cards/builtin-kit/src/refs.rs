@@ -1,4 +1,4 @@
-//! How a flow names a user or a group in a card's input, and values that may be
+//! How a flow names a user, a group, an app or a group rule in a card's input, and values that may be
 //! one string or a list of them.
 //!
 //! Each type reads a JSON value a flow author would naturally pass (a login
@@ -85,23 +85,24 @@ fn ref_text(v: Value, what: &str, accepted: &str) -> Result<(String, bool), Stri
     Ok((trimmed.to_string(), from_object))
 }
 
+/// A reference's text, and whether it is an id: taken from an object's `id`,
+/// or shaped like an Okta id with this prefix.
+fn id_or_text(v: Value, what: &str, accepted: &str, prefix: &str) -> Result<(String, bool), String> {
+    let (text, from_object) = ref_text(v, what, accepted)?;
+    let is_id = from_object || looks_like_id(&text, prefix);
+    Ok((text, is_id))
+}
+
 impl<'de> Deserialize<'de> for UserRef {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = Value::deserialize(d)?;
-        let (text, from_object) = ref_text(v, "`user`", "an Okta user id, a login, or a user object with an `id`")
+        let (text, is_id) = id_or_text(v, "`user`", "an Okta user id, a login, or a user object with an `id`", "00u")
             .map_err(D::Error::custom)?;
-        Ok(UserRef::classify(text, from_object))
+        Ok(if is_id { UserRef::Id(text) } else { UserRef::Login(text) })
     }
 }
 
 impl UserRef {
-    fn classify(text: String, from_object: bool) -> UserRef {
-        if from_object || looks_like_id(&text, "00u") {
-            UserRef::Id(text)
-        } else {
-            UserRef::Login(text)
-        }
-    }
 
     /// What the flow wrote, for messages.
     pub fn as_str(&self) -> &str {
@@ -137,6 +138,63 @@ impl GroupRef {
     }
 }
 
+/// An app: an Okta app id (`0oa1abcd...`), its label (`GitHub`), or an app
+/// object such as the `app` of `okta.find-app`, of which only `id` is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppRef {
+    /// Looks like an Okta app id, or came from an object: used as is.
+    Id(String),
+    /// Anything else: the app's label (or catalog name), looked up first.
+    Label(String),
+}
+
+impl<'de> Deserialize<'de> for AppRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        let (text, is_id) = id_or_text(v, "`app`", "an Okta app id, the app's label, or an app object with an `id`", "0oa")
+            .map_err(D::Error::custom)?;
+        Ok(if is_id { AppRef::Id(text) } else { AppRef::Label(text) })
+    }
+}
+
+impl AppRef {
+    /// What the flow wrote, for messages.
+    pub fn as_str(&self) -> &str {
+        match self {
+            AppRef::Id(s) | AppRef::Label(s) => s,
+        }
+    }
+}
+
+/// A group rule: an Okta group rule id (`0pr1abcd...`), the rule's exact name,
+/// or a rule object such as the `rule` of `okta.create-group-rule`, of which
+/// only `id` is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleRef {
+    /// Looks like an Okta group rule id, or came from an object: used as is.
+    Id(String),
+    /// Anything else: the rule's exact name, looked up first.
+    Name(String),
+}
+
+impl<'de> Deserialize<'de> for RuleRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        let (text, is_id) = id_or_text(v, "`rule`", "an Okta group rule id, the rule's exact name, or a rule object with an `id`", "0pr")
+            .map_err(D::Error::custom)?;
+        Ok(if is_id { RuleRef::Id(text) } else { RuleRef::Name(text) })
+    }
+}
+
+impl RuleRef {
+    /// What the flow wrote, for messages.
+    pub fn as_str(&self) -> &str {
+        match self {
+            RuleRef::Id(s) | RuleRef::Name(s) => s,
+        }
+    }
+}
+
 fn ref_schema(description: &str, id_example: &str, text_example: &str) -> Schema {
     json_schema!({
         "description": description,
@@ -151,41 +209,49 @@ fn ref_schema(description: &str, id_example: &str, text_example: &str) -> Schema
     })
 }
 
-impl JsonSchema for UserRef {
-    fn inline_schema() -> bool {
-        true
-    }
+/// `JsonSchema` for a reference type: inline, a string or an object with an `id`.
+macro_rules! ref_json_schema {
+    ($ty:ident, $description:expr, $id_example:expr, $text_example:expr) => {
+        impl JsonSchema for $ty {
+            fn inline_schema() -> bool {
+                true
+            }
 
-    fn schema_name() -> Cow<'static, str> {
-        "UserRef".into()
-    }
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($ty).into()
+            }
 
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        ref_schema(
-            "An Okta user id, a login, or a user object (such as the output of okta.get-user) of which `id` is read.",
-            "00u1a2b3c4d5e6f7g8h9",
-            "ada.lovelace@example.com",
-        )
-    }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                ref_schema($description, $id_example, $text_example)
+            }
+        }
+    };
 }
 
-impl JsonSchema for GroupRef {
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn schema_name() -> Cow<'static, str> {
-        "GroupRef".into()
-    }
-
-    fn json_schema(_: &mut SchemaGenerator) -> Schema {
-        ref_schema(
-            "An Okta group id, the group's exact name, or a group object (such as an item of okta.list-user-groups) of which `id` is read.",
-            "00g1a2b3c4d5e6f7g8h9",
-            "Engineering",
-        )
-    }
-}
+ref_json_schema!(
+    UserRef,
+    "An Okta user id, a login, or a user object (such as the output of okta.get-user) of which `id` is read.",
+    "00u1a2b3c4d5e6f7g8h9",
+    "ada.lovelace@example.com"
+);
+ref_json_schema!(
+    GroupRef,
+    "An Okta group id, the group's exact name, or a group object (such as an item of okta.list-user-groups) of which `id` is read.",
+    "00g1a2b3c4d5e6f7g8h9",
+    "Engineering"
+);
+ref_json_schema!(
+    AppRef,
+    "An Okta app id, the app's label as people see it (`GitHub`), or an app object (such as the `app` of okta.find-app) of which `id` is read.",
+    "0oa1a2b3c4d5e6f7g8h9",
+    "GitHub"
+);
+ref_json_schema!(
+    RuleRef,
+    "An Okta group rule id, the rule's exact name, or a rule object (such as the `rule` of okta.create-group-rule) of which `id` is read.",
+    "0pr1a2b3c4d5e6f7g8h9",
+    "Engineering department"
+);
 
 /// One string or a list of strings (mail recipients): `"a@example.com"` and
 /// `["a@example.com", "b@example.com"]` both work.
@@ -270,6 +336,19 @@ mod tests {
         );
         assert_eq!(group(json!({"id": "G1"})), Ok(GroupRef::Object { id: "G1".into(), name: None, group_type: None }));
         assert!(group(json!(null)).unwrap_err().contains("not null"));
+    }
+
+    #[test]
+    fn apps_and_rules_are_ids_names_or_objects() {
+        let app = |v: Value| serde_json::from_value::<AppRef>(v).map_err(|e| e.to_string());
+        assert_eq!(app(json!("0oa1abc")), Ok(AppRef::Id("0oa1abc".into())));
+        assert_eq!(app(json!(" GitHub ")), Ok(AppRef::Label("GitHub".into())));
+        assert_eq!(app(json!({"id": "x1", "label": "GitHub"})), Ok(AppRef::Id("x1".into())));
+        assert!(app(json!(7)).unwrap_err().contains("`app` must be an Okta app id"));
+        let rule = |v: Value| serde_json::from_value::<RuleRef>(v).map_err(|e| e.to_string());
+        assert_eq!(rule(json!("0pr1abc")), Ok(RuleRef::Id("0pr1abc".into())));
+        assert_eq!(rule(json!("Sales department")), Ok(RuleRef::Name("Sales department".into())));
+        assert!(rule(json!({"name": "x"})).unwrap_err().contains("has no `id`"));
     }
 
     #[test]

@@ -4,6 +4,8 @@
 
 use lanyard_sdk::http::Response;
 use lanyard_sdk::{CardError, ErrorKind};
+use schemars::JsonSchema;
+use serde::Deserialize;
 
 /// The longest piece of a remote's error body quoted in a message.
 const MAX_QUOTED: usize = 300;
@@ -50,6 +52,65 @@ pub fn error(kind: ErrorKind, message: String, response: &Response) -> CardError
     e
 }
 
+/// Which statuses of a remote's answer a flow takes as answers rather than
+/// errors: `expect_status` in a card's input.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ExpectStatus {
+    /// Exactly this status.
+    One(u16),
+    /// Any of these statuses.
+    Many(Vec<u16>),
+    /// `any`: every status is an answer; the flow looks at `status` itself.
+    Any(AnyStatus),
+}
+
+/// The word `any` of [`ExpectStatus::Any`].
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AnyStatus {
+    Any,
+}
+
+impl ExpectStatus {
+    /// Whether `status` is an answer; without an expectation, any 2xx is.
+    pub fn allows(expect: Option<&ExpectStatus>, status: u16) -> bool {
+        match expect {
+            None => (200..300).contains(&status),
+            Some(ExpectStatus::One(s)) => *s == status,
+            Some(ExpectStatus::Many(list)) => list.contains(&status),
+            Some(ExpectStatus::Any(_)) => true,
+        }
+    }
+}
+
+/// A flow's `query` object as name/value pairs, in order: strings, numbers
+/// and booleans as text, a list repeating the parameter, null left out.
+pub fn query_pairs(query: &serde_json::Map<String, serde_json::Value>) -> Result<Vec<(String, String)>, CardError> {
+    use serde_json::Value;
+    let scalar = |name: &str, v: &Value| match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        _ => Err(CardError::invalid_input(format!(
+            "`query.{name}` must be a string, a number, a boolean or a list of them"
+        ))),
+    };
+    let mut pairs = Vec::new();
+    for (name, value) in query {
+        match value {
+            Value::Null => {}
+            Value::Array(items) => {
+                for v in items {
+                    pairs.push((name.clone(), scalar(name, v)?));
+                }
+            }
+            v => pairs.push((name.clone(), scalar(name, v)?)),
+        }
+    }
+    Ok(pairs)
+}
+
 /// The error for a response whose status the card did not expect: the kind
 /// from the status, and the start of the body in the message.
 pub fn status_error(what: &str, response: &Response) -> CardError {
@@ -86,6 +147,17 @@ mod tests {
         assert_eq!(status_error("x", &response(404, &[], "")).kind, ErrorKind::NotFound);
         assert_eq!(status_error("x", &response(403, &[], "")).kind, ErrorKind::Denied);
         assert!(!status_error("x", &response(400, &[], "")).retryable);
+    }
+
+    #[test]
+    fn expected_statuses() {
+        let expect = |v: serde_json::Value| serde_json::from_value::<ExpectStatus>(v).unwrap();
+        assert!(ExpectStatus::allows(None, 204));
+        assert!(!ExpectStatus::allows(None, 404));
+        assert!(ExpectStatus::allows(Some(&expect(serde_json::json!(404))), 404));
+        assert!(ExpectStatus::allows(Some(&expect(serde_json::json!([200, 404]))), 404));
+        assert!(!ExpectStatus::allows(Some(&expect(serde_json::json!([200]))), 404));
+        assert!(ExpectStatus::allows(Some(&expect(serde_json::json!("any"))), 500));
     }
 
     #[test]
