@@ -280,13 +280,30 @@ impl Delivery {
     }
 
     /// The one-time verification GET: the receiver must echo the challenge.
+    /// As Okta documents for verifyEventHook: "If a response is not received
+    /// within 3 seconds, the outbound request times out. One retry is
+    /// attempted after a timeout or error response." An answer that does not
+    /// echo the challenge is no error response: it is not retried.
     pub async fn verify(&self, hook: &HookTarget) -> Result<(), String> {
         let challenge = format!("{}{}", random_uuid(), random_uuid()).replace('-', "");
+        match self.verify_once(hook, &challenge).await {
+            Err(Verification::Retry(why)) => {
+                tracing::debug!(hook = %hook.id, %why, "event hook verification failed, retrying once");
+                self.verify_once(hook, &challenge).await
+            }
+            other => other,
+        }
+        .map_err(|e| match e {
+            Verification::Retry(why) | Verification::Final(why) => why,
+        })
+    }
+
+    async fn verify_once(&self, hook: &HookTarget, challenge: &str) -> Result<(), Verification> {
         let mut req = self
             .http
             .get(&hook.uri)
             .timeout(self.config().timeout)
-            .header(VERIFICATION_HEADER, &challenge)
+            .header(VERIFICATION_HEADER, challenge)
             .header(http::header::ACCEPT, "application/json");
         for (k, v) in &hook.headers {
             req = req.header(k, v);
@@ -294,39 +311,46 @@ impl Delivery {
         if let Some((k, v)) = &hook.auth {
             req = req.header(k, v);
         }
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| format!("verification request to {} failed: {e}", hook.uri))?;
+        let resp = req.send().await.map_err(|e| {
+            Verification::Retry(format!("verification request to {} failed: {e}", hook.uri))
+        })?;
         let status = resp.status();
         if !status.is_success() {
-            return Err(format!(
+            return Err(Verification::Retry(format!(
                 "the endpoint answered the verification request with {status}"
-            ));
+            )));
         }
         // The answer is `{"verification": "<challenge>"}`; a receiver cannot
         // make the sandbox hold more than a small multiple of that.
         let mut resp = resp;
         let mut text = Vec::new();
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .map_err(|e| format!("reading the verification answer failed: {e}"))?
-        {
+        while let Some(chunk) = resp.chunk().await.map_err(|e| {
+            Verification::Retry(format!("reading the verification answer failed: {e}"))
+        })? {
             if text.len() + chunk.len() > MAX_VERIFICATION_ANSWER {
-                return Err(format!(
+                return Err(Verification::Final(format!(
                     "the verification answer is longer than {MAX_VERIFICATION_ANSWER} bytes"
-                ));
+                )));
             }
             text.extend_from_slice(&chunk);
         }
-        let body: serde_json::Value = serde_json::from_slice(&text)
-            .map_err(|e| format!("the verification answer is not JSON: {e}"))?;
-        if body.get("verification").and_then(|v| v.as_str()) != Some(challenge.as_str()) {
-            return Err("the verification answer does not echo the challenge".into());
+        let body: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
+            Verification::Final(format!("the verification answer is not JSON: {e}"))
+        })?;
+        if body.get("verification").and_then(|v| v.as_str()) != Some(challenge) {
+            return Err(Verification::Final(
+                "the verification answer does not echo the challenge".into(),
+            ));
         }
         Ok(())
     }
+}
+
+/// Why one verification request failed: a timeout or an error answer (tried
+/// once more), or an answer that is wrong (not).
+enum Verification {
+    Retry(String),
+    Final(String),
 }
 
 pub(crate) fn random_uuid() -> String {

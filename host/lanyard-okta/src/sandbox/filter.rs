@@ -3,12 +3,18 @@
 //! against the JSON Okta would return for an object.
 //!
 //! Operators: `eq`, `ne`, `sw`, `co`, `gt`, `ge`, `lt`, `le`, `pr`; `and`, `or`,
-//! `not`, parentheses. Attribute names are case-sensitive, operators and string
-//! values are not (as Okta's search). An attribute on an array matches if any
-//! element matches (SCIM). Dates compare as instants.
+//! `not`, parentheses. Attribute names are case-sensitive, operators are not;
+//! string values are not either for a search ([`Case::Insensitive`]) and are
+//! for a user filter ([`Case::Sensitive`]). An attribute on an array matches if
+//! any element matches (SCIM). Dates compare as instants.
+//!
+//! The language parsed here is the general one; what each list operation of
+//! Okta accepts of it is narrower, and is checked after parsing
+//! ([`check_user_filter`], [`check_user_search`]).
 
 use chrono::DateTime;
 use serde_json::Value;
+use std::borrow::Cow;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
@@ -17,6 +23,13 @@ pub enum Expr {
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
+}
+
+/// Whether string values compare with their case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Case {
+    Sensitive,
+    Insensitive,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,21 +258,131 @@ impl Parser {
 }
 
 impl Expr {
+    /// Whether `obj` matches, string values compared without case.
     pub fn matches(&self, obj: &Value) -> bool {
+        self.matches_case(obj, Case::Insensitive)
+    }
+
+    pub fn matches_case(&self, obj: &Value, case: Case) -> bool {
         match self {
-            Expr::And(a, b) => a.matches(obj) && b.matches(obj),
-            Expr::Or(a, b) => a.matches(obj) || b.matches(obj),
-            Expr::Not(a) => !a.matches(obj),
+            Expr::And(a, b) => a.matches_case(obj, case) && b.matches_case(obj, case),
+            Expr::Or(a, b) => a.matches_case(obj, case) || b.matches_case(obj, case),
+            Expr::Not(a) => !a.matches_case(obj, case),
             Expr::Present(attr) => lookup(obj, attr).iter().any(|v| !v.is_null()),
             Expr::Cmp { attr, op, value } => {
                 let found = lookup(obj, attr);
                 if *op == Op::Ne {
-                    return !found.iter().any(|v| compare(v, Op::Eq, value));
+                    return !found.iter().any(|v| compare(v, Op::Eq, value, case));
                 }
-                found.iter().any(|v| compare(v, *op, value))
+                found.iter().any(|v| compare(v, *op, value, case))
             }
         }
     }
+
+    /// Every node, depth first, until `f` refuses one.
+    fn visit(&self, f: &mut impl FnMut(&Expr) -> Result<(), String>) -> Result<(), String> {
+        f(self)?;
+        match self {
+            Expr::And(a, b) | Expr::Or(a, b) => {
+                a.visit(f)?;
+                b.visit(f)
+            }
+            Expr::Not(a) => a.visit(f),
+            Expr::Present(_) | Expr::Cmp { .. } => Ok(()),
+        }
+    }
+}
+
+fn op_name(op: Op) -> &'static str {
+    match op {
+        Op::Eq => "eq",
+        Op::Ne => "ne",
+        Op::Sw => "sw",
+        Op::Co => "co",
+        Op::Gt => "gt",
+        Op::Ge => "ge",
+        Op::Lt => "lt",
+        Op::Le => "le",
+    }
+}
+
+/// What `GET /api/v1/users?filter=` accepts. Okta's spec (listUsers, `filter`):
+/// "Filtering supports the following limited number of properties: `status`,
+/// `lastUpdated`, `id`, `profile.login`, `profile.email`, `profile.firstName`,
+/// and `profile.lastName`. Additionally, filtering supports only the equal
+/// `eq` operator from the standard Okta API filtering semantics, except in the
+/// case of the `lastUpdated` property. This property can also use the
+/// inequality operators (`gt`, `ge`, `lt`, and `le`). For logical operators,
+/// only the logical operators `and` and `or` are supported. The `not` operator
+/// isn't supported." And: "Filtering is case-sensitive for property names and
+/// query values, while operators are case-insensitive" (match with
+/// [`Case::Sensitive`]).
+pub fn check_user_filter(e: &Expr) -> Result<(), String> {
+    const PROPERTIES: &[&str] = &[
+        "status",
+        "lastUpdated",
+        "id",
+        "profile.login",
+        "profile.email",
+        "profile.firstName",
+        "profile.lastName",
+    ];
+    e.visit(&mut |node| match node {
+        Expr::Not(_) => Err("the `not` operator is not supported in a filter".into()),
+        Expr::Present(attr) => Err(format!(
+            "`{attr} pr`: a filter supports only `eq` (and `gt`, `ge`, `lt`, `le` on `lastUpdated`)"
+        )),
+        Expr::Cmp { attr, op, .. } => {
+            if !PROPERTIES.contains(&attr.as_str()) {
+                return Err(format!(
+                    "`{attr}` cannot be filtered on: a filter supports only {}",
+                    PROPERTIES.join(", ")
+                ));
+            }
+            let inequality = matches!(op, Op::Gt | Op::Ge | Op::Lt | Op::Le);
+            if *op == Op::Eq || (inequality && attr == "lastUpdated") {
+                Ok(())
+            } else {
+                Err(format!(
+                    "`{attr} {}`: a filter supports only `eq` (and `gt`, `ge`, `lt`, `le` on `lastUpdated`)",
+                    op_name(*op)
+                ))
+            }
+        }
+        Expr::And(..) | Expr::Or(..) => Ok(()),
+    })
+}
+
+/// What `GET /api/v1/users?search=` accepts of the language. Okta's spec
+/// (listUsers, `search`): "The `ne` (not equal) operator isn't supported, but
+/// you can obtain the same result by using `lt ... or ... gt`." and "Searches
+/// for users can be filtered by the following operators: `sw`, `eq`, and `co`.
+/// You can only use `co` with these select user profile attributes:
+/// `profile.firstName`, `profile.lastName`, `profile.email`, and
+/// `profile.login`." ("Property names in the search parameter are case
+/// sensitive, whereas operators (`eq`, `sw`, and so on) and string values are
+/// case insensitive": match with [`Case::Insensitive`].)
+pub fn check_user_search(e: &Expr) -> Result<(), String> {
+    const CONTAINS: &[&str] = &[
+        "profile.firstName",
+        "profile.lastName",
+        "profile.email",
+        "profile.login",
+    ];
+    e.visit(&mut |node| match node {
+        Expr::Cmp {
+            op: Op::Ne, attr, ..
+        } => Err(format!(
+            "`{attr} ne`: the `ne` operator is not supported; use `lt ... or ... gt`"
+        )),
+        Expr::Cmp {
+            op: Op::Co, attr, ..
+        } if !CONTAINS.contains(&attr.as_str()) => Err(format!(
+            "`{attr} co`: `co` works only with {}",
+            CONTAINS.join(", ")
+        )),
+        _ => Ok(()),
+    })
 }
 
 /// Every value at the dotted path, descending into arrays.
@@ -292,7 +415,7 @@ fn lookup<'a>(obj: &'a Value, path: &str) -> Vec<&'a Value> {
     current
 }
 
-fn compare(found: &Value, op: Op, want: &Value) -> bool {
+fn compare(found: &Value, op: Op, want: &Value, case: Case) -> bool {
     match (found, want) {
         (Value::String(a), Value::String(b)) => {
             if let (Ok(x), Ok(y)) = (
@@ -301,10 +424,13 @@ fn compare(found: &Value, op: Op, want: &Value) -> bool {
             ) {
                 return ordered(x.cmp(&y), op);
             }
-            let (a, b) = (a.to_lowercase(), b.to_lowercase());
+            let (a, b): (Cow<str>, Cow<str>) = match case {
+                Case::Insensitive => (a.to_lowercase().into(), b.to_lowercase().into()),
+                Case::Sensitive => (a.as_str().into(), b.as_str().into()),
+            };
             match op {
-                Op::Sw => a.starts_with(&b),
-                Op::Co => a.contains(&b),
+                Op::Sw => a.starts_with(b.as_ref()),
+                Op::Co => a.contains(b.as_ref()),
                 _ => ordered(a.cmp(&b), op),
             }
         }
@@ -389,6 +515,56 @@ mod tests {
         let long = vec!["a eq \"b\""; 101].join(" or ");
         assert!(parse(&long).unwrap_err().contains("conditions"));
         assert!(parse(&vec!["a eq \"b\""; 100].join(" or ")).is_ok());
+    }
+
+    #[test]
+    fn a_user_filter_takes_only_what_okta_documents() {
+        let ok = [
+            r#"status eq "ACTIVE""#,
+            r#"lastUpdated gt "2024-01-01T00:00:00.000Z" and lastUpdated le "2025-01-01T00:00:00.000Z""#,
+            r#"profile.login eq "a@b.example" or (id eq "00u1" and profile.lastName eq "X")"#,
+            r#"profile.firstName EQ "Ada""#,
+        ];
+        for e in ok {
+            assert_eq!(check_user_filter(&parse(e).unwrap()), Ok(()), "{e}");
+        }
+        for (e, why) in [
+            (r#"profile.department eq "Sales""#, "cannot be filtered"),
+            (r#"status ne "ACTIVE""#, "only `eq`"),
+            (r#"profile.login sw "a""#, "only `eq`"),
+            (r#"status gt "A""#, "only `eq`"),
+            (r#"not (status eq "ACTIVE")"#, "`not`"),
+            (r#"profile.email pr"#, "only `eq`"),
+            (r#"Status eq "ACTIVE""#, "cannot be filtered"),
+        ] {
+            let err = check_user_filter(&parse(e).unwrap()).unwrap_err();
+            assert!(err.contains(why), "{e}: {err}");
+        }
+        // Values compare with their case in a filter, without it in a search.
+        let user = json!({"status": "ACTIVE"});
+        let e = parse(r#"status eq "active""#).unwrap();
+        assert!(!e.matches_case(&user, Case::Sensitive));
+        assert!(e.matches_case(&user, Case::Insensitive));
+    }
+
+    #[test]
+    fn a_user_search_refuses_ne_and_co_where_okta_does() {
+        for e in [
+            r#"profile.department eq "Sales" and status eq "ACTIVE""#,
+            r#"profile.login co "ada""#,
+            r#"profile.lastName co "x" or profile.email co "y""#,
+            r#"created lt "2024-01-01T00:00:00.000Z""#,
+            r#"profile.department sw "Eng""#,
+        ] {
+            assert_eq!(check_user_search(&parse(e).unwrap()), Ok(()), "{e}");
+        }
+        for e in [
+            r#"status ne "STAGED""#,
+            r#"profile.department co "ales""#,
+            r#"status eq "ACTIVE" and (id co "00u")"#,
+        ] {
+            assert!(check_user_search(&parse(e).unwrap()).is_err(), "{e}");
+        }
     }
 
     /// Every Unicode whitespace separates words like a space: before, one

@@ -20,6 +20,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
+mod apps;
+mod groups;
+mod users;
+
 use super::delivery::HookTarget;
 use super::filter;
 use super::oauth;
@@ -352,6 +356,33 @@ pub const ROUTES: &[Route] = &[
     r("POST",   "/api/v1/eventHooks/{eventHookId}/lifecycle/activate",   "okta.eventHooks.manage"),
     r("POST",   "/api/v1/eventHooks/{eventHookId}/lifecycle/deactivate", "okta.eventHooks.manage"),
     r("POST",   "/api/v1/eventHooks/{eventHookId}/lifecycle/verify",     "okta.eventHooks.manage"),
+    r("DELETE", "/api/v1/users/{id}",                                    "okta.users.manage"),
+    r("POST",   "/api/v1/users/{id}/lifecycle/expire_password",          "okta.users.manage"),
+    r("POST",   "/api/v1/users/{id}/lifecycle/expire_password_with_temp_password", "okta.users.manage"),
+    r("POST",   "/api/v1/users/{id}/lifecycle/reset_password",           "okta.users.manage"),
+    r("POST",   "/api/v1/users/{id}/lifecycle/reset_factors",            "okta.users.manage"),
+    r("DELETE", "/api/v1/users/{userId}/factors/{factorId}",             "okta.users.manage"),
+    r("POST",   "/api/v1/groups",                                        "okta.groups.manage"),
+    r("PUT",    "/api/v1/groups/{groupId}",                              "okta.groups.manage"),
+    r("DELETE", "/api/v1/groups/{groupId}",                              "okta.groups.manage"),
+    r("GET",    "/api/v1/groups/rules",                                  "okta.groups.read"),
+    r("POST",   "/api/v1/groups/rules",                                  "okta.groups.manage"),
+    r("GET",    "/api/v1/groups/rules/{groupRuleId}",                    "okta.groups.read"),
+    r("PUT",    "/api/v1/groups/rules/{groupRuleId}",                    "okta.groups.manage"),
+    r("DELETE", "/api/v1/groups/rules/{groupRuleId}",                    "okta.groups.manage"),
+    r("POST",   "/api/v1/groups/rules/{groupRuleId}/lifecycle/activate", "okta.groups.manage"),
+    r("POST",   "/api/v1/groups/rules/{groupRuleId}/lifecycle/deactivate", "okta.groups.manage"),
+    r("GET",    "/api/v1/apps",                                          "okta.apps.read"),
+    r("GET",    "/api/v1/apps/{appId}",                                  "okta.apps.read"),
+    r("GET",    "/api/v1/apps/{appId}/users",                            "okta.apps.read"),
+    r("POST",   "/api/v1/apps/{appId}/users",                            "okta.apps.manage"),
+    r("GET",    "/api/v1/apps/{appId}/users/{userId}",                   "okta.apps.read"),
+    r("POST",   "/api/v1/apps/{appId}/users/{userId}",                   "okta.apps.manage"),
+    r("DELETE", "/api/v1/apps/{appId}/users/{userId}",                   "okta.apps.manage"),
+    r("GET",    "/api/v1/apps/{appId}/groups",                           "okta.apps.read"),
+    r("GET",    "/api/v1/apps/{appId}/groups/{groupId}",                 "okta.apps.read"),
+    r("PUT",    "/api/v1/apps/{appId}/groups/{groupId}",                 "okta.apps.manage"),
+    r("DELETE", "/api/v1/apps/{appId}/groups/{groupId}",                 "okta.apps.manage"),
 ];
 
 /// Why a request matched no route.
@@ -610,7 +641,7 @@ fn token_route(org: &SandboxOrg, r: &Req) -> Out {
 async fn api_route(org: &SandboxOrg, r: &Req, segs: &[&str], ctx: &Ctx) -> Result<Out, ApiError> {
     let base = r.base.as_str();
     match (r.method.clone(), &segs[2..]) {
-        (Method::GET, ["users"]) => list_users(org, r),
+        (Method::GET, ["users"]) => users::list(org, r),
         (Method::POST, ["users"]) => {
             let body = r.json()?;
             let profile = body
@@ -655,6 +686,7 @@ async fn api_route(org: &SandboxOrg, r: &Req, segs: &[&str], ctx: &Ctx) -> Resul
             Principal::App { .. } => Ok(Out::json(200, org.lock().user("me")?.to_json(base))),
         },
         (Method::GET, ["users", id]) => Ok(Out::json(200, org.lock().user(id)?.to_json(base))),
+        (Method::DELETE, ["users", id]) => users::delete(org, r, ctx, id),
         (Method::POST, ["users", id]) => {
             let body = r.json()?;
             let uid = org.lock().user_id(id)?;
@@ -696,6 +728,27 @@ async fn api_route(org: &SandboxOrg, r: &Req, segs: &[&str], ctx: &Ctx) -> Resul
                 .unwrap_or_default();
             Ok(Out::json(200, Value::Array(factors)))
         }
+        (Method::DELETE, ["users", id, "factors", fid]) => {
+            users::unenroll_factor(org, r, ctx, id, fid)
+        }
+        (Method::POST, ["users", id, "lifecycle", "expire_password"]) => {
+            users::expire_password(org, r, ctx, id, false)
+        }
+        (
+            Method::POST,
+            [
+                "users",
+                id,
+                "lifecycle",
+                "expire_password_with_temp_password",
+            ],
+        ) => users::expire_password(org, r, ctx, id, true),
+        (Method::POST, ["users", id, "lifecycle", "reset_password"]) => {
+            users::reset_password(org, r, ctx, id)
+        }
+        (Method::POST, ["users", id, "lifecycle", "reset_factors"]) => {
+            users::reset_factors(org, r, ctx, id)
+        }
         (Method::DELETE, ["users", id, "sessions"]) => {
             let oauth_tokens = r.q("oauthTokens") == Some("true");
             org.mutate(|s, now| s.clear_sessions(now, ctx, id, oauth_tokens), base)?;
@@ -717,22 +770,20 @@ async fn api_route(org: &SandboxOrg, r: &Req, segs: &[&str], ctx: &Ctx) -> Resul
             Ok(Out::empty(200))
         }
         (Method::GET, ["groups"]) => list_groups(org, r),
-        (Method::GET, ["groups", gid]) => Ok(Out::json(200, org.lock().group(gid)?.to_json(base))),
-        (Method::GET, ["groups", gid, "users"]) => {
-            let s = org.lock();
-            s.group(gid)?;
-            let ids: Vec<String> = s
-                .members
-                .get(*gid)
-                .map(|m| {
-                    m.iter()
-                        .filter(|u| s.users.contains_key(*u))
-                        .cloned()
-                        .collect()
-                })
-                .unwrap_or_default();
-            paginate_ids(r, ids, |id| s.users[id].to_json(base), 1000, 1000)
+        (Method::POST, ["groups"]) => groups::create(org, r, ctx),
+        // Rules before `{groupId}`: `rules` is a literal segment.
+        (Method::GET, ["groups", "rules"]) => groups::list_rules(org, r),
+        (Method::POST, ["groups", "rules"]) => groups::create_rule(org, r),
+        (Method::GET, ["groups", "rules", id]) => groups::get_rule(org, r, id),
+        (Method::PUT, ["groups", "rules", id]) => groups::replace_rule(org, r, id),
+        (Method::DELETE, ["groups", "rules", id]) => groups::delete_rule(org, r, ctx, id),
+        (Method::POST, ["groups", "rules", id, "lifecycle", op]) => {
+            groups::rule_lifecycle(org, r, ctx, id, op)
         }
+        (Method::GET, ["groups", gid]) => Ok(Out::json(200, org.lock().group(gid)?.to_json(base))),
+        (Method::PUT, ["groups", gid]) => groups::replace(org, r, ctx, gid),
+        (Method::DELETE, ["groups", gid]) => groups::delete(org, r, ctx, gid),
+        (Method::GET, ["groups", gid, "users"]) => groups::members(org, r, gid),
         (Method::PUT, ["groups", gid, "users", uid]) => {
             org.mutate(|s, now| s.assign(now, ctx, gid, uid), base)?;
             Ok(Out::empty(204))
@@ -740,6 +791,19 @@ async fn api_route(org: &SandboxOrg, r: &Req, segs: &[&str], ctx: &Ctx) -> Resul
         (Method::DELETE, ["groups", gid, "users", uid]) => {
             org.mutate(|s, now| s.unassign(now, ctx, gid, uid), base)?;
             Ok(Out::empty(204))
+        }
+        (Method::GET, ["apps"]) => apps::list(org, r),
+        (Method::GET, ["apps", app]) => apps::get(org, r, app),
+        (Method::GET, ["apps", app, "users"]) => apps::list_users(org, r, app),
+        (Method::POST, ["apps", app, "users"]) => apps::assign_user(org, r, ctx, app),
+        (Method::GET, ["apps", app, "users", uid]) => apps::get_user(org, r, app, uid),
+        (Method::POST, ["apps", app, "users", uid]) => apps::update_user(org, r, ctx, app, uid),
+        (Method::DELETE, ["apps", app, "users", uid]) => apps::unassign_user(org, r, ctx, app, uid),
+        (Method::GET, ["apps", app, "groups"]) => apps::list_groups(org, r, app),
+        (Method::GET, ["apps", app, "groups", gid]) => apps::get_group(org, r, app, gid),
+        (Method::PUT, ["apps", app, "groups", gid]) => apps::assign_group(org, r, ctx, app, gid),
+        (Method::DELETE, ["apps", app, "groups", gid]) => {
+            apps::unassign_group(org, r, ctx, app, gid)
         }
         (Method::GET, ["logs"]) => list_logs(org, r),
         (Method::GET, ["eventHooks"]) => {
@@ -765,10 +829,10 @@ async fn api_route(org: &SandboxOrg, r: &Req, segs: &[&str], ctx: &Ctx) -> Resul
                 .get(*id)
                 .ok_or_else(|| ApiError::not_found(id, "EventHook"))?;
             if h.status == "ACTIVE" {
-                return Err(ApiError::validation(
-                    "eventHook",
-                    "Event hook must be deactivated before it can be deleted",
-                ));
+                // deleteEventHook documents 403 (no 400): "you can only
+                // delete event hooks with a status of `INACTIVE`".
+                return Err(ApiError::forbidden()
+                    .cause("Event hook must be deactivated before it can be deleted"));
             }
             s.hooks.shift_remove(*id);
             Ok(Out::empty(204))
@@ -785,55 +849,76 @@ async fn api_route(org: &SandboxOrg, r: &Req, segs: &[&str], ctx: &Ctx) -> Resul
 }
 
 fn parse_expr(kind: &str, expr: &str) -> Result<filter::Expr, ApiError> {
-    filter::parse(expr).map_err(|e| {
-        ApiError::new(400, "E0000031", "Invalid search criteria.").cause(format!("{kind}: {e}"))
-    })
+    parse_expr_with(kind, expr, |_| Ok(()))
 }
 
-fn parse_limit(r: &Req, default: usize, max: usize) -> Result<usize, ApiError> {
+/// A filter or search expression, and what the operation accepts of it:
+/// what it does not is Okta's invalid search criteria (400 `E0000031`).
+fn parse_expr_with(
+    kind: &str,
+    expr: &str,
+    accepts: impl Fn(&filter::Expr) -> Result<(), String>,
+) -> Result<filter::Expr, ApiError> {
+    filter::parse(expr)
+        .and_then(|e| accepts(&e).map(|()| e))
+        .map_err(|e| {
+            ApiError::new(400, "E0000031", "Invalid search criteria.").cause(format!("{kind}: {e}"))
+        })
+}
+
+/// `limit`: an integer, or Okta's validation error; outside the operation's
+/// documented range, the nearest end of it (a larger page than the maximum is
+/// the maximum, as Okta serves it).
+fn parse_limit(r: &Req, default: usize, min: usize, max: usize) -> Result<usize, ApiError> {
     match r.q("limit") {
         None => Ok(default),
         Some(v) => v
+            .trim()
             .parse::<i64>()
-            .ok()
-            .filter(|n| *n > 0)
-            .map(|n| (n as usize).min(max))
-            .ok_or_else(|| ApiError::validation("limit", "limit: must be a positive integer")),
+            .map(|n| (n.max(0) as usize).clamp(min, max))
+            .map_err(|_| ApiError::validation("limit", "limit: must be an integer")),
     }
 }
 
-/// A page of `ids` after the `after` cursor, with Okta's `Link` headers;
-/// only the items on the page are rendered.
-fn paginate_ids(
-    r: &Req,
-    ids: Vec<String>,
-    render: impl Fn(&str) -> Value,
-    default_limit: usize,
-    max_limit: usize,
-) -> Result<Out, ApiError> {
-    let limit = parse_limit(r, default_limit, max_limit)?;
-    let start = match r.q("after") {
-        None => 0,
-        Some(after) => ids
-            .iter()
-            .position(|c| c == after)
-            .map(|p| p + 1)
-            .ok_or_else(|| ApiError::validation("after", "after: the cursor is not valid"))?,
-    };
-    let end = (start + limit).min(ids.len());
-    let page: Vec<Value> = ids[start.min(end)..end]
-        .iter()
-        .map(|id| render(id))
+/// `items` (id, item) in id order after the `after` cursor: Okta pages by
+/// id, and any text is a place in that order (a deleted item's id too).
+fn by_id_after<'a, T>(
+    items: impl Iterator<Item = (&'a String, T)>,
+    after: Option<&str>,
+) -> Vec<(&'a String, T)> {
+    let mut v: Vec<(&'a String, T)> = items
+        .filter(|(id, _)| after.is_none_or(|a| id.as_str() > a))
         .collect();
-    let mut out = Out::json(200, Value::Array(page))
+    v.sort_by(|a, b| a.0.cmp(b.0));
+    v
+}
+
+/// Up to `limit` of `items` (already positioned after the request's cursor),
+/// with Okta's `Link` headers: `self`, and `next` (the last item's cursor)
+/// when there are more. Only the page is rendered, and `items` is read one
+/// past the page at most.
+fn page<T>(
+    r: &Req,
+    limit: usize,
+    items: impl Iterator<Item = T>,
+    cursor: impl Fn(&T) -> String,
+    render: impl Fn(T) -> Value,
+) -> Out {
+    let mut taken: Vec<T> = items.take(limit + 1).collect();
+    let more = taken.len() > limit;
+    taken.truncate(limit);
+    let next = if more {
+        taken.last().map(&cursor)
+    } else {
+        None
+    };
+    let body: Vec<Value> = taken.into_iter().map(render).collect();
+    let mut out = Out::json(200, Value::Array(body))
         .header("link", format!("<{}>; rel=\"self\"", link(r, None)));
-    if end < ids.len() {
-        out = out.header(
-            "link",
-            format!("<{}>; rel=\"next\"", link(r, Some(&ids[end - 1]))),
-        );
+    if let Some(after) = next {
+        out = out.header("link", format!("<{}>; rel=\"next\"", link(r, Some(&after))));
     }
-    Ok(out)
+    out
 }
 
 /// This request's URL with `after` set (or removed).
@@ -855,61 +940,6 @@ fn link(r: &Req, after: Option<&str>) -> String {
     }
 }
 
-fn list_users(org: &SandboxOrg, r: &Req) -> Result<Out, ApiError> {
-    let base = r.base.as_str();
-    let set = ["search", "filter", "q"]
-        .iter()
-        .filter(|k| r.q(k).is_some())
-        .count();
-    if set > 1 {
-        return Err(ApiError::new(400, "E0000031", "Invalid search criteria.")
-            .cause("Only one of search, filter and q may be given"));
-    }
-    let s = org.lock();
-    if let Some(q) = r.q("q") {
-        // No pagination for `q`, as Okta; default 10.
-        let limit = parse_limit(r, 10, 200)?;
-        let q = q.to_lowercase();
-        let found: Vec<Value> = s
-            .users
-            .values()
-            .filter(|u| u.status != "DEPROVISIONED")
-            .filter(|u| {
-                ["firstName", "lastName", "email"].iter().any(|k| {
-                    u.profile
-                        .get(*k)
-                        .and_then(Value::as_str)
-                        .is_some_and(|v| v.to_lowercase().starts_with(&q))
-                })
-            })
-            .take(limit)
-            .map(|u| u.to_json(base))
-            .collect();
-        return Ok(Out::json(200, Value::Array(found)));
-    }
-    let expr = match (r.q("search"), r.q("filter")) {
-        (Some(e), _) => Some(parse_expr("search", e)?),
-        (_, Some(e)) => Some(parse_expr("filter", e)?),
-        _ => None,
-    };
-    // Only ids are kept; only the page is rendered for the answer.
-    let ids: Vec<String> = match expr {
-        None => s
-            .users
-            .values()
-            .filter(|u| u.status != "DEPROVISIONED")
-            .map(|u| u.id.clone())
-            .collect(),
-        Some(expr) => s
-            .users
-            .values()
-            .filter(|u| expr.matches(&u.to_json(base)))
-            .map(|u| u.id.clone())
-            .collect(),
-    };
-    paginate_ids(r, ids, |id| s.users[id].to_json(base), 200, 200)
-}
-
 fn list_groups(org: &SandboxOrg, r: &Req) -> Result<Out, ApiError> {
     let base = r.base.as_str();
     let expr = match (r.q("search"), r.q("filter")) {
@@ -918,18 +948,23 @@ fn list_groups(org: &SandboxOrg, r: &Req) -> Result<Out, ApiError> {
         _ => None,
     };
     let q = r.q("q").map(str::to_lowercase);
+    let limit = parse_limit(r, 200, 1, 10_000)?;
     let s = org.lock();
-    let ids: Vec<String> = s
-        .groups
-        .values()
+    let groups = by_id_after(s.groups.iter(), r.q("after"))
+        .into_iter()
+        .map(|(_, g)| g)
         .filter(|g| {
             q.as_ref()
                 .is_none_or(|q| g.name.to_lowercase().starts_with(q))
         })
-        .filter(|g| expr.as_ref().is_none_or(|e| e.matches(&g.to_json(base))))
-        .map(|g| g.id.clone())
-        .collect();
-    paginate_ids(r, ids, |id| s.groups[id].to_json(base), 200, 10_000)
+        .filter(|g| expr.as_ref().is_none_or(|e| e.matches(&g.to_json(base))));
+    Ok(page(
+        r,
+        limit,
+        groups,
+        |g| g.id.clone(),
+        |g| g.to_json(base),
+    ))
 }
 
 fn parse_time(r: &Req, name: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
@@ -950,7 +985,19 @@ fn list_logs(org: &SandboxOrg, r: &Req) -> Result<Out, ApiError> {
     let until_t = until.unwrap_or(now + chrono::Duration::days(36500));
     let since =
         parse_time(r, "since")?.unwrap_or_else(|| until.unwrap_or(now) - chrono::Duration::days(7));
-    let limit = parse_limit(r, 100, 1000)?;
+    // "Integer between 0 and 1000" (Okta's spec): 0 is a page of none.
+    let limit = match r.q("limit") {
+        None => 100,
+        Some(v) => v
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(|n| (n as usize).min(1000))
+            .ok_or_else(|| {
+                ApiError::validation("limit", "limit: must be an integer between 0 and 1000")
+            })?,
+    };
     let descending = match r.q("sortOrder") {
         None | Some("ASCENDING") => false,
         Some("DESCENDING") if !polling => true,

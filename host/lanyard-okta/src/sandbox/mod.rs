@@ -24,12 +24,18 @@
 #![allow(clippy::result_large_err)]
 
 mod admin;
+mod apps;
 mod delivery;
+mod expression;
 pub mod filter;
+mod groups;
 mod http;
 mod oauth;
+mod profile;
+mod rules;
 mod seed;
 mod state;
+mod users;
 
 pub use admin::SandboxAdmin;
 pub use delivery::{DeliveryConfig, DeliveryRecord};
@@ -57,6 +63,11 @@ pub struct SandboxConfig {
     pub seed: u64,
     /// About how many people (at least 40; the default is 240).
     pub users: usize,
+    /// This many more generated people on top of the company (0 by default):
+    /// a large org for scale tests (50,000 users pages fine). The company
+    /// itself stays exactly as with none, so tests that pick seeded people
+    /// find the same ones. Deterministic from the seed.
+    pub extra_users: usize,
     /// The email domain of every login.
     pub domain: String,
     /// API tokens; `None` derives one from the seed.
@@ -81,6 +92,7 @@ impl Default for SandboxConfig {
         SandboxConfig {
             seed: 7,
             users: 240,
+            extra_users: 0,
             domain: "acme.example".into(),
             admin_token: None,
             service_token: None,
@@ -187,6 +199,7 @@ impl SandboxOrg {
         let now = clock.now();
         let mut s = OrgState::new(StdRng::seed_from_u64(config.seed), config.domain.clone());
         let seeded = seed::seed(&mut s, now, config.users);
+        seed::extra_users(&mut s, now, config.seed, config.extra_users);
         let defaults = default_tokens(config.seed);
         let admin_token = config.admin_token.clone().unwrap_or(defaults.admin);
         let service_token = config.service_token.clone().unwrap_or(defaults.service);

@@ -7,13 +7,20 @@
 //! pending users, most active users with one or two MFA factors and some with
 //! none, department groups, the seed use cases' app groups (GitHub, Jira,
 //! Salesforce, Gong, BambooHR), the built-in Everyone group and an admin group.
+//! Apps: those five through their groups, Slack, Google Workspace and Zoom
+//! through Everyone, Asana and Workday assigned to people directly.
 //! The System Log starts empty.
+//!
+//! [`extra_users`] adds any number of generated people on top (a large org for
+//! scale tests) from a random stream of their own, so the company is the same
+//! with or without them.
 
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde_json::{Map, Value, json};
 
-use super::state::{AppRec, FactorRec, OrgState, UserRec};
+use super::apps::{AppGroupRec, AppRec, AppUserRec};
+use super::state::{FactorRec, OrgState, UserRec};
 
 struct Dept {
     name: &'static str,
@@ -475,8 +482,7 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
             profile,
             has_password: true,
         };
-        s.logins.insert(login.to_lowercase(), id.clone());
-        s.users.insert(id, user);
+        s.insert_user(user);
     }
     // Managers by id, now that every id exists.
     for (i, p) in people.iter().enumerate() {
@@ -528,23 +534,18 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
     ] {
         sp.insert(k.into(), v);
     }
-    s.logins
-        .insert(format!("svc-lanyard@{}", s.domain), service_id.clone());
-    s.users.insert(
-        service_id.clone(),
-        UserRec {
-            id: service_id.clone(),
-            status: "ACTIVE".into(),
-            created: service_created,
-            activated: Some(service_created),
-            status_changed: Some(service_created),
-            last_login: None,
-            last_updated: service_created,
-            password_changed: Some(service_created),
-            profile: sp,
-            has_password: true,
-        },
-    );
+    s.insert_user(UserRec {
+        id: service_id.clone(),
+        status: "ACTIVE".into(),
+        created: service_created,
+        activated: Some(service_created),
+        status_changed: Some(service_created),
+        last_login: None,
+        last_updated: service_created,
+        password_changed: Some(service_created),
+        profile: sp,
+        has_password: true,
+    });
 
     // Statuses: the newest hires are staged or pending; a few others are
     // locked out, suspended or deactivated.
@@ -721,14 +722,20 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
         ("google", "Google Workspace", &g_everyone),
         ("zoom", "Zoom", &g_everyone),
     ];
+    let apps_created = now - years + Duration::days(30);
     for (name, label, group) in apps {
         let id = s.new_id("0oa");
-        s.apps.push(AppRec {
-            id,
-            name: name.into(),
-            label: label.into(),
-            group_ids: vec![group.clone()],
-        });
+        let mut app = AppRec::new(id.clone(), name, label, apps_created);
+        app.groups.insert(
+            group.clone(),
+            AppGroupRec {
+                priority: 0,
+                profile: Map::new(),
+                created: apps_created,
+                last_updated: apps_created,
+            },
+        );
+        s.apps.insert(id, app);
     }
 
     // Factors: most settled users have one or two; recent hires mostly none;
@@ -823,11 +830,215 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
         }
     }
 
+    // Apps assigned to people one by one (scope USER), after everything
+    // else so the rest of the org is what it was before they existed:
+    // Asana for Marketing and Product, Workday for HR and Finance.
+    for (name, label, depts) in [
+        ("asana", "Asana", ["Marketing", "Product"]),
+        ("workday", "Workday", ["HR", "Finance"]),
+    ] {
+        let id = s.new_id("0oa");
+        let mut app = AppRec::new(id.clone(), name, label, apps_created + Duration::days(200));
+        for (i, p) in people.iter().enumerate() {
+            let in_dept = DEPTS.get(p.dept).is_some_and(|d| depts.contains(&d.name));
+            if in_dept && !fresh_ids.contains(&i) {
+                let when = p.created.max(app.created) + Duration::days(1);
+                app.users.insert(
+                    ids[i].clone(),
+                    AppUserRec {
+                        direct: true,
+                        user_name: None,
+                        profile: Map::new(),
+                        created: when,
+                        last_updated: when,
+                    },
+                );
+            }
+        }
+        s.apps.insert(id, app);
+    }
+
     Seeded {
         admin_id: ids[admin].clone(),
         service_id,
         readonly_id: ids[readonly].clone(),
     }
+}
+
+/// `count` more people, generated after the company: `first.last.N@domain`,
+/// in every department (its group, and its app groups as the company has
+/// them) under the department's managers, created over six years, mostly
+/// active, four in five with a factor. Deterministic from `seed`; the rest of
+/// the org (and the ids the org hands out later) does not depend on `count`.
+pub fn extra_users(s: &mut OrgState, now: DateTime<Utc>, seed: u64, count: usize) {
+    use rand::SeedableRng;
+    if count == 0 {
+        return;
+    }
+    // Their own stream, swapped in for the org's while they are made.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x4558_5452_4155_5352);
+    std::mem::swap(&mut s.rng, &mut rng);
+    let group_named = |s: &OrgState, name: &str| {
+        s.groups
+            .values()
+            .find(|g| g.name == name)
+            .map(|g| g.id.clone())
+    };
+    let everyone = s.everyone_group.clone();
+    // Per department: its group, its app groups, its managers (id, name).
+    type DeptPlan = (Option<String>, Vec<String>, Vec<(String, String)>);
+    let depts: Vec<DeptPlan> = DEPTS
+        .iter()
+        .map(|d| {
+            let apps: &[&str] = match d.name {
+                "Engineering" => &["GitHub", "Jira"],
+                "Product" => &["Jira"],
+                "Sales" => &["Salesforce", "Gong"],
+                "Support" => &["Salesforce", "Jira"],
+                "HR" => &["BambooHR"],
+                _ => &[],
+            };
+            let managers = s
+                .users
+                .values()
+                .filter(|u| {
+                    u.profile.get("department") == Some(&json!(d.name))
+                        && u.profile.get("title") == Some(&json!(d.manager))
+                })
+                .map(|u| (u.id.clone(), u.display_name()))
+                .collect();
+            (
+                group_named(s, d.name),
+                apps.iter().filter_map(|a| group_named(s, a)).collect(),
+                managers,
+            )
+        })
+        .collect();
+    let weights: Vec<(usize, u32)> = DEPTS
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (i, d.weight))
+        .collect();
+    let total: u32 = weights.iter().map(|(_, w)| w).sum();
+    let factor_types = ["push", "token:software:totp", "webauthn", "sms"];
+    for k in 0..count {
+        let first = FIRST[k % FIRST.len()];
+        let last = LAST[(k / FIRST.len()) % LAST.len()];
+        let login = format!(
+            "{}.{}.{}@{}",
+            first.to_lowercase(),
+            last.to_lowercase(),
+            k + 1,
+            s.domain
+        );
+        let mut roll = s.rng.gen_range(0..total);
+        let di = weights
+            .iter()
+            .find(|(_, w)| {
+                let hit = roll < *w;
+                if !hit {
+                    roll -= w;
+                }
+                hit
+            })
+            .map_or(0, |(i, _)| *i);
+        let dept = &DEPTS[di];
+        let title = dept.titles[s.rng.gen_range(0..dept.titles.len())];
+        let created = now - Duration::minutes(s.rng.gen_range(60..6 * 365 * 24 * 60));
+        let (city, state, country) = CITIES[s.rng.gen_range(0..CITIES.len())];
+        let id = s.new_id("00u");
+        let mut profile = Map::new();
+        for (key, value) in [
+            ("firstName", first.to_string()),
+            ("lastName", last.to_string()),
+            ("displayName", format!("{first} {last}")),
+            ("login", login.clone()),
+            ("email", login.clone()),
+            ("title", title.to_string()),
+            ("department", dept.name.to_string()),
+            ("employeeNumber", format!("X{:06}", k + 1)),
+            ("costCenter", dept.cost_center.to_string()),
+            ("organization", "Acme".to_string()),
+            ("userType", "Employee".to_string()),
+            ("city", city.to_string()),
+            ("countryCode", country.to_string()),
+        ] {
+            profile.insert(key.into(), json!(value));
+        }
+        if !state.is_empty() {
+            profile.insert("state".into(), json!(state));
+        }
+        let (group, app_groups, managers) = &depts[di];
+        if !managers.is_empty() {
+            let (mid, name) = &managers[k % managers.len()];
+            profile.insert("managerId".into(), json!(mid));
+            profile.insert("manager".into(), json!(name));
+        }
+        let status = match s.rng.gen_range(0..100) {
+            0..=1 => "DEPROVISIONED",
+            2 => "SUSPENDED",
+            3 => "LOCKED_OUT",
+            4 => "STAGED",
+            _ => "ACTIVE",
+        };
+        let staged = status == "STAGED";
+        let age_days = (now - created).num_days();
+        let mut user = UserRec {
+            id: id.clone(),
+            status: "ACTIVE".into(),
+            created,
+            activated: (!staged).then(|| created + Duration::minutes(3)),
+            status_changed: Some(created + Duration::minutes(3)),
+            last_login: (!staged && age_days > 0).then(|| {
+                now - Duration::minutes(s.rng.gen_range(5..(age_days.min(30) * 24 * 60).max(10)))
+            }),
+            last_updated: created + Duration::days(age_days.min(90) / 2),
+            password_changed: (!staged).then(|| created + Duration::hours(1)),
+            profile,
+            has_password: !staged,
+        };
+        if status != "ACTIVE" {
+            let when = now - Duration::days(s.rng.gen_range(1..120));
+            set_status(&mut user, status, (!staged).then_some(when));
+        }
+        s.insert_user(user);
+        s.add_member(&everyone, &id, now, None);
+        if let Some(g) = group {
+            s.add_member(g, &id, now, None);
+        }
+        if !staged {
+            for g in app_groups {
+                s.add_member(g, &id, now, None);
+            }
+        }
+        if !staged && s.rng.gen_range(0..100) < 80 {
+            let t = factor_types[s.rng.gen_range(0..factor_types.len())];
+            let (prefix, provider) = match t {
+                "push" => ("opf", "OKTA"),
+                "token:software:totp" => ("ost", "OKTA"),
+                "webauthn" => ("fwf", "FIDO"),
+                _ => ("mbl", "OKTA"),
+            };
+            let fid = s.new_id(prefix);
+            let profile = match t {
+                "sms" => {
+                    json!({"phoneNumber": format!("+1415555{:04}", s.rng.gen_range(0..10_000))})
+                }
+                "webauthn" => json!({"authenticatorName": "YubiKey 5"}),
+                _ => json!({"credentialId": login}),
+            };
+            s.factors.entry(id.clone()).or_default().push(FactorRec {
+                id: fid,
+                factor_type: t.into(),
+                provider: provider.into(),
+                vendor_name: provider.into(),
+                status: "ACTIVE".into(),
+                created: created + Duration::hours(2),
+                profile,
+            });
+        }
+    }
+    std::mem::swap(&mut s.rng, &mut rng);
 }
 
 fn set_status(u: &mut UserRec, status: &str, when: Option<DateTime<Utc>>) {

@@ -17,6 +17,9 @@ use rand::{Rng, RngCore};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeSet, HashMap};
 
+use super::apps::AppRec;
+use super::profile;
+use super::rules::RuleRec;
 use crate::error::OktaErrorBody;
 
 /// An error answer in Okta's shape.
@@ -156,7 +159,7 @@ impl UserRec {
         })
     }
 
-    fn entity(&self) -> LogEntity {
+    pub fn entity(&self) -> LogEntity {
         LogEntity {
             id: self.id.clone(),
             entity_type: "User".into(),
@@ -200,7 +203,7 @@ impl GroupRec {
         })
     }
 
-    fn entity(&self) -> LogEntity {
+    pub fn entity(&self) -> LogEntity {
         LogEntity {
             id: self.id.clone(),
             entity_type: "UserGroup".into(),
@@ -209,16 +212,6 @@ impl GroupRec {
             detail_entry: Some(json!({})),
         }
     }
-}
-
-#[derive(Debug, Clone)]
-pub struct AppRec {
-    pub id: String,
-    /// Okta's app name (`github`, `salesforce`, ...).
-    pub name: String,
-    pub label: String,
-    /// Groups the app is assigned to.
-    pub group_ids: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -325,12 +318,21 @@ pub struct AccessTokenRec {
 }
 
 pub struct OrgState {
+    /// Every user, in the order they were made.
     pub users: IndexMap<String, UserRec>,
+    /// The user ids in order: the order Okta lists users in, by id, so the
+    /// `after` cursor (the last id of a page) is a place in it whether or not
+    /// that user still exists, and a page starts there without a scan.
+    pub user_ids: BTreeSet<String>,
     pub logins: HashMap<String, String>,
     pub groups: IndexMap<String, GroupRec>,
     pub members: HashMap<String, IndexSet<String>>,
     pub user_groups: HashMap<String, IndexSet<String>>,
-    pub apps: Vec<AppRec>,
+    pub apps: IndexMap<String, AppRec>,
+    pub rules: IndexMap<String, RuleRec>,
+    /// Memberships a group rule made, `(group id, user id)` → rule id: the
+    /// ones the rule takes back when the user stops matching it.
+    pub rule_memberships: HashMap<(String, String), String>,
     pub factors: HashMap<String, Vec<FactorRec>>,
     pub sessions: HashMap<String, Vec<String>>,
     pub oauth_grants: HashMap<String, u32>,
@@ -360,11 +362,14 @@ impl OrgState {
     pub fn new(rng: StdRng, domain: String) -> Self {
         OrgState {
             users: IndexMap::new(),
+            user_ids: BTreeSet::new(),
             logins: HashMap::new(),
             groups: IndexMap::new(),
             members: HashMap::new(),
             user_groups: HashMap::new(),
-            apps: Vec::new(),
+            apps: IndexMap::new(),
+            rules: IndexMap::new(),
+            rule_memberships: HashMap::new(),
             factors: HashMap::new(),
             sessions: HashMap::new(),
             oauth_grants: HashMap::new(),
@@ -444,33 +449,28 @@ impl OrgState {
             .unwrap_or_default()
     }
 
-    pub fn app_links(&self, user_id: &str, base: &str) -> Vec<Value> {
-        let groups = self.user_groups.get(user_id);
-        let mut out = Vec::new();
-        for (i, app) in self.apps.iter().enumerate() {
-            if !app
-                .group_ids
-                .iter()
-                .any(|g| groups.is_some_and(|gs| gs.contains(g)))
-            {
-                continue;
-            }
-            // Stable per (user, app), as Okta's assignment ids are.
-            let tail: String = user_id.chars().skip(3).take(14).collect();
-            out.push(json!({
-                "id": format!("00ub{}{:02}", tail, i),
-                "label": app.label,
-                "linkUrl": format!("{base}/home/{}/{}/{}", app.name, app.id, 2000 + i),
-                "logoUrl": format!("{base}/assets/img/logos/{}.png", app.name),
-                "appName": app.name,
-                "appInstanceId": app.id,
-                "appAssignmentId": format!("0ua{}{:03}", tail, i),
-                "credentialsSetup": false,
-                "hidden": false,
-                "sortOrder": i,
-            }));
-        }
-        out
+    /// Add a user (to the end of `users`, and to the id order).
+    pub fn insert_user(&mut self, user: UserRec) {
+        self.logins
+            .insert(user.login().to_lowercase(), user.id.clone());
+        self.user_ids.insert(user.id.clone());
+        self.users.insert(user.id.clone(), user);
+    }
+
+    /// Users in id order after the `after` cursor (any text: a place in the
+    /// order), as listings page them.
+    pub fn users_after<'a>(
+        &'a self,
+        after: Option<&str>,
+    ) -> impl Iterator<Item = &'a UserRec> + 'a {
+        use std::ops::Bound;
+        let from = match after {
+            Some(a) => Bound::Excluded(a.to_string()),
+            None => Bound::Unbounded,
+        };
+        self.user_ids
+            .range((from, Bound::Unbounded))
+            .filter_map(|id| self.users.get(id))
     }
 
     /// The event's actor for a credential.
@@ -573,7 +573,8 @@ impl OrgState {
         event
     }
 
-    fn emit_by(
+    /// [`OrgState::emit`] with the credential's actor and a success.
+    pub fn emit_by(
         &mut self,
         now: DateTime<Utc>,
         ctx: &Ctx,
@@ -607,37 +608,12 @@ impl OrgState {
         activate: bool,
         group_ids: &[String],
     ) -> ApiResult<String> {
+        profile::validate(&profile, profile::Check::Whole)?;
         let login = profile
             .get("login")
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        let mut causes = Vec::new();
-        if login.len() < 5 || login.len() > 100 {
-            causes.push(
-                "login: The field cannot be left blank and must be 5 to 100 characters".to_string(),
-            );
-        }
-        for key in ["email", "firstName", "lastName"] {
-            if profile
-                .get(key)
-                .is_none_or(|v| v.as_str().is_none_or(|s| s.is_empty()))
-            {
-                causes.push(format!("{key}: The field cannot be left blank"));
-            }
-        }
-        if let Some(email) = profile.get("email").and_then(Value::as_str)
-            && (!email.contains('@') || email.len() < 5)
-        {
-            causes.push("email: Does not match required pattern".into());
-        }
-        if !causes.is_empty() {
-            let mut e = ApiError::new(400, "E0000001", "Api validation failed: login");
-            for c in causes {
-                e = e.cause(c);
-            }
-            return Err(e);
-        }
         if self.logins.contains_key(&login.to_lowercase()) {
             return Err(ApiError::validation(
                 "login",
@@ -645,7 +621,13 @@ impl OrgState {
             ));
         }
         for g in group_ids {
-            self.group(g)?;
+            // createUser declares no 404: an unknown group is invalid input.
+            if !self.groups.contains_key(g) {
+                return Err(ApiError::validation(
+                    "groupIds",
+                    &format!("groupIds: the group `{g}` does not exist"),
+                ));
+            }
         }
         if let Some(mid) = profile.get("managerId").and_then(Value::as_str)
             && !mid.is_empty()
@@ -669,9 +651,8 @@ impl OrgState {
             profile,
             has_password,
         };
-        self.logins.insert(login.to_lowercase(), id.clone());
         let entity = user.entity();
-        self.users.insert(id.clone(), user);
+        self.insert_user(user);
         self.emit_by(
             now,
             ctx,
@@ -687,6 +668,7 @@ impl OrgState {
         if activate {
             self.lifecycle(now, ctx, &id, "activate")?;
         }
+        self.apply_rules_to_user(now, ctx, &id);
         Ok(id)
     }
 
@@ -699,21 +681,13 @@ impl OrgState {
         changes: &Map<String, Value>,
     ) -> ApiResult<()> {
         let id = self.user_id(id)?;
+        profile::validate(changes, profile::Check::Partial)?;
         if let Some(login) = changes.get("login").and_then(Value::as_str) {
             let key = login.to_lowercase();
             if self.logins.get(&key).is_some_and(|owner| *owner != id) {
                 return Err(ApiError::validation(
                     "login",
                     "login: An object with this field already exists in the current organization",
-                ));
-            }
-        }
-        for (k, v) in changes {
-            if matches!(k.as_str(), "login" | "email" | "firstName" | "lastName") && !v.is_string()
-            {
-                return Err(ApiError::validation(
-                    "profile",
-                    &format!("{k}: The field cannot be left blank"),
                 ));
             }
         }
@@ -750,6 +724,7 @@ impl OrgState {
             vec![entity],
             debug,
         );
+        self.apply_rules_to_user(now, ctx, &id);
         Ok(())
     }
 
@@ -1058,7 +1033,9 @@ impl OrgState {
 
     // ------------------------------------------------------------- groups
 
-    /// Membership without checks; `ctx` set → an event. Returns whether it changed.
+    /// Membership without checks; `ctx` set → its events: the membership's,
+    /// then one for each app the user gains through the group. Returns
+    /// whether it changed.
     pub fn add_member(
         &mut self,
         group_id: &str,
@@ -1066,6 +1043,7 @@ impl OrgState {
         now: DateTime<Utc>,
         ctx: Option<&Ctx>,
     ) -> bool {
+        let before = ctx.map(|_| self.access_through(group_id, user_id));
         let added = self
             .members
             .entry(group_id.to_string())
@@ -1079,7 +1057,7 @@ impl OrgState {
             if let Some(g) = self.groups.get_mut(group_id) {
                 g.last_membership_updated = now;
             }
-            if let Some(ctx) = ctx {
+            if let (Some(ctx), Some(before)) = (ctx, before) {
                 let targets = vec![self.users[user_id].entity(), self.groups[group_id].entity()];
                 self.emit_by(
                     now,
@@ -1089,9 +1067,60 @@ impl OrgState {
                     targets,
                     Map::new(),
                 );
+                self.emit_access_changes(now, ctx, user_id, before);
             }
         }
         added
+    }
+
+    /// The reverse of [`OrgState::add_member`]: the membership's event, then
+    /// one for each app the user loses with it. Returns whether it changed.
+    pub fn remove_member(
+        &mut self,
+        group_id: &str,
+        user_id: &str,
+        now: DateTime<Utc>,
+        ctx: &Ctx,
+    ) -> bool {
+        let before = self.access_through(group_id, user_id);
+        let removed = self
+            .members
+            .get_mut(group_id)
+            .is_some_and(|m| m.shift_remove(user_id));
+        if let Some(gs) = self.user_groups.get_mut(user_id) {
+            gs.shift_remove(group_id);
+        }
+        self.rule_memberships
+            .remove(&(group_id.to_string(), user_id.to_string()));
+        if removed {
+            if let Some(g) = self.groups.get_mut(group_id) {
+                g.last_membership_updated = now;
+            }
+            let targets = vec![self.users[user_id].entity(), self.groups[group_id].entity()];
+            self.emit_by(
+                now,
+                ctx,
+                "group.user_membership.remove",
+                "Remove user from group membership",
+                targets,
+                Map::new(),
+            );
+            self.emit_access_changes(now, ctx, user_id, before);
+        }
+        removed
+    }
+
+    /// Okta manages the members of `BUILT_IN` groups (Everyone) and an app
+    /// those of `APP_GROUP`s: changing them is forbidden (403, the status
+    /// assignUserToGroup and unassignUserFromGroup document).
+    fn managed_members(group: &GroupRec) -> ApiResult<()> {
+        if group.group_type == "OKTA_GROUP" {
+            return Ok(());
+        }
+        Err(ApiError::forbidden().cause(format!(
+            "Cannot modify the members of a {} group; only OKTA_GROUP memberships can be changed",
+            group.group_type
+        )))
     }
 
     /// `PUT /api/v1/groups/{groupId}/users/{userId}`: adding a member who is
@@ -1103,15 +1132,7 @@ impl OrgState {
         group_id: &str,
         user_id: &str,
     ) -> ApiResult<()> {
-        let group = self.group(group_id)?;
-        if group.group_type != "OKTA_GROUP" {
-            return Err(
-                ApiError::new(400, "E0000001", "Api validation failed: group").cause(format!(
-                    "Cannot modify the members of a {} group",
-                    group.group_type
-                )),
-            );
-        }
+        Self::managed_members(self.group(group_id)?)?;
         let user_id = self.user_id(user_id)?;
         self.add_member(group_id, &user_id, now, Some(ctx));
         Ok(())
@@ -1125,40 +1146,9 @@ impl OrgState {
         group_id: &str,
         user_id: &str,
     ) -> ApiResult<()> {
-        let group = self.group(group_id)?;
-        if group.group_type != "OKTA_GROUP" {
-            return Err(
-                ApiError::new(400, "E0000001", "Api validation failed: group").cause(format!(
-                    "Cannot modify the members of a {} group",
-                    group.group_type
-                )),
-            );
-        }
+        Self::managed_members(self.group(group_id)?)?;
         let user_id = self.user_id(user_id)?;
-        let removed = self
-            .members
-            .get_mut(group_id)
-            .is_some_and(|m| m.shift_remove(&user_id));
-        if let Some(gs) = self.user_groups.get_mut(&user_id) {
-            gs.shift_remove(group_id);
-        }
-        if removed {
-            if let Some(g) = self.groups.get_mut(group_id) {
-                g.last_membership_updated = now;
-            }
-            let targets = vec![
-                self.users[&user_id].entity(),
-                self.groups[group_id].entity(),
-            ];
-            self.emit_by(
-                now,
-                ctx,
-                "group.user_membership.remove",
-                "Remove user from group membership",
-                targets,
-                Map::new(),
-            );
-        }
+        self.remove_member(group_id, &user_id, now, ctx);
         Ok(())
     }
 
