@@ -1,0 +1,256 @@
+//! The documentation, run as written, through the real binary.
+//!
+//! - Every flow in `host/lanyard-flow/FORMAT.md` (and the one in
+//!   `sdk/README.md`) passes `lanyard validate` against the built-in cards, so
+//!   card names and inputs are checked; each `trigger:` example does too, inside
+//!   a minimal flow. FORMAT.md's main example also runs, as a dry run against
+//!   the embedded sandbox org.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(repo().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// The binary, with no config or SDK path from the environment and its
+/// compiled-card cache in the target directory (shared by runs of this test).
+fn lanyard(args: &[&str], dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lanyard"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env_remove("LANYARD_CONFIG")
+        .env_remove("LANYARD_SDK_PATH")
+        .env_remove("LANYARD_LOG")
+        .env(
+            "LANYARD_CACHE_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("docs-card-cache"),
+        )
+        .env(
+            "XDG_CACHE_HOME",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("docs-cache"),
+        );
+    cmd
+}
+
+fn shown(out: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A fenced block of a Markdown file: the line its text starts on (1-based),
+/// its info string and its text, dedented by the fence's indentation.
+struct Block {
+    line: usize,
+    info: String,
+    text: String,
+}
+
+fn fenced_blocks(markdown: &str) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut open: Option<(usize, usize, String, Vec<&str>)> = None;
+    for (i, line) in markdown.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        match (&mut open, trimmed.strip_prefix("```")) {
+            (None, Some(info)) => open = Some((i + 2, indent, info.trim().to_string(), Vec::new())),
+            (Some(_), Some("")) => {
+                let (line, indent, info, lines) = open.take().unwrap();
+                let text = lines
+                    .iter()
+                    .map(|l| l.get(indent..).unwrap_or(l.trim_start()))
+                    .collect::<Vec<_>>();
+                blocks.push(Block {
+                    line,
+                    info,
+                    text: text.join("\n") + "\n",
+                });
+            }
+            (Some((.., lines)), _) => lines.push(line),
+            (None, None) => {}
+        }
+    }
+    assert!(open.is_none(), "a fenced block is never closed");
+    blocks
+}
+
+fn is_whole_flow(text: &str) -> bool {
+    ["name:", "description:", "trigger:", "steps:"]
+        .iter()
+        .all(|key| text.lines().any(|l| l.starts_with(key)))
+}
+
+/// `lanyard validate --format json` of every flow file in `dir`.
+fn validate(dir: &Path) -> (Output, Value) {
+    let out = lanyard(&["validate", "--format", "json", "."], dir)
+        .output()
+        .unwrap();
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", shown(&out)));
+    (out, json)
+}
+
+/// The human report of the same, for a failing test's message.
+fn validate_human(dir: &Path) -> String {
+    shown(&lanyard(&["validate", "."], dir).output().unwrap())
+}
+
+#[test]
+fn every_flow_and_trigger_in_the_format_reference_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut flows, mut triggers, mut fragments) = (0, 0, 0);
+    let mut main_example = None;
+    for block in fenced_blocks(&read("host/lanyard-flow/FORMAT.md")) {
+        let at = block.line;
+        match block.info.as_str() {
+            "yaml" => {
+                assert!(
+                    is_whole_flow(&block.text),
+                    "FORMAT.md:{at}: a ```yaml block must be a whole flow; mark a part of one ```yaml fragment"
+                );
+                let file = dir.path().join(format!("format-md-line-{at}.yaml"));
+                std::fs::write(&file, &block.text).unwrap();
+                main_example.get_or_insert(file);
+                flows += 1;
+            }
+            "yaml trigger" => {
+                // One or more `trigger:` values (`trigger: api` shows two forms).
+                let mut starts: Vec<usize> = block
+                    .text
+                    .match_indices("trigger:")
+                    .map(|(i, _)| i)
+                    .collect();
+                starts.retain(|&i| i == 0 || block.text.as_bytes()[i - 1] == b'\n');
+                assert!(
+                    !starts.is_empty(),
+                    "FORMAT.md:{at}: a ```yaml trigger block without `trigger:`"
+                );
+                starts.push(block.text.len());
+                for (n, pair) in starts.windows(2).enumerate() {
+                    let trigger = &block.text[pair[0]..pair[1]];
+                    let flow = format!(
+                        "name: FORMAT.md line {at} trigger {n}\ndescription: a trigger example of FORMAT.md\n{}\nsteps:\n  - return: {{ ok: true }}\n",
+                        trigger.trim_end()
+                    );
+                    std::fs::write(
+                        dir.path()
+                            .join(format!("format-md-line-{at}-trigger-{n}.yaml")),
+                        flow,
+                    )
+                    .unwrap();
+                    triggers += 1;
+                }
+            }
+            "yaml fragment" => fragments += 1,
+            info if info.starts_with("yaml") => {
+                panic!("FORMAT.md:{at}: unknown block kind ```{info}")
+            }
+            _ => {}
+        }
+    }
+    // What the reference holds today; a block that stops being found is a bug here.
+    assert!(
+        flows >= 1 && triggers >= 8 && fragments >= 7,
+        "{flows} flows, {triggers} triggers, {fragments} fragments"
+    );
+
+    let (out, json) = validate(dir.path());
+    let report = validate_human(dir.path());
+    assert!(
+        out.status.success() && json["ok"] == true,
+        "FORMAT.md's examples do not validate:\n{report}"
+    );
+    // Not even a warning: every card is built in, so every name and input was checked.
+    assert_eq!(json["diagnostics"], Value::Array(vec![]), "{report}");
+    assert_eq!(
+        json["flows"].as_array().unwrap().len(),
+        flows + triggers,
+        "{report}"
+    );
+
+    // The main example also runs: a dry run (writes recorded, reads real) against
+    // the embedded sandbox org, on the sample deactivation event. Its data
+    // directory, `./lanyard-data`, stays in the target directory between runs
+    // of this test, with the built-in cards compiled once.
+    let main_example = main_example.unwrap();
+    assert!(
+        std::fs::read_to_string(&main_example)
+            .unwrap()
+            .contains("okta: user.lifecycle.deactivate")
+    );
+    let workdir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("docs-format-run");
+    std::fs::create_dir_all(&workdir).unwrap();
+    let sample = repo().join("flows/samples/offboarding.json");
+    let args = [
+        "run",
+        main_example.to_str().unwrap(),
+        "--event",
+        sample.to_str().unwrap(),
+        "--dry-run",
+        "--json",
+    ];
+    let out = lanyard(&args, &workdir).output().unwrap();
+    let trace = || shown(&lanyard(&args[..5], &workdir).output().unwrap());
+    let run: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{}", shown(&out)));
+    assert_eq!(
+        run["run"]["status"],
+        "succeeded",
+        "FORMAT.md's main example fails as a dry run:\n{}",
+        trace()
+    );
+    let steps = run["steps"].as_array().unwrap();
+    assert!(steps.iter().all(|s| s["error"].is_null()), "{}", trace());
+    // The user was in groups to leave, so the loop had work.
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["path"].as_str().unwrap().starts_with("remove-groups[0]/")),
+        "{}",
+        trace()
+    );
+}
+
+#[test]
+fn the_sdk_readmes_flow_validates_but_for_its_unpublished_card() {
+    let dir = tempfile::tempdir().unwrap();
+    let flows: Vec<Block> = fenced_blocks(&read("sdk/README.md"))
+        .into_iter()
+        .filter(|b| b.info == "yaml")
+        .collect();
+    assert_eq!(flows.len(), 1, "sdk/README.md shows one flow");
+    assert!(
+        is_whole_flow(&flows[0].text),
+        "sdk/README.md:{}:\n{}",
+        flows[0].line,
+        flows[0].text
+    );
+    std::fs::write(dir.path().join("notice.yaml"), &flows[0].text).unwrap();
+
+    let (out, json) = validate(dir.path());
+    let report = validate_human(dir.path());
+    assert!(out.status.success() && json["ok"] == true, "{report}");
+    // The card it builds is not in any registry here: that, and only that, is not checked.
+    let diagnostics = json["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), 1, "{report}");
+    assert_eq!(diagnostics[0]["severity"], "warning", "{report}");
+    assert!(
+        diagnostics[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`acme.offboard-notice` is not built in"),
+        "{report}"
+    );
+}
