@@ -5,6 +5,9 @@
 //!   card names and inputs are checked; each `trigger:` example does too, inside
 //!   a minimal flow. FORMAT.md's main example also runs, as a dry run against
 //!   the embedded sandbox org.
+//! - A Rust card made by `lanyard card new`, with no `--sdk-path`, builds for
+//!   `wasm32-wasip2` offline against this repository's `sdk/`, passes its own
+//!   tests, and runs with the command its README gives.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -252,5 +255,155 @@ fn the_sdk_readmes_flow_validates_but_for_its_unpublished_card() {
             .unwrap()
             .contains("`acme.offboard-notice` is not built in"),
         "{report}"
+    );
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(out.status.success(), "{cmd:?} failed:\n{}", shown(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Words of a shell command line: whitespace-separated, with '...' and "..."
+/// quoting, up to a `#` comment.
+fn shell_words(line: &str) -> Vec<String> {
+    let (mut words, mut word, mut quote, mut in_word) = (Vec::new(), String::new(), None, false);
+    for c in line.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => (quote, in_word) = (Some(c), true),
+            (None, '#') if !in_word => break,
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+    }
+    assert!(quote.is_none(), "unclosed quote in {line:?}");
+    if in_word {
+        words.push(word);
+    }
+    words
+}
+
+/// Every `lanyard ...` command in `markdown`: lines of its code blocks
+/// (continued with `\`; `cargo run -p lanyard -- ...` counts), and code spans.
+fn commands(markdown: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for block in fenced_blocks(markdown)
+        .iter()
+        .filter(|b| matches!(b.info.as_str(), "sh" | "bash" | ""))
+    {
+        for line in block.text.replace("\\\n", " ").lines() {
+            let line = line.trim().replace("cargo run -p lanyard -- ", "lanyard ");
+            if line.starts_with("lanyard ") {
+                found.push(line);
+            }
+        }
+    }
+    for (i, _) in markdown.match_indices("`lanyard ") {
+        let span = &markdown[i + 1..];
+        let end = span.find('`').expect("a code span is closed");
+        found.push(span[..end].split_whitespace().collect::<Vec<_>>().join(" "));
+    }
+    found
+}
+
+/// Panics unless the binary parses `command` (from `doc`) as it is written.
+fn assert_takes(doc: &str, command: &str) {
+    let mut words = shell_words(command);
+    assert_eq!(words.remove(0), "lanyard");
+    words.push("--help".into());
+    let args: Vec<&str> = words.iter().map(String::as_str).collect();
+    let out = lanyard(&args, &repo()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("Usage: lanyard"),
+        "{doc}: `{command}` is not a command lanyard takes:\n{}",
+        shown(&out)
+    );
+}
+
+#[test]
+fn a_rust_card_from_card_new_builds_offline_against_this_sdk_and_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("card");
+    // Outside the checkout, no --sdk-path: the SDK of the checkout the binary was built from.
+    let said = run_ok(&mut lanyard(
+        &[
+            "card",
+            "new",
+            "acme.docs-check",
+            "--dir",
+            dir.to_str().unwrap(),
+        ],
+        tmp.path(),
+    ));
+    let sdk = repo().join("sdk");
+    assert!(
+        said.contains(&format!("lanyard-sdk: {}", sdk.display())),
+        "{said}"
+    );
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains(&format!("lanyard-sdk = {{ path = \"{}\" }}", sdk.display())),
+        "{manifest}"
+    );
+
+    // Offline: the SDK's dependencies come from what building lanyard's own
+    // cards put in cargo's cache. One target dir for every run of this test.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("card-new-rust-target");
+    let cargo = |program: &str| {
+        let mut c = Command::new(program);
+        c.current_dir(&dir)
+            .env("CARGO", env!("CARGO"))
+            .env("CARGO_NET_OFFLINE", "true")
+            .env("CARGO_TARGET_DIR", &target)
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_BUILD_TARGET");
+        c
+    };
+    let tested = run_ok(cargo(env!("CARGO")).args(["test", "--quiet"]));
+    assert!(tested.contains("4 passed"), "{tested}");
+    run_ok(cargo("bash").arg("build.sh"));
+    let wasm = dir.join("acme_docs_check.wasm");
+    assert!(wasm.is_file(), "build.sh wrote no {}", wasm.display());
+
+    let inspected: Value = serde_json::from_str(&run_ok(&mut lanyard(
+        &["card", "inspect", "--json", "acme_docs_check.wasm"],
+        &dir,
+    )))
+    .unwrap();
+    assert_eq!(inspected["name"], "acme.docs-check", "{inspected:#}");
+    assert_eq!(inspected["version"], "0.1.0", "{inspected:#}");
+
+    // The card's README says how to try it: that command, as written; the
+    // others (publish, grant) need a daemon, and are only parsed.
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    let shown_commands = commands(&readme);
+    assert!(shown_commands.len() >= 3, "{readme}");
+    for command in &shown_commands {
+        assert_takes("the card's README.md", command);
+    }
+    let try_it = shown_commands
+        .into_iter()
+        .find(|c| c.starts_with("lanyard card run"))
+        .expect("the README shows `lanyard card run`");
+    let words = shell_words(&try_it);
+    let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+    let ran = run_ok(&mut lanyard(&args, &dir));
+    assert!(
+        ran.contains("\"allowed\": true") && ran.contains("\"domain\": \"example.com\""),
+        "{ran}"
     );
 }

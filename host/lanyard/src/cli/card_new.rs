@@ -4,7 +4,10 @@
 //! `<module>.wasm`) and tests its logic natively (`cargo test`,
 //! `python3 -m unittest`, `node --test`), from templates embedded in the binary
 //! (`host/lanyard/templates/`). Python and JS scaffolds carry a copy of
-//! `wit/card.wit`; the Rust one gets it through `lanyard-sdk`.
+//! `wit/card.wit`; the Rust one gets it through `lanyard-sdk`, a path
+//! dependency on the `sdk/` of a lanyard checkout (the SDK is published
+//! nowhere): `--sdk-path`, else the checkout this binary was built from, else
+//! one that encloses the new card's directory.
 //!
 //! This module only writes files into a directory that is new or empty: it never
 //! overwrites anything, runs no tool and touches no network.
@@ -17,8 +20,10 @@ use std::process::ExitCode;
 /// The card contract every scaffold is built against.
 const CARD_WIT: &str = include_str!("../../../../wit/card.wit");
 
-/// Where a Rust scaffold gets `lanyard-sdk` from when no `--sdk-path` is given.
-const SDK_GIT: &str = "https://github.com/lanyard-dev/lanyard";
+/// The `sdk/` of the checkout this binary was built from (`cargo run`,
+/// `cargo install --path host/lanyard`): a Rust scaffold's `lanyard-sdk` when
+/// no `--sdk-path` is given and the checkout is still there.
+const BUILT_FROM_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sdk");
 
 /// componentize-py version the Python scaffold's docs and build script name;
 /// kept equal to `cards/examples/toolchain/requirements.txt`.
@@ -57,16 +62,29 @@ pub struct NewArgs {
     /// The directory to create (default: the card's name, in the current directory).
     #[arg(long)]
     pub dir: Option<PathBuf>,
-    /// Rust only: use the lanyard SDK at this path instead of from git.
-    #[arg(long, env = "LANYARD_SDK_PATH")]
+    /// Rust only: the lanyard SDK to build on: the `sdk/` folder of a lanyard
+    /// checkout, or the checkout itself [default: the checkout this lanyard
+    /// was built from, else one that encloses the card's directory].
+    #[arg(long, env = "LANYARD_SDK_PATH", value_name = "DIR")]
     pub sdk_path: Option<PathBuf>,
 }
 
 /// Where generated files get what they depend on.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Sources {
-    /// A local checkout's `sdk/` for Rust cards; `None`: the git repository.
+    /// The SDK (or a checkout holding it) the user named, for Rust cards.
     pub sdk_path: Option<PathBuf>,
+    /// The SDK of the checkout this binary was built from, which may be gone.
+    pub built_from: PathBuf,
+}
+
+impl Default for Sources {
+    fn default() -> Self {
+        Sources {
+            sdk_path: None,
+            built_from: PathBuf::from(BUILT_FROM_SDK),
+        }
+    }
 }
 
 /// What [`scaffold`] made.
@@ -84,10 +102,12 @@ pub struct Scaffolded {
     pub test_command: &'static str,
     /// Shell command (run in `dir`) to run once before the first build, if any.
     pub setup_command: Option<String>,
+    /// Rust: the `sdk/` the card's `Cargo.toml` points to.
+    pub sdk: Option<PathBuf>,
 }
 
 /// Scaffold a `lang` card named `name` into `dir` (created; must be new or empty),
-/// taking `lanyard-sdk` from git for Rust.
+/// finding `lanyard-sdk` for Rust as `lanyard card new` does.
 #[cfg(test)]
 pub fn scaffold(name: &str, lang: Lang, dir: &Path) -> anyhow::Result<Scaffolded> {
     scaffold_with(name, lang, dir, &Sources::default())
@@ -104,18 +124,10 @@ pub fn scaffold_with(
     let names = Names::of(name);
     let files = files_for(lang);
 
-    let sdk_dep = match &sources.sdk_path {
-        Some(p) => {
-            let p = std::path::absolute(p).with_context(|| format!("sdk path {}", p.display()))?;
-            if !p.join("Cargo.toml").is_file() {
-                bail!(
-                    "{} is not the lanyard sdk (no Cargo.toml there)",
-                    p.display()
-                );
-            }
-            format!("{{ path = {} }}", toml_string(&p.to_string_lossy()))
-        }
-        None => format!("{{ git = {} }}", toml_string(SDK_GIT)),
+    // Found before anything is written, so a card that could not build leaves nothing behind.
+    let sdk = match lang {
+        Lang::Rust => Some(find_sdk(sources, dir)?),
+        Lang::Python | Lang::Js => None,
     };
     let (lang_title, setup, test_command) = match lang {
         Lang::Rust => (
@@ -130,7 +142,33 @@ pub fn scaffold_with(
         ),
         Lang::Js => ("JavaScript", "npm install\n".to_string(), "node --test"),
     };
-    let vars: [(&str, &str); 7] = [
+
+    prepare_dir(dir)?;
+    let sdk_dep = match &sdk {
+        Some(sdk) => sdk_dependency(sdk, dir)?,
+        None => String::new(),
+    };
+    let contract = match (&sdk, lang) {
+        (Some(sdk), _) => format!(
+            "The card gets the contract through `lanyard-sdk`, which generates its\n\
+             bindings from the checkout's `wit/card.wit`. The SDK is published nowhere:\n\
+             `Cargo.toml` takes it by path from a lanyard checkout, `{}`.\n\
+             If you move the card or the checkout, change that path, or scaffold again\n\
+             with `lanyard card new NAME --sdk-path DIR`.",
+            sdk.display()
+        ),
+        (None, Lang::Python) => {
+            "There is no Python SDK to install: `wit/card.wit` is a copy of the\n\
+             contract this lanyard speaks, and componentize-py generates the bindings\n\
+             (`wit_world`) from it at build time."
+                .to_string()
+        }
+        (None, _) => "There is no JavaScript SDK to install: `wit/card.wit` is a copy of the\n\
+             contract this lanyard speaks, and jco generates the bindings from it at\n\
+             build time (the `lanyard:card/*` imports)."
+            .to_string(),
+    };
+    let vars: [(&str, &str); 8] = [
         ("name", name),
         ("crate", &names.krate),
         ("module", &names.module),
@@ -138,9 +176,8 @@ pub fn scaffold_with(
         ("lang_title", lang_title),
         ("setup", &setup),
         ("test_cmd", test_command),
+        ("contract", &contract),
     ];
-
-    prepare_dir(dir)?;
     let mut written = Vec::new();
     for (path, template) in files {
         let rel = PathBuf::from(path);
@@ -171,7 +208,83 @@ pub fn scaffold_with(
             Lang::Rust => None,
             Lang::Python | Lang::Js => Some(setup.trim_end().to_string()),
         },
+        sdk,
     })
+}
+
+/// The lanyard SDK a Rust card builds on, canonical: `--sdk-path` (the SDK or
+/// a checkout holding it), else the checkout this binary was built from, else
+/// the nearest checkout enclosing `card_dir`.
+fn find_sdk(sources: &Sources, card_dir: &Path) -> anyhow::Result<PathBuf> {
+    let canonical = |sdk: &Path| {
+        sdk.canonicalize()
+            .with_context(|| format!("sdk path {}", sdk.display()))
+    };
+    if let Some(given) = &sources.sdk_path {
+        let Some(sdk) = [given.clone(), given.join("sdk")]
+            .into_iter()
+            .find(|p| is_sdk(p))
+        else {
+            bail!(
+                "{} is not the lanyard sdk (no Cargo.toml of lanyard-sdk there or in its sdk/)",
+                given.display()
+            );
+        };
+        return canonical(&sdk);
+    }
+    if is_sdk(&sources.built_from) {
+        return canonical(&sources.built_from);
+    }
+    let card_dir = std::path::absolute(card_dir)
+        .with_context(|| format!("card directory {}", card_dir.display()))?;
+    if let Some(sdk) = card_dir
+        .ancestors()
+        .map(|a| a.join("sdk"))
+        .find(|p| is_sdk(p))
+    {
+        return canonical(&sdk);
+    }
+    bail!(
+        "cannot find the lanyard SDK for a Rust card: this lanyard was built from {}, \
+         which is not there any more, and {} is not inside a lanyard checkout; \
+         pass --sdk-path with the sdk/ folder of a lanyard checkout",
+        sources.built_from.display(),
+        card_dir.display()
+    )
+}
+
+/// Whether `dir` holds the `lanyard-sdk` package.
+fn is_sdk(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|manifest| {
+        manifest
+            .lines()
+            .any(|l| l.trim() == r#"name = "lanyard-sdk""#)
+    })
+}
+
+/// The `lanyard-sdk` dependency of the card in `card_dir` (which exists): a
+/// relative path when the card is inside the SDK's checkout, so the two move
+/// together (as `cards/examples/rust-jamf-offboard` does); an absolute one
+/// otherwise.
+fn sdk_dependency(sdk: &Path, card_dir: &Path) -> anyhow::Result<String> {
+    let card_dir = card_dir
+        .canonicalize()
+        .with_context(|| format!("card directory {}", card_dir.display()))?;
+    let path = match sdk
+        .parent()
+        .and_then(|root| card_dir.strip_prefix(root).ok())
+    {
+        Some(below) => {
+            let mut rel: PathBuf = below.components().map(|_| "..").collect();
+            rel.push("sdk");
+            rel
+        }
+        None => sdk.to_path_buf(),
+    };
+    Ok(format!(
+        "{{ path = {} }}",
+        toml_string(&path.to_string_lossy())
+    ))
 }
 
 /// `lanyard card new`: scaffold, then say what to do next.
@@ -182,6 +295,7 @@ pub async fn run_new(args: NewArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| PathBuf::from(&args.name));
     let sources = Sources {
         sdk_path: args.sdk_path.clone(),
+        ..Sources::default()
     };
     let made = scaffold_with(&args.name, args.lang, &dir, &sources)?;
     println!(
@@ -192,6 +306,12 @@ pub async fn run_new(args: NewArgs) -> anyhow::Result<ExitCode> {
     );
     for f in &made.files {
         println!("  {}", f.display());
+    }
+    if let Some(sdk) = &made.sdk {
+        println!(
+            "lanyard-sdk: {} (by path; --sdk-path to choose another)",
+            sdk.display()
+        );
     }
     println!();
     println!("next:");
@@ -583,21 +703,33 @@ mod tests {
                     .mode();
                 assert_ne!(mode & 0o111, 0, "{lang}: build.sh is not executable");
             }
-            assert!(
-                text(&dir, "README.md").contains("lanyard card publish acme_domain_check.wasm")
-            );
+            let readme = text(&dir, "README.md");
+            assert!(readme.contains("lanyard card publish acme_domain_check.wasm"));
             match lang {
                 Lang::Rust => {
+                    // Outside any checkout: the SDK of the one this binary was built from.
+                    let sdk = repo().join("sdk");
+                    assert_eq!(made.sdk.as_deref(), Some(sdk.as_path()));
                     let manifest = text(&dir, "Cargo.toml");
                     assert!(manifest.contains("name = \"acme-domain-check\""));
-                    assert!(manifest.contains(&format!("lanyard-sdk = {{ git = \"{SDK_GIT}\" }}")));
+                    let dep = format!(
+                        "lanyard-sdk = {{ path = {} }}",
+                        toml_string(&sdk.to_string_lossy())
+                    );
+                    assert!(manifest.contains(&dep), "{manifest}");
+                    assert!(readme.contains(&format!("`{}`", sdk.display())), "{readme}");
                     assert!(
                         text(&dir, "src/lib.rs")
                             .contains("const NAME: &'static str = \"acme.domain-check\";")
                     );
                 }
                 Lang::Python | Lang::Js => {
+                    assert_eq!(made.sdk, None);
                     assert_eq!(text(&dir, "wit/card.wit"), CARD_WIT, "{lang}");
+                    assert!(
+                        readme.contains("SDK to install: `wit/card.wit` is a copy"),
+                        "{readme}"
+                    );
                 }
             }
         }
@@ -622,42 +754,74 @@ mod tests {
         let tmp = TempDir::new("sdk");
         let sources = Sources {
             sdk_path: Some(tmp.0.join("nowhere")),
+            ..Sources::default()
         };
         let err = scaffold_with("acme.x", Lang::Rust, &tmp.0.join("card"), &sources).unwrap_err();
         assert!(err.to_string().contains("is not the lanyard sdk"), "{err}");
     }
 
-    #[test]
-    fn rust_scaffold_tests_pass_and_it_builds_a_component() {
-        let tmp = TempDir::new("rust");
-        let dir = tmp.0.join("card");
-        let sources = Sources {
-            sdk_path: Some(repo().join("sdk")),
-        };
-        let made = scaffold_with("acme.domain-check", Lang::Rust, &dir, &sources).unwrap();
-        // One target dir for every run of this test: the SDK's dependencies build once.
-        let target = std::env::temp_dir().join("lanyard-card-new-rust-target");
-        let cargo = || {
-            let mut c = Command::new(env!("CARGO"));
-            c.env("CARGO_TARGET_DIR", &target)
-                .env_remove("CARGO_ENCODED_RUSTFLAGS")
-                .env_remove("RUSTFLAGS")
-                .env_remove("CARGO_BUILD_TARGET");
-            c
-        };
-        let out = run_ok(&dir, cargo().args(["test", "--quiet"]));
-        assert!(out.contains("4 passed"), "{out}");
-        run_ok(
-            &dir,
-            Command::new("bash")
-                .arg("build.sh")
-                .env("CARGO_TARGET_DIR", &target)
-                .env("CARGO", env!("CARGO"))
-                .env_remove("CARGO_ENCODED_RUSTFLAGS")
-                .env_remove("RUSTFLAGS"),
-        );
-        assert_component(&dir.join(&made.wasm), "acme.domain-check");
+    /// A checkout with only what makes `sdk/` the SDK.
+    fn fake_checkout(root: &Path) -> PathBuf {
+        let sdk = root.join("sdk");
+        std::fs::create_dir_all(&sdk).unwrap();
+        std::fs::write(
+            sdk.join("Cargo.toml"),
+            "[package]\nname = \"lanyard-sdk\"\n",
+        )
+        .unwrap();
+        sdk.canonicalize().unwrap()
     }
+
+    #[test]
+    fn without_the_built_from_checkout_the_enclosing_one_or_the_named_one_is_used() {
+        let tmp = TempDir::new("enclosing");
+        let sdk = fake_checkout(&tmp.0.join("lanyard"));
+        let gone = Sources {
+            sdk_path: None,
+            built_from: tmp.0.join("gone/sdk"),
+        };
+        // Inside the checkout: a relative path, so card and checkout move together.
+        let inside = tmp.0.join("lanyard/cards/mine");
+        let made = scaffold_with("acme.x", Lang::Rust, &inside, &gone).unwrap();
+        assert_eq!(made.sdk.as_deref(), Some(sdk.as_path()));
+        assert!(text(&inside, "Cargo.toml").contains(r#"lanyard-sdk = { path = "../../sdk" }"#));
+        // Named, as the checkout or as its sdk/: an absolute path.
+        for named in [tmp.0.join("lanyard"), sdk.clone()] {
+            let dir = tmp.0.join(format!(
+                "elsewhere-{}",
+                named.file_name().unwrap().to_string_lossy()
+            ));
+            let sources = Sources {
+                sdk_path: Some(named),
+                ..gone.clone()
+            };
+            let made = scaffold_with("acme.x", Lang::Rust, &dir, &sources).unwrap();
+            assert_eq!(made.sdk.as_deref(), Some(sdk.as_path()));
+            let dep = format!(
+                "lanyard-sdk = {{ path = {} }}",
+                toml_string(&sdk.to_string_lossy())
+            );
+            assert!(text(&dir, "Cargo.toml").contains(&dep));
+        }
+    }
+
+    #[test]
+    fn with_no_sdk_to_be_found_a_rust_card_is_refused_and_nothing_is_written() {
+        let tmp = TempDir::new("nosdk");
+        let sources = Sources {
+            sdk_path: None,
+            built_from: tmp.0.join("gone/sdk"),
+        };
+        let dir = tmp.0.join("card");
+        let err = scaffold_with("acme.x", Lang::Rust, &dir, &sources).unwrap_err();
+        assert!(err.to_string().contains("pass --sdk-path"), "{err}");
+        assert!(!dir.exists());
+        // The other languages need no SDK.
+        scaffold_with("acme.x", Lang::Python, &dir, &sources).unwrap();
+    }
+
+    // The Rust scaffold is built, tested and run through the real binary, with
+    // the SDK found as a user's would be: host/lanyard/tests/docs.rs.
 
     #[test]
     fn python_scaffold_tests_pass_and_it_builds_a_component() {
