@@ -8,6 +8,10 @@
 //! - A Rust card made by `lanyard card new`, with no `--sdk-path`, builds for
 //!   `wasm32-wasip2` offline against this repository's `sdk/`, passes its own
 //!   tests, and runs with the command its README gives.
+//! - Every `lanyard ...` command the READMEs show parses as the binary's CLI
+//!   does (it is run with `--help` after it, which clap reads only once every
+//!   subcommand, flag and value before it has been accepted), and the complete
+//!   card of `sdk/README.md` builds, offline, and its commands run as written.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -406,4 +410,119 @@ fn a_rust_card_from_card_new_builds_offline_against_this_sdk_and_runs() {
         ran.contains("\"allowed\": true") && ran.contains("\"domain\": \"example.com\""),
         "{ran}"
     );
+}
+
+#[test]
+fn every_command_the_readmes_show_is_one_the_binary_takes() {
+    let mut checked = 0;
+    for doc in [
+        "README.md",
+        "sdk/README.md",
+        "cards/examples/README.md",
+        "host/lanyard-flow/FORMAT.md",
+    ] {
+        for command in commands(&read(doc)) {
+            assert_takes(doc, &command);
+            checked += 1;
+        }
+    }
+    // The README's everyday commands alone are ten.
+    assert!(checked >= 20, "only {checked} commands found");
+}
+
+#[test]
+fn a_command_the_binary_does_not_take_fails_the_check() {
+    // The check above would pass anything if `--help` short-cut every parse.
+    for wrong in [
+        &["history", "RUN_ID", "--help"][..],
+        &["card", "run", "x.wasm", "--no-such-flag", "--help"],
+        &["card", "frobnicate", "--help"],
+    ] {
+        let out = lanyard(wrong, &repo()).output().unwrap();
+        assert!(
+            !out.status.success(),
+            "{wrong:?} was taken:\n{}",
+            shown(&out)
+        );
+    }
+}
+
+#[test]
+fn the_sdk_readmes_card_builds_and_its_commands_run_as_written() {
+    let readme = read("sdk/README.md");
+    let blocks = fenced_blocks(&readme);
+    let first = |info: &str| {
+        blocks
+            .iter()
+            .find(|b| b.info == info)
+            .unwrap_or_else(|| panic!("sdk/README.md has no ```{info} block"))
+    };
+    let (manifest, lib) = (first("toml"), first("rust"));
+    let try_it = blocks
+        .iter()
+        .find(|b| b.info == "sh" && b.text.contains("cargo build"))
+        .expect("sdk/README.md shows how to build");
+
+    // The card next to a checkout at `../lanyard`, as its Cargo.toml says; kept
+    // between runs so that cargo builds only what changed, and outside the
+    // repository (whose workspace would claim it).
+    let base = std::env::temp_dir().join("lanyard-docs-sdk-readme-card");
+    let card = base.join("acme-offboard-notice");
+    std::fs::create_dir_all(card.join("src")).unwrap();
+    let checkout = base.join("lanyard");
+    let _ = std::fs::remove_file(&checkout);
+    std::os::unix::fs::symlink(repo(), &checkout).unwrap();
+    assert!(
+        manifest
+            .text
+            .contains(r#"lanyard-sdk = { path = "../lanyard/sdk" }"#),
+        "{}",
+        manifest.text
+    );
+    std::fs::write(card.join("Cargo.toml"), &manifest.text).unwrap();
+    std::fs::write(card.join("src/lib.rs"), &lib.text).unwrap();
+
+    let mut ran = Vec::new();
+    for line in try_it.text.replace("\\\n", " ").lines() {
+        let words = shell_words(line);
+        let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+        let out = match words[0].as_str() {
+            // The machine running the tests has it: lanyard's own cards need it.
+            "rustup" => continue,
+            "cargo" => run_ok(
+                Command::new(env!("CARGO"))
+                    .args(&args)
+                    .current_dir(&card)
+                    .env("CARGO_NET_OFFLINE", "true")
+                    .env_remove("CARGO_TARGET_DIR")
+                    .env_remove("CARGO_ENCODED_RUSTFLAGS")
+                    .env_remove("RUSTFLAGS")
+                    .env_remove("CARGO_BUILD_TARGET"),
+            ),
+            "lanyard" => run_ok(&mut lanyard(&args, &card)),
+            other => panic!(
+                "sdk/README.md:{}: a command this test does not know: {other}",
+                try_it.line
+            ),
+        };
+        ran.push((words, out));
+    }
+    let said = |command: &[&str]| {
+        let (_, out) = ran
+            .iter()
+            .find(|(words, _)| {
+                words
+                    .iter()
+                    .map(String::as_str)
+                    .take(command.len())
+                    .eq(command.iter().copied())
+            })
+            .unwrap_or_else(|| panic!("sdk/README.md does not run `{}`", command.join(" ")));
+        out
+    };
+    assert!(said(&["lanyard", "card", "inspect"]).contains("acme.offboard-notice"));
+    let output: Value = serde_json::from_str(said(&["lanyard", "card", "run"])).unwrap();
+    assert_eq!(output["login"], "sofia.williams@acme.example", "{output:#}");
+    assert_eq!(output["sessions_cleared"], true, "{output:#}");
+    assert!(output["groups_removed"].as_u64().unwrap() > 0, "{output:#}");
 }
