@@ -50,9 +50,7 @@ impl std::str::FromStr for Grant {
         let value = value.to_string();
         match kind {
             "okta" => {
-                if OktaScope::parse(&value).is_none() {
-                    return Err(format!("unknown okta scope `{value}`"));
-                }
+                check_okta_scope(&value)?;
                 Ok(Grant::Okta(value))
             }
             "http-host" => Ok(Grant::HttpHost(value)),
@@ -65,11 +63,34 @@ impl std::str::FromStr for Grant {
     }
 }
 
+/// An `okta` grant's value: one of lanyard's scopes ([`OktaScope`]), or
+/// `api:` and an OAuth scope Okta's spec lists for some operation (the custom
+/// API action).
+fn check_okta_scope(value: &str) -> Result<(), String> {
+    if let Some(scope) = value.strip_prefix("api:") {
+        // `*`: a card asks for whatever scopes the operator names (the
+        // operator's own `*` grants nothing; see `allows_okta_api`).
+        if scope == "*" || crate::okta_api::known_scopes().contains(scope) {
+            return Ok(());
+        }
+        return Err(format!(
+            "unknown Okta OAuth scope `{scope}` in `okta:{value}` (the custom API action takes a scope Okta's API spec lists, like api:okta.users.read)"
+        ));
+    }
+    if OktaScope::parse(value).is_none() {
+        return Err(format!("unknown okta scope `{value}`"));
+    }
+    Ok(())
+}
+
 /// What one card is granted. Empty (the default) grants nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grants {
     #[serde(default)]
     pub okta: BTreeSet<OktaScope>,
+    /// Okta OAuth scopes the custom API action may use (`okta:api:<scope>`).
+    #[serde(default)]
+    pub okta_api: BTreeSet<String>,
     /// Host names for direct HTTPS; `*.example.com` matches subdomains only.
     #[serde(default)]
     pub http_hosts: BTreeSet<String>,
@@ -95,9 +116,15 @@ impl Grants {
         for g in grants {
             match g {
                 Grant::Okta(s) => {
-                    let scope =
-                        OktaScope::parse(s).ok_or_else(|| format!("unknown okta scope `{s}`"))?;
-                    out.okta.insert(scope);
+                    check_okta_scope(s)?;
+                    match s.strip_prefix("api:") {
+                        Some(scope) => {
+                            out.okta_api.insert(scope.to_string());
+                        }
+                        None => {
+                            out.okta.insert(OktaScope::parse(s).expect("checked"));
+                        }
+                    }
                 }
                 Grant::HttpHost(h) => {
                     out.http_hosts.insert(h.to_ascii_lowercase());
@@ -116,6 +143,12 @@ impl Grants {
 
     pub fn allows_okta(&self, scope: OktaScope) -> bool {
         self.okta.contains(&scope)
+    }
+
+    /// Whether the custom API action may call an operation Okta's spec lists
+    /// with these scopes: the card holds `okta:api:` one of them.
+    pub fn allows_okta_api(&self, scopes: &[String]) -> bool {
+        scopes.iter().any(|s| s != "*" && self.okta_api.contains(s))
     }
 
     pub fn allows_connection(&self, name: &str) -> bool {
@@ -142,6 +175,11 @@ impl Grants {
     pub fn intersect(&self, requested: &Grants) -> Grants {
         Grants {
             okta: self.okta.intersection(&requested.okta).copied().collect(),
+            okta_api: if requested.okta_api.contains("*") {
+                self.okta_api.iter().filter(|s| *s != "*").cloned().collect()
+            } else {
+                self.okta_api.intersection(&requested.okta_api).cloned().collect()
+            },
             http_hosts: self
                 .http_hosts
                 .intersection(&requested.http_hosts)
@@ -194,6 +232,13 @@ mod tests {
         let g: Grant = "okta:okta.users.read".parse().unwrap();
         assert_eq!(g, Grant::Okta("okta.users.read".into()));
         assert!("okta:okta.everything".parse::<Grant>().is_err());
+        assert!("okta:api:okta.users.read".parse::<Grant>().is_ok());
+        assert!("okta:api:okta.everything".parse::<Grant>().is_err());
+        let api = Grants::from_list(&["okta:api:okta.users.read".parse().unwrap()]).unwrap();
+        assert!(api.okta.is_empty());
+        assert!(api.allows_okta_api(&["okta.users.manage".into(), "okta.users.read".into()]));
+        assert!(!api.allows_okta_api(&["okta.users.manage".into()]));
+        assert!(!api.allows_okta_api(&[]));
         assert!("files:/etc".parse::<Grant>().is_err());
         assert_eq!("mail".parse::<Grant>().unwrap(), Grant::Mail);
         assert_eq!(Grant::Table("audit".into()).to_string(), "table:audit");

@@ -20,6 +20,7 @@ pub mod event_catalog;
 pub mod grants;
 pub mod history;
 pub mod okta;
+pub mod okta_api;
 pub mod redact;
 
 pub use caps::WriteOutcome;

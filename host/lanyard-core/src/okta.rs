@@ -138,6 +138,209 @@ pub struct ProfileUpdate {
     pub user: User,
 }
 
+/// An app instance (`GET /api/v1/apps/{appId}`), flattened to what flows use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct App {
+    pub id: String,
+    /// The app's key in Okta's catalog (`github`, `bookmark`).
+    pub name: String,
+    pub label: String,
+    pub status: String,
+    #[serde(default)]
+    pub sign_on_mode: String,
+}
+
+/// A user's assignment to an app (`GET /api/v1/apps/{appId}/users/{userId}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppUser {
+    /// The user's id.
+    pub id: String,
+    /// USER (direct) or GROUP (through a group).
+    pub scope: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub user_name: Option<String>,
+    #[serde(default)]
+    pub profile: Map<String, Value>,
+}
+
+/// A group's assignment to an app (`GET /api/v1/apps/{appId}/groups/{groupId}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppGroup {
+    /// The group's id.
+    pub id: String,
+    #[serde(default)]
+    pub priority: Option<u32>,
+    #[serde(default)]
+    pub profile: Map<String, Value>,
+}
+
+/// Who an app is assigned to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Assignee {
+    User(String),
+    Group(String),
+}
+
+impl Assignee {
+    /// The user's or group's id.
+    pub fn id(&self) -> &str {
+        match self {
+            Assignee::User(id) | Assignee::Group(id) => id,
+        }
+    }
+}
+
+/// One page of users and the `after` cursor of the next (none on the last).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserPage {
+    pub users: Vec<User>,
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+/// A group rule, flattened from Okta's `{id, name, status, conditions:
+/// {expression: {value}}, actions: {assignUserToGroups: {groupIds}}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupRule {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    pub expression: String,
+    pub group_ids: Vec<String>,
+}
+
+/// What creating a group did (`Unchanged`: one with that name existed), and
+/// the group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupCreated {
+    pub outcome: WriteOutcome,
+    pub group: Group,
+}
+
+/// What creating a group rule did, and the rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleCreated {
+    pub outcome: WriteOutcome,
+    pub rule: GroupRule,
+}
+
+/// A custom API action's request: one Management API operation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiRequest {
+    /// `GET`, `POST`, `PUT`, `PATCH` or `DELETE`.
+    pub method: String,
+    /// The path, without the query; `/api/v1/...`.
+    pub path: String,
+    #[serde(default)]
+    pub query: Vec<(String, String)>,
+    #[serde(default)]
+    pub body: Option<Value>,
+}
+
+/// Okta's answer to a custom API action (any status).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiResponse {
+    pub status: u16,
+    /// The JSON body; `null` when there is none.
+    pub body: Value,
+    /// The `after` cursor of the `rel="next"` link.
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+/// An Okta write whose whole result is a [`WriteOutcome`]: what
+/// [`OktaApi::write`] does and [`OktaApi::plan`] compares without doing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "write")]
+pub enum OktaWrite {
+    #[serde(rename_all = "camelCase")]
+    Lifecycle { user_id: String, op: LifecycleOp },
+    #[serde(rename_all = "camelCase")]
+    AddToGroup { group_id: String, user_id: String },
+    #[serde(rename_all = "camelCase")]
+    RemoveFromGroup { group_id: String, user_id: String },
+    #[serde(rename_all = "camelCase")]
+    DeleteUser { user_id: String, send_email: bool },
+    #[serde(rename_all = "camelCase")]
+    ExpirePassword { user_id: String },
+    #[serde(rename_all = "camelCase")]
+    ResetFactors { user_id: String },
+    #[serde(rename_all = "camelCase")]
+    ResetFactor { user_id: String, factor_id: String },
+    #[serde(rename_all = "camelCase")]
+    AssignApp {
+        app_id: String,
+        to: Assignee,
+        #[serde(default)]
+        profile: Option<Map<String, Value>>,
+    },
+    #[serde(rename_all = "camelCase")]
+    UnassignApp { app_id: String, from: Assignee },
+    #[serde(rename_all = "camelCase")]
+    UpdateGroup {
+        group_id: String,
+        name: String,
+        #[serde(default)]
+        description: Option<String>,
+    },
+    #[serde(rename_all = "camelCase")]
+    DeleteGroup { group_id: String },
+    #[serde(rename_all = "camelCase")]
+    SetGroupRuleActive { rule_id: String, active: bool },
+}
+
+impl OktaWrite {
+    /// The WIT function's name (`lifecycle/<op>` for transitions), as a dry
+    /// run's record names the write.
+    pub fn operation(&self) -> String {
+        match self {
+            OktaWrite::Lifecycle { op, .. } => format!("lifecycle/{}", op.as_str()),
+            OktaWrite::AddToGroup { .. } => "add-to-group".into(),
+            OktaWrite::RemoveFromGroup { .. } => "remove-from-group".into(),
+            OktaWrite::DeleteUser { .. } => "delete-user".into(),
+            OktaWrite::ExpirePassword { .. } => "expire-password".into(),
+            OktaWrite::ResetFactors { .. } => "reset-factors".into(),
+            OktaWrite::ResetFactor { .. } => "reset-factor".into(),
+            OktaWrite::AssignApp { .. } => "assign-app".into(),
+            OktaWrite::UnassignApp { .. } => "unassign-app".into(),
+            OktaWrite::UpdateGroup { .. } => "update-group".into(),
+            OktaWrite::DeleteGroup { .. } => "delete-group".into(),
+            OktaWrite::SetGroupRuleActive { .. } => "set-group-rule-active".into(),
+        }
+    }
+
+    /// The grant a card needs for it.
+    pub fn scope(&self) -> OktaScope {
+        match self {
+            OktaWrite::Lifecycle { .. } | OktaWrite::DeleteUser { .. } => OktaScope::UsersLifecycle,
+            OktaWrite::AddToGroup { .. } | OktaWrite::RemoveFromGroup { .. } => OktaScope::GroupsManage,
+            OktaWrite::ExpirePassword { .. } => OktaScope::UsersCredentials,
+            OktaWrite::ResetFactors { .. } | OktaWrite::ResetFactor { .. } => OktaScope::FactorsManage,
+            OktaWrite::AssignApp { .. } | OktaWrite::UnassignApp { .. } => OktaScope::AppsManage,
+            OktaWrite::UpdateGroup { .. }
+            | OktaWrite::DeleteGroup { .. }
+            | OktaWrite::SetGroupRuleActive { .. } => OktaScope::GroupsAdmin,
+        }
+    }
+
+    /// The bytes of the card's text in it (what a dry run's record holds).
+    pub fn size_hint(&self) -> usize {
+        serde_json::to_vec(self).map(|v| v.len()).unwrap_or(0)
+    }
+}
+
+/// The error of an operation an [`OktaApi`] implementation does not offer.
+fn unsupported(operation: &str) -> CardError {
+    CardError::unavailable(format!("okta: `{operation}` is not available on this host"))
+}
+
 /// Operation-level grants for the Okta capability, named like Okta's OAuth scopes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum OktaScope {
@@ -147,30 +350,47 @@ pub enum OktaScope {
     UsersManage,
     #[serde(rename = "okta.users.lifecycle")]
     UsersLifecycle,
+    /// Expire and reset passwords.
+    #[serde(rename = "okta.users.credentials")]
+    UsersCredentials,
     #[serde(rename = "okta.groups.read")]
     GroupsRead,
+    /// Group membership.
     #[serde(rename = "okta.groups.manage")]
     GroupsManage,
+    /// Groups themselves and group rules: create, rename, delete.
+    #[serde(rename = "okta.groups.admin")]
+    GroupsAdmin,
     #[serde(rename = "okta.sessions.manage")]
     SessionsManage,
     #[serde(rename = "okta.factors.read")]
     FactorsRead,
+    /// Unenroll factors.
+    #[serde(rename = "okta.factors.manage")]
+    FactorsManage,
     #[serde(rename = "okta.apps.read")]
     AppsRead,
+    /// Assign and unassign apps.
+    #[serde(rename = "okta.apps.manage")]
+    AppsManage,
     #[serde(rename = "okta.logs.read")]
     LogsRead,
 }
 
 impl OktaScope {
-    pub const ALL: [OktaScope; 9] = [
+    pub const ALL: [OktaScope; 13] = [
         OktaScope::UsersRead,
         OktaScope::UsersManage,
         OktaScope::UsersLifecycle,
+        OktaScope::UsersCredentials,
         OktaScope::GroupsRead,
         OktaScope::GroupsManage,
+        OktaScope::GroupsAdmin,
         OktaScope::SessionsManage,
         OktaScope::FactorsRead,
+        OktaScope::FactorsManage,
         OktaScope::AppsRead,
+        OktaScope::AppsManage,
         OktaScope::LogsRead,
     ];
 
@@ -179,11 +399,15 @@ impl OktaScope {
             OktaScope::UsersRead => "okta.users.read",
             OktaScope::UsersManage => "okta.users.manage",
             OktaScope::UsersLifecycle => "okta.users.lifecycle",
+            OktaScope::UsersCredentials => "okta.users.credentials",
             OktaScope::GroupsRead => "okta.groups.read",
             OktaScope::GroupsManage => "okta.groups.manage",
+            OktaScope::GroupsAdmin => "okta.groups.admin",
             OktaScope::SessionsManage => "okta.sessions.manage",
             OktaScope::FactorsRead => "okta.factors.read",
+            OktaScope::FactorsManage => "okta.factors.manage",
             OktaScope::AppsRead => "okta.apps.read",
+            OktaScope::AppsManage => "okta.apps.manage",
             OktaScope::LogsRead => "okta.logs.read",
         }
     }
@@ -237,4 +461,69 @@ pub trait OktaApi: Send + Sync + 'static {
     async fn list_app_links(&self, user_id: &str) -> Result<Vec<AppLink>, CardError>;
     /// LogEvent JSON objects, oldest first.
     async fn query_logs(&self, query: &LogQuery) -> Result<Vec<Value>, CardError>;
+
+    /// One page of the users a query matches, from the cursor `after`.
+    async fn list_users_page(&self, _query: &UserQuery, _after: Option<&str>) -> Result<UserPage, CardError> {
+        Err(unsupported("list-users-page"))
+    }
+    /// Start a password reset: the one-time link, or none when Okta emailed it.
+    async fn reset_password(&self, _user_id: &str, _send_email: bool) -> Result<Option<String>, CardError> {
+        Err(unsupported("reset-password"))
+    }
+    /// The app with this label (or, failing that, this catalog name).
+    async fn find_app(&self, _label: &str) -> Result<Option<App>, CardError> {
+        Err(unsupported("find-app"))
+    }
+    async fn list_app_users(&self, _app_id: &str) -> Result<Vec<AppUser>, CardError> {
+        Err(unsupported("list-app-users"))
+    }
+    async fn list_app_groups(&self, _app_id: &str) -> Result<Vec<AppGroup>, CardError> {
+        Err(unsupported("list-app-groups"))
+    }
+    /// Create an Okta group, or find the one with this name.
+    async fn create_group(&self, _name: &str, _description: Option<&str>) -> Result<GroupCreated, CardError> {
+        Err(unsupported("create-group"))
+    }
+    /// One page of a group's members.
+    async fn list_group_members(
+        &self,
+        _group_id: &str,
+        _after: Option<&str>,
+        _limit: Option<u32>,
+    ) -> Result<UserPage, CardError> {
+        Err(unsupported("list-group-members"))
+    }
+    async fn find_group_rule(&self, _name: &str) -> Result<Option<GroupRule>, CardError> {
+        Err(unsupported("find-group-rule"))
+    }
+    /// Create a group rule (inactive), or find the same one.
+    async fn create_group_rule(
+        &self,
+        _name: &str,
+        _expression: &str,
+        _group_ids: &[String],
+    ) -> Result<RuleCreated, CardError> {
+        Err(unsupported("create-group-rule"))
+    }
+    /// The custom API action. The caller has checked the card's grant against
+    /// the operation's scopes ([`crate::okta_api::operation`]).
+    async fn api_call(&self, _request: &ApiRequest) -> Result<ApiResponse, CardError> {
+        Err(unsupported("api-call"))
+    }
+
+    /// Do a write, compared first: `Unchanged` sends nothing.
+    async fn write(&self, write: &OktaWrite) -> Result<WriteOutcome, CardError> {
+        match write {
+            OktaWrite::Lifecycle { user_id, op } => self.lifecycle(user_id, *op).await,
+            OktaWrite::AddToGroup { group_id, user_id } => self.add_to_group(group_id, user_id).await,
+            OktaWrite::RemoveFromGroup { group_id, user_id } => {
+                self.remove_from_group(group_id, user_id).await
+            }
+            other => Err(unsupported(&other.operation())),
+        }
+    }
+
+    /// What [`OktaApi::write`] would report, from reads only: a dry run's
+    /// honest answer.
+    async fn plan(&self, write: &OktaWrite) -> Result<WriteOutcome, CardError>;
 }

@@ -30,7 +30,10 @@
 
 use crate::error::CardError;
 use crate::history::{ErrorInfo, StepRecord};
-use crate::okta::{AppLink, Factor, Group, LifecycleOp, LogQuery, OktaApi, ProfileUpdate, User, UserQuery};
+use crate::okta::{
+    ApiRequest, ApiResponse, App, AppGroup, AppLink, AppUser, Factor, Group, GroupCreated, GroupRule, LifecycleOp,
+    LogQuery, OktaApi, OktaWrite, ProfileUpdate, RuleCreated, User, UserPage, UserQuery,
+};
 use crate::WriteOutcome;
 use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine as _;
@@ -504,6 +507,42 @@ impl OktaApi for ScrubbedOkta {
     }
     async fn query_logs(&self, query: &LogQuery) -> Result<Vec<Value>, CardError> {
         self.clean(self.inner.query_logs(query).await)
+    }
+    async fn list_users_page(&self, query: &UserQuery, after: Option<&str>) -> Result<UserPage, CardError> {
+        self.clean(self.inner.list_users_page(query, after).await)
+    }
+    async fn reset_password(&self, user_id: &str, send_email: bool) -> Result<Option<String>, CardError> {
+        self.clean(self.inner.reset_password(user_id, send_email).await)
+    }
+    async fn find_app(&self, label: &str) -> Result<Option<App>, CardError> {
+        self.clean(self.inner.find_app(label).await)
+    }
+    async fn list_app_users(&self, app_id: &str) -> Result<Vec<AppUser>, CardError> {
+        self.clean(self.inner.list_app_users(app_id).await)
+    }
+    async fn list_app_groups(&self, app_id: &str) -> Result<Vec<AppGroup>, CardError> {
+        self.clean(self.inner.list_app_groups(app_id).await)
+    }
+    async fn create_group(&self, name: &str, description: Option<&str>) -> Result<GroupCreated, CardError> {
+        self.clean(self.inner.create_group(name, description).await)
+    }
+    async fn list_group_members(&self, group_id: &str, after: Option<&str>, limit: Option<u32>) -> Result<UserPage, CardError> {
+        self.clean(self.inner.list_group_members(group_id, after, limit).await)
+    }
+    async fn find_group_rule(&self, name: &str) -> Result<Option<GroupRule>, CardError> {
+        self.clean(self.inner.find_group_rule(name).await)
+    }
+    async fn create_group_rule(&self, name: &str, expression: &str, group_ids: &[String]) -> Result<RuleCreated, CardError> {
+        self.clean(self.inner.create_group_rule(name, expression, group_ids).await)
+    }
+    async fn api_call(&self, request: &ApiRequest) -> Result<ApiResponse, CardError> {
+        self.clean(self.inner.api_call(request).await)
+    }
+    async fn write(&self, write: &OktaWrite) -> Result<WriteOutcome, CardError> {
+        self.clean(self.inner.write(write).await)
+    }
+    async fn plan(&self, write: &OktaWrite) -> Result<WriteOutcome, CardError> {
+        self.clean(self.inner.plan(write).await)
     }
 }
 

@@ -167,7 +167,7 @@ pub struct EventHook {
 
 /// The shape of Okta's group JSON, flattened into [`Group`].
 #[derive(Deserialize)]
-struct OktaGroup {
+pub(crate) struct OktaGroup {
     id: String,
     #[serde(rename = "type")]
     group_type: String,
@@ -193,20 +193,20 @@ impl From<OktaGroup> for Group {
     }
 }
 
-struct Call<'a> {
+pub(crate) struct Call<'a> {
     /// Okta's operationId: names the rate-limit bucket and the call in errors.
-    op: &'static str,
-    method: Method,
-    url: Url,
-    body: Option<&'a Value>,
+    pub(crate) op: &'static str,
+    pub(crate) method: Method,
+    pub(crate) url: Url,
+    pub(crate) body: Option<&'a Value>,
     /// Safe to send again after a 5xx or a lost connection.
-    idempotent: bool,
+    pub(crate) idempotent: bool,
 }
 
 impl<'a> Call<'a> {
     /// A call without a body that may be sent again (reads, and writes whose
     /// repetition Okta answers the same way or that confirm what they find).
-    fn bodyless(op: &'static str, method: Method, url: Url) -> Call<'a> {
+    pub(crate) fn bodyless(op: &'static str, method: Method, url: Url) -> Call<'a> {
         Call {
             op,
             method,
@@ -217,9 +217,10 @@ impl<'a> Call<'a> {
     }
 }
 
-struct Answer {
-    headers: HeaderMap,
-    body: Bytes,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Bytes,
 }
 
 /// How a call ended, and whether it was sent again after an attempt whose
@@ -306,7 +307,7 @@ impl OktaClient {
             .copied()
     }
 
-    fn url(&self, path: &str) -> Url {
+    pub(crate) fn url(&self, path: &str) -> Url {
         let mut u = self.inner.cfg.base_url.clone();
         u.set_path(path);
         u
@@ -744,11 +745,11 @@ impl OktaClient {
 
     // ------------------------------------------------------------- plumbing
 
-    fn page_size(&self) -> usize {
+    pub(crate) fn page_size(&self) -> usize {
         self.inner.cfg.page_size.clamp(1, 1000)
     }
 
-    fn cap(&self, limit: Option<u32>) -> usize {
+    pub(crate) fn cap(&self, limit: Option<u32>) -> usize {
         match limit {
             Some(l) => (l as usize).clamp(1, self.inner.cfg.max_list_items),
             None => self.inner.cfg.max_list_items,
@@ -774,7 +775,7 @@ impl OktaClient {
         Ok(url)
     }
 
-    async fn get_json<T: DeserializeOwned>(
+    pub(crate) async fn get_json<T: DeserializeOwned>(
         &self,
         op: &'static str,
         url: Url,
@@ -784,7 +785,7 @@ impl OktaClient {
         decode(op, &path, &answer.body)
     }
 
-    async fn get_page<T: DeserializeOwned>(
+    pub(crate) async fn get_page<T: DeserializeOwned>(
         &self,
         op: &'static str,
         url: Url,
@@ -799,7 +800,7 @@ impl OktaClient {
     }
 
     /// Every page from `url` on, up to `cap` items.
-    async fn list_all<T: DeserializeOwned>(
+    pub(crate) async fn list_all<T: DeserializeOwned>(
         &self,
         op: &'static str,
         url: Url,
@@ -833,7 +834,7 @@ impl OktaClient {
         }
     }
 
-    async fn send(&self, call: Call<'_>) -> Result<Answer, OktaError> {
+    pub(crate) async fn send(&self, call: Call<'_>) -> Result<Answer, OktaError> {
         self.send_tracked(call).await.result
     }
 
@@ -935,7 +936,7 @@ impl OktaClient {
                 }
             };
             if status.is_success() {
-                return Ok(Answer { headers, body });
+                return Ok(Answer { status, headers, body });
             }
             let error_body: Option<Box<OktaErrorBody>> = serde_json::from_slice(&body)
                 .ok()
@@ -1249,7 +1250,7 @@ fn event_hook_from(v: &Value) -> Result<EventHook, OktaError> {
     })
 }
 
-fn decode<T: DeserializeOwned>(op: &str, path: &str, body: &[u8]) -> Result<T, OktaError> {
+pub(crate) fn decode<T: DeserializeOwned>(op: &str, path: &str, body: &[u8]) -> Result<T, OktaError> {
     serde_json::from_slice(body).map_err(|e| OktaError::Decode {
         method: op.to_string(),
         path: path.to_string(),
@@ -1294,7 +1295,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// One path segment: ids and logins are percent-encoded, and empty or dot
 /// segments are refused so no input can walk to another endpoint.
-fn segment(s: &str) -> Result<String, OktaError> {
+pub(crate) fn segment(s: &str) -> Result<String, OktaError> {
     if s.is_empty() || s == "." || s == ".." || s.len() > 512 {
         return Err(OktaError::InvalidInput(format!(
             "`{s}` is not a valid okta id or login"

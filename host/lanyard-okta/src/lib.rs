@@ -12,6 +12,7 @@
 //!
 //! This crate knows nothing about cards, flows or the store.
 
+mod actions;
 pub mod auth;
 pub mod capability;
 pub mod client;

@@ -26,10 +26,28 @@ pub enum Operation {
     ListFactors,
     ListAppLinks,
     QueryLogs,
+    ListUsersPage,
+    DeleteUser,
+    ExpirePassword,
+    ResetPassword,
+    ResetFactors,
+    ResetFactor,
+    FindApp,
+    ListAppUsers,
+    ListAppGroups,
+    AssignApp,
+    UnassignApp,
+    CreateGroup,
+    UpdateGroup,
+    DeleteGroup,
+    ListGroupMembers,
+    FindGroupRule,
+    CreateGroupRule,
+    SetGroupRuleActive,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 14] = [
+    pub const ALL: [Operation; 32] = [
         Operation::GetUser,
         Operation::ListUsers,
         Operation::CreateUser,
@@ -44,6 +62,24 @@ impl Operation {
         Operation::ListFactors,
         Operation::ListAppLinks,
         Operation::QueryLogs,
+        Operation::ListUsersPage,
+        Operation::DeleteUser,
+        Operation::ExpirePassword,
+        Operation::ResetPassword,
+        Operation::ResetFactors,
+        Operation::ResetFactor,
+        Operation::FindApp,
+        Operation::ListAppUsers,
+        Operation::ListAppGroups,
+        Operation::AssignApp,
+        Operation::UnassignApp,
+        Operation::CreateGroup,
+        Operation::UpdateGroup,
+        Operation::DeleteGroup,
+        Operation::ListGroupMembers,
+        Operation::FindGroupRule,
+        Operation::CreateGroupRule,
+        Operation::SetGroupRuleActive,
     ];
 
     /// The WIT function name.
@@ -63,6 +99,24 @@ impl Operation {
             Operation::ListFactors => "list-factors",
             Operation::ListAppLinks => "list-app-links",
             Operation::QueryLogs => "query-logs",
+            Operation::ListUsersPage => "list-users-page",
+            Operation::DeleteUser => "delete-user",
+            Operation::ExpirePassword => "expire-password",
+            Operation::ResetPassword => "reset-password",
+            Operation::ResetFactors => "reset-factors",
+            Operation::ResetFactor => "reset-factor",
+            Operation::FindApp => "find-app",
+            Operation::ListAppUsers => "list-app-users",
+            Operation::ListAppGroups => "list-app-groups",
+            Operation::AssignApp => "assign-app",
+            Operation::UnassignApp => "unassign-app",
+            Operation::CreateGroup => "create-group",
+            Operation::UpdateGroup => "update-group",
+            Operation::DeleteGroup => "delete-group",
+            Operation::ListGroupMembers => "list-group-members",
+            Operation::FindGroupRule => "find-group-rule",
+            Operation::CreateGroupRule => "create-group-rule",
+            Operation::SetGroupRuleActive => "set-group-rule-active",
         }
     }
 
@@ -84,6 +138,18 @@ impl Operation {
             Operation::ListFactors => OktaScope::FactorsRead,
             Operation::ListAppLinks => OktaScope::AppsRead,
             Operation::QueryLogs => OktaScope::LogsRead,
+            Operation::ListUsersPage => OktaScope::UsersRead,
+            Operation::DeleteUser => OktaScope::UsersLifecycle,
+            Operation::ExpirePassword | Operation::ResetPassword => OktaScope::UsersCredentials,
+            Operation::ResetFactors | Operation::ResetFactor => OktaScope::FactorsManage,
+            Operation::FindApp | Operation::ListAppUsers | Operation::ListAppGroups => OktaScope::AppsRead,
+            Operation::AssignApp | Operation::UnassignApp => OktaScope::AppsManage,
+            Operation::ListGroupMembers | Operation::FindGroupRule => OktaScope::GroupsRead,
+            Operation::CreateGroup
+            | Operation::UpdateGroup
+            | Operation::DeleteGroup
+            | Operation::CreateGroupRule
+            | Operation::SetGroupRuleActive => OktaScope::GroupsAdmin,
         }
     }
 
@@ -105,6 +171,20 @@ impl Operation {
                 &["okta.users.read", "okta.groups.manage"]
             }
             Operation::QueryLogs => &["okta.logs.read"],
+            Operation::ListUsersPage => &["okta.users.read"],
+            Operation::DeleteUser
+            | Operation::ExpirePassword
+            | Operation::ResetPassword
+            | Operation::ResetFactors
+            | Operation::ResetFactor => &["okta.users.read", "okta.users.manage"],
+            Operation::FindApp | Operation::ListAppUsers | Operation::ListAppGroups => &["okta.apps.read"],
+            Operation::AssignApp | Operation::UnassignApp => &["okta.apps.read", "okta.apps.manage"],
+            Operation::ListGroupMembers | Operation::FindGroupRule => &["okta.groups.read"],
+            Operation::CreateGroup
+            | Operation::UpdateGroup
+            | Operation::DeleteGroup
+            | Operation::CreateGroupRule
+            | Operation::SetGroupRuleActive => &["okta.groups.read", "okta.groups.manage"],
         }
     }
 }

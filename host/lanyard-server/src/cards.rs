@@ -215,6 +215,7 @@ impl std::fmt::Debug for CardSet {
 pub fn grants_union(a: &Grants, b: &Grants) -> Grants {
     Grants {
         okta: a.okta.union(&b.okta).copied().collect(),
+        okta_api: a.okta_api.union(&b.okta_api).cloned().collect(),
         http_hosts: a.http_hosts.union(&b.http_hosts).cloned().collect(),
         connections: a.connections.union(&b.connections).cloned().collect(),
         tables: a.tables.union(&b.tables).cloned().collect(),

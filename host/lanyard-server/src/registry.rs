@@ -328,6 +328,7 @@ pub enum GrantMode {
 /// Every grant in a set, in a stable order.
 pub fn grant_list(g: &Grants) -> Vec<Grant> {
     let mut out: Vec<Grant> = g.okta.iter().map(|s| Grant::Okta(s.as_str().to_string())).collect();
+    out.extend(g.okta_api.iter().map(|s| Grant::Okta(format!("api:{s}"))));
     out.extend(g.http_hosts.iter().map(|h| Grant::HttpHost(h.clone())));
     out.extend(g.connections.iter().map(|c| Grant::Connection(c.clone())));
     out.extend(g.tables.iter().map(|t| Grant::Table(t.clone())));

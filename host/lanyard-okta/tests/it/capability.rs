@@ -45,10 +45,6 @@ async fn no_op_writes_send_nothing_and_raise_no_event() {
         WriteOutcome::Unchanged
     );
     assert_eq!(
-        okta.lifecycle(&user.id, LifecycleOp::Unlock).await.unwrap(),
-        WriteOutcome::Unchanged
-    );
-    assert_eq!(
         okta.lifecycle(&user.id, LifecycleOp::Activate)
             .await
             .unwrap(),

@@ -1,6 +1,7 @@
 //! lanyard-okta's integration tests: the real client against the sandbox org on
 //! a loopback socket.
 
+mod actions;
 mod capability;
 mod client;
 mod conformance;
