@@ -2,7 +2,10 @@
 
 use crate::bindings::lanyard::card::{http, mail, okta, tables, types};
 use lanyard_core::caps::{HttpMethod, HttpRequest, HttpResponse, MailMessage, TableQuery, TableRow};
-use lanyard_core::okta::{AppLink, Factor, Group, LifecycleOp, LogQuery, User, UserQuery};
+use lanyard_core::okta::{
+    ApiResponse, App, AppGroup, AppLink, AppUser, Assignee, Factor, Group, GroupRule, LifecycleOp, LogQuery, User,
+    UserPage, UserQuery,
+};
 use lanyard_core::{CallContext, CardError, ErrorKind, Grant, WriteOutcome};
 use serde_json::{Map, Value};
 
@@ -120,6 +123,66 @@ pub fn app_link_to_wit(a: AppLink) -> okta::AppLink {
         app_instance_id: a.app_instance_id,
         app_assignment_id: a.app_assignment_id,
         link_url: a.link_url,
+    }
+}
+
+pub fn app_to_wit(a: App) -> okta::App {
+    okta::App {
+        id: a.id,
+        name: a.name,
+        label: a.label,
+        status: a.status,
+        sign_on_mode: a.sign_on_mode,
+    }
+}
+
+pub fn app_user_to_wit(a: AppUser) -> okta::AppUser {
+    okta::AppUser {
+        profile: json_text(&a.profile),
+        id: a.id,
+        scope: a.scope,
+        status: a.status,
+        user_name: a.user_name,
+    }
+}
+
+pub fn app_group_to_wit(a: AppGroup) -> okta::AppGroup {
+    okta::AppGroup {
+        profile: json_text(&a.profile),
+        id: a.id,
+        priority: a.priority,
+    }
+}
+
+pub fn assignee_from_wit(a: okta::Assignee) -> Assignee {
+    match a {
+        okta::Assignee::User(id) => Assignee::User(id),
+        okta::Assignee::Group(id) => Assignee::Group(id),
+    }
+}
+
+pub fn user_page_to_wit(p: UserPage) -> okta::UserPage {
+    okta::UserPage {
+        users: p.users.into_iter().map(user_to_wit).collect(),
+        next: p.next,
+    }
+}
+
+pub fn group_rule_to_wit(r: GroupRule) -> okta::GroupRule {
+    okta::GroupRule {
+        id: r.id,
+        name: r.name,
+        status: r.status,
+        expression: r.expression,
+        group_ids: r.group_ids,
+    }
+}
+
+pub fn api_response_to_wit(r: ApiResponse) -> okta::ApiResponse {
+    okta::ApiResponse {
+        body: json_text(&r.body),
+        status: r.status,
+        next: r.next,
     }
 }
 

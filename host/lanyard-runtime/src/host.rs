@@ -10,7 +10,7 @@ use crate::bindings::lanyard::card::{http, log, mail, okta, tables, types};
 use crate::convert::*;
 use crate::record::{LogText, MAX_QUOTED, Record, quote};
 use lanyard_core::caps::{HttpApi, MailApi, TablesApi};
-use lanyard_core::okta::{OktaApi, OktaScope, User};
+use lanyard_core::okta::{ApiRequest, ApiResponse, GroupRule, OktaApi, OktaScope, OktaWrite, User};
 use lanyard_core::{CardError, Clock, Grants, SystemClock, WriteOutcome};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -202,6 +202,23 @@ impl CallCx {
         self.okta(operation, scope).map(Some)
     }
 
+    /// A write whose whole result is its outcome. In a dry run it is compared
+    /// with a real read (the same comparison the write makes before writing)
+    /// and recorded only when it would change something, so a dry run says
+    /// `unchanged` exactly when the real run would.
+    async fn okta_outcome(&mut self, write: OktaWrite) -> Result<WriteOutcome, CardError> {
+        let operation = write.operation();
+        let api = self.okta(&operation, write.scope())?;
+        if !self.dry_run {
+            return api.write(&write).await;
+        }
+        let outcome = api.plan(&write).await?;
+        if outcome == WriteOutcome::Changed {
+            self.effect("okta", operation, write.size_hint(), || write_args(&write));
+        }
+        Ok(outcome)
+    }
+
     /// A write a dry run records instead of doing, while the record has room.
     fn effect(&mut self, capability: &str, operation: String, hint: usize, args: impl FnOnce() -> Value) {
         self.writes += 1;
@@ -256,6 +273,16 @@ impl CallCx {
     }
 }
 
+/// A write's arguments as a dry run's record shows them (its fields, without
+/// the tag the operation already names).
+fn write_args(write: &OktaWrite) -> Value {
+    let mut value = serde_json::to_value(write).unwrap_or(Value::Null);
+    if let Value::Object(map) = &mut value {
+        map.remove("write");
+    }
+    value
+}
+
 fn dry_run_user(cx: &CallCx, profile: Map<String, Value>, activate: bool) -> User {
     let now = cx.now_rfc3339();
     User {
@@ -297,6 +324,19 @@ impl okta::Host for HostState {
         let profile = tri!(object_from_text("the profile", &profile_text));
         let hint = profile_text.len() + text_len(&group_ids);
         let args = || json!({ "profile": profile, "activate": activate, "groupIds": group_ids });
+        if self.cx.dry_run
+            && let Some(api) = self.cx.caps.okta.clone()
+            && let Some(login) = profile.get("login").and_then(Value::as_str)
+            && api.get_user(login).await.is_ok()
+            && self.cx.grants.allows_okta(OktaScope::UsersManage)
+        {
+            // What Okta answers the real call (E0000001), so a dry run does
+            // not promise a user the run could not create.
+            return wit_err(CardError::new(
+                lanyard_core::ErrorKind::Conflict,
+                format!("okta: a user with login `{login}` already exists (E0000001: login: An object with this field already exists)"),
+            ));
+        }
         match tri!(self.cx.okta_write("create-user", OktaScope::UsersManage, hint, args)) {
             Some(api) => Ok(api
                 .create_user(&profile, activate, &group_ids)
@@ -347,11 +387,7 @@ impl okta::Host for HostState {
 
     async fn lifecycle(&mut self, user_id: String, op: okta::LifecycleOp) -> HostResult<types::WriteOutcome> {
         let op = lifecycle_from_wit(op);
-        let args = || json!({ "userId": user_id, "op": op.as_str() });
-        match tri!(self.cx.okta_write(&format!("lifecycle/{}", op.as_str()), OktaScope::UsersLifecycle, user_id.len(), args)) {
-            Some(api) => Ok(api.lifecycle(&user_id, op).await.map(outcome_to_wit).map_err(error_to_wit)),
-            None => Ok(Ok(types::WriteOutcome::Changed)),
-        }
+        self.outcome(OktaWrite::Lifecycle { user_id, op }).await
     }
 
     async fn list_user_groups(&mut self, user_id: String) -> HostResult<Vec<okta::Group>> {
@@ -369,23 +405,11 @@ impl okta::Host for HostState {
     }
 
     async fn add_to_group(&mut self, group_id: String, user_id: String) -> HostResult<types::WriteOutcome> {
-        let args = || json!({ "groupId": group_id, "userId": user_id });
-        match tri!(self.cx.okta_write("add-to-group", OktaScope::GroupsManage, group_id.len() + user_id.len(), args)) {
-            Some(api) => Ok(api.add_to_group(&group_id, &user_id).await.map(outcome_to_wit).map_err(error_to_wit)),
-            None => Ok(Ok(types::WriteOutcome::Changed)),
-        }
+        self.outcome(OktaWrite::AddToGroup { group_id, user_id }).await
     }
 
     async fn remove_from_group(&mut self, group_id: String, user_id: String) -> HostResult<types::WriteOutcome> {
-        let args = || json!({ "groupId": group_id, "userId": user_id });
-        match tri!(self.cx.okta_write("remove-from-group", OktaScope::GroupsManage, group_id.len() + user_id.len(), args)) {
-            Some(api) => Ok(api
-                .remove_from_group(&group_id, &user_id)
-                .await
-                .map(outcome_to_wit)
-                .map_err(error_to_wit)),
-            None => Ok(Ok(types::WriteOutcome::Changed)),
-        }
+        self.outcome(OktaWrite::RemoveFromGroup { group_id, user_id }).await
     }
 
     async fn clear_sessions(&mut self, user_id: String, oauth_tokens: bool) -> HostResult<()> {
@@ -421,6 +445,190 @@ impl okta::Host for HostState {
             .await
             .map(|events| events.iter().map(|e| e.to_string()).collect())
             .map_err(error_to_wit))
+    }
+
+    async fn list_users_page(&mut self, query: okta::UserQuery, after: Option<String>) -> HostResult<okta::UserPage> {
+        let api = tri!(self.cx.okta("list-users-page", OktaScope::UsersRead));
+        let query = user_query_from_wit(query);
+        let set = [query.search.is_some(), query.filter.is_some(), query.q.is_some()];
+        if set.iter().filter(|s| **s).count() > 1 {
+            return wit_err(CardError::invalid_input("list-users-page takes at most one of search, filter and q"));
+        }
+        Ok(api
+            .list_users_page(&query, after.as_deref())
+            .await
+            .map(user_page_to_wit)
+            .map_err(error_to_wit))
+    }
+
+    async fn delete_user(&mut self, user_id: String, send_email: bool) -> HostResult<types::WriteOutcome> {
+        self.outcome(OktaWrite::DeleteUser { user_id, send_email }).await
+    }
+
+    async fn expire_password(&mut self, user_id: String) -> HostResult<types::WriteOutcome> {
+        self.outcome(OktaWrite::ExpirePassword { user_id }).await
+    }
+
+    async fn reset_password(&mut self, user_id: String, send_email: bool) -> HostResult<Option<String>> {
+        let args = || json!({ "userId": user_id, "sendEmail": send_email });
+        match tri!(self.cx.okta_write("reset-password", OktaScope::UsersCredentials, user_id.len(), args)) {
+            Some(api) => Ok(api.reset_password(&user_id, send_email).await.map_err(error_to_wit)),
+            // A link that leads nowhere, so a dry run's message reads as the
+            // real one would.
+            None => Ok(Ok((!send_email).then(|| format!("https://dry-run.invalid/reset/{}", self.cx.dry_run_id("reset"))))),
+        }
+    }
+
+    async fn reset_factors(&mut self, user_id: String) -> HostResult<types::WriteOutcome> {
+        self.outcome(OktaWrite::ResetFactors { user_id }).await
+    }
+
+    async fn reset_factor(&mut self, user_id: String, factor_id: String) -> HostResult<types::WriteOutcome> {
+        self.outcome(OktaWrite::ResetFactor { user_id, factor_id }).await
+    }
+
+    async fn find_app(&mut self, label: String) -> HostResult<Option<okta::App>> {
+        let api = tri!(self.cx.okta("find-app", OktaScope::AppsRead));
+        Ok(api.find_app(&label).await.map(|a| a.map(app_to_wit)).map_err(error_to_wit))
+    }
+
+    async fn list_app_users(&mut self, app_id: String) -> HostResult<Vec<okta::AppUser>> {
+        let api = tri!(self.cx.okta("list-app-users", OktaScope::AppsRead));
+        Ok(api
+            .list_app_users(&app_id)
+            .await
+            .map(|users| users.into_iter().map(app_user_to_wit).collect())
+            .map_err(error_to_wit))
+    }
+
+    async fn list_app_groups(&mut self, app_id: String) -> HostResult<Vec<okta::AppGroup>> {
+        let api = tri!(self.cx.okta("list-app-groups", OktaScope::AppsRead));
+        Ok(api
+            .list_app_groups(&app_id)
+            .await
+            .map(|groups| groups.into_iter().map(app_group_to_wit).collect())
+            .map_err(error_to_wit))
+    }
+
+    async fn assign_app(&mut self, app_id: String, to: okta::Assignee, profile: Option<String>) -> HostResult<types::WriteOutcome> {
+        let profile = match profile {
+            Some(text) => Some(tri!(object_from_text("the app user profile", &text))),
+            None => None,
+        };
+        let to = assignee_from_wit(to);
+        self.outcome(OktaWrite::AssignApp { app_id, to, profile }).await
+    }
+
+    async fn unassign_app(&mut self, app_id: String, from: okta::Assignee) -> HostResult<types::WriteOutcome> {
+        let from = assignee_from_wit(from);
+        self.outcome(OktaWrite::UnassignApp { app_id, from }).await
+    }
+
+    async fn create_group(&mut self, name: String, description: Option<String>) -> HostResult<okta::GroupCreated> {
+        let api = tri!(self.cx.okta("create-group", OktaScope::GroupsAdmin));
+        if self.cx.dry_run {
+            // Compared as the real call compares: an existing group is the answer.
+            if let Some(group) = tri!(api.find_group(&name).await) {
+                return Ok(Ok(okta::GroupCreated { outcome: types::WriteOutcome::Unchanged, group: group_to_wit(group) }));
+            }
+            let hint = name.len() + description.as_ref().map_or(0, String::len);
+            let id = self.cx.dry_run_id("group");
+            self.cx.effect("okta", "create-group".to_string(), hint, || json!({ "name": name, "description": description }));
+            let group = okta::Group { id, name, description, group_type: "OKTA_GROUP".to_string() };
+            return Ok(Ok(okta::GroupCreated { outcome: types::WriteOutcome::Changed, group }));
+        }
+        Ok(api
+            .create_group(&name, description.as_deref())
+            .await
+            .map(|c| okta::GroupCreated { outcome: outcome_to_wit(c.outcome), group: group_to_wit(c.group) })
+            .map_err(error_to_wit))
+    }
+
+    async fn update_group(&mut self, group_id: String, name: String, description: Option<String>) -> HostResult<types::WriteOutcome> {
+        self.outcome(OktaWrite::UpdateGroup { group_id, name, description }).await
+    }
+
+    async fn delete_group(&mut self, group_id: String) -> HostResult<types::WriteOutcome> {
+        self.outcome(OktaWrite::DeleteGroup { group_id }).await
+    }
+
+    async fn list_group_members(&mut self, group_id: String, after: Option<String>, limit: Option<u32>) -> HostResult<okta::UserPage> {
+        let api = tri!(self.cx.okta("list-group-members", OktaScope::GroupsRead));
+        Ok(api
+            .list_group_members(&group_id, after.as_deref(), limit)
+            .await
+            .map(user_page_to_wit)
+            .map_err(error_to_wit))
+    }
+
+    async fn find_group_rule(&mut self, name: String) -> HostResult<Option<okta::GroupRule>> {
+        let api = tri!(self.cx.okta("find-group-rule", OktaScope::GroupsRead));
+        Ok(api.find_group_rule(&name).await.map(|r| r.map(group_rule_to_wit)).map_err(error_to_wit))
+    }
+
+    async fn create_group_rule(&mut self, name: String, expression: String, group_ids: Vec<String>) -> HostResult<okta::RuleCreated> {
+        let api = tri!(self.cx.okta("create-group-rule", OktaScope::GroupsAdmin));
+        if self.cx.dry_run {
+            if let Some(rule) = tri!(api.find_group_rule(&name).await)
+                && rule.expression == expression
+                && rule.group_ids == group_ids
+            {
+                return Ok(Ok(okta::RuleCreated { outcome: types::WriteOutcome::Unchanged, rule: group_rule_to_wit(rule) }));
+            }
+            let hint = name.len() + expression.len() + text_len(&group_ids);
+            let id = self.cx.dry_run_id("rule");
+            self.cx.effect("okta", "create-group-rule".to_string(), hint, || {
+                json!({ "name": name, "expression": expression, "groupIds": group_ids })
+            });
+            let rule = GroupRule { id, name, status: "INACTIVE".to_string(), expression, group_ids };
+            return Ok(Ok(okta::RuleCreated { outcome: types::WriteOutcome::Changed, rule: group_rule_to_wit(rule) }));
+        }
+        Ok(api
+            .create_group_rule(&name, &expression, &group_ids)
+            .await
+            .map(|c| okta::RuleCreated { outcome: outcome_to_wit(c.outcome), rule: group_rule_to_wit(c.rule) })
+            .map_err(error_to_wit))
+    }
+
+    async fn set_group_rule_active(&mut self, rule_id: String, active: bool) -> HostResult<types::WriteOutcome> {
+        self.outcome(OktaWrite::SetGroupRuleActive { rule_id, active }).await
+    }
+
+    async fn api_call(&mut self, req: okta::ApiRequest) -> HostResult<okta::ApiResponse> {
+        let body = match &req.body {
+            Some(text) => Some(tri!(value_from_text("the request body", text))),
+            None => None,
+        };
+        let request = ApiRequest { method: req.method.to_ascii_uppercase(), path: req.path, query: req.query, body };
+        let shown = format!("api-call {} {}", request.method, request.path);
+        let operation = match lanyard_core::okta_api::operation(&request.method, &request.path) {
+            Ok(op) => op,
+            Err(e) => {
+                self.cx.check("okta", &shown, false, || "okta:api:<a scope Okta's spec lists for it>".to_string()).ok();
+                return wit_err(CardError::denied(format!("okta api-call: {e}")));
+            }
+        };
+        let allowed = self.cx.grants.allows_okta_api(&operation.scopes);
+        tri!(self.cx.check("okta", &shown, allowed, || match operation.scopes.first() {
+            Some(scope) => format!("okta:api:{scope}"),
+            None => "okta:api:<none: Okta's spec lists no OAuth scope for this operation>".to_string(),
+        }));
+        let api = tri!(self.cx.caps.okta.clone().ok_or_else(|| CardError::unavailable("okta is not configured on this host")));
+        if self.cx.dry_run && request.method != "GET" {
+            let hint = request.path.len() + request.body.as_ref().map_or(0, |b| b.to_string().len());
+            self.cx.effect("okta", shown, hint, || {
+                json!({ "operation": operation.operation, "query": request.query, "body": request.body })
+            });
+            return Ok(Ok(api_response_to_wit(ApiResponse { status: 200, body: Value::Null, next: None })));
+        }
+        Ok(api.api_call(&request).await.map(api_response_to_wit).map_err(error_to_wit))
+    }
+}
+
+impl HostState {
+    /// [`CallCx::okta_outcome`] as a WIT answer.
+    async fn outcome(&mut self, write: OktaWrite) -> HostResult<types::WriteOutcome> {
+        Ok(self.cx.okta_outcome(write).await.map(outcome_to_wit).map_err(error_to_wit))
     }
 }
 
@@ -499,18 +707,25 @@ impl tables::Host for HostState {
         tri!(self.cx.table("put", &table));
         let hint = table.len() + key.len() + value.len();
         let value = tri!(value_from_text("the row value", &value));
+        let api = tri!(self.cx.tables_api());
         if self.cx.dry_run {
+            // Compared with the row as it is, as the real put compares.
+            if tri!(api.get(&table, &key).await).as_ref() == Some(&value) {
+                return Ok(Ok(types::WriteOutcome::Unchanged));
+            }
             let args = || json!({ "table": table, "key": key, "value": value });
             self.cx.effect("tables", format!("put {table}"), hint, args);
             return Ok(Ok(types::WriteOutcome::Changed));
         }
-        let api = tri!(self.cx.tables_api());
         Ok(api.put(&table, &key, value).await.map(outcome_to_wit).map_err(error_to_wit))
     }
 
     async fn delete(&mut self, table: String, key: String) -> HostResult<types::WriteOutcome> {
         tri!(self.cx.table("delete", &table));
         if self.cx.dry_run {
+            if tri!(tri!(self.cx.tables_api()).get(&table, &key).await).is_none() {
+                return Ok(Ok(types::WriteOutcome::Unchanged));
+            }
             let hint = table.len() + key.len();
             self.cx.effect("tables", format!("delete {table}"), hint, || json!({ "table": table, "key": key }));
             return Ok(Ok(types::WriteOutcome::Changed));

@@ -26,6 +26,10 @@ enum In {
     ListFactors { user: String },
     ListAppLinks { user: String },
     QueryLogs { filter: Option<String> },
+    DeleteUser { user: String },
+    AssignApp { app: String, user: String },
+    CreateGroup { name: String },
+    ApiCall { method: String, path: String, body: Option<Value> },
     HttpGet { url: String, connection: Option<String> },
     HttpPost { url: String, connection: Option<String>, body: Value },
     TableGet { table: String, key: String },
@@ -96,6 +100,17 @@ fn run_op(op: In) -> Result<Value, CardError> {
         In::QueryLogs { filter } => {
             let query = okta::LogQuery { filter, ..Default::default() };
             Value::Array(okta::query_logs(&query)?)
+        }
+        In::DeleteUser { user } => outcome(okta::delete_user(&user, false)?),
+        In::AssignApp { app, user } => outcome(okta::assign_app(&app, &okta::Assignee::User(user), None)?),
+        In::CreateGroup { name } => {
+            let created = okta::create_group(&name, None)?;
+            json!({ "outcome": outcome(created.outcome), "id": created.value.id })
+        }
+        In::ApiCall { method, path, body } => {
+            let body = body.map(|b| b.to_string());
+            let resp = okta::api_call(&okta::ApiRequest { method, path, query: vec![], body })?;
+            json!({ "status": resp.status, "body": resp.body, "next": resp.next })
         }
         In::HttpGet { url, connection } => {
             let mut req = http::Request::get(url);

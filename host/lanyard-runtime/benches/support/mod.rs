@@ -87,6 +87,9 @@ impl OktaApi for Unused {
     async fn query_logs(&self, _: &LogQuery) -> Result<Vec<Value>, CardError> {
         unused()
     }
+    async fn plan(&self, _: &lanyard_core::okta::OktaWrite) -> Result<WriteOutcome, CardError> {
+        unused()
+    }
 }
 
 #[async_trait]

@@ -172,6 +172,7 @@ async fn a_dry_run_records_writes_and_still_reads() {
     assert_eq!(results[8]["body"], "GET /api/users.info");
     assert_eq!(results[9], json!({ "status": 200, "body": "" }));
     assert_eq!(results[10], "changed");
+    assert_eq!(results[11], "unchanged", "there is no row `old` to delete");
     let id = results[12].as_str().unwrap();
     assert!(id.starts_with("<dry-run-") && id.ends_with("@lanyard>"), "{id}");
 
@@ -194,7 +195,6 @@ async fn a_dry_run_records_writes_and_still_reads() {
             ("okta", "clear-sessions"),
             ("http", "POST it-slack:/api/chat.postMessage"),
             ("tables", "put audit"),
-            ("tables", "delete audit"),
             ("mail", "send"),
         ]
     );
@@ -207,6 +207,81 @@ async fn a_dry_run_records_writes_and_still_reads() {
     let out = rt().call(&caps_card(), req).await;
     assert_eq!(err(&out).kind, ErrorKind::Denied);
     assert!(out.effects.is_empty());
+}
+
+#[tokio::test]
+async fn a_dry_run_says_unchanged_where_the_real_write_would() {
+    let fakes = Fakes::new();
+    let mut gone = fakes.okta.users.lock().unwrap().get("00u1").cloned().unwrap();
+    gone.id = "00u2".into();
+    gone.status = "DEPROVISIONED".into();
+    fakes.okta.users.lock().unwrap().insert("00u2".into(), gone);
+    fakes.tables.rows.lock().unwrap().insert(("audit".into(), "00u1".into()), json!({ "done": true }));
+    let all = grants(&["okta:okta.users.lifecycle", "okta:okta.apps.manage", "okta:api:okta.users.manage", "table:audit"]);
+    let ops = json!({ "op": "seq", "ops": [
+        { "op": "deactivate", "user": "00u2" },
+        { "op": "deactivate", "user": "00u1" },
+        { "op": "table-put", "table": "audit", "key": "00u1", "value": { "done": true } },
+        { "op": "table-put", "table": "audit", "key": "00u1", "value": { "done": false } },
+        { "op": "delete-user", "user": "00u1" },
+        { "op": "assign-app", "app": "0oa1", "user": "00u1" },
+        { "op": "api-call", "method": "POST", "path": "/api/v1/users/00u1/lifecycle/suspend" }
+    ]});
+    let mut req = caps_call(ops, all, fakes.caps());
+    req.ctx = CallContext::new("run-dry", "test-flow", "step", 1, true);
+    let out = rt().call(&caps_card(), req).await;
+    let results = out.result.unwrap();
+    assert_eq!(results[0], "unchanged", "00u2 is deactivated already");
+    assert_eq!(results[1], "changed");
+    assert_eq!(results[2], "unchanged", "the row holds this value");
+    assert_eq!(results[3], "changed");
+    assert_eq!(results[4], "changed");
+    assert_eq!(results[5], "changed");
+    assert_eq!(results[6], json!({ "status": 200, "body": null, "next": null }));
+    let ops: Vec<(&str, &str)> = out.effects.iter().map(|e| (e.capability.as_str(), e.operation.as_str())).collect();
+    assert_eq!(
+        ops,
+        vec![
+            ("okta", "lifecycle/deactivate"),
+            ("tables", "put audit"),
+            ("okta", "delete-user"),
+            ("okta", "assign-app"),
+            ("okta", "api-call POST /api/v1/users/00u1/lifecycle/suspend"),
+        ],
+        "only what would change is recorded"
+    );
+    assert_eq!(out.effects[0].args, json!({ "userId": "00u1", "op": "deactivate" }));
+    assert_eq!(out.effects[3].args, json!({ "appId": "0oa1", "to": { "user": "00u1" }, "profile": null }));
+    assert!(fakes.okta.writes.lock().unwrap().is_empty(), "nothing was written");
+    assert_eq!(fakes.tables.rows.lock().unwrap()[&("audit".to_string(), "00u1".to_string())], json!({ "done": true }));
+}
+
+#[tokio::test]
+async fn the_custom_api_action_is_allowed_only_for_the_okta_scopes_granted() {
+    let fakes = Fakes::new();
+    let call = |method: &str, path: &str, granted: &[&str]| {
+        let input = json!({ "op": "api-call", "method": method, "path": path });
+        caps_call(input, grants(granted), fakes.caps())
+    };
+    // A read the grant covers goes through.
+    let out = rt().call(&caps_card(), call("GET", "/api/v1/users/00u1", &["okta:api:okta.users.read"])).await;
+    assert_eq!(out.result.unwrap(), json!({ "status": 200, "body": { "path": "/api/v1/users/00u1" }, "next": null }));
+    // A write it does not: denied, naming the scope that would allow it.
+    let out = rt().call(&caps_card(), call("POST", "/api/v1/users/00u1/lifecycle/suspend", &["okta:api:okta.users.read"])).await;
+    assert_eq!(err(&out).kind, ErrorKind::Denied);
+    assert!(out.denied.iter().any(|d| d.contains("okta:api:okta.users.manage")), "{:?}", out.denied);
+    // lanyard's own okta scopes do not open the custom API action.
+    let out = rt().call(&caps_card(), call("GET", "/api/v1/users/00u1", &["okta:okta.users.read"])).await;
+    assert_eq!(err(&out).kind, ErrorKind::Denied);
+    // A path the spec does not list, or one that walks out of it, is refused.
+    for path in ["/api/v1/nowhere", "/api/v1/users/../apps", "/api/v1/users/a%2Fb"] {
+        let out = rt().call(&caps_card(), call("GET", path, &["okta:api:okta.users.read", "okta:api:okta.apps.read"])).await;
+        assert_eq!(err(&out).kind, ErrorKind::Denied, "{path}");
+        assert!(err(&out).message.contains("not"), "{}", err(&out).message);
+    }
+    let out = rt().call(&caps_card(), call("POST", "/api/v1/users/00u1/lifecycle/suspend", &["okta:api:okta.users.manage"])).await;
+    assert_eq!(out.result.unwrap()["status"], 200);
+    assert_eq!(fakes.okta.writes.lock().unwrap().as_slice(), ["api-call POST /api/v1/users/00u1/lifecycle/suspend"]);
 }
 
 #[tokio::test]

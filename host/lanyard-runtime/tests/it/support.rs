@@ -4,7 +4,9 @@
 use async_trait::async_trait;
 use lanyard_cards::test_cards;
 use lanyard_core::caps::{HttpApi, HttpRequest, HttpResponse, MailApi, MailMessage, TableQuery, TableRow, TablesApi};
-use lanyard_core::okta::{AppLink, Factor, Group, LifecycleOp, LogQuery, OktaApi, ProfileUpdate, User, UserQuery};
+use lanyard_core::okta::{
+    ApiRequest, ApiResponse, AppLink, Factor, Group, LifecycleOp, LogQuery, OktaApi, OktaWrite, ProfileUpdate, User, UserQuery,
+};
 use lanyard_core::{CallContext, CardError, Grant, Grants, WriteOutcome};
 use lanyard_runtime::{CallOutcome, CallRequest, Capabilities, LoadedCard, Runtime, RuntimeConfig};
 use serde_json::{Map, Value, json};
@@ -124,7 +126,7 @@ impl FakeOkta {
         }
     }
 
-    fn write(&self, what: String) {
+    fn note(&self, what: String) {
         self.writes.lock().unwrap().push(what);
     }
 }
@@ -145,11 +147,11 @@ impl OktaApi for FakeOkta {
         Ok(self.users.lock().unwrap().values().cloned().collect())
     }
     async fn create_user(&self, profile: &Map<String, Value>, _a: bool, _g: &[String]) -> Result<User, CardError> {
-        self.write(format!("create-user {}", Value::Object(profile.clone())));
+        self.note(format!("create-user {}", Value::Object(profile.clone())));
         Err(CardError::internal("not in the fake"))
     }
     async fn update_profile(&self, id: &str, changes: &Map<String, Value>) -> Result<ProfileUpdate, CardError> {
-        self.write(format!("update-profile {id}"));
+        self.note(format!("update-profile {id}"));
         let mut u = self.get_user(id).await?;
         u.profile.extend(changes.clone());
         Ok(ProfileUpdate { outcome: WriteOutcome::Changed, user: u })
@@ -158,7 +160,7 @@ impl OktaApi for FakeOkta {
         Ok(None)
     }
     async fn lifecycle(&self, id: &str, op: LifecycleOp) -> Result<WriteOutcome, CardError> {
-        self.write(format!("lifecycle {id} {}", op.as_str()));
+        self.note(format!("lifecycle {id} {}", op.as_str()));
         Ok(WriteOutcome::Changed)
     }
     async fn list_user_groups(&self, _id: &str) -> Result<Vec<Group>, CardError> {
@@ -168,15 +170,15 @@ impl OktaApi for FakeOkta {
         Ok(None)
     }
     async fn add_to_group(&self, g: &str, u: &str) -> Result<WriteOutcome, CardError> {
-        self.write(format!("add-to-group {g} {u}"));
+        self.note(format!("add-to-group {g} {u}"));
         Ok(WriteOutcome::Changed)
     }
     async fn remove_from_group(&self, g: &str, u: &str) -> Result<WriteOutcome, CardError> {
-        self.write(format!("remove-from-group {g} {u}"));
+        self.note(format!("remove-from-group {g} {u}"));
         Ok(WriteOutcome::Changed)
     }
     async fn clear_sessions(&self, u: &str, _t: bool) -> Result<(), CardError> {
-        self.write(format!("clear-sessions {u}"));
+        self.note(format!("clear-sessions {u}"));
         Ok(())
     }
     async fn list_factors(&self, _u: &str) -> Result<Vec<Factor>, CardError> {
@@ -187,6 +189,33 @@ impl OktaApi for FakeOkta {
     }
     async fn query_logs(&self, _q: &LogQuery) -> Result<Vec<Value>, CardError> {
         Ok(vec![])
+    }
+    async fn api_call(&self, request: &ApiRequest) -> Result<ApiResponse, CardError> {
+        if request.method != "GET" {
+            self.note(format!("api-call {} {}", request.method, request.path));
+        }
+        Ok(ApiResponse { status: 200, body: serde_json::json!({ "path": request.path }), next: None })
+    }
+    async fn write(&self, write: &OktaWrite) -> Result<WriteOutcome, CardError> {
+        match write {
+            OktaWrite::Lifecycle { user_id, op } => self.lifecycle(user_id, *op).await,
+            OktaWrite::AddToGroup { group_id, user_id } => self.add_to_group(group_id, user_id).await,
+            OktaWrite::RemoveFromGroup { group_id, user_id } => self.remove_from_group(group_id, user_id).await,
+            other => {
+                self.note(other.operation());
+                Ok(WriteOutcome::Changed)
+            }
+        }
+    }
+    /// Reads the user: deactivating a deactivated user changes nothing;
+    /// everything else would change something.
+    async fn plan(&self, write: &OktaWrite) -> Result<WriteOutcome, CardError> {
+        if let OktaWrite::Lifecycle { user_id, op: LifecycleOp::Deactivate } = write
+            && self.get_user(user_id).await?.status == "DEPROVISIONED"
+        {
+            return Ok(WriteOutcome::Unchanged);
+        }
+        Ok(WriteOutcome::Changed)
     }
 }
 
