@@ -9,7 +9,10 @@
 
 use async_trait::async_trait;
 use lanyard_core::caps::{HttpApi, HttpMethod, HttpRequest, HttpResponse, MailApi, MailMessage, TableQuery, TableRow, TablesApi};
-use lanyard_core::okta::{AppLink, Factor, Group, LifecycleOp, LogQuery, OktaApi, ProfileUpdate, User, UserQuery};
+use lanyard_core::okta::{
+    ApiRequest, ApiResponse, App, AppGroup, AppLink, AppUser, Assignee, Factor, Group, GroupCreated, GroupRule, LifecycleOp, LogQuery, OktaApi,
+    OktaWrite, ProfileUpdate, RuleCreated, User, UserPage, UserQuery,
+};
 use lanyard_core::{CallContext, CardError, ErrorKind, Grant, Grants, WriteOutcome};
 use lanyard_runtime::{CallOutcome, CallRequest, Capabilities, LoadedCard, Runtime, RuntimeConfig};
 use serde_json::{Map, Value, json};
@@ -170,6 +173,12 @@ struct Org {
     members: BTreeSet<(String, String)>,
     factors: BTreeMap<String, Vec<Factor>>,
     app_links: BTreeMap<String, Vec<AppLink>>,
+    apps: BTreeMap<String, App>,
+    /// Direct assignments: (app id, user id).
+    app_users: BTreeMap<(String, String), AppUser>,
+    /// (app id, group id)
+    app_groups: BTreeMap<(String, String), AppGroup>,
+    rules: BTreeMap<String, GroupRule>,
 }
 
 /// A small Okta org with the capability's semantics: lookups by id or login,
@@ -189,7 +198,60 @@ const WRITES: &[&str] = &[
     "add-to-group",
     "remove-from-group",
     "clear-sessions",
+    "delete-user",
+    "expire-password",
+    "reset-password",
+    "reset-factors",
+    "reset-factor",
+    "assign-app",
+    "unassign-app",
+    "create-group",
+    "update-group",
+    "delete-group",
+    "create-group-rule",
+    "set-group-rule-active",
+    "api-call",
 ];
+
+fn app(id: &str, label: &str, name: &str) -> App {
+    App {
+        id: id.into(),
+        name: name.into(),
+        label: label.into(),
+        status: "ACTIVE".into(),
+        sign_on_mode: "SAML_2_0".into(),
+    }
+}
+
+fn rule(id: &str, name: &str, status: &str, expression: &str, group_ids: &[&str]) -> GroupRule {
+    GroupRule {
+        id: id.into(),
+        name: name.into(),
+        status: status.into(),
+        expression: expression.into(),
+        group_ids: group_ids.iter().map(|g| g.to_string()).collect(),
+    }
+}
+
+fn object(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(map) => map,
+        other => panic!("not an object: {other}"),
+    }
+}
+
+/// Whether setting `wanted` on `current` would change an attribute.
+fn differs(current: &Map<String, Value>, wanted: &Map<String, Value>) -> bool {
+    wanted.iter().any(|(k, v)| current.get(k).unwrap_or(&Value::Null) != v)
+}
+
+/// `who` as the fake's call records name it: `user:00uada`, `group:00geng`.
+fn who(a: &Assignee) -> String {
+    match a {
+        Assignee::User(id) => format!("user:{id}"),
+        Assignee::Group(id) => format!("group:{id}"),
+    }
+}
 
 impl FakeOkta {
     fn seeded() -> Arc<Self> {
@@ -246,6 +308,19 @@ impl FakeOkta {
                     link_url: "https://example.okta.com/home/github/0oa1/1".into(),
                 }],
             );
+            for a in [app("0oagithub", "GitHub", "github"), app("0oaslack", "Slack", "slack")] {
+                org.apps.insert(a.id.clone(), a);
+            }
+            // Ada has GitHub directly (with a role), and Slack through GitHub Users.
+            org.app_users.insert(
+                ("0oagithub".into(), "00uada".into()),
+                AppUser { id: "00uada".into(), scope: "USER".into(), status: "PROVISIONED".into(), user_name: Some("ada".into()), profile: object(json!({"role": "Developer"})) },
+            );
+            org.app_groups.insert(
+                ("0oaslack".into(), "00ggithub".into()),
+                AppGroup { id: "00ggithub".into(), priority: Some(0), profile: Map::new() },
+            );
+            org.rules.insert("0prsales".into(), rule("0prsales", "Sales department", "ACTIVE", "user.department == \"Sales\"", &["00gjira"]));
         }
         Arc::new(okta)
     }
@@ -302,6 +377,202 @@ impl FakeOkta {
     }
 }
 
+/// The fake org's side of the writes whose result is a `WriteOutcome`: what
+/// each compares (`changes`, which is also `plan`) and what it does.
+impl FakeOkta {
+    fn app_of(&self, app_id: &str) -> Result<App, CardError> {
+        self.org.lock().unwrap().apps.get(app_id).cloned().ok_or_else(|| CardError::not_found(format!("okta app `{app_id}` not found")))
+    }
+
+    fn group_of(&self, group_id: &str) -> Result<Group, CardError> {
+        self.org.lock().unwrap().groups.get(group_id).cloned().ok_or_else(|| CardError::not_found(format!("okta group `{group_id}` not found")))
+    }
+
+    fn rule_of(&self, rule_id: &str) -> Result<GroupRule, CardError> {
+        self.org.lock().unwrap().rules.get(rule_id).cloned().ok_or_else(|| CardError::not_found(format!("okta group rule `{rule_id}` not found")))
+    }
+
+    /// How the call records show a write's arguments.
+    fn args_of(write: &OktaWrite) -> String {
+        match write {
+            OktaWrite::Lifecycle { user_id, op } => format!("{user_id} {}", op.as_str()),
+            OktaWrite::AddToGroup { group_id, user_id } | OktaWrite::RemoveFromGroup { group_id, user_id } => format!("{group_id} {user_id}"),
+            OktaWrite::DeleteUser { user_id, send_email } => format!("{user_id} send_email={send_email}"),
+            OktaWrite::ExpirePassword { user_id } | OktaWrite::ResetFactors { user_id } => user_id.clone(),
+            OktaWrite::ResetFactor { user_id, factor_id } => format!("{user_id} {factor_id}"),
+            OktaWrite::AssignApp { app_id, to, profile } => match profile {
+                Some(p) => format!("{app_id} {} profile={}", who(to), Value::Object(p.clone())),
+                None => format!("{app_id} {}", who(to)),
+            },
+            OktaWrite::UnassignApp { app_id, from } => format!("{app_id} {}", who(from)),
+            OktaWrite::UpdateGroup { group_id, name, description } => format!("{group_id} name={name:?} description={description:?}"),
+            OktaWrite::DeleteGroup { group_id } => group_id.clone(),
+            OktaWrite::SetGroupRuleActive { rule_id, active } => format!("{rule_id} active={active}"),
+        }
+    }
+
+    /// Whether the write would change the org: the comparison the real
+    /// capability makes before writing, and its `not-found`s.
+    fn changes(&self, write: &OktaWrite) -> Result<bool, CardError> {
+        Ok(match write {
+            OktaWrite::Lifecycle { user_id, op } => {
+                let status = self.find_user(user_id)?.status;
+                let noop_when = match op {
+                    LifecycleOp::Deactivate => "DEPROVISIONED",
+                    LifecycleOp::Suspend => "SUSPENDED",
+                    _ => "ACTIVE",
+                };
+                status != noop_when
+            }
+            OktaWrite::AddToGroup { group_id, user_id } => !self.has_member(group_id, user_id)?,
+            OktaWrite::RemoveFromGroup { group_id, user_id } => self.has_member(group_id, user_id)?,
+            OktaWrite::DeleteUser { user_id, .. } => self.org.lock().unwrap().users.contains_key(user_id),
+            OktaWrite::ExpirePassword { user_id } => self.find_user(user_id)?.status != "PASSWORD_EXPIRED",
+            OktaWrite::ResetFactors { user_id } => {
+                self.find_user(user_id)?;
+                self.org.lock().unwrap().factors.get(user_id).is_some_and(|f| !f.is_empty())
+            }
+            OktaWrite::ResetFactor { user_id, factor_id } => {
+                self.find_user(user_id)?;
+                self.org.lock().unwrap().factors.get(user_id).is_some_and(|f| f.iter().any(|f| f.id == *factor_id))
+            }
+            OktaWrite::AssignApp { app_id, to, profile } => {
+                self.app_of(app_id)?;
+                match to {
+                    Assignee::User(id) => {
+                        self.find_user(id)?;
+                    }
+                    Assignee::Group(id) => {
+                        self.group_of(id)?;
+                    }
+                }
+                let org = self.org.lock().unwrap();
+                let key = (app_id.clone(), to.id().to_string());
+                let current = match to {
+                    Assignee::User(_) => org.app_users.get(&key).map(|a| &a.profile),
+                    Assignee::Group(_) => org.app_groups.get(&key).map(|a| &a.profile),
+                };
+                match (current, profile) {
+                    (None, _) => true,
+                    (Some(current), Some(wanted)) => differs(current, wanted),
+                    (Some(_), None) => false,
+                }
+            }
+            OktaWrite::UnassignApp { app_id, from } => {
+                self.app_of(app_id)?;
+                let org = self.org.lock().unwrap();
+                let key = (app_id.clone(), from.id().to_string());
+                match from {
+                    Assignee::User(_) => org.app_users.contains_key(&key),
+                    Assignee::Group(_) => org.app_groups.contains_key(&key),
+                }
+            }
+            OktaWrite::UpdateGroup { group_id, name, description } => {
+                let g = self.group_of(group_id)?;
+                g.name != *name || g.description != *description
+            }
+            OktaWrite::DeleteGroup { group_id } => match self.org.lock().unwrap().groups.get(group_id) {
+                // As the sandbox org (and Okta) answer.
+                Some(g) if g.group_type == "BUILT_IN" => {
+                    return Err(CardError::denied(format!("okta: E0000006: {} is a BUILT_IN group, which cannot be deleted", g.name)));
+                }
+                Some(_) => true,
+                None => false,
+            },
+            OktaWrite::SetGroupRuleActive { rule_id, active } => (self.rule_of(rule_id)?.status == "ACTIVE") != *active,
+        })
+    }
+
+    /// Do a write `changes` said would change something.
+    fn apply(&self, write: &OktaWrite) {
+        let mut org = self.org.lock().unwrap();
+        match write {
+            OktaWrite::Lifecycle { .. } | OktaWrite::AddToGroup { .. } | OktaWrite::RemoveFromGroup { .. } => {
+                unreachable!("done by the trait's own methods")
+            }
+            OktaWrite::DeleteUser { user_id, .. } => {
+                org.users.remove(user_id);
+                org.members.retain(|(_, u)| u != user_id);
+                org.app_users.retain(|(_, u), _| u != user_id);
+                org.factors.remove(user_id);
+            }
+            OktaWrite::ExpirePassword { user_id } => org.users.get_mut(user_id).unwrap().status = "PASSWORD_EXPIRED".into(),
+            OktaWrite::ResetFactors { user_id } => {
+                org.factors.remove(user_id);
+            }
+            OktaWrite::ResetFactor { user_id, factor_id } => org.factors.get_mut(user_id).unwrap().retain(|f| f.id != *factor_id),
+            OktaWrite::AssignApp { app_id, to, profile } => {
+                let key = (app_id.clone(), to.id().to_string());
+                let profile = profile.clone().unwrap_or_default();
+                match to {
+                    Assignee::User(id) => {
+                        let entry = org.app_users.entry(key).or_insert_with(|| AppUser {
+                            id: id.clone(),
+                            scope: "USER".into(),
+                            status: "PROVISIONED".into(),
+                            user_name: None,
+                            profile: Map::new(),
+                        });
+                        entry.profile.extend(profile);
+                    }
+                    Assignee::Group(id) => {
+                        let entry = org.app_groups.entry(key).or_insert_with(|| AppGroup { id: id.clone(), priority: None, profile: Map::new() });
+                        entry.profile.extend(profile);
+                    }
+                }
+            }
+            OktaWrite::UnassignApp { app_id, from } => {
+                let key = (app_id.clone(), from.id().to_string());
+                match from {
+                    Assignee::User(_) => org.app_users.remove(&key).map(|_| ()),
+                    Assignee::Group(_) => org.app_groups.remove(&key).map(|_| ()),
+                };
+            }
+            OktaWrite::UpdateGroup { group_id, name, description } => {
+                let g = org.groups.get_mut(group_id).unwrap();
+                g.name = name.clone();
+                g.description = description.clone();
+            }
+            OktaWrite::DeleteGroup { group_id } => {
+                org.groups.remove(group_id);
+                org.members.retain(|(g, _)| g != group_id);
+                org.app_groups.retain(|(_, g), _| g != group_id);
+            }
+            OktaWrite::SetGroupRuleActive { rule_id, active } => {
+                org.rules.get_mut(rule_id).unwrap().status = if *active { "ACTIVE" } else { "INACTIVE" }.into();
+            }
+        }
+    }
+
+    /// Users in id order from just after the cursor `after` (the last id of
+    /// the page before), `limit` of them, and the next cursor.
+    fn page(users: Vec<User>, after: Option<&str>, limit: usize) -> UserPage {
+        let start = after.map_or(0, |a| users.iter().position(|u| u.id == a).map_or(users.len(), |i| i + 1));
+        let rest = &users[start..];
+        let page: Vec<User> = rest.iter().take(limit).cloned().collect();
+        let next = (rest.len() > limit).then(|| page.last().unwrap().id.clone());
+        UserPage { users: page, next }
+    }
+
+    fn matching(&self, query: &UserQuery) -> Vec<User> {
+        // Of Okta's search language, only `status eq "..."` and `created lt
+        // "<RFC 3339>"` are understood here.
+        let expr = query.search.as_deref().or(query.filter.as_deref()).unwrap_or("");
+        let quoted = |after: &str| expr.split(after).nth(1).and_then(|rest| rest.split('"').next()).map(str::to_string);
+        let status = quoted("status eq \"");
+        let before = quoted("created lt \"").map(|t| chrono::DateTime::parse_from_rfc3339(&t).expect("an RFC 3339 time in the search"));
+        self.org
+            .lock()
+            .unwrap()
+            .users
+            .values()
+            .filter(|u| status.as_deref().is_none_or(|s| u.status == s))
+            .filter(|u| before.is_none_or(|b| chrono::DateTime::parse_from_rfc3339(&u.created).is_ok_and(|c| c < b)))
+            .cloned()
+            .collect()
+    }
+}
+
 #[async_trait]
 impl OktaApi for FakeOkta {
     async fn get_user(&self, id_or_login: &str) -> Result<User, CardError> {
@@ -311,23 +582,7 @@ impl OktaApi for FakeOkta {
 
     async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, CardError> {
         self.record("list-users", &serde_json::to_string(query).unwrap())?;
-        // Of Okta's search language, only `status eq "..."` and `created lt
-        // "<RFC 3339>"` are understood here.
-        let expr = query.search.as_deref().or(query.filter.as_deref()).unwrap_or("");
-        let quoted = |after: &str| expr.split(after).nth(1).and_then(|rest| rest.split('"').next()).map(str::to_string);
-        let status = quoted("status eq \"");
-        let before = quoted("created lt \"").map(|t| chrono::DateTime::parse_from_rfc3339(&t).expect("an RFC 3339 time in the search"));
-        let users: Vec<User> = self
-            .org
-            .lock()
-            .unwrap()
-            .users
-            .values()
-            .filter(|u| status.as_deref().is_none_or(|s| u.status == s))
-            .filter(|u| before.is_none_or(|b| chrono::DateTime::parse_from_rfc3339(&u.created).is_ok_and(|c| c < b)))
-            .cloned()
-            .collect();
-        Ok(users.into_iter().take(query.limit.map_or(usize::MAX, |l| l as usize)).collect())
+        Ok(self.matching(query).into_iter().take(query.limit.map_or(usize::MAX, |l| l as usize)).collect())
     }
 
     async fn create_user(&self, profile: &Map<String, Value>, activate: bool, group_ids: &[String]) -> Result<User, CardError> {
@@ -435,6 +690,141 @@ impl OktaApi for FakeOkta {
             json!({"uuid": "e1", "published": "2024-05-01T10:00:00.000Z", "eventType": "user.account.lock", "target": [{"id": "00ulin", "type": "User"}]}),
             json!({"uuid": "e2", "published": "2024-05-01T11:00:00.000Z", "eventType": "user.session.start", "target": []}),
         ])
+    }
+
+    async fn list_users_page(&self, query: &UserQuery, after: Option<&str>) -> Result<UserPage, CardError> {
+        self.record("list-users-page", &format!("{} after={after:?}", serde_json::to_string(query).unwrap()))?;
+        Ok(Self::page(self.matching(query), after, query.limit.unwrap_or(200) as usize))
+    }
+
+    async fn reset_password(&self, user_id: &str, send_email: bool) -> Result<Option<String>, CardError> {
+        self.record("reset-password", &format!("{user_id} send_email={send_email}"))?;
+        let u = self.find_user(user_id)?;
+        Ok((!send_email).then(|| format!("https://example.okta.com/reset_password/tok-{}", u.id)))
+    }
+
+    async fn find_app(&self, label: &str) -> Result<Option<App>, CardError> {
+        self.record("find-app", label)?;
+        let org = self.org.lock().unwrap();
+        Ok(org.apps.values().find(|a| a.label == label).or_else(|| org.apps.values().find(|a| a.name == label)).cloned())
+    }
+
+    async fn list_app_users(&self, app_id: &str) -> Result<Vec<AppUser>, CardError> {
+        self.record("list-app-users", app_id)?;
+        self.app_of(app_id)?;
+        let org = self.org.lock().unwrap();
+        let mut users: BTreeMap<String, AppUser> =
+            org.app_users.iter().filter(|((a, _), _)| a == app_id).map(|((_, u), au)| (u.clone(), au.clone())).collect();
+        for (_, group_id) in org.app_groups.keys().filter(|(a, _)| a == app_id) {
+            for (_, user_id) in org.members.iter().filter(|(g, _)| g == group_id) {
+                users.entry(user_id.clone()).or_insert_with(|| AppUser {
+                    id: user_id.clone(),
+                    scope: "GROUP".into(),
+                    status: "PROVISIONED".into(),
+                    user_name: None,
+                    profile: Map::new(),
+                });
+            }
+        }
+        Ok(users.into_values().collect())
+    }
+
+    async fn list_app_groups(&self, app_id: &str) -> Result<Vec<AppGroup>, CardError> {
+        self.record("list-app-groups", app_id)?;
+        self.app_of(app_id)?;
+        Ok(self.org.lock().unwrap().app_groups.iter().filter(|((a, _), _)| a == app_id).map(|(_, g)| g.clone()).collect())
+    }
+
+    async fn create_group(&self, name: &str, description: Option<&str>) -> Result<GroupCreated, CardError> {
+        self.record("create-group", &format!("{name:?} description={description:?}"))?;
+        let mut org = self.org.lock().unwrap();
+        if let Some(g) = org.groups.values().find(|g| g.name == name) {
+            return Ok(GroupCreated { outcome: WriteOutcome::Unchanged, group: g.clone() });
+        }
+        let id = format!("00gnew{}", org.groups.len());
+        let g = Group { id: id.clone(), name: name.into(), description: description.map(str::to_string), group_type: "OKTA_GROUP".into() };
+        org.groups.insert(id, g.clone());
+        Ok(GroupCreated { outcome: WriteOutcome::Changed, group: g })
+    }
+
+    async fn list_group_members(&self, group_id: &str, after: Option<&str>, limit: Option<u32>) -> Result<UserPage, CardError> {
+        self.record("list-group-members", &format!("{group_id} after={after:?} limit={limit:?}"))?;
+        self.group_of(group_id)?;
+        let org = self.org.lock().unwrap();
+        let members: Vec<User> = org.members.iter().filter(|(g, _)| g == group_id).filter_map(|(_, u)| org.users.get(u).cloned()).collect();
+        Ok(Self::page(members, after, limit.unwrap_or(1000) as usize))
+    }
+
+    async fn find_group_rule(&self, name: &str) -> Result<Option<GroupRule>, CardError> {
+        self.record("find-group-rule", name)?;
+        Ok(self.org.lock().unwrap().rules.values().find(|r| r.name == name).cloned())
+    }
+
+    async fn create_group_rule(&self, name: &str, expression: &str, group_ids: &[String]) -> Result<RuleCreated, CardError> {
+        self.record("create-group-rule", &format!("{name:?} {expression:?} {}", group_ids.join(",")))?;
+        for g in group_ids {
+            self.group_of(g)?;
+        }
+        let mut org = self.org.lock().unwrap();
+        if let Some(r) = org.rules.values().find(|r| r.name == name) {
+            if r.expression == expression && r.group_ids == group_ids {
+                return Ok(RuleCreated { outcome: WriteOutcome::Unchanged, rule: r.clone() });
+            }
+            return Err(CardError::new(ErrorKind::Conflict, format!("okta: a group rule named `{name}` exists with another expression or groups ({})", r.id)));
+        }
+        let id = format!("0prnew{}", org.rules.len());
+        let groups: Vec<&str> = group_ids.iter().map(String::as_str).collect();
+        let r = rule(&id, name, "INACTIVE", expression, &groups);
+        org.rules.insert(id, r.clone());
+        Ok(RuleCreated { outcome: WriteOutcome::Changed, rule: r })
+    }
+
+    /// Okta's answers to a few operations: a user by id, the first users
+    /// with a cursor, and Okta's 404 for anything else.
+    async fn api_call(&self, request: &ApiRequest) -> Result<ApiResponse, CardError> {
+        let query: Vec<String> = request.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        self.record("api-call", &format!("{} {} {}{}", request.method, request.path, query.join("&"), request.body.as_ref().map_or(String::new(), |b| format!(" {b}"))))?;
+        let not_found = || ApiResponse {
+            status: 404,
+            body: json!({"errorCode": "E0000007", "errorSummary": format!("Not found: Resource not found: {} (User)", request.path), "errorId": "oae1"}),
+            next: None,
+        };
+        let segments: Vec<&str> = request.path.trim_start_matches('/').split('/').collect();
+        Ok(match (request.method.as_str(), segments.as_slice()) {
+            ("GET", ["api", "v1", "users"]) => {
+                let limit = request.query.iter().find(|(k, _)| k == "limit").map_or(200, |(_, v)| v.parse().unwrap());
+                let after = request.query.iter().find(|(k, _)| k == "after").map(|(_, v)| v.as_str());
+                let users: Vec<User> = self.org.lock().unwrap().users.values().cloned().collect();
+                let page = Self::page(users, after, limit);
+                ApiResponse { status: 200, body: serde_json::to_value(&page.users).unwrap(), next: page.next }
+            }
+            ("GET", ["api", "v1", "users", id]) => match self.find_user(id) {
+                Ok(u) => ApiResponse { status: 200, body: serde_json::to_value(u).unwrap(), next: None },
+                Err(_) => not_found(),
+            },
+            _ => not_found(),
+        })
+    }
+
+    async fn write(&self, write: &OktaWrite) -> Result<WriteOutcome, CardError> {
+        match write {
+            OktaWrite::Lifecycle { user_id, op } => return self.lifecycle(user_id, *op).await,
+            OktaWrite::AddToGroup { group_id, user_id } => return self.add_to_group(group_id, user_id).await,
+            OktaWrite::RemoveFromGroup { group_id, user_id } => return self.remove_from_group(group_id, user_id).await,
+            _ => {}
+        }
+        self.record(&write.operation(), &Self::args_of(write))?;
+        if !self.changes(write)? {
+            return Ok(WriteOutcome::Unchanged);
+        }
+        self.apply(write);
+        Ok(WriteOutcome::Changed)
+    }
+
+    /// The comparisons the real capability makes, on the fake org.
+    async fn plan(&self, write: &OktaWrite) -> Result<WriteOutcome, CardError> {
+        self.record("plan", &write.operation())?;
+        Ok(if self.changes(write)? { WriteOutcome::Changed } else { WriteOutcome::Unchanged })
     }
 }
 
@@ -576,25 +966,43 @@ const EXPECTED_GRANTS: &[(&str, &[&str])] = &[
     ("http.request", &["connection:*"]),
     ("mail.send", &["mail"]),
     ("okta.activate", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
+    ("okta.activate-group-rule", &["okta:okta.groups.read", "okta:okta.groups.admin"]),
     ("okta.add-to-group", &["okta:okta.users.read", "okta:okta.groups.read", "okta:okta.groups.manage"]),
+    ("okta.assign-app", &["okta:okta.apps.read", "okta:okta.users.read", "okta:okta.groups.read", "okta:okta.apps.manage"]),
     ("okta.clear-sessions", &["okta:okta.users.read", "okta:okta.sessions.manage"]),
+    ("okta.create-group", &["okta:okta.groups.admin"]),
+    ("okta.create-group-rule", &["okta:okta.groups.read", "okta:okta.groups.admin"]),
     ("okta.create-user", &["okta:okta.users.manage", "okta:okta.groups.read"]),
+    // Only what the operator names: no okta.* scope, and no api: scope of its own.
+    ("okta.custom-api-action", &["okta:api:*"]),
     ("okta.deactivate", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
+    ("okta.deactivate-group-rule", &["okta:okta.groups.read", "okta:okta.groups.admin"]),
+    ("okta.delete-group", &["okta:okta.groups.read", "okta:okta.groups.admin"]),
+    ("okta.delete-user", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
+    ("okta.expire-password", &["okta:okta.users.read", "okta:okta.users.credentials"]),
+    ("okta.find-app", &["okta:okta.apps.read"]),
     ("okta.find-group", &["okta:okta.groups.read"]),
     ("okta.find-users", &["okta:okta.users.read"]),
     ("okta.get-manager", &["okta:okta.users.read"]),
     ("okta.get-user", &["okta:okta.users.read"]),
+    ("okta.list-app-groups", &["okta:okta.apps.read"]),
     ("okta.list-app-links", &["okta:okta.users.read", "okta:okta.apps.read"]),
+    ("okta.list-app-users", &["okta:okta.apps.read"]),
     ("okta.list-factors", &["okta:okta.users.read", "okta:okta.factors.read"]),
+    ("okta.list-group-members", &["okta:okta.groups.read"]),
     ("okta.list-user-groups", &["okta:okta.users.read", "okta:okta.groups.read"]),
     ("okta.query-logs", &["okta:okta.logs.read"]),
     ("okta.reactivate", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
     ("okta.remove-from-all-groups", &["okta:okta.users.read", "okta:okta.groups.read", "okta:okta.groups.manage"]),
     ("okta.sync-groups", &["okta:okta.users.read", "okta:okta.groups.read", "okta:okta.groups.manage"]),
     ("okta.remove-from-group", &["okta:okta.users.read", "okta:okta.groups.read", "okta:okta.groups.manage"]),
+    ("okta.reset-factors", &["okta:okta.users.read", "okta:okta.factors.read", "okta:okta.factors.manage"]),
+    ("okta.reset-password", &["okta:okta.users.read", "okta:okta.users.credentials"]),
     ("okta.suspend", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
+    ("okta.unassign-app", &["okta:okta.apps.read", "okta:okta.users.read", "okta:okta.groups.read", "okta:okta.apps.manage"]),
     ("okta.unlock", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
     ("okta.unsuspend", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
+    ("okta.update-group", &["okta:okta.groups.read", "okta:okta.groups.admin"]),
     ("okta.update-profile", &["okta:okta.users.read", "okta:okta.users.manage"]),
     ("slack.post", &["connection:*"]),
     ("tables.delete", &["table:*"]),
@@ -1033,6 +1441,457 @@ async fn a_missing_grant_is_denied_and_names_it() {
     assert_eq!(e.kind, ErrorKind::Denied);
     assert!(e.message.contains("okta:okta.groups.manage"), "{e:?}");
     assert!(fakes.okta.writes().is_empty());
+}
+
+// ---------------------------------------------------------------------------
+// Okta: users' credentials and factors, deleting users
+
+#[tokio::test]
+async fn delete_user_deletes_once_and_names_a_missing_login() {
+    let fakes = Fakes::new();
+    let out = ok("okta.delete-user", call("okta.delete-user", json!({"user": "sam.staged@example.com"}), &fakes).await);
+    assert_eq!(out, json!({"outcome": "changed", "user_id": "00ustaged"}));
+    assert!(!fakes.okta.org.lock().unwrap().users.contains_key("00ustaged"));
+    // Gone: by id that is `unchanged` (a retry is harmless) ...
+    let again = ok("okta.delete-user", call("okta.delete-user", json!({"user": "00ustaged", "send_email": true}), &fakes).await);
+    assert_eq!(again["outcome"], "unchanged");
+    assert_eq!(fakes.okta.writes(), vec!["delete-user 00ustaged send_email=false", "delete-user 00ustaged send_email=true"]);
+    // ... while a login that names nobody is an error that names it.
+    let missing = call("okta.delete-user", json!({"user": "sam.staged@example.com"}), &fakes).await;
+    assert_eq!(err(&missing).kind, ErrorKind::NotFound);
+    assert!(err(&missing).message.contains("sam.staged@example.com"), "{:?}", err(&missing));
+    invalid("okta.delete-user", json!({"user": "00uada", "send_email": "no"}), "invalid type").await;
+    invalid("okta.delete-user", json!({"user": "00uada", "notify": true}), "unknown field `notify`").await;
+}
+
+#[tokio::test]
+async fn expire_password_then_unchanged() {
+    let fakes = Fakes::new();
+    let out = ok("okta.expire-password", call("okta.expire-password", json!({"user": "ada.lovelace@example.com"}), &fakes).await);
+    assert_eq!(out, json!({"outcome": "changed", "user_id": "00uada"}));
+    assert_eq!(fakes.okta.find_user("00uada").unwrap().status, "PASSWORD_EXPIRED");
+    let again = ok("okta.expire-password", call("okta.expire-password", json!({"user": "00uada"}), &fakes).await);
+    assert_eq!(again["outcome"], "unchanged");
+    assert_eq!(fakes.okta.writes(), vec!["expire-password 00uada", "expire-password 00uada"]);
+    let missing = call("okta.expire-password", json!({"user": "00unobody"}), &fakes).await;
+    assert_eq!(err(&missing).kind, ErrorKind::NotFound);
+    invalid("okta.expire-password", json!({"user": ""}), "must not be empty").await;
+}
+
+#[tokio::test]
+async fn reset_password_emails_the_link_or_hands_it_over() {
+    let fakes = Fakes::new();
+    let emailed = ok("okta.reset-password", call("okta.reset-password", json!({"user": "ada.lovelace@example.com"}), &fakes).await);
+    assert_eq!(emailed, json!({"outcome": "changed", "user_id": "00uada", "emailed": true}));
+    let link = ok("okta.reset-password", call("okta.reset-password", json!({"user": "00ugrace", "send_email": false}), &fakes).await);
+    assert_eq!(link["emailed"], false);
+    assert_eq!(link["reset_url"], "https://example.okta.com/reset_password/tok-00ugrace");
+    assert_eq!(fakes.okta.writes(), vec!["reset-password 00uada send_email=true", "reset-password 00ugrace send_email=false"]);
+
+    // A dry run sends nothing and hands over a link that leads nowhere.
+    let all = Arc::new(tested("okta.reset-password").card.info().requested_grants());
+    let out = call_with("okta.reset-password", json!({"user": "00uada", "send_email": false}), &fakes, all, true).await;
+    assert_eq!(out.effects.len(), 1, "{:?}", out.effects);
+    let dry = ok("okta.reset-password", out);
+    assert!(dry["reset_url"].as_str().unwrap().starts_with("https://dry-run.invalid/"), "{dry}");
+    assert_eq!(fakes.okta.writes().len(), 2);
+
+    let missing = call("okta.reset-password", json!({"user": "nobody@example.com"}), &fakes).await;
+    assert_eq!(err(&missing).kind, ErrorKind::NotFound);
+    invalid("okta.reset-password", json!({"user": "00uada", "send_email": 1}), "invalid type").await;
+}
+
+#[tokio::test]
+async fn reset_factors_one_by_type_or_id_or_all() {
+    let fakes = Fakes::new();
+    let reset = |input: Value| call("okta.reset-factors", input, &fakes);
+    let sms = ok("okta.reset-factors", reset(json!({"user": "ada.lovelace@example.com", "factor": "SMS"})).await);
+    assert_eq!(sms, json!({"outcome": "changed", "user_id": "00uada", "reset": 1, "factor_types": ["sms"]}));
+    let again = ok("okta.reset-factors", reset(json!({"user": "00uada", "factor": "sms"})).await);
+    assert_eq!(again, json!({"outcome": "unchanged", "user_id": "00uada", "reset": 0, "factor_types": []}));
+    let all = ok("okta.reset-factors", reset(json!({"user": "00uada"})).await);
+    assert_eq!((all["outcome"].clone(), all["factor_types"].clone()), (json!("changed"), json!(["push"])));
+    let none = ok("okta.reset-factors", reset(json!({"user": "00uada"})).await);
+    assert_eq!((none["outcome"].clone(), none["reset"].clone()), (json!("unchanged"), json!(0)));
+    let by_id = ok("okta.reset-factors", reset(json!({"user": "00ugrace", "factor": "sms2"})).await);
+    assert_eq!(by_id["reset"], 1);
+    assert_eq!(
+        fakes.okta.writes(),
+        vec!["reset-factor 00uada sms1", "reset-factors 00uada", "reset-factor 00ugrace sms2"],
+        "nothing to reset, nothing sent"
+    );
+    let missing = reset(json!({"user": "00unobody"})).await;
+    assert_eq!(err(&missing).kind, ErrorKind::NotFound);
+    invalid("okta.reset-factors", json!({"user": "00uada", "factor": " "}), "`factor` must not be empty").await;
+}
+
+// ---------------------------------------------------------------------------
+// Okta: apps
+
+#[tokio::test]
+async fn assign_and_unassign_apps_by_label_or_id_compare_before_writing() {
+    let fakes = Fakes::new();
+    let assign = |input: Value| call("okta.assign-app", input, &fakes);
+    let out = ok("okta.assign-app", assign(json!({"app": "Slack", "user": "grace.hopper@example.com"})).await);
+    assert_eq!(out, json!({"outcome": "changed", "app_id": "0oaslack", "app_label": "Slack", "user_id": "00ugrace"}));
+    let out = ok("okta.assign-app", assign(json!({"app": "0oaslack", "user": "00ugrace"})).await);
+    assert_eq!(out, json!({"outcome": "unchanged", "app_id": "0oaslack", "user_id": "00ugrace"}));
+    // The app user profile: the same role is no change, another one is.
+    let same = ok("okta.assign-app", assign(json!({"app": "GitHub", "user": "00uada", "profile": {"role": "Developer"}})).await);
+    assert_eq!(same["outcome"], "unchanged");
+    let admin = ok("okta.assign-app", assign(json!({"app": "GitHub", "user": "00uada", "profile": {"role": "Admin"}})).await);
+    assert_eq!(admin["outcome"], "changed");
+    let to_group = ok("okta.assign-app", assign(json!({"app": {"id": "0oagithub", "label": "GitHub"}, "group": "Jira Users"})).await);
+    assert_eq!(to_group, json!({"outcome": "changed", "app_id": "0oagithub", "group_id": "00gjira", "group_name": "Jira Users"}));
+
+    let unassign = |input: Value| call("okta.unassign-app", input, &fakes);
+    assert_eq!(ok("okta.unassign-app", unassign(json!({"app": "Slack", "user": "00ugrace"})).await)["outcome"], "changed");
+    assert_eq!(ok("okta.unassign-app", unassign(json!({"app": "Slack", "user": "00ugrace"})).await)["outcome"], "unchanged");
+    // Ada has Slack through GitHub Users only: nothing direct to take away.
+    assert_eq!(ok("okta.unassign-app", unassign(json!({"app": "Slack", "user": "00uada"})).await)["outcome"], "unchanged");
+    let out = ok("okta.unassign-app", unassign(json!({"app": "0oagithub", "group": "00gjira"})).await);
+    assert_eq!(out, json!({"outcome": "changed", "app_id": "0oagithub", "group_id": "00gjira"}));
+    assert_eq!(
+        fakes.okta.writes(),
+        vec![
+            "assign-app 0oaslack user:00ugrace",
+            "assign-app 0oaslack user:00ugrace",
+            r#"assign-app 0oagithub user:00uada profile={"role":"Developer"}"#,
+            r#"assign-app 0oagithub user:00uada profile={"role":"Admin"}"#,
+            "assign-app 0oagithub group:00gjira",
+            "unassign-app 0oaslack user:00ugrace",
+            "unassign-app 0oaslack user:00ugrace",
+            "unassign-app 0oaslack user:00uada",
+            "unassign-app 0oagithub group:00gjira",
+        ]
+    );
+
+    let missing = assign(json!({"app": "Nope", "user": "00uada"})).await;
+    assert_eq!((err(&missing).kind, err(&missing).message.as_str()), (ErrorKind::NotFound, "no Okta app is labelled `Nope`"));
+    let missing = unassign(json!({"app": "0oanope", "user": "00uada"})).await;
+    assert_eq!(err(&missing).kind, ErrorKind::NotFound);
+    invalid("okta.assign-app", json!({"app": "GitHub", "user": "00uada", "group": "00geng"}), "not both").await;
+    invalid("okta.unassign-app", json!({"app": "GitHub"}), "give `user` (an Okta user) or `group`").await;
+    invalid("okta.assign-app", json!({"app": "GitHub", "user": "00uada", "profile": {" ": 1}}), "empty name").await;
+    invalid("okta.assign-app", json!({"app": 7, "user": "00uada"}), "`app` must be an Okta app id").await;
+}
+
+#[tokio::test]
+async fn a_dry_run_assignment_is_compared_and_recorded_not_made() {
+    let fakes = Fakes::new();
+    let all = Arc::new(tested("okta.assign-app").card.info().requested_grants());
+    let out = call_with("okta.assign-app", json!({"app": "Slack", "user": "00ugrace"}), &fakes, all.clone(), true).await;
+    assert_eq!(out.effects.len(), 1, "{:?}", out.effects);
+    assert_eq!(out.effects[0].operation, "assign-app");
+    assert_eq!(ok("okta.assign-app", out)["outcome"], "changed");
+    let out = call_with("okta.assign-app", json!({"app": "GitHub", "user": "00uada"}), &fakes, all, true).await;
+    assert!(out.effects.is_empty(), "{:?}", out.effects);
+    assert_eq!(ok("okta.assign-app", out)["outcome"], "unchanged", "a dry run says unchanged when the real run would");
+    assert!(fakes.okta.writes().is_empty(), "{:?}", fakes.okta.writes());
+}
+
+#[tokio::test]
+async fn list_app_users_and_groups_and_find_app() {
+    let fakes = Fakes::new();
+    let users = ok("okta.list-app-users", call("okta.list-app-users", json!({"app": "GitHub"}), &fakes).await);
+    assert_eq!(users["count"], 1);
+    assert_eq!(users["items"][0], json!({"id": "00uada", "scope": "USER", "status": "PROVISIONED", "userName": "ada", "profile": {"role": "Developer"}}));
+    let slack = ok("okta.list-app-users", call("okta.list-app-users", json!({"app": "0oaslack"}), &fakes).await);
+    assert_eq!((slack["items"][0]["id"].clone(), slack["items"][0]["scope"].clone()), (json!("00uada"), json!("GROUP")));
+    let groups = ok("okta.list-app-groups", call("okta.list-app-groups", json!({"app": "Slack"}), &fakes).await);
+    assert_eq!(groups, json!({"items": [{"id": "00ggithub", "priority": 0, "profile": {}}], "count": 1}));
+    let none = ok("okta.list-app-groups", call("okta.list-app-groups", json!({"app": "GitHub"}), &fakes).await);
+    assert_eq!(none["count"], 0);
+
+    let found = ok("okta.find-app", call("okta.find-app", json!({"label": "GitHub"}), &fakes).await);
+    assert_eq!(found["found"], true);
+    assert_eq!(found["app"], json!({"id": "0oagithub", "name": "github", "label": "GitHub", "status": "ACTIVE", "signOnMode": "SAML_2_0"}));
+    let by_name = ok("okta.find-app", call("okta.find-app", json!({"label": " slack "}), &fakes).await);
+    assert_eq!(by_name["app"]["id"], "0oaslack", "the catalog name, trimmed");
+    let missing = ok("okta.find-app", call("okta.find-app", json!({"label": "Nope"}), &fakes).await);
+    assert_eq!(missing, json!({"found": false, "app": null}));
+
+    let unknown = call("okta.list-app-users", json!({"app": "Nope"}), &fakes).await;
+    assert_eq!(err(&unknown).kind, ErrorKind::NotFound);
+    let unknown = call("okta.list-app-groups", json!({"app": "0oanope"}), &fakes).await;
+    assert_eq!(err(&unknown).kind, ErrorKind::NotFound);
+    invalid("okta.find-app", json!({"label": ""}), "`label` must not be empty").await;
+    invalid("okta.list-app-users", json!({}), "missing field `app`").await;
+}
+
+// ---------------------------------------------------------------------------
+// Okta: groups and group rules
+
+#[tokio::test]
+async fn create_group_once_then_finds_it() {
+    let fakes = Fakes::new();
+    let input = json!({"name": "Project Falcon", "description": "People on Falcon"});
+    let out = ok("okta.create-group", call("okta.create-group", input.clone(), &fakes).await);
+    assert_eq!((out["outcome"].clone(), out["created"].clone()), (json!("changed"), json!(true)));
+    assert_eq!(out["group"]["name"], "Project Falcon");
+    assert_eq!(out["group"]["description"], "People on Falcon");
+    assert_eq!(out["group"]["groupType"], "OKTA_GROUP");
+    let again = ok("okta.create-group", call("okta.create-group", input, &fakes).await);
+    assert_eq!((again["outcome"].clone(), again["created"].clone()), (json!("unchanged"), json!(false)));
+    assert_eq!(again["group"]["id"], out["group"]["id"]);
+    let existing = ok("okta.create-group", call("okta.create-group", json!({"name": " Engineering "}), &fakes).await);
+    assert_eq!((existing["created"].clone(), existing["group"]["id"].clone()), (json!(false), json!("00geng")));
+    assert_eq!(fakes.okta.writes().len(), 3);
+
+    invalid("okta.create-group", json!({"name": ""}), "`name` must not be empty").await;
+    invalid("okta.create-group", json!({"name": "a\nb"}), "`name` must be one line").await;
+    invalid("okta.create-group", json!({"name": "x".repeat(256)}), "over the limit of 255").await;
+}
+
+#[tokio::test]
+async fn update_group_keeps_what_is_left_out() {
+    let fakes = Fakes::new();
+    let update = |input: Value| call("okta.update-group", input, &fakes);
+    let out = ok("okta.update-group", update(json!({"group": "Jira Users", "description": "Jira access"})).await);
+    assert_eq!(out, json!({"outcome": "changed", "group_id": "00gjira", "name": "Jira Users", "description": "Jira access"}));
+    let again = ok("okta.update-group", update(json!({"group": "Jira Users", "description": "Jira access"})).await);
+    assert_eq!(again["outcome"], "unchanged");
+    // Renamed, the description stays; by id, both are given.
+    let renamed = ok("okta.update-group", update(json!({"group": "Jira Users", "name": "Jira"})).await);
+    assert_eq!((renamed["name"].clone(), renamed["description"].clone()), (json!("Jira"), json!("Jira access")));
+    let by_id = ok("okta.update-group", update(json!({"group": "00gjira", "name": "Jira", "description": ""})).await);
+    assert_eq!((by_id["outcome"].clone(), by_id["description"].clone()), (json!("changed"), Value::Null));
+    assert_eq!(
+        fakes.okta.writes(),
+        vec![
+            r#"update-group 00gjira name="Jira Users" description=Some("Jira access")"#,
+            r#"update-group 00gjira name="Jira Users" description=Some("Jira access")"#,
+            r#"update-group 00gjira name="Jira" description=Some("Jira access")"#,
+            r#"update-group 00gjira name="Jira" description=None"#,
+        ]
+    );
+
+    let missing = update(json!({"group": "Nope", "name": "x"})).await;
+    assert_eq!(err(&missing).kind, ErrorKind::NotFound);
+    let missing = update(json!({"group": "00gnope", "name": "x", "description": "y"})).await;
+    assert_eq!(err(&missing).kind, ErrorKind::NotFound);
+    invalid("okta.update-group", json!({"group": "00gjira", "name": "x"}), "give both `name` and `description`").await;
+    invalid("okta.update-group", json!({"group": "Jira"}), "give a new `name`, a new `description`, or both").await;
+    invalid("okta.update-group", json!({"group": "Everyone", "name": "All"}), "BUILT_IN").await;
+}
+
+#[tokio::test]
+async fn delete_group_refuses_what_okta_manages() {
+    let fakes = Fakes::new();
+    let delete = |g: Value| call("okta.delete-group", json!({"group": g}), &fakes);
+    let out = ok("okta.delete-group", delete(json!("Alumni")).await);
+    assert_eq!(out, json!({"outcome": "changed", "group_id": "00galumni", "group_name": "Alumni"}));
+    assert!(!fakes.okta.org.lock().unwrap().members.iter().any(|(g, _)| g == "00galumni"));
+    let again = ok("okta.delete-group", delete(json!("00galumni")).await);
+    assert_eq!(again, json!({"outcome": "unchanged", "group_id": "00galumni"}));
+    let missing = delete(json!("Alumni")).await;
+    assert_eq!(err(&missing).message, "no Okta group is named `Alumni`");
+
+    for (group, kind) in [(json!("Everyone"), "BUILT_IN"), (json!("Salesforce Imported"), "APP_GROUP"), (json!({"id": "00gapp", "name": "Salesforce Imported", "groupType": "APP_GROUP"}), "APP_GROUP")] {
+        let out = delete(group.clone()).await;
+        let e = err(&out);
+        assert_eq!(e.kind, ErrorKind::InvalidInput, "{group}");
+        assert!(e.message.contains(kind) && e.message.contains("cannot delete"), "{e:?}");
+    }
+    // By bare id the card cannot see the type; Okta refuses Everyone itself.
+    let out = delete(json!("00geveryone")).await;
+    assert_eq!(err(&out).kind, ErrorKind::Denied);
+    assert_eq!(fakes.okta.writes(), vec!["delete-group 00galumni", "delete-group 00galumni", "delete-group 00geveryone"]);
+}
+
+#[tokio::test]
+async fn list_group_members_pages_with_a_cursor() {
+    let fakes = Fakes::new();
+    fakes.okta.org.lock().unwrap().members.insert(("00geveryone".into(), "00ulin".into()));
+    let first = ok("okta.list-group-members", call("okta.list-group-members", json!({"group": "Everyone", "page_size": 2}), &fakes).await);
+    let ids: Vec<&str> = first["items"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
+    assert_eq!((ids, first["count"].clone(), first["next"].clone()), (vec!["00uada", "00ugrace"], json!(2), json!("00ugrace")));
+    let last = ok(
+        "okta.list-group-members",
+        call("okta.list-group-members", json!({"group": "00geveryone", "page_size": 2, "after": first["next"]}), &fakes).await,
+    );
+    assert_eq!(last, json!({"items": last["items"], "count": 1, "next": null}));
+    assert_eq!(last["items"][0]["profile"]["login"], "lin.locked@example.com");
+    let all = ok("okta.list-group-members", call("okta.list-group-members", json!({"group": "Jira Users"}), &fakes).await);
+    assert_eq!(all, json!({"items": [], "count": 0, "next": null}));
+    assert!(fakes.okta.calls().contains(&r#"list-group-members 00geveryone after=Some("00ugrace") limit=Some(2)"#.to_string()), "{:?}", fakes.okta.calls());
+
+    let missing = call("okta.list-group-members", json!({"group": "Nope"}), &fakes).await;
+    assert_eq!(err(&missing).kind, ErrorKind::NotFound);
+    invalid("okta.list-group-members", json!({"group": "Everyone", "page_size": 0}), "between 1 and 1000").await;
+    invalid("okta.list-group-members", json!({"group": "Everyone", "page_size": 1001}), "between 1 and 1000").await;
+    invalid("okta.list-group-members", json!({"group": "Everyone", "after": ""}), "`after` must not be empty").await;
+}
+
+#[tokio::test]
+async fn create_group_rule_creates_then_activates_once() {
+    let fakes = Fakes::new();
+    let input = json!({"name": "Engineering department", "expression": "user.department == \"Engineering\"", "groups": ["GitHub Users", "00gjira", "GitHub Users"]});
+    let out = ok("okta.create-group-rule", call("okta.create-group-rule", input.clone(), &fakes).await);
+    assert_eq!((out["outcome"].clone(), out["created"].clone()), (json!("changed"), json!(true)));
+    assert_eq!(out["rule"]["status"], "ACTIVE");
+    assert_eq!(out["rule"]["groupIds"], json!(["00ggithub", "00gjira"]), "each group once");
+    let id = out["rule"]["id"].as_str().unwrap().to_string();
+    let again = ok("okta.create-group-rule", call("okta.create-group-rule", input, &fakes).await);
+    assert_eq!((again["outcome"].clone(), again["created"].clone(), again["rule"]["id"].clone()), (json!("unchanged"), json!(false), json!(id)));
+    assert_eq!(
+        fakes.okta.writes(),
+        vec![
+            r#"create-group-rule "Engineering department" "user.department == \"Engineering\"" 00ggithub,00gjira"#,
+            format!("set-group-rule-active {id} active=true").as_str(),
+            r#"create-group-rule "Engineering department" "user.department == \"Engineering\"" 00ggithub,00gjira"#,
+        ]
+    );
+    // Left inactive for review when asked.
+    let review = ok(
+        "okta.create-group-rule",
+        call("okta.create-group-rule", json!({"name": "Sales managers", "expression": "user.title == \"Manager\"", "groups": ["00gjira"], "activate": false}), &fakes).await,
+    );
+    assert_eq!((review["outcome"].clone(), review["rule"]["status"].clone()), (json!("changed"), json!("INACTIVE")));
+
+    let clash = call("okta.create-group-rule", json!({"name": "Sales department", "expression": "true", "groups": ["00gjira"]}), &fakes).await;
+    assert_eq!(err(&clash).kind, ErrorKind::Conflict);
+    let missing = call("okta.create-group-rule", json!({"name": "r", "expression": "true", "groups": ["Nope"]}), &fakes).await;
+    assert_eq!(err(&missing).message, "no Okta group is named `Nope`");
+    invalid("okta.create-group-rule", json!({"name": "r", "expression": "true", "groups": []}), "`groups` names no group").await;
+    invalid("okta.create-group-rule", json!({"name": "r", "expression": "true", "groups": ["Everyone"]}), "BUILT_IN").await;
+    invalid("okta.create-group-rule", json!({"name": "x".repeat(51), "expression": "true", "groups": ["00gjira"]}), "over the limit of 50").await;
+    invalid("okta.create-group-rule", json!({"name": "r", "expression": " ", "groups": ["00gjira"]}), "`expression` must not be empty").await;
+}
+
+#[tokio::test]
+async fn activate_and_deactivate_group_rules_by_name_or_id() {
+    let fakes = Fakes::new();
+    let off = ok("okta.deactivate-group-rule", call("okta.deactivate-group-rule", json!({"rule": "Sales department"}), &fakes).await);
+    assert_eq!(off, json!({"outcome": "changed", "rule_id": "0prsales", "rule_name": "Sales department"}));
+    let off = ok("okta.deactivate-group-rule", call("okta.deactivate-group-rule", json!({"rule": "0prsales"}), &fakes).await);
+    assert_eq!(off, json!({"outcome": "unchanged", "rule_id": "0prsales"}));
+    let on = ok("okta.activate-group-rule", call("okta.activate-group-rule", json!({"rule": {"id": "0prsales", "name": "Sales department"}}), &fakes).await);
+    assert_eq!(on["outcome"], "changed");
+    assert_eq!(ok("okta.activate-group-rule", call("okta.activate-group-rule", json!({"rule": "0prsales"}), &fakes).await)["outcome"], "unchanged");
+    assert_eq!(
+        fakes.okta.writes(),
+        vec!["set-group-rule-active 0prsales active=false", "set-group-rule-active 0prsales active=false", "set-group-rule-active 0prsales active=true", "set-group-rule-active 0prsales active=true"]
+    );
+
+    let missing = call("okta.activate-group-rule", json!({"rule": "Nope"}), &fakes).await;
+    assert_eq!(err(&missing).message, "no Okta group rule is named `Nope`");
+    let missing = call("okta.deactivate-group-rule", json!({"rule": "0prnope"}), &fakes).await;
+    assert_eq!(err(&missing).kind, ErrorKind::NotFound);
+    invalid("okta.activate-group-rule", json!({"rule": 42}), "`rule` must be an Okta group rule id").await;
+}
+
+// ---------------------------------------------------------------------------
+// Okta: the custom API action
+
+#[tokio::test]
+async fn custom_api_action_calls_what_the_operator_granted() {
+    let fakes = Fakes::new();
+    let read = grants(&["okta:api:okta.users.read"]);
+    let api = |input: Value, g: Arc<Grants>| call_with("okta.custom-api-action", input, &fakes, g, false);
+    let out = ok("okta.custom-api-action", api(json!({"method": "get", "path": "/api/v1/users/00uada"}), read.clone()).await);
+    assert_eq!((out["status"].clone(), out["body"]["profile"]["login"].clone(), out["next"].clone()), (json!(200), json!("ada.lovelace@example.com"), Value::Null));
+    let page = ok("okta.custom-api-action", api(json!({"method": "GET", "path": "/api/v1/users", "query": {"limit": 2, "skip": null}}), read.clone()).await);
+    assert_eq!((page["body"].as_array().unwrap().len(), page["next"].clone()), (2, json!("00ugrace")));
+
+    // Okta's error is an error of the matching kind, or an answer when expected.
+    let missing = api(json!({"method": "GET", "path": "/api/v1/users/00unobody"}), read.clone()).await;
+    let e = err(&missing);
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert_eq!(e.message, "GET /api/v1/users/00unobody: Okta answered 404: E0000007: Not found: Resource not found: /api/v1/users/00unobody (User)");
+    let expected = ok("okta.custom-api-action", api(json!({"method": "GET", "path": "/api/v1/users/00unobody", "expect_status": [200, 404]}), read.clone()).await);
+    assert_eq!(expected["status"], 404);
+    assert_eq!(
+        fakes.okta.calls(),
+        vec![
+            "api-call GET /api/v1/users/00uada ",
+            "api-call GET /api/v1/users limit=2",
+            "api-call GET /api/v1/users/00unobody ",
+            "api-call GET /api/v1/users/00unobody ",
+        ]
+    );
+
+    // What the card asks for (`okta:api:*`) grants nothing by itself, and a
+    // scope covers only the operations Okta lists under it.
+    let out = call("okta.custom-api-action", json!({"method": "GET", "path": "/api/v1/users/00uada"}), &fakes).await;
+    assert_eq!(err(&out).kind, ErrorKind::Denied, "{:?}", err(&out));
+    let out = api(json!({"method": "POST", "path": "/api/v1/users/00uada/lifecycle/deactivate"}), read).await;
+    let e = err(&out);
+    assert_eq!(e.kind, ErrorKind::Denied);
+    assert!(e.message.contains("okta:api:okta.users.manage"), "{e:?}");
+    assert_eq!(fakes.okta.calls().len(), 4, "nothing denied reached Okta");
+    let requested = tested("okta.custom-api-action").card.info().requested_grants();
+    assert!(requested.okta.is_empty(), "no okta.* scope: {requested:?}");
+
+    invalid("okta.custom-api-action", json!({"method": "GET", "path": "/api/v1/users", "body": {}}), "a GET request takes no `body`").await;
+    invalid("okta.custom-api-action", json!({"method": "GET", "path": "api/v1/users"}), "must start with `/`").await;
+    invalid("okta.custom-api-action", json!({"method": "GET", "path": "/api/v1/users?limit=1"}), "put parameters in `query`").await;
+    invalid("okta.custom-api-action", json!({"method": "BREW", "path": "/api/v1/users"}), "unknown variant").await;
+    invalid("okta.custom-api-action", json!({"method": "GET", "path": "/api/v1/users", "query": {"a": {"b": 1}}}), "`query.a` must be").await;
+}
+
+#[tokio::test]
+async fn a_dry_run_custom_api_write_is_recorded_not_sent() {
+    let fakes = Fakes::new();
+    let manage = grants(&["okta:api:okta.users.manage"]);
+    let out = call_with("okta.custom-api-action", json!({"method": "POST", "path": "/api/v1/users/00uada/lifecycle/suspend"}), &fakes, manage, true).await;
+    assert_eq!(out.effects.len(), 1, "{:?}", out.effects);
+    assert_eq!(ok("okta.custom-api-action", out)["status"], 200);
+    assert!(fakes.okta.calls().is_empty(), "{:?}", fakes.okta.calls());
+}
+
+// ---------------------------------------------------------------------------
+// What the new Okta cards offer the builder
+
+/// The builder makes a form from each input schema and offers each output's
+/// properties to later steps: every field it needs is there, described.
+#[test]
+fn the_new_okta_cards_name_their_fields() {
+    for (name, required, optional, outputs) in [
+        ("okta.assign-app", &["app"][..], &["user", "group", "profile"][..], &["outcome", "app_id", "app_label", "user_id", "group_id", "group_name"][..]),
+        ("okta.unassign-app", &["app"], &["user", "group"], &["outcome", "app_id", "app_label", "user_id", "group_id", "group_name"]),
+        ("okta.list-app-users", &["app"], &[], &["items", "count"]),
+        ("okta.list-app-groups", &["app"], &[], &["items", "count"]),
+        ("okta.find-app", &["label"], &[], &["found", "app"]),
+        ("okta.create-group", &["name"], &["description"], &["outcome", "created", "group"]),
+        ("okta.update-group", &["group"], &["name", "description"], &["outcome", "group_id", "name", "description"]),
+        ("okta.delete-group", &["group"], &[], &["outcome", "group_id", "group_name"]),
+        ("okta.list-group-members", &["group"], &["after", "page_size"], &["items", "count", "next"]),
+        ("okta.create-group-rule", &["name", "expression", "groups"], &["activate"], &["outcome", "created", "rule"]),
+        ("okta.activate-group-rule", &["rule"], &[], &["outcome", "rule_id", "rule_name"]),
+        ("okta.deactivate-group-rule", &["rule"], &[], &["outcome", "rule_id", "rule_name"]),
+        ("okta.delete-user", &["user"], &["send_email"], &["outcome", "user_id"]),
+        ("okta.expire-password", &["user"], &[], &["outcome", "user_id"]),
+        ("okta.reset-password", &["user"], &["send_email"], &["outcome", "user_id", "emailed", "reset_url"]),
+        ("okta.reset-factors", &["user"], &["factor"], &["outcome", "user_id", "reset", "factor_types"]),
+        ("okta.custom-api-action", &["method", "path"], &["query", "body", "expect_status"], &["status", "body", "next"]),
+    ] {
+        let info = tested(name).card.info().clone();
+        let input = &info.input_schema;
+        let mut want: Vec<&str> = required.to_vec();
+        let mut got: Vec<&str> = input["required"].as_array().map_or(Vec::new(), |r| r.iter().map(|v| v.as_str().unwrap()).collect());
+        want.sort();
+        got.sort();
+        assert_eq!(got, want, "{name}: required inputs");
+        let mut fields: Vec<&str> = input["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+        let mut all: Vec<&str> = required.iter().chain(optional).copied().collect();
+        fields.sort();
+        all.sort();
+        assert_eq!(fields, all, "{name}: inputs");
+        for (field, schema) in input["properties"].as_object().unwrap() {
+            let text = schema["description"].as_str().unwrap_or_default();
+            assert!(text.len() >= 10, "{name}.{field}: the form's help text is {text:?}");
+        }
+        let out: BTreeSet<&str> = info.output_schema["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(out, outputs.iter().copied().collect(), "{name}: outputs");
+        assert!(!info.description.contains('\n') && info.description.len() < 400, "{name}: the palette's line: {}", info.description);
+    }
+    let reset = tested("okta.reset-password").card.info().output_schema["properties"]["reset_url"]["description"].as_str().unwrap().to_string();
+    assert!(reset.contains("like a password"), "{reset}");
+    let delete = tested("okta.delete-user").card.info().description.clone();
+    assert!(delete.contains("Permanently") && delete.contains("deactivated first"), "{delete}");
+    let api = tested("okta.custom-api-action").card.info().description.clone();
+    assert!(api.contains("okta:api:okta.users.read"), "{api}");
 }
 
 // ---------------------------------------------------------------------------
