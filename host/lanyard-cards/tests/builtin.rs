@@ -1099,6 +1099,7 @@ async fn find_users_passes_one_query_and_lists_in_the_convention() {
     );
     let all = ok("okta.find-users", call("okta.find-users", json!({}), &fakes).await);
     assert_eq!(all["count"], 4);
+    assert!(all.get("next").is_none(), "no paging asked, none answered");
 
     // Status and creation time without Okta's search syntax, alone or narrowing a search.
     let fakes = Fakes::new();
@@ -1441,6 +1442,34 @@ async fn a_missing_grant_is_denied_and_names_it() {
     assert_eq!(e.kind, ErrorKind::Denied);
     assert!(e.message.contains("okta:okta.groups.manage"), "{e:?}");
     assert!(fakes.okta.writes().is_empty());
+}
+
+#[tokio::test]
+async fn find_users_pages_when_asked_and_only_then() {
+    let fakes = Fakes::new();
+    let first = ok("okta.find-users", call("okta.find-users", json!({"status": "ACTIVE", "page_size": 1}), &fakes).await);
+    assert_eq!((first["count"].clone(), first["items"][0]["id"].clone()), (json!(1), json!("00uada")));
+    assert_eq!(first["next"], "00uada");
+    let last = ok("okta.find-users", call("okta.find-users", json!({"status": "ACTIVE", "page_size": 1, "after": first["next"]}), &fakes).await);
+    assert_eq!(last["items"][0]["id"], "00ugrace");
+    assert_eq!(last["next"], Value::Null, "the last page says so: {last}");
+    assert_eq!(
+        fakes.okta.calls(),
+        vec![
+            r#"list-users-page {"search":"status eq \"ACTIVE\"","filter":null,"q":null,"limit":1} after=None"#,
+            r#"list-users-page {"search":"status eq \"ACTIVE\"","filter":null,"q":null,"limit":1} after=Some("00uada")"#,
+        ]
+    );
+    // `after` alone pages with Okta's page size.
+    let rest = ok("okta.find-users", call("okta.find-users", json!({"after": "00ugrace"}), &fakes).await);
+    assert_eq!((rest["count"].clone(), rest["next"].clone()), (json!(2), Value::Null));
+    // Without paging inputs: every user, and no `next` at all, as before.
+    let all = ok("okta.find-users", call("okta.find-users", json!({"status": "ACTIVE"}), &fakes).await);
+    assert_eq!(all, json!({"items": all["items"], "count": 2}));
+
+    invalid("okta.find-users", json!({"page_size": 201}), "`page_size` must be between 1 and 200").await;
+    invalid("okta.find-users", json!({"page_size": 10, "limit": 10}), "one page at a time), not both").await;
+    invalid("okta.find-users", json!({"after": " "}), "`after` must not be empty").await;
 }
 
 // ---------------------------------------------------------------------------
@@ -1864,6 +1893,7 @@ fn the_new_okta_cards_name_their_fields() {
         ("okta.expire-password", &["user"], &[], &["outcome", "user_id"]),
         ("okta.reset-password", &["user"], &["send_email"], &["outcome", "user_id", "emailed", "reset_url"]),
         ("okta.reset-factors", &["user"], &["factor"], &["outcome", "user_id", "reset", "factor_types"]),
+        ("okta.find-users", &[], &["search", "filter", "q", "status", "created_before", "limit", "after", "page_size"], &["items", "count", "next"]),
         ("okta.custom-api-action", &["method", "path"], &["query", "body", "expect_status"], &["status", "body", "next"]),
     ] {
         let info = tested(name).card.info().clone();

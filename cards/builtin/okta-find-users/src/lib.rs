@@ -1,10 +1,13 @@
-//! `okta.find-users`: the users matching one Okta search, filter or name prefix.
+//! `okta.find-users`: the users matching one Okta search, filter or name
+//! prefix: all of them, or one page at a time (`after`, `page_size`) for an
+//! org too large for one step's output.
 
-use builtin_kit::{List, check_text};
+use builtin_kit::okta::{MAX_USER_PAGE, check_cursor, check_page_size};
+use builtin_kit::check_text;
 use lanyard_sdk::okta::{User, UserQuery};
 use lanyard_sdk::prelude::*;
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The most users one call returns: a flow that needs more should narrow its
 /// search (the output must stay under the call's output cap too).
@@ -41,6 +44,28 @@ struct In {
     #[serde(default)]
     #[schemars(range(min = 1, max = 10000))]
     limit: Option<u32>,
+    /// One page at a time: where to start, the `next` of the page before.
+    /// Leave it out (and give `page_size`) for the first page.
+    #[serde(default)]
+    after: Option<String>,
+    /// One page at a time: how many users a page holds (1 to 200). With
+    /// `page_size` or `after` the output is one page and its `next`.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 200))]
+    page_size: Option<u32>,
+}
+
+/// The users found.
+#[derive(Serialize, JsonSchema)]
+struct Out {
+    /// The users, as okta.get-user returns them.
+    items: Vec<User>,
+    /// How many users there are (on this page, when paging).
+    count: usize,
+    /// Only when paging (`after` or `page_size` given): the cursor of the next
+    /// page, to pass as `after`; null on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next: Option<Option<String>>,
 }
 
 /// An Okta user's status, as Okta spells it.
@@ -108,15 +133,15 @@ struct FindUsers;
 
 impl Card for FindUsers {
     const NAME: &'static str = "okta.find-users";
-    const DESCRIPTION: &'static str = "Finds Okta users by search expression, filter or name prefix, following every page. Output: `items` (users, as okta.get-user returns them) and `count`.";
+    const DESCRIPTION: &'static str = "Finds Okta users by search expression, filter or name prefix, following every page; or, with `page_size` or `after`, one page at a time. Output: `items` (users, as okta.get-user returns them), `count`, and when paging `next`, the cursor of the next page.";
     type Input = In;
-    type Output = List<User>;
+    type Output = Out;
 
     fn grants() -> Vec<Grant> {
         vec![Grant::okta("okta.users.read")]
     }
 
-    fn run(_ctx: &Context, input: In) -> Result<List<User>, CardError> {
+    fn run(_ctx: &Context, input: In) -> Result<Out, CardError> {
         let narrowing = input.status.is_some() || input.created_before.is_some();
         let given: Vec<&str> = [("search", input.search.is_some() || narrowing), ("filter", input.filter.is_some()), ("q", input.q.is_some())]
             .into_iter()
@@ -139,19 +164,41 @@ impl Card for FindUsers {
                 check_text(name, v, MAX_EXPR)?;
             }
         }
-        if let Some(limit) = input.limit {
-            if !(1..=MAX_LIMIT).contains(&limit) {
-                return Err(CardError::invalid_input(format!("`limit` must be between 1 and {MAX_LIMIT}, not {limit}")));
-            }
+        if let Some(limit) = input.limit
+            && !(1..=MAX_LIMIT).contains(&limit)
+        {
+            return Err(CardError::invalid_input(format!("`limit` must be between 1 and {MAX_LIMIT}, not {limit}")));
         }
+        let paging = input.after.is_some() || input.page_size.is_some();
+        if paging && input.limit.is_some() {
+            return Err(CardError::invalid_input(
+                "give `limit` (at most this many users, every page followed) or `page_size` and `after` (one page at a time), not both",
+            ));
+        }
+        check_page_size(input.page_size, MAX_USER_PAGE)?;
+        let after = input.after.as_deref().map(str::trim).map(str::to_string);
+        check_cursor(after.as_deref())?;
         let search = narrowed(&input)?;
         let query = UserQuery {
             search,
             filter: input.filter,
             q: input.q,
-            limit: input.limit,
+            limit: if paging { input.page_size } else { input.limit },
         };
-        Ok(okta::list_users(&query)?.into())
+        if paging {
+            let page = okta::list_users_page(&query, after.as_deref())?;
+            return Ok(Out {
+                count: page.users.len(),
+                items: page.users,
+                next: Some(page.next),
+            });
+        }
+        let items = okta::list_users(&query)?;
+        Ok(Out {
+            count: items.len(),
+            items,
+            next: None,
+        })
     }
 }
 
