@@ -948,15 +948,24 @@ fn list_groups(org: &SandboxOrg, r: &Req) -> Result<Out, ApiError> {
         _ => None,
     };
     let q = r.q("q").map(str::to_lowercase);
-    let limit = parse_limit(r, 200, 1, 10_000)?;
     let s = org.lock();
+    if let Some(q) = &q {
+        // "Paging and searching are currently mutually exclusive. You can't
+        // page a query. The default limit for a query is 300 results."
+        let limit = parse_limit(r, 300, 1, 10_000)?;
+        let found: Vec<Value> = by_id_after(s.groups.iter(), None)
+            .into_iter()
+            .map(|(_, g)| g)
+            .filter(|g| g.name.to_lowercase().starts_with(q))
+            .take(limit)
+            .map(|g| g.to_json(base))
+            .collect();
+        return Ok(Out::json(200, Value::Array(found)));
+    }
+    let limit = parse_limit(r, 200, 1, 10_000)?;
     let groups = by_id_after(s.groups.iter(), r.q("after"))
         .into_iter()
         .map(|(_, g)| g)
-        .filter(|g| {
-            q.as_ref()
-                .is_none_or(|q| g.name.to_lowercase().starts_with(q))
-        })
         .filter(|g| expr.as_ref().is_none_or(|e| e.matches(&g.to_json(base))));
     Ok(page(
         r,

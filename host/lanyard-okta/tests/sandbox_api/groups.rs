@@ -185,3 +185,25 @@ async fn members_are_paged_by_id_with_next_links() {
         .await;
     assert_eq!((a.status, a.code()), (400, "E0000001"));
 }
+
+#[tokio::test]
+async fn a_group_query_is_not_paged() {
+    let o = Org::new().await;
+    // "You can't page a query. The default limit for a query is 300 results."
+    let a = o.get("/api/v1/groups?q=s&limit=1").await;
+    assert_eq!(a.items().len(), 1);
+    assert!(a.next().is_none(), "{:?}", a.links);
+    let a = o.get("/api/v1/groups?q=s").await;
+    let want = o
+        .org()
+        .groups()
+        .iter()
+        .filter(|g| g.name.to_lowercase().starts_with('s'))
+        .count();
+    assert_eq!(a.items().len(), want);
+    assert!(want >= 3, "Sales, Salesforce, Support");
+    // Without `q`, pages by id with next links.
+    let a = o.get("/api/v1/groups?limit=3").await;
+    assert_eq!(a.items().len(), 3);
+    assert!(a.next().is_some());
+}
