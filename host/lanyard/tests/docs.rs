@@ -8,10 +8,11 @@
 //! - A Rust card made by `lanyard card new`, with no `--sdk-path`, builds for
 //!   `wasm32-wasip2` offline against this repository's `sdk/`, passes its own
 //!   tests, and runs with the command its README gives.
-//! - Every `lanyard ...` command the READMEs show parses as the binary's CLI
-//!   does (it is run with `--help` after it, which clap reads only once every
-//!   subcommand, flag and value before it has been accepted), and the complete
-//!   card of `sdk/README.md` builds, offline, and its commands run as written.
+//! - Every `lanyard ...` command the READMEs and the card guides show parses
+//!   as the binary's CLI does (it is run with `--help` after it, which clap
+//!   reads only once every subcommand, flag and value before it has been
+//!   accepted), and the complete card of `sdk/README.md` builds, offline, and
+//!   its commands run as written.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -420,6 +421,9 @@ fn every_command_the_readmes_show_is_one_the_binary_takes() {
         "sdk/README.md",
         "cards/examples/README.md",
         "host/lanyard-flow/FORMAT.md",
+        "docs/cards-python.md",
+        "docs/cards-js.md",
+        "flows/README.md",
     ] {
         for command in commands(&read(doc)) {
             assert_takes(doc, &command);
