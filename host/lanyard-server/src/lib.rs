@@ -59,6 +59,7 @@ mod flow_api;
 pub mod flow_stats;
 pub mod intake;
 pub mod journal;
+pub mod library;
 pub mod metrics;
 pub mod poller;
 pub mod queue;

@@ -31,6 +31,7 @@
 //!   `POST /api/v1/flows/check`, `POST /api/v1/flows`, `PUT /api/v1/flows/{name}/enabled`,
 //!   `GET /api/v1/flows/{name}/versions`, `GET /api/v1/flows/{name}/versions/{n}`,
 //!   `POST /api/v1/flows/{name}/revert`, `GET /api/v1/flows/{name}/audit`, `GET /api/v1/audit`
+//! - the flow library (admin token; `crate::library`): `GET /api/v1/library`, `GET /api/v1/library/{id}`
 //!
 //! Clients are bounded (connections at once, time to send a request head, time
 //! to send a body), with room kept for health checks and the admin API: see
@@ -847,6 +848,10 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
     // Writing flows, their versions and the audit list: `crate::flow_api`.
     if crate::flow_api::is_flow_api_route(&m, rest) {
         return crate::flow_api::handle(engine, req, rest).await;
+    }
+    // The flow library, read-only: `crate::library`.
+    if crate::library::is_library_route(rest) {
+        return crate::library::handle(engine, req, rest).await;
     }
     let route = match rest {
         ["runs"] => ("GET", Route::Runs),
