@@ -87,6 +87,9 @@ pub const ASSETS: &[Asset] = &[
     asset!("conditions.js", JS),
     asset!("picks.js", JS),
     asset!("health.js", JS),
+    // The flow library (issue 15).
+    asset!("library.js", JS),
+    asset!("librarywords.js", JS),
     // Third-party, pinned and licensed: refreshed by scripts/vendor-console.sh.
     asset!("vendor/yaml.js", JS),
     asset!("vendor/diff.js", JS),

@@ -268,6 +268,7 @@ async fn the_console_calls_only_admin_routes_that_exist() {
         ("{version}", "1"),
         ("{card}", "lanyard.echo"),
         ("{type}", "user.account.lock"),
+        ("{id}", "stale-accounts"),
     ];
     let created = HELLO.replace("name: hello", "name: created");
 
@@ -339,6 +340,8 @@ async fn the_console_calls_only_admin_routes_that_exist() {
             "version" => assert_eq!(body["source"], HELLO, "{body}"),
             "testCard" => assert_eq!(body["output"]["message"], "hi", "{body}"),
             "eventSample" => assert_eq!(body["event"]["eventType"], "user.account.lock", "{body}"),
+            "library" => assert_eq!(body["flows"].as_array().map(Vec::len), Some(lanyard_server::library::FLOWS.len()), "{body}"),
+            "libraryFlow" => assert!(body["id"] == "stale-accounts" && body["source"].as_str().is_some_and(|s| s.contains("enabled: false")), "{body}"),
             _ => {}
         }
     }

@@ -40,6 +40,8 @@ export const ENDPOINTS = Object.freeze({
   eventSample: { method: 'GET', path: '/api/v1/okta/event-types/{type}/sample' },
   eventSchema: { method: 'GET', path: '/api/v1/okta/event-schema' },
   schedulePreview: { method: 'GET', path: '/api/v1/schedule/preview' },
+  library: { method: 'GET', path: '/api/v1/library' },
+  libraryFlow: { method: 'GET', path: '/api/v1/library/{id}' },
 });
 
 const TOKEN_KEY = 'lanyard.adminToken';

@@ -2,7 +2,8 @@
 // cycle (its requests and pollers end when another view takes over).
 //
 // Routes (in the URL fragment, so they never reach the server):
-//   #/flows  #/flows/{name}?tab=&edit=1  #/new-flow  #/runs?flow=&status=  #/runs/{id}  #/tables  #/tables/{name}?prefix=
+//   #/flows  #/flows/{name}?tab=&edit=1  #/new-flow  #/library  #/library/{id}  #/runs?flow=&status=  #/runs/{id}
+//   #/tables  #/tables/{name}?prefix=
 //   #/cards  and  #token=...  (a one-click sign-in link, as `lanyard demo` prints)
 
 import { setToken, token, onUnauthorized } from './api.js';
@@ -13,6 +14,7 @@ import * as signin from './signin.js';
 import * as flows from './flows.js';
 import * as flowpage from './flowpage.js';
 import * as newflow from './newflow.js';
+import * as library from './library.js';
 import * as runs from './runs.js';
 import * as run from './run.js';
 import * as tables from './tables.js';
@@ -148,6 +150,8 @@ function render() {
   fill(main);
   if (section === 'flows' && parts.length === 1) flows.render(ctx);
   else if (section === 'new-flow') newflow.render(ctx);
+  else if (section === 'library' && parts.length === 1) library.renderList(ctx);
+  else if (section === 'library' && parts.length === 2) library.renderFlow(ctx, parts[1]);
   else if (section === 'flows' && parts.length === 2) flowpage.render(ctx, parts[1]);
   else if (section === 'runs' && parts.length === 1) runs.render(ctx);
   else if (section === 'runs' && parts.length === 2) run.render(ctx, parts[1]);

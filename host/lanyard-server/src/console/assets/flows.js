@@ -19,7 +19,7 @@ export function render(ctx) {
       'div',
       { class: 'page-head' },
       h('h1', null, 'Flows'),
-      h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/new-flow', id: 'new-flow' }, 'New flow'), reloadButton),
+      h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/new-flow', id: 'new-flow' }, 'New flow'), h('a', { class: 'button', href: '#/library', id: 'flow-library' }, 'Flow library'), reloadButton),
     ),
     reloadBox,
     errorBox,

@@ -64,7 +64,12 @@ export function render(ctx) {
     errors,
     h('p', null, create, ' ', h('a', { href: '#/flows' }, 'Cancel')),
   );
-  fill(ctx.main, h('div', { class: 'page-head' }, h('h1', null, 'New flow')), form);
+  fill(
+    ctx.main,
+    h('div', { class: 'page-head' }, h('h1', null, 'New flow')),
+    h('p', { class: 'lede' }, 'Start from scratch here, or from a ready-made flow in the ', h('a', { href: '#/library', id: 'new-from-library' }, 'flow library'), ' (contractor expiry, stale accounts, admin group alerts and more).'),
+    form,
+  );
 
   let eventTypes = null;
   async function loadTypes() {
