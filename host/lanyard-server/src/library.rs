@@ -410,7 +410,7 @@ mod tests {
         let (d, f) = describe(entry("contractor-expiry").unwrap(), &none, chrono::Utc::now(), &|_| false);
         assert!(f.is_none());
         assert_eq!(d.name, "Contractor Expiry: Warn the Manager, Then Deactivate");
-        assert!(d.summary.starts_with("Every morning at 7:00"), "{}", d.summary);
+        assert!(d.summary.starts_with("Every morning, deactivate contractors"), "{}", d.summary);
         assert!(d.problems.iter().any(|p| p.contains("okta.find-users")), "{:?}", d.problems);
     }
 }
