@@ -61,6 +61,10 @@ test('needs in words: tables read or written, connections, mail', () => {
     'Connection it-slack ([connections.it-slack] in lanyard.toml)',
     'Email ([mail] in lanyard.toml)',
   ]);
+  assert.deepEqual(
+    needsWords({ tables: [{ name: 'stale-accounts', read: true, write: true }], connections: ['it-slack'], mail: true }).map((n) => n.short),
+    ['table stale-accounts', 'connection it-slack', 'email'],
+  );
   assert.deepEqual(needsWords({ tables: [], connections: [], mail: false }), []);
   assert.deepEqual(needsWords(undefined), []);
 });
@@ -85,6 +89,9 @@ test('refusals say what to do', () => {
   assert.match(named, /Open it from the Flows page/);
   const file = refusal({ status: 409, code: 'exists', message: 'stale-accounts.yaml already exists; save it instead' }, e);
   assert.match(file, /already has a file named stale-accounts\.yaml/);
+  // The same file, holding the flow of that name: it is this flow, imported before.
+  const again = refusal({ status: 409, code: 'exists', message: 'stale-accounts.yaml already exists; save it instead' }, e, { loaded: true });
+  assert.equal(again, named);
   const invalid = refusal({ status: 422, code: 'invalid', message: 'the flows do not validate', body: { error: { diagnostics: [{ message: 'unknown card `okta.unassign-app`' }] } } }, e);
   assert.equal(invalid, 'This daemon cannot load the flow: unknown card `okta.unassign-app`');
   assert.equal(refusal({ status: 0, code: 'unreachable', message: 'cannot reach the lanyard daemon (is it running?)' }, e), 'Not imported: cannot reach the lanyard daemon (is it running?)');

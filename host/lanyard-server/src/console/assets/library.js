@@ -7,7 +7,7 @@
 // under the same name; the page says so before the admin tries.
 
 import { call, get } from './api.js';
-import { h, fill, callout, toast } from './dom.js';
+import { h, fill, callout, toast, inline } from './dom.js';
 import { paragraphs } from './format.js';
 import { renderDiagram } from './diagram.js';
 import { needsWords, triggerWords, importBody, alreadyThere, refusal } from './librarywords.js';
@@ -53,8 +53,8 @@ function card(f) {
     { class: 'library-card', 'aria-labelledby': `lib-${f.id}` },
     h('h2', { id: `lib-${f.id}` }, h('a', { href }, f.name)),
     h('p', { class: 'library-trigger' }, h('span', { class: 'tag kind-tag' }, KIND_LABEL[f.trigger.kind] || 'Trigger'), ' ', triggerWords(f.trigger)),
-    h('p', null, f.summary),
-    needsList(f, 'Needs'),
+    h('p', null, inline(f.summary)),
+    needsList(f),
     h(
       'p',
       { class: 'library-actions' },
@@ -65,10 +65,10 @@ function card(f) {
   );
 }
 
-function needsList(f, label) {
+function needsList(f) {
   const needs = needsWords(f.needs);
-  if (!needs.length) return h('p', { class: 'muted small' }, `${label}: nothing to set up (the built-in Okta cards only).`);
-  return h('p', { class: 'library-needs small' }, `${label}: `, needs.map((n, i) => [i ? ' · ' : '', h('span', { class: `need need-${n.kind}` }, n.text)]));
+  if (!needs.length) return h('p', { class: 'library-needs small' }, 'Needs nothing but the built-in Okta cards.');
+  return h('p', { class: 'library-needs small' }, 'Needs ', needs.map((n, i) => [i ? ', ' : '', h('span', { class: `need need-${n.kind}` }, n.short)]), '.');
 }
 
 export function renderFlow(ctx, id) {
@@ -113,7 +113,24 @@ export function renderFlow(ctx, id) {
         location.hash = `#/flows/${encodeURIComponent(r.body.name)}`;
       } catch (e) {
         if (e.name === 'AbortError') return;
-        fill(status, callout('error', 'Not added', h('p', { id: 'library-refusal' }, refusal(e, f))));
+        // Refused as already there: is it this flow (imported meanwhile, from another tab)?
+        let loaded = false;
+        if (e.code === 'exists') {
+          try {
+            loaded = ((await get('flows', { signal: ctx.signal })).flows || []).some((x) => x.name === f.name);
+          } catch {
+            loaded = false;
+          }
+        }
+        fill(
+          status,
+          callout(
+            'error',
+            'Not added',
+            h('p', { id: 'library-refusal' }, refusal(e, f, { loaded })),
+            loaded ? h('p', null, h('a', { href: `#/flows/${encodeURIComponent(f.name)}`, id: 'library-open' }, `Open “${f.name}”`)) : null,
+          ),
+        );
         add.disabled = e.code === 'exists';
       }
     });
@@ -145,9 +162,8 @@ export function renderFlow(ctx, id) {
             h('pre', { class: 'detail library-grants', tabindex: '0', 'aria-label': 'Grants for lanyard.toml' }, f.grants),
           ]
         : null,
-      h('h2', null, 'Its steps'),
-      diagram,
-      h('details', { class: 'library-yaml' }, h('summary', null, 'The YAML file'), h('pre', { class: 'detail', tabindex: '0', 'aria-label': 'The flow file' }, f.source)),
+      h('details', { class: 'library-more', id: 'library-steps' }, h('summary', null, 'Its steps, as a diagram'), diagram),
+      h('details', { class: 'library-more library-yaml' }, h('summary', null, 'The YAML file'), h('pre', { class: 'detail', tabindex: '0', 'aria-label': 'The flow file' }, f.source)),
     );
     if (f.outline) {
       fill(diagram, renderDiagram(f.outline));

@@ -5,18 +5,19 @@
 
 import { FlowDoc } from './flowdoc.js';
 
-/// What has to be set up before the flow can run, one line each:
-/// tables (read, written), connections, mail.
+/// What has to be set up before the flow can run, one entry each: tables
+/// (read, written), connections, mail; `text` says where it is configured,
+/// `short` is for the list.
 export function needsWords(needs) {
   const out = [];
   for (const t of (needs && needs.tables) || []) {
     const how = t.read && t.write ? 'read and written' : t.write ? 'written' : 'read';
-    out.push({ kind: 'table', name: t.name, text: `Table ${t.name} (${how})` });
+    out.push({ kind: 'table', name: t.name, text: `Table ${t.name} (${how})`, short: `table ${t.name}` });
   }
   for (const c of (needs && needs.connections) || []) {
-    out.push({ kind: 'connection', name: c, text: `Connection ${c} ([connections.${c}] in lanyard.toml)` });
+    out.push({ kind: 'connection', name: c, text: `Connection ${c} ([connections.${c}] in lanyard.toml)`, short: `connection ${c}` });
   }
-  if (needs && needs.mail) out.push({ kind: 'mail', name: 'mail', text: 'Email ([mail] in lanyard.toml)' });
+  if (needs && needs.mail) out.push({ kind: 'mail', name: 'mail', text: 'Email ([mail] in lanyard.toml)', short: 'email' });
   return out;
 }
 
@@ -43,11 +44,13 @@ export function alreadyThere(entry, flows) {
 
 /// Why the daemon refused to import `entry`, for the admin: a second import
 /// under the same name, a file of that name, flows that do not validate with
-/// it, or anything else as the daemon said it.
-export function refusal(err, entry) {
+/// it, or anything else as the daemon said it. `loaded`: whether a flow of
+/// the entry's name is loaded now (the daemon checks the file first, so a
+/// second import of the same flow is refused as a file that exists).
+export function refusal(err, entry, { loaded = false } = {}) {
   const message = (err && err.message) || 'the daemon refused it';
   if (err && err.code === 'exists') {
-    if (message.includes('already loaded')) {
+    if (loaded || message.includes('already loaded')) {
       return `You already have a flow named “${entry.name}”: it was imported before, or written by hand. Open it from the Flows page; to import a second copy, rename that one first.`;
     }
     return `Your flows folder already has a file named ${entry.file}. Rename or remove that file, then import again.`;
