@@ -88,6 +88,9 @@ pub struct Options {
     /// The store's directory (a small tmpfs, to fill), instead of `data`
     /// beside the config.
     pub data_dir: Option<PathBuf>,
+    /// The card grants of `lanyard.toml` (a TOML fragment such as
+    /// `flow-library/grants.toml`) instead of `flows/grants.toml`.
+    pub grants: Option<String>,
 }
 
 /// Which flows the daemon loads.
@@ -185,7 +188,13 @@ impl World {
                 d
             }
         };
-        let text = config_text(&org, &sandbox_url, &slack, &smtp, &jamf, &flows_dir, options.hold_custom_card)
+        let mut text = config_text(&org, &sandbox_url, &slack, &smtp, &jamf, &flows_dir, options.hold_custom_card);
+        if let Some(grants) = &options.grants {
+            let seed = include_str!("../../flows/grants.toml");
+            assert!(text.contains(seed), "`grants` replaces flows/grants.toml whole (so not with `hold_custom_card`)");
+            text = text.replace(seed, grants);
+        }
+        let text = text
             .replace("data_dir = \"data\"", &format!("data_dir = {:?}", options.data_dir.as_deref().unwrap_or(Path::new("data")).display().to_string()));
         let path = dir.path().join("lanyard.toml");
         std::fs::write(&path, &text).expect("write lanyard.toml");

@@ -12,6 +12,7 @@ mod harness;
 mod built;
 mod console;
 mod flows_valid;
+mod library;
 mod lockout;
 mod mfa_reminder;
 mod offboarding;
