@@ -216,6 +216,14 @@ pub struct GroupRule {
     pub group_ids: Vec<String>,
 }
 
+impl GroupRule {
+    /// Whether this rule puts the users `expression` matches in exactly
+    /// `group_ids`: creating it again would change nothing.
+    pub fn defines(&self, expression: &str, group_ids: &[String]) -> bool {
+        self.expression == expression && self.group_ids == group_ids
+    }
+}
+
 /// What creating a group did (`Unchanged`: one with that name existed), and
 /// the group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -133,7 +133,7 @@ impl OktaClient {
 
     /// One page of `GET /api/v1/users` from the cursor `after`; the answer's
     /// `next` is the `after` of the page that follows.
-    pub async fn list_users_after(&self, query: &UserQuery, after: Option<&str>) -> Result<UserPage, OktaError> {
+    pub async fn list_users_page(&self, query: &UserQuery, after: Option<&str>) -> Result<UserPage, OktaError> {
         let mut url = self.url("/api/v1/users");
         {
             let mut q = url.query_pairs_mut();

@@ -213,7 +213,7 @@ impl OktaApi for OktaCapability {
     }
 
     async fn list_users_page(&self, query: &UserQuery, after: Option<&str>) -> Result<UserPage, CardError> {
-        Ok(self.client.list_users_after(query, after).await?)
+        Ok(self.client.list_users_page(query, after).await?)
     }
 
     async fn reset_password(&self, user_id: &str, send_email: bool) -> Result<Option<String>, CardError> {
@@ -277,7 +277,7 @@ impl OktaApi for OktaCapability {
             return Err(CardError::invalid_input("okta: a group rule needs at least one group to put users in"));
         }
         if let Some(rule) = self.client.find_group_rule(name).await? {
-            if rule.expression == expression && rule.group_ids == group_ids {
+            if rule.defines(expression, group_ids) {
                 return Ok(RuleCreated { outcome: WriteOutcome::Unchanged, rule });
             }
             return Err(CardError::new(lanyard_core::ErrorKind::Conflict, format!(

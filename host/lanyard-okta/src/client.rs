@@ -350,41 +350,6 @@ impl OktaClient {
         self.list_all("listUsers", url, cap).await
     }
 
-    /// One page of users; `next` is the link to pass to [`OktaClient::list_users_page`] again.
-    pub async fn list_users_page(
-        &self,
-        query: &UserQuery,
-        next: Option<&str>,
-    ) -> Result<Page<User>, OktaError> {
-        let url = match next {
-            Some(n) => self.same_origin(n)?,
-            None => {
-                let mut url = self.url("/api/v1/users");
-                {
-                    let mut q = url.query_pairs_mut();
-                    if let Some(s) = &query.search {
-                        q.append_pair("search", s);
-                    }
-                    if let Some(s) = &query.filter {
-                        q.append_pair("filter", s);
-                    }
-                    if let Some(s) = &query.q {
-                        q.append_pair("q", s);
-                    }
-                    q.append_pair(
-                        "limit",
-                        &query
-                            .limit
-                            .map_or(self.page_size(), |l| l as usize)
-                            .to_string(),
-                    );
-                }
-                url
-            }
-        };
-        self.get_page("listUsers", url).await
-    }
-
     /// `POST /api/v1/users?activate=..`: a user with this profile, in these groups.
     pub async fn create_user(
         &self,

@@ -570,8 +570,7 @@ impl okta::Host for HostState {
         let api = tri!(self.cx.okta("create-group-rule", OktaScope::GroupsAdmin));
         if self.cx.dry_run {
             if let Some(rule) = tri!(api.find_group_rule(&name).await)
-                && rule.expression == expression
-                && rule.group_ids == group_ids
+                && rule.defines(&expression, &group_ids)
             {
                 return Ok(Ok(okta::RuleCreated { outcome: types::WriteOutcome::Unchanged, rule: group_rule_to_wit(rule) }));
             }

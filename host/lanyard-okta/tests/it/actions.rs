@@ -4,7 +4,7 @@
 //! the custom API action. Every write compares first: `plan` (a dry run's
 //! answer) and `write` agree, and a no-op sends nothing.
 
-use crate::support::Env;
+use crate::support::{Env, writes_sent};
 use lanyard_core::WriteOutcome::{Changed, Unchanged};
 use lanyard_core::okta::{ApiRequest, Assignee, LifecycleOp, OktaApi, OktaWrite, UserQuery};
 use lanyard_okta::OktaCapability;
@@ -15,15 +15,6 @@ use std::collections::BTreeSet;
 async fn planned_and_done(okta: &OktaCapability, write: OktaWrite, expected: lanyard_core::WriteOutcome) {
     assert_eq!(okta.plan(&write).await.unwrap(), expected, "plan of {write:?}");
     assert_eq!(okta.write(&write).await.unwrap(), expected, "write of {write:?}");
-}
-
-fn writes_sent(env: &Env) -> Vec<String> {
-    env.org()
-        .take_recording()
-        .into_iter()
-        .filter(|e| e.method != "GET")
-        .map(|e| format!("{} {}", e.method, e.path))
-        .collect()
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! The `okta` capability: compare-before-write (no-op writes send nothing and
 //! raise no event), the events real writes raise, and who they name as actor.
 
-use crate::support::Env;
+use crate::support::{Env, writes_sent};
 use lanyard_core::WriteOutcome;
 use lanyard_core::okta::{LifecycleOp, LogQuery, OktaApi};
 use lanyard_okta::OktaCapability;
@@ -56,20 +56,8 @@ async fn no_op_writes_send_nothing_and_raise_no_event() {
         events_before,
         "no-op writes raise no event"
     );
-    let writes: Vec<_> = env
-        .org()
-        .take_recording()
-        .into_iter()
-        .filter(|e| e.method != "GET")
-        .collect();
-    assert!(
-        writes.is_empty(),
-        "no write reached okta: {:?}",
-        writes
-            .iter()
-            .map(|e| format!("{} {}", e.method, e.path))
-            .collect::<Vec<_>>()
-    );
+    let writes = writes_sent(&env);
+    assert!(writes.is_empty(), "no write reached okta: {writes:?}");
 }
 
 #[tokio::test]

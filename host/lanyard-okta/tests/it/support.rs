@@ -67,6 +67,17 @@ impl Env {
     }
 }
 
+/// The writes (every request but GETs) the org received since recording
+/// started (or since the last take), as `METHOD /path`.
+pub fn writes_sent(env: &Env) -> Vec<String> {
+    env.org()
+        .take_recording()
+        .into_iter()
+        .filter(|e| e.method != "GET")
+        .map(|e| format!("{} {}", e.method, e.path))
+        .collect()
+}
+
 /// What a hook receiver got.
 #[derive(Debug, Clone)]
 pub struct Received {
