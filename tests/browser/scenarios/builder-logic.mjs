@@ -65,7 +65,8 @@ export default async function (t) {
   // In its Then branch: stop, with words.
   await page.locator(`.dg-add[data-list='["steps",1,"then"]']`).click();
   await page.locator('#palette-search').fill('stop');
-  await page.locator('dialog.palette .palette-item', { hasText: 'Stop' }).click();
+  // Cards whose descriptions say "stop" match the search too; the logic item is named Stop.
+  await page.locator('dialog.palette').getByRole('button', { name: /^Stop / }).click();
   await page.locator('#end-stop').fill('contractors get no app groups');
 
   // Retry from the palette belongs to the step above the + it was chosen at.
