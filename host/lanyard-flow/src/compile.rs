@@ -1196,26 +1196,32 @@ impl<'a> Cx<'a> {
         scope: Scope,
         id: &Arc<str>,
     ) -> Option<(StepKind, Scope)> {
-        let t = self.template(items, "for_each", &scope, path);
-        match &t {
-            Template::Expr(_) | Template::List(_) => {}
-            Template::Lit { json, .. } if json.is_array() => {}
+        let source = match items.as_map() {
+            Some(pages) if get(pages, "card").is_some() => Items::Pages(self.page_source(items, pages, path, &scope)?),
             _ => {
-                let help = items.as_str().map(|s| {
-                    format!(
-                        "to loop over a value, write it as one expression: \"{{{{ {} }}}}\"",
-                        s.trim()
-                    )
-                });
-                self.err(
-                    "type",
-                    items.span,
-                    path,
-                    format!("`for_each` needs a list, not {}", items.describe()),
-                )
-                .help = help;
+                let t = self.template(items, "for_each", &scope, path);
+                match &t {
+                    Template::Expr(_) | Template::List(_) => {}
+                    Template::Lit { json, .. } if json.is_array() => {}
+                    _ => {
+                        let help = items.as_str().map(|s| {
+                            format!(
+                                "to loop over a value, write it as one expression: \"{{{{ {} }}}}\"",
+                                s.trim()
+                            )
+                        });
+                        self.err(
+                            "type",
+                            items.span,
+                            path,
+                            format!("`for_each` needs a list, or a card that answers in pages (`card:`), not {}", items.describe()),
+                        )
+                        .help = help;
+                    }
+                }
+                Items::List(t)
             }
-        }
+        };
         let var: Arc<str> = match get(entries, "as") {
             Some((_, n)) => match n.as_str() {
                 Some(v) if is_identifier(v) && !RESERVED.contains(&v) && !expr::is_function(v) => {
@@ -1259,13 +1265,38 @@ impl<'a> Cx<'a> {
         };
         Some((
             StepKind::ForEach(ForEachStep {
-                items: t,
+                items: source,
                 var,
                 concurrency,
                 steps,
             }),
             scope.with_step(id),
         ))
+    }
+
+    /// `for_each: { card: okta.find-users, with: {...}, retry: ... }`: the
+    /// pages a card answers. The card must take `after` (the cursor the loop
+    /// passes) when its input schema is known, and the flow may not set it.
+    fn page_source(&mut self, node: &Node, entries: &Entries, path: &[String], scope: &Scope) -> Option<CardStep> {
+        self.check_keys(entries, &["card", "with", "retry", "timeout", "fuel", "memory"], "a `for_each` over pages", path);
+        let card_node = get(entries, "card").map(|(_, n)| n)?;
+        if let Some((k, _)) = entries.iter().find(|(k, _)| k.text == "with").and_then(|(_, w)| w.as_map()).and_then(|w| w.iter().find(|(k, _)| k.text == "after")) {
+            self.err("unknown-key", k.span, path, "`after` is the page cursor, which the loop passes to the card itself");
+        }
+        let StepKind::Card(card) = self.card_step(card_node, entries, path, scope)? else {
+            return None;
+        };
+        if let Some(schema) = self.catalog.lookup(&card.card).and_then(|s| s.input_schema)
+            && schema.get("properties").and_then(|p| p.get("after")).is_none()
+        {
+            self.err(
+                "type",
+                node.span,
+                path,
+                format!("card `{}` does not answer in pages (it takes no `after`); loop over its list instead: `for_each: \"{{{{ step.items }}}}\"`", card.card.name),
+            );
+        }
+        Some(card)
     }
 
     fn assign_step(

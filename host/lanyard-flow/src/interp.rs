@@ -20,7 +20,7 @@
 //! ([`RunStart::resume`]), a card step whose path is already in the journal is
 //! not called again; its recorded output (or error) is used instead.
 
-use crate::expr::{ExprError, from_json};
+use crate::expr::{ExprError, Template, from_json};
 use crate::model::*;
 use crate::scope::{Frame, LoopState, RunShared, context, set_error, set_slot, set_var};
 use async_trait::async_trait;
@@ -112,8 +112,10 @@ pub trait Sleeper: Send + Sync {
 /// Bounds on one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunLimits {
-    /// Most items one `for_each` may loop over.
+    /// Most items one `for_each` may loop over (a list, or one page).
     pub max_items: usize,
+    /// Most pages one `for_each` over pages may fetch.
+    pub max_pages: usize,
     /// Deepest nesting of helper `call`s.
     pub max_call_depth: u32,
     /// Most steps (loop iterations counted) one run may execute.
@@ -127,6 +129,7 @@ impl Default for RunLimits {
     fn default() -> Self {
         RunLimits {
             max_items: 10_000,
+            max_pages: 10_000,
             max_call_depth: 8,
             max_steps: 200_000,
             max_retry_wait: Duration::from_secs(15 * 60),
@@ -595,22 +598,66 @@ impl<'r, 'e> Invocation<'r, 'e> {
         }
     }
 
-    async fn exec_step(&self, step: &Step, frame: &mut Arc<Frame>, parent: &str) -> Ctl {
-        let path = join_path(parent, &step.id);
+    /// Count one more step against the run's bound.
+    fn take_step(&self, path: &str) -> Result<(), ErrorInfo> {
         let run = self.run;
         if run
             .steps_left
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
             .is_err()
         {
-            return Ctl::Fail(self.fail(
+            return Err(self.fail(
                 ErrorKind::Failed,
-                &path,
+                path,
                 format!(
                     "the run executed more than {} steps; it was stopped",
                     run.env.limits.max_steps
                 ),
             ));
+        }
+        Ok(())
+    }
+
+    /// Write a step's record to the journal.
+    async fn journal(
+        &self,
+        path: &str,
+        kind: &str,
+        rec: Rec,
+        error: Option<ErrorInfo>,
+        started: DateTime<Utc>,
+        seq: u64,
+    ) -> Result<(), ErrorInfo> {
+        let run = self.run;
+        let record = StepRecord {
+            run_id: run.run_id.to_string(),
+            path: path.to_string(),
+            kind: kind.to_string(),
+            card: rec.card,
+            input: rec.input,
+            output: rec.output,
+            error,
+            attempts: rec.attempts,
+            started,
+            duration_ms: (run.env.clock.now() - started).num_milliseconds().max(0) as u64,
+            fuel_used: rec.fuel,
+            logs: rec.logs,
+            effects: rec.effects,
+            seq,
+            withheld: false,
+        };
+        run.env
+            .journal
+            .record(record)
+            .await
+            .map_err(|e| self.fail(ErrorKind::Internal, path, e.to_string()))
+    }
+
+    async fn exec_step(&self, step: &Step, frame: &mut Arc<Frame>, parent: &str) -> Ctl {
+        let path = join_path(parent, &step.id);
+        let run = self.run;
+        if let Err(e) = self.take_step(&path) {
+            return Ctl::Fail(e);
         }
         let seq = run.seq.fetch_add(1, Ordering::Relaxed);
         let started = run.env.clock.now();
@@ -630,28 +677,10 @@ impl<'r, 'e> Invocation<'r, 'e> {
             StepEnd::Err(e) => Some(e.clone()),
             _ => None,
         };
-        if !rec.replayed {
-            let duration = (run.env.clock.now() - started).num_milliseconds().max(0) as u64;
-            let record = StepRecord {
-                run_id: run.run_id.to_string(),
-                path: path.clone(),
-                kind: step.kind_name().to_string(),
-                card: rec.card,
-                input: rec.input,
-                output: rec.output,
-                error,
-                attempts: rec.attempts,
-                started,
-                duration_ms: duration,
-                fuel_used: rec.fuel,
-                logs: rec.logs,
-                effects: rec.effects,
-                seq,
-                withheld: false,
-            };
-            if let Err(e) = run.env.journal.record(record).await {
-                return Ctl::Fail(self.fail(ErrorKind::Internal, &path, e.to_string()));
-            }
+        if !rec.replayed
+            && let Err(e) = self.journal(&path, step.kind_name(), rec, error, started, seq).await
+        {
+            return Ctl::Fail(e);
         }
         match end {
             StepEnd::Ok(v) => {
@@ -887,6 +916,12 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
             }
         };
+        self.call_card(c, input, path).await
+    }
+
+    /// Call a card with this input, retrying as the step says.
+    async fn call_card(&self, c: &CardStep, input: Json, path: &str) -> (StepEnd, Rec) {
+        let run = self.run;
         let mut rec = Rec {
             input: Some(input),
             ..Rec::default()
@@ -969,10 +1004,23 @@ impl<'r, 'e> Invocation<'r, 'e> {
         frame: &mut Arc<Frame>,
         path: &str,
     ) -> (StepEnd, Rec) {
+        match &f.items {
+            Items::List(t) => self.for_each_list(f, t, frame, path).await,
+            Items::Pages(c) => self.for_each_page(f, c, frame, path).await,
+        }
+    }
+
+    async fn for_each_list(
+        &self,
+        f: &ForEachStep,
+        items: &Template,
+        frame: &mut Arc<Frame>,
+        path: &str,
+    ) -> (StepEnd, Rec) {
         let limit = self.run.env.limits.max_items;
         let items: Vec<Value> = {
             let ctx = context(frame, &self.shared);
-            let list = match f.items.eval_value(&ctx) {
+            let list = match items.eval_value(&ctx) {
                 Ok(v) => v,
                 Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
             };
@@ -998,6 +1046,164 @@ impl<'r, 'e> Invocation<'r, 'e> {
             return (StepEnd::Err(e), Rec::default());
         }
         let n = items.len();
+        let rec = Rec {
+            input: Some(json!({ "items": n, "concurrency": f.concurrency })),
+            ..Rec::default()
+        };
+        match self.iterations(f, frame, path, items, 0, Some(n)).await {
+            Ok(results) => {
+                let done = results.len();
+                (
+                    StepEnd::Ok(Value::from(results)),
+                    Rec {
+                        output: Some(json!({ "iterations": done })),
+                        ..rec
+                    },
+                )
+            }
+            Err(Ctl::Fail(e)) => (StepEnd::Err(e), rec),
+            Err(ctl) => (StepEnd::Ctl(ctl), rec),
+        }
+    }
+
+    /// `for_each` over the pages a card answers: one page held at a time,
+    /// each page's call recorded as `<path>/pages[k]`, iterations numbered
+    /// across pages. The output counts what was done instead of listing it.
+    async fn for_each_page(
+        &self,
+        f: &ForEachStep,
+        c: &CardStep,
+        frame: &mut Arc<Frame>,
+        path: &str,
+    ) -> (StepEnd, Rec) {
+        let max_pages = self.run.env.limits.max_pages;
+        let per_page = self.run.env.limits.max_items;
+        let mut after: Option<Json> = None;
+        let mut count = 0usize;
+        let mut pages = 0usize;
+        let summary = |count: usize, pages: usize| json!({ "count": count, "pages": pages });
+        loop {
+            if pages == max_pages {
+                let e = self.fail(
+                    ErrorKind::TooLarge,
+                    path,
+                    format!("for_each over more than {max_pages} pages of `{}`; ask for larger pages or raise the limit", c.card.name),
+                );
+                return (StepEnd::Err(e), Rec { output: Some(summary(count, pages)), ..Rec::default() });
+            }
+            let page_path = format!("{}[{pages}]", join_path(path, "pages"));
+            let (items, next) = match self.page(c, frame, &page_path, after.take()).await {
+                Ok(page) => page,
+                Err(Ctl::Fail(e)) => return (StepEnd::Err(e), Rec { output: Some(summary(count, pages)), ..Rec::default() }),
+                Err(ctl) => return (StepEnd::Ctl(ctl), Rec::default()),
+            };
+            pages += 1;
+            if items.len() > per_page {
+                let e = self.fail(
+                    ErrorKind::TooLarge,
+                    &page_path,
+                    format!("a page of more than {per_page} items; ask `{}` for smaller pages", c.card.name),
+                );
+                return (StepEnd::Err(e), Rec { output: Some(summary(count, pages)), ..Rec::default() });
+            }
+            let n = items.len();
+            // Results are not kept: the loop's output counts them.
+            match self.iterations(f, frame, path, items, count, None).await {
+                Ok(_) => count += n,
+                Err(Ctl::Fail(e)) => return (StepEnd::Err(e), Rec { output: Some(summary(count, pages)), ..Rec::default() }),
+                Err(ctl) => return (StepEnd::Ctl(ctl), Rec::default()),
+            }
+            match next {
+                Some(cursor) => after = Some(cursor),
+                None => break,
+            }
+        }
+        let out = summary(count, pages);
+        (
+            StepEnd::Ok(from_json(&out)),
+            Rec {
+                input: Some(json!({ "card": c.card.to_string(), "concurrency": f.concurrency })),
+                output: Some(out),
+                ..Rec::default()
+            },
+        )
+    }
+
+    /// One page: the card called with `after` (none for the first), recorded
+    /// like a card step. Its `items` and its `next` (none when it is null or
+    /// missing, or when the page is empty).
+    async fn page(
+        &self,
+        c: &CardStep,
+        frame: &Arc<Frame>,
+        path: &str,
+        after: Option<Json>,
+    ) -> Result<(Vec<Value>, Option<Json>), Ctl> {
+        let run = self.run;
+        self.take_step(path).map_err(Ctl::Fail)?;
+        let seq = run.seq.fetch_add(1, Ordering::Relaxed);
+        let started = run.env.clock.now();
+        let replay = if run.resume { run.env.journal.completed(path) } else { None };
+        let (end, rec) = match &replay {
+            Some(r) => {
+                run.seq.fetch_max(r.seq + 1, Ordering::Relaxed);
+                self.card(c, frame, path, Some(r)).await
+            }
+            None => {
+                let mut input = {
+                    let ctx = context(frame, &self.shared);
+                    match c.with.eval_json(&ctx) {
+                        Ok(j) => j,
+                        Err(e) => return Err(Ctl::Fail(self.expr_error(path, e))),
+                    }
+                };
+                if let (Some(cursor), Some(map)) = (after, input.as_object_mut()) {
+                    map.insert("after".into(), cursor);
+                }
+                self.call_card(c, input, path).await
+            }
+        };
+        run.executed.fetch_add(1, Ordering::Relaxed);
+        let error = match &end {
+            StepEnd::Err(e) => Some(e.clone()),
+            _ => None,
+        };
+        if replay.is_none() {
+            self.journal(path, "card", rec, error, started, seq).await.map_err(Ctl::Fail)?;
+        }
+        let out = match end {
+            StepEnd::Ok(v) => v,
+            StepEnd::Ctl(c) => return Err(c),
+            StepEnd::Err(e) => {
+                run.failed.fetch_add(1, Ordering::Relaxed);
+                return Err(Ctl::Fail(e));
+            }
+        };
+        let json = crate::expr::to_json(&out).unwrap_or(Json::Null);
+        let Some(items) = json.get("items").and_then(Json::as_array) else {
+            return Err(Ctl::Fail(self.fail(
+                ErrorKind::BadOutput,
+                path,
+                format!("card `{}` answered no `items` list, so it cannot be walked in pages", c.card.name),
+            )));
+        };
+        let next = json.get("next").filter(|n| !n.is_null() && !items.is_empty()).cloned();
+        Ok((items.iter().map(from_json).collect(), next))
+    }
+
+    /// Run the loop body once per item, `first` being the first item's index
+    /// in the whole loop; at most `f.concurrency` at once. The iterations'
+    /// outputs in order, or the first (by index) iteration that did not go on.
+    async fn iterations(
+        &self,
+        f: &ForEachStep,
+        frame: &Arc<Frame>,
+        path: &str,
+        items: Vec<Value>,
+        first: usize,
+        length: Option<usize>,
+    ) -> Result<Vec<Value>, Ctl> {
+        let n = items.len();
         let parent = frame.clone();
         let iteration = |i: usize, item: Value| {
             let mut child = Arc::new(Frame::child(
@@ -1005,11 +1211,11 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 LoopState {
                     var: f.var.clone(),
                     item,
-                    index0: i,
-                    length: n,
+                    index0: first + i,
+                    length,
                 },
             ));
-            let p = format!("{path}[{i}]");
+            let p = format!("{path}[{}]", first + i);
             async move {
                 let ctl = self.exec_block(&f.steps, &mut child, &p).await;
                 let mut out = Vec::new();
@@ -1059,23 +1265,9 @@ impl<'r, 'e> Invocation<'r, 'e> {
             }
         }
         drop(parent);
-        let rec = Rec {
-            input: Some(json!({ "items": n, "concurrency": f.concurrency })),
-            ..Rec::default()
-        };
         match first_stop {
-            None => {
-                let done = results.len();
-                (
-                    StepEnd::Ok(Value::from(results)),
-                    Rec {
-                        output: Some(json!({ "iterations": done })),
-                        ..rec
-                    },
-                )
-            }
-            Some((_, Ctl::Fail(e))) => (StepEnd::Err(e), rec),
-            Some((_, ctl)) => (StepEnd::Ctl(ctl), rec),
+            None => Ok(results),
+            Some((_, ctl)) => Err(ctl),
         }
     }
 

@@ -203,7 +203,19 @@ impl Serialize for Step {
                 }
             }
             StepKind::ForEach(f) => {
-                m.serialize_entry("for_each", &f.items)?;
+                match &f.items {
+                    Items::List(t) => m.serialize_entry("for_each", t)?,
+                    Items::Pages(c) => {
+                        #[derive(Serialize)]
+                        struct Pages<'a> {
+                            card: &'a CardRef,
+                            with: &'a Template,
+                            #[serde(skip_serializing_if = "Option::is_none")]
+                            retry: Option<Retry>,
+                        }
+                        m.serialize_entry("for_each", &Pages { card: &c.card, with: &c.with, retry: c.retry })?
+                    }
+                }
                 m.serialize_entry("as", &*f.var)?;
                 m.serialize_entry("concurrency", &f.concurrency)?;
                 m.serialize_entry("steps", &f.steps)?;
@@ -229,6 +241,16 @@ impl Step {
     /// assign, return, stop, fail, call.
     pub fn kind_name(&self) -> &'static str {
         self.kind.name()
+    }
+
+    /// The card this step itself calls: a card step's, or the page card of a
+    /// `for_each` over pages.
+    pub fn card_step(&self) -> Option<&CardStep> {
+        match &self.kind {
+            StepKind::Card(c) => Some(c),
+            StepKind::ForEach(ForEachStep { items: Items::Pages(c), .. }) => Some(c),
+            _ => None,
+        }
     }
 
     /// Nested step lists: branches, bodies, cases, the error handler.
@@ -314,10 +336,23 @@ pub struct Case {
 
 #[derive(Debug)]
 pub struct ForEachStep {
-    pub items: Template,
+    pub items: Items,
     pub var: Arc<str>,
     pub concurrency: usize,
     pub steps: Vec<Step>,
+}
+
+/// What a `for_each` walks.
+#[derive(Debug)]
+pub enum Items {
+    /// A list, evaluated once (at most `max_items` long); the step's output
+    /// is the list of the iterations' outputs.
+    List(Template),
+    /// The pages a card answers, one at a time: the card is called with its
+    /// `with` (plus `after`: the `next` of the page before) and answers
+    /// `items` and `next` (none on the last page). Any number of items; only
+    /// one page is held at a time, and the step's output is `{ count, pages }`.
+    Pages(CardStep),
 }
 
 #[derive(Debug)]

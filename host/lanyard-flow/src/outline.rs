@@ -11,7 +11,7 @@
 
 use crate::expr::Template;
 use crate::model::{
-    CardVersion, Flow, InputSpec, Retry, Schedule, Step, StepKind, Trigger, format_duration,
+    CardVersion, Flow, InputSpec, Items, Retry, Schedule, Step, StepKind, Trigger, format_duration,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -328,10 +328,11 @@ fn node(step: &Step, parent: &str, yaml: Vec<YamlKey>, helper: bool) -> Node {
             ));
         }
         StepKind::ForEach(f) => {
-            n.summary = cut(
-                &format!("For each {} in {}", f.var, template_text(&f.items)),
-                MAX_SUMMARY_CHARS,
-            );
+            let over = match &f.items {
+                Items::List(t) => template_text(t),
+                Items::Pages(c) => format!("the pages of {}", c.card.name),
+            };
+            n.summary = cut(&format!("For each {} in {over}", f.var), MAX_SUMMARY_CHARS);
             n.branches.push(body(
                 format!("For each {}", f.var),
                 "loop",

@@ -41,7 +41,8 @@ pub(crate) struct LoopState {
     pub(crate) var: Arc<str>,
     pub(crate) item: Value,
     pub(crate) index0: usize,
-    pub(crate) length: usize,
+    /// `None` in a loop over pages: how many items there are is not known.
+    pub(crate) length: Option<usize>,
 }
 
 /// One level of scope.
@@ -176,8 +177,10 @@ impl Object for Ctx {
                 m.insert("index", Value::from(l.index0 + 1));
                 m.insert("index0", Value::from(l.index0));
                 m.insert("first", Value::from(l.index0 == 0));
-                m.insert("last", Value::from(l.index0 + 1 == l.length));
-                m.insert("length", Value::from(l.length));
+                if let Some(length) = l.length {
+                    m.insert("last", Value::from(l.index0 + 1 == length));
+                    m.insert("length", Value::from(length));
+                }
                 return Some(Value::from(m));
             }
             "now" => return Some(self.time_fn(TimeFn::Now)),

@@ -362,7 +362,7 @@ impl CardSet {
         let mut used: HashMap<(String, String), BTreeSet<String>> = HashMap::new();
         for flow in flows {
             for step in flow.walk() {
-                if let lanyard_flow::model::StepKind::Card(c) = &step.kind
+                if let Some(c) = step.card_step()
                     && let Some(e) = self.resolve(&c.card)
                 {
                     used.entry((e.name.clone(), e.version.clone())).or_default().insert(flow.name.clone());

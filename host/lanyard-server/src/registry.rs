@@ -52,7 +52,7 @@ use crate::cards::{CardSet, CardSource};
 use crate::config::Config;
 use lanyard_core::okta::OktaScope;
 use lanyard_core::{Grant, Grants};
-use lanyard_flow::model::{CardRef, CardVersion, Flow, StepKind};
+use lanyard_flow::model::{CardRef, CardVersion, Flow};
 use lanyard_flow::{CardCatalog, CardSummary, SourceFile};
 use lanyard_runtime::{LoadError, LoadedCard, Runtime, RuntimeConfig};
 use lanyard_store::{CardEntry, CardSelector, CardStore, RunStore, Store, StoreError};
@@ -996,7 +996,7 @@ pub fn flows_using<'a>(flows: impl IntoIterator<Item = &'a Arc<Flow>>, cards: &C
     let mut out = BTreeSet::new();
     for flow in flows {
         for step in flow.walk() {
-            if let StepKind::Card(c) = &step.kind {
+            if let Some(c) = step.card_step() {
                 if c.card.name == name
                     && cards.resolve(&c.card).is_some_and(|e| e.version == version && e.source == CardSource::Registry)
                 {

@@ -31,3 +31,21 @@ test('a loop groups its steps by iteration, and a search keeps what holds the ma
   assert.deepEqual(findInTree(tree, 'nobody'), []);
   assert.equal(tree[1].children.length, 4, 'the full tree stays');
 });
+
+test('a loop over pages groups its page reads apart from its items', () => {
+  const steps = [
+    step('sweep', 0, { kind: 'for_each', input: { card: 'okta.find-users@0.1.0', concurrency: 4 }, output: { count: 3, pages: 2 } }),
+    step('sweep/pages[0]', 1, { card: 'okta.find-users@0.1.0' }),
+    step('sweep[0]/if-1', 2, { kind: 'if' }),
+    step('sweep[1]/if-1', 3, { kind: 'if' }),
+    step('sweep/pages[1]', 4, { card: 'okta.find-users@0.1.0' }),
+    step('sweep[2]/if-1', 5, { kind: 'if' }),
+  ];
+  const tree = buildTree(steps);
+  assert.deepEqual(tree.map((n) => n.name), ['sweep']);
+  const groups = iterations(tree[0].children);
+  assert.deepEqual(
+    groups.map(([i, kids]) => [i, kids.map((k) => k.name)]),
+    [[-1, ['pages[0]', 'pages[1]']], [0, ['[0]/if-1']], [1, ['[1]/if-1']], [2, ['[2]/if-1']]],
+  );
+});

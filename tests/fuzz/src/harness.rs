@@ -148,6 +148,7 @@ pub fn flow_loader(data: &[u8]) {
             sleeper: Arc::new(RecordingSleeper::default()),
             limits: RunLimits {
                 max_items: 16,
+                max_pages: 4,
                 max_call_depth: 4,
                 max_steps: 400,
                 max_retry_wait: Duration::from_secs(1),

@@ -130,3 +130,48 @@ steps:
         "{text}"
     );
 }
+
+#[test]
+fn a_loop_over_pages_needs_a_card_that_pages_and_leaves_the_cursor_to_the_loop() {
+    let (files, v) = set(&[(
+        "pages.yaml",
+        r#"
+name: pages
+description: d
+trigger: manual
+steps:
+  - for_each:
+      card: test.pages
+      with: { after: "x" }
+    steps:
+      - card: test.echo
+  - for_each:
+      card: okta.get-user
+      with: { id: "00u1" }
+    steps:
+      - card: test.echo
+  - for_each:
+      card: test.pages
+      pages: 3
+    steps:
+      - card: test.echo
+  - for_each:
+      card: test.pages
+      with: { page_size: 100 }
+      retry: 3
+    as: u
+    steps:
+      - card: test.echo
+        with: { id: "{{ u.id }}" }
+"#,
+    )]);
+    let text = v.render(&files);
+    assert_eq!(v.diagnostics.len(), 3, "{text}");
+    for want in [
+        "`after` is the page cursor, which the loop passes to the card itself",
+        "card `okta.get-user` does not answer in pages (it takes no `after`)",
+        "unknown key `pages` in a `for_each` over pages",
+    ] {
+        assert!(text.contains(want), "`{want}` is not in:\n{text}");
+    }
+}

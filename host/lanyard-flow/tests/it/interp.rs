@@ -788,3 +788,118 @@ async fn runs_can_be_spawned_on_a_multi_threaded_runtime() {
     );
     assert_eq!(out.error.unwrap().kind, ErrorKind::Expression);
 }
+
+/// `test.pages`: three pages of users, `u0`..`u4`, two at a time, the
+/// cursor being the next index.
+fn paging_cards() -> Arc<FakeCards> {
+    FakeCards::new().respond("test.pages", |c| {
+        let from: usize = c.input["after"].as_str().map_or(0, |a| a.parse().unwrap());
+        let items: Vec<Value> = (from..(from + 2).min(5)).map(|i| json!({ "id": format!("u{i}") })).collect();
+        let next = (from + 2 < 5).then(|| (from + 2).to_string());
+        Ok(json!({ "items": items, "next": next }))
+    })
+}
+
+const OVER_PAGES: &str = r#"  - id: each
+    for_each:
+      card: test.pages
+      with: { status: ACTIVE, page_size: 2 }
+    as: u
+    steps:
+      - id: echo
+        card: test.echo
+        with: { id: "{{ u.id }}", index: "{{ loop.index0 }}", first: "{{ loop.first }}", length: "{{ loop.length is defined }}" }
+  - return: "{{ each }}"
+"#;
+
+#[tokio::test]
+async fn a_loop_over_pages_walks_every_page_one_at_a_time() {
+    let f = flow(OVER_PAGES);
+    let h = harness(paging_cards(), vec![]);
+    let out = run(&f, &h, json!({})).await;
+    assert_eq!(out.status, RunStatus::Succeeded, "{:?}", out.error);
+    assert_eq!(out.output, Some(json!({ "count": 5, "pages": 3 })));
+    let calls = h.cards.calls();
+    let pages: Vec<&Value> = calls.iter().filter(|c| c.card.name == "test.pages").map(|c| &c.input).collect();
+    assert_eq!(
+        pages,
+        [
+            &json!({ "status": "ACTIVE", "page_size": 2 }),
+            &json!({ "status": "ACTIVE", "page_size": 2, "after": "2" }),
+            &json!({ "status": "ACTIVE", "page_size": 2, "after": "4" }),
+        ]
+    );
+    let echoed: Vec<Value> = calls.iter().filter(|c| c.card.name == "test.echo").map(|c| c.input.clone()).collect();
+    assert_eq!(echoed.len(), 5);
+    for (i, e) in echoed.iter().enumerate() {
+        assert_eq!(e, &json!({ "id": format!("u{i}"), "index": i, "first": i == 0, "length": false }), "numbered across pages");
+    }
+    assert_eq!(
+        paths(&h.journal.records()),
+        [
+            "each",
+            "each/pages[0]",
+            "each[0]/echo",
+            "each[1]/echo",
+            "each/pages[1]",
+            "each[2]/echo",
+            "each[3]/echo",
+            "each/pages[2]",
+            "each[4]/echo",
+            "return-1"
+        ]
+    );
+    let loop_record = h.journal.records().into_iter().find(|r| r.path == "each").unwrap();
+    assert_eq!(loop_record.output, Some(json!({ "count": 5, "pages": 3 })));
+}
+
+#[tokio::test]
+async fn a_loop_over_pages_resumes_without_fetching_pages_again() {
+    let f = flow(OVER_PAGES);
+    let h = harness(paging_cards(), vec![]);
+    run(&f, &h, json!({})).await;
+    // The run crashed after the second page was read.
+    let kept: Vec<StepRecord> = h.journal.records().into_iter().take(5).collect();
+    assert_eq!(kept.last().unwrap().path, "each[2]/echo");
+    let h2 = harness_with(paging_cards(), vec![], MemoryJournal::with_records(kept));
+    let mut start = RunStart::new("run1", json!({}));
+    start.resume = true;
+    let out = run_flow(&f, start, &h2.env).await;
+    assert_eq!(out.status, RunStatus::Succeeded, "{:?}", out.error);
+    assert_eq!(out.output, Some(json!({ "count": 5, "pages": 3 })));
+    assert_eq!(h2.cards.called(), ["each[3]/echo test.echo", "each/pages[2] test.pages", "each[4]/echo test.echo"]);
+}
+
+#[tokio::test]
+async fn a_loop_over_pages_stops_at_a_failure_and_at_its_bounds() {
+    // A failing item: the handler sees where, no later item or page runs.
+    let f = flow(
+        r#"  - id: each
+    for_each:
+      card: test.pages
+    steps:
+      - card: test.flaky
+        with: { id: "{{ item.id }}" }
+    on_error:
+      - return: { at: "{{ error.step }}" }
+"#,
+    );
+    let cards = paging_cards().respond("test.flaky", |c| if c.input["id"] == "u2" { Err(CardError::internal("no")) } else { Ok(json!(1)) });
+    let h = harness(cards, vec![]);
+    let out = run(&f, &h, json!({})).await;
+    assert_eq!(out.output, Some(json!({ "at": "each[2]/card-1" })));
+    assert_eq!(h.cards.called().iter().filter(|c| c.ends_with("test.pages")).count(), 2);
+
+    // A card that answers no list, and more pages than allowed.
+    let h = harness(FakeCards::new().on("test.pages", vec![Ok(json!({ "users": [] }))]), vec![]);
+    let out = run(&flow(OVER_PAGES), &h, json!({})).await;
+    let e = out.error.unwrap();
+    assert_eq!((e.kind, e.step.as_deref()), (ErrorKind::BadOutput, Some("each/pages[0]")));
+    assert!(e.message.contains("answered no `items` list"), "{}", e.message);
+    let mut h = harness(paging_cards(), vec![]);
+    h.env.limits.max_pages = 2;
+    let out = run(&flow(OVER_PAGES), &h, json!({})).await;
+    let e = out.error.unwrap();
+    assert_eq!(e.kind, ErrorKind::TooLarge);
+    assert!(e.message.contains("more than 2 pages of `test.pages`"), "{}", e.message);
+}

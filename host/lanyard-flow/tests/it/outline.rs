@@ -115,7 +115,13 @@ fn find<'a>(o: &'a Outline, path: &str) -> &'a Node {
         .unwrap_or_else(|| panic!("no node at {path}"))
 }
 
+/// A record's node path, as the console's `nodePath` finds it: iteration
+/// indices out, and a loop's page read (`loop/pages[k]`) on the loop.
 fn strip_indices(path: &str) -> String {
+    let path = match path.rsplit_once("/pages[") {
+        Some((head, tail)) if tail.strip_suffix(']').is_some_and(|k| k.chars().all(|c| c.is_ascii_digit())) => head,
+        _ => path,
+    };
     let mut out = String::with_capacity(path.len());
     let mut skipping = false;
     for c in path.chars() {
@@ -202,7 +208,7 @@ fn seed_cards() -> Arc<FakeCards> {
         .on("mail.send", vec![Ok(json!({"message_id": "<m1@acme.com>"}))])
         .on(
             "okta.find-users",
-            vec![Ok(json!({"items": [u.clone(), u], "count": 2}))],
+            vec![Ok(json!({"items": [u.clone(), u], "count": 2, "next": null}))],
         )
         .on("okta.list-factors", vec![Ok(json!({"enrolled": false}))])
         .on(
@@ -332,7 +338,7 @@ fn branches_loops_switches_and_ends_appear_as_such() {
         cond.branches[1].yaml,
         [YamlKey::from("steps"), 2.into(), "else".into()]
     );
-    assert_eq!(cond.branches[0].steps[0].path, format!("{}/email", cond.id));
+    assert_eq!(cond.branches[0].steps[0].path, format!("{}/reach", cond.id));
 
     let (flow, _) = compile_seed("mfa-reminder");
     let o = outline(&flow, now());
@@ -346,28 +352,29 @@ fn branches_loops_switches_and_ends_appear_as_such() {
             "2026-12-07T14:00:00Z"
         ]
     );
-    let check = find(&o, "check");
-    assert_eq!(check.kind, "for_each");
-    assert_eq!(check.branches[0].label, "For each u");
-    assert_eq!(check.branches[0].role, "loop");
+    let sweep = find(&o, "sweep");
+    assert_eq!(sweep.kind, "for_each");
+    assert_eq!(sweep.summary, "For each u in the pages of okta.find-users");
+    assert_eq!(sweep.branches[0].label, "For each u");
+    assert_eq!(sweep.branches[0].role, "loop");
     let email = all_nodes(&o.steps)
         .into_iter()
         .find(|n| n.id == "email")
         .unwrap();
     // Inside an `if` inside the loop: the `if`'s id is in the path, the
     // iteration index is not.
-    assert!(email.path.starts_with("check/if-") && email.path.ends_with("/email"));
-    for name in ["users", "u", "loop", "factors", "reminded"] {
+    assert!(email.path.starts_with("sweep/if-") && email.path.ends_with("/due/email"), "{}", email.path);
+    for name in ["policy", "u", "loop", "reminded"] {
         assert!(
             email.scope.contains(&name.to_string()),
             "{name} in {:?}",
             email.scope
         );
     }
-    assert!(!email.scope.contains(&"forget".to_string()));
+    assert!(!email.scope.contains(&"record".to_string()));
     let ret = o.steps.last().unwrap();
     assert!(ret.ends && ret.kind == "return" && ret.summary == "Return");
-    assert_eq!(ret.inputs[0].key, "candidates");
+    assert_eq!(ret.inputs[0].key, "checked");
 
     let (flow, _) = compile_seed("onboarding");
     let o = outline(&flow, now());
@@ -403,7 +410,10 @@ fn branches_loops_switches_and_ends_appear_as_such() {
             "Sales".into()
         ]
     );
-    let stop = &sw.branches[3].steps[0];
+    // Otherwise: IT is told, then the run stops.
+    let told = &sw.branches[3].steps[0];
+    assert_eq!((told.id.as_str(), told.card.as_deref()), ("unmapped", Some("slack.post")));
+    let stop = &sw.branches[3].steps[1];
     assert!(stop.ends && stop.kind == "stop" && stop.summary.starts_with("Stop: no app groups"));
     assert_eq!(stop.path, format!("department/{}", stop.id));
 

@@ -47,6 +47,9 @@ pub fn catalog() -> StaticCatalog {
             .with_version("1.0.0")
             .with_input_schema(schema(&["connection", "channel", "text"], &["text"])),
         CardSummary::new("acme.jamf-wipe").with_version("1.3.0"),
+        CardSummary::new("test.pages")
+            .with_version("1.0.0")
+            .with_input_schema(schema(&["status", "page_size", "after"], &[])),
     ];
     for name in [
         "okta.find-users",

@@ -329,6 +329,8 @@ class Editor {
           description: typeof step.description === 'string' ? step.description : null,
           summary: fromServer ? fromServer.summary : this.summary(step, kind),
           card: kind === 'card' ? cardName(step) : null,
+          // A loop over pages: the card that answers them.
+          paged: kind === 'for_each' && pagedSource(step) ? cardName(step.for_each) : null,
           call: kind === 'call' ? String(step.call || '') : null,
           // A card's or a call's inputs; a return's named values.
           inputs: Object.entries(isObj(step.with) ? step.with : kind === 'return' && isObj(step.return) ? step.return : {})
@@ -383,7 +385,7 @@ class Editor {
     }
     if (kind === 'if') return `If ${step.if}`;
     if (kind === 'switch') return `By ${step.switch}`;
-    if (kind === 'for_each') return `For each ${step.as || 'item'} in ${step.for_each}`;
+    if (kind === 'for_each') return `For each ${step.as || 'item'} in ${pagedSource(step) ? `every page of ${step.for_each.card}` : step.for_each}`;
     if (kind === 'call') return `Call “${step.call}”`;
     if (kind === 'assign') return `Set ${Object.keys(isObj(step.assign) ? step.assign : {}).join(', ')}`;
     if (kind === 'return') return 'Return a value';
@@ -609,14 +611,15 @@ class Editor {
     return h('div', { class: 'sf-field' }, h('label', { for: id, class: 'sf-label' }, label), help ? h('p', { class: 'sf-help', id: `${id}-help` }, help) : null, el, pick);
   }
 
-  cardForm(node, step) {
+  /// `omit`: inputs the admin does not give (a loop over pages sets `after`).
+  cardForm(node, step, omit = []) {
     const name = cardName(step);
     const card = this.cat.cards.get(name);
     const p = node.yaml;
     const head = h('p', null, 'Card ', h('code', null, step.card), card ? h('span', { class: 'muted small' }, ' — ', inline(card.description)) : null);
     if (!card) return h('div', null, head, callout('error', 'This card is not loaded', h('p', null, 'Publish it, or pick another card.')));
     // Required inputs first, then the rest, each group in the card's order.
-    const fields = (card.input_schema ? fieldsOf(card.input_schema) : []).sort((a, b) => Number(b.required) - Number(a.required));
+    const fields = (card.input_schema ? fieldsOf(card.input_schema) : []).filter((f) => !omit.includes(f.key)).sort((a, b) => Number(b.required) - Number(a.required));
     const values = isObj(step.with) ? step.with : {};
     const form = fields.length
       ? renderForm(fields, values, {
@@ -749,6 +752,19 @@ class Editor {
 
   loopForm(node, step) {
     const p = node.yaml;
+    const as = this.textField('Name of each item', 'Steps inside read the current item by this name.', step.as || 'item', (v) => this.edit((d) => d.setStepField(p, 'as', v.trim() || null), { field: `${yamlKey(p)}.as`, redraw: false }), { id: 'loop-as' });
+    if (pagedSource(step)) {
+      // Every item of every page a card answers: the card's own form, at
+      // `for_each` (its `with` and `retry`), without the cursor.
+      return h(
+        'div',
+        null,
+        h('h3', null, 'Repeat for each item of every page of'),
+        h('p', { class: 'muted small' }, 'The card is asked for one page at a time, as many as there are, so the list can be any length.'),
+        this.cardForm({ ...node, yaml: [...p, 'for_each'] }, step.for_each, ['after']),
+        as,
+      );
+    }
     const list = h('input', { id: 'loop-list', type: 'text', readonly: true, value: String(step.for_each ?? '') });
     const pick = h('button', { type: 'button', on: { click: () => this.openPicker(node, (x) => this.edit((d) => d.setStepField(p, 'for_each', x)), { wantList: true }) } }, 'Pick a list…');
     return h(
@@ -756,7 +772,7 @@ class Editor {
       null,
       h('h3', null, 'Repeat for each item of'),
       h('div', { class: 'cond-row' }, h('label', { for: 'loop-list', class: 'visually-hidden' }, 'List'), list, pick),
-      this.textField('Name of each item', 'Steps inside read the current item by this name.', step.as || 'item', (v) => this.edit((d) => d.setStepField(p, 'as', v.trim() || null), { field: `${yamlKey(p)}.as`, redraw: false }), { id: 'loop-as' }),
+      as,
     );
   }
 
@@ -1255,6 +1271,11 @@ function triggerWords(t) {
 }
 
 /// A card step's card name without its version.
+/// Whether a `for_each` walks the pages a card answers (`for_each: { card, with }`).
+function pagedSource(step) {
+  return isObj(step.for_each) && typeof step.for_each.card === 'string';
+}
+
 function cardName(step) {
   return String(step.card || '').split('@')[0];
 }

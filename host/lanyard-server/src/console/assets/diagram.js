@@ -39,9 +39,10 @@ export function yamlKey(path) {
 }
 
 /// A step record's path with its loop iteration indices taken out: the path
-/// of the diagram node it belongs to.
+/// of the diagram node it belongs to. A loop's page read (`loop/pages[k]`,
+/// a loop over pages) belongs to the loop.
 export function nodePath(recordPath) {
-  return String(recordPath).replace(/\[\d+\]/g, '');
+  return String(recordPath).replace(/\/pages\[\d+\]$/, '').replace(/\[\d+\]/g, '');
 }
 
 /// How a run went, per node path: the worst of the node's records (a loop's

@@ -233,6 +233,15 @@ function stepSchema(node, schemas) {
     case 'switch':
       return { type: 'string', description: 'The case that matched, or none.' };
     case 'for_each': {
+      if (node.paged) {
+        return {
+          type: 'object',
+          properties: {
+            count: { type: 'integer', description: 'How many items the loop went through.' },
+            pages: { type: 'integer', description: 'How many pages it read.' },
+          },
+        };
+      }
       // One mapping per iteration: the outputs of the body's top-level steps by id.
       const body = ((node.branches || []).find((b) => b.role === 'loop') || {}).steps || [];
       const props = {};
@@ -247,6 +256,12 @@ function stepSchema(node, schemas) {
 // The schema of a loop's item, when its list is a plain path to a known list
 // (`{{ groups.items }}`, `{{ event.target }}`); else any value.
 function itemSchema(list, { byId, schemas, trigger, eventSchema }) {
+  // A loop over pages: an item of the page card's `items`.
+  if (list && typeof list === 'object' && typeof list.card === 'string') {
+    const root = inline(schemas[list.card.split('@')[0]] || {});
+    const items = root.properties && root.properties.items;
+    return items && items.items ? inline(stripNull(items.items, root).schema, root) : {};
+  }
   const m = typeof list === 'string' ? /^\s*\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}\s*$/.exec(list) : null;
   if (!m) return {};
   const [head, ...rest] = m[1].split('.');

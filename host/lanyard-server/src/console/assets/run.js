@@ -353,6 +353,7 @@ function stepNote(s) {
       if (out && typeof out === 'object' && 'matched' in out) return typeof out.matched === 'string' ? `took case ${out.matched}` : 'took default';
       return null;
     case 'for_each': {
+      if (out && typeof out === 'object' && typeof out.pages === 'number') return `${out.count} items in ${out.pages} page${out.pages === 1 ? '' : 's'}`;
       const n = s.input && typeof s.input === 'object' ? s.input.items : undefined;
       return n !== undefined ? `${typeof n === 'number' ? n : JSON.stringify(n)} items` : null;
     }
@@ -378,11 +379,12 @@ export function findInTree(nodes, needle) {
 // Iterations of a loop shown at first, and each time "Show more" is pressed.
 const ITERATIONS = 50;
 
-/// A loop's steps by iteration (the `[n]` in their paths), in order.
+/// A loop's steps by iteration (the `[n]` in their paths), in order. A loop
+/// over pages also has its page reads (`pages[k]`), grouped apart (as -1).
 export function iterations(children) {
   const groups = new Map();
   for (const c of children) {
-    const m = /\[(\d+)\]/.exec(c.name);
+    const m = isPageRead(c) ? null : /\[(\d+)\]/.exec(c.name);
     const i = m ? Number(m[1]) : -1;
     if (!groups.has(i)) groups.set(i, []);
     groups.get(i).push(c);
@@ -403,6 +405,11 @@ function iterationHint(children) {
   const all = children.flatMap((c) => textsOf(c.step.input));
   const t = all.find((x) => /^[^\s@]+@[^\s@]+$/.test(x)) || textsOf(children[0] && children[0].step.input).find((x) => x.length <= 40);
   return t ? (t.length > 60 ? `${t.slice(0, 59)}…` : t) : null;
+}
+
+/// A page read of a loop over pages (`loop/pages[k]`).
+function isPageRead(node) {
+  return /^pages\[\d+\]$/.test(node.name);
 }
 
 function loopChildren(node, finding) {
@@ -439,7 +446,7 @@ function iterationItem(node, i, kids, finding) {
       'summary',
       null,
       h('span', { class: `step-icon ${failed ? 'failed-below' : 'ok'}`, 'aria-hidden': 'true' }, failed ? '!' : '✓'),
-      h('span', { class: 'step-name' }, i >= 0 ? `item ${i + 1}` : 'steps'),
+      h('span', { class: 'step-name' }, i >= 0 ? `item ${i + 1}` : kids.every(isPageRead) ? 'pages read' : 'steps'),
       hint ? h('span', { class: 'step-note' }, hint) : null,
       h('span', { class: 'step-meta' }, `${kids.length} step${kids.length === 1 ? '' : 's'}${failed ? ' · failed inside' : ''}`),
     ),
