@@ -53,13 +53,52 @@ struct In {
     #[serde(default)]
     #[schemars(range(min = 1, max = 200))]
     page_size: Option<u32>,
+    /// Also read each user's MFA factors (one more Okta call per user, so
+    /// only one page at a time: give `page_size`): each user then has `mfa`,
+    /// with `enrolled` (whether any factor is ACTIVE) and `factors` (the
+    /// ACTIVE factors' types).
+    #[serde(default)]
+    mfa: bool,
+}
+
+/// A user found, with their MFA enrollment when `mfa` was asked for.
+#[derive(Serialize, JsonSchema)]
+struct Found {
+    #[serde(flatten)]
+    user: User,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mfa: Option<Mfa>,
+}
+
+/// A user's MFA enrollment, as okta.list-factors tells it.
+#[derive(Serialize, JsonSchema)]
+struct Mfa {
+    /// Whether at least one factor is ACTIVE; one still PENDING_ACTIVATION does not count.
+    enrolled: bool,
+    /// The types of the ACTIVE factors (`push`, `token:software:totp`, ...).
+    factors: Vec<String>,
+}
+
+fn found(users: Vec<User>, mfa: bool) -> Result<Vec<Found>, CardError> {
+    users
+        .into_iter()
+        .map(|user| {
+            let mfa = if mfa {
+                let factors: Vec<String> = okta::list_factors(&user.id)?.into_iter().filter(|f| f.status == "ACTIVE").map(|f| f.factor_type).collect();
+                Some(Mfa { enrolled: !factors.is_empty(), factors })
+            } else {
+                None
+            };
+            Ok(Found { user, mfa })
+        })
+        .collect()
 }
 
 /// The users found.
 #[derive(Serialize, JsonSchema)]
 struct Out {
-    /// The users, as okta.get-user returns them.
-    items: Vec<User>,
+    /// The users, as okta.get-user returns them (with `mfa` when asked).
+    items: Vec<Found>,
     /// How many users there are (on this page, when paging).
     count: usize,
     /// Only when paging (`after` or `page_size` given): the cursor of the next
@@ -133,12 +172,13 @@ struct FindUsers;
 
 impl Card for FindUsers {
     const NAME: &'static str = "okta.find-users";
-    const DESCRIPTION: &'static str = "Finds Okta users by search expression, filter or name prefix, following every page; or, with `page_size` or `after`, one page at a time. Output: `items` (users, as okta.get-user returns them), `count`, and when paging `next`, the cursor of the next page.";
+    const DESCRIPTION: &'static str = "Finds Okta users by search expression, filter or name prefix, following every page; or, with `page_size` or `after`, one page at a time (and with `mfa`, each user's MFA enrollment). Output: `items` (users, as okta.get-user returns them), `count`, and when paging `next`, the cursor of the next page.";
     type Input = In;
     type Output = Out;
 
     fn grants() -> Vec<Grant> {
-        vec![Grant::okta("okta.users.read")]
+        // factors.read only for `mfa`.
+        vec![Grant::okta("okta.users.read"), Grant::okta("okta.factors.read")]
     }
 
     fn run(_ctx: &Context, input: In) -> Result<Out, CardError> {
@@ -176,6 +216,9 @@ impl Card for FindUsers {
             ));
         }
         check_page_size(input.page_size, MAX_USER_PAGE)?;
+        if input.mfa && !paging {
+            return Err(CardError::invalid_input("`mfa` reads every user's factors, so one page at a time: give `page_size` (and `after` for the pages after the first)"));
+        }
         let after = input.after.as_deref().map(str::trim).map(str::to_string);
         check_cursor(after.as_deref())?;
         let search = narrowed(&input)?;
@@ -189,14 +232,14 @@ impl Card for FindUsers {
             let page = okta::list_users_page(&query, after.as_deref())?;
             return Ok(Out {
                 count: page.users.len(),
-                items: page.users,
+                items: found(page.users, input.mfa)?,
                 next: Some(page.next),
             });
         }
         let items = okta::list_users(&query)?;
         Ok(Out {
             count: items.len(),
-            items,
+            items: found(items, false)?,
             next: None,
         })
     }
