@@ -34,6 +34,11 @@ pub struct SlackConfig {
     pub bot_token: String,
     /// Channels that exist, as (name without `#`, id).
     pub channels: Vec<(String, String)>,
+    /// Members of the workspace, by member id (`U…`): a `chat.postMessage`
+    /// to one is a direct message from the app (Slack answers with the DM's
+    /// `D…` channel id); any other member id is `channel_not_found`, as in
+    /// Slack.
+    pub members: Vec<String>,
     /// The path of the one incoming webhook, `/services/T…/B…/…`.
     pub webhook_path: String,
     /// The webhook's channel, for the record.
@@ -49,6 +54,7 @@ impl Default for SlackConfig {
                 ("security".to_owned(), "C0SECURITY1".to_owned()),
                 ("general".to_owned(), "C0GENERAL01".to_owned()),
             ],
+            members: Vec::new(),
             webhook_path: "/services/T0SANDBOX/B0WEBHOOK/sandboxwebhooksecret00000".to_owned(),
             webhook_channel: "it-ops".to_owned(),
         }
@@ -346,12 +352,15 @@ fn post_message(state: &State, method: &str, record: &mut SlackRequest) -> Respo
         return fail(record, "channel_not_found");
     };
     let wanted = channel.trim_start_matches('#');
-    let Some((_, channel_id)) = state
-        .config
-        .channels
-        .iter()
-        .find(|(name, id)| name == wanted || id == wanted)
-    else {
+    let direct = state.config.members.iter().find(|m| *m == channel).map(|m| format!("D{}", &m[1.min(m.len())..]));
+    let Some(channel_id) = direct.or_else(|| {
+        state
+            .config
+            .channels
+            .iter()
+            .find(|(name, id)| name == wanted || id == wanted)
+            .map(|(_, id)| id.clone())
+    }) else {
         return fail(record, "channel_not_found");
     };
     let text = body.get("text").and_then(Value::as_str);
@@ -390,7 +399,7 @@ fn post_message(state: &State, method: &str, record: &mut SlackRequest) -> Respo
     }
     record.accepted = true;
     record.outcome = "ok".to_owned();
-    record.channel = Some(channel_id.clone());
+    record.channel = Some(channel_id);
     json_response(answer)
 }
 

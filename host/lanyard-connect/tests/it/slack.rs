@@ -237,3 +237,22 @@ async fn the_stand_ins_own_connections_work() {
     assert_eq!(posted[0].channel.as_deref(), Some("C0SECURITY1"));
     assert_eq!(posted[1].channel.as_deref(), Some("C0ITOPS0001"));
 }
+
+/// A post to a member id is a direct message from the app, as in Slack;
+/// a member id the workspace does not have is `channel_not_found`.
+#[tokio::test]
+async fn a_post_to_a_member_id_is_a_direct_message() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let config = SlackConfig { members: vec!["U04GRACE01".to_owned()], ..SlackConfig::default() };
+    let slack = SlackStandIn::start(listener, config).unwrap();
+    let token = slack.config().bot_token.clone();
+    let webhook = slack.webhook_url();
+    let http = capability(&connections(&slack), &[("SLACK_BOT_TOKEN", &token), ("SLACK_WEBHOOK_URL", &webhook)], StaticLookup::new());
+    let send = |channel: &str| post_json("chat.postMessage", "it-slack", &json!({"channel": channel, "text": "Ada is locked out"}));
+    let answer: Value = serde_json::from_slice(&http.send(send("U04GRACE01")).await.unwrap().body).unwrap();
+    assert_eq!((answer["ok"].as_bool(), answer["channel"].as_str()), (Some(true), Some("D04GRACE01")), "{answer}");
+    assert_eq!(slack.posted()[0].channel.as_deref(), Some("D04GRACE01"));
+    let answer: Value = serde_json::from_slice(&http.send(send("U0NOBODY00")).await.unwrap().body).unwrap();
+    assert_eq!(answer, json!({"ok": false, "error": "channel_not_found"}));
+    assert_eq!(slack.posted().len(), 1);
+}

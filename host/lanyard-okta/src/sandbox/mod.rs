@@ -431,6 +431,19 @@ impl SandboxOrg {
         self.user(login)
     }
 
+    /// The Slack member ids the org's profiles name (custom attribute
+    /// `slackUserId`), for a Slack stand-in whose workspace has these people.
+    pub fn slack_member_ids(&self) -> Vec<String> {
+        let s = self.lock();
+        let mut ids: Vec<String> = s
+            .users
+            .values()
+            .filter_map(|u| u.profile.get("slackUserId").and_then(|v| v.as_str()).map(str::to_string))
+            .collect();
+        ids.sort();
+        ids
+    }
+
     pub fn users(&self) -> Vec<User> {
         let s = self.lock();
         s.users

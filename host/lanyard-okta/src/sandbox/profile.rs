@@ -4,8 +4,8 @@
 //!
 //! The attributes are Okta's base user profile as its spec declares it
 //! (`components.schemas.UserProfile`: types, `minLength`, `maxLength`, `format:
-//! email`, `nullable`), all strings. The sandbox declares no custom attribute:
-//! everything its seed and the demo write is a base attribute. Okta's default
+//! email`, `nullable`), all strings, and the one custom attribute the sandbox
+//! org adds, as an admin would in Okta's Profile Editor ([`CUSTOM`]). Okta's default
 //! user type requires `login`, `email`, `firstName` and `lastName`, and wants a
 //! `login` in the form of an email address. No I/O, no org state here.
 
@@ -85,8 +85,13 @@ pub const ATTRIBUTES: &[Attr] = &[
     len(a("zipCode"), 0, 50),
 ];
 
+/// The sandbox org's custom attributes: `slackUserId`, a person's Slack
+/// member id (`U…`), which the seed fills for the managers who read Slack
+/// rather than email (the lockout flow messages them there).
+pub const CUSTOM: &[Attr] = &[len(a("slackUserId"), 0, 32)];
+
 pub fn attribute(name: &str) -> Option<&'static Attr> {
-    ATTRIBUTES.iter().find(|a| a.name == name)
+    ATTRIBUTES.iter().chain(CUSTOM).find(|a| a.name == name)
 }
 
 /// A whole profile (`POST /api/v1/users`) or a partial one (`POST
@@ -240,6 +245,7 @@ mod tests {
             "title": "Engineer", "managerId": "00u1", "manager": "Grace Hopper",
             "employeeNumber": "E01000", "costCenter": "CC-100", "countryCode": "GB",
             "city": "London", "mobilePhone": "+14155550100", "secondEmail": null,
+            "slackUserId": "U04ADA1815",
         }));
         assert!(validate(&p, Check::Whole).is_ok());
     }

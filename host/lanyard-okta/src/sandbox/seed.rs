@@ -493,6 +493,16 @@ pub fn seed(s: &mut OrgState, now: DateTime<Utc>, count: usize) -> Seeded {
             u.profile.insert("manager".into(), json!(manager_name));
         }
     }
+    // Managers in Engineering and IT read Slack rather than email: their
+    // profile says so with their Slack member id (custom attribute
+    // `slackUserId`), and the lockout flow messages them there.
+    for (i, p) in people.iter().enumerate() {
+        let reads_slack = DEPTS.get(p.dept).is_some_and(|d| matches!(d.name, "Engineering" | "IT"));
+        if reads_slack && people.iter().any(|q| q.manager == Some(i)) {
+            let u = s.users.get_mut(&ids[i]).expect("seeded");
+            u.profile.insert("slackUserId".into(), json!(format!("U0{:08X}", 0x4C41_0000 + i)));
+        }
+    }
 
     // Credentials' owners.
     let it = DEPTS

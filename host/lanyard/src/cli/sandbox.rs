@@ -23,6 +23,7 @@ use std::sync::Arc;
 ///
 /// Examples:
 ///   lanyard sandbox --port 8099
+///   lanyard sandbox --extra-users 50000     # a large org, for sweeps that page
 ///   lanyard sandbox event create-user --first Ada --last Lovelace --department Engineering
 ///   lanyard sandbox event lock ada.lovelace@acme.example
 ///   lanyard sandbox event update ada.lovelace@acme.example --title "Staff Engineer"
@@ -48,9 +49,14 @@ struct ServeArgs {
     /// Seed of the org: the same seed gives the same people, ids and tokens.
     #[arg(long, default_value_t = 7)]
     seed: u64,
-    /// About how many people the org has (at least 40).
+    /// About how many people the company has (at least 40): departments,
+    /// managers, apps, factors and history.
     #[arg(long, default_value_t = 240)]
     users: usize,
+    /// This many more generated people on top of the company, for a large
+    /// org (e.g. 50000: four in five with an MFA factor, listed a page at a time).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    extra_users: usize,
     /// Email domain of every login.
     #[arg(long, default_value = "acme.example")]
     domain: String,
@@ -210,6 +216,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let config = SandboxConfig {
         seed: args.seed,
         users: args.users,
+        extra_users: args.extra_users,
         domain: args.domain.clone(),
         ..SandboxConfig::default()
     };
