@@ -1,11 +1,11 @@
-//! The flow library (`flow-library/`, `lanyard_server::library`): every
+//! The flow library (`flows/library/`, `lanyard_server::library`): every
 //! library flow validates against the real card set, imports through the
 //! admin API (off, once), and does its job against the sandbox org from its
 //! real trigger: Event Hooks the sandbox delivers, schedules fired by the
 //! scheduler on the world's manual clock, and the invoke API.
 //!
-//! Each world loads all ten flows as an admin would have them after importing
-//! the library (off), with `flow-library/grants.toml` as its grants, and turns
+//! Each world loads all eleven flows as an admin would have them after importing
+//! the library (off), with `flows/library/grants.toml` as its grants, and turns
 //! on only the flow under test through the admin API, so the others are
 //! loaded but start nothing.
 
@@ -29,6 +29,7 @@ const LEAVER_FILES: &str = "Leaver's Files: Remind the Manager to Take Ownership
 const SIGN_INS: &str = "Suspicious Sign-Ins: Alert Security on Failed-Sign-In Bursts and New Countries";
 const ADMIN_REPORT: &str = "Weekly Report: Who Is in the Okta Admin Groups";
 const REHIRE: &str = "Re-hire: Reactivate the Returning Employee's Account";
+const ONBOARDING_APPS: &str = "Onboarding: Assign Department Apps Directly";
 
 fn library_grants() -> String {
     lanyard_server::library::GRANTS.to_string()
@@ -143,12 +144,12 @@ fn monday() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 11, 0, 0).unwrap()
 }
 
-/// The committed sample (`flow-library/samples/<id>.json`, for `lanyard run
+/// The committed sample (`flows/library/samples/<id>.json`, for `lanyard run
 /// --event`) is an Event Hook delivery of an event shaped as the sandbox
 /// sends this one: the same type, the same kinds of targets in the same
 /// order. With `LANYARD_WRITE_SAMPLES=1` it is written anew from `event`.
 fn sample_is_like(id: &str, event: &lanyard_core::LogEvent) {
-    let path = crate::harness::repo().join("flow-library/samples").join(format!("{id}.json"));
+    let path = crate::harness::repo().join("flows/library/samples").join(format!("{id}.json"));
     let real = serde_json::to_value(event).unwrap();
     if std::env::var_os("LANYARD_WRITE_SAMPLES").is_some() {
         let delivery = json!({
@@ -195,13 +196,13 @@ async fn every_library_flow_validates_with_no_diagnostics() {
     assert!(errors.is_empty(), "{errors:#?}");
     let builtin_only = CardSet::build(&builtins, Vec::new(), &Default::default());
 
-    let library = lanyard_server::flows::read_flow_files(&crate::harness::repo().join("flow-library")).unwrap();
-    assert_eq!(library.len(), FLOWS.len(), "flow-library/ holds the embedded flows and no other");
+    let library = lanyard_server::flows::read_flow_files(&crate::harness::repo().join("flows/library")).unwrap();
+    assert_eq!(library.len(), FLOWS.len(), "flows/library/ holds the embedded flows and no other");
     let v = lanyard_flow::validate(&library, &builtin_only);
     assert!(v.diagnostics.is_empty(), "{}", v.render(&library));
     let names: BTreeSet<String> = v.flows.iter().map(|f| f.name.clone()).collect();
     let expected: BTreeSet<String> =
-        [CONTRACTOR, STALE, PRIVILEGED, APP_REVIEW, PASSWORD, RECONCILE, LEAVER_FILES, SIGN_INS, ADMIN_REPORT, REHIRE].iter().map(|s| s.to_string()).collect();
+        [CONTRACTOR, STALE, PRIVILEGED, APP_REVIEW, PASSWORD, RECONCILE, LEAVER_FILES, SIGN_INS, ADMIN_REPORT, REHIRE, ONBOARDING_APPS].iter().map(|s| s.to_string()).collect();
     assert_eq!(names, expected);
     assert!(v.flows.iter().all(|f| !f.enabled), "every library flow is off");
 
@@ -1057,5 +1058,67 @@ async fn a_returning_employee_gets_their_old_account_back_not_a_second_one() {
     assert_eq!((status, bad["error"]["kind"].as_str()), (500, Some("failed")), "{bad}");
     assert!(bad["error"]["message"].as_str().unwrap().starts_with("give `email` (a work email address) and `department`"), "{bad}");
     assert!(w.org.user("x.y@acme.example").is_none());
+    w.stop().await;
+}
+
+// ---------------------------------------------------------------------------
+// 11. Onboarding by direct app assignment
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_hires_get_their_departments_apps_assigned_directly() {
+    let w = library_world(None, &[ONBOARDING_APPS]).await;
+    let (github, jira, salesforce, gong) =
+        (app_id(&w, "GitHub Enterprise Cloud").await, app_id(&w, "Jira Software").await, app_id(&w, "Salesforce").await, app_id(&w, "Gong").await);
+    // Okta refuses the first assignment of Gong (as it does an app the admin
+    // turned off for provisioning): IT is told, and the rest still happens.
+    w.sandbox_admin
+        .inject(&lanyard_okta::sandbox::FaultRule {
+            status: 403,
+            count: 1,
+            path_prefix: Some(format!("/api/v1/apps/{gong}/users")),
+            method: Some("POST".into()),
+            reset_after_seconds: 0,
+        })
+        .await
+        .unwrap();
+
+    let ada = hire(&w, "Ada", "Quillfeather", &[("department", "Engineering"), ("title", "Software Engineer")]).await;
+    let sam = hire(&w, "Sam", "Ferrando", &[("department", "Sales"), ("title", "Account Executive")]).await;
+    let max = hire(&w, "Max", "Ondine", &[("department", "Marketing"), ("title", "Designer")]).await;
+    w.settle().await;
+    let runs = w.runs(ONBOARDING_APPS).await;
+    assert_eq!(runs.len(), 3, "one run per hire, none for the flow's own assignments");
+    let run_of = |u: &User| runs.iter().find(|r| r.subject.as_deref() == Some(u.id.as_str())).unwrap_or_else(|| panic!("the run about {}", u.login())).clone();
+    sample_is_like("onboarding-apps", &w.events_about("user.lifecycle.create", &ada.id)[0]);
+
+    // Engineering: GitHub and Jira, each assigned to the user directly, and no group changed.
+    let run = run_of(&ada);
+    w.assert_succeeded(&run).await;
+    assert_eq!(run.output, Some(json!({ "user": ada.login(), "department": "Engineering", "assigned": ["GitHub Enterprise Cloud", "Jira Software"], "failed": 0 })));
+    for app in [&github, &jira] {
+        let a = w.admin.get_app_user(app, &ada.id).await.unwrap().expect("assigned");
+        assert_eq!(a.scope, "USER", "directly, not through a group");
+    }
+    assert_eq!(w.group_names(&ada.id), BTreeSet::from(["Everyone".to_string()]));
+    let added = w.events_about("application.user_membership.add", &ada.id);
+    assert!(added.len() >= 2 && added.iter().all(|e| e.actor.id == w.org.service_user_id()), "{added:#?}");
+
+    // Sales: Salesforce assigned; Gong refused once, reported to IT, the run still succeeds.
+    let run = run_of(&sam);
+    w.assert_succeeded(&run).await;
+    assert_eq!(run.output, Some(json!({ "user": sam.login(), "department": "Sales", "assigned": ["Salesforce"], "failed": 1 })));
+    assert_eq!(w.admin.get_app_user(&salesforce, &sam.id).await.unwrap().map(|a| a.scope), Some("USER".to_string()));
+    assert!(w.admin.get_app_user(&gong, &sam.id).await.unwrap().is_none());
+
+    // Marketing is not in the map: IT is told, and the run stops saying why.
+    let run = run_of(&max);
+    assert_eq!(run.status, RunStatus::Stopped, "{}", w.trace(&run).await);
+    assert_eq!(run.reason.as_deref(), Some(format!("no apps for department `Marketing` of {}", max.login()).as_str()));
+    assert!(w.events_about("application.user_membership.add", &max.id).is_empty());
+
+    let it = posts(&w, "#it-ops");
+    assert_eq!(it.len(), 2, "{it:#?}");
+    assert!(it.iter().any(|t| t.starts_with(&format!(":warning: Onboarding {}: could not assign Gong (denied: ", sam.login())) && t.ends_with("Please assign it by hand.")), "{it:#?}");
+    assert!(it.contains(&format!(":question: New hire Max Ondine ({}) is in department `Marketing`, which has no apps in the onboarding flow. Please give them their access by hand, or add the department to the flow.", max.login())), "{it:#?}");
     w.stop().await;
 }

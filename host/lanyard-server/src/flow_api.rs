@@ -338,6 +338,9 @@ fn safe_path(dir: &Path, rel: &str) -> Result<PathBuf, ApiError> {
         return Err(refuse("give a relative path such as `offboarding.yaml`"));
     }
     let p = Path::new(rel);
+    if p.components().next() == Some(Component::Normal(crate::flows::LIBRARY_DIR.as_ref())) && p.components().count() > 1 {
+        return Err(refuse("the `library` folder is the flow library's, which is never loaded"));
+    }
     for c in p.components() {
         match c {
             Component::Normal(part) => {
@@ -975,7 +978,7 @@ mod tests {
         std::fs::create_dir(dir.path().join("team")).unwrap();
         assert!(safe_path(dir.path(), "a.yaml").is_ok());
         assert!(safe_path(dir.path(), "team/a.yaml").is_ok());
-        for bad in ["../a.yaml", "/etc/a.yaml", ".a.yaml", "team/.a.yaml", "a.yml.txt", "a", "a.yml", "none/a.yaml", "team/../../a.yaml", ".yaml"] {
+        for bad in ["library/a.yaml", "../a.yaml", "/etc/a.yaml", ".a.yaml", "team/.a.yaml", "a.yml.txt", "a", "a.yml", "none/a.yaml", "team/../../a.yaml", ".yaml"] {
             assert!(safe_path(dir.path(), bad).is_err(), "{bad} was allowed");
         }
         #[cfg(unix)]

@@ -133,7 +133,8 @@ impl FlowLookup for FlowSet {
     }
 }
 
-/// The flow files under a directory, sorted by path.
+/// The flow files under a directory, sorted by path (not those of its
+/// [`LIBRARY_DIR`]).
 pub fn read_flow_files(dir: &Path) -> Result<Vec<SourceFile>, String> {
     let mut paths = Vec::new();
     collect(dir, &mut paths, 0).map_err(|e| format!("cannot read the flows directory {}: {e}", dir.display()))?;
@@ -162,6 +163,12 @@ pub fn read_flow_file(p: &Path) -> Result<SourceFile, String> {
     Ok(SourceFile::new(p.display().to_string(), text))
 }
 
+/// The folder directly under a flows folder that is never loaded: the
+/// repository keeps its flow library there (`flows/library/`, embedded in the
+/// daemon and imported from the console), so the demo, which runs `flows/`,
+/// runs the five seed flows and not the library's.
+pub const LIBRARY_DIR: &str = "library";
+
 fn collect(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> std::io::Result<()> {
     if depth > 8 {
         return Ok(());
@@ -174,6 +181,10 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> std::io::Result<
         }
         let path = entry.path();
         let ty = entry.file_type()?;
+        if ty.is_dir() && depth == 0 && name == LIBRARY_DIR {
+            // The flow library's flows are imported from the console, not run.
+            continue;
+        }
         if ty.is_dir() {
             collect(&path, out, depth + 1)?;
         } else if is_flow_file(&path) {

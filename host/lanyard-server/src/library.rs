@@ -1,5 +1,5 @@
 //! The flow library: ready-made flows for what identity teams automate most
-//! (`flow-library/` in the repository), embedded in the daemon and served
+//! (`flows/library/` in the repository), embedded in the daemon and served
 //! read-only to the console, where an admin reads what each one does and
 //! needs, then imports it.
 //!
@@ -28,7 +28,7 @@ use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
 use lanyard_flow::catalog::CardCatalog;
 use lanyard_flow::expr::Template;
-use lanyard_flow::model::{Flow, StepKind};
+use lanyard_flow::model::Flow;
 use lanyard_flow::SourceFile;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -45,12 +45,12 @@ macro_rules! entry {
     ($id:literal) => {
         Entry {
             id: $id,
-            source: include_str!(concat!("../../../flow-library/", $id, ".yaml")),
+            source: include_str!(concat!("../../../flows/library/", $id, ".yaml")),
         }
     };
 }
 
-/// Every flow of `flow-library/`, in the order the console lists them (a test
+/// Every flow of `flows/library/`, in the order the console lists them (a test
 /// checks this list against the folder).
 pub const FLOWS: &[Entry] = &[
     entry!("contractor-expiry"),
@@ -63,10 +63,11 @@ pub const FLOWS: &[Entry] = &[
     entry!("suspicious-sign-ins"),
     entry!("weekly-admin-report"),
     entry!("rehire-reactivation"),
+    entry!("onboarding-apps"),
 ];
 
-/// `flow-library/grants.toml`: every grant the library's flows need.
-pub const GRANTS: &str = include_str!("../../../flow-library/grants.toml");
+/// `flows/library/grants.toml`: every grant the library's flows need.
+pub const GRANTS: &str = include_str!("../../../flows/library/grants.toml");
 
 /// The library flow `id`, if there is one.
 pub fn entry(id: &str) -> Option<&'static Entry> {
@@ -229,7 +230,7 @@ pub fn needs_of(flow: &Flow) -> (Vec<String>, Needs, String) {
     let mut mail = false;
     let mut grants: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for step in flow.walk() {
-        let StepKind::Card(c) = &step.kind else { continue };
+        let Some(c) = step.card_step() else { continue };
         let card = c.card.name.clone();
         cards.insert(card.clone());
         if card.starts_with("okta.") && card != "okta.custom-api-action" {
@@ -297,7 +298,7 @@ mod tests {
     }
 
     fn dir() -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flow-library")
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows/library")
     }
 
     fn all() -> Vec<(LibraryFlow, std::sync::Arc<Flow>)> {
@@ -320,7 +321,7 @@ mod tests {
         on_disk.sort();
         let mut embedded: Vec<String> = FLOWS.iter().map(|e| format!("{}.yaml", e.id)).collect();
         embedded.sort();
-        assert_eq!(embedded, on_disk, "list every flow-library/*.yaml in FLOWS");
+        assert_eq!(embedded, on_disk, "list every flows/library/*.yaml in FLOWS");
     }
 
     #[test]
@@ -363,7 +364,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(needed, file, "flow-library/grants.toml vs. what the flows' steps need");
+        assert_eq!(needed, file, "flows/library/grants.toml vs. what the flows' steps need");
     }
 
     #[test]

@@ -10,15 +10,15 @@ import { assets, repo, changedLines } from './helpers.mjs';
 const { needsWords, triggerWords, importBody, alreadyThere, refusal } = await import(join(assets, 'librarywords.js'));
 const { parseDocument } = await import(join(assets, 'vendor', 'yaml.js'));
 
-const library = join(repo, 'flow-library');
+const library = join(repo, 'flows', 'library');
 const files = readdirSync(library).filter((f) => f.endsWith('.yaml')).sort();
 
 function entryOf(file) {
   return { id: file.replace(/\.yaml$/, ''), file, name: `Flow ${file}`, source: readFileSync(join(library, file), 'utf8') };
 }
 
-test('the library has the ten flows', () => {
-  assert.equal(files.length, 10, files.join(', '));
+test('the library has the eleven flows', () => {
+  assert.equal(files.length, 11, files.join(', '));
 });
 
 test('an import is the library text, off, in a file named as in the library', async () => {
