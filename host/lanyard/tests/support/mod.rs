@@ -60,6 +60,12 @@ impl Daemon {
         Daemon { child, url, log }
     }
 
+    /// The daemon's process id.
+    #[allow(dead_code)] // not every test binary reads it
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn logs(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
