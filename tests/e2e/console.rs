@@ -207,7 +207,7 @@ async fn the_builder_moves_duplicates_deletes_branches_and_schedules() {
         .expect("the manual flow's file");
     assert!(manual.contains("manual:\n    inputs:\n      login:"), "{manual}");
     assert!(manual.contains("text: \"Asked: {{ 'yes' if post else 'no' }}. Groups: {{ list_user_groups.items | map(attribute='name') | join(', ') }}\""), "{manual}");
-    assert_eq!(world.engine.flows().len(), 8, "{:?}", world.engine.reload_status().last_error);
+    assert_eq!(world.engine.flows().len(), 9, "{:?}", world.engine.reload_status().last_error);
     world.stop().await;
 }
 
@@ -325,7 +325,7 @@ async fn an_admin_finds_runs_by_user_card_and_error() {
 }
 
 /// A lockout run by hand for a user Okta does not have: it fails at `user`.
-async fn fail_a_lockout(world: &World) {
+pub(crate) async fn fail_a_lockout(world: &World) {
     let r = world
         .http
         .post(format!("{}/api/v1/flows/{}/run?wait=true", world.base, urlencoding(crate::harness::LOCKOUT)))
@@ -337,7 +337,7 @@ async fn fail_a_lockout(world: &World) {
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
 }
 
-fn urlencoding(s: &str) -> String {
+pub(crate) fn urlencoding(s: &str) -> String {
     s.bytes()
         .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect()
@@ -359,7 +359,8 @@ async fn a_run_with_hundreds_of_steps_reads_by_iteration() {
     world.settle().await;
     let run = world.runs(crate::harness::MFA_REMINDER).await.remove(0);
     let steps = world.steps(&run).await;
-    let items = steps.iter().find(|s| s.path == "check").and_then(|s| s.input.as_ref()).and_then(|i| i["items"].as_u64()).expect("the loop's items") as usize;
+    let items = steps.iter().find(|s| s.path == "sweep").and_then(|s| s.output.as_ref()).and_then(|o| o["count"].as_u64()).expect("the loop's items") as usize;
+    assert!(steps.iter().any(|s| s.path == "sweep/pages[1]"), "the org is read a page at a time");
     assert!(steps.len() > 300, "a big run: {} steps", steps.len());
     let reminded = steps
         .iter()

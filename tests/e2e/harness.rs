@@ -57,6 +57,8 @@ pub const OFFBOARDING: &str = "Offboarding: Revoke Sessions + Notify IT";
 pub const MFA_REMINDER: &str = "MFA Enrollment Reminder: Email Users Without a Factor";
 pub const LOCKOUT: &str = "Lockout: Notify the User's Manager";
 pub const PROFILE_CHANGE: &str = "Title or Department Change: Re-sync Groups + Notify IT";
+/// The global error flow (`flows/failures-to-it.yaml`).
+pub const ERROR_FLOW: &str = "Failed Runs: Tell IT in Slack";
 
 /// Longest any wait in these tests may take before it fails with what it saw.
 const PATIENCE: Duration = Duration::from_secs(120);
@@ -89,8 +91,11 @@ pub struct Options {
     /// beside the config.
     pub data_dir: Option<PathBuf>,
     /// The card grants of `lanyard.toml` (a TOML fragment such as
-    /// `flow-library/grants.toml`) instead of `flows/grants.toml`.
+    /// `flows/library/grants.toml`) instead of `flows/grants.toml`.
     pub grants: Option<String>,
+    /// Set `[error_flow]` to `flows/failures-to-it.yaml`'s flow, as
+    /// `lanyard.example.toml` and the demo do.
+    pub error_flow: bool,
 }
 
 /// Which flows the daemon loads.
@@ -159,7 +164,9 @@ impl World {
         let sandbox = RunningSandbox::start(org.clone()).await.expect("the sandbox org serves");
         let sandbox_url = sandbox.base_url.clone();
 
-        let slack = SlackStandIn::start(bind().await, SlackConfig::default()).expect("the slack stand-in starts");
+        // The workspace has the people whose Okta profiles name a Slack member id.
+        let slack_config = SlackConfig { members: org.slack_member_ids(), ..SlackConfig::default() };
+        let slack = SlackStandIn::start(bind().await, slack_config).expect("the slack stand-in starts");
         let smtp = SmtpSink::start(
             bind().await,
             SmtpSinkConfig {
@@ -194,6 +201,9 @@ impl World {
             assert!(text.contains(seed), "`grants` replaces flows/grants.toml whole (so not with `hold_custom_card`)");
             text = text.replace(seed, grants);
         }
+        if options.error_flow {
+            text.push_str(&format!("\n[error_flow]\nname = {ERROR_FLOW:?}\n"));
+        }
         let text = text
             .replace("data_dir = \"data\"", &format!("data_dir = {:?}", options.data_dir.as_deref().unwrap_or(Path::new("data")).display().to_string()));
         let path = dir.path().join("lanyard.toml");
@@ -225,7 +235,7 @@ impl World {
         engine.start();
         tokio::time::timeout(PATIENCE, engine.wait_ready()).await.expect("the daemon got ready in time");
         assert!(engine.is_ready(), "the daemon is not ready: {:?}", engine.reload_status().last_error);
-        let expected = if options.flows == FlowsDir::Empty { 0 } else { 5 };
+        let expected = if options.flows == FlowsDir::Empty { 0 } else { 6 };
         assert_eq!(engine.flows().len(), expected, "the seed flows load");
         assert!(
             engine.self_actor_ids().contains(&org.service_user_id().to_string()),

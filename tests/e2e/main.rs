@@ -11,6 +11,7 @@ mod harness;
 
 mod built;
 mod console;
+mod error_flow;
 mod flows_valid;
 mod library;
 mod lockout;

@@ -2,8 +2,9 @@
 //! (`0 9 * * *`, America/New_York), with the org and the daemon on one
 //! manual clock and the scheduler ticked by hand. Each morning it emails
 //! exactly the active users with no enrolled factor whose account is more
-//! than three days old, never the same user twice, records who was reminded,
-//! and forgets users once they enroll.
+//! than three days old and who were not reminded in the last three days,
+//! walking the org a page of 200 users at a time; records who was reminded
+//! and when; and stops once they enroll.
 
 use crate::harness::{mail_text, prof, Options, World, MAIL_FROM, MFA_REMINDER};
 use chrono::{DateTime, TimeZone, Utc};
@@ -33,16 +34,35 @@ pub fn monday_morning() -> DateTime<Utc> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_daily_sweep_reminds_each_user_without_mfa_once() {
+async fn the_daily_sweep_reminds_each_user_without_mfa_every_three_days() {
     let w = World::start(Options { manual_clock: Some(monday_morning()), ..Options::default() }).await;
-    each_user_without_mfa_is_reminded_once(&w, MFA_REMINDER).await;
+    users_without_mfa_are_reminded(&w, MFA_REMINDER, Cadence::EveryDays(3)).await;
     w.stop().await;
+}
+
+/// How often the flow reminds a user who has not enrolled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cadence {
+    /// Once, ever; the row goes when they enroll (the flow an admin builds
+    /// in the browser in a few clicks).
+    Once,
+    /// Again every this many days; the row keeps the first and last reminder
+    /// and their number (the shipped flow).
+    EveryDays(u32),
+}
+
+/// A user's reminders so far: the first and last morning, and how many.
+#[derive(Debug, Clone, Copy)]
+struct Reminders {
+    first: u32,
+    last: u32,
+    count: u32,
 }
 
 /// The use case's outcomes over four mornings, for the shipped flow and for
 /// the one an admin builds in the browser (`built::mfa_reminder_built_in_the_browser`):
 /// `w` runs on a manual clock at `monday_morning()`.
-pub async fn each_user_without_mfa_is_reminded_once(w: &World, flow: &str) {
+pub async fn users_without_mfa_are_reminded(w: &World, flow: &str, cadence: Cadence) {
     let start = monday_morning();
     let clock = w.clock.clone().unwrap();
     let scheduler = Scheduler::new(w.engine.clone());
@@ -64,13 +84,20 @@ pub async fn each_user_without_mfa_is_reminded_once(w: &World, flow: &str) {
         .collect();
     assert!(!young.is_empty(), "the seed has an active user without a factor younger than three days");
 
-    let mut reminded: BTreeMap<String, u32> = BTreeMap::new(); // user id -> day
+    let mut reminded: BTreeMap<String, Reminders> = BTreeMap::new();
     let mut enrolled: BTreeSet<String> = BTreeSet::new();
     let mut seen_mail = 0;
     for day in 0..4u32 {
         let now = nine + chrono::Duration::days(day.into());
         clock.set(now);
-        let expected: BTreeSet<String> = due(w, now).into_iter().filter(|id| !reminded.contains_key(id)).collect();
+        let expected: BTreeSet<String> = due(w, now)
+            .into_iter()
+            .filter(|id| match (cadence, reminded.get(id)) {
+                (_, None) => true,
+                (Cadence::Once, Some(_)) => false,
+                (Cadence::EveryDays(n), Some(r)) => day - r.last >= n,
+            })
+            .collect();
 
         let report = scheduler.tick(now).await.unwrap();
         assert_eq!(report.fired.len(), 1, "day {day}: {report:?}");
@@ -94,7 +121,11 @@ pub async fn each_user_without_mfa_is_reminded_once(w: &World, flow: &str) {
         let candidates = w
             .seeded_users(|u| u.status == "ACTIVE" && created(u) < now - chrono::Duration::days(3))
             .len();
-        assert_eq!(run.output, Some(json!({ "candidates": candidates })));
+        let output = match cadence {
+            Cadence::Once => json!({ "candidates": candidates }),
+            Cadence::EveryDays(_) => json!({ "checked": candidates, "pages": candidates.div_ceil(200) }),
+        };
+        assert_eq!(run.output, Some(output));
 
         // Exactly the users due and not reminded before, one message each.
         let mail = w.smtp.messages();
@@ -107,7 +138,6 @@ pub async fn each_user_without_mfa_is_reminded_once(w: &World, flow: &str) {
             assert_eq!(m.envelope_to.len(), 1);
             let id = by_address[&m.envelope_to[0]].clone();
             assert!(got.insert(id.clone()), "day {day}: {} got two reminders", m.envelope_to[0]);
-            assert!(!reminded.contains_key(&id), "day {day}: {} was reminded before", m.envelope_to[0]);
         }
         assert_eq!(got, expected, "day {day}: who was reminded");
         if day == 0 {
@@ -130,30 +160,49 @@ pub async fn each_user_without_mfa_is_reminded_once(w: &World, flow: &str) {
                     prof(&u, "firstName")
                 )
             );
-            // Who was reminded, and with which message.
+            // Who was reminded, when, and with which message.
             let row = w.row("mfa-reminders", &u.id).await.expect("a reminder row");
-            assert_eq!(
-                row,
-                json!({
-                    "login": u.login(),
-                    "email": prof(&u, "email"),
-                    "reminded_at": row["reminded_at"],
-                    "message_id": row["message_id"],
-                })
-            );
-            let at = DateTime::parse_from_rfc3339(row["reminded_at"].as_str().unwrap()).unwrap();
-            assert_eq!(at, now, "reminded at the run's time");
+            let time = |key: &str| DateTime::parse_from_rfc3339(row[key].as_str().unwrap()).unwrap().with_timezone(&Utc);
+            match cadence {
+                Cadence::Once => {
+                    assert_eq!(
+                        row,
+                        json!({ "login": u.login(), "email": prof(&u, "email"), "reminded_at": row["reminded_at"], "message_id": row["message_id"] })
+                    );
+                    assert_eq!(time("reminded_at"), now, "reminded at the run's time");
+                }
+                Cadence::EveryDays(_) => {
+                    let before = reminded.get(&u.id);
+                    assert_eq!(
+                        row,
+                        json!({
+                            "login": u.login(),
+                            "email": prof(&u, "email"),
+                            "first_reminded_at": row["first_reminded_at"],
+                            "last_reminded_at": row["last_reminded_at"],
+                            "reminders": before.map_or(1, |r| r.count + 1),
+                            "message_id": row["message_id"],
+                        })
+                    );
+                    assert_eq!(time("last_reminded_at"), now, "reminded at the run's time");
+                    let first = nine + chrono::Duration::days(before.map_or(day, |r| r.first).into());
+                    assert_eq!(time("first_reminded_at"), first);
+                }
+            }
             let id = row["message_id"].as_str().unwrap().trim_matches(|c| c == '<' || c == '>');
             assert_eq!(m.message_id.as_deref(), Some(id));
         }
         for id in got {
-            reminded.insert(id, day);
+            let r = reminded.entry(id).or_insert(Reminders { first: day, last: day, count: 0 });
+            r.last = day;
+            r.count += 1;
         }
 
-        // The table lists exactly the people still to enroll.
-        for (id, _) in &reminded {
+        // Once: the table lists exactly the people still to enroll. Every
+        // few days: it keeps everyone reminded, enrolled since or not.
+        for id in reminded.keys() {
             let row = w.row("mfa-reminders", id).await;
-            assert_eq!(row.is_some(), !enrolled.contains(id), "day {day}: row of {id}");
+            assert_eq!(row.is_some(), cadence != Cadence::Once || !enrolled.contains(id), "day {day}: row of {id}");
         }
 
         // Before the next morning, one reminded user enrolls a factor.
@@ -165,16 +214,27 @@ pub async fn each_user_without_mfa_is_reminded_once(w: &World, flow: &str) {
         }
     }
 
-    // The users too new on the first morning were reminded once, the day
-    // their account turned three days old, and nobody was mailed twice.
+    // The users too new on the first morning were first reminded the day
+    // their account turned three days old.
     for id in &young {
         let u = w.org.user(id).unwrap();
         let turned = created(&u) + chrono::Duration::days(3);
         let first_due = (0..4).find(|d| nine + chrono::Duration::days(*d) > turned);
-        assert_eq!(reminded.get(id).map(|d| i64::from(*d)), first_due, "{}", u.login());
+        assert_eq!(reminded.get(id).map(|r| i64::from(r.first)), first_due, "{}", u.login());
     }
-    assert!(reminded.values().any(|d| *d > 0), "someone became due after the first morning");
+    assert!(reminded.values().any(|r| r.first > 0), "someone became due after the first morning");
     let addresses: Vec<String> = w.smtp.messages().into_iter().map(|m| m.envelope_to[0].clone()).collect();
-    assert_eq!(addresses.len(), addresses.iter().collect::<BTreeSet<_>>().len());
-    assert_eq!(addresses.len(), reminded.len());
+    assert_eq!(addresses.len(), reminded.values().map(|r| r.count as usize).sum::<usize>());
+    match cadence {
+        Cadence::Once => assert_eq!(addresses.len(), addresses.iter().collect::<BTreeSet<_>>().len(), "nobody was mailed twice"),
+        Cadence::EveryDays(_) => {
+            // Those reminded on the first morning who never enrolled were reminded again on the fourth.
+            let again: Vec<&Reminders> = reminded.values().filter(|r| r.count > 1).collect();
+            assert!(!again.is_empty(), "someone was reminded a second time");
+            assert!(again.iter().all(|r| (r.first, r.last, r.count) == (0, 3, 2)), "{again:?}");
+            for id in &enrolled {
+                assert!(reminded[id].last < 3, "{id} enrolled and was not reminded again");
+            }
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! Use case 1, onboarding by department: an admin creates users in Okta; the
 //! sandbox delivers `user.lifecycle.create`; the flow puts each new hire in
 //! their department's app groups (Engineering: GitHub + Jira, Sales:
-//! Salesforce + Gong) or stops saying why. The flow's own membership changes
+//! Salesforce + Gong), or reports a hire it has no groups for to IT in Slack
+//! and stops saying why. The flow's own membership changes
 //! (made as lanyard's service account) reach the daemon as
 //! `group.user_membership.add` events, a trigger of this very flow, and start
 //! nothing; an admin's membership change does start it, and its writes are then
@@ -30,14 +31,23 @@ fn names(list: &[&str]) -> BTreeSet<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_hires_get_their_departments_app_groups() {
     let w = World::start(Default::default()).await;
-    new_hires_get_their_groups(&w, ONBOARDING).await;
+    new_hires_get_their_groups(&w, ONBOARDING, Unmapped::ReportedToIt).await;
     w.stop().await;
+}
+
+/// What the flow does with a hire whose department it has no groups for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unmapped {
+    /// Posts it to IT's Slack channel, then stops (the shipped flow).
+    ReportedToIt,
+    /// Only stops (the flow an admin builds in the browser in a few clicks).
+    Stopped,
 }
 
 /// The use case's outcomes, for the shipped flow and for the one an admin
 /// builds in the browser (`built::onboarding_built_in_the_browser`, whose
 /// steps carry the same names).
-pub async fn new_hires_get_their_groups(w: &World, flow: &str) {
+pub async fn new_hires_get_their_groups(w: &World, flow: &str, unmapped: Unmapped) {
     let service = w.org.service_user_id().to_string();
 
     let ada = hire(w, "Ada", "Lovelace", "Engineering", "Software Engineer").await;
@@ -110,6 +120,21 @@ pub async fn new_hires_get_their_groups(w: &World, flow: &str) {
     );
     assert_eq!(w.group_names(&max.id), names(&["Everyone"]));
     assert!(w.events_about("group.user_membership.add", &max.id).is_empty());
+    let posted = w.slack.requests();
+    match unmapped {
+        Unmapped::ReportedToIt => {
+            assert_eq!(posted.len(), 1, "{posted:#?}");
+            assert!(posted[0].accepted, "{}", posted[0].outcome);
+            assert_eq!(
+                posted[0].json,
+                Some(json!({
+                    "channel": "#it-ops",
+                    "text": ":question: New hire Max Mustermann (max.mustermann@acme.example) is in department `Marketing`, which has no app groups in the onboarding flow. Please give them their access by hand, or add the department to the flow."
+                }))
+            );
+        }
+        Unmapped::Stopped => assert!(posted.is_empty(), "{posted:#?}"),
+    }
 
     // An admin adds Sam to another group: the flow runs again (its other
     // trigger), finds Sam's app groups in place, and writes nothing.
@@ -130,7 +155,7 @@ pub async fn new_hires_get_their_groups(w: &World, flow: &str) {
     assert_eq!(w.group_names(&sam.id), names(&["Everyone", "People Managers", "Salesforce", "Gong"]));
 
     // Onboarding sends nothing anywhere else.
-    assert!(w.slack.requests().is_empty());
+    assert_eq!(w.slack.requests().len(), posted.len());
     assert!(w.smtp.messages().is_empty());
     assert!(w.jamf.requests().is_empty());
     assert_eq!(prof(&ada, "department"), "Engineering");

@@ -982,7 +982,7 @@ const EXPECTED_GRANTS: &[(&str, &[&str])] = &[
     ("okta.expire-password", &["okta:okta.users.read", "okta:okta.users.credentials"]),
     ("okta.find-app", &["okta:okta.apps.read"]),
     ("okta.find-group", &["okta:okta.groups.read"]),
-    ("okta.find-users", &["okta:okta.users.read"]),
+    ("okta.find-users", &["okta:okta.users.read", "okta:okta.factors.read"]),
     ("okta.get-manager", &["okta:okta.users.read"]),
     ("okta.get-user", &["okta:okta.users.read"]),
     ("okta.list-app-groups", &["okta:okta.apps.read"]),
@@ -1472,6 +1472,32 @@ async fn find_users_pages_when_asked_and_only_then() {
     invalid("okta.find-users", json!({"after": " "}), "`after` must not be empty").await;
 }
 
+#[tokio::test]
+async fn find_users_tells_each_users_mfa_enrollment_a_page_at_a_time() {
+    let fakes = Fakes::new();
+    let page = ok("okta.find-users", call("okta.find-users", json!({"status": "ACTIVE", "page_size": 10, "mfa": true}), &fakes).await);
+    let mfa: Vec<(Value, Value)> = page["items"].as_array().unwrap().iter().map(|u| (u["id"].clone(), u["mfa"].clone())).collect();
+    assert_eq!(
+        mfa,
+        [
+            (json!("00uada"), json!({"enrolled": true, "factors": ["push"]})),
+            (json!("00ugrace"), json!({"enrolled": false, "factors": []})),
+        ],
+        "a factor still pending does not count"
+    );
+    assert_eq!(page["items"][0]["profile"]["login"], "ada.lovelace@example.com", "the user as okta.get-user returns them");
+    assert_eq!(
+        fakes.okta.calls()[1..],
+        ["list-factors 00uada".to_string(), "list-factors 00ugrace".to_string()]
+    );
+    // Without `mfa`, no factor is read and no user has `mfa`.
+    let fakes = Fakes::new();
+    let page = ok("okta.find-users", call("okta.find-users", json!({"status": "ACTIVE", "page_size": 10}), &fakes).await);
+    assert!(page["items"].as_array().unwrap().iter().all(|u| u.get("mfa").is_none()));
+    assert_eq!(fakes.okta.calls().len(), 1);
+    invalid("okta.find-users", json!({"status": "ACTIVE", "mfa": true}), "`mfa` reads every user's factors, so one page at a time").await;
+}
+
 // ---------------------------------------------------------------------------
 // Okta: users' credentials and factors, deleting users
 
@@ -1893,7 +1919,7 @@ fn the_new_okta_cards_name_their_fields() {
         ("okta.expire-password", &["user"], &[], &["outcome", "user_id"]),
         ("okta.reset-password", &["user"], &["send_email"], &["outcome", "user_id", "emailed", "reset_url"]),
         ("okta.reset-factors", &["user"], &["factor"], &["outcome", "user_id", "reset", "factor_types"]),
-        ("okta.find-users", &[], &["search", "filter", "q", "status", "created_before", "limit", "after", "page_size"], &["items", "count", "next"]),
+        ("okta.find-users", &[], &["search", "filter", "q", "status", "created_before", "limit", "after", "page_size", "mfa"], &["items", "count", "next"]),
         ("okta.custom-api-action", &["method", "path"], &["query", "body", "expect_status"], &["status", "body", "next"]),
     ] {
         let info = tested(name).card.info().clone();
@@ -2233,7 +2259,7 @@ fn the_seed_flows_validate_against_the_built_in_cards() {
             files.push(lanyard_flow::SourceFile::new(name, std::fs::read_to_string(&path).unwrap()));
         }
     }
-    assert_eq!(files.len(), 5, "the five seed use cases");
+    assert_eq!(files.len(), 6, "the five seed use cases and the global error flow");
     let v = lanyard_flow::validate(&files, &catalog);
     assert!(v.diagnostics.is_empty(), "{}", v.render(&files));
     let mut names: Vec<&str> = v.flows.iter().map(|f| f.name.as_str()).collect();
@@ -2241,6 +2267,7 @@ fn the_seed_flows_validate_against_the_built_in_cards() {
     assert_eq!(
         names,
         vec![
+            "Failed Runs: Tell IT in Slack",
             "Lockout: Notify the User's Manager",
             "MFA Enrollment Reminder: Email Users Without a Factor",
             "Offboarding: Revoke Sessions + Notify IT",
@@ -2410,10 +2437,15 @@ mod flows {
 
     impl World {
         async fn run(&self, stem: &str, event: Value) -> RunOutcome {
+            self.run_at(stem, event, now()).await
+        }
+
+        /// A run whose `now()` is `at` (the cards' clock stays at `now()`).
+        async fn run_at(&self, stem: &str, event: Value, at: DateTime<Utc>) -> RunOutcome {
             let env = Env {
                 cards: self.invoker.clone(),
                 journal: Arc::new(MemoryJournal::new()),
-                clock: Arc::new(ManualClock::new(now())),
+                clock: Arc::new(ManualClock::new(at)),
                 flows: Arc::new(NoHelpers),
                 sleeper: Arc::new(RecordingSleeper::default()),
                 limits: Default::default(),
@@ -2519,10 +2551,18 @@ mod flows {
         assert_eq!(sent[0].subject, "Caleb Reyes is locked out of Okta");
         assert!(sent[0].text.contains("at 2026-11-28T17:12:57.632Z after too many failed sign-ins from 127.0.0.1"), "{}", sent[0].text);
 
+        // A manager whose profile has a Slack member id hears in Slack instead.
+        w.fakes.okta.org.lock().unwrap().users.get_mut("00unaomi").unwrap().profile.insert("slackUserId".into(), json!("U0NAOMI001"));
+        succeeded(&w.run("lockout-manager", sample("lockout-manager")).await);
+        assert_eq!(w.fakes.mail.sent.lock().unwrap().len(), 1);
+        let dm = body_json(&w.fakes.http.requests()[0]);
+        assert_eq!(dm["channel"], "U0NAOMI001");
+        assert!(dm["text"].as_str().unwrap().starts_with(":lock: Hi Naomi, Okta locked the account of Caleb Reyes (caleb.reyes@acme.example)"), "{dm}");
+
         w.fakes.okta.org.lock().unwrap().users.get_mut("00uYDLPpHJbWyWh4FxiE").unwrap().profile.remove("managerId");
         succeeded(&w.run("lockout-manager", sample("lockout-manager")).await);
         assert_eq!(w.fakes.mail.sent.lock().unwrap().len(), 1);
-        assert!(w.slack_texts()[0].contains("caleb.reyes@acme.example is locked out of Okta and has no manager"));
+        assert!(w.slack_texts()[1].contains("caleb.reyes@acme.example is locked out of Okta and has no manager"));
     }
 
     #[tokio::test]
@@ -2538,33 +2578,36 @@ mod flows {
         other["debugContext"]["debugData"] = json!({});
         assert!(!trigger.matches(&other).unwrap());
 
-        // No snapshot yet: the old department's group goes, its app groups stay for IT.
+        // No snapshot yet, and none needed: the old department's group and
+        // the app groups the map gives another department go.
         succeeded(&w.run("profile-change", event.clone()).await);
-        assert_eq!(w.members("00ug6t7ubqOczZ6h5aHt"), names(&["Everyone", "Marketing", "Salesforce", "Gong"]));
+        assert_eq!(w.members("00ug6t7ubqOczZ6h5aHt"), names(&["Everyone", "Marketing"]));
         let text = w.slack_texts()[0].clone();
-        assert!(text.contains("Groups added: Marketing") && text.contains("Groups removed: Sales"), "{text}");
-        assert!(text.contains("please review app groups"), "{text}");
+        assert!(text.contains("Groups added: Marketing\nGroups removed: Gong, Sales, Salesforce\n"), "in Okta's order: {text}");
+        assert!(text.ends_with("Access review (groups outside the department map, kept): none"), "{text}");
         let snapshot = w.fakes.tables.rows.lock().unwrap()[&("profile-snapshots".to_string(), "00ug6t7ubqOczZ6h5aHt".to_string())].clone();
         assert_eq!((snapshot["department"].clone(), snapshot["title"].clone()), (json!("Marketing"), json!("Growth Marketer")));
 
         // It never writes a profile, so it raises no update_profile event of its own.
         assert!(w.fakes.okta.writes().iter().all(|c| !c.starts_with("update-profile")));
 
-        // With a snapshot of the old department, its app groups go too.
-        w.fakes.tables.rows.lock().unwrap().insert(
-            ("profile-snapshots".into(), "00ug6t7ubqOczZ6h5aHt".into()),
-            json!({"login": "nia.bell@acme.example", "department": "Sales", "title": "Sales Development Representative"}),
-        );
+        // Again, with a group given by hand that the map does not name: it
+        // stays, and IT is asked to review it; nothing else changes.
+        {
+            let mut org = w.fakes.okta.org.lock().unwrap();
+            org.groups.insert("00gboard".into(), group("00gboard", "Board Observers", "OKTA_GROUP"));
+            org.members.insert(("00gboard".into(), "00ug6t7ubqOczZ6h5aHt".into()));
+        }
         succeeded(&w.run("profile-change", event).await);
-        assert_eq!(w.members("00ug6t7ubqOczZ6h5aHt"), names(&["Everyone", "Marketing"]));
+        assert_eq!(w.members("00ug6t7ubqOczZ6h5aHt"), names(&["Everyone", "Marketing", "Board Observers"]));
         let text = w.slack_texts()[1].clone();
-        assert!(text.contains("Department: Sales → Marketing"), "{text}");
-        assert!(text.contains("Groups removed: Salesforce, Gong") || text.contains("Groups removed: Gong, Salesforce"), "{text}");
-        assert!(!text.contains("please review"), "{text}");
+        assert!(text.contains("Department: Marketing → Marketing"), "{text}");
+        assert!(text.contains("Groups added: none") && text.contains("Groups removed: none"), "{text}");
+        assert!(text.ends_with("Access review (groups outside the department map, kept): Board Observers"), "{text}");
     }
 
     #[tokio::test]
-    async fn mfa_reminders_go_once_and_stop_after_enrollment() {
+    async fn mfa_reminders_go_every_three_days_and_stop_after_enrollment() {
         let w = world(false);
         {
             let mut org = w.fakes.okta.org.lock().unwrap();
@@ -2579,8 +2622,10 @@ mod flows {
         let fire = json!({"scheduled": "2026-11-28T14:00:00Z"});
         let out = w.run("mfa-reminder", fire.clone()).await;
         succeeded(&out);
-        let search = w.fakes.okta.calls().into_iter().find(|c| c.starts_with("list-users")).unwrap();
-        assert!(search.contains(r#"status eq \"ACTIVE\" and created lt \"2026-11-25T17:13:30"#), "{search}");
+        // One page of users (the org is small), each user's factors read with it.
+        let search = w.fakes.okta.calls().into_iter().find(|c| c.starts_with("list-users-page")).unwrap();
+        assert!(search.contains(r#"status eq \"ACTIVE\" and created lt \"2026-11-25T17:13:30"#) && search.contains(r#""limit":200"#), "{search}");
+        assert_eq!(out.output, Some(json!({ "checked": 2, "pages": 1 })), "{out:#?}");
 
         let reminded = |w: &World| -> BTreeSet<String> {
             w.fakes.mail.sent.lock().unwrap().iter().flat_map(|m| m.to.clone()).collect()
@@ -2590,19 +2635,35 @@ mod flows {
         assert_eq!(reminded(&w), names(&["nia.bell@acme.example"]));
         let mail = w.fakes.mail.sent.lock().unwrap()[0].clone();
         assert!(mail.text.starts_with("Hi Nia,") && mail.text.contains("https://acme.okta.com/enduser/settings"), "{}", mail.text);
-        let row = w.fakes.tables.rows.lock().unwrap()[&("mfa-reminders".to_string(), "00ug6t7ubqOczZ6h5aHt".to_string())].clone();
-        assert_eq!(row["email"], "nia.bell@acme.example");
-        assert_eq!(row["reminded_at"], "2026-11-28T17:13:30.000Z");
-        let mails = w.fakes.mail.sent.lock().unwrap().len();
+        let row = |w: &World| w.fakes.tables.rows.lock().unwrap()[&("mfa-reminders".to_string(), "00ug6t7ubqOczZ6h5aHt".to_string())].clone();
+        assert_eq!(
+            row(&w),
+            json!({
+                "login": "nia.bell@acme.example",
+                "email": "nia.bell@acme.example",
+                "first_reminded_at": "2026-11-28T17:13:30.000Z",
+                "last_reminded_at": "2026-11-28T17:13:30.000Z",
+                "reminders": 1,
+                "message_id": row(&w)["message_id"],
+            })
+        );
 
-        // The next day: nobody is reminded twice.
-        succeeded(&w.run("mfa-reminder", fire.clone()).await);
-        assert_eq!(w.fakes.mail.sent.lock().unwrap().len(), mails);
+        // Two days later: not yet. Three days later: again (and the newcomer,
+        // by then four days old, for the first time).
+        let to_nia = |w: &World| w.fakes.mail.sent.lock().unwrap().iter().filter(|m| m.to == ["nia.bell@acme.example"]).count();
+        succeeded(&w.run_at("mfa-reminder", fire.clone(), now() + Duration::days(2)).await);
+        assert_eq!(w.fakes.mail.sent.lock().unwrap().len(), 1, "not reminded twice within three days");
+        succeeded(&w.run_at("mfa-reminder", fire.clone(), now() + Duration::days(3)).await);
+        assert_eq!(to_nia(&w), 2);
+        assert_eq!(reminded(&w), names(&["nia.bell@acme.example", "fresh.hire@acme.example"]));
+        let again = row(&w);
+        assert_eq!((again["first_reminded_at"].clone(), again["reminders"].clone()), (json!("2026-11-28T17:13:30.000Z"), json!(2)));
+        assert_eq!(again["last_reminded_at"], "2026-12-01T17:13:30.000Z");
 
-        // Nia enrolls: her row is cleared, and she is never reminded again.
+        // Nia enrolls: the reminders stop; her row stays as their record.
         w.fakes.okta.org.lock().unwrap().factors.get_mut("00ug6t7ubqOczZ6h5aHt").unwrap()[0].status = "ACTIVE".into();
-        succeeded(&w.run("mfa-reminder", fire).await);
-        assert!(!w.fakes.tables.rows.lock().unwrap().contains_key(&("mfa-reminders".to_string(), "00ug6t7ubqOczZ6h5aHt".to_string())));
-        assert_eq!(w.fakes.mail.sent.lock().unwrap().len(), mails);
+        succeeded(&w.run_at("mfa-reminder", fire, now() + Duration::days(9)).await);
+        assert_eq!(to_nia(&w), 2);
+        assert_eq!(row(&w)["reminders"], 2);
     }
 }

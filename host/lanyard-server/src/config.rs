@@ -1000,6 +1000,10 @@ grants = ["connection:it-slack", "files:/etc"]
         assert_eq!(c.server.data_dir, Path::new("/etc/lanyard/lanyard-data"));
         assert!(c.hook_secret.is_some());
         assert!(c.card_grants["slack.post"].allows_connection("it-slack"));
+        // Its error flow is the one in flows/.
+        let error_flow = include_str!("../../../flows/failures-to-it.yaml");
+        let name = c.error_flow.as_deref().expect("the example sets an error flow");
+        assert!(error_flow.starts_with(&format!("name: \"{name}\"\n")), "flows/failures-to-it.yaml is named {name:?}");
         // It grants the seed flows what flows/grants.toml says they need (the
         // custom JAMF card aside: the example has no `jamf` connection).
         let seed = include_str!("../../../flows/grants.toml");

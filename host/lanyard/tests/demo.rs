@@ -141,7 +141,7 @@ fn the_seed_flows_validate_without_errors() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(!stdout.contains("error:"), "{stdout}");
-    assert!(stdout.contains("checked 5 flow files: 5 ok"), "{stdout}");
+    assert!(stdout.contains("checked 6 flow files: 6 ok"), "{stdout}");
     // The one card that is not built in is named, with what was not checked.
     assert!(stdout.contains("warning: card `acme.jamf-offboard` is not built in, and no card registry was checked"), "{stdout}");
 }

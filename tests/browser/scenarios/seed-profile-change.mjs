@@ -21,7 +21,7 @@ export default async function (t) {
   await newFlow(a, t, {
     name: t.data.flow,
     description:
-      "When a user's title or department changes in Okta, bring their groups in line with the new department (its own group and its apps' groups), keep a snapshot of the profile in table profile-snapshots, and tell IT what changed. Without a snapshot, the old department's app groups stay and IT is asked to review them.",
+      "When a user's title or department changes in Okta, bring their groups in line with the new department (its own group and its apps' groups), keep a snapshot of the profile in table profile-snapshots, and tell IT what changed. The groups of other departments go, on the first move too; without a snapshot IT is asked to review the rest.",
     events: [['profile', 'user.account.update_profile']],
   });
   const tries = (n) => a.choose(page.locator('#step-retry'), String(n));
@@ -64,8 +64,10 @@ export default async function (t) {
     ...['Marketing', 'Support', 'Finance', 'IT', 'Legal', 'Product'].map((d) => [d, d]),
   ];
   await rows(a, page, brings.map(([d, groups]) => [d, groups]));
+  // Every group of the map is exclusive: a mover leaves the groups their new
+  // department does not bring, on the first move too.
   await a.tabTo(field(page, 'exclusive'));
-  await a.type(brings.map(([d]) => d).join('\n'));
+  await a.type(brings.flatMap(([, groups]) => groups.split(', ')).join('\n'));
   await a.tabTo(field(page, 'previous'));
   await write(a, [['previous department', '{{ previous.value.department }}', { fallback: 'none' }]]);
   await a.tabTo(field(page, 'value'));

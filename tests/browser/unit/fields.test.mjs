@@ -73,20 +73,28 @@ test('only names in scope are listed', () => {
 test('loop variables: the item’s fields from the list it walks, and loop', () => {
   const mfa = seedFlows().find((s) => s.file === 'mfa-reminder.yaml');
   const value = FlowDoc.parse(mfa.text).get([]);
-  const at = ['steps', 1, 'steps', 3, 'then', 0];
+  // The email step: in the sweep (a loop over the pages of okta.find-users), under two ifs.
+  const at = ['steps', 1, 'steps', 0, 'then', 1, 'then', 0];
   const loops = loopsAround(value, at);
-  assert.deepEqual(loops, [{ as: 'u', list: '{{ users.items }}' }]);
+  assert.deepEqual(loops.map((l) => [l.as, l.list.card]), [['u', 'okta.find-users']]);
   const o = {
     trigger: { kind: 'schedule' },
-    steps: [node('users', 'card', { card: 'okta.find-users' }), node('check', 'for_each', { branches: [{ role: 'loop', steps: [node('factors', 'card', { card: 'okta.list-factors' })] }] })],
+    steps: [
+      node('users', 'card', { card: 'okta.find-users' }),
+      node('sweep', 'for_each', { paged: 'okta.find-users', branches: [{ role: 'loop', steps: [node('factors', 'card', { card: 'okta.list-factors' })] }] }),
+    ],
   };
-  const list = availableFields({ scope: ['event', 'users', 'factors', 'u', 'loop', 'vars', 'flow'], outline: o, cards: cardList, loops });
+  const list = availableFields({ scope: ['event', 'users', 'sweep', 'factors', 'u', 'loop', 'vars', 'flow'], outline: o, cards: cardList, loops });
   const f = byExpr(list);
+  // An item of a page is a user, as the page card's `items` says.
   assert.equal(f.get('{{ u.profile.email }}').label, 'U › Profile › Email');
   assert.equal(f.get('{{ u.id }}').type, 'text');
   assert.equal(f.get('{{ loop.index }}').label, 'Loop › Number (from 1)');
   assert.equal(f.get('{{ users.count }}').type, 'number');
   assert.equal(f.get('{{ users.items[0].profile.login }}').label, 'Users › Items › First › Profile › Login');
+  // A loop over pages counts what it did.
+  assert.equal(f.get('{{ sweep.count }}').type, 'number');
+  assert.equal(f.get('{{ sweep.pages }}').type, 'number');
   // A schedule's event.
   assert.equal(f.get('{{ event.fire_time }}').label, 'Event › Fire time');
   assert.equal(f.get('{{ event.missed }}').label, 'Event › Missed fire times (list)');
@@ -114,7 +122,7 @@ test('vars assigned before a step, not those after it or inside another loop', (
   const value = FlowDoc.parse(pc.text).get([]);
   assert.deepEqual(varsBefore(value, ['steps', 0]), []);
   assert.deepEqual(varsBefore(value, ['steps', 3]), ['departments', 'apps']);
-  assert.deepEqual(varsBefore(value, ['steps', 5, 'steps', 0]), ['departments', 'apps', 'department', 'old_department', 'wanted', 'old_apps']);
+  assert.deepEqual(varsBefore(value, ['steps', 5, 'steps', 0]), ['departments', 'apps', 'department', 'wanted', 'app_groups']);
   const v = { steps: [{ for_each: [1], steps: [{ assign: { inner: 1 } }] }, { assign: { outer: 1 } }, { stop: 'x' }] };
   assert.deepEqual(varsBefore(v, ['steps', 2]), ['outer']);
   assert.deepEqual(varsBefore(v, ['steps', 0, 'steps', 1]), ['inner']);

@@ -135,7 +135,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         org.admin_token()
     ));
 
-    let slack = SlackStandIn::start(loopback().await?, SlackConfig::default()).context("cannot start the Slack stand-in")?;
+    // The workspace has the people whose Okta profiles name a Slack member id.
+    let slack_config = SlackConfig { members: org.slack_member_ids(), ..SlackConfig::default() };
+    let slack = SlackStandIn::start(loopback().await?, slack_config).context("cannot start the Slack stand-in")?;
     let smtp_password = random_token("smtp");
     let smtp = SmtpSink::start(
         loopback().await?,
@@ -735,6 +737,10 @@ shutdown_grace = "10s"
 
 [hooks.okta]
 secret = {{ value = "{hook}" }}
+
+# Every failed run is posted to IT's Slack channel (flows/failures-to-it.yaml).
+[error_flow]
+name = "Failed Runs: Tell IT in Slack"
 
 # The sandbox org over HTTP, as lanyard's service account: events its writes
 # cause carry that actor, and flows ignore them (loop protection).
