@@ -573,6 +573,7 @@ async fn test_card(engine: &Engine, name: &str, body: CardTestBody) -> Result<Re
         input: body.input.clone(),
         ctx: CallContext::new(&run_id, "(card test)", name, 1, body.dry_run),
         limits: LimitOverrides::default(),
+        org: None,
     };
     let began = Instant::now();
     let result = set.invoker.call(call).await;
