@@ -170,6 +170,17 @@ async fn the_admin_api_lists_the_orgs_and_flows_are_checked_against_them() {
     assert_eq!(diags[0]["code"], "unknown-org");
     assert_eq!(diags[0]["span"]["start"]["line"], 13);
     assert!(diags[0]["message"].as_str().unwrap().contains("`staging`"), "{body}");
+    // The builder's one-card test, against the org it names.
+    let preview = d.engine.orgs().get("preview").unwrap().sandbox().unwrap();
+    let someone = preview.org.users()[0].id.clone();
+    let test = |org: &str| json!({ "input": { "user": someone }, "org": org });
+    let (status, body) = d.admin_post("/api/v1/cards/okta.get-user/test", Some(test("preview"))).await;
+    assert_eq!((status, body["ok"].as_bool()), (200, Some(true)), "{body}");
+    assert_eq!(body["output"]["id"], someone);
+    let (_, body) = d.admin_post("/api/v1/cards/okta.get-user/test", Some(test("prod"))).await;
+    assert_eq!((body["ok"].as_bool(), body["error"]["kind"].as_str()), (Some(false), Some("not-found")), "prod has no such user: {body}");
+    let (status, body) = d.admin_post("/api/v1/cards/okta.get-user/test", Some(test("staging"))).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("unknown_org")));
     let ambiguous = MIRROR.replace("  org: prod\n", "");
     let (_, body) = d.admin_post("/api/v1/flows/check", Some(json!({ "source": ambiguous, "file": "mirror.yaml" }))).await;
     assert_eq!(body["diagnostics"][0]["code"], "org", "{body}");
