@@ -201,3 +201,36 @@ async fn one_okta_table_is_still_the_default_org_on_the_old_path() {
     assert_eq!(d.deliver(&[ev]).await.1["duplicates"], 1, "one org, whichever path");
     d.stop().await;
 }
+
+/// A flow that says who was suspended in `org`.
+fn suspended_in(org: &str) -> String {
+    format!(
+        "name: {org}-suspended\ndescription: Say who was suspended in the {org} org.\ntrigger:\n  okta: user.lifecycle.suspend\n  org: {org}\nsteps:\n  - return: \"{{{{ event.target[0].id }}}}\"\n"
+    )
+}
+
+#[tokio::test]
+async fn each_org_is_polled_on_its_own_and_its_events_start_its_flows() {
+    // No hooks: the System Log of each org is the only way in.
+    let d = daemon()
+        .okta_tables("[okta.orgs.prod]\nsandbox = true\n\n[okta.orgs.preview]\nsandbox = true\n")
+        .config("[poll]\nenabled = true\ninterval = \"1s\"")
+        .flow("prod.yaml", &suspended_in("prod"))
+        .flow("preview.yaml", &suspended_in("preview"))
+        .start()
+        .await;
+    let preview = d.engine.orgs().get("preview").unwrap().sandbox().unwrap();
+    let user = preview.org.users().into_iter().find(|u| u.status == "ACTIVE").unwrap();
+    admin_of(preview).lifecycle(&user.id, LifecycleOp::Suspend).await.unwrap();
+    let runs = d.wait_for_runs("preview-suspended", 1).await;
+    assert_eq!(runs[0].output, Some(json!(user.id)));
+    assert!(matches!(&runs[0].trigger, lanyard_core::history::TriggerInfo::Okta { source, .. } if source == "poll"));
+
+    let prod = d.engine.orgs().get("prod").unwrap().sandbox().unwrap();
+    let other = prod.org.users().into_iter().find(|u| u.status == "ACTIVE").unwrap();
+    admin_of(prod).lifecycle(&other.id, LifecycleOp::Suspend).await.unwrap();
+    let runs = d.wait_for_runs("prod-suspended", 1).await;
+    assert_eq!(runs[0].output, Some(json!(other.id)));
+    assert_eq!(d.runs_of("preview-suspended").await.len(), 1, "prod's event is not preview's");
+    d.stop().await;
+}
