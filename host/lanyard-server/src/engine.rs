@@ -1,8 +1,9 @@
 //! The engine: everything a run needs, wired once.
 //!
 //! [`Engine`] owns the store, the card runtime and the card set, the
-//! capabilities (Okta: a real org or the embedded sandbox; HTTP and mail from
-//! `lanyard-connect`; tables from the store), the loaded flows (an immutable
+//! capabilities (Okta: each configured org, a real one or an embedded
+//! sandbox, by name in `crate::orgs`, chosen per card step; HTTP and mail
+//! from `lanyard-connect`; tables from the store), the loaded flows (an immutable
 //! [`FlowSet`] swapped whole on reload), durable intake, the dispatcher, the
 //! bounded worker pool with per-subject order, the runaway breaker, the
 //! global error flow, crash recovery and shutdown. `lanyard serve`,
