@@ -10,7 +10,7 @@
 //! Checks that need more than one file (helper flows exist, their inputs,
 //! cycles, unique names) live in [`crate::library`]. This module reads no files.
 
-use crate::catalog::CardCatalog;
+use crate::catalog::{CardCatalog, OktaOrgs};
 use crate::diag::{Diagnostic, Pos, Span, did_you_mean, suggestion};
 use crate::expr::{self, Expr, Part, RawPart, Template, split_text};
 use crate::model::*;
@@ -85,6 +85,9 @@ pub fn compile(file: &str, source: &str, catalog: &dyn CardCatalog) -> Compiled 
         helper_inputs: None,
         call_sites: Vec::new(),
         card_names: None,
+        orgs: catalog.okta_orgs(),
+        trigger_org: None,
+        trigger_org_failed: false,
     };
     let flow = cx.flow(&root, source);
     diagnostics.append(&mut cx.diags);
@@ -153,6 +156,13 @@ struct Cx<'a> {
     helper_inputs: Option<Vec<String>>,
     call_sites: Vec<CallSite>,
     card_names: Option<Vec<String>>,
+    /// The configured Okta orgs (from the catalog).
+    orgs: OktaOrgs,
+    /// The org of an `okta` trigger: card steps use it unless they name one.
+    trigger_org: Option<String>,
+    /// An `okta` trigger whose org is wrong or missing (reported there, not
+    /// again on every card step).
+    trigger_org_failed: bool,
 }
 
 type Entries = [(Key, Node)];
@@ -763,7 +773,7 @@ impl<'a> Cx<'a> {
         };
         let mut allowed: Vec<&str> = vec![kind, "id", "description"];
         allowed.extend_from_slice(match kind {
-            "card" => &["with", "retry", "timeout", "fuel", "memory", "on_error"],
+            "card" => &["with", "org", "retry", "timeout", "fuel", "memory", "on_error"],
             "if" => &["then", "else", "on_error"],
             "switch" => &["cases", "default", "on_error"],
             "for_each" => &["as", "concurrency", "steps", "on_error"],
@@ -976,6 +986,28 @@ impl<'a> Cx<'a> {
                 Template::literal(serde_json::json!({}))
             }
         };
+        let org = match get(entries, "org") {
+            Some((_, n)) => self.org_name(n, path),
+            None => {
+                let org = self
+                    .trigger_org
+                    .clone()
+                    .or_else(|| self.orgs.default_org().map(str::to_string));
+                if org.is_none() && !self.trigger_org_failed && summary.as_ref().is_some_and(|s| s.okta) {
+                    self.err(
+                        "org",
+                        card_node.span,
+                        path,
+                        format!(
+                            "card `{}` calls Okta and several orgs are configured ({}), none named `default`: say which with `org:`",
+                            card.name,
+                            self.orgs.listed()
+                        ),
+                    );
+                }
+                org
+            }
+        };
         let retry = get(entries, "retry").and_then(|(_, n)| self.retry(n, path));
         let limits = LimitOverrides {
             fuel: get(entries, "fuel")
@@ -987,6 +1019,7 @@ impl<'a> Cx<'a> {
         };
         Some(StepKind::Card(CardStep {
             card,
+            org,
             with,
             retry,
             limits,
@@ -1722,7 +1755,7 @@ impl<'a> Cx<'a> {
             "okta" => {
                 self.check_keys(
                     entries,
-                    &["okta", "filter", "include_own_events"],
+                    &["okta", "org", "filter", "include_own_events"],
                     "an `okta` trigger",
                     top,
                 );
@@ -1796,11 +1829,54 @@ impl<'a> Cx<'a> {
                 .unwrap_or(false),
             None => false,
         };
+        let org = match get(entries, "org") {
+            Some((_, n)) => self.org_name(n, top),
+            None => match self.orgs.default_org() {
+                Some(o) => Some(o.to_string()),
+                None => {
+                    self.err(
+                        "org",
+                        value.span,
+                        top,
+                        format!(
+                            "several Okta orgs are configured ({}), none named `default`: say whose events start this flow with `org:`",
+                            self.orgs.listed()
+                        ),
+                    );
+                    None
+                }
+            },
+        };
+        self.trigger_org = org.clone();
+        self.trigger_org_failed = org.is_none();
+        let org = org?;
         ok.then_some(Trigger::Okta(OktaTrigger {
             event_types,
             filter,
             include_own_events,
+            org,
         }))
+    }
+
+    /// An `org:` value: the name of a configured Okta org.
+    fn org_name(&mut self, node: &Node, path: &[String]) -> Option<String> {
+        let name = self.expect_text(node, "`org`", path)?.trim().to_string();
+        if self.orgs.contains(&name) {
+            return Some(name);
+        }
+        let hint = suggestion(&name, self.orgs.names().iter().map(String::as_str));
+        let known = if self.orgs.names().len() == 1 {
+            format!("the one configured is {}", self.orgs.listed())
+        } else {
+            format!("configured: {}", self.orgs.listed())
+        };
+        self.err(
+            "unknown-org",
+            node.span,
+            path,
+            format!("no Okta org named `{name}` is configured ({known}){hint}"),
+        );
+        None
     }
 
     fn schedule(&mut self, value: &Node) -> Option<Trigger> {

@@ -46,6 +46,9 @@ pub struct CardCall {
     pub input: Json,
     pub ctx: CallContext,
     pub limits: LimitOverrides,
+    /// The Okta org the card's Okta calls go to (the step's resolved `org`);
+    /// `None`: the default org, if there is one.
+    pub org: Option<String>,
 }
 
 /// What came back from one card call.
@@ -934,6 +937,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 input: rec.input.clone().unwrap_or(Json::Null),
                 ctx: CallContext::new(&run.run_id, &run.flow_name, path, attempt, run.dry_run),
                 limits: c.limits,
+                org: c.org.clone(),
             };
             let result = run.env.cards.invoke(call).await;
             rec.attempts = attempt;

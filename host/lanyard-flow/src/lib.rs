@@ -89,7 +89,7 @@ mod scope;
 pub mod trace;
 pub mod yaml;
 
-pub use catalog::{CardCatalog, CardSummary, StaticCatalog};
+pub use catalog::{CardCatalog, CardSummary, DEFAULT_ORG, OktaOrgs, StaticCatalog};
 pub use compile::{Compiled, compile};
 pub use diag::{Diagnostic, Pos, Severity, Span};
 pub use expr::{Expr, ExprError, Template};

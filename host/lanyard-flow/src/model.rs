@@ -308,6 +308,10 @@ impl StepKind {
 #[derive(Debug)]
 pub struct CardStep {
     pub card: CardRef,
+    /// The Okta org the card's Okta calls go to: the step's `org:`, else the
+    /// trigger's org, else the default org; `None` when there is none of
+    /// those (several orgs, no `default`, and a card that calls no Okta).
+    pub org: Option<String>,
     pub with: Template,
     pub retry: Option<Retry>,
     pub limits: LimitOverrides,
@@ -567,6 +571,8 @@ pub struct OktaTrigger {
     /// Whether events caused by lanyard's own Okta identity start this flow
     /// (off by default: the seed's loop warning).
     pub include_own_events: bool,
+    /// The org whose events start the flow: `org:`, or the default org.
+    pub org: String,
 }
 
 impl OktaTrigger {

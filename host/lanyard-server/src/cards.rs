@@ -203,6 +203,8 @@ pub struct CardSet {
     /// Versions of each card, newest first.
     by_name: BTreeMap<String, Vec<Arc<CardVersionEntry>>>,
     health: CardHealth,
+    /// The configured Okta orgs, for flows' `org:` (validation asks the catalog).
+    orgs: lanyard_flow::OktaOrgs,
 }
 
 impl std::fmt::Debug for CardSet {
@@ -306,12 +308,22 @@ impl CardSet {
         for versions in by_name.values_mut() {
             versions.sort_by(|a, b| b.semver.cmp(&a.semver));
         }
-        CardSet { by_name, health }
+        CardSet {
+            by_name,
+            health,
+            orgs: lanyard_flow::OktaOrgs::default(),
+        }
     }
 
     /// The same set, sharing `health` (the set before it's), so cards marked
     /// broken stay broken across reloads; marks the store kept (from before a
     /// restart) join it.
+    /// The same cards, validating flows against these Okta orgs.
+    pub fn with_okta_orgs(mut self, orgs: lanyard_flow::OktaOrgs) -> CardSet {
+        self.orgs = orgs;
+        self
+    }
+
     pub fn with_health(mut self, health: CardHealth) -> CardSet {
         let kept: Vec<(String, Broken)> = self.health.map().iter().map(|(d, b)| (d.clone(), b.clone())).collect();
         for (digest, broken) in kept {
@@ -514,11 +526,16 @@ impl CardCatalog for CardSet {
             CardSummary::new(&e.name)
                 .with_version(&e.version)
                 .with_input_schema(e.input_schema.clone())
+                .with_okta(!e.requested.okta.is_empty() || !e.requested.okta_api.is_empty())
         })
     }
 
     fn names(&self) -> Vec<String> {
         self.by_name.keys().cloned().collect()
+    }
+
+    fn okta_orgs(&self) -> lanyard_flow::OktaOrgs {
+        self.orgs.clone()
     }
 }
 
@@ -557,7 +574,10 @@ pub fn load_builtins(runtime: &Runtime) -> (Vec<Arc<LoadedCard>>, Vec<String>) {
 pub struct Invoker {
     pub cards: Arc<CardSet>,
     pub runtime: Runtime,
+    /// Every capability but Okta's, which is per org: `okta`.
     pub caps: Capabilities,
+    /// The Okta capability of each org; a call gets its step's org's.
+    pub okta: crate::orgs::OktaByOrg,
     pub store: Store,
 }
 
@@ -582,11 +602,13 @@ impl Invoker {
             memory_bytes: call.limits.memory,
             deadline: call.limits.timeout,
         };
+        let mut caps = self.caps.clone();
+        caps.okta = self.okta.for_step(call.org.as_deref());
         let request = CallRequest {
             ctx: call.ctx,
             input: Input::Json(call.input),
             grants: entry.grants.clone(),
-            caps: self.caps.clone(),
+            caps,
             limits,
         };
         let outcome = self.runtime.call(&card, request).await;

@@ -90,6 +90,8 @@ pub struct RawServer {
     pub body_timeout: Option<String>,
 }
 
+/// `[okta]`: one org, or (with only `orgs`) several named ones, each
+/// `[okta.orgs.<name>]` with the same keys as `[okta]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawOkta {
@@ -105,6 +107,25 @@ pub struct RawOkta {
     pub self_actor_ids: Vec<String>,
     /// Ask Okta who the token belongs to (`GET /api/v1/users/me`), default true.
     pub detect_self: Option<bool>,
+    /// The `Authorization` value the org's Event Hook sends (for `[okta]`,
+    /// `[hooks.okta] secret` says the same).
+    pub hook_secret: Option<SecretSource>,
+    /// `[okta.orgs.<name>]`: several orgs, by name.
+    #[serde(default)]
+    pub orgs: BTreeMap<String, RawOkta>,
+}
+
+impl RawOkta {
+    /// Whether the table configures an org itself (any key but `orgs`).
+    fn has_org_keys(&self) -> bool {
+        self.sandbox
+            || self.org_url.is_some()
+            || self.allow_insecure_http
+            || self.auth.is_some()
+            || !self.self_actor_ids.is_empty()
+            || self.detect_self.is_some()
+            || self.hook_secret.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -259,9 +280,9 @@ pub struct Config {
     /// The file it came from (`None` for a config built in code).
     pub file: Option<PathBuf>,
     pub server: ServerConfig,
-    pub okta: OktaSetup,
-    /// `[hooks.okta] secret`: without it `POST /hooks/okta` is refused.
-    pub hook_secret: Option<Secret>,
+    /// The Okta orgs, in name order: none, the one `[okta]` configures (named
+    /// `default`), or `[okta.orgs.<name>]`.
+    pub orgs: Vec<OrgConfig>,
     pub workers: WorkersConfig,
     pub limits: lanyard_runtime::Limits,
     pub max_instances: u32,
@@ -282,7 +303,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("file", &self.file)
             .field("server", &self.server)
-            .field("okta", &self.okta)
+            .field("orgs", &self.orgs)
             .field("workers", &self.workers)
             .field("error_flow", &self.error_flow)
             .finish_non_exhaustive()
@@ -339,10 +360,42 @@ impl fmt::Debug for ServerConfig {
     }
 }
 
+/// One Okta org: where its events come in and where its cards' calls go.
+#[derive(Clone)]
+pub struct OrgConfig {
+    /// [`lanyard_flow::DEFAULT_ORG`] for `[okta]`; `<name>` for `[okta.orgs.<name>]`.
+    pub name: String,
+    pub setup: OktaSetup,
+    /// The `Authorization` value the org's Event Hook sends; without it the
+    /// org's hook route answers 404.
+    pub hook_secret: Option<Secret>,
+}
+
+impl fmt::Debug for OrgConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OrgConfig")
+            .field("name", &self.name)
+            .field("setup", &self.setup)
+            .field("hook_secret", &self.hook_secret.is_some())
+            .finish()
+    }
+}
+
+impl OrgConfig {
+    /// The ids of the daemon's own identity in this org, as configured.
+    pub fn self_actor_ids(&self) -> &[String] {
+        match &self.setup {
+            OktaSetup::None => &[],
+            OktaSetup::Sandbox { self_actor_ids } | OktaSetup::Org { self_actor_ids, .. } => self_actor_ids,
+        }
+    }
+}
+
 /// Which Okta org the `okta` capability talks to.
 #[derive(Clone)]
 pub enum OktaSetup {
-    /// No `[okta]` table: Okta cards answer `unavailable`.
+    /// Events only (`[hooks.okta]` without `[okta]`): Okta cards answer
+    /// `unavailable`.
     None,
     /// `[okta] sandbox = true`: the embedded simulated org, started in-process.
     Sandbox { self_actor_ids: Vec<String> },
@@ -585,112 +638,8 @@ impl Config {
             body_timeout,
         };
 
-        // [okta]
-        let okta = match &raw.okta {
-            None => OktaSetup::None,
-            Some(o) => {
-                for (i, id) in o.self_actor_ids.iter().enumerate() {
-                    if id.trim().is_empty() {
-                        p.push(&format!("okta.self_actor_ids[{i}]"), "is empty");
-                    }
-                }
-                if o.sandbox {
-                    if o.org_url.is_some() || o.auth.is_some() {
-                        p.push("okta", "`sandbox = true` runs the embedded org; remove `org_url` and `auth` (or set `sandbox = false`)");
-                    }
-                    OktaSetup::Sandbox {
-                        self_actor_ids: o.self_actor_ids.clone(),
-                    }
-                } else {
-                    let org_url = match &o.org_url {
-                        Some(u) => {
-                            let checked = if o.allow_insecure_http {
-                                lanyard_okta::OrgUrl::parse_allowing_insecure_http(u)
-                            } else {
-                                lanyard_okta::OrgUrl::parse(u)
-                            };
-                            match checked {
-                                Ok(url) => Some(url),
-                                Err(e @ lanyard_okta::OrgUrlError::InsecureHttp { .. }) => {
-                                    p.push("okta.org_url", format!("{e} (or, to send them anyway, set `allow_insecure_http = true`)"));
-                                    None
-                                }
-                                Err(e) => {
-                                    p.push("okta.org_url", e);
-                                    None
-                                }
-                            }
-                        }
-                        None => {
-                            p.push("okta", "set `org_url` and `auth`, or `sandbox = true` for the embedded simulated org");
-                            None
-                        }
-                    };
-                    let auth = match &o.auth {
-                        None => {
-                            if o.org_url.is_some() {
-                                p.push("okta.auth", "missing: `auth = { ssws = { env = \"OKTA_API_TOKEN\" } }` or `auth = { private_key_jwt = { ... } }`");
-                            }
-                            None
-                        }
-                        Some(RawOktaAuth::Ssws(src)) => p
-                            .secret("okta.auth.ssws", Some(src), env)
-                            .map(|s| lanyard_okta::Auth::Ssws(s.expose().to_string())),
-                        Some(RawOktaAuth::PrivateKeyJwt(k)) => {
-                            let key_path = anchor(&k.key_file);
-                            match std::fs::read_to_string(&key_path) {
-                                Ok(pem) if pem.contains("PRIVATE KEY") => {
-                                    if k.client_id.trim().is_empty() {
-                                        p.push("okta.auth.private_key_jwt.client_id", "is empty");
-                                    }
-                                    for (i, s) in k.scopes.iter().enumerate() {
-                                        if !s.starts_with("okta.") {
-                                            p.push(&format!("okta.auth.private_key_jwt.scopes[{i}]"), format!("`{s}` is not an Okta scope (okta.users.read, ...)"));
-                                        }
-                                    }
-                                    Some(lanyard_okta::Auth::PrivateKeyJwt(lanyard_okta::PrivateKeyJwt {
-                                        client_id: k.client_id.clone(),
-                                        private_key_pem: pem,
-                                        key_id: k.key_id.clone(),
-                                        scopes: k.scopes.clone(),
-                                    }))
-                                }
-                                Ok(_) => {
-                                    p.push("okta.auth.private_key_jwt.key_file", format!("{} is not a PEM private key", key_path.display()));
-                                    None
-                                }
-                                Err(e) => {
-                                    p.push("okta.auth.private_key_jwt.key_file", format!("cannot read {}: {e}", key_path.display()));
-                                    None
-                                }
-                            }
-                        }
-                    };
-                    let mut self_actor_ids = o.self_actor_ids.clone();
-                    if let Some(lanyard_okta::Auth::PrivateKeyJwt(k)) = &auth {
-                        // A service app appears in the System Log as the actor
-                        // whose id is its client id.
-                        if !self_actor_ids.contains(&k.client_id) {
-                            self_actor_ids.push(k.client_id.clone());
-                        }
-                    }
-                    match (org_url, auth) {
-                        (Some(org_url), Some(auth)) => OktaSetup::Org {
-                            org_url,
-                            auth,
-                            self_actor_ids,
-                            detect_self: o.detect_self.unwrap_or(true),
-                        },
-                        _ => OktaSetup::None,
-                    }
-                }
-            }
-        };
-
-        let hook_secret = match &raw.hooks.okta {
-            Some(h) => p.secret("hooks.okta.secret", Some(&h.secret), env),
-            None => None,
-        };
+        // [okta], [okta.orgs.<name>], [hooks.okta]
+        let orgs = okta_orgs(&mut p, &raw, env, &anchor);
 
         // [workers]
         let concurrency = raw.workers.concurrency.unwrap_or(64);
@@ -830,7 +779,7 @@ impl Config {
             interval: p.duration("poll.interval", raw.poll.interval.as_deref(), Duration::from_secs(15)),
             lookback: p.duration("poll.lookback", raw.poll.lookback.as_deref(), Duration::from_secs(300)),
         };
-        if poll.enabled && matches!(okta, OktaSetup::None) {
+        if poll.enabled && !orgs.iter().any(|o| !matches!(o.setup, OktaSetup::None)) {
             p.push("poll.enabled", "polling the System Log needs an `[okta]` org");
         }
         if poll.interval < Duration::from_secs(1) {
@@ -846,8 +795,7 @@ impl Config {
         Ok(Config {
             file: file.map(Path::to_path_buf),
             server,
-            okta,
-            hook_secret,
+            orgs,
             workers,
             limits,
             max_instances: max_instances.clamp(1, 10_000),
@@ -863,11 +811,179 @@ impl Config {
         })
     }
 
-    /// The ids of the daemon's own Okta identity configured in the file.
-    pub fn self_actor_ids(&self) -> &[String] {
-        match &self.okta {
-            OktaSetup::None => &[],
-            OktaSetup::Sandbox { self_actor_ids } | OktaSetup::Org { self_actor_ids, .. } => self_actor_ids,
+    /// The org named `name`.
+    pub fn org(&self, name: &str) -> Option<&OrgConfig> {
+        self.orgs.iter().find(|o| o.name == name)
+    }
+
+    /// The org used where none is named (the only one, or the one named
+    /// `default`): see [`lanyard_flow::OktaOrgs::default_org`].
+    pub fn default_org(&self) -> Option<&OrgConfig> {
+        self.okta_orgs().default_org().and_then(|name| self.org(name))
+    }
+
+    /// The org names flows may use in `org:` (one, `default`, when no org is
+    /// configured, as with a single `[okta]`).
+    pub fn okta_orgs(&self) -> lanyard_flow::OktaOrgs {
+        lanyard_flow::OktaOrgs::new(self.orgs.iter().map(|o| o.name.clone()))
+    }
+}
+
+/// Whether `name` can name an org: lowercase letters, digits and `-`,
+/// starting with a letter, at most 32 characters (it is a URL path segment).
+pub fn is_org_name(name: &str) -> bool {
+    name.len() <= 32
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// `[okta]` and `[hooks.okta]`, or `[okta.orgs.<name>]`: every org, in name order.
+fn okta_orgs(p: &mut Problems, raw: &RawConfig, env: &dyn Env, anchor: &dyn Fn(&Path) -> PathBuf) -> Vec<OrgConfig> {
+    let hooks_secret = raw.hooks.okta.as_ref().and_then(|h| p.secret("hooks.okta.secret", Some(&h.secret), env));
+    let Some(okta) = &raw.okta else {
+        // A hook without an org: events come in, Okta cards answer `unavailable`.
+        return match hooks_secret {
+            Some(secret) => vec![OrgConfig {
+                name: lanyard_flow::DEFAULT_ORG.to_string(),
+                setup: OktaSetup::None,
+                hook_secret: Some(secret),
+            }],
+            None => Vec::new(),
+        };
+    };
+    if okta.orgs.is_empty() {
+        let own = p.secret("okta.hook_secret", okta.hook_secret.as_ref(), env);
+        if own.is_some() && raw.hooks.okta.is_some() {
+            p.push("okta.hook_secret", "the hook secret is set twice: keep this one or `[hooks.okta] secret`");
+        }
+        let setup = okta_setup(p, "okta", okta, env, anchor);
+        return vec![OrgConfig {
+            name: lanyard_flow::DEFAULT_ORG.to_string(),
+            setup,
+            hook_secret: own.or(hooks_secret),
+        }];
+    }
+    if okta.has_org_keys() {
+        p.push(
+            "okta",
+            "configure one org in `[okta]` or several in `[okta.orgs.<name>]`, not both: move these keys into an org's table (the org `[okta]` configures is named `default`)",
+        );
+    }
+    if raw.hooks.okta.is_some() {
+        p.push("hooks.okta", "with named orgs each org's Event Hook secret is `hook_secret` in its `[okta.orgs.<name>]` table");
+    }
+    let mut out = Vec::new();
+    for (name, org) in &okta.orgs {
+        let key = format!("okta.orgs.{name}");
+        if !is_org_name(name) {
+            p.push(&key, format!("`{name}` is not an org name: lowercase letters, digits and `-`, starting with a letter, at most 32"));
+            continue;
+        }
+        if !org.orgs.is_empty() {
+            p.push(&format!("{key}.orgs"), "orgs do not nest: every org is an `[okta.orgs.<name>]` table");
+        }
+        let hook_secret = p.secret(&format!("{key}.hook_secret"), org.hook_secret.as_ref(), env);
+        let setup = okta_setup(p, &key, org, env, anchor);
+        out.push(OrgConfig { name: name.clone(), setup, hook_secret });
+    }
+    out
+}
+
+/// One org's table (`okta` or `okta.orgs.<name>`, the `key` of its problems).
+fn okta_setup(p: &mut Problems, key: &str, o: &RawOkta, env: &dyn Env, anchor: &dyn Fn(&Path) -> PathBuf) -> OktaSetup {
+    for (i, id) in o.self_actor_ids.iter().enumerate() {
+        if id.trim().is_empty() {
+            p.push(&format!("{key}.self_actor_ids[{i}]"), "is empty");
+        }
+    }
+    if o.sandbox {
+        if o.org_url.is_some() || o.auth.is_some() {
+            p.push(key, "`sandbox = true` runs the embedded org; remove `org_url` and `auth` (or set `sandbox = false`)");
+        }
+        OktaSetup::Sandbox {
+            self_actor_ids: o.self_actor_ids.clone(),
+        }
+    } else {
+        let org_url = match &o.org_url {
+            Some(u) => {
+                let checked = if o.allow_insecure_http {
+                    lanyard_okta::OrgUrl::parse_allowing_insecure_http(u)
+                } else {
+                    lanyard_okta::OrgUrl::parse(u)
+                };
+                match checked {
+                    Ok(url) => Some(url),
+                    Err(e @ lanyard_okta::OrgUrlError::InsecureHttp { .. }) => {
+                        p.push(&format!("{key}.org_url"), format!("{e} (or, to send them anyway, set `allow_insecure_http = true`)"));
+                        None
+                    }
+                    Err(e) => {
+                        p.push(&format!("{key}.org_url"), e);
+                        None
+                    }
+                }
+            }
+            None => {
+                p.push(key, "set `org_url` and `auth`, or `sandbox = true` for the embedded simulated org");
+                None
+            }
+        };
+        let auth = match &o.auth {
+            None => {
+                if o.org_url.is_some() {
+                    p.push(&format!("{key}.auth"), "missing: `auth = { ssws = { env = \"OKTA_API_TOKEN\" } }` or `auth = { private_key_jwt = { ... } }`");
+                }
+                None
+            }
+            Some(RawOktaAuth::Ssws(src)) => p
+                .secret(&format!("{key}.auth.ssws"), Some(src), env)
+                .map(|s| lanyard_okta::Auth::Ssws(s.expose().to_string())),
+            Some(RawOktaAuth::PrivateKeyJwt(k)) => {
+                let key_path = anchor(&k.key_file);
+                match std::fs::read_to_string(&key_path) {
+                    Ok(pem) if pem.contains("PRIVATE KEY") => {
+                        if k.client_id.trim().is_empty() {
+                            p.push(&format!("{key}.auth.private_key_jwt.client_id"), "is empty");
+                        }
+                        for (i, s) in k.scopes.iter().enumerate() {
+                            if !s.starts_with("okta.") {
+                                p.push(&format!("{key}.auth.private_key_jwt.scopes[{i}]"), format!("`{s}` is not an Okta scope (okta.users.read, ...)"));
+                            }
+                        }
+                        Some(lanyard_okta::Auth::PrivateKeyJwt(lanyard_okta::PrivateKeyJwt {
+                            client_id: k.client_id.clone(),
+                            private_key_pem: pem,
+                            key_id: k.key_id.clone(),
+                            scopes: k.scopes.clone(),
+                        }))
+                    }
+                    Ok(_) => {
+                        p.push(&format!("{key}.auth.private_key_jwt.key_file"), format!("{} is not a PEM private key", key_path.display()));
+                        None
+                    }
+                    Err(e) => {
+                        p.push(&format!("{key}.auth.private_key_jwt.key_file"), format!("cannot read {}: {e}", key_path.display()));
+                        None
+                    }
+                }
+            }
+        };
+        let mut self_actor_ids = o.self_actor_ids.clone();
+        if let Some(lanyard_okta::Auth::PrivateKeyJwt(k)) = &auth {
+            // A service app appears in the System Log as the actor
+            // whose id is its client id.
+            if !self_actor_ids.contains(&k.client_id) {
+                self_actor_ids.push(k.client_id.clone());
+            }
+        }
+        match (org_url, auth) {
+            (Some(org_url), Some(auth)) => OktaSetup::Org {
+                org_url,
+                auth,
+                self_actor_ids,
+                detect_self: o.detect_self.unwrap_or(true),
+            },
+            _ => OktaSetup::None,
         }
     }
 }
@@ -950,7 +1066,8 @@ mod tests {
         let c = Config::parse("", None, &env()).unwrap();
         assert_eq!(c.server.listen.to_string(), DEFAULT_LISTEN);
         assert!(c.server.admin_token.is_none());
-        assert!(matches!(c.okta, OktaSetup::None));
+        assert!(c.orgs.is_empty());
+        assert_eq!(c.okta_orgs(), lanyard_flow::OktaOrgs::single());
         assert_eq!(c.workers.concurrency, 64);
     }
 
@@ -976,15 +1093,23 @@ memory = "12 parsecs"
 grants = ["connection:it-slack", "files:/etc"]
 "#;
         let e = Config::parse(text, None, &env()).unwrap_err();
+        assert_reports(
+            &e,
+            &[
+                "server.listen:",
+                "server.admin_token: env var MISSING is not set",
+                "workers.concurrency:",
+                "limits.memory:",
+                "cards.\"slack.post\".grants[0]: no connection `it-slack`",
+                "cards.\"slack.post\".grants[1]:",
+            ],
+        );
+    }
+
+    /// Each of `wants` is in one of the problems `e` reports.
+    fn assert_reports(e: &ConfigError, wants: &[&str]) {
         let all = e.problems.join("\n");
-        for want in [
-            "server.listen:",
-            "server.admin_token: env var MISSING is not set",
-            "workers.concurrency:",
-            "limits.memory:",
-            "cards.\"slack.post\".grants[0]: no connection `it-slack`",
-            "cards.\"slack.post\".grants[1]:",
-        ] {
+        for want in wants {
             assert!(all.contains(want), "missing {want:?} in:\n{all}");
         }
     }
@@ -998,7 +1123,7 @@ grants = ["connection:it-slack", "files:/etc"]
         }
         let c = Config::parse(text, Some(Path::new("/etc/lanyard/lanyard.toml")), &env).unwrap();
         assert_eq!(c.server.data_dir, Path::new("/etc/lanyard/lanyard-data"));
-        assert!(c.hook_secret.is_some());
+        assert!(c.default_org().unwrap().hook_secret.is_some());
         assert!(c.card_grants["slack.post"].allows_connection("it-slack"));
         // Its error flow is the one in flows/.
         let error_flow = include_str!("../../../flows/failures-to-it.yaml");
@@ -1049,10 +1174,10 @@ grants = ["connection:it-slack", "files:/etc"]
         assert!(e.contains("https://acme.okta.com"), "{e}");
 
         let c = Config::parse("[okta]\norg_url = \"http://acme.okta.com\"\nallow_insecure_http = true\nauth = { ssws = { env = \"ADMIN\" } }\n", None, &env()).unwrap();
-        assert!(matches!(&c.okta, OktaSetup::Org { org_url, .. } if org_url.is_insecure()));
+        assert!(matches!(&c.orgs[0].setup, OktaSetup::Org { org_url, .. } if org_url.is_insecure()));
         for fine in ["https://acme.okta.com", "http://127.0.0.1:8181"] {
             let c = Config::parse(&format!("[okta]\norg_url = \"{fine}\"\nauth = {{ ssws = {{ env = \"ADMIN\" }} }}\n"), None, &env()).unwrap();
-            assert!(matches!(c.okta, OktaSetup::Org { .. }), "{fine}");
+            assert!(matches!(c.orgs[0].setup, OktaSetup::Org { .. }), "{fine}");
         }
     }
 
@@ -1070,8 +1195,95 @@ grants = ["connection:it-slack", "files:/etc"]
         assert!((64..=16_384).contains(&c.server.max_connections), "{}", c.server.max_connections);
         assert_eq!(c.server.reserved_connections, DEFAULT_RESERVED_CONNECTIONS);
         assert_eq!((c.server.idle_timeout, c.server.body_timeout), (Duration::from_secs(10), Duration::from_secs(30)));
-        assert!(matches!(c.okta, OktaSetup::Sandbox { .. }));
+        assert!(matches!(c.orgs[0].setup, OktaSetup::Sandbox { .. }));
         assert_eq!(parse_size("512KiB").unwrap(), 512 << 10);
         assert!(parse_size("5 furlongs").is_err());
+    }
+
+    #[test]
+    fn one_okta_table_is_the_org_named_default_with_its_hook_secret() {
+        let c = Config::parse("[okta]\nsandbox = true\n[hooks.okta]\nsecret = { env = \"ADMIN\" }\n", None, &env()).unwrap();
+        assert_eq!(c.orgs.len(), 1);
+        let org = c.default_org().unwrap();
+        assert_eq!(org.name, lanyard_flow::DEFAULT_ORG);
+        assert_eq!(org.hook_secret.as_ref().unwrap().expose(), "a-token");
+        // The same secret as a key of the table.
+        let c = Config::parse("[okta]\nsandbox = true\nhook_secret = { value = \"Bearer hook\" }\n", None, &env()).unwrap();
+        assert_eq!(c.orgs[0].hook_secret.as_ref().unwrap().expose(), "Bearer hook");
+        let e = Config::parse("[okta]\nsandbox = true\nhook_secret = { value = \"x\" }\n[hooks.okta]\nsecret = { value = \"y\" }\n", None, &env()).unwrap_err();
+        assert_eq!(e.problems, ["okta.hook_secret: the hook secret is set twice: keep this one or `[hooks.okta] secret`"]);
+        // A hook without an org: events come in, Okta cards have no org to call.
+        let c = Config::parse("[hooks.okta]\nsecret = { env = \"ADMIN\" }\n", None, &env()).unwrap();
+        assert!(matches!(c.default_org().unwrap().setup, OktaSetup::None));
+    }
+
+    #[test]
+    fn named_orgs_each_with_their_own_keys_and_hook_secret() {
+        let text = r#"
+[okta.orgs.prod]
+org_url = "https://acme.okta.com"
+auth = { ssws = { value = "00prodtoken" } }
+self_actor_ids = ["00uprodsvc"]
+hook_secret = { value = "Bearer prod-hook" }
+
+[okta.orgs.preview]
+sandbox = true
+hook_secret = { env = "ADMIN" }
+"#;
+        let c = Config::parse(text, None, &env()).unwrap();
+        let names: Vec<&str> = c.orgs.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["preview", "prod"]);
+        assert!(c.default_org().is_none(), "two orgs, none named default");
+        assert_eq!(c.okta_orgs(), lanyard_flow::OktaOrgs::new(["prod", "preview"]));
+        let prod = c.org("prod").unwrap();
+        assert!(matches!(&prod.setup, OktaSetup::Org { org_url, .. } if org_url.to_string().starts_with("https://acme.okta.com")));
+        assert_eq!(prod.self_actor_ids(), ["00uprodsvc"]);
+        assert_eq!(prod.hook_secret.as_ref().unwrap().expose(), "Bearer prod-hook");
+        assert!(matches!(c.org("preview").unwrap().setup, OktaSetup::Sandbox { .. }));
+        assert_eq!(c.org("preview").unwrap().hook_secret.as_ref().unwrap().expose(), "a-token");
+        // With one named `default`, that one is the default.
+        let c = Config::parse("[okta.orgs.default]\nsandbox = true\n[okta.orgs.preview]\nsandbox = true\n", None, &env()).unwrap();
+        assert_eq!(c.default_org().unwrap().name, "default");
+    }
+
+    #[test]
+    fn mixed_forms_bad_names_and_problems_inside_an_org_are_reported_with_their_place() {
+        let text = r#"
+[okta]
+sandbox = true
+[okta.orgs.prod]
+org_url = "http://acme.okta.com"
+auth = { ssws = { env = "MISSING" } }
+[okta.orgs.Preview]
+sandbox = true
+[okta.orgs.x.orgs.y]
+sandbox = true
+[hooks.okta]
+secret = { value = "Bearer x" }
+"#;
+        let e = Config::parse(text, Some(Path::new("lanyard.toml")), &env()).unwrap_err();
+        assert_reports(
+            &e,
+            &[
+                "okta: configure one org in `[okta]` or several in `[okta.orgs.<name>]`, not both",
+                "hooks.okta: with named orgs each org's Event Hook secret is `hook_secret`",
+                "okta.orgs.prod.org_url: ",
+                "okta.orgs.prod.auth.ssws: env var MISSING is not set",
+                "okta.orgs.Preview: `Preview` is not an org name",
+                "okta.orgs.x.orgs: orgs do not nest",
+                "okta.orgs.x: set `org_url` and `auth`, or `sandbox = true`",
+            ],
+        );
+        assert!(e.to_string().starts_with("lanyard.toml: "), "{e}");
+        for (name, ok) in [("prod", true), ("eu-west-2", true), ("a", true), ("2prod", false), ("pr_od", false), ("", false), (&"x".repeat(33), false)] {
+            assert_eq!(is_org_name(name), ok, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn polling_needs_an_org_it_can_read() {
+        let e = Config::parse("[hooks.okta]\nsecret = { env = \"ADMIN\" }\n[poll]\nenabled = true\n", None, &env()).unwrap_err();
+        assert_eq!(e.problems, ["poll.enabled: polling the System Log needs an `[okta]` org"]);
+        Config::parse("[okta.orgs.a]\nsandbox = true\n[okta.orgs.b]\nsandbox = true\n[poll]\nenabled = true\n", None, &env()).unwrap();
     }
 }

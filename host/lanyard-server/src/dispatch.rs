@@ -6,8 +6,9 @@
 //! event is dispatched after every earlier-published event that was waiting
 //! when its page was read, however deliveries and pages cut the stream, and
 //! runs about one subject are created, and queued, in `published` order. It
-//! matches every event to the flows that want it (event type, the daemon's
-//! own actor unless the flow opts in, the trigger's filter), asks the runaway
+//! matches every event to the flows that want it (the org it came from, event
+//! type, the daemon's own actor in that org unless the flow opts in, the
+//! trigger's filter), asks the runaway
 //! breaker, and creates the event's runs atomically with its dispatch. One
 //! flush per page makes the page's runs durable before any of them can call a
 //! card; then they are queued. When the queue is full it stops reading: events
@@ -179,12 +180,18 @@ async fn pause(failures: u32, store: &Store, stop: &crate::shutdown::Shutdown) -
 async fn dispatch_one(engine: &Engine, ev: &InboxEvent, queued: &mut Vec<RunTask>) -> Result<(), lanyard_store::StoreError> {
     let snapshot = engine.flows();
     let event = &ev.event;
-    let own = engine.is_self_actor(&event.actor.id);
+    // An event stored without an org is the default org's; one of an org
+    // no longer configured starts nothing.
+    let org = engine.orgs().event_org(ev.org.as_deref());
+    let own = org.is_some_and(|o| engine.is_self_actor(o, &event.actor.id));
     let mut json: Option<serde_json::Value> = None;
     // The flows that want the event, first: the last one takes the event's
     // JSON as its run's input rather than a copy.
     let mut wanted = Vec::new();
     for (flow, trigger) in snapshot.okta_flows(&event.event_type) {
+        if org != Some(trigger.org.as_str()) {
+            continue;
+        }
         if !flow.enabled {
             tracing::debug!(event = %ev.uuid, flow = %flow.name, "the flow is off (`enabled: false`); the event does not start it");
             continue;
@@ -262,7 +269,7 @@ async fn dispatch_one(engine: &Engine, ev: &InboxEvent, queued: &mut Vec<RunTask
             }
         }
     }
-    engine.store().dispatch(&ev.uuid, &runs).await?;
+    engine.store().dispatch_from(ev.org.as_deref(), &ev.uuid, &runs).await?;
     for (i, reason) in alerts {
         engine.tell_error_flow(&runs[i], Some(reason));
     }

@@ -1,8 +1,9 @@
 //! The engine: everything a run needs, wired once.
 //!
 //! [`Engine`] owns the store, the card runtime and the card set, the
-//! capabilities (Okta: a real org or the embedded sandbox; HTTP and mail from
-//! `lanyard-connect`; tables from the store), the loaded flows (an immutable
+//! capabilities (Okta: each configured org, a real one or an embedded
+//! sandbox, by name in `crate::orgs`, chosen per card step; HTTP and mail
+//! from `lanyard-connect`; tables from the store), the loaded flows (an immutable
 //! [`FlowSet`] swapped whole on reload), durable intake, the dispatcher, the
 //! bounded worker pool with per-subject order, the runaway breaker, the
 //! global error flow, crash recovery and shutdown. `lanyard serve`,
@@ -29,7 +30,7 @@
 
 use crate::breaker::Breaker;
 use crate::cards::{load_builtins, CardSet, Invoker};
-use crate::config::{Config, OktaSetup};
+use crate::config::Config;
 use crate::flows::{read_flow_file, read_flow_files, FlowSet, LoadError};
 use crate::intake::Intake;
 use crate::journal::{RunCards, StoreJournal};
@@ -51,7 +52,7 @@ use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, oneshot, watch};
 use tokio::task::JoinHandle;
@@ -72,7 +73,7 @@ pub struct EngineOptions {
     pub config: Arc<Config>,
     /// The store to use; by default the one in `config.server.data_dir`.
     pub store: Option<Store>,
-    /// Replace the configured Okta org (tests).
+    /// Replace the default Okta org's capability (tests).
     pub okta: Option<Arc<dyn OktaApi>>,
     pub clock: Arc<dyn Clock>,
     pub mode: Mode,
@@ -186,15 +187,6 @@ pub struct ReloadStatus {
     pub last_error: Option<LoadError>,
 }
 
-/// The Okta org the engine talks to.
-enum OktaOrg {
-    None,
-    /// Boxed: the running sandbox (server task, org) is large.
-    Sandbox(Box<lanyard_okta::sandbox::RunningSandbox>, lanyard_okta::OktaClient),
-    Org(lanyard_okta::OktaClient),
-    Injected,
-}
-
 /// The engine. Cheap to clone; every clone is the same engine.
 #[derive(Clone)]
 pub struct Engine {
@@ -210,7 +202,8 @@ pub(crate) struct Inner {
     caps: Capabilities,
     /// Every configured secret; see `crate::journal`.
     redactor: Arc<Redactor>,
-    okta: OktaOrg,
+    /// The Okta orgs, by name (`crate::orgs`).
+    orgs: crate::orgs::Orgs,
     builtins: tokio::sync::OnceCell<Arc<Vec<Arc<LoadedCard>>>>,
     flows_tx: watch::Sender<Arc<FlowSet>>,
     reload_lock: tokio::sync::Mutex<()>,
@@ -226,7 +219,6 @@ pub(crate) struct Inner {
     pub(crate) intake: Intake,
     pub(crate) queue: RunQueue,
     pub(crate) breaker: Breaker,
-    self_actors: RwLock<HashSet<String>>,
     ready: watch::Sender<bool>,
     /// Stop taking new work (dispatcher, schedules, poller, workers between runs).
     stop: ShutdownTrigger,
@@ -274,50 +266,19 @@ impl Engine {
             ..RuntimeConfig::default()
         })?;
 
-        let mut self_actors: HashSet<String> = config.self_actor_ids().iter().cloned().collect();
-        let (okta, okta_cap): (OktaOrg, Option<Arc<dyn OktaApi>>) = match (&options.okta, &config.okta) {
-            (Some(api), _) => (OktaOrg::Injected, Some(api.clone())),
-            (None, OktaSetup::None) => (OktaOrg::None, None),
-            (None, OktaSetup::Sandbox { .. }) => {
-                let org = lanyard_okta::sandbox::SandboxOrg::new(
-                    lanyard_okta::sandbox::SandboxConfig::default(),
-                    options.clock.clone(),
-                );
-                let running = lanyard_okta::sandbox::RunningSandbox::start(org.clone())
-                    .await
-                    .map_err(|e| EngineError::Okta(format!("cannot start the sandbox org: {e}")))?;
-                let cfg = lanyard_okta::OktaConfig::new(&running.base_url, lanyard_okta::Auth::Ssws(org.service_token().to_string()))
-                    .map_err(|e| EngineError::Okta(e.to_string()))?;
-                let client = lanyard_okta::OktaClient::new(cfg).map_err(|e| EngineError::Okta(e.to_string()))?;
-                self_actors.insert(org.service_user_id().to_string());
-                tracing::info!(
-                    url = %running.base_url,
-                    admin_token = %org.admin_token(),
-                    "the embedded sandbox Okta org is serving (make events happen with `lanyard sandbox event --url ... --token ...`)"
-                );
-                let cap: Arc<dyn OktaApi> = Arc::new(lanyard_okta::OktaCapability::new(client.clone()));
-                (OktaOrg::Sandbox(Box::new(running), client), Some(cap))
-            }
-            (None, OktaSetup::Org { org_url, auth, .. }) => {
-                let cfg = lanyard_okta::OktaConfig::new(org_url, auth.clone()).map_err(|e| EngineError::Okta(e.to_string()))?;
-                let client = lanyard_okta::OktaClient::new(cfg).map_err(|e| EngineError::Okta(e.to_string()))?;
-                let cap: Arc<dyn OktaApi> = Arc::new(lanyard_okta::OktaCapability::new(client.clone()));
-                (OktaOrg::Org(client), Some(cap))
-            }
-        };
+        let mut orgs = crate::orgs::Orgs::start(&config, options.okta.clone(), options.clock.clone()).await?;
         // Every configured secret, once: scrubbed from what cards get back
         // over http and from everything the history keeps.
         let mut secrets = crate::secrets::configured(&config);
-        if let OktaOrg::Sandbox(running, _) = &okta {
-            secrets.add(running.org.service_token()).add(running.org.admin_token());
-        }
+        orgs.secrets(&mut secrets);
         let redactor = Arc::new(Redactor::new(&secrets).map_err(|e| EngineError::Other(e.to_string()))?);
         let http = lanyard_connect::HttpCapability::new(config.connections.clone(), config.http.clone())
             .and_then(|http| http.with_redactor(redactor.clone()))
             .map_err(|e| EngineError::Connections(e.to_string()))?;
+        orgs.scrub_with(&redactor);
         let caps = Capabilities {
-            // What Okta answers reaches cards scrubbed too, as http's does.
-            okta: okta_cap.map(|api| Arc::new(lanyard_core::ScrubbedOkta::new(api, redactor.clone())) as Arc<dyn OktaApi>),
+            // Per org: each card call gets its step's org's (`Invoker::okta`).
+            okta: None,
             http: Some(Arc::new(http)),
             tables: Some(Arc::new(store.clone())),
             mail: config.mail.clone().map(|m| Arc::new(m) as Arc<dyn lanyard_core::caps::MailApi>),
@@ -327,6 +288,7 @@ impl Engine {
             cards: Arc::new(CardSet::default()),
             runtime: runtime.clone(),
             caps: caps.clone(),
+            okta: orgs.capabilities(),
             store: store.clone(),
         });
         let (flows_tx, _) = watch::channel(Arc::new(FlowSet::empty(empty)));
@@ -345,7 +307,7 @@ impl Engine {
             clock: options.clock,
             caps,
             redactor,
-            okta,
+            orgs,
             builtins: tokio::sync::OnceCell::new(),
             flows_tx,
             reload_lock: tokio::sync::Mutex::new(()),
@@ -353,7 +315,6 @@ impl Engine {
             loaded_files: Mutex::new(None),
             flow_writes: tokio::sync::Mutex::new(()),
             extra_flow: options.extra_flow,
-            self_actors: RwLock::new(self_actors),
             ready,
             stop,
             hard_stop,
@@ -458,21 +419,9 @@ impl Engine {
         tasks.push(handle);
     }
 
-    /// Ask Okta who the daemon is, so its own events start no flows.
+    /// Ask each org who the daemon is there, so its own events start no flows.
     async fn detect_self_actor(&self) {
-        let OktaOrg::Org(client) = &self.inner.okta else { return };
-        let detect = matches!(&self.inner.config.okta, OktaSetup::Org { detect_self: true, auth: lanyard_okta::Auth::Ssws(_), .. });
-        if !detect {
-            return;
-        }
-        match tokio::time::timeout(Duration::from_secs(10), client.get_user("me")).await {
-            Ok(Ok(user)) => {
-                tracing::info!(actor = %user.id, login = %user.login(), "events caused by this Okta identity start no flows unless a flow opts in");
-                self.inner.self_actors.write().unwrap_or_else(|p| p.into_inner()).insert(user.id);
-            }
-            Ok(Err(e)) => tracing::warn!(error = %e, "cannot ask Okta who the API token belongs to; set [okta] self_actor_ids so lanyard ignores its own events"),
-            Err(_) => tracing::warn!("Okta did not say in time who the API token belongs to; set [okta] self_actor_ids"),
-        }
+        futures::future::join_all(self.inner.orgs.iter().map(|o| o.detect_self_actor())).await;
     }
 
     // -- accessors ----------------------------------------------------------
@@ -504,33 +453,39 @@ impl Engine {
         &self.inner.intake
     }
 
-    /// The Okta client of the configured org (or the embedded sandbox), for
-    /// System Log polling and hook registration. `None` without `[okta]`.
+    /// The Okta orgs, by name.
+    pub fn orgs(&self) -> &crate::orgs::Orgs {
+        &self.inner.orgs
+    }
+
+    /// The Okta client of the default org (or its embedded sandbox), for
+    /// samples. `None` without one.
     pub fn okta_client(&self) -> Option<&lanyard_okta::OktaClient> {
-        match &self.inner.okta {
-            OktaOrg::Org(c) | OktaOrg::Sandbox(_, c) => Some(c),
-            _ => None,
-        }
+        self.inner.orgs.default_org()?.client()
     }
 
-    /// The embedded sandbox org, when `[okta] sandbox = true`.
+    /// The embedded sandbox org of the default org, when it is one.
     pub fn sandbox(&self) -> Option<&lanyard_okta::sandbox::RunningSandbox> {
-        match &self.inner.okta {
-            OktaOrg::Sandbox(s, _) => Some(s),
-            _ => None,
-        }
+        self.inner.orgs.default_org()?.sandbox()
     }
 
-    /// With the embedded sandbox org and `[hooks.okta] secret`: register an
-    /// Event Hook in the sandbox that delivers to `hook_url` (every event type
+    /// [`Engine::register_sandbox_hook_of`] the default org.
+    pub async fn register_sandbox_hook(&self, hook_url: &str) -> Result<String, String> {
+        let org = self.inner.orgs.default_org().ok_or("no default Okta org: name one")?.name().to_string();
+        self.register_sandbox_hook_of(&org, hook_url).await
+    }
+
+    /// With `org` an embedded sandbox org with a hook secret: register an
+    /// Event Hook in that sandbox that delivers to `hook_url` (every event type
     /// Okta allows in hooks) and verify it, as an Okta admin would. Returns the
     /// hook's id.
-    pub async fn register_sandbox_hook(&self, hook_url: &str) -> Result<String, String> {
-        let OktaOrg::Sandbox(running, _) = &self.inner.okta else {
-            return Err("no embedded sandbox org is running ([okta] sandbox = true)".into());
+    pub async fn register_sandbox_hook_of(&self, org: &str, hook_url: &str) -> Result<String, String> {
+        let org = self.inner.orgs.get(org).ok_or_else(|| format!("no Okta org named `{org}` is configured"))?;
+        let Some(running) = org.sandbox() else {
+            return Err(format!("the Okta org `{}` is not an embedded sandbox org (sandbox = true)", org.name()));
         };
-        let Some(secret) = &self.inner.config.hook_secret else {
-            return Err("set [hooks.okta] secret so the sandbox can authenticate its deliveries".into());
+        let Some(secret) = org.hook_secret() else {
+            return Err(format!("set a hook secret for the Okta org `{}` so the sandbox can authenticate its deliveries", org.name()));
         };
         let cfg = lanyard_okta::OktaConfig::new(&running.base_url, lanyard_okta::Auth::Ssws(running.org.admin_token().to_string()))
             .map_err(|e| e.to_string())?;
@@ -547,14 +502,15 @@ impl Engine {
             .verify_event_hook(&hook.id)
             .await
             .map_err(|e| format!("the sandbox could not verify the event hook at {hook_url}: {e}"))?;
-        tracing::info!(hook = %hook.id, url = %hook_url, "sandbox org delivers its events to this daemon");
+        tracing::info!(org = %org.name(), hook = %hook.id, url = %hook_url, "sandbox org delivers its events to this daemon");
         Ok(hook.id)
     }
 
-    /// The ids of the daemon's own Okta identity (configured and detected).
+    /// The ids of the daemon's own Okta identity in every org (configured and detected).
     pub fn self_actor_ids(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.inner.self_actors.read().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
+        let mut v: Vec<String> = self.inner.orgs.iter().flat_map(|o| o.self_actor_ids()).collect();
         v.sort();
+        v.dedup();
         v
     }
 
@@ -566,8 +522,9 @@ impl Engine {
         &self.inner.breaker
     }
 
-    pub(crate) fn is_self_actor(&self, id: &str) -> bool {
-        self.inner.self_actors.read().unwrap_or_else(|p| p.into_inner()).contains(id)
+    /// Whether `id` is the daemon's own identity in `org`.
+    pub(crate) fn is_self_actor(&self, org: &str, id: &str) -> bool {
+        self.inner.orgs.get(org).is_some_and(|o| o.is_self_actor(id))
     }
 
     /// The loaded flow set (an immutable snapshot; reloads swap in a new one).
@@ -791,7 +748,11 @@ impl Engine {
             .map_err(|e| fail(format!("cannot read the card registry: {e}")))?;
         // Cards marked broken stay broken across reloads (`crate::cards`).
         let health = self.flows().cards().health().clone();
-        let cards = Arc::new(CardSet::build(&builtins, registry, &self.inner.config.card_grants).with_health(health));
+        let cards = Arc::new(
+            CardSet::build(&builtins, registry, &self.inner.config.card_grants)
+                .with_health(health)
+                .with_okta_orgs(self.inner.orgs.names()),
+        );
         let dir = self.inner.config.server.flows_dir.clone();
         let extra = self.inner.extra_flow.clone();
         let mode = self.inner.mode;
@@ -870,6 +831,7 @@ impl Engine {
             cards,
             runtime: self.inner.runtime.clone(),
             caps: self.inner.caps.clone(),
+            okta: self.inner.orgs.capabilities(),
             store: self.inner.store.clone(),
         });
         let generation = self.flows().generation + 1;

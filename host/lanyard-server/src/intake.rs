@@ -111,10 +111,17 @@ impl Intake {
         }
     }
 
-    /// Store new events durably (flushed to disk before this returns), skip
-    /// duplicates, refuse (and record) the ones that break a store limit, and
-    /// wake the dispatcher. `source` is `hook`, `poll`, ...
-    pub async fn accept(&self, mut events: Vec<LogEvent>, source: &str) -> Result<AcceptSummary, IntakeError> {
+    /// Store new events of the default Okta org durably (flushed to disk
+    /// before this returns), skip duplicates, refuse (and record) the ones that
+    /// break a store limit, and wake the dispatcher. `source` is `hook`, `poll`, ...
+    pub async fn accept(&self, events: Vec<LogEvent>, source: &str) -> Result<AcceptSummary, IntakeError> {
+        self.accept_from(events, source, None).await
+    }
+
+    /// [`Intake::accept`] for the events of `org` as the inbox records it
+    /// (`crate::orgs::Orgs::store_org`: `None` for the default org).
+    /// Duplicates are per org.
+    pub async fn accept_from(&self, mut events: Vec<LogEvent>, source: &str, org: Option<&str>) -> Result<AcceptSummary, IntakeError> {
         if !self.is_accepting() {
             return Err(IntakeError::ShuttingDown);
         }
@@ -129,7 +136,7 @@ impl Intake {
         let types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
         let accepted = {
             let _shared = self.inner.gate.read().await;
-            self.inner.store.accept(events, source).await
+            self.inner.store.accept_from(events, source, org).await
         };
         let accepted = accepted.map_err(|e| match e {
             StoreError::Invalid(m) => IntakeError::Invalid(m),
@@ -152,7 +159,7 @@ impl Intake {
         if summary.new > 0 {
             self.inner.wake.notify_one();
         }
-        tracing::debug!(source, new = summary.new, duplicate = summary.duplicate, rejected = summary.rejected, "events accepted");
+        tracing::debug!(source, org, new = summary.new, duplicate = summary.duplicate, rejected = summary.rejected, "events accepted");
         Ok(summary)
     }
 

@@ -61,6 +61,7 @@ pub mod intake;
 pub mod journal;
 pub mod library;
 pub mod metrics;
+pub mod orgs;
 pub mod poller;
 pub mod queue;
 pub mod registry;

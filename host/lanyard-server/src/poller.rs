@@ -25,6 +25,10 @@
 //! the daemon at another org starts that org from `lookback` instead of
 //! following a link into the old one.
 //!
+//! With several Okta orgs there is one poller per org that has an API, each
+//! with its own cursor, keeping the event types its org's flows subscribe to
+//! and handing its events to intake as that org's (deduplicated per org).
+//!
 //! This module reads Okta only through [`OktaClient::poll_logs`]; it knows
 //! nothing of flows beyond the event types they subscribe to.
 
@@ -112,22 +116,40 @@ pub struct Poller {
     lookback: Duration,
     types: TypeFilter,
     cursor_name: String,
+    /// The org its events are of, as the inbox records it (`None`: the default org).
+    org: Option<String>,
 }
 
 impl Poller {
-    /// The engine's poller, or `None` without an Okta org.
-    pub fn new(engine: &Engine) -> Option<Poller> {
-        let client = engine.okta_client()?.clone();
+    /// The engine's poller of the Okta org `org`, or `None` if it has no API.
+    pub fn new(engine: &Engine, org: &str) -> Option<Poller> {
+        let client = engine.orgs().get(org)?.client()?.clone();
         let flows = engine.clone();
-        let types: TypeFilter = Arc::new(move || flows.flows().okta_event_types().into_iter().collect());
-        Some(Self::with_parts(
+        let name = org.to_string();
+        let types: TypeFilter = Arc::new(move || {
+            flows
+                .flows()
+                .flows()
+                .filter_map(|f| f.trigger.okta())
+                .filter(|t| t.org == name)
+                .flat_map(|t| t.event_types.iter().cloned())
+                .collect()
+        });
+        let poller = Self::with_parts(
             client,
             engine.store().clone(),
             engine.intake().clone(),
             engine.clock().clone(),
             engine.config().poll.lookback,
             types,
-        ))
+        );
+        Some(poller.for_org(engine.orgs().store_org(org).map(str::to_string)))
+    }
+
+    /// The same poller, its events recorded as `org`'s (`None`: the default org).
+    pub fn for_org(mut self, org: Option<String>) -> Poller {
+        self.org = org;
+        self
     }
 
     pub fn with_parts(
@@ -147,6 +169,7 @@ impl Poller {
             lookback,
             types,
             cursor_name,
+            org: None,
         }
     }
 
@@ -212,7 +235,7 @@ impl Poller {
     }
 
     async fn accept(&self, events: Vec<LogEvent>, report: &mut PollReport) -> Result<(), PollError> {
-        match self.intake.accept(events.clone(), SOURCE).await {
+        match self.intake.accept_from(events.clone(), SOURCE, self.org.as_deref()).await {
             Ok(s) => {
                 report.new += s.new;
                 report.duplicate += s.duplicate;
@@ -225,7 +248,7 @@ impl Poller {
                 for ev in events {
                     let uuid = ev.uuid.clone();
                     let event_type = ev.event_type.clone();
-                    match self.intake.accept(vec![ev], SOURCE).await {
+                    match self.intake.accept_from(vec![ev], SOURCE, self.org.as_deref()).await {
                         Ok(s) => {
                             report.new += s.new;
                             report.duplicate += s.duplicate;
@@ -286,18 +309,27 @@ impl Poller {
     }
 }
 
-/// The daemon's poller loop (`[poll] enabled`); returns at shutdown.
+/// The daemon's poller loops (`[poll] enabled`), one per Okta org with an
+/// API; returns at shutdown.
 pub async fn run(engine: Engine) {
     let config = engine.config().poll;
     if !config.enabled {
         return;
     }
-    let Some(poller) = Poller::new(&engine) else {
-        tracing::warn!("[poll] enabled but no Okta org is configured; not polling the system log");
+    let pollers: Vec<(String, Poller)> = engine
+        .orgs()
+        .iter()
+        .filter_map(|o| Some((o.name().to_string(), Poller::new(&engine, o.name())?)))
+        .collect();
+    if pollers.is_empty() {
+        tracing::warn!("[poll] enabled but no Okta org with an API is configured; not polling the system log");
         return;
-    };
-    tracing::info!(interval_s = config.interval.as_secs(), cursor = %poller.cursor_name(), "polling the okta system log");
-    poller.run_with(config.interval, engine.shutdown_signal()).await;
+    }
+    let loops = pollers.into_iter().map(|(org, poller)| {
+        tracing::info!(%org, interval_s = config.interval.as_secs(), cursor = %poller.cursor_name(), "polling the okta system log");
+        poller.run_with(config.interval, engine.shutdown_signal())
+    });
+    futures::future::join_all(loops).await;
 }
 
 fn cursor_name(client: &OktaClient) -> String {

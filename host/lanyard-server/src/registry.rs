@@ -1024,6 +1024,9 @@ pub fn flows_on_disk(dir: &Path, cards: &CardSet) -> Result<Vec<Arc<Flow>>, Stri
         fn names(&self) -> Vec<String> {
             self.0.names()
         }
+        fn okta_orgs(&self) -> lanyard_flow::OktaOrgs {
+            self.0.okta_orgs()
+        }
     }
     Ok(lanyard_flow::validate(&files, &Lenient(cards)).flows)
 }
@@ -1031,7 +1034,7 @@ pub fn flows_on_disk(dir: &Path, cards: &CardSet) -> Result<Vec<Arc<Flow>>, Stri
 /// The registry's card set for `config` (no built-ins), for resolving
 /// references without a daemon.
 pub fn registry_card_set(entries: Vec<CardEntry>, config: &Config) -> CardSet {
-    CardSet::build(&[], entries, &config.card_grants)
+    CardSet::build(&[], entries, &config.card_grants).with_okta_orgs(config.okta_orgs())
 }
 
 /// How long ago, for listings.

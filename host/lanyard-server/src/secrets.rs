@@ -6,29 +6,28 @@
 //!
 //! Reads the checked [`Config`] only; it must not log, print or keep a value.
 
-use crate::config::{Config, OktaSetup};
+use crate::config::{Config, OktaSetup, OrgConfig};
 use lanyard_core::SecretSet;
 
 /// The connections' credentials and secret base URLs, the SMTP password, the
-/// Okta API token or OAuth private key, the Event Hook secret, and the admin
+/// Okta API token or OAuth private key and the Event Hook secret of every org, and the admin
 /// and invoke tokens.
 pub fn configured(config: &Config) -> SecretSet {
     let mut set = config.connections.secrets();
     if let Some(mail) = &config.mail {
         set.extend(mail.secrets());
     }
-    let tokens = [
-        &config.server.admin_token,
-        &config.server.invoke_token,
-        &config.hook_secret,
-    ];
-    for token in tokens.into_iter().flatten() {
+    let tokens = [&config.server.admin_token, &config.server.invoke_token];
+    let hooks = config.orgs.iter().map(|o: &OrgConfig| &o.hook_secret);
+    for token in tokens.into_iter().chain(hooks).flatten() {
         add_credential(&mut set, token.expose());
     }
-    if let OktaSetup::Org { auth, .. } = &config.okta {
-        match auth {
-            lanyard_okta::Auth::Ssws(token) => add_credential(&mut set, token),
-            lanyard_okta::Auth::PrivateKeyJwt(key) => add_pem(&mut set, &key.private_key_pem),
+    for org in &config.orgs {
+        if let OktaSetup::Org { auth, .. } = &org.setup {
+            match auth {
+                lanyard_okta::Auth::Ssws(token) => add_credential(&mut set, token),
+                lanyard_okta::Auth::PrivateKeyJwt(key) => add_pem(&mut set, &key.private_key_pem),
+            }
         }
     }
     set

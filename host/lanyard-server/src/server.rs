@@ -10,14 +10,17 @@
 //! Routes:
 //! - `GET /healthz`, `GET /readyz`, `GET /metrics`
 //! - `GET /console/` and `GET /console/{file}`: the web console (`crate::console`)
-//! - `GET /hooks/okta` (verification), `POST /hooks/okta` (deliveries)
+//! - `GET /hooks/okta` (verification), `POST /hooks/okta` (deliveries) for the
+//!   default Okta org, and `GET|POST /hooks/okta/{org}` for each named org
+//!   (`crate::orgs`), each checked against its own org's secret
 //! - `POST /api/v1/flows/{name}/invoke` (invoke token, or the admin token)
 //! - admin (`Authorization: Bearer <admin_token>`): `GET /api/v1/runs`,
 //!   `GET /api/v1/runs/{id}`, `POST /api/v1/runs/{id}/cancel`,
 //!   `GET /api/v1/flows`, `POST /api/v1/flows/{name}/run`,
 //!   `POST /api/v1/admin/reload`, `GET /api/v1/cards` (each version with its
 //!   `group` and `describe()` schemas), `GET /api/v1/events/rejected`
-//!   (events refused at intake, `crate::intake`), `GET /api/v1/tables`,
+//!   (events refused at intake, `crate::intake`), `GET /api/v1/okta/orgs`
+//!   (the Okta orgs, `crate::orgs::OrgView`), `GET /api/v1/tables`,
 //!   `GET /api/v1/tables/{table}/rows?prefix=&limit=`,
 //!   `GET|PUT|DELETE /api/v1/tables/{table}/rows/{key}`
 //! - testing from the builder (admin token; `crate::test_api`): `POST /api/v1/flows/test`,
@@ -486,10 +489,18 @@ async fn route(engine: &Engine, req: Request<Incoming>) -> Result<Resp, ApiError
             _ => Err(allow("GET")),
         },
         ["hooks", "okta"] => match m {
-            Method::GET => hook_verify(engine, &req),
-            Method::POST => hook_delivery(engine, req).await,
+            Method::GET => hook_verify(engine, None, &req),
+            Method::POST => hook_delivery(engine, None, req).await,
             _ => Err(allow("GET, POST")),
         },
+        ["hooks", "okta", org] => {
+            let org = decode_segment(org)?;
+            match m {
+                Method::GET => hook_verify(engine, Some(&org), &req),
+                Method::POST => hook_delivery(engine, Some(&org), req).await,
+                _ => Err(allow("GET, POST")),
+            }
+        }
         ["api", "v1", "flows", name, "invoke"] => match m {
             Method::POST => {
                 let name = decode_segment(name)?;
@@ -679,10 +690,30 @@ fn query_bool(q: &[(String, String)], key: &str) -> Result<bool, ApiError> {
 
 // -- hooks --------------------------------------------------------------------
 
-fn hook_secret_check(engine: &Engine, req: &Request<Incoming>) -> Result<(), ApiError> {
-    let Some(secret) = &engine.config().hook_secret else {
-        return Err(not_found("okta event hooks are not enabled: set [hooks.okta] secret in lanyard.toml"));
+/// The org a hook route is for (`None`: `/hooks/okta`, the default org),
+/// once the request carries that org's secret. Returns the org's name.
+fn hook_org<'e>(engine: &'e Engine, org: Option<&str>, req: &Request<Incoming>) -> Result<&'e str, ApiError> {
+    let orgs = engine.orgs();
+    let found = match org {
+        Some(name) => orgs
+            .get(name)
+            .ok_or_else(|| not_found(format!("no Okta org named `{name}` is configured")))?,
+        None => orgs.default_org().ok_or_else(|| {
+            let paths: Vec<String> = orgs.iter().map(|o| format!("/hooks/okta/{}", o.name())).collect();
+            if paths.is_empty() {
+                not_found("okta event hooks are not enabled: set [hooks.okta] secret in lanyard.toml")
+            } else {
+                not_found(format!("several Okta orgs are configured and none is the default: deliver to {}", paths.join(" or ")))
+            }
+        })?,
     };
+    let Some(secret) = found.hook_secret() else {
+        return Err(not_found(match org {
+            None => "okta event hooks are not enabled: set [hooks.okta] secret in lanyard.toml".to_string(),
+            Some(name) => format!("okta event hooks of the org `{name}` are not enabled: set `hook_secret` in [okta.orgs.{name}]"),
+        }));
+    };
+    // Each org's secret is checked on its own path only.
     if !lanyard_okta::hooks::authorization_matches(secret.expose(), header(req, AUTHORIZATION)) {
         return Err(ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -690,11 +721,11 @@ fn hook_secret_check(engine: &Engine, req: &Request<Incoming>) -> Result<(), Api
             "the Authorization header is not the configured event hook secret",
         ));
     }
-    Ok(())
+    Ok(found.name())
 }
 
-fn hook_verify(engine: &Engine, req: &Request<Incoming>) -> Result<Resp, ApiError> {
-    hook_secret_check(engine, req)?;
+fn hook_verify(engine: &Engine, org: Option<&str>, req: &Request<Incoming>) -> Result<Resp, ApiError> {
+    hook_org(engine, org, req)?;
     let challenge = header(req, http::HeaderName::from_static(lanyard_okta::hooks::VERIFICATION_HEADER))
         .ok_or_else(|| bad_request(format!("missing the `{}` header", lanyard_okta::hooks::VERIFICATION_HEADER)))?;
     let body = lanyard_okta::hooks::verification_response(challenge).map_err(|e| bad_request(e.to_string()))?;
@@ -703,8 +734,9 @@ fn hook_verify(engine: &Engine, req: &Request<Incoming>) -> Result<Resp, ApiErro
     Ok(r)
 }
 
-async fn hook_delivery(engine: &Engine, req: Request<Incoming>) -> Result<Resp, ApiError> {
-    hook_secret_check(engine, &req)?;
+async fn hook_delivery(engine: &Engine, org: Option<&str>, req: Request<Incoming>) -> Result<Resp, ApiError> {
+    let org = hook_org(engine, org, &req)?;
+    let stored_org = engine.orgs().store_org(org);
     if !engine.intake().is_accepting() {
         return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "lanyard is shutting down; deliver again later")
             .with_header(RETRY_AFTER, "5"));
@@ -722,7 +754,7 @@ async fn hook_delivery(engine: &Engine, req: Request<Incoming>) -> Result<Resp, 
             Ok(_) => ApiError::new(StatusCode::BAD_REQUEST, "bad_delivery", e.to_string()),
         }
     })?;
-    match engine.intake().accept(delivery.payload.data.events, "hook").await {
+    match engine.intake().accept_from(delivery.payload.data.events, "hook", stored_org).await {
         Ok(s) => {
             // Recorded once the delivery is answered 200: a 503 is delivered again.
             for bad in &delivery.bad {
@@ -863,6 +895,7 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
         ["admin", "reload"] => ("POST", Route::Reload),
         ["cards"] => ("GET", Route::Cards),
         ["events", "rejected"] => ("GET", Route::Rejected),
+        ["okta", "orgs"] => ("GET", Route::Orgs),
         ["tables"] => ("GET", Route::Tables),
         ["tables", table] => ("DELETE", Route::ClearTable(decode_segment(table)?)),
         ["tables", table, "csv"] => ("GET, PUT", Route::TableCsv(decode_segment(table)?)),
@@ -1029,6 +1062,7 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
         // `crate::intake::Rejections`: `{ "total", "recent": [{ "received",
         // "source", "uuid", "event_type", "reason" }] }`, newest first.
         Route::Rejected => Ok(json_response(StatusCode::OK, &engine.intake().rejected())),
+        Route::Orgs => Ok(json_response(StatusCode::OK, &json!({ "orgs": engine.orgs().views() }))),
         Route::Tables => {
             let tables = store.list_tables().map_err(store_error)?;
             Ok(json_response(StatusCode::OK, &json!({ "tables": tables })))
@@ -1129,6 +1163,7 @@ enum Route {
     Reload,
     Cards,
     Rejected,
+    Orgs,
     Tables,
     Rows(String),
     Row(String, String),

@@ -135,6 +135,9 @@ struct CardTestBody {
     version: Option<String>,
     #[serde(default = "yes")]
     dry_run: bool,
+    /// The Okta org its Okta calls go to (default: the default org).
+    #[serde(default)]
+    org: Option<String>,
 }
 
 // -- a draft ----------------------------------------------------------------
@@ -566,6 +569,11 @@ async fn test_card(engine: &Engine, name: &str, body: CardTestBody) -> Result<Re
     if set.cards().resolve(&card).is_none() {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_card", format!("no loaded card matches `{spec}`")));
     }
+    if let Some(org) = &body.org
+        && engine.orgs().get(org).is_none()
+    {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_org", format!("no Okta org named `{org}` is configured")));
+    }
     let now = engine.clock().now();
     let run_id = format!("card-test-{}", lanyard_store::new_run_id(now));
     let call = CardCall {
@@ -573,6 +581,7 @@ async fn test_card(engine: &Engine, name: &str, body: CardTestBody) -> Result<Re
         input: body.input.clone(),
         ctx: CallContext::new(&run_id, "(card test)", name, 1, body.dry_run),
         limits: LimitOverrides::default(),
+        org: body.org.clone(),
     };
     let began = Instant::now();
     let result = set.invoker.call(call).await;

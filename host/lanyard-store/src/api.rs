@@ -34,6 +34,10 @@ pub struct InboxEvent {
     pub uuid: String,
     /// Where it came from: `hook`, `poll`, ...
     pub source: String,
+    /// The Okta org it came from; `None` is the default org (and every event
+    /// stored before there were several).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
     pub received: DateTime<Utc>,
     pub event: LogEvent,
 }
@@ -67,7 +71,19 @@ pub trait EventInbox: Send + Sync + 'static {
     /// input order. An event that breaks a limit (its uuid, its size) is
     /// refused alone ([`Accepted::refused`]); the call fails without storing
     /// anything only if the batch itself does (its source, its length).
-    async fn accept(&self, events: Vec<LogEvent>, source: &str) -> Result<Vec<Accepted>>;
+    async fn accept(&self, events: Vec<LogEvent>, source: &str) -> Result<Vec<Accepted>> {
+        self.accept_from(events, source, None).await
+    }
+
+    /// [`EventInbox::accept`] for the events of one Okta org: `None` is the
+    /// default org. Deduplication is per org (two orgs may send the same
+    /// uuid), and the org is kept with the event ([`InboxEvent::org`]).
+    async fn accept_from(
+        &self,
+        events: Vec<LogEvent>,
+        source: &str,
+        org: Option<&str>,
+    ) -> Result<Vec<Accepted>>;
 
     /// Events not dispatched yet, in dispatch order: earliest `published`
     /// first, then arrival, whatever deliveries they came in; after `after`
@@ -88,7 +104,12 @@ pub trait EventInbox: Send + Sync + 'static {
     /// Each run's input is the event: the store keeps the event once, as it
     /// was accepted, and the runs refer to it; their `input` field is not
     /// written.
-    async fn dispatch(&self, uuid: &str, runs: &[RunRecord]) -> Result<()>;
+    async fn dispatch(&self, uuid: &str, runs: &[RunRecord]) -> Result<()> {
+        self.dispatch_from(None, uuid, runs).await
+    }
+
+    /// [`EventInbox::dispatch`] for an event of `org` ([`InboxEvent::org`]).
+    async fn dispatch_from(&self, org: Option<&str>, uuid: &str, runs: &[RunRecord]) -> Result<()>;
 }
 
 /// Which runs [`RunStore::list_runs`] returns, newest first.

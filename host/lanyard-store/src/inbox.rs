@@ -20,6 +20,9 @@
 //! - `v1/seen/<start>-<end>`: event uuid → arrival seq, one tree per generation
 //!   of received times. Dedupe memory is bounded by dropping whole generations
 //!   once the window has passed them: no per-uuid expiry index to maintain.
+//!   Deduplication is per Okta org: an event of a named org is seen under
+//!   [`seen_key`] (its org, a unit separator, its uuid); one of the default
+//!   org under its bare uuid, as every store before orgs wrote it.
 //!
 //! Accept writes the inbox entry, then the event, then its place in
 //! `v1/inbox-order`, then claims the uuid in the current generation with
@@ -56,6 +59,17 @@ pub const MAX_EVENT_BYTES: usize = 256 * 1024;
 pub const MAX_EVENTS_PER_ACCEPT: usize = 10_000;
 const MAX_UUID_BYTES: usize = 128;
 const MAX_SOURCE_BYTES: usize = 64;
+const MAX_ORG_BYTES: usize = 64;
+
+/// The key an event is deduplicated under: its uuid for the default org
+/// (`None`), else its org and uuid with a unit separator between, which no
+/// accepted uuid holds (they have no control characters).
+fn seen_key<'a>(org: Option<&str>, uuid: &'a str) -> std::borrow::Cow<'a, str> {
+    match org {
+        None => uuid.into(),
+        Some(org) => format!("{org}\u{1f}{uuid}").into(),
+    }
+}
 
 /// Decoded events kept for the dispatcher at most (about 3 KiB each).
 pub(crate) const FRESH_MAX: usize = 4096;
@@ -124,6 +138,8 @@ struct ReceiptRef<'a> {
     uuid: &'a str,
     source: &'a str,
     received: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    org: Option<&'a str>,
 }
 
 #[derive(Deserialize)]
@@ -131,6 +147,9 @@ struct Receipt {
     uuid: String,
     source: String,
     received: DateTime<Utc>,
+    /// Absent in receipts of the default org and in every store before orgs.
+    #[serde(default)]
+    org: Option<String>,
 }
 
 /// Split a `v1/events` value into its receipt's and its event's JSON.
@@ -265,6 +284,7 @@ fn seq_from_key(key: &[u8]) -> Result<u64> {
 fn encode_event(
     event: &LogEvent,
     source: &str,
+    org: Option<&str>,
     received: DateTime<Utc>,
 ) -> Result<std::result::Result<Vec<u8>, String>> {
     let uuid = event.uuid.as_str();
@@ -280,6 +300,7 @@ fn encode_event(
         uuid,
         source,
         received,
+        org,
     };
     serde_json::to_writer(&mut bytes, &receipt)
         .map_err(|e| StoreError::corrupt(T_EVENTS, uuid, format!("cannot encode: {e}")))?;
@@ -384,12 +405,20 @@ impl Store {
         &self,
         events: Vec<LogEvent>,
         source: &str,
+        org: Option<&str>,
     ) -> Result<(Arc<Backend>, Vec<Accepted>)> {
         // Checked first: an invalid delivery is refused as such even while the
         // store cannot write.
         if source.is_empty() || source.len() > MAX_SOURCE_BYTES {
             return Err(StoreError::Invalid(format!(
                 "event source must be 1 to {MAX_SOURCE_BYTES} bytes"
+            )));
+        }
+        if let Some(org) = org
+            && (org.is_empty() || org.len() > MAX_ORG_BYTES || org.chars().any(|c| c.is_control()))
+        {
+            return Err(StoreError::Invalid(format!(
+                "an event's org must be 1 to {MAX_ORG_BYTES} bytes, no control characters"
             )));
         }
         if events.len() > MAX_EVENTS_PER_ACCEPT {
@@ -403,7 +432,7 @@ impl Store {
         // limit is refused alone.
         let mut encoded = Vec::with_capacity(events.len());
         for event in &events {
-            encoded.push(encode_event(event, source, received)?);
+            encoded.push(encode_event(event, source, org, received)?);
         }
         // Every write below goes to this opening of the database (it cannot be
         // replaced while it is held), so its flush covers them all.
@@ -413,12 +442,13 @@ impl Store {
         let mut out = Vec::with_capacity(events.len());
         let mut fresh = Vec::with_capacity(events.len());
         for (event, bytes) in events.into_iter().zip(encoded) {
-            let uuid = event.uuid.as_str();
+            let key_text = seen_key(org, &event.uuid);
+            let uuid = key_text.as_ref();
             let bytes = match bytes {
                 Ok(b) => b,
                 Err(why) => {
                     out.push(Accepted {
-                        uuid: uuid.to_string(),
+                        uuid: event.uuid.clone(),
                         new: false,
                         refused: Some(why),
                     });
@@ -427,7 +457,7 @@ impl Store {
             };
             if self.seen_seq(uuid, None)?.is_some() {
                 out.push(Accepted {
-                    uuid: uuid.to_string(),
+                    uuid: event.uuid.clone(),
                     new: false,
                     refused: None,
                 });
@@ -473,7 +503,7 @@ impl Store {
                     .map_err(|e| StoreError::backend("remove", T_INBOX, key, e))?;
             }
             out.push(Accepted {
-                uuid: uuid.to_string(),
+                uuid: event.uuid.clone(),
                 new,
                 refused: None,
             });
@@ -482,6 +512,7 @@ impl Store {
                     seq,
                     uuid: event.uuid.clone(),
                     source: source.to_string(),
+                    org: org.map(str::to_string),
                     received,
                     event,
                 });
@@ -546,7 +577,7 @@ impl Store {
         };
         let (receipt, _) = event_parts(&key, &bytes)?;
         let r = decode_receipt(&key, receipt)?;
-        if self.seen_seq(&r.uuid, None)? != Some(seq) {
+        if self.seen_seq(&seen_key(r.org.as_deref(), &r.uuid), None)? != Some(seq) {
             return Ok(None);
         }
         Ok(Some((r, bytes)))
@@ -565,6 +596,7 @@ impl Store {
             seq,
             uuid: r.uuid,
             source: r.source,
+            org: r.org,
             received: r.received,
             event,
         }))
@@ -582,6 +614,7 @@ impl Store {
             seq,
             uuid: p.uuid,
             source: p.source,
+            org: None,
             received: p.received,
             event: p.event,
         }))
@@ -632,9 +665,9 @@ impl Store {
         Ok(out)
     }
 
-    pub(crate) fn dispatch_now(&self, uuid: &str, runs: &[RunRecord]) -> Result<()> {
+    pub(crate) fn dispatch_now(&self, org: Option<&str>, uuid: &str, runs: &[RunRecord]) -> Result<()> {
         let b = self.b()?;
-        let (key, place, encoded) = self.write_dispatch_intent(uuid, runs)?;
+        let (key, place, encoded) = self.write_dispatch_intent(org, uuid, runs)?;
         // Checked new above; a concurrent create of the same id loses its
         // compare-and-swap on the record and is reported there.
         for (run, bytes) in runs.iter().zip(&encoded) {
@@ -675,6 +708,7 @@ impl Store {
     /// `v1/inbox-order` and the encoded runs.
     fn write_dispatch_intent(
         &self,
+        org: Option<&str>,
         uuid: &str,
         runs: &[RunRecord],
     ) -> Result<([u8; 8], [u8; 20], Vec<Vec<u8>>)> {
@@ -695,7 +729,7 @@ impl Store {
             }
         }
         let seq = self
-            .seen_seq(uuid, None)?
+            .seen_seq(&seen_key(org, uuid), None)?
             .ok_or_else(|| StoreError::NotFound(format!("event {uuid} in the inbox")))?;
         let key = seq.to_be_bytes();
         let inbox = &b.t.inbox;
@@ -895,8 +929,13 @@ impl Store {
 
 #[async_trait::async_trait]
 impl crate::api::EventInbox for Store {
-    async fn accept(&self, events: Vec<LogEvent>, source: &str) -> Result<Vec<Accepted>> {
-        let (b, accepted) = self.accept_write(events, source)?;
+    async fn accept_from(
+        &self,
+        events: Vec<LogEvent>,
+        source: &str,
+        org: Option<&str>,
+    ) -> Result<Vec<Accepted>> {
+        let (b, accepted) = self.accept_write(events, source, org)?;
         // Duplicates wait too: their first copy may still be on its way to disk.
         self.sync_backend(b).await?;
         Ok(accepted)
@@ -910,8 +949,8 @@ impl crate::api::EventInbox for Store {
         self.undispatched_page(after, limit)
     }
 
-    async fn dispatch(&self, uuid: &str, runs: &[RunRecord]) -> Result<()> {
-        self.dispatch_now(uuid, runs)
+    async fn dispatch_from(&self, org: Option<&str>, uuid: &str, runs: &[RunRecord]) -> Result<()> {
+        self.dispatch_now(org, uuid, runs)
     }
 }
 
@@ -971,6 +1010,45 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn events_are_deduplicated_per_org_and_keep_their_org_across_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let ev = event("same-uuid");
+        {
+            let store = Store::open(dir.path()).unwrap();
+            // The default org, then a named org with the same uuid (two
+            // sandbox orgs with one seed do send the same uuids), then each again.
+            let first = store.accept(vec![ev.clone()], "hook").await.unwrap();
+            let other = store.accept_from(vec![ev.clone()], "hook", Some("preview")).await.unwrap();
+            assert!(first[0].new && other[0].new);
+            let again = store.accept_from(vec![ev.clone()], "poll", Some("preview")).await.unwrap();
+            assert!(!again[0].new);
+            assert!(!store.accept(vec![ev.clone()], "poll").await.unwrap()[0].new);
+            let e = store.accept_from(vec![ev.clone()], "hook", Some("bad\norg")).await.unwrap_err();
+            assert!(matches!(e, StoreError::Invalid(_)), "{e}");
+            store.sync_blocking().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let waiting = store.undispatched(None, 10).await.unwrap();
+        let orgs: Vec<Option<&str>> = waiting.iter().map(|e| e.org.as_deref()).collect();
+        assert_eq!(orgs, [None, Some("preview")]);
+        // Dispatching one org's event leaves the other's waiting.
+        store.dispatch_from(Some("preview"), "same-uuid", &[]).await.unwrap();
+        let left = store.undispatched(None, 10).await.unwrap();
+        assert_eq!((left.len(), left[0].org.as_deref()), (1, None));
+        assert!(store.dispatch_from(Some("preview"), "same-uuid", &[]).await.is_err());
+        store.dispatch("same-uuid", &[]).await.unwrap();
+        assert!(store.undispatched(None, 10).await.unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_receipt_without_an_org_is_of_the_default_org() {
+        let r = decode_receipt(b"k", br#"{"uuid":"u","source":"hook","received":"2026-11-28T10:00:00Z"}"#).unwrap();
+        assert_eq!(r.org, None);
+        assert_eq!(seen_key(None, "u"), "u");
+        assert_eq!(seen_key(Some("prod"), "u"), "prod\u{1f}u");
+    }
+
+    #[tokio::test]
     async fn open_finishes_a_dispatch_interrupted_after_its_commit_point() {
         let dir = tempfile::tempdir().unwrap();
         let ev = event("e1");
@@ -980,7 +1058,7 @@ mod tests {
             store.accept(vec![ev.clone()], "hook").await.unwrap();
             // The crash: the intent is written, only the first run after it,
             // and that run has already moved on.
-            let (_, _, encoded) = store.write_dispatch_intent("e1", &runs).unwrap();
+            let (_, _, encoded) = store.write_dispatch_intent(None, "e1", &runs).unwrap();
             store.write_new_run(&encoded[0]).unwrap();
             store
                 .set_status_now(&runs[0].id, RunStatus::Running, chrono::Utc::now())
@@ -1262,7 +1340,7 @@ mod tests {
             // An accept cut short after its place, before its uuid was claimed.
             let seq = u64::MAX;
             let published = published_key(cut.published);
-            let bytes = encode_event(&cut, "hook", Utc::now()).unwrap().unwrap();
+            let bytes = encode_event(&cut, "hook", None, Utc::now()).unwrap().unwrap();
             t.inbox.insert(seq.to_be_bytes(), &queued_value(&published)).unwrap();
             t.events.insert(seq.to_be_bytes(), bytes).unwrap();
             t.inbox_order.insert(order_key(&published, seq), ORDER_VALUE).unwrap();
@@ -1271,7 +1349,7 @@ mod tests {
                 .insert(order_key(&published_key(cut.published), 7), ORDER_VALUE)
                 .unwrap();
             // A place whose event was dispatched up to its commit point.
-            let (_, place, _) = store.write_dispatch_intent("kept", &[run(&kept, "a")]).unwrap();
+            let (_, place, _) = store.write_dispatch_intent(None, "kept", &[run(&kept, "a")]).unwrap();
             assert!(t.inbox_order.contains_key(place).unwrap());
             store.sync_blocking().unwrap();
         }

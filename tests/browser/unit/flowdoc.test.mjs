@@ -255,6 +255,7 @@ test('name, description and each kind of trigger', () => {
     { kind: 'api', sync_timeout: '10s' },
     { kind: 'flow', inputs: [{ name: 'email', type: 'string', required: true, description: 'who', default: null }, { name: 'subject', type: 'string', required: false, description: null, default: 'A note' }] },
     { kind: 'manual' },
+    { kind: 'okta', event_types: ['user.lifecycle.create'], org: 'preview', filter: null, include_own_events: false },
   ];
   for (const spec of cases) {
     d.setTrigger(spec);
@@ -264,6 +265,18 @@ test('name, description and each kind of trigger', () => {
   d.setTrigger(cases[2]);
   assert.ok(d.toString().includes('  schedule:\n    cron: "0 9 * * 1-5"\n    timezone: America/New_York'), d.toString());
   assert.throws(() => d.setTrigger({ kind: 'okta', event_types: [] }), FlowDocError);
+});
+
+test('an org the builder does not edit is kept: on the trigger and on a card step', () => {
+  const text = 'name: O\ndescription: d\ntrigger:\n  okta: user.lifecycle.create\n  org: prod   # production\nsteps:\n  - card: okta.create-user\n    org: preview\n    with: { profile: {} }\n';
+  const d = FlowDoc.parse(text);
+  assert.equal(d.trigger().org, 'prod');
+  d.setTrigger({ ...d.trigger(), filter: 'event.target[0].type == "User"' });
+  assert.ok(d.toString().includes('  org: prod   # production\n'), d.toString());
+  d.setTrigger({ ...d.trigger(), event_types: ['user.lifecycle.create', 'user.lifecycle.activate'] });
+  assert.equal(reparse(d.toString()).trigger.org, 'prod');
+  d.setStepField(['steps', 0], 'timeout', '20s');
+  assert.equal(reparse(d.toString()).steps[0].org, 'preview');
 });
 
 test('a broken or unrepresentable file says why', () => {

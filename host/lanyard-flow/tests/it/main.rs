@@ -5,6 +5,7 @@ mod support;
 mod compile;
 mod diagnostics;
 mod interp;
+mod orgs;
 mod outline;
 mod props;
 mod trace;

@@ -16,6 +16,7 @@ mod hooks;
 mod invoke;
 mod lifecycle;
 mod loops;
+mod orgs;
 mod registry;
 mod secrets;
 mod slow_clients;

@@ -32,8 +32,22 @@ pub fn config_text(extra: &str) -> String {
     config_text_with("", extra)
 }
 
+/// The Okta tables of [`config_text`]: the embedded sandbox org and its hook.
+const ONE_SANDBOX_ORG: &str = r#"
+[hooks.okta]
+secret = { value = "Bearer hook-secret-1" }
+
+[okta]
+sandbox = true
+"#;
+
 /// [`config_text`], with `server` added to its `[server]` table.
 pub fn config_text_with(server: &str, extra: &str) -> String {
+    config_text_full(server, ONE_SANDBOX_ORG, extra)
+}
+
+/// [`config_text_with`], with `okta` in place of its Okta tables.
+fn config_text_full(server: &str, okta: &str, extra: &str) -> String {
     format!(
         r#"
 [server]
@@ -47,13 +61,7 @@ max_body_bytes = "64KiB"
 watch_flows = false
 shutdown_grace = "5s"
 {server}
-
-[hooks.okta]
-secret = {{ value = "{HOOK}" }}
-
-[okta]
-sandbox = true
-
+{okta}
 [workers]
 concurrency = 8
 {extra}
@@ -66,6 +74,8 @@ pub struct Builder {
     flows: Vec<(String, String)>,
     extra: String,
     server: String,
+    /// The Okta tables, in place of [`ONE_SANDBOX_ORG`].
+    okta_tables: Option<String>,
     dir: Option<Arc<tempfile::TempDir>>,
     okta: Option<Arc<dyn lanyard_core::okta::OktaApi>>,
     clock: Option<Arc<dyn lanyard_core::Clock>>,
@@ -87,6 +97,14 @@ impl Builder {
     pub fn server(mut self, keys: &str) -> Self {
         self.server.push_str(keys);
         self.server.push('\n');
+        self
+    }
+
+    /// These Okta tables (`[okta]`, `[okta.orgs.*]`, `[hooks.okta]`) instead
+    /// of the one sandbox org with its hook.
+    #[allow(dead_code)]
+    pub fn okta_tables(mut self, tables: &str) -> Self {
+        self.okta_tables = Some(tables.to_string());
         self
     }
 
@@ -127,7 +145,8 @@ impl Builder {
             std::fs::write(flows.join(file), text).unwrap();
         }
         let cfg_path = dir.path().join("lanyard.toml");
-        std::fs::write(&cfg_path, config_text_with(&self.server, &self.extra)).unwrap();
+        let okta = self.okta_tables.as_deref().unwrap_or(ONE_SANDBOX_ORG);
+        std::fs::write(&cfg_path, config_text_full(&self.server, okta, &self.extra)).unwrap();
         let config = Config::load(&cfg_path).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -154,6 +173,7 @@ pub fn daemon() -> Builder {
         flows: Vec::new(),
         extra: String::new(),
         server: String::new(),
+        okta_tables: None,
         dir: None,
         okta: None,
         clock: None,

@@ -344,9 +344,10 @@ impl Services {
             ..Capabilities::none()
         };
         let mut sandbox = None;
-        let okta = match config.map(|c| &c.okta) {
+        // `lanyard card run` calls one card, against the default org.
+        let okta = match config.map(|c| c.default_org().map(|o| &o.setup)) {
             _ if !wants_okta => None,
-            None | Some(OktaSetup::Sandbox { .. }) => {
+            None | Some(Some(OktaSetup::Sandbox { .. })) => {
                 let org = SandboxOrg::new(SandboxConfig::default(), Arc::new(SystemClock));
                 let running = RunningSandbox::start(org.clone())
                     .await
@@ -357,8 +358,8 @@ impl Services {
                 sandbox = Some(running);
                 Some(client.context("cannot reach the sandbox Okta org")?)
             }
-            Some(OktaSetup::None) => None,
-            Some(OktaSetup::Org { org_url, auth, .. }) => {
+            Some(None | Some(OktaSetup::None)) => None,
+            Some(Some(OktaSetup::Org { org_url, auth, .. })) => {
                 let client = OktaConfig::new(org_url, auth.clone()).and_then(OktaClient::new);
                 Some(client.with_context(|| format!("cannot set up the Okta client for {org_url}"))?)
             }

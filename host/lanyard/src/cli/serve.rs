@@ -43,19 +43,33 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot listen on {} ([server] listen)", config.server.listen))?;
     let addr = listener.local_addr()?;
     let grace = config.server.shutdown_grace;
-    let sandbox_hook = config.hook_secret.is_some() && matches!(config.okta, lanyard_server::config::OktaSetup::Sandbox { .. });
+    // Embedded sandbox orgs with a hook secret deliver their events here.
+    let sandbox_hooks: Vec<String> = config
+        .orgs
+        .iter()
+        .filter(|o| o.hook_secret.is_some() && matches!(o.setup, lanyard_server::config::OktaSetup::Sandbox { .. }))
+        .map(|o| o.name.clone())
+        .collect();
     let mut options = EngineOptions::new(config);
     options.handle_sighup = true;
     let engine = Engine::new(options).await.context("cannot start lanyard")?;
     let server = tokio::spawn(lanyard_server::server::run(listener, engine.clone(), engine.shutdown_signal()));
     engine.start();
-    eprintln!("lanyard: serving on http://{addr} (Okta Event Hooks at http://{addr}/hooks/okta)");
-    if sandbox_hook {
+    let hooks: Vec<String> = engine.orgs().iter().map(|o| format!("http://{addr}{}", engine.orgs().hook_path(o.name()))).collect();
+    if hooks.is_empty() {
+        eprintln!("lanyard: serving on http://{addr}");
+    } else {
+        eprintln!("lanyard: serving on http://{addr} (Okta Event Hooks at {})", hooks.join(", "));
+    }
+    if !sandbox_hooks.is_empty() {
         let engine = engine.clone();
         tokio::spawn(async move {
             engine.wait_ready().await;
-            if let Err(e) = engine.register_sandbox_hook(&format!("http://{addr}/hooks/okta")).await {
-                tracing::warn!(error = %e, "the sandbox org will not deliver events");
+            for org in sandbox_hooks {
+                let url = format!("http://{addr}{}", engine.orgs().hook_path(&org));
+                if let Err(e) = engine.register_sandbox_hook_of(&org, &url).await {
+                    tracing::warn!(%org, error = %e, "the sandbox org will not deliver events");
+                }
             }
         });
     }

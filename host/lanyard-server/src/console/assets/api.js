@@ -11,6 +11,7 @@ export const ENDPOINTS = Object.freeze({
   runNow: { method: 'POST', path: '/api/v1/flows/{flow}/run' },
   runs: { method: 'GET', path: '/api/v1/runs' },
   rejectedEvents: { method: 'GET', path: '/api/v1/events/rejected' },
+  oktaOrgs: { method: 'GET', path: '/api/v1/okta/orgs' },
   run: { method: 'GET', path: '/api/v1/runs/{run}' },
   cancelRun: { method: 'POST', path: '/api/v1/runs/{run}/cancel' },
   rerun: { method: 'POST', path: '/api/v1/runs/{run}/rerun' },

@@ -1256,7 +1256,7 @@ function declaresInputs(t) {
 function triggerWords(t) {
   switch (t.kind) {
     case 'okta':
-      return `When Okta reports ${(t.event_types || []).join(' or ')}${t.filter ? ' (with a condition)' : ''}`;
+      return `When Okta${t.org ? ` (org ${t.org})` : ''} reports ${(t.event_types || []).join(' or ')}${t.filter ? ' (with a condition)' : ''}`;
     case 'schedule':
       return `On the schedule ${t.cron} (${t.timezone})`;
     case 'api':

@@ -31,8 +31,8 @@ export const STEP_KINDS = ['card', 'if', 'switch', 'for_each', 'assign', 'return
 // The order keys are written in when the builder adds one (FORMAT.md's order);
 // keys not listed go after these.
 const ROOT_ORDER = ['name', 'description', 'enabled', 'keep_step_data', 'trigger', 'steps', 'on_failure'];
-const STEP_ORDER = ['id', 'description', ...STEP_KINDS, 'as', 'concurrency', 'with', 'then', 'else', 'cases', 'default', 'steps', 'retry', 'timeout', 'fuel', 'memory', 'on_error'];
-const TRIGGER_ORDER = ['okta', 'filter', 'include_own_events', 'schedule', 'api', 'flow'];
+const STEP_ORDER = ['id', 'description', ...STEP_KINDS, 'as', 'concurrency', 'org', 'with', 'then', 'else', 'cases', 'default', 'steps', 'retry', 'timeout', 'fuel', 'memory', 'on_error'];
+const TRIGGER_ORDER = ['okta', 'org', 'filter', 'include_own_events', 'schedule', 'api', 'flow'];
 const SCHEDULE_ORDER = ['cron', 'timezone', 'catch_up', 'overlap'];
 const INPUT_ORDER = ['type', 'required', 'default', 'description'];
 
@@ -339,7 +339,8 @@ export class FlowDoc {
     this.#setKey([], 'keep_step_data', false);
   }
 
-  /// The trigger as `{ kind, … }`: okta `{ event_types, filter, include_own_events }`,
+  /// The trigger as `{ kind, … }`: okta `{ event_types, filter, include_own_events }`
+  /// (and `org` when the file names the Okta org),
   /// schedule `{ cron, timezone, catch_up, overlap }`, api `{ sync_timeout }`,
   /// flow `{ inputs: [{ name, type, required, description, default }] }`, manual `{}`.
   trigger() {
@@ -855,7 +856,10 @@ function normalizeTrigger(t) {
   if (!isMapValue(t)) return { kind: 'unknown' };
   if ('okta' in t) {
     const types = Array.isArray(t.okta) ? t.okta.map(String) : t.okta ? [String(t.okta)] : [];
-    return { kind: 'okta', event_types: types, filter: t.filter ?? null, include_own_events: t.include_own_events === true };
+    const spec = { kind: 'okta', event_types: types, filter: t.filter ?? null, include_own_events: t.include_own_events === true };
+    // Kept only when written, so an edit of the trigger does not lose it.
+    if (t.org !== undefined && t.org !== null) spec.org = String(t.org);
+    return spec;
   }
   if ('schedule' in t) {
     const s = isMapValue(t.schedule) ? t.schedule : {};
@@ -903,6 +907,7 @@ export function triggerValue(spec) {
       const types = spec.event_types || [];
       if (!types.length) throw new FlowDocError('pick at least one Okta event type');
       const v = { okta: types.length === 1 ? types[0] : types };
+      if (spec.org) v.org = spec.org;
       if (spec.filter) v.filter = spec.filter;
       if (spec.include_own_events) v.include_own_events = true;
       return v;

@@ -9,6 +9,7 @@ import { eventFields, inputsForm } from './schemaform.js';
 export function render(ctx) {
   ctx.title('Flows');
   const reloadBox = h('div', { class: 'reload-status', 'aria-live': 'polite' });
+  const orgsBox = h('div', { class: 'okta-orgs' });
   const errorBox = h('div');
   const body = h('div', { class: 'flows-body' }, h('p', { class: 'muted' }, 'Loading flows…'));
   const reloadButton = h('button', { type: 'button' }, 'Reload flows');
@@ -22,10 +23,15 @@ export function render(ctx) {
       h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/new-flow', id: 'new-flow' }, 'New flow'), h('a', { class: 'button', href: '#/library', id: 'flow-library' }, 'Flow library'), reloadButton),
     ),
     reloadBox,
+    orgsBox,
     errorBox,
     body,
     dialog.el,
   );
+  // The Okta orgs flows can name, once: they change only with a restart.
+  get('oktaOrgs', { signal: ctx.signal })
+    .then((d) => fill(orgsBox, oktaOrgs(d.orgs || [])))
+    .catch(() => {});
 
   let stats = new Map(); // flow name → { last, counts, more }
   let data = null;
@@ -392,4 +398,16 @@ function runNowDialog(ctx) {
       (form_ ? formBlock.querySelector('input, select, textarea') || submit : inputBlock.hidden ? submit : input).focus();
     },
   };
+}
+
+/// The configured Okta orgs in one line: each name, what it is, and which is the default.
+function oktaOrgs(orgs) {
+  if (orgs.length === 0) return h('p', { class: 'muted' }, 'No Okta org is configured ([okta] in lanyard.toml): Okta cards answer unavailable.');
+  const parts = [];
+  for (const o of orgs) {
+    if (parts.length) parts.push(', ');
+    const about = [o.kind, o.default ? 'default' : null, o.hook_path ? `hook ${o.hook_path}` : null].filter(Boolean).join(', ');
+    parts.push(h('code', null, o.name), ` (${about})`);
+  }
+  return h('p', { class: 'muted' }, orgs.length === 1 ? 'Okta org: ' : 'Okta orgs: ', ...parts, '.');
 }

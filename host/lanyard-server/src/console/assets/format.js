@@ -126,6 +126,8 @@ export function flowTrigger(t) {
   if (t.okta) {
     const types = Array.isArray(t.okta.event_types) ? t.okta.event_types : [];
     let text = `okta ${types.join(', ')}`;
+    // The org, when the daemon has one besides the default.
+    if (t.okta.org && t.okta.org !== 'default') text += ` in org ${t.okta.org}`;
     if (t.okta.filter) text += ` where ${t.okta.filter}`;
     return { kind: 'okta', text, types };
   }

@@ -64,6 +64,11 @@ impl CardCatalog for Catalog {
         names.dedup();
         names
     }
+
+    /// The config's Okta orgs (one, `default`, without a config).
+    fn okta_orgs(&self) -> lanyard_flow::OktaOrgs {
+        self.cards.okta_orgs()
+    }
 }
 
 impl Catalog {
@@ -86,6 +91,10 @@ impl CardCatalog for Trusting<'_> {
 
     fn names(&self) -> Vec<String> {
         self.0.names()
+    }
+
+    fn okta_orgs(&self) -> lanyard_flow::OktaOrgs {
+        self.0.okta_orgs()
     }
 }
 
@@ -152,7 +161,7 @@ pub async fn load(sources: &Sources) -> anyhow::Result<Catalog> {
         }
     }
     Ok(Catalog {
-        cards: CardSet::build(&builtins, entries, &config.card_grants),
+        cards: CardSet::build(&builtins, entries, &config.card_grants).with_okta_orgs(config.okta_orgs()),
         listed: StaticCatalog::new(listed),
         registry,
     })
