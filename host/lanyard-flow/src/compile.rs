@@ -1311,7 +1311,7 @@ impl<'a> Cx<'a> {
     /// pages a card answers. The card must take `after` (the cursor the loop
     /// passes) when its input schema is known, and the flow may not set it.
     fn page_source(&mut self, node: &Node, entries: &Entries, path: &[String], scope: &Scope) -> Option<CardStep> {
-        self.check_keys(entries, &["card", "with", "retry", "timeout", "fuel", "memory"], "a `for_each` over pages", path);
+        self.check_keys(entries, &["card", "with", "org", "retry", "timeout", "fuel", "memory"], "a `for_each` over pages", path);
         let card_node = get(entries, "card").map(|(_, n)| n)?;
         if let Some((k, _)) = entries.iter().find(|(k, _)| k.text == "with").and_then(|(_, w)| w.as_map()).and_then(|w| w.iter().find(|(k, _)| k.text == "after")) {
             self.err("unknown-key", k.span, path, "`after` is the page cursor, which the loop passes to the card itself");

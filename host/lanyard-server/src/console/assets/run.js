@@ -431,7 +431,8 @@ function loopChildren(node, finding) {
 
 function iterationItem(node, i, kids, finding) {
   const failed = kids.some((c) => c.step.error);
-  const hint = iterationHint(kids);
+  // Page reads are about the whole list, not one item.
+  const hint = kids.every(isPageRead) ? null : iterationHint(kids);
   const inner = h('ol');
   let built = false;
   const build = () => {
