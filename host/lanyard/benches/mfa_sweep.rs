@@ -82,6 +82,16 @@ grants = ["table:mfa-reminders"]
     let daemon = support::Daemon::start(&config, "warn");
     let pid = daemon.pid();
     let http = reqwest::Client::new();
+    // Ready once the flow is loaded (the built-in cards compile on a cold cache).
+    let ready = Instant::now();
+    loop {
+        let flows: Value = http.get(format!("{}/api/v1/flows", daemon.url)).bearer_auth(ADMIN).send().await.unwrap().json().await.unwrap_or_default();
+        if flows["flows"].as_array().is_some_and(|f| f.iter().any(|f| f["name"] == FLOW)) {
+            break;
+        }
+        assert!(ready.elapsed() < Duration::from_secs(900), "the flow did not load:\n{flows:#}\n{}", daemon.logs());
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
     let base_rss = memory(pid).0;
 
     let started = Instant::now();
@@ -91,7 +101,7 @@ grants = ["table:mfa-reminders"]
         .send()
         .await
         .expect("run now");
-    assert!(r.status().is_success(), "{}: {}", r.status(), r.text().await.unwrap_or_default());
+    assert!(r.status().is_success(), "{}: {}\n{}", r.status(), r.text().await.unwrap_or_default(), daemon.logs());
     let run_id = r.json::<Value>().await.unwrap()["run_id"].as_str().expect("a run id").to_string();
     let mut peak = base_rss;
     let run = loop {
