@@ -25,7 +25,9 @@ export function builderFlows() {
     d.insertStep(['steps'], 1, shapes.card('slack.post', { connection: 'it-slack', channel: '#it-ops', text: 'Started {{ flow.name }} ({{ flow.run_id }})' }, { id: 'hello' }));
     d.setStepField(['steps', 1], 'retry', retry(3, '2s'));
     d.insertStep(['steps', 1, 'on_error'], 0, shapes.stop('could not say hello: {{ error.message }}'));
-    d.setInput(['steps', 0], Object.keys(d.get(['steps', 0, 'with']))[0], expr('event.target[0].id'));
+    // The first step with inputs (the MFA sweep's only card is inside its loop).
+    const i = d.steps().findIndex((st) => st.with && typeof st.with === 'object');
+    if (i >= 0) d.setInput(['steps', i], Object.keys(d.get(['steps', i, 'with']))[0], expr('event.target[0].id'));
     d.duplicateStep(['steps', 1]);
     d.moveStep(['steps', 2], ['steps'], d.steps().length - 1);
     d.deleteStep(['steps', d.steps().length - 2]);
