@@ -144,6 +144,20 @@ fn the_seed_flows_validate_without_errors() {
     assert!(stdout.contains("checked 6 flow files: 6 ok"), "{stdout}");
     // The one card that is not built in is named, with what was not checked.
     assert!(stdout.contains("warning: card `acme.jamf-offboard` is not built in, and no card registry was checked"), "{stdout}");
+    assert!(!stdout.contains("flows/library/"), "the flow library is not part of the flows folder: {stdout}");
+
+    // The library, named itself: every flow valid, every one off.
+    let out = Command::new(env!("CARGO_BIN_EXE_lanyard"))
+        .args(["validate", "flows/library/"])
+        .current_dir(repo())
+        .env_remove("LANYARD_CONFIG")
+        .env("XDG_CACHE_HOME", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("validate-cache"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("checked 11 flow files: 11 ok"), "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("off: ")).count(), 11, "{stdout}");
 }
 
 #[test]

@@ -161,8 +161,15 @@ fn write_stdout(text: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Flow files under `path` (or `path` itself), sorted, hidden folders skipped.
+/// Flow files under `path` (or `path` itself), sorted, hidden folders
+/// skipped, and a `library/` folder directly under `path` too, as the daemon
+/// loading a flows folder skips it (`lanyard validate flows/library/` checks
+/// the flow library itself).
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    collect_in(path, out, true)
+}
+
+fn collect_in(path: &Path, out: &mut Vec<PathBuf>, top: bool) -> anyhow::Result<()> {
     let meta = std::fs::metadata(path)?;
     if meta.is_file() {
         out.push(path.to_path_buf());
@@ -180,8 +187,9 @@ fn collect(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
         if hidden {
             continue;
         }
-        if p.is_dir() {
-            collect(&p, out)?;
+        let library = top && p.file_name().is_some_and(|n| n == lanyard_server::flows::LIBRARY_DIR);
+        if p.is_dir() && !library {
+            collect_in(&p, out, false)?;
         } else if p
             .extension()
             .and_then(|e| e.to_str())
