@@ -127,19 +127,23 @@ fn the_demo_runs_every_seed_use_case_and_stops_on_ctrl_c() {
     assert!(data_dir.join("lanyard.toml").is_file());
 }
 
-#[test]
-fn the_seed_flows_validate_without_errors() {
+/// `lanyard validate <path>` from the repository, without a lanyard.toml
+/// (so the custom card is reported as not checked): success, stdout, stderr.
+fn validate(path: &str) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_lanyard"))
-        .args(["validate", "flows/"])
+        .args(["validate", path])
         .current_dir(repo())
-        // No lanyard.toml registry: the custom card is reported as not checked.
         .env_remove("LANYARD_CONFIG")
         .env("XDG_CACHE_HOME", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("validate-cache"))
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn the_seed_flows_validate_without_errors() {
+    let (ok, stdout, stderr) = validate("flows/");
+    assert!(ok, "{stdout}\n{stderr}");
     assert!(!stdout.contains("error:"), "{stdout}");
     assert!(stdout.contains("checked 6 flow files: 6 ok"), "{stdout}");
     // The one card that is not built in is named, with what was not checked.
@@ -147,15 +151,8 @@ fn the_seed_flows_validate_without_errors() {
     assert!(!stdout.contains("flows/library/"), "the flow library is not part of the flows folder: {stdout}");
 
     // The library, named itself: every flow valid, every one off.
-    let out = Command::new(env!("CARGO_BIN_EXE_lanyard"))
-        .args(["validate", "flows/library/"])
-        .current_dir(repo())
-        .env_remove("LANYARD_CONFIG")
-        .env("XDG_CACHE_HOME", PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("validate-cache"))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let (ok, stdout, stderr) = validate("flows/library/");
+    assert!(ok, "{stdout}\n{stderr}");
     assert!(stdout.contains("checked 11 flow files: 11 ok"), "{stdout}");
     assert_eq!(stdout.lines().filter(|l| l.starts_with("off: ")).count(), 11, "{stdout}");
 }
