@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Install the toolchains that build lanyard's Python and JavaScript cards, at
-# the versions pinned in cards/examples/toolchain/, and the driver of the
-# console's browser tests, pinned in tests/browser/, into a cache outside the
-# repository. Idempotent: a second run checks a stamp and returns at once.
+# the versions pinned in cards/examples/toolchain/, the driver of the
+# console's browser tests, pinned in tests/browser/, and the sandbox org's
+# conformance fuzzer, pinned in host/lanyard-okta/spec/, into a cache outside
+# the repository. Idempotent: a second run checks a stamp and returns at once.
 #
-#   scripts/toolchains.sh [--print-env] [python] [js] [browser]   (none: python and js)
+#   scripts/toolchains.sh [--print-env] [python] [js] [browser] [schemathesis]   (none: python and js)
 #
 #   python   componentize-py, from PyPI, into a virtualenv (hash-checked wheels)
 #   js       jco + componentize-js, from npm, with `npm ci` on the committed lockfile
 #   browser  playwright-core, from npm, with `npm ci`; it drives Debian's chromium
 #            (apt-get install chromium), never a browser of its own download
+#   schemathesis  schemathesis, from PyPI, into a virtualenv (the okta conformance test)
 #
 # --print-env prints shell assignments for the installed tools on stdout
-# (COMPONENTIZE_PY=..., JCO=..., PLAYWRIGHT_MODULES=...), for `eval "$(scripts/toolchains.sh --print-env python)"`.
+# (COMPONENTIZE_PY=..., JCO=..., PLAYWRIGHT_MODULES=..., SCHEMATHESIS=...), for `eval "$(scripts/toolchains.sh --print-env python)"`.
 # Progress and errors go to stderr.
 #
 # The cache is $LANYARD_TOOLCHAINS, else ${XDG_CACHE_HOME:-~/.cache}/lanyard-toolchains.
@@ -30,9 +32,9 @@ langs=()
 for arg in "$@"; do
   case "$arg" in
     --print-env) print_env=1 ;;
-    python|js|browser) langs+=("$arg") ;;
-    -h|--help) sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "toolchains: unknown argument '$arg' (expected python, js, browser or --print-env)" >&2; exit 2 ;;
+    python|js|browser|schemathesis) langs+=("$arg") ;;
+    -h|--help) sed -n '2,25p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "toolchains: unknown argument '$arg' (expected python, js, browser, schemathesis or --print-env)" >&2; exit 2 ;;
   esac
 done
 [ ${#langs[@]} -eq 0 ] && langs=(python js)
@@ -129,11 +131,38 @@ install_browser() {
   PLAYWRIGHT_MODULES="$dir/node_modules"
 }
 
+install_schemathesis() {
+  local req="$repo/host/lanyard-okta/spec/schemathesis-requirements.txt"
+  local dir="$cache/schemathesis-$(hash_of "$req")"
+  local tool="$dir/bin/schemathesis"
+  if [ -f "$dir/.installed" ] && [ -x "$tool" ]; then
+    SCHEMATHESIS="$tool"
+    return
+  fi
+  command -v python3 >/dev/null 2>&1 || die "python3 is needed to install schemathesis (apt-get install python3 python3-venv)"
+  python3 -c 'import venv, ensurepip' 2>/dev/null \
+    || die "python3 has no venv/ensurepip module (apt-get install python3-venv)"
+  say "installing schemathesis into $dir (from PyPI)"
+  local started=$SECONDS
+  rm -rf "$dir"
+  python3 -m venv "$dir"
+  "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$req" \
+    || { rm -rf "$dir"; die "pip could not install schemathesis (see above); is PyPI reachable?"; }
+  local version
+  version="$("$tool" --version)" || { rm -rf "$dir"; die "schemathesis was installed but does not run"; }
+  grep -q "schemathesis==${version##* }" "$req" \
+    || { rm -rf "$dir"; die "installed '$version' but $req pins another version"; }
+  touch "$dir/.installed"
+  say "installed $version in $((SECONDS - started))s"
+  SCHEMATHESIS="$tool"
+}
+
 for lang in "${langs[@]}"; do
   case "$lang" in
     python) install_python ;;
     js) install_js ;;
     browser) install_browser ;;
+    schemathesis) install_schemathesis ;;
   esac
 done
 
@@ -141,5 +170,6 @@ if [ "$print_env" -eq 1 ]; then
   [ -n "${COMPONENTIZE_PY:-}" ] && printf 'COMPONENTIZE_PY=%q\n' "$COMPONENTIZE_PY"
   [ -n "${JCO:-}" ] && printf 'JCO=%q\n' "$JCO"
   [ -n "${PLAYWRIGHT_MODULES:-}" ] && printf 'PLAYWRIGHT_MODULES=%q\n' "$PLAYWRIGHT_MODULES"
+  [ -n "${SCHEMATHESIS:-}" ] && printf 'SCHEMATHESIS=%q\n' "$SCHEMATHESIS"
 fi
 exit 0

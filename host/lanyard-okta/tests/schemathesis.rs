@@ -7,9 +7,9 @@
 //! The spec is the committed subset `spec/okta-sandbox-subset.yaml`
 //! (`scripts/okta-spec-subset.py` writes it from the route table; this test
 //! fails when it is out of date). schemathesis is pinned in
-//! `spec/schemathesis-requirements.txt` and installed by `.ci/run` into the
-//! venv `target/schemathesis`; without it this test fails and says how to
-//! install it (set `LANYARD_SCHEMATHESIS` to use another install).
+//! `spec/schemathesis-requirements.txt`; the test installs it itself, once,
+//! with `scripts/toolchains.sh schemathesis` (set `LANYARD_SCHEMATHESIS` to
+//! use another install).
 //!
 //! What is not run, and why:
 //! - `verifyEventHook`: it makes the sandbox call the hook's URI, which the
@@ -41,18 +41,29 @@ fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The pinned schemathesis: `LANYARD_SCHEMATHESIS`, else the one
+/// `scripts/toolchains.sh schemathesis` installs (once) into its cache.
 fn schemathesis() -> PathBuf {
-    let tool = std::env::var_os("LANYARD_SCHEMATHESIS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target/schemathesis/bin/schemathesis"));
+    if let Some(tool) = std::env::var_os("LANYARD_SCHEMATHESIS") {
+        let tool = PathBuf::from(tool);
+        assert!(tool.exists(), "LANYARD_SCHEMATHESIS names {}, which does not exist", tool.display());
+        return tool;
+    }
+    let out = std::process::Command::new("bash")
+        .arg(workspace().join("scripts/toolchains.sh"))
+        .args(["--print-env", "schemathesis"])
+        .output()
+        .expect("run scripts/toolchains.sh");
     assert!(
-        tool.exists(),
-        "schemathesis is not installed at {}: install the pinned version with\n\
-         \n    python3 -m venv target/schemathesis && target/schemathesis/bin/pip install -r host/lanyard-okta/spec/schemathesis-requirements.txt\n\
-         \n(from the workspace root; .ci/run does this), or set LANYARD_SCHEMATHESIS to its path",
-        tool.display()
+        out.status.success(),
+        "scripts/toolchains.sh schemathesis failed; it needs python3 with venv, and PyPI:\n{}",
+        String::from_utf8_lossy(&out.stderr)
     );
-    tool
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("SCHEMATHESIS="))
+        .map(|v| PathBuf::from(v.trim_matches('\'')))
+        .expect("toolchains.sh prints SCHEMATHESIS")
 }
 
 /// schemathesis's configuration: path parameters drawn four times in five
