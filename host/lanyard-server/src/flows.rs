@@ -136,9 +136,7 @@ impl FlowLookup for FlowSet {
 /// The flow files under a directory, sorted by path (not those of its
 /// [`LIBRARY_DIR`]).
 pub fn read_flow_files(dir: &Path) -> Result<Vec<SourceFile>, String> {
-    let mut paths = Vec::new();
-    collect(dir, &mut paths, 0).map_err(|e| format!("cannot read the flows directory {}: {e}", dir.display()))?;
-    paths.sort();
+    let paths = flow_paths(dir).map_err(|e| format!("cannot read the flows directory {}: {e}", dir.display()))?;
     if paths.len() > MAX_FLOW_FILES {
         return Err(format!(
             "the flows directory {} holds {} flow files; at most {MAX_FLOW_FILES}",
@@ -168,6 +166,16 @@ pub fn read_flow_file(p: &Path) -> Result<SourceFile, String> {
 /// daemon and imported from the console), so the demo, which runs `flows/`,
 /// runs the five seed flows and not the library's.
 pub const LIBRARY_DIR: &str = "library";
+
+/// The paths of the flow files a flows folder holds, sorted: every `*.yaml`
+/// and `*.yml` under it (8 folders deep at most), hidden names and its
+/// [`LIBRARY_DIR`] skipped. What the daemon loads, and `lanyard validate` checks.
+pub fn flow_paths(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut paths = Vec::new();
+    collect(dir, &mut paths, 0)?;
+    paths.sort();
+    Ok(paths)
+}
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) -> std::io::Result<()> {
     if depth > 8 {

@@ -161,42 +161,14 @@ fn write_stdout(text: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Flow files under `path` (or `path` itself), sorted, hidden folders
-/// skipped, and a `library/` folder directly under `path` too, as the daemon
-/// loading a flows folder skips it (`lanyard validate flows/library/` checks
-/// the flow library itself).
+/// `path` itself, or the flow files of the folder, as the daemon would load
+/// them (`lanyard_server::flows::flow_paths`: a top-level `library/` is
+/// skipped; `lanyard validate flows/library/` checks the flow library itself).
 fn collect(path: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
-    collect_in(path, out, true)
-}
-
-fn collect_in(path: &Path, out: &mut Vec<PathBuf>, top: bool) -> anyhow::Result<()> {
-    let meta = std::fs::metadata(path)?;
-    if meta.is_file() {
+    if std::fs::metadata(path)?.is_file() {
         out.push(path.to_path_buf());
-        return Ok(());
-    }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
-    entries.sort();
-    for p in entries {
-        let hidden = p
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
-        if hidden {
-            continue;
-        }
-        let library = top && p.file_name().is_some_and(|n| n == lanyard_server::flows::LIBRARY_DIR);
-        if p.is_dir() && !library {
-            collect_in(&p, out, false)?;
-        } else if p
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e == "yaml" || e == "yml")
-        {
-            out.push(p);
-        }
+    } else {
+        out.extend(lanyard_server::flows::flow_paths(path)?);
     }
     Ok(())
 }
