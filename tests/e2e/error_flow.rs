@@ -10,6 +10,11 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_run_is_posted_to_it_by_the_error_flow() {
     let w = World::start(Options { error_flow: true, ..Options::default() }).await;
+    // The Flows page says which flow the daemon calls for failures.
+    let listing = w.admin_get("flows").await;
+    let marked: Vec<&str> =
+        listing["flows"].as_array().unwrap().iter().filter(|f| f["error_flow"] == true).map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(marked, [ERROR_FLOW]);
 
     // A lockout run by hand for a user Okta does not have: it fails at `user`.
     crate::console::fail_a_lockout(&w).await;

@@ -1011,6 +1011,8 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                         "trigger": f.trigger,
                         "running": engine.is_running(&f.name),
                         "stats": stats.get(&f.name),
+                        // `[error_flow]`: the daemon calls it for every failed run.
+                        "error_flow": engine.config().error_flow.as_deref() == Some(f.name.as_str()),
                     })
                 })
                 .collect();

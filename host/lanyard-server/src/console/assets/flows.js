@@ -174,7 +174,7 @@ function flowRow(ctx, f, st, dialog) {
           { type: 'button', dataset: { focusKey: `run:${f.name}` }, on: { click: () => dialog.open(f, trig) } },
           trig.kind === 'okta' ? 'Test run…' : 'Run now…',
         )
-      : h('span', { class: 'muted small' }, 'runs when a flow calls it'),
+      : h('span', { class: 'muted small' }, f.error_flow ? 'runs when any run fails ([error_flow])' : 'runs when a flow calls it'),
   );
   return h(
     'tr',
@@ -400,14 +400,14 @@ function runNowDialog(ctx) {
   };
 }
 
-/// The configured Okta orgs in one line: each name, what it is, and which is the default.
-function oktaOrgs(orgs) {
+/// The configured Okta orgs, in words: which org each is, where its events
+/// arrive, and which one flows use when they name none.
+export function oktaOrgs(orgs) {
   if (orgs.length === 0) return h('p', { class: 'muted' }, 'No Okta org is configured ([okta] in lanyard.toml): Okta cards answer unavailable.');
-  const parts = [];
-  for (const o of orgs) {
-    if (parts.length) parts.push(', ');
-    const about = [o.kind, o.default ? 'default' : null, o.hook_path ? `hook ${o.hook_path}` : null].filter(Boolean).join(', ');
-    parts.push(h('code', null, o.name), ` (${about})`);
-  }
-  return h('p', { class: 'muted' }, orgs.length === 1 ? 'Okta org: ' : 'Okta orgs: ', ...parts, '.');
+  const what = (o) =>
+    o.kind === 'sandbox' ? 'the embedded sandbox org' : o.kind === 'events-only' ? 'events only, no API access' : o.url || 'an Okta org';
+  const hook = (o) => (o.hook_path ? `; its events arrive at ${o.hook_path}` : '; no Event Hook');
+  if (orgs.length === 1) return h('p', { class: 'muted' }, `Okta: ${what(orgs[0])}${hook(orgs[0])}.`);
+  const list = h('ul', { class: 'muted' }, orgs.map((o) => h('li', null, h('code', null, o.name), ` — ${what(o)}${hook(o)}${o.default ? ' (used by flows that name no org)' : ''}`)));
+  return h('div', null, h('p', { class: 'muted' }, 'Okta orgs (a flow names one with org:):'), list);
 }
