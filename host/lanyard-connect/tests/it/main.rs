@@ -6,4 +6,6 @@ mod http;
 mod mail;
 mod sink;
 mod slack;
+mod standin;
 mod support;
+mod zoom;
