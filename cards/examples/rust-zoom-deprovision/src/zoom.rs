@@ -157,17 +157,40 @@ impl Status {
 }
 
 /// The card's output; `describe` publishes [`output_schema`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Out {
     pub email: String,
     pub zoom_user_id: Option<String>,
-    pub outcome: Outcome,
-    pub status: Status,
     /// Zoom's `status` of the user before, as Zoom sent it (`null` when absent).
     pub previous_status: Value,
+    pub outcome: Outcome,
+    pub status: Status,
     /// Only in a dry run that would have written.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub planned: bool,
+}
+
+/// The fields in the order `zoom.js` writes them, which is not the same for
+/// a user it found and one it did not (the host keeps the order, and shows it).
+impl Serialize for Out {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let absent = self.status == Status::Absent;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("email", &self.email)?;
+        map.serialize_entry("zoom_user_id", &self.zoom_user_id)?;
+        if !absent {
+            map.serialize_entry("previous_status", &self.previous_status)?;
+        }
+        map.serialize_entry("outcome", &self.outcome)?;
+        map.serialize_entry("status", &self.status)?;
+        if absent {
+            map.serialize_entry("previous_status", &self.previous_status)?;
+        }
+        if self.planned {
+            map.serialize_entry("planned", &true)?;
+        }
+        map.end()
+    }
 }
 
 impl JsonSchema for Out {
