@@ -2,7 +2,10 @@
 //! (componentize-py) and the JavaScript `acme.zoom-deprovision` card (jco), as
 //! their authors build them, published through the registry's admin API,
 //! granted a connection, and run in an offboarding flow against local JAMF-like
-//! and Zoom-like HTTP stand-ins that check every request.
+//! and Zoom-like HTTP stand-ins that check every request. And the seed's own
+//! offboarding flow with the JavaScript Zoom card and the Python
+//! `acme.asana-offboard` card in place of their Rust twins, asserted exactly
+//! as the Rust twins are (`offboarding::leavers_are_offboarded`).
 //!
 //! The test installs the pinned toolchains itself (`scripts/toolchains.sh`,
 //! into `$LANYARD_TOOLCHAINS` or `~/.cache/lanyard-toolchains`) and builds each
@@ -461,7 +464,7 @@ async fn a_javascript_card_deprovisions_zoom_through_a_connection() {
         let path = r.target.split('?').next().unwrap_or("");
         match r.method.as_str() {
             "GET" if path.starts_with("/v2/users/") => (200, json!({ "id": "zu-42", "status": "active", "email": path.trim_start_matches("/v2/users/") })),
-            "PATCH" if path == "/v2/users/zu-42/status" => (204, Value::Null),
+            "PUT" if path == "/v2/users/zu-42/status" => (204, Value::Null),
             _ => (404, json!({ "code": 1001, "message": "User does not exist" })),
         }
     }))
@@ -498,7 +501,7 @@ async fn a_javascript_card_deprovisions_zoom_through_a_connection() {
     let seen = zoom.requests();
     assert_eq!(seen.len(), 2, "{seen:#?}");
     assert_eq!((seen[0].method.as_str(), seen[0].target.as_str()), ("GET", format!("/v2/users/{}", email.replace('@', "%40")).as_str()));
-    assert_eq!((seen[1].method.as_str(), seen[1].target.as_str()), ("PATCH", "/v2/users/zu-42/status"));
+    assert_eq!((seen[1].method.as_str(), seen[1].target.as_str()), ("PUT", "/v2/users/zu-42/status"));
     assert_eq!(seen[1].json(), json!({ "action": "deactivate" }));
     assert_eq!(seen[1].headers["idempotency-key"], format!("{}/zoom/1", run.id));
     for r in &seen {
@@ -517,4 +520,21 @@ async fn a_javascript_card_deprovisions_zoom_through_a_connection() {
         started.elapsed()
     );
     d.stop().await;
+}
+
+// -- the seed's offboarding, with the Python and JavaScript cards ------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_offboarding_runs_with_the_javascript_zoom_and_python_asana_cards() {
+    let (zoom, _) = build_card("js", "js-zoom", "zoom_deprovision.wasm", &["index.js", "zoom.js", "package.json", "rolldown.config.mjs"]);
+    let (asana, _) = build_card("python", "python-asana", "asana_offboard.wasm", &["app.py", "asana.py"]);
+    let jamf = lanyard_cards::examples::example("rust-jamf-offboard").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let jamf_file = dir.path().join("jamf_offboard.wasm");
+    std::fs::write(&jamf_file, jamf).unwrap();
+
+    let options = crate::harness::Options { custom_wasm: Some(vec![jamf_file, zoom, asana]), ..Default::default() };
+    let w = crate::harness::World::start(options).await;
+    crate::offboarding::leavers_are_offboarded(&w, crate::harness::OFFBOARDING, crate::offboarding::Apps::JamfZoomAsana).await;
+    w.stop().await;
 }

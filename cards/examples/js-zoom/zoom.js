@@ -216,7 +216,7 @@ export function run(call, inputText) {
   }
 
   if (inp.mode === 'deactivate') {
-    checkStatus(`deactivating ${zoomUser.id}`, call.send(req('patch', `/v2/users/${id}/status`, { action: 'deactivate' })));
+    checkStatus(`deactivating ${zoomUser.id}`, call.send(req('put', `/v2/users/${id}/status`, { action: 'deactivate' })));
   } else {
     const query = new URLSearchParams({ action: 'delete' });
     if (inp.transferTo) {

@@ -26,7 +26,7 @@ function fakeZoom(users, { failWith } = {}) {
     const user = Object.values(users).find((u) => u.id === key || u.email === key);
     if (!user) return reply(404, { code: 1001, message: 'User does not exist' });
     if (req.method === 'get') return reply(200, user);
-    if (req.method === 'patch' && m[2]) {
+    if (req.method === 'put' && m[2]) {
       user.status = JSON.parse(new TextDecoder().decode(req.body)).action === 'deactivate' ? 'inactive' : 'active';
       return reply(204);
     }
@@ -52,7 +52,7 @@ test('deactivates an active user through the named connection', () => {
   assert.equal(users['ada@example.com'].status, 'inactive');
   assert.deepEqual(requests.map((r) => `${r.method} ${r.url} ${r.connection}`), [
     'get /v2/users/ada%40example.com zoom',
-    'patch /v2/users/z1/status zoom',
+    'put /v2/users/z1/status zoom',
   ]);
   assert.ok(requests[1].headers.some(([k, v]) => k === 'idempotency-key' && v === 'run1/zoom/1'));
   assert.ok(!requests.some((r) => r.headers.some(([k]) => k.toLowerCase() === 'authorization')));

@@ -472,7 +472,7 @@ pub fn run(io: &mut dyn Io, idempotency_key: &str, dry_run: bool, input: &Value)
     match inp.mode {
         Mode::Deactivate => {
             let body = json!({ "action": "deactivate" });
-            let response = io.send(&request(&inp, idempotency_key, Method::Patch, format!("/v2/users/{id}/status"), Some(body)))?;
+            let response = io.send(&request(&inp, idempotency_key, Method::Put, format!("/v2/users/{id}/status"), Some(body)))?;
             check_status(&format!("deactivating {zoom_id}"), &response)?;
         }
         Mode::Delete => {
@@ -524,7 +524,7 @@ mod tests {
     fn method(m: Method) -> &'static str {
         match m {
             Method::Get => "get",
-            Method::Patch => "patch",
+            Method::Put => "put",
             Method::Delete => "delete",
             _ => "other",
         }
@@ -591,7 +591,7 @@ mod tests {
             };
             match (method(r.method), status_route) {
                 ("get", false) => Ok(reply(200, Some(self.users[&email].clone()), &[])),
-                ("patch", true) => {
+                ("put", true) => {
                     let body: Value = serde_json::from_slice(r.body.as_ref().unwrap()).unwrap();
                     let status = if body["action"] == "deactivate" { "inactive" } else { "active" };
                     self.users.get_mut(&email).unwrap()["status"] = json!(status);
@@ -639,7 +639,7 @@ mod tests {
             .iter()
             .map(|r| format!("{} {} {}", method(r.method), r.url, r.connection.as_deref().unwrap_or("-")))
             .collect();
-        assert_eq!(sent, ["get /v2/users/ada%40example.com zoom", "patch /v2/users/z1/status zoom"]);
+        assert_eq!(sent, ["get /v2/users/ada%40example.com zoom", "put /v2/users/z1/status zoom"]);
         assert_eq!(header(&zoom.requests[1], "idempotency-key"), Some("run1/zoom/1"));
         assert_eq!(zoom.requests[1].body.as_deref(), Some(&br#"{"action":"deactivate"}"#[..]));
         assert_eq!(header(&zoom.requests[1], "content-type"), Some("application/json"));
