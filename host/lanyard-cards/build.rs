@@ -283,6 +283,8 @@ mod examples {
     /// Build every Rust example card and return the code that embeds them.
     pub fn build(root: &Path, target_dir: &Path) -> String {
         let dir = root.join("cards/examples");
+        // A card added or removed changes the set (cargo scans the folder).
+        println!("cargo:rerun-if-changed={}", dir.display());
         let mut cards: Vec<PathBuf> = std::fs::read_dir(&dir)
             .map(|entries| {
                 entries
