@@ -71,7 +71,7 @@ async fn offboarding_built_in_the_browser() {
     let w = World::start(Options { flows: FlowsDir::Empty, ..Options::default() }).await;
     let text = build(&w, "seed-offboarding", OFFBOARDING, json!({ "flow": OFFBOARDING })).await;
     eprintln!("{text}");
-    crate::offboarding::leavers_are_offboarded(&w, OFFBOARDING).await;
+    crate::offboarding::leavers_are_offboarded(&w, OFFBOARDING, crate::offboarding::Apps::Jamf).await;
     w.stop().await;
 }
 

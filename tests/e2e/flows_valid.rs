@@ -1,7 +1,7 @@
 //! The seed flows in `flows/` validate with no diagnostics at all (no error,
 //! no warning) against the real card set: the built-in cards embedded in the
 //! binary, with the names, versions and input schemas their `describe()`
-//! gives, plus the registry's `acme.jamf-offboard`.
+//! gives, plus the registry's custom cards (JAMF, Zoom, Asana).
 
 use crate::harness::card_cache;
 use lanyard_server::cards::{load_builtins, CardSet};
@@ -24,8 +24,9 @@ async fn the_seed_flows_validate_with_no_diagnostics() {
 
     let store = lanyard_store::Store::temporary().unwrap();
     let registry = Registry::new(store.clone(), runtime, RegistryOptions::default());
-    let wasm = lanyard_cards::examples::example("rust-jamf-offboard").unwrap();
-    registry.publish(wasm.to_vec(), None).await.unwrap();
+    for (dir, _) in crate::harness::CUSTOM_CARDS {
+        registry.publish(lanyard_cards::examples::example(dir).unwrap().to_vec(), None).await.unwrap();
+    }
     let cards = CardSet::build(&builtins, store.list_cards().await.unwrap(), &Default::default());
 
     let dir = crate::harness::repo().join("flows");
@@ -35,12 +36,14 @@ async fn the_seed_flows_validate_with_no_diagnostics() {
     assert!(v.diagnostics.is_empty(), "{}", v.render(&files));
     assert_eq!(v.flows.len(), 6);
 
-    // Without the custom card, the offboarding flow names an unknown card.
+    // Without the custom cards, the offboarding flow names unknown cards.
     let without = CardSet::build(&builtins, Vec::new(), &Default::default());
     let v = lanyard_flow::validate(&files, &without);
     let errors: Vec<_> = v.diagnostics.iter().filter(|d| d.is_error()).collect();
-    assert_eq!(errors.len(), 1, "{}", v.render(&files));
-    assert!(errors[0].file.ends_with("offboarding.yaml") && errors[0].message.contains("acme.jamf-offboard"), "{}", errors[0].message);
+    assert_eq!(errors.len(), 3, "{}", v.render(&files));
+    for (e, (_, card)) in errors.iter().zip(crate::harness::CUSTOM_CARDS) {
+        assert!(e.file.ends_with("offboarding.yaml") && e.message.contains(card), "{}", e.message);
+    }
 }
 
 /// The onboarding flow (a `switch` of `okta.add-to-group` steps) and the

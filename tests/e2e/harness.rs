@@ -5,17 +5,21 @@
 //! - the Slack stand-in (Web API, bot token checked) and the SMTP sink
 //!   (STARTTLS required, AUTH required), both from `lanyard-connect`;
 //! - a JAMF Pro stand-in ([`Jamf`]) for the custom card, which records every
-//!   request and checks its credentials;
+//!   request and checks its credentials, and the Zoom and Asana stand-ins
+//!   from `lanyard-connect`, which know every ACTIVE person of the org (by
+//!   email; no Asana tasks: a test adds those it needs);
 //! - a `lanyard.toml` in a temporary directory that points at all of them:
 //!   Okta is the sandbox reached over HTTP with the *service account's* API
 //!   token (so the daemon's own writes carry that actor, and the daemon finds
-//!   out who it is through `GET /api/v1/users/me`), connections `it-slack` and
-//!   `jamf`, `[mail]`, and the card grants `flows/README.md` documents;
+//!   out who it is through `GET /api/v1/users/me`), connections `it-slack`,
+//!   `jamf`, `zoom` and `asana`, `[mail]`, and the card grants
+//!   `flows/README.md` documents;
 //! - the real [`Engine`] and [`lanyard_server::server::run`] on `127.0.0.1:0`,
 //!   running the flows of the repository's `flows/` directory;
-//! - the custom card `acme.jamf-offboard`, built from
-//!   `cards/examples/rust-jamf-offboard` (lanyard-cards' `examples` feature)
-//!   and published through the card registry before the flows load;
+//! - the custom cards `acme.jamf-offboard`, `acme.zoom-deprovision` and
+//!   `acme.asana-offboard`, built from `cards/examples/rust-*` (lanyard-cards'
+//!   `examples` feature) and published through the card registry before the
+//!   flows load;
 //! - the Event Hook registered in the sandbox through Okta's Event Hooks API
 //!   (create, then verify) with the daemon's hook secret, as an Okta admin
 //!   would.
@@ -27,7 +31,8 @@
 
 use chrono::{DateTime, Utc};
 use lanyard_connect::sandbox::{
-    SlackConfig, SlackStandIn, SlackStandInHandle, SmtpSink, SmtpSinkConfig, SmtpSinkHandle, SmtpTls,
+    AsanaConfig, AsanaStandIn, AsanaStandInHandle, AsanaUser, AsanaWorkspace, SlackConfig, SlackStandIn, SlackStandInHandle, SmtpSink,
+    SmtpSinkConfig, SmtpSinkHandle, SmtpTls, ZoomConfig, ZoomStandIn, ZoomStandInHandle, ZoomUser,
 };
 use lanyard_core::history::{RunRecord, RunStatus, StepRecord};
 use lanyard_core::{Clock, ManualClock, SystemClock};
@@ -46,6 +51,16 @@ pub const ADMIN_TOKEN: &str = "e2e-admin-token-4c1f";
 /// The `Authorization` header value the sandbox sends with every delivery.
 pub const HOOK_SECRET: &str = "Bearer e2e-hook-secret-9d2b";
 pub const JAMF_TOKEN: &str = "jamf-e2e-token-58aa";
+pub const ZOOM_TOKEN: &str = "zoom-e2e-token-3b07";
+pub const ASANA_TOKEN: &str = "asana-e2e-token-c45e";
+/// The one Asana workspace, (gid, name).
+pub const ASANA_WORKSPACE: (&str, &str) = ("1200000000000001", "Acme");
+/// The custom cards offboarding uses, from `cards/examples/<dir>`: (dir, card).
+pub const CUSTOM_CARDS: [(&str, &str); 3] = [
+    ("rust-jamf-offboard", "acme.jamf-offboard"),
+    ("rust-zoom-deprovision", "acme.zoom-deprovision"),
+    ("rust-asana-offboard", "acme.asana-offboard"),
+];
 pub const SMTP_USER: &str = "lanyard";
 pub const SMTP_PASSWORD: &str = "smtp-e2e-password-17";
 pub const MAIL_FROM: &str = "it@acme.example";
@@ -96,6 +111,10 @@ pub struct Options {
     /// Set `[error_flow]` to `flows/failures-to-it.yaml`'s flow, as
     /// `lanyard.example.toml` and the demo do.
     pub error_flow: bool,
+    /// The custom cards to publish (`.wasm` files, one per card of
+    /// [`CUSTOM_CARDS`]) instead of the embedded Rust ones: their Python and
+    /// JavaScript twins.
+    pub custom_wasm: Option<Vec<PathBuf>>,
 }
 
 /// Which flows the daemon loads.
@@ -121,6 +140,8 @@ pub struct World {
     pub slack: SlackStandInHandle,
     pub smtp: SmtpSinkHandle,
     pub jamf: Jamf,
+    pub zoom: ZoomStandInHandle,
+    pub asana: AsanaStandInHandle,
     pub engine: Engine,
     /// The daemon's base URL, `http://127.0.0.1:<port>`.
     pub base: String,
@@ -177,6 +198,7 @@ impl World {
         )
         .expect("the smtp sink starts");
         let jamf = Jamf::start().await;
+        let (zoom, asana) = saas_stand_ins(&org).await;
 
         let dir = tempfile::tempdir().expect("a temporary directory");
         let flows_dir = match options.flows {
@@ -195,7 +217,7 @@ impl World {
                 d
             }
         };
-        let mut text = config_text(&org, &sandbox_url, &slack, &smtp, &jamf, &flows_dir, options.hold_custom_card);
+        let mut text = config_text(&org, &sandbox_url, &slack, &smtp, &[&jamf.base_url(), &zoom.base_url(), &asana.base_url()], &flows_dir, options.hold_custom_card);
         if let Some(grants) = &options.grants {
             let seed = include_str!("../../flows/grants.toml");
             assert!(text.contains(seed), "`grants` replaces flows/grants.toml whole (so not with `hold_custom_card`)");
@@ -215,19 +237,27 @@ impl World {
         engine_options.clock = clock.clone();
         let engine = Engine::new(engine_options).await.expect("the engine starts");
 
-        // The custom card, published as `lanyard card publish` would, before
-        // the flows that name it load.
+        // The custom cards, published as `lanyard card publish` would,
+        // before the flows that name them load.
         let registry = lanyard_server::registry::Registry::new(
             engine.store().clone(),
             engine.runtime().clone(),
             lanyard_server::registry::RegistryOptions::from_config(engine.config()),
         );
-        let wasm = lanyard_cards::examples::example("rust-jamf-offboard").expect("the rust-jamf-offboard example is embedded");
-        let published = registry.publish(wasm.to_vec(), None).await.expect("acme.jamf-offboard publishes");
-        assert_eq!(
-            (published.card.name.as_str(), published.card.version.as_str()),
-            ("acme.jamf-offboard", "1.0.0")
-        );
+        let wasm: Vec<Vec<u8>> = match &options.custom_wasm {
+            None => CUSTOM_CARDS
+                .iter()
+                .map(|(dir, _)| lanyard_cards::examples::example(dir).unwrap_or_else(|| panic!("the {dir} example is embedded")).to_vec())
+                .collect(),
+            Some(files) => files.iter().map(|f| std::fs::read(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()))).collect(),
+        };
+        let mut published = BTreeSet::new();
+        for bytes in wasm {
+            let p = registry.publish(bytes, None).await.unwrap_or_else(|e| panic!("a custom card publishes: {e}"));
+            assert_eq!(p.card.version, "1.0.0");
+            published.insert(p.card.name);
+        }
+        assert_eq!(published, CUSTOM_CARDS.iter().map(|(_, c)| c.to_string()).collect::<BTreeSet<_>>());
 
         let listener = bind().await;
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -268,6 +298,8 @@ impl World {
             slack,
             smtp,
             jamf,
+            zoom,
+            asana,
             engine,
             base,
             admin,
@@ -462,13 +494,39 @@ pub fn prof<'a>(u: &'a lanyard_core::okta::User, key: &str) -> &'a str {
     u.profile.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
+/// Zoom and Asana as the company has them: every ACTIVE person of the org a
+/// Zoom user (by email) and a member of the one Asana workspace, no tasks.
+async fn saas_stand_ins(org: &SandboxOrg) -> (ZoomStandInHandle, AsanaStandInHandle) {
+    let zoom = ZoomStandIn::start(bind().await, ZoomConfig { token: ZOOM_TOKEN.into() }).expect("the zoom stand-in starts");
+    let asana = AsanaStandIn::start(bind().await, AsanaConfig { token: ASANA_TOKEN.into() }).expect("the asana stand-in starts");
+    asana.add_workspace(AsanaWorkspace { gid: ASANA_WORKSPACE.0.into(), name: ASANA_WORKSPACE.1.into() });
+    let mut people = org.users();
+    people.sort_by(|a, b| a.id.cmp(&b.id));
+    for (i, u) in people.iter().filter(|u| u.status == "ACTIVE" && !prof(u, "email").is_empty()).enumerate() {
+        let (email, first, last) = (prof(u, "email"), prof(u, "firstName"), prof(u, "lastName"));
+        zoom.add_user(ZoomUser { id: zoom_id(i), email: email.into(), first_name: first.into(), last_name: last.into(), status: "active".into() });
+        asana.add_user(AsanaUser { gid: asana_gid(i), email: email.into(), name: format!("{first} {last}"), workspaces: vec![ASANA_WORKSPACE.0.into()] });
+    }
+    (zoom, asana)
+}
+
+/// The Zoom user id and Asana user gid of the `i`th ACTIVE person (by Okta id).
+pub fn zoom_id(i: usize) -> String {
+    format!("zm{i:06}")
+}
+
+pub fn asana_gid(i: usize) -> String {
+    format!("1201{i:012}")
+}
+
 async fn bind() -> tokio::net::TcpListener {
     tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0")
 }
 
 /// `lanyard.toml` for this world: what ops would write to run the seed flows
 /// against this org and these services.
-fn config_text(org: &SandboxOrg, sandbox_url: &str, slack: &SlackStandInHandle, smtp: &SmtpSinkHandle, jamf: &Jamf, flows: &Path, hold_custom: bool) -> String {
+/// `custom` is the base URLs of JAMF, Zoom and Asana.
+fn config_text(org: &SandboxOrg, sandbox_url: &str, slack: &SlackStandInHandle, smtp: &SmtpSinkHandle, custom: &[&str; 3], flows: &Path, hold_custom: bool) -> String {
     let ca = smtp.ca_pem().expect("the sink offers TLS");
     let mut seed_grants = include_str!("../../flows/grants.toml").to_string();
     if hold_custom {
@@ -510,6 +568,18 @@ auth = {{ bearer = {{ value = "{JAMF_TOKEN}" }} }}
 allow_private = true
 timeout = "15s"
 
+[connections.zoom]
+base_url = "{zoom}"
+auth = {{ bearer = {{ value = "{ZOOM_TOKEN}" }} }}
+allow_private = true
+timeout = "15s"
+
+[connections.asana]
+base_url = "{asana}"
+auth = {{ bearer = {{ value = "{ASANA_TOKEN}" }} }}
+allow_private = true
+timeout = "15s"
+
 [mail]
 host = "127.0.0.1"
 port = {smtp_port}
@@ -528,7 +598,9 @@ root_certificate_pem = """
         service = org.service_token(),
         slack = slack.api_base_url(),
         slack_token = slack.config().bot_token,
-        jamf = jamf.base_url(),
+        jamf = custom[0],
+        zoom = custom[1],
+        asana = custom[2],
         smtp_port = smtp.addr().port(),
     )
 }

@@ -209,7 +209,9 @@ async fn every_library_flow_validates_with_no_diagnostics() {
     // With the seed flows (and the custom card offboarding needs).
     let store = lanyard_store::Store::temporary().unwrap();
     let registry = Registry::new(store.clone(), runtime, RegistryOptions::default());
-    registry.publish(lanyard_cards::examples::example("rust-jamf-offboard").unwrap().to_vec(), None).await.unwrap();
+    for (dir, _) in crate::harness::CUSTOM_CARDS {
+        registry.publish(lanyard_cards::examples::example(dir).unwrap().to_vec(), None).await.unwrap();
+    }
     let cards = CardSet::build(&builtins, store.list_cards().await.unwrap(), &Default::default());
     let mut all = lanyard_server::flows::read_flow_files(&crate::harness::repo().join("flows")).unwrap();
     let seeds = all.len();

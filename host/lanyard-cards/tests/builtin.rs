@@ -2232,9 +2232,12 @@ async fn tables_outside_the_granted_ones_are_denied() {
 // ---------------------------------------------------------------------------
 // The seed flows in flows/, against the real cards' schemas
 
+/// The custom cards (not built in) the seed's offboarding flow uses.
+const CUSTOM: [&str; 3] = ["acme.jamf-offboard", "acme.zoom-deprovision", "acme.asana-offboard"];
+
 /// Every flow in `flows/` compiles against the built-in cards as they describe
 /// themselves (names, versions, input schemas: `with` keys are checked), plus
-/// the custom `acme.jamf-offboard` card the offboarding flow uses.
+/// the custom cards the offboarding flow uses (`CUSTOM`).
 #[test]
 fn the_seed_flows_validate_against_the_built_in_cards() {
     let mut summaries: Vec<lanyard_flow::CardSummary> = lanyard_cards::builtin()
@@ -2247,7 +2250,7 @@ fn the_seed_flows_validate_against_the_built_in_cards() {
                 .with_input_schema(info.input_schema.clone())
         })
         .collect();
-    summaries.push(lanyard_flow::CardSummary::new("acme.jamf-offboard").with_version("1.0.0"));
+    summaries.extend(CUSTOM.map(|name| lanyard_flow::CardSummary::new(name).with_version("1.0.0")));
     let catalog = lanyard_flow::StaticCatalog::new(summaries);
 
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../flows");
@@ -2303,7 +2306,7 @@ mod flows {
                     lanyard_flow::CardSummary::new(&info.name).with_version(&info.version).with_input_schema(info.input_schema)
                 })
                 .collect();
-            summaries.push(lanyard_flow::CardSummary::new("acme.jamf-offboard").with_version("1.0.0"));
+            summaries.extend(CUSTOM.map(|name| lanyard_flow::CardSummary::new(name).with_version("1.0.0")));
             let catalog = lanyard_flow::StaticCatalog::new(summaries);
             let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../flows");
             let mut out = HashMap::new();
@@ -2328,31 +2331,55 @@ mod flows {
     }
 
     /// Runs cards through the runtime with the fakes and the grants each card
-    /// asks for; answers the custom `acme.jamf-offboard` card itself.
+    /// asks for; answers the custom cards (`CUSTOM`) itself, as their
+    /// stand-ins would, and records their input.
     struct Invoker {
         caps: Capabilities,
-        jamf: Mutex<Vec<Value>>,
-        jamf_fails: bool,
+        custom: Mutex<Vec<(String, Value)>>,
+        /// Custom cards that fail (as their service refusing the token).
+        failing: Vec<&'static str>,
+    }
+
+    impl Invoker {
+        fn inputs(&self, card: &str) -> Vec<Value> {
+            self.custom.lock().unwrap().iter().filter(|(c, _)| c == card).map(|(_, i)| i.clone()).collect()
+        }
+    }
+
+    /// What a custom card answers for `input` when its service says yes.
+    fn custom_output(card: &str, input: &Value) -> Value {
+        let email = input["user"]["profile"]["email"].clone();
+        match card {
+            "acme.jamf-offboard" => json!({
+                "email": email,
+                "devices": [{"id": "17", "name": "Sofia's MacBook Pro", "serial": "C02X", "management_id": "m-17", "last_contact": null}],
+                "actions": [{"device_id": "17", "command": "DEVICE_LOCK", "status": "sent", "command_id": "cmd-17"}],
+                "sent": 1,
+                "pin": "314159"
+            }),
+            "acme.zoom-deprovision" => json!({"email": email, "zoom_user_id": "zm17", "outcome": "changed", "status": "inactive", "previous_status": "active"}),
+            "acme.asana-offboard" => {
+                let moved = if input["transfer_to"].is_string() { 3 } else { 0 };
+                json!({
+                    "email": email, "asana_user_id": "1201", "outcome": "changed", "status": "removed",
+                    "transfer_to": input["transfer_to"], "tasks_reassigned": moved, "tasks_left": 3 - moved,
+                    "workspaces": [{"gid": "1200", "name": "Acme", "open_tasks": 3, "reassigned": moved, "removed": true, "was_member": true}]
+                })
+            }
+            other => panic!("no answer for the custom card {other}"),
+        }
     }
 
     #[async_trait]
     impl CardInvoker for Invoker {
         async fn invoke(&self, call: CardCall) -> CardResult {
-            if call.card.name == "acme.jamf-offboard" {
-                self.jamf.lock().unwrap().push(call.input.clone());
-                if self.jamf_fails {
-                    return CardResult::err("acme.jamf-offboard@1.0.0", CardError::denied("searching computers: jamf answered 401"));
+            if let Some(card) = CUSTOM.iter().find(|c| **c == call.card.name) {
+                self.custom.lock().unwrap().push((card.to_string(), call.input.clone()));
+                let label = format!("{card}@1.0.0");
+                if self.failing.contains(card) {
+                    return CardResult::err(&label, CardError::denied("the service answered 401"));
                 }
-                return CardResult::ok(
-                    "acme.jamf-offboard@1.0.0",
-                    json!({
-                        "email": call.input["user"]["profile"]["email"],
-                        "devices": [{"id": "17", "name": "Sofia's MacBook Pro", "serial": "C02X", "management_id": "m-17", "last_contact": null}],
-                        "actions": [{"device_id": "17", "command": "DEVICE_LOCK", "status": "sent", "command_id": "cmd-17"}],
-                        "sent": 1,
-                        "pin": "314159"
-                    }),
-                );
+                return CardResult::ok(&label, custom_output(card, &call.input));
             }
             let t = tested(&call.card.name);
             let request = CallRequest {
@@ -2421,7 +2448,8 @@ mod flows {
         invoker: Arc<Invoker>,
     }
 
-    fn world(jamf_fails: bool) -> World {
+    /// The fakes, with these custom cards failing.
+    fn world(failing: &[&'static str]) -> World {
         let fakes = Fakes { okta: org(), ..Fakes::new() };
         fakes.http.answer(slack_ok);
         let invoker = Arc::new(Invoker {
@@ -2429,8 +2457,8 @@ mod flows {
                 clock: Arc::new(ManualClock::new(now())),
                 ..fakes.caps()
             },
-            jamf: Mutex::default(),
-            jamf_fails,
+            custom: Mutex::default(),
+            failing: failing.to_vec(),
         });
         World { fakes, invoker }
     }
@@ -2473,7 +2501,7 @@ mod flows {
 
     #[tokio::test]
     async fn onboarding_puts_a_new_engineer_in_github_and_jira_once() {
-        let w = world(false);
+        let w = world(&[]);
         let event = sample("onboarding");
         assert!(flow("onboarding").trigger.okta().unwrap().matches(&event).unwrap());
         let out = w.run("onboarding", event.clone()).await;
@@ -2495,21 +2523,34 @@ mod flows {
 
     #[tokio::test]
     async fn offboarding_revokes_removes_locks_tells_it_and_audits() {
-        let w = world(false);
+        let w = world(&[]);
         let out = w.run("offboarding", sample("offboarding")).await;
         succeeded(&out);
         let writes = w.fakes.okta.writes();
         assert!(writes.contains(&"clear-sessions 00ul8sKB6HNYfqwB6Uk3 oauth_tokens=true".to_string()), "{writes:?}");
         assert_eq!(w.members("00ul8sKB6HNYfqwB6Uk3"), names(&["Everyone"]));
-        let jamf = w.invoker.jamf.lock().unwrap().clone();
+        let jamf = w.invoker.inputs("acme.jamf-offboard");
         assert_eq!(jamf.len(), 1);
         assert_eq!(jamf[0]["user"]["id"], "00ul8sKB6HNYfqwB6Uk3");
         assert_eq!((jamf[0]["connection"].clone(), jamf[0]["action"].clone()), (json!("jamf"), json!("lock")));
+        let zoom = w.invoker.inputs("acme.zoom-deprovision");
+        assert_eq!(zoom, [json!({"user": jamf[0]["user"], "connection": "zoom"})]);
+        // Asana: the open tasks go to the manager (managerId 00unaomi).
+        let asana = w.invoker.inputs("acme.asana-offboard");
+        assert_eq!(asana, [json!({"user": jamf[0]["user"], "connection": "asana", "transfer_to": "naomi.watson2@acme.example"})]);
 
         let texts = w.slack_texts();
         assert_eq!(texts.len(), 1, "{texts:?}");
         let text = &texts[0];
-        for needle in ["*Sofia Williams* (sofia.williams@acme.example)", "Department: Engineering", "Sessions and OAuth tokens: revoked", "Groups removed: 3", "Macs locked: 1"] {
+        for needle in [
+            "*Sofia Williams* (sofia.williams@acme.example)",
+            "Department: Engineering",
+            "Sessions and OAuth tokens: revoked",
+            "Groups removed: 3",
+            "Macs locked: 1",
+            "Zoom: inactive",
+            "Asana: removed, 3 open tasks moved to naomi.watson2@acme.example",
+        ] {
             assert!(text.contains(needle), "`{needle}` not in:\n{text}");
         }
         let req = &w.fakes.http.requests()[0];
@@ -2521,29 +2562,45 @@ mod flows {
         assert_eq!(audit["groups_removed"], json!(["Engineering", "GitHub", "Jira"]));
         assert_eq!(audit["devices"], json!(["Sofia's MacBook Pro"]));
         assert_eq!(audit["pin"], "314159");
+        assert_eq!((audit["zoom"].clone(), audit["asana_tasks_to"].clone(), audit["asana_tasks_moved"].clone()), (json!("inactive"), json!("naomi.watson2@acme.example"), json!(3)));
         assert_eq!(audit["deactivated_at"], "2026-11-28T17:12:57.546Z");
         assert_eq!(audit["slack_ts"], "1714557600.000100");
     }
 
     #[tokio::test]
-    async fn offboarding_alerts_it_when_sessions_or_jamf_fail_and_carries_on() {
-        let w = world(true);
+    async fn offboarding_alerts_it_when_sessions_or_jamf_zoom_or_asana_fail_and_carries_on() {
+        let w = world(&CUSTOM);
         w.fakes.okta.fail("clear-sessions", CardError::denied("okta: E0000006: You do not have permission"));
         let out = w.run("offboarding", sample("offboarding")).await;
         succeeded(&out);
         let texts = w.slack_texts();
-        assert_eq!(texts.len(), 3, "{texts:?}");
+        assert_eq!(texts.len(), 5, "{texts:?}");
         assert!(texts[0].contains("could not revoke sessions and OAuth tokens (denied: okta: E0000006"), "{}", texts[0]);
         assert!(texts[1].contains("JAMF could not lock their Macs (denied:"), "{}", texts[1]);
-        assert!(texts[2].contains("NOT revoked") && texts[2].contains("Macs locked: unknown"), "{}", texts[2]);
+        assert!(texts[2].contains("Zoom could not deactivate their account (denied: the service answered 401). Please deactivate it by hand."), "{}", texts[2]);
+        assert!(texts[3].contains("Asana could not take them out (denied: the service answered 401). Please reassign their tasks"), "{}", texts[3]);
+        for needle in ["NOT revoked", "Macs locked: unknown", "Zoom: unknown, see above", "Asana: unknown, see above"] {
+            assert!(texts[4].contains(needle), "`{needle}` not in:\n{}", texts[4]);
+        }
         assert_eq!(w.members("00ul8sKB6HNYfqwB6Uk3"), names(&["Everyone"]), "the groups still went");
         let audit = w.fakes.tables.rows.lock().unwrap()[&("offboarding-audit".to_string(), "00ul8sKB6HNYfqwB6Uk3".to_string())].clone();
         assert_eq!((audit["sessions_revoked"].clone(), audit["devices"].clone(), audit["pin"].clone()), (json!(false), Value::Null, Value::Null));
+        assert_eq!((audit["zoom"].clone(), audit["asana_tasks_moved"].clone()), (Value::Null, Value::Null));
+    }
+
+    #[tokio::test]
+    async fn offboarding_leaves_asana_tasks_with_a_leaver_who_has_no_manager() {
+        let w = world(&[]);
+        w.fakes.okta.org.lock().unwrap().users.get_mut("00ul8sKB6HNYfqwB6Uk3").unwrap().profile.remove("managerId");
+        succeeded(&w.run("offboarding", sample("offboarding")).await);
+        assert_eq!(w.invoker.inputs("acme.asana-offboard")[0]["transfer_to"], Value::Null);
+        let texts = w.slack_texts();
+        assert!(texts[0].contains("Asana: removed, 3 open tasks left with them (no manager)"), "{}", texts[0]);
     }
 
     #[tokio::test]
     async fn lockout_mails_the_manager_or_tells_it() {
-        let w = world(false);
+        let w = world(&[]);
         succeeded(&w.run("lockout-manager", sample("lockout-manager")).await);
         let sent = w.fakes.mail.sent.lock().unwrap().clone();
         assert_eq!(sent.len(), 1);
@@ -2567,7 +2624,7 @@ mod flows {
 
     #[tokio::test]
     async fn a_department_change_resyncs_groups_and_never_loops() {
-        let w = world(false);
+        let w = world(&[]);
         let event = sample("profile-change");
         let f = flow("profile-change");
         let trigger = f.trigger.okta().unwrap();
@@ -2608,7 +2665,7 @@ mod flows {
 
     #[tokio::test]
     async fn mfa_reminders_go_every_three_days_and_stop_after_enrollment() {
-        let w = world(false);
+        let w = world(&[]);
         {
             let mut org = w.fakes.okta.org.lock().unwrap();
             // A newcomer (one day old) is not reminded yet.

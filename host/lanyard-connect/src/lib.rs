@@ -7,8 +7,8 @@
 //! - [`ssrf`]: which addresses a card may reach;
 //! - [`http`]: [`Connections`] and [`HttpCapability`] (`HttpApi`);
 //! - [`mail`]: [`MailCapability`] (`MailApi`);
-//! - `sandbox` (feature `sandbox`): a real SMTP server and a Slack API stand-in
-//!   for the demo and the tests.
+//! - `sandbox` (feature `sandbox`): a real SMTP server and Slack, Zoom and
+//!   Asana API stand-ins for the demo and the tests.
 //!
 //! Grant checks (which connection or host a card may use) are the card
 //! runtime's job; this crate assumes they passed and enforces the rest. What an

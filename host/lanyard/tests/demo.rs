@@ -100,6 +100,11 @@ fn the_demo_runs_every_seed_use_case_and_stops_on_ctrl_c() {
     assert!(text.contains("[slack] POST /api/chat.postMessage -> #it-ops:"), "{text}");
     assert!(text.contains("[mail]  to ") && text.contains("(STARTTLS, AUTH lanyard)"), "{text}");
     assert!(text.contains("[jamf]  POST /api/v2/mdm/commands DEVICE_LOCK"), "{text}");
+    assert!(text.contains("[zoom] PUT /v2/users/zm") && text.contains(r#"{"action":"deactivate"} -> 204"#), "{text}");
+    assert!(text.contains("[asana] PUT /api/1.0/tasks/1202") && text.contains("/removeUser"), "{text}");
+    for card in ["acme.jamf-offboard", "acme.zoom-deprovision", "acme.asana-offboard"] {
+        assert!(text.contains(&format!("card registry      published {card}@1.0.0")), "{card} not published:\n{text}");
+    }
     assert!(text.contains("started no run: 1 run in all, no loop"), "{text}");
     // Where to look next.
     for needle in ["/console", "/api/v1/runs", "lanyard history --config", "lanyard run flows/"] {
@@ -146,8 +151,10 @@ fn the_seed_flows_validate_without_errors() {
     assert!(ok, "{stdout}\n{stderr}");
     assert!(!stdout.contains("error:"), "{stdout}");
     assert!(stdout.contains("checked 6 flow files: 6 ok"), "{stdout}");
-    // The one card that is not built in is named, with what was not checked.
-    assert!(stdout.contains("warning: card `acme.jamf-offboard` is not built in, and no card registry was checked"), "{stdout}");
+    // The cards that are not built in are named, with what was not checked.
+    for card in ["acme.jamf-offboard", "acme.zoom-deprovision", "acme.asana-offboard"] {
+        assert!(stdout.contains(&format!("warning: card `{card}` is not built in, and no card registry was checked")), "{stdout}");
+    }
     assert!(!stdout.contains("flows/library/"), "the flow library is not part of the flows folder: {stdout}");
 
     // The library, named itself: every flow valid, every one off.

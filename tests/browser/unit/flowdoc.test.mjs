@@ -316,7 +316,7 @@ test('on and off: enabled: false after the description, true in place', async ()
   assert.equal(d.toString(), text, 'on without a key stays as is');
   d.setEnabled(false);
   assert.equal(d.enabled, false);
-  assert.ok(d.toString().includes('  `offboarding-audit`; see flows/README.md for the grants.\nenabled: false\ntrigger:\n'), d.toString());
+  assert.ok(d.toString().includes('  flows/README.md for the grants.\nenabled: false\ntrigger:\n'), d.toString());
   const { added, removed } = await changedLines(text, d.toString());
   assert.deepEqual([added, removed], [['enabled: false'], []]);
   d.setEnabled(true);

@@ -39,6 +39,8 @@ fn seed_catalog() -> StaticCatalog {
         "okta.add-to-group",
         "okta.list-app-links",
         "acme.jamf-offboard",
+        "acme.zoom-deprovision",
+        "acme.asana-offboard",
         "slack.post",
         "mail.send",
         "tables.get",
@@ -197,6 +199,15 @@ fn seed_cards() -> Arc<FakeCards> {
             "acme.jamf-offboard",
             vec![Err(CardError::denied("jamf said no"))],
         )
+        .on(
+            "acme.zoom-deprovision",
+            vec![Ok(json!({"email": "jo@acme.com", "outcome": "changed", "status": "inactive"}))],
+        )
+        .on(
+            "acme.asana-offboard",
+            vec![Ok(json!({"email": "jo@acme.com", "outcome": "changed", "status": "removed",
+                           "transfer_to": "m@acme.com", "tasks_reassigned": 2, "tasks_left": 0}))],
+        )
         .on("slack.post", vec![Ok(json!({"ts": "1.2"}))])
         .on("tables.put", vec![Ok(json!({"written": true}))])
         .on("tables.delete", vec![Ok(json!({"deleted": true}))])
@@ -276,7 +287,7 @@ fn offboarding_reads_as_the_admin_wrote_it() {
     assert_eq!(o.trigger.kind, "okta");
     assert_eq!(o.trigger.words, "When a user is deactivated in Okta");
     assert_eq!(o.trigger.event_types, ["user.lifecycle.deactivate"]);
-    assert_eq!(o.trigger.line, 20);
+    assert_eq!(o.trigger.line, 29);
     assert_eq!(o.file, "offboarding.yaml");
 
     let sessions = find(&o, "sessions");
@@ -315,7 +326,8 @@ fn offboarding_reads_as_the_admin_wrote_it() {
     assert_eq!(
         audit.scope,
         [
-            "event", "flow", "vars", "user", "sessions", "groups", "devices", "notify"
+            "event", "flow", "vars", "user", "sessions", "groups", "devices", "zoom", "manager",
+            "asana", "notify"
         ]
     );
     assert!(!audit.ends && audit.branches.is_empty());

@@ -5,16 +5,17 @@
 //!
 //! 1. the sandbox Okta org (seeded, on `127.0.0.1:8099` or a free port), its
 //!    URL and admin API token printed;
-//! 2. stand-ins for Slack (Web API), an SMTP relay (STARTTLS and AUTH) and
-//!    JAMF Pro, each printing what it receives as it arrives;
+//! 2. stand-ins for Slack (Web API), an SMTP relay (STARTTLS and AUTH), JAMF
+//!    Pro, Zoom and Asana (the last two knowing the org's people), each
+//!    printing what it receives as it arrives;
 //! 3. a `lanyard.toml` in the data directory (default `.lanyard/demo`) that
 //!    points the daemon at all of them, with the card grants `flows/README.md`
 //!    documents; the daemon runs on it with the flows in `./flows` (or the seed
 //!    flows built into the binary when there is no `./flows`);
-//! 4. the custom card `acme.jamf-offboard` (built from
-//!    `cards/examples/rust-jamf-offboard` into the binary) published to the
-//!    card registry, and the Event Hook registered and verified in the
-//!    sandbox org, as an Okta admin would;
+//! 4. the custom cards `acme.jamf-offboard`, `acme.zoom-deprovision` and
+//!    `acme.asana-offboard` (built from `cards/examples/rust-*` into the
+//!    binary) published to the card registry, and the Event Hook registered
+//!    and verified in the sandbox org, as an Okta admin would;
 //! 5. the seed's events, one after another, each through the org's real API
 //!    as a human admin: a hire in Engineering, a deactivation, a lockout, a
 //!    title and department change, and the daily MFA sweep (run now through
@@ -29,6 +30,7 @@
 //! directory it did not create (a marker file says so).
 
 mod jamf;
+mod saas;
 
 use anyhow::{Context as _, bail};
 use lanyard_connect::sandbox::{
@@ -54,9 +56,10 @@ use tokio::sync::watch;
 /// The daemon, the sandbox Okta org and the flows in flows/, with the seed's
 /// events made to happen.
 ///
-/// Starts the sandbox org, local stand-ins for Slack, an SMTP relay and JAMF
-/// Pro, and the daemon with the flows in ./flows; publishes the custom card
-/// acme.jamf-offboard and registers the Event Hook; then makes the five seed
+/// Starts the sandbox org, local stand-ins for Slack, an SMTP relay, JAMF
+/// Pro, Zoom and Asana, and the daemon with the flows in ./flows; publishes
+/// the custom cards acme.jamf-offboard, acme.zoom-deprovision and
+/// acme.asana-offboard and registers the Event Hook; then makes the five seed
 /// events happen (a hire, a deactivation, a lockout, a department change, the
 /// daily MFA sweep) and prints each run's trace. Keeps serving until Ctrl-C.
 #[derive(Debug, clap::Args)]
@@ -88,6 +91,8 @@ const SEED_FLOWS: [(&str, &str); 5] = [
 ];
 
 const MARKER: &str = ".lanyard-demo";
+/// The custom cards offboarding uses, from `cards/examples/`, embedded.
+const CUSTOM_CARDS: [&str; 3] = ["rust-jamf-offboard", "rust-zoom-deprovision", "rust-asana-offboard"];
 const SMTP_USER: &str = "lanyard";
 const MFA_FLOW: &str = "MFA Enrollment Reminder: Email Users Without a Factor";
 /// Longest the demo waits for one scenario's runs.
@@ -153,10 +158,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let jamf_url = format!("http://{}", jamf_listener.local_addr()?);
     let (jamf_tx, jamf_rx) = tokio::sync::mpsc::unbounded_channel();
     let jamf_task = tokio::spawn(jamf::serve(jamf_listener, jamf_token.clone(), jamf_tx));
+    let (zoom_token, asana_token) = (random_token("zoom"), random_token("asana"));
+    let (zoom, asana) = saas::start(&org.users(), &zoom_token, &asana_token).await?;
     say(&format!(
-        "stand-ins          Slack {}   SMTP {} (STARTTLS, AUTH)   JAMF Pro {jamf_url}",
+        "stand-ins          Slack {}   SMTP {} (STARTTLS, AUTH)   JAMF Pro {jamf_url}\n                   Zoom {}   Asana {}",
         slack.api_base_url(),
-        smtp.addr()
+        smtp.addr(),
+        zoom.base_url(),
+        asana.base_url()
     ));
 
     // -- the daemon -----------------------------------------------------------
@@ -178,6 +187,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         smtp_password: &smtp_password,
         jamf_url: &jamf_url,
         jamf_token: &jamf_token,
+        zoom: (&zoom.base_url(), &zoom_token),
+        asana: (&asana.base_url(), &asana_token),
     })?;
     std::fs::write(&config_path, text).with_context(|| format!("cannot write {}", config_path.display()))?;
     let config = Config::load(&config_path)?;
@@ -189,26 +200,28 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     options.handle_sighup = true;
     let engine = Engine::new(options).await.context("cannot start lanyard")?;
 
-    // The custom card, as `lanyard card publish` would, before the flows that
-    // name it are loaded.
+    // The custom cards, as `lanyard card publish` would, before the flows
+    // that name them are loaded.
     let registry = lanyard_server::registry::Registry::new(
         engine.store().clone(),
         engine.runtime().clone(),
         lanyard_server::registry::RegistryOptions::from_config(engine.config()),
     );
-    let wasm = lanyard_cards::examples::example("rust-jamf-offboard")
-        .context("this lanyard was built without the example card rust-jamf-offboard")?;
-    let published = registry
-        .publish(wasm.to_vec(), None)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot publish acme.jamf-offboard: {e}"))?;
-    say(&format!(
-        "card registry      published {}@{} (cards/examples/rust-jamf-offboard, {} KiB), granted {}",
-        published.card.name,
-        published.card.version,
-        published.card.size / 1024,
-        published.card.effective.join(", ")
-    ));
+    for dir in CUSTOM_CARDS {
+        let wasm = lanyard_cards::examples::example(dir)
+            .with_context(|| format!("this lanyard was built without the example card {dir}"))?;
+        let published = registry
+            .publish(wasm.to_vec(), None)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot publish the card in cards/examples/{dir}: {e}"))?;
+        say(&format!(
+            "card registry      published {}@{} (cards/examples/{dir}, {} KiB), granted {}",
+            published.card.name,
+            published.card.version,
+            published.card.size / 1024,
+            published.card.effective.join(", ")
+        ));
+    }
 
     let server = tokio::spawn(lanyard_server::server::run(listener, engine.clone(), engine.shutdown_signal()));
     let builtins = lanyard_cards::builtin().len();
@@ -267,6 +280,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let slack_task = tokio::spawn(print_slack(slack));
     let smtp_task = tokio::spawn(print_mail(smtp));
     let jamf_print = tokio::spawn(print_jamf(jamf_rx));
+    let zoom_print = tokio::spawn(saas::print_zoom(zoom));
+    let asana_print = tokio::spawn(saas::print_asana(asana));
 
     let world = Demo {
         org: org.clone(),
@@ -299,7 +314,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let _ = sandbox_stop.send(());
     let _ = sandbox_task.await;
-    for t in [slack_task, smtp_task, jamf_print] {
+    for t in [slack_task, smtp_task, jamf_print, zoom_print, asana_print] {
         t.abort();
     }
     jamf_task.abort();
@@ -713,6 +728,9 @@ struct ConfigParts<'a> {
     smtp_password: &'a str,
     jamf_url: &'a str,
     jamf_token: &'a str,
+    /// Base URL and token of each.
+    zoom: (&'a str, &'a str),
+    asana: (&'a str, &'a str),
 }
 
 /// The demo's `lanyard.toml`: what ops would write to run the seed flows
@@ -722,7 +740,7 @@ fn config_text(p: &ConfigParts<'_>) -> anyhow::Result<String> {
     let flows = toml_string(&p.flows_dir.display().to_string());
     Ok(format!(
         r#"# Written by `lanyard demo` at every start: the daemon of the demo, pointed at
-# the sandbox Okta org and the local Slack, SMTP and JAMF stand-ins. The
+# the sandbox Okta org and the local Slack, SMTP, JAMF, Zoom and Asana stand-ins. The
 # secrets are inline because they are the demo's own, made up at start.
 # Use it with `lanyard history --config <this file>` and `lanyard run ... --config <this file>`.
 
@@ -759,6 +777,18 @@ auth = {{ bearer = {{ value = "{jamf_token}" }} }}
 allow_private = true
 timeout = "15s"
 
+[connections.zoom]
+base_url = "{zoom}"
+auth = {{ bearer = {{ value = "{zoom_token}" }} }}
+allow_private = true
+timeout = "15s"
+
+[connections.asana]
+base_url = "{asana}"
+auth = {{ bearer = {{ value = "{asana_token}" }} }}
+allow_private = true
+timeout = "15s"
+
 [mail]
 host = "127.0.0.1"
 port = {smtp_port}
@@ -781,6 +811,10 @@ root_certificate_pem = """
         slack_token = p.slack.config().bot_token,
         jamf = p.jamf_url,
         jamf_token = p.jamf_token,
+        zoom = p.zoom.0,
+        zoom_token = p.zoom.1,
+        asana = p.asana.0,
+        asana_token = p.asana.1,
         smtp_port = p.smtp.addr().port(),
         smtp_password = p.smtp_password,
     ))
