@@ -1130,10 +1130,16 @@ grants = ["connection:it-slack", "files:/etc"]
         let name = c.error_flow.as_deref().expect("the example sets an error flow");
         assert!(error_flow.starts_with(&format!("name: \"{name}\"\n")), "flows/failures-to-it.yaml is named {name:?}");
         // It grants the seed flows what flows/grants.toml says they need (the
-        // custom JAMF card aside: the example has no `jamf` connection).
-        let seed = include_str!("../../../flows/grants.toml");
+        // custom JAMF, Zoom and Asana cards aside: the example has none of
+        // their connections).
+        let mut seed = include_str!("../../../flows/grants.toml").to_string();
+        for (card, connection) in [("acme.jamf-offboard", "jamf"), ("acme.zoom-deprovision", "zoom"), ("acme.asana-offboard", "asana")] {
+            let grant = format!("[cards.\"{card}\"]\ngrants = [\"connection:{connection}\"]\n");
+            assert!(seed.contains(&grant), "flows/grants.toml grants {card}");
+            seed = seed.replace(&grant, "");
+        }
         let cut = text.find("[cards.").expect("the example grants cards");
-        let with_seed = format!("{}{}", &text[..cut], seed.replace("[cards.\"acme.jamf-offboard\"]\ngrants = [\"connection:jamf\"]\n", ""));
+        let with_seed = format!("{}{}", &text[..cut], seed);
         let s = Config::parse(&with_seed, Some(Path::new("/etc/lanyard/lanyard.toml")), &env).unwrap();
         assert!(!s.card_grants.is_empty());
         for (card, grants) in &s.card_grants {
