@@ -81,13 +81,15 @@ pub struct Args {
     pub flows: Option<PathBuf>,
 }
 
-/// The seed flows, for a demo started outside a checkout.
-const SEED_FLOWS: [(&str, &str); 5] = [
+/// The seed flows and the error flow the demo's config names, for a demo
+/// started outside a checkout.
+const SEED_FLOWS: [(&str, &str); 6] = [
     ("onboarding.yaml", include_str!("../../../../flows/onboarding.yaml")),
     ("offboarding.yaml", include_str!("../../../../flows/offboarding.yaml")),
     ("mfa-reminder.yaml", include_str!("../../../../flows/mfa-reminder.yaml")),
     ("lockout-manager.yaml", include_str!("../../../../flows/lockout-manager.yaml")),
     ("profile-change.yaml", include_str!("../../../../flows/profile-change.yaml")),
+    ("failures-to-it.yaml", include_str!("../../../../flows/failures-to-it.yaml")),
 ];
 
 const MARKER: &str = ".lanyard-demo";
@@ -952,6 +954,23 @@ impl StopSignal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A demo outside a checkout runs every flow in flows/ (the error flow
+    /// its config names too), as they are in the repository.
+    #[test]
+    fn the_embedded_seed_flows_are_the_flows_folder() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../flows");
+        let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
+            .collect();
+        files.sort();
+        let mut embedded: Vec<(String, String)> = SEED_FLOWS.iter().map(|(f, t)| (f.to_string(), t.to_string())).collect();
+        embedded.sort();
+        assert_eq!(embedded, files);
+    }
 
     #[test]
     fn segments_are_encoded() {
