@@ -917,11 +917,17 @@ impl TablesApi for FakeTables {
 #[derive(Default)]
 struct FakeMail {
     sent: Mutex<Vec<MailMessage>>,
+    /// What the relay answers instead, by recipient (`*`: everyone).
+    refuse: Mutex<HashMap<String, CardError>>,
 }
 
 #[async_trait]
 impl MailApi for FakeMail {
     async fn send(&self, message: MailMessage) -> Result<String, CardError> {
+        let refuse = self.refuse.lock().unwrap();
+        if let Some(e) = message.to.iter().chain(["*".to_string()].iter()).find_map(|to| refuse.get(to)) {
+            return Err(e.clone());
+        }
         let mut sent = self.sent.lock().unwrap();
         sent.push(message);
         Ok(format!("<{}@relay.example>", sent.len()))
@@ -2664,6 +2670,27 @@ mod flows {
     }
 
     #[tokio::test]
+    async fn a_membership_okta_refuses_is_reported_and_the_others_go_on() {
+        let w = world(&[]);
+        let nia = "00ug6t7ubqOczZ6h5aHt";
+        w.fakes.okta.fail(&format!("remove-from-group 00gsalesforce {nia}"), CardError::denied("okta: E0000006: You do not have permission"));
+        w.fakes.okta.fail(&format!("add-to-group 00gmarketing {nia}"), CardError::new(ErrorKind::Conflict, "okta: E0000001: group membership is managed by a rule"));
+        succeeded(&w.run("profile-change", sample("profile-change")).await);
+        assert_eq!(w.members(nia), names(&["Everyone", "Salesforce"]), "Sales and Gong went; Salesforce stayed");
+        let texts = w.slack_texts();
+        assert_eq!(texts.len(), 3, "{texts:#?}");
+        assert_eq!(
+            texts[0],
+            ":warning: nia.bell@acme.example moved to Marketing: could not remove them from Salesforce (denied: okta: E0000006: You do not have permission). Please remove them by hand."
+        );
+        assert_eq!(
+            texts[1],
+            ":warning: nia.bell@acme.example moved to Marketing: could not add them to Marketing (conflict: okta: E0000001: group membership is managed by a rule). Please add them by hand."
+        );
+        assert!(texts[2].contains("Groups added: none\nGroups removed: Gong, Sales\n"), "{}", texts[2]);
+    }
+
+    #[tokio::test]
     async fn mfa_reminders_go_every_three_days_and_stop_after_enrollment() {
         let w = world(&[]);
         {
@@ -2722,5 +2749,45 @@ mod flows {
         succeeded(&w.run_at("mfa-reminder", fire, now() + Duration::days(9)).await);
         assert_eq!(to_nia(&w), 2);
         assert_eq!(row(&w)["reminders"], 2);
+    }
+
+    #[tokio::test]
+    async fn mfa_reminders_keep_a_refused_address_and_stop_when_the_relay_fails() {
+        let w = world(&[]);
+        // Nia is the one user without an ACTIVE factor.
+        w.fakes.okta.org.lock().unwrap().factors.insert("00unaomi".into(), vec![Factor { id: "f1".into(), factor_type: "push".into(), provider: "OKTA".into(), status: "ACTIVE".into(), created: None }]);
+        let fire = json!({"scheduled": "2026-11-28T14:00:00Z"});
+        let row = |w: &World| w.fakes.tables.rows.lock().unwrap().get(&("mfa-reminders".to_string(), "00ug6t7ubqOczZ6h5aHt".to_string())).cloned();
+
+        // The relay refuses Nia's address: kept in her row, the sweep goes on.
+        w.fakes.mail.refuse.lock().unwrap().insert("nia.bell@acme.example".into(), CardError::invalid_input("mail relay refused a recipient or address: 550 no such user"));
+        let out = w.run("mfa-reminder", fire.clone()).await;
+        succeeded(&out);
+        assert_eq!(
+            row(&w),
+            Some(json!({
+                "login": "nia.bell@acme.example",
+                "email": "nia.bell@acme.example",
+                "first_reminded_at": null,
+                "last_reminded_at": "2026-11-28T17:13:30.000Z",
+                "reminders": 0,
+                "message_id": null,
+                "undeliverable": "mail relay refused a recipient or address: 550 no such user",
+            }))
+        );
+        // The address is fixed: three days later she is reminded, and the row says so.
+        w.fakes.mail.refuse.lock().unwrap().clear();
+        succeeded(&w.run_at("mfa-reminder", fire.clone(), now() + Duration::days(3)).await);
+        let r = row(&w).unwrap();
+        assert_eq!((r["reminders"].clone(), r["first_reminded_at"].clone(), r.get("undeliverable")), (json!(1), json!("2026-12-01T17:13:30.000Z"), None));
+
+        // The relay is down: the run fails once, saying why, instead of
+        // going through every user.
+        w.fakes.mail.refuse.lock().unwrap().insert("*".into(), CardError::unavailable("mail relay 127.0.0.1:25 could not be reached"));
+        let out = w.run_at("mfa-reminder", fire, now() + Duration::days(6)).await;
+        assert_eq!(out.status, RunStatus::Failed, "{out:#?}");
+        let e = out.error.expect("the failure");
+        assert!(e.message.starts_with("The MFA sweep stopped at nia.bell@acme.example: the mail relay failed (unavailable: "), "{}", e.message);
+        assert_eq!(row(&w).unwrap()["reminders"], 1, "nothing recorded for a reminder not sent");
     }
 }
