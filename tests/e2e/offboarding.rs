@@ -248,7 +248,7 @@ pub async fn leavers_are_offboarded(w: &World, flow: &str, apps: Apps) {
         removable.len()
     );
     if apps == Apps::JamfZoomAsana {
-        text.push_str(&format!("\nZoom: inactive\nAsana: removed, 3 open tasks moved to {manager_email}"));
+        text.push_str(&format!("\nZoom: inactive\nAsana: removed, open tasks moved to {manager_email}: 3"));
     }
     assert_eq!(p.json, Some(json!({ "channel": "#it-ops", "text": text })));
     let ts = w.step(&run, "notify").await.output.unwrap()["ts"].clone();

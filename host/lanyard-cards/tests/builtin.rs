@@ -2555,7 +2555,7 @@ mod flows {
             "Groups removed: 3",
             "Macs locked: 1",
             "Zoom: inactive",
-            "Asana: removed, 3 open tasks moved to naomi.watson2@acme.example",
+            "Asana: removed, open tasks moved to naomi.watson2@acme.example: 3",
         ] {
             assert!(text.contains(needle), "`{needle}` not in:\n{text}");
         }
@@ -2601,7 +2601,7 @@ mod flows {
         succeeded(&w.run("offboarding", sample("offboarding")).await);
         assert_eq!(w.invoker.inputs("acme.asana-offboard")[0]["transfer_to"], Value::Null);
         let texts = w.slack_texts();
-        assert!(texts[0].contains("Asana: removed, 3 open tasks left with them (no manager)"), "{}", texts[0]);
+        assert!(texts[0].contains("Asana: removed, open tasks left with them (no manager): 3"), "{}", texts[0]);
     }
 
     #[tokio::test]
