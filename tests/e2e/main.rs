@@ -3,8 +3,9 @@
 //! The seed's five use cases (`onboarding`, `offboarding`, `mfa_reminder`,
 //! `lockout`, `profile_change`) run on [`harness::World`]: the sandbox Okta
 //! org delivering real Event Hooks to the daemon in-process, Slack, SMTP and
-//! JAMF stand-ins on real sockets, and the flows of `flows/`. `console` drives
-//! the web console in a real browser (`browser`).
+//! JAMF, Zoom and Asana stand-ins on real sockets, and the flows of `flows/`.
+//! `console` drives the web console in a real browser (`browser`);
+//! `example_cards` runs the example cards' own tests.
 
 mod browser;
 mod harness;
@@ -12,6 +13,7 @@ mod harness;
 mod built;
 mod console;
 mod error_flow;
+mod example_cards;
 mod flows_valid;
 mod library;
 mod lockout;
