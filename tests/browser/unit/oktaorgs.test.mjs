@@ -38,7 +38,7 @@ test('what each org is, as the Flows page words it', () => {
 test('a trigger with no org shows the default org chosen; a named org is chosen; one not configured is shown as such', () => {
   const orgs = [SANDBOX, PREVIEW];
   assert.deepEqual(plain(triggerOrgChoices(orgs, null)), [
-    ['default', 'default — the embedded sandbox org (the default)', true],
+    ['default', 'default — the embedded sandbox org', true],
     ['preview', 'preview — https://acme.oktapreview.com', false],
   ]);
   assert.deepEqual(plain(triggerOrgChoices(orgs, 'preview')).map((c) => c[2]), [false, true]);
@@ -58,7 +58,7 @@ test('a step offers the flow\'s org first (no key), then each org', () => {
   assert.equal(flowOrg(trigger, orgs), 'preview');
   assert.deepEqual(plain(stepOrgChoices(orgs, null, flowOrg(trigger, orgs))), [
     ['', 'The flow’s org (preview)', true],
-    ['default', 'default — the embedded sandbox org (the default)', false],
+    ['default', 'default — the embedded sandbox org', false],
     ['preview', 'preview — https://acme.oktapreview.com', false],
   ]);
   assert.deepEqual(plain(stepOrgChoices(orgs, 'default', 'preview')).map((c) => c[2]), [false, true, false]);
@@ -101,4 +101,8 @@ test('the select is labelled "Okta org", says what it is for, and hands back the
   const t = orgSelect({ id: 'trigger-org', choices: triggerOrgChoices([PROD, PREVIEW], null), onChoose: () => {} });
   assert.equal(byTag(t, 'option')[0].hasAttribute('disabled'), true);
   assert.equal(byTag(t, 'p').length, 0, 'no help, no empty paragraph');
+  assert.equal(byTag(t, 'label')[0].getAttribute('class'), 'sf-label');
+  // Under a heading that says it, the label is for screen readers only.
+  const under = orgSelect({ id: 'new-org', choices: triggerOrgChoices([PROD, PREVIEW], null), onChoose: () => {}, hiddenLabel: true });
+  assert.deepEqual([byTag(under, 'label')[0].textContent, byTag(under, 'label')[0].getAttribute('class')], ['Okta org', 'visually-hidden']);
 });

@@ -104,7 +104,7 @@ export function render(ctx) {
     const choices = triggerOrgChoices(await loadOrgs(), state.org);
     if (choices) {
       state.org = choices.find((c) => c.selected).value || null;
-      fill(orgBox, h('h2', null, 'Which Okta org'), orgSelect({ id: 'new-org', help: 'Events from this org start the flow.', choices, onChoose: (v) => (state.org = v) }));
+      fill(orgBox, h('h2', null, 'Which Okta org'), orgSelect({ id: 'new-org', help: 'Events from this org start the flow.', choices, onChoose: (v) => (state.org = v), hiddenLabel: true }));
     }
     let types;
     try {

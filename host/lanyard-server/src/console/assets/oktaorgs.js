@@ -41,8 +41,10 @@ export function flowOrg(trigger, orgs) {
   return defaultOrg(orgs);
 }
 
+// An org's name and what it is. Which one is the default needs no word:
+// with several orgs it is the one named `default`.
 function label(o) {
-  return `${o.name} — ${orgWhat(o)}${o.default ? ' (the default)' : ''}`;
+  return `${o.name} — ${orgWhat(o)}`;
 }
 
 // Each configured org, and the file's own choice when it names no
@@ -75,13 +77,14 @@ export function stepOrgChoices(orgs, current, fallback) {
   return [{ value: '', label: none, selected: !current }, ...orgOptions(orgs, current || null)];
 }
 
-/// A labelled select of `choices`; `onChoose(value)` on a change.
-export function orgSelect({ id, help, choices, onChoose }) {
+/// A select of `choices` labelled "Okta org" (for screen readers only with
+/// `hiddenLabel`, under a heading that says it); `onChoose(value)` on a change.
+export function orgSelect({ id, help, choices, onChoose, hiddenLabel = false }) {
   const sel = h(
     'select',
     { id, 'aria-describedby': help ? `${id}-help` : null },
     choices.map((c) => h('option', { value: c.value, selected: c.selected, disabled: c.disabled || null }, c.label)),
   );
   sel.addEventListener('change', () => onChoose(sel.value));
-  return h('div', { class: 'sf-field' }, h('label', { for: id, class: 'sf-label' }, 'Okta org'), help ? h('p', { class: 'sf-help', id: `${id}-help` }, help) : null, sel);
+  return h('div', { class: 'sf-field' }, h('label', { for: id, class: hiddenLabel ? 'visually-hidden' : 'sf-label' }, 'Okta org'), help ? h('p', { class: 'sf-help', id: `${id}-help` }, help) : null, sel);
 }
