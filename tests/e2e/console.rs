@@ -491,3 +491,60 @@ async fn store_full() {
     browser.await.expect("the scenario");
     world.stop().await;
 }
+
+/// Two Okta orgs (scenario `builder-orgs`): an admin builds a flow started by
+/// a user deactivated in the preview org whose Okta card acts in the default
+/// org, choosing both orgs from selects in the builder. The saved file names
+/// them where FORMAT.md does, and an event in preview then suspends the same
+/// person's account in the default org, with lanyard's identity there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_picks_the_okta_org_of_a_trigger_and_of_a_card_step() {
+    use crate::harness::{prof, PREVIEW_ORG};
+    use lanyard_core::okta::LifecycleOp;
+    const FLOW: &str = "Preview Leavers: Suspend Their Account";
+    let world = World::start(Options { flows: FlowsDir::Empty, preview_org: true, ..Options::default() }).await;
+    let preview = world.preview.clone().expect("the preview org");
+    let preview_url = world.engine.orgs().get(PREVIEW_ORG).and_then(|o| o.sandbox()).unwrap().base_url.clone();
+    let preview_admin = lanyard_okta::OktaClient::new(
+        lanyard_okta::OktaConfig::new(&preview_url, lanyard_okta::Auth::Ssws(preview.admin_token().to_string())).unwrap(),
+    )
+    .unwrap();
+    // A person with an account in both orgs, under the same login.
+    let person = world.seeded_users(|u| u.status == "ACTIVE" && !prof(u, "email").is_empty())[0].clone();
+    assert!(preview.user_by_login(person.login()).is_none(), "the preview org's seed is its own");
+    let mut profile = serde_json::Map::new();
+    for key in ["login", "email", "firstName", "lastName"] {
+        profile.insert(key.into(), json!(prof(&person, key)));
+    }
+    let tester = preview_admin.create_user(&profile, true, &[]).await.expect("the preview admin adds the person");
+    world.settle().await;
+
+    scenario("builder-orgs", &world.base, ADMIN_TOKEN, json!({ "flow": FLOW, "preview": PREVIEW_ORG, "default": "default" })).await;
+
+    let file = std::fs::read_dir(&world.flows_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::read_to_string(p).unwrap().contains(FLOW))
+        .expect("the built flow's file");
+    let saved = std::fs::read_to_string(&file).unwrap();
+    assert!(saved.contains("trigger:\n  okta: user.lifecycle.deactivate\n  org: preview\n"), "the trigger's org:\n{saved}");
+    assert!(saved.contains("    card: okta.suspend\n    org: default\n    with:\n"), "the step's org, before its inputs:\n{saved}");
+    let loaded = world.engine.flows();
+    assert!(loaded.get(FLOW).expect("the built flow is loaded").enabled, "the admin turned it on");
+
+    // The person leaves the preview org: their account in the default org is suspended.
+    preview_admin.lifecycle(&tester.id, LifecycleOp::Deactivate).await.expect("the preview admin deactivates the tester");
+    world.settle().await;
+    let runs = world.ended_runs(FLOW, 1).await;
+    assert_eq!(runs.len(), 1, "one run, for preview's event");
+    world.assert_succeeded(&runs[0]).await;
+    assert_eq!(world.org.user(&person.id).unwrap().status, "SUSPENDED", "{}", world.trace(&runs[0]).await);
+    assert_eq!(preview.user(&tester.id).unwrap().status, "DEPROVISIONED");
+    let suspended = world.events_about("user.lifecycle.suspend", &person.id);
+    assert_eq!(suspended.len(), 1);
+    assert_eq!(suspended[0].actor.id, world.org.service_user_id(), "lanyard's identity in the default org suspended them");
+    assert!(preview.events_of_type("user.lifecycle.suspend").is_empty(), "nothing was suspended in preview");
+    // The default org's suspension (lanyard's own event) started nothing.
+    assert_eq!(world.run_counts().await.values().sum::<usize>(), 1);
+    world.stop().await;
+}
