@@ -1,4 +1,4 @@
-// The Okta orgs the daemon works with (`GET /api/v1/okta/orgs`), in an
+// The Okta orgs the daemon works with (`oktaOrgs` in api.js), in an
 // admin's words, and the choice of one for an Okta trigger or for a card
 // step that calls Okta (`org:` in the flow file, FORMAT.md "Okta orgs").
 //
