@@ -4,6 +4,16 @@ use crate::browser::scenario;
 use crate::harness::{FlowsDir, Options, World, ADMIN_TOKEN, HOOK_SECRET};
 use serde_json::json;
 
+/// The text of the file in the world's flows folder that names `flow`
+/// (one the builder wrote).
+fn flow_text(world: &World, flow: &str) -> String {
+    std::fs::read_dir(&world.flows_dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|t| t.contains(flow))
+        .unwrap_or_else(|| panic!("no file in {} names {flow}", world.flows_dir.display()))
+}
+
 /// An Okta delivery with one event that cannot be read among good ones: the
 /// good ones run, and the Runs page tells the admin which one was refused and
 /// why (Okta does not send it again).
@@ -98,12 +108,7 @@ async fn an_admin_reads_tests_edits_saves_and_turns_off_flows_in_the_builder() {
     assert_eq!(world.runs(FLOW).await.len(), 1, "the flow is off");
 
     // The new flow runs on its event.
-    let new_file = std::fs::read_dir(&world.flows_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| std::fs::read_to_string(p).unwrap().contains(NEW_FLOW))
-        .expect("the new flow's file");
-    let created = std::fs::read_to_string(&new_file).unwrap();
+    let created = flow_text(&world, NEW_FLOW);
     assert!(created.contains("okta: user.lifecycle.suspend"), "{created}");
     assert!(created.contains("filter: event.outcome.result == \"SUCCESS\""), "{created}");
     assert!(created.contains("enabled: true"), "a new flow starts off and the admin turned it on: {created}");
@@ -192,19 +197,11 @@ async fn the_builder_moves_duplicates_deletes_branches_and_schedules() {
     for line in before.lines().filter(|l| l.contains('#') || l.contains("salesforce") || l.contains("BambooHR")) {
         assert!(saved.contains(line), "`{line}` changed:\n{saved}");
     }
-    let scheduled = std::fs::read_dir(&world.flows_dir)
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .find(|t| t.contains(SCHEDULED))
-        .expect("the schedule flow's file");
+    let scheduled = flow_text(&world, SCHEDULED);
     assert!(scheduled.contains("cron: 30 8 * * 1-5") || scheduled.contains("cron: \"30 8 * * 1-5\""), "{scheduled}");
     assert!(scheduled.contains("timezone: Europe/Paris"), "{scheduled}");
     // Every file the builder wrote loads.
-    let manual = std::fs::read_dir(&world.flows_dir)
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .find(|t| t.contains(MANUAL))
-        .expect("the manual flow's file");
+    let manual = flow_text(&world, MANUAL);
     assert!(manual.contains("manual:\n    inputs:\n      login:"), "{manual}");
     assert!(manual.contains("text: \"Asked: {{ 'yes' if post else 'no' }}. Groups: {{ list_user_groups.items | map(attribute='name') | join(', ') }}\""), "{manual}");
     assert_eq!(world.engine.flows().len(), 9, "{:?}", world.engine.reload_status().last_error);
@@ -521,12 +518,7 @@ async fn an_admin_picks_the_okta_org_of_a_trigger_and_of_a_card_step() {
 
     scenario("builder-orgs", &world.base, ADMIN_TOKEN, json!({ "flow": FLOW, "preview": PREVIEW_ORG, "default": "default" })).await;
 
-    let file = std::fs::read_dir(&world.flows_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| std::fs::read_to_string(p).unwrap().contains(FLOW))
-        .expect("the built flow's file");
-    let saved = std::fs::read_to_string(&file).unwrap();
+    let saved = flow_text(&world, FLOW);
     assert!(saved.contains("trigger:\n  okta: user.lifecycle.deactivate\n  org: preview\n"), "the trigger's org:\n{saved}");
     assert!(saved.contains("    card: okta.suspend\n    org: default\n    with:\n"), "the step's org, before its inputs:\n{saved}");
     let loaded = world.engine.flows();
