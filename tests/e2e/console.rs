@@ -4,6 +4,16 @@ use crate::browser::scenario;
 use crate::harness::{FlowsDir, Options, World, ADMIN_TOKEN, HOOK_SECRET};
 use serde_json::json;
 
+/// The text of the file in the world's flows folder that names `flow`
+/// (one the builder wrote).
+fn flow_text(world: &World, flow: &str) -> String {
+    std::fs::read_dir(&world.flows_dir)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|t| t.contains(flow))
+        .unwrap_or_else(|| panic!("no file in {} names {flow}", world.flows_dir.display()))
+}
+
 /// An Okta delivery with one event that cannot be read among good ones: the
 /// good ones run, and the Runs page tells the admin which one was refused and
 /// why (Okta does not send it again).
@@ -98,12 +108,7 @@ async fn an_admin_reads_tests_edits_saves_and_turns_off_flows_in_the_builder() {
     assert_eq!(world.runs(FLOW).await.len(), 1, "the flow is off");
 
     // The new flow runs on its event.
-    let new_file = std::fs::read_dir(&world.flows_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| std::fs::read_to_string(p).unwrap().contains(NEW_FLOW))
-        .expect("the new flow's file");
-    let created = std::fs::read_to_string(&new_file).unwrap();
+    let created = flow_text(&world, NEW_FLOW);
     assert!(created.contains("okta: user.lifecycle.suspend"), "{created}");
     assert!(created.contains("filter: event.outcome.result == \"SUCCESS\""), "{created}");
     assert!(created.contains("enabled: true"), "a new flow starts off and the admin turned it on: {created}");
@@ -192,19 +197,11 @@ async fn the_builder_moves_duplicates_deletes_branches_and_schedules() {
     for line in before.lines().filter(|l| l.contains('#') || l.contains("salesforce") || l.contains("BambooHR")) {
         assert!(saved.contains(line), "`{line}` changed:\n{saved}");
     }
-    let scheduled = std::fs::read_dir(&world.flows_dir)
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .find(|t| t.contains(SCHEDULED))
-        .expect("the schedule flow's file");
+    let scheduled = flow_text(&world, SCHEDULED);
     assert!(scheduled.contains("cron: 30 8 * * 1-5") || scheduled.contains("cron: \"30 8 * * 1-5\""), "{scheduled}");
     assert!(scheduled.contains("timezone: Europe/Paris"), "{scheduled}");
     // Every file the builder wrote loads.
-    let manual = std::fs::read_dir(&world.flows_dir)
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .find(|t| t.contains(MANUAL))
-        .expect("the manual flow's file");
+    let manual = flow_text(&world, MANUAL);
     assert!(manual.contains("manual:\n    inputs:\n      login:"), "{manual}");
     assert!(manual.contains("text: \"Asked: {{ 'yes' if post else 'no' }}. Groups: {{ list_user_groups.items | map(attribute='name') | join(', ') }}\""), "{manual}");
     assert_eq!(world.engine.flows().len(), 9, "{:?}", world.engine.reload_status().last_error);
@@ -489,5 +486,57 @@ async fn store_full() {
     wait_for(freed).await;
     disk.free();
     browser.await.expect("the scenario");
+    world.stop().await;
+}
+
+/// Two Okta orgs (scenario `builder-orgs`): an admin builds a flow started by
+/// a user deactivated in the preview org whose Okta card acts in the default
+/// org, choosing both orgs from selects in the builder. The saved file names
+/// them where FORMAT.md does, and an event in preview then suspends the same
+/// person's account in the default org, with lanyard's identity there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_picks_the_okta_org_of_a_trigger_and_of_a_card_step() {
+    use crate::harness::{prof, PREVIEW_ORG};
+    use lanyard_core::okta::LifecycleOp;
+    const FLOW: &str = "Preview Leavers: Suspend Their Account";
+    let world = World::start(Options { flows: FlowsDir::Empty, preview_org: true, ..Options::default() }).await;
+    let preview = world.preview.clone().expect("the preview org");
+    let preview_url = world.engine.orgs().get(PREVIEW_ORG).and_then(|o| o.sandbox()).unwrap().base_url.clone();
+    let preview_admin = lanyard_okta::OktaClient::new(
+        lanyard_okta::OktaConfig::new(&preview_url, lanyard_okta::Auth::Ssws(preview.admin_token().to_string())).unwrap(),
+    )
+    .unwrap();
+    // A person with an account in both orgs, under the same login.
+    let person = world.seeded_users(|u| u.status == "ACTIVE" && !prof(u, "email").is_empty())[0].clone();
+    assert!(preview.user_by_login(person.login()).is_none(), "the preview org's seed is its own");
+    let mut profile = serde_json::Map::new();
+    for key in ["login", "email", "firstName", "lastName"] {
+        profile.insert(key.into(), json!(prof(&person, key)));
+    }
+    let tester = preview_admin.create_user(&profile, true, &[]).await.expect("the preview admin adds the person");
+    world.settle().await;
+
+    scenario("builder-orgs", &world.base, ADMIN_TOKEN, json!({ "flow": FLOW, "preview": PREVIEW_ORG, "default": "default" })).await;
+
+    let saved = flow_text(&world, FLOW);
+    assert!(saved.contains("trigger:\n  okta: user.lifecycle.deactivate\n  org: preview\n"), "the trigger's org:\n{saved}");
+    assert!(saved.contains("    card: okta.suspend\n    org: default\n    with:\n"), "the step's org, before its inputs:\n{saved}");
+    let loaded = world.engine.flows();
+    assert!(loaded.get(FLOW).expect("the built flow is loaded").enabled, "the admin turned it on");
+
+    // The person leaves the preview org: their account in the default org is suspended.
+    preview_admin.lifecycle(&tester.id, LifecycleOp::Deactivate).await.expect("the preview admin deactivates the tester");
+    world.settle().await;
+    let runs = world.ended_runs(FLOW, 1).await;
+    assert_eq!(runs.len(), 1, "one run, for preview's event");
+    world.assert_succeeded(&runs[0]).await;
+    assert_eq!(world.org.user(&person.id).unwrap().status, "SUSPENDED", "{}", world.trace(&runs[0]).await);
+    assert_eq!(preview.user(&tester.id).unwrap().status, "DEPROVISIONED");
+    let suspended = world.events_about("user.lifecycle.suspend", &person.id);
+    assert_eq!(suspended.len(), 1);
+    assert_eq!(suspended[0].actor.id, world.org.service_user_id(), "lanyard's identity in the default org suspended them");
+    assert!(preview.events_of_type("user.lifecycle.suspend").is_empty(), "nothing was suspended in preview");
+    // The default org's suspension (lanyard's own event) started nothing.
+    assert_eq!(world.run_counts().await.values().sum::<usize>(), 1);
     world.stop().await;
 }

@@ -53,6 +53,10 @@ pub const HOOK_SECRET: &str = "Bearer e2e-hook-secret-9d2b";
 pub const JAMF_TOKEN: &str = "jamf-e2e-token-58aa";
 pub const ZOOM_TOKEN: &str = "zoom-e2e-token-3b07";
 pub const ASANA_TOKEN: &str = "asana-e2e-token-c45e";
+/// The second Okta org of [`Options::preview_org`], and the `Authorization`
+/// value its Event Hook sends.
+pub const PREVIEW_ORG: &str = "preview";
+pub const PREVIEW_HOOK_SECRET: &str = "Bearer e2e-preview-hook-secret-61fa";
 /// The one Asana workspace, (gid, name).
 pub const ASANA_WORKSPACE: (&str, &str) = ("1200000000000001", "Acme");
 /// The custom cards offboarding uses, from `cards/examples/<dir>`: (dir, card).
@@ -115,6 +119,11 @@ pub struct Options {
     /// [`CUSTOM_CARDS`]) instead of the embedded Rust ones: their Python and
     /// JavaScript twins.
     pub custom_wasm: Option<Vec<PathBuf>>,
+    /// A second Okta org, [`PREVIEW_ORG`]: an embedded sandbox (a seed of
+    /// its own) beside the world's org, which becomes the org `default`
+    /// (`[okta.orgs.default]`, its hook still at `/hooks/okta`); the
+    /// preview org's Event Hook delivers to `/hooks/okta/preview`.
+    pub preview_org: bool,
 }
 
 /// Which flows the daemon loads.
@@ -151,6 +160,8 @@ pub struct World {
     pub sandbox_admin: SandboxAdmin,
     pub hook_id: String,
     pub http: reqwest::Client,
+    /// The second org of [`Options::preview_org`] (the daemon runs it).
+    pub preview: Option<Arc<SandboxOrg>>,
     _sandbox: RunningSandbox,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     /// The daemon's flows folder.
@@ -226,6 +237,9 @@ impl World {
         if options.error_flow {
             text.push_str(&format!("\n[error_flow]\nname = {ERROR_FLOW:?}\n"));
         }
+        if options.preview_org {
+            text = with_preview_org(&text);
+        }
         let text = text
             .replace("data_dir = \"data\"", &format!("data_dir = {:?}", options.data_dir.as_deref().unwrap_or(Path::new("data")).display().to_string()));
         let path = dir.path().join("lanyard.toml");
@@ -289,6 +303,13 @@ impl World {
             .expect("the event hook registers");
         let hook = admin.verify_event_hook(&hook.id).await.expect("the daemon answers the verification challenge");
         assert_eq!((hook.status.as_str(), hook.verification_status.as_str()), ("ACTIVE", "VERIFIED"));
+        let preview = if options.preview_org {
+            let path = engine.orgs().hook_path(PREVIEW_ORG);
+            engine.register_sandbox_hook_of(PREVIEW_ORG, &format!("{base}{path}")).await.expect("the preview org's event hook registers");
+            Some(engine.orgs().get(PREVIEW_ORG).and_then(|o| o.sandbox()).expect("the preview org is an embedded sandbox").org.clone())
+        } else {
+            None
+        };
 
         World {
             sandbox_admin: SandboxAdmin::new(&sandbox_url, org.admin_token()),
@@ -305,6 +326,7 @@ impl World {
             admin,
             hook_id: hook.id,
             http: reqwest::Client::new(),
+            preview,
             _sandbox: sandbox,
             server: Some(server),
             flows_dir,
@@ -336,7 +358,10 @@ impl World {
         let mut finished = self.engine.subscribe_finished();
         loop {
             self.org.wait_for_deliveries().await;
-            let events = self.org.events().len();
+            if let Some(preview) = &self.preview {
+                preview.wait_for_deliveries().await;
+            }
+            let events = self.event_count();
             while !self.quiet().await {
                 if Instant::now() > deadline {
                     let runs: Vec<String> =
@@ -351,10 +376,15 @@ impl World {
                 }
             }
             // Runs may have written to Okta, which raises (and delivers) events.
-            if self.org.events().len() == events {
+            if self.event_count() == events {
                 return events;
             }
         }
+    }
+
+    /// System Log events of the world's org and, with one, the preview org.
+    fn event_count(&self) -> usize {
+        self.org.events().len() + self.preview.as_ref().map_or(0, |p| p.events().len())
     }
 
     /// Every event in the inbox dispatched, and every run ended.
@@ -521,6 +551,20 @@ pub fn asana_gid(i: usize) -> String {
 
 async fn bind() -> tokio::net::TcpListener {
     tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0")
+}
+
+/// `text` (from [`config_text`]) with the world's org as the org `default`
+/// of `[okta.orgs.<name>]` and the embedded [`PREVIEW_ORG`] beside it.
+fn with_preview_org(text: &str) -> String {
+    let one = format!("[hooks.okta]\nsecret = {{ value = \"{HOOK_SECRET}\" }}\n\n# The sandbox org over HTTP, as lanyard's service account.\n[okta]\n");
+    assert!(text.contains(&one), "config_text names one org in [okta] and its hook in [hooks.okta]");
+    let default = format!(
+        "# The sandbox org over HTTP, as lanyard's service account: the org `default`,\n# whose hook delivers to /hooks/okta.\n[okta.orgs.default]\nhook_secret = {{ value = \"{HOOK_SECRET}\" }}\n"
+    );
+    format!(
+        "{}\n# A second org, embedded in the daemon; its hook delivers to /hooks/okta/{PREVIEW_ORG}.\n[okta.orgs.{PREVIEW_ORG}]\nsandbox = true\nhook_secret = {{ value = \"{PREVIEW_HOOK_SECRET}\" }}\n",
+        text.replace(&one, &default)
+    )
 }
 
 /// `lanyard.toml` for this world: what ops would write to run the seed flows

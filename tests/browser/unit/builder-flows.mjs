@@ -1,8 +1,9 @@
 // Flow files as the builder writes them: each seed flow edited through
 // flowdoc.js (a step added with a retry and an on_error handler, an input
 // changed, a step duplicated, moved and deleted, the name changed), and flows
-// built from nothing with every step shape and every kind of trigger. The
-// unit tests check them with the daemon's own validator.
+// built from nothing with every step shape and every kind of trigger, and
+// flows given Okta orgs for a daemon with two. The unit tests check them with
+// the daemon's own validator.
 //
 //   node tests/browser/unit/builder-flows.mjs <output dir>
 
@@ -78,6 +79,44 @@ export function builderFlows() {
   return out;
 }
 
+/// A daemon with two Okta orgs (`lanyard.toml` for `lanyard validate`).
+export const TWO_ORGS_CONFIG = '[okta.orgs.default]\nsandbox = true\n\n[okta.orgs.preview]\nsandbox = true\n';
+
+/// `{ file: text }` of flows whose trigger and card steps the builder gave
+/// an org (for a daemon with TWO_ORGS_CONFIG): the seeds with an Okta
+/// trigger moved to preview and their first Okta card kept in the default
+/// org, and flows built from nothing.
+export function twoOrgFlows() {
+  const out = {};
+  for (const { file, text } of seedFlows()) {
+    const d = FlowDoc.parse(text);
+    if (d.trigger().kind !== 'okta') continue;
+    d.setTriggerOrg('preview');
+    const i = d.steps().findIndex((st) => typeof st.card === 'string' && st.card.startsWith('okta.'));
+    if (i >= 0) d.setStepField(['steps', i], 'org', 'default');
+    d.setName(`${d.name} (preview)`);
+    out[`preview-${file}`] = d.toString();
+  }
+
+  const d = empty('Preview leavers', 'A user deactivated in preview is suspended in the default org.');
+  d.setTrigger({ kind: 'okta', event_types: ['user.lifecycle.deactivate'] });
+  d.setTriggerOrg('preview');
+  d.insertStep(['steps'], undefined, shapes.card('okta.suspend', { user: expr('event.target[0].alternateId') }, { id: 'suspend' }));
+  d.setStepField(['steps', 0], 'org', 'default');
+  d.insertStep(['steps'], undefined, { id: 'each', for_each: { card: 'okta.find-users', with: { status: 'SUSPENDED' } }, as: 'u', steps: [] });
+  d.setStepField(['steps', 1, 'for_each'], 'org', 'default');
+  d.insertStep(['steps', 1, 'steps'], 0, shapes.card('okta.get-user', { user: expr('u.id') }));
+  out['preview-leavers.yaml'] = d.toString();
+
+  // A schedule has no org: its Okta card names one, or uses the default.
+  const s = empty('Preview sweep', 'Every morning, read the preview org.');
+  s.setTrigger({ kind: 'schedule', cron: '0 9 * * *', timezone: 'UTC' });
+  s.insertStep(['steps'], 0, shapes.card('okta.find-users', { status: 'ACTIVE' }, { id: 'found' }));
+  s.setStepField(['steps', 0], 'org', 'preview');
+  out['preview-sweep.yaml'] = s.toString();
+  return out;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] || '').href) {
   const dir = process.argv[2];
   if (!dir) {
@@ -86,4 +125,8 @@ if (import.meta.url === pathToFileURL(process.argv[1] || '').href) {
   }
   mkdirSync(dir, { recursive: true });
   for (const [file, text] of Object.entries(builderFlows())) writeFileSync(join(dir, file), text);
+  const two = join(dir, 'two-orgs');
+  mkdirSync(two, { recursive: true });
+  writeFileSync(join(two, 'lanyard.toml'), TWO_ORGS_CONFIG);
+  for (const [file, text] of Object.entries(twoOrgFlows())) writeFileSync(join(two, file), text);
 }

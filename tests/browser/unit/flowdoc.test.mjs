@@ -279,6 +279,85 @@ test('an org the builder does not edit is kept: on the trigger and on a card ste
   assert.equal(reparse(d.toString()).steps[0].org, 'preview');
 });
 
+test('choosing the trigger\'s org writes `org:` after `okta:`, comments and layout kept; the default removes it', async () => {
+  const text = [
+    'name: Preview leavers',
+    'description: d',
+    'trigger:',
+    '  okta: user.lifecycle.deactivate   # a leaver',
+    '  filter: event.outcome.result == "SUCCESS"',
+    '',
+    '# the steps, reviewed',
+    'steps:',
+    '  - id: user',
+    '    card: okta.get-user',
+    '    with: { user: "{{ event.target[0].id }}" }',
+    '',
+  ].join('\n');
+  const d = FlowDoc.parse(text);
+  d.setTriggerOrg('preview');
+  const { added, removed } = await changedLines(text, d.toString());
+  assert.deepEqual([added, removed], [['  org: preview'], []], d.toString());
+  assert.ok(d.toString().includes('  okta: user.lifecycle.deactivate   # a leaver\n  org: preview\n  filter:'), d.toString());
+  assert.equal(d.trigger().org, 'preview');
+  // Another org changes only the name.
+  d.setTriggerOrg('prod');
+  assert.deepEqual(await changedLines(text, d.toString()), { added: ['  org: prod'], removed: [] });
+  // No org: the file as it was.
+  d.setTriggerOrg(null);
+  assert.equal(d.toString(), text);
+  // A trigger that is not Okta's has no org.
+  const m = FlowDoc.parse('name: m\ndescription: d\ntrigger: manual\nsteps: []\n');
+  assert.throws(() => m.setTriggerOrg('prod'), FlowDocError);
+});
+
+test('a card step\'s org and a page loop\'s card\'s org are written in FORMAT.md\'s place and removed again', async () => {
+  const text = [
+    'name: Mirror',
+    'description: d',
+    'trigger:',
+    '  okta: user.lifecycle.deactivate',
+    '  org: preview',
+    'steps:',
+    '  # the same login, in the default org',
+    '  - id: suspend',
+    '    card: okta.suspend',
+    '    with:',
+    '      user: "{{ event.target[0].alternateId }}"   # their login',
+    '    retry: { attempts: 3, backoff: 2s }',
+    '  - id: each',
+    '    for_each:',
+    '      card: okta.find-users',
+    '      with: { status: ACTIVE }',
+    '    as: u',
+    '    steps:',
+    '      - card: okta.get-user',
+    '        with: { user: "{{ u.id }}" }',
+    '  - id: flat',
+    '    for_each: { card: okta.list-group-members, with: { group: g1 } }',
+    '    steps: []',
+    '',
+  ].join('\n');
+  const d = FlowDoc.parse(text);
+  d.setStepField(['steps', 0], 'org', 'default');
+  d.setStepField(['steps', 1, 'for_each'], 'org', 'default');
+  const { added, removed } = await changedLines(text, d.toString());
+  assert.deepEqual(removed, [], d.toString());
+  assert.deepEqual(added, ['    org: default', '      org: default'], d.toString());
+  assert.ok(d.toString().includes('    card: okta.suspend\n    org: default\n    with:\n'), d.toString());
+  assert.ok(d.toString().includes('      card: okta.find-users\n      org: default\n      with: { status: ACTIVE }\n'), d.toString());
+  // A page loop written on one line stays on one line.
+  d.setStepField(['steps', 2, 'for_each'], 'org', 'preview');
+  assert.ok(d.toString().includes('    for_each: { card: okta.list-group-members, with: { group: g1 }, org: preview }\n'), d.toString());
+  const v = reparse(d.toString());
+  assert.deepEqual([v.steps[0].org, v.steps[1].for_each.org, v.steps[2].for_each.org, v.trigger.org], ['default', 'default', 'preview', 'preview']);
+  // "The flow's org": each key goes, and the file is as it was.
+  d.setStepField(['steps', 0], 'org', null);
+  d.setStepField(['steps', 1, 'for_each'], 'org', '');
+  d.setStepField(['steps', 2, 'for_each'], 'org', null);
+  assert.equal(d.toString(), text);
+});
+
 test('a broken or unrepresentable file says why', () => {
   assert.throws(() => FlowDoc.parse('name: [unclosed\n'), (e) => e instanceof FlowDocError && e.line >= 1);
   assert.throws(() => FlowDoc.parse('- a list\n'), FlowDocError);

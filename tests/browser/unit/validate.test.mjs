@@ -11,14 +11,17 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { builderFlows } from './builder-flows.mjs';
+import { builderFlows, twoOrgFlows, TWO_ORGS_CONFIG } from './builder-flows.mjs';
 
 const bin = process.env.LANYARD_BIN;
+const skip = bin ? false : 'set LANYARD_BIN to the lanyard binary to run this';
 
-test('every flow the builder writes passes lanyard validate', { skip: bin ? false : 'set LANYARD_BIN to the lanyard binary to run this' }, () => {
+// `lanyard validate` on `flows` in a folder of their own (with `config` as
+// its ./lanyard.toml when given): no error, no warning but unchecked cards.
+function validates(flows, config = null) {
   const dir = mkdtempSync(join(tmpdir(), 'lanyard-builder-'));
   try {
-    const flows = builderFlows();
+    if (config) writeFileSync(join(dir, 'lanyard.toml'), config);
     for (const [file, text] of Object.entries(flows)) writeFileSync(join(dir, file), text);
     let out;
     try {
@@ -32,7 +35,22 @@ test('every flow the builder writes passes lanyard validate', { skip: bin ? fals
     assert.deepEqual(result.unreadable, [], out);
     // The one custom card of the seeds (acme.jamf-offboard) cannot be checked without a registry.
     assert.deepEqual(result.diagnostics.filter((d) => d.code !== 'unknown-card'), [], out);
+    return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test('every flow the builder writes passes lanyard validate', { skip }, () => {
+  validates(builderFlows());
+});
+
+test('flows given Okta orgs in the builder pass lanyard validate against a daemon with two orgs', { skip }, () => {
+  const flows = twoOrgFlows();
+  assert.ok(Object.keys(flows).length >= 5, 'the seeds with an Okta trigger, and two built flows');
+  // Built-in cards compiled once per machine, not once per run in a fresh folder.
+  const cache = `[server]\ncache_dir = ${JSON.stringify(join(tmpdir(), 'lanyard-validate-card-cache'))}\n\n`;
+  validates(flows, cache + TWO_ORGS_CONFIG);
+  // The same files name an org a one-org daemon does not have: the check is real.
+  assert.throws(() => validates({ 'preview-leavers.yaml': flows['preview-leavers.yaml'] }), /"code":\s*"unknown-org"/);
 });

@@ -87,6 +87,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("conditions.js", JS),
     asset!("picks.js", JS),
     asset!("health.js", JS),
+    // The Okta orgs in words, and the choice of one (flows.js, the builder).
+    asset!("oktaorgs.js", JS),
     // The flow library (issue 15).
     asset!("library.js", JS),
     asset!("librarywords.js", JS),

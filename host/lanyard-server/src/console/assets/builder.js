@@ -22,6 +22,7 @@ import { availableFields, loopsAround, tableRows, varsBefore } from './fields.js
 import { problemsByStep, walk, yamlKey } from './diagram.js';
 import { OPS, joinConditions, parseConditions } from './conditions.js';
 import { quoteText, rankMatches, stripBraces, withFallback, withExtras } from './picks.js';
+import { callsOkta, flowOrg, orgSelect, stepOrgChoices, triggerOrgChoices } from './oktaorgs.js';
 
 const CHECK_DELAY_MS = 350;
 const DRAFT_PREFIX = 'lanyard.draft.';
@@ -44,13 +45,15 @@ const GROUPS = ['Okta', 'Slack', 'Mail', 'HTTP', 'Tables', 'Custom'];
 // What each kind of step is, in the side panel's words.
 const KIND_WORDS = Object.fromEntries([['card', 'A card: one action'], ...LOGIC.map((l) => [l.kind, l.description])]);
 
-/// Load what the builder needs once per page: the cards with their schemas
-/// and the Okta event's schema (for the field picker).
+/// Load what the builder needs once per page: the cards with their schemas,
+/// the Okta event's schema (for the field picker) and the Okta orgs (a
+/// trigger or card step chooses one when there are several).
 async function catalog(signal) {
-  const [cards, eventSchema, flows] = await Promise.all([
+  const [cards, eventSchema, flows, orgs] = await Promise.all([
     get('cards', { signal }),
     get('eventSchema', { signal }).catch(() => null),
     get('flows', { signal }).catch(() => ({ flows: [] })),
+    get('oktaOrgs', { signal }).catch(() => ({ orgs: [] })),
   ]);
   const byName = new Map();
   for (const c of cards.cards || []) {
@@ -58,7 +61,7 @@ async function catalog(signal) {
     const prev = byName.get(c.name);
     if (!prev || compareVersions(c.version, prev.version) > 0) byName.set(c.name, c);
   }
-  return { cards: byName, eventSchema: eventSchema && (eventSchema.schema || eventSchema), flows: flows.flows || [] };
+  return { cards: byName, eventSchema: eventSchema && (eventSchema.schema || eventSchema), flows: flows.flows || [], orgs: orgs.orgs || [] };
 }
 
 function compareVersions(a, b) {
@@ -331,6 +334,8 @@ class Editor {
           card: kind === 'card' ? cardName(step) : null,
           // A loop over pages: the card that answers them.
           paged: kind === 'for_each' && pagedSource(step) ? cardName(step.for_each) : null,
+          // The Okta org the file names for the card (or the page loop's card).
+          org: orgOf(step, kind),
           call: kind === 'call' ? String(step.call || '') : null,
           // A card's or a call's inputs; a return's named values.
           inputs: Object.entries(isObj(step.with) ? step.with : kind === 'return' && isObj(step.return) ? step.return : {})
@@ -371,7 +376,7 @@ class Editor {
       description: typeof value.description === 'string' ? value.description : '',
       enabled: value.enabled !== false,
       file: this.view.detail.file,
-      trigger: sameTrigger ? base.trigger : { kind: trig.kind, words: triggerWords(trig), inputs: trig.inputs },
+      trigger: { ...(sameTrigger ? base.trigger : { kind: trig.kind, words: triggerWords(trig), inputs: trig.inputs }), org: trig.org || null },
       steps: nodes(value.steps, ['steps'], '', ['event', 'vars', 'flow', ...(declaresInputs(trig) ? ['inputs'] : [])]),
       on_failure: nodes(value.on_failure, ['on_failure'], 'on_failure', ['event', 'vars', 'flow', 'error', ...(declaresInputs(trig) ? ['inputs'] : [])]),
     };
@@ -629,7 +634,24 @@ class Editor {
         })
       : h('p', { class: 'muted' }, 'This card takes no input.');
     const retry = this.retryForm(node, step);
-    return h('div', { class: 'card-form' }, head, h('h3', null, 'Inputs'), form, retry);
+    return h('div', { class: 'card-form' }, head, this.stepOrgField(node, step), h('h3', null, 'Inputs'), form, retry);
+  }
+
+  /// Which Okta org a card that calls Okta acts in, when there are several:
+  /// the flow's (no `org:`) or one by name. `node.yaml` is the card's
+  /// mapping (a loop over pages' is its `for_each`).
+  stepOrgField(node, step) {
+    const name = cardName(step);
+    if (!callsOkta(name, this.cat.cards.get(name))) return null;
+    const choices = stepOrgChoices(this.cat.orgs, step.org ? String(step.org) : null, flowOrg(this.doc.trigger(), this.cat.orgs));
+    if (!choices) return null;
+    const p = node.yaml;
+    return orgSelect({
+      id: 'step-org',
+      help: 'The Okta org this card reads and changes.',
+      choices,
+      onChoose: (v) => this.edit((d) => d.setStepField(p, 'org', v || null)),
+    });
   }
 
   retryForm(node, step) {
@@ -887,6 +909,7 @@ class Editor {
       this.textField('Description', 'Required: what the flow does and why, for the next admin.', this.doc.description, (v) => this.edit((d) => d.setDescription(v), { field: 'description', redraw: false }), { id: 'flow-description', multiline: true }),
       h('h3', null, 'Trigger'),
       h('p', null, triggerWords(t)),
+      t.kind === 'okta' ? this.triggerOrgField(t) : null,
       t.kind === 'okta'
         ? this.conditionEditor({
             node: { scope: ['event'], yaml: ['trigger'] },
@@ -902,6 +925,18 @@ class Editor {
       this.keepDataField(),
       this.textField('Note for the version history (optional)', null, '', () => {}, { id: 'save-note' }),
     );
+  }
+
+  /// Which Okta org's events start the flow, when there are several.
+  triggerOrgField(t) {
+    const choices = triggerOrgChoices(this.cat.orgs, t.org || null);
+    if (!choices) return null;
+    return orgSelect({
+      id: 'trigger-org',
+      help: 'Events from this org start the flow; its Okta cards act there too unless a step says otherwise.',
+      choices,
+      onChoose: (v) => this.edit((d) => d.setTriggerOrg(v || null)),
+    });
   }
 
   /// Whether runs keep their steps' inputs and outputs (personal data).
@@ -1274,6 +1309,12 @@ function triggerWords(t) {
 /// Whether a `for_each` walks the pages a card answers (`for_each: { card, with }`).
 function pagedSource(step) {
   return isObj(step.for_each) && typeof step.for_each.card === 'string';
+}
+
+/// The `org:` a card step, or a loop over a card's pages, names; else null.
+function orgOf(step, kind) {
+  const holder = kind === 'card' ? step : kind === 'for_each' && pagedSource(step) ? step.for_each : null;
+  return holder && holder.org !== undefined && holder.org !== null ? String(holder.org) : null;
 }
 
 function cardName(step) {

@@ -122,6 +122,8 @@ export function renderDiagram(outline, opts = {}) {
 function triggerBox(outline) {
   const t = outline.trigger || {};
   const details = [];
+  // The builder's draft names the org when the file does.
+  if (t.org) details.push(h('p', { class: 'dg-detail' }, `In the Okta org ${t.org}`));
   if (t.filter) {
     // The filter as the condition rows say it, else as written.
     const said = conditionWords(`If ${t.filter}`);
@@ -224,6 +226,7 @@ function stepItem(n, opts) {
     n.card ? h('p', { class: 'dg-card' }, h('code', null, n.card + (n.card_version ? `@${n.card_version}` : ''))) : null,
     n.call ? h('p', { class: 'dg-card' }, 'Calls ', h('a', { href: `#/flows/${encodeURIComponent(n.call)}` }, n.call)) : null,
     inputs.length ? h('ul', { class: 'dg-inputs' }, inputs) : null,
+    n.org ? h('p', { class: 'dg-detail' }, `In the Okta org ${n.org}`) : null,
     n.retry ? h('p', { class: 'dg-detail' }, `Retry: ${n.retry}`) : null,
     problems.map((d) => h('p', { class: `dg-diag ${d.severity === 'warning' ? 'warn' : 'error'}`, role: 'note' }, d.message)),
   );

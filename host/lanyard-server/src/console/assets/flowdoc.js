@@ -217,6 +217,8 @@ function orderFor(path) {
   const last = path[path.length - 1];
   if (typeof last === 'number') return STEP_ORDER;
   if (last === 'trigger') return TRIGGER_ORDER;
+  // A loop over pages: its card takes a card step's keys.
+  if (last === 'for_each') return STEP_ORDER;
   if (last === 'schedule') return SCHEDULE_ORDER;
   if (path.length >= 3 && path[path.length - 2] === 'inputs') return INPUT_ORDER;
   return [];
@@ -355,6 +357,14 @@ export class FlowDoc {
     this.batch(() => this.#setTrigger(spec, value));
   }
 
+  /// Name the Okta org whose events start the flow (`org:` beside `okta:`);
+  /// null removes the key (the default org). Only an Okta trigger has one.
+  setTriggerOrg(name) {
+    const t = this.trigger();
+    if (t.kind !== 'okta') throw new FlowDocError('only an Okta trigger names an org');
+    this.setTrigger({ ...t, org: name || null });
+  }
+
   #setTrigger(spec, value) {
     const node = this.doc.getIn(['trigger'], true);
     const current = normalizeTrigger(this.get(['trigger']));
@@ -486,7 +496,8 @@ export class FlowDoc {
   }
 
   /// Set a field of the step at `path` (`id`, `description`, `card`, `retry`,
-  /// `timeout`, `as`, `concurrency`, `if`, …); null or undefined removes it.
+  /// `timeout`, `as`, `concurrency`, `if`, `org`, …); null or undefined
+  /// removes it. A loop over pages' card is at `[...path, 'for_each']`.
   setStepField(path, key, value) {
     if (value === undefined || value === null || value === '') return this.#removeKey(path, key);
     this.#setKey(path, key, value);

@@ -5,6 +5,7 @@ import { call, get, ApiError } from './api.js';
 import { h, fill, callout, toast, keepingState } from './dom.js';
 import { statusBadge, timeEl, flowTrigger, firstParagraph, paragraphs, STATUS_NAMES, STATUSES } from './format.js';
 import { eventFields, inputsForm } from './schemaform.js';
+import { orgWhat } from './oktaorgs.js';
 
 export function render(ctx) {
   ctx.title('Flows');
@@ -404,10 +405,8 @@ function runNowDialog(ctx) {
 /// arrive, and which one flows use when they name none.
 export function oktaOrgs(orgs) {
   if (orgs.length === 0) return h('p', { class: 'muted' }, 'No Okta org is configured ([okta] in lanyard.toml): Okta cards answer unavailable.');
-  const what = (o) =>
-    o.kind === 'sandbox' ? 'the embedded sandbox org' : o.kind === 'events-only' ? 'events only, no API access' : o.url || 'an Okta org';
   const hook = (o) => (o.hook_path ? `; its events arrive at ${o.hook_path}` : '; no Event Hook');
-  if (orgs.length === 1) return h('p', { class: 'muted' }, `Okta: ${what(orgs[0])}${hook(orgs[0])}.`);
-  const list = h('ul', { class: 'muted' }, orgs.map((o) => h('li', null, h('code', null, o.name), ` — ${what(o)}${hook(o)}${o.default ? ' (used by flows that name no org)' : ''}`)));
+  if (orgs.length === 1) return h('p', { class: 'muted' }, `Okta: ${orgWhat(orgs[0])}${hook(orgs[0])}.`);
+  const list = h('ul', { class: 'muted' }, orgs.map((o) => h('li', null, h('code', null, o.name), ` — ${orgWhat(o)}${hook(o)}${o.default ? ' (used by flows that name no org)' : ''}`)));
   return h('div', null, h('p', { class: 'muted' }, 'Okta orgs (a flow names one with org:):'), list);
 }

@@ -1,12 +1,14 @@
 // A new flow: its name, what it is for, and what starts it, picked in
 // people's words — an Okta event by its display name, a schedule (with the
 // next fire times), an API endpoint, a helper flow with its inputs, or by hand.
+// With several Okta orgs, an Okta trigger also says whose events start it.
 // Creating it writes the file (the `createFlow` endpoint) and opens the builder on it.
 
 import { call, get } from './api.js';
 import { h, fill, callout, toast } from './dom.js';
 import { FlowDoc } from './flowdoc.js';
 import { inZone } from './format.js';
+import { choosesOrg, orgSelect, triggerOrgChoices } from './oktaorgs.js';
 
 const KINDS = [
   { id: 'okta', label: 'An Okta event', help: 'Something happens in Okta: a user is deactivated, locked out, added to a group…' },
@@ -78,6 +80,14 @@ export function render(ctx) {
     return eventTypes;
   }
 
+  // The Okta orgs, once: none to choose from when the list cannot be read
+  // (the daemon then checks the flow against the orgs it has).
+  let orgs = null;
+  async function loadOrgs() {
+    if (!orgs) orgs = await get('oktaOrgs', { signal: ctx.signal }).then((d) => d.orgs || [], () => []);
+    return orgs;
+  }
+
   function drawDetail() {
     if (state.kind === 'okta') oktaDetail();
     else if (state.kind === 'schedule') scheduleDetail();
@@ -89,7 +99,13 @@ export function render(ctx) {
     const search = h('input', { type: 'search', id: 'event-search', placeholder: 'Search: deactivated, locked, added to group…', 'aria-label': 'Search Okta events', autocomplete: 'off' });
     const list = h('ul', { class: 'event-list', role: 'list' });
     const chosen = h('p', { class: 'chosen', 'aria-live': 'polite' });
-    fill(detail, h('h2', null, 'Which Okta event'), search, chosen, list);
+    const orgBox = h('div');
+    fill(detail, orgBox, h('h2', null, 'Which Okta event'), search, chosen, list);
+    const choices = triggerOrgChoices(await loadOrgs(), state.org);
+    if (choices) {
+      state.org = choices.find((c) => c.selected).value || null;
+      fill(orgBox, h('h2', null, 'Which Okta org'), orgSelect({ id: 'new-org', help: 'Events from this org start the flow.', choices, onChoose: (v) => (state.org = v), hiddenLabel: true }));
+    }
     let types;
     try {
       types = await loadTypes();
@@ -203,6 +219,7 @@ export function render(ctx) {
     if (!name.value.trim()) problems.push('Give the flow a name.');
     if (!desc.value.trim()) problems.push('Say what the flow does in its description.');
     if (state.kind === 'okta' && !state.types.length) problems.push('Pick the Okta event that starts it.');
+    if (state.kind === 'okta' && choosesOrg(orgs) && !state.org) problems.push('Pick the Okta org whose events start it.');
     if ((state.kind === 'flow' || state.kind === 'manual') && state.inputs.some((i) => !/^[A-Za-z_][A-Za-z0-9_]*$/.test(i.name))) problems.push('Each input needs a name of letters, digits and _.');
     if (problems.length) {
       fill(errors, callout('error', 'Not yet', h('ul', null, problems.map((p) => h('li', null, p)))));
@@ -216,7 +233,7 @@ export function render(ctx) {
       d.setDescription(desc.value.trim());
       const spec =
         state.kind === 'okta'
-          ? { kind: 'okta', event_types: state.types }
+          ? { kind: 'okta', event_types: state.types, org: choosesOrg(orgs) ? state.org : null }
           : state.kind === 'schedule'
             ? { kind: 'schedule', cron: state.cron, timezone: state.timezone }
             : state.kind === 'flow' || state.kind === 'manual'
