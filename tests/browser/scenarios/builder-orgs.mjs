@@ -63,7 +63,9 @@ export default async function (t) {
   await t.sees(page, `In the Okta org ${main}`, trigger);
   await a.choose(page.locator('#trigger-org'), preview);
   await t.sees(page, `In the Okta org ${preview}`, trigger);
-  await t.sees(page, `org ${preview}`, page.locator('.flow-side'));
+  assert.equal(await page.locator('#trigger-org').inputValue(), preview);
+  // The panel says the trigger in the diagram's words; the org is the select's.
+  await t.sees(page, 'When a user is deactivated in Okta', page.locator('.flow-side'));
   // The toasts of the creation gone, so the shot shows what is under them.
   await page.waitForFunction(() => !document.querySelector('#toasts .toast'), null, { timeout: 15000 });
   await t.shot(page, 'trigger-org');

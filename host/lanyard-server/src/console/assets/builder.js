@@ -899,6 +899,13 @@ class Editor {
     );
   }
 
+  /// The trigger in the daemon's words (as the diagram says it) while the
+  /// last valid outline has this trigger, else in the builder's own.
+  triggerSaid(t) {
+    const base = this.lastGood && this.lastGood.trigger;
+    return base && base.words && triggerOf(base) === triggerOf(t) ? base.words : triggerWords(t);
+  }
+
   flowSettings() {
     const t = this.doc.trigger();
     return h(
@@ -908,7 +915,7 @@ class Editor {
       this.textField('Name', 'Required: how the flow is listed and called.', this.doc.name, (v) => this.edit((d) => d.setName(v), { field: 'name', redraw: false }), { id: 'flow-name' }),
       this.textField('Description', 'Required: what the flow does and why, for the next admin.', this.doc.description, (v) => this.edit((d) => d.setDescription(v), { field: 'description', redraw: false }), { id: 'flow-description', multiline: true }),
       h('h3', null, 'Trigger'),
-      h('p', null, triggerWords(t)),
+      h('p', null, this.triggerSaid(t)),
       t.kind === 'okta' ? this.triggerOrgField(t) : null,
       t.kind === 'okta'
         ? this.conditionEditor({
@@ -1291,7 +1298,7 @@ function declaresInputs(t) {
 function triggerWords(t) {
   switch (t.kind) {
     case 'okta':
-      return `When Okta${t.org ? ` (org ${t.org})` : ''} reports ${(t.event_types || []).join(' or ')}${t.filter ? ' (with a condition)' : ''}`;
+      return `When Okta reports ${(t.event_types || []).join(' or ')}${t.filter ? ' (with a condition)' : ''}`;
     case 'schedule':
       return `On the schedule ${t.cron} (${t.timezone})`;
     case 'api':
