@@ -100,7 +100,7 @@ fn the_demo_runs_every_seed_use_case_and_stops_on_ctrl_c() {
     assert!(text.contains("[slack] POST /api/chat.postMessage -> #it-ops:"), "{text}");
     assert!(text.contains("[mail]  to ") && text.contains("(STARTTLS, AUTH lanyard)"), "{text}");
     assert!(text.contains("[jamf]  POST /api/v2/mdm/commands DEVICE_LOCK"), "{text}");
-    assert!(text.contains("[zoom] PUT /v2/users/zm") && text.contains(r#"{"action":"deactivate"} -> 204"#), "{text}");
+    assert!(text.contains("[zoom]  PUT /v2/users/zm") && text.contains(r#"{"action":"deactivate"} -> 204"#), "{text}");
     assert!(text.contains("[asana] PUT /api/1.0/tasks/1202") && text.contains("/removeUser"), "{text}");
     for card in ["acme.jamf-offboard", "acme.zoom-deprovision", "acme.asana-offboard"] {
         assert!(text.contains(&format!("card registry      published {card}@1.0.0")), "{card} not published:\n{text}");

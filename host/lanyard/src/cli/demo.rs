@@ -93,8 +93,6 @@ const SEED_FLOWS: [(&str, &str); 6] = [
 ];
 
 const MARKER: &str = ".lanyard-demo";
-/// The custom cards offboarding uses, from `cards/examples/`, embedded.
-const CUSTOM_CARDS: [&str; 3] = ["rust-jamf-offboard", "rust-zoom-deprovision", "rust-asana-offboard"];
 const SMTP_USER: &str = "lanyard";
 const MFA_FLOW: &str = "MFA Enrollment Reminder: Email Users Without a Factor";
 /// Longest the demo waits for one scenario's runs.
@@ -209,9 +207,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         engine.runtime().clone(),
         lanyard_server::registry::RegistryOptions::from_config(engine.config()),
     );
-    for dir in CUSTOM_CARDS {
-        let wasm = lanyard_cards::examples::example(dir)
-            .with_context(|| format!("this lanyard was built without the example card {dir}"))?;
+    // Every Rust example card (offboarding's JAMF, Zoom and Asana steps).
+    for (dir, wasm) in lanyard_cards::examples::ALL {
         let published = registry
             .publish(wasm.to_vec(), None)
             .await

@@ -11,7 +11,6 @@ use lanyard_connect::sandbox::{
     ZoomStandIn, ZoomStandInHandle, ZoomUser,
 };
 use lanyard_core::okta::User;
-use serde_json::Value;
 use std::time::Duration;
 
 /// The demo company's Asana workspace.
@@ -39,10 +38,10 @@ pub async fn start(
     asana.add_workspace(AsanaWorkspace { gid: WORKSPACE.0.into(), name: WORKSPACE.1.into() });
     let mut task = 0u64;
     for (i, u) in people.iter().filter(|u| u.status == "ACTIVE").enumerate() {
-        let (Some(email), first, last) = (text(u, "email"), text(u, "firstName").unwrap_or(""), text(u, "lastName").unwrap_or(""))
-        else {
+        let (email, first, last) = (super::prof(u, "email"), super::prof(u, "firstName"), super::prof(u, "lastName"));
+        if email.is_empty() {
             continue;
-        };
+        }
         zoom.add_user(ZoomUser {
             id: format!("zm{i:06}"),
             email: email.to_owned(),
@@ -70,10 +69,6 @@ pub async fn start(
         }
     }
     Ok((zoom, asana))
-}
-
-fn text<'a>(u: &'a User, key: &str) -> Option<&'a str> {
-    u.profile.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
 /// Print every request the Zoom stand-in receives, as it arrives.
@@ -106,11 +101,13 @@ pub async fn print_asana(asana: AsanaStandInHandle) {
     }
 }
 
-/// `[zoom]  PATCH /v2/users/zm000123/status {"action":"deactivate"} -> 204`.
+/// `[zoom]  PUT /v2/users/zm000123/status {"action":"deactivate"} -> 204`,
+/// aligned with the other stand-ins' lines.
 fn show(label: &str, requests: &[StandInRequest]) {
     for r in requests {
         let body = r.json.as_ref().map(|j| format!(" {j}")).unwrap_or_default();
-        super::say(&format!("    [{label}] {} {}{body} -> {}", r.method, r.target, r.status));
+        let label = format!("[{label}]");
+        super::say(&format!("    {label:<7} {} {}{body} -> {}", r.method, r.target, r.status));
     }
 }
 
