@@ -7,8 +7,11 @@
 use crate::error::Result;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use crate::health::{StoreHealth, StoreStatus};
+use crate::tables::{ImportMode, ImportStats, RowPage, TableInfo};
+use lanyard_core::caps::{TableQuery, TableRow, TablesApi};
 use lanyard_core::history::{ErrorInfo, RunRecord, RunStatus, StepRecord};
-use lanyard_core::{Grants, LogEvent};
+use lanyard_core::{Grants, LogEvent, WriteOutcome};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
@@ -243,6 +246,11 @@ pub trait RunStore: Send + Sync + 'static {
     /// Delete old history (runs with their steps and index entries) and dedupe
     /// memory older than the window.
     async fn prune(&self, policy: &RetentionPolicy) -> Result<PruneStats>;
+
+    /// Drop the inputs and outputs of a run's steps (its flow keeps no step
+    /// data), marking each step withheld, in one atomic write. Returns how
+    /// many steps had any.
+    async fn withhold_step_data(&self, run_id: &str) -> Result<usize>;
 }
 
 /// Where a schedule stands.
@@ -398,3 +406,113 @@ pub trait FlowHistory: Send + Sync + 'static {
     /// Audit entries, newest first: of one file, or (`None`) of all; at most `limit`.
     async fn audit(&self, file: Option<&str>, limit: usize) -> Result<Vec<AuditEntry>>;
 }
+
+/// Tables as operators see them (the console, `lanyard table`): listing,
+/// pages, sorted views and CSV. Cards reach rows through core's `TablesApi`.
+///
+/// The limits and the matching rules (what `contains` and `column` mean, how a
+/// sort orders mixed values) are the same for every backend: see
+/// [`crate::table_limits`] and the sled implementation's docs.
+#[async_trait]
+pub trait TableStore: Send + Sync + 'static {
+    /// Every table, by name, with its row count and size.
+    async fn list_tables(&self) -> Result<Vec<TableInfo>>;
+
+    /// Rows in key order that start with `prefix`, after the key `after`, and
+    /// whose JSON text contains `contains` (any case; only in the top-level
+    /// field `column` when one is given, `key` meaning the key): at most
+    /// `limit` (1 to `MAX_FIND_LIMIT`), looking at no more than
+    /// `MAX_FIND_EXAMINED` rows; `next` is where to go on from.
+    async fn table_page(&self, table: &str, query: &PageQuery<'_>) -> Result<RowPage>;
+
+    /// The rows [`TableStore::table_page`] would find, sorted by the top-level
+    /// field `field` (`key`: the key; numbers as numbers, the rest as text
+    /// without case, rows without it last; `desc` turns it round), `limit`
+    /// of them from `offset`. Refused past `MAX_FIND_EXAMINED` matching rows.
+    async fn table_page_sorted(&self, table: &str, query: &PageQuery<'_>, sort: &SortBy<'_>) -> Result<RowPage>;
+
+    async fn table_get(&self, table: &str, key: &str) -> Result<Option<Value>>;
+
+    /// Write a row; `Unchanged` (and no write) if the stored row is equal.
+    async fn table_put(&self, table: &str, key: &str, value: &Value) -> Result<WriteOutcome>;
+
+    async fn table_delete(&self, table: &str, key: &str) -> Result<WriteOutcome>;
+
+    /// Rows in key order that start with the query's prefix and whose top-level
+    /// fields equal every condition.
+    async fn table_find(&self, table: &str, query: &TableQuery) -> Result<Vec<TableRow>>;
+
+    /// Write a table as CSV (see `csv_io` for the cell rules); returns the rows
+    /// written. Blocking: call it from `spawn_blocking` in async code.
+    fn export_csv(&self, table: &str, out: &mut dyn std::io::Write) -> Result<u64>;
+
+    /// Read a CSV into a table: all of it or nothing, every problem reported
+    /// with its line. Durable on return. Blocking, as [`TableStore::export_csv`].
+    fn import_csv(&self, table: &str, input: &mut dyn std::io::Read, mode: ImportMode) -> Result<ImportStats>;
+}
+
+/// Which rows a table page holds (see [`TableStore::table_page`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageQuery<'a> {
+    pub prefix: &'a str,
+    /// Start after this key (ignored by sorted pages, which use `SortBy::offset`).
+    pub after: Option<&'a str>,
+    pub contains: Option<&'a str>,
+    pub column: Option<&'a str>,
+    pub limit: u32,
+}
+
+/// How [`TableStore::table_page_sorted`] orders and cuts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortBy<'a> {
+    pub field: &'a str,
+    pub desc: bool,
+    pub offset: usize,
+}
+
+/// The store as a whole: whether it can write, and durability for callers
+/// that cannot await.
+pub trait StoreControl: Send + Sync + 'static {
+    /// Whether the store can write now.
+    fn health(&self) -> StoreHealth;
+
+    /// Which "life" of the store is in use: it changes when the backend lost
+    /// writes it had not made durable (a reopened database, a failed-over
+    /// server). A caller that needs its writes durable compares the epoch
+    /// from before its writes with the one after its [`RunStore::sync`].
+    fn epoch(&self) -> u64;
+
+    /// Health and epoch, as they change.
+    fn subscribe(&self) -> tokio::sync::watch::Receiver<StoreStatus>;
+
+    /// Make every write finished before this call durable, blocking the
+    /// thread. Async code uses [`RunStore::sync`].
+    fn sync_blocking(&self) -> Result<()>;
+
+    /// Where the store is, for people (`/var/lib/lanyard`, a database URL
+    /// without its password).
+    fn location(&self) -> String;
+}
+
+/// Until the store can write.
+pub async fn wait_writable(store: &dyn StoreControl) {
+    let mut rx = store.subscribe();
+    let _ = rx.wait_for(|s| matches!(s.health, StoreHealth::Writable)).await;
+}
+
+/// Everything the daemon and the CLI need from a store. Consumers hold a
+/// [`SharedStore`]; the sled [`crate::Store`] and the in-memory
+/// [`crate::memory::MemoryStore`] implement it, and a new backend implements the
+/// traits above to serve the same engine unchanged.
+pub trait DataStore:
+    EventInbox + RunStore + StateStore + CardStore + FlowHistory + TableStore + StoreControl + TablesApi
+{
+}
+
+impl<T> DataStore for T where
+    T: EventInbox + RunStore + StateStore + CardStore + FlowHistory + TableStore + StoreControl + TablesApi
+{
+}
+
+/// A store as consumers hold it.
+pub type SharedStore = std::sync::Arc<dyn DataStore>;

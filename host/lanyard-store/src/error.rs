@@ -177,3 +177,48 @@ impl StoreError {
 pub(crate) fn show_key(key: &[u8]) -> String {
     key.escape_ascii().to_string()
 }
+
+/// What a caller can do about a [`StoreError`], whatever the backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreErrorKind {
+    /// Another process holds the store: go through it (the daemon's admin API).
+    InUse,
+    /// There is no store there, and the caller asked not to create one.
+    Missing,
+    /// A newer lanyard wrote the store: upgrade.
+    TooNew,
+    /// The store cannot write now (a full disk, a database down); the same
+    /// request may succeed later.
+    Unavailable,
+    /// What was asked for does not exist.
+    NotFound,
+    /// The write contradicts what is stored.
+    Conflict,
+    /// The request breaks a rule or a limit: tell whoever sent it.
+    Invalid,
+    /// The store or what it holds failed (a corrupt record, a backend error, a
+    /// failed task, a file outside the store): an operator's problem.
+    Internal,
+}
+
+impl StoreError {
+    /// What kind of failure this is, for callers that must not depend on the backend.
+    pub fn kind(&self) -> StoreErrorKind {
+        match self {
+            StoreError::Locked { .. } => StoreErrorKind::InUse,
+            StoreError::Missing { .. } => StoreErrorKind::Missing,
+            StoreError::NewerFormat { .. } => StoreErrorKind::TooNew,
+            e if e.is_unavailable() => StoreErrorKind::Unavailable,
+            StoreError::NotFound(_) => StoreErrorKind::NotFound,
+            StoreError::Conflict(_) => StoreErrorKind::Conflict,
+            StoreError::Invalid(_) | StoreError::Import { .. } => StoreErrorKind::Invalid,
+            StoreError::Open { .. }
+            | StoreError::Backend { .. }
+            | StoreError::Corrupt { .. }
+            | StoreError::Flush(_)
+            | StoreError::Unavailable { .. }
+            | StoreError::Task(_)
+            | StoreError::Io { .. } => StoreErrorKind::Internal,
+        }
+    }
+}

@@ -296,3 +296,25 @@ mod tests {
         assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
     }
 }
+
+impl crate::api::StoreControl for Store {
+    fn health(&self) -> StoreHealth {
+        Store::health(self)
+    }
+
+    fn epoch(&self) -> u64 {
+        Store::epoch(self)
+    }
+
+    fn subscribe(&self) -> watch::Receiver<StoreStatus> {
+        Store::subscribe(self)
+    }
+
+    fn sync_blocking(&self) -> Result<()> {
+        Store::sync_blocking(self)
+    }
+
+    fn location(&self) -> String {
+        self.path().display().to_string()
+    }
+}

@@ -62,11 +62,11 @@ mod tables;
 pub mod testing;
 
 pub use api::{
-    Accepted, AuditEntry, BrokenMark, FlowHistory, FlowVersion, CardEntry, CardSelector, CardStore, EventInbox, InboxEvent, InboxPosition, PruneStats,
-    RetentionPolicy, RunFilter, RunOutcome, RunPage, RunStore, ScheduleState, StateStore, MAX_AUDIT_ENTRIES,
-    MAX_FLOW_VERSIONS,
+    Accepted, AuditEntry, BrokenMark, CardEntry, CardSelector, CardStore, DataStore, EventInbox, FlowHistory, FlowVersion, InboxEvent,
+    InboxPosition, PageQuery, PruneStats, RetentionPolicy, RunFilter, RunOutcome, RunPage, RunStore, ScheduleState, SharedStore, SortBy,
+    StateStore, StoreControl, TableStore, MAX_AUDIT_ENTRIES, MAX_FLOW_VERSIONS, wait_writable,
 };
-pub use error::{LineError, Result, StoreError};
+pub use error::{LineError, Result, StoreError, StoreErrorKind};
 pub use health::{StoreHealth, StoreStatus};
 pub use tables::{ImportMode, ImportStats, RowPage, TableInfo, limits as table_limits};
 

@@ -983,4 +983,8 @@ impl crate::api::RunStore for Store {
             .await
             .map_err(|e| StoreError::Task(format!("prune: {e}")))?
     }
+
+    async fn withhold_step_data(&self, run_id: &str) -> Result<usize> {
+        Store::withhold_step_data(self, run_id)
+    }
 }

@@ -396,7 +396,7 @@ impl Store {
 }
 
 /// How a card sees a store failure.
-fn card_error(e: StoreError) -> CardError {
+pub(crate) fn card_error(e: StoreError) -> CardError {
     match e {
         StoreError::Invalid(m) => CardError::invalid_input(m),
         StoreError::NotFound(m) => CardError::not_found(format!("{m} not found")),
@@ -423,5 +423,44 @@ impl TablesApi for Store {
 
     async fn find(&self, table: &str, query: &TableQuery) -> Result<Vec<TableRow>, CardError> {
         self.table_find(table, query).map_err(card_error)
+    }
+}
+
+#[async_trait]
+impl crate::api::TableStore for Store {
+    async fn list_tables(&self) -> Result<Vec<TableInfo>> {
+        Store::list_tables(self)
+    }
+
+    async fn table_page(&self, table: &str, q: &crate::api::PageQuery<'_>) -> Result<RowPage> {
+        self.table_page_in(table, q.prefix, q.after, q.contains, q.column, q.limit)
+    }
+
+    async fn table_page_sorted(&self, table: &str, q: &crate::api::PageQuery<'_>, sort: &crate::api::SortBy<'_>) -> Result<RowPage> {
+        self.table_page_sorted_in(table, q.prefix, q.contains, q.column, sort.field, sort.desc, sort.offset, q.limit)
+    }
+
+    async fn table_get(&self, table: &str, key: &str) -> Result<Option<Value>> {
+        Store::table_get(self, table, key)
+    }
+
+    async fn table_put(&self, table: &str, key: &str, value: &Value) -> Result<WriteOutcome> {
+        Store::table_put(self, table, key, value)
+    }
+
+    async fn table_delete(&self, table: &str, key: &str) -> Result<WriteOutcome> {
+        Store::table_delete(self, table, key)
+    }
+
+    async fn table_find(&self, table: &str, query: &TableQuery) -> Result<Vec<TableRow>> {
+        Store::table_find(self, table, query)
+    }
+
+    fn export_csv(&self, table: &str, out: &mut dyn std::io::Write) -> Result<u64> {
+        Store::export_csv(self, table, out)
+    }
+
+    fn import_csv(&self, table: &str, input: &mut dyn std::io::Read, mode: ImportMode) -> Result<ImportStats> {
+        Store::import_csv(self, table, input, mode)
     }
 }
