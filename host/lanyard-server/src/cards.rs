@@ -31,7 +31,7 @@ use lanyard_flow::interp::{CardCall, CardResult, CardInvoker};
 use lanyard_flow::model::{CardRef, CardVersion};
 use lanyard_flow::{CardCatalog, CardSummary};
 use lanyard_runtime::{CallRequest, Capabilities, Input, LoadError, LoadedCard, Runtime};
-use lanyard_store::{CardEntry, CardStore, Store};
+use lanyard_store::{CardEntry, SharedStore};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -451,7 +451,7 @@ impl CardVersionEntry {
     /// the card does (its `describe()` ran past its deadline or failed) marks
     /// it broken in `health`; later calls, and calls that waited on the same
     /// load, fail at once with that error.
-    async fn load(&self, runtime: &Runtime, store: &Store, health: &CardHealth) -> Result<Arc<LoadedCard>, CardError> {
+    async fn load(&self, runtime: &Runtime, store: &SharedStore, health: &CardHealth) -> Result<Arc<LoadedCard>, CardError> {
         if let Some(card) = self.loaded.get() {
             return Ok(card.clone());
         }
@@ -578,7 +578,7 @@ pub struct Invoker {
     pub caps: Capabilities,
     /// The Okta capability of each org; a call gets its step's org's.
     pub okta: crate::orgs::OktaByOrg,
-    pub store: Store,
+    pub store: SharedStore,
 }
 
 impl Invoker {

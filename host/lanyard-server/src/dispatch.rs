@@ -24,7 +24,7 @@ use crate::engine::Engine;
 use crate::metrics as m;
 use crate::queue::RunTask;
 use lanyard_core::history::{RunRecord, RunStatus, TriggerInfo};
-use lanyard_store::{EventInbox, InboxEvent, InboxPosition, RunStore, Store, StoreError};
+use lanyard_store::{InboxEvent, InboxPosition, SharedStore, StoreError};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -136,7 +136,7 @@ pub(crate) async fn run(engine: Engine) {
 
 /// The first page of events in dispatch order, leaving out the ones passed
 /// over (paging past them, so that they cannot fill the page).
-async fn first_page(store: &Store, passed_over: &HashSet<u64>) -> Result<Vec<InboxEvent>, StoreError> {
+async fn first_page(store: &SharedStore, passed_over: &HashSet<u64>) -> Result<Vec<InboxEvent>, StoreError> {
     let mut after: Option<InboxPosition> = None;
     loop {
         let page = store.undispatched(after, PAGE).await?;
@@ -158,7 +158,7 @@ fn about_the_event(e: &StoreError) -> bool {
 /// Wait longer after each failure in a row (0.2 s doubling up to 12.8 s), or
 /// until the store has been reopened after a failed write, which is the
 /// moment to try again. `false` if the daemon is stopping.
-async fn pause(failures: u32, store: &Store, stop: &crate::shutdown::Shutdown) -> bool {
+async fn pause(failures: u32, store: &SharedStore, stop: &crate::shutdown::Shutdown) -> bool {
     let wait = Duration::from_millis(100u64 << failures.clamp(1, 7));
     let mut status = store.subscribe();
     let epoch = store.epoch();

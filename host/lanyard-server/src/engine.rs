@@ -46,7 +46,7 @@ use lanyard_flow::interp::{run_flow, Env, FlowLookup, RunLimits, RunStart, Sleep
 use lanyard_flow::model::Flow;
 use lanyard_flow::SourceFile;
 use lanyard_runtime::{Capabilities, LoadedCard, Runtime, RuntimeConfig};
-use lanyard_store::{CardStore, RunStore, Store, StoreError, StoreOptions};
+use lanyard_store::{SharedStore, StoreError, StoreOptions};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -72,7 +72,7 @@ pub enum Mode {
 pub struct EngineOptions {
     pub config: Arc<Config>,
     /// The store to use; by default the one in `config.server.data_dir`.
-    pub store: Option<Store>,
+    pub store: Option<SharedStore>,
     /// Replace the default Okta org's capability (tests).
     pub okta: Option<Arc<dyn OktaApi>>,
     pub clock: Arc<dyn Clock>,
@@ -196,7 +196,7 @@ pub struct Engine {
 pub(crate) struct Inner {
     pub(crate) config: Arc<Config>,
     pub(crate) mode: Mode,
-    pub(crate) store: Store,
+    pub(crate) store: SharedStore,
     pub(crate) runtime: Runtime,
     pub(crate) clock: Arc<dyn Clock>,
     caps: Capabilities,
@@ -252,9 +252,10 @@ impl Engine {
                     cache_capacity: config.server.store_cache,
                     ..StoreOptions::default()
                 };
-                tokio::task::spawn_blocking(move || Store::open_with(dir, opts))
+                let store = tokio::task::spawn_blocking(move || lanyard_store::Store::open_with(dir, opts))
                     .await
-                    .map_err(|e| EngineError::Other(format!("opening the store: {e}")))??
+                    .map_err(|e| EngineError::Other(format!("opening the store: {e}")))??;
+                Arc::new(store)
             }
         };
         let runtime = Runtime::new(RuntimeConfig {
@@ -280,7 +281,7 @@ impl Engine {
             // Per org: each card call gets its step's org's (`Invoker::okta`).
             okta: None,
             http: Some(Arc::new(http)),
-            tables: Some(Arc::new(store.clone())),
+            tables: Some(store.clone() as Arc<dyn lanyard_core::caps::TablesApi>),
             mail: config.mail.clone().map(|m| Arc::new(m) as Arc<dyn lanyard_core::caps::MailApi>),
             clock: options.clock.clone(),
         };
@@ -436,7 +437,7 @@ impl Engine {
         &self.inner.redactor
     }
 
-    pub fn store(&self) -> &Store {
+    pub fn store(&self) -> &SharedStore {
         &self.inner.store
     }
 
@@ -1111,7 +1112,7 @@ impl Engine {
             loop {
                 // Noticing a failed write takes a look at the store.
                 let _ = self.inner.store.health();
-                self.inner.store.wait_writable().await;
+                lanyard_store::wait_writable(&*self.inner.store).await;
                 // Bounded, for a failure the store does not see as its own.
                 tokio::time::sleep(Duration::from_millis(50u64 << retries.min(7))).await;
                 retries += 1;
@@ -1345,7 +1346,7 @@ impl Engine {
         // A flow that keeps no step data: its steps' inputs and outputs go
         // now, before anyone is told the run ended.
         if self.flows().get(&run.flow).is_some_and(|f| !f.keep_step_data) {
-            match self.inner.store.withhold_step_data(&run.id) {
+            match self.inner.store.withhold_step_data(&run.id).await {
                 Ok(_) => {
                     let _ = self.inner.store.sync().await;
                 }

@@ -45,7 +45,7 @@ use hyper::body::Incoming;
 use lanyard_flow::model::Flow;
 use lanyard_flow::yaml::{self, NodeKind};
 use lanyard_flow::{Diagnostic, SourceFile};
-use lanyard_store::{AuditEntry, FlowHistory, FlowVersion};
+use lanyard_store::{AuditEntry, FlowVersion};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -716,7 +716,7 @@ async fn write_flow(engine: &Engine, target: &Target, w: Write) -> Result<Writte
         })
         .await
         .map_err(store_error)?;
-    lanyard_store::RunStore::sync(store).await.map_err(store_error)?;
+    store.sync().await.map_err(store_error)?;
     tracing::info!(flow = %new.name, file = %target.rel, action = w.action.name(), version = version.version, %summary, "flow file written");
     let generation = match engine.reload_if_files_changed().await {
         Ok(s) => s.generation,

@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use lanyard_core::history::{RunRecord, RunStatus};
-use lanyard_store::{RunFilter, RunStore, Store};
+use lanyard_store::{RunFilter, SharedStore};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -105,7 +105,7 @@ impl FlowStats {
     /// The numbers of `flows` at `now`, seeding them from the store first
     /// if no request has yet. A store that cannot be read leaves them
     /// unseeded (the next request tries again) and answers the error.
-    pub async fn of(&self, store: &Store, flows: &[String], now: DateTime<Utc>) -> Result<HashMap<String, FlowRunStats>, String> {
+    pub async fn of(&self, store: &SharedStore, flows: &[String], now: DateTime<Utc>) -> Result<HashMap<String, FlowRunStats>, String> {
         self.seed.get_or_try_init(|| self.seed_from(store, flows, now)).await?;
         let s = self.state();
         Ok(flows
@@ -114,7 +114,7 @@ impl FlowStats {
             .collect())
     }
 
-    async fn seed_from(&self, store: &Store, flows: &[String], now: DateTime<Utc>) -> Result<(), String> {
+    async fn seed_from(&self, store: &SharedStore, flows: &[String], now: DateTime<Utc>) -> Result<(), String> {
         let since = now - Duration::hours(24);
         let mut seeded: HashMap<String, PerFlow> = HashMap::new();
         let mut seen = HashSet::new();
@@ -166,6 +166,7 @@ impl FlowStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lanyard_store::Store;
     use lanyard_core::history::TriggerInfo;
     use serde_json::json;
 
@@ -190,7 +191,7 @@ mod tests {
 
     #[tokio::test]
     async fn seeded_once_from_the_store_then_kept_as_runs_end() {
-        let store = Store::temporary().unwrap();
+        let store: SharedStore = Arc::new(Store::temporary().unwrap());
         let now: DateTime<Utc> = "2026-12-06T12:30:00Z".parse().unwrap();
         let old = run("a", RunStatus::Failed, now - Duration::hours(30));
         let recent = run("a", RunStatus::Succeeded, now - Duration::hours(2));
@@ -220,7 +221,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_flow_quiet_for_a_day_shows_its_last_run() {
-        let store = Store::temporary().unwrap();
+        let store: SharedStore = Arc::new(Store::temporary().unwrap());
         let now: DateTime<Utc> = "2026-12-06T12:30:00Z".parse().unwrap();
         let old = run("a", RunStatus::Failed, now - Duration::days(3));
         store.create_run(&old).await.unwrap();

@@ -15,7 +15,7 @@
 use crate::metrics as m;
 use chrono::{DateTime, Utc};
 use lanyard_core::{LogEvent, Redactor};
-use lanyard_store::{EventInbox, Store, StoreError};
+use lanyard_store::{SharedStore, StoreError};
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -80,7 +80,7 @@ pub struct Intake {
 }
 
 struct Inner {
-    store: Store,
+    store: SharedStore,
     /// Every configured secret: an event is scrubbed before it is stored,
     /// as the rest of the history is (see `journal`).
     redactor: Arc<Redactor>,
@@ -97,7 +97,7 @@ struct Inner {
 
 impl Intake {
     /// Intake into `store`, scrubbing events of `redactor`'s secrets.
-    pub fn new(store: Store, redactor: Arc<Redactor>) -> Self {
+    pub fn new(store: SharedStore, redactor: Arc<Redactor>) -> Self {
         Intake {
             inner: Arc::new(Inner {
                 store,

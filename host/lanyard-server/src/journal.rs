@@ -31,7 +31,7 @@ use lanyard_core::history::StepRecord;
 use lanyard_core::{CardError, Redactor};
 use lanyard_flow::interp::{CardCall, CardInvoker, CardResult, Journal, JournalError, RunOutcome};
 use serde_json::Value;
-use lanyard_store::{RunStore, Store};
+use lanyard_store::SharedStore;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -39,7 +39,7 @@ use tokio::sync::watch;
 
 /// Where the steps of one run go.
 pub struct StoreJournal {
-    store: Store,
+    store: SharedStore,
     redactor: Arc<Redactor>,
     /// Steps recorded before an interruption, by path (resume only).
     completed: HashMap<String, StepRecord>,
@@ -54,7 +54,7 @@ pub struct StoreJournal {
 
 impl StoreJournal {
     /// A journal for a fresh run.
-    pub fn new(store: Store, redactor: Arc<Redactor>) -> Self {
+    pub fn new(store: SharedStore, redactor: Arc<Redactor>) -> Self {
         StoreJournal {
             store,
             redactor,
@@ -68,7 +68,7 @@ impl StoreJournal {
 
     /// A journal for a resumed run: the steps it already recorded.
     pub async fn resume(
-        store: Store,
+        store: SharedStore,
         run_id: &str,
         redactor: Arc<Redactor>,
     ) -> Result<Self, lanyard_store::StoreError> {

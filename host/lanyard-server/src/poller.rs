@@ -38,7 +38,7 @@ use crate::shutdown::Shutdown;
 use chrono::{DateTime, Utc};
 use lanyard_core::{Clock, LogEvent};
 use lanyard_okta::{LogCursor, OktaClient, OktaError};
-use lanyard_store::{RunStore, StateStore, Store, StoreError};
+use lanyard_store::{SharedStore, StoreError};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -110,7 +110,7 @@ impl PollError {
 #[derive(Clone)]
 pub struct Poller {
     client: OktaClient,
-    store: Store,
+    store: SharedStore,
     intake: Intake,
     clock: Arc<dyn Clock>,
     lookback: Duration,
@@ -154,7 +154,7 @@ impl Poller {
 
     pub fn with_parts(
         client: OktaClient,
-        store: Store,
+        store: SharedStore,
         intake: Intake,
         clock: Arc<dyn Clock>,
         lookback: Duration,
@@ -351,10 +351,10 @@ mod tests {
     //! and intake; "restarts" reopen the store from its directory.
 
     use super::*;
+    use lanyard_store::Store;
     use lanyard_core::SystemClock;
     use lanyard_okta::sandbox::{FaultRule, RunningSandbox, SandboxConfig, SandboxOrg};
     use lanyard_okta::{Auth, OktaConfig};
-    use lanyard_store::EventInbox;
 
     const LOCK: &str = "user.account.lock";
 
@@ -377,7 +377,7 @@ mod tests {
         OktaClient::new(cfg).unwrap()
     }
 
-    fn poller(sb: &RunningSandbox, store: &Store, types: &[&str]) -> Poller {
+    fn poller(sb: &RunningSandbox, store: &SharedStore, types: &[&str]) -> Poller {
         let types: BTreeSet<String> = types.iter().map(|s| s.to_string()).collect();
         Poller::with_parts(
             client(sb),
@@ -402,14 +402,14 @@ mod tests {
         v
     }
 
-    async fn inbox(store: &Store) -> Vec<lanyard_store::InboxEvent> {
+    async fn inbox(store: &SharedStore) -> Vec<lanyard_store::InboxEvent> {
         store.undispatched(None, 10_000).await.unwrap()
     }
 
     #[tokio::test]
     async fn events_arrive_by_polling_across_pages_filtered_to_subscribed_types() {
         let sb = sandbox().await;
-        let store = Store::temporary().unwrap();
+        let store: SharedStore = Arc::new(Store::temporary().unwrap());
         let p = poller(&sb, &store, &[LOCK]);
         let users = logins(&sb.org, 3);
         for u in &users {
@@ -437,7 +437,7 @@ mod tests {
     #[tokio::test]
     async fn a_hook_delivery_and_a_poll_of_the_same_event_store_it_once() {
         let sb = sandbox().await;
-        let store = Store::temporary().unwrap();
+        let store: SharedStore = Arc::new(Store::temporary().unwrap());
         let p = poller(&sb, &store, &[LOCK]);
         let users = logins(&sb.org, 2);
         sb.org.lock_user(&users[0]).unwrap();
@@ -461,7 +461,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let users = logins(&sb.org, 6);
         let first_cursor = {
-            let store = Store::open(dir.path()).unwrap();
+            let store: SharedStore = Arc::new(Store::open(dir.path()).unwrap());
             let p = poller(&sb, &store, &[LOCK]);
             for u in &users[..3] {
                 sb.org.lock_user(u).unwrap();
@@ -474,7 +474,7 @@ mod tests {
         for u in &users[3..] {
             sb.org.lock_user(u).unwrap();
         }
-        let store = Store::open(dir.path()).unwrap();
+        let store: SharedStore = Arc::new(Store::open(dir.path()).unwrap());
         let p = poller(&sb, &store, &[LOCK]);
         assert_eq!(p.cursor().await.unwrap().to_string(), first_cursor);
         let r = p.poll_once().await.unwrap();
@@ -489,7 +489,7 @@ mod tests {
     #[tokio::test]
     async fn a_rate_limited_poll_keeps_its_cursor_and_loses_nothing() {
         let sb = sandbox().await;
-        let store = Store::temporary().unwrap();
+        let store: SharedStore = Arc::new(Store::temporary().unwrap());
         let p = poller(&sb, &store, &[LOCK]);
         let users = logins(&sb.org, 2);
         sb.org.lock_user(&users[0]).unwrap();

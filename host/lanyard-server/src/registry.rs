@@ -55,7 +55,7 @@ use lanyard_core::{Grant, Grants};
 use lanyard_flow::model::{CardRef, CardVersion, Flow};
 use lanyard_flow::{CardCatalog, CardSummary, SourceFile};
 use lanyard_runtime::{LoadError, LoadedCard, Runtime, RuntimeConfig};
-use lanyard_store::{CardEntry, CardSelector, CardStore, RunStore, Store, StoreError};
+use lanyard_store::{CardEntry, CardSelector, SharedStore, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -107,7 +107,7 @@ impl RegistryOptions {
 /// The card registry over a store and the card runtime. Cheap to clone.
 #[derive(Clone)]
 pub struct Registry {
-    store: Store,
+    store: SharedStore,
     runtime: Runtime,
     options: RegistryOptions,
 }
@@ -493,11 +493,11 @@ fn selector_text(s: &CardSelector) -> String {
 }
 
 impl Registry {
-    pub fn new(store: Store, runtime: Runtime, options: RegistryOptions) -> Self {
+    pub fn new(store: SharedStore, runtime: Runtime, options: RegistryOptions) -> Self {
         Registry { store, runtime, options }
     }
 
-    pub fn store(&self) -> &Store {
+    pub fn store(&self) -> &SharedStore {
         &self.store
     }
 

@@ -44,7 +44,7 @@ use chrono::{DateTime, Utc};
 use lanyard_core::history::TriggerInfo;
 use lanyard_core::{Clock, ManualClock};
 use lanyard_flow::model::{CatchUp, Flow, Schedule, Trigger};
-use lanyard_store::{RunStore, ScheduleState, StateStore, Store, StoreError};
+use lanyard_store::{ScheduleState, SharedStore, StoreError};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -84,7 +84,7 @@ pub trait ScheduleHost: Send + Sync + 'static {
     /// Start a run (durable before it returns) and return its id.
     async fn start(&self, flow: &str, trigger: TriggerInfo, input: Value) -> Result<String, StartError>;
     /// Where schedule states live.
-    fn store(&self) -> &Store;
+    fn store(&self) -> &SharedStore;
     fn clock(&self) -> &Arc<dyn Clock>;
     /// `[schedules] catch_up`: the policy of schedules that do not say.
     fn default_catch_up(&self) -> CatchUp;
@@ -112,7 +112,7 @@ impl ScheduleHost for Engine {
         Ok(self.start_run(flow, trigger, input, opts).await?.run_id)
     }
 
-    fn store(&self) -> &Store {
+    fn store(&self) -> &SharedStore {
         Engine::store(self)
     }
 
@@ -552,7 +552,7 @@ fn is_fire_time(schedule: &Schedule, t: DateTime<Utc>) -> bool {
 /// Move a schedule's next fire past `now` and persist it (or forget a
 /// schedule with no fire time left).
 async fn advance(
-    store: &Store,
+    store: &SharedStore,
     name: &str,
     schedule: &Schedule,
     mut state: ScheduleState,
@@ -584,6 +584,7 @@ mod tests {
     //! engine is replaced by a host that records the runs it is asked to
     //! start and says "still running" when told to.
 
+    use lanyard_store::{DataStore, StateStore, Store};
     use super::*;
     use chrono::TimeZone;
     use lanyard_flow::{CardSummary, StaticCatalog};
@@ -597,7 +598,7 @@ mod tests {
         /// Runs started keep running until `finish` (for overlap).
         keep_running: bool,
         fail_starts: Mutex<bool>,
-        store: Store,
+        store: SharedStore,
         clock: Arc<dyn Clock>,
         default_catch_up: CatchUp,
     }
@@ -620,7 +621,7 @@ mod tests {
             self.started.lock().unwrap().push((flow.to_string(), trigger, input));
             Ok(lanyard_store::new_run_id(self.clock.now()))
         }
-        fn store(&self) -> &Store {
+        fn store(&self) -> &SharedStore {
             &self.store
         }
         fn clock(&self) -> &Arc<dyn Clock> {
@@ -656,7 +657,7 @@ mod tests {
         Arc::new(c.flow.unwrap_or_else(|| panic!("{text}\n{:?}", c.diagnostics)))
     }
 
-    fn host(store: Store, clock: Arc<ManualClock>, flows: Vec<Arc<Flow>>, default_catch_up: CatchUp, keep_running: bool) -> Arc<FakeHost> {
+    fn host(store: impl DataStore, clock: Arc<ManualClock>, flows: Vec<Arc<Flow>>, default_catch_up: CatchUp, keep_running: bool) -> Arc<FakeHost> {
         let now = clock.now();
         Arc::new(FakeHost {
             flows: Mutex::new((flows, now)),
@@ -664,7 +665,7 @@ mod tests {
             started: Mutex::new(Vec::new()),
             keep_running,
             fail_starts: Mutex::new(false),
-            store,
+            store: Arc::new(store),
             clock,
             default_catch_up,
         })

@@ -52,7 +52,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use lanyard_core::history::{RunStatus, TriggerInfo};
 use lanyard_flow::model::Trigger;
-use lanyard_store::{RunFilter, RunStore};
+use lanyard_store::RunFilter;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::convert::Infallible;
@@ -1066,7 +1066,7 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
         Route::Rejected => Ok(json_response(StatusCode::OK, &engine.intake().rejected())),
         Route::Orgs => Ok(json_response(StatusCode::OK, &json!({ "orgs": engine.orgs().views() }))),
         Route::Tables => {
-            let tables = store.list_tables().map_err(store_error)?;
+            let tables = store.list_tables().await.map_err(store_error)?;
             Ok(json_response(StatusCode::OK, &json!({ "tables": tables })))
         }
         Route::Rows(table) => {
@@ -1081,15 +1081,20 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
             let limit = limit.unwrap_or(lanyard_store::table_limits::DEFAULT_FIND_LIMIT);
             // Sorted by a field: the whole (found) table, a page from `after`
             // (an offset); else key order, a page after the key `after`.
+            let mut page_query = lanyard_store::PageQuery { prefix, after: None, contains: find, column, limit };
             let page = match query_get(&q, "sort").filter(|f| !f.is_empty()) {
                 Some(field) => {
                     let offset = match query_get(&q, "after").filter(|a| !a.is_empty()) {
                         Some(a) => a.parse::<usize>().map_err(|_| bad_request(format!("sorted, `after` is a row number, not `{a}`")))?,
                         None => 0,
                     };
-                    store.table_page_sorted_in(&table, prefix, find, column, field, query_get(&q, "desc") == Some("true"), offset, limit)
+                    let sort = lanyard_store::SortBy { field, desc: query_get(&q, "desc") == Some("true"), offset };
+                    store.table_page_sorted(&table, &page_query, &sort).await
                 }
-                None => store.table_page_in(&table, prefix, query_get(&q, "after").filter(|a| !a.is_empty()), find, column, limit),
+                None => {
+                    page_query.after = query_get(&q, "after").filter(|a| !a.is_empty());
+                    store.table_page(&table, &page_query).await
+                }
             }
             .map_err(store_error)?;
             Ok(json_response(
@@ -1099,7 +1104,7 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
         }
         Route::ClearTable(table) => {
             // A replace with no rows: every row goes, in one durable write.
-            let stats = store.import_csv(&table, &b"key\n"[..], lanyard_store::ImportMode::Replace).map_err(store_error)?;
+            let stats = store.import_csv(&table, &mut &b"key\n"[..], lanyard_store::ImportMode::Replace).map_err(store_error)?;
             Ok(json_response(StatusCode::OK, &json!({ "table": table, "deleted": stats.deleted })))
         }
         Route::TableCsv(table) => match m {
@@ -1124,13 +1129,13 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                     other => return Err(bad_request(format!("`mode` is merge or replace, not `{other}`"))),
                 };
                 let body = read_body(req, MAX_IMPORT_BYTES).await?;
-                let stats = store.import_csv(&table, &body[..], mode).map_err(store_error)?;
+                let stats = store.import_csv(&table, &mut &body[..], mode).map_err(store_error)?;
                 Ok(json_response(StatusCode::OK, &json!({ "table": table, "imported": stats })))
             }
         },
         Route::Row(table, key) => match m {
             Method::GET => {
-                let v = store.table_get(&table, &key).map_err(store_error)?;
+                let v = store.table_get(&table, &key).await.map_err(store_error)?;
                 match v {
                     Some(value) => Ok(json_response(StatusCode::OK, &json!({ "key": key, "value": value }))),
                     None => Err(not_found(format!("table `{table}` has no row `{key}`"))),
@@ -1140,12 +1145,12 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                 require_json(&req, true)?;
                 let body = read_body(req, engine.config().server.max_body_bytes).await?;
                 let value = parse_json(&body)?;
-                let outcome = store.table_put(&table, &key, &value).map_err(store_error)?;
+                let outcome = store.table_put(&table, &key, &value).await.map_err(store_error)?;
                 store.sync().await.map_err(store_error)?;
                 Ok(json_response(StatusCode::OK, &json!({ "key": key, "outcome": outcome })))
             }
             _ => {
-                let outcome = store.table_delete(&table, &key).map_err(store_error)?;
+                let outcome = store.table_delete(&table, &key).await.map_err(store_error)?;
                 store.sync().await.map_err(store_error)?;
                 Ok(json_response(StatusCode::OK, &json!({ "key": key, "outcome": outcome })))
             }
@@ -1172,13 +1177,13 @@ enum Route {
 }
 
 /// A run by id; 404 for an id that is not one or names no run.
-async fn run_or_404(store: &lanyard_store::Store, id: &str) -> Result<lanyard_core::history::RunRecord, ApiError> {
+async fn run_or_404(store: &lanyard_store::SharedStore, id: &str) -> Result<lanyard_core::history::RunRecord, ApiError> {
     store
         .get_run(id)
         .await
-        .map_err(|e| match e {
-            lanyard_store::StoreError::Invalid(_) => not_found(format!("run `{id}` not found")),
-            other => store_error(other),
+        .map_err(|e| match e.kind() {
+            lanyard_store::StoreErrorKind::Invalid => not_found(format!("run `{id}` not found")),
+            _ => store_error(e),
         })?
         .ok_or_else(|| not_found(format!("run `{id}` not found")))
 }
@@ -1196,13 +1201,13 @@ fn who_of(input: &Value) -> Option<Value> {
 const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 
 fn store_error(e: lanyard_store::StoreError) -> ApiError {
-    use lanyard_store::StoreError as E;
-    match e {
-        E::Invalid(m) => bad_request(m),
-        E::NotFound(m) => not_found(format!("{m} not found")),
-        E::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
-        e @ E::Import { .. } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_csv", e.to_string()),
-        other => internal(other.to_string()),
+    use lanyard_store::{StoreError as E, StoreErrorKind as K};
+    match (e.kind(), e) {
+        (_, e @ E::Import { .. }) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_csv", e.to_string()),
+        (K::Invalid, e) => bad_request(e.to_string()),
+        (K::NotFound, e) => not_found(e.to_string()),
+        (K::Conflict, e) => ApiError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+        (_, other) => internal(other.to_string()),
     }
 }
 

@@ -33,7 +33,7 @@ use lanyard_core::{CallContext, Redactor};
 use lanyard_flow::interp::{CardCall, FlowLookup, Journal, JournalError, MemoryJournal};
 use lanyard_flow::model::{CardRef, Flow, LimitOverrides};
 use lanyard_flow::{run_flow, Diagnostic, Env, RunLimits, RunStart, SourceFile};
-use lanyard_store::{RunFilter, RunStore};
+use lanyard_store::RunFilter;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

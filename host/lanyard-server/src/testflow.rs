@@ -11,7 +11,8 @@ use crate::config::Config;
 use crate::engine::{Engine, EngineOptions, Mode, StartOptions};
 use lanyard_core::history::{RunRecord, StepRecord, TriggerInfo};
 use lanyard_core::LogEvent;
-use lanyard_store::{RunStore, Store, StoreError, StoreOptions};
+use lanyard_store::{Store, StoreError, StoreOptions};
+use std::sync::Arc;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -93,17 +94,17 @@ pub async fn run_once(t: TestFlow) -> Result<TestFlowResult, TestFlowError> {
         }
     }
     let dir = t.config.server.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || Store::open_with(&dir, StoreOptions::default()))
+    let opened = tokio::task::spawn_blocking(move || Store::open_with(&dir, StoreOptions::default()))
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?;
-    let store = match store {
-        Ok(s) => s,
-        Err(StoreError::Locked { path }) => {
+    let store: lanyard_store::SharedStore = match opened {
+        Ok(s) => Arc::new(s),
+        Err(e) if e.kind() == lanyard_store::StoreErrorKind::InUse => {
             notes.push(format!(
                 "the data directory {} is in use by a running daemon; this run is kept in a temporary store and not in the daemon's history",
-                path.display()
+                t.config.server.data_dir.display()
             ));
-            Store::temporary()?
+            Arc::new(Store::temporary()?)
         }
         Err(e) => return Err(e.into()),
     };

@@ -72,7 +72,7 @@ async fn bad_requests_are_refused_clearly_and_write_nothing() {
     let runs = d.wait_for_runs("any-suspend", 1).await;
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].output.as_ref().unwrap(), "bad-0");
-    assert!(d.engine.store().list_tables().unwrap().is_empty());
+    assert!(d.engine.store().list_tables().await.unwrap().is_empty());
     d.stop().await;
 }
 

@@ -128,7 +128,7 @@ async fn an_interrupted_run_resumes_after_its_last_completed_step() {
     assert_eq!(run.output, Some(json!("done")));
     assert_eq!(local.hits("/count"), 1, "the completed step was not redone");
     assert_eq!(local.hits("/block"), 2, "the interrupted step ran again");
-    let steps = lanyard_store::RunStore::steps(d.engine.store(), &run.id).await.unwrap();
+    let steps = d.engine.store().steps(&run.id).await.unwrap();
     let paths: Vec<&str> = steps.iter().map(|s| s.path.as_str()).collect();
     assert_eq!(paths.iter().filter(|p| **p == "first").count(), 1, "{paths:?}");
     d.stop().await;
@@ -158,7 +158,7 @@ async fn shutdown_stops_intake_and_lets_runs_in_flight_finish() {
     ));
     local.release();
     stopping.await.unwrap();
-    let run = lanyard_store::RunStore::get_run(d.engine.store(), &started.run_id).await.unwrap().unwrap();
+    let run = d.engine.store().get_run(&started.run_id).await.unwrap().unwrap();
     assert_eq!(run.status, RunStatus::Succeeded);
     d.stop().await;
 }
@@ -251,7 +251,7 @@ async fn run_across_a_full_disk() {
 
     disk.free();
     let run = tokio::time::timeout(Duration::from_secs(60), async {
-        d.engine.store().wait_writable().await;
+        lanyard_store::wait_writable(&**d.engine.store()).await;
         d.engine.wait_for_run(&started.run_id).await
     })
     .await

@@ -8,11 +8,11 @@ use crate::support::*;
 use lanyard_cards::test_cards;
 use lanyard_runtime::Runtime;
 use lanyard_server::registry::{self, GrantMode, GrantState, PublishError, Registry, RegistryError, RegistryOptions};
-use lanyard_store::{CardSelector, CardStore, Store, StoreOptions};
+use lanyard_store::{CardSelector, Store, StoreOptions};
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 /// A registry over a fresh store, compiling into a cache of its own: a
@@ -26,7 +26,7 @@ fn registry_at(dir: &std::path::Path, max_card_bytes: usize) -> Registry {
         ..Default::default()
     })
     .unwrap();
-    Registry::new(store, runtime, RegistryOptions { max_card_bytes, ..Default::default() })
+    Registry::new(Arc::new(store), runtime, RegistryOptions { max_card_bytes, ..Default::default() })
 }
 
 /// The same component with a custom section appended: other bytes (another
@@ -375,7 +375,6 @@ async fn published_cards_reach_flows_without_a_restart_and_new_versions_only_new
     let run = in_flight.await.unwrap();
     assert_eq!(run.status, lanyard_core::history::RunStatus::Succeeded, "{run:?}");
     assert_eq!(run.output, Some(json!({ "greeting": "hello, grace", "version": "1.0.0" })));
-    use lanyard_store::RunStore;
     let steps = d.engine.store().steps(&run.id).await.unwrap();
     let hello = steps.iter().find(|s| s.path.ends_with("hello")).unwrap();
     assert_eq!(hello.card.as_deref(), Some("test.greeter@1.0.0"), "{hello:?}");
@@ -568,7 +567,7 @@ async fn a_card_published_without_a_daemon_is_compiled_for_it() {
     {
         let store = Store::open_with(&config.server.data_dir, StoreOptions::default()).unwrap();
         let runtime = Runtime::new(registry::runtime_config(&config)).unwrap();
-        let reg = Registry::new(store, runtime, RegistryOptions::from_config(&config));
+        let reg = Registry::new(Arc::new(store), runtime, RegistryOptions::from_config(&config));
         reg.publish(test_cards::GREETER_V1.to_vec(), None).await.unwrap();
         // Offline removal sees the flows on disk.
         let entries = reg.list().await.unwrap();

@@ -228,7 +228,6 @@ impl Daemon {
 
     /// Every run of a flow in the store, oldest first.
     pub async fn runs_of(&self, flow: &str) -> Vec<RunRecord> {
-        use lanyard_store::RunStore;
         let page = self
             .engine
             .store()

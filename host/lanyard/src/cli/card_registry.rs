@@ -15,7 +15,8 @@ use lanyard_server::registry::{
     GrantState, Published, Registry, RegistryOptions,
 };
 use lanyard_server::Config;
-use lanyard_store::{CardSelector, Store, StoreError, StoreOptions};
+use super::access::{self, Access};
+use lanyard_store::CardSelector;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -122,21 +123,18 @@ impl Target {
         if let Some(url) = &self.url {
             return daemon(url.clone(), &config);
         }
-        let dir = config.server.data_dir.clone();
-        let opened = tokio::task::spawn_blocking(move || Store::open_with(&dir, StoreOptions { create, ..StoreOptions::default() })).await?;
-        match opened {
-            Ok(store) => {
+        match access::open(&config.server.data_dir, create).await? {
+            Access::Store(store) => {
                 let runtime = lanyard_runtime::Runtime::new(registry::runtime_config(&config)).context("cannot start the card runtime")?;
                 let registry = Registry::new(store, runtime, RegistryOptions::from_config(&config));
                 Ok(Source::Local { registry, config })
             }
-            Err(StoreError::Locked { path }) => {
+            Access::HeldByDaemon { path } => {
                 let base = super::admin_base(&config);
                 tracing::info!(data_dir = %path.display(), %base, "the daemon holds the data directory; going through its admin API");
                 daemon(base, &config)
             }
-            Err(StoreError::Missing { path }) => bail!("no card is published: there is no lanyard data directory at {}", path.display()),
-            Err(e) => Err(e.into()),
+            Access::Missing { path } => bail!("no card is published: there is no lanyard data directory at {}", path.display()),
         }
     }
 }

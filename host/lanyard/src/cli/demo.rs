@@ -42,7 +42,7 @@ use lanyard_core::SystemClock;
 use lanyard_okta::sandbox::{SandboxAdmin, SandboxConfig, SandboxOrg};
 use lanyard_okta::{Auth, EventHookSpec, OktaClient, OktaConfig};
 use lanyard_server::{Config, Engine, EngineOptions};
-use lanyard_store::{EventInbox, RunFilter, RunStore};
+use lanyard_store::RunFilter;
 use serde_json::{Map, Value, json};
 use std::collections::HashSet;
 use std::io::Write as _;

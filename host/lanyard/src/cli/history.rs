@@ -8,7 +8,8 @@ use anyhow::{bail, Context as _};
 use chrono::{DateTime, Utc};
 use lanyard_core::history::{RunRecord, RunStatus, StepRecord, TriggerInfo};
 use lanyard_server::Config;
-use lanyard_store::{RunFilter, RunPage, RunStore, Store, StoreError, StoreOptions};
+use super::access::{self, Access};
+use lanyard_store::{RunFilter, RunPage, SharedStore, StoreErrorKind};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -74,27 +75,16 @@ fn parse_status(s: &str) -> Result<RunStatus, String> {
 
 /// Where the history is read from.
 enum Source {
-    Store(Store),
+    Store(SharedStore),
     Daemon { base: String, token: String, client: reqwest::Client },
 }
 
 use super::load_config;
 
 async fn source(config: &Config) -> anyhow::Result<Source> {
-    let dir = config.server.data_dir.clone();
-    let opened = tokio::task::spawn_blocking(move || {
-        Store::open_with(
-            &dir,
-            StoreOptions {
-                create: false,
-                ..StoreOptions::default()
-            },
-        )
-    })
-    .await?;
-    match opened {
-        Ok(store) => Ok(Source::Store(store)),
-        Err(StoreError::Locked { path }) => {
+    match access::open(&config.server.data_dir, false).await? {
+        Access::Store(store) => Ok(Source::Store(store)),
+        Access::HeldByDaemon { path } => {
             let Some(token) = &config.server.admin_token else {
                 bail!(
                     "the daemon holds {}; to read the history through its admin API, set [server] admin_token in the config",
@@ -107,8 +97,7 @@ async fn source(config: &Config) -> anyhow::Result<Source> {
                 client: reqwest::Client::new(),
             })
         }
-        Err(StoreError::Missing { path }) => bail!("there is no history yet: no lanyard data directory at {}", path.display()),
-        Err(e) => Err(e.into()),
+        Access::Missing { path } => bail!("there is no history yet: no lanyard data directory at {}", path.display()),
     }
 }
 
@@ -161,7 +150,8 @@ impl Source {
             Source::Store(s) => {
                 let run = match s.get_run(id).await {
                     Ok(Some(r)) => r,
-                    Ok(None) | Err(StoreError::Invalid(_)) => bail!("no run `{id}` in the history"),
+                    Ok(None) => bail!("no run `{id}` in the history"),
+                    Err(e) if e.kind() == StoreErrorKind::Invalid => bail!("no run `{id}` in the history"),
                     Err(e) => return Err(e.into()),
                 };
                 let steps = s.steps(id).await?;

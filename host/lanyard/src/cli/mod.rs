@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod access;
 pub mod card;
 pub mod card_new;
 pub mod card_registry;
@@ -21,12 +22,4 @@ pub(crate) fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<lany
     })
 }
 
-/// The daemon's admin API address from its config (`listen`, with an
-/// unspecified address read as this machine).
-pub(crate) fn admin_base(config: &lanyard_server::config::Config) -> String {
-    let mut addr = config.server.listen;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-    }
-    format!("http://{addr}")
-}
+pub(crate) use access::admin_base;

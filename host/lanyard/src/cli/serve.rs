@@ -86,7 +86,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         // this loses is at most run progress, which resumes from the journal.
         eprintln!(
             "error: lanyard stopped, but its final flush of the data directory {} failed: {e}; free space or fix the disk, then start it again (runs resume from their last durable step)",
-            engine.store().path().display()
+            engine.store().location()
         );
         return Ok(ExitCode::FAILURE);
     }
@@ -96,7 +96,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 async fn check(config: Config) -> anyhow::Result<ExitCode> {
     let mut options = EngineOptions::new(config);
-    options.store = Some(lanyard_store::Store::temporary().context("cannot open a temporary store")?);
+    options.store = Some(std::sync::Arc::new(lanyard_store::Store::temporary().context("cannot open a temporary store")?));
     let engine = Engine::new(options).await.context("cannot start lanyard")?;
     let result = engine.reload().await;
     engine.shutdown(std::time::Duration::ZERO).await;

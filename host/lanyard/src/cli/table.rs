@@ -7,8 +7,8 @@
 
 use anyhow::Context;
 use lanyard_core::WriteOutcome;
-use lanyard_core::caps::TablesApi;
-use lanyard_store::{ImportMode, ImportStats, RunStore, Store, StoreError, StoreOptions, TableInfo};
+use super::access::{self, Access};
+use lanyard_store::{ImportMode, ImportStats, SharedStore, TableInfo};
 use serde_json::Value;
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -108,17 +108,18 @@ pub struct DataDir {
 /// Where a command reads and writes: the data directory, or the daemon
 /// that holds it.
 enum Target {
-    Store(Store),
+    Store(SharedStore),
     Daemon(Api),
 }
 
 impl DataDir {
     /// Open the store; only writing commands create a missing directory.
     /// While the daemon holds it, its admin API.
-    fn open(&self, create: bool) -> anyhow::Result<Target> {
-        match Store::open_with(&self.path, StoreOptions { create, ..Default::default() }) {
-            Ok(store) => Ok(Target::Store(store)),
-            Err(StoreError::Locked { path }) => {
+    async fn open(&self, create: bool) -> anyhow::Result<Target> {
+        match access::open(&self.path, create).await? {
+            Access::Store(store) => Ok(Target::Store(store)),
+            Access::Missing { path } => anyhow::bail!("there is no lanyard data directory at {}", path.display()),
+            Access::HeldByDaemon { path } => {
                 let config = super::load_config(self.config.as_deref())?;
                 let Some(token) = &config.server.admin_token else {
                     anyhow::bail!(
@@ -134,7 +135,6 @@ impl DataDir {
                     client: reqwest::Client::builder().timeout(std::time::Duration::from_secs(600)).build()?,
                 }))
             }
-            Err(e) => Err(e.into()),
         }
     }
 }
@@ -189,8 +189,8 @@ impl Api {
 pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::List { data, json } => {
-            let tables: Vec<TableInfo> = match data.open(false)? {
-                Target::Store(store) => store.list_tables()?,
+            let tables: Vec<TableInfo> = match data.open(false).await? {
+                Target::Store(store) => store.list_tables().await?,
                 Target::Daemon(api) => serde_json::from_value(api.json(reqwest::Method::GET, &["tables"], &[], None).await?.1["tables"].take())?,
             };
             if json {
@@ -207,7 +207,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Get { data, table, key } => {
-            let row = match data.open(false)? {
+            let row = match data.open(false).await? {
                 Target::Store(store) => store.get(&table, &key).await.map_err(card_error)?,
                 Target::Daemon(api) => match api.json(reqwest::Method::GET, &["tables", &table, "rows", &key], &[], None).await? {
                     (404, _) => None,
@@ -238,7 +238,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             let row: Value = serde_json::from_str(&text).with_context(|| {
                 format!("the row is not JSON (quote a string as '\"text\"'): `{}`", text.trim())
             })?;
-            let outcome = match data.open(true)? {
+            let outcome = match data.open(true).await? {
                 Target::Store(store) => {
                     let outcome = store.put(&table, &key, row).await.map_err(card_error)?;
                     store.sync().await?;
@@ -260,7 +260,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Delete { data, table, key } => {
-            let outcome = match data.open(false)? {
+            let outcome = match data.open(false).await? {
                 Target::Store(store) => {
                     let outcome = store.delete(&table, &key).await.map_err(card_error)?;
                     store.sync().await?;
@@ -284,7 +284,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Export { data, table, output } => {
             // Through the daemon, the CSV arrives whole before it is written.
-            let csv = match data.open(false)? {
+            let csv = match data.open(false).await? {
                 Target::Store(store) => Export::Store(store),
                 Target::Daemon(api) => match api.send(reqwest::Method::GET, &["tables", &table, "csv"], &[], None).await? {
                     (404, ..) => anyhow::bail!("table `{table}` not found"),
@@ -325,9 +325,9 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 )
             };
             let mode = if replace { ImportMode::Replace } else { ImportMode::Merge };
-            let stats: ImportStats = match data.open(true)? {
+            let stats: ImportStats = match data.open(true).await? {
                 Target::Store(store) => store
-                    .import_csv(&table, std::io::BufReader::new(input), mode)
+                    .import_csv(&table, &mut std::io::BufReader::new(input), mode)
                     .with_context(|| format!("{} was not imported", file.display()))?,
                 Target::Daemon(api) => {
                     let mut bytes = Vec::new();
@@ -351,7 +351,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
 
 /// What an export writes from.
 enum Export {
-    Store(Store),
+    Store(SharedStore),
     /// The daemon's CSV, and how many rows it holds.
     Bytes(Vec<u8>, u64),
 }

@@ -23,7 +23,7 @@ use lanyard_flow::model::CardRef;
 use lanyard_flow::{CardCatalog, CardSummary, Diagnostic, Severity, StaticCatalog};
 use lanyard_server::Config;
 use lanyard_server::cards::CardSet;
-use lanyard_store::{CardStore, Store, StoreError, StoreOptions};
+use crate::cli::access::{self, Access};
 use std::path::{Path, PathBuf};
 
 /// Where the registry for validation comes from.
@@ -132,23 +132,12 @@ pub async fn load(sources: &Sources) -> anyhow::Result<Catalog> {
     let mut entries = Vec::new();
     let mut listed = Vec::new();
     if let Registry::Store(dir) = &registry {
-        let dir2 = dir.clone();
-        let opened = tokio::task::spawn_blocking(move || {
-            Store::open_with(
-                &dir2,
-                StoreOptions {
-                    create: false,
-                    ..StoreOptions::default()
-                },
-            )
-        })
-        .await?;
-        match opened {
-            Ok(store) => entries = store.list_cards().await.context("cannot read the card registry")?,
-            Err(StoreError::Locked { .. }) => match daemon_cards(&config).await {
+        match access::open(dir, false).await {
+            Ok(Access::Store(store)) => entries = store.list_cards().await.context("cannot read the card registry")?,
+            Ok(Access::HeldByDaemon { .. }) => match daemon_cards(&config).await {
                 Ok(cards) => {
                     listed = cards;
-                    registry = Registry::Daemon(format!("http://{}", config.server.listen));
+                    registry = Registry::Daemon(access::admin_base(&config));
                 }
                 Err(e) => {
                     registry = Registry::Unchecked(format!(
@@ -157,6 +146,9 @@ pub async fn load(sources: &Sources) -> anyhow::Result<Catalog> {
                     ))
                 }
             },
+            Ok(Access::Missing { path }) => {
+                registry = Registry::Unchecked(format!("no card registry at {} (there is no lanyard data directory at {})", dir.display(), path.display()))
+            }
             Err(e) => registry = Registry::Unchecked(format!("no card registry at {} ({e})", dir.display())),
         }
     }
@@ -208,7 +200,7 @@ fn config_for(sources: &Sources) -> anyhow::Result<(Config, Registry)> {
 /// The registry's cards (name and version) through a running daemon's admin API.
 async fn daemon_cards(config: &Config) -> anyhow::Result<Vec<CardSummary>> {
     let token = config.server.admin_token.as_ref().context("the config has no admin_token")?;
-    let url = format!("http://{}/api/v1/cards", config.server.listen);
+    let url = format!("{}/api/v1/cards", access::admin_base(config));
     let answer: serde_json::Value = reqwest::Client::new()
         .get(&url)
         .bearer_auth(token.expose())
