@@ -55,6 +55,8 @@ pub mod error;
 mod health;
 mod inbox;
 mod leftovers;
+#[cfg(feature = "memory")]
+pub mod memory;
 mod runs;
 mod state;
 mod tables;
