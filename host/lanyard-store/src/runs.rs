@@ -340,6 +340,7 @@ pub(crate) fn check_new_run(run: &RunRecord) -> Result<()> {
 /// Whether a listing by `f` goes through the index holding a run of `flow`
 /// in `status`: the flow's when it names one, else the status's bucket, else
 /// every run. What counts towards a listing's examined cap depends on it.
+#[cfg_attr(not(feature = "memory"), allow(dead_code))] // only the memory store walks every run
 pub(crate) fn in_listing_index(f: &RunFilter, flow: &str, status: RunStatus) -> bool {
     match (&f.flow, f.status.and_then(bucket)) {
         (Some(wanted), _) => wanted == flow,
