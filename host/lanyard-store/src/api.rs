@@ -502,7 +502,7 @@ pub async fn wait_writable(store: &dyn StoreControl) {
 
 /// Everything the daemon and the CLI need from a store. Consumers hold a
 /// [`SharedStore`]; the sled [`crate::Store`] and the in-memory
-/// [`crate::memory::MemoryStore`] implement it, and a new backend implements the
+/// `MemoryStore` (feature `memory`, for tests) implement it, and a new backend implements the
 /// traits above to serve the same engine unchanged.
 pub trait DataStore:
     EventInbox + RunStore + StateStore + CardStore + FlowHistory + TableStore + StoreControl + TablesApi

@@ -37,7 +37,7 @@ fn name_prefix(name: &str) -> Vec<u8> {
     k
 }
 
-fn check_name_version(name: &str, version: &str) -> Result<()> {
+pub(crate) fn check_name_version(name: &str, version: &str) -> Result<()> {
     if name.is_empty() || name.len() > MAX_NAME_BYTES || name.contains('\0') {
         return Err(StoreError::Invalid(format!(
             "card name must be 1 to {MAX_NAME_BYTES} bytes without NUL"
@@ -51,7 +51,7 @@ fn check_name_version(name: &str, version: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_digest(digest: &str) -> Result<()> {
+pub(crate) fn check_digest(digest: &str) -> Result<()> {
     if digest.len() != 64
         || !digest
             .bytes()
@@ -63,6 +63,108 @@ fn check_digest(digest: &str) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Check an entry against its wasm before it is stored: name, version,
+/// digest and size, and that the digest is the wasm's.
+pub(crate) fn check_card(entry: &CardEntry, wasm: &[u8]) -> Result<()> {
+    check_name_version(&entry.name, &entry.version)?;
+    check_digest(&entry.digest)?;
+    let id = format!("{}@{}", entry.name, entry.version);
+    if wasm.len() > MAX_WASM_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "card {id} is {} bytes of wasm; at most {MAX_WASM_BYTES}",
+            wasm.len()
+        )));
+    }
+    if entry.size != wasm.len() as u64 {
+        return Err(StoreError::Invalid(format!(
+            "card {id}: entry says {} bytes, the wasm has {}",
+            entry.size,
+            wasm.len()
+        )));
+    }
+    let actual = hex::encode(Sha256::digest(wasm));
+    if actual != entry.digest {
+        return Err(StoreError::Invalid(format!(
+            "card {id}: entry says sha256 {}, the wasm's is {actual}",
+            entry.digest
+        )));
+    }
+    Ok(())
+}
+
+/// What publishing `entry` again does when `existing` has its name and
+/// version: the same digest is unchanged (`Ok(true)`: its broken mark is to
+/// go), another is refused.
+pub(crate) fn republish(existing: &CardEntry, entry: &CardEntry) -> Result<bool> {
+    if existing.digest == entry.digest {
+        // The same bytes published again: whatever broke them at a load is
+        // to be tried again.
+        Ok(existing.broken.is_some())
+    } else {
+        Err(StoreError::Conflict(format!(
+            "card {}@{} is already published with sha256 {}; publish a new version",
+            entry.name, entry.version, existing.digest
+        )))
+    }
+}
+
+/// The version of card `name` a selector other than
+/// [`CardSelector::Version`] finds among `entries`, the name's versions.
+pub(crate) fn select_card(name: &str, entries: Vec<CardEntry>, selector: &CardSelector) -> Result<Option<CardEntry>> {
+    let pick_max = |entries: Vec<CardEntry>| {
+        entries
+            .into_iter()
+            .max_by(|a, b| version_order(&a.version, &b.version))
+    };
+    match selector {
+        CardSelector::Version(version) => {
+            check_name_version(name, version)?;
+            Ok(entries.into_iter().find(|e| e.version == *version))
+        }
+        CardSelector::Digest(digest) => {
+            check_digest(digest)?;
+            Ok(pick_max(
+                entries
+                    .into_iter()
+                    .filter(|e| e.digest == *digest)
+                    .collect(),
+            ))
+        }
+        CardSelector::Latest => {
+            let (releases, pre): (Vec<_>, Vec<_>) = entries.into_iter().partition(|e| {
+                semver::Version::parse(&e.version).is_ok_and(|v| v.pre.is_empty())
+            });
+            Ok(if releases.is_empty() {
+                pick_max(pre)
+            } else {
+                pick_max(releases)
+            })
+        }
+        CardSelector::Req(req) => {
+            let parsed = semver::VersionReq::parse(req).map_err(|e| {
+                StoreError::Invalid(format!("card {name}: version requirement `{req}`: {e}"))
+            })?;
+            Ok(pick_max(
+                entries
+                    .into_iter()
+                    .filter(|e| {
+                        semver::Version::parse(&e.version).is_ok_and(|v| parsed.matches(&v))
+                    })
+                    .collect(),
+            ))
+        }
+    }
+}
+
+/// Every entry, by name then version precedence.
+pub(crate) fn sort_cards(cards: &mut [CardEntry]) {
+    cards.sort_by(|a, b| {
+        a.name
+            .cmp(&b.name)
+            .then_with(|| version_order(&a.version, &b.version))
+    });
 }
 
 /// Semver precedence; versions that are not semver sort first, by text.
@@ -143,29 +245,8 @@ impl Store {
 impl CardStore for Store {
     async fn put_card(&self, entry: &CardEntry, wasm: &[u8]) -> Result<WriteOutcome> {
         let b = self.b()?;
-        check_name_version(&entry.name, &entry.version)?;
-        check_digest(&entry.digest)?;
+        check_card(entry, wasm)?;
         let id = format!("{}@{}", entry.name, entry.version);
-        if wasm.len() > MAX_WASM_BYTES {
-            return Err(StoreError::Invalid(format!(
-                "card {id} is {} bytes of wasm; at most {MAX_WASM_BYTES}",
-                wasm.len()
-            )));
-        }
-        if entry.size != wasm.len() as u64 {
-            return Err(StoreError::Invalid(format!(
-                "card {id}: entry says {} bytes, the wasm has {}",
-                entry.size,
-                wasm.len()
-            )));
-        }
-        let actual = hex::encode(Sha256::digest(wasm));
-        if actual != entry.digest {
-            return Err(StoreError::Invalid(format!(
-                "card {id}: entry says sha256 {}, the wasm's is {actual}",
-                entry.digest
-            )));
-        }
         let t = &b.t;
         let key = entry_key(&entry.name, &entry.version);
         if let Some(v) = t
@@ -174,19 +255,10 @@ impl CardStore for Store {
             .map_err(|e| StoreError::backend("read", T_CARDS, &key, e))?
         {
             let existing: CardEntry = decode(T_CARDS, &key, &v)?;
-            return if existing.digest == entry.digest {
-                // The same bytes published again: whatever broke them at a
-                // load is to be tried again.
-                if existing.broken.is_some() {
-                    self.update_card(&entry.name, &entry.version, |e| e.broken = None)?;
-                }
-                Ok(WriteOutcome::Unchanged)
-            } else {
-                Err(StoreError::Conflict(format!(
-                    "card {id} is already published with sha256 {}; publish a new version",
-                    existing.digest
-                )))
-            };
+            if republish(&existing, entry)? {
+                self.update_card(&entry.name, &entry.version, |e| e.broken = None)?;
+            }
+            return Ok(WriteOutcome::Unchanged);
         }
         // Blob first: an entry never names a missing blob.
         let _ = t
@@ -208,11 +280,6 @@ impl CardStore for Store {
 
     async fn get_card(&self, name: &str, selector: &CardSelector) -> Result<Option<CardEntry>> {
         let b = self.b()?;
-        let pick_max = |entries: Vec<CardEntry>| {
-            entries
-                .into_iter()
-                .max_by(|a, b| version_order(&a.version, &b.version))
-        };
         match selector {
             CardSelector::Version(version) => {
                 check_name_version(name, version)?;
@@ -226,40 +293,14 @@ impl CardStore for Store {
                     None => Ok(None),
                 }
             }
+            // A digest is checked before the name's entries are read.
             CardSelector::Digest(digest) => {
                 check_digest(digest)?;
-                let entries = self.card_entries(name)?;
-                Ok(pick_max(
-                    entries
-                        .into_iter()
-                        .filter(|e| e.digest == *digest)
-                        .collect(),
-                ))
+                select_card(name, self.card_entries(name)?, selector)
             }
-            CardSelector::Latest => {
-                let entries = self.card_entries(name)?;
-                let (releases, pre): (Vec<_>, Vec<_>) = entries.into_iter().partition(|e| {
-                    semver::Version::parse(&e.version).is_ok_and(|v| v.pre.is_empty())
-                });
-                Ok(if releases.is_empty() {
-                    pick_max(pre)
-                } else {
-                    pick_max(releases)
-                })
-            }
-            CardSelector::Req(req) => {
-                let parsed = semver::VersionReq::parse(req).map_err(|e| {
-                    StoreError::Invalid(format!("card {name}: version requirement `{req}`: {e}"))
-                })?;
-                let entries = self.card_entries(name)?;
-                Ok(pick_max(
-                    entries
-                        .into_iter()
-                        .filter(|e| {
-                            semver::Version::parse(&e.version).is_ok_and(|v| parsed.matches(&v))
-                        })
-                        .collect(),
-                ))
+            // A requirement is checked as the entries are picked from.
+            CardSelector::Latest | CardSelector::Req(_) => {
+                select_card(name, self.card_entries(name)?, selector)
             }
         }
     }
@@ -287,11 +328,7 @@ impl CardStore for Store {
                 decode(T_CARDS, &k, &v)
             })
             .collect::<Result<_>>()?;
-        out.sort_by(|a, b| {
-            a.name
-                .cmp(&b.name)
-                .then_with(|| version_order(&a.version, &b.version))
-        });
+        sort_cards(&mut out);
         Ok(out)
     }
 

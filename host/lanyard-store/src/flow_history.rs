@@ -13,12 +13,28 @@ const MAX_FILE_BYTES: usize = 1024;
 /// A flow file's text is at most 1 MiB; a version adds little to it.
 const MAX_SOURCE_BYTES: usize = 1 << 20;
 
-fn prefix(file: &str) -> Result<Vec<u8>> {
+/// Refuse a flow file name that breaks a limit.
+pub(crate) fn check_file(file: &str) -> Result<()> {
     if file.is_empty() || file.len() > MAX_FILE_BYTES || file.contains('\0') {
         return Err(StoreError::Invalid(format!(
             "a flow file name must be 1 to {MAX_FILE_BYTES} bytes, without NUL"
         )));
     }
+    Ok(())
+}
+
+/// Refuse a version whose text is too long.
+pub(crate) fn check_source(version: &FlowVersion) -> Result<()> {
+    if version.source.len() > MAX_SOURCE_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "a flow version is at most {MAX_SOURCE_BYTES} bytes of text"
+        )));
+    }
+    Ok(())
+}
+
+fn prefix(file: &str) -> Result<Vec<u8>> {
+    check_file(file)?;
     let mut k = file.as_bytes().to_vec();
     k.push(0);
     Ok(k)
@@ -34,11 +50,7 @@ fn version_key(file: &str, version: u64) -> Result<Vec<u8>> {
 impl FlowHistory for Store {
     async fn add_flow_version(&self, version: &FlowVersion) -> Result<FlowVersion> {
         let b = self.b()?;
-        if version.source.len() > MAX_SOURCE_BYTES {
-            return Err(StoreError::Invalid(format!(
-                "a flow version is at most {MAX_SOURCE_BYTES} bytes of text"
-            )));
-        }
+        check_source(version)?;
         let tree = &b.t.flow_versions;
         let p = prefix(&version.file)?;
         let mut v = version.clone();

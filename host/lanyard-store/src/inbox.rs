@@ -64,7 +64,7 @@ const MAX_ORG_BYTES: usize = 64;
 /// The key an event is deduplicated under: its uuid for the default org
 /// (`None`), else its org and uuid with a unit separator between, which no
 /// accepted uuid holds (they have no control characters).
-fn seen_key<'a>(org: Option<&str>, uuid: &'a str) -> std::borrow::Cow<'a, str> {
+pub(crate) fn seen_key<'a>(org: Option<&str>, uuid: &'a str) -> std::borrow::Cow<'a, str> {
     match org {
         None => uuid.into(),
         Some(org) => format!("{org}\u{1f}{uuid}").into(),
@@ -281,7 +281,7 @@ fn seq_from_key(key: &[u8]) -> Result<u64> {
 
 /// An event as `v1/events` stores it, or why it is refused. Errs only if it
 /// cannot be encoded at all.
-fn encode_event(
+pub(crate) fn encode_event(
     event: &LogEvent,
     source: &str,
     org: Option<&str>,
@@ -327,6 +327,60 @@ fn shown(uuid: &str) -> String {
     out
 }
 
+/// Refuse a delivery that breaks a limit: its length, its source, its org.
+pub(crate) fn check_delivery(events: usize, source: &str, org: Option<&str>) -> Result<()> {
+    if source.is_empty() || source.len() > MAX_SOURCE_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "event source must be 1 to {MAX_SOURCE_BYTES} bytes"
+        )));
+    }
+    if let Some(org) = org
+        && (org.is_empty() || org.len() > MAX_ORG_BYTES || org.chars().any(|c| c.is_control()))
+    {
+        return Err(StoreError::Invalid(format!(
+            "an event's org must be 1 to {MAX_ORG_BYTES} bytes, no control characters"
+        )));
+    }
+    if events > MAX_EVENTS_PER_ACCEPT {
+        return Err(StoreError::Invalid(format!(
+            "{events} events in one delivery; at most {MAX_EVENTS_PER_ACCEPT}"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuse the runs of a dispatch of event `uuid` that are not new: an invalid
+/// run, an id twice, or one that `exists`.
+pub(crate) fn check_dispatch(uuid: &str, runs: &[RunRecord], exists: impl Fn(&str) -> Result<bool>) -> Result<()> {
+    for (i, run) in runs.iter().enumerate() {
+        crate::runs::check_new_run(run)?;
+        if runs[..i].iter().any(|r| r.id == run.id) {
+            return Err(StoreError::Invalid(format!(
+                "run {} appears twice in the dispatch of event {uuid}",
+                run.id
+            )));
+        }
+        if exists(&run.id)? {
+            return Err(StoreError::Conflict(format!(
+                "run {} already exists",
+                run.id
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// How many seconds of received times one generation of dedupe memory takes:
+/// a seventh of the window, from a second to a day.
+pub(crate) fn generation_secs(window: std::time::Duration) -> i64 {
+    (window.as_secs() as i64 / 7).clamp(1, 86_400)
+}
+
+/// Whether the generation ending at `end` (unix seconds) is past the window at `now`.
+pub(crate) fn generation_expired(end: i64, window: std::time::Duration, now: i64) -> bool {
+    end.saturating_add(window.as_secs() as i64) <= now
+}
+
 pub(crate) struct InboxRecovery {
     pub(crate) orphans: u64,
     pub(crate) redone: u64,
@@ -334,8 +388,7 @@ pub(crate) struct InboxRecovery {
 
 impl Store {
     fn generation_secs(&self) -> i64 {
-        let window = self.inner.options.dedupe_window.as_secs() as i64;
-        (window / 7).clamp(1, 86_400)
+        generation_secs(self.inner.options.dedupe_window)
     }
 
     /// The generation that takes uuids received at `now`, created if needed.
@@ -409,24 +462,7 @@ impl Store {
     ) -> Result<(Arc<Backend>, Vec<Accepted>)> {
         // Checked first: an invalid delivery is refused as such even while the
         // store cannot write.
-        if source.is_empty() || source.len() > MAX_SOURCE_BYTES {
-            return Err(StoreError::Invalid(format!(
-                "event source must be 1 to {MAX_SOURCE_BYTES} bytes"
-            )));
-        }
-        if let Some(org) = org
-            && (org.is_empty() || org.len() > MAX_ORG_BYTES || org.chars().any(|c| c.is_control()))
-        {
-            return Err(StoreError::Invalid(format!(
-                "an event's org must be 1 to {MAX_ORG_BYTES} bytes, no control characters"
-            )));
-        }
-        if events.len() > MAX_EVENTS_PER_ACCEPT {
-            return Err(StoreError::Invalid(format!(
-                "{} events in one delivery; at most {MAX_EVENTS_PER_ACCEPT}",
-                events.len()
-            )));
-        }
+        check_delivery(events.len(), source, org)?;
         let received = self.now();
         // Encode and check every event before writing any: one that breaks a
         // limit is refused alone.
@@ -713,21 +749,7 @@ impl Store {
         runs: &[RunRecord],
     ) -> Result<([u8; 8], [u8; 20], Vec<Vec<u8>>)> {
         let b = self.b()?;
-        for (i, run) in runs.iter().enumerate() {
-            crate::runs::check_new_run(run)?;
-            if runs[..i].iter().any(|r| r.id == run.id) {
-                return Err(StoreError::Invalid(format!(
-                    "run {} appears twice in the dispatch of event {uuid}",
-                    run.id
-                )));
-            }
-            if self.run_exists(&run.id)? {
-                return Err(StoreError::Conflict(format!(
-                    "run {} already exists",
-                    run.id
-                )));
-            }
-        }
+        check_dispatch(uuid, runs, |id| self.run_exists(id))?;
         let seq = self
             .seen_seq(&seen_key(org, uuid), None)?
             .ok_or_else(|| StoreError::NotFound(format!("event {uuid} in the inbox")))?;
@@ -907,11 +929,11 @@ impl Store {
     pub(crate) fn prune_seen(&self) -> Result<u64> {
         let b = self.b()?;
         let now = self.now().timestamp();
-        let window = self.inner.options.dedupe_window.as_secs() as i64;
+        let window = self.inner.options.dedupe_window;
         let expired: Vec<SeenGen> = self
             .generations()?
             .into_iter()
-            .filter(|g| g.end.saturating_add(window) <= now)
+            .filter(|g| generation_expired(g.end, window, now))
             .collect();
         for g in &expired {
             // Forget it in memory first: no accept looks into a dropped tree.

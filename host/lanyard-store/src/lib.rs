@@ -5,10 +5,17 @@
 //! their step journal (the execution history), tables, schedule states and
 //! cursors, and the card registry's entries and wasm blobs.
 //!
-//! The daemon talks to it through the backend-neutral traits in [`api`]
-//! ([`EventInbox`], [`RunStore`], [`StateStore`], [`CardStore`], and core's
-//! `TablesApi`), so a PostgreSQL backend can later serve the same engine.
-//! [`Store`] is the sled implementation; sled types never leave this crate.
+//! The daemon and the CLI talk to it through the backend-neutral traits in
+//! [`api`] ([`EventInbox`], [`RunStore`], [`StateStore`], [`CardStore`],
+//! [`FlowHistory`], [`TableStore`], [`StoreControl`], and core's `TablesApi`),
+//! gathered as [`DataStore`] and held as a [`SharedStore`], so another backend
+//! (PostgreSQL) can serve the same engine. [`Store`] is the sled
+//! implementation; sled types never leave this crate. `memory::MemoryStore`
+//! (feature `memory`, which `test-support` turns on) is the second one, for
+//! tests: it keeps nothing across a restart. The rules both keep (checks,
+//! limits, listing pages, card selectors, table pages and CSV) are functions
+//! in the sled modules that both call, and `tests/it/seam.rs` runs one suite
+//! of scenarios on both, so a backend that differs fails there.
 //!
 //! # Layout and durability
 //!
@@ -55,6 +62,8 @@ pub mod error;
 mod health;
 mod inbox;
 mod leftovers;
+#[cfg(feature = "memory")]
+pub mod memory;
 mod runs;
 mod state;
 mod tables;

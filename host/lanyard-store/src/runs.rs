@@ -337,7 +337,222 @@ pub(crate) fn check_new_run(run: &RunRecord) -> Result<()> {
     Ok(())
 }
 
-fn ulid_bound(t: DateTime<Utc>, high: bool) -> String {
+/// Whether a listing by `f` goes through the index holding a run of `flow`
+/// in `status`: the flow's when it names one, else the status's bucket, else
+/// every run. What counts towards a listing's examined cap depends on it.
+#[cfg_attr(not(feature = "memory"), allow(dead_code))] // only the memory store walks every run
+pub(crate) fn in_listing_index(f: &RunFilter, flow: &str, status: RunStatus) -> bool {
+    match (&f.flow, f.status.and_then(bucket)) {
+        (Some(wanted), _) => wanted == flow,
+        (None, Some(b)) => bucket(status) == Some(b),
+        (None, None) => true,
+    }
+}
+
+/// The run ids a listing by `f` looks at: from `since` (or the first) up to
+/// the cursor (exclusive) or `until` (inclusive).
+pub(crate) fn id_bounds(f: &RunFilter) -> (Bound<String>, Bound<String>) {
+    let lo = Bound::Included(f.since.map_or_else(|| "0".repeat(ID_LEN), |s| ulid_bound(s, false)));
+    let hi = match (&f.cursor, f.until) {
+        (Some(c), Some(u)) if *c <= ulid_bound(u, true) => Bound::Excluded(c.clone()),
+        (_, Some(u)) => Bound::Included(ulid_bound(u, true)),
+        (Some(c), None) => Bound::Excluded(c.clone()),
+        (None, None) => Bound::Included("Z".repeat(ID_LEN)),
+    };
+    (lo, hi)
+}
+
+/// One page of [`crate::RunStore::list_runs`] as it fills, for any backend:
+/// the backend walks the runs of its index newest first, calling
+/// [`PageBuilder::examine`] for each entry and [`PageBuilder::offer`] for each
+/// run it finds; this decides what matches, when the page is full, and when
+/// one call has looked at enough.
+pub(crate) struct PageBuilder<'f> {
+    f: &'f RunFilter,
+    limit: usize,
+    runs: Vec<RunRecord>,
+    examined: usize,
+}
+
+impl<'f> PageBuilder<'f> {
+    /// Check the filter's limit and cursor.
+    pub(crate) fn new(f: &'f RunFilter) -> Result<Self> {
+        let limit = f.limit.unwrap_or(DEFAULT_LIST_LIMIT);
+        if limit == 0 || limit > MAX_LIST_LIMIT {
+            return Err(StoreError::Invalid(format!(
+                "a page holds 1 to {MAX_LIST_LIMIT} runs, not {limit}"
+            )));
+        }
+        if let Some(c) = &f.cursor {
+            check_id(c).map_err(|_| StoreError::Invalid(format!("`{c}` is not a run cursor")))?;
+        }
+        Ok(PageBuilder { f, limit, runs: Vec::new(), examined: 0 })
+    }
+
+    /// Count one index entry looked at (whether or not its run is there).
+    pub(crate) fn examine(&mut self) {
+        self.examined += 1;
+    }
+
+    /// The run `id` (status, flow, created: `head`), read whole with `run` and
+    /// its steps with `steps` only if needed. Returns the page once it is done.
+    pub(crate) fn offer(
+        &mut self,
+        id: &str,
+        head: (RunStatus, &str, DateTime<Utc>),
+        run: impl FnOnce() -> Result<RunRecord>,
+        steps: impl FnOnce(&RunRecord) -> Result<Vec<StepRecord>>,
+    ) -> Result<Option<RunPage>> {
+        let f = self.f;
+        let (status, flow, created) = head;
+        let matches = f.status.is_none_or(|s| status == s)
+            && f.flow.as_deref().is_none_or(|fl| fl == flow)
+            && f.since.is_none_or(|s| created >= s)
+            && f.until.is_none_or(|u| created <= u);
+        if matches {
+            let run = run()?;
+            if f.searches() && !search_matches(&run, &steps(&run)?, f) {
+                if self.examined >= MAX_SEARCHED {
+                    return Ok(Some(self.cut(id)));
+                }
+                return Ok(None);
+            }
+            self.runs.push(run);
+            if self.runs.len() == self.limit {
+                return Ok(Some(self.cut(id)));
+            }
+        }
+        if self.examined >= MAX_EXAMINED {
+            return Ok(Some(self.cut(id)));
+        }
+        Ok(None)
+    }
+
+    fn cut(&mut self, id: &str) -> RunPage {
+        RunPage { runs: std::mem::take(&mut self.runs), next_cursor: Some(id.to_string()) }
+    }
+
+    /// The page when the index ran out: nothing older.
+    pub(crate) fn finish(self) -> RunPage {
+        RunPage { runs: self.runs, next_cursor: None }
+    }
+}
+
+/// Whether `run` and its `steps` have what a search (text, card, error kind) asks for.
+pub(crate) fn search_matches(run: &RunRecord, steps: &[StepRecord], f: &RunFilter) -> bool {
+    let card_of = |c: &str| c.split('@').next().unwrap_or(c).to_string();
+    if let Some(card) = &f.card {
+        let named = |c: &str| c == card || card_of(c) == *card;
+        let used = steps.iter().any(|s| s.card.as_deref().is_some_and(named))
+            || run.error.as_ref().and_then(|e| e.card.as_deref()).is_some_and(named);
+        if !used {
+            return false;
+        }
+    }
+    if let Some(kind) = &f.error_kind {
+        let failed = run.error.iter().chain(steps.iter().filter_map(|s| s.error.as_ref())).any(|e| e.kind.as_str() == kind);
+        if !failed {
+            return false;
+        }
+    }
+    if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
+        let needle = text.to_lowercase();
+        let has = |v: &serde_json::Value| v.to_string().to_lowercase().contains(&needle);
+        let in_run = has(&run.input)
+            || run.output.as_ref().is_some_and(has)
+            || run.error.as_ref().is_some_and(|e| e.message.to_lowercase().contains(&needle))
+            || run.subject.as_deref().is_some_and(|s| s.to_lowercase().contains(&needle));
+        let in_steps = || steps.iter().any(|s| s.input.as_ref().is_some_and(has) || s.output.as_ref().is_some_and(has));
+        if !in_run && !in_steps() {
+            return false;
+        }
+    }
+    true
+}
+
+/// A run moved to `status` at `at`: `started` stamped when it starts running,
+/// `ended` when the status is final.
+pub(crate) fn with_status(mut r: RunRecord, status: RunStatus, at: DateTime<Utc>) -> RunRecord {
+    r.status = status;
+    if status == RunStatus::Running && r.started.is_none() {
+        r.started = Some(at);
+    }
+    if status.is_final() {
+        r.ended = Some(at);
+    }
+    r
+}
+
+/// Refuse an outcome whose status is not final.
+pub(crate) fn check_outcome(id: &str, outcome: &RunOutcome) -> Result<()> {
+    if !outcome.status.is_final() {
+        return Err(StoreError::Invalid(format!(
+            "run {id}: `{}` is not a final status",
+            outcome.status
+        )));
+    }
+    Ok(())
+}
+
+/// A run ended with `outcome` at `at`.
+pub(crate) fn with_outcome(mut r: RunRecord, outcome: &RunOutcome, at: DateTime<Utc>) -> RunRecord {
+    r.status = outcome.status;
+    r.output = outcome.output.clone();
+    r.error = outcome.error.clone();
+    r.reason = outcome.reason.clone();
+    r.ended = Some(at);
+    r
+}
+
+/// Refuse a change to a run's id or flow.
+pub(crate) fn check_same_run(id: &str, flow: &str, new: &RunRecord) -> Result<()> {
+    if new.id != id || new.flow != flow {
+        return Err(StoreError::Invalid(format!(
+            "run {id}: the id and flow of a run cannot change"
+        )));
+    }
+    Ok(())
+}
+
+/// A step as the journal records it: four bytes for its length (left to the
+/// caller), then its JSON; checked against the journal's rules.
+pub(crate) fn encode_step(step: &StepRecord) -> Result<Vec<u8>> {
+    let run_id = step.run_id.as_str();
+    check_id(run_id)?;
+    if step.path.is_empty() {
+        return Err(StoreError::Invalid(format!(
+            "run {run_id}: a step needs a path"
+        )));
+    }
+    let mut record = Vec::with_capacity(512);
+    record.extend_from_slice(&[0; 4]);
+    serde_json::to_writer(&mut record, step)
+        .map_err(|e| StoreError::corrupt(T_STEPS, run_id, format!("cannot encode: {e}")))?;
+    let len = record.len() - 4;
+    if len > MAX_STEP_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "run {run_id}: step `{}` is {len} bytes recorded; at most {MAX_STEP_BYTES}",
+            step.path
+        )));
+    }
+    Ok(record)
+}
+
+/// Drop a step's data, marking it withheld; whether it had any.
+pub(crate) fn withhold(step: &mut StepRecord) -> bool {
+    let had = step.input.is_some() || step.output.is_some();
+    step.input = None;
+    step.output = None;
+    step.withheld = true;
+    had
+}
+
+/// The error for a step of a run that does not exist.
+pub(crate) fn no_run_for_step(step: &StepRecord) -> StoreError {
+    StoreError::NotFound(format!("run {} (recording step `{}`)", step.run_id, step.path))
+}
+
+pub(crate) fn ulid_bound(t: DateTime<Utc>, high: bool) -> String {
     let ms = t.timestamp_millis().max(0) as u64;
     ulid::Ulid::from_parts(ms, if high { u128::MAX } else { 0 }).to_string()
 }
@@ -454,11 +669,7 @@ impl Store {
             let head = decode_head(id.as_bytes(), &old)?;
             let (old_status, old_flow) = (head.status, head.flow.clone());
             let new = change(head)?;
-            if new.id != id || new.flow != old_flow {
-                return Err(StoreError::Invalid(format!(
-                    "run {id}: the id and flow of a run cannot change"
-                )));
-            }
+            check_same_run(id, &old_flow, &new)?;
             let bytes = with_head(id.as_bytes(), &old, &new)?;
             let swapped = t
                 .runs
@@ -503,17 +714,7 @@ impl Store {
         status: RunStatus,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        self.change_run(id, |head| {
-            let mut r = head.into_record(Value::Null);
-            r.status = status;
-            if status == RunStatus::Running && r.started.is_none() {
-                r.started = Some(at);
-            }
-            if status.is_final() {
-                r.ended = Some(at);
-            }
-            Ok(r)
-        })
+        self.change_run(id, |head| Ok(with_status(head.into_record(Value::Null), status, at)))
     }
 
     pub(crate) fn finish_run_now(
@@ -522,34 +723,13 @@ impl Store {
         outcome: &RunOutcome,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        if !outcome.status.is_final() {
-            return Err(StoreError::Invalid(format!(
-                "run {id}: `{}` is not a final status",
-                outcome.status
-            )));
-        }
-        self.change_run(id, |head| {
-            let mut r = head.into_record(Value::Null);
-            r.status = outcome.status;
-            r.output = outcome.output.clone();
-            r.error = outcome.error.clone();
-            r.reason = outcome.reason.clone();
-            r.ended = Some(at);
-            Ok(r)
-        })
+        check_outcome(id, outcome)?;
+        self.change_run(id, |head| Ok(with_outcome(head.into_record(Value::Null), outcome, at)))
     }
 
     pub(crate) fn list_runs_now(&self, f: &RunFilter) -> Result<RunPage> {
         let b = self.b()?;
-        let limit = f.limit.unwrap_or(DEFAULT_LIST_LIMIT);
-        if limit == 0 || limit > MAX_LIST_LIMIT {
-            return Err(StoreError::Invalid(format!(
-                "a page holds 1 to {MAX_LIST_LIMIT} runs, not {limit}"
-            )));
-        }
-        if let Some(c) = &f.cursor {
-            check_id(c).map_err(|_| StoreError::Invalid(format!("`{c}` is not a run cursor")))?;
-        }
+        let mut page = PageBuilder::new(f)?;
         let t = &b.t;
         // The most selective index that answers the filter: the flow's, else
         // the status's (succeeded has none), else the runs themselves.
@@ -563,27 +743,16 @@ impl Store {
                 (None, Some(b)) => (&t.runs_by_status, T_RUNS_BY_STATUS, vec![b]),
                 (None, None) => (&t.runs, T_RUNS, Vec::new()),
             };
-        let with = |id: &str| {
+        let with = |id: String| {
             let mut k = prefix.clone();
             k.extend_from_slice(id.as_bytes());
             k
         };
-        let lo = Bound::Included(with(
-            &f.since
-                .map_or_else(|| "0".repeat(ID_LEN), |s| ulid_bound(s, false)),
-        ));
-        let hi = match (&f.cursor, f.until) {
-            (Some(c), Some(u)) if *c <= ulid_bound(u, true) => Bound::Excluded(with(c)),
-            (_, Some(u)) => Bound::Included(with(&ulid_bound(u, true))),
-            (Some(c), None) => Bound::Excluded(with(c)),
-            (None, None) => Bound::Included(with(&"Z".repeat(ID_LEN))),
-        };
-        let mut runs = Vec::new();
-        let mut examined = 0usize;
-        for item in tree.range((lo, hi)).rev() {
+        let (lo, hi) = id_bounds(f);
+        for item in tree.range((lo.map(with), hi.map(with))).rev() {
             let (k, v) = item.map_err(|e| StoreError::backend("scan", tree_name, b"", e))?;
             let id = id_of(tree_name, &k, prefix.len())?;
-            examined += 1;
+            page.examine();
             let bytes = if tree_name == T_RUNS {
                 v
             } else {
@@ -593,70 +762,17 @@ impl Store {
                 }
             };
             let head = decode_head(id.as_bytes(), &bytes)?;
-            let matches = f.status.is_none_or(|s| head.status == s)
-                && f.flow.as_ref().is_none_or(|fl| *fl == head.flow)
-                && f.since.is_none_or(|s| head.created >= s)
-                && f.until.is_none_or(|u| head.created <= u);
-            if matches {
-                let run = self.decode_run(id.as_bytes(), &bytes)?;
-                if f.searches() && !self.run_matches(&run, f)? {
-                    if examined >= MAX_SEARCHED {
-                        return Ok(RunPage { runs, next_cursor: Some(id.to_string()) });
-                    }
-                    continue;
-                }
-                runs.push(run);
-                if runs.len() == limit {
-                    return Ok(RunPage {
-                        next_cursor: Some(id.to_string()),
-                        runs,
-                    });
-                }
-            }
-            if examined >= MAX_EXAMINED {
-                return Ok(RunPage {
-                    runs,
-                    next_cursor: Some(id.to_string()),
-                });
+            let found = page.offer(
+                id,
+                (head.status, &head.flow, head.created),
+                || self.decode_run(id.as_bytes(), &bytes),
+                |run| self.steps_now(&run.id),
+            )?;
+            if let Some(done) = found {
+                return Ok(done);
             }
         }
-        Ok(RunPage {
-            runs,
-            next_cursor: None,
-        })
-    }
-
-    /// Whether `run` (and its steps) has what a search asks for.
-    fn run_matches(&self, run: &RunRecord, f: &RunFilter) -> Result<bool> {
-        let steps = self.steps_now(&run.id)?;
-        let card_of = |c: &str| c.split('@').next().unwrap_or(c).to_string();
-        if let Some(card) = &f.card {
-            let named = |c: &str| c == card || card_of(c) == *card;
-            let used = steps.iter().any(|s| s.card.as_deref().is_some_and(named))
-                || run.error.as_ref().and_then(|e| e.card.as_deref()).is_some_and(named);
-            if !used {
-                return Ok(false);
-            }
-        }
-        if let Some(kind) = &f.error_kind {
-            let failed = run.error.iter().chain(steps.iter().filter_map(|s| s.error.as_ref())).any(|e| e.kind.as_str() == kind);
-            if !failed {
-                return Ok(false);
-            }
-        }
-        if let Some(text) = f.text.as_deref().filter(|t| !t.is_empty()) {
-            let needle = text.to_lowercase();
-            let has = |v: &serde_json::Value| v.to_string().to_lowercase().contains(&needle);
-            let in_run = has(&run.input)
-                || run.output.as_ref().is_some_and(has)
-                || run.error.as_ref().is_some_and(|e| e.message.to_lowercase().contains(&needle))
-                || run.subject.as_deref().is_some_and(|s| s.to_lowercase().contains(&needle));
-            let in_steps = || steps.iter().any(|s| s.input.as_ref().is_some_and(has) || s.output.as_ref().is_some_and(has));
-            if !in_run && !in_steps() {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+        Ok(page.finish())
     }
 
     pub(crate) fn unfinished_runs_now(&self) -> Result<Vec<RunRecord>> {
@@ -678,23 +794,8 @@ impl Store {
     pub(crate) fn record_step_now(&self, step: &StepRecord) -> Result<()> {
         let b = self.b()?;
         let run_id = step.run_id.as_str();
-        check_id(run_id)?;
-        if step.path.is_empty() {
-            return Err(StoreError::Invalid(format!(
-                "run {run_id}: a step needs a path"
-            )));
-        }
-        let mut record = Vec::with_capacity(512);
-        record.extend_from_slice(&[0; 4]);
-        serde_json::to_writer(&mut record, step)
-            .map_err(|e| StoreError::corrupt(T_STEPS, run_id, format!("cannot encode: {e}")))?;
+        let mut record = encode_step(step)?;
         let len = record.len() - 4;
-        if len > MAX_STEP_BYTES {
-            return Err(StoreError::Invalid(format!(
-                "run {run_id}: step `{}` is {len} bytes recorded; at most {MAX_STEP_BYTES}",
-                step.path
-            )));
-        }
         record[..4].copy_from_slice(&(len as u32).to_be_bytes());
         let steps = &b.t.steps;
         loop {
@@ -717,10 +818,7 @@ impl Store {
                     // A run's first step (or a full chunk): the run must exist.
                     // Later steps find its chunk, which only a run's steps make.
                     if !self.run_exists(run_id)? {
-                        return Err(StoreError::NotFound(format!(
-                            "run {run_id} (recording step `{}`)",
-                            step.path
-                        )));
+                        return Err(no_run_for_step(step));
                     }
                     let next = match &last {
                         Some((key, _)) => chunk_number(key)? + 1,
@@ -755,10 +853,7 @@ impl Store {
             let mut chunk = vec![FORMAT_CHUNK_V1];
             for record in chunk_records(&k, &v)? {
                 let mut step: StepRecord = serde_json::from_slice(record).map_err(|e| StoreError::corrupt(T_STEPS, &k, e.to_string()))?;
-                dropped += usize::from(step.input.is_some() || step.output.is_some());
-                step.input = None;
-                step.output = None;
-                step.withheld = true;
+                dropped += usize::from(withhold(&mut step));
                 let bytes = serde_json::to_vec(&step).map_err(|e| StoreError::corrupt(T_STEPS, &k, format!("cannot encode: {e}")))?;
                 chunk.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
                 chunk.extend_from_slice(&bytes);

@@ -10,10 +10,22 @@ use async_trait::async_trait;
 const MAX_NAME_BYTES: usize = 256;
 const MAX_CURSOR_BYTES: usize = 64 * 1024;
 
-fn check_name(what: &str, name: &str) -> Result<()> {
+pub(crate) fn check_name(what: &str, name: &str) -> Result<()> {
     if name.is_empty() || name.len() > MAX_NAME_BYTES {
         return Err(StoreError::Invalid(format!(
             "{what} name must be 1 to {MAX_NAME_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuse a cursor whose name or value breaks a limit.
+pub(crate) fn check_cursor(name: &str, value: &str) -> Result<()> {
+    check_name("cursor", name)?;
+    if value.len() > MAX_CURSOR_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "cursor `{name}` value is {} bytes; at most {MAX_CURSOR_BYTES}",
+            value.len()
         )));
     }
     Ok(())
@@ -84,13 +96,7 @@ impl StateStore for Store {
 
     async fn set_cursor(&self, name: &str, value: &str) -> Result<()> {
         let b = self.b()?;
-        check_name("cursor", name)?;
-        if value.len() > MAX_CURSOR_BYTES {
-            return Err(StoreError::Invalid(format!(
-                "cursor `{name}` value is {} bytes; at most {MAX_CURSOR_BYTES}",
-                value.len()
-            )));
-        }
+        check_cursor(name, value)?;
         let bytes = encode(T_CURSORS, name.as_bytes(), value)?;
         b.t
             .cursors

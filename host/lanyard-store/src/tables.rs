@@ -110,6 +110,193 @@ pub(crate) fn encode_row(table: &str, key: &str, value: &Value) -> Result<Vec<u8
     Ok(bytes)
 }
 
+/// Refuse a page query that breaks a limit.
+pub(crate) fn check_page(table: &str, prefix: &str, after: Option<&str>, limit: u32) -> Result<()> {
+    if limit == 0 || limit > MAX_FIND_LIMIT {
+        return Err(StoreError::Invalid(format!("table `{table}`: a page has 1 to {MAX_FIND_LIMIT} rows, not {limit}")));
+    }
+    if prefix.len() > MAX_KEY_BYTES || after.is_some_and(|a| a.len() > MAX_KEY_BYTES) {
+        return Err(StoreError::Invalid(format!("table `{table}`: key prefix or start longer than {MAX_KEY_BYTES} bytes")));
+    }
+    Ok(())
+}
+
+/// Where a page's rows start: after `after` when it is past the prefix, else
+/// at the prefix.
+pub(crate) fn page_start(prefix: &str, after: Option<&str>) -> std::ops::Bound<Vec<u8>> {
+    match after {
+        Some(a) if a.as_bytes() >= prefix.as_bytes() => std::ops::Bound::Excluded(a.as_bytes().to_vec()),
+        _ => std::ops::Bound::Included(prefix.as_bytes().to_vec()),
+    }
+}
+
+/// One page of a table, for any backend: `rows` are the table's rows in key
+/// order from [`page_start`], read with `key_of` and `value_of` only as far
+/// as the page goes.
+pub(crate) fn page_of<K: AsRef<[u8]>, V>(
+    prefix: &str,
+    contains: Option<&str>,
+    column: Option<&str>,
+    limit: u32,
+    rows: impl Iterator<Item = Result<(K, V)>>,
+    key_of: impl Fn(&K) -> Result<String>,
+    value_of: impl Fn(&K, &V) -> Result<Value>,
+) -> Result<RowPage> {
+    let needle = contains.map(str::to_lowercase).filter(|n| !n.is_empty());
+    let mut page = RowPage { rows: Vec::new(), next: None, examined: 0 };
+    // Whether the scan stopped with rows still to look at.
+    let mut more = false;
+    for item in rows {
+        let (k, v) = item?;
+        if !k.as_ref().starts_with(prefix.as_bytes()) {
+            break;
+        }
+        let key = key_of(&k)?;
+        if page.rows.len() >= limit as usize || page.examined >= MAX_FIND_EXAMINED as u64 {
+            more = true;
+            break;
+        }
+        page.examined += 1;
+        page.next = Some(key.clone());
+        let value = value_of(&k, &v)?;
+        let text_of = |v: &Value| v.as_str().map(str::to_lowercase).unwrap_or_else(|| v.to_string().to_lowercase());
+        let hit = match (&needle, column) {
+            (None, _) => true,
+            (Some(n), Some("key")) => key.to_lowercase().contains(n),
+            (Some(n), Some(c)) => value.get(c).is_some_and(|v| text_of(v).contains(n)),
+            (Some(n), None) => key.to_lowercase().contains(n) || value.to_string().to_lowercase().contains(n),
+        };
+        if hit {
+            page.rows.push(TableRow { key, value });
+        }
+    }
+    // `next` only when the scan stopped with rows left (a full page, or
+    // the rows it may look at), not when the table ran out.
+    if !more {
+        page.next = None;
+    }
+    Ok(page)
+}
+
+/// A sorted page, for any backend: reads every matching row through `page`
+/// (unsorted pages of at most [`MAX_FIND_LIMIT`] rows from an `after`), at
+/// most [`MAX_FIND_EXAMINED`], then sorts and cuts.
+pub(crate) fn sorted_page(
+    table: &str,
+    field: &str,
+    desc: bool,
+    offset: usize,
+    limit: u32,
+    mut page: impl FnMut(Option<&str>) -> Result<RowPage>,
+) -> Result<RowPage> {
+    let mut all = Vec::new();
+    let mut after: Option<String> = None;
+    let mut examined = 0u64;
+    loop {
+        let page = page(after.as_deref())?;
+        examined += page.examined;
+        all.extend(page.rows);
+        if examined >= MAX_FIND_EXAMINED as u64 && page.next.is_some() {
+            return Err(StoreError::Invalid(format!(
+                "table `{table}`: sorting reads at most {MAX_FIND_EXAMINED} rows; find fewer (text or a key prefix) first"
+            )));
+        }
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    let value_of = |r: &TableRow| -> Option<Value> {
+        if field == "key" {
+            return Some(Value::String(r.key.clone()));
+        }
+        r.value.get(field).cloned().filter(|v| !v.is_null())
+    };
+    all.sort_by(|a, b| {
+        use std::cmp::Ordering;
+        match (value_of(a), value_of(b)) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(_), None) => Ordering::Less,
+            (Some(x), Some(y)) => {
+                let o = match (x.as_f64(), y.as_f64()) {
+                    (Some(p), Some(q)) => p.partial_cmp(&q).unwrap_or(Ordering::Equal),
+                    _ => {
+                        let text = |v: &Value| v.as_str().map(str::to_lowercase).unwrap_or_else(|| v.to_string().to_lowercase());
+                        text(&x).cmp(&text(&y))
+                    }
+                };
+                if desc { o.reverse() } else { o }
+            }
+        }
+    });
+    let total = all.len();
+    let rows: Vec<TableRow> = all.into_iter().skip(offset).take(limit as usize).collect();
+    let end = offset + rows.len();
+    Ok(RowPage { rows, next: (end < total).then(|| end.to_string()), examined })
+}
+
+/// Refuse a find that breaks a limit; its limit and key prefix.
+pub(crate) fn check_find<'q>(table: &str, query: &'q TableQuery) -> Result<(u32, &'q str)> {
+    let limit = query.limit.unwrap_or(DEFAULT_FIND_LIMIT);
+    if limit == 0 || limit > MAX_FIND_LIMIT {
+        return Err(StoreError::Invalid(format!(
+            "table `{table}`: find returns 1 to {MAX_FIND_LIMIT} rows, not {limit}"
+        )));
+    }
+    if query.equals.len() > MAX_FIND_EQUALS {
+        return Err(StoreError::Invalid(format!(
+            "table `{table}`: at most {MAX_FIND_EQUALS} field conditions, not {}",
+            query.equals.len()
+        )));
+    }
+    let prefix = query.key_prefix.as_deref().unwrap_or("");
+    if prefix.len() > MAX_KEY_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "table `{table}`: key prefix longer than {MAX_KEY_BYTES} bytes"
+        )));
+    }
+    Ok((limit, prefix))
+}
+
+/// What a find (checked by [`check_find`]) returns from `rows`, the rows
+/// under its key prefix in key order, for any backend.
+pub(crate) fn find_in<K, V>(
+    table: &str,
+    query: &TableQuery,
+    limit: u32,
+    rows: impl Iterator<Item = Result<(K, V)>>,
+    key_of: impl Fn(&K) -> Result<String>,
+    value_of: impl Fn(&K, &V) -> Result<Value>,
+) -> Result<Vec<TableRow>> {
+    let mut out = Vec::new();
+    for (examined, item) in rows.enumerate() {
+        if examined >= MAX_FIND_EXAMINED {
+            return Err(StoreError::Invalid(format!(
+                "table `{table}`: find looked at {MAX_FIND_EXAMINED} rows without filling its limit; narrow it with a key prefix"
+            )));
+        }
+        let (k, v) = item?;
+        let value = value_of(&k, &v)?;
+        let matches = query
+            .equals
+            .iter()
+            .all(|(field, want)| value.get(field) == Some(want));
+        if matches {
+            out.push(TableRow { key: key_of(&k)?, value });
+            if out.len() >= limit as usize {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A row's key as text, from the tree `name`.
+fn row_key(name: &str, k: &sled::IVec) -> Result<String> {
+    String::from_utf8(k.to_vec()).map_err(|_| StoreError::corrupt(name, k, "key is not UTF-8"))
+}
+
 pub(crate) fn tree_name(table: &str) -> String {
     format!("{T_TABLE_PREFIX}{table}")
 }
@@ -179,51 +366,9 @@ impl Store {
     /// `column` (`key`: the key) when one is given.
     #[allow(clippy::too_many_arguments)]
     pub fn table_page_sorted_in(&self, table: &str, prefix: &str, contains: Option<&str>, column: Option<&str>, field: &str, desc: bool, offset: usize, limit: u32) -> Result<RowPage> {
-        let mut all = Vec::new();
-        let mut after: Option<String> = None;
-        let mut examined = 0u64;
-        loop {
-            let page = self.table_page_in(table, prefix, after.as_deref(), contains, column, MAX_FIND_LIMIT)?;
-            examined += page.examined;
-            all.extend(page.rows);
-            if examined >= MAX_FIND_EXAMINED as u64 && page.next.is_some() {
-                return Err(StoreError::Invalid(format!(
-                    "table `{table}`: sorting reads at most {MAX_FIND_EXAMINED} rows; find fewer (text or a key prefix) first"
-                )));
-            }
-            match page.next {
-                Some(n) => after = Some(n),
-                None => break,
-            }
-        }
-        let value_of = |r: &TableRow| -> Option<Value> {
-            if field == "key" {
-                return Some(Value::String(r.key.clone()));
-            }
-            r.value.get(field).cloned().filter(|v| !v.is_null())
-        };
-        all.sort_by(|a, b| {
-            use std::cmp::Ordering;
-            match (value_of(a), value_of(b)) {
-                (None, None) => Ordering::Equal,
-                (None, Some(_)) => Ordering::Greater,
-                (Some(_), None) => Ordering::Less,
-                (Some(x), Some(y)) => {
-                    let o = match (x.as_f64(), y.as_f64()) {
-                        (Some(p), Some(q)) => p.partial_cmp(&q).unwrap_or(Ordering::Equal),
-                        _ => {
-                            let text = |v: &Value| v.as_str().map(str::to_lowercase).unwrap_or_else(|| v.to_string().to_lowercase());
-                            text(&x).cmp(&text(&y))
-                        }
-                    };
-                    if desc { o.reverse() } else { o }
-                }
-            }
-        });
-        let total = all.len();
-        let rows: Vec<TableRow> = all.into_iter().skip(offset).take(limit as usize).collect();
-        let end = offset + rows.len();
-        Ok(RowPage { rows, next: (end < total).then(|| end.to_string()), examined })
+        sorted_page(table, field, desc, offset, limit, |after| {
+            self.table_page_in(table, prefix, after, contains, column, MAX_FIND_LIMIT)
+        })
     }
 
     /// Rows in key order that start with `prefix`, after the key `after`,
@@ -237,55 +382,23 @@ impl Store {
     /// [`Store::table_page`], the text looked for only in the top-level
     /// field `column` (`key`: the key) when one is given.
     pub fn table_page_in(&self, table: &str, prefix: &str, after: Option<&str>, contains: Option<&str>, column: Option<&str>, limit: u32) -> Result<RowPage> {
-        if limit == 0 || limit > MAX_FIND_LIMIT {
-            return Err(StoreError::Invalid(format!("table `{table}`: a page has 1 to {MAX_FIND_LIMIT} rows, not {limit}")));
-        }
-        if prefix.len() > MAX_KEY_BYTES || after.is_some_and(|a| a.len() > MAX_KEY_BYTES) {
-            return Err(StoreError::Invalid(format!("table `{table}`: key prefix or start longer than {MAX_KEY_BYTES} bytes")));
-        }
-        let empty = RowPage { rows: Vec::new(), next: None, examined: 0 };
+        check_page(table, prefix, after, limit)?;
         let Some(tree) = self.table_tree(table, false)? else {
-            return Ok(empty);
+            return Ok(RowPage { rows: Vec::new(), next: None, examined: 0 });
         };
         let name = tree_name(table);
-        let needle = contains.map(str::to_lowercase).filter(|n| !n.is_empty());
-        let start = match after {
-            Some(a) if a.as_bytes() >= prefix.as_bytes() => std::ops::Bound::Excluded(a.as_bytes().to_vec()),
-            _ => std::ops::Bound::Included(prefix.as_bytes().to_vec()),
-        };
-        let mut page = empty;
-        // Whether the scan stopped with rows still to look at.
-        let mut more = false;
-        for item in tree.range::<Vec<u8>, _>((start, std::ops::Bound::Unbounded)) {
-            let (k, v) = item.map_err(|e| StoreError::backend("scan", &name, prefix, e))?;
-            if !k.starts_with(prefix.as_bytes()) {
-                break;
-            }
-            let key = String::from_utf8(k.to_vec()).map_err(|_| StoreError::corrupt(&name, &k, "key is not UTF-8"))?;
-            if page.rows.len() >= limit as usize || page.examined >= MAX_FIND_EXAMINED as u64 {
-                more = true;
-                break;
-            }
-            page.examined += 1;
-            page.next = Some(key.clone());
-            let value: Value = decode(&name, &k, &v)?;
-            let text_of = |v: &Value| v.as_str().map(str::to_lowercase).unwrap_or_else(|| v.to_string().to_lowercase());
-            let hit = match (&needle, column) {
-                (None, _) => true,
-                (Some(n), Some("key")) => key.to_lowercase().contains(n),
-                (Some(n), Some(c)) => value.get(c).is_some_and(|v| text_of(v).contains(n)),
-                (Some(n), None) => key.to_lowercase().contains(n) || value.to_string().to_lowercase().contains(n),
-            };
-            if hit {
-                page.rows.push(TableRow { key, value });
-            }
-        }
-        // `next` only when the scan stopped with rows left (a full page, or
-        // the rows it may look at), not when the table ran out.
-        if !more {
-            page.next = None;
-        }
-        Ok(page)
+        let rows = tree
+            .range::<Vec<u8>, _>((page_start(prefix, after), std::ops::Bound::Unbounded))
+            .map(|item| item.map_err(|e| StoreError::backend("scan", &name, prefix, e)));
+        page_of(
+            prefix,
+            contains,
+            column,
+            limit,
+            rows,
+            |k| row_key(&name, k),
+            |k, v| decode(&name, k, v),
+        )
     }
 
     pub fn table_get(&self, table: &str, key: &str) -> Result<Option<Value>> {
@@ -347,51 +460,22 @@ impl Store {
     /// Rows in key order that start with the prefix and whose top-level fields
     /// equal every condition.
     pub fn table_find(&self, table: &str, query: &TableQuery) -> Result<Vec<TableRow>> {
-        let limit = query.limit.unwrap_or(DEFAULT_FIND_LIMIT);
-        if limit == 0 || limit > MAX_FIND_LIMIT {
-            return Err(StoreError::Invalid(format!(
-                "table `{table}`: find returns 1 to {MAX_FIND_LIMIT} rows, not {limit}"
-            )));
-        }
-        if query.equals.len() > MAX_FIND_EQUALS {
-            return Err(StoreError::Invalid(format!(
-                "table `{table}`: at most {MAX_FIND_EQUALS} field conditions, not {}",
-                query.equals.len()
-            )));
-        }
-        let prefix = query.key_prefix.as_deref().unwrap_or("");
-        if prefix.len() > MAX_KEY_BYTES {
-            return Err(StoreError::Invalid(format!(
-                "table `{table}`: key prefix longer than {MAX_KEY_BYTES} bytes"
-            )));
-        }
+        let (limit, prefix) = check_find(table, query)?;
         let Some(tree) = self.table_tree(table, false)? else {
             return Ok(Vec::new());
         };
         let name = tree_name(table);
-        let mut out = Vec::new();
-        for (examined, item) in tree.scan_prefix(prefix).enumerate() {
-            if examined >= MAX_FIND_EXAMINED {
-                return Err(StoreError::Invalid(format!(
-                    "table `{table}`: find looked at {MAX_FIND_EXAMINED} rows without filling its limit; narrow it with a key prefix"
-                )));
-            }
-            let (k, v) = item.map_err(|e| StoreError::backend("scan", &name, prefix, e))?;
-            let value: Value = decode(&name, &k, &v)?;
-            let matches = query
-                .equals
-                .iter()
-                .all(|(field, want)| value.get(field) == Some(want));
-            if matches {
-                let key = String::from_utf8(k.to_vec())
-                    .map_err(|_| StoreError::corrupt(&name, &k, "key is not UTF-8"))?;
-                out.push(TableRow { key, value });
-                if out.len() >= limit as usize {
-                    break;
-                }
-            }
-        }
-        Ok(out)
+        let rows = tree
+            .scan_prefix(prefix)
+            .map(|item| item.map_err(|e| StoreError::backend("scan", &name, prefix, e)));
+        find_in(
+            table,
+            query,
+            limit,
+            rows,
+            |k| row_key(&name, k),
+            |k, v| decode(&name, k, v),
+        )
     }
 }
 

@@ -7,6 +7,7 @@ mod full_disk;
 mod inbox;
 mod open;
 mod runs;
+mod seam;
 mod state;
 mod support;
 mod tables;
