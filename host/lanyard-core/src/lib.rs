@@ -21,6 +21,7 @@ pub mod grants;
 pub mod history;
 pub mod okta;
 pub mod okta_api;
+pub mod okta_ops;
 pub mod redact;
 
 pub use caps::WriteOutcome;

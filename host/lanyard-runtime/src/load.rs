@@ -5,7 +5,7 @@ use crate::bindings::CardPre;
 use crate::call::{self, CallRequest, Input};
 use crate::convert::grant_from_wit;
 use crate::error::LoadError;
-use crate::host::Capabilities;
+use crate::capabilities::Capabilities;
 use crate::{Inner, WORLD_VERSION};
 use lanyard_core::{CallContext, Grant, Grants};
 use serde_json::Value;
@@ -47,7 +47,7 @@ pub struct LoadedCard {
     world_version: String,
     from_cache: bool,
     pub(crate) label: Arc<str>,
-    pub(crate) pre: CardPre<crate::host::HostState>,
+    pub(crate) pre: CardPre<crate::state::HostState>,
 }
 
 impl std::fmt::Debug for LoadedCard {
@@ -240,7 +240,7 @@ fn compatible(version: &str) -> bool {
     matches!((parts.next(), parts.next()), (Some("0"), Some("1")))
 }
 
-fn describe(inner: &Inner, pre: &CardPre<crate::host::HostState>, digest: &str) -> Result<CardInfo, LoadError> {
+fn describe(inner: &Inner, pre: &CardPre<crate::state::HostState>, digest: &str) -> Result<CardInfo, LoadError> {
     let limits = inner.config.default_limits;
     let request = CallRequest {
         ctx: CallContext::adhoc("describe"),
