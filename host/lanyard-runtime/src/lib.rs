@@ -20,6 +20,7 @@ mod capabilities;
 mod convert;
 mod engine;
 mod error;
+mod inspect;
 mod limits;
 mod load;
 mod record;
@@ -28,6 +29,7 @@ mod stdio;
 
 pub use call::{CallOutcome, CallRequest, Input};
 pub use error::{LoadError, RuntimeError};
+pub use inspect::{InspectError, Inspection, inspect};
 pub use capabilities::Capabilities;
 pub use limits::{LimitOverrides, Limits};
 pub use load::{CardInfo, LoadedCard};

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lanyard_core::history::{ErrorInfo, RunRecord, RunStatus, StepRecord};
 use lanyard_core::{Grants, LogEvent};
+use lanyard_core::CardInfo;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
@@ -276,8 +277,8 @@ pub struct CardEntry {
     pub digest: String,
     /// Bytes of wasm.
     pub size: u64,
-    /// What `describe()` returned.
-    pub info: Value,
+    /// What `describe()` returned, with the world and imports the runtime found.
+    pub info: CardInfo,
     /// What the card asks for.
     pub requested: Grants,
     /// What an operator granted; `None` until someone decides.
