@@ -12,6 +12,7 @@
 //! and tested apart from each other.
 
 pub mod caps;
+pub mod card_info;
 pub mod clock;
 pub mod context;
 pub mod error;
@@ -21,9 +22,11 @@ pub mod grants;
 pub mod history;
 pub mod okta;
 pub mod okta_api;
+pub mod okta_ops;
 pub mod redact;
 
 pub use caps::WriteOutcome;
+pub use card_info::CardInfo;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::CallContext;
 pub use error::{CardError, ErrorKind};

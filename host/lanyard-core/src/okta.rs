@@ -324,18 +324,9 @@ impl OktaWrite {
         }
     }
 
-    /// The grant a card needs for it.
+    /// The grant a card needs for it ([`crate::okta_ops`], the one table).
     pub fn scope(&self) -> OktaScope {
-        match self {
-            OktaWrite::Lifecycle { .. } | OktaWrite::DeleteUser { .. } => OktaScope::UsersLifecycle,
-            OktaWrite::AddToGroup { .. } | OktaWrite::RemoveFromGroup { .. } => OktaScope::GroupsManage,
-            OktaWrite::ExpirePassword { .. } => OktaScope::UsersCredentials,
-            OktaWrite::ResetFactors { .. } | OktaWrite::ResetFactor { .. } => OktaScope::FactorsManage,
-            OktaWrite::AssignApp { .. } | OktaWrite::UnassignApp { .. } => OktaScope::AppsManage,
-            OktaWrite::UpdateGroup { .. }
-            | OktaWrite::DeleteGroup { .. }
-            | OktaWrite::SetGroupRuleActive { .. } => OktaScope::GroupsAdmin,
-        }
+        crate::okta_ops::OktaOp::of_write(self).grant()
     }
 
     /// The bytes of the card's text in it (what a dry run's record holds).

@@ -21,7 +21,6 @@ pub mod error;
 pub mod hooks;
 mod link;
 pub mod sandbox;
-pub mod scopes;
 pub mod sleep;
 
 pub use capability::OktaCapability;

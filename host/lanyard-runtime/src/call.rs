@@ -3,7 +3,8 @@
 
 use crate::bindings::{CardPre, lanyard::card::types};
 use crate::convert::{context_to_wit, error_from_wit};
-use crate::host::{CallCx, Capabilities, HostState, Limiter, Mode};
+use crate::capabilities::{CallCx, Capabilities, Mode};
+use crate::state::{HostState, Limiter};
 use crate::limits::{LimitOverrides, Limits};
 use crate::load::LoadedCard;
 use crate::record::{LogText, Record, Stream};
@@ -131,13 +132,13 @@ fn new_store(inner: &Inner, parts: StoreParts, limits: &Limits, record: &Arc<Rec
             mode: parts.mode,
             card: parts.label,
             run_id: parts.run_id,
-            caps: parts.caps,
             grants: parts.grants,
             dry_run: parts.dry_run,
             deadline,
             record: record.clone(),
             writes: 0,
         },
+        caps: parts.caps,
     };
     let mut store = Store::new(&inner.engine, state);
     store.limiter(|s| &mut s.limiter);

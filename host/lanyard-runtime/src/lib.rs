@@ -16,18 +16,21 @@
 
 mod bindings;
 mod call;
+mod capabilities;
 mod convert;
 mod engine;
 mod error;
-mod host;
+mod inspect;
 mod limits;
 mod load;
 mod record;
+mod state;
 mod stdio;
 
 pub use call::{CallOutcome, CallRequest, Input};
 pub use error::{LoadError, RuntimeError};
-pub use host::Capabilities;
+pub use inspect::{InspectError, Inspection, inspect};
+pub use capabilities::Capabilities;
 pub use limits::{LimitOverrides, Limits};
 pub use load::{CardInfo, LoadedCard};
 pub use record::LogText;
@@ -108,7 +111,7 @@ pub struct Runtime {
 
 pub(crate) struct Inner {
     pub engine: Engine,
-    pub linker: Linker<host::HostState>,
+    pub linker: Linker<state::HostState>,
     pub config: RuntimeConfig,
     /// Loaded cards by digest, so loading the same bytes twice shares one
     /// pre-instantiated component.
@@ -131,8 +134,7 @@ impl Runtime {
         let engine = engine::engine(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
-        bindings::Card::add_to_linker::<_, wasmtime::component::HasSelf<host::HostState>>(&mut linker, |s| s)
-            .map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
+        capabilities::add_to_linker(&mut linker).map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
         if let Some(dir) = &config.cache_dir {
             std::fs::create_dir_all(dir).map_err(|source| RuntimeError::CacheDir {
                 path: dir.clone(),

@@ -5,7 +5,8 @@ use crate::bindings::CardPre;
 use crate::call::{self, CallRequest, Input};
 use crate::convert::grant_from_wit;
 use crate::error::LoadError;
-use crate::host::Capabilities;
+use crate::inspect::{self, ImportProblem, InspectError};
+use crate::capabilities::Capabilities;
 use crate::{Inner, WORLD_VERSION};
 use lanyard_core::{CallContext, Grant, Grants};
 use serde_json::Value;
@@ -17,25 +18,7 @@ use std::sync::atomic::Ordering;
 use wasmtime::component::Component;
 use wasmtime::component::types::{ComponentExtern, ComponentItem};
 
-/// What a card says about itself in `describe()`, validated.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct CardInfo {
-    pub name: String,
-    pub version: String,
-    pub description: String,
-    pub input_schema: Value,
-    pub output_schema: Value,
-    /// The grants the card asks for.
-    pub grants: Vec<Grant>,
-}
-
-impl CardInfo {
-    /// The grants the card asks for, as a set (operators can only narrow it,
-    /// with [`Grants::intersect`]).
-    pub fn requested_grants(&self) -> Grants {
-        Grants::from_list(&self.grants).expect("validated at load")
-    }
-}
+pub use lanyard_core::CardInfo;
 
 /// A validated, compiled, pre-instantiated card. Share it with `Arc`; every
 /// call instantiates it afresh.
@@ -43,11 +26,9 @@ pub struct LoadedCard {
     info: CardInfo,
     digest: String,
     size: usize,
-    imports: Vec<String>,
-    world_version: String,
     from_cache: bool,
     pub(crate) label: Arc<str>,
-    pub(crate) pre: CardPre<crate::host::HostState>,
+    pub(crate) pre: CardPre<crate::state::HostState>,
 }
 
 impl std::fmt::Debug for LoadedCard {
@@ -77,12 +58,12 @@ impl LoadedCard {
 
     /// The component's imports (`lanyard:card/okta@0.1.0`, `wasi:cli/stdout@0.2.x`, ...).
     pub fn imports(&self) -> &[String] {
-        &self.imports
+        self.info.imports.as_deref().unwrap_or_default()
     }
 
     /// The `lanyard:card` version the card was built against.
     pub fn world_version(&self) -> &str {
-        &self.world_version
+        self.info.world.as_deref().unwrap_or("unknown")
     }
 
     /// Whether the compiled code came from the cache.
@@ -97,15 +78,12 @@ impl LoadedCard {
 }
 
 pub(crate) fn load(inner: &Arc<Inner>, wasm: &[u8]) -> Result<Arc<LoadedCard>, LoadError> {
-    if !wasm.starts_with(b"\0asm") {
-        return Err(LoadError::NotWasm);
-    }
-    if wasmparser::Parser::is_core_wasm(wasm) {
-        return Err(LoadError::CoreModule);
-    }
-    if !wasmparser::Parser::is_component(wasm) {
-        return Err(LoadError::Invalid("unknown WebAssembly encoding version".to_string()));
-    }
+    inspect::layer(wasm).map_err(|e| match e {
+        InspectError::NotWasm => LoadError::NotWasm,
+        InspectError::CoreModule => LoadError::CoreModule,
+        InspectError::Invalid(m) => LoadError::Invalid(m),
+        other => LoadError::Invalid(other.to_string()),
+    })?;
     let digest = hex::encode(Sha256::digest(wasm));
     if let Some(card) = inner.cards.lock().unwrap().get(&digest).and_then(|w| w.upgrade()) {
         return Ok(card);
@@ -119,14 +97,14 @@ pub(crate) fn load(inner: &Arc<Inner>, wasm: &[u8]) -> Result<Arc<LoadedCard>, L
         .map_err(|e| LoadError::Link(format!("{e:#}")))?;
     let pre = CardPre::new(instance_pre).map_err(|e| LoadError::NotACard(format!("{e:#}")))?;
 
-    let info = describe(inner, &pre, &digest)?;
+    let mut info = describe(inner, &pre, &digest)?;
+    info.world = Some(world_version);
+    info.imports = Some(imports);
     let card = Arc::new(LoadedCard {
         label: format!("{}@{}", info.name, info.version).into(),
         info,
         digest: digest.clone(),
         size: wasm.len(),
-        imports,
-        world_version,
         from_cache,
         pre,
     });
@@ -196,23 +174,20 @@ fn check_world(inner: &Inner, component: &Component) -> Result<(Vec<String>, Str
     let engine = &inner.engine;
     let ty = component.component_type();
     let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_string()).collect();
-    let mut version = None;
-    for name in &imports {
-        if let Some(rest) = name.strip_prefix("lanyard:card/") {
-            let v = rest.split_once('@').map(|(_, v)| v).unwrap_or("");
-            if !compatible(v) {
-                return Err(LoadError::IncompatibleVersion {
-                    found: v.to_string(),
-                    supported: format!("{WORLD_VERSION} (any 0.1.x)"),
-                });
-            }
-            version.get_or_insert_with(|| v.to_string());
-        } else if !name.starts_with("wasi:") {
+    let version = match inspect::world_version(&imports) {
+        Ok(v) => v.map(str::to_string),
+        Err(ImportProblem::Incompatible(v)) => {
+            return Err(LoadError::IncompatibleVersion {
+                found: v.to_string(),
+                supported: format!("{WORLD_VERSION} (any 0.1.x)"),
+            });
+        }
+        Err(ImportProblem::Foreign(name)) => {
             return Err(LoadError::NotACard(format!(
                 "it imports `{name}`, which lanyard does not provide (cards may import lanyard:card and wasi:* only)"
             )));
         }
-    }
+    };
     let mut exports = std::collections::HashMap::new();
     for (name, item) in ty.exports(engine) {
         exports.insert(name.to_string(), item);
@@ -235,12 +210,8 @@ fn check_world(inner: &Inner, component: &Component) -> Result<(Vec<String>, Str
     Ok((imports, version.unwrap_or_else(|| "unknown".to_string())))
 }
 
-fn compatible(version: &str) -> bool {
-    let mut parts = version.split('.');
-    matches!((parts.next(), parts.next()), (Some("0"), Some("1")))
-}
 
-fn describe(inner: &Inner, pre: &CardPre<crate::host::HostState>, digest: &str) -> Result<CardInfo, LoadError> {
+fn describe(inner: &Inner, pre: &CardPre<crate::state::HostState>, digest: &str) -> Result<CardInfo, LoadError> {
     let limits = inner.config.default_limits;
     let request = CallRequest {
         ctx: CallContext::adhoc("describe"),
@@ -279,17 +250,7 @@ fn describe(inner: &Inner, pre: &CardPre<crate::host::HostState>, digest: &str) 
         version: raw.version,
         description: raw.description,
         grants,
+        world: None,
+        imports: None,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn any_0_1_x_is_compatible() {
-        assert!(super::compatible("0.1.0"));
-        assert!(super::compatible("0.1.7"));
-        assert!(!super::compatible("0.2.0"));
-        assert!(!super::compatible("1.1.0"));
-        assert!(!super::compatible(""));
-    }
 }

@@ -277,10 +277,9 @@ impl CardSet {
             by_name.entry(info.name.clone()).or_default().push(Arc::new(entry));
         }
         for e in registry {
-            let description = e.info.get("description").and_then(Value::as_str).unwrap_or_default().to_string();
-            let schema = |key: &str, alt: &str| e.info.get(key).or_else(|| e.info.get(alt)).cloned().unwrap_or(Value::Bool(true));
-            let input_schema = schema("input_schema", "inputSchema");
-            let output_schema = schema("output_schema", "outputSchema");
+            let description = e.info.description.clone();
+            let input_schema = e.info.input_schema.clone();
+            let output_schema = e.info.output_schema.clone();
             let grants = effective_grants(&e.name, &e.requested, CardSource::Registry, card_grants.get(&e.name), e.granted.as_ref());
             let versions = by_name.entry(e.name.clone()).or_default();
             // A registry version never shadows a built-in of the same version.

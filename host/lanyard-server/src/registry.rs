@@ -54,7 +54,7 @@ use lanyard_core::okta::OktaScope;
 use lanyard_core::{Grant, Grants};
 use lanyard_flow::model::{CardRef, CardVersion, Flow};
 use lanyard_flow::{CardCatalog, CardSummary, SourceFile};
-use lanyard_runtime::{LoadError, LoadedCard, Runtime, RuntimeConfig};
+use lanyard_runtime::{InspectError, Inspection, LoadError, LoadedCard, Runtime, RuntimeConfig};
 use lanyard_store::{CardEntry, CardSelector, SharedStore, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -412,7 +412,6 @@ pub fn approve_command(name: &str, version: &str, missing: &[Grant]) -> Option<S
 /// The view of one entry, given what lanyard.toml grants its name.
 pub fn card_view(entry: &CardEntry, configured: Option<&Grants>, used_by: Option<Vec<String>>) -> CardView {
     let info = &entry.info;
-    let text = |k: &str| info.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     let mut given = configured.cloned().unwrap_or_default();
     if let Some(g) = &entry.granted {
         given = crate::cards::grants_union(&given, g);
@@ -434,10 +433,10 @@ pub fn card_view(entry: &CardEntry, configured: Option<&Grants>, used_by: Option
         digest: entry.digest.clone(),
         size: entry.size,
         published_at: entry.published_at,
-        description: text("description"),
-        world: info.get("world").and_then(Value::as_str).map(str::to_string),
-        input_schema: info.get("input_schema").cloned().unwrap_or(Value::Bool(true)),
-        output_schema: info.get("output_schema").cloned().unwrap_or(Value::Bool(true)),
+        description: info.description.clone(),
+        world: info.world.clone(),
+        input_schema: info.input_schema.clone(),
+        output_schema: info.output_schema.clone(),
         requested: strings(&entry.requested),
         granted: entry.granted.as_ref().map(strings),
         configured: configured.map(strings),
@@ -583,17 +582,13 @@ impl Registry {
             });
         }
 
-        let mut info_json = serde_json::to_value(info).map_err(|e| PublishError::Invalid(e.to_string()))?;
-        if let Some(obj) = info_json.as_object_mut() {
-            obj.insert("world".into(), Value::String(card.world_version().to_string()));
-            obj.insert("imports".into(), serde_json::json!(card.imports()));
-        }
         let entry = CardEntry {
             name: info.name.clone(),
             version: info.version.clone(),
             digest: digest.clone(),
             size: wasm.len() as u64,
-            info: info_json,
+            // With the world and imports the runtime found.
+            info: info.clone(),
             requested: info.requested_grants(),
             granted: None,
             published_at: chrono::Utc::now(),
@@ -829,91 +824,16 @@ fn load_error(e: LoadError) -> PublishError {
     }
 }
 
-/// The world a component implements, from its top-level import and export
-/// names: no compiling, so a wrong file is refused in milliseconds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorldCheck {
-    pub imports: Vec<String>,
-    pub exports: Vec<String>,
-    /// The `lanyard:card` version it imports, if it imports any of it.
-    pub world_version: Option<String>,
-}
-
-/// Check the layer and the world of a `.wasm` file.
-pub fn check_world(wasm: &[u8]) -> Result<WorldCheck, PublishError> {
-    use wasmparser::{Parser, Payload};
-    if !wasm.starts_with(b"\0asm") {
-        return Err(PublishError::NotWasm);
-    }
-    if Parser::is_core_wasm(wasm) {
-        return Err(PublishError::CoreModule);
-    }
-    if !Parser::is_component(wasm) {
-        return Err(PublishError::Invalid("unknown WebAssembly encoding version".to_string()));
-    }
-    let mut imports = Vec::new();
-    let mut exports = Vec::new();
-    let mut depth = 0usize;
-    let invalid = |e: wasmparser::BinaryReaderError| PublishError::Invalid(e.to_string());
-    for payload in Parser::new(0).parse_all(wasm) {
-        match payload.map_err(invalid)? {
-            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
-            Payload::End(_) => {
-                if depth == 0 {
-                    break;
-                }
-                depth -= 1;
-            }
-            Payload::ComponentImportSection(r) if depth == 0 => {
-                for i in r {
-                    let i = i.map_err(invalid)?;
-                    // A type import (`card-info`, `json`: the types the world
-                    // `use`s at its top level) names a type; it grants nothing.
-                    if matches!(i.ty, wasmparser::ComponentTypeRef::Type(_)) {
-                        continue;
-                    }
-                    imports.push(i.name.full_name().into_owned());
-                }
-            }
-            Payload::ComponentExportSection(r) if depth == 0 => {
-                for e in r {
-                    exports.push(e.map_err(invalid)?.name.full_name().into_owned());
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut world_version = None;
-    for name in &imports {
-        if let Some(rest) = name.strip_prefix("lanyard:card/") {
-            let v = rest.split_once('@').map(|(_, v)| v).unwrap_or("");
-            let compatible = v.split('.').take(2).collect::<Vec<_>>().join(".") == WORLD_MAJOR_MINOR && v.split('.').count() >= 2;
-            if !compatible {
-                return Err(PublishError::IncompatibleVersion {
-                    found: if v.is_empty() { "(no version)".to_string() } else { v.to_string() },
-                });
-            }
-            world_version.get_or_insert_with(|| v.to_string());
-        } else if !name.starts_with("wasi:") {
-            return Err(PublishError::WrongWorld(format!(
-                "it imports `{name}`, which lanyard does not provide (cards may import lanyard:card/* and wasi:* only)"
-            )));
-        }
-    }
-    let missing: Vec<&str> = ["describe", "run"].into_iter().filter(|w| !exports.iter().any(|e| e == w)).collect();
-    if !missing.is_empty() {
-        let found = if exports.is_empty() { "nothing".to_string() } else { exports.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ") };
-        let hint = if exports.iter().any(|e| e.starts_with("wasi:http/")) {
-            " (it is an HTTP handler component)"
-        } else {
-            ""
-        };
-        return Err(PublishError::WrongWorld(format!(
-            "it does not export {} (it exports {found}{hint}); build it for the world `lanyard:card/card@0.1.0` in wit/card.wit",
-            missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(" or ")
-        )));
-    }
-    Ok(WorldCheck { imports, exports, world_version })
+/// The layer and the world of a `.wasm` file, as the runtime inspects it
+/// without compiling: a wrong file is refused in milliseconds.
+fn check_world(wasm: &[u8]) -> Result<Inspection, PublishError> {
+    lanyard_runtime::inspect(wasm).map_err(|e| match e {
+        InspectError::NotWasm => PublishError::NotWasm,
+        InspectError::CoreModule => PublishError::CoreModule,
+        InspectError::Invalid(m) => PublishError::Invalid(m),
+        InspectError::IncompatibleVersion { found } => PublishError::IncompatibleVersion { found },
+        InspectError::WrongWorld(m) => PublishError::WrongWorld(m),
+    })
 }
 
 /// Every way `describe()`'s answer cannot be right (beyond the runtime's checks).
@@ -1084,6 +1004,8 @@ mod tests {
             input_schema: serde_json::json!({ "type": "banana" }),
             output_schema: serde_json::json!({ "$ref": "https://example.com/schema.json" }),
             grants: vec![Grant::Connection(String::new()), Grant::HttpHost("https://x.example.com/".into())],
+            world: None,
+            imports: None,
         };
         let p = describe_problems(&info);
         assert_eq!(p.len(), 7, "{p:#?}");

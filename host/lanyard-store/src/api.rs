@@ -11,7 +11,7 @@ use crate::health::{StoreHealth, StoreStatus};
 use crate::tables::{ImportMode, ImportStats, RowPage, TableInfo};
 use lanyard_core::caps::{TableQuery, TableRow, TablesApi};
 use lanyard_core::history::{ErrorInfo, RunRecord, RunStatus, StepRecord};
-use lanyard_core::{Grants, LogEvent, WriteOutcome};
+use lanyard_core::{CardInfo, Grants, LogEvent, WriteOutcome};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
@@ -284,8 +284,8 @@ pub struct CardEntry {
     pub digest: String,
     /// Bytes of wasm.
     pub size: u64,
-    /// What `describe()` returned.
-    pub info: Value,
+    /// What `describe()` returned, with the world and imports the runtime found.
+    pub info: CardInfo,
     /// What the card asks for.
     pub requested: Grants,
     /// What an operator granted; `None` until someone decides.

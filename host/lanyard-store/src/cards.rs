@@ -361,3 +361,45 @@ impl CardStore for Store {
         self.update_card(name, version, |e| e.granted = granted.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// An entry as a data directory holds it (the registry's `info` JSON,
+    /// here in its older shape: camelCase schemas, no world or imports) reads
+    /// into the typed entry, and a changed entry keeps what it had.
+    #[tokio::test]
+    async fn an_existing_entry_reads_typed() {
+        let store = Store::temporary().unwrap();
+        let digest = "ab".repeat(32);
+        let stored = json!({
+            "name": "acme.wipe",
+            "version": "1.0.0",
+            "digest": digest,
+            "size": 3,
+            "info": {
+                "name": "acme.wipe",
+                "version": "1.0.0",
+                "description": "wipes a device",
+                "inputSchema": { "type": "object" },
+                "grants": [{ "kind": "connection", "value": "jamf" }],
+            },
+            "requested": { "connections": ["jamf"] },
+            "published_at": "2026-01-01T00:00:00Z",
+        });
+        let key = entry_key("acme.wipe", "1.0.0");
+        let b = store.b().unwrap();
+        b.t.cards.insert(&key, encode(T_CARDS, &key, &stored).unwrap()).unwrap();
+
+        let entry = store.get_card("acme.wipe", &CardSelector::Latest).await.unwrap().unwrap();
+        assert_eq!(entry.info.description, "wipes a device");
+        assert_eq!(entry.info.input_schema, json!({ "type": "object" }));
+        assert_eq!(entry.info.output_schema, json!(true));
+        assert_eq!(entry.info.grants, vec![lanyard_core::Grant::Connection("jamf".into())]);
+        assert_eq!(entry.info.world, None);
+        let granted = store.set_grants("acme.wipe", "1.0.0", Some(entry.requested.clone())).await.unwrap();
+        assert_eq!(granted.info, entry.info);
+    }
+}

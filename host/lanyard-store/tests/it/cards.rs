@@ -10,7 +10,7 @@ fn entry(name: &str, version: &str, wasm: &[u8]) -> CardEntry {
         version: version.into(),
         digest: hex::encode(Sha256::digest(wasm)),
         size: wasm.len() as u64,
-        info: json!({"name": name, "version": version, "description": "wipes a device"}),
+        info: serde_json::from_value(json!({"name": name, "version": version, "description": "wipes a device"})).unwrap(),
         requested: Grants::from_list(&[Grant::Connection("jamf".into())]).unwrap(),
         granted: None,
         published_at: t0(),

@@ -345,6 +345,20 @@ fn human_size(bytes: u64) -> String {
 
 // -- list, show -------------------------------------------------------------------
 
+/// `GET /api/v1/cards`, as far as `list` reads it: which names the registry has.
+#[derive(serde::Deserialize)]
+struct CardList {
+    #[serde(default)]
+    cards: Vec<ListedCard>,
+}
+
+#[derive(serde::Deserialize)]
+struct ListedCard {
+    name: String,
+    #[serde(default)]
+    source: String,
+}
+
 pub async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     let source = match args.target.open(false).await {
         Ok(s) => s,
@@ -357,14 +371,9 @@ pub async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     let views: Vec<CardView> = match &source {
         Source::Local { registry, .. } => registry.list().await?.iter().map(|e| registry.view(e, None)).collect(),
         Source::Daemon { .. } => {
-            let all = source.ok(reqwest::Method::GET, "/api/v1/cards", None).await?;
-            let mut names: Vec<String> = all["cards"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|c| c["source"] == "registry")
-                .filter_map(|c| c["name"].as_str().map(str::to_string))
-                .collect();
+            let all: CardList = serde_json::from_value(source.ok(reqwest::Method::GET, "/api/v1/cards", None).await?)
+                .context("the daemon's answer has an unexpected shape")?;
+            let mut names: Vec<String> = all.cards.into_iter().filter(|c| c.source == "registry").map(|c| c.name).collect();
             names.dedup();
             let mut views = Vec::new();
             for n in names {
