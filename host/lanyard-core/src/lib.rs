@@ -22,6 +22,7 @@ pub mod history;
 pub mod okta;
 pub mod okta_api;
 pub mod redact;
+pub mod units;
 
 pub use caps::WriteOutcome;
 pub use clock::{Clock, ManualClock, SystemClock};
