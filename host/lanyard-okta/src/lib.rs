@@ -22,10 +22,9 @@ pub mod hooks;
 mod link;
 pub mod sandbox;
 pub mod scopes;
-pub mod sleep;
 
 pub use capability::OktaCapability;
 pub use client::{EventHookSpec, LogCursor, LogPoll, OktaClient, Page};
 pub use config::{Auth, OktaConfig, OrgUrl, OrgUrlError, PrivateKeyJwt, RetryPolicy};
 pub use error::{OktaError, OktaErrorBody};
-pub use sleep::{ManualSleeper, Sleeper, TokioSleeper};
+pub use lanyard_core::sleep::{RecordingSleeper, Sleeper, TokioSleeper};

@@ -4,7 +4,8 @@
 use crate::bindings::{CardPre, lanyard::card::types};
 use crate::convert::{context_to_wit, error_from_wit};
 use crate::host::{CallCx, Capabilities, HostState, Limiter, Mode};
-use crate::limits::{LimitOverrides, Limits};
+use crate::limits::Limits;
+use lanyard_core::LimitOverrides;
 use crate::load::LoadedCard;
 use crate::record::{LogText, Record, Stream};
 use crate::stdio::{Capture, WallClock};
@@ -163,7 +164,7 @@ pub(crate) async fn call(inner: &Inner, card: &LoadedCard, request: CallRequest)
 
 async fn call_in_span(inner: &Inner, card: &LoadedCard, request: CallRequest) -> CallOutcome {
     let start = Instant::now();
-    let limits = request.limits.apply(&inner.config.default_limits);
+    let limits = inner.config.default_limits.with(&request.limits);
     let deadline = start + limits.deadline;
 
     let input = match request.input {

@@ -28,7 +28,8 @@ mod stdio;
 pub use call::{CallOutcome, CallRequest, Input};
 pub use error::{LoadError, RuntimeError};
 pub use host::Capabilities;
-pub use limits::{LimitOverrides, Limits};
+pub use lanyard_core::LimitOverrides;
+pub use limits::Limits;
 pub use load::{CardInfo, LoadedCard};
 pub use record::LogText;
 
