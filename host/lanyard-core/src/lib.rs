@@ -7,6 +7,7 @@
 //! the [`Redactor`] that keeps configured secret values out of what cards
 //! and the history see, and the small words everyone shares: durations and
 //! sizes ([`units`]), waiting ([`Sleeper`]) and a call's limit overrides.
+//! Behind the feature `testing`, in-memory capabilities for tests.
 //!
 //! This crate must stay light: no wasmtime, no sled, no HTTP stack. It is what lets
 //! the flow interpreter, the card runtime, the Okta client and the store be built
@@ -25,6 +26,8 @@ pub mod okta;
 pub mod okta_api;
 pub mod redact;
 pub mod sleep;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod units;
 
 pub use caps::WriteOutcome;
