@@ -8,11 +8,12 @@
 //! cannot promise one shape and return another.
 
 use async_trait::async_trait;
-use lanyard_core::caps::{HttpApi, HttpMethod, HttpRequest, HttpResponse, MailApi, MailMessage, TableQuery, TableRow, TablesApi};
+use lanyard_core::caps::{HttpMethod, HttpRequest, HttpResponse};
 use lanyard_core::okta::{
     ApiRequest, ApiResponse, App, AppGroup, AppLink, AppUser, Assignee, Factor, Group, GroupCreated, GroupRule, LifecycleOp, LogQuery, OktaApi,
     OktaWrite, ProfileUpdate, RuleCreated, User, UserPage, UserQuery,
 };
+use lanyard_core::testing::{FakeHttp, FakeMail, FakeTables};
 use lanyard_core::{CallContext, CardError, ErrorKind, Grant, Grants, WriteOutcome};
 use lanyard_runtime::{CallOutcome, CallRequest, Capabilities, LoadedCard, Runtime, RuntimeConfig};
 use serde_json::{Map, Value, json};
@@ -828,33 +829,6 @@ impl OktaApi for FakeOkta {
     }
 }
 
-type Responder = Box<dyn Fn(&HttpRequest) -> Result<HttpResponse, CardError> + Send + Sync>;
-
-/// Answers with a scripted function of the request; records every request.
-struct FakeHttp {
-    requests: Mutex<Vec<HttpRequest>>,
-    respond: Mutex<Responder>,
-}
-
-impl Default for FakeHttp {
-    fn default() -> Self {
-        FakeHttp {
-            requests: Mutex::default(),
-            respond: Mutex::new(Box::new(|_| Ok(response(200, &[], "")))),
-        }
-    }
-}
-
-impl FakeHttp {
-    fn answer(&self, f: impl Fn(&HttpRequest) -> Result<HttpResponse, CardError> + Send + Sync + 'static) {
-        *self.respond.lock().unwrap() = Box::new(f);
-    }
-
-    fn requests(&self) -> Vec<HttpRequest> {
-        self.requests.lock().unwrap().clone()
-    }
-}
-
 fn response(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
     HttpResponse {
         status,
@@ -869,69 +843,6 @@ fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
 
 fn body_json(req: &HttpRequest) -> Value {
     serde_json::from_slice(req.body.as_deref().expect("a body")).expect("a JSON body")
-}
-
-#[async_trait]
-impl HttpApi for FakeHttp {
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, CardError> {
-        let answer = (self.respond.lock().unwrap())(&request);
-        self.requests.lock().unwrap().push(request);
-        answer
-    }
-}
-
-#[derive(Default)]
-struct FakeTables {
-    rows: Mutex<BTreeMap<(String, String), Value>>,
-}
-
-#[async_trait]
-impl TablesApi for FakeTables {
-    async fn get(&self, table: &str, key: &str) -> Result<Option<Value>, CardError> {
-        Ok(self.rows.lock().unwrap().get(&(table.into(), key.into())).cloned())
-    }
-
-    async fn put(&self, table: &str, key: &str, value: Value) -> Result<WriteOutcome, CardError> {
-        let old = self.rows.lock().unwrap().insert((table.into(), key.into()), value.clone());
-        Ok(if old == Some(value) { WriteOutcome::Unchanged } else { WriteOutcome::Changed })
-    }
-
-    async fn delete(&self, table: &str, key: &str) -> Result<WriteOutcome, CardError> {
-        let old = self.rows.lock().unwrap().remove(&(table.into(), key.into()));
-        Ok(if old.is_some() { WriteOutcome::Changed } else { WriteOutcome::Unchanged })
-    }
-
-    async fn find(&self, table: &str, q: &TableQuery) -> Result<Vec<TableRow>, CardError> {
-        let prefix = q.key_prefix.clone().unwrap_or_default();
-        let rows = self.rows.lock().unwrap();
-        Ok(rows
-            .iter()
-            .filter(|((t, k), _)| t == table && k.starts_with(&prefix))
-            .filter(|(_, v)| q.equals.iter().all(|(f, want)| v.get(f) == Some(want)))
-            .take(q.limit.map_or(usize::MAX, |l| l as usize))
-            .map(|((_, k), v)| TableRow { key: k.clone(), value: v.clone() })
-            .collect())
-    }
-}
-
-#[derive(Default)]
-struct FakeMail {
-    sent: Mutex<Vec<MailMessage>>,
-    /// What the relay answers instead, by recipient (`*`: everyone).
-    refuse: Mutex<HashMap<String, CardError>>,
-}
-
-#[async_trait]
-impl MailApi for FakeMail {
-    async fn send(&self, message: MailMessage) -> Result<String, CardError> {
-        let refuse = self.refuse.lock().unwrap();
-        if let Some(e) = message.to.iter().chain(["*".to_string()].iter()).find_map(|to| refuse.get(to)) {
-            return Err(e.clone());
-        }
-        let mut sent = self.sent.lock().unwrap();
-        sent.push(message);
-        Ok(format!("<{}@relay.example>", sent.len()))
-    }
 }
 
 struct Fakes {

@@ -6,7 +6,8 @@
 //! and read their secrets. Nothing here touches the network or the environment.
 
 use crate::secret::{SecretError, SecretSource};
-use serde::{Deserialize, Deserializer};
+use lanyard_core::units;
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
@@ -38,7 +39,7 @@ pub struct ConnectionConfig {
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// Upper bound of one request, connect to last body byte (default 30 s).
-    #[serde(default, deserialize_with = "opt_duration")]
+    #[serde(default, deserialize_with = "units::de::opt_duration")]
     pub timeout: Option<Duration>,
     /// Let this connection reach its own host although it is a private or
     /// loopback address. An explicit decision by ops; it opens exactly the base
@@ -46,7 +47,7 @@ pub struct ConnectionConfig {
     #[serde(default)]
     pub allow_private: bool,
     /// Cap of a response body (default 4 MiB).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "units::de::opt_size")]
     pub max_response_bytes: Option<u64>,
     /// Free text for the admin API.
     #[serde(default)]
@@ -103,11 +104,13 @@ pub enum AuthConfig {
 pub struct HttpSettings {
     /// Upper bound of one request without a connection (default 30 s); also the
     /// default of connections that set none.
-    #[serde(deserialize_with = "duration")]
+    #[serde(deserialize_with = "units::de::duration")]
     pub timeout: Duration,
     /// Cap of a response body (default 4 MiB); the default for connections too.
+    #[serde(deserialize_with = "units::de::size")]
     pub max_response_bytes: u64,
     /// Cap of a request body a card sends (default 4 MiB).
+    #[serde(deserialize_with = "units::de::size")]
     pub max_request_bytes: u64,
     /// The `User-Agent` of requests whose card sets none.
     pub user_agent: String,
@@ -151,7 +154,7 @@ pub struct MailConfig {
     /// The sender of every message.
     pub from: MailFrom,
     /// Upper bound of one send, connect to QUIT (default 30 s).
-    #[serde(default, deserialize_with = "opt_duration")]
+    #[serde(default, deserialize_with = "units::de::opt_duration")]
     pub timeout: Option<Duration>,
     /// A PEM file of a root certificate to trust as well (a private relay).
     #[serde(default)]
@@ -166,7 +169,7 @@ pub struct MailConfig {
     #[serde(default)]
     pub max_recipients: Option<usize>,
     /// Cap of subject + text + html of one message (default 1 MiB).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "units::de::opt_usize_size")]
     pub max_message_bytes: Option<usize>,
     /// The name lanyard gives in EHLO (default: this machine's host name).
     #[serde(default)]
@@ -274,40 +277,4 @@ impl Problems {
             Err(ConfigError { problems: self.0 })
         }
     }
-}
-
-/// Parse `500ms`, `30s`, `2m` or a bare number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a duration like 500ms, 30s or 2m"))?;
-    match unit.trim() {
-        "ms" => Ok(Duration::from_millis(n)),
-        "" | "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(format!("`{text}` is not a duration like 500ms, 30s or 2m")),
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawDuration {
-    Seconds(u64),
-    Text(String),
-}
-
-fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    match RawDuration::deserialize(d)? {
-        RawDuration::Seconds(n) => Ok(Duration::from_secs(n)),
-        RawDuration::Text(text) => parse_duration(&text).map_err(serde::de::Error::custom),
-    }
-}
-
-fn opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    duration(d).map(Some)
 }

@@ -201,6 +201,81 @@ impl Grants {
             mail: self.mail && requested.mail,
         }
     }
+
+    /// `self ∪ other`.
+    pub fn union(&self, other: &Grants) -> Grants {
+        Grants {
+            okta: self.okta.union(&other.okta).copied().collect(),
+            okta_api: self.okta_api.union(&other.okta_api).cloned().collect(),
+            http_hosts: self.http_hosts.union(&other.http_hosts).cloned().collect(),
+            connections: self.connections.union(&other.connections).cloned().collect(),
+            tables: self.tables.union(&other.tables).cloned().collect(),
+            mail: self.mail || other.mail,
+        }
+    }
+
+    /// Every grant in the set, in a stable order.
+    pub fn list(&self) -> Vec<Grant> {
+        let mut out: Vec<Grant> = self.okta.iter().map(|s| Grant::Okta(s.as_str().to_string())).collect();
+        out.extend(self.okta_api.iter().map(|s| Grant::Okta(format!("api:{s}"))));
+        out.extend(self.http_hosts.iter().map(|h| Grant::HttpHost(h.clone())));
+        out.extend(self.connections.iter().map(|c| Grant::Connection(c.clone())));
+        out.extend(self.tables.iter().map(|t| Grant::Table(t.clone())));
+        if self.mail {
+            out.push(Grant::Mail);
+        }
+        out
+    }
+
+    /// The grants of `self` (what a card asks for) that `effective` leaves
+    /// out. An asked `*` is met by any concrete name.
+    pub fn missing_from(&self, effective: &Grants) -> Vec<Grant> {
+        let mut out = Vec::new();
+        for scope in &self.okta {
+            if !effective.okta.contains(scope) {
+                out.push(Grant::Okta(scope.as_str().to_string()));
+            }
+        }
+        for h in &self.http_hosts {
+            if !effective.http_hosts.contains(h) {
+                out.push(Grant::HttpHost(h.clone()));
+            }
+        }
+        let met = |asked: &str, given: &BTreeSet<String>| if asked == "*" { !given.is_empty() } else { given.contains(asked) };
+        for c in &self.connections {
+            if !met(c, &effective.connections) {
+                out.push(Grant::Connection(c.clone()));
+            }
+        }
+        for t in &self.tables {
+            if !met(t, &effective.tables) {
+                out.push(Grant::Table(t.clone()));
+            }
+        }
+        if self.mail && !effective.mail {
+            out.push(Grant::Mail);
+        }
+        out
+    }
+}
+
+/// What a card gets: what operators granted (in the configuration, in the
+/// registry), plus, for a built-in `okta.*` card (`builtin_okta`), the Okta
+/// scopes it declares; all within what it asks for.
+pub fn effective_grants(
+    requested: &Grants,
+    configured: Option<&Grants>,
+    registry: Option<&Grants>,
+    builtin_okta: bool,
+) -> Grants {
+    let mut given = configured.cloned().unwrap_or_default();
+    if let Some(r) = registry {
+        given = given.union(r);
+    }
+    if builtin_okta {
+        given.okta.extend(requested.okta.iter().copied());
+    }
+    given.intersect(requested)
 }
 
 #[cfg(test)]
@@ -264,5 +339,31 @@ mod tests {
         assert!(eff.allows_connection("it-slack"));
         assert!(!eff.allows_connection("other"));
         assert!(!eff.mail);
+    }
+
+    #[test]
+    fn missing_grants_count_a_wildcard_as_met_by_any_name() {
+        let asked = Grants::from_list(&[Grant::Connection("*".into()), Grant::Okta("okta.users.read".into())]).unwrap();
+        let given = Grants::from_list(&[Grant::Connection("jamf".into())]).unwrap();
+        assert_eq!(asked.missing_from(&given.intersect(&asked)), vec![Grant::Okta("okta.users.read".into())]);
+        assert_eq!(asked.list(), asked.missing_from(&Grants::none()));
+    }
+
+    #[test]
+    fn builtin_okta_cards_get_their_scopes_and_nothing_else_is_given() {
+        let requested = Grants::from_list(&[Grant::Okta("okta.users.read".into()), Grant::Table("*".into())]).unwrap();
+        let g = effective_grants(&requested, None, None, true);
+        assert!(g.allows_okta(OktaScope::UsersRead));
+        assert!(!g.allows_table("audit"));
+        let g = effective_grants(&requested, None, None, false);
+        assert!(!g.allows_okta(OktaScope::UsersRead));
+        let configured = Grants::from_list(&[Grant::Table("audit".into()), Grant::Mail]).unwrap();
+        let g = effective_grants(&requested, Some(&configured), None, false);
+        assert!(g.allows_table("audit"));
+        assert!(!g.allows_table("other"));
+        assert!(!g.mail, "mail was not asked for");
+        let registry = Grants::from_list(&[Grant::Table("jobs".into())]).unwrap();
+        let g = effective_grants(&requested, Some(&configured), Some(&registry), false);
+        assert!(g.allows_table("audit") && g.allows_table("jobs"));
     }
 }

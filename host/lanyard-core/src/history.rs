@@ -11,6 +11,7 @@ use crate::error::{CardError, ErrorKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::fmt;
 
 /// Where a run is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -85,6 +86,44 @@ pub enum TriggerInfo {
     Manual,
     /// An admin ran a past run's event again (the flow as it is now).
     Rerun { of: String },
+}
+
+impl TriggerInfo {
+    /// The `parent_step` of the global error flow's runs (a helper run of
+    /// the failed run that it is told of).
+    pub const ERROR_FLOW_STEP: &'static str = "error_flow";
+
+    /// In a word or two, for a list of runs: `okta user.lifecycle.deactivate`,
+    /// `schedule`, `api`, `flow`, `error flow`, `manual`, `re-run of <run>`.
+    /// [`Display`](fmt::Display) says it in full.
+    pub fn summary(&self) -> String {
+        match self {
+            TriggerInfo::Okta { event_type, .. } => format!("okta {event_type}"),
+            TriggerInfo::Schedule { .. } => "schedule".into(),
+            TriggerInfo::Flow { parent_step, .. } if parent_step == Self::ERROR_FLOW_STEP => "error flow".into(),
+            TriggerInfo::Flow { .. } => "flow".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// What started a run, in full: the event and how it came, the schedule and
+/// the time it fired for, the run that called it.
+impl fmt::Display for TriggerInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TriggerInfo::Okta { event_type, event_uuid, source } => {
+                write!(f, "okta {event_type} (event {event_uuid}, via {source})")
+            }
+            TriggerInfo::Schedule { cron, timezone, fire_time } => {
+                write!(f, "schedule \"{cron}\" {timezone}, fired for {}", fire_time.to_rfc3339())
+            }
+            TriggerInfo::Api => f.write_str("api"),
+            TriggerInfo::Flow { parent_run, parent_step } => write!(f, "called by run {parent_run} at {parent_step}"),
+            TriggerInfo::Manual => f.write_str("manual"),
+            TriggerInfo::Rerun { of } => write!(f, "re-run of {of}"),
+        }
+    }
 }
 
 /// A failure as the history keeps it: the card error plus where it happened.

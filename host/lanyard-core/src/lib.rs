@@ -4,8 +4,10 @@
 //! ([`CardError`]), the capability traits the card runtime calls ([`okta::OktaApi`],
 //! [`caps::HttpApi`], [`caps::TablesApi`], [`caps::MailApi`]), the grants that gate them,
 //! the System Log event that triggers flows, the run history records,
-//! and the [`Redactor`] that keeps configured secret values out of what cards
-//! and the history see.
+//! the [`Redactor`] that keeps configured secret values out of what cards
+//! and the history see, and the small words everyone shares: durations and
+//! sizes ([`units`]), waiting ([`Sleeper`]) and a call's limit overrides.
+//! Behind the feature `testing`, in-memory capabilities for tests.
 //!
 //! This crate must stay light: no wasmtime, no sled, no HTTP stack. It is what lets
 //! the flow interpreter, the card runtime, the Okta client and the store be built
@@ -20,10 +22,15 @@ pub mod event;
 pub mod event_catalog;
 pub mod grants;
 pub mod history;
+pub mod limits;
 pub mod okta;
 pub mod okta_api;
 pub mod okta_ops;
 pub mod redact;
+pub mod sleep;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod units;
 
 pub use caps::WriteOutcome;
 pub use card_info::CardInfo;
@@ -32,4 +39,8 @@ pub use context::CallContext;
 pub use error::{CardError, ErrorKind};
 pub use event::LogEvent;
 pub use grants::{Grant, Grants};
+pub use limits::LimitOverrides;
 pub use redact::{Redactor, ScrubbedOkta, SecretSet};
+pub use sleep::{RecordingSleeper, Sleeper};
+#[cfg(feature = "tokio")]
+pub use sleep::TokioSleeper;

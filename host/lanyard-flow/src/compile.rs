@@ -368,7 +368,7 @@ impl<'a> Cx<'a> {
                 return None;
             }
         };
-        match parse_duration(&text) {
+        match lanyard_core::units::parse_duration_with_unit(&text) {
             Ok(d) if d > Duration::ZERO => Some(d),
             Ok(_) => {
                 self.err(
@@ -386,27 +386,11 @@ impl<'a> Cx<'a> {
         }
     }
 
-    /// Bytes: a whole number, or text with KiB, MiB or GiB.
+    /// Bytes: a whole number, or a size (`lanyard_core::units`).
     fn expect_bytes(&mut self, node: &Node, what: &str, path: &[String]) -> Option<u64> {
         let parsed = match &node.kind {
             NodeKind::Int(i) if *i > 0 => Some(*i as u64),
-            NodeKind::Str { text, .. } => {
-                let t = text.trim();
-                let (num, mult) = if let Some(n) = t.strip_suffix("GiB") {
-                    (n, 1u64 << 30)
-                } else if let Some(n) = t.strip_suffix("MiB") {
-                    (n, 1 << 20)
-                } else if let Some(n) = t.strip_suffix("KiB") {
-                    (n, 1 << 10)
-                } else {
-                    (t, 1)
-                };
-                num.trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .and_then(|n| n.checked_mul(mult))
-            }
+            NodeKind::Str { text, .. } => lanyard_core::units::parse_size(text).ok().filter(|n| *n > 0),
             _ => None,
         };
         if parsed.is_none() {
@@ -1012,9 +996,9 @@ impl<'a> Cx<'a> {
         let limits = LimitOverrides {
             fuel: get(entries, "fuel")
                 .and_then(|(_, n)| self.expect_int(n, "`fuel`", 1, u64::MAX >> 1, path)),
-            timeout: get(entries, "timeout")
+            deadline: get(entries, "timeout")
                 .and_then(|(_, n)| self.expect_duration(n, "`timeout`", path)),
-            memory: get(entries, "memory")
+            memory_bytes: get(entries, "memory")
                 .and_then(|(_, n)| self.expect_bytes(n, "`memory`", path)),
         };
         Some(StepKind::Card(CardStep {

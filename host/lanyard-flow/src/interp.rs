@@ -29,6 +29,8 @@ use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use lanyard_core::history::{Effect, ErrorInfo, LogLine, RunRecord, RunStatus, StepRecord};
 use lanyard_core::{CallContext, CardError, Clock, ErrorKind};
+/// Waits between retries: the daemon sleeps on its timer; tests record.
+pub use lanyard_core::sleep::{RecordingSleeper, Sleeper};
 use minijinja::value::{Value, ValueKind};
 use serde_json::{Value as Json, json};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -104,12 +106,6 @@ pub trait Journal: Send + Sync {
 /// Helper flows by name.
 pub trait FlowLookup: Send + Sync {
     fn helper(&self, name: &str) -> Option<Arc<Flow>>;
-}
-
-/// Waits between retries. The daemon sleeps on its timer; tests record.
-#[async_trait]
-pub trait Sleeper: Send + Sync {
-    async fn sleep(&self, d: Duration);
 }
 
 /// Bounds on one run.
@@ -285,27 +281,6 @@ pub struct NoHelpers;
 impl FlowLookup for NoHelpers {
     fn helper(&self, _name: &str) -> Option<Arc<Flow>> {
         None
-    }
-}
-
-/// A sleeper that only remembers what it was asked to wait (tests, dry runs).
-#[derive(Debug, Default)]
-pub struct RecordingSleeper {
-    slept: Mutex<Vec<Duration>>,
-}
-
-impl RecordingSleeper {
-    pub fn slept(&self) -> Vec<Duration> {
-        self.slept.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-}
-
-#[async_trait]
-impl Sleeper for RecordingSleeper {
-    async fn sleep(&self, d: Duration) {
-        if let Ok(mut s) = self.slept.lock() {
-            s.push(d);
-        }
     }
 }
 

@@ -7,6 +7,8 @@
 
 use crate::diag::Span;
 use crate::expr::{Expr, ExprError, Template};
+pub use lanyard_core::LimitOverrides;
+pub(crate) use lanyard_core::units::format_duration;
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 use std::collections::HashMap;
@@ -178,13 +180,13 @@ impl Serialize for Step {
                 if let Some(r) = &c.retry {
                     m.serialize_entry("retry", r)?;
                 }
-                if let Some(t) = c.limits.timeout {
+                if let Some(t) = c.limits.deadline {
                     m.serialize_entry("timeout", &format_duration(t))?;
                 }
                 if let Some(f) = c.limits.fuel {
                     m.serialize_entry("fuel", &f)?;
                 }
-                if let Some(b) = c.limits.memory {
+                if let Some(b) = c.limits.memory_bytes {
                     m.serialize_entry("memory", &b)?;
                 }
             }
@@ -473,27 +475,6 @@ impl Retry {
             .checked_mul(factor)
             .unwrap_or(self.max_backoff)
             .min(self.max_backoff)
-    }
-}
-
-/// Per-step limits that override the card runtime's defaults.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct LimitOverrides {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fuel: Option<u64>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_opt_duration"
-    )]
-    pub timeout: Option<Duration>,
-    /// Bytes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub memory: Option<u64>,
-}
-
-impl LimitOverrides {
-    pub fn is_empty(&self) -> bool {
-        self.fuel.is_none() && self.timeout.is_none() && self.memory.is_none()
     }
 }
 
@@ -820,76 +801,6 @@ impl InputType {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Durations: `500ms`, `2s`, `1m30s`, `1h`, `1d`
-
-/// Parse a duration written with units.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s.is_empty() {
-        return Err("empty duration".into());
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(|b| b.is_ascii_digit()).count();
-        if digits == 0 {
-            return Err(format!(
-                "`{s}` is not a duration (like 500ms, 2s, 1m30s, 1h)"
-            ));
-        }
-        let n: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("`{s}` is too large"))?;
-        rest = &rest[digits..];
-        let unit_len = rest.bytes().take_while(|b| b.is_ascii_alphabetic()).count();
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let part = match unit {
-            "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" => Duration::from_secs(n.saturating_mul(60)),
-            "h" => Duration::from_secs(n.saturating_mul(3600)),
-            "d" => Duration::from_secs(n.saturating_mul(86_400)),
-            "" => {
-                return Err(format!(
-                    "`{s}` needs a unit (ms, s, m, h or d), like `{n}s`"
-                ));
-            }
-            other => {
-                return Err(format!(
-                    "unknown unit `{other}` in `{s}` (use ms, s, m, h or d)"
-                ));
-            }
-        };
-        total = total.saturating_add(part);
-    }
-    Ok(total)
-}
-
-/// The shortest exact text for a duration (`1m30s`, `500ms`).
-pub fn format_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    let mut rest = ms;
-    for (unit, size) in [
-        ("d", 86_400_000u128),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ] {
-        if rest >= size {
-            out.push_str(&format!("{}{unit}", rest / size));
-            rest %= size;
-        }
-    }
-    out
-}
-
 fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_duration(*d))
 }
@@ -922,15 +833,6 @@ mod tests {
         assert!(CardRef::parse("okta").is_err());
         assert!(CardRef::parse("a.b@sha256:xyz").is_err());
         assert!(CardRef::parse("a.b@not-a-version").is_err());
-    }
-
-    #[test]
-    fn durations_parse_and_print() {
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
-        assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
-        assert!(parse_duration("2").unwrap_err().contains("needs a unit"));
-        assert!(parse_duration("2w").unwrap_err().contains("unknown unit"));
     }
 
     #[test]

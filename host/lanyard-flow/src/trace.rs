@@ -8,7 +8,7 @@
 //! Knows nothing of where records are stored.
 
 use chrono::{DateTime, Utc};
-use lanyard_core::history::{ErrorInfo, RunRecord, StepRecord, TriggerInfo};
+use lanyard_core::history::{ErrorInfo, RunRecord, StepRecord};
 use serde_json::Value;
 use std::fmt::Write as _;
 
@@ -38,7 +38,7 @@ pub fn render_trace(run: &RunRecord, steps: &[StepRecord], opts: &TraceOptions) 
         out.push_str("  (dry run: writes were recorded, not done)");
     }
     out.push('\n');
-    let _ = writeln!(out, "trigger  {}", trigger_text(&run.trigger));
+    let _ = writeln!(out, "trigger  {}", run.trigger);
     let took = match (run.started, run.ended) {
         (Some(s), Some(e)) => format!(" in {}", duration_text(ms_between(s, e))),
         _ => String::new(),
@@ -196,31 +196,6 @@ fn is_under(path: &str, parent: &str) -> bool {
     path.len() > parent.len()
         && path.starts_with(parent)
         && matches!(path.as_bytes()[parent.len()], b'/' | b'[')
-}
-
-fn trigger_text(t: &TriggerInfo) -> String {
-    match t {
-        TriggerInfo::Okta {
-            event_type,
-            event_uuid,
-            source,
-        } => format!("okta {event_type} (event {event_uuid}, via {source})"),
-        TriggerInfo::Schedule {
-            cron,
-            timezone,
-            fire_time,
-        } => format!(
-            "schedule \"{cron}\" {timezone}, fired for {}",
-            fire_time.to_rfc3339()
-        ),
-        TriggerInfo::Api => "api".into(),
-        TriggerInfo::Flow {
-            parent_run,
-            parent_step,
-        } => format!("called by run {parent_run} at {parent_step}"),
-        TriggerInfo::Manual => "manual".into(),
-        TriggerInfo::Rerun { of } => format!("re-run of {of}"),
-    }
 }
 
 fn error_text(e: &ErrorInfo) -> String {

@@ -34,7 +34,7 @@ use crate::auth::{self, ClientKey, DpopKey, TokenError, TokenResponse};
 use crate::config::{Auth, OktaConfig, PrivateKeyJwt};
 use crate::error::{OktaError, OktaErrorBody, auth_param};
 use crate::link;
-use crate::sleep::{Sleeper, TokioSleeper};
+use lanyard_core::sleep::{Sleeper, TokioSleeper};
 
 /// The largest response body read; Okta pages are far smaller.
 const MAX_BODY: usize = 32 * 1024 * 1024;
@@ -237,7 +237,7 @@ impl OktaClient {
     }
 
     /// A client whose "now" and waits are injected (tests: `ManualClock` +
-    /// [`crate::ManualSleeper`]).
+    /// [`RecordingSleeper::advancing`](lanyard_core::RecordingSleeper::advancing)).
     pub fn with_time(
         config: OktaConfig,
         clock: Arc<dyn Clock>,

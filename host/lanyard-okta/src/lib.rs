@@ -21,10 +21,9 @@ pub mod error;
 pub mod hooks;
 mod link;
 pub mod sandbox;
-pub mod sleep;
 
 pub use capability::OktaCapability;
 pub use client::{EventHookSpec, LogCursor, LogPoll, OktaClient, Page};
 pub use config::{Auth, OktaConfig, OrgUrl, OrgUrlError, PrivateKeyJwt, RetryPolicy};
 pub use error::{OktaError, OktaErrorBody};
-pub use sleep::{ManualSleeper, Sleeper, TokioSleeper};
+pub use lanyard_core::sleep::{RecordingSleeper, Sleeper, TokioSleeper};

@@ -5,7 +5,8 @@ use crate::bindings::{CardPre, lanyard::card::types};
 use crate::convert::{context_to_wit, error_from_wit};
 use crate::capabilities::{CallCx, Capabilities, Mode};
 use crate::state::{HostState, Limiter};
-use crate::limits::{LimitOverrides, Limits};
+use crate::limits::Limits;
+use lanyard_core::LimitOverrides;
 use crate::load::LoadedCard;
 use crate::record::{LogText, Record, Stream};
 use crate::stdio::{Capture, WallClock};
@@ -164,7 +165,7 @@ pub(crate) async fn call(inner: &Inner, card: &LoadedCard, request: CallRequest)
 
 async fn call_in_span(inner: &Inner, card: &LoadedCard, request: CallRequest) -> CallOutcome {
     let start = Instant::now();
-    let limits = request.limits.apply(&inner.config.default_limits);
+    let limits = inner.config.default_limits.with(&request.limits);
     let deadline = start + limits.deadline;
 
     let input = match request.input {

@@ -31,7 +31,8 @@ pub use call::{CallOutcome, CallRequest, Input};
 pub use error::{LoadError, RuntimeError};
 pub use inspect::{InspectError, Inspection, inspect};
 pub use capabilities::Capabilities;
-pub use limits::{LimitOverrides, Limits};
+pub use lanyard_core::LimitOverrides;
+pub use limits::Limits;
 pub use load::{CardInfo, LoadedCard};
 pub use record::LogText;
 

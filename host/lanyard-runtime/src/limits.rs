@@ -1,5 +1,6 @@
 //! Per-call limits: defaults from the runtime's configuration, overridden per step.
 
+use lanyard_core::LimitOverrides;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -43,41 +44,14 @@ impl Default for Limits {
     }
 }
 
-/// Per-step overrides of [`Limits`]; `None` keeps the default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LimitOverrides {
-    #[serde(default)]
-    pub fuel: Option<u64>,
-    #[serde(default)]
-    pub memory_bytes: Option<u64>,
-    #[serde(default, with = "opt_millis")]
-    pub deadline: Option<Duration>,
-}
-
-impl LimitOverrides {
-    /// These overrides applied over `defaults`.
-    pub fn apply(&self, defaults: &Limits) -> Limits {
+impl Limits {
+    /// These limits with a call's overrides applied.
+    pub fn with(&self, overrides: &LimitOverrides) -> Limits {
         Limits {
-            fuel: self.fuel.unwrap_or(defaults.fuel),
-            memory_bytes: self.memory_bytes.unwrap_or(defaults.memory_bytes),
-            deadline: self.deadline.unwrap_or(defaults.deadline),
-            ..*defaults
+            fuel: overrides.fuel.unwrap_or(self.fuel),
+            memory_bytes: overrides.memory_bytes.unwrap_or(self.memory_bytes),
+            deadline: overrides.deadline.unwrap_or(self.deadline),
+            ..*self
         }
-    }
-}
-
-mod opt_millis {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
     }
 }

@@ -26,6 +26,7 @@
 
 use crate::metrics as m;
 use async_trait::async_trait;
+use lanyard_core::grants::effective_grants;
 use lanyard_core::{CardError, Grants};
 use lanyard_flow::interp::{CardCall, CardResult, CardInvoker};
 use lanyard_flow::model::{CardRef, CardVersion};
@@ -213,37 +214,6 @@ impl std::fmt::Debug for CardSet {
     }
 }
 
-/// `a ∪ b`.
-pub fn grants_union(a: &Grants, b: &Grants) -> Grants {
-    Grants {
-        okta: a.okta.union(&b.okta).copied().collect(),
-        okta_api: a.okta_api.union(&b.okta_api).cloned().collect(),
-        http_hosts: a.http_hosts.union(&b.http_hosts).cloned().collect(),
-        connections: a.connections.union(&b.connections).cloned().collect(),
-        tables: a.tables.union(&b.tables).cloned().collect(),
-        mail: a.mail || b.mail,
-    }
-}
-
-/// What a card gets: what operators granted (config, registry), plus the Okta
-/// scopes a built-in `okta.*` card declares, within what it asks for.
-pub fn effective_grants(
-    name: &str,
-    requested: &Grants,
-    source: CardSource,
-    configured: Option<&Grants>,
-    registry: Option<&Grants>,
-) -> Grants {
-    let mut given = configured.cloned().unwrap_or_default();
-    if let Some(r) = registry {
-        given = grants_union(&given, r);
-    }
-    if source == CardSource::Builtin && name.starts_with("okta.") {
-        given.okta.extend(requested.okta.iter().copied());
-    }
-    given.intersect(requested)
-}
-
 fn version_of(text: &str) -> Option<semver::Version> {
     semver::Version::parse(text).ok()
 }
@@ -260,7 +230,7 @@ impl CardSet {
         for card in builtins {
             let info = card.info();
             let requested = info.requested_grants();
-            let grants = effective_grants(&info.name, &requested, CardSource::Builtin, card_grants.get(&info.name), None);
+            let grants = effective_grants(&requested, card_grants.get(&info.name), None, info.name.starts_with("okta."));
             let entry = CardVersionEntry::new(
                 &info.name,
                 &info.version,
@@ -280,7 +250,7 @@ impl CardSet {
             let description = e.info.description.clone();
             let input_schema = e.info.input_schema.clone();
             let output_schema = e.info.output_schema.clone();
-            let grants = effective_grants(&e.name, &e.requested, CardSource::Registry, card_grants.get(&e.name), e.granted.as_ref());
+            let grants = effective_grants(&e.requested, card_grants.get(&e.name), e.granted.as_ref(), false);
             let versions = by_name.entry(e.name.clone()).or_default();
             // A registry version never shadows a built-in of the same version.
             if versions.iter().any(|v| v.version == e.version) {
@@ -596,11 +566,7 @@ impl Invoker {
             Ok(c) => c,
             Err(e) => return CardResult::err(&entry.label(), e),
         };
-        let limits = lanyard_runtime::LimitOverrides {
-            fuel: call.limits.fuel,
-            memory_bytes: call.limits.memory,
-            deadline: call.limits.timeout,
-        };
+        let limits = call.limits;
         let mut caps = self.caps.clone();
         caps.okta = self.okta.for_step(call.org.as_deref());
         let request = CallRequest {
@@ -640,26 +606,5 @@ impl Invoker {
 impl CardInvoker for Invoker {
     async fn invoke(&self, call: CardCall) -> CardResult {
         self.call(call).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use lanyard_core::Grant;
-
-    #[test]
-    fn builtin_okta_cards_get_their_scopes_and_nothing_else_is_given() {
-        let requested = Grants::from_list(&[Grant::Okta("okta.users.read".into()), Grant::Table("*".into())]).unwrap();
-        let g = effective_grants("okta.get-user", &requested, CardSource::Builtin, None, None);
-        assert!(g.allows_okta(lanyard_core::okta::OktaScope::UsersRead));
-        assert!(!g.allows_table("audit"));
-        let g = effective_grants("acme.get-user", &requested, CardSource::Registry, None, None);
-        assert!(!g.allows_okta(lanyard_core::okta::OktaScope::UsersRead));
-        let configured = Grants::from_list(&[Grant::Table("audit".into()), Grant::Mail]).unwrap();
-        let g = effective_grants("tables.put", &requested, CardSource::Builtin, Some(&configured), None);
-        assert!(g.allows_table("audit"));
-        assert!(!g.allows_table("other"));
-        assert!(!g.mail, "mail was not asked for");
     }
 }

@@ -16,6 +16,7 @@ use lanyard_connect::secret::{Env, ProcessEnv};
 use lanyard_connect::{
     ConnectionsConfig, Connections, HttpSettings, MailCapability, MailConfig, Secret, SecretSource,
 };
+use lanyard_core::units::{RawDuration, RawSize};
 use lanyard_core::{Grant, Grants};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -73,21 +74,21 @@ pub struct RawServer {
     pub cache_dir: Option<PathBuf>,
     pub admin_token: Option<SecretSource>,
     pub invoke_token: Option<SecretSource>,
-    pub max_body_bytes: Option<Size>,
+    pub max_body_bytes: Option<RawSize>,
     /// The largest card `PUT /api/v1/cards/{name}` and `lanyard card publish` take.
-    pub max_card_bytes: Option<Size>,
+    pub max_card_bytes: Option<RawSize>,
     /// The store's page cache.
-    pub store_cache: Option<Size>,
-    pub shutdown_grace: Option<String>,
+    pub store_cache: Option<RawSize>,
+    pub shutdown_grace: Option<RawDuration>,
     pub watch_flows: Option<bool>,
     /// Client connections served at once (default: from the file-descriptor limit).
     pub max_connections: Option<usize>,
     /// Connections kept, past `max_connections`, for health checks and the admin API.
     pub reserved_connections: Option<usize>,
     /// How long a connection may wait to send a whole request head.
-    pub idle_timeout: Option<String>,
+    pub idle_timeout: Option<RawDuration>,
     /// How long a request body may take to arrive whole.
-    pub body_timeout: Option<String>,
+    pub body_timeout: Option<RawDuration>,
 }
 
 /// `[okta]`: one org, or (with only `orgs`) several named ones, each
@@ -172,14 +173,14 @@ pub struct RawWorkers {
 #[serde(deny_unknown_fields)]
 pub struct RawLimits {
     pub fuel: Option<u64>,
-    pub memory: Option<Size>,
-    pub timeout: Option<String>,
-    pub max_input_bytes: Option<Size>,
-    pub max_output_bytes: Option<Size>,
+    pub memory: Option<RawSize>,
+    pub timeout: Option<RawDuration>,
+    pub max_input_bytes: Option<RawSize>,
+    pub max_output_bytes: Option<RawSize>,
     /// Everything one card call makes the host keep (`Limits::max_record_bytes`);
     /// `max_log_bytes` is its old name.
     #[serde(alias = "max_log_bytes")]
-    pub max_record_bytes: Option<Size>,
+    pub max_record_bytes: Option<RawSize>,
     /// Card calls in flight at once, across all runs (the instance pool).
     pub max_instances: Option<u32>,
 }
@@ -187,16 +188,16 @@ pub struct RawLimits {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawLoopProtection {
-    pub window: Option<String>,
+    pub window: Option<RawDuration>,
     pub max_runs: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawHistory {
-    pub max_age: Option<String>,
+    pub max_age: Option<RawDuration>,
     pub max_runs_per_flow: Option<usize>,
-    pub prune_every: Option<String>,
+    pub prune_every: Option<RawDuration>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -228,47 +229,9 @@ pub struct RawSchedules {
 pub struct RawPoll {
     /// Poll the System Log (`/api/v1/logs`) instead of, or besides, Event Hooks.
     pub enabled: Option<bool>,
-    pub interval: Option<String>,
+    pub interval: Option<RawDuration>,
     /// How far back the first poll reaches (later polls resume from the cursor).
-    pub lookback: Option<String>,
-}
-
-/// A size: a number of bytes, or text such as `64MiB`, `512KiB`, `1GiB`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
-pub enum Size {
-    Bytes(u64),
-    Text(String),
-}
-
-impl Size {
-    pub fn bytes(&self) -> Result<u64, String> {
-        match self {
-            Size::Bytes(n) => Ok(*n),
-            Size::Text(s) => parse_size(s),
-        }
-    }
-}
-
-/// `64MiB`, `512KiB`, `1GiB`, `4096`, `10MB`.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let digits = t.bytes().take_while(|b| b.is_ascii_digit()).count();
-    if digits == 0 {
-        return Err(format!("`{s}` is not a size (like 4096, 512KiB, 64MiB, 1GiB)"));
-    }
-    let n: u64 = t[..digits].parse().map_err(|_| format!("`{s}` is too large"))?;
-    let mult: u64 = match t[digits..].trim() {
-        "" | "B" => 1,
-        "KiB" => 1 << 10,
-        "MiB" => 1 << 20,
-        "GiB" => 1 << 30,
-        "KB" | "kB" => 1000,
-        "MB" => 1_000_000,
-        "GB" => 1_000_000_000,
-        other => return Err(format!("unknown size unit `{other}` in `{s}` (use B, KiB, MiB or GiB)")),
-    };
-    n.checked_mul(mult).ok_or_else(|| format!("`{s}` is too large"))
+    pub lookback: Option<RawDuration>,
 }
 
 // ---------------------------------------------------------------------------
@@ -604,7 +567,7 @@ impl Config {
             1 << 20,
             64 << 30,
         );
-        let shutdown_grace = p.duration("server.shutdown_grace", s.shutdown_grace.as_deref(), Duration::from_secs(20));
+        let shutdown_grace = p.duration("server.shutdown_grace", s.shutdown_grace.as_ref(), Duration::from_secs(20));
         let max_connections = s.max_connections.unwrap_or_else(default_max_connections);
         if !(1..=MAX_CONNECTIONS_LIMIT).contains(&max_connections) {
             p.push("server.max_connections", format!("must be 1 to {MAX_CONNECTIONS_LIMIT}, not {max_connections}"));
@@ -613,8 +576,8 @@ impl Config {
         if reserved_connections > MAX_CONNECTIONS_LIMIT {
             p.push("server.reserved_connections", format!("must be 0 to {MAX_CONNECTIONS_LIMIT}, not {reserved_connections}"));
         }
-        let idle_timeout = p.duration("server.idle_timeout", s.idle_timeout.as_deref(), Duration::from_secs(10));
-        let body_timeout = p.duration("server.body_timeout", s.body_timeout.as_deref(), Duration::from_secs(30));
+        let idle_timeout = p.duration("server.idle_timeout", s.idle_timeout.as_ref(), Duration::from_secs(10));
+        let body_timeout = p.duration("server.body_timeout", s.body_timeout.as_ref(), Duration::from_secs(30));
         for (key, d) in [("server.idle_timeout", idle_timeout), ("server.body_timeout", body_timeout)] {
             if d.is_zero() {
                 p.push(key, "must be more than 0");
@@ -665,7 +628,7 @@ impl Config {
         let limits = lanyard_runtime::Limits {
             fuel,
             memory_bytes: p.size("limits.memory", l.memory.as_ref(), d.memory_bytes, 1 << 20, 4 << 30),
-            deadline: p.duration("limits.timeout", l.timeout.as_deref(), d.deadline),
+            deadline: p.duration("limits.timeout", l.timeout.as_ref(), d.deadline),
             max_input_bytes: p.size("limits.max_input_bytes", l.max_input_bytes.as_ref(), d.max_input_bytes as u64, 1024, 64 << 20) as usize,
             max_output_bytes: p.size("limits.max_output_bytes", l.max_output_bytes.as_ref(), d.max_output_bytes as u64, 1024, 64 << 20) as usize,
             max_record_bytes: p.size("limits.max_record_bytes", l.max_record_bytes.as_ref(), d.max_record_bytes as u64, 1024, 16 << 20) as usize,
@@ -680,7 +643,7 @@ impl Config {
 
         // [loop_protection]
         let loop_protection = LoopProtection {
-            window: p.duration("loop_protection.window", raw.loop_protection.window.as_deref(), Duration::from_secs(60)),
+            window: p.duration("loop_protection.window", raw.loop_protection.window.as_ref(), Duration::from_secs(60)),
             max_runs: raw.loop_protection.max_runs.unwrap_or(20),
         };
         if loop_protection.max_runs == 0 {
@@ -694,10 +657,10 @@ impl Config {
         let h = &raw.history;
         let history = HistoryConfig {
             retention: lanyard_store::RetentionPolicy {
-                max_age: h.max_age.as_deref().map(|t| p.duration("history.max_age", Some(t), Duration::ZERO)),
+                max_age: h.max_age.as_ref().map(|t| p.duration("history.max_age", Some(t), Duration::ZERO)),
                 max_runs_per_flow: h.max_runs_per_flow,
             },
-            prune_every: p.duration("history.prune_every", h.prune_every.as_deref(), Duration::from_secs(3600)),
+            prune_every: p.duration("history.prune_every", h.prune_every.as_ref(), Duration::from_secs(3600)),
         };
         if history.retention.max_runs_per_flow == Some(0) {
             p.push("history.max_runs_per_flow", "must be at least 1 (leave it out to keep every run)");
@@ -776,8 +739,8 @@ impl Config {
         };
         let poll = PollConfig {
             enabled: raw.poll.enabled.unwrap_or(false),
-            interval: p.duration("poll.interval", raw.poll.interval.as_deref(), Duration::from_secs(15)),
-            lookback: p.duration("poll.lookback", raw.poll.lookback.as_deref(), Duration::from_secs(300)),
+            interval: p.duration("poll.interval", raw.poll.interval.as_ref(), Duration::from_secs(15)),
+            lookback: p.duration("poll.lookback", raw.poll.lookback.as_ref(), Duration::from_secs(300)),
         };
         if poll.enabled && !orgs.iter().any(|o| !matches!(o.setup, OktaSetup::None)) {
             p.push("poll.enabled", "polling the System Log needs an `[okta]` org");
@@ -1016,10 +979,10 @@ impl Problems {
         }
     }
 
-    fn duration(&mut self, key: &str, text: Option<&str>, default: Duration) -> Duration {
-        match text {
+    fn duration(&mut self, key: &str, raw: Option<&RawDuration>, default: Duration) -> Duration {
+        match raw {
             None => default,
-            Some(t) => match lanyard_flow::model::parse_duration(t) {
+            Some(t) => match t.duration() {
                 Ok(d) => d,
                 Err(e) => {
                     self.push(key, e);
@@ -1029,8 +992,8 @@ impl Problems {
         }
     }
 
-    fn size(&mut self, key: &str, size: Option<&Size>, default: u64, min: u64, max: u64) -> u64 {
-        match size.map(Size::bytes) {
+    fn size(&mut self, key: &str, size: Option<&RawSize>, default: u64, min: u64, max: u64) -> u64 {
+        match size.map(RawSize::bytes) {
             None => default,
             Some(Ok(n)) if (min..=max).contains(&n) => n,
             Some(Ok(n)) => {
@@ -1202,8 +1165,6 @@ grants = ["connection:it-slack", "files:/etc"]
         assert_eq!(c.server.reserved_connections, DEFAULT_RESERVED_CONNECTIONS);
         assert_eq!((c.server.idle_timeout, c.server.body_timeout), (Duration::from_secs(10), Duration::from_secs(30)));
         assert!(matches!(c.orgs[0].setup, OktaSetup::Sandbox { .. }));
-        assert_eq!(parse_size("512KiB").unwrap(), 512 << 10);
-        assert!(parse_size("5 furlongs").is_err());
     }
 
     #[test]

@@ -37,12 +37,12 @@ use crate::journal::{RunCards, StoreJournal};
 use crate::metrics as m;
 use crate::queue::{RunQueue, RunTask};
 use crate::shutdown::{self, Shutdown, ShutdownTrigger};
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use lanyard_core::history::{RunRecord, RunStatus, StepRecord, TriggerInfo};
 use lanyard_core::okta::OktaApi;
 use lanyard_core::{Clock, Redactor, SystemClock};
-use lanyard_flow::interp::{run_flow, Env, FlowLookup, RunLimits, RunStart, Sleeper};
+use lanyard_core::TokioSleeper;
+use lanyard_flow::interp::{run_flow, Env, FlowLookup, RunLimits, RunStart};
 use lanyard_flow::model::Flow;
 use lanyard_flow::SourceFile;
 use lanyard_runtime::{Capabilities, LoadedCard, Runtime, RuntimeConfig};
@@ -1412,7 +1412,7 @@ impl Engine {
         tokio::spawn(async move {
             let trigger = TriggerInfo::Flow {
                 parent_run: parent.clone(),
-                parent_step: "error_flow".into(),
+                parent_step: TriggerInfo::ERROR_FLOW_STEP.into(),
             };
             let opts = StartOptions {
                 force: true,
@@ -1607,16 +1607,6 @@ fn prefer_last_by_name(files: Vec<SourceFile>, _cards: &CardSet) -> Vec<SourceFi
         .filter(|(i, f)| *i + 1 == n || last.is_none() || name_of(f) != last)
         .map(|(_, f)| f)
         .collect()
-}
-
-/// Waits between retries on tokio's timer.
-pub struct TokioSleeper;
-
-#[async_trait]
-impl Sleeper for TokioSleeper {
-    async fn sleep(&self, d: Duration) {
-        tokio::time::sleep(d).await;
-    }
 }
 
 /// A reload was refused; the old flows stay.

@@ -51,6 +51,7 @@
 use crate::cards::{CardSet, CardSource};
 use crate::config::Config;
 use lanyard_core::okta::OktaScope;
+use lanyard_core::grants::effective_grants;
 use lanyard_core::{Grant, Grants};
 use lanyard_flow::model::{CardRef, CardVersion, Flow};
 use lanyard_flow::{CardCatalog, CardSummary, SourceFile};
@@ -325,52 +326,8 @@ pub enum GrantMode {
     Replace,
 }
 
-/// Every grant in a set, in a stable order.
-pub fn grant_list(g: &Grants) -> Vec<Grant> {
-    let mut out: Vec<Grant> = g.okta.iter().map(|s| Grant::Okta(s.as_str().to_string())).collect();
-    out.extend(g.okta_api.iter().map(|s| Grant::Okta(format!("api:{s}"))));
-    out.extend(g.http_hosts.iter().map(|h| Grant::HttpHost(h.clone())));
-    out.extend(g.connections.iter().map(|c| Grant::Connection(c.clone())));
-    out.extend(g.tables.iter().map(|t| Grant::Table(t.clone())));
-    if g.mail {
-        out.push(Grant::Mail);
-    }
-    out
-}
-
 fn strings(g: &Grants) -> Vec<String> {
-    grant_list(g).iter().map(Grant::to_string).collect()
-}
-
-/// The requested grants that `effective` leaves out. A requested `*` is met by
-/// any concrete name.
-pub fn missing_grants(requested: &Grants, effective: &Grants) -> Vec<Grant> {
-    let mut out = Vec::new();
-    for scope in &requested.okta {
-        if !effective.okta.contains(scope) {
-            out.push(Grant::Okta(scope.as_str().to_string()));
-        }
-    }
-    for h in &requested.http_hosts {
-        if !effective.http_hosts.contains(h) {
-            out.push(Grant::HttpHost(h.clone()));
-        }
-    }
-    let met = |asked: &str, given: &BTreeSet<String>| if asked == "*" { !given.is_empty() } else { given.contains(asked) };
-    for c in &requested.connections {
-        if !met(c, &effective.connections) {
-            out.push(Grant::Connection(c.clone()));
-        }
-    }
-    for t in &requested.tables {
-        if !met(t, &effective.tables) {
-            out.push(Grant::Table(t.clone()));
-        }
-    }
-    if requested.mail && !effective.mail {
-        out.push(Grant::Mail);
-    }
-    out
+    g.list().iter().map(Grant::to_string).collect()
 }
 
 /// Whether a version is held: it asks for something and no operator has
@@ -383,7 +340,7 @@ pub fn is_held(entry: &CardEntry, configured: Option<&Grants>) -> bool {
 /// that approves it. Kind `denied`, not retryable (an operator must act).
 pub fn held_error(entry: &crate::cards::CardVersionEntry) -> lanyard_core::CardError {
     let asked = strings(&entry.requested).join(", ");
-    let approve = approve_command(&entry.name, &entry.version, &missing_grants(&entry.requested, &Grants::none()))
+    let approve = approve_command(&entry.name, &entry.version, &entry.requested.missing_from(&Grants::none()))
         .unwrap_or_default();
     lanyard_core::CardError::denied(format!(
         "card {}@{} is held until an operator decides on the grants it asks for ({asked}); approve them with `{approve}` \
@@ -412,12 +369,8 @@ pub fn approve_command(name: &str, version: &str, missing: &[Grant]) -> Option<S
 /// The view of one entry, given what lanyard.toml grants its name.
 pub fn card_view(entry: &CardEntry, configured: Option<&Grants>, used_by: Option<Vec<String>>) -> CardView {
     let info = &entry.info;
-    let mut given = configured.cloned().unwrap_or_default();
-    if let Some(g) = &entry.granted {
-        given = crate::cards::grants_union(&given, g);
-    }
-    let effective = given.intersect(&entry.requested);
-    let missing = missing_grants(&entry.requested, &effective);
+    let effective = effective_grants(&entry.requested, configured, entry.granted.as_ref(), false);
+    let missing = entry.requested.missing_from(&effective);
     let state = if entry.requested == Grants::none() {
         GrantState::NoneNeeded
     } else if is_held(entry, configured) {
@@ -735,7 +688,7 @@ impl Registry {
         }
         let given = Grants::from_list(grants).map_err(RegistryError::BadRequest)?;
         let granted = match (mode, &entry.granted) {
-            (GrantMode::Add, Some(before)) => crate::cards::grants_union(before, &given),
+            (GrantMode::Add, Some(before)) => before.union(&given),
             _ => given,
         };
         let updated = self.store.set_grants(&entry.name, &entry.version, Some(granted)).await?;
@@ -985,12 +938,10 @@ mod tests {
     }
 
     #[test]
-    fn missing_grants_count_a_wildcard_as_met_by_any_name() {
+    fn approving_a_wildcard_asks_for_a_name() {
         let asked = Grants::from_list(&[Grant::Connection("*".into()), Grant::Okta("okta.users.read".into())]).unwrap();
-        let given = Grants::from_list(&[Grant::Connection("jamf".into())]).unwrap();
-        assert_eq!(missing_grants(&asked, &given.intersect(&asked)), vec![Grant::Okta("okta.users.read".into())]);
         assert_eq!(
-            approve_command("acme.x", "1.0.0", &missing_grants(&asked, &Grants::none())).unwrap(),
+            approve_command("acme.x", "1.0.0", &asked.missing_from(&Grants::none())).unwrap(),
             "lanyard card grant acme.x@1.0.0 okta:okta.users.read connection:<name>"
         );
     }

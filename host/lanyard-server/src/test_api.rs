@@ -21,7 +21,8 @@
 //! Everything it answers comes from a card call or the history and goes
 //! through the engine's `Redactor` first.
 
-use crate::engine::{Engine, StartOptions, TokioSleeper};
+use crate::engine::{Engine, StartOptions};
+use lanyard_core::TokioSleeper;
 use crate::flows::FlowSet;
 use crate::server::{allow, bad_request, decode_segment, internal, json_response, parse_json, read_body, require_admin, require_json, ApiError, Resp};
 use async_trait::async_trait;

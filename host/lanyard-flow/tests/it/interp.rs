@@ -108,7 +108,7 @@ async fn retries_back_off_and_honour_rate_limit_resets() {
     let out = run(&f, &h, json!({})).await;
     assert_eq!(out.status, RunStatus::Succeeded);
     assert_eq!(
-        h.sleeper.slept(),
+        h.sleeper.waits(),
         [
             Duration::from_secs(2),
             Duration::from_secs(7),
@@ -142,7 +142,7 @@ async fn retries_stop_at_errors_that_are_not_retryable_and_at_the_last_attempt()
     let out = run(&f, &h, json!({})).await;
     assert_eq!(out.status, RunStatus::Failed);
     assert_eq!(h.cards.calls().len(), 1);
-    assert!(h.sleeper.slept().is_empty());
+    assert!(h.sleeper.waits().is_empty());
     let e = out.error.unwrap();
     assert_eq!(
         (e.kind, e.step.as_deref(), e.card.as_deref()),
@@ -349,7 +349,7 @@ async fn fail_step_message_and_kind() {
         Some(json!({"ok": true, "login": "al@acme.com"}))
     );
     let call = &h.cards.calls()[0];
-    assert_eq!(call.limits.timeout, Some(Duration::from_secs(5)));
+    assert_eq!(call.limits.deadline, Some(Duration::from_secs(5)));
     assert_eq!(call.limits.fuel, Some(1_000_000));
 }
 

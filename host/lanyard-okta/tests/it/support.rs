@@ -8,7 +8,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use lanyard_core::ManualClock;
 use lanyard_okta::sandbox::{RunningSandbox, SandboxConfig, SandboxOrg};
-use lanyard_okta::{Auth, ManualSleeper, OktaClient, OktaConfig};
+use lanyard_okta::{Auth, OktaClient, OktaConfig, RecordingSleeper};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,7 +21,7 @@ pub fn start_time() -> DateTime<Utc> {
 
 pub struct Env {
     pub clock: Arc<ManualClock>,
-    pub sleeper: Arc<ManualSleeper>,
+    pub sleeper: Arc<RecordingSleeper>,
     pub sandbox: RunningSandbox,
 }
 
@@ -34,7 +34,7 @@ impl Env {
         let clock = Arc::new(ManualClock::new(start_time()));
         let org = SandboxOrg::new(config, clock.clone());
         let sandbox = RunningSandbox::start(org).await.expect("sandbox starts");
-        let sleeper = Arc::new(ManualSleeper::new(clock.clone()));
+        let sleeper = Arc::new(RecordingSleeper::advancing(clock.clone()));
         Env {
             clock,
             sleeper,

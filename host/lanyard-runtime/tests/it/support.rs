@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use lanyard_cards::test_cards;
-use lanyard_core::caps::{HttpApi, HttpRequest, HttpResponse, MailApi, MailMessage, TableQuery, TableRow, TablesApi};
+pub use lanyard_core::testing::{FakeHttp, FakeMail, FakeTables};
 use lanyard_core::okta::{
     ApiRequest, ApiResponse, AppLink, Factor, Group, LifecycleOp, LogQuery, OktaApi, OktaWrite, ProfileUpdate, User, UserQuery,
 };
@@ -219,65 +219,6 @@ impl OktaApi for FakeOkta {
     }
 }
 
-/// Answers every request with 200 and the request line; records requests.
-#[derive(Default)]
-pub struct FakeHttp {
-    pub requests: Mutex<Vec<HttpRequest>>,
-}
-
-#[async_trait]
-impl HttpApi for FakeHttp {
-    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, CardError> {
-        let body = format!("{} {}", request.method.as_str(), request.url).into_bytes();
-        self.requests.lock().unwrap().push(request);
-        Ok(HttpResponse { status: 200, headers: vec![], body })
-    }
-}
-
-#[derive(Default)]
-pub struct FakeTables {
-    pub rows: Mutex<BTreeMap<(String, String), Value>>,
-}
-
-#[async_trait]
-impl TablesApi for FakeTables {
-    async fn get(&self, table: &str, key: &str) -> Result<Option<Value>, CardError> {
-        Ok(self.rows.lock().unwrap().get(&(table.into(), key.into())).cloned())
-    }
-    async fn put(&self, table: &str, key: &str, value: Value) -> Result<WriteOutcome, CardError> {
-        let old = self.rows.lock().unwrap().insert((table.into(), key.into()), value.clone());
-        Ok(if old == Some(value) { WriteOutcome::Unchanged } else { WriteOutcome::Changed })
-    }
-    async fn delete(&self, table: &str, key: &str) -> Result<WriteOutcome, CardError> {
-        let old = self.rows.lock().unwrap().remove(&(table.into(), key.into()));
-        Ok(if old.is_some() { WriteOutcome::Changed } else { WriteOutcome::Unchanged })
-    }
-    async fn find(&self, table: &str, q: &TableQuery) -> Result<Vec<TableRow>, CardError> {
-        let prefix = q.key_prefix.clone().unwrap_or_default();
-        Ok(self
-            .rows
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|((t, k), _)| t == table && k.starts_with(&prefix))
-            .map(|((_, k), v)| TableRow { key: k.clone(), value: v.clone() })
-            .collect())
-    }
-}
-
-#[derive(Default)]
-pub struct FakeMail {
-    pub sent: Mutex<Vec<MailMessage>>,
-}
-
-#[async_trait]
-impl MailApi for FakeMail {
-    async fn send(&self, message: MailMessage) -> Result<String, CardError> {
-        self.sent.lock().unwrap().push(message);
-        Ok("<1@relay.example>".into())
-    }
-}
-
 pub struct Fakes {
     pub okta: Arc<FakeOkta>,
     pub http: Arc<FakeHttp>,
@@ -289,7 +230,7 @@ impl Fakes {
     pub fn new() -> Self {
         Fakes {
             okta: FakeOkta::with_user(user("00u1", "ada@example.com")),
-            http: Arc::default(),
+            http: Arc::new(FakeHttp::echoing()),
             tables: Arc::default(),
             mail: Arc::default(),
         }

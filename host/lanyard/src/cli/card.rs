@@ -10,6 +10,7 @@ use anyhow::{Context as _, bail};
 use async_trait::async_trait;
 use lanyard_core::caps::{MailApi, TableQuery, TableRow, TablesApi};
 use lanyard_core::okta::OktaApi;
+use lanyard_core::units::{self, parse_size};
 use lanyard_core::{CallContext, CardError, Grant, Grants, SystemClock, WriteOutcome};
 use lanyard_okta::sandbox::{RunningSandbox, SandboxConfig, SandboxOrg};
 use lanyard_okta::{Auth, OktaCapability, OktaClient, OktaConfig};
@@ -71,10 +72,10 @@ pub struct RunArgs {
     /// Fuel for the call (about one unit per wasm instruction).
     #[arg(long)]
     pub fuel: Option<u64>,
-    /// Wall-clock deadline, for example `500ms`, `5s`, `1m`.
+    /// Wall-clock deadline, for example `500ms`, `5s`, `1m`, `1.5s`.
     #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Option<Duration>,
-    /// Memory limit, for example `64MiB`, `512KiB`, `1GiB`.
+    /// Memory limit, for example `64MiB`, `512k`, `1g`.
     #[arg(long, value_parser = parse_size, value_name = "SIZE")]
     pub memory: Option<u64>,
     /// Record writes instead of doing them, as a Test Flow dry run does.
@@ -289,41 +290,14 @@ fn human_size(bytes: u64) -> String {
     }
 }
 
-/// `500ms`, `5s`, `2m`, or a bare number of seconds.
+/// `--timeout`: a duration (`lanyard_core::units`), more than zero and less
+/// than a day.
 fn parse_duration(s: &str) -> anyhow::Result<Duration> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num.parse().with_context(|| format!("`{s}` is not a duration like 500ms, 5s or 1m"))?;
-    let secs = match unit.trim() {
-        "ms" => n / 1000.0,
-        "" | "s" => n,
-        "m" => n * 60.0,
-        other => bail!("unknown duration unit `{other}` (use ms, s or m)"),
-    };
-    if !(secs > 0.0 && secs < 86_400.0) {
-        bail!("`{s}` is out of range");
+    let d = units::parse_duration(s)?;
+    if d.is_zero() || d >= Duration::from_secs(86_400) {
+        bail!("`{}` is out of range", s.trim());
     }
-    Ok(Duration::from_secs_f64(secs))
-}
-
-/// `64MiB`, `512KiB`, `1GiB`, `1000000` (bytes); `MB`/`KB`/`GB` are decimal.
-fn parse_size(s: &str) -> anyhow::Result<u64> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num.parse().with_context(|| format!("`{s}` is not a size like 64MiB"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kib" | "k" => 1 << 10,
-        "mib" | "m" => 1 << 20,
-        "gib" | "g" => 1 << 30,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        other => bail!("unknown size unit `{other}` (use KiB, MiB or GiB)"),
-    };
-    n.checked_mul(mult).with_context(|| format!("`{s}` is too large"))
+    Ok(d)
 }
 
 /// What one `card run` call may use, and what has to stay up while it runs.

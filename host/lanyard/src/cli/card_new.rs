@@ -12,6 +12,7 @@
 //! This module only writes files into a directory that is new or empty: it never
 //! overwrites anything, runs no tool and touches no network.
 
+use super::toml_text::toml_string;
 use anyhow::{Context, bail};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -475,19 +476,6 @@ fn render(template: &str, vars: &[(&str, &str)]) -> anyhow::Result<String> {
     }
     out.push_str(rest);
     Ok(out)
-}
-
-fn toml_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 fn prepare_dir(dir: &Path) -> anyhow::Result<()> {

@@ -32,11 +32,12 @@
 mod jamf;
 mod saas;
 
+use super::toml_text::toml_string;
 use anyhow::{Context as _, bail};
 use lanyard_connect::sandbox::{
     SlackConfig, SlackStandIn, SlackStandInHandle, SmtpSink, SmtpSinkConfig, SmtpSinkHandle, SmtpTls,
 };
-use lanyard_core::history::{RunRecord, RunStatus, TriggerInfo};
+use lanyard_core::history::{RunRecord, RunStatus};
 use lanyard_core::okta::{LifecycleOp, User};
 use lanyard_core::SystemClock;
 use lanyard_okta::sandbox::{SandboxAdmin, SandboxConfig, SandboxOrg};
@@ -581,14 +582,7 @@ fn spawn_trace_printer(engine: Engine, config_path: PathBuf) -> watch::Receiver<
 }
 
 fn trace_text(run: &RunRecord, steps: &[lanyard_core::history::StepRecord], config_path: &Path) -> String {
-    let trigger = match &run.trigger {
-        TriggerInfo::Okta { event_type, .. } => event_type.clone(),
-        TriggerInfo::Schedule { .. } => "schedule".into(),
-        TriggerInfo::Api => "api".into(),
-        TriggerInfo::Flow { .. } => "helper call".into(),
-        TriggerInfo::Manual => "run now".into(),
-        TriggerInfo::Rerun { of } => format!("re-run of {of}"),
-    };
+    let trigger = run.trigger.summary();
     let trace = lanyard_flow::render_trace(run, steps, &lanyard_flow::TraceOptions::default());
     let lines: Vec<&str> = trace.lines().collect();
     let mut out = format!("\n--- run of \"{}\" ({trigger}): {}\n", run.flow, run.status);
@@ -819,21 +813,6 @@ root_certificate_pem = """
     ))
 }
 
-/// A TOML basic string.
-fn toml_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// Make the data directory the demo's own, with an empty store: a directory
 /// that exists, is not empty and has no demo marker is refused, never emptied.
 fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
@@ -975,11 +954,6 @@ mod tests {
             encode_segment("MFA Reminder: Email"),
             "MFA%20Reminder%3A%20Email"
         );
-    }
-
-    #[test]
-    fn toml_strings_escape() {
-        assert_eq!(toml_string(r#"C:\flows "x""#), r#""C:\\flows \"x\"""#);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use anyhow::{bail, Context as _};
 use chrono::{DateTime, Utc};
-use lanyard_core::history::{RunRecord, RunStatus, StepRecord, TriggerInfo};
+use lanyard_core::history::{RunRecord, RunStatus, StepRecord};
 use lanyard_server::Config;
 use super::access::{self, Access};
 use lanyard_store::{RunFilter, RunPage, SharedStore, StoreErrorKind};
@@ -56,7 +56,7 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    match lanyard_flow::model::parse_duration(s) {
+    match lanyard_core::units::parse_duration(s) {
         Ok(ago) => chrono::Duration::from_std(ago)
             .ok()
             .and_then(|ago| Utc::now().checked_sub_signed(ago))
@@ -219,18 +219,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn trigger_text(t: &TriggerInfo) -> String {
-    match t {
-        TriggerInfo::Okta { event_type, .. } => format!("okta {event_type}"),
-        TriggerInfo::Schedule { .. } => "schedule".into(),
-        TriggerInfo::Api => "api".into(),
-        TriggerInfo::Flow { parent_step, .. } if parent_step == "error_flow" => "error flow".into(),
-        TriggerInfo::Flow { .. } => "flow".into(),
-        TriggerInfo::Manual => "manual".into(),
-        TriggerInfo::Rerun { of } => format!("re-run of {of}"),
-    }
-}
-
 /// The run list as an aligned table.
 pub fn table(runs: &[RunRecord]) -> String {
     let rows: Vec<[String; 6]> = runs
@@ -249,7 +237,7 @@ pub fn table(runs: &[RunRecord]) -> String {
                 r.id.clone(),
                 r.flow.clone(),
                 status,
-                trigger_text(&r.trigger),
+                r.trigger.summary(),
                 started.format("%Y-%m-%d %H:%M:%S").to_string(),
                 duration,
             ]

@@ -10,6 +10,7 @@ pub mod history;
 pub mod sandbox;
 pub mod serve;
 pub mod table;
+mod toml_text;
 
 /// The config a command reads the daemon's settings from: `--config`, else
 /// `./lanyard.toml` when there is one, else the sandbox defaults.
