@@ -345,14 +345,14 @@ fn backoff(interval: Duration, failures: u32) -> Duration {
     interval.saturating_mul(factor).min(MAX_BACKOFF).max(interval)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sandbox"))]
 mod tests {
     //! Against the sandbox org on a real socket, with the real client, store
     //! and intake; "restarts" reopen the store from its directory.
 
     use super::*;
     use lanyard_core::SystemClock;
-    use lanyard_okta::sandbox::{FaultRule, RunningSandbox, SandboxConfig, SandboxOrg};
+    use lanyard_sandbox::okta::{FaultRule, RunningSandbox, SandboxConfig, SandboxOrg};
     use lanyard_okta::{Auth, OktaConfig};
     use lanyard_store::EventInbox;
 
