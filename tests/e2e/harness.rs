@@ -3,12 +3,13 @@
 //! - the sandbox Okta org ([`SandboxOrg`], seeded) served on `127.0.0.1:0`,
 //!   on the system clock or on a [`ManualClock`] shared with the daemon;
 //! - the Slack stand-in (Web API, bot token checked) and the SMTP sink
-//!   (STARTTLS required, AUTH required), both from `lanyard-connect`;
-//! - a JAMF Pro stand-in ([`Jamf`]) for the custom card, which records every
-//!   request and checks its credentials, and the Zoom and Asana stand-ins
-//!   from `lanyard-connect`, which know every ACTIVE person of the org (by
-//!   email; no Asana tasks: a test adds those it needs);
-//! - a `lanyard.toml` in a temporary directory that points at all of them:
+//!   (STARTTLS required, AUTH required), both from `lanyard-sandbox`;
+//! - the JAMF Pro stand-in for the custom card, which records every request
+//!   and checks its credentials (no computers: a test adds those it needs),
+//!   and the Zoom and Asana stand-ins, which know every ACTIVE person of the
+//!   org (by email; no Asana tasks: a test adds those it needs);
+//! - a `lanyard.toml` in a temporary directory that points at all of them
+//!   (the same tables `lanyard demo` writes, `lanyard_sandbox::daemon_config`):
 //!   Okta is the sandbox reached over HTTP with the *service account's* API
 //!   token (so the daemon's own writes carry that actor, and the daemon finds
 //!   out who it is through `GET /api/v1/users/me`), connections `it-slack`,
@@ -30,22 +31,23 @@
 //! and events that the runs' own writes caused. Nothing sleeps for a guess.
 
 use chrono::{DateTime, Utc};
-use lanyard_connect::sandbox::{
-    AsanaConfig, AsanaStandIn, AsanaStandInHandle, AsanaUser, AsanaWorkspace, SlackConfig, SlackStandIn, SlackStandInHandle, SmtpSink,
-    SmtpSinkConfig, SmtpSinkHandle, SmtpTls, ZoomConfig, ZoomStandIn, ZoomStandInHandle, ZoomUser,
+use lanyard_sandbox::daemon_config::{Services, services_toml};
+use lanyard_sandbox::{
+    AsanaConfig, AsanaStandIn, AsanaStandInHandle, AsanaUser, AsanaWorkspace, JamfConfig, JamfStandIn, JamfStandInHandle, SlackConfig,
+    SlackStandIn, SlackStandInHandle, SmtpSink, SmtpSinkConfig, SmtpSinkHandle, SmtpTls, ZoomConfig, ZoomStandIn, ZoomStandInHandle,
+    ZoomUser,
 };
 use lanyard_core::history::{RunRecord, RunStatus, StepRecord};
 use lanyard_core::{Clock, ManualClock, SystemClock};
-use lanyard_okta::sandbox::{RunningSandbox, SandboxAdmin, SandboxConfig, SandboxOrg};
+use lanyard_sandbox::okta::{RunningSandbox, SandboxAdmin, SandboxConfig, SandboxOrg};
 use lanyard_okta::{Auth, EventHookSpec, OktaClient, OktaConfig};
 use lanyard_server::{Config, Engine, EngineOptions};
 use lanyard_store::{EventInbox, RunFilter, RunStore};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub const ADMIN_TOKEN: &str = "e2e-admin-token-4c1f";
 /// The `Authorization` header value the sandbox sends with every delivery.
@@ -148,7 +150,7 @@ pub struct World {
     pub clock: Option<Arc<ManualClock>>,
     pub slack: SlackStandInHandle,
     pub smtp: SmtpSinkHandle,
-    pub jamf: Jamf,
+    pub jamf: JamfStandInHandle,
     pub zoom: ZoomStandInHandle,
     pub asana: AsanaStandInHandle,
     pub engine: Engine,
@@ -208,7 +210,8 @@ impl World {
             },
         )
         .expect("the smtp sink starts");
-        let jamf = Jamf::start().await;
+        let jamf_config = JamfConfig { token: JAMF_TOKEN.into(), ..JamfConfig::default() };
+        let jamf = JamfStandIn::start(bind().await, jamf_config).expect("the jamf stand-in starts");
         let (zoom, asana) = saas_stand_ins(&org).await;
 
         let dir = tempfile::tempdir().expect("a temporary directory");
@@ -556,14 +559,15 @@ async fn bind() -> tokio::net::TcpListener {
 /// `text` (from [`config_text`]) with the world's org as the org `default`
 /// of `[okta.orgs.<name>]` and the embedded [`PREVIEW_ORG`] beside it.
 fn with_preview_org(text: &str) -> String {
-    let one = format!("[hooks.okta]\nsecret = {{ value = \"{HOOK_SECRET}\" }}\n\n# The sandbox org over HTTP, as lanyard's service account.\n[okta]\n");
-    assert!(text.contains(&one), "config_text names one org in [okta] and its hook in [hooks.okta]");
+    let hook = format!("[hooks.okta]\nsecret = {{ value = \"{HOOK_SECRET}\" }}\n");
+    assert_eq!(text.matches(&hook).count(), 1, "config_text names its hook in [hooks.okta]");
+    assert_eq!(text.matches("\n[okta]\n").count(), 1, "config_text names one org in [okta]");
     let default = format!(
-        "# The sandbox org over HTTP, as lanyard's service account: the org `default`,\n# whose hook delivers to /hooks/okta.\n[okta.orgs.default]\nhook_secret = {{ value = \"{HOOK_SECRET}\" }}\n"
+        "\n# The org `default`, whose hook delivers to /hooks/okta.\n[okta.orgs.default]\nhook_secret = {{ value = \"{HOOK_SECRET}\" }}\n"
     );
     format!(
         "{}\n# A second org, embedded in the daemon; its hook delivers to /hooks/okta/{PREVIEW_ORG}.\n[okta.orgs.{PREVIEW_ORG}]\nsandbox = true\nhook_secret = {{ value = \"{PREVIEW_HOOK_SECRET}\" }}\n",
-        text.replace(&one, &default)
+        text.replace(&hook, "").replace("\n[okta]\n", &default)
     )
 }
 
@@ -571,13 +575,23 @@ fn with_preview_org(text: &str) -> String {
 /// against this org and these services.
 /// `custom` is the base URLs of JAMF, Zoom and Asana.
 fn config_text(org: &SandboxOrg, sandbox_url: &str, slack: &SlackStandInHandle, smtp: &SmtpSinkHandle, custom: &[&str; 3], flows: &Path, hold_custom: bool) -> String {
-    let ca = smtp.ca_pem().expect("the sink offers TLS");
     let mut seed_grants = include_str!("../../flows/grants.toml").to_string();
     if hold_custom {
         const CUSTOM: &str = "[cards.\"acme.jamf-offboard\"]\ngrants = [\"connection:jamf\"]\n";
         assert!(seed_grants.contains(CUSTOM), "flows/grants.toml grants the custom card");
         seed_grants = seed_grants.replace(CUSTOM, "");
     }
+    let services = services_toml(&Services {
+        okta: (sandbox_url, org.service_token()),
+        slack,
+        smtp,
+        smtp_login: (SMTP_USER, SMTP_PASSWORD),
+        mail_from: (MAIL_FROM, MAIL_FROM_NAME),
+        jamf: (custom[0], JAMF_TOKEN),
+        zoom: (custom[1], ZOOM_TOKEN),
+        asana: (custom[2], ASANA_TOKEN),
+    })
+    .expect("the sink offers TLS");
     format!(
         r#"# The seed use cases' daemon (written by tests/e2e/harness.rs).
 [server]
@@ -592,237 +606,15 @@ shutdown_grace = "5s"
 [hooks.okta]
 secret = {{ value = "{HOOK_SECRET}" }}
 
-# The sandbox org over HTTP, as lanyard's service account.
-[okta]
-org_url = "{sandbox_url}"
-auth = {{ ssws = {{ value = "{service}" }} }}
-
 # The tests fire schedules themselves (with the manual clock).
 [schedules]
 enabled = false
 
-[connections.it-slack]
-base_url = "{slack}"
-auth = {{ bearer = {{ value = "{slack_token}" }} }}
-allow_private = true
-
-[connections.jamf]
-base_url = "{jamf}"
-auth = {{ bearer = {{ value = "{JAMF_TOKEN}" }} }}
-allow_private = true
-timeout = "15s"
-
-[connections.zoom]
-base_url = "{zoom}"
-auth = {{ bearer = {{ value = "{ZOOM_TOKEN}" }} }}
-allow_private = true
-timeout = "15s"
-
-[connections.asana]
-base_url = "{asana}"
-auth = {{ bearer = {{ value = "{ASANA_TOKEN}" }} }}
-allow_private = true
-timeout = "15s"
-
-[mail]
-host = "127.0.0.1"
-port = {smtp_port}
-tls = "starttls"
-username = "{SMTP_USER}"
-password = {{ value = "{SMTP_PASSWORD}" }}
-from = {{ address = "{MAIL_FROM}", name = "{MAIL_FROM_NAME}" }}
-timeout = "10s"
-root_certificate_pem = """
-{ca}"""
-
+{services}
 {seed_grants}"#,
-        seed_grants = seed_grants,
         flows = flows.display(),
         cache = card_cache().display(),
-        service = org.service_token(),
-        slack = slack.api_base_url(),
-        slack_token = slack.config().bot_token,
-        jamf = custom[0],
-        zoom = custom[1],
-        asana = custom[2],
-        smtp_port = smtp.addr().port(),
     )
-}
-
-// ---------------------------------------------------------------------------
-// JAMF Pro
-
-/// One request the JAMF stand-in received.
-#[derive(Debug, Clone)]
-pub struct JamfRequest {
-    pub method: String,
-    /// Path and query, as sent.
-    pub target: String,
-    /// Lower-case names.
-    pub headers: BTreeMap<String, String>,
-    pub body: Vec<u8>,
-}
-
-impl JamfRequest {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(String::as_str)
-    }
-}
-
-#[derive(Default)]
-struct JamfState {
-    /// Computers (JAMF's inventory records) by the user's email.
-    computers: BTreeMap<String, Vec<Value>>,
-    requests: Vec<JamfRequest>,
-    commands: u32,
-}
-
-/// A JAMF Pro stand-in on `127.0.0.1:0`: the computer inventory search
-/// (`GET /api/v1/computers-inventory` with an RSQL email filter) and MDM
-/// commands (`POST /api/v2/mdm/commands`), bearer token checked, every
-/// request kept. One request per connection.
-pub struct Jamf {
-    port: u16,
-    state: Arc<Mutex<JamfState>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Jamf {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Jamf {
-    async fn start() -> Jamf {
-        let listener = bind().await;
-        let port = listener.local_addr().unwrap().port();
-        let state = Arc::new(Mutex::new(JamfState::default()));
-        let shared = state.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((conn, _)) = listener.accept().await {
-                let state = shared.clone();
-                tokio::spawn(async move { serve_one(conn, state).await });
-            }
-        });
-        Jamf { port, state, task }
-    }
-
-    pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// JAMF has these computers for the user with this email: `(id, name,
-    /// management id)`; no management id means the computer is not managed.
-    pub fn add_computers(&self, email: &str, computers: &[(u32, &str, Option<&str>)]) {
-        let records = computers
-            .iter()
-            .map(|(id, name, mid)| {
-                json!({
-                    "id": id.to_string(),
-                    "general": { "name": name, "managementId": mid, "lastContactTime": "2026-02-27T16:40:00Z" },
-                    "hardware": { "serialNumber": format!("C02E2E{id:04}") },
-                    "userAndLocation": { "email": email }
-                })
-            })
-            .collect();
-        self.state.lock().unwrap().computers.insert(email.to_string(), records);
-    }
-
-    pub fn requests(&self) -> Vec<JamfRequest> {
-        self.state.lock().unwrap().requests.clone()
-    }
-}
-
-async fn serve_one(mut conn: tokio::net::TcpStream, state: Arc<Mutex<JamfState>>) {
-    const MAX: usize = 1 << 20;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        match conn.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) if buf.len() + n > MAX => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next().unwrap_or("").split(' ');
-    let method = first.next().unwrap_or("").to_string();
-    let target = first.next().unwrap_or("").to_string();
-    let headers: BTreeMap<String, String> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0).min(MAX);
-    while buf.len() < head_end + len {
-        match conn.read(&mut chunk).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    let request = JamfRequest {
-        method,
-        target,
-        headers,
-        body: buf[head_end..(head_end + len).min(buf.len())].to_vec(),
-    };
-    let (status, body) = {
-        let mut s = state.lock().unwrap();
-        let answer = answer(&mut s, &request);
-        s.requests.push(request);
-        answer
-    };
-    let body = serde_json::to_vec(&body).unwrap();
-    let head = format!(
-        "HTTP/1.1 {status} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        if status < 300 { "OK" } else { "Error" },
-        body.len()
-    );
-    let _ = conn.write_all(head.as_bytes()).await;
-    let _ = conn.write_all(&body).await;
-    let _ = conn.shutdown().await;
-}
-
-fn answer(state: &mut JamfState, r: &JamfRequest) -> (u16, Value) {
-    let error = |status: u16, code: &str, text: &str| {
-        (status, json!({ "httpStatus": status, "errors": [{ "code": code, "description": text }] }))
-    };
-    if r.header("authorization") != Some(format!("Bearer {JAMF_TOKEN}").as_str()) {
-        return error(401, "INVALID_TOKEN", "missing or wrong bearer token");
-    }
-    let (path, query) = r.target.split_once('?').unwrap_or((&r.target, ""));
-    match (r.method.as_str(), path) {
-        ("GET", "/api/v1/computers-inventory") => {
-            let params: BTreeMap<String, String> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
-            let Some(email) = params
-                .get("filter")
-                .and_then(|f| f.strip_prefix("userAndLocation.email==\""))
-                .and_then(|f| f.strip_suffix('"'))
-            else {
-                return error(400, "INVALID_FILTER", "only userAndLocation.email==\"...\" is supported here");
-            };
-            let found = state.computers.get(email).cloned().unwrap_or_default();
-            (200, json!({ "totalCount": found.len(), "results": found }))
-        }
-        ("POST", "/api/v2/mdm/commands") => {
-            let body = r.json();
-            if body["clientData"][0]["managementId"].as_str().is_none() || body["commandData"]["commandType"].as_str().is_none() {
-                return error(400, "INVALID_FIELD", "clientData[0].managementId and commandData.commandType are required");
-            }
-            state.commands += 1;
-            let id = format!("cmd-{:04}", state.commands);
-            (201, json!([{ "id": id, "href": format!("/api/v2/mdm/commands/{id}") }]))
-        }
-        _ => error(404, "NOT_FOUND", "no such route in the stand-in"),
-    }
 }
 
 /// The one step whose path is `<id>` or ends in `/<id>`.
@@ -842,6 +634,6 @@ pub fn by_card(steps: &[StepRecord], name: &str) -> Option<StepRecord> {
 }
 
 /// A message's text with CRLF line ends made LF and the trailing newline dropped.
-pub fn mail_text(m: &lanyard_connect::sandbox::ReceivedMail) -> String {
+pub fn mail_text(m: &lanyard_sandbox::ReceivedMail) -> String {
     m.text.clone().unwrap_or_default().replace("\r\n", "\n").trim_end_matches('\n').to_string()
 }

@@ -135,7 +135,7 @@ fn a_manager(w: &World, department: &str) -> User {
 }
 
 async fn hire(w: &World, first: &str, last: &str, extra: &[(&str, &str)]) -> User {
-    let profile = lanyard_okta::sandbox::new_user_profile(first, last, "acme.example", extra);
+    let profile = lanyard_sandbox::okta::new_user_profile(first, last, "acme.example", extra);
     w.admin.create_user(&profile, true, &[]).await.expect("the admin creates the user")
 }
 
@@ -1074,7 +1074,7 @@ async fn new_hires_get_their_departments_apps_assigned_directly() {
     // Okta refuses the first assignment of Gong (as it does an app the admin
     // turned off for provisioning): IT is told, and the rest still happens.
     w.sandbox_admin
-        .inject(&lanyard_okta::sandbox::FaultRule {
+        .inject(&lanyard_sandbox::okta::FaultRule {
             status: 403,
             count: 1,
             path_prefix: Some(format!("/api/v1/apps/{gong}/users")),

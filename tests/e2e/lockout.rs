@@ -7,7 +7,7 @@
 //! Slack.
 
 use crate::harness::{by_card, mail_text, prof, World, LOCKOUT, MAIL_FROM, MAIL_FROM_NAME, SMTP_USER};
-use lanyard_connect::sandbox::{MailAddress, SlackRequestKind};
+use lanyard_sandbox::{MailAddress, SlackRequestKind};
 use lanyard_core::history::TriggerInfo;
 use serde_json::json;
 use std::collections::BTreeMap;

@@ -5,7 +5,8 @@
 //! org delivering real Event Hooks to the daemon in-process, Slack, SMTP and
 //! JAMF, Zoom and Asana stand-ins on real sockets, and the flows of `flows/`.
 //! `console` drives the web console in a real browser (`browser`);
-//! `example_cards` runs the example cards' own tests.
+//! `example_cards` runs the example cards' own tests, `guest_tests` those of
+//! the built-in and test cards and the SDK.
 
 mod browser;
 mod harness;
@@ -15,6 +16,7 @@ mod console;
 mod error_flow;
 mod example_cards;
 mod flows_valid;
+mod guest_tests;
 mod library;
 mod lockout;
 mod mfa_reminder;

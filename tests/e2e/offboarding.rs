@@ -9,10 +9,10 @@
 //! Asana refuse, IT is told what to do by hand and the run goes on.
 
 use crate::harness::{prof, World, ASANA_TOKEN, ASANA_WORKSPACE, JAMF_TOKEN, OFFBOARDING, SMTP_PASSWORD, ZOOM_TOKEN};
-use lanyard_connect::sandbox::AsanaTask;
+use lanyard_sandbox::AsanaTask;
 use lanyard_core::history::TriggerInfo;
 use lanyard_core::okta::LifecycleOp;
-use lanyard_connect::sandbox::SlackRequestKind;
+use lanyard_sandbox::SlackRequestKind;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -164,7 +164,7 @@ pub async fn leavers_are_offboarded(w: &World, flow: &str, apps: Apps) {
     );
     assert_eq!((seen[1].method.as_str(), seen[1].target.as_str()), ("POST", "/api/v2/mdm/commands"));
     assert_eq!(
-        seen[1].json(),
+        seen[1].json.clone().unwrap_or_default(),
         json!({
             "clientData": [{ "managementId": "mgmt-17" }],
             "commandData": { "commandType": "DEVICE_LOCK", "pin": pin, "message": "This Mac belongs to Acme. Please return it to IT." }

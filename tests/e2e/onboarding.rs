@@ -15,7 +15,7 @@ use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 
 async fn hire(w: &World, first: &str, last: &str, department: &str, title: &str) -> User {
-    let profile = lanyard_okta::sandbox::new_user_profile(
+    let profile = lanyard_sandbox::okta::new_user_profile(
         first,
         last,
         "acme.example",

@@ -15,14 +15,13 @@
 //! (or `$LANYARD_CACHE_DIR`): CI keeps both between runs with the target dir.
 
 use lanyard_core::history::{RunRecord, RunStatus, TriggerInfo};
+use lanyard_sandbox::{Script, ScriptedStandIn, ScriptedStandInHandle, StandInRequest};
 use lanyard_server::{Config, Engine, EngineOptions, StartOptions};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const ADMIN: &str = "polyglot-admin-token";
 const JAMF_TOKEN: &str = "jamf-secret-token-7f3a";
@@ -88,93 +87,11 @@ fn build_card(lang: &str, dir: &str, out_name: &str, sources: &[&str]) -> (PathB
 
 // -- HTTP stand-ins ----------------------------------------------------------
 
-/// One request a stand-in received.
-#[derive(Debug, Clone)]
-struct Seen {
-    method: String,
-    target: String,
-    headers: BTreeMap<String, String>,
-    body: Vec<u8>,
-}
-
-impl Seen {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-}
-
-type Responder = dyn Fn(&Seen) -> (u16, Value) + Send + Sync;
-
-/// A tiny HTTP/1.1 server on 127.0.0.1:0 that records every request and
-/// answers with `respond`; one request per connection.
-struct StandIn {
-    port: u16,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-async fn stand_in(respond: Arc<Responder>) -> StandIn {
+/// A stand-in on 127.0.0.1:0 that checks the bearer `token`, records every
+/// request and answers with `script`.
+async fn stand_in(token: &str, script: Arc<Script>) -> ScriptedStandInHandle {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut conn, _)) = listener.accept().await else { return };
-            let respond = respond.clone();
-            let log = log.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 8192];
-                let head_end = loop {
-                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        break i + 4;
-                    }
-                    match conn.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                };
-                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-                let mut lines = head.split("\r\n");
-                let mut first = lines.next().unwrap_or("").split(' ');
-                let method = first.next().unwrap_or("").to_string();
-                let target = first.next().unwrap_or("").to_string();
-                let headers: BTreeMap<String, String> = lines
-                    .filter_map(|l| l.split_once(':'))
-                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-                    .collect();
-                let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
-                while buf.len() < head_end + len {
-                    match conn.read(&mut chunk).await {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let seen = Seen {
-                    method,
-                    target,
-                    headers,
-                    body: buf[head_end..(head_end + len).min(buf.len())].to_vec(),
-                };
-                let (status, body) = respond(&seen);
-                log.lock().unwrap().push(seen);
-                let body = if status == 204 { Vec::new() } else { serde_json::to_vec(&body).unwrap() };
-                let head = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = conn.write_all(head.as_bytes()).await;
-                let _ = conn.write_all(&body).await;
-            });
-        }
-    });
-    StandIn { port, seen }
-}
-
-impl StandIn {
-    fn requests(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
+    ScriptedStandIn::start(listener, token, script).expect("the stand-in starts")
 }
 
 // -- the daemon ---------------------------------------------------------------
@@ -333,7 +250,7 @@ async fn a_python_card_offboards_macs_through_a_jamf_connection() {
     let started = Instant::now();
     let (wasm, build_time) = build_card("python", "python-jamf", "jamf_offboard.wasm", &["app.py", "offboard.py"]);
 
-    let jamf = stand_in(Arc::new(|r: &Seen| match (r.method.as_str(), r.target.split('?').next().unwrap_or("")) {
+    let jamf = stand_in(JAMF_TOKEN, Arc::new(|r: &StandInRequest| match (r.method.as_str(), r.target.split('?').next().unwrap_or("")) {
         ("GET", "/api/v1/computers-inventory") => (
             200,
             json!({
@@ -353,7 +270,7 @@ async fn a_python_card_offboards_macs_through_a_jamf_connection() {
         &[],
         &format!(
             "[connections.jamf]\nbase_url = \"http://127.0.0.1:{}\"\nauth = {{ bearer = {{ value = \"{JAMF_TOKEN}\" }} }}\nallow_private = true\n",
-            jamf.port
+            jamf.addr().port()
         ),
     )
     .await;
@@ -409,16 +326,16 @@ async fn a_python_card_offboards_macs_through_a_jamf_connection() {
     assert_eq!(seen[1].method, "POST");
     assert_eq!(seen[1].target, "/api/v2/mdm/commands");
     assert_eq!(
-        seen[1].json(),
+        seen[1].json.clone().unwrap_or_default(),
         json!({
             "clientData": [{ "managementId": "mgmt-17" }],
             "commandData": { "commandType": "DEVICE_LOCK", "pin": "482913", "message": "This Mac belongs to Acme IT. Please return it." }
         })
     );
     for r in &seen {
-        assert_eq!(r.headers.get("authorization").map(String::as_str), Some(format!("Bearer {JAMF_TOKEN}").as_str()));
+        assert_eq!(r.header("authorization"), Some(format!("Bearer {JAMF_TOKEN}").as_str()));
     }
-    assert_eq!(seen[1].headers["idempotency-key"], format!("{}/macs/1/17", run.id));
+    assert_eq!(seen[1].header("idempotency-key").unwrap(), format!("{}/macs/1/17", run.id));
 
     // The history: every step, the card's own log line, the audit row, no secret.
     use lanyard_store::RunStore;
@@ -460,7 +377,7 @@ async fn a_javascript_card_deprovisions_zoom_through_a_connection() {
     let started = Instant::now();
     let (wasm, build_time) = build_card("js", "js-zoom", "zoom_deprovision.wasm", &["index.js", "zoom.js", "package.json", "rolldown.config.mjs"]);
 
-    let zoom = stand_in(Arc::new(|r: &Seen| {
+    let zoom = stand_in(ZOOM_TOKEN, Arc::new(|r: &StandInRequest| {
         let path = r.target.split('?').next().unwrap_or("");
         match r.method.as_str() {
             "GET" if path.starts_with("/v2/users/") => (200, json!({ "id": "zu-42", "status": "active", "email": path.trim_start_matches("/v2/users/") })),
@@ -473,7 +390,7 @@ async fn a_javascript_card_deprovisions_zoom_through_a_connection() {
         &[],
         &format!(
             "[connections.zoom]\nbase_url = \"http://127.0.0.1:{}\"\nauth = {{ bearer = {{ value = \"{ZOOM_TOKEN}\" }} }}\nallow_private = true\n",
-            zoom.port
+            zoom.addr().port()
         ),
     )
     .await;
@@ -502,10 +419,10 @@ async fn a_javascript_card_deprovisions_zoom_through_a_connection() {
     assert_eq!(seen.len(), 2, "{seen:#?}");
     assert_eq!((seen[0].method.as_str(), seen[0].target.as_str()), ("GET", format!("/v2/users/{}", email.replace('@', "%40")).as_str()));
     assert_eq!((seen[1].method.as_str(), seen[1].target.as_str()), ("PUT", "/v2/users/zu-42/status"));
-    assert_eq!(seen[1].json(), json!({ "action": "deactivate" }));
-    assert_eq!(seen[1].headers["idempotency-key"], format!("{}/zoom/1", run.id));
+    assert_eq!(seen[1].json.clone().unwrap_or_default(), json!({ "action": "deactivate" }));
+    assert_eq!(seen[1].header("idempotency-key").unwrap(), format!("{}/zoom/1", run.id));
     for r in &seen {
-        assert_eq!(r.headers.get("authorization").map(String::as_str), Some(format!("Bearer {ZOOM_TOKEN}").as_str()));
+        assert_eq!(r.header("authorization"), Some(format!("Bearer {ZOOM_TOKEN}").as_str()));
     }
 
     use lanyard_store::RunStore;

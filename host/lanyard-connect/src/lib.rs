@@ -6,9 +6,10 @@
 //! - [`secret`]: where secrets come from and the type that never prints them;
 //! - [`ssrf`]: which addresses a card may reach;
 //! - [`http`]: [`Connections`] and [`HttpCapability`] (`HttpApi`);
-//! - [`mail`]: [`MailCapability`] (`MailApi`);
-//! - `sandbox` (feature `sandbox`): a real SMTP server and Slack, Zoom and
-//!   Asana API stand-ins for the demo and the tests.
+//! - [`mail`]: [`MailCapability`] (`MailApi`).
+//!
+//! The stand-ins for the services a connection reaches (SMTP, Slack, Zoom,
+//! Asana, JAMF) are `lanyard-sandbox`'s; this crate knows nothing of them.
 //!
 //! Grant checks (which connection or host a card may use) are the card
 //! runtime's job; this crate assumes they passed and enforces the rest. What an
@@ -60,9 +61,6 @@ pub mod http;
 pub mod mail;
 pub mod secret;
 pub mod ssrf;
-
-#[cfg(feature = "sandbox")]
-pub mod sandbox;
 
 pub use config::{
     AuthConfig, ConfigError, ConfigProblem, ConnectionConfig, ConnectionsConfig, HttpSettings,

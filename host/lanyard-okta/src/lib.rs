@@ -1,5 +1,5 @@
-//! Okta: the Management API client, the `okta` capability built on it, Event Hook
-//! payloads, and the sandbox org that speaks the same API on a real socket.
+//! Okta: the Management API client, the `okta` capability built on it, and Event
+//! Hook payloads.
 //!
 //! - [`OktaClient`]: typed calls to Okta's Management API (SSWS or OAuth 2.0
 //!   `private_key_jwt` with DPoP), every page through `Link: rel="next"`, bounded
@@ -7,10 +7,10 @@
 //! - [`OktaCapability`]: [`lanyard_core::okta::OktaApi`] on top of the client, with
 //!   compare-before-write so no-op writes raise no Okta event.
 //! - [`hooks`]: Event Hook deliveries and the verification challenge, for the daemon.
-//! - [`sandbox`]: a simulated Okta org on a real socket, for tests, the demo and
-//!   trying flows safely.
 //!
-//! This crate knows nothing about cards, flows or the store.
+//! This crate knows nothing about cards, flows or the store, nor about the
+//! sandbox org (`lanyard-sandbox`), which serves the same API through this
+//! crate's public types only.
 
 mod actions;
 pub mod auth;
@@ -20,7 +20,6 @@ pub mod config;
 pub mod error;
 pub mod hooks;
 mod link;
-pub mod sandbox;
 
 pub use capability::OktaCapability;
 pub use client::{EventHookSpec, LogCursor, LogPoll, OktaClient, Page};

@@ -20,7 +20,7 @@
 mod okta_spec;
 
 use lanyard_core::ManualClock;
-use lanyard_okta::sandbox::{ROUTES, Route, RunningSandbox, SandboxConfig, SandboxOrg};
+use lanyard_sandbox::okta::{ROUTES, Route, RunningSandbox, SandboxConfig, SandboxOrg};
 use okta_spec::{oauth_scopes, parameters, resolve, spec};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};

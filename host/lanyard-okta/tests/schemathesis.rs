@@ -27,7 +27,7 @@
 //!   reason.
 
 use lanyard_core::ManualClock;
-use lanyard_okta::sandbox::{RunningSandbox, SandboxConfig, SandboxOrg};
+use lanyard_sandbox::okta::{RunningSandbox, SandboxConfig, SandboxOrg};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;

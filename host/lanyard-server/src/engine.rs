@@ -466,11 +466,13 @@ impl Engine {
     }
 
     /// The embedded sandbox org of the default org, when it is one.
-    pub fn sandbox(&self) -> Option<&lanyard_okta::sandbox::RunningSandbox> {
+    #[cfg(feature = "sandbox")]
+    pub fn sandbox(&self) -> Option<&lanyard_sandbox::okta::RunningSandbox> {
         self.inner.orgs.default_org()?.sandbox()
     }
 
     /// [`Engine::register_sandbox_hook_of`] the default org.
+    #[cfg(feature = "sandbox")]
     pub async fn register_sandbox_hook(&self, hook_url: &str) -> Result<String, String> {
         let org = self.inner.orgs.default_org().ok_or("no default Okta org: name one")?.name().to_string();
         self.register_sandbox_hook_of(&org, hook_url).await
@@ -480,6 +482,7 @@ impl Engine {
     /// Event Hook in that sandbox that delivers to `hook_url` (every event type
     /// Okta allows in hooks) and verify it, as an Okta admin would. Returns the
     /// hook's id.
+    #[cfg(feature = "sandbox")]
     pub async fn register_sandbox_hook_of(&self, org: &str, hook_url: &str) -> Result<String, String> {
         let org = self.inner.orgs.get(org).ok_or_else(|| format!("no Okta org named `{org}` is configured"))?;
         let Some(running) = org.sandbox() else {

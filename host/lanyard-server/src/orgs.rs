@@ -13,13 +13,18 @@
 //! (as before there were several), others' with their name
 //! ([`Orgs::store_org`]). The engine owns the set; hooks, the poller, the
 //! dispatcher and the card invoker ask it by name. It knows nothing of flows.
+//!
+//! Embedded sandbox orgs come from `lanyard-sandbox`, behind this crate's
+//! `sandbox` feature; a build without it refuses `sandbox = true` at start
+//! rather than carry the simulator.
 
 use crate::config::{Config, OktaSetup};
 use crate::engine::EngineError;
 use lanyard_connect::Secret;
 use lanyard_core::okta::OktaApi;
 use lanyard_core::{Clock, Redactor, SecretSet};
-use lanyard_okta::sandbox::{RunningSandbox, SandboxConfig, SandboxOrg};
+#[cfg(feature = "sandbox")]
+use lanyard_sandbox::okta::{RunningSandbox, SandboxConfig, SandboxOrg};
 use lanyard_okta::OktaClient;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
@@ -42,6 +47,7 @@ enum Kind {
     /// Events only: no API.
     None,
     /// Boxed: the running sandbox (server task, org) is large.
+    #[cfg(feature = "sandbox")]
     Sandbox(Box<RunningSandbox>, OktaClient),
     Api(OktaClient),
     /// Replaced by the caller (tests).
@@ -57,12 +63,15 @@ impl Org {
     /// polling, samples and hook registration.
     pub fn client(&self) -> Option<&OktaClient> {
         match &self.kind {
-            Kind::Api(c) | Kind::Sandbox(_, c) => Some(c),
+            Kind::Api(c) => Some(c),
+            #[cfg(feature = "sandbox")]
+            Kind::Sandbox(_, c) => Some(c),
             Kind::None | Kind::Injected => None,
         }
     }
 
     /// The embedded sandbox org, when this org is one.
+    #[cfg(feature = "sandbox")]
     pub fn sandbox(&self) -> Option<&RunningSandbox> {
         match &self.kind {
             Kind::Sandbox(s, _) => Some(s),
@@ -89,6 +98,7 @@ impl Org {
     fn kind_name(&self) -> &'static str {
         match self.kind {
             Kind::None => "events-only",
+            #[cfg(feature = "sandbox")]
             Kind::Sandbox(..) => "sandbox",
             Kind::Api(_) => "org",
             Kind::Injected => "injected",
@@ -138,6 +148,7 @@ impl Orgs {
     /// Start every configured org: clients for real orgs, the embedded
     /// sandboxes on their own sockets. `injected` replaces the default org's
     /// capability (one named `default` when none is configured).
+    #[cfg_attr(not(feature = "sandbox"), allow(unused_mut, unused_variables))]
     pub async fn start(config: &Config, injected: Option<Arc<dyn OktaApi>>, clock: Arc<dyn Clock>) -> Result<Orgs, EngineError> {
         let default_name = config.okta_orgs().default_org().map(str::to_string);
         let mut orgs = Vec::with_capacity(config.orgs.len());
@@ -147,6 +158,14 @@ impl Orgs {
             let (kind, cap, detect_self) = match (&org.setup, &injected) {
                 (_, Some(api)) if is_default => (Kind::Injected, Some(api.clone()), false),
                 (OktaSetup::None, _) => (Kind::None, None, false),
+                #[cfg(not(feature = "sandbox"))]
+                (OktaSetup::Sandbox { .. }, _) => {
+                    return Err(EngineError::Okta(format!(
+                        "the Okta org `{}` is an embedded sandbox org (`sandbox = true`), and this build of lanyard has none: build it with the `sandbox` feature, or point the org at a real Okta org",
+                        org.name
+                    )));
+                }
+                #[cfg(feature = "sandbox")]
                 (OktaSetup::Sandbox { .. }, _) => {
                     let mut sandbox = SandboxConfig::default();
                     if !is_default {
@@ -201,7 +220,9 @@ impl Orgs {
     }
 
     /// The sandboxes' tokens, which the redactor scrubs as it does configured secrets.
+    #[cfg_attr(not(feature = "sandbox"), allow(unused_variables))]
     pub fn secrets(&self, set: &mut SecretSet) {
+        #[cfg(feature = "sandbox")]
         for org in &self.orgs {
             if let Some(s) = org.sandbox() {
                 set.add(s.org.service_token()).add(s.org.admin_token());
@@ -308,11 +329,12 @@ fn client(url: &str, auth: lanyard_okta::Auth) -> Result<OktaClient, EngineError
 
 /// A sandbox seed of its own for every org name but the default's (which
 /// keeps the seed everything else knows): FNV-1a of the name.
+#[cfg(feature = "sandbox")]
 fn seed_of(name: &str) -> u64 {
     name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sandbox"))]
 mod tests {
     use super::*;
 

@@ -345,7 +345,7 @@ fn backoff(interval: Duration, failures: u32) -> Duration {
     interval.saturating_mul(factor).min(MAX_BACKOFF).max(interval)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sandbox"))]
 mod tests {
     //! Against the sandbox org on a real socket, with the real client, store
     //! and intake; "restarts" reopen the store from its directory.
@@ -353,7 +353,7 @@ mod tests {
     use super::*;
     use lanyard_store::Store;
     use lanyard_core::SystemClock;
-    use lanyard_okta::sandbox::{FaultRule, RunningSandbox, SandboxConfig, SandboxOrg};
+    use lanyard_sandbox::okta::{FaultRule, RunningSandbox, SandboxConfig, SandboxOrg};
     use lanyard_okta::{Auth, OktaConfig};
 
     const LOCK: &str = "user.account.lock";

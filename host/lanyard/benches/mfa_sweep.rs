@@ -15,9 +15,9 @@
 #[allow(dead_code)]
 mod support;
 
-use lanyard_connect::sandbox::{SmtpSink, SmtpSinkConfig};
+use lanyard_sandbox::{SmtpSink, SmtpSinkConfig};
 use lanyard_core::clock::SystemClock;
-use lanyard_okta::sandbox::{RunningSandbox, SandboxConfig, SandboxOrg};
+use lanyard_sandbox::okta::{RunningSandbox, SandboxConfig, SandboxOrg};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@
 //! is compiled once per build, not once per test.
 
 use lanyard_cards::test_cards;
-use lanyard_connect::sandbox::{SlackConfig, SlackStandIn};
+use lanyard_sandbox::{SlackConfig, SlackStandIn};
 use serde_json::{Value, json};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

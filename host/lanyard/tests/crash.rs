@@ -20,8 +20,8 @@
 
 mod support;
 
-use lanyard_connect::sandbox::{SlackConfig, SlackStandIn};
-use lanyard_okta::sandbox::{RunningSandbox, SandboxConfig, SandboxOrg};
+use lanyard_sandbox::{SlackConfig, SlackStandIn};
+use lanyard_sandbox::okta::{RunningSandbox, SandboxConfig, SandboxOrg};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

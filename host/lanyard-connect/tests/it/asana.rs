@@ -3,7 +3,7 @@
 //! remove the leaver from the workspace), and what Asana refuses.
 
 use crate::standin::{Answer, call, lanyard_get};
-use lanyard_connect::sandbox::{
+use lanyard_sandbox::{
     AsanaConfig, AsanaStandIn, AsanaStandInHandle, AsanaTask, AsanaUser, AsanaWorkspace,
 };
 use serde_json::{Value, json};

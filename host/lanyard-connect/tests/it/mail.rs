@@ -2,7 +2,7 @@
 //! HTML alternative, cc, reply-to, and SMTP errors mapped to card errors.
 
 use crate::support::env;
-use lanyard_connect::sandbox::{RecipientRule, SmtpSink, SmtpSinkConfig, SmtpSinkHandle, SmtpTls};
+use lanyard_sandbox::{RecipientRule, SmtpSink, SmtpSinkConfig, SmtpSinkHandle, SmtpTls};
 use lanyard_connect::{MailCapability, MailConfig};
 use lanyard_core::ErrorKind;
 use lanyard_core::caps::{MailApi, MailMessage};

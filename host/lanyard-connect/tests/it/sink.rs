@@ -2,7 +2,7 @@
 //! breaking the protocol gets the refusals a real server gives.
 
 use base64::Engine as _;
-use lanyard_connect::sandbox::{SmtpSink, SmtpSinkConfig, SmtpSinkHandle, SmtpTls};
+use lanyard_sandbox::{SmtpSink, SmtpSinkConfig, SmtpSinkHandle, SmtpTls};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;

@@ -3,7 +3,7 @@
 
 use crate::support::{capability, request};
 use lanyard_connect::StaticLookup;
-use lanyard_connect::sandbox::{SlackConfig, SlackRequestKind, SlackStandIn, SlackStandInHandle};
+use lanyard_sandbox::{SlackConfig, SlackRequestKind, SlackStandIn, SlackStandInHandle};
 use lanyard_core::caps::{HttpApi, HttpMethod, HttpRequest};
 use serde_json::{Value, json};
 use std::time::Duration;

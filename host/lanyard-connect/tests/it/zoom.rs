@@ -2,7 +2,7 @@
 //! sends (`cards/examples/js-zoom/zoom.js`), and what Zoom refuses.
 
 use crate::standin::{Answer, call, lanyard_get};
-use lanyard_connect::sandbox::{ZoomConfig, ZoomStandIn, ZoomStandInHandle, ZoomUser};
+use lanyard_sandbox::{ZoomConfig, ZoomStandIn, ZoomStandInHandle, ZoomUser};
 use serde_json::{Value, json};
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 use crate::support::Env;
 use lanyard_core::ErrorKind;
 use lanyard_core::okta::{LifecycleOp, LogQuery, OktaApi, UserQuery};
-use lanyard_okta::sandbox::FaultRule;
+use lanyard_sandbox::okta::FaultRule;
 use lanyard_okta::{Auth, LogCursor, OktaCapability, OktaError};
 use serde_json::json;
 use std::collections::HashSet;
@@ -242,7 +242,7 @@ async fn rate_limits_wait_until_the_reset_without_sleeping() {
 
 #[tokio::test]
 async fn an_exhausted_bucket_is_waited_out_before_sending() {
-    let config = lanyard_okta::sandbox::SandboxConfig {
+    let config = lanyard_sandbox::okta::SandboxConfig {
         rate_limit_per_minute: 3,
         enforce_rate_limits: true,
         ..Default::default()
@@ -292,7 +292,7 @@ async fn server_errors_are_retried_with_backoff_when_safe() {
         reset_after_seconds: 0,
     });
     let before = env.sleeper.waits().len();
-    let profile = lanyard_okta::sandbox::new_user_profile(
+    let profile = lanyard_sandbox::okta::new_user_profile(
         "Rita",
         "Retry",
         "acme.example",

@@ -16,7 +16,7 @@
 use crate::okta_spec::{self, spec};
 use crate::support::{Env, HookReceiver, ec_key_pair};
 use lanyard_core::okta::{LifecycleOp, LogQuery, OktaApi, UserQuery};
-use lanyard_okta::sandbox::{Exchange, FaultRule, SandboxOrg, ServiceApp};
+use lanyard_sandbox::okta::{Exchange, FaultRule, SandboxOrg, ServiceApp};
 use lanyard_okta::{Auth, EventHookSpec, LogCursor, OktaCapability, PrivateKeyJwt};
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashSet};
@@ -493,7 +493,7 @@ async fn client_requests_and_sandbox_answers_match_okta_openapi_spec() {
         .list_users_page(&UserQuery::default(), None)
         .await
         .unwrap();
-    let profile = lanyard_okta::sandbox::new_user_profile(
+    let profile = lanyard_sandbox::okta::new_user_profile(
         "Conny",
         "Form",
         "acme.example",
@@ -505,7 +505,7 @@ async fn client_requests_and_sandbox_answers_match_okta_openapi_spec() {
         .unwrap();
     let staged = client
         .create_user(
-            &lanyard_okta::sandbox::new_user_profile("Stacy", "Ged", "acme.example", &[]),
+            &lanyard_sandbox::okta::new_user_profile("Stacy", "Ged", "acme.example", &[]),
             false,
             &[],
         )

@@ -5,7 +5,7 @@
 use crate::support::{Env, HookReceiver, header};
 use lanyard_core::okta::{LifecycleOp, OktaApi};
 use lanyard_okta::hooks::{self, parse_delivery};
-use lanyard_okta::sandbox::DeliveryConfig;
+use lanyard_sandbox::okta::DeliveryConfig;
 use lanyard_okta::{EventHookSpec, OktaCapability, OktaError};
 use std::collections::HashSet;
 

@@ -5,7 +5,7 @@
 use crate::support::{Env, ec_key_pair};
 use lanyard_core::ErrorKind;
 use lanyard_core::okta::{LifecycleOp, OktaApi};
-use lanyard_okta::sandbox::ServiceApp;
+use lanyard_sandbox::okta::ServiceApp;
 use lanyard_okta::{Auth, OktaCapability, OktaClient, OktaError, PrivateKeyJwt};
 use std::time::Duration;
 

@@ -5,7 +5,7 @@
 use crate::support::{Env, LossyProxy};
 use lanyard_core::okta::{LifecycleOp, OktaApi};
 use lanyard_core::{ErrorKind, WriteOutcome};
-use lanyard_okta::sandbox::FaultRule;
+use lanyard_sandbox::okta::FaultRule;
 use lanyard_okta::{Auth, OktaCapability, OktaClient, OktaConfig};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -36,7 +36,7 @@ async fn a_transition_applied_with_its_answer_lost_is_changed_not_a_conflict() {
     org.lock_user(&active[3]).unwrap();
     let staged = admin
         .create_user(
-            &lanyard_okta::sandbox::new_user_profile("Lou", "Stage", "acme.example", &[]),
+            &lanyard_sandbox::okta::new_user_profile("Lou", "Stage", "acme.example", &[]),
             false,
             &[],
         )

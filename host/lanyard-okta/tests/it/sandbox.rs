@@ -4,7 +4,7 @@
 use crate::support::{Env, start_time};
 use chrono::Duration;
 use lanyard_core::ManualClock;
-use lanyard_okta::sandbox::{SandboxConfig, SandboxOrg};
+use lanyard_sandbox::okta::{SandboxConfig, SandboxOrg};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -162,7 +162,7 @@ fn the_same_seed_makes_the_same_org() {
 async fn timestamps_follow_the_injected_clock() {
     let env = Env::new().await;
     env.clock.advance(std::time::Duration::from_secs(3600));
-    let profile = lanyard_okta::sandbox::new_user_profile(
+    let profile = lanyard_sandbox::okta::new_user_profile(
         "Tim",
         "Stamp",
         "acme.example",

@@ -7,7 +7,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use lanyard_core::ManualClock;
-use lanyard_okta::sandbox::{RunningSandbox, SandboxConfig, SandboxOrg};
+use lanyard_sandbox::okta::{RunningSandbox, SandboxConfig, SandboxOrg};
 use lanyard_okta::{Auth, OktaClient, OktaConfig, RecordingSleeper};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};

@@ -79,7 +79,7 @@ async fn hook(o: &Org, uri: &str) -> String {
 async fn verification_is_tried_once_more_after_an_error_answer_or_a_timeout() {
     let o = Org::new().await;
     o.org()
-        .set_delivery_config(lanyard_okta::sandbox::DeliveryConfig {
+        .set_delivery_config(lanyard_sandbox::okta::DeliveryConfig {
             timeout: std::time::Duration::from_millis(300),
             ..Default::default()
         });

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use lanyard_core::{LogEvent, ManualClock};
-use lanyard_okta::sandbox::{RunningSandbox, SandboxConfig, SandboxOrg};
+use lanyard_sandbox::okta::{RunningSandbox, SandboxConfig, SandboxOrg};
 use serde_json::Value;
 use std::sync::Arc;
 

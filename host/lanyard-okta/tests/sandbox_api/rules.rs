@@ -108,7 +108,7 @@ async fn a_rule_assigns_matching_users_while_it_is_active() {
         1
     );
     // A user created matching is assigned at once.
-    let mut profile = lanyard_okta::sandbox::new_user_profile(
+    let mut profile = lanyard_sandbox::okta::new_user_profile(
         "Ada",
         "Rule",
         "acme.example",

@@ -2,7 +2,7 @@
 //! listed once when paged through 200 at a time.
 
 use crate::rest::Org;
-use lanyard_okta::sandbox::SandboxConfig;
+use lanyard_sandbox::okta::SandboxConfig;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 

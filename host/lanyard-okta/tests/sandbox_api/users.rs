@@ -224,7 +224,7 @@ async fn factors_are_reset_or_unenrolled() {
 #[tokio::test]
 async fn profiles_are_checked_against_the_user_schema() {
     let o = Org::new().await;
-    let good = lanyard_okta::sandbox::new_user_profile(
+    let good = lanyard_sandbox::okta::new_user_profile(
         "Grace",
         "Hopper",
         "acme.example",

@@ -23,7 +23,7 @@ steps:
 
 /// The first active user of the sandbox org (seeded from a fixed seed).
 fn active_user() -> lanyard_core::okta::User {
-    let org = lanyard_okta::sandbox::SandboxOrg::with_defaults();
+    let org = lanyard_sandbox::okta::SandboxOrg::with_defaults();
     org.users().into_iter().find(|u| u.status == "ACTIVE").unwrap()
 }
 

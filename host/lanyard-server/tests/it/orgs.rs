@@ -57,7 +57,7 @@ fn created_in(org: &str) -> String {
     )
 }
 
-fn admin_of(sandbox: &lanyard_okta::sandbox::RunningSandbox) -> lanyard_okta::OktaCapability {
+fn admin_of(sandbox: &lanyard_sandbox::okta::RunningSandbox) -> lanyard_okta::OktaCapability {
     let cfg = lanyard_okta::OktaConfig::new(&sandbox.base_url, lanyard_okta::Auth::Ssws(sandbox.org.admin_token().into())).unwrap();
     lanyard_okta::OktaCapability::new(lanyard_okta::OktaClient::new(cfg).unwrap())
 }

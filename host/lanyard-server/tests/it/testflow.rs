@@ -33,7 +33,7 @@ async fn a_dry_run_reads_for_real_and_records_writes() {
     let config = Config::load(&cfg).unwrap();
     // The sandbox is seeded from a fixed seed: its first active user is known
     // before the engine starts it.
-    let org = lanyard_okta::sandbox::SandboxOrg::with_defaults();
+    let org = lanyard_sandbox::okta::SandboxOrg::with_defaults();
     let user = org.users().into_iter().find(|u| u.status == "ACTIVE").unwrap();
     let delivery = envelope(&[event("tf-1", "user.lifecycle.deactivate", &user.id, "00uhuman", "2026-01-05T10:00:00Z")]);
     let result = run_once(TestFlow {

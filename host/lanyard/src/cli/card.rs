@@ -11,9 +11,14 @@ use async_trait::async_trait;
 use lanyard_core::caps::{MailApi, TableQuery, TableRow, TablesApi};
 use lanyard_core::okta::OktaApi;
 use lanyard_core::units::{self, parse_size};
-use lanyard_core::{CallContext, CardError, Grant, Grants, SystemClock, WriteOutcome};
-use lanyard_okta::sandbox::{RunningSandbox, SandboxConfig, SandboxOrg};
-use lanyard_okta::{Auth, OktaCapability, OktaClient, OktaConfig};
+use lanyard_core::{CallContext, CardError, Grant, Grants, WriteOutcome};
+#[cfg(feature = "sandbox")]
+use lanyard_core::SystemClock;
+#[cfg(feature = "sandbox")]
+use lanyard_sandbox::okta::{RunningSandbox, SandboxConfig, SandboxOrg};
+use lanyard_okta::{OktaCapability, OktaClient, OktaConfig};
+#[cfg(feature = "sandbox")]
+use lanyard_okta::Auth;
 use lanyard_runtime::{CallRequest, Capabilities, CardInfo, LimitOverrides, Limits, LoadedCard, Runtime, RuntimeConfig};
 use lanyard_server::config::OktaSetup;
 use serde_json::Value;
@@ -304,6 +309,7 @@ fn parse_duration(s: &str) -> anyhow::Result<Duration> {
 struct Services {
     caps: Capabilities,
     /// The embedded sandbox org, served until the command ends.
+    #[cfg(feature = "sandbox")]
     _sandbox: Option<RunningSandbox>,
 }
 
@@ -317,10 +323,16 @@ impl Services {
             tables: Some(Arc::new(MemoryTables::default())),
             ..Capabilities::none()
         };
+        #[cfg(feature = "sandbox")]
         let mut sandbox = None;
         // `lanyard card run` calls one card, against the default org.
         let okta = match config.map(|c| c.default_org().map(|o| &o.setup)) {
             _ if !wants_okta => None,
+            #[cfg(not(feature = "sandbox"))]
+            None | Some(Some(OktaSetup::Sandbox { .. })) => {
+                anyhow::bail!("the card asks for Okta, and this build of lanyard has no sandbox org (built without the `sandbox` feature): pass --config with a real org")
+            }
+            #[cfg(feature = "sandbox")]
             None | Some(Some(OktaSetup::Sandbox { .. })) => {
                 let org = SandboxOrg::new(SandboxConfig::default(), Arc::new(SystemClock));
                 let running = RunningSandbox::start(org.clone())
@@ -345,7 +357,11 @@ impl Services {
             caps.http = Some(Arc::new(http));
             caps.mail = config.mail.clone().map(|m| Arc::new(m) as Arc<dyn MailApi>);
         }
-        Ok(Services { caps, _sandbox: sandbox })
+        Ok(Services {
+            caps,
+            #[cfg(feature = "sandbox")]
+            _sandbox: sandbox,
+        })
     }
 }
 

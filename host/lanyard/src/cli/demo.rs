@@ -29,18 +29,19 @@
 //! sandbox org is new at every start too. This module never touches a
 //! directory it did not create (a marker file says so).
 
-mod jamf;
 mod saas;
 
 use super::toml_text::toml_string;
 use anyhow::{Context as _, bail};
-use lanyard_connect::sandbox::{
-    SlackConfig, SlackStandIn, SlackStandInHandle, SmtpSink, SmtpSinkConfig, SmtpSinkHandle, SmtpTls,
+use lanyard_sandbox::daemon_config::{Services, services_toml};
+use lanyard_sandbox::{
+    JamfConfig, JamfStandIn, JamfStandInHandle, SlackConfig, SlackStandIn, SlackStandInHandle, SmtpSink, SmtpSinkConfig,
+    SmtpSinkHandle, SmtpTls,
 };
 use lanyard_core::history::{RunRecord, RunStatus};
 use lanyard_core::okta::{LifecycleOp, User};
 use lanyard_core::SystemClock;
-use lanyard_okta::sandbox::{SandboxAdmin, SandboxConfig, SandboxOrg};
+use lanyard_sandbox::okta::{SandboxAdmin, SandboxConfig, SandboxOrg};
 use lanyard_okta::{Auth, EventHookSpec, OktaClient, OktaConfig};
 use lanyard_server::{Config, Engine, EngineOptions};
 use lanyard_store::RunFilter;
@@ -129,7 +130,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let sandbox_addr = sandbox_listener.local_addr()?;
     let sandbox_url = format!("http://{sandbox_addr}");
     let (sandbox_stop, sandbox_stopped) = tokio::sync::oneshot::channel::<()>();
-    let sandbox_task = tokio::spawn(lanyard_okta::sandbox::serve(sandbox_listener, org.clone(), async move {
+    let sandbox_task = tokio::spawn(lanyard_sandbox::okta::serve(sandbox_listener, org.clone(), async move {
         let _ = sandbox_stopped.await;
     }));
     let counts = org.counts();
@@ -155,10 +156,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     )
     .context("cannot start the SMTP stand-in")?;
     let jamf_token = random_token("jamf");
-    let jamf_listener = loopback().await?;
-    let jamf_url = format!("http://{}", jamf_listener.local_addr()?);
-    let (jamf_tx, jamf_rx) = tokio::sync::mpsc::unbounded_channel();
-    let jamf_task = tokio::spawn(jamf::serve(jamf_listener, jamf_token.clone(), jamf_tx));
+    // Every user has one managed MacBook, so an offboarding run has a Mac to lock.
+    let jamf = JamfStandIn::start(loopback().await?, JamfConfig { token: jamf_token.clone(), everyone_has_a_mac: true })
+        .context("cannot start the JAMF stand-in")?;
+    let jamf_url = jamf.base_url();
     let (zoom_token, asana_token) = (random_token("zoom"), random_token("asana"));
     let (zoom, asana) = saas::start(&org.users(), &zoom_token, &asana_token).await?;
     say(&format!(
@@ -279,7 +280,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let printed = spawn_trace_printer(engine.clone(), config_path.clone());
     let slack_task = tokio::spawn(print_slack(slack));
     let smtp_task = tokio::spawn(print_mail(smtp));
-    let jamf_print = tokio::spawn(print_jamf(jamf_rx));
+    let jamf_print = tokio::spawn(print_jamf(jamf));
     let zoom_print = tokio::spawn(saas::print_zoom(zoom));
     let asana_print = tokio::spawn(saas::print_asana(asana));
 
@@ -317,7 +318,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     for t in [slack_task, smtp_task, jamf_print, zoom_print, asana_print] {
         t.abort();
     }
-    jamf_task.abort();
     say("lanyard demo: stopped");
     Ok(ExitCode::SUCCESS)
 }
@@ -354,7 +354,7 @@ impl Demo {
             .iter()
             .find(|u| engineer(u, &["Engineering Manager"]))
             .context("the sandbox has no engineering manager")?;
-        let mut profile = lanyard_okta::sandbox::new_user_profile(
+        let mut profile = lanyard_sandbox::okta::new_user_profile(
             "Ada",
             "Lovelace",
             "acme.example",
@@ -645,17 +645,22 @@ async fn print_mail(smtp: SmtpSinkHandle) {
     }
 }
 
-async fn print_jamf(mut rx: tokio::sync::mpsc::UnboundedReceiver<jamf::Received>) {
-    while let Some(r) = rx.recv().await {
-        let what = match r.body["commandData"]["commandType"].as_str() {
-            Some(command) => format!(
-                " {command} {}",
-                r.body["clientData"][0]["managementId"].as_str().unwrap_or("")
-            ),
-            None => String::new(),
+async fn print_jamf(jamf: JamfStandInHandle) {
+    let mut n = 0;
+    loop {
+        let Ok(seen) = jamf.wait_for(n + 1, Duration::from_secs(3600)).await else {
+            continue;
         };
-        let path = r.target.split('?').next().unwrap_or("");
-        say(&format!("    [jamf]  {} {path}{what} -> {}", r.method, r.status));
+        for r in &seen[n..] {
+            let body = r.json.clone().unwrap_or(Value::Null);
+            let what = match body["commandData"]["commandType"].as_str() {
+                Some(command) => format!(" {command} {}", body["clientData"][0]["managementId"].as_str().unwrap_or("")),
+                None => String::new(),
+            };
+            let path = r.target.split('?').next().unwrap_or("");
+            say(&format!("    [jamf]  {} {path}{what} -> {}", r.method, r.status));
+        }
+        n = seen.len();
     }
 }
 
@@ -729,7 +734,16 @@ struct ConfigParts<'a> {
 /// The demo's `lanyard.toml`: what ops would write to run the seed flows
 /// against this org and these services (inline secrets: a demo only).
 fn config_text(p: &ConfigParts<'_>) -> anyhow::Result<String> {
-    let ca = p.smtp.ca_pem().context("the SMTP stand-in offers no TLS")?;
+    let services = services_toml(&Services {
+        okta: (p.sandbox_url, p.service_token),
+        slack: p.slack,
+        smtp: p.smtp,
+        smtp_login: (SMTP_USER, p.smtp_password),
+        mail_from: ("it@acme.example", "Acme IT"),
+        jamf: (p.jamf_url, p.jamf_token),
+        zoom: p.zoom,
+        asana: p.asana,
+    })?;
     let flows = toml_string(&p.flows_dir.display().to_string());
     Ok(format!(
         r#"# Written by `lanyard demo` at every start: the daemon of the demo, pointed at
@@ -753,63 +767,12 @@ secret = {{ value = "{hook}" }}
 [error_flow]
 name = "Failed Runs: Tell IT in Slack"
 
-# The sandbox org over HTTP, as lanyard's service account: events its writes
-# cause carry that actor, and flows ignore them (loop protection).
-[okta]
-org_url = "{sandbox}"
-auth = {{ ssws = {{ value = "{service}" }} }}
-
-[connections.it-slack]
-base_url = "{slack}"
-auth = {{ bearer = {{ value = "{slack_token}" }} }}
-allow_private = true
-
-[connections.jamf]
-base_url = "{jamf}"
-auth = {{ bearer = {{ value = "{jamf_token}" }} }}
-allow_private = true
-timeout = "15s"
-
-[connections.zoom]
-base_url = "{zoom}"
-auth = {{ bearer = {{ value = "{zoom_token}" }} }}
-allow_private = true
-timeout = "15s"
-
-[connections.asana]
-base_url = "{asana}"
-auth = {{ bearer = {{ value = "{asana_token}" }} }}
-allow_private = true
-timeout = "15s"
-
-[mail]
-host = "127.0.0.1"
-port = {smtp_port}
-tls = "starttls"
-username = "{SMTP_USER}"
-password = {{ value = "{smtp_password}" }}
-from = {{ address = "it@acme.example", name = "Acme IT" }}
-timeout = "10s"
-root_certificate_pem = """
-{ca}"""
-
+{services}
 {seed_grants}"#,
         seed_grants = include_str!("../../../../flows/grants.toml"),
         addr = p.addr,
         admin = p.admin_token,
         hook = p.hook_secret,
-        sandbox = p.sandbox_url,
-        service = p.service_token,
-        slack = p.slack.api_base_url(),
-        slack_token = p.slack.config().bot_token,
-        jamf = p.jamf_url,
-        jamf_token = p.jamf_token,
-        zoom = p.zoom.0,
-        zoom_token = p.zoom.1,
-        asana = p.asana.0,
-        asana_token = p.asana.1,
-        smtp_port = p.smtp.addr().port(),
-        smtp_password = p.smtp_password,
     ))
 }
 

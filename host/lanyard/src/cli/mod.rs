@@ -4,9 +4,19 @@ pub(crate) mod access;
 pub mod card;
 pub mod card_new;
 pub mod card_registry;
+// The simulated world (feature `sandbox`, on by default); a build without it
+// keeps the subcommands and says how to get a build that has them.
+#[cfg(feature = "sandbox")]
+pub mod demo;
+#[cfg(not(feature = "sandbox"))]
+#[path = "no_sandbox.rs"]
 pub mod demo;
 pub mod flow;
 pub mod history;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
+#[cfg(not(feature = "sandbox"))]
+#[path = "no_sandbox.rs"]
 pub mod sandbox;
 pub mod serve;
 pub mod table;

@@ -8,7 +8,7 @@
 
 use anyhow::{Context, bail};
 use lanyard_core::okta::{LifecycleOp, LogQuery, OktaApi};
-use lanyard_okta::sandbox::{self, FaultRule, SandboxAdmin, SandboxConfig, SandboxOrg};
+use lanyard_sandbox::okta::{self, FaultRule, SandboxAdmin, SandboxConfig, SandboxOrg};
 use lanyard_okta::{Auth, OktaCapability, OktaClient, OktaConfig};
 use serde_json::{Map, Value};
 use std::process::ExitCode;
@@ -100,7 +100,7 @@ impl Target {
     fn token(&self) -> String {
         self.token
             .clone()
-            .unwrap_or_else(|| sandbox::default_tokens(self.seed).admin)
+            .unwrap_or_else(|| okta::default_tokens(self.seed).admin)
     }
 }
 
@@ -227,7 +227,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let addr = listener.local_addr().context("reading the bound address")?;
     let base = format!("http://{addr}");
     print_banner(&org, &base, args.seed, args.json);
-    sandbox::serve(listener, Arc::clone(&org), async {
+    okta::serve(listener, Arc::clone(&org), async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
@@ -362,7 +362,7 @@ async fn event(args: EventArgs) -> anyhow::Result<ExitCode> {
             if let Some(t) = &title {
                 extra.push(("title", t.as_str()));
             }
-            let mut profile = sandbox::new_user_profile(&first, &last, &domain, &extra);
+            let mut profile = okta::new_user_profile(&first, &last, &domain, &extra);
             if let Some(m) = manager {
                 let m = okta.get_user(&m).await.map_err(card)?;
                 profile.insert("managerId".into(), Value::from(m.id.clone()));

@@ -44,6 +44,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let addr = listener.local_addr()?;
     let grace = config.server.shutdown_grace;
     // Embedded sandbox orgs with a hook secret deliver their events here.
+    #[cfg(feature = "sandbox")]
     let sandbox_hooks: Vec<String> = config
         .orgs
         .iter()
@@ -61,6 +62,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         eprintln!("lanyard: serving on http://{addr} (Okta Event Hooks at {})", hooks.join(", "));
     }
+    #[cfg(feature = "sandbox")]
     if !sandbox_hooks.is_empty() {
         let engine = engine.clone();
         tokio::spawn(async move {

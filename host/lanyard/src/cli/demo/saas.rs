@@ -1,4 +1,4 @@
-//! The demo's Zoom and Asana: the stand-ins from `lanyard_connect::sandbox`,
+//! The demo's Zoom and Asana: the stand-ins from `lanyard_sandbox`,
 //! filled with the sandbox org's people, and a printer for what they receive.
 //!
 //! Everyone ACTIVE in the org has a Zoom user (found by email, as the
@@ -6,7 +6,7 @@
 //! workspace, with a few open tasks and one done, so the offboarding scene
 //! shows a leaver's tasks moving to their manager.
 
-use lanyard_connect::sandbox::{
+use lanyard_sandbox::{
     AsanaConfig, AsanaStandIn, AsanaStandInHandle, AsanaTask, AsanaUser, AsanaWorkspace, StandInRequest, ZoomConfig,
     ZoomStandIn, ZoomStandInHandle, ZoomUser,
 };

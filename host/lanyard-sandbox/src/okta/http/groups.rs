@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use super::{Out, Req, by_id_after, page, parse_limit};
-use crate::sandbox::SandboxOrg;
-use crate::sandbox::state::{ApiError, Ctx};
+use crate::okta::SandboxOrg;
+use crate::okta::state::{ApiError, Ctx};
 
 pub(super) fn create(org: &SandboxOrg, r: &Req, ctx: &Ctx) -> Result<Out, ApiError> {
     let body = r.json()?;

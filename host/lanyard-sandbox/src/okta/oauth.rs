@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 
 use super::state::{AccessTokenRec, ApiError, OrgState, Principal};
-use crate::auth::{
+use lanyard_okta::auth::{
     AssertionClaims, CLIENT_ASSERTION_TYPE, DpopClaims, access_token_hash, jwk_thumbprint,
 };
 

@@ -3,9 +3,9 @@
 use serde_json::{Map, Value, json};
 
 use super::{Out, Req, by_id_after, page, parse_expr_with, parse_limit};
-use crate::sandbox::SandboxOrg;
-use crate::sandbox::filter::{Expr, Op};
-use crate::sandbox::state::{ApiError, Ctx, OrgState};
+use crate::okta::SandboxOrg;
+use crate::okta::filter::{Expr, Op};
+use crate::okta::state::{ApiError, Ctx, OrgState};
 
 /// The properties `GET /api/v1/apps?filter=` takes, with `eq`: Okta's spec
 /// names `id`, `status`, `name` (and two this sandbox has no value for,
@@ -43,7 +43,7 @@ fn check_app_filter(e: &Expr) -> Result<(), String> {
     }
 }
 
-fn app_matches(s: &OrgState, app: &crate::sandbox::apps::AppRec, e: &Expr) -> bool {
+fn app_matches(s: &OrgState, app: &crate::okta::apps::AppRec, e: &Expr) -> bool {
     match e {
         Expr::And(a, b) => app_matches(s, app, a) && app_matches(s, app, b),
         Expr::Or(a, b) => app_matches(s, app, a) || app_matches(s, app, b),

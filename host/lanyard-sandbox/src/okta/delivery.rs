@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
 
-use crate::hooks::{EventHookPayload, VERIFICATION_HEADER};
+use lanyard_okta::hooks::{EventHookPayload, VERIFICATION_HEADER};
 
 const MAX_VERIFICATION_ANSWER: usize = 16 * 1024;
 

@@ -7,9 +7,9 @@
 //! to refuse chosen recipients with a chosen reply, so clients' error handling
 //! can be tested. It delivers nothing anywhere.
 
-use super::{StartError, WaitTimeout};
-use crate::config::{MailConfig, MailFrom, MailTls};
-use crate::secret::SecretSource;
+use crate::{StartError, WaitTimeout};
+use lanyard_connect::config::{MailConfig, MailFrom, MailTls};
+use lanyard_connect::secret::SecretSource;
 use base64::Engine as _;
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -7,13 +7,13 @@
 //! Routes Zoom has but the stand-in does not are 404 or 405; it must not
 //! invent answers for them.
 
-use super::StartError;
-use super::WaitTimeout;
-use super::record::{
+use crate::StartError;
+use crate::WaitTimeout;
+use crate::record::{
     Api, Reply, Route, Running, StandInRequest, bearer_connection, json_reply, lock, no_content,
     with_header,
 };
-use crate::config::ConnectionConfig;
+use lanyard_connect::config::ConnectionConfig;
 use hyper::StatusCode;
 use serde_json::{Value, json};
 use std::net::SocketAddr;

@@ -2,11 +2,11 @@
 //! hammer it): one user lookup, one compare-before-write group removal, and
 //! a page of 200 users, each a full HTTP round trip on loopback.
 //!
-//! `cargo bench -p lanyard-okta --bench sandbox`
+//! `cargo bench -p lanyard-sandbox --bench sandbox`
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use lanyard_core::okta::OktaApi;
-use lanyard_okta::sandbox::{RunningSandbox, SandboxOrg};
+use lanyard_sandbox::okta::{RunningSandbox, SandboxOrg};
 use lanyard_okta::{Auth, OktaCapability, OktaClient, OktaConfig};
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! A client for the sandbox's own `/sandbox/v1` routes (things Okta has no API
 //! for), used by `lanyard sandbox event` and by tests that drive a sandbox in
-//! another process. Okta's own API goes through [`crate::OktaClient`].
+//! another process. Okta's own API goes through [`lanyard_okta::OktaClient`].
 
 use serde_json::{Value, json};
 

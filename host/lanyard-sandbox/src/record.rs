@@ -7,9 +7,9 @@
 //! service's behalf except through that trait, so every answer a client sees
 //! is in the service's own shape.
 
-use super::{StartError, WaitTimeout};
-use crate::config::{AuthConfig, ConnectionConfig, UrlSource};
-use crate::secret::SecretSource;
+use crate::{StartError, WaitTimeout};
+use lanyard_connect::config::{AuthConfig, ConnectionConfig, UrlSource};
+use lanyard_connect::secret::SecretSource;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{HeaderName, HeaderValue};
@@ -25,7 +25,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
 /// An answer, as the stand-ins build them.
-pub(super) type Reply = Response<Full<Bytes>>;
+pub(crate) type Reply = Response<Full<Bytes>>;
 
 /// Largest request body read; a longer one is answered 413.
 const MAX_BODY: usize = 1024 * 1024;
@@ -63,7 +63,7 @@ impl StandInRequest {
     }
 
     /// Whether the body is declared JSON (`application/json`, any parameters).
-    pub(super) fn is_json(&self) -> bool {
+    pub(crate) fn is_json(&self) -> bool {
         self.header("content-type").is_some_and(|ct| {
             ct.split(';')
                 .next()
@@ -73,7 +73,7 @@ impl StandInRequest {
 }
 
 /// A request as a service's routes see it: the record, and its target decoded.
-pub(super) struct Route<'a> {
+pub(crate) struct Route<'a> {
     pub request: &'a StandInRequest,
     /// The path's segments, percent-decoded, without the leading empty one.
     pub segments: Vec<String>,
@@ -100,7 +100,7 @@ impl Route<'_> {
 }
 
 /// One service a stand-in pretends to be.
-pub(super) trait Api: Send + Sync + 'static {
+pub(crate) trait Api: Send + Sync + 'static {
     /// What [`WaitTimeout`] and the logs call its requests ("zoom requests").
     const WHAT: &'static str;
     /// The bearer token it accepts.
@@ -115,7 +115,7 @@ pub(super) trait Api: Send + Sync + 'static {
 }
 
 /// `body` as a JSON answer.
-pub(super) fn json_reply(status: StatusCode, body: &Value) -> Reply {
+pub(crate) fn json_reply(status: StatusCode, body: &Value) -> Reply {
     Response::builder()
         .status(status)
         .header("content-type", "application/json; charset=utf-8")
@@ -124,7 +124,7 @@ pub(super) fn json_reply(status: StatusCode, body: &Value) -> Reply {
 }
 
 /// An answer without a body (`204 No Content`).
-pub(super) fn no_content() -> Reply {
+pub(crate) fn no_content() -> Reply {
     Response::builder()
         .status(StatusCode::NO_CONTENT)
         .body(Full::new(Bytes::new()))
@@ -132,7 +132,7 @@ pub(super) fn no_content() -> Reply {
 }
 
 /// `reply` with one more header.
-pub(super) fn with_header(mut reply: Reply, name: &'static str, value: &str) -> Reply {
+pub(crate) fn with_header(mut reply: Reply, name: &'static str, value: &str) -> Reply {
     reply.headers_mut().insert(
         HeaderName::from_static(name),
         HeaderValue::from_str(value).expect("a header value the stand-in wrote"),
@@ -142,7 +142,7 @@ pub(super) fn with_header(mut reply: Reply, name: &'static str, value: &str) -> 
 
 /// A connection to a stand-in: its base URL, its token inline (a
 /// development-only secret) and `allow_private`, since it listens on loopback.
-pub(super) fn bearer_connection(
+pub(crate) fn bearer_connection(
     base_url: String,
     token: &str,
     description: &str,
@@ -159,7 +159,7 @@ pub(super) fn bearer_connection(
 }
 
 /// A stand-in serving on its listener. Dropping it stops the server.
-pub(super) struct Running<A> {
+pub(crate) struct Running<A> {
     addr: SocketAddr,
     shared: Arc<Shared<A>>,
     task: JoinHandle<()>,
@@ -264,7 +264,7 @@ impl<A: Api> Running<A> {
 /// The lock's data even if a holder panicked: the stand-ins' state stays
 /// consistent between statements, and a test's panic must not hide behind
 /// another.
-pub(super) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -5,9 +5,9 @@
 //! text or blocks) and records every request so tests and the demo can show
 //! what "Slack" received. It posts nothing anywhere.
 
-use super::{StartError, WaitTimeout};
-use crate::config::{AuthConfig, ConnectionConfig, UrlSource};
-use crate::secret::SecretSource;
+use crate::{StartError, WaitTimeout};
+use lanyard_connect::config::{AuthConfig, ConnectionConfig, UrlSource};
+use lanyard_connect::secret::SecretSource;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;

@@ -4,9 +4,9 @@
 use serde_json::{Value, json};
 
 use super::{Out, Req, page, parse_expr_with, parse_limit};
-use crate::sandbox::SandboxOrg;
-use crate::sandbox::filter::{self, Case};
-use crate::sandbox::state::{ApiError, Ctx};
+use crate::okta::SandboxOrg;
+use crate::okta::filter::{self, Case};
+use crate::okta::state::{ApiError, Ctx};
 
 /// `GET /api/v1/users`. Without `search` or `filter`, `DEPROVISIONED` users
 /// are left out; `q` is a prefix of first name, last name or email and is not

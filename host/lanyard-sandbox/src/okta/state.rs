@@ -20,7 +20,7 @@ use std::collections::{BTreeSet, HashMap};
 use super::apps::AppRec;
 use super::profile;
 use super::rules::RuleRec;
-use crate::error::OktaErrorBody;
+use lanyard_okta::error::OktaErrorBody;
 
 /// An error answer in Okta's shape.
 #[derive(Debug, Clone)]
