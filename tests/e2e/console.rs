@@ -282,13 +282,13 @@ async fn an_admin_keeps_a_table_in_the_console() {
     for i in 0..ROWS {
         let name = if i % 50 == 3 { "Ada Lovelace".to_string() } else { format!("User {i}") };
         let row = json!({ "login": format!("user{i:03}@acme.example"), "name": name, "department": "Engineering", "groups": ["Everyone", "Engineering"] });
-        store.table_put(TABLE, &format!("u{i:03}"), &row).unwrap();
+        store.table_put(TABLE, &format!("u{i:03}"), &row).await.unwrap();
     }
-    store.table_put("mfa-reminders", "keep", &json!({ "login": "kept@acme.example" })).unwrap();
+    store.table_put("mfa-reminders", "keep", &json!({ "login": "kept@acme.example" })).await.unwrap();
     store.sync_blocking().unwrap();
     scenario("console-tables", &world.base, ADMIN_TOKEN, json!({ "table": TABLE, "rows": ROWS })).await;
-    assert!(store.table_page(TABLE, "", None, None, 10).unwrap().rows.is_empty(), "the admin cleared the table");
-    assert_eq!(store.table_get("mfa-reminders", "keep").unwrap(), Some(json!({ "login": "kept@acme.example" })));
+    assert!(store.table_page(TABLE, &lanyard_store::PageQuery { limit: 10, ..Default::default() }).await.unwrap().rows.is_empty(), "the admin cleared the table");
+    assert_eq!(store.table_get("mfa-reminders", "keep").await.unwrap(), Some(json!({ "login": "kept@acme.example" })));
     world.stop().await;
 }
 
@@ -424,7 +424,7 @@ async fn the_everyday_tasks_take_a_few_clicks() {
     }
     // What the admin did is done.
     world.settle().await;
-    assert_eq!(world.engine.store().table_get("offboarding-audit", &key).unwrap().unwrap()["department"], "Finance");
+    assert_eq!(world.engine.store().table_get("offboarding-audit", &key).await.unwrap().unwrap()["department"], "Finance");
     let flows = world.engine.flows();
     let lockout = flows.get(crate::harness::LOCKOUT).unwrap();
     assert!(!lockout.enabled, "turned off");

@@ -7,7 +7,6 @@ use crate::harness::card_cache;
 use lanyard_server::cards::{load_builtins, CardSet};
 use lanyard_server::registry::{runtime_config, Registry, RegistryOptions};
 use lanyard_server::Config;
-use lanyard_store::CardStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seed_flows_validate_with_no_diagnostics() {
@@ -22,7 +21,7 @@ async fn the_seed_flows_validate_with_no_diagnostics() {
     let (builtins, errors) = tokio::task::spawn_blocking(move || load_builtins(&rt)).await.unwrap();
     assert!(errors.is_empty(), "{errors:#?}");
 
-    let store = lanyard_store::Store::temporary().unwrap();
+    let store = lanyard_store::memory::MemoryStore::new().shared();
     let registry = Registry::new(store.clone(), runtime, RegistryOptions::default());
     for (dir, _) in crate::harness::CUSTOM_CARDS {
         registry.publish(lanyard_cards::examples::example(dir).unwrap().to_vec(), None).await.unwrap();

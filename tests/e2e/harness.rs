@@ -42,7 +42,7 @@ use lanyard_core::{Clock, ManualClock, SystemClock};
 use lanyard_sandbox::okta::{RunningSandbox, SandboxAdmin, SandboxConfig, SandboxOrg};
 use lanyard_okta::{Auth, EventHookSpec, OktaClient, OktaConfig};
 use lanyard_server::{Config, Engine, EngineOptions};
-use lanyard_store::{EventInbox, RunFilter, RunStore};
+use lanyard_store::RunFilter;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -468,7 +468,7 @@ impl World {
 
     /// A table row, read as a card would.
     pub async fn row(&self, table: &str, key: &str) -> Option<Value> {
-        lanyard_core::caps::TablesApi::get(self.engine.store(), table, key).await.expect("read the table")
+        self.engine.store().get(table, key).await.expect("read the table")
     }
 
     /// How many runs each flow has, by flow name.

@@ -182,7 +182,6 @@ fn sample_is_like(id: &str, event: &lanyard_core::LogEvent) {
 async fn every_library_flow_validates_with_no_diagnostics() {
     use lanyard_server::cards::{load_builtins, CardSet};
     use lanyard_server::registry::{runtime_config, Registry, RegistryOptions};
-    use lanyard_store::CardStore;
 
     let config = lanyard_server::Config::parse(
         &format!("[server]\ncache_dir = \"{}\"\n", crate::harness::card_cache().display()),
@@ -207,7 +206,7 @@ async fn every_library_flow_validates_with_no_diagnostics() {
     assert!(v.flows.iter().all(|f| !f.enabled), "every library flow is off");
 
     // With the seed flows (and the custom card offboarding needs).
-    let store = lanyard_store::Store::temporary().unwrap();
+    let store = lanyard_store::memory::MemoryStore::new().shared();
     let registry = Registry::new(store.clone(), runtime, RegistryOptions::default());
     for (dir, _) in crate::harness::CUSTOM_CARDS {
         registry.publish(lanyard_cards::examples::example(dir).unwrap().to_vec(), None).await.unwrap();
@@ -996,8 +995,7 @@ async fn a_returning_employee_gets_their_old_account_back_not_a_second_one() {
     let old_department = prof(&leaver, "department").to_string();
     let sales_manager = a_manager(&w, "Sales");
     // What the offboarding flow recorded when they left.
-    lanyard_core::caps::TablesApi::put(
-        w.engine.store(),
+    w.engine.store().put(
         "offboarding-audit",
         &leaver.id,
         json!({ "login": leaver.login(), "groups_removed": [old_department.clone(), "GitHub", "Okta Administrators"] }),

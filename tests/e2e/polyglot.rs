@@ -338,7 +338,6 @@ async fn a_python_card_offboards_macs_through_a_jamf_connection() {
     assert_eq!(seen[1].header("idempotency-key").unwrap(), format!("{}/macs/1/17", run.id));
 
     // The history: every step, the card's own log line, the audit row, no secret.
-    use lanyard_store::RunStore;
     let steps = d.engine.store().steps(&run.id).await.unwrap();
     let macs = steps.iter().find(|s| s.path == "macs").expect("the macs step");
     assert_eq!(macs.card.as_deref(), Some("acme.jamf-offboard@1.0.0"));
@@ -346,7 +345,7 @@ async fn a_python_card_offboards_macs_through_a_jamf_connection() {
     assert!(macs.fuel_used > 0);
     assert_eq!(steps.len(), 4, "{steps:#?}");
     assert!(!history_text(&steps).contains(JAMF_TOKEN), "the connection's secret never reaches the history");
-    let row = lanyard_core::caps::TablesApi::get(d.engine.store(), "offboarding-audit", &leaver.id).await.unwrap().unwrap();
+    let row = d.engine.store().get("offboarding-audit", &leaver.id).await.unwrap().unwrap();
     assert_eq!(row["macs_locked"], 2);
 
     eprintln!(
@@ -425,7 +424,6 @@ async fn a_javascript_card_deprovisions_zoom_through_a_connection() {
         assert_eq!(r.header("authorization"), Some(format!("Bearer {ZOOM_TOKEN}").as_str()));
     }
 
-    use lanyard_store::RunStore;
     let steps = d.engine.store().steps(&run.id).await.unwrap();
     let step = steps.iter().find(|s| s.path == "zoom").expect("the zoom step");
     assert_eq!(step.card.as_deref(), Some("acme.zoom-deprovision@1.0.0"));

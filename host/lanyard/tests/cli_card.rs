@@ -414,7 +414,6 @@ async fn a_card_whose_describe_never_answers_is_cut_off_at_its_deadline() {
         assert!(out.stderr.contains("describe() failed"), "{out}");
         assert!(out.stderr.contains(&format!("the call ran past its deadline of {deadline}")), "{out}");
     }
-    use lanyard_store::CardStore as _;
     assert!(daemon.engine.store().list_cards().await.unwrap().is_empty(), "nothing was published");
     daemon.engine.shutdown(std::time::Duration::from_secs(5)).await;
 }

@@ -396,7 +396,7 @@ fn card(name: &str, version: &str, wasm: &[u8]) -> CardEntry {
         version: version.into(),
         digest: hex::encode(Sha256::digest(wasm)),
         size: wasm.len() as u64,
-        info: json!({"name": name, "version": version}),
+        info: serde_json::from_value(json!({"name": name, "version": version})).unwrap(),
         requested: Grants::from_list(&[Grant::Connection("jamf".into())]).unwrap(),
         granted: None,
         published_at: t0(),
