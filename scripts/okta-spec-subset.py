@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the part of Okta's Management API spec that the sandbox org serves.
 
-The sandbox's route table (`ROUTES` in host/lanyard-okta/src/sandbox/http.rs)
+The sandbox's route table (`ROUTES` in host/lanyard-sandbox/src/okta/http.rs)
 names every operation it serves; this keeps those operations of Okta's spec
 (host/lanyard-okta/tests/data/management-openapi.yaml, Okta's
 management-minimal.yaml) and every component they reference, and nothing else,
@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-ROUTES = ROOT / "host/lanyard-okta/src/sandbox/http.rs"
+ROUTES = ROOT / "host/lanyard-sandbox/src/okta/http.rs"
 SPEC = ROOT / "host/lanyard-okta/tests/data/management-openapi.yaml"
 OUT = ROOT / "host/lanyard-okta/spec/okta-sandbox-subset.yaml"
 

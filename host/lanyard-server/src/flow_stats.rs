@@ -166,7 +166,7 @@ impl FlowStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lanyard_store::Store;
+    use lanyard_store::memory::MemoryStore;
     use lanyard_core::history::TriggerInfo;
     use serde_json::json;
 
@@ -191,7 +191,7 @@ mod tests {
 
     #[tokio::test]
     async fn seeded_once_from_the_store_then_kept_as_runs_end() {
-        let store: SharedStore = Arc::new(Store::temporary().unwrap());
+        let store = MemoryStore::new().shared();
         let now: DateTime<Utc> = "2026-12-06T12:30:00Z".parse().unwrap();
         let old = run("a", RunStatus::Failed, now - Duration::hours(30));
         let recent = run("a", RunStatus::Succeeded, now - Duration::hours(2));
@@ -221,7 +221,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_flow_quiet_for_a_day_shows_its_last_run() {
-        let store: SharedStore = Arc::new(Store::temporary().unwrap());
+        let store = MemoryStore::new().shared();
         let now: DateTime<Utc> = "2026-12-06T12:30:00Z".parse().unwrap();
         let old = run("a", RunStatus::Failed, now - Duration::days(3));
         store.create_run(&old).await.unwrap();

@@ -580,10 +580,12 @@ fn earliest(a: Option<DateTime<Utc>>, b: DateTime<Utc>) -> Option<DateTime<Utc>>
 
 #[cfg(test)]
 mod tests {
-    //! The scheduling rules against a real store and real compiled flows; the
-    //! engine is replaced by a host that records the runs it is asked to
+    //! The scheduling rules against a real store (the in-memory one; sled
+    //! where a restart matters) and real compiled flows; the engine is
+    //! replaced by a host that records the runs it is asked to
     //! start and says "still running" when told to.
 
+    use lanyard_store::memory::MemoryStore;
     use lanyard_store::{DataStore, StateStore, Store};
     use super::*;
     use chrono::TimeZone;
@@ -686,7 +688,7 @@ mod tests {
         // Saturday 2026-03-07 07:00 EST; DST starts Sunday 2026-03-08 02:00.
         let clock = Arc::new(ManualClock::new(t("2026-03-07T12:00:00Z")));
         let f = flow("daily", r#"{ cron: "0 9 * * *", timezone: America/New_York }"#);
-        let h = host(Store::temporary().unwrap(), clock.clone(), vec![f], CatchUp::Skip, false);
+        let h = host(MemoryStore::new(), clock.clone(), vec![f], CatchUp::Skip, false);
         let s = Scheduler::with_host(h.clone());
 
         let r = s.tick(clock.now()).await.unwrap();
@@ -796,7 +798,7 @@ mod tests {
     async fn a_fire_is_skipped_while_the_previous_run_is_still_going() {
         let clock = Arc::new(ManualClock::new(t("2026-05-04T10:00:30Z")));
         let f = flow("minutely", r#"{ cron: "* * * * *", timezone: UTC }"#);
-        let h = host(Store::temporary().unwrap(), clock.clone(), vec![f], CatchUp::Skip, true);
+        let h = host(MemoryStore::new(), clock.clone(), vec![f], CatchUp::Skip, true);
         let s = Scheduler::with_host(h.clone());
         s.tick(clock.now()).await.unwrap();
 
@@ -824,7 +826,7 @@ mod tests {
     async fn overlap_true_fires_while_the_previous_run_is_going() {
         let clock = Arc::new(ManualClock::new(t("2026-05-04T10:00:30Z")));
         let f = flow("minutely", r#"{ cron: "* * * * *", timezone: UTC, overlap: true }"#);
-        let h = host(Store::temporary().unwrap(), clock.clone(), vec![f], CatchUp::Skip, true);
+        let h = host(MemoryStore::new(), clock.clone(), vec![f], CatchUp::Skip, true);
         let s = Scheduler::with_host(h.clone());
         s.tick(clock.now()).await.unwrap();
         s.tick(t("2026-05-04T10:01:00Z")).await.unwrap();
@@ -841,7 +843,7 @@ mod tests {
         let c = lanyard_flow::compile("nine.yaml", text, &catalog);
         let off = Arc::new(c.flow.unwrap_or_else(|| panic!("{:?}", c.diagnostics)));
         assert!(!off.enabled);
-        let h = host(Store::temporary().unwrap(), clock.clone(), vec![off], CatchUp::Skip, false);
+        let h = host(MemoryStore::new(), clock.clone(), vec![off], CatchUp::Skip, false);
         let s = Scheduler::with_host(h.clone());
         s.tick(clock.now()).await.unwrap();
 
@@ -895,7 +897,7 @@ mod tests {
         let clock = Arc::new(ManualClock::new(t("2026-05-04T08:00:00Z")));
         let a = flow("a", r#"{ cron: "0 9 * * *", timezone: UTC }"#);
         let b = flow("b", r#"{ cron: "0 9 * * *", timezone: UTC }"#);
-        let h = host(Store::temporary().unwrap(), clock.clone(), vec![a, b], CatchUp::Skip, false);
+        let h = host(MemoryStore::new(), clock.clone(), vec![a, b], CatchUp::Skip, false);
         let s = Scheduler::with_host(h.clone());
         s.tick(clock.now()).await.unwrap();
         // Reloaded at 08:30: `a` now fires at 09:00 Berlin (07:00 UTC), `b` is gone.
@@ -915,7 +917,7 @@ mod tests {
     async fn the_loop_sleeps_until_the_fire_time_and_wakes_on_reload() {
         let clock = Arc::new(ManualClock::new(t("2026-05-04T08:00:00Z")));
         let timer = Arc::new(ManualTimer::new(clock.clone()));
-        let h = host(Store::temporary().unwrap(), clock.clone(), vec![], CatchUp::Skip, false);
+        let h = host(MemoryStore::new(), clock.clone(), vec![], CatchUp::Skip, false);
         let s = Scheduler::with_host(h.clone());
         let (reload_tx, reload_rx) = watch::channel(0u32);
         let (stop, shutdown) = crate::shutdown::channel();
