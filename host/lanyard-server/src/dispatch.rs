@@ -19,22 +19,37 @@
 //! until the next start; any other failure (the disk) stops the page, so
 //! nothing is dispatched ahead of it, and the page is read again after a pause.
 
-use crate::breaker::Verdict;
-use crate::engine::Engine;
+use crate::breaker::{Breaker, Verdict};
+use crate::intake::Intake;
 use crate::metrics as m;
+use crate::orgs::Orgs;
 use crate::queue::RunTask;
+use crate::runner::Runner;
+use crate::shutdown::Shutdown;
 use lanyard_core::history::{RunRecord, RunStatus, TriggerInfo};
 use lanyard_store::{InboxEvent, InboxPosition, SharedStore, StoreError};
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Events read per page.
 const PAGE: usize = 256;
 
-pub(crate) async fn run(engine: Engine) {
-    let stop = engine.shutdown_signal();
-    let intake = engine.intake().clone();
-    let store = engine.store().clone();
+/// What the dispatcher works with; the engine builds it when flows are loaded.
+pub(crate) struct Dispatcher {
+    pub intake: Intake,
+    pub store: SharedStore,
+    /// Makes, queues and runs the runs (and starts the error flow).
+    pub runner: Runner,
+    /// Which org an event is of, and the daemon's own identity there.
+    pub orgs: Arc<Orgs>,
+    /// The runaway breaker (`[loop_protection]`).
+    pub breaker: Breaker,
+}
+
+/// Dispatch until `stop` fires.
+pub(crate) async fn run(d: Dispatcher, stop: Shutdown) {
+    let (intake, store) = (&d.intake, &d.store);
     // Events passed over until the next start (see the module docs).
     let mut passed_over: HashSet<u64> = HashSet::new();
     let mut failures = 0u32;
@@ -42,7 +57,7 @@ pub(crate) async fn run(engine: Engine) {
         if stop.is_triggered() {
             return;
         }
-        engine.inner_queue().wait_for_room(&stop).await;
+        d.runner.wait_for_room(&stop).await;
         let notified = intake.wake().notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
@@ -76,7 +91,7 @@ pub(crate) async fn run(engine: Engine) {
         let mut dispatched = 0u64;
         let mut stalled = false;
         for ev in page {
-            match dispatch_one(&engine, &ev, &mut queued).await {
+            match dispatch_one(&d, &ev, &mut queued).await {
                 Ok(()) => dispatched += 1,
                 Err(e) if about_the_event(&e) => {
                     tracing::error!(event = %ev.uuid, error = %e, "cannot dispatch the event; it stays in the inbox and is retried at the next start");
@@ -121,7 +136,7 @@ pub(crate) async fn run(engine: Engine) {
             }
         }
         for task in queued {
-            engine.enqueue(task);
+            d.runner.enqueue(task);
         }
         if stalled {
             failures += 1;
@@ -177,13 +192,13 @@ async fn pause(failures: u32, store: &SharedStore, stop: &crate::shutdown::Shutd
     }
 }
 
-async fn dispatch_one(engine: &Engine, ev: &InboxEvent, queued: &mut Vec<RunTask>) -> Result<(), lanyard_store::StoreError> {
-    let snapshot = engine.flows();
+async fn dispatch_one(d: &Dispatcher, ev: &InboxEvent, queued: &mut Vec<RunTask>) -> Result<(), lanyard_store::StoreError> {
+    let snapshot = d.runner.flows();
     let event = &ev.event;
     // An event stored without an org is the default org's; one of an org
     // no longer configured starts nothing.
-    let org = engine.orgs().event_org(ev.org.as_deref());
-    let own = org.is_some_and(|o| engine.is_self_actor(o, &event.actor.id));
+    let org = d.orgs.event_org(ev.org.as_deref());
+    let own = org.and_then(|o| d.orgs.get(o)).is_some_and(|o| o.is_self_actor(&event.actor.id));
     let mut json: Option<serde_json::Value> = None;
     // The flows that want the event, first: the last one takes the event's
     // JSON as its run's input rather than a copy.
@@ -221,38 +236,24 @@ async fn dispatch_one(engine: &Engine, ev: &InboxEvent, queued: &mut Vec<RunTask
     let last = wanted.len().saturating_sub(1);
     for (i, flow) in wanted.into_iter().enumerate() {
         let input = if i == last { json.take().unwrap_or_default() } else { json.clone().unwrap_or_default() };
-        let now = engine.clock().now();
-        let mut run = RunRecord {
-            id: lanyard_store::new_run_id(now),
-            flow: flow.name.clone(),
-            flow_digest: flow.digest.clone(),
-            trigger: TriggerInfo::Okta {
-                event_type: event.event_type.clone(),
-                event_uuid: event.uuid.clone(),
-                source: ev.source.clone(),
-            },
-            input,
-            status: RunStatus::Queued,
-            created: now,
-            started: None,
-            ended: None,
-            output: None,
-            error: None,
-            reason: None,
-            subject: Some(subject.clone()),
-            dry_run: false,
+        let trigger = TriggerInfo::Okta {
+            event_type: event.event_type.clone(),
+            event_uuid: event.uuid.clone(),
+            source: ev.source.clone(),
         };
-        match engine.inner_breaker().check(&flow.name, &subject, now) {
+        let mut run = d.runner.new_run(flow, trigger, input, Some(subject.clone()), false);
+        let now = run.created;
+        match d.breaker.check(&flow.name, &subject, now) {
             Verdict::Run => {
-                tasks.push((runs.len(), flow.clone(), engine.next_order()));
+                tasks.push((runs.len(), flow.clone(), d.runner.next_order()));
                 runs.push(run);
             }
             Verdict::Suppress { runs_in_window, alert } => {
                 let reason = format!(
                     "runaway breaker: {runs_in_window} runs of `{}` about {subject} within {}s (limit {}); held as suppressed",
                     flow.name,
-                    engine.inner_breaker().window().num_seconds(),
-                    engine.inner_breaker().max_runs()
+                    d.breaker.window().num_seconds(),
+                    d.breaker.max_runs()
                 );
                 run.status = RunStatus::Suppressed;
                 run.ended = Some(now);
@@ -269,9 +270,9 @@ async fn dispatch_one(engine: &Engine, ev: &InboxEvent, queued: &mut Vec<RunTask
             }
         }
     }
-    engine.store().dispatch_from(ev.org.as_deref(), &ev.uuid, &runs).await?;
+    d.store.dispatch_from(ev.org.as_deref(), &ev.uuid, &runs).await?;
     for (i, reason) in alerts {
-        engine.tell_error_flow(&runs[i], Some(reason));
+        d.runner.tell_error_flow(&runs[i], Some(reason));
     }
     let mut runs: Vec<Option<RunRecord>> = runs.into_iter().map(Some).collect();
     queued.extend(tasks.into_iter().filter_map(|(i, flow, order)| {

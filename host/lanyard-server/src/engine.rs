@@ -29,33 +29,32 @@
 //! store writes are plain single-key writes, group-committed.
 
 use crate::breaker::Breaker;
-use crate::cards::{load_builtins, CardSet, Invoker};
+use crate::cards::{CardSet, Invoker};
 use crate::config::Config;
-use crate::flows::{read_flow_file, read_flow_files, FlowSet, LoadError};
+use crate::flows::{read_flow_files, FlowSet, LoadError};
 use crate::intake::Intake;
-use crate::journal::{RunCards, StoreJournal};
+use crate::loader::FlowSources;
 use crate::metrics as m;
-use crate::queue::{RunQueue, RunTask};
+use crate::orgs::Orgs;
+use crate::runner::{Runner, RunnerParts};
 use crate::shutdown::{self, Shutdown, ShutdownTrigger};
 use chrono::{DateTime, Utc};
-use lanyard_core::history::{RunRecord, RunStatus, StepRecord, TriggerInfo};
+use lanyard_core::history::{RunRecord, TriggerInfo};
 use lanyard_core::okta::OktaApi;
 use lanyard_core::{Clock, Redactor, SystemClock};
-use lanyard_core::TokioSleeper;
-use lanyard_flow::interp::{run_flow, Env, FlowLookup, RunLimits, RunStart};
 use lanyard_flow::model::Flow;
 use lanyard_flow::SourceFile;
-use lanyard_runtime::{Capabilities, LoadedCard, Runtime, RuntimeConfig};
+use lanyard_runtime::{Capabilities, Runtime, RuntimeConfig};
 use lanyard_store::{SharedStore, StoreError, StoreOptions};
 use serde::Serialize;
-use serde_json::{json, Value};
-use std::collections::{HashMap, HashSet};
+use serde_json::Value;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{broadcast, oneshot, watch};
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
+
+pub use crate::runner::{CancelError, CancelOutcome, RunStarted, StartError, StartOptions};
 
 /// What the engine runs as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,70 +112,6 @@ pub enum EngineError {
     Other(String),
 }
 
-/// How to start a run that is not from an Okta event (API, schedule, run-now,
-/// `lanyard run`).
-#[derive(Debug, Default)]
-pub struct StartOptions {
-    /// Record writes instead of doing them (Test Flow).
-    pub dry_run: bool,
-    /// Wait for the run to end (up to `timeout`, if set).
-    pub wait: bool,
-    pub timeout: Option<Duration>,
-    /// Whom the run concerns; runs about one subject run one at a time.
-    pub subject: Option<String>,
-    /// Queue it even when the queue is full (schedules, internal runs).
-    pub force: bool,
-    /// Every step record also goes here as it is written.
-    pub observer: Option<tokio::sync::mpsc::UnboundedSender<StepRecord>>,
-    /// Run a helper flow (`trigger: flow`) directly, with `input` as its
-    /// inputs (Test Flow does; the API does not).
-    pub allow_helper: bool,
-}
-
-/// A run that was started.
-#[derive(Debug, Clone)]
-pub struct RunStarted {
-    pub run_id: String,
-    /// The finished run, when the caller waited and it ended in time.
-    pub outcome: Option<RunRecord>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("no flow named `{0}` is loaded")]
-    UnknownFlow(String),
-    #[error("flow `{flow}` cannot be started this way: {why}")]
-    NotRunnable { flow: String, why: String },
-    #[error("flow `{flow}` was not started: {why}")]
-    BadInput { flow: String, why: String },
-    #[error("the run queue is full ({0} runs waiting); try again shortly")]
-    Busy(usize),
-    #[error("lanyard is shutting down")]
-    ShuttingDown,
-    #[error("cannot record the run: {0}")]
-    Store(#[from] StoreError),
-}
-
-/// What cancelling a run did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CancelOutcome {
-    /// It was waiting and will not run.
-    Dequeued,
-    /// It was running and has been stopped.
-    Stopped,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CancelError {
-    #[error("run `{0}` not found")]
-    NotFound(String),
-    #[error("run `{0}` has already ended ({1})")]
-    Finished(String, RunStatus),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// The last reload, as `GET /api/v1/flows` shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReloadStatus {
@@ -199,12 +134,12 @@ pub(crate) struct Inner {
     pub(crate) store: SharedStore,
     pub(crate) runtime: Runtime,
     pub(crate) clock: Arc<dyn Clock>,
-    caps: Capabilities,
     /// Every configured secret; see `crate::journal`.
     redactor: Arc<Redactor>,
     /// The Okta orgs, by name (`crate::orgs`).
-    orgs: crate::orgs::Orgs,
-    builtins: tokio::sync::OnceCell<Arc<Vec<Arc<LoadedCard>>>>,
+    orgs: Arc<Orgs>,
+    /// What flow sets are loaded from (`crate::loader`).
+    sources: FlowSources,
     flows_tx: watch::Sender<Arc<FlowSet>>,
     reload_lock: tokio::sync::Mutex<()>,
     last_reload_error: Mutex<Option<LoadError>>,
@@ -215,24 +150,12 @@ pub(crate) struct Inner {
     /// One write to the flows directory through the admin API at a time
     /// (`crate::flow_api`): compare, validate, write and reload as one step.
     flow_writes: tokio::sync::Mutex<()>,
-    extra_flow: Option<PathBuf>,
     pub(crate) intake: Intake,
-    pub(crate) queue: RunQueue,
-    pub(crate) breaker: Breaker,
+    /// The run queue and the workers (`crate::runner`).
+    runner: Runner,
     ready: watch::Sender<bool>,
     /// Stop taking new work (dispatcher, schedules, poller, workers between runs).
     stop: ShutdownTrigger,
-    /// Drop runs in flight (after the grace period); they stay `running`.
-    hard_stop: ShutdownTrigger,
-    running: Mutex<HashMap<String, oneshot::Sender<()>>>,
-    /// The runs queued or running here, by id: a run is queued once.
-    owned: Mutex<HashSet<String>>,
-    active_by_flow: Mutex<HashMap<String, usize>>,
-    in_flight: AtomicUsize,
-    order: AtomicU64,
-    finished_tx: broadcast::Sender<Arc<RunRecord>>,
-    /// Each flow's last run and last day's counts (the Flows page).
-    flow_stats: crate::flow_stats::FlowStats,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     handle_sighup: bool,
 }
@@ -285,6 +208,7 @@ impl Engine {
             mail: config.mail.clone().map(|m| Arc::new(m) as Arc<dyn lanyard_core::caps::MailApi>),
             clock: options.clock.clone(),
         };
+        let orgs = Arc::new(orgs);
         let empty = Arc::new(Invoker {
             cards: Arc::new(CardSet::default()),
             runtime: runtime.clone(),
@@ -292,40 +216,46 @@ impl Engine {
             okta: orgs.capabilities(),
             store: store.clone(),
         });
-        let (flows_tx, _) = watch::channel(Arc::new(FlowSet::empty(empty)));
+        let (flows_tx, flows_rx) = watch::channel(Arc::new(FlowSet::empty(empty)));
         let (ready, _) = watch::channel(false);
-        let (finished_tx, _) = broadcast::channel(1024);
-        let (stop, _) = shutdown::channel();
-        let (hard_stop, _) = shutdown::channel();
+        let (stop, stopped) = shutdown::channel();
+        let runner = Runner::new(RunnerParts {
+            store: store.clone(),
+            clock: options.clock.clone(),
+            redactor: redactor.clone(),
+            error_flow: config.error_flow.clone(),
+            flows: flows_rx,
+            queue_capacity: config.workers.queue,
+            stop: stopped,
+        });
         let inner = Inner {
             mode: options.mode,
             intake: Intake::new(store.clone(), redactor.clone()),
-            queue: RunQueue::new(config.workers.queue),
-            breaker: Breaker::new(config.loop_protection.window, config.loop_protection.max_runs),
-            config,
-            store,
-            runtime,
+            runner,
+            config: config.clone(),
+            store: store.clone(),
+            runtime: runtime.clone(),
+            sources: FlowSources {
+                config: config.clone(),
+                strict: options.mode == Mode::Daemon,
+                extra_flow: options.extra_flow,
+                store: store.clone(),
+                runtime: runtime.clone(),
+                caps,
+                orgs: orgs.clone(),
+                clock: options.clock.clone(),
+                loaded_builtins: tokio::sync::OnceCell::new(),
+            },
             clock: options.clock,
-            caps,
             redactor,
             orgs,
-            builtins: tokio::sync::OnceCell::new(),
             flows_tx,
             reload_lock: tokio::sync::Mutex::new(()),
             last_reload_error: Mutex::new(None),
             loaded_files: Mutex::new(None),
             flow_writes: tokio::sync::Mutex::new(()),
-            extra_flow: options.extra_flow,
             ready,
             stop,
-            hard_stop,
-            running: Mutex::new(HashMap::new()),
-            owned: Mutex::new(HashSet::new()),
-            active_by_flow: Mutex::new(HashMap::new()),
-            in_flight: AtomicUsize::new(0),
-            order: AtomicU64::new(0),
-            finished_tx,
-            flow_stats: Default::default(),
             tasks: Mutex::new(Vec::new()),
             handle_sighup: options.handle_sighup,
         };
@@ -346,12 +276,11 @@ impl Engine {
         if self.inner.mode == Mode::Daemon {
             // Started first: they are how a broken flow set gets fixed.
             if self.inner.config.server.watch_flows {
-                let engine = self.clone();
-                self.spawn(async move { crate::reload::watch_flows(engine).await });
+                let dir = self.inner.config.server.flows_dir.clone();
+                self.spawn(crate::reload::watch_flows(dir, self.shutdown_signal(), self.clone()));
             }
             if self.inner.handle_sighup {
-                let engine = self.clone();
-                self.spawn(async move { crate::reload::on_sighup(engine).await });
+                self.spawn(crate::reload::on_sighup(self.shutdown_signal(), self.clone()));
             }
         }
         // Until a valid set is loaded, events wait in the (durable) inbox.
@@ -381,17 +310,23 @@ impl Engine {
             return;
         }
         for _ in 0..self.inner.config.workers.concurrency {
-            let engine = self.clone();
-            self.spawn(async move { engine.worker().await });
+            let runner = self.inner.runner.clone();
+            self.spawn(async move { runner.worker().await });
         }
         if self.inner.mode == Mode::Daemon {
-            match self.adopt_unfinished().await {
+            match self.inner.runner.adopt_unfinished().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(runs = n, "resuming runs that were unfinished at the last stop"),
                 Err(e) => tracing::error!(error = %e, "cannot recover unfinished runs; they are queued once the store can be read"),
             }
-            let engine = self.clone();
-            self.spawn(async move { crate::dispatch::run(engine).await });
+            let dispatcher = crate::dispatch::Dispatcher {
+                intake: self.inner.intake.clone(),
+                store: self.inner.store.clone(),
+                runner: self.inner.runner.clone(),
+                orgs: self.inner.orgs.clone(),
+                breaker: Breaker::new(self.inner.config.loop_protection.window, self.inner.config.loop_protection.max_runs),
+            };
+            self.spawn(crate::dispatch::run(dispatcher, self.shutdown_signal()));
             let engine = self.clone();
             self.spawn(async move { engine.watch_store().await });
             let engine = self.clone();
@@ -408,8 +343,37 @@ impl Engine {
     fn start_extensions(&self) {
         let engine = self.clone();
         self.spawn(async move { crate::schedule::run(engine).await });
-        let engine = self.clone();
-        self.spawn(async move { crate::poller::run(engine).await });
+        let poll = self.inner.config.poll;
+        if poll.enabled {
+            let pollers = self.inner.orgs.iter().filter_map(|o| Some((o.name().to_string(), self.poller_of(o.name())?))).collect();
+            self.spawn(crate::poller::run(pollers, poll.interval, self.shutdown_signal()));
+        }
+    }
+
+    /// The poller of the Okta org `org`, or `None` if it has no API: it
+    /// polls for the event types the loaded flows of that org want.
+    fn poller_of(&self, org: &str) -> Option<crate::poller::Poller> {
+        let client = self.inner.orgs.get(org)?.client()?.clone();
+        let flows = self.subscribe_reloads();
+        let name = org.to_string();
+        let types: crate::poller::TypeFilter = Arc::new(move || {
+            flows
+                .borrow()
+                .flows()
+                .filter_map(|f| f.trigger.okta())
+                .filter(|t| t.org == name)
+                .flat_map(|t| t.event_types.iter().cloned())
+                .collect()
+        });
+        let poller = crate::poller::Poller::with_parts(
+            client,
+            self.inner.store.clone(),
+            self.inner.intake.clone(),
+            self.inner.clock.clone(),
+            self.inner.config.poll.lookback,
+            types,
+        );
+        Some(poller.for_org(self.inner.orgs.store_org(org).map(str::to_string)))
     }
 
     /// Spawn a background task the engine waits for at shutdown.
@@ -518,19 +482,6 @@ impl Engine {
         v
     }
 
-    pub(crate) fn inner_queue(&self) -> &RunQueue {
-        &self.inner.queue
-    }
-
-    pub(crate) fn inner_breaker(&self) -> &Breaker {
-        &self.inner.breaker
-    }
-
-    /// Whether `id` is the daemon's own identity in `org`.
-    pub(crate) fn is_self_actor(&self, org: &str, id: &str) -> bool {
-        self.inner.orgs.get(org).is_some_and(|o| o.is_self_actor(id))
-    }
-
     /// The loaded flow set (an immutable snapshot; reloads swap in a new one).
     pub fn flows(&self) -> Arc<FlowSet> {
         self.inner.flows_tx.borrow().clone()
@@ -545,11 +496,11 @@ impl Engine {
     /// The last run and the last day's counts of these flows (seeded from
     /// the store on the first call).
     pub async fn flow_stats(&self, flows: &[String]) -> Result<std::collections::HashMap<String, crate::flow_stats::FlowRunStats>, String> {
-        self.inner.flow_stats.of(&self.inner.store, flows, self.inner.clock.now()).await
+        self.inner.runner.flow_stats(flows).await
     }
 
     pub fn subscribe_finished(&self) -> broadcast::Receiver<Arc<RunRecord>> {
-        self.inner.finished_tx.subscribe()
+        self.inner.runner.subscribe_finished()
     }
 
     /// The signal every background task stops on.
@@ -578,22 +529,17 @@ impl Engine {
 
     /// Whether a run of `flow` is queued or running.
     pub fn is_running(&self, flow: &str) -> bool {
-        self.inner
-            .active_by_flow
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(flow)
-            .is_some_and(|n| *n > 0)
+        self.inner.runner.is_running(flow)
     }
 
     /// Runs waiting for a worker.
     pub fn queue_depth(&self) -> usize {
-        self.inner.queue.len()
+        self.inner.runner.queue_depth()
     }
 
     /// Runs executing now.
     pub fn runs_in_flight(&self) -> usize {
-        self.inner.in_flight.load(Ordering::Relaxed)
+        self.inner.runner.runs_in_flight()
     }
 
     pub fn reload_status(&self) -> ReloadStatus {
@@ -607,32 +553,6 @@ impl Engine {
     }
 
     // -- loading ------------------------------------------------------------
-
-    async fn builtins(&self) -> Arc<Vec<Arc<LoadedCard>>> {
-        self.inner
-            .builtins
-            .get_or_init(|| async {
-                let rt = self.inner.runtime.clone();
-                let started = std::time::Instant::now();
-                let (cards, errors) = tokio::task::spawn_blocking(move || load_builtins(&rt))
-                    .await
-                    .unwrap_or_else(|e| (Vec::new(), vec![format!("loading the built-in cards failed: {e}")]));
-                for e in &errors {
-                    tracing::error!(error = %e, "a built-in card does not load");
-                }
-                let stats = self.inner.runtime.stats();
-                tracing::info!(
-                    cards = cards.len(),
-                    compiled = stats.compiled,
-                    from_cache = stats.cache_hits,
-                    ms = started.elapsed().as_millis() as u64,
-                    "built-in cards loaded"
-                );
-                Arc::new(cards)
-            })
-            .await
-            .clone()
-    }
 
     /// Re-read the card registry and every flow file, validate them as one
     /// set, and swap it in. On any error the old set stays and the error is
@@ -650,7 +570,7 @@ impl Engine {
         let loaded = self.inner.loaded_files.lock().unwrap_or_else(|p| p.into_inner()).clone();
         if loaded.is_some() && self.inner.last_reload_error.lock().unwrap_or_else(|p| p.into_inner()).is_none() {
             let dir = self.inner.config.server.flows_dir.clone();
-            let now = tokio::task::spawn_blocking(move || read_flow_files(&dir).ok().map(|f| files_digest(&f)))
+            let now = tokio::task::spawn_blocking(move || read_flow_files(&dir).ok().map(|f| crate::loader::files_digest(&f)))
                 .await
                 .ok()
                 .flatten();
@@ -722,165 +642,18 @@ impl Engine {
         }
     }
 
+    /// The set (and the digest of the files it was read from), and every
+    /// diagnostic of the validation.
+    async fn load_set(&self, draft: Option<SourceFile>) -> (Result<(FlowSet, String), LoadError>, Vec<lanyard_flow::Diagnostic>) {
+        FlowSet::load(&self.inner.sources, &self.flows(), draft).await
+    }
+
     /// One write to the flows directory at a time (`crate::flow_api`).
     pub(crate) async fn lock_flow_writes(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.inner.flow_writes.lock().await
     }
 
-    /// The set (and the digest of the files it was read from), and every
-    /// diagnostic of the validation.
-    async fn load_set(&self, draft: Option<SourceFile>) -> (Result<(FlowSet, String), LoadError>, Vec<lanyard_flow::Diagnostic>) {
-        let mut all = Vec::new();
-        let result = self.load_set_inner(draft, &mut all).await;
-        (result, all)
-    }
-
-    async fn load_set_inner(&self, draft: Option<SourceFile>, all: &mut Vec<lanyard_flow::Diagnostic>) -> Result<(FlowSet, String), LoadError> {
-        let now = self.inner.clock.now();
-        let fail = |message: String| LoadError {
-            at: now,
-            rendered: message.clone(),
-            message,
-            diagnostics: Vec::new(),
-        };
-        let builtins = self.builtins().await;
-        let registry = self
-            .inner
-            .store
-            .list_cards()
-            .await
-            .map_err(|e| fail(format!("cannot read the card registry: {e}")))?;
-        // Cards marked broken stay broken across reloads (`crate::cards`).
-        let health = self.flows().cards().health().clone();
-        let cards = Arc::new(
-            CardSet::build(&builtins, registry, &self.inner.config.card_grants)
-                .with_health(health)
-                .with_okta_orgs(self.inner.orgs.names()),
-        );
-        let dir = self.inner.config.server.flows_dir.clone();
-        let extra = self.inner.extra_flow.clone();
-        let mode = self.inner.mode;
-        let files = tokio::task::spawn_blocking(move || -> Result<Vec<SourceFile>, String> {
-            let mut files = if dir.is_dir() {
-                read_flow_files(&dir)?
-            } else if mode == Mode::OneShot {
-                Vec::new()
-            } else {
-                return Err(format!("the flows directory {} does not exist", dir.display()));
-            };
-            if let Some(p) = extra {
-                let canonical = std::fs::canonicalize(&p).ok();
-                files.retain(|f| std::fs::canonicalize(&f.path).ok() != canonical || canonical.is_none());
-                files.push(read_flow_file(&p)?);
-            }
-            if let Some(d) = draft {
-                // In its place in path order, as it will be once written.
-                match files.iter().position(|f| f.path == d.path) {
-                    Some(i) => files[i] = d,
-                    None => {
-                        files.push(d);
-                        files.sort_by(|a, b| std::path::Path::new(&a.path).cmp(std::path::Path::new(&b.path)));
-                    }
-                }
-            }
-            Ok(files)
-        })
-        .await
-        .map_err(|e| fail(format!("reading the flows failed: {e}")))?
-        .map_err(fail)?;
-
-        let files = match (&self.inner.extra_flow, mode) {
-            // `lanyard run path.yaml`: that file wins over a flow of the same name.
-            (Some(_), _) => prefer_last_by_name(files, cards.as_ref()),
-            _ => files,
-        };
-        let validation = lanyard_flow::validate(&files, cards.as_ref());
-        all.extend(validation.diagnostics.iter().cloned());
-        let digest = files_digest(&files);
-        let (errors, warnings): (Vec<_>, Vec<_>) = validation.diagnostics.iter().cloned().partition(|d| d.is_error());
-        if !errors.is_empty() && mode == Mode::Daemon {
-            let rendered = lanyard_flow::diag::render_all(&errors, |name| files.iter().find(|f| f.path == name).map(|f| f.text.as_str()));
-            return Err(LoadError {
-                at: now,
-                message: format!(
-                    "{} error{} in the flows; the flows loaded before stay in use",
-                    errors.len(),
-                    if errors.len() == 1 { "" } else { "s" }
-                ),
-                diagnostics: errors,
-                rendered,
-            });
-        }
-        let mut warnings = warnings;
-        if mode == Mode::OneShot {
-            // Broken flows the run does not need are reported, not fatal.
-            warnings.extend(errors);
-        }
-        let flows = validation.flows;
-        if let (Some(name), Mode::Daemon) = (&self.inner.config.error_flow, mode) {
-            match flows.iter().find(|f| &f.name == name) {
-                None => return Err(fail(format!("[error_flow] names `{name}`, but no such flow is loaded"))),
-                Some(f) => {
-                    if let lanyard_flow::model::Trigger::Flow(h) = &f.trigger {
-                        if !h.inputs.is_empty() && !h.inputs.iter().any(|i| i.name == "run") {
-                            return Err(fail(format!(
-                                "the error flow `{name}` must take an input named `run` (the failed run's summary)"
-                            )));
-                        }
-                    }
-                }
-            }
-        }
-        let invoker = Arc::new(Invoker {
-            cards,
-            runtime: self.inner.runtime.clone(),
-            caps: self.inner.caps.clone(),
-            okta: self.inner.orgs.capabilities(),
-            store: self.inner.store.clone(),
-        });
-        let generation = self.flows().generation + 1;
-        Ok((FlowSet::new(flows, invoker, generation, now, warnings), digest))
-    }
-
     // -- runs ---------------------------------------------------------------
-
-    pub(crate) fn next_order(&self) -> u64 {
-        self.inner.order.fetch_add(1, Ordering::Relaxed)
-    }
-
-    pub(crate) fn track(&self, flow: &str, delta: isize) {
-        let mut map = self.inner.active_by_flow.lock().unwrap_or_else(|p| p.into_inner());
-        match map.get_mut(flow) {
-            Some(n) => {
-                *n = n.saturating_add_signed(delta);
-                if *n == 0 {
-                    map.remove(flow);
-                }
-            }
-            None if delta > 0 => {
-                map.insert(flow.to_string(), delta as usize);
-            }
-            None => {}
-        }
-    }
-
-    /// Put a run that is already in the store into the queue, unless it is
-    /// queued or running here already (runs found unfinished after the store
-    /// reopened may be). Returns whether it was queued.
-    pub(crate) fn enqueue(&self, task: RunTask) -> bool {
-        if !self.inner.owned.lock().unwrap_or_else(|p| p.into_inner()).insert(task.run.id.clone()) {
-            tracing::debug!(run = %task.run.id, "the run is already queued or running");
-            return false;
-        }
-        self.track(&task.run.flow, 1);
-        self.inner.queue.push(task);
-        metrics::gauge!(m::QUEUE_DEPTH).set(self.inner.queue.len() as f64);
-        true
-    }
-
-    fn disown(&self, id: &str) {
-        self.inner.owned.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
-    }
 
     /// Start a run of `flow` that does not come from an Okta event: a
     /// schedule fire, an API call, "run now", `lanyard run`. The run is in the
@@ -889,581 +662,17 @@ impl Engine {
     /// `opts.wait`, waits for the run to end (up to `opts.timeout`) and returns
     /// it in `outcome`.
     pub async fn start_run(&self, flow: &str, trigger: TriggerInfo, input: Value, opts: StartOptions) -> Result<RunStarted, StartError> {
-        let allow_helper = opts.allow_helper;
-        self.start_run_inner(flow, trigger, input, opts, allow_helper).await
-    }
-
-    async fn start_run_inner(
-        &self,
-        flow: &str,
-        trigger: TriggerInfo,
-        input: Value,
-        opts: StartOptions,
-        allow_helper: bool,
-    ) -> Result<RunStarted, StartError> {
-        if self.is_shutting_down() {
-            return Err(StartError::ShuttingDown);
-        }
-        let snapshot = self.flows();
-        let f = snapshot.get(flow).cloned().ok_or_else(|| StartError::UnknownFlow(flow.to_string()))?;
-        if f.is_helper() && !allow_helper {
-            return Err(StartError::NotRunnable {
-                flow: flow.to_string(),
-                why: "it is a helper flow (`trigger: flow`); it runs when another flow calls it".into(),
-            });
-        }
-        // A manual flow's typed inputs are checked before a run exists, so a
-        // wrong form is answered at once and leaves no failed run behind.
-        let input = match &f.trigger {
-            lanyard_flow::model::Trigger::Manual(h) if !h.inputs.is_empty() => lanyard_flow::interp::prepare_inputs(h, input)
-                .map_err(|why| StartError::BadInput { flow: flow.to_string(), why })?,
-            _ => input,
-        };
-        if !opts.force && !self.inner.queue.has_room() {
-            return Err(StartError::Busy(self.inner.queue.len()));
-        }
-        let now = self.inner.clock.now();
-        let mut input = input;
-        crate::journal::scrub_run_input(&self.inner.redactor, &mut input);
-        let run = RunRecord {
-            id: lanyard_store::new_run_id(now),
-            flow: f.name.clone(),
-            flow_digest: f.digest.clone(),
-            trigger,
-            input,
-            status: RunStatus::Queued,
-            created: now,
-            started: None,
-            ended: None,
-            output: None,
-            error: None,
-            reason: None,
-            subject: opts.subject.clone(),
-            dry_run: opts.dry_run,
-        };
-        let epoch = self.inner.store.epoch();
-        self.inner.store.create_run(&run).await?;
-        if !opts.wait {
-            // The run id is the caller's receipt: the run must survive a crash,
-            // and a store reopened meanwhile may have dropped it.
-            self.inner.store.sync().await?;
-            if self.inner.store.epoch() != epoch {
-                return Err(StoreError::Flush("the store was reopened after a failed write before the run was on disk".into()).into());
-            }
-        }
-        let run_id = run.id.clone();
-        let (done, rx) = if opts.wait {
-            let (tx, rx) = oneshot::channel();
-            (Some(tx), Some(rx))
-        } else {
-            (None, None)
-        };
-        self.enqueue(RunTask {
-            run,
-            flow: Some((f, snapshot)),
-            resume: false,
-            published: now,
-            order: self.next_order(),
-            done,
-            observer: opts.observer,
-        });
-        let mut outcome = None;
-        if let Some(rx) = rx {
-            let finished = match opts.timeout {
-                Some(t) => tokio::time::timeout(t, rx).await.ok().and_then(Result::ok),
-                None => rx.await.ok(),
-            };
-            match finished {
-                Some(r) => outcome = Some(r),
-                // Still going (or checkpointed at shutdown): hand out its id,
-                // so it must be durable now.
-                None => self.inner.store.sync().await?,
-            }
-        }
-        Ok(RunStarted { run_id, outcome })
+        self.inner.runner.start(flow, trigger, input, opts).await
     }
 
     /// Stop a waiting or running run; it ends `cancelled`.
     pub async fn cancel_run(&self, id: &str) -> Result<CancelOutcome, CancelError> {
-        let run = self
-            .inner
-            .store
-            .get_run(id)
-            .await
-            .map_err(|e| match e {
-                StoreError::Invalid(_) => CancelError::NotFound(id.to_string()),
-                other => CancelError::Store(other),
-            })?
-            .ok_or_else(|| CancelError::NotFound(id.to_string()))?;
-        if run.status.is_final() {
-            return Err(CancelError::Finished(id.to_string(), run.status));
-        }
-        if let Some(task) = self.inner.queue.remove(id) {
-            let now = self.inner.clock.now();
-            self.inner
-                .store
-                .finish_run(
-                    id,
-                    lanyard_store::RunOutcome {
-                        status: RunStatus::Cancelled,
-                        output: None,
-                        error: None,
-                        reason: Some("cancelled by an operator before it started".into()),
-                    },
-                    now,
-                )
-                .await?;
-            self.inner.store.sync().await?;
-            self.track(&task.run.flow, -1);
-            self.disown(id);
-            self.inner.queue.done(task.run.subject.as_deref());
-            if let Ok(Some(r)) = self.inner.store.get_run(id).await {
-                let r = Arc::new(r);
-                if let Some(tx) = task.done {
-                    let _ = tx.send((*r).clone());
-                }
-                self.inner.flow_stats.ended(&r);
-                let _ = self.inner.finished_tx.send(r);
-            }
-            return Ok(CancelOutcome::Dequeued);
-        }
-        let tx = self.inner.running.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
-        match tx {
-            Some(tx) => {
-                let _ = tx.send(());
-                Ok(CancelOutcome::Stopped)
-            }
-            // Between the queue and a worker, or owned by another process.
-            None => Err(CancelError::NotFound(format!("{id} (not queued or running in this daemon)"))),
-        }
+        self.inner.runner.cancel(id).await
     }
 
     /// Until the run has ended; its final record.
     pub async fn wait_for_run(&self, id: &str) -> Result<RunRecord, StoreError> {
-        let mut rx = self.subscribe_finished();
-        loop {
-            if let Some(r) = self.inner.store.get_run(id).await? {
-                if r.status.is_final() {
-                    return Ok(r);
-                }
-            }
-            match rx.recv().await {
-                Ok(r) if r.id == id => return Ok((*r).clone()),
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => {
-                    return Err(StoreError::Task("the engine stopped".into()));
-                }
-            }
-        }
-    }
-
-    async fn worker(self) {
-        let stop = self.shutdown_signal();
-        while let Some(task) = self.inner.queue.next(&stop).await {
-            metrics::gauge!(m::QUEUE_DEPTH).set(self.inner.queue.len() as f64);
-            self.execute(task).await;
-        }
-    }
-
-    async fn execute(&self, task: RunTask) {
-        let subject = task.run.subject.clone();
-        let id = task.run.id.clone();
-        let flow_name = task.run.flow.clone();
-        let n = self.inner.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
-        metrics::gauge!(m::RUNS_IN_FLIGHT).set(n as f64);
-        let (cancel_tx, cancel_rx) = oneshot::channel();
-        self.inner.running.lock().unwrap_or_else(|p| p.into_inner()).insert(id.clone(), cancel_tx);
-        let hard = self.inner.hard_stop.subscribe();
-        tokio::select! {
-            _ = self.run_until_ended(task, cancel_rx) => {}
-            _ = hard.wait() => {
-                tracing::info!(run = %id, flow = %flow_name, "run checkpointed at shutdown; it resumes after its last completed step at the next start");
-            }
-        }
-        self.inner.running.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
-        self.disown(&id);
-        let n = self.inner.in_flight.fetch_sub(1, Ordering::Relaxed) - 1;
-        metrics::gauge!(m::RUNS_IN_FLIGHT).set(n as f64);
-        self.track(&flow_name, -1);
-        self.inner.queue.done(subject.as_deref());
-    }
-
-    /// Run a task to its end. When the store fails under it, wait until the
-    /// store writes again and resume it from its journal (see the module docs).
-    async fn run_until_ended(&self, task: RunTask, mut cancel: oneshot::Receiver<()>) {
-        let RunTask {
-            run,
-            flow,
-            resume,
-            mut done,
-            observer,
-            ..
-        } = task;
-        let (id, flow_name) = (run.id.clone(), run.flow.clone());
-        // Kept to write the run again if its record did not reach the disk:
-        // only a run started with `wait` is not flushed before it runs (the
-        // others are known durable), so only it pays for the copy.
-        let unflushed = done.is_some().then(|| run.clone());
-        let mut attempt = Attempt { run, flow, resume };
-        let mut retries = 0u32;
-        loop {
-            let why = match self.run_attempt(attempt, &mut cancel, &mut done, observer.clone()).await {
-                Ran::Ended => return,
-                Ran::Interrupted(why) => why,
-            };
-            tracing::warn!(run = %id, flow = %flow_name, error = %why, "the store cannot write; the run waits and resumes from its last durable step once it can");
-            loop {
-                // Noticing a failed write takes a look at the store.
-                let _ = self.inner.store.health();
-                lanyard_store::wait_writable(&*self.inner.store).await;
-                // Bounded, for a failure the store does not see as its own.
-                tokio::time::sleep(Duration::from_millis(50u64 << retries.min(7))).await;
-                retries += 1;
-                match self.resumable(&id, unflushed.as_ref(), &mut done).await {
-                    Ok(Some(next)) => {
-                        attempt = next;
-                        break;
-                    }
-                    Ok(None) => return,
-                    Err(e) => tracing::warn!(run = %id, error = %e, "cannot read the interrupted run yet; retrying"),
-                }
-            }
-        }
-    }
-
-    /// What to run after the store failed under run `id`: the run as the
-    /// store has it now, resumed from its journal. `None` if it has ended
-    /// (its end reached the disk before the failure): then it is reported.
-    /// `unflushed` is the run as it started, if it may never have reached the
-    /// disk.
-    async fn resumable(
-        &self,
-        id: &str,
-        unflushed: Option<&RunRecord>,
-        done: &mut Option<oneshot::Sender<RunRecord>>,
-    ) -> Result<Option<Attempt>, StoreError> {
-        let store = &self.inner.store;
-        match store.get_run(id).await? {
-            Some(run) if run.status.is_final() => {
-                self.finished(run, done.take()).await;
-                Ok(None)
-            }
-            Some(run) => Ok(Some(Attempt { run, flow: None, resume: true })),
-            None => match unflushed {
-                Some(run) => {
-                    store.create_run(run).await?;
-                    Ok(Some(Attempt {
-                        run: run.clone(),
-                        flow: None,
-                        resume: true,
-                    }))
-                }
-                None => {
-                    tracing::error!(run = %id, "the interrupted run is not in the store; it cannot resume");
-                    Ok(None)
-                }
-            },
-        }
-    }
-
-    async fn run_attempt(
-        &self,
-        attempt: Attempt,
-        cancel: &mut oneshot::Receiver<()>,
-        done: &mut Option<oneshot::Sender<RunRecord>>,
-        observer: Option<tokio::sync::mpsc::UnboundedSender<StepRecord>>,
-    ) -> Ran {
-        let Attempt { mut run, flow, resume } = attempt;
-        let store = &self.inner.store;
-        let (flow, snapshot) = match flow {
-            Some(x) => x,
-            None => match self.flow_for_recovered(&mut run, resume).await {
-                Ok(x) => x,
-                Err(why) => {
-                    self.end_without_running(run, RunStatus::Failed, why, done.take()).await;
-                    return Ran::Ended;
-                }
-            },
-        };
-        let started = self.inner.clock.now();
-        if run.status != RunStatus::Running {
-            if let Err(e) = store.set_status(&run.id, RunStatus::Running, started).await {
-                if e.is_unavailable() {
-                    return Ran::Interrupted(e.to_string());
-                }
-                tracing::error!(run = %run.id, error = %e, "cannot mark the run running; it stays queued and is retried at the next start");
-                return Ran::Ended;
-            }
-            run.status = RunStatus::Running;
-        }
-        run.started.get_or_insert(started);
-        let journal = if resume {
-            match StoreJournal::resume(store.clone(), &run.id, self.inner.redactor.clone()).await {
-                Ok(j) => j,
-                Err(e) if e.is_unavailable() => return Ran::Interrupted(e.to_string()),
-                Err(e) => {
-                    tracing::error!(run = %run.id, error = %e, "cannot read the run's journal; it is retried at the next start");
-                    return Ran::Ended;
-                }
-            }
-        } else {
-            StoreJournal::new(store.clone(), self.inner.redactor.clone())
-        };
-        let journal = Arc::new(match observer {
-            Some(tx) => journal.with_observer(tx),
-            None => journal,
-        });
-        if resume && journal.recorded_before() > 0 {
-            tracing::info!(run = %run.id, flow = %flow.name, steps = journal.recorded_before(), "resuming after the last completed step");
-        }
-        let env = Env {
-            cards: Arc::new(RunCards {
-                invoker: snapshot.invoker.clone(),
-                journal: journal.clone(),
-            }),
-            journal: journal.clone(),
-            clock: self.inner.clock.clone(),
-            flows: snapshot.clone() as Arc<dyn FlowLookup>,
-            sleeper: Arc::new(TokioSleeper),
-            limits: RunLimits::default(),
-        };
-        let start = RunStart {
-            run_id: run.id.clone(),
-            input: std::mem::take(&mut run.input),
-            dry_run: run.dry_run,
-            resume,
-        };
-        let span = tracing::info_span!("run", run = %run.id, flow = %flow.name);
-        let outcome = {
-            use tracing::Instrument;
-            tokio::select! {
-                o = run_flow(&flow, start, &env).instrument(span) => Some(o),
-                Ok(()) = &mut *cancel => None,
-                // Stopped where it is: what it recorded may not be on disk.
-                () = journal.interrupted() => return Ran::Interrupted("a step record did not reach the disk".into()),
-            }
-        };
-        if journal.is_interrupted() {
-            // The flow saw the failure (a step it could not record, a card not
-            // called): its outcome is not the run's.
-            return Ran::Interrupted("a step record did not reach the disk".into());
-        }
-        let outcome = match outcome {
-            Some(mut o) => {
-                crate::journal::scrub_outcome(&self.inner.redactor, &mut o);
-                o.apply_to(&mut run);
-                if let Some(e2) = &o.on_failure_error {
-                    tracing::warn!(run = %run.id, flow = %flow.name, error = ?e2.message, "the flow's on_failure steps failed too");
-                }
-                lanyard_store::RunOutcome {
-                    status: o.status,
-                    output: o.output,
-                    error: o.error,
-                    reason: o.reason,
-                }
-            }
-            None => {
-                run.status = RunStatus::Cancelled;
-                run.reason = Some("cancelled by an operator while it ran".into());
-                run.ended = Some(self.inner.clock.now());
-                lanyard_store::RunOutcome {
-                    status: RunStatus::Cancelled,
-                    output: None,
-                    error: None,
-                    reason: run.reason.clone(),
-                }
-            }
-        };
-        let ended = run.ended.unwrap_or_else(|| self.inner.clock.now());
-        let epoch = store.epoch();
-        if let Err(e) = store.finish_run(&run.id, outcome, ended).await {
-            if e.is_unavailable() {
-                return Ran::Interrupted(e.to_string());
-            }
-            tracing::error!(run = %run.id, error = %e, "cannot record the end of the run");
-        }
-        match store.sync().await {
-            Err(e) if e.is_unavailable() => return Ran::Interrupted(e.to_string()),
-            Err(e) => tracing::error!(run = %run.id, error = %e, "cannot flush the run's history"),
-            Ok(()) if store.epoch() != epoch => return Ran::Interrupted("the store was reopened before the end of the run was flushed".into()),
-            Ok(()) => {}
-        }
-        self.finished(run, done.take()).await;
-        Ran::Ended
-    }
-
-    /// The flow of a run recovered from the store: the loaded version, if it
-    /// is the one the run started with (or the run had done nothing yet).
-    async fn flow_for_recovered(&self, run: &mut RunRecord, resume: bool) -> Result<(Arc<Flow>, Arc<FlowSet>), String> {
-        let snapshot = self.flows();
-        let Some(f) = snapshot.get(&run.flow).cloned() else {
-            return Err(format!("flow `{}` is no longer loaded, so the interrupted run cannot resume", run.flow));
-        };
-        if f.digest != run.flow_digest {
-            let done = if resume { self.inner.store.steps(&run.id).await.map(|s| s.len()).unwrap_or(1) } else { 0 };
-            if done > 0 {
-                return Err(format!(
-                    "flow `{}` changed while this run was interrupted after {done} step(s); it was not resumed with a different version (run it again)",
-                    run.flow
-                ));
-            }
-            run.flow_digest = f.digest.clone();
-            let mut head = run.clone();
-            head.input = Value::Null;
-            if let Err(e) = self.inner.store.update_run(&head).await {
-                tracing::warn!(run = %run.id, error = %e, "cannot record the new flow version of a recovered run");
-            }
-        }
-        Ok((f, snapshot))
-    }
-
-    /// End a run that never started (suppressed, unresumable).
-    async fn end_without_running(&self, mut run: RunRecord, status: RunStatus, reason: String, done: Option<oneshot::Sender<RunRecord>>) {
-        let now = self.inner.clock.now();
-        tracing::warn!(run = %run.id, flow = %run.flow, %status, %reason, "run ended without running");
-        let outcome = lanyard_store::RunOutcome {
-            status,
-            output: None,
-            error: (status == RunStatus::Failed).then(|| lanyard_core::history::ErrorInfo {
-                kind: lanyard_core::ErrorKind::Failed,
-                message: reason.clone(),
-                step: None,
-                card: None,
-                retryable: false,
-                detail: None,
-            }),
-            reason: Some(reason),
-        };
-        run.status = status;
-        run.error = outcome.error.clone();
-        run.reason = outcome.reason.clone();
-        run.ended = Some(now);
-        if let Err(e) = self.inner.store.finish_run(&run.id, outcome, now).await {
-            tracing::error!(run = %run.id, error = %e, "cannot record the end of the run");
-        }
-        let _ = self.inner.store.sync().await;
-        self.finished(run, done).await;
-    }
-
-    async fn finished(&self, run: RunRecord, done: Option<oneshot::Sender<RunRecord>>) {
-        // A flow that keeps no step data: its steps' inputs and outputs go
-        // now, before anyone is told the run ended.
-        if self.flows().get(&run.flow).is_some_and(|f| !f.keep_step_data) {
-            match self.inner.store.withhold_step_data(&run.id).await {
-                Ok(_) => {
-                    let _ = self.inner.store.sync().await;
-                }
-                Err(e) => tracing::error!(run = %run.id, error = %e, "cannot drop the step data of a flow that keeps none"),
-            }
-        }
-        let status = run.status;
-        metrics::counter!(m::RUNS_FINISHED, "flow" => run.flow.clone(), "status" => status.as_str()).increment(1);
-        if let (Some(s), Some(e)) = (run.started, run.ended) {
-            let secs = (e - s).num_microseconds().unwrap_or(0).max(0) as f64 / 1e6;
-            metrics::histogram!(m::RUN_SECONDS, "flow" => run.flow.clone()).record(secs);
-        }
-        if status == RunStatus::Failed {
-            let e = run.error.as_ref();
-            tracing::warn!(
-                run = %run.id,
-                flow = %run.flow,
-                kind = %e.map(|e| e.kind.as_str()).unwrap_or(""),
-                step = %e.and_then(|e| e.step.as_deref()).unwrap_or(""),
-                // `?`: a card's own message, escaped (a newline in it must not forge a line).
-                error = ?e.map(|e| e.message.as_str()).unwrap_or(""),
-                "run failed"
-            );
-            self.tell_error_flow(&run, None);
-        } else {
-            tracing::debug!(run = %run.id, flow = %run.flow, %status, "run ended");
-        }
-        let run = Arc::new(run);
-        if let Some(tx) = done {
-            let _ = tx.send((*run).clone());
-        }
-        self.inner.flow_stats.ended(&run);
-        let _ = self.inner.finished_tx.send(run);
-    }
-
-    /// Start the global error flow (`[error_flow] name`) for a failed or
-    /// suppressed run, with the run's summary as input: `{ "run": { id, flow,
-    /// status, trigger, subject, error, reason, created, started, ended } }`.
-    /// Never for a run of the error flow itself (no recursion).
-    pub(crate) fn tell_error_flow(&self, run: &RunRecord, note: Option<String>) {
-        let Some(name) = self.inner.config.error_flow.clone() else { return };
-        if run.flow == name {
-            tracing::error!(run = %run.id, "the error flow itself failed; it is not told of its own failure");
-            return;
-        }
-        let input = json!({
-            "run": {
-                "id": run.id,
-                "flow": run.flow,
-                "status": run.status,
-                "trigger": run.trigger,
-                "subject": run.subject,
-                "error": run.error,
-                "reason": run.reason,
-                "note": note,
-                "created": run.created,
-                "started": run.started,
-                "ended": run.ended,
-            }
-        });
-        let engine = self.clone();
-        let parent = run.id.clone();
-        tokio::spawn(async move {
-            let trigger = TriggerInfo::Flow {
-                parent_run: parent.clone(),
-                parent_step: TriggerInfo::ERROR_FLOW_STEP.into(),
-            };
-            let opts = StartOptions {
-                force: true,
-                ..StartOptions::default()
-            };
-            if let Err(e) = engine.start_run_inner(&name, trigger, input, opts, true).await {
-                tracing::error!(run = %parent, error_flow = %name, error = %e, "cannot start the error flow");
-            }
-        });
-    }
-
-    /// Queue every unfinished run in the store that is not queued or running
-    /// here: at start (crash recovery), and after the store reopened (runs
-    /// whose start the failure cut off). Returns how many.
-    async fn adopt_unfinished(&self) -> Result<usize, StoreError> {
-        let mut adopted = 0;
-        for run in self.inner.store.unfinished_runs().await? {
-            if self.inner.owned.lock().unwrap_or_else(|p| p.into_inner()).contains(&run.id) {
-                continue;
-            }
-            // Read again: it may have ended since the list was read.
-            let Some(run) = self.inner.store.get_run(&run.id).await? else { continue };
-            if run.status.is_final() {
-                continue;
-            }
-            let published = match &run.trigger {
-                TriggerInfo::Okta { .. } => run
-                    .input
-                    .get("published")
-                    .and_then(Value::as_str)
-                    .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                    .map(|t| t.with_timezone(&Utc))
-                    .unwrap_or(run.created),
-                _ => run.created,
-            };
-            if self.enqueue(RunTask {
-                run,
-                flow: None,
-                resume: true,
-                published,
-                order: self.next_order(),
-                done: None,
-                observer: None,
-            }) {
-                adopted += 1;
-            }
-        }
-        Ok(adopted)
+        self.inner.runner.wait_for(id).await
     }
 
     /// Follow the store's health: the metrics, and once it has reopened after
@@ -1484,7 +693,7 @@ impl Engine {
             if writable && now.epoch != epoch {
                 metrics::counter!(m::STORE_REOPENS).increment(now.epoch.saturating_sub(epoch));
                 epoch = now.epoch;
-                match self.adopt_unfinished().await {
+                match self.inner.runner.adopt_unfinished().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(runs = n, "runs whose start the store's failure cut off are queued again"),
                     Err(e) => tracing::error!(error = %e, "cannot read the unfinished runs after the store reopened"),
@@ -1545,7 +754,7 @@ impl Engine {
         if left > 0 {
             tracing::info!(runs = left, "grace period over; runs in flight are checkpointed and resume at the next start");
         }
-        self.inner.hard_stop.trigger();
+        self.inner.runner.stop_hard();
         let tasks: Vec<JoinHandle<()>> = std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()));
         for t in tasks {
             let _ = t.await;
@@ -1554,30 +763,15 @@ impl Engine {
     }
 }
 
-/// One go at a run (see `Engine::run_until_ended`).
-struct Attempt {
-    run: RunRecord,
-    flow: Option<(Arc<Flow>, Arc<FlowSet>)>,
-    resume: bool,
-}
-
-enum Ran {
-    Ended,
-    /// The store failed under the run, which did not end: why.
-    Interrupted(String),
-}
-
-/// sha256 over the paths and texts of flow files, in their order.
-fn files_digest(files: &[SourceFile]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for f in files {
-        for part in [f.path.as_bytes(), f.text.as_bytes()] {
-            h.update((part.len() as u64).to_be_bytes());
-            h.update(part);
-        }
+#[async_trait::async_trait]
+impl crate::reload::Reload for Engine {
+    async fn reload(&self) {
+        let _ = Engine::reload(self).await;
     }
-    hex::encode(h.finalize())
+
+    async fn reload_if_files_changed(&self) {
+        let _ = Engine::reload_if_files_changed(self).await;
+    }
 }
 
 /// What [`Engine::check_flows_with`] found.
@@ -1591,25 +785,6 @@ pub(crate) struct DraftCheck {
     pub flow: Option<Arc<Flow>>,
     /// The whole set it would load in (the draft's helpers and cards).
     pub set: Option<Arc<FlowSet>>,
-}
-
-/// `lanyard run path.yaml` with a flow of the same name in the flows
-/// directory: keep only the last file of each name (the extra file is last).
-fn prefer_last_by_name(files: Vec<SourceFile>, _cards: &CardSet) -> Vec<SourceFile> {
-    let name_of = |f: &SourceFile| -> Option<String> {
-        f.text.lines().find_map(|l| {
-            let rest = l.strip_prefix("name:")?;
-            Some(rest.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
-        })
-    };
-    let last = files.last().and_then(name_of);
-    let n = files.len();
-    files
-        .into_iter()
-        .enumerate()
-        .filter(|(i, f)| *i + 1 == n || last.is_none() || name_of(f) != last)
-        .map(|(_, f)| f)
-        .collect()
 }
 
 /// A reload was refused; the old flows stay.

@@ -18,6 +18,9 @@
 //! - [`config`]: `lanyard.toml` (raw → checked [`Config`]).
 //! - [`engine`]: [`Engine`], which wires everything and owns the life cycle.
 //! - [`intake`]: [`Intake::accept`], durable event intake for hooks and the poller.
+//! - `runner` (private): the run queue and the workers; the one place a run
+//!   is made (`Runner::new_run`), started, executed, resumed, cancelled and ended.
+//! - `loader` (private): `FlowSet::load`, a flow set read and validated whole.
 //! - [`dispatch`] (private): inbox → runs. [`queue`]: the per-subject run queue.
 //! - [`cards`]: the card set, grants, and the `CardInvoker` over the runtime.
 //! - [`journal`]: the step journal over the store, durable before each card call;
@@ -27,25 +30,22 @@
 //! - [`server`]: the hyper server, [`server::run`]. [`testflow`]: `lanyard run`.
 //! - [`schedule`], [`poller`]: cron schedules and System Log polling.
 //!
-//! # For the schedule and poller modules
+//! # One direction of calls
 //!
-//! They are driven by the engine and use only these items:
-//! - [`Engine::flows`] (`Arc<FlowSet>`, with [`FlowSet::schedules`]) and
-//!   [`Engine::subscribe_reloads`] (a `watch::Receiver<Arc<FlowSet>>` told of
-//!   every swap);
-//! - [`Engine::start_run`]`(flow, TriggerInfo::Schedule{..}, input, StartOptions { force: true, .. })`
-//!   and [`Engine::is_running`] (overlap);
-//! - [`Engine::intake`]`().accept(events, "poll")` (durable before it returns);
-//! - [`Engine::okta_client`], [`Engine::store`] (`StateStore` for schedule
-//!   states and cursors), [`Engine::clock`], [`Engine::config`] (`schedules`,
-//!   `poll`);
-//! - [`Engine::shutdown_signal`]: a [`Shutdown`] every background task selects on;
-//!   [`Engine::spawn`] registers a task the engine waits for at shutdown.
+//! The engine builds its collaborators and hands each what it needs; none of
+//! them calls back into the engine:
+//! - the runner gets the store, clock, redactor, the `[error_flow]` name and a
+//!   `watch::Receiver` of the loaded flow set;
+//! - the dispatcher gets a `Dispatcher` (intake, store, runner, orgs, breaker)
+//!   and the shutdown signal;
+//! - the scheduler works through [`schedule::ScheduleHost`] (the engine
+//!   implements it; the tests fake it), the file watcher and SIGHUP through
+//!   `reload::Reload`;
+//! - the System Log pollers are built by the engine (one per org with an API)
+//!   and run by `poller::run(pollers, interval, stop)`.
 //!
-//! The engine starts them once flows are loaded, by calling
-//! `schedule::run(engine: Engine) -> impl Future<Output = ()>` and
-//! `poller::run(engine: Engine) -> impl Future<Output = ()>` (each returns when
-//! the shutdown signal fires).
+//! Each returns when the shutdown signal fires; [`Engine::spawn`] registers
+//! the task so the engine waits for it at shutdown.
 
 pub mod breaker;
 pub mod builder_api;
@@ -59,11 +59,13 @@ mod flow_api;
 pub mod flow_stats;
 pub mod intake;
 pub mod journal;
+mod loader;
 pub mod library;
 pub mod metrics;
 pub mod orgs;
 pub mod poller;
 pub mod queue;
+mod runner;
 pub mod registry;
 pub mod registry_api;
 mod reload;

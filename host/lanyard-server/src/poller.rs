@@ -32,7 +32,6 @@
 //! This module reads Okta only through [`OktaClient::poll_logs`]; it knows
 //! nothing of flows beyond the event types they subscribe to.
 
-use crate::engine::Engine;
 use crate::intake::{Intake, IntakeError};
 use crate::shutdown::Shutdown;
 use chrono::{DateTime, Utc};
@@ -121,31 +120,6 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// The engine's poller of the Okta org `org`, or `None` if it has no API.
-    pub fn new(engine: &Engine, org: &str) -> Option<Poller> {
-        let client = engine.orgs().get(org)?.client()?.clone();
-        let flows = engine.clone();
-        let name = org.to_string();
-        let types: TypeFilter = Arc::new(move || {
-            flows
-                .flows()
-                .flows()
-                .filter_map(|f| f.trigger.okta())
-                .filter(|t| t.org == name)
-                .flat_map(|t| t.event_types.iter().cloned())
-                .collect()
-        });
-        let poller = Self::with_parts(
-            client,
-            engine.store().clone(),
-            engine.intake().clone(),
-            engine.clock().clone(),
-            engine.config().poll.lookback,
-            types,
-        );
-        Some(poller.for_org(engine.orgs().store_org(org).map(str::to_string)))
-    }
-
     /// The same poller, its events recorded as `org`'s (`None`: the default org).
     pub fn for_org(mut self, org: Option<String>) -> Poller {
         self.org = org;
@@ -310,24 +284,15 @@ impl Poller {
 }
 
 /// The daemon's poller loops (`[poll] enabled`), one per Okta org with an
-/// API; returns at shutdown.
-pub async fn run(engine: Engine) {
-    let config = engine.config().poll;
-    if !config.enabled {
-        return;
-    }
-    let pollers: Vec<(String, Poller)> = engine
-        .orgs()
-        .iter()
-        .filter_map(|o| Some((o.name().to_string(), Poller::new(&engine, o.name())?)))
-        .collect();
+/// API (the engine builds them); returns at shutdown.
+pub async fn run(pollers: Vec<(String, Poller)>, interval: Duration, stop: Shutdown) {
     if pollers.is_empty() {
         tracing::warn!("[poll] enabled but no Okta org with an API is configured; not polling the system log");
         return;
     }
     let loops = pollers.into_iter().map(|(org, poller)| {
-        tracing::info!(%org, interval_s = config.interval.as_secs(), cursor = %poller.cursor_name(), "polling the okta system log");
-        poller.run_with(config.interval, engine.shutdown_signal())
+        tracing::info!(%org, interval_s = interval.as_secs(), cursor = %poller.cursor_name(), "polling the okta system log");
+        poller.run_with(interval, stop.clone())
     });
     futures::future::join_all(loops).await;
 }

@@ -3,17 +3,27 @@
 //! is one reload) and SIGHUP. The reload itself is [`Engine::reload`]: the
 //! whole set is validated and swapped atomically, or the old set stays.
 
-use crate::engine::Engine;
 use crate::flows::is_flow_file;
+use crate::shutdown::Shutdown;
+use async_trait::async_trait;
+use std::path::PathBuf;
 use std::time::Duration;
+
+/// What the watchers ask of the engine that starts them.
+#[async_trait]
+pub(crate) trait Reload: Send + Sync + 'static {
+    /// Reload the flows (the errors are logged and kept by the engine).
+    async fn reload(&self);
+    /// Reload, unless the flow files are those of the loaded set.
+    async fn reload_if_files_changed(&self);
+}
 
 /// Quiet time after the last change before reloading.
 const DEBOUNCE: Duration = Duration::from_millis(250);
 
-pub(crate) async fn watch_flows(engine: Engine) {
+/// Reload when the flow files under `dir` change, until `stop`.
+pub(crate) async fn watch_flows(dir: PathBuf, stop: Shutdown, engine: impl Reload) {
     use notify::{RecursiveMode, Watcher};
-    let stop = engine.shutdown_signal();
-    let dir = engine.config().server.flows_dir.clone();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
     let mut watcher = match notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
         if let Ok(ev) = res {
@@ -54,15 +64,15 @@ pub(crate) async fn watch_flows(engine: Engine) {
         tracing::info!(dir = %dir.display(), "flow files changed; reloading");
         // An admin API write reloads before it answers; its own change seen
         // here again is not a second reload (no second generation).
-        let _ = engine.reload_if_files_changed().await;
+        engine.reload_if_files_changed().await;
     }
 }
 
-pub(crate) async fn on_sighup(engine: Engine) {
+/// Reload on every SIGHUP, until `stop`.
+pub(crate) async fn on_sighup(stop: Shutdown, engine: impl Reload) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let stop = engine.shutdown_signal();
         let mut hup = match signal(SignalKind::hangup()) {
             Ok(s) => s,
             Err(e) => {
@@ -75,7 +85,7 @@ pub(crate) async fn on_sighup(engine: Engine) {
                 got = hup.recv() => {
                     if got.is_none() { return }
                     tracing::info!("SIGHUP: reloading flows");
-                    let _ = engine.reload().await;
+                    engine.reload().await;
                 }
                 _ = stop.wait() => return,
             }
@@ -83,6 +93,6 @@ pub(crate) async fn on_sighup(engine: Engine) {
     }
     #[cfg(not(unix))]
     {
-        let _ = engine;
+        let _ = (stop, engine);
     }
 }

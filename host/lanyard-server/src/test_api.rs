@@ -220,22 +220,9 @@ async fn run_in_memory(engine: &Engine, set: &Arc<FlowSet>, flow: &Flow, input: 
     let now = engine.clock().now();
     let mut input = input;
     crate::journal::scrub_run_input(&redactor, &mut input);
-    let mut run = RunRecord {
-        id: lanyard_store::new_run_id(now),
-        flow: flow.name.clone(),
-        flow_digest: flow.digest.clone(),
-        trigger: TriggerInfo::Manual,
-        input: input.clone(),
-        status: RunStatus::Running,
-        created: now,
-        started: Some(now),
-        ended: None,
-        output: None,
-        error: None,
-        reason: None,
-        subject: None,
-        dry_run,
-    };
+    let mut run = crate::runner::new_run(flow, TriggerInfo::Manual, input.clone(), None, dry_run, now);
+    run.status = RunStatus::Running;
+    run.started = Some(now);
     let journal = Arc::new(TestJournal {
         records: MemoryJournal::new(),
         redactor: redactor.clone(),
