@@ -20,6 +20,7 @@
 //! nothing is dispatched ahead of it, and the page is read again after a pause.
 
 use crate::breaker::{Breaker, Verdict};
+use crate::flows::FlowSet;
 use crate::intake::Intake;
 use crate::metrics as m;
 use crate::orgs::Orgs;
@@ -27,6 +28,7 @@ use crate::queue::RunTask;
 use crate::runner::Runner;
 use crate::shutdown::Shutdown;
 use lanyard_core::history::{RunRecord, RunStatus, TriggerInfo};
+use lanyard_flow::model::Flow;
 use lanyard_store::{InboxEvent, InboxPosition, SharedStore, StoreError};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -87,25 +89,7 @@ pub(crate) async fn run(d: Dispatcher, stop: Shutdown) {
                 _ = stop.wait() => return,
             }
         }
-        let mut queued: Vec<RunTask> = Vec::new();
-        let mut dispatched = 0u64;
-        let mut stalled = false;
-        for ev in page {
-            match dispatch_one(&d, &ev, &mut queued).await {
-                Ok(()) => dispatched += 1,
-                Err(e) if about_the_event(&e) => {
-                    tracing::error!(event = %ev.uuid, error = %e, "cannot dispatch the event; it stays in the inbox and is retried at the next start");
-                    passed_over.insert(ev.seq);
-                }
-                Err(e) => {
-                    // Nothing later may go ahead of it: the page is read again.
-                    tracing::error!(event = %ev.uuid, error = %e, "cannot dispatch the event; retrying");
-                    stalled = true;
-                    break;
-                }
-            }
-        }
-        metrics::counter!(m::EVENTS_DISPATCHED).increment(dispatched);
+        let (queued, stalled) = dispatch_page(&d, page, &mut passed_over).await;
         if !queued.is_empty() {
             // Runs not known durable must not call cards, and nothing later
             // may be queued ahead of them: flush until it works. If the store
@@ -115,21 +99,7 @@ pub(crate) async fn run(d: Dispatcher, stop: Shutdown) {
             // `Engine::watch_store`) and the rest are dispatched again, as
             // their events are still waiting. If the daemon stops first, they
             // run after the next start, from the store.
-            let mut tries = 0u32;
-            let durable = loop {
-                match store.sync().await {
-                    Ok(()) if store.epoch() == page_epoch => break true,
-                    Ok(()) => break false,
-                    Err(_) if store.epoch() != page_epoch => break false,
-                    Err(e) => {
-                        tries += 1;
-                        tracing::error!(error = %e, runs = queued.len(), "cannot flush new runs; retrying before they are queued");
-                        if !pause(tries, &store, &stop).await {
-                            return;
-                        }
-                    }
-                }
-            };
+            let Some(durable) = flush_runs(store, page_epoch, queued.len(), &stop).await else { return };
             if !durable {
                 tracing::error!(runs = queued.len(), "the store was reopened after a failed write before new runs were flushed; they start once it writes again");
                 continue;
@@ -145,6 +115,52 @@ pub(crate) async fn run(d: Dispatcher, stop: Shutdown) {
             }
         } else {
             failures = 0;
+        }
+    }
+}
+
+/// Dispatch a page's events in order: the runs to queue once they are
+/// durable, and whether a failure stopped the page (it is read again; an
+/// event at fault is passed over instead).
+async fn dispatch_page(d: &Dispatcher, page: Vec<InboxEvent>, passed_over: &mut HashSet<u64>) -> (Vec<RunTask>, bool) {
+    let mut queued: Vec<RunTask> = Vec::new();
+    let mut dispatched = 0u64;
+    let mut stalled = false;
+    for ev in page {
+        match dispatch_one(d, &ev, &mut queued).await {
+            Ok(()) => dispatched += 1,
+            Err(e) if about_the_event(&e) => {
+                tracing::error!(event = %ev.uuid, error = %e, "cannot dispatch the event; it stays in the inbox and is retried at the next start");
+                passed_over.insert(ev.seq);
+            }
+            Err(e) => {
+                // Nothing later may go ahead of it: the page is read again.
+                tracing::error!(event = %ev.uuid, error = %e, "cannot dispatch the event; retrying");
+                stalled = true;
+                break;
+            }
+        }
+    }
+    metrics::counter!(m::EVENTS_DISPATCHED).increment(dispatched);
+    (queued, stalled)
+}
+
+/// Flush the runs of a page until it works: `Some(true)` when they are
+/// durable, `Some(false)` when the store was reopened (after a failed write)
+/// since the page's runs were written, `None` when the daemon is stopping.
+async fn flush_runs(store: &SharedStore, page_epoch: u64, runs: usize, stop: &Shutdown) -> Option<bool> {
+    let mut tries = 0u32;
+    loop {
+        match store.sync().await {
+            Ok(()) => return Some(store.epoch() == page_epoch),
+            Err(_) if store.epoch() != page_epoch => return Some(false),
+            Err(e) => {
+                tries += 1;
+                tracing::error!(error = %e, runs, "cannot flush new runs; retrying before they are queued");
+                if !pause(tries, store, stop).await {
+                    return None;
+                }
+            }
         }
     }
 }
@@ -192,16 +208,15 @@ async fn pause(failures: u32, store: &SharedStore, stop: &crate::shutdown::Shutd
     }
 }
 
-async fn dispatch_one(d: &Dispatcher, ev: &InboxEvent, queued: &mut Vec<RunTask>) -> Result<(), lanyard_store::StoreError> {
-    let snapshot = d.runner.flows();
+/// The flows that want `ev`: of its org, on, not the daemon's own doing
+/// unless they opt in, and passing their filter. `json` is the event as JSON
+/// once a filter needed it.
+fn wanted_by<'a>(d: &Dispatcher, ev: &InboxEvent, snapshot: &'a FlowSet, json: &mut Option<serde_json::Value>) -> Vec<&'a Arc<Flow>> {
     let event = &ev.event;
     // An event stored without an org is the default org's; one of an org
     // no longer configured starts nothing.
     let org = d.orgs.event_org(ev.org.as_deref());
     let own = org.and_then(|o| d.orgs.get(o)).is_some_and(|o| o.is_self_actor(&event.actor.id));
-    let mut json: Option<serde_json::Value> = None;
-    // The flows that want the event, first: the last one takes the event's
-    // JSON as its run's input rather than a copy.
     let mut wanted = Vec::new();
     for (flow, trigger) in snapshot.okta_flows(&event.event_type) {
         if org != Some(trigger.org.as_str()) {
@@ -227,6 +242,16 @@ async fn dispatch_one(d: &Dispatcher, ev: &InboxEvent, queued: &mut Vec<RunTask>
             }
         }
     }
+    wanted
+}
+
+async fn dispatch_one(d: &Dispatcher, ev: &InboxEvent, queued: &mut Vec<RunTask>) -> Result<(), lanyard_store::StoreError> {
+    let snapshot = d.runner.flows();
+    let event = &ev.event;
+    // The flows that want the event, first: the last one takes the event's
+    // JSON as its run's input rather than a copy.
+    let mut json: Option<serde_json::Value> = None;
+    let wanted = wanted_by(d, ev, &snapshot, &mut json);
     // Runs in creation order; the ones that run are also queued (by index),
     // and move into their tasks once the store has them.
     let mut runs: Vec<RunRecord> = Vec::with_capacity(wanted.len());

@@ -54,7 +54,7 @@ use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
-pub use crate::runner::{CancelError, CancelOutcome, RunStarted, StartError, StartOptions};
+pub use crate::runs::{CancelError, CancelOutcome, RunStarted, StartError, StartOptions};
 
 /// What the engine runs as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,20 +166,9 @@ impl Engine {
     pub async fn new(options: EngineOptions) -> Result<Engine, EngineError> {
         m::install();
         let config = options.config.clone();
-        let store = match options.store {
+        let store = match options.store.clone() {
             Some(s) => s,
-            None => {
-                let dir = config.server.data_dir.clone();
-                let opts = StoreOptions {
-                    clock: options.clock.clone(),
-                    cache_capacity: config.server.store_cache,
-                    ..StoreOptions::default()
-                };
-                let store = tokio::task::spawn_blocking(move || lanyard_store::Store::open_with(dir, opts))
-                    .await
-                    .map_err(|e| EngineError::Other(format!("opening the store: {e}")))??;
-                Arc::new(store)
-            }
+            None => open_store(&config, options.clock.clone()).await?,
         };
         let runtime = Runtime::new(RuntimeConfig {
             cache_dir: Some(config.server.cache_dir.clone()),
@@ -200,14 +189,7 @@ impl Engine {
             .and_then(|http| http.with_redactor(redactor.clone()))
             .map_err(|e| EngineError::Connections(e.to_string()))?;
         orgs.scrub_with(&redactor);
-        let caps = Capabilities {
-            // Per org: each card call gets its step's org's (`Invoker::okta`).
-            okta: None,
-            http: Some(Arc::new(http)),
-            tables: Some(store.clone() as Arc<dyn lanyard_core::caps::TablesApi>),
-            mail: config.mail.clone().map(|m| Arc::new(m) as Arc<dyn lanyard_core::caps::MailApi>),
-            clock: options.clock.clone(),
-        };
+        let caps = capabilities(&config, &store, http, options.clock.clone());
         let orgs = Arc::new(orgs);
         let empty = Arc::new(Invoker {
             cards: Arc::new(CardSet::default()),
@@ -449,29 +431,7 @@ impl Engine {
     #[cfg(feature = "sandbox")]
     pub async fn register_sandbox_hook_of(&self, org: &str, hook_url: &str) -> Result<String, String> {
         let org = self.inner.orgs.get(org).ok_or_else(|| format!("no Okta org named `{org}` is configured"))?;
-        let Some(running) = org.sandbox() else {
-            return Err(format!("the Okta org `{}` is not an embedded sandbox org (sandbox = true)", org.name()));
-        };
-        let Some(secret) = org.hook_secret() else {
-            return Err(format!("set a hook secret for the Okta org `{}` so the sandbox can authenticate its deliveries", org.name()));
-        };
-        let cfg = lanyard_okta::OktaConfig::new(&running.base_url, lanyard_okta::Auth::Ssws(running.org.admin_token().to_string()))
-            .map_err(|e| e.to_string())?;
-        let admin = lanyard_okta::OktaClient::new(cfg).map_err(|e| e.to_string())?;
-        let spec = lanyard_okta::EventHookSpec {
-            name: "lanyard".into(),
-            uri: hook_url.to_string(),
-            authorization: Some(secret.expose().to_string()),
-            headers: Vec::new(),
-            event_types: lanyard_core::event::hook_event_types().iter().cloned().collect(),
-        };
-        let hook = admin.create_event_hook(&spec).await.map_err(|e| format!("cannot register the event hook: {e}"))?;
-        admin
-            .verify_event_hook(&hook.id)
-            .await
-            .map_err(|e| format!("the sandbox could not verify the event hook at {hook_url}: {e}"))?;
-        tracing::info!(org = %org.name(), hook = %hook.id, url = %hook_url, "sandbox org delivers its events to this daemon");
-        Ok(hook.id)
+        org.register_sandbox_hook(hook_url).await
     }
 
     /// The ids of the daemon's own Okta identity in every org (configured and detected).
@@ -771,6 +731,32 @@ impl crate::reload::Reload for Engine {
 
     async fn reload_if_files_changed(&self) {
         let _ = Engine::reload_if_files_changed(self).await;
+    }
+}
+
+/// The store in `config.server.data_dir`, opened off the async threads.
+async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> Result<SharedStore, EngineError> {
+    let dir = config.server.data_dir.clone();
+    let opts = StoreOptions {
+        clock,
+        cache_capacity: config.server.store_cache,
+        ..StoreOptions::default()
+    };
+    let store = tokio::task::spawn_blocking(move || lanyard_store::Store::open_with(dir, opts))
+        .await
+        .map_err(|e| EngineError::Other(format!("opening the store: {e}")))??;
+    Ok(Arc::new(store))
+}
+
+/// What card calls may use: HTTP (the connections), tables (the store) and
+/// mail. Okta is per org: each card call gets its step's org's (`Invoker::okta`).
+fn capabilities(config: &Config, store: &SharedStore, http: lanyard_connect::HttpCapability, clock: Arc<dyn Clock>) -> Capabilities {
+    Capabilities {
+        okta: None,
+        http: Some(Arc::new(http)),
+        tables: Some(store.clone() as Arc<dyn lanyard_core::caps::TablesApi>),
+        mail: config.mail.clone().map(|m| Arc::new(m) as Arc<dyn lanyard_core::caps::MailApi>),
+        clock,
     }
 }
 

@@ -66,6 +66,7 @@ pub mod orgs;
 pub mod poller;
 pub mod queue;
 mod runner;
+mod runs;
 pub mod registry;
 pub mod registry_api;
 mod reload;

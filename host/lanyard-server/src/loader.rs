@@ -83,6 +83,7 @@ impl FlowSet {
             message,
             diagnostics: Vec::new(),
         };
+        let strict = sources.strict;
         let builtins = sources.builtins().await;
         let registry = sources
             .store
@@ -96,38 +97,7 @@ impl FlowSet {
                 .with_health(health)
                 .with_okta_orgs(sources.orgs.names()),
         );
-        let dir = sources.config.server.flows_dir.clone();
-        let extra = sources.extra_flow.clone();
-        let strict = sources.strict;
-        let files = tokio::task::spawn_blocking(move || -> Result<Vec<SourceFile>, String> {
-            let mut files = if dir.is_dir() {
-                read_flow_files(&dir)?
-            } else if !strict {
-                Vec::new()
-            } else {
-                return Err(format!("the flows directory {} does not exist", dir.display()));
-            };
-            if let Some(p) = extra {
-                let canonical = std::fs::canonicalize(&p).ok();
-                files.retain(|f| std::fs::canonicalize(&f.path).ok() != canonical || canonical.is_none());
-                files.push(read_flow_file(&p)?);
-            }
-            if let Some(d) = draft {
-                // In its place in path order, as it will be once written.
-                match files.iter().position(|f| f.path == d.path) {
-                    Some(i) => files[i] = d,
-                    None => {
-                        files.push(d);
-                        files.sort_by(|a, b| std::path::Path::new(&a.path).cmp(std::path::Path::new(&b.path)));
-                    }
-                }
-            }
-            Ok(files)
-        })
-        .await
-        .map_err(|e| fail(format!("reading the flows failed: {e}")))?
-        .map_err(fail)?;
-
+        let files = read_files(sources, draft).await.map_err(fail)?;
         let files = match &sources.extra_flow {
             // `lanyard run path.yaml`: that file wins over a flow of the same name.
             Some(_) => prefer_last_by_name(files),
@@ -156,19 +126,8 @@ impl FlowSet {
             warnings.extend(errors);
         }
         let flows = validation.flows;
-        if let (Some(name), true) = (&sources.config.error_flow, strict) {
-            match flows.iter().find(|f| &f.name == name) {
-                None => return Err(fail(format!("[error_flow] names `{name}`, but no such flow is loaded"))),
-                Some(f) => {
-                    if let lanyard_flow::model::Trigger::Flow(h) = &f.trigger {
-                        if !h.inputs.is_empty() && !h.inputs.iter().any(|i| i.name == "run") {
-                            return Err(fail(format!(
-                                "the error flow `{name}` must take an input named `run` (the failed run's summary)"
-                            )));
-                        }
-                    }
-                }
-            }
+        if strict {
+            check_error_flow(&sources.config, &flows).map_err(fail)?;
         }
         let invoker = Arc::new(Invoker {
             cards,
@@ -180,7 +139,54 @@ impl FlowSet {
         let generation = previous.generation + 1;
         Ok((FlowSet::new(flows, invoker, generation, now, warnings), digest))
     }
+}
 
+/// The flow files of `sources` (the flows directory, then the extra file),
+/// with `draft` in its place in path order, as it will be once written.
+async fn read_files(sources: &FlowSources, draft: Option<SourceFile>) -> Result<Vec<SourceFile>, String> {
+    let dir = sources.config.server.flows_dir.clone();
+    let extra = sources.extra_flow.clone();
+    let strict = sources.strict;
+    tokio::task::spawn_blocking(move || -> Result<Vec<SourceFile>, String> {
+        let mut files = if dir.is_dir() {
+            read_flow_files(&dir)?
+        } else if !strict {
+            Vec::new()
+        } else {
+            return Err(format!("the flows directory {} does not exist", dir.display()));
+        };
+        if let Some(p) = extra {
+            let canonical = std::fs::canonicalize(&p).ok();
+            files.retain(|f| std::fs::canonicalize(&f.path).ok() != canonical || canonical.is_none());
+            files.push(read_flow_file(&p)?);
+        }
+        if let Some(d) = draft {
+            match files.iter().position(|f| f.path == d.path) {
+                Some(i) => files[i] = d,
+                None => {
+                    files.push(d);
+                    files.sort_by(|a, b| std::path::Path::new(&a.path).cmp(std::path::Path::new(&b.path)));
+                }
+            }
+        }
+        Ok(files)
+    })
+    .await
+    .map_err(|e| format!("reading the flows failed: {e}"))?
+}
+
+/// `[error_flow]` names a loaded flow that takes the failed run's summary.
+fn check_error_flow(config: &Config, flows: &[Arc<lanyard_flow::model::Flow>]) -> Result<(), String> {
+    let Some(name) = &config.error_flow else { return Ok(()) };
+    let Some(f) = flows.iter().find(|f| &f.name == name) else {
+        return Err(format!("[error_flow] names `{name}`, but no such flow is loaded"));
+    };
+    if let lanyard_flow::model::Trigger::Flow(h) = &f.trigger {
+        if !h.inputs.is_empty() && !h.inputs.iter().any(|i| i.name == "run") {
+            return Err(format!("the error flow `{name}` must take an input named `run` (the failed run's summary)"));
+        }
+    }
+    Ok(())
 }
 
 /// sha256 over the paths and texts of flow files, in their order.

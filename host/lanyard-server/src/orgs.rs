@@ -80,6 +80,37 @@ impl Org {
     }
 
     /// The `Authorization` value its Event Hook sends, if hooks are on.
+    /// With this org an embedded sandbox org with a hook secret: register an
+    /// Event Hook in that sandbox that delivers to `hook_url` (every event type
+    /// Okta allows in hooks) and verify it, as an Okta admin would. Returns the
+    /// hook's id.
+    #[cfg(feature = "sandbox")]
+    pub async fn register_sandbox_hook(&self, hook_url: &str) -> Result<String, String> {
+        let Some(running) = self.sandbox() else {
+            return Err(format!("the Okta org `{}` is not an embedded sandbox org (sandbox = true)", self.name()));
+        };
+        let Some(secret) = self.hook_secret() else {
+            return Err(format!("set a hook secret for the Okta org `{}` so the sandbox can authenticate its deliveries", self.name()));
+        };
+        let cfg = lanyard_okta::OktaConfig::new(&running.base_url, lanyard_okta::Auth::Ssws(running.org.admin_token().to_string()))
+            .map_err(|e| e.to_string())?;
+        let admin = lanyard_okta::OktaClient::new(cfg).map_err(|e| e.to_string())?;
+        let spec = lanyard_okta::EventHookSpec {
+            name: "lanyard".into(),
+            uri: hook_url.to_string(),
+            authorization: Some(secret.expose().to_string()),
+            headers: Vec::new(),
+            event_types: lanyard_core::event::hook_event_types().iter().cloned().collect(),
+        };
+        let hook = admin.create_event_hook(&spec).await.map_err(|e| format!("cannot register the event hook: {e}"))?;
+        admin
+            .verify_event_hook(&hook.id)
+            .await
+            .map_err(|e| format!("the sandbox could not verify the event hook at {hook_url}: {e}"))?;
+        tracing::info!(org = %self.name(), hook = %hook.id, url = %hook_url, "sandbox org delivers its events to this daemon");
+        Ok(hook.id)
+    }
+
     pub fn hook_secret(&self) -> Option<&Secret> {
         self.hook_secret.as_ref()
     }

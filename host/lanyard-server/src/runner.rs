@@ -14,6 +14,7 @@
 //! nothing above it: the engine owns it, the dispatcher and the scheduler use it.
 
 use crate::flow_stats::{FlowRunStats, FlowStats};
+use crate::runs::{new_run, CancelError, CancelOutcome, RunStarted, StartError, StartOptions};
 use crate::flows::FlowSet;
 use crate::journal::{RunCards, StoreJournal};
 use crate::metrics as m;
@@ -25,99 +26,12 @@ use lanyard_core::{Clock, Redactor, TokioSleeper};
 use lanyard_flow::interp::{run_flow, Env, FlowLookup, RunLimits, RunStart};
 use lanyard_flow::model::Flow;
 use lanyard_store::{SharedStore, StoreError};
-use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, oneshot, watch};
-
-/// How to start a run that is not from an Okta event (API, schedule, run-now,
-/// `lanyard run`).
-#[derive(Debug, Default)]
-pub struct StartOptions {
-    /// Record writes instead of doing them (Test Flow).
-    pub dry_run: bool,
-    /// Wait for the run to end (up to `timeout`, if set).
-    pub wait: bool,
-    pub timeout: Option<Duration>,
-    /// Whom the run concerns; runs about one subject run one at a time.
-    pub subject: Option<String>,
-    /// Queue it even when the queue is full (schedules, internal runs).
-    pub force: bool,
-    /// Every step record also goes here as it is written.
-    pub observer: Option<tokio::sync::mpsc::UnboundedSender<StepRecord>>,
-    /// Run a helper flow (`trigger: flow`) directly, with `input` as its
-    /// inputs (Test Flow does; the API does not).
-    pub allow_helper: bool,
-}
-
-/// A run that was started.
-#[derive(Debug, Clone)]
-pub struct RunStarted {
-    pub run_id: String,
-    /// The finished run, when the caller waited and it ended in time.
-    pub outcome: Option<RunRecord>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartError {
-    #[error("no flow named `{0}` is loaded")]
-    UnknownFlow(String),
-    #[error("flow `{flow}` cannot be started this way: {why}")]
-    NotRunnable { flow: String, why: String },
-    #[error("flow `{flow}` was not started: {why}")]
-    BadInput { flow: String, why: String },
-    #[error("the run queue is full ({0} runs waiting); try again shortly")]
-    Busy(usize),
-    #[error("lanyard is shutting down")]
-    ShuttingDown,
-    #[error("cannot record the run: {0}")]
-    Store(#[from] StoreError),
-}
-
-/// What cancelling a run did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CancelOutcome {
-    /// It was waiting and will not run.
-    Dequeued,
-    /// It was running and has been stopped.
-    Stopped,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CancelError {
-    #[error("run `{0}` not found")]
-    NotFound(String),
-    #[error("run `{0}` has already ended ({1})")]
-    Finished(String, RunStatus),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// The one place a run record is made, for every kind of trigger (an Okta
-/// event, a schedule, the API, run-now, a helper or error flow, a builder's
-/// test run): queued, stamped with the flow's version and `now`.
-pub(crate) fn new_run(flow: &Flow, trigger: TriggerInfo, input: Value, subject: Option<String>, dry_run: bool, now: DateTime<Utc>) -> RunRecord {
-    RunRecord {
-        id: lanyard_store::new_run_id(now),
-        flow: flow.name.clone(),
-        flow_digest: flow.digest.clone(),
-        trigger,
-        input,
-        status: RunStatus::Queued,
-        created: now,
-        started: None,
-        ended: None,
-        output: None,
-        error: None,
-        reason: None,
-        subject,
-        dry_run,
-    }
-}
 
 /// What a runner is built from.
 pub(crate) struct RunnerParts {
@@ -551,34 +465,10 @@ impl Runner {
                 }
             },
         };
-        let started = self.inner.clock.now();
-        if run.status != RunStatus::Running {
-            if let Err(e) = store.set_status(&run.id, RunStatus::Running, started).await {
-                if e.is_unavailable() {
-                    return Ran::Interrupted(e.to_string());
-                }
-                tracing::error!(run = %run.id, error = %e, "cannot mark the run running; it stays queued and is retried at the next start");
-                return Ran::Ended;
-            }
-            run.status = RunStatus::Running;
-        }
-        run.started.get_or_insert(started);
-        let journal = if resume {
-            match StoreJournal::resume(store.clone(), &run.id, self.inner.redactor.clone()).await {
-                Ok(j) => j,
-                Err(e) if e.is_unavailable() => return Ran::Interrupted(e.to_string()),
-                Err(e) => {
-                    tracing::error!(run = %run.id, error = %e, "cannot read the run's journal; it is retried at the next start");
-                    return Ran::Ended;
-                }
-            }
-        } else {
-            StoreJournal::new(store.clone(), self.inner.redactor.clone())
+        let journal = match self.begin(&mut run, resume, observer).await {
+            Ok(j) => j,
+            Err(ran) => return ran,
         };
-        let journal = Arc::new(match observer {
-            Some(tx) => journal.with_observer(tx),
-            None => journal,
-        });
         if resume && journal.recorded_before() > 0 {
             tracing::info!(run = %run.id, flow = %flow.name, steps = journal.recorded_before(), "resuming after the last completed step");
         }
@@ -614,10 +504,32 @@ impl Runner {
             // called): its outcome is not the run's.
             return Ran::Interrupted("a step record did not reach the disk".into());
         }
-        let outcome = match outcome {
+        let outcome = self.end_of(&mut run, &flow, outcome);
+        let ended = run.ended.unwrap_or_else(|| self.inner.clock.now());
+        let epoch = store.epoch();
+        if let Err(e) = store.finish_run(&run.id, outcome, ended).await {
+            if e.is_unavailable() {
+                return Ran::Interrupted(e.to_string());
+            }
+            tracing::error!(run = %run.id, error = %e, "cannot record the end of the run");
+        }
+        match store.sync().await {
+            Err(e) if e.is_unavailable() => return Ran::Interrupted(e.to_string()),
+            Err(e) => tracing::error!(run = %run.id, error = %e, "cannot flush the run's history"),
+            Ok(()) if store.epoch() != epoch => return Ran::Interrupted("the store was reopened before the end of the run was flushed".into()),
+            Ok(()) => {}
+        }
+        self.finished(run, done.take()).await;
+        Ran::Ended
+    }
+
+    /// What the store records of the run's end: the flow's outcome (scrubbed
+    /// of secrets), or `None` when an operator cancelled it; `run` follows.
+    fn end_of(&self, run: &mut RunRecord, flow: &Flow, outcome: Option<lanyard_flow::interp::RunOutcome>) -> lanyard_store::RunOutcome {
+        match outcome {
             Some(mut o) => {
                 crate::journal::scrub_outcome(&self.inner.redactor, &mut o);
-                o.apply_to(&mut run);
+                o.apply_to(run);
                 if let Some(e2) = &o.on_failure_error {
                     tracing::warn!(run = %run.id, flow = %flow.name, error = ?e2.message, "the flow's on_failure steps failed too");
                 }
@@ -639,23 +551,46 @@ impl Runner {
                     reason: run.reason.clone(),
                 }
             }
-        };
-        let ended = run.ended.unwrap_or_else(|| self.inner.clock.now());
-        let epoch = store.epoch();
-        if let Err(e) = store.finish_run(&run.id, outcome, ended).await {
-            if e.is_unavailable() {
-                return Ran::Interrupted(e.to_string());
+        }
+    }
+
+    /// Mark the run running and open its journal (read back when it
+    /// resumes). `Err` is how the attempt ends when that fails.
+    async fn begin(
+        &self,
+        run: &mut RunRecord,
+        resume: bool,
+        observer: Option<tokio::sync::mpsc::UnboundedSender<StepRecord>>,
+    ) -> Result<Arc<StoreJournal>, Ran> {
+        let store = &self.inner.store;
+        let started = self.inner.clock.now();
+        if run.status != RunStatus::Running {
+            if let Err(e) = store.set_status(&run.id, RunStatus::Running, started).await {
+                if e.is_unavailable() {
+                    return Err(Ran::Interrupted(e.to_string()));
+                }
+                tracing::error!(run = %run.id, error = %e, "cannot mark the run running; it stays queued and is retried at the next start");
+                return Err(Ran::Ended);
             }
-            tracing::error!(run = %run.id, error = %e, "cannot record the end of the run");
+            run.status = RunStatus::Running;
         }
-        match store.sync().await {
-            Err(e) if e.is_unavailable() => return Ran::Interrupted(e.to_string()),
-            Err(e) => tracing::error!(run = %run.id, error = %e, "cannot flush the run's history"),
-            Ok(()) if store.epoch() != epoch => return Ran::Interrupted("the store was reopened before the end of the run was flushed".into()),
-            Ok(()) => {}
-        }
-        self.finished(run, done.take()).await;
-        Ran::Ended
+        run.started.get_or_insert(started);
+        let journal = if resume {
+            match StoreJournal::resume(store.clone(), &run.id, self.inner.redactor.clone()).await {
+                Ok(j) => j,
+                Err(e) if e.is_unavailable() => return Err(Ran::Interrupted(e.to_string())),
+                Err(e) => {
+                    tracing::error!(run = %run.id, error = %e, "cannot read the run's journal; it is retried at the next start");
+                    return Err(Ran::Ended);
+                }
+            }
+        } else {
+            StoreJournal::new(store.clone(), self.inner.redactor.clone())
+        };
+        Ok(Arc::new(match observer {
+            Some(tx) => journal.with_observer(tx),
+            None => journal,
+        }))
     }
 
     /// The flow of a run recovered from the store: the loaded version, if it

@@ -220,7 +220,7 @@ async fn run_in_memory(engine: &Engine, set: &Arc<FlowSet>, flow: &Flow, input: 
     let now = engine.clock().now();
     let mut input = input;
     crate::journal::scrub_run_input(&redactor, &mut input);
-    let mut run = crate::runner::new_run(flow, TriggerInfo::Manual, input.clone(), None, dry_run, now);
+    let mut run = crate::runs::new_run(flow, TriggerInfo::Manual, input.clone(), None, dry_run, now);
     run.status = RunStatus::Running;
     run.started = Some(now);
     let journal = Arc::new(TestJournal {

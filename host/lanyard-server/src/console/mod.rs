@@ -45,59 +45,9 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
-macro_rules! asset {
-    ($name:literal, $ct:expr) => {
-        Asset {
-            name: $name,
-            content_type: $ct,
-            body: include_bytes!(concat!("assets/", $name)),
-        }
-    };
-}
+/// Every file under `assets/`, listed by `build.rs`.
+pub const ASSETS: &[Asset] = include!(concat!(env!("OUT_DIR"), "/console_assets.rs"));
 
-const JS: &str = "text/javascript; charset=utf-8";
-
-/// Every file the console is made of; `index.html` is served at `/console/`.
-pub const ASSETS: &[Asset] = &[
-    asset!("index.html", "text/html; charset=utf-8"),
-    asset!("app.css", "text/css; charset=utf-8"),
-    asset!("icon.svg", "image/svg+xml"),
-    asset!("app.js", JS),
-    asset!("api.js", JS),
-    asset!("dom.js", JS),
-    asset!("format.js", JS),
-    asset!("poll.js", JS),
-    asset!("signin.js", JS),
-    asset!("flows.js", JS),
-    asset!("runs.js", JS),
-    asset!("run.js", JS),
-    asset!("tables.js", JS),
-    asset!("cards.js", JS),
-    // The flow page and the builder (issue 13).
-    asset!("builder.css", "text/css; charset=utf-8"),
-    asset!("diagram.js", JS),
-    asset!("flowpage.js", JS),
-    asset!("builder.js", JS),
-    asset!("newflow.js", JS),
-    // The visual builder's building blocks (issue 13).
-    asset!("flowdoc.js", JS),
-    asset!("undo.js", JS),
-    asset!("schemaform.js", JS),
-    asset!("fields.js", JS),
-    asset!("conditions.js", JS),
-    asset!("picks.js", JS),
-    asset!("health.js", JS),
-    // The Okta orgs in words, and the choice of one (flows.js, the builder).
-    asset!("oktaorgs.js", JS),
-    // The flow library (issue 15).
-    asset!("library.js", JS),
-    asset!("librarywords.js", JS),
-    // Third-party, pinned and licensed: refreshed by scripts/vendor-console.sh.
-    asset!("vendor/yaml.js", JS),
-    asset!("vendor/diff.js", JS),
-];
-
-/// The asset named `name`, if there is one.
 pub fn asset(name: &str) -> Option<&'static Asset> {
     ASSETS.iter().find(|a| a.name == name)
 }
