@@ -876,57 +876,6 @@ impl Fakes {
 // ---------------------------------------------------------------------------
 // What every card says about itself
 
-/// Every built-in card and exactly the grants it asks for. A new card without
-/// a line here fails `every_card_describes_itself`.
-const EXPECTED_GRANTS: &[(&str, &[&str])] = &[
-    ("lanyard.echo", &[]),
-    ("http.request", &["connection:*"]),
-    ("mail.send", &["mail"]),
-    ("okta.activate", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
-    ("okta.activate-group-rule", &["okta:okta.groups.read", "okta:okta.groups.admin"]),
-    ("okta.add-to-group", &["okta:okta.users.read", "okta:okta.groups.read", "okta:okta.groups.manage"]),
-    ("okta.assign-app", &["okta:okta.apps.read", "okta:okta.users.read", "okta:okta.groups.read", "okta:okta.apps.manage"]),
-    ("okta.clear-sessions", &["okta:okta.users.read", "okta:okta.sessions.manage"]),
-    ("okta.create-group", &["okta:okta.groups.admin"]),
-    ("okta.create-group-rule", &["okta:okta.groups.read", "okta:okta.groups.admin"]),
-    ("okta.create-user", &["okta:okta.users.manage", "okta:okta.groups.read"]),
-    // Only what the operator names: no okta.* scope, and no api: scope of its own.
-    ("okta.custom-api-action", &["okta:api:*"]),
-    ("okta.deactivate", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
-    ("okta.deactivate-group-rule", &["okta:okta.groups.read", "okta:okta.groups.admin"]),
-    ("okta.delete-group", &["okta:okta.groups.read", "okta:okta.groups.admin"]),
-    ("okta.delete-user", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
-    ("okta.expire-password", &["okta:okta.users.read", "okta:okta.users.credentials"]),
-    ("okta.find-app", &["okta:okta.apps.read"]),
-    ("okta.find-group", &["okta:okta.groups.read"]),
-    ("okta.find-users", &["okta:okta.users.read", "okta:okta.factors.read"]),
-    ("okta.get-manager", &["okta:okta.users.read"]),
-    ("okta.get-user", &["okta:okta.users.read"]),
-    ("okta.list-app-groups", &["okta:okta.apps.read"]),
-    ("okta.list-app-links", &["okta:okta.users.read", "okta:okta.apps.read"]),
-    ("okta.list-app-users", &["okta:okta.apps.read"]),
-    ("okta.list-factors", &["okta:okta.users.read", "okta:okta.factors.read"]),
-    ("okta.list-group-members", &["okta:okta.groups.read"]),
-    ("okta.list-user-groups", &["okta:okta.users.read", "okta:okta.groups.read"]),
-    ("okta.query-logs", &["okta:okta.logs.read"]),
-    ("okta.reactivate", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
-    ("okta.remove-from-all-groups", &["okta:okta.users.read", "okta:okta.groups.read", "okta:okta.groups.manage"]),
-    ("okta.sync-groups", &["okta:okta.users.read", "okta:okta.groups.read", "okta:okta.groups.manage"]),
-    ("okta.remove-from-group", &["okta:okta.users.read", "okta:okta.groups.read", "okta:okta.groups.manage"]),
-    ("okta.reset-factors", &["okta:okta.users.read", "okta:okta.factors.read", "okta:okta.factors.manage"]),
-    ("okta.reset-password", &["okta:okta.users.read", "okta:okta.users.credentials"]),
-    ("okta.suspend", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
-    ("okta.unassign-app", &["okta:okta.apps.read", "okta:okta.users.read", "okta:okta.groups.read", "okta:okta.apps.manage"]),
-    ("okta.unlock", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
-    ("okta.unsuspend", &["okta:okta.users.read", "okta:okta.users.lifecycle"]),
-    ("okta.update-group", &["okta:okta.groups.read", "okta:okta.groups.admin"]),
-    ("okta.update-profile", &["okta:okta.users.read", "okta:okta.users.manage"]),
-    ("slack.post", &["connection:*"]),
-    ("tables.delete", &["table:*"]),
-    ("tables.find", &["table:*"]),
-    ("tables.get", &["table:*"]),
-    ("tables.put", &["table:*"]),
-];
 
 #[test]
 fn every_card_describes_itself() {
@@ -961,16 +910,36 @@ fn every_card_describes_itself() {
             );
         }
 
-        let (_, expected) = EXPECTED_GRANTS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .unwrap_or_else(|| panic!("{name}: add the card to EXPECTED_GRANTS"));
         let asked: BTreeSet<String> = info.grants.iter().map(|g| g.to_string()).collect();
-        let expected: BTreeSet<String> = expected.iter().map(|g| g.to_string()).collect();
-        assert_eq!(asked, expected, "{name} asks for exactly the grants it needs");
+        assert_eq!(asked, pinned_grants(builtin.name), "{name} asks for exactly the grants its Cargo.toml pins");
     }
-    let listed: BTreeSet<String> = EXPECTED_GRANTS.iter().map(|(n, _)| n.to_string()).collect();
-    assert_eq!(seen, listed, "every card in EXPECTED_GRANTS is built in");
+    let built: BTreeSet<String> = seen.iter().map(|n| dir_of(n)).collect();
+    let dirs: BTreeSet<String> = std::fs::read_dir(builtin_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|d| builtin_dir().join(d).join("Cargo.toml").is_file())
+        .collect();
+    assert_eq!(built, dirs, "every card under cards/builtin/ is built in");
+}
+
+fn builtin_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../cards/builtin")
+}
+
+/// The grants `cards/builtin/<dir>/Cargo.toml` pins for its card
+/// (`[package.metadata.lanyard] grants`): exactly what the card may ask for.
+fn pinned_grants(dir: &str) -> BTreeSet<String> {
+    let path = builtin_dir().join(dir).join("Cargo.toml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let manifest: toml::Table = text.parse().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let grants = manifest
+        .get("package")
+        .and_then(|p| p.get("metadata"))
+        .and_then(|m| m.get("lanyard"))
+        .and_then(|l| l.get("grants"))
+        .and_then(|g| g.as_array())
+        .unwrap_or_else(|| panic!("{}: pin the card's grants in [package.metadata.lanyard] grants = [...]", path.display()));
+    grants.iter().map(|g| g.as_str().expect("a grant is a string").to_string()).collect()
 }
 
 // ---------------------------------------------------------------------------

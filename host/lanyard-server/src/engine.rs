@@ -185,11 +185,9 @@ impl Engine {
         let mut secrets = crate::secrets::configured(&config);
         orgs.secrets(&mut secrets);
         let redactor = Arc::new(Redactor::new(&secrets).map_err(|e| EngineError::Other(e.to_string()))?);
-        let http = lanyard_connect::HttpCapability::new(config.connections.clone(), config.http.clone())
-            .and_then(|http| http.with_redactor(redactor.clone()))
-            .map_err(|e| EngineError::Connections(e.to_string()))?;
+        let tables = store.clone() as Arc<dyn lanyard_core::caps::TablesApi>;
+        let caps = capabilities(&config, tables, Some(redactor.clone()), options.clock.clone())?;
         orgs.scrub_with(&redactor);
-        let caps = capabilities(&config, &store, http, options.clock.clone());
         let orgs = Arc::new(orgs);
         let empty = Arc::new(Invoker {
             cards: Arc::new(CardSet::default()),
@@ -748,16 +746,29 @@ async fn open_store(config: &Config, clock: Arc<dyn Clock>) -> Result<SharedStor
     Ok(Arc::new(store))
 }
 
-/// What card calls may use: HTTP (the connections), tables (the store) and
-/// mail. Okta is per org: each card call gets its step's org's (`Invoker::okta`).
-fn capabilities(config: &Config, store: &SharedStore, http: lanyard_connect::HttpCapability, clock: Arc<dyn Clock>) -> Capabilities {
-    Capabilities {
+/// What card calls may use, as `config` sets it up: HTTP (the connections,
+/// scrubbed by `redactor`), mail, and `tables`. Okta is not here: it is per
+/// org, and each card call gets its step's org's (`Invoker::okta`). The daemon
+/// and `lanyard card run --config` both build theirs here, so a new capability
+/// is wired once.
+pub fn capabilities(
+    config: &Config,
+    tables: Arc<dyn lanyard_core::caps::TablesApi>,
+    redactor: Option<Arc<Redactor>>,
+    clock: Arc<dyn Clock>,
+) -> Result<Capabilities, EngineError> {
+    let mut http = lanyard_connect::HttpCapability::new(config.connections.clone(), config.http.clone())
+        .map_err(|e| EngineError::Connections(e.to_string()))?;
+    if let Some(redactor) = redactor {
+        http = http.with_redactor(redactor).map_err(|e| EngineError::Connections(e.to_string()))?;
+    }
+    Ok(Capabilities {
         okta: None,
         http: Some(Arc::new(http)),
-        tables: Some(store.clone() as Arc<dyn lanyard_core::caps::TablesApi>),
+        tables: Some(tables),
         mail: config.mail.clone().map(|m| Arc::new(m) as Arc<dyn lanyard_core::caps::MailApi>),
         clock,
-    }
+    })
 }
 
 /// What [`Engine::check_flows_with`] found.

@@ -8,11 +8,10 @@
 
 use anyhow::{Context as _, bail};
 use async_trait::async_trait;
-use lanyard_core::caps::{MailApi, TableQuery, TableRow, TablesApi};
+use lanyard_core::caps::{TableQuery, TableRow, TablesApi};
 use lanyard_core::okta::OktaApi;
 use lanyard_core::units::{self, parse_size};
 use lanyard_core::{CallContext, CardError, Grant, Grants, WriteOutcome};
-#[cfg(feature = "sandbox")]
 use lanyard_core::SystemClock;
 #[cfg(feature = "sandbox")]
 use lanyard_sandbox::okta::{RunningSandbox, SandboxConfig, SandboxOrg};
@@ -319,9 +318,13 @@ impl Services {
     /// takes a moment). Tables are in memory either way.
     async fn start(config: Option<&lanyard_server::Config>, card: &CardInfo) -> anyhow::Result<Services> {
         let wants_okta = card.grants.iter().any(|g| matches!(g, Grant::Okta(_)));
-        let mut caps = Capabilities {
-            tables: Some(Arc::new(MemoryTables::default())),
-            ..Capabilities::none()
+        let tables: Arc<dyn TablesApi> = Arc::new(MemoryTables::default());
+        let mut caps = match config {
+            Some(config) => lanyard_server::engine::capabilities(config, tables, None, Arc::new(SystemClock))?,
+            None => Capabilities {
+                tables: Some(tables),
+                ..Capabilities::none()
+            },
         };
         #[cfg(feature = "sandbox")]
         let mut sandbox = None;
@@ -351,12 +354,6 @@ impl Services {
             }
         };
         caps.okta = okta.map(|c| Arc::new(OktaCapability::new(c)) as Arc<dyn OktaApi>);
-        if let Some(config) = config {
-            let http = lanyard_connect::HttpCapability::new(config.connections.clone(), config.http.clone())
-                .context("cannot set up the connections")?;
-            caps.http = Some(Arc::new(http));
-            caps.mail = config.mail.clone().map(|m| Arc::new(m) as Arc<dyn MailApi>);
-        }
         Ok(Services {
             caps,
             #[cfg(feature = "sandbox")]
