@@ -4,7 +4,7 @@
 //! gives, plus the registry's custom cards (JAMF, Zoom, Asana).
 
 use crate::harness::card_cache;
-use lanyard_server::cards::{load_builtins, CardSet};
+use lanyard_server::card_set::{load_builtins, CardSet};
 use lanyard_server::registry::{runtime_config, Registry, RegistryOptions};
 use lanyard_server::Config;
 

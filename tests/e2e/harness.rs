@@ -179,7 +179,7 @@ fn warm_card_cache(config: &Config) {
         let started = Instant::now();
         let runtime = lanyard_runtime::Runtime::new(lanyard_server::registry::runtime_config(config))
             .expect("the card runtime starts");
-        let (cards, errors) = lanyard_server::cards::load_builtins(&runtime);
+        let (cards, errors) = lanyard_server::card_set::load_builtins(&runtime);
         assert!(errors.is_empty(), "built-in cards do not load: {errors:#?}");
         eprintln!("e2e: {} built-in cards ready in {:.1?}", cards.len(), started.elapsed());
     });

@@ -180,7 +180,7 @@ fn sample_is_like(id: &str, event: &lanyard_core::LogEvent) {
 /// seed flow's name), and the names above are the files' names.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_library_flow_validates_with_no_diagnostics() {
-    use lanyard_server::cards::{load_builtins, CardSet};
+    use lanyard_server::card_set::{load_builtins, CardSet};
     use lanyard_server::registry::{runtime_config, Registry, RegistryOptions};
 
     let config = lanyard_server::Config::parse(

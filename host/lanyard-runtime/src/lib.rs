@@ -18,7 +18,7 @@ mod bindings;
 mod call;
 mod capabilities;
 mod convert;
-mod engine;
+mod wasm_engine;
 mod error;
 mod inspect;
 mod limits;
@@ -132,7 +132,7 @@ impl Drop for Inner {
 impl Runtime {
     /// Start the engine and the epoch thread, and create the cache directory.
     pub fn new(config: RuntimeConfig) -> Result<Self, RuntimeError> {
-        let engine = engine::engine(&config)?;
+        let engine = wasm_engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
         capabilities::add_to_linker(&mut linker).map_err(|e| RuntimeError::Link(format!("{e:#}")))?;
@@ -153,7 +153,7 @@ impl Runtime {
             calls: AtomicU64::new(0),
             stop_ticker: stop_ticker.clone(),
         });
-        engine::start_epoch_ticker(Arc::downgrade(&inner), stop_ticker);
+        wasm_engine::start_epoch_ticker(Arc::downgrade(&inner), stop_ticker);
         Ok(Runtime { inner })
     }
 

@@ -29,7 +29,7 @@
 //! store writes are plain single-key writes, group-committed.
 
 use crate::breaker::Breaker;
-use crate::cards::{CardSet, Invoker};
+use crate::card_set::{CardSet, Invoker};
 use crate::config::Config;
 use crate::flows::{read_flow_files, FlowSet, LoadError};
 use crate::intake::Intake;

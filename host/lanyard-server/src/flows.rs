@@ -7,7 +7,7 @@
 //! set; any error rejects the whole set (the caller keeps the old one).
 //! This module knows nothing of HTTP or the store.
 
-use crate::cards::{CardSet, Invoker};
+use crate::card_set::{CardSet, Invoker};
 use chrono::{DateTime, Utc};
 use lanyard_flow::interp::FlowLookup;
 use lanyard_flow::model::{Flow, OktaTrigger, Schedule, Trigger};

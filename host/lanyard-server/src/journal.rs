@@ -25,7 +25,7 @@
 //! reopened between a record and its flush may have lost the record, so that
 //! counts as a failed flush too ([`Store::epoch`]).
 
-use crate::cards::Invoker;
+use crate::card_set::Invoker;
 use async_trait::async_trait;
 use lanyard_core::history::StepRecord;
 use lanyard_core::{CardError, Redactor};

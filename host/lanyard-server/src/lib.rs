@@ -22,7 +22,7 @@
 //!   is made (`Runner::new_run`), started, executed, resumed, cancelled and ended.
 //! - `loader` (private): `FlowSet::load`, a flow set read and validated whole.
 //! - [`dispatch`] (private): inbox → runs. [`queue`]: the per-subject run queue.
-//! - [`cards`]: the card set, grants, and the `CardInvoker` over the runtime.
+//! - [`card_set`]: the card set, grants, and the `CardInvoker` over the runtime.
 //! - [`journal`]: the step journal over the store, durable before each card call;
 //!   every record scrubbed of the secrets [`secrets`] gathers from the config.
 //! - [`flows`]: the loaded flow set ([`FlowSet`]), swapped whole on reload.
@@ -49,7 +49,7 @@
 
 pub mod breaker;
 pub mod builder_api;
-pub mod cards;
+pub mod card_set;
 pub mod console;
 pub mod config;
 mod dispatch;

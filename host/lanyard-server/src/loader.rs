@@ -3,7 +3,7 @@
 //! whole, with every diagnostic. [`FlowSet::load`] owns it; the engine only
 //! swaps the result in (a reload) or shows it (a draft check).
 
-use crate::cards::{load_builtins, CardSet, Invoker};
+use crate::card_set::{load_builtins, CardSet, Invoker};
 use crate::config::Config;
 use crate::flows::{read_flow_file, read_flow_files, FlowSet, LoadError};
 use crate::orgs::Orgs;
@@ -90,7 +90,7 @@ impl FlowSet {
             .list_cards()
             .await
             .map_err(|e| fail(format!("cannot read the card registry: {e}")))?;
-        // Cards marked broken stay broken across reloads (`crate::cards`).
+        // Cards marked broken stay broken across reloads (`crate::card_set`).
         let health = previous.cards().health().clone();
         let cards = Arc::new(
             CardSet::build(&builtins, registry, &sources.config.card_grants)

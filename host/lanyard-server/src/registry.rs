@@ -48,7 +48,7 @@
 //! This module knows nothing of HTTP (`registry_api` does) and does not swap the
 //! engine's card set: its callers reload the engine after a change.
 
-use crate::cards::{CardSet, CardSource};
+use crate::card_set::{CardSet, CardSource};
 use crate::config::Config;
 use lanyard_core::okta::OktaScope;
 use lanyard_core::grants::effective_grants;
@@ -338,7 +338,7 @@ pub fn is_held(entry: &CardEntry, configured: Option<&Grants>) -> bool {
 
 /// Why a call of a held version is refused: what it asks for and the command
 /// that approves it. Kind `denied`, not retryable (an operator must act).
-pub fn held_error(entry: &crate::cards::CardVersionEntry) -> lanyard_core::CardError {
+pub fn held_error(entry: &crate::card_set::CardVersionEntry) -> lanyard_core::CardError {
     let asked = strings(&entry.requested).join(", ");
     let approve = approve_command(&entry.name, &entry.version, &entry.requested.missing_from(&Grants::none()))
         .unwrap_or_default();

@@ -283,7 +283,7 @@ impl Runner {
                 .store
                 .finish_run(
                     id,
-                    lanyard_store::RunOutcome {
+                    lanyard_store::RunEnd {
                         status: RunStatus::Cancelled,
                         output: None,
                         error: None,
@@ -525,7 +525,7 @@ impl Runner {
 
     /// What the store records of the run's end: the flow's outcome (scrubbed
     /// of secrets), or `None` when an operator cancelled it; `run` follows.
-    fn end_of(&self, run: &mut RunRecord, flow: &Flow, outcome: Option<lanyard_flow::interp::RunOutcome>) -> lanyard_store::RunOutcome {
+    fn end_of(&self, run: &mut RunRecord, flow: &Flow, outcome: Option<lanyard_flow::interp::RunOutcome>) -> lanyard_store::RunEnd {
         match outcome {
             Some(mut o) => {
                 crate::journal::scrub_outcome(&self.inner.redactor, &mut o);
@@ -533,7 +533,7 @@ impl Runner {
                 if let Some(e2) = &o.on_failure_error {
                     tracing::warn!(run = %run.id, flow = %flow.name, error = ?e2.message, "the flow's on_failure steps failed too");
                 }
-                lanyard_store::RunOutcome {
+                lanyard_store::RunEnd {
                     status: o.status,
                     output: o.output,
                     error: o.error,
@@ -544,7 +544,7 @@ impl Runner {
                 run.status = RunStatus::Cancelled;
                 run.reason = Some("cancelled by an operator while it ran".into());
                 run.ended = Some(self.inner.clock.now());
-                lanyard_store::RunOutcome {
+                lanyard_store::RunEnd {
                     status: RunStatus::Cancelled,
                     output: None,
                     error: None,
@@ -622,7 +622,7 @@ impl Runner {
     async fn end_without_running(&self, mut run: RunRecord, status: RunStatus, reason: String, done: Option<oneshot::Sender<RunRecord>>) {
         let now = self.inner.clock.now();
         tracing::warn!(run = %run.id, flow = %run.flow, %status, %reason, "run ended without running");
-        let outcome = lanyard_store::RunOutcome {
+        let outcome = lanyard_store::RunEnd {
             status,
             output: None,
             error: (status == RunStatus::Failed).then(|| lanyard_core::history::ErrorInfo {

@@ -18,7 +18,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use lanyard_core::LogEvent;
 use lanyard_core::history::{RunRecord, RunStatus, StepRecord, TriggerInfo};
-use lanyard_store::{EventInbox, RunOutcome, RunStore, Store, StoreOptions, new_run_id};
+use lanyard_store::{EventInbox, RunEnd, RunStore, Store, StoreOptions, new_run_id};
 use serde_json::json;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -143,7 +143,7 @@ async fn one_run(store: &Store) {
             .await
             .unwrap();
     }
-    let outcome = RunOutcome {
+    let outcome = RunEnd {
         status: RunStatus::Succeeded,
         output: Some(json!({"offboarded": "jo.doe@acme.com"})),
         error: None,

@@ -164,7 +164,7 @@ pub struct RunPage {
 
 /// How a run ended, for [`RunStore::finish_run`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunOutcome {
+pub struct RunEnd {
     pub status: RunStatus,
     #[serde(default)]
     pub output: Option<Value>,
@@ -216,7 +216,7 @@ pub trait RunStore: Send + Sync + 'static {
     async fn set_status(&self, id: &str, status: RunStatus, at: DateTime<Utc>) -> Result<()>;
 
     /// End a run: final status, output or error, `ended = at`.
-    async fn finish_run(&self, id: &str, outcome: RunOutcome, at: DateTime<Utc>) -> Result<()>;
+    async fn finish_run(&self, id: &str, outcome: RunEnd, at: DateTime<Utc>) -> Result<()>;
 
     async fn get_run(&self, id: &str) -> Result<Option<RunRecord>>;
 

@@ -1130,7 +1130,7 @@ mod tests {
     }
 
     async fn finish(store: &Store, id: &str) {
-        let outcome = crate::api::RunOutcome {
+        let outcome = crate::api::RunEnd {
             status: RunStatus::Succeeded,
             output: None,
             error: None,

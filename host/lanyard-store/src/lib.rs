@@ -72,7 +72,7 @@ pub mod testing;
 
 pub use api::{
     Accepted, AuditEntry, BrokenMark, CardEntry, CardSelector, CardStore, DataStore, EventInbox, FlowHistory, FlowVersion, InboxEvent,
-    InboxPosition, PageQuery, PruneStats, RetentionPolicy, RunFilter, RunOutcome, RunPage, RunStore, ScheduleState, SharedStore, SortBy,
+    InboxPosition, PageQuery, PruneStats, RetentionPolicy, RunFilter, RunEnd, RunPage, RunStore, ScheduleState, SharedStore, SortBy,
     StateStore, StoreControl, TableStore, MAX_AUDIT_ENTRIES, MAX_FLOW_VERSIONS, wait_writable,
 };
 pub use error::{LineError, Result, StoreError, StoreErrorKind};

@@ -22,7 +22,7 @@
 use crate::api::{
     Accepted, AuditEntry, BrokenMark, CardEntry, CardSelector, CardStore, DataStore, EventInbox, FlowHistory,
     FlowVersion, InboxEvent, InboxPosition, MAX_AUDIT_ENTRIES, MAX_FLOW_VERSIONS, PageQuery, PruneStats,
-    RetentionPolicy, RunFilter, RunOutcome, RunPage, RunStore, ScheduleState, SortBy, StateStore, StoreControl,
+    RetentionPolicy, RunFilter, RunEnd, RunPage, RunStore, ScheduleState, SortBy, StateStore, StoreControl,
     TableStore,
 };
 use crate::error::{Result, StoreError};
@@ -314,7 +314,7 @@ impl RunStore for MemoryStore {
         self.state().change_run(id, |r| Ok(runs::with_status(r, status, at)))
     }
 
-    async fn finish_run(&self, id: &str, outcome: RunOutcome, at: DateTime<Utc>) -> Result<()> {
+    async fn finish_run(&self, id: &str, outcome: RunEnd, at: DateTime<Utc>) -> Result<()> {
         runs::check_outcome(id, &outcome)?;
         self.state().change_run(id, |r| Ok(runs::with_outcome(r, &outcome, at)))
     }

@@ -34,7 +34,7 @@
 //! the old one: a crash between leaves a stale entry that readers filter out by
 //! the record's status.
 
-use crate::api::{PruneStats, RetentionPolicy, RunFilter, RunOutcome, RunPage};
+use crate::api::{PruneStats, RetentionPolicy, RunFilter, RunEnd, RunPage};
 use crate::codec::{prefixed_records, split_prefixed, unknown_format};
 use crate::error::{Result, StoreError};
 use crate::{Store, T_RUNS, T_RUNS_BY_FLOW, T_RUNS_BY_STATUS, T_STEPS};
@@ -484,7 +484,7 @@ pub(crate) fn with_status(mut r: RunRecord, status: RunStatus, at: DateTime<Utc>
 }
 
 /// Refuse an outcome whose status is not final.
-pub(crate) fn check_outcome(id: &str, outcome: &RunOutcome) -> Result<()> {
+pub(crate) fn check_outcome(id: &str, outcome: &RunEnd) -> Result<()> {
     if !outcome.status.is_final() {
         return Err(StoreError::Invalid(format!(
             "run {id}: `{}` is not a final status",
@@ -495,7 +495,7 @@ pub(crate) fn check_outcome(id: &str, outcome: &RunOutcome) -> Result<()> {
 }
 
 /// A run ended with `outcome` at `at`.
-pub(crate) fn with_outcome(mut r: RunRecord, outcome: &RunOutcome, at: DateTime<Utc>) -> RunRecord {
+pub(crate) fn with_outcome(mut r: RunRecord, outcome: &RunEnd, at: DateTime<Utc>) -> RunRecord {
     r.status = outcome.status;
     r.output = outcome.output.clone();
     r.error = outcome.error.clone();
@@ -720,7 +720,7 @@ impl Store {
     pub(crate) fn finish_run_now(
         &self,
         id: &str,
-        outcome: &RunOutcome,
+        outcome: &RunEnd,
         at: DateTime<Utc>,
     ) -> Result<()> {
         check_outcome(id, outcome)?;
@@ -1042,7 +1042,7 @@ impl crate::api::RunStore for Store {
         self.set_status_now(id, status, at)
     }
 
-    async fn finish_run(&self, id: &str, outcome: RunOutcome, at: DateTime<Utc>) -> Result<()> {
+    async fn finish_run(&self, id: &str, outcome: RunEnd, at: DateTime<Utc>) -> Result<()> {
         self.finish_run_now(id, &outcome, at)
     }
 

@@ -4,7 +4,7 @@ use lanyard_core::ErrorKind;
 use lanyard_core::ManualClock;
 use lanyard_core::history::{ErrorInfo, RunStatus, StepRecord};
 use lanyard_store::{
-    RetentionPolicy, RunFilter, RunOutcome, RunStore, Store, StoreError, StoreOptions, new_run_id,
+    RetentionPolicy, RunFilter, RunEnd, RunStore, Store, StoreError, StoreOptions, new_run_id,
 };
 use serde_json::json;
 use std::collections::HashSet;
@@ -45,7 +45,7 @@ async fn a_run_lives_through_its_statuses() {
     store
         .finish_run(
             &r.id,
-            RunOutcome {
+            RunEnd {
                 status: RunStatus::Failed,
                 output: None,
                 error: Some(error.clone()),
@@ -81,7 +81,7 @@ async fn a_run_lives_through_its_statuses() {
             .is_empty()
     );
 
-    let not_final = RunOutcome {
+    let not_final = RunEnd {
         status: RunStatus::Running,
         output: None,
         error: None,

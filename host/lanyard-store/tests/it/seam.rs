@@ -11,7 +11,7 @@ use lanyard_core::{Clock, ErrorKind, Grant, Grants, ManualClock, WriteOutcome};
 use lanyard_store::memory::{MemoryOptions, MemoryStore};
 use lanyard_store::{
     AuditEntry, BrokenMark, CardEntry, CardSelector, FlowVersion, ImportMode, PageQuery, RetentionPolicy, RunFilter,
-    RunOutcome, ScheduleState, SharedStore, SortBy, Store, StoreErrorKind, StoreHealth, StoreOptions,
+    RunEnd, ScheduleState, SharedStore, SortBy, Store, StoreErrorKind, StoreHealth, StoreOptions,
     MAX_FLOW_VERSIONS, new_run_id,
 };
 use serde_json::json;
@@ -204,7 +204,7 @@ async fn runs_change_status_and_finish_keeping_their_input(b: Backend) {
     let renamed = lanyard_core::history::RunRecord { flow: "other".into(), ..running.clone() };
     assert_eq!(s.update_run(&renamed).await.unwrap_err().kind(), StoreErrorKind::Invalid);
 
-    let not_final = RunOutcome { status: RunStatus::Running, output: None, error: None, reason: None };
+    let not_final = RunEnd { status: RunStatus::Running, output: None, error: None, reason: None };
     assert_eq!(s.finish_run(&r.id, not_final, t1).await.unwrap_err().kind(), StoreErrorKind::Invalid);
     let error = ErrorInfo {
         kind: ErrorKind::Timeout,
@@ -215,7 +215,7 @@ async fn runs_change_status_and_finish_keeping_their_input(b: Backend) {
         detail: None,
     };
     let t2 = t1 + ChronoDuration::seconds(9);
-    let outcome = RunOutcome { status: RunStatus::Failed, output: None, error: Some(error.clone()), reason: None };
+    let outcome = RunEnd { status: RunStatus::Failed, output: None, error: Some(error.clone()), reason: None };
     s.finish_run(&r.id, outcome, t2).await.unwrap();
     let done = s.get_run(&r.id).await.unwrap().unwrap();
     assert_eq!((done.status, done.ended, done.error), (RunStatus::Failed, Some(t2), Some(error)));

@@ -22,7 +22,7 @@ use anyhow::Context as _;
 use lanyard_flow::model::CardRef;
 use lanyard_flow::{CardCatalog, CardSummary, Diagnostic, Severity, StaticCatalog};
 use lanyard_server::Config;
-use lanyard_server::cards::CardSet;
+use lanyard_server::card_set::CardSet;
 use crate::cli::access::{self, Access};
 use std::path::{Path, PathBuf};
 
@@ -122,7 +122,7 @@ pub async fn load(sources: &Sources) -> anyhow::Result<Catalog> {
         );
     }
     let runtime = lanyard_runtime::Runtime::new(runtime_config).context("cannot start the card runtime")?;
-    let (builtins, errors) = tokio::task::spawn_blocking(move || lanyard_server::cards::load_builtins(&runtime))
+    let (builtins, errors) = tokio::task::spawn_blocking(move || lanyard_server::card_set::load_builtins(&runtime))
         .await
         .context("loading the built-in cards")?;
     if let Some(e) = errors.first() {

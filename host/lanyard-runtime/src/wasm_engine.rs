@@ -17,7 +17,7 @@ pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(5);
 /// plus wit-component's shims); other toolchains make more.
 const CORE_INSTANCES_PER_COMPONENT: u32 = 24;
 
-pub(crate) fn engine(config: &RuntimeConfig) -> Result<Engine, RuntimeError> {
+pub(crate) fn new(config: &RuntimeConfig) -> Result<Engine, RuntimeError> {
     let mut cfg = Config::new();
     cfg.wasm_component_model(true)
         .consume_fuel(true)
