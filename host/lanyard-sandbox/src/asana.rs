@@ -251,9 +251,10 @@ fn wrapped(value: Value) -> Reply {
 
 impl Api for Asana {
     const WHAT: &'static str = "asana requests";
+    type Note = ();
 
-    fn token(&self) -> &str {
-        &self.config.token
+    fn token(&self) -> Option<&str> {
+        Some(&self.config.token)
     }
 
     fn unauthorized(&self) -> Reply {

@@ -133,9 +133,10 @@ fn jamf_error(status: StatusCode, code: &str, text: &str) -> Reply {
 
 impl Api for Jamf {
     const WHAT: &'static str = "jamf requests";
+    type Note = ();
 
-    fn token(&self) -> &str {
-        &self.config.token
+    fn token(&self) -> Option<&str> {
+        Some(&self.config.token)
     }
 
     fn unauthorized(&self) -> Reply {

@@ -62,9 +62,10 @@ struct Scripted {
 
 impl Api for Scripted {
     const WHAT: &'static str = "scripted requests";
+    type Note = ();
 
-    fn token(&self) -> &str {
-        &self.token
+    fn token(&self) -> Option<&str> {
+        Some(&self.token)
     }
 
     fn unauthorized(&self) -> Reply {

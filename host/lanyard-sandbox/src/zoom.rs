@@ -157,9 +157,10 @@ fn no_such_user(who: &str, status: StatusCode) -> Reply {
 
 impl Api for Zoom {
     const WHAT: &'static str = "zoom requests";
+    type Note = ();
 
-    fn token(&self) -> &str {
-        &self.config.token
+    fn token(&self) -> Option<&str> {
+        Some(&self.config.token)
     }
 
     fn unauthorized(&self) -> Reply {
