@@ -316,6 +316,49 @@ impl<A: Api> Running<A> {
     }
 }
 
+/// The methods a stand-in's handle forwards to its [`Running`] server (the
+/// handle's field `running`): `addr`, `requests` and `wait_for`; with
+/// `fail_next:`, injected faults too, documented with what a faulted request
+/// is answered (`" with Zoom's error body"`).
+macro_rules! recorded_handle {
+    ($handle:ident) => {
+        impl $handle {
+            pub fn addr(&self) -> std::net::SocketAddr {
+                self.running.addr()
+            }
+
+            /// Every request so far, with the status it got.
+            pub fn requests(&self) -> Vec<$crate::StandInRequest> {
+                self.running.requests()
+            }
+
+            /// Wait until at least `n` requests were received; returns them all.
+            pub async fn wait_for(
+                &self,
+                n: usize,
+                timeout: std::time::Duration,
+            ) -> Result<Vec<$crate::StandInRequest>, $crate::WaitTimeout> {
+                self.running.wait_for(n, timeout).await
+            }
+        }
+    };
+    ($handle:ident, fail_next: $answered:literal) => {
+        $crate::record::recorded_handle!($handle);
+
+        impl $handle {
+            #[doc = concat!(
+                "The next `n` requests that pass the token check are answered `status`",
+                $answered,
+                "."
+            )]
+            pub fn fail_next(&self, n: usize, status: u16) {
+                self.running.fail_next(n, status);
+            }
+        }
+    };
+}
+pub(crate) use recorded_handle;
+
 /// The lock's data even if a holder panicked: the stand-ins' state stays
 /// consistent between statements, and a test's panic must not hide behind
 /// another.
