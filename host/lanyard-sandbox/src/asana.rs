@@ -12,9 +12,9 @@
 //! answers for them.
 
 use crate::StartError;
-use crate::WaitTimeout;
 use crate::record::{
     Api, Reply, Route, Running, StandInRequest, bearer_connection, json_reply, lock, no_content,
+    recorded_handle,
     with_header,
 };
 use lanyard_connect::config::ConnectionConfig;
@@ -24,7 +24,6 @@ use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Mutex;
-use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// Where every Asana error body points.
@@ -109,10 +108,6 @@ fn base_url(addr: SocketAddr) -> String {
 }
 
 impl AsanaStandInHandle {
-    pub fn addr(&self) -> SocketAddr {
-        self.running.addr()
-    }
-
     /// `http://addr/api/1.0`, as `https://app.asana.com/api/1.0`.
     pub fn base_url(&self) -> String {
         base_url(self.addr())
@@ -159,30 +154,15 @@ impl AsanaStandInHandle {
         tasks
     }
 
-    /// Every request so far, with the status it got.
-    pub fn requests(&self) -> Vec<StandInRequest> {
-        self.running.requests()
-    }
-
-    /// The next `n` requests that pass the token check are answered `status`
-    /// with Asana's error body (429 adds `Retry-After: 1`).
-    pub fn fail_next(&self, n: usize, status: u16) {
-        self.running.fail_next(n, status);
-    }
-
-    /// Wait until at least `n` requests were received; returns them all.
-    pub async fn wait_for(
-        &self,
-        n: usize,
-        timeout: Duration,
-    ) -> Result<Vec<StandInRequest>, WaitTimeout> {
-        self.running.wait_for(n, timeout).await
-    }
-
     fn data(&self) -> std::sync::MutexGuard<'_, Data> {
         lock(&self.running.api().data)
     }
 }
+
+recorded_handle!(
+    AsanaStandInHandle,
+    fail_next: " with Asana's error body (429 adds `Retry-After: 1`)"
+);
 
 fn upsert<T>(items: &mut Vec<T>, item: T, key: impl Fn(&T) -> &String) {
     match items.iter_mut().find(|old| key(old) == key(&item)) {
@@ -251,9 +231,10 @@ fn wrapped(value: Value) -> Reply {
 
 impl Api for Asana {
     const WHAT: &'static str = "asana requests";
+    type Note = ();
 
-    fn token(&self) -> &str {
-        &self.config.token
+    fn token(&self) -> Option<&str> {
+        Some(&self.config.token)
     }
 
     fn unauthorized(&self) -> Reply {

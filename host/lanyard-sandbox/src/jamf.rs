@@ -9,15 +9,13 @@
 //! MacBook, so an offboarding run has a Mac to lock. Other filters and routes
 //! are refused, never answered on a guess.
 
-use crate::record::{Api, Reply, Route, Running, StandInRequest, bearer_connection, json_reply, lock};
-use crate::{StartError, WaitTimeout};
+use crate::record::{Api, Reply, Route, Running, StandInRequest, bearer_connection, json_reply, lock, recorded_handle};
+use crate::StartError;
 use hyper::StatusCode;
 use lanyard_connect::config::ConnectionConfig;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Mutex;
-use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// The JAMF Pro tenant the stand-in pretends to be.
@@ -59,10 +57,6 @@ impl JamfStandIn {
 }
 
 impl JamfStandInHandle {
-    pub fn addr(&self) -> SocketAddr {
-        self.running.addr()
-    }
-
     /// `http://addr`: a card's paths start with `/api`, as against
     /// `https://<tenant>.jamfcloud.com`.
     pub fn base_url(&self) -> String {
@@ -96,21 +90,9 @@ impl JamfStandInHandle {
         lock(&self.running.api().state).computers.insert(email.to_string(), records);
     }
 
-    /// Every request so far, with the status it got.
-    pub fn requests(&self) -> Vec<StandInRequest> {
-        self.running.requests()
-    }
-
-    /// The next `n` requests that pass the token check are answered `status`.
-    pub fn fail_next(&self, n: usize, status: u16) {
-        self.running.fail_next(n, status);
-    }
-
-    /// Wait until at least `n` requests were received; returns them all.
-    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Result<Vec<StandInRequest>, WaitTimeout> {
-        self.running.wait_for(n, timeout).await
-    }
 }
+
+recorded_handle!(JamfStandInHandle, fail_next: "");
 
 #[derive(Default)]
 struct State {
@@ -133,9 +115,10 @@ fn jamf_error(status: StatusCode, code: &str, text: &str) -> Reply {
 
 impl Api for Jamf {
     const WHAT: &'static str = "jamf requests";
+    type Note = ();
 
-    fn token(&self) -> &str {
-        &self.config.token
+    fn token(&self) -> Option<&str> {
+        Some(&self.config.token)
     }
 
     fn unauthorized(&self) -> Reply {

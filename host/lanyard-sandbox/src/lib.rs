@@ -12,8 +12,9 @@
 //!   lanyard's mail relay and connections at them; the tests assert on what they
 //!   received ([`StandInRequest`] for Zoom, Asana and JAMF) and make them fail
 //!   on purpose (`fail_next`). [`ScriptedStandIn`] answers as a test says,
-//!   for what the others do not cover. The JSON APIs share one hyper server
-//!   (`record`); nothing here parses HTTP by hand.
+//!   for what the others do not cover. The HTTP stand-ins, Slack's among
+//!   them, share one hyper server (`record`); nothing here parses HTTP by
+//!   hand.
 //!
 //! They are strict on purpose (a command out of order, bad credentials, a wrong
 //! content type are refused as the real service would), so a broken client

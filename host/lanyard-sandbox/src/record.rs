@@ -1,6 +1,7 @@
-//! What the JSON API stand-ins (Zoom, Asana) share: serving a bound listener
-//! over HTTP/1, reading a bounded body, bearer-token checks, injected faults and
-//! the record of every request with the status it got.
+//! What the HTTP stand-ins (Slack, Zoom, Asana, JAMF, scripted) share: serving
+//! a bound listener over HTTP/1, reading a bounded body, bearer-token checks,
+//! injected faults and the record of every request with the status it got
+//! (and what the service noted about it, [`Api::Note`]).
 //!
 //! Knows nothing of any one service: its routes, its token and the shape of its
 //! error bodies come in through [`Api`]. It must not answer a request on a
@@ -103,8 +104,14 @@ impl Route<'_> {
 pub(crate) trait Api: Send + Sync + 'static {
     /// What [`WaitTimeout`] and the logs call its requests ("zoom requests").
     const WHAT: &'static str;
-    /// The bearer token it accepts.
-    fn token(&self) -> &str;
+    /// What the service writes down about a request beside the shared record
+    /// (`()` for nothing): a reply carries it in its extensions
+    /// ([`with_note`]), and the record keeps it next to the request.
+    type Note: Clone + Send + Sync + 'static;
+    /// The bearer token it accepts; `None` when its routes check credentials
+    /// themselves (Slack's webhook takes none, and its Web API answers a bad
+    /// token `200 {"ok": false}`).
+    fn token(&self) -> Option<&str>;
     /// Its answer to a missing or wrong token.
     fn unauthorized(&self) -> Reply;
     /// Its answer with `status` when nothing more specific is known (an
@@ -129,6 +136,13 @@ pub(crate) fn no_content() -> Reply {
         .status(StatusCode::NO_CONTENT)
         .body(Full::new(Bytes::new()))
         .expect("static response")
+}
+
+/// `reply` carrying `note`, which the record keeps beside the request
+/// ([`Api::Note`]); the client never sees it.
+pub(crate) fn with_note<N: Clone + Send + Sync + 'static>(mut reply: Reply, note: N) -> Reply {
+    reply.extensions_mut().insert(note);
+    reply
 }
 
 /// `reply` with one more header.
@@ -159,39 +173,51 @@ pub(crate) fn bearer_connection(
 }
 
 /// A stand-in serving on its listener. Dropping it stops the server.
-pub(crate) struct Running<A> {
+pub(crate) struct Running<A: Api> {
     addr: SocketAddr,
     shared: Arc<Shared<A>>,
     task: JoinHandle<()>,
 }
 
-impl<A> Drop for Running<A> {
+impl<A: Api> Drop for Running<A> {
     fn drop(&mut self) {
         self.task.abort();
     }
 }
 
-struct Shared<A> {
+struct Shared<A: Api> {
     api: A,
-    log: watch::Sender<Log>,
+    log: watch::Sender<Log<A::Note>>,
     /// Requests still to fail, and with which status.
     faults: Mutex<(usize, StatusCode)>,
 }
 
-#[derive(Default)]
-struct Log {
+/// A request as kept: the record, and the service's note if its reply had one.
+pub(crate) type Noted<N> = (StandInRequest, Option<N>);
+
+struct Log<N> {
     total: usize,
-    kept: VecDeque<StandInRequest>,
+    kept: VecDeque<Noted<N>>,
     kept_bytes: usize,
 }
 
-impl Log {
-    fn push(&mut self, request: StandInRequest) {
+impl<N> Default for Log<N> {
+    fn default() -> Self {
+        Log {
+            total: 0,
+            kept: VecDeque::new(),
+            kept_bytes: 0,
+        }
+    }
+}
+
+impl<N> Log<N> {
+    fn push(&mut self, request: StandInRequest, note: Option<N>) {
         self.total += 1;
         self.kept_bytes += request.body.len();
-        self.kept.push_back(request);
+        self.kept.push_back((request, note));
         while self.kept.len() > KEPT_REQUESTS || self.kept_bytes > KEPT_BODY_BYTES {
-            let Some(old) = self.kept.pop_front() else {
+            let Some((old, _)) = self.kept.pop_front() else {
                 break;
             };
             self.kept_bytes -= old.body.len();
@@ -225,6 +251,11 @@ impl<A: Api> Running<A> {
 
     /// The requests so far, oldest first (the latest 10 000 at most).
     pub fn requests(&self) -> Vec<StandInRequest> {
+        self.shared.log.borrow().kept.iter().map(|(r, _)| r.clone()).collect()
+    }
+
+    /// The requests so far with the service's notes, oldest first.
+    pub fn noted(&self) -> Vec<Noted<A::Note>> {
         self.shared.log.borrow().kept.iter().cloned().collect()
     }
 
@@ -259,7 +290,74 @@ impl<A: Api> Running<A> {
             }),
         }
     }
+
+    /// Wait until at least `n` of the kept requests are `counted`; `what`
+    /// names them in the timeout ("slack messages").
+    pub async fn wait_for_noted(
+        &self,
+        n: usize,
+        timeout: Duration,
+        what: &'static str,
+        counted: impl Fn(&Noted<A::Note>) -> bool,
+    ) -> Result<(), WaitTimeout> {
+        let started = Instant::now();
+        let count = |log: &Log<A::Note>| log.kept.iter().filter(|r| counted(r)).count();
+        let mut rx = self.shared.log.subscribe();
+        let waited = tokio::time::timeout(timeout, rx.wait_for(|log| count(log) >= n)).await;
+        match waited {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(WaitTimeout {
+                what,
+                wanted: n,
+                got: count(&self.shared.log.borrow()),
+                waited_ms: started.elapsed().as_millis() as u64,
+            }),
+        }
+    }
 }
+
+/// The methods a stand-in's handle forwards to its [`Running`] server (the
+/// handle's field `running`): `addr`, `requests` and `wait_for`; with
+/// `fail_next:`, injected faults too, documented with what a faulted request
+/// is answered (`" with Zoom's error body"`).
+macro_rules! recorded_handle {
+    ($handle:ident) => {
+        impl $handle {
+            pub fn addr(&self) -> std::net::SocketAddr {
+                self.running.addr()
+            }
+
+            /// Every request so far, with the status it got.
+            pub fn requests(&self) -> Vec<$crate::StandInRequest> {
+                self.running.requests()
+            }
+
+            /// Wait until at least `n` requests were received; returns them all.
+            pub async fn wait_for(
+                &self,
+                n: usize,
+                timeout: std::time::Duration,
+            ) -> Result<Vec<$crate::StandInRequest>, $crate::WaitTimeout> {
+                self.running.wait_for(n, timeout).await
+            }
+        }
+    };
+    ($handle:ident, fail_next: $answered:literal) => {
+        $crate::record::recorded_handle!($handle);
+
+        impl $handle {
+            #[doc = concat!(
+                "The next `n` requests that pass the token check are answered `status`",
+                $answered,
+                "."
+            )]
+            pub fn fail_next(&self, n: usize, status: u16) {
+                self.running.fail_next(n, status);
+            }
+        }
+    };
+}
+pub(crate) use recorded_handle;
 
 /// The lock's data even if a holder panicked: the stand-ins' state stays
 /// consistent between statements, and a test's panic must not hide behind
@@ -332,10 +430,11 @@ async fn handle<A: Api>(shared: &Shared<A>, req: Request<hyper::body::Incoming>)
         body,
         status: 0,
     };
-    let reply = match unreadable {
+    let mut reply = match unreadable {
         Some(status) => shared.api.error(status),
         None => answer(shared, &record),
     };
+    let note = reply.extensions_mut().remove::<A::Note>();
     record.status = reply.status().as_u16();
     tracing::info!(
         stand_in = A::WHAT,
@@ -344,7 +443,7 @@ async fn handle<A: Api>(shared: &Shared<A>, req: Request<hyper::body::Incoming>)
         status = record.status,
         "stand-in: request"
     );
-    shared.log.send_modify(|log| log.push(record));
+    shared.log.send_modify(|log| log.push(record, note));
     reply
 }
 
@@ -378,7 +477,9 @@ async fn read_body(mut body: hyper::body::Incoming) -> Result<Vec<u8>, StatusCod
 /// Auth first, then an injected fault, then the service's route: the order in
 /// which a real gateway refuses.
 fn answer<A: Api>(shared: &Shared<A>, record: &StandInRequest) -> Reply {
-    if bearer(record) != Some(shared.api.token()) {
+    if let Some(token) = shared.api.token()
+        && bearer(record) != Some(token)
+    {
         return shared.api.unauthorized();
     }
     let fault = {

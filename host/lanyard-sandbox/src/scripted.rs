@@ -6,13 +6,11 @@
 //! It must not grow routes of its own: a service worth more than one test is
 //! a stand-in of its own, strict as the real one.
 
-use crate::record::{Api, Reply, Route, Running, StandInRequest, json_reply, no_content};
-use crate::{StartError, WaitTimeout};
+use crate::record::{Api, Reply, Route, Running, StandInRequest, json_reply, no_content, recorded_handle};
+use crate::StartError;
 use hyper::StatusCode;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// The answer to an authorized request: a status and a JSON body (none for 204).
@@ -36,24 +34,13 @@ impl ScriptedStandIn {
 }
 
 impl ScriptedStandInHandle {
-    pub fn addr(&self) -> SocketAddr {
-        self.running.addr()
-    }
-
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr())
     }
 
-    /// Every request so far, with the status it got.
-    pub fn requests(&self) -> Vec<StandInRequest> {
-        self.running.requests()
-    }
-
-    /// Wait until at least `n` requests were received; returns them all.
-    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Result<Vec<StandInRequest>, WaitTimeout> {
-        self.running.wait_for(n, timeout).await
-    }
 }
+
+recorded_handle!(ScriptedStandInHandle);
 
 struct Scripted {
     token: String,
@@ -62,9 +49,10 @@ struct Scripted {
 
 impl Api for Scripted {
     const WHAT: &'static str = "scripted requests";
+    type Note = ();
 
-    fn token(&self) -> &str {
-        &self.token
+    fn token(&self) -> Option<&str> {
+        Some(&self.token)
     }
 
     fn unauthorized(&self) -> Reply {

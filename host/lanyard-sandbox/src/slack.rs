@@ -3,27 +3,24 @@
 //!
 //! Checks what Slack checks (bearer token, content type, JSON body, channel,
 //! text or blocks) and records every request so tests and the demo can show
-//! what "Slack" received. It posts nothing anywhere.
+//! what "Slack" received. It posts nothing anywhere. Served by the stand-ins'
+//! shared server (`record`), which leaves the credentials to Slack's routes:
+//! the webhook takes none, and the Web API answers a bad token in its own
+//! `200 {"ok": false}` shape.
 
+use crate::record::{Api, Noted, Reply, Route, Running, StandInRequest, bearer_connection, json_reply, with_note};
 use crate::{StartError, WaitTimeout};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Response, StatusCode};
 use lanyard_connect::config::{AuthConfig, ConnectionConfig, UrlSource};
 use lanyard_connect::secret::SecretSource;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
-/// Largest request body the stand-in reads (Slack's own limit is lower for text).
-const MAX_BODY: usize = 1024 * 1024;
 /// Slack truncates past 40 000 characters and refuses far longer messages.
 const MAX_TEXT: usize = 40_000;
 
@@ -104,23 +101,9 @@ impl SlackRequest {
 /// The Slack stand-in. See [`SlackStandIn::start`].
 pub struct SlackStandIn;
 
-struct State {
-    config: SlackConfig,
-    requests: watch::Sender<Vec<SlackRequest>>,
-    ts: AtomicU64,
-}
-
 /// A running stand-in. Dropping it stops the server.
 pub struct SlackStandInHandle {
-    addr: SocketAddr,
-    state: Arc<State>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for SlackStandInHandle {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    running: Running<Slack>,
 }
 
 impl SlackStandIn {
@@ -129,45 +112,38 @@ impl SlackStandIn {
         listener: TcpListener,
         config: SlackConfig,
     ) -> Result<SlackStandInHandle, StartError> {
-        let addr = listener.local_addr().map_err(StartError::Addr)?;
-        let state = Arc::new(State {
+        let running = Running::start(listener, |_| Slack {
             config,
-            requests: watch::channel(Vec::new()).0,
             ts: AtomicU64::new(1),
-        });
-        let task = tokio::spawn(serve(listener, state.clone()));
-        Ok(SlackStandInHandle { addr, state, task })
+        })?;
+        Ok(SlackStandInHandle { running })
     }
 }
 
 impl SlackStandInHandle {
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.running.addr()
     }
 
     /// What a connection's `base_url` is for the Web API: `http://addr/api`.
     pub fn api_base_url(&self) -> String {
-        format!("http://{}/api", self.addr)
+        format!("http://{}/api", self.addr())
     }
 
     /// The incoming webhook's full URL.
     pub fn webhook_url(&self) -> String {
-        format!("http://{}{}", self.addr, self.state.config.webhook_path)
+        format!("http://{}{}", self.addr(), self.config().webhook_path)
     }
 
     /// A connection to the Web API with the bot token (`base_url` is
     /// [`Self::api_base_url`]; the stand-in is on loopback, hence
     /// `allow_private`). The token is inline: a development-only secret.
     pub fn web_api_connection(&self) -> ConnectionConfig {
-        ConnectionConfig {
-            base_url: UrlSource::Plain(self.api_base_url()),
-            auth: AuthConfig::Bearer(SecretSource::Value(self.state.config.bot_token.clone())),
-            headers: Default::default(),
-            timeout: None,
-            allow_private: true,
-            max_response_bytes: None,
-            description: Some("Slack Web API (sandbox stand-in)".to_owned()),
-        }
+        bearer_connection(
+            self.api_base_url(),
+            &self.config().bot_token,
+            "Slack Web API (sandbox stand-in)",
+        )
     }
 
     /// A connection whose base URL is the incoming webhook, kept secret as a
@@ -185,23 +161,17 @@ impl SlackStandInHandle {
     }
 
     pub fn config(&self) -> &SlackConfig {
-        &self.state.config
+        &self.running.api().config
     }
 
-    /// Every request so far, accepted or not.
+    /// Every request so far, accepted or not (the latest 10 000 at most).
     pub fn requests(&self) -> Vec<SlackRequest> {
-        self.state.requests.borrow().clone()
+        self.slack_requests(|_| true)
     }
 
     /// The messages Slack would have posted.
     pub fn posted(&self) -> Vec<SlackRequest> {
-        self.state
-            .requests
-            .borrow()
-            .iter()
-            .filter(|r| r.accepted)
-            .cloned()
-            .collect()
+        self.slack_requests(accepted)
     }
 
     /// Wait until at least `n` messages were posted; returns them.
@@ -210,59 +180,115 @@ impl SlackStandInHandle {
         n: usize,
         timeout: Duration,
     ) -> Result<Vec<SlackRequest>, WaitTimeout> {
-        let started = Instant::now();
-        let mut rx = self.state.requests.subscribe();
-        let waited = tokio::time::timeout(
-            timeout,
-            rx.wait_for(|r| r.iter().filter(|r| r.accepted).count() >= n),
-        )
-        .await;
-        match waited {
-            Ok(Ok(_)) => Ok(self.posted()),
-            _ => Err(WaitTimeout {
-                what: "slack messages",
-                wanted: n,
-                got: self.posted().len(),
-                waited_ms: started.elapsed().as_millis() as u64,
-            }),
+        self.running
+            .wait_for_noted(n, timeout, "slack messages", accepted)
+            .await?;
+        Ok(self.posted())
+    }
+
+    fn slack_requests(&self, which: impl Fn(&Noted<Outcome>) -> bool) -> Vec<SlackRequest> {
+        self.running
+            .noted()
+            .into_iter()
+            .filter(|noted| which(noted))
+            .map(|(request, outcome)| self.config().request(request, outcome.unwrap_or_default()))
+            .collect()
+    }
+}
+
+fn accepted((_, outcome): &Noted<Outcome>) -> bool {
+    outcome.as_ref().is_some_and(|o| o.accepted)
+}
+
+/// What Slack made of a request, noted beside the shared record.
+#[derive(Clone, Debug, Default)]
+struct Outcome {
+    accepted: bool,
+    /// `ok`, or Slack's error code.
+    code: String,
+    channel: Option<String>,
+}
+
+impl SlackConfig {
+    fn kind(&self, path: &str) -> SlackRequestKind {
+        if path == "/api/chat.postMessage" {
+            SlackRequestKind::PostMessage
+        } else if path == self.webhook_path {
+            SlackRequestKind::Webhook
+        } else {
+            SlackRequestKind::Other
+        }
+    }
+
+    fn request(&self, request: StandInRequest, outcome: Outcome) -> SlackRequest {
+        let path = path(&request).to_owned();
+        SlackRequest {
+            kind: self.kind(&path),
+            method: request.method,
+            path,
+            headers: request.headers,
+            body: request.body,
+            json: request.json,
+            accepted: outcome.accepted,
+            outcome: outcome.code,
+            channel: outcome.channel,
         }
     }
 }
 
-async fn serve(listener: TcpListener, state: Arc<State>) {
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(s) => s,
-            Err(error) => {
-                tracing::warn!(%error, "slack stand-in: accept failed");
-                continue;
-            }
+/// The request's path, without its query.
+fn path(request: &StandInRequest) -> &str {
+    request
+        .target
+        .split_once('?')
+        .map_or(request.target.as_str(), |(path, _)| path)
+}
+
+struct Slack {
+    config: SlackConfig,
+    ts: AtomicU64,
+}
+
+impl Api for Slack {
+    const WHAT: &'static str = "slack requests";
+    type Note = Outcome;
+
+    fn token(&self) -> Option<&str> {
+        None
+    }
+
+    /// Not asked for (no [`Api::token`]): the Web API's own refusal is
+    /// `not_authed` or `invalid_auth` from [`Slack::post_message`].
+    fn unauthorized(&self) -> Reply {
+        refused(text_response(StatusCode::UNAUTHORIZED, "not_authed"), "not_authed")
+    }
+
+    fn error(&self, status: StatusCode) -> Reply {
+        let code = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => "request_too_large",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::REQUEST_TIMEOUT => "request_timeout",
+            _ => "internal_error",
         };
-        let state = state.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let state = state.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(&state, req).await) }
-            });
-            if let Err(error) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!(%peer, %error, "slack stand-in: connection ended");
+        refused(text_response(status, code), code)
+    }
+
+    fn route(&self, route: &Route<'_>) -> Reply {
+        let request = route.request;
+        let path = path(request);
+        match self.config.kind(path) {
+            SlackRequestKind::PostMessage => self.post_message(request),
+            SlackRequestKind::Webhook => self.webhook(request),
+            SlackRequestKind::Other if path.starts_with("/services/") => {
+                refused(text_response(StatusCode::NOT_FOUND, "no_service"), "no_service")
             }
-        });
+            SlackRequestKind::Other if path.starts_with("/api/") => api_error("unknown_method"),
+            SlackRequestKind::Other => self.error(StatusCode::NOT_FOUND),
+        }
     }
 }
 
-fn json_response(body: Value) -> Response<Full<Bytes>> {
-    Response::builder()
-        .status(StatusCode::OK)
-        .header("content-type", "application/json; charset=utf-8")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .expect("static response")
-}
-
-fn text_response(status: StatusCode, text: &'static str) -> Response<Full<Bytes>> {
+fn text_response(status: StatusCode, text: &'static str) -> Reply {
     Response::builder()
         .status(status)
         .header("content-type", "text/html")
@@ -270,173 +296,142 @@ fn text_response(status: StatusCode, text: &'static str) -> Response<Full<Bytes>
         .expect("static response")
 }
 
-async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let method = req.method().as_str().to_owned();
-    let path = req.uri().path().to_owned();
-    let headers: Vec<(String, String)> = req
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes().to_vec(),
-        Err(_) => return text_response(StatusCode::PAYLOAD_TOO_LARGE, "request_too_large"),
-    };
-    let json: Option<Value> = serde_json::from_slice(&body).ok();
-    let mut record = SlackRequest {
-        kind: SlackRequestKind::Other,
-        method: method.clone(),
-        path: path.clone(),
-        headers,
-        body,
-        json,
-        accepted: false,
-        outcome: String::new(),
-        channel: None,
-    };
-    let response = if path == "/api/chat.postMessage" {
-        record.kind = SlackRequestKind::PostMessage;
-        post_message(state, &method, &mut record)
-    } else if path == state.config.webhook_path {
-        record.kind = SlackRequestKind::Webhook;
-        webhook(state, &method, &mut record)
-    } else if path.starts_with("/services/") {
-        record.outcome = "no_service".to_owned();
-        text_response(StatusCode::NOT_FOUND, "no_service")
-    } else if path.starts_with("/api/") {
-        record.outcome = "unknown_method".to_owned();
-        json_response(json!({"ok": false, "error": "unknown_method"}))
-    } else {
-        record.outcome = "not_found".to_owned();
-        text_response(StatusCode::NOT_FOUND, "not_found")
-    };
-    tracing::info!(path = %record.path, outcome = %record.outcome, "slack stand-in: request");
-    state.requests.send_modify(|r| r.push(record));
-    response
+/// `reply`, noted as refused with Slack's error `code`.
+fn refused(reply: Reply, code: &str) -> Reply {
+    with_note(
+        reply,
+        Outcome {
+            accepted: false,
+            code: code.to_owned(),
+            channel: None,
+        },
+    )
 }
 
-fn post_message(state: &State, method: &str, record: &mut SlackRequest) -> Response<Full<Bytes>> {
-    let fail = |record: &mut SlackRequest, error: &str| {
-        record.outcome = error.to_owned();
-        json_response(json!({"ok": false, "error": error}))
-    };
-    if method != "POST" {
-        return fail(record, "invalid_request");
+/// The Web API's refusal: `200 {"ok": false, "error": code}`.
+fn api_error(code: &str) -> Reply {
+    refused(json_reply(StatusCode::OK, &json!({"ok": false, "error": code})), code)
+}
+
+/// `reply`, noted as posted to `channel`.
+fn posted(reply: Reply, channel: Option<String>) -> Reply {
+    with_note(
+        reply,
+        Outcome {
+            accepted: true,
+            code: "ok".to_owned(),
+            channel,
+        },
+    )
+}
+
+impl Slack {
+    fn post_message(&self, request: &StandInRequest) -> Reply {
+        if request.method != "POST" {
+            return api_error("invalid_request");
+        }
+        match request
+            .header("authorization")
+            .and_then(|t| t.strip_prefix("Bearer "))
+        {
+            None => return api_error("not_authed"),
+            Some(t) if t != self.config.bot_token => return api_error("invalid_auth"),
+            Some(_) => {}
+        }
+        let content_type = request
+            .header("content-type")
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let mut media = content_type.split(';').map(str::trim);
+        if media.next() != Some("application/json") {
+            // The real API takes form posts too; lanyard's cards send JSON, so
+            // anything else here is a bug worth seeing.
+            return api_error("invalid_form_data");
+        }
+        let charset = media.any(|p| p.replace(' ', "") == "charset=utf-8");
+        let Some(body) = request.json.as_ref() else {
+            return api_error("invalid_json");
+        };
+        let Some(channel) = body.get("channel").and_then(Value::as_str) else {
+            return api_error("channel_not_found");
+        };
+        let wanted = channel.trim_start_matches('#');
+        let direct = self.config.members.iter().find(|m| *m == channel).map(|m| format!("D{}", &m[1.min(m.len())..]));
+        let Some(channel_id) = direct.or_else(|| {
+            self.config
+                .channels
+                .iter()
+                .find(|(name, id)| name == wanted || id == wanted)
+                .map(|(_, id)| id.clone())
+        }) else {
+            return api_error("channel_not_found");
+        };
+        let text = body.get("text").and_then(Value::as_str);
+        let blocks = body.get("blocks");
+        if let Some(blocks) = blocks
+            && !blocks.as_array().is_some_and(|b| {
+                b.iter()
+                    .all(|block| block.get("type").is_some_and(Value::is_string))
+            })
+        {
+            return api_error("invalid_blocks");
+        }
+        if text.is_none_or(str::is_empty) && blocks.is_none() {
+            return api_error("no_text");
+        }
+        if text.is_some_and(|t| t.chars().count() > MAX_TEXT) {
+            return api_error("msg_too_long");
+        }
+        let n = self.ts.fetch_add(1, Ordering::Relaxed);
+        let ts = format!("1700000000.{n:06}");
+        let mut message = json!({
+            "type": "message",
+            "subtype": "bot_message",
+            "text": text.unwrap_or(""),
+            "user": "U0LANYARD01",
+            "bot_id": "B0LANYARD01",
+            "ts": ts,
+        });
+        if let Some(blocks) = blocks {
+            message["blocks"] = blocks.clone();
+        }
+        let mut answer = json!({"ok": true, "channel": channel_id, "ts": ts, "message": message});
+        if !charset {
+            answer["warning"] = json!("missing_charset");
+            answer["response_metadata"] = json!({"warnings": ["missing_charset"]});
+        }
+        posted(json_reply(StatusCode::OK, &answer), Some(channel_id))
     }
-    let token = record.header("authorization").map(str::to_owned);
-    match token.as_deref().and_then(|t| t.strip_prefix("Bearer ")) {
-        None => return fail(record, "not_authed"),
-        Some(t) if t != state.config.bot_token => return fail(record, "invalid_auth"),
-        Some(_) => {}
-    }
-    let content_type = record
-        .header("content-type")
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let mut media = content_type.split(';').map(str::trim);
-    if media.next() != Some("application/json") {
-        // The real API takes form posts too; lanyard's cards send JSON, so
-        // anything else here is a bug worth seeing.
-        return fail(record, "invalid_form_data");
-    }
-    let charset = media.any(|p| p.replace(' ', "") == "charset=utf-8");
-    let Some(body) = record.json.clone() else {
-        return fail(record, "invalid_json");
-    };
-    let Some(channel) = body.get("channel").and_then(Value::as_str) else {
-        return fail(record, "channel_not_found");
-    };
-    let wanted = channel.trim_start_matches('#');
-    let direct = state.config.members.iter().find(|m| *m == channel).map(|m| format!("D{}", &m[1.min(m.len())..]));
-    let Some(channel_id) = direct.or_else(|| {
-        state
+
+    fn webhook(&self, request: &StandInRequest) -> Reply {
+        let fail = |status: StatusCode, error: &'static str| refused(text_response(status, error), error);
+        if request.method != "POST" {
+            return fail(StatusCode::METHOD_NOT_ALLOWED, "invalid_request");
+        }
+        let content_type = request
+            .header("content-type")
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if content_type.split(';').next().map(str::trim) != Some("application/json") {
+            return fail(StatusCode::BAD_REQUEST, "invalid_payload");
+        }
+        let Some(body) = request.json.as_ref() else {
+            return fail(StatusCode::BAD_REQUEST, "invalid_payload");
+        };
+        let text = body.get("text").and_then(Value::as_str);
+        let blocks = body.get("blocks");
+        if blocks.is_some_and(|b| !b.is_array()) {
+            return fail(StatusCode::BAD_REQUEST, "invalid_blocks");
+        }
+        if text.is_none_or(str::is_empty) && blocks.is_none() {
+            return fail(StatusCode::BAD_REQUEST, "no_text");
+        }
+        let channel = self
             .config
             .channels
             .iter()
-            .find(|(name, id)| name == wanted || id == wanted)
-            .map(|(_, id)| id.clone())
-    }) else {
-        return fail(record, "channel_not_found");
-    };
-    let text = body.get("text").and_then(Value::as_str);
-    let blocks = body.get("blocks");
-    if let Some(blocks) = blocks
-        && !blocks.as_array().is_some_and(|b| {
-            b.iter()
-                .all(|block| block.get("type").is_some_and(Value::is_string))
-        })
-    {
-        return fail(record, "invalid_blocks");
+            .find(|(name, _)| *name == self.config.webhook_channel)
+            .map(|(_, id)| id.clone());
+        posted(text_response(StatusCode::OK, "ok"), channel)
     }
-    if text.is_none_or(str::is_empty) && blocks.is_none() {
-        return fail(record, "no_text");
-    }
-    if text.is_some_and(|t| t.chars().count() > MAX_TEXT) {
-        return fail(record, "msg_too_long");
-    }
-    let n = state.ts.fetch_add(1, Ordering::Relaxed);
-    let ts = format!("1700000000.{n:06}");
-    let mut message = json!({
-        "type": "message",
-        "subtype": "bot_message",
-        "text": text.unwrap_or(""),
-        "user": "U0LANYARD01",
-        "bot_id": "B0LANYARD01",
-        "ts": ts,
-    });
-    if let Some(blocks) = blocks {
-        message["blocks"] = blocks.clone();
-    }
-    let mut answer = json!({"ok": true, "channel": channel_id, "ts": ts, "message": message});
-    if !charset {
-        answer["warning"] = json!("missing_charset");
-        answer["response_metadata"] = json!({"warnings": ["missing_charset"]});
-    }
-    record.accepted = true;
-    record.outcome = "ok".to_owned();
-    record.channel = Some(channel_id);
-    json_response(answer)
-}
-
-fn webhook(state: &State, method: &str, record: &mut SlackRequest) -> Response<Full<Bytes>> {
-    let fail = |record: &mut SlackRequest, status: StatusCode, error: &'static str| {
-        record.outcome = error.to_owned();
-        text_response(status, error)
-    };
-    if method != "POST" {
-        return fail(record, StatusCode::METHOD_NOT_ALLOWED, "invalid_request");
-    }
-    let content_type = record
-        .header("content-type")
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    if content_type.split(';').next().map(str::trim) != Some("application/json") {
-        return fail(record, StatusCode::BAD_REQUEST, "invalid_payload");
-    }
-    let Some(body) = record.json.clone() else {
-        return fail(record, StatusCode::BAD_REQUEST, "invalid_payload");
-    };
-    let text = body.get("text").and_then(Value::as_str);
-    let blocks = body.get("blocks");
-    if blocks.is_some_and(|b| !b.is_array()) {
-        return fail(record, StatusCode::BAD_REQUEST, "invalid_blocks");
-    }
-    if text.is_none_or(str::is_empty) && blocks.is_none() {
-        return fail(record, StatusCode::BAD_REQUEST, "no_text");
-    }
-    let channel = state
-        .config
-        .channels
-        .iter()
-        .find(|(name, _)| *name == state.config.webhook_channel)
-        .map(|(_, id)| id.clone());
-    record.accepted = true;
-    record.outcome = "ok".to_owned();
-    record.channel = channel;
-    text_response(StatusCode::OK, "ok")
 }

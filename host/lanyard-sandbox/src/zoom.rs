@@ -8,17 +8,15 @@
 //! invent answers for them.
 
 use crate::StartError;
-use crate::WaitTimeout;
 use crate::record::{
     Api, Reply, Route, Running, StandInRequest, bearer_connection, json_reply, lock, no_content,
+    recorded_handle,
     with_header,
 };
 use lanyard_connect::config::ConnectionConfig;
 use hyper::StatusCode;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
 use std::sync::Mutex;
-use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// The account the stand-in pretends to be.
@@ -71,10 +69,6 @@ impl ZoomStandIn {
 }
 
 impl ZoomStandInHandle {
-    pub fn addr(&self) -> SocketAddr {
-        self.running.addr()
-    }
-
     /// `http://addr`: a card's paths start with `/v2`, as against
     /// `https://api.zoom.us`.
     pub fn base_url(&self) -> String {
@@ -108,26 +102,12 @@ impl ZoomStandInHandle {
             .cloned()
     }
 
-    /// Every request so far, with the status it got.
-    pub fn requests(&self) -> Vec<StandInRequest> {
-        self.running.requests()
-    }
-
-    /// The next `n` requests that pass the token check are answered `status`
-    /// with Zoom's error body (429 adds `Retry-After: 1`).
-    pub fn fail_next(&self, n: usize, status: u16) {
-        self.running.fail_next(n, status);
-    }
-
-    /// Wait until at least `n` requests were received; returns them all.
-    pub async fn wait_for(
-        &self,
-        n: usize,
-        timeout: Duration,
-    ) -> Result<Vec<StandInRequest>, WaitTimeout> {
-        self.running.wait_for(n, timeout).await
-    }
 }
+
+recorded_handle!(
+    ZoomStandInHandle,
+    fail_next: " with Zoom's error body (429 adds `Retry-After: 1`)"
+);
 
 struct Zoom {
     config: ZoomConfig,
@@ -157,9 +137,10 @@ fn no_such_user(who: &str, status: StatusCode) -> Reply {
 
 impl Api for Zoom {
     const WHAT: &'static str = "zoom requests";
+    type Note = ();
 
-    fn token(&self) -> &str {
-        &self.config.token
+    fn token(&self) -> Option<&str> {
+        Some(&self.config.token)
     }
 
     fn unauthorized(&self) -> Reply {

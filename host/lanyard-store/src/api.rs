@@ -46,6 +46,25 @@ pub struct InboxEvent {
 }
 
 impl InboxEvent {
+    /// The event `event` as the inbox keeps it: its uuid is the event's own,
+    /// the one it is deduplicated by.
+    pub fn new(
+        seq: u64,
+        source: impl Into<String>,
+        org: Option<String>,
+        received: DateTime<Utc>,
+        event: LogEvent,
+    ) -> Self {
+        InboxEvent {
+            seq,
+            uuid: event.uuid.clone(),
+            source: source.into(),
+            org,
+            received,
+            event,
+        }
+    }
+
     /// Its place in dispatch order; pass the last one read as `after` to
     /// page on.
     pub fn position(&self) -> InboxPosition {

@@ -544,14 +544,7 @@ impl Store {
                 refused: None,
             });
             if new {
-                fresh.push(InboxEvent {
-                    seq,
-                    uuid: event.uuid.clone(),
-                    source: source.to_string(),
-                    org: org.map(str::to_string),
-                    received,
-                    event,
-                });
+                fresh.push(InboxEvent::new(seq, source, org.map(str::to_string), received, event));
             }
         }
         {
@@ -628,14 +621,7 @@ impl Store {
         let (_, event) = event_parts(&key, &bytes)?;
         let event = serde_json::from_slice(event)
             .map_err(|e| StoreError::corrupt(T_EVENTS, key, e.to_string()))?;
-        Ok(Some(InboxEvent {
-            seq,
-            uuid: r.uuid,
-            source: r.source,
-            org: r.org,
-            received: r.received,
-            event,
-        }))
+        Ok(Some(InboxEvent::new(seq, r.source, r.org, r.received, event)))
     }
 
     /// A waiting event as stores before `v1/events` kept it: `None` if it lost
@@ -646,14 +632,7 @@ impl Store {
         if self.seen_seq(&p.uuid, None)? != Some(seq) {
             return Ok(None);
         }
-        Ok(Some(InboxEvent {
-            seq,
-            uuid: p.uuid,
-            source: p.source,
-            org: None,
-            received: p.received,
-            event: p.event,
-        }))
+        Ok(Some(InboxEvent::new(seq, p.source, None, p.received, p.event)))
     }
 
     pub(crate) fn undispatched_page(

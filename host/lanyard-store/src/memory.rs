@@ -243,14 +243,7 @@ impl EventInbox for MemoryStore {
             let seq = state.next_seq;
             state.next_seq += 1;
             state.generation(received.timestamp(), window).insert(key, seq);
-            let waiting = InboxEvent {
-                seq,
-                uuid: event.uuid.clone(),
-                source: source.to_string(),
-                org: org.map(str::to_string),
-                received,
-                event,
-            };
+            let waiting = InboxEvent::new(seq, source, org.map(str::to_string), received, event);
             state.waiting_at.insert(seq, waiting.position());
             state.waiting.insert(waiting.position(), waiting);
         }
