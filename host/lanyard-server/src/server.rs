@@ -1104,13 +1104,18 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
         }
         Route::ClearTable(table) => {
             // A replace with no rows: every row goes, in one durable write.
-            let stats = store.import_csv(&table, &mut &b"key\n"[..], lanyard_store::ImportMode::Replace).map_err(store_error)?;
+            let name = table.clone();
+            let stats = blocking(store, move |s| s.import_csv(&name, &mut &b"key\n"[..], lanyard_store::ImportMode::Replace)).await?;
             Ok(json_response(StatusCode::OK, &json!({ "table": table, "deleted": stats.deleted })))
         }
         Route::TableCsv(table) => match m {
             Method::GET => {
-                let mut out = Vec::new();
-                let rows = store.export_csv(&table, &mut out).map_err(store_error)?;
+                let name = table.clone();
+                let (rows, out) = blocking(store, move |s| {
+                    let mut out = Vec::new();
+                    s.export_csv(&name, &mut out).map(|rows| (rows, out))
+                })
+                .await?;
                 let mut r = Response::new(Full::new(Bytes::from(out)));
                 let headers = r.headers_mut();
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
@@ -1129,7 +1134,8 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                     other => return Err(bad_request(format!("`mode` is merge or replace, not `{other}`"))),
                 };
                 let body = read_body(req, MAX_IMPORT_BYTES).await?;
-                let stats = store.import_csv(&table, &mut &body[..], mode).map_err(store_error)?;
+                let name = table.clone();
+                let stats = blocking(store, move |s| s.import_csv(&name, &mut &body[..], mode)).await?;
                 Ok(json_response(StatusCode::OK, &json!({ "table": table, "imported": stats })))
             }
         },
@@ -1195,6 +1201,19 @@ fn who_of(input: &Value) -> Option<Value> {
     let login = user.get("alternateId").and_then(Value::as_str);
     let name = user.get("displayName").and_then(Value::as_str);
     (login.is_some() || name.is_some()).then(|| json!({ "login": login, "name": name }))
+}
+
+/// A blocking store call (CSV import and export read or write a whole table)
+/// on tokio's blocking pool, so it never holds up the runtime's threads.
+async fn blocking<T: Send + 'static>(
+    store: &lanyard_store::SharedStore,
+    f: impl FnOnce(&dyn lanyard_store::DataStore) -> lanyard_store::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(&*store))
+        .await
+        .map_err(|e| internal(format!("the table task failed: {e}")))?
+        .map_err(store_error)
 }
 
 /// The largest CSV a table import takes through the admin API.
