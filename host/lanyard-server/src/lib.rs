@@ -47,6 +47,7 @@
 //! `poller::run(engine: Engine) -> impl Future<Output = ()>` (each returns when
 //! the shutdown signal fires).
 
+mod admin_wire;
 pub mod breaker;
 pub mod builder_api;
 pub mod cards;
