@@ -6,13 +6,15 @@
 //! the System Log event that triggers flows, the run history records,
 //! the [`Redactor`] that keeps configured secret values out of what cards
 //! and the history see, and the small words everyone shares: durations and
-//! sizes ([`units`]), waiting ([`Sleeper`]) and a call's limit overrides.
+//! sizes ([`units`]), waiting ([`Sleeper`]) and a call's limit overrides; and
+//! the admin API's wire types ([`admin_api`]), which the daemon and the CLI share.
 //! Behind the feature `testing`, in-memory capabilities for tests.
 //!
 //! This crate must stay light: no wasmtime, no sled, no HTTP stack. It is what lets
 //! the flow interpreter, the card runtime, the Okta client and the store be built
 //! and tested apart from each other.
 
+pub mod admin_api;
 pub mod caps;
 pub mod card_info;
 pub mod clock;

@@ -45,6 +45,8 @@ use hyper::body::Incoming;
 use lanyard_flow::model::Flow;
 use lanyard_flow::yaml::{self, NodeKind};
 use lanyard_flow::{Diagnostic, SourceFile};
+use crate::admin_wire;
+use lanyard_core::admin_api as wire;
 use lanyard_store::{AuditEntry, FlowVersion};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -167,7 +169,7 @@ async fn serve(engine: &Engine, req: Request<Incoming>, route: Route) -> Result<
                 expect: Expect::Etag(expect),
             };
             let done = write_flow(engine, &target, w).await?;
-            Ok(json_response(StatusCode::OK, &json!({ "name": done.name, "etag": done.etag, "version": done.version, "generation": done.generation })))
+            Ok(json_response(StatusCode::OK, &done.saved()))
         }
         Route::Enabled(name) => {
             let expect = if_match(&req)?;
@@ -177,11 +179,11 @@ async fn serve(engine: &Engine, req: Request<Incoming>, route: Route) -> Result<
         Route::Versions(name) => {
             let target = Target::of(engine, &name)?;
             let versions = engine.store().flow_versions(&target.rel).await.map_err(store_error)?;
-            let list: Vec<Value> = versions
-                .iter()
-                .map(|v| json!({ "version": v.version, "at": v.at, "etag": v.etag, "note": v.note, "action": v.action }))
+            let versions = versions
+                .into_iter()
+                .map(|v| wire::FlowVersionSummary { version: v.version, at: v.at, etag: v.etag, note: v.note, action: v.action })
                 .collect();
-            Ok(json_response(StatusCode::OK, &json!({ "file": target.rel, "versions": list })))
+            Ok(json_response(StatusCode::OK, &wire::FlowVersions { file: target.rel, versions }))
         }
         Route::Version(name, n) => {
             let target = Target::of(engine, &name)?;
@@ -191,7 +193,7 @@ async fn serve(engine: &Engine, req: Request<Incoming>, route: Route) -> Result<
                 .await
                 .map_err(store_error)?
                 .ok_or_else(|| not_found(format!("{} has no version {n} (only the last {} are kept)", target.rel, lanyard_store::MAX_FLOW_VERSIONS)))?;
-            Ok(json_response(StatusCode::OK, &v))
+            Ok(json_response(StatusCode::OK, &admin_wire::flow_version(v)))
         }
         Route::Revert(name) => {
             let expect = if_match(&req)?.ok_or_else(precondition_required)?;
@@ -210,7 +212,7 @@ async fn serve(engine: &Engine, req: Request<Incoming>, route: Route) -> Result<
                 expect: Expect::Etag(expect),
             };
             let done = write_flow(engine, &target, w).await?;
-            Ok(json_response(StatusCode::OK, &json!({ "name": done.name, "etag": done.etag, "version": done.version, "generation": done.generation })))
+            Ok(json_response(StatusCode::OK, &done.saved()))
         }
         Route::Audit(name) => {
             let file = match &name {
@@ -224,7 +226,7 @@ async fn serve(engine: &Engine, req: Request<Incoming>, route: Route) -> Result<
             }
             .min(AUDIT_PAGE);
             let entries = engine.store().audit(file.as_deref(), limit).await.map_err(store_error)?;
-            Ok(json_response(StatusCode::OK, &json!({ "entries": entries })))
+            Ok(json_response(StatusCode::OK, &wire::AuditList { entries: entries.into_iter().map(admin_wire::audit_entry).collect() }))
         }
     }
 }
@@ -533,7 +535,7 @@ async fn create(engine: &Engine, body: CreateBody) -> Result<Resp, Refused> {
     };
     let done = write_flow(engine, &target, w).await?;
     Ok(with_etag(
-        json_response(StatusCode::CREATED, &json!({ "name": done.name, "file": target.rel, "etag": done.etag, "version": done.version })),
+        json_response(StatusCode::CREATED, &wire::FlowCreated { name: done.name, file: target.rel, etag: done.etag.clone(), version: done.version }),
         &done.etag,
     ))
 }
@@ -553,7 +555,8 @@ async fn set_enabled(engine: &Engine, name: &str, enabled: bool, note: Option<St
         let etag = etag_of(&current);
         let latest = engine.store().flow_versions(&target.rel).await.map_err(store_error)?;
         let version = latest.first().filter(|v| v.etag == etag).map(|v| v.version);
-        return Ok(with_etag(json_response(StatusCode::OK, &json!({ "etag": etag, "version": version, "changed": false })), &etag));
+        let toggled = wire::FlowToggled { etag: etag.clone(), version, generation: None, changed: false };
+        return Ok(with_etag(json_response(StatusCode::OK, &toggled), &etag));
     };
     let w = Write {
         source,
@@ -563,7 +566,7 @@ async fn set_enabled(engine: &Engine, name: &str, enabled: bool, note: Option<St
     };
     let done = write_flow(engine, &target, w).await?;
     Ok(with_etag(
-        json_response(StatusCode::OK, &json!({ "etag": done.etag, "version": done.version, "generation": done.generation, "changed": true })),
+        json_response(StatusCode::OK, &wire::FlowToggled { etag: done.etag.clone(), version: Some(done.version), generation: Some(done.generation), changed: true }),
         &done.etag,
     ))
 }
@@ -622,6 +625,12 @@ struct Written {
     etag: String,
     version: u64,
     generation: u64,
+}
+
+impl Written {
+    fn saved(self) -> wire::FlowSaved {
+        wire::FlowSaved { name: self.name, etag: self.etag, version: self.version, generation: self.generation }
+    }
 }
 
 async fn write_flow(engine: &Engine, target: &Target, w: Write) -> Result<Written, Refused> {

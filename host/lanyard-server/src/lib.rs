@@ -47,6 +47,7 @@
 //! Each returns when the shutdown signal fires; [`Engine::spawn`] registers
 //! the task so the engine waits for it at shutdown.
 
+mod admin_wire;
 pub mod breaker;
 pub mod builder_api;
 pub mod card_set;

@@ -57,7 +57,6 @@ use lanyard_flow::model::{CardRef, CardVersion, Flow};
 use lanyard_flow::{CardCatalog, CardSummary, SourceFile};
 use lanyard_runtime::{InspectError, Inspection, LoadError, LoadedCard, Runtime, RuntimeConfig};
 use lanyard_store::{CardEntry, CardSelector, SharedStore, StoreError};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -239,82 +238,9 @@ fn bullets(items: &[String]) -> String {
     items.iter().map(|p| format!("\n  - {p}")).collect()
 }
 
-/// Where a version's grants stand.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum GrantState {
-    /// It asks for nothing.
-    NoneNeeded,
-    /// It asks for capabilities and nobody has decided: held.
-    Pending,
-    /// Everything it asks for is granted (a `*` by at least one concrete name).
-    Granted,
-    /// An operator decided, and left some of what it asks for out.
-    Partial,
-}
-
-impl std::fmt::Display for GrantState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            GrantState::NoneNeeded => "none needed",
-            GrantState::Pending => "pending",
-            GrantState::Granted => "granted",
-            GrantState::Partial => "partial",
-        })
-    }
-}
-
-/// One published version, as `card show`, `card list` and the API present it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CardView {
-    pub name: String,
-    pub version: String,
-    pub digest: String,
-    pub size: u64,
-    pub published_at: chrono::DateTime<chrono::Utc>,
-    pub description: String,
-    /// The `lanyard:card` version it was built against.
-    pub world: Option<String>,
-    pub input_schema: Value,
-    pub output_schema: Value,
-    /// What it asks for.
-    pub requested: Vec<String>,
-    /// What `lanyard card grant` stored; `None`: nobody has decided.
-    pub granted: Option<Vec<String>>,
-    /// What `[cards."name"] grants` in lanyard.toml gives every version of it.
-    pub configured: Option<Vec<String>>,
-    /// What its calls get: (granted ∪ configured) ∩ requested.
-    pub effective: Vec<String>,
-    pub state: GrantState,
-    /// What it asks for and does not get.
-    pub missing: Vec<String>,
-    /// The command that grants what it asks for (with `<name>` where the
-    /// operator chooses a connection or table), while something is missing.
-    pub approve: Option<String>,
-    /// Loaded flows whose steps resolve to this version (when known).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub used_by: Option<Vec<String>>,
-    /// The daemon could not load it (its describe() ran past its deadline, or
-    /// failed): why. Its steps fail at once until it is published again.
-    /// Known only to a running daemon.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub broken: Option<String>,
-}
-
-/// What [`Registry::publish`] did.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Published {
-    pub card: CardView,
-    /// `false`: exactly these bytes were already published under this name
-    /// and version; nothing changed.
-    pub new: bool,
-    /// The component's imports.
-    pub imports: Vec<String>,
-    /// How long validation, compiling and `describe()` took.
-    pub load_ms: u64,
-    /// Whether the compiled code was already in the cache.
-    pub compiled_before: bool,
-}
+// The views are the admin API's wire types: the CLI prints them and the API
+// answers with them.
+pub use lanyard_core::admin_api::{CardView, GrantState, Published};
 
 /// How [`Registry::grant`] combines the new grants with what was granted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -40,7 +40,8 @@ use std::time::Duration;
 use lanyard_core::Grant;
 use lanyard_flow::model::CardRef;
 use lanyard_store::CardSelector;
-use serde_json::{json, Value};
+use lanyard_core::admin_api as wire;
+use serde_json::Value;
 
 /// Whether `rest` (the path after `/api/v1/`) is one of this module's routes.
 /// `GET /api/v1/cards` (the loaded card set) stays with the server.
@@ -131,13 +132,14 @@ pub fn registry(engine: &Engine) -> Registry {
 }
 
 /// Reload the engine so flows see a change; what happened, for the answer.
-async fn reload(engine: &Engine) -> Value {
+async fn reload(engine: &Engine) -> wire::RegistryReload {
     match engine.reload().await {
-        Ok(s) => json!({ "ok": true, "generation": s.generation }),
-        Err(e) => json!({
-            "ok": false,
-            "error": format!("the registry changed, but the flows did not reload (the flows loaded before stay in use): {}", e.0.message),
-        }),
+        Ok(s) => wire::RegistryReload { ok: true, generation: Some(s.generation), error: None },
+        Err(e) => wire::RegistryReload {
+            ok: false,
+            generation: None,
+            error: Some(format!("the registry changed, but the flows did not reload (the flows loaded before stay in use): {}", e.0.message)),
+        },
     }
 }
 
@@ -158,9 +160,9 @@ async fn publish(engine: &Engine, registry: &Registry, req: Request<Incoming>, n
         Ok(published) => {
             // `describe()` answered: a mark from a load that failed goes.
             engine.flows().cards().health().clear(&published.card.digest);
-            let reloaded = if published.new { reload(engine).await } else { json!({ "ok": true }) };
+            let reload = if published.new { reload(engine).await } else { wire::RegistryReload { ok: true, generation: None, error: None } };
             let status = if published.new { StatusCode::CREATED } else { StatusCode::OK };
-            Ok(json_response(status, &json!({ "published": published, "reload": reloaded })))
+            Ok(json_response(status, &wire::Publication { published, reload }))
         }
         Err(e) => Err(Refusal::Publish(e)),
     }
@@ -247,14 +249,14 @@ fn publish_error(e: PublishError) -> Resp {
         PublishError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     };
-    let mut error = json!({ "code": e.code(), "message": e.to_string() });
+    let mut error = wire::ErrorBody::new(e.code(), e.to_string());
     match &e {
-        PublishError::BadDescribe { problems } => error["problems"] = json!(problems),
-        PublishError::DescribeFailed { detail: Some(d), .. } => error["detail"] = json!(d),
+        PublishError::BadDescribe { problems } => error.problems = Some(problems.clone()),
+        PublishError::DescribeFailed { detail: Some(d), .. } => error.detail = Some(d.clone()),
         _ => {}
     }
     log_refusal(status, &e.to_string());
-    json_response(status, &json!({ "error": error }))
+    json_response(status, &wire::ErrorAnswer { error })
 }
 
 fn log_refusal(status: StatusCode, message: &str) {
@@ -274,14 +276,14 @@ fn registry_error(e: RegistryError) -> Resp {
         RegistryError::InUse { .. } => StatusCode::CONFLICT,
         RegistryError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    let mut error = json!({ "code": e.code(), "message": e.to_string() });
+    let mut error = wire::ErrorBody::new(e.code(), e.to_string());
     match &e {
-        RegistryError::InUse { flows, .. } => error["flows"] = json!(flows),
-        RegistryError::GrantRefused { problems, .. } => error["problems"] = json!(problems),
+        RegistryError::InUse { flows, .. } => error.flows = Some(flows.clone()),
+        RegistryError::GrantRefused { problems, .. } => error.problems = Some(problems.clone()),
         _ => {}
     }
     log_refusal(status, &e.to_string());
-    json_response(status, &json!({ "error": error }))
+    json_response(status, &wire::ErrorAnswer { error })
 }
 
 async fn show(engine: &Engine, registry: &Registry, name: &str, version: Option<&str>) -> Result<Resp, Refusal> {
@@ -309,7 +311,7 @@ async fn show(engine: &Engine, registry: &Registry, name: &str, version: Option<
             view
         })
         .collect();
-    Ok(json_response(StatusCode::OK, &json!({ "name": name, "versions": versions })))
+    Ok(json_response(StatusCode::OK, &wire::CardVersions { name: name.to_string(), versions }))
 }
 
 async fn grant(engine: &Engine, registry: &Registry, req: Request<Incoming>, name: &str, version: &str) -> Result<Resp, Refusal> {
@@ -342,10 +344,10 @@ async fn grant(engine: &Engine, registry: &Registry, req: Request<Incoming>, nam
         .grant(name, &selector, &grants, mode, Some(&engine.config().connections))
         .await
         ?;
-    let reloaded = reload(engine).await;
+    let reload = reload(engine).await;
     let set = engine.flows();
-    let view = registry.view(&entry, Some(flows_using(set.flows(), set.cards(), &entry.name, &entry.version)));
-    Ok(json_response(StatusCode::OK, &json!({ "card": view, "reload": reloaded })))
+    let card = registry.view(&entry, Some(flows_using(set.flows(), set.cards(), &entry.name, &entry.version)));
+    Ok(json_response(StatusCode::OK, &wire::GrantAnswer { card, reload }))
 }
 
 async fn remove(engine: &Engine, registry: &Registry, name: &str, version: &str) -> Result<Resp, Refusal> {
@@ -360,7 +362,7 @@ async fn remove(engine: &Engine, registry: &Registry, name: &str, version: &str)
     let set = engine.flows();
     let used_by = flows_using(set.flows(), set.cards(), &entry.name, &entry.version);
     let removed = registry.remove(&entry, used_by).await?;
-    let reloaded = reload(engine).await;
-    let view = registry.view(&removed, None);
-    Ok(json_response(StatusCode::OK, &json!({ "removed": view, "reload": reloaded })))
+    let reload = reload(engine).await;
+    let removed = registry.view(&removed, None);
+    Ok(json_response(StatusCode::OK, &wire::Removal { removed, reload }))
 }

@@ -50,6 +50,8 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use crate::admin_wire;
+use lanyard_core::admin_api as wire;
 use lanyard_core::history::{RunStatus, TriggerInfo};
 use lanyard_flow::model::Trigger;
 use lanyard_store::RunFilter;
@@ -393,7 +395,7 @@ impl ApiError {
     }
 
     pub(crate) fn into_response(self) -> Resp {
-        let mut r = json_response(self.status, &json!({ "error": { "code": self.code, "message": self.message } }));
+        let mut r = json_response(self.status, &wire::ErrorAnswer { error: wire::ErrorBody::new(self.code, self.message) });
         for (k, v) in self.headers {
             r.headers_mut().insert(k, v);
         }
@@ -941,7 +943,7 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                 return Err(bad_request("`text` is at most 200 characters".to_string()));
             }
             let page = store.list_runs(&filter).await.map_err(store_error)?;
-            let runs: Vec<Value> = page
+            let runs = page
                 .runs
                 .into_iter()
                 .map(|mut r| {
@@ -949,20 +951,16 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                     // input); whom a run is about is kept, in people's words.
                     let who = who_of(&r.input);
                     r.input = Value::Null;
-                    let mut v = serde_json::to_value(&r).unwrap_or(Value::Null);
-                    if let (Some(w), Some(o)) = (who, v.as_object_mut()) {
-                        o.insert("who".into(), w);
-                    }
-                    v
+                    wire::ListedRun { run: r.into(), who }
                 })
                 .collect();
-            Ok(json_response(StatusCode::OK, &json!({ "runs": runs, "next_cursor": page.next_cursor })))
+            Ok(json_response(StatusCode::OK, &wire::RunList { runs, next_cursor: page.next_cursor }))
         }
         Route::Run(id) => {
             let run = run_or_404(store, &id).await?;
             let steps = store.steps(&id).await.map_err(store_error)?;
             let trace = lanyard_flow::render_trace(&run, &steps, &lanyard_flow::TraceOptions::default());
-            Ok(json_response(StatusCode::OK, &json!({ "run": run, "steps": steps, "trace": trace })))
+            Ok(json_response(StatusCode::OK, &wire::RunDetail::new(run, steps, trace)))
         }
         // The same event through the flow as it is now: `{"dry_run": bool}`,
         // said explicitly (a real re-run writes to Okta again).
@@ -995,25 +993,23 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
             // The listing answers even when the store cannot: the numbers
             // are then missing, and `stats_error` says why.
             let names: Vec<String> = set.flows().map(|f| f.name.clone()).collect();
-            let (stats, stats_error) = match engine.flow_stats(&names).await {
+            let (mut stats, stats_error) = match engine.flow_stats(&names).await {
                 Ok(s) => (s, None),
                 Err(e) => (Default::default(), Some(e)),
             };
-            let flows: Vec<Value> = set
+            let flows: Vec<wire::ListedFlow> = set
                 .flows()
-                .map(|f| {
-                    json!({
-                        "name": f.name,
-                        "description": f.description,
-                        "file": f.file,
-                        "digest": f.digest,
-                        "enabled": f.enabled,
-                        "trigger": f.trigger,
-                        "running": engine.is_running(&f.name),
-                        "stats": stats.get(&f.name),
-                        // `[error_flow]`: the daemon calls it for every failed run.
-                        "error_flow": engine.config().error_flow.as_deref() == Some(f.name.as_str()),
-                    })
+                .map(|f| wire::ListedFlow {
+                    name: f.name.clone(),
+                    description: f.description.clone(),
+                    file: f.file.clone(),
+                    digest: f.digest.clone(),
+                    enabled: f.enabled,
+                    trigger: admin_wire::flow_trigger(&f.trigger),
+                    running: engine.is_running(&f.name),
+                    stats: stats.remove(&f.name).map(Into::into),
+                    // `[error_flow]`: the daemon calls it for every failed run.
+                    error_flow: engine.config().error_flow.as_deref() == Some(f.name.as_str()),
                 })
                 .collect();
             Ok(json_response(
@@ -1046,8 +1042,8 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
             };
             let started = engine.start_run(&name, TriggerInfo::Manual, input, opts).await.map_err(start_error)?;
             match started.outcome {
-                Some(run) => Ok(json_response(StatusCode::OK, &json!({ "run_id": started.run_id, "run": run }))),
-                None => Ok(json_response(StatusCode::ACCEPTED, &json!({ "run_id": started.run_id }))),
+                Some(run) => Ok(json_response(StatusCode::OK, &wire::RunStarted { run_id: started.run_id, run: Some(run.into()) })),
+                None => Ok(json_response(StatusCode::ACCEPTED, &wire::RunStarted { run_id: started.run_id, run: None })),
             }
         }
         Route::Reload => match engine.reload().await {
@@ -1059,7 +1055,8 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
         },
         Route::Cards => {
             let set = engine.flows();
-            Ok(json_response(StatusCode::OK, &json!({ "cards": set.cards().listing(set.flows()) })))
+            let cards = set.cards().listing(set.flows()).into_iter().map(Into::into).collect();
+            Ok(json_response(StatusCode::OK, &wire::CardList { cards }))
         }
         // `crate::intake::Rejections`: `{ "total", "recent": [{ "received",
         // "source", "uuid", "event_type", "reason" }] }`, newest first.
@@ -1067,7 +1064,7 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
         Route::Orgs => Ok(json_response(StatusCode::OK, &json!({ "orgs": engine.orgs().views() }))),
         Route::Tables => {
             let tables = store.list_tables().await.map_err(store_error)?;
-            Ok(json_response(StatusCode::OK, &json!({ "tables": tables })))
+            Ok(json_response(StatusCode::OK, &wire::TableList { tables: tables.into_iter().map(admin_wire::table).collect() }))
         }
         Route::Rows(table) => {
             let q = query(&req);
@@ -1097,20 +1094,23 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                 }
             }
             .map_err(store_error)?;
-            Ok(json_response(
-                StatusCode::OK,
-                &json!({ "table": table, "rows": page.rows, "next": page.next, "examined": page.examined }),
-            ))
+            let rows = page.rows.into_iter().map(Into::into).collect();
+            Ok(json_response(StatusCode::OK, &wire::RowPage { table, rows, next: page.next, examined: page.examined }))
         }
         Route::ClearTable(table) => {
             // A replace with no rows: every row goes, in one durable write.
-            let stats = store.import_csv(&table, &mut &b"key\n"[..], lanyard_store::ImportMode::Replace).map_err(store_error)?;
-            Ok(json_response(StatusCode::OK, &json!({ "table": table, "deleted": stats.deleted })))
+            let name = table.clone();
+            let stats = blocking(store, move |s| s.import_csv(&name, &mut &b"key\n"[..], lanyard_store::ImportMode::Replace)).await?;
+            Ok(json_response(StatusCode::OK, &wire::Cleared { table, deleted: stats.deleted }))
         }
         Route::TableCsv(table) => match m {
             Method::GET => {
-                let mut out = Vec::new();
-                let rows = store.export_csv(&table, &mut out).map_err(store_error)?;
+                let name = table.clone();
+                let (rows, out) = blocking(store, move |s| {
+                    let mut out = Vec::new();
+                    s.export_csv(&name, &mut out).map(|rows| (rows, out))
+                })
+                .await?;
                 let mut r = Response::new(Full::new(Bytes::from(out)));
                 let headers = r.headers_mut();
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
@@ -1129,15 +1129,16 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                     other => return Err(bad_request(format!("`mode` is merge or replace, not `{other}`"))),
                 };
                 let body = read_body(req, MAX_IMPORT_BYTES).await?;
-                let stats = store.import_csv(&table, &mut &body[..], mode).map_err(store_error)?;
-                Ok(json_response(StatusCode::OK, &json!({ "table": table, "imported": stats })))
+                let name = table.clone();
+                let stats = blocking(store, move |s| s.import_csv(&name, &mut &body[..], mode)).await?;
+                Ok(json_response(StatusCode::OK, &wire::Imported { table, imported: admin_wire::import_counts(stats) }))
             }
         },
         Route::Row(table, key) => match m {
             Method::GET => {
                 let v = store.table_get(&table, &key).await.map_err(store_error)?;
                 match v {
-                    Some(value) => Ok(json_response(StatusCode::OK, &json!({ "key": key, "value": value }))),
+                    Some(value) => Ok(json_response(StatusCode::OK, &wire::Row { key, value })),
                     None => Err(not_found(format!("table `{table}` has no row `{key}`"))),
                 }
             }
@@ -1147,12 +1148,12 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                 let value = parse_json(&body)?;
                 let outcome = store.table_put(&table, &key, &value).await.map_err(store_error)?;
                 store.sync().await.map_err(store_error)?;
-                Ok(json_response(StatusCode::OK, &json!({ "key": key, "outcome": outcome })))
+                Ok(json_response(StatusCode::OK, &wire::RowWritten { key, outcome }))
             }
             _ => {
                 let outcome = store.table_delete(&table, &key).await.map_err(store_error)?;
                 store.sync().await.map_err(store_error)?;
-                Ok(json_response(StatusCode::OK, &json!({ "key": key, "outcome": outcome })))
+                Ok(json_response(StatusCode::OK, &wire::RowWritten { key, outcome }))
             }
         },
     }
@@ -1190,11 +1191,24 @@ async fn run_or_404(store: &lanyard_store::SharedStore, id: &str) -> Result<lany
 
 /// Whom an Okta event is about, as people know them: the first target that
 /// is a user, `{ login, name }`.
-fn who_of(input: &Value) -> Option<Value> {
+fn who_of(input: &Value) -> Option<wire::Who> {
     let user = input.get("target")?.as_array()?.iter().find(|t| t.get("type").and_then(Value::as_str) == Some("User"))?;
     let login = user.get("alternateId").and_then(Value::as_str);
     let name = user.get("displayName").and_then(Value::as_str);
-    (login.is_some() || name.is_some()).then(|| json!({ "login": login, "name": name }))
+    (login.is_some() || name.is_some()).then(|| wire::Who { login: login.map(str::to_string), name: name.map(str::to_string) })
+}
+
+/// A blocking store call (CSV import and export read or write a whole table)
+/// on tokio's blocking pool, so it never holds up the runtime's threads.
+async fn blocking<T: Send + 'static>(
+    store: &lanyard_store::SharedStore,
+    f: impl FnOnce(&dyn lanyard_store::DataStore) -> lanyard_store::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(&*store))
+        .await
+        .map_err(|e| internal(format!("the table task failed: {e}")))?
+        .map_err(store_error)
 }
 
 /// The largest CSV a table import takes through the admin API.

@@ -24,6 +24,7 @@
 use crate::engine::{Engine, StartOptions};
 use lanyard_core::TokioSleeper;
 use crate::flows::FlowSet;
+use lanyard_core::admin_api as wire;
 use crate::server::{allow, bad_request, decode_segment, internal, json_response, parse_json, read_body, require_admin, require_json, ApiError, Resp};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -265,7 +266,8 @@ async fn test_flow(engine: &Engine, body: TestBody) -> Result<Resp, ApiError> {
     if body.dry_run {
         let t = run_in_memory(engine, &draft_set, &flow, input, true).await?;
         let trace = lanyard_flow::render_trace(&t.run, &t.steps, &lanyard_flow::TraceOptions::default());
-        return Ok(json_response(StatusCode::OK, &json!({ "run": t.run, "steps": t.steps, "trace": trace, "recorded": false })));
+        let detail = wire::RunDetail::new(t.run, t.steps, trace);
+        return Ok(json_response(StatusCode::OK, &wire::TestRun { detail, recorded: false }));
     }
     // A real run changes the org: it is of the saved flow and in the history.
     let set = engine.flows();
@@ -298,7 +300,7 @@ async fn test_flow(engine: &Engine, body: TestBody) -> Result<Resp, ApiError> {
     };
     let steps = engine.store().steps(&run.id).await.map_err(|e| internal(e.to_string()))?;
     let trace = lanyard_flow::render_trace(&run, &steps, &lanyard_flow::TraceOptions::default());
-    Ok(json_response(StatusCode::OK, &json!({ "run": run, "steps": steps, "trace": trace, "recorded": true })))
+    Ok(json_response(StatusCode::OK, &wire::TestRun { detail: wire::RunDetail::new(run, steps, trace), recorded: true }))
 }
 
 // -- replay -----------------------------------------------------------------

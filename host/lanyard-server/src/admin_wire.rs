@@ -1,0 +1,154 @@
+//! From the daemon's and the store's types to the admin API's wire types
+//! (`lanyard_core::admin_api`): the one place a field inside the daemon is
+//! mapped onto the API's, so renaming it here is a compile error, not a
+//! silent change to what the console and the CLI read.
+
+use crate::cards::{Broken, CardListing, CardSource, Usage};
+use lanyard_core::admin_api as wire;
+
+// The store's and the flow model's types are foreign here as much as the
+// wire's are, so they convert through functions rather than `From`.
+
+pub(crate) fn table(t: lanyard_store::TableInfo) -> wire::TableSummary {
+    wire::TableSummary { name: t.name, rows: t.rows, bytes: t.bytes }
+}
+
+pub(crate) fn import_counts(s: lanyard_store::ImportStats) -> wire::ImportCounts {
+    let lanyard_store::ImportStats { inserted, updated, unchanged, deleted } = s;
+    wire::ImportCounts { inserted, updated, unchanged, deleted }
+}
+
+pub(crate) fn flow_version(v: lanyard_store::FlowVersion) -> wire::FlowVersion {
+    let lanyard_store::FlowVersion { version, at, file, etag, action, note, source } = v;
+    wire::FlowVersion { version, at, file, etag, action, note, source }
+}
+
+pub(crate) fn audit_entry(e: lanyard_store::AuditEntry) -> wire::AuditEntry {
+    let lanyard_store::AuditEntry { at, flow, file, action, version, note, summary } = e;
+    wire::AuditEntry { at, flow, file, action, version, note, summary }
+}
+
+impl From<CardSource> for wire::CardSource {
+    fn from(s: CardSource) -> Self {
+        match s {
+            CardSource::Builtin => wire::CardSource::Builtin,
+            CardSource::Registry => wire::CardSource::Registry,
+        }
+    }
+}
+
+impl From<Usage> for wire::CardUsage {
+    fn from(u: Usage) -> Self {
+        wire::CardUsage { calls: u.calls, errors: u.errors, fuel: u.fuel }
+    }
+}
+
+impl From<Broken> for wire::CardBroken {
+    fn from(b: Broken) -> Self {
+        wire::CardBroken { message: b.message, kind: b.kind, since: b.since }
+    }
+}
+
+impl From<CardListing> for wire::ListedCard {
+    fn from(c: CardListing) -> Self {
+        let CardListing {
+            name,
+            version,
+            digest,
+            source,
+            description,
+            group,
+            input_schema,
+            output_schema,
+            requested,
+            granted,
+            size,
+            used_by,
+            usage,
+            loaded,
+            held,
+            broken,
+        } = c;
+        wire::ListedCard {
+            name,
+            version,
+            digest,
+            source: source.into(),
+            description,
+            group: group.to_string(),
+            input_schema,
+            output_schema,
+            requested,
+            granted,
+            size,
+            used_by,
+            usage: usage.into(),
+            loaded,
+            held,
+            broken: broken.map(Into::into),
+        }
+    }
+}
+
+/// What starts a flow, as the flow list shows it.
+pub(crate) fn flow_trigger(t: &lanyard_flow::model::Trigger) -> wire::FlowTrigger {
+    use lanyard_flow::model::{CatchUp, HelperTrigger, Trigger};
+    let helper = |h: &HelperTrigger| wire::HelperTrigger {
+        inputs: h
+            .inputs
+            .iter()
+            .map(|i| wire::FlowInput {
+                name: i.name.clone(),
+                ty: input_type(i.ty).to_string(),
+                required: i.required,
+                default: i.default.clone(),
+                description: i.description.clone(),
+            })
+            .collect(),
+    };
+    match t {
+        Trigger::Okta(o) => wire::FlowTrigger::Okta(wire::OktaTrigger {
+            event_types: o.event_types.clone(),
+            filter: o.filter.as_ref().map(|f| f.source().to_string()),
+            include_own_events: o.include_own_events,
+            org: o.org.clone(),
+        }),
+        Trigger::Schedule(s) => wire::FlowTrigger::Schedule(wire::ScheduleTrigger {
+            cron: s.cron.clone(),
+            timezone: s.timezone.name().to_string(),
+            catch_up: match s.catch_up {
+                CatchUp::Skip => "skip",
+                CatchUp::Once => "once",
+            }
+            .to_string(),
+            overlap: s.overlap,
+        }),
+        Trigger::Api(a) => wire::FlowTrigger::Api(wire::ApiTrigger { sync_timeout: a.sync_timeout.map(lanyard_core::units::format_duration) }),
+        Trigger::Flow(h) => wire::FlowTrigger::Flow(helper(h)),
+        Trigger::Manual(h) => wire::FlowTrigger::Manual(helper(h)),
+    }
+}
+
+fn input_type(t: lanyard_flow::model::InputType) -> &'static str {
+    use lanyard_flow::model::InputType as T;
+    match t {
+        T::String => "string",
+        T::Number => "number",
+        T::Integer => "integer",
+        T::Boolean => "boolean",
+        T::Object => "object",
+        T::Array => "array",
+        T::Any => "any",
+    }
+}
+
+impl From<crate::flow_stats::FlowRunStats> for wire::FlowStats {
+    fn from(s: crate::flow_stats::FlowRunStats) -> Self {
+        wire::FlowStats {
+            last_run: s.last_run.map(|r| wire::LastRun { id: r.id, status: r.status, created: r.created, ended: r.ended }),
+            last_24h: s.last_24h,
+            more: s.more,
+        }
+    }
+}
+
