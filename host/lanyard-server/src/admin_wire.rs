@@ -3,7 +3,7 @@
 //! mapped onto the API's, so renaming it here is a compile error, not a
 //! silent change to what the console and the CLI read.
 
-use crate::cards::{Broken, CardListing, CardSource, Usage};
+use crate::card_set::{Broken, CardListing, CardSource, Usage};
 use lanyard_core::admin_api as wire;
 
 // The store's and the flow model's types are foreign here as much as the
