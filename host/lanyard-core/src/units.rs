@@ -14,7 +14,8 @@
 //! are powers of 1024; `KB`, `MB` and `GB` powers of 1000; `B` is bytes.
 //!
 //! [`format_duration`] and [`format_size`] write the shortest exact text,
-//! which parses back to the same value.
+//! which parses back to the same value; [`human_size`] is a size rounded for
+//! people to read (the CLI's listings), not meant to be parsed back.
 //!
 //! This module knows no config key or flow field and no bounds: callers name
 //! the place in their errors and check the range the place allows.
@@ -197,6 +198,16 @@ pub fn format_size(bytes: u64) -> String {
         }
     }
     bytes.to_string()
+}
+
+/// A size rounded to a tenth for people to read: `512 bytes`, `1.5 KiB`,
+/// `64.0 MiB`. Not the grammar: [`format_size`] is the exact text.
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} bytes"),
+    }
 }
 
 /// A duration in a config file: a number of seconds, or text.
@@ -400,6 +411,23 @@ mod tests {
         for (bytes, text) in table {
             assert_eq!(format_size(*bytes), *text);
             assert_eq!(parse_size(text), Ok(*bytes));
+        }
+    }
+
+    #[test]
+    fn human_sizes_round_to_a_tenth_of_the_largest_unit() {
+        let table: &[(u64, &str)] = &[
+            (0, "0 bytes"),
+            (1023, "1023 bytes"),
+            (1024, "1.0 KiB"),
+            (1536, "1.5 KiB"),
+            ((1 << 20) - 1, "1024.0 KiB"),
+            (1 << 20, "1.0 MiB"),
+            (5 * (1 << 20) + (1 << 19), "5.5 MiB"),
+            (3 << 30, "3072.0 MiB"),
+        ];
+        for (bytes, text) in table {
+            assert_eq!(human_size(*bytes), *text, "{bytes}");
         }
     }
 

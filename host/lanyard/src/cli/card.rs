@@ -173,7 +173,10 @@ async fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
     println!();
     println!("world    lanyard:card/card@{}", card.world_version());
     println!("sha256   {}", card.digest());
-    println!("size     {}", human_size(card.size() as u64));
+    let size = card.size() as u64;
+    // The exact count too, where the short form rounds.
+    let exact = if size >= 1 << 10 { format!(" ({size} bytes)") } else { String::new() };
+    println!("size     {}{exact}", units::human_size(size));
     if info.grants.is_empty() {
         println!("grants   (none)");
     } else {
@@ -283,14 +286,6 @@ fn print_error(e: &CardError) {
     }
     if let Some(detail) = &e.detail {
         eprintln!("{}", indent(detail));
-    }
-}
-
-fn human_size(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 20 => format!("{:.1} MiB ({bytes} bytes)", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB ({bytes} bytes)", b as f64 / 1024.0),
-        b => format!("{b} bytes"),
     }
 }
 

@@ -292,7 +292,7 @@ fn print_published(p: &Published, local: bool) {
     println!("sha256   {}", c.digest);
     println!(
         "size     {}{}",
-        human_size(c.size),
+        lanyard_core::units::human_size(c.size),
         c.world.as_deref().map(|w| format!(", built against lanyard:card@{w}")).unwrap_or_default()
     );
     let secs = p.load_ms as f64 / 1000.0;
@@ -332,14 +332,6 @@ fn print_grants(c: &CardView) {
         if c.requested.iter().any(|g| g.ends_with(":*")) {
             println!("         (`*`: name the connections or tables it may use, for example connection:jamf)");
         }
-    }
-}
-
-fn human_size(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
-        b => format!("{b} bytes"),
     }
 }
 
@@ -409,7 +401,7 @@ pub async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
             v.name,
             v.version,
             &v.digest[..12.min(v.digest.len())],
-            human_size(v.size),
+            lanyard_core::units::human_size(v.size),
             v.state.to_string(),
             status,
             registry::age(v.published_at)
@@ -467,7 +459,7 @@ fn print_view(c: &CardView) -> anyhow::Result<()> {
     println!("sha256   {}", c.digest);
     println!(
         "size     {}{}",
-        human_size(c.size),
+        lanyard_core::units::human_size(c.size),
         c.world.as_deref().map(|w| format!(", built against lanyard:card@{w}")).unwrap_or_default()
     );
     println!("published {} ({})", c.published_at.format("%Y-%m-%d %H:%M:%S UTC"), registry::age(c.published_at));
