@@ -16,8 +16,9 @@ use lanyard_server::registry::{
 };
 use lanyard_server::Config;
 use super::access::{self, Access};
+use super::admin_client::{indent, AdminClient, Reached, Refused};
+use lanyard_core::admin_api::CardSource;
 use lanyard_store::CardSelector;
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -95,7 +96,7 @@ pub struct RemoveArgs {
 /// The registry: the store, or the daemon that holds it.
 enum Source {
     Local { registry: Registry, config: Config },
-    Daemon { base: String, token: String, client: reqwest::Client },
+    Daemon(AdminClient),
 }
 
 use super::load_config;
@@ -105,7 +106,7 @@ impl Target {
     /// (publishing does; reading commands say there is nothing).
     async fn open(&self, create: bool) -> anyhow::Result<Source> {
         let config = load_config(self.config.as_deref())?;
-        let daemon = |base: String, config: &Config| -> anyhow::Result<Source> {
+        let daemon = |base: String, reached: Reached, config: &Config| -> anyhow::Result<Source> {
             let token = match (&self.token, &config.server.admin_token) {
                 (Some(t), _) => t.clone(),
                 (None, Some(t)) => t.expose().to_string(),
@@ -113,15 +114,12 @@ impl Target {
                     "the daemon's admin API needs its admin token: pass --token (or LANYARD_ADMIN_TOKEN), or set [server] admin_token in the config"
                 ),
             };
-            let client = reqwest::Client::builder()
-                // Publishing waits while the daemon compiles the card (a
-                // Python card takes a minute on two cores).
-                .timeout(Duration::from_secs(600))
-                .build()?;
-            Ok(Source::Daemon { base: base.trim_end_matches('/').to_string(), token, client })
+            // Publishing waits while the daemon compiles the card (a Python
+            // card takes a minute on two cores).
+            Ok(Source::Daemon(AdminClient::new(&base, &token, reached, Some(Duration::from_secs(600)))?))
         };
         if let Some(url) = &self.url {
-            return daemon(url.clone(), &config);
+            return daemon(url.clone(), Reached::AtUrl, &config);
         }
         match access::open(&config.server.data_dir, create).await? {
             Access::Store(store) => {
@@ -132,90 +130,11 @@ impl Target {
             Access::HeldByDaemon { path } => {
                 let base = super::admin_base(&config);
                 tracing::info!(data_dir = %path.display(), %base, "the daemon holds the data directory; going through its admin API");
-                daemon(base, &config)
+                daemon(base, Reached::HoldsTheDataDir, &config)
             }
             Access::Missing { path } => bail!("no card is published: there is no lanyard data directory at {}", path.display()),
         }
     }
-}
-
-impl Source {
-    /// One admin API request; the answer's JSON, or the daemon's error message.
-    async fn request(&self, method: reqwest::Method, path: &str, body: Option<Body>) -> anyhow::Result<(u16, Value)> {
-        let Source::Daemon { base, token, client } = self else { unreachable!("only the daemon source makes requests") };
-        let mut req = client.request(method, format!("{base}{path}")).bearer_auth(token);
-        let mut upload = None;
-        match body {
-            Some(Body::Wasm(bytes)) => {
-                upload = Some(bytes.len());
-                req = req.header("content-type", "application/wasm").body(bytes)
-            }
-            Some(Body::Json(v)) => req = req.json(&v),
-            None => {}
-        }
-        let resp = req.send().await.with_context(|| match upload {
-            // The daemon answers an upload over its size cap with 413 while
-            // the client sends; if the connection went down before that answer
-            // could be read, say what the likely cause is.
-            Some(n) => format!(
-                "the daemon's admin API at {base} closed the connection while the card ({n} bytes) was being sent; \
-                 is it over the daemon's [server] max_card_bytes?"
-            ),
-            None => format!("the daemon's admin API at {base} does not answer"),
-        })?;
-        let status = resp.status().as_u16();
-        let body: Value = resp.json().await.context("the daemon's answer is not JSON")?;
-        Ok((status, body))
-    }
-
-    async fn ok(&self, method: reqwest::Method, path: &str, body: Option<Body>) -> anyhow::Result<Value> {
-        let (status, body) = self.request(method, path, body).await?;
-        if !(200..300).contains(&status) {
-            bail!("{}", daemon_error(status, &body));
-        }
-        Ok(body)
-    }
-}
-
-enum Body {
-    Wasm(Vec<u8>),
-    Json(Value),
-}
-
-/// The daemon's error answer as the CLI prints it: the message, then the
-/// details it carries.
-fn daemon_error(status: u16, body: &Value) -> String {
-    let e = body.get("error");
-    let mut out = e
-        .and_then(|e| e.get("message"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("the daemon answered {status}"));
-    if let Some(detail) = e.and_then(|e| e.get("detail")).and_then(Value::as_str) {
-        out.push('\n');
-        out.push_str(&indent(detail, "  "));
-    }
-    out
-}
-
-fn segment(s: &str) -> String {
-    url_escape(s)
-}
-
-fn url_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn indent(text: &str, by: &str) -> String {
-    text.lines().map(|l| format!("{by}{l}")).collect::<Vec<_>>().join("\n")
 }
 
 fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
@@ -233,26 +152,11 @@ pub async fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
             let p = registry.publish(wasm, args.name.as_deref()).await.map_err(|e| publish_failure(&args.wasm, e))?;
             (p, None)
         }
-        Source::Daemon { .. } => {
-            let (method, path) = match &args.name {
-                Some(n) => (reqwest::Method::PUT, format!("/api/v1/cards/{}", segment(n))),
-                None => (reqwest::Method::POST, "/api/v1/cards".to_string()),
-            };
-            let (status, body) = source.request(method, &path, Some(Body::Wasm(wasm))).await?;
-            if !(200..300).contains(&status) {
-                let mut msg = daemon_error(status, &body);
-                if let Some(problems) = body.pointer("/error/problems").and_then(Value::as_array) {
-                    if !msg.contains("\n  - ") {
-                        for p in problems.iter().filter_map(Value::as_str) {
-                            msg.push_str(&format!("\n  - {p}"));
-                        }
-                    }
-                }
-                bail!("{} refused: {msg}", args.wasm.display());
-            }
-            let p: Published = serde_json::from_value(body["published"].clone()).context("the daemon's answer has an unexpected shape")?;
-            (p, Some(body["reload"].clone()))
-        }
+        Source::Daemon(api) => match api.publish(wasm, args.name.as_deref()).await {
+            Ok(answer) => (answer.published, Some(answer.reload)),
+            Err(e) if e.is::<Refused>() => bail!("{} refused: {e}", args.wasm.display()),
+            Err(e) => return Err(e),
+        },
     };
     if args.target.json {
         print_json(&serde_json::json!({ "published": published, "reload": reload }))?;
@@ -260,10 +164,10 @@ pub async fn publish(args: PublishArgs) -> anyhow::Result<ExitCode> {
     }
     print_published(&published, matches!(source, Source::Local { .. }));
     if let Some(r) = reload {
-        match r.get("ok").and_then(Value::as_bool) {
-            Some(true) if published.new => println!("the daemon reloaded: flows can use it now"),
-            Some(false) => println!("warning: {}", r.get("error").and_then(Value::as_str).unwrap_or("the daemon did not reload")),
-            _ => {}
+        match r.ok {
+            true if published.new => println!("the daemon reloaded: flows can use it now"),
+            false => println!("warning: {}", r.error.as_deref().unwrap_or("the daemon did not reload")),
+            true => {}
         }
     } else if published.new {
         println!("the daemon sees it when it starts (or reloads: POST /api/v1/admin/reload)");
@@ -337,20 +241,6 @@ fn print_grants(c: &CardView) {
 
 // -- list, show -------------------------------------------------------------------
 
-/// `GET /api/v1/cards`, as far as `list` reads it: which names the registry has.
-#[derive(serde::Deserialize)]
-struct CardList {
-    #[serde(default)]
-    cards: Vec<ListedCard>,
-}
-
-#[derive(serde::Deserialize)]
-struct ListedCard {
-    name: String,
-    #[serde(default)]
-    source: String,
-}
-
 pub async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     let source = match args.target.open(false).await {
         Ok(s) => s,
@@ -362,16 +252,13 @@ pub async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     };
     let views: Vec<CardView> = match &source {
         Source::Local { registry, .. } => registry.list().await?.iter().map(|e| registry.view(e, None)).collect(),
-        Source::Daemon { .. } => {
-            let all: CardList = serde_json::from_value(source.ok(reqwest::Method::GET, "/api/v1/cards", None).await?)
-                .context("the daemon's answer has an unexpected shape")?;
-            let mut names: Vec<String> = all.cards.into_iter().filter(|c| c.source == "registry").map(|c| c.name).collect();
+        Source::Daemon(api) => {
+            let all = api.cards().await?.cards;
+            let mut names: Vec<String> = all.into_iter().filter(|c| c.source == CardSource::Registry).map(|c| c.name).collect();
             names.dedup();
             let mut views = Vec::new();
             for n in names {
-                let body = source.ok(reqwest::Method::GET, &format!("/api/v1/cards/{}", segment(&n)), None).await?;
-                let v: Vec<CardView> = serde_json::from_value(body["versions"].clone()).context("the daemon's answer has an unexpected shape")?;
-                views.extend(v);
+                views.extend(api.card_versions(&n, None).await?.versions);
             }
             views
         }
@@ -388,7 +275,7 @@ pub async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     let vw = views.iter().map(|v| v.version.len()).max().unwrap_or(7).max(7);
     // Whether a version loads is known for sure only to a running daemon; the
     // registry keeps what a daemon found broken.
-    let daemon = matches!(source, Source::Daemon { .. });
+    let daemon = matches!(source, Source::Daemon(_));
     println!("{:w$}  {:vw$}  {:12}  {:>9}  {:11}  {:6}  PUBLISHED", "NAME", "VERSION", "SHA256", "SIZE", "GRANTS", "STATUS");
     for v in &views {
         let status = match (&v.broken, daemon) {
@@ -430,14 +317,7 @@ pub async fn show(args: ShowArgs) -> anyhow::Result<ExitCode> {
             let flows = flows_on_disk(&config.server.flows_dir, &cards).map_err(anyhow::Error::msg)?;
             entries.iter().map(|e| registry.view(e, Some(flows_using(&flows, &cards, &e.name, &e.version)))).collect()
         }
-        Source::Daemon { .. } => {
-            let mut path = format!("/api/v1/cards/{}", segment(name));
-            if let Some(v) = version {
-                path.push_str(&format!("?version={}", url_escape(v)));
-            }
-            let body = source.ok(reqwest::Method::GET, &path, None).await?;
-            serde_json::from_value(body["versions"].clone()).context("the daemon's answer has an unexpected shape")?
-        }
+        Source::Daemon(api) => api.card_versions(name, version).await?.versions,
     };
     if args.target.json {
         print_json(&views)?;
@@ -494,18 +374,9 @@ pub async fn grant(args: GrantArgs) -> anyhow::Result<ExitCode> {
             let entry = registry.grant(name, &selector, &args.grants, mode, Some(&config.connections)).await?;
             (registry.view(&entry, None), None)
         }
-        Source::Daemon { .. } => {
-            let body = serde_json::json!({
-                "grants": args.grants.iter().map(Grant::to_string).collect::<Vec<_>>(),
-                "replace": args.replace,
-            });
-            let path = format!("/api/v1/cards/{}/{}/grants", segment(name), segment(version.unwrap_or("latest")));
-            let (status, answer) = source.request(reqwest::Method::POST, &path, Some(Body::Json(body))).await?;
-            if !(200..300).contains(&status) {
-                bail!("{}", daemon_error(status, &answer));
-            }
-            let v: CardView = serde_json::from_value(answer["card"].clone()).context("the daemon's answer has an unexpected shape")?;
-            (v, Some(answer["reload"].clone()))
+        Source::Daemon(api) => {
+            let answer = api.grant(name, version.unwrap_or("latest"), &args.grants, args.replace).await?;
+            (answer.card, Some(answer.reload))
         }
     };
     if args.target.json {
@@ -514,9 +385,9 @@ pub async fn grant(args: GrantArgs) -> anyhow::Result<ExitCode> {
     }
     println!("{}@{}", view.name, view.version);
     print_grants(&view);
-    match reload.as_ref().and_then(|r| r.get("ok")).and_then(Value::as_bool) {
-        Some(true) => println!("the daemon reloaded: runs that start now get these grants"),
-        Some(false) => println!("warning: {}", reload.as_ref().and_then(|r| r.get("error")).and_then(Value::as_str).unwrap_or("the daemon did not reload")),
+    match &reload {
+        Some(r) if r.ok => println!("the daemon reloaded: runs that start now get these grants"),
+        Some(r) => println!("warning: {}", r.error.as_deref().unwrap_or("the daemon did not reload")),
         None => println!("the daemon applies it when it starts (or reloads: POST /api/v1/admin/reload)"),
     }
     Ok(ExitCode::SUCCESS)
@@ -540,11 +411,7 @@ pub async fn remove(args: RemoveArgs) -> anyhow::Result<ExitCode> {
             let used_by = flows_using(&flows, &cards, &entry.name, &entry.version);
             registry.view(&registry.remove(&entry, used_by).await?, None)
         }
-        Source::Daemon { .. } => {
-            let path = format!("/api/v1/cards/{}/{}", segment(name), segment(version));
-            let body = source.ok(reqwest::Method::DELETE, &path, None).await?;
-            serde_json::from_value(body["removed"].clone()).context("the daemon's answer has an unexpected shape")?
-        }
+        Source::Daemon(api) => api.remove(name, version).await?.removed,
     };
     if args.target.json {
         print_json(&removed)?;

@@ -4,11 +4,12 @@
 //! is locked), reads the same through the daemon's admin API instead, with the
 //! listen address and admin token from the same config file.
 
-use anyhow::{bail, Context as _};
+use anyhow::bail;
 use chrono::{DateTime, Utc};
 use lanyard_core::history::{RunRecord, RunStatus, StepRecord};
 use lanyard_server::Config;
 use super::access::{self, Access};
+use super::admin_client::AdminClient;
 use lanyard_store::{RunFilter, RunPage, SharedStore, StoreErrorKind};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -76,7 +77,7 @@ fn parse_status(s: &str) -> Result<RunStatus, String> {
 /// Where the history is read from.
 enum Source {
     Store(SharedStore),
-    Daemon { base: String, token: String, client: reqwest::Client },
+    Daemon(AdminClient),
 }
 
 use super::load_config;
@@ -84,63 +85,18 @@ use super::load_config;
 async fn source(config: &Config) -> anyhow::Result<Source> {
     match access::open(&config.server.data_dir, false).await? {
         Access::Store(store) => Ok(Source::Store(store)),
-        Access::HeldByDaemon { path } => {
-            let Some(token) = &config.server.admin_token else {
-                bail!(
-                    "the daemon holds {}; to read the history through its admin API, set [server] admin_token in the config",
-                    path.display()
-                );
-            };
-            Ok(Source::Daemon {
-                base: super::admin_base(config),
-                token: token.expose().to_string(),
-                client: reqwest::Client::new(),
-            })
-        }
+        Access::HeldByDaemon { path } => Ok(Source::Daemon(AdminClient::of_daemon_holding(config, &path, "read the history", None)?)),
         Access::Missing { path } => bail!("there is no history yet: no lanyard data directory at {}", path.display()),
     }
 }
 
 impl Source {
-    async fn get(&self, path: &str, query: &[(&str, String)]) -> anyhow::Result<serde_json::Value> {
-        let Source::Daemon { base, token, client } = self else {
-            unreachable!("only the daemon source makes requests")
-        };
-        let resp = client
-            .get(format!("{base}{path}"))
-            .query(query)
-            .bearer_auth(token)
-            .send()
-            .await
-            .with_context(|| format!("the daemon holds the data directory, but its admin API at {base} does not answer"))?;
-        let status = resp.status();
-        let body: serde_json::Value = resp.json().await.context("the daemon's answer is not JSON")?;
-        if !status.is_success() {
-            let msg = body.pointer("/error/message").and_then(|m| m.as_str()).unwrap_or("no message");
-            bail!("the daemon's admin API answered {status}: {msg}");
-        }
-        Ok(body)
-    }
-
     async fn list(&self, filter: &RunFilter) -> anyhow::Result<RunPage> {
         match self {
             Source::Store(s) => Ok(s.list_runs(filter).await?),
-            Source::Daemon { .. } => {
-                let mut q = vec![("limit", filter.limit.unwrap_or(20).to_string())];
-                if let Some(f) = &filter.flow {
-                    q.push(("flow", f.clone()));
-                }
-                if let Some(s) = filter.status {
-                    q.push(("status", s.as_str().to_string()));
-                }
-                if let Some(t) = filter.since {
-                    q.push(("since", t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
-                }
-                if let Some(t) = filter.until {
-                    q.push(("until", t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
-                }
-                let body = self.get("/api/v1/runs", &q).await?;
-                Ok(serde_json::from_value(body).context("the daemon's run list has an unexpected shape")?)
+            Source::Daemon(api) => {
+                let list = api.runs(filter).await?;
+                Ok(RunPage { runs: list.runs.into_iter().map(|r| r.run.into()).collect(), next_cursor: list.next_cursor })
             }
         }
     }
@@ -157,27 +113,12 @@ impl Source {
                 let steps = s.steps(id).await?;
                 Ok((run, steps))
             }
-            Source::Daemon { .. } => {
-                let path = format!("/api/v1/runs/{}", url_segment(id));
-                let body = self.get(&path, &[]).await?;
-                let run = serde_json::from_value(body["run"].clone()).context("the daemon's run has an unexpected shape")?;
-                let steps = serde_json::from_value(body["steps"].clone()).context("the daemon's steps have an unexpected shape")?;
-                Ok((run, steps))
+            Source::Daemon(api) => {
+                let detail = api.run(id).await?;
+                Ok((detail.run.into(), detail.steps.into_iter().map(Into::into).collect()))
             }
         }
     }
-}
-
-fn url_segment(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub(crate) mod access;
+pub(crate) mod admin_client;
 pub mod card;
 pub mod card_new;
 pub mod card_registry;

@@ -8,6 +8,8 @@
 use anyhow::Context;
 use lanyard_core::WriteOutcome;
 use super::access::{self, Access};
+use super::admin_client::AdminClient;
+use lanyard_core::admin_api as wire;
 use lanyard_store::{ImportMode, ImportStats, SharedStore, TableInfo};
 use serde_json::Value;
 use std::io::{IsTerminal, Read, Write};
@@ -109,7 +111,7 @@ pub struct DataDir {
 /// that holds it.
 enum Target {
     Store(SharedStore),
-    Daemon(Api),
+    Daemon(AdminClient),
 }
 
 impl DataDir {
@@ -121,77 +123,26 @@ impl DataDir {
             Access::Missing { path } => anyhow::bail!("there is no lanyard data directory at {}", path.display()),
             Access::HeldByDaemon { path } => {
                 let config = super::load_config(self.config.as_deref())?;
-                let Some(token) = &config.server.admin_token else {
-                    anyhow::bail!(
-                        "the daemon holds {}; to go through its admin API, set [server] admin_token in its config (--config)",
-                        path.display()
-                    );
-                };
-                let base = super::admin_base(&config);
-                eprintln!("the daemon holds {}; going through its admin API at {base}", path.display());
-                Ok(Target::Daemon(Api {
-                    base,
-                    token: token.expose().to_string(),
-                    client: reqwest::Client::builder().timeout(std::time::Duration::from_secs(600)).build()?,
-                }))
+                let api = AdminClient::of_daemon_holding(&config, &path, "work on its tables", Some(std::time::Duration::from_secs(600)))?;
+                eprintln!("the daemon holds {}; going through its admin API at {}", path.display(), api.base());
+                Ok(Target::Daemon(api))
             }
         }
     }
 }
-
-/// The daemon's admin API, for the table routes.
-struct Api {
-    base: String,
-    token: String,
-    client: reqwest::Client,
-}
-
-impl Api {
-    /// One request; the answer's status and body. `404` is the caller's to
-    /// read; any other error is the daemon's message.
-    /// `segments` after `/api/v1/`, each percent-encoded by `Url`.
-    async fn send(&self, method: reqwest::Method, segments: &[&str], query: &[(&str, &str)], body: Option<(&'static str, Vec<u8>)>) -> anyhow::Result<(u16, Vec<u8>, Option<u64>)> {
-        let mut url = reqwest::Url::parse(&self.base).with_context(|| format!("the daemon's address {} is not a URL", self.base))?;
-        url.path_segments_mut()
-            .map_err(|_| anyhow::anyhow!("the daemon's address {} cannot take a path", self.base))?
-            .pop_if_empty()
-            .extend(["api", "v1"])
-            .extend(segments);
-        let mut req = self.client.request(method, url).query(query).bearer_auth(&self.token);
-        if let Some((kind, bytes)) = body {
-            req = req.header("content-type", kind).body(bytes);
-        }
-        let resp = req
-            .send()
-            .await
-            .with_context(|| format!("the daemon holds the data directory, but its admin API at {} does not answer", self.base))?;
-        let status = resp.status().as_u16();
-        // An export says how many rows it holds.
-        let rows = resp.headers().get("x-rows").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
-        let bytes = resp.bytes().await?.to_vec();
-        if status >= 400 && status != 404 {
-            let message = serde_json::from_slice::<Value>(&bytes)
-                .ok()
-                .and_then(|v| v.pointer("/error/message").and_then(Value::as_str).map(str::to_string))
-                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
-            anyhow::bail!("the daemon answered {status}: {message}");
-        }
-        Ok((status, bytes, rows))
-    }
-
-    async fn json(&self, method: reqwest::Method, segments: &[&str], query: &[(&str, &str)], body: Option<(&'static str, Vec<u8>)>) -> anyhow::Result<(u16, Value)> {
-        let (status, bytes, _) = self.send(method, segments, query, body).await?;
-        Ok((status, serde_json::from_slice(&bytes).context("the daemon's answer is not JSON")?))
-    }
-}
-
 
 pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::List { data, json } => {
             let tables: Vec<TableInfo> = match data.open(false).await? {
                 Target::Store(store) => store.list_tables().await?,
-                Target::Daemon(api) => serde_json::from_value(api.json(reqwest::Method::GET, &["tables"], &[], None).await?.1["tables"].take())?,
+                Target::Daemon(api) => api
+                    .tables()
+                    .await?
+                    .tables
+                    .into_iter()
+                    .map(|t| TableInfo { name: t.name, rows: t.rows, bytes: t.bytes })
+                    .collect(),
             };
             if json {
                 println!("{}", serde_json::to_string_pretty(&tables)?);
@@ -209,10 +160,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
         Command::Get { data, table, key } => {
             let row = match data.open(false).await? {
                 Target::Store(store) => store.get(&table, &key).await.map_err(card_error)?,
-                Target::Daemon(api) => match api.json(reqwest::Method::GET, &["tables", &table, "rows", &key], &[], None).await? {
-                    (404, _) => None,
-                    (_, mut v) => Some(v["value"].take()),
-                },
+                Target::Daemon(api) => api.row(&table, &key).await?.map(|r| r.value),
             };
             match row {
                 Some(row) => {
@@ -244,11 +192,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                     store.sync().await?;
                     outcome
                 }
-                Target::Daemon(api) => {
-                    let body = ("application/json", serde_json::to_vec(&row)?);
-                    let (_, v) = api.json(reqwest::Method::PUT, &["tables", &table, "rows", &key], &[], Some(body)).await?;
-                    serde_json::from_value(v["outcome"].clone())?
-                }
+                Target::Daemon(api) => api.put_row(&table, &key, &row).await?.outcome,
             };
             eprintln!(
                 "{}",
@@ -266,10 +210,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                     store.sync().await?;
                     outcome
                 }
-                Target::Daemon(api) => {
-                    let (_, v) = api.json(reqwest::Method::DELETE, &["tables", &table, "rows", &key], &[], None).await?;
-                    serde_json::from_value(v["outcome"].clone())?
-                }
+                Target::Daemon(api) => api.delete_row(&table, &key).await?.outcome,
             };
             match outcome {
                 WriteOutcome::Changed => {
@@ -286,9 +227,9 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             // Through the daemon, the CSV arrives whole before it is written.
             let csv = match data.open(false).await? {
                 Target::Store(store) => Export::Store(store),
-                Target::Daemon(api) => match api.send(reqwest::Method::GET, &["tables", &table, "csv"], &[], None).await? {
-                    (404, ..) => anyhow::bail!("table `{table}` not found"),
-                    (_, bytes, rows) => Export::Bytes(bytes, rows.unwrap_or_default()),
+                Target::Daemon(api) => match api.export_csv(&table).await? {
+                    None => anyhow::bail!("table `{table}` not found"),
+                    Some(export) => Export::Bytes(export.csv, export.rows),
                 },
             };
             let write = |out: &mut dyn Write| -> anyhow::Result<u64> {
@@ -332,12 +273,12 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 Target::Daemon(api) => {
                     let mut bytes = Vec::new();
                     std::io::BufReader::new(input).read_to_end(&mut bytes).with_context(|| format!("cannot read {}", file.display()))?;
-                    let mode = [("mode", if replace { "replace" } else { "merge" })];
-                    let (_, v) = api
-                        .json(reqwest::Method::PUT, &["tables", &table, "csv"], &mode, Some(("text/csv", bytes)))
+                    let wire::ImportCounts { inserted, updated, unchanged, deleted } = api
+                        .import_csv(&table, bytes, replace)
                         .await
-                        .with_context(|| format!("{} was not imported", file.display()))?;
-                    serde_json::from_value(v["imported"].clone())?
+                        .with_context(|| format!("{} was not imported", file.display()))?
+                        .imported;
+                    ImportStats { inserted, updated, unchanged, deleted }
                 }
             };
             eprintln!(

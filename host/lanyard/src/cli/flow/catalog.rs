@@ -24,6 +24,8 @@ use lanyard_flow::{CardCatalog, CardSummary, Diagnostic, Severity, StaticCatalog
 use lanyard_server::Config;
 use lanyard_server::card_set::CardSet;
 use crate::cli::access::{self, Access};
+use crate::cli::admin_client::{AdminClient, Reached};
+use lanyard_core::admin_api::CardSource;
 use std::path::{Path, PathBuf};
 
 /// Where the registry for validation comes from.
@@ -200,23 +202,14 @@ fn config_for(sources: &Sources) -> anyhow::Result<(Config, Registry)> {
 /// The registry's cards (name and version) through a running daemon's admin API.
 async fn daemon_cards(config: &Config) -> anyhow::Result<Vec<CardSummary>> {
     let token = config.server.admin_token.as_ref().context("the config has no admin_token")?;
-    let url = format!("{}/api/v1/cards", access::admin_base(config));
-    let answer: serde_json::Value = reqwest::Client::new()
-        .get(&url)
-        .bearer_auth(token.expose())
-        .timeout(std::time::Duration::from_secs(10))
-        .send()
+    let api = AdminClient::new(&access::admin_base(config), token.expose(), Reached::HoldsTheDataDir, Some(std::time::Duration::from_secs(10)))?;
+    Ok(api
+        .cards()
         .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let cards = answer["cards"].as_array().context("no `cards` list in the answer")?;
-    Ok(cards
-        .iter()
-        .filter(|c| c["source"] == "registry")
-        .filter_map(|c| {
-            Some(CardSummary::new(c["name"].as_str()?).with_version(c["version"].as_str()?))
-        })
+        .cards
+        .into_iter()
+        .filter(|c| c.source == CardSource::Registry)
+        .map(|c| CardSummary::new(&c.name).with_version(&c.version))
         .collect())
 }
 
