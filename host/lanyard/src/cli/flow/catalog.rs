@@ -37,7 +37,7 @@ pub struct Sources {
 
 /// The registry that was (or was not) read, for the messages.
 #[derive(Debug, Clone)]
-pub enum Registry {
+pub enum RegistrySource {
     /// The store in this directory.
     Store(PathBuf),
     /// A running daemon's admin API.
@@ -51,7 +51,7 @@ pub struct Catalog {
     cards: CardSet,
     /// Registry cards known only by name and version (read through the API).
     listed: StaticCatalog,
-    pub registry: Registry,
+    pub registry: RegistrySource,
 }
 
 impl CardCatalog for Catalog {
@@ -110,7 +110,7 @@ fn is_builtin_namespace(name: &str) -> bool {
 pub async fn load(sources: &Sources) -> anyhow::Result<Catalog> {
     let (config, mut registry) = config_for(sources)?;
     let mut runtime_config = lanyard_server::registry::runtime_config(&config);
-    if matches!(registry, Registry::Unchecked(_)) && sources.config.is_none() {
+    if matches!(registry, RegistrySource::Unchecked(_)) && sources.config.is_none() {
         // No data directory of the user's: keep compiled cards in the user's cache.
         runtime_config.cache_dir = Some(user_cache_dir());
     }
@@ -133,25 +133,25 @@ pub async fn load(sources: &Sources) -> anyhow::Result<Catalog> {
 
     let mut entries = Vec::new();
     let mut listed = Vec::new();
-    if let Registry::Store(dir) = &registry {
+    if let RegistrySource::Store(dir) = &registry {
         match access::open(dir, false).await {
             Ok(Access::Store(store)) => entries = store.list_cards().await.context("cannot read the card registry")?,
             Ok(Access::HeldByDaemon { .. }) => match daemon_cards(&config).await {
                 Ok(cards) => {
                     listed = cards;
-                    registry = Registry::Daemon(access::admin_base(&config));
+                    registry = RegistrySource::Daemon(access::admin_base(&config));
                 }
                 Err(e) => {
-                    registry = Registry::Unchecked(format!(
+                    registry = RegistrySource::Unchecked(format!(
                         "the daemon holds {} and its admin API did not answer ({e:#})",
                         dir.display()
                     ))
                 }
             },
             Ok(Access::Missing { path }) => {
-                registry = Registry::Unchecked(format!("no card registry at {} (there is no lanyard data directory at {})", dir.display(), path.display()))
+                registry = RegistrySource::Unchecked(format!("no card registry at {} (there is no lanyard data directory at {})", dir.display(), path.display()))
             }
-            Err(e) => registry = Registry::Unchecked(format!("no card registry at {} ({e})", dir.display())),
+            Err(e) => registry = RegistrySource::Unchecked(format!("no card registry at {} ({e})", dir.display())),
         }
     }
     Ok(Catalog {
@@ -162,7 +162,7 @@ pub async fn load(sources: &Sources) -> anyhow::Result<Catalog> {
 }
 
 /// The config to take the data directory (and cache) from, and the registry to read.
-fn config_for(sources: &Sources) -> anyhow::Result<(Config, Registry)> {
+fn config_for(sources: &Sources) -> anyhow::Result<(Config, RegistrySource)> {
     if let Some(path) = &sources.config {
         let mut config = Config::load(path)?;
         if let Some(dir) = &sources.data_dir {
@@ -170,32 +170,32 @@ fn config_for(sources: &Sources) -> anyhow::Result<(Config, Registry)> {
             config.server.data_dir = dir.clone();
         }
         let dir = config.server.data_dir.clone();
-        return Ok((config, Registry::Store(dir)));
+        return Ok((config, RegistrySource::Store(dir)));
     }
     if let Some(dir) = &sources.data_dir {
         let mut config = Config::sandbox_defaults();
         config.server.data_dir = dir.clone();
         config.server.cache_dir = dir.join("cache");
-        return Ok((config, Registry::Store(dir.clone())));
+        return Ok((config, RegistrySource::Store(dir.clone())));
     }
     let local = Path::new("lanyard.toml");
     if local.is_file() {
         match Config::load(local) {
             Ok(config) => {
                 let dir = config.server.data_dir.clone();
-                return Ok((config, Registry::Store(dir)));
+                return Ok((config, RegistrySource::Store(dir)));
             }
             Err(e) => {
                 return Ok((
                     Config::sandbox_defaults(),
-                    Registry::Unchecked(format!("./lanyard.toml does not load ({e})")),
+                    RegistrySource::Unchecked(format!("./lanyard.toml does not load ({e})")),
                 ));
             }
         }
     }
     Ok((
         Config::sandbox_defaults(),
-        Registry::Unchecked("no --config, --data-dir or ./lanyard.toml".into()),
+        RegistrySource::Unchecked("no --config, --data-dir or ./lanyard.toml".into()),
     ))
 }
 
@@ -227,7 +227,7 @@ fn user_cache_dir() -> PathBuf {
 /// built-ins do not have is not known to be wrong: its `unknown-card` error
 /// becomes a warning that says what was not checked. Returns how many.
 pub fn relax_unchecked(diagnostics: &mut [Diagnostic], catalog: &Catalog) -> usize {
-    let Registry::Unchecked(why) = &catalog.registry else {
+    let RegistrySource::Unchecked(why) = &catalog.registry else {
         return 0;
     };
     let mut n = 0;
@@ -246,12 +246,12 @@ pub fn relax_unchecked(diagnostics: &mut [Diagnostic], catalog: &Catalog) -> usi
     n
 }
 
-impl std::fmt::Display for Registry {
+impl std::fmt::Display for RegistrySource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Registry::Store(dir) => write!(f, "the card registry in {}", dir.display()),
-            Registry::Daemon(url) => write!(f, "the card registry of the daemon at {url}"),
-            Registry::Unchecked(_) => f.write_str("no card registry"),
+            RegistrySource::Store(dir) => write!(f, "the card registry in {}", dir.display()),
+            RegistrySource::Daemon(url) => write!(f, "the card registry of the daemon at {url}"),
+            RegistrySource::Unchecked(_) => f.write_str("no card registry"),
         }
     }
 }
