@@ -5,8 +5,12 @@
 //! so a console no longer downloads a day of runs every few seconds to count
 //! them.
 //!
-//! Runs that end while the seed reads the store wait in `pending` (bounded)
-//! and are added once it is done, unless the seed already read them.
+//! A run is in the store as ended a moment before it is counted (the end is
+//! written and synced first), and the seed may read it in between. So the
+//! runner says a run is `ending` before it writes the end: the seed leaves
+//! such runs to [`FlowStats::ended`]. Runs that end while the seed reads the
+//! store wait in `pending` (bounded) and are added once it is done, unless
+//! the seed counted them.
 
 use chrono::{DateTime, Duration, Utc};
 use lanyard_core::history::{RunRecord, RunStatus};
@@ -78,6 +82,9 @@ struct State {
     seeded: bool,
     flows: HashMap<String, PerFlow>,
     pending: Vec<Arc<RunRecord>>,
+    /// Runs whose end is being written: counted by `ended`, not the seed.
+    /// As many as runs end at once.
+    ending: HashSet<String>,
 }
 
 /// The daemon's numbers for every flow. Cheap to share.
@@ -92,9 +99,21 @@ impl FlowStats {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// A run's end is about to be written to the store; [`FlowStats::ended`]
+    /// follows (or [`FlowStats::not_ending`], if it was not written).
+    pub fn ending(&self, id: &str) {
+        self.state().ending.insert(id.to_string());
+    }
+
+    /// The end [`FlowStats::ending`] announced was not written after all.
+    pub fn not_ending(&self, id: &str) {
+        self.state().ending.remove(id);
+    }
+
     /// A run ended.
     pub fn ended(&self, run: &Arc<RunRecord>) {
         let mut s = self.state();
+        s.ending.remove(&run.id);
         if s.seeded {
             s.flows.entry(run.flow.clone()).or_default().add(run);
         } else if s.pending.len() < MAX_PENDING {
@@ -117,7 +136,7 @@ impl FlowStats {
     async fn seed_from(&self, store: &SharedStore, flows: &[String], now: DateTime<Utc>) -> Result<(), String> {
         let since = now - Duration::hours(24);
         let mut seeded: HashMap<String, PerFlow> = HashMap::new();
-        let mut seen = HashSet::new();
+        let mut counted = HashSet::new();
         for flow in flows {
             let per = seeded.entry(flow.clone()).or_default();
             let mut cursor = None;
@@ -125,11 +144,10 @@ impl FlowStats {
             loop {
                 let filter = RunFilter { flow: Some(flow.clone()), since: Some(since), limit: Some(PAGE), cursor, ..RunFilter::default() };
                 let page = store.list_runs(&filter).await.map_err(|e| format!("cannot read the runs of {flow}: {e}"))?;
-                for run in &page.runs {
-                    seen.insert(run.id.clone());
-                    if run.status.is_final() {
-                        per.add(run);
-                    }
+                let ending = self.state().ending.clone();
+                for run in page.runs.iter().filter(|r| r.status.is_final() && !ending.contains(&r.id)) {
+                    counted.insert(run.id.clone());
+                    per.add(run);
                 }
                 read += page.runs.len();
                 match page.next_cursor {
@@ -146,14 +164,13 @@ impl FlowStats {
                 let older = RunFilter { flow: Some(flow.clone()), limit: Some(20), ..RunFilter::default() };
                 let page = store.list_runs(&older).await.map_err(|e| format!("cannot read the runs of {flow}: {e}"))?;
                 if let Some(run) = page.runs.iter().find(|r| r.status.is_final()) {
-                    seen.insert(run.id.clone());
                     per.last = Some(LastRun { id: run.id.clone(), status: run.status, created: run.created, ended: run.ended });
                 }
             }
         }
         let mut s = self.state();
         for run in std::mem::take(&mut s.pending) {
-            if !seen.contains(&run.id) {
+            if !counted.contains(&run.id) {
                 seeded.entry(run.flow.clone()).or_default().add(&run);
             }
         }
@@ -217,6 +234,25 @@ mod tests {
         let tomorrow = stats.of(&store, &flows, now + Duration::hours(25)).await.unwrap();
         assert!(tomorrow["a"].last_24h.is_empty() && tomorrow["b"].last_24h.is_empty());
         assert_eq!(tomorrow["b"].last_run.as_ref().unwrap().status, RunStatus::Stopped);
+    }
+
+    /// The end is written, the seed reads it, then the runner says it
+    /// ended: counted once (the seed leaves a run that is `ending` alone).
+    #[tokio::test]
+    async fn a_run_the_seed_reads_while_its_end_is_being_told_counts_once() {
+        let store = MemoryStore::new().shared();
+        let now: DateTime<Utc> = "2026-12-06T12:30:00Z".parse().unwrap();
+        let done = run("a", RunStatus::Succeeded, now - Duration::minutes(1));
+        let stats = FlowStats::default();
+        stats.ending(&done.id);
+        store.create_run(&done).await.unwrap();
+        let flows = vec!["a".to_string()];
+        let seeded = stats.of(&store, &flows, now).await.unwrap();
+        assert!(seeded["a"].last_24h.is_empty(), "the runner counts it: {seeded:?}");
+        stats.ended(&Arc::new(done.clone()));
+        let got = stats.of(&store, &flows, now).await.unwrap();
+        assert_eq!(got["a"].last_24h, BTreeMap::from([(RunStatus::Succeeded, 1)]));
+        assert_eq!(got["a"].last_run.as_ref().unwrap().id, done.id);
     }
 
     #[tokio::test]

@@ -279,30 +279,35 @@ impl Runner {
         }
         if let Some(task) = self.inner.queue.remove(id) {
             let now = self.inner.clock.now();
-            self.inner
-                .store
-                .finish_run(
-                    id,
-                    lanyard_store::RunEnd {
-                        status: RunStatus::Cancelled,
-                        output: None,
-                        error: None,
-                        reason: Some("cancelled by an operator before it started".into()),
-                    },
-                    now,
-                )
-                .await?;
-            self.inner.store.sync().await?;
+            let end = lanyard_store::RunEnd {
+                status: RunStatus::Cancelled,
+                output: None,
+                error: None,
+                reason: Some("cancelled by an operator before it started".into()),
+            };
+            self.inner.flow_stats.ending(id);
+            let written = match self.inner.store.finish_run(id, end, now).await {
+                Ok(()) => self.inner.store.sync().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = written {
+                self.inner.flow_stats.not_ending(id);
+                return Err(e.into());
+            }
             self.track(&task.run.flow, -1);
             self.disown(id);
             self.inner.queue.done(task.run.subject.as_deref());
-            if let Ok(Some(r)) = self.inner.store.get_run(id).await {
-                let r = Arc::new(r);
-                if let Some(tx) = task.done {
-                    let _ = tx.send((*r).clone());
+            match self.inner.store.get_run(id).await {
+                Ok(Some(r)) => {
+                    let r = Arc::new(r);
+                    if let Some(tx) = task.done {
+                        let _ = tx.send((*r).clone());
+                    }
+                    self.inner.flow_stats.ended(&r);
+                    let _ = self.inner.finished_tx.send(r);
                 }
-                self.inner.flow_stats.ended(&r);
-                let _ = self.inner.finished_tx.send(r);
+                // Ended in the store; the seed counts it, if it has not run.
+                _ => self.inner.flow_stats.not_ending(id),
             }
             return Ok(CancelOutcome::Dequeued);
         }
@@ -639,6 +644,7 @@ impl Runner {
         run.error = outcome.error.clone();
         run.reason = outcome.reason.clone();
         run.ended = Some(now);
+        self.inner.flow_stats.ending(&run.id);
         if let Err(e) = self.inner.store.finish_run(&run.id, outcome, now).await {
             tracing::error!(run = %run.id, error = %e, "cannot record the end of the run");
         }
