@@ -39,7 +39,7 @@ use lanyard_sandbox::{
 };
 use lanyard_core::history::{RunRecord, RunStatus, StepRecord};
 use lanyard_core::{Clock, ManualClock, SystemClock};
-use lanyard_sandbox::okta::{RunningSandbox, SandboxAdmin, SandboxConfig, SandboxOrg};
+use lanyard_sandbox::okta::{DeliveryConfig, RunningSandbox, SandboxAdmin, SandboxConfig, SandboxOrg};
 use lanyard_okta::{Auth, EventHookSpec, OktaClient, OktaConfig};
 use lanyard_server::{Config, Engine, EngineOptions};
 use lanyard_store::RunFilter;
@@ -194,7 +194,12 @@ impl World {
             }
             None => (Arc::new(SystemClock), None),
         };
-        let org = SandboxOrg::new(SandboxConfig::default(), clock.clone());
+        // Okta gives a delivery 3 s (twice); the suite shares two cores with
+        // builds and other worlds, where an fsync'd acknowledgement can take
+        // longer. The 3 s limit itself is tested in lanyard-sandbox; here a
+        // late acknowledgement must not lose the event the test is about.
+        let delivery = DeliveryConfig { timeout: Duration::from_secs(30), ..DeliveryConfig::default() };
+        let org = SandboxOrg::new(SandboxConfig { delivery, ..SandboxConfig::default() }, clock.clone());
         let sandbox = RunningSandbox::start(org.clone()).await.expect("the sandbox org serves");
         let sandbox_url = sandbox.base_url.clone();
 
@@ -364,6 +369,7 @@ impl World {
             if let Some(preview) = &self.preview {
                 preview.wait_for_deliveries().await;
             }
+            self.assert_delivered();
             let events = self.event_count();
             while !self.quiet().await {
                 if Instant::now() > deadline {
@@ -383,6 +389,14 @@ impl World {
                 return events;
             }
         }
+    }
+
+    /// Every Event Hook delivery so far was acknowledged: one the sandbox gave
+    /// up on would leave a run missing with no word why.
+    fn assert_delivered(&self) {
+        let orgs = std::iter::once(&self.org).chain(self.preview.as_ref());
+        let lost: Vec<_> = orgs.flat_map(|o| o.deliveries()).filter(|d| !d.delivered).collect();
+        assert!(lost.is_empty(), "the daemon did not acknowledge these Event Hook deliveries: {lost:#?}");
     }
 
     /// System Log events of the world's org and, with one, the preview org.
