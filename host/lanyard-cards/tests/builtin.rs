@@ -9,12 +9,9 @@
 
 use async_trait::async_trait;
 use lanyard_core::caps::{HttpMethod, HttpRequest, HttpResponse};
-use lanyard_core::okta::{
-    ApiRequest, ApiResponse, App, AppGroup, AppLink, AppUser, Assignee, Factor, Group, GroupCreated, GroupRule, LifecycleOp, LogQuery, OktaApi,
-    OktaWrite, ProfileUpdate, RuleCreated, User, UserPage, UserQuery,
-};
-use lanyard_core::testing::{FakeHttp, FakeMail, FakeTables};
-use lanyard_core::{CallContext, CardError, ErrorKind, Grant, Grants, WriteOutcome};
+use lanyard_core::okta::{AppGroup, AppLink, AppUser, Factor};
+use lanyard_core::testing::{FakeHttp, FakeMail, FakeOkta, FakeTables, app, group, rule, user};
+use lanyard_core::{CallContext, CardError, ErrorKind, Grant, Grants};
 use lanyard_runtime::{CallOutcome, CallRequest, Capabilities, LoadedCard, Runtime, RuntimeConfig};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -135,105 +132,6 @@ fn grants(list: &[&str]) -> Arc<Grants> {
 // ---------------------------------------------------------------------------
 // Fake capabilities
 
-fn user(id: &str, login: &str, status: &str, extra: Value) -> User {
-    let mut profile = Map::new();
-    profile.insert("login".into(), json!(login));
-    profile.insert("email".into(), json!(login));
-    profile.insert("firstName".into(), json!(login.split('.').next().unwrap()));
-    profile.insert("lastName".into(), json!("Tester"));
-    if let Value::Object(extra) = extra {
-        profile.extend(extra);
-    }
-    User {
-        id: id.into(),
-        status: status.into(),
-        created: "2024-01-02T03:04:05.000Z".into(),
-        activated: Some("2024-01-02T03:04:05.000Z".into()),
-        status_changed: None,
-        last_login: None,
-        last_updated: "2024-01-02T03:04:05.000Z".into(),
-        password_changed: None,
-        profile,
-    }
-}
-
-fn group(id: &str, name: &str, group_type: &str) -> Group {
-    Group {
-        id: id.into(),
-        name: name.into(),
-        description: None,
-        group_type: group_type.into(),
-    }
-}
-
-#[derive(Default)]
-struct Org {
-    users: BTreeMap<String, User>,
-    groups: BTreeMap<String, Group>,
-    /// (group id, user id)
-    members: BTreeSet<(String, String)>,
-    factors: BTreeMap<String, Vec<Factor>>,
-    app_links: BTreeMap<String, Vec<AppLink>>,
-    apps: BTreeMap<String, App>,
-    /// Direct assignments: (app id, user id).
-    app_users: BTreeMap<(String, String), AppUser>,
-    /// (app id, group id)
-    app_groups: BTreeMap<(String, String), AppGroup>,
-    rules: BTreeMap<String, GroupRule>,
-}
-
-/// A small Okta org with the capability's semantics: lookups by id or login,
-/// compare-before-write, `not-found` for unknown ids. Records every call, and
-/// fails the calls named in `fail` (`"remove-from-group 00gsales"`).
-#[derive(Default)]
-struct FakeOkta {
-    org: Mutex<Org>,
-    calls: Mutex<Vec<String>>,
-    fail: Mutex<HashMap<String, CardError>>,
-}
-
-const WRITES: &[&str] = &[
-    "create-user",
-    "update-profile",
-    "lifecycle",
-    "add-to-group",
-    "remove-from-group",
-    "clear-sessions",
-    "delete-user",
-    "expire-password",
-    "reset-password",
-    "reset-factors",
-    "reset-factor",
-    "assign-app",
-    "unassign-app",
-    "create-group",
-    "update-group",
-    "delete-group",
-    "create-group-rule",
-    "set-group-rule-active",
-    "api-call",
-];
-
-fn app(id: &str, label: &str, name: &str) -> App {
-    App {
-        id: id.into(),
-        name: name.into(),
-        label: label.into(),
-        status: "ACTIVE".into(),
-        sign_on_mode: "SAML_2_0".into(),
-    }
-}
-
-fn rule(id: &str, name: &str, status: &str, expression: &str, group_ids: &[&str]) -> GroupRule {
-    GroupRule {
-        id: id.into(),
-        name: name.into(),
-        status: status.into(),
-        expression: expression.into(),
-        group_ids: group_ids.iter().map(|g| g.to_string()).collect(),
-    }
-}
-
 fn object(v: Value) -> Map<String, Value> {
     match v {
         Value::Object(map) => map,
@@ -241,592 +139,77 @@ fn object(v: Value) -> Map<String, Value> {
     }
 }
 
-/// Whether setting `wanted` on `current` would change an attribute.
-fn differs(current: &Map<String, Value>, wanted: &Map<String, Value>) -> bool {
-    wanted.iter().any(|(k, v)| current.get(k).unwrap_or(&Value::Null) != v)
-}
-
-/// `who` as the fake's call records name it: `user:00uada`, `group:00geng`.
-fn who(a: &Assignee) -> String {
-    match a {
-        Assignee::User(id) => format!("user:{id}"),
-        Assignee::Group(id) => format!("group:{id}"),
-    }
-}
-
-impl FakeOkta {
-    fn seeded() -> Arc<Self> {
-        let okta = FakeOkta::default();
-        {
-            let mut org = okta.org.lock().unwrap();
-            for u in [
-                user("00uada", "ada.lovelace@example.com", "ACTIVE", json!({"department": "Engineering", "title": "Engineer", "managerId": "00ugrace"})),
-                user("00ugrace", "grace.hopper@example.com", "ACTIVE", json!({"department": "Engineering", "title": "Director"})),
-                user("00ulin", "lin.locked@example.com", "LOCKED_OUT", json!({"department": "Sales", "managerId": "00ugone"})),
-                user("00ustaged", "sam.staged@example.com", "STAGED", json!({})),
-            ] {
-                org.users.insert(u.id.clone(), u);
-            }
-            for g in [
-                group("00geveryone", "Everyone", "BUILT_IN"),
-                group("00geng", "Engineering", "OKTA_GROUP"),
-                group("00ggithub", "GitHub Users", "OKTA_GROUP"),
-                group("00gjira", "Jira Users", "OKTA_GROUP"),
-                group("00galumni", "Alumni", "OKTA_GROUP"),
-                group("00gapp", "Salesforce Imported", "APP_GROUP"),
-            ] {
-                org.groups.insert(g.id.clone(), g);
-            }
-            for (g, u) in [
-                ("00geveryone", "00uada"),
-                ("00geng", "00uada"),
-                ("00ggithub", "00uada"),
-                ("00galumni", "00uada"),
-                ("00gapp", "00uada"),
-                ("00geveryone", "00ugrace"),
-            ] {
-                org.members.insert((g.into(), u.into()));
-            }
-            org.factors.insert(
-                "00uada".into(),
-                vec![
-                    Factor { id: "opf1".into(), factor_type: "push".into(), provider: "OKTA".into(), status: "ACTIVE".into(), created: None },
-                    Factor { id: "sms1".into(), factor_type: "sms".into(), provider: "OKTA".into(), status: "PENDING_ACTIVATION".into(), created: None },
-                ],
-            );
-            org.factors.insert(
-                "00ugrace".into(),
-                vec![Factor { id: "sms2".into(), factor_type: "sms".into(), provider: "OKTA".into(), status: "PENDING_ACTIVATION".into(), created: None }],
-            );
-            org.app_links.insert(
-                "00uada".into(),
-                vec![AppLink {
-                    id: "0oa1".into(),
-                    label: "GitHub".into(),
-                    app_name: "github".into(),
-                    app_instance_id: "0oa1".into(),
-                    app_assignment_id: "0ua1".into(),
-                    link_url: "https://example.okta.com/home/github/0oa1/1".into(),
-                }],
-            );
-            for a in [app("0oagithub", "GitHub", "github"), app("0oaslack", "Slack", "slack")] {
-                org.apps.insert(a.id.clone(), a);
-            }
-            // Ada has GitHub directly (with a role), and Slack through GitHub Users.
-            org.app_users.insert(
-                ("0oagithub".into(), "00uada".into()),
-                AppUser { id: "00uada".into(), scope: "USER".into(), status: "PROVISIONED".into(), user_name: Some("ada".into()), profile: object(json!({"role": "Developer"})) },
-            );
-            org.app_groups.insert(
-                ("0oaslack".into(), "00ggithub".into()),
-                AppGroup { id: "00ggithub".into(), priority: Some(0), profile: Map::new() },
-            );
-            org.rules.insert("0prsales".into(), rule("0prsales", "Sales department", "ACTIVE", "user.department == \"Sales\"", &["00gjira"]));
+/// The org most tests start from: four users, their groups, factors, apps
+/// and a group rule.
+fn seeded_okta() -> Arc<FakeOkta> {
+    let okta = FakeOkta::default();
+    {
+        let mut org = okta.org.lock().unwrap();
+        for u in [
+            user("00uada", "ada.lovelace@example.com", "ACTIVE", json!({"department": "Engineering", "title": "Engineer", "managerId": "00ugrace"})),
+            user("00ugrace", "grace.hopper@example.com", "ACTIVE", json!({"department": "Engineering", "title": "Director"})),
+            user("00ulin", "lin.locked@example.com", "LOCKED_OUT", json!({"department": "Sales", "managerId": "00ugone"})),
+            user("00ustaged", "sam.staged@example.com", "STAGED", json!({})),
+        ] {
+            org.users.insert(u.id.clone(), u);
         }
-        Arc::new(okta)
-    }
-
-    fn record(&self, op: &str, args: &str) -> Result<(), CardError> {
-        let line = format!("{op} {args}");
-        self.calls.lock().unwrap().push(line.clone());
-        let fail = self.fail.lock().unwrap();
-        match fail.get(&line).or_else(|| fail.get(op)) {
-            Some(e) => Err(e.clone()),
-            None => Ok(()),
+        for g in [
+            group("00geveryone", "Everyone", "BUILT_IN"),
+            group("00geng", "Engineering", "OKTA_GROUP"),
+            group("00ggithub", "GitHub Users", "OKTA_GROUP"),
+            group("00gjira", "Jira Users", "OKTA_GROUP"),
+            group("00galumni", "Alumni", "OKTA_GROUP"),
+            group("00gapp", "Salesforce Imported", "APP_GROUP"),
+        ] {
+            org.groups.insert(g.id.clone(), g);
         }
-    }
-
-    fn fail(&self, call: &str, e: CardError) {
-        self.fail.lock().unwrap().insert(call.to_string(), e);
-    }
-
-    fn calls(&self) -> Vec<String> {
-        self.calls.lock().unwrap().clone()
-    }
-
-    fn writes(&self) -> Vec<String> {
-        self.calls().into_iter().filter(|c| WRITES.iter().any(|w| c.starts_with(&format!("{w} ")))).collect()
-    }
-
-    fn find_user(&self, id_or_login: &str) -> Result<User, CardError> {
-        let org = self.org.lock().unwrap();
-        org.users
-            .get(id_or_login)
-            .or_else(|| org.users.values().find(|u| u.login() == id_or_login))
-            .cloned()
-            .ok_or_else(|| CardError::not_found(format!("okta user `{id_or_login}` not found")))
-    }
-
-    fn user_groups(&self, user_id: &str) -> Result<Vec<Group>, CardError> {
-        self.find_user(user_id)?;
-        let org = self.org.lock().unwrap();
-        Ok(org
-            .members
-            .iter()
-            .filter(|(_, u)| u == user_id)
-            .filter_map(|(g, _)| org.groups.get(g).cloned())
-            .collect())
-    }
-
-    fn has_member(&self, group_id: &str, user_id: &str) -> Result<bool, CardError> {
-        self.find_user(user_id)?;
-        let org = self.org.lock().unwrap();
-        if !org.groups.contains_key(group_id) {
-            return Err(CardError::not_found(format!("okta group `{group_id}` not found")));
+        for (g, u) in [
+            ("00geveryone", "00uada"),
+            ("00geng", "00uada"),
+            ("00ggithub", "00uada"),
+            ("00galumni", "00uada"),
+            ("00gapp", "00uada"),
+            ("00geveryone", "00ugrace"),
+        ] {
+            org.members.insert((g.into(), u.into()));
         }
-        Ok(org.members.contains(&(group_id.to_string(), user_id.to_string())))
-    }
-}
-
-/// The fake org's side of the writes whose result is a `WriteOutcome`: what
-/// each compares (`changes`, which is also `plan`) and what it does.
-impl FakeOkta {
-    fn app_of(&self, app_id: &str) -> Result<App, CardError> {
-        self.org.lock().unwrap().apps.get(app_id).cloned().ok_or_else(|| CardError::not_found(format!("okta app `{app_id}` not found")))
-    }
-
-    fn group_of(&self, group_id: &str) -> Result<Group, CardError> {
-        self.org.lock().unwrap().groups.get(group_id).cloned().ok_or_else(|| CardError::not_found(format!("okta group `{group_id}` not found")))
-    }
-
-    fn rule_of(&self, rule_id: &str) -> Result<GroupRule, CardError> {
-        self.org.lock().unwrap().rules.get(rule_id).cloned().ok_or_else(|| CardError::not_found(format!("okta group rule `{rule_id}` not found")))
-    }
-
-    /// How the call records show a write's arguments.
-    fn args_of(write: &OktaWrite) -> String {
-        match write {
-            OktaWrite::Lifecycle { user_id, op } => format!("{user_id} {}", op.as_str()),
-            OktaWrite::AddToGroup { group_id, user_id } | OktaWrite::RemoveFromGroup { group_id, user_id } => format!("{group_id} {user_id}"),
-            OktaWrite::DeleteUser { user_id, send_email } => format!("{user_id} send_email={send_email}"),
-            OktaWrite::ExpirePassword { user_id } | OktaWrite::ResetFactors { user_id } => user_id.clone(),
-            OktaWrite::ResetFactor { user_id, factor_id } => format!("{user_id} {factor_id}"),
-            OktaWrite::AssignApp { app_id, to, profile } => match profile {
-                Some(p) => format!("{app_id} {} profile={}", who(to), Value::Object(p.clone())),
-                None => format!("{app_id} {}", who(to)),
-            },
-            OktaWrite::UnassignApp { app_id, from } => format!("{app_id} {}", who(from)),
-            OktaWrite::UpdateGroup { group_id, name, description } => format!("{group_id} name={name:?} description={description:?}"),
-            OktaWrite::DeleteGroup { group_id } => group_id.clone(),
-            OktaWrite::SetGroupRuleActive { rule_id, active } => format!("{rule_id} active={active}"),
+        org.factors.insert(
+            "00uada".into(),
+            vec![
+                Factor { id: "opf1".into(), factor_type: "push".into(), provider: "OKTA".into(), status: "ACTIVE".into(), created: None },
+                Factor { id: "sms1".into(), factor_type: "sms".into(), provider: "OKTA".into(), status: "PENDING_ACTIVATION".into(), created: None },
+            ],
+        );
+        org.factors.insert(
+            "00ugrace".into(),
+            vec![Factor { id: "sms2".into(), factor_type: "sms".into(), provider: "OKTA".into(), status: "PENDING_ACTIVATION".into(), created: None }],
+        );
+        org.app_links.insert(
+            "00uada".into(),
+            vec![AppLink {
+                id: "0oa1".into(),
+                label: "GitHub".into(),
+                app_name: "github".into(),
+                app_instance_id: "0oa1".into(),
+                app_assignment_id: "0ua1".into(),
+                link_url: "https://example.okta.com/home/github/0oa1/1".into(),
+            }],
+        );
+        for a in [app("0oagithub", "GitHub", "github"), app("0oaslack", "Slack", "slack")] {
+            org.apps.insert(a.id.clone(), a);
         }
+        // Ada has GitHub directly (with a role), and Slack through GitHub Users.
+        org.app_users.insert(
+            ("0oagithub".into(), "00uada".into()),
+            AppUser { id: "00uada".into(), scope: "USER".into(), status: "PROVISIONED".into(), user_name: Some("ada".into()), profile: object(json!({"role": "Developer"})) },
+        );
+        org.app_groups.insert(
+            ("0oaslack".into(), "00ggithub".into()),
+            AppGroup { id: "00ggithub".into(), priority: Some(0), profile: Map::new() },
+        );
+        org.rules.insert("0prsales".into(), rule("0prsales", "Sales department", "ACTIVE", "user.department == \"Sales\"", &["00gjira"]));
     }
-
-    /// Whether the write would change the org: the comparison the real
-    /// capability makes before writing, and its `not-found`s.
-    fn changes(&self, write: &OktaWrite) -> Result<bool, CardError> {
-        Ok(match write {
-            OktaWrite::Lifecycle { user_id, op } => {
-                let status = self.find_user(user_id)?.status;
-                let noop_when = match op {
-                    LifecycleOp::Deactivate => "DEPROVISIONED",
-                    LifecycleOp::Suspend => "SUSPENDED",
-                    _ => "ACTIVE",
-                };
-                status != noop_when
-            }
-            OktaWrite::AddToGroup { group_id, user_id } => !self.has_member(group_id, user_id)?,
-            OktaWrite::RemoveFromGroup { group_id, user_id } => self.has_member(group_id, user_id)?,
-            OktaWrite::DeleteUser { user_id, .. } => self.org.lock().unwrap().users.contains_key(user_id),
-            OktaWrite::ExpirePassword { user_id } => self.find_user(user_id)?.status != "PASSWORD_EXPIRED",
-            OktaWrite::ResetFactors { user_id } => {
-                self.find_user(user_id)?;
-                self.org.lock().unwrap().factors.get(user_id).is_some_and(|f| !f.is_empty())
-            }
-            OktaWrite::ResetFactor { user_id, factor_id } => {
-                self.find_user(user_id)?;
-                self.org.lock().unwrap().factors.get(user_id).is_some_and(|f| f.iter().any(|f| f.id == *factor_id))
-            }
-            OktaWrite::AssignApp { app_id, to, profile } => {
-                self.app_of(app_id)?;
-                match to {
-                    Assignee::User(id) => {
-                        self.find_user(id)?;
-                    }
-                    Assignee::Group(id) => {
-                        self.group_of(id)?;
-                    }
-                }
-                let org = self.org.lock().unwrap();
-                let key = (app_id.clone(), to.id().to_string());
-                let current = match to {
-                    Assignee::User(_) => org.app_users.get(&key).map(|a| &a.profile),
-                    Assignee::Group(_) => org.app_groups.get(&key).map(|a| &a.profile),
-                };
-                match (current, profile) {
-                    (None, _) => true,
-                    (Some(current), Some(wanted)) => differs(current, wanted),
-                    (Some(_), None) => false,
-                }
-            }
-            OktaWrite::UnassignApp { app_id, from } => {
-                self.app_of(app_id)?;
-                let org = self.org.lock().unwrap();
-                let key = (app_id.clone(), from.id().to_string());
-                match from {
-                    Assignee::User(_) => org.app_users.contains_key(&key),
-                    Assignee::Group(_) => org.app_groups.contains_key(&key),
-                }
-            }
-            OktaWrite::UpdateGroup { group_id, name, description } => {
-                let g = self.group_of(group_id)?;
-                g.name != *name || g.description != *description
-            }
-            OktaWrite::DeleteGroup { group_id } => match self.org.lock().unwrap().groups.get(group_id) {
-                // As the sandbox org (and Okta) answer.
-                Some(g) if g.group_type == "BUILT_IN" => {
-                    return Err(CardError::denied(format!("okta: E0000006: {} is a BUILT_IN group, which cannot be deleted", g.name)));
-                }
-                Some(_) => true,
-                None => false,
-            },
-            OktaWrite::SetGroupRuleActive { rule_id, active } => (self.rule_of(rule_id)?.status == "ACTIVE") != *active,
-        })
-    }
-
-    /// Do a write `changes` said would change something.
-    fn apply(&self, write: &OktaWrite) {
-        let mut org = self.org.lock().unwrap();
-        match write {
-            OktaWrite::Lifecycle { .. } | OktaWrite::AddToGroup { .. } | OktaWrite::RemoveFromGroup { .. } => {
-                unreachable!("done by the trait's own methods")
-            }
-            OktaWrite::DeleteUser { user_id, .. } => {
-                org.users.remove(user_id);
-                org.members.retain(|(_, u)| u != user_id);
-                org.app_users.retain(|(_, u), _| u != user_id);
-                org.factors.remove(user_id);
-            }
-            OktaWrite::ExpirePassword { user_id } => org.users.get_mut(user_id).unwrap().status = "PASSWORD_EXPIRED".into(),
-            OktaWrite::ResetFactors { user_id } => {
-                org.factors.remove(user_id);
-            }
-            OktaWrite::ResetFactor { user_id, factor_id } => org.factors.get_mut(user_id).unwrap().retain(|f| f.id != *factor_id),
-            OktaWrite::AssignApp { app_id, to, profile } => {
-                let key = (app_id.clone(), to.id().to_string());
-                let profile = profile.clone().unwrap_or_default();
-                match to {
-                    Assignee::User(id) => {
-                        let entry = org.app_users.entry(key).or_insert_with(|| AppUser {
-                            id: id.clone(),
-                            scope: "USER".into(),
-                            status: "PROVISIONED".into(),
-                            user_name: None,
-                            profile: Map::new(),
-                        });
-                        entry.profile.extend(profile);
-                    }
-                    Assignee::Group(id) => {
-                        let entry = org.app_groups.entry(key).or_insert_with(|| AppGroup { id: id.clone(), priority: None, profile: Map::new() });
-                        entry.profile.extend(profile);
-                    }
-                }
-            }
-            OktaWrite::UnassignApp { app_id, from } => {
-                let key = (app_id.clone(), from.id().to_string());
-                match from {
-                    Assignee::User(_) => org.app_users.remove(&key).map(|_| ()),
-                    Assignee::Group(_) => org.app_groups.remove(&key).map(|_| ()),
-                };
-            }
-            OktaWrite::UpdateGroup { group_id, name, description } => {
-                let g = org.groups.get_mut(group_id).unwrap();
-                g.name = name.clone();
-                g.description = description.clone();
-            }
-            OktaWrite::DeleteGroup { group_id } => {
-                org.groups.remove(group_id);
-                org.members.retain(|(g, _)| g != group_id);
-                org.app_groups.retain(|(_, g), _| g != group_id);
-            }
-            OktaWrite::SetGroupRuleActive { rule_id, active } => {
-                org.rules.get_mut(rule_id).unwrap().status = if *active { "ACTIVE" } else { "INACTIVE" }.into();
-            }
-        }
-    }
-
-    /// Users in id order from just after the cursor `after` (the last id of
-    /// the page before), `limit` of them, and the next cursor.
-    fn page(users: Vec<User>, after: Option<&str>, limit: usize) -> UserPage {
-        let start = after.map_or(0, |a| users.iter().position(|u| u.id == a).map_or(users.len(), |i| i + 1));
-        let rest = &users[start..];
-        let page: Vec<User> = rest.iter().take(limit).cloned().collect();
-        let next = (rest.len() > limit).then(|| page.last().unwrap().id.clone());
-        UserPage { users: page, next }
-    }
-
-    fn matching(&self, query: &UserQuery) -> Vec<User> {
-        // Of Okta's search language, only `status eq "..."` and `created lt
-        // "<RFC 3339>"` are understood here.
-        let expr = query.search.as_deref().or(query.filter.as_deref()).unwrap_or("");
-        let quoted = |after: &str| expr.split(after).nth(1).and_then(|rest| rest.split('"').next()).map(str::to_string);
-        let status = quoted("status eq \"");
-        let before = quoted("created lt \"").map(|t| chrono::DateTime::parse_from_rfc3339(&t).expect("an RFC 3339 time in the search"));
-        self.org
-            .lock()
-            .unwrap()
-            .users
-            .values()
-            .filter(|u| status.as_deref().is_none_or(|s| u.status == s))
-            .filter(|u| before.is_none_or(|b| chrono::DateTime::parse_from_rfc3339(&u.created).is_ok_and(|c| c < b)))
-            .cloned()
-            .collect()
-    }
-}
-
-#[async_trait]
-impl OktaApi for FakeOkta {
-    async fn get_user(&self, id_or_login: &str) -> Result<User, CardError> {
-        self.record("get-user", id_or_login)?;
-        self.find_user(id_or_login)
-    }
-
-    async fn list_users(&self, query: &UserQuery) -> Result<Vec<User>, CardError> {
-        self.record("list-users", &serde_json::to_string(query).unwrap())?;
-        Ok(self.matching(query).into_iter().take(query.limit.map_or(usize::MAX, |l| l as usize)).collect())
-    }
-
-    async fn create_user(&self, profile: &Map<String, Value>, activate: bool, group_ids: &[String]) -> Result<User, CardError> {
-        self.record("create-user", &format!("{} activate={activate} groups={}", profile["login"], group_ids.join(",")))?;
-        let login = profile["login"].as_str().unwrap().to_string();
-        if self.find_user(&login).is_ok() {
-            return Err(CardError::new(ErrorKind::Conflict, format!("okta: E0000001: login: An object with this field already exists: {login}")));
-        }
-        let mut org = self.org.lock().unwrap();
-        let id = format!("00unew{}", org.users.len());
-        let mut u = user(&id, &login, if activate { "ACTIVE" } else { "STAGED" }, json!({}));
-        u.profile = profile.clone();
-        org.users.insert(id.clone(), u.clone());
-        for g in group_ids {
-            org.members.insert((g.clone(), id.clone()));
-        }
-        Ok(u)
-    }
-
-    async fn update_profile(&self, user_id: &str, changes: &Map<String, Value>) -> Result<ProfileUpdate, CardError> {
-        self.record("update-profile", &format!("{user_id} {}", Value::Object(changes.clone())))?;
-        let mut u = self.find_user(user_id)?;
-        let differs = changes.iter().any(|(k, v)| u.profile.get(k).unwrap_or(&Value::Null) != v);
-        if !differs {
-            return Ok(ProfileUpdate { outcome: WriteOutcome::Unchanged, user: u });
-        }
-        u.profile.extend(changes.clone());
-        self.org.lock().unwrap().users.insert(u.id.clone(), u.clone());
-        Ok(ProfileUpdate { outcome: WriteOutcome::Changed, user: u })
-    }
-
-    async fn get_manager(&self, user_id: &str) -> Result<Option<User>, CardError> {
-        self.record("get-manager", user_id)?;
-        let u = self.find_user(user_id)?;
-        Ok(u.profile.get("managerId").and_then(Value::as_str).and_then(|m| self.find_user(m).ok()))
-    }
-
-    async fn lifecycle(&self, user_id: &str, op: LifecycleOp) -> Result<WriteOutcome, CardError> {
-        self.record("lifecycle", &format!("{user_id} {}", op.as_str()))?;
-        let mut u = self.find_user(user_id)?;
-        let (noop_when, to) = match op {
-            LifecycleOp::Activate => ("ACTIVE", "ACTIVE"),
-            LifecycleOp::Reactivate => ("ACTIVE", "PROVISIONED"),
-            LifecycleOp::Deactivate => ("DEPROVISIONED", "DEPROVISIONED"),
-            LifecycleOp::Suspend => ("SUSPENDED", "SUSPENDED"),
-            LifecycleOp::Unsuspend => ("ACTIVE", "ACTIVE"),
-            LifecycleOp::Unlock => ("ACTIVE", "ACTIVE"),
-        };
-        if u.status == noop_when {
-            return Ok(WriteOutcome::Unchanged);
-        }
-        u.status = to.into();
-        self.org.lock().unwrap().users.insert(u.id.clone(), u);
-        Ok(WriteOutcome::Changed)
-    }
-
-    async fn list_user_groups(&self, user_id: &str) -> Result<Vec<Group>, CardError> {
-        self.record("list-user-groups", user_id)?;
-        self.user_groups(user_id)
-    }
-
-    async fn find_group(&self, name: &str) -> Result<Option<Group>, CardError> {
-        self.record("find-group", name)?;
-        Ok(self.org.lock().unwrap().groups.values().find(|g| g.name == name).cloned())
-    }
-
-    async fn add_to_group(&self, group_id: &str, user_id: &str) -> Result<WriteOutcome, CardError> {
-        self.record("add-to-group", &format!("{group_id} {user_id}"))?;
-        if self.has_member(group_id, user_id)? {
-            return Ok(WriteOutcome::Unchanged);
-        }
-        self.org.lock().unwrap().members.insert((group_id.into(), user_id.into()));
-        Ok(WriteOutcome::Changed)
-    }
-
-    async fn remove_from_group(&self, group_id: &str, user_id: &str) -> Result<WriteOutcome, CardError> {
-        self.record("remove-from-group", &format!("{group_id} {user_id}"))?;
-        if !self.has_member(group_id, user_id)? {
-            return Ok(WriteOutcome::Unchanged);
-        }
-        self.org.lock().unwrap().members.remove(&(group_id.to_string(), user_id.to_string()));
-        Ok(WriteOutcome::Changed)
-    }
-
-    async fn clear_sessions(&self, user_id: &str, oauth_tokens: bool) -> Result<(), CardError> {
-        self.record("clear-sessions", &format!("{user_id} oauth_tokens={oauth_tokens}"))?;
-        self.find_user(user_id).map(|_| ())
-    }
-
-    async fn list_factors(&self, user_id: &str) -> Result<Vec<Factor>, CardError> {
-        self.record("list-factors", user_id)?;
-        self.find_user(user_id)?;
-        Ok(self.org.lock().unwrap().factors.get(user_id).cloned().unwrap_or_default())
-    }
-
-    async fn list_app_links(&self, user_id: &str) -> Result<Vec<AppLink>, CardError> {
-        self.record("list-app-links", user_id)?;
-        self.find_user(user_id)?;
-        Ok(self.org.lock().unwrap().app_links.get(user_id).cloned().unwrap_or_default())
-    }
-
-    async fn query_logs(&self, query: &LogQuery) -> Result<Vec<Value>, CardError> {
-        self.record("query-logs", &serde_json::to_string(query).unwrap())?;
-        Ok(vec![
-            json!({"uuid": "e1", "published": "2024-05-01T10:00:00.000Z", "eventType": "user.account.lock", "target": [{"id": "00ulin", "type": "User"}]}),
-            json!({"uuid": "e2", "published": "2024-05-01T11:00:00.000Z", "eventType": "user.session.start", "target": []}),
-        ])
-    }
-
-    async fn list_users_page(&self, query: &UserQuery, after: Option<&str>) -> Result<UserPage, CardError> {
-        self.record("list-users-page", &format!("{} after={after:?}", serde_json::to_string(query).unwrap()))?;
-        Ok(Self::page(self.matching(query), after, query.limit.unwrap_or(200) as usize))
-    }
-
-    async fn reset_password(&self, user_id: &str, send_email: bool) -> Result<Option<String>, CardError> {
-        self.record("reset-password", &format!("{user_id} send_email={send_email}"))?;
-        let u = self.find_user(user_id)?;
-        Ok((!send_email).then(|| format!("https://example.okta.com/reset_password/tok-{}", u.id)))
-    }
-
-    async fn find_app(&self, label: &str) -> Result<Option<App>, CardError> {
-        self.record("find-app", label)?;
-        let org = self.org.lock().unwrap();
-        Ok(org.apps.values().find(|a| a.label == label).or_else(|| org.apps.values().find(|a| a.name == label)).cloned())
-    }
-
-    async fn list_app_users(&self, app_id: &str) -> Result<Vec<AppUser>, CardError> {
-        self.record("list-app-users", app_id)?;
-        self.app_of(app_id)?;
-        let org = self.org.lock().unwrap();
-        let mut users: BTreeMap<String, AppUser> =
-            org.app_users.iter().filter(|((a, _), _)| a == app_id).map(|((_, u), au)| (u.clone(), au.clone())).collect();
-        for (_, group_id) in org.app_groups.keys().filter(|(a, _)| a == app_id) {
-            for (_, user_id) in org.members.iter().filter(|(g, _)| g == group_id) {
-                users.entry(user_id.clone()).or_insert_with(|| AppUser {
-                    id: user_id.clone(),
-                    scope: "GROUP".into(),
-                    status: "PROVISIONED".into(),
-                    user_name: None,
-                    profile: Map::new(),
-                });
-            }
-        }
-        Ok(users.into_values().collect())
-    }
-
-    async fn list_app_groups(&self, app_id: &str) -> Result<Vec<AppGroup>, CardError> {
-        self.record("list-app-groups", app_id)?;
-        self.app_of(app_id)?;
-        Ok(self.org.lock().unwrap().app_groups.iter().filter(|((a, _), _)| a == app_id).map(|(_, g)| g.clone()).collect())
-    }
-
-    async fn create_group(&self, name: &str, description: Option<&str>) -> Result<GroupCreated, CardError> {
-        self.record("create-group", &format!("{name:?} description={description:?}"))?;
-        let mut org = self.org.lock().unwrap();
-        if let Some(g) = org.groups.values().find(|g| g.name == name) {
-            return Ok(GroupCreated { outcome: WriteOutcome::Unchanged, group: g.clone() });
-        }
-        let id = format!("00gnew{}", org.groups.len());
-        let g = Group { id: id.clone(), name: name.into(), description: description.map(str::to_string), group_type: "OKTA_GROUP".into() };
-        org.groups.insert(id, g.clone());
-        Ok(GroupCreated { outcome: WriteOutcome::Changed, group: g })
-    }
-
-    async fn list_group_members(&self, group_id: &str, after: Option<&str>, limit: Option<u32>) -> Result<UserPage, CardError> {
-        self.record("list-group-members", &format!("{group_id} after={after:?} limit={limit:?}"))?;
-        self.group_of(group_id)?;
-        let org = self.org.lock().unwrap();
-        let members: Vec<User> = org.members.iter().filter(|(g, _)| g == group_id).filter_map(|(_, u)| org.users.get(u).cloned()).collect();
-        Ok(Self::page(members, after, limit.unwrap_or(1000) as usize))
-    }
-
-    async fn find_group_rule(&self, name: &str) -> Result<Option<GroupRule>, CardError> {
-        self.record("find-group-rule", name)?;
-        Ok(self.org.lock().unwrap().rules.values().find(|r| r.name == name).cloned())
-    }
-
-    async fn create_group_rule(&self, name: &str, expression: &str, group_ids: &[String]) -> Result<RuleCreated, CardError> {
-        self.record("create-group-rule", &format!("{name:?} {expression:?} {}", group_ids.join(",")))?;
-        for g in group_ids {
-            self.group_of(g)?;
-        }
-        let mut org = self.org.lock().unwrap();
-        if let Some(r) = org.rules.values().find(|r| r.name == name) {
-            if r.expression == expression && r.group_ids == group_ids {
-                return Ok(RuleCreated { outcome: WriteOutcome::Unchanged, rule: r.clone() });
-            }
-            return Err(CardError::new(ErrorKind::Conflict, format!("okta: a group rule named `{name}` exists with another expression or groups ({})", r.id)));
-        }
-        let id = format!("0prnew{}", org.rules.len());
-        let groups: Vec<&str> = group_ids.iter().map(String::as_str).collect();
-        let r = rule(&id, name, "INACTIVE", expression, &groups);
-        org.rules.insert(id, r.clone());
-        Ok(RuleCreated { outcome: WriteOutcome::Changed, rule: r })
-    }
-
-    /// Okta's answers to a few operations: a user by id, the first users
-    /// with a cursor, and Okta's 404 for anything else.
-    async fn api_call(&self, request: &ApiRequest) -> Result<ApiResponse, CardError> {
-        let query: Vec<String> = request.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        self.record("api-call", &format!("{} {} {}{}", request.method, request.path, query.join("&"), request.body.as_ref().map_or(String::new(), |b| format!(" {b}"))))?;
-        let not_found = || ApiResponse {
-            status: 404,
-            body: json!({"errorCode": "E0000007", "errorSummary": format!("Not found: Resource not found: {} (User)", request.path), "errorId": "oae1"}),
-            next: None,
-        };
-        let segments: Vec<&str> = request.path.trim_start_matches('/').split('/').collect();
-        Ok(match (request.method.as_str(), segments.as_slice()) {
-            ("GET", ["api", "v1", "users"]) => {
-                let limit = request.query.iter().find(|(k, _)| k == "limit").map_or(200, |(_, v)| v.parse().unwrap());
-                let after = request.query.iter().find(|(k, _)| k == "after").map(|(_, v)| v.as_str());
-                let users: Vec<User> = self.org.lock().unwrap().users.values().cloned().collect();
-                let page = Self::page(users, after, limit);
-                ApiResponse { status: 200, body: serde_json::to_value(&page.users).unwrap(), next: page.next }
-            }
-            ("GET", ["api", "v1", "users", id]) => match self.find_user(id) {
-                Ok(u) => ApiResponse { status: 200, body: serde_json::to_value(u).unwrap(), next: None },
-                Err(_) => not_found(),
-            },
-            _ => not_found(),
-        })
-    }
-
-    async fn write(&self, write: &OktaWrite) -> Result<WriteOutcome, CardError> {
-        match write {
-            OktaWrite::Lifecycle { user_id, op } => return self.lifecycle(user_id, *op).await,
-            OktaWrite::AddToGroup { group_id, user_id } => return self.add_to_group(group_id, user_id).await,
-            OktaWrite::RemoveFromGroup { group_id, user_id } => return self.remove_from_group(group_id, user_id).await,
-            _ => {}
-        }
-        self.record(&write.operation(), &Self::args_of(write))?;
-        if !self.changes(write)? {
-            return Ok(WriteOutcome::Unchanged);
-        }
-        self.apply(write);
-        Ok(WriteOutcome::Changed)
-    }
-
-    /// The comparisons the real capability makes, on the fake org.
-    async fn plan(&self, write: &OktaWrite) -> Result<WriteOutcome, CardError> {
-        self.record("plan", &write.operation())?;
-        Ok(if self.changes(write)? { WriteOutcome::Changed } else { WriteOutcome::Unchanged })
-    }
+    Arc::new(okta)
 }
 
 fn response(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
@@ -855,7 +238,7 @@ struct Fakes {
 impl Fakes {
     fn new() -> Self {
         Fakes {
-            okta: FakeOkta::seeded(),
+            okta: seeded_okta(),
             http: Arc::default(),
             tables: Arc::default(),
             mail: Arc::default(),
@@ -1302,7 +685,7 @@ async fn remove_from_all_groups_tries_every_group_then_fails_with_the_worst() {
     let out = call("okta.remove-from-all-groups", json!({"user": "00uada"}), &fakes).await;
     let e = err(&out);
     assert_eq!((e.kind, e.retryable, e.retry_after_ms), (ErrorKind::RateLimited, true, Some(2000)), "{e:?}");
-    fakes.okta.fail.lock().unwrap().clear();
+    fakes.okta.fail_nothing();
     let out = ok("okta.remove-from-all-groups", call("okta.remove-from-all-groups", json!({"user": "00uada"}), &fakes).await);
     assert_eq!(out["removed"], 2, "{out}");
 }
@@ -1745,10 +1128,10 @@ async fn custom_api_action_calls_what_the_operator_granted() {
     assert_eq!(
         fakes.okta.calls(),
         vec![
-            "api-call GET /api/v1/users/00uada ",
+            "api-call GET /api/v1/users/00uada",
             "api-call GET /api/v1/users limit=2",
-            "api-call GET /api/v1/users/00unobody ",
-            "api-call GET /api/v1/users/00unobody ",
+            "api-call GET /api/v1/users/00unobody",
+            "api-call GET /api/v1/users/00unobody",
         ]
     );
 

@@ -40,7 +40,7 @@ async fn a_call_outside_the_grants_is_denied_not_trapped() {
         assert_eq!(e.kind, ErrorKind::Denied, "{input}: {e:?}");
         assert!(e.message.contains(&format!("`{grant}`")), "{input}: {e:?}");
     }
-    assert!(fakes.okta.writes.lock().unwrap().is_empty());
+    assert!(fakes.okta.writes().is_empty());
     assert!(fakes.http.requests.lock().unwrap().is_empty());
     assert!(fakes.mail.sent.lock().unwrap().is_empty());
 }
@@ -68,7 +68,7 @@ async fn granted_capabilities_work() {
 
     let out = call(json!({ "op": "add-to-group", "group": "00g1", "user": "00u1" })).await;
     assert_eq!(out.result.unwrap(), "changed");
-    assert_eq!(*fakes.okta.writes.lock().unwrap(), vec!["add-to-group 00g1 00u1".to_string()]);
+    assert_eq!(fakes.okta.writes(), vec!["add-to-group 00g1 00u1".to_string()]);
 
     let out = call(json!({ "op": "http-get", "url": "https://api.example.com/v1/x" })).await;
     assert_eq!(out.result.unwrap(), json!({ "status": 200, "body": "GET https://api.example.com/v1/x" }));
@@ -177,7 +177,7 @@ async fn a_dry_run_records_writes_and_still_reads() {
     assert!(id.starts_with("<dry-run-") && id.ends_with("@lanyard>"), "{id}");
 
     // Nothing was written anywhere...
-    assert!(fakes.okta.writes.lock().unwrap().is_empty());
+    assert!(fakes.okta.writes().is_empty());
     assert_eq!(fakes.http.requests.lock().unwrap().len(), 1, "only the GET was sent");
     assert!(fakes.tables.rows.lock().unwrap().is_empty());
     assert!(fakes.mail.sent.lock().unwrap().is_empty());
@@ -212,10 +212,10 @@ async fn a_dry_run_records_writes_and_still_reads() {
 #[tokio::test]
 async fn a_dry_run_says_unchanged_where_the_real_write_would() {
     let fakes = Fakes::new();
-    let mut gone = fakes.okta.users.lock().unwrap().get("00u1").cloned().unwrap();
+    let mut gone = fakes.okta.find_user("00u1").unwrap();
     gone.id = "00u2".into();
     gone.status = "DEPROVISIONED".into();
-    fakes.okta.users.lock().unwrap().insert("00u2".into(), gone);
+    fakes.okta.org.lock().unwrap().users.insert("00u2".into(), gone);
     fakes.tables.rows.lock().unwrap().insert(("audit".into(), "00u1".into()), json!({ "done": true }));
     let all = grants(&["okta:okta.users.lifecycle", "okta:okta.apps.manage", "okta:api:okta.users.manage", "table:audit"]);
     let ops = json!({ "op": "seq", "ops": [
@@ -252,7 +252,7 @@ async fn a_dry_run_says_unchanged_where_the_real_write_would() {
     );
     assert_eq!(out.effects[0].args, json!({ "userId": "00u1", "op": "deactivate" }));
     assert_eq!(out.effects[3].args, json!({ "appId": "0oa1", "to": { "user": "00u1" }, "profile": null }));
-    assert!(fakes.okta.writes.lock().unwrap().is_empty(), "nothing was written");
+    assert!(fakes.okta.writes().is_empty(), "nothing was written");
     assert_eq!(fakes.tables.rows.lock().unwrap()[&("audit".to_string(), "00u1".to_string())], json!({ "done": true }));
 }
 
@@ -265,7 +265,8 @@ async fn the_custom_api_action_is_allowed_only_for_the_okta_scopes_granted() {
     };
     // A read the grant covers goes through.
     let out = rt().call(&caps_card(), call("GET", "/api/v1/users/00u1", &["okta:api:okta.users.read"])).await;
-    assert_eq!(out.result.unwrap(), json!({ "status": 200, "body": { "path": "/api/v1/users/00u1" }, "next": null }));
+    let answer = out.result.unwrap();
+    assert_eq!((answer["status"].clone(), answer["body"]["id"].clone(), answer["next"].clone()), (json!(200), json!("00u1"), json!(null)));
     // A write it does not: denied, naming the scope that would allow it.
     let out = rt().call(&caps_card(), call("POST", "/api/v1/users/00u1/lifecycle/suspend", &["okta:api:okta.users.read"])).await;
     assert_eq!(err(&out).kind, ErrorKind::Denied);
@@ -281,7 +282,9 @@ async fn the_custom_api_action_is_allowed_only_for_the_okta_scopes_granted() {
     }
     let out = rt().call(&caps_card(), call("POST", "/api/v1/users/00u1/lifecycle/suspend", &["okta:api:okta.users.manage"])).await;
     assert_eq!(out.result.unwrap()["status"], 200);
-    assert_eq!(fakes.okta.writes.lock().unwrap().as_slice(), ["api-call POST /api/v1/users/00u1/lifecycle/suspend"]);
+    // Only the two calls allowed reached Okta, and the suspend was done.
+    assert_eq!(fakes.okta.writes(), ["api-call GET /api/v1/users/00u1", "api-call POST /api/v1/users/00u1/lifecycle/suspend"]);
+    assert_eq!(fakes.okta.find_user("00u1").unwrap().status, "SUSPENDED");
 }
 
 #[tokio::test]

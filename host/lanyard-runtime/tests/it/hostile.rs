@@ -167,7 +167,7 @@ async fn open_socket() {
 /// The caps card here plays the card whose host call never returns.
 #[tokio::test]
 async fn caps() {
-    let caps = Capabilities { okta: Some(FakeOkta::hanging()), ..Capabilities::none() };
+    let caps = Capabilities { okta: Some(Arc::new(FakeOkta::hanging())), ..Capabilities::none() };
     let deadline = Duration::from_millis(300);
     let mut req = caps_call(json!({ "op": "get-user", "id": "00u1" }), grants(&["okta:okta.users.read"]), caps);
     req.limits.deadline = Some(deadline);

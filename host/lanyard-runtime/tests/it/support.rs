@@ -1,16 +1,13 @@
 //! One runtime (and one compiled-card cache) shared by every test, the cards,
 //! and fake capabilities.
 
-use async_trait::async_trait;
 use lanyard_cards::test_cards;
-pub use lanyard_core::testing::{FakeHttp, FakeMail, FakeTables};
-use lanyard_core::okta::{
-    ApiRequest, ApiResponse, AppLink, Factor, Group, LifecycleOp, LogQuery, OktaApi, OktaWrite, ProfileUpdate, User, UserQuery,
-};
-use lanyard_core::{CallContext, CardError, Grant, Grants, WriteOutcome};
+pub use lanyard_core::testing::{FakeHttp, FakeMail, FakeOkta, FakeTables};
+use lanyard_core::testing::{app, group, user};
+use lanyard_core::{CallContext, CardError, Grant, Grants};
 use lanyard_runtime::{CallOutcome, CallRequest, Capabilities, LoadedCard, Runtime, RuntimeConfig};
-use serde_json::{Map, Value, json};
-use std::collections::{BTreeMap, HashMap};
+use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -79,144 +76,21 @@ pub fn err(out: &CallOutcome) -> &CardError {
     }
 }
 
-pub fn user(id: &str, login: &str) -> User {
-    let mut profile = Map::new();
-    profile.insert("login".into(), json!(login));
-    profile.insert("firstName".into(), json!("Ada"));
-    profile.insert("title".into(), json!("Engineer"));
-    User {
-        id: id.into(),
-        status: "ACTIVE".into(),
-        created: "2024-01-01T00:00:00.000Z".into(),
-        activated: None,
-        status_changed: None,
-        last_login: None,
-        last_updated: "2024-01-01T00:00:00.000Z".into(),
-        password_changed: None,
-        profile,
-    }
-}
-
-/// An Okta org of users that records every write. With `hang`, every call
-/// waits forever (a remote that never answers).
-#[derive(Default)]
-pub struct FakeOkta {
-    pub users: Mutex<BTreeMap<String, User>>,
-    pub writes: Mutex<Vec<String>>,
-    pub hang: bool,
-}
-
-impl FakeOkta {
-    pub fn with_user(u: User) -> Arc<Self> {
-        let okta = FakeOkta::default();
-        okta.users.lock().unwrap().insert(u.id.clone(), u);
-        Arc::new(okta)
-    }
-
-    pub fn hanging() -> Arc<Self> {
-        Arc::new(FakeOkta {
-            hang: true,
-            ..Default::default()
-        })
-    }
-
-    async fn wait(&self) {
-        if self.hang {
-            std::future::pending::<()>().await;
+/// An org of one user, Ada (`00u1`), a member of `00g2` but not of `00g1`,
+/// and one app, `0oa1`.
+fn okta() -> FakeOkta {
+    let okta = FakeOkta::default();
+    {
+        let mut org = okta.org.lock().unwrap();
+        let ada = user("00u1", "ada@example.com", "ACTIVE", json!({ "firstName": "Ada", "title": "Engineer" }));
+        org.users.insert(ada.id.clone(), ada);
+        for g in [group("00g1", "Engineering", "OKTA_GROUP"), group("00g2", "Contractors", "OKTA_GROUP")] {
+            org.groups.insert(g.id.clone(), g);
         }
+        org.members.insert(("00g2".into(), "00u1".into()));
+        org.apps.insert("0oa1".into(), app("0oa1", "GitHub", "github"));
     }
-
-    fn note(&self, what: String) {
-        self.writes.lock().unwrap().push(what);
-    }
-}
-
-#[async_trait]
-impl OktaApi for FakeOkta {
-    async fn get_user(&self, id: &str) -> Result<User, CardError> {
-        self.wait().await;
-        let users = self.users.lock().unwrap();
-        users
-            .get(id)
-            .or_else(|| users.values().find(|u| u.login() == id))
-            .cloned()
-            .ok_or_else(|| CardError::not_found(format!("user {id} not found")))
-    }
-    async fn list_users(&self, _q: &UserQuery) -> Result<Vec<User>, CardError> {
-        self.wait().await;
-        Ok(self.users.lock().unwrap().values().cloned().collect())
-    }
-    async fn create_user(&self, profile: &Map<String, Value>, _a: bool, _g: &[String]) -> Result<User, CardError> {
-        self.note(format!("create-user {}", Value::Object(profile.clone())));
-        Err(CardError::internal("not in the fake"))
-    }
-    async fn update_profile(&self, id: &str, changes: &Map<String, Value>) -> Result<ProfileUpdate, CardError> {
-        self.note(format!("update-profile {id}"));
-        let mut u = self.get_user(id).await?;
-        u.profile.extend(changes.clone());
-        Ok(ProfileUpdate { outcome: WriteOutcome::Changed, user: u })
-    }
-    async fn get_manager(&self, _id: &str) -> Result<Option<User>, CardError> {
-        Ok(None)
-    }
-    async fn lifecycle(&self, id: &str, op: LifecycleOp) -> Result<WriteOutcome, CardError> {
-        self.note(format!("lifecycle {id} {}", op.as_str()));
-        Ok(WriteOutcome::Changed)
-    }
-    async fn list_user_groups(&self, _id: &str) -> Result<Vec<Group>, CardError> {
-        Ok(vec![])
-    }
-    async fn find_group(&self, _name: &str) -> Result<Option<Group>, CardError> {
-        Ok(None)
-    }
-    async fn add_to_group(&self, g: &str, u: &str) -> Result<WriteOutcome, CardError> {
-        self.note(format!("add-to-group {g} {u}"));
-        Ok(WriteOutcome::Changed)
-    }
-    async fn remove_from_group(&self, g: &str, u: &str) -> Result<WriteOutcome, CardError> {
-        self.note(format!("remove-from-group {g} {u}"));
-        Ok(WriteOutcome::Changed)
-    }
-    async fn clear_sessions(&self, u: &str, _t: bool) -> Result<(), CardError> {
-        self.note(format!("clear-sessions {u}"));
-        Ok(())
-    }
-    async fn list_factors(&self, _u: &str) -> Result<Vec<Factor>, CardError> {
-        Ok(vec![])
-    }
-    async fn list_app_links(&self, _u: &str) -> Result<Vec<AppLink>, CardError> {
-        Ok(vec![])
-    }
-    async fn query_logs(&self, _q: &LogQuery) -> Result<Vec<Value>, CardError> {
-        Ok(vec![])
-    }
-    async fn api_call(&self, request: &ApiRequest) -> Result<ApiResponse, CardError> {
-        if request.method != "GET" {
-            self.note(format!("api-call {} {}", request.method, request.path));
-        }
-        Ok(ApiResponse { status: 200, body: serde_json::json!({ "path": request.path }), next: None })
-    }
-    async fn write(&self, write: &OktaWrite) -> Result<WriteOutcome, CardError> {
-        match write {
-            OktaWrite::Lifecycle { user_id, op } => self.lifecycle(user_id, *op).await,
-            OktaWrite::AddToGroup { group_id, user_id } => self.add_to_group(group_id, user_id).await,
-            OktaWrite::RemoveFromGroup { group_id, user_id } => self.remove_from_group(group_id, user_id).await,
-            other => {
-                self.note(other.operation());
-                Ok(WriteOutcome::Changed)
-            }
-        }
-    }
-    /// Reads the user: deactivating a deactivated user changes nothing;
-    /// everything else would change something.
-    async fn plan(&self, write: &OktaWrite) -> Result<WriteOutcome, CardError> {
-        if let OktaWrite::Lifecycle { user_id, op: LifecycleOp::Deactivate } = write
-            && self.get_user(user_id).await?.status == "DEPROVISIONED"
-        {
-            return Ok(WriteOutcome::Unchanged);
-        }
-        Ok(WriteOutcome::Changed)
-    }
+    okta
 }
 
 pub struct Fakes {
@@ -229,7 +103,7 @@ pub struct Fakes {
 impl Fakes {
     pub fn new() -> Self {
         Fakes {
-            okta: FakeOkta::with_user(user("00u1", "ada@example.com")),
+            okta: Arc::new(okta()),
             http: Arc::new(FakeHttp::echoing()),
             tables: Arc::default(),
             mail: Arc::default(),
