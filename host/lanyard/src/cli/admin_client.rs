@@ -128,6 +128,12 @@ impl AdminClient {
         self.call(Method::GET, &["runs"], &q, Body::None).await
     }
 
+    /// `POST /api/v1/flows/{name}/run`: start a run of `name` now, as
+    /// "Run now" does (a schedule flow sees a fire at now).
+    pub(crate) async fn run_flow(&self, name: &str) -> anyhow::Result<wire::RunStarted> {
+        self.call(Method::POST, &["flows", name, "run"], &[], Body::None).await
+    }
+
     /// `GET /api/v1/runs/{id}`: one run, its steps and its trace.
     pub(crate) async fn run(&self, id: &str) -> anyhow::Result<wire::RunDetail> {
         self.call(Method::GET, &["runs", id], &[], Body::None).await

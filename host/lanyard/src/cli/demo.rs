@@ -31,6 +31,7 @@
 
 mod saas;
 
+use super::admin_client::{AdminClient, Reached};
 use super::toml_text::toml_string;
 use anyhow::{Context as _, bail};
 use lanyard_sandbox::daemon_config::{Services, services_toml};
@@ -292,7 +293,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         base: base.clone(),
         admin_token: admin_token.clone(),
         printed,
-        http: reqwest::Client::new(),
+        api: AdminClient::new(&base, &admin_token, Reached::AtUrl, None)?,
     };
     let mut stopped_early = false;
     if !args.no_events {
@@ -334,7 +335,8 @@ struct Demo {
     admin_token: String,
     /// How many finished runs the printer has printed.
     printed: watch::Receiver<usize>,
-    http: reqwest::Client,
+    /// The admin API, as the CLI's commands reach it.
+    api: AdminClient,
 }
 
 fn prof<'a>(u: &'a User, key: &str) -> &'a str {
@@ -462,19 +464,7 @@ impl Demo {
             "MFA enrollment reminder",
             "the daily 09:00 New York sweep, run now through the admin API (POST /api/v1/flows/{name}/run)",
         );
-        let url = format!("{}/api/v1/flows/{}/run", self.base, encode_segment(MFA_FLOW));
-        let answer = self
-            .http
-            .post(&url)
-            .bearer_auth(&self.admin_token)
-            .send()
-            .await
-            .context("calling the admin API")?;
-        let status = answer.status();
-        let body: Value = answer.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            bail!("the admin API answered {status} to run the MFA sweep: {body}");
-        }
+        self.api.run_flow(MFA_FLOW).await.context("running the MFA sweep through the admin API")?;
         self.settle().await?;
 
         let runs = self.all_runs().await?;
