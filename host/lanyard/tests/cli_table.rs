@@ -7,39 +7,10 @@ mod support;
 
 use serde_json::{Value, json};
 use std::path::Path;
-use std::process::Command;
-use support::{Daemon, Setup};
+use support::{Daemon, Setup, free_port, lanyard};
 
 const ADMIN: &str = "admin-secret-tables";
-const FLOW: &str = "name: echo\ndescription: Says what it is given.\ntrigger: manual\nsteps:\n  - card: lanyard.echo\n    with: { said: hi }\n";
-
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn lanyard(dir: &Path, args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_lanyard"))
-        .current_dir(dir)
-        .args(args)
-        .env_remove("LANYARD_LOG")
-        .env_remove("LANYARD_DATA_DIR")
-        .env_remove("LANYARD_CONFIG")
-        .output()
-        .expect("run lanyard");
-    Out { code: out.status.code(), stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
-}
-
-impl std::fmt::Display for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {:?}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+const FLOW: &str = "name: echo\ndescription: Says what it is given.\ntrigger: manual\nsteps:\n  - card: lanyard.echo\n    with: { message: hi }\n";
 
 #[test]
 fn table_commands_go_through_the_daemon_while_it_runs() {

@@ -260,3 +260,40 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (if m <= 2 { era * 400 + yoe + 1 } else { era * 400 + yoe }, m, d)
 }
+
+/// What a `lanyard` command did.
+#[allow(dead_code)]
+pub struct Out {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Display for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {:?}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+/// `lanyard args...` in `dir`, with none of the environment that would
+/// point it elsewhere.
+#[allow(dead_code)]
+pub fn lanyard(dir: &Path, args: &[&str]) -> Out {
+    let out = Command::new(env!("CARGO_BIN_EXE_lanyard"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("LANYARD_LOG")
+        .env_remove("LANYARD_DATA_DIR")
+        .env_remove("LANYARD_CONFIG")
+        .env_remove("LANYARD_URL")
+        .env_remove("LANYARD_ADMIN_TOKEN")
+        .output()
+        .expect("run lanyard");
+    Out { code: out.status.code(), stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
+}
+
+/// A port nothing listens on (for a config that names where to serve).
+#[allow(dead_code)]
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
