@@ -193,7 +193,7 @@ pub fn parse_size(text: &str) -> Result<u64, UnitError> {
 /// The shortest exact text of a size: `64MiB`, `512KiB`, `1000`.
 pub fn format_size(bytes: u64) -> String {
     for (unit, per) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
-        if bytes >= per && bytes % per == 0 {
+        if bytes >= per && bytes.is_multiple_of(per) {
             return format!("{}{unit}", bytes / per);
         }
     }
