@@ -29,7 +29,8 @@ pub struct ErrorAnswer {
 }
 
 /// What went wrong: a code for programs, a message for people, and what a
-/// route adds (the registry: `detail`, `problems`, `flows`).
+/// route adds (the registry: `detail`, `problems`, `flows`; a refused flow
+/// write or reload: `diagnostics`, `rendered`, `current`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub code: String,
@@ -41,11 +42,29 @@ pub struct ErrorBody {
     /// The flows that use a card that cannot be removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flows: Option<Vec<String>>,
+    /// Why flows were refused (`POST /api/v1/admin/reload`, a flow write).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnostics: Option<Vec<Diagnostic>>,
+    /// Those diagnostics rendered for people, with source lines (a reload).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendered: Option<String>,
+    /// The file as it is now, when it changed since the writer read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<FlowText>,
 }
 
 impl ErrorBody {
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> ErrorBody {
-        ErrorBody { code: code.into(), message: message.into(), detail: None, problems: None, flows: None }
+        ErrorBody {
+            code: code.into(),
+            message: message.into(),
+            detail: None,
+            problems: None,
+            flows: None,
+            diagnostics: None,
+            rendered: None,
+            current: None,
+        }
     }
 }
 
@@ -107,6 +126,30 @@ pub struct RunStarted {
     pub run_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<Run>,
+}
+
+/// `POST /api/v1/runs/{id}/rerun`: the new run, queued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rerun {
+    pub run_id: String,
+    pub dry_run: bool,
+}
+
+/// `POST /api/v1/runs/{id}/cancel`: what cancelling did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cancelled {
+    pub run_id: String,
+    pub cancelled: CancelOutcome,
+}
+
+/// What cancelling a run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelOutcome {
+    /// It was waiting and will not run.
+    Dequeued,
+    /// It was running and has been stopped.
+    Stopped,
 }
 
 /// One run of a flow.
@@ -279,11 +322,23 @@ impl From<history::StepRecord> for Step {
             started,
             duration_ms,
             fuel_used,
-            logs: logs.into_iter().map(|l| LogLine { level: l.level, message: l.message, fields: l.fields }).collect(),
-            effects: effects.into_iter().map(|e| Effect { capability: e.capability, operation: e.operation, args: e.args }).collect(),
+            logs: logs.into_iter().map(Into::into).collect(),
+            effects: effects.into_iter().map(Into::into).collect(),
             seq,
             withheld,
         }
+    }
+}
+
+impl From<history::LogLine> for LogLine {
+    fn from(l: history::LogLine) -> LogLine {
+        LogLine { level: l.level, message: l.message, fields: l.fields }
+    }
+}
+
+impl From<history::Effect> for Effect {
+    fn from(e: history::Effect) -> Effect {
+        Effect { capability: e.capability, operation: e.operation, args: e.args }
     }
 }
 
@@ -311,6 +366,37 @@ impl From<Step> for history::StepRecord {
 }
 
 // -- flows --------------------------------------------------------------------------
+
+/// `GET /api/v1/flows`: the loaded flows, the last reload, and why the
+/// numbers are missing when the store could not say.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowList {
+    pub flows: Vec<ListedFlow>,
+    pub status: ReloadStatus,
+    pub stats_error: Option<String>,
+}
+
+/// The last reload (`GET /api/v1/flows`, `status`; `POST /api/v1/admin/reload`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReloadStatus {
+    pub generation: u64,
+    pub loaded_at: DateTime<Utc>,
+    /// Flows loaded.
+    pub flows: u64,
+    /// The last reload that failed, if it is more recent than the last success.
+    pub last_error: Option<LoadError>,
+}
+
+/// A reload that failed; the flows loaded before stayed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadError {
+    pub at: DateTime<Utc>,
+    /// One line.
+    pub message: String,
+    pub diagnostics: Vec<Diagnostic>,
+    /// The diagnostics rendered for people (with source lines).
+    pub rendered: String,
+}
 
 /// A loaded flow in `GET /api/v1/flows` (`flows`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -515,6 +601,85 @@ pub struct AuditEntry {
     pub note: Option<String>,
     /// What changed ("added step notify; turned off").
     pub summary: String,
+}
+
+/// `GET /api/v1/flows/{name}`: a flow's file as it is on disk, what
+/// validation says of it, and its outline (`ETag` header too).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlowFile {
+    pub name: String,
+    /// Relative to the flows folder.
+    pub file: String,
+    pub source: String,
+    pub etag: String,
+    pub enabled: bool,
+    pub diagnostics: Vec<Diagnostic>,
+    /// `null` when the file does not compile. See [`Outline`].
+    pub outline: Option<Outline>,
+}
+
+/// `POST /api/v1/flows/check`: a draft checked as a reload would check it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlowCheck {
+    pub ok: bool,
+    pub diagnostics: Vec<Diagnostic>,
+    /// `null` when the draft does not compile. See [`Outline`].
+    pub outline: Option<Outline>,
+}
+
+/// The builder's diagram model of a flow (`lanyard_flow::outline::Outline`),
+/// carried as that crate serializes it: it is the flow crate's own document,
+/// which the console draws as a whole, so it is not restated field by field
+/// here (and `lanyard-core` does not depend on the flow crate).
+pub type Outline = Value;
+
+/// A flow file's text and its etag (`current` in a `changed` refusal).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowText {
+    pub etag: String,
+    pub source: String,
+}
+
+/// One problem in one flow file, as validation reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// A stable kebab-case name of the kind of problem (`unknown-card`);
+    /// `flow-set` for a refusal of the whole set that names no file.
+    pub code: String,
+    pub file: String,
+    /// Where it is (0:0 for the whole file); none for `flow-set`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
+    pub message: String,
+    /// The step it concerns: `steps[2] (id: sessions) > on_error[0]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// How to fix it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A range in a file; `end` is exclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    pub start: Pos,
+    pub end: Pos,
+}
+
+/// A place in a file: 1-based line, 1-based column in characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pos {
+    pub line: u32,
+    pub col: u32,
 }
 
 // -- tables -------------------------------------------------------------------------
@@ -762,6 +927,241 @@ pub struct Published {
     pub load_ms: u64,
     /// Whether the compiled code was already in the cache.
     pub compiled_before: bool,
+}
+
+// -- testing from the builder ------------------------------------------------------
+
+/// `POST /api/v1/flows/test`, `POST /api/v1/flows/{name}/replay`: 422, a
+/// draft that cannot run. Its diagnostics are beside the error object, not
+/// in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvalidDraft {
+    pub error: ErrorBody,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// `POST /api/v1/flows/test`: 202, a real run still going when the test
+/// stopped waiting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestRunGoing {
+    pub run_id: String,
+    pub recorded: bool,
+    /// Where to follow it, in words.
+    pub message: String,
+}
+
+/// `POST /api/v1/flows/{name}/replay`: the flow's last real runs, each
+/// dry-run through the edited text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Replay {
+    pub flow: String,
+    pub runs: Vec<Replayed>,
+}
+
+/// One past run, how it went, and how the edited flow would go on its event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Replayed {
+    pub run_id: String,
+    pub created: DateTime<Utc>,
+    /// Whom or what its event is about, in a line.
+    pub event_summary: String,
+    pub before: RunOutcome,
+    /// `null` when the edited flow was not run on it (out of time, or it
+    /// could not run: `differences` says).
+    pub after: Option<RunOutcome>,
+    /// What the dry run would have written.
+    pub effects: Vec<Effect>,
+    pub differs: bool,
+    /// What differs, in words.
+    pub differences: Vec<String>,
+}
+
+/// How one run went: its status and each step's (by path, iterations apart).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunOutcome {
+    pub status: RunStatus,
+    /// `succeeded` or `failed`, by step path.
+    pub steps: std::collections::BTreeMap<String, String>,
+}
+
+/// `POST /api/v1/cards/{name}/test`: one call of one card, scrubbed as the
+/// history is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CardTest {
+    /// `name@version`, as resolved.
+    pub card: Option<String>,
+    pub ok: bool,
+    pub output: Option<Value>,
+    pub error: Option<Failure>,
+    pub logs: Vec<LogLine>,
+    pub effects: Vec<Effect>,
+    pub fuel_used: u64,
+    pub duration_ms: u64,
+    pub dry_run: bool,
+}
+
+/// `GET /api/v1/okta/event-types/{type}/sample`: an event to prefill a test.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventSample {
+    pub event_type: String,
+    /// `org` (the org's latest) or `generated`.
+    pub source: String,
+    pub event: Value,
+}
+
+// -- the builder's reference -------------------------------------------------------
+
+/// `GET /api/v1/okta/event-types`: every type Event Hooks deliver.
+/// (`GET /api/v1/okta/event-schema` answers the LogEvent JSON Schema itself,
+/// `crate::event_catalog::log_event_schema`: the document is the content.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventTypes {
+    pub event_types: Vec<EventType>,
+}
+
+/// One Okta event type in people's words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventType {
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    /// `When a user is deactivated in Okta`.
+    pub words: String,
+}
+
+impl From<&crate::event_catalog::EventTypeInfo> for EventType {
+    fn from(e: &crate::event_catalog::EventTypeInfo) -> EventType {
+        EventType {
+            event_type: e.event_type.clone(),
+            name: e.name.clone(),
+            description: e.description.clone(),
+            category: e.category.clone(),
+            words: e.words.clone(),
+        }
+    }
+}
+
+/// `GET /api/v1/schedule/preview`: a schedule in words and its next fire times.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchedulePreview {
+    /// `Every weekday at 09:00 (America/New_York)`.
+    pub words: String,
+    /// The next three, RFC 3339, UTC.
+    pub next: Vec<String>,
+}
+
+// -- the flow library --------------------------------------------------------------
+
+/// `GET /api/v1/library`: the ready-made flows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LibraryList {
+    pub flows: Vec<LibraryFlow>,
+}
+
+/// `GET /api/v1/library/{id}`: a library flow with its text and outline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LibraryFlowDetail {
+    #[serde(flatten)]
+    pub flow: LibraryFlow,
+    /// The file's text (`enabled: false` in it).
+    pub source: String,
+    /// `null` when it does not compile here. See [`Outline`].
+    pub outline: Option<Outline>,
+}
+
+/// What the console shows of one library flow.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LibraryFlow {
+    /// Its file name without `.yaml`.
+    pub id: String,
+    pub file: String,
+    pub name: String,
+    pub description: String,
+    /// The description's first paragraph.
+    pub summary: String,
+    pub trigger: LibraryTrigger,
+    /// The cards its steps call, sorted.
+    pub cards: Vec<String>,
+    pub needs: Needs,
+    /// The `[cards."…"] grants` lines of `lanyard.toml` it needs.
+    pub grants: String,
+    /// A loaded flow has its name: importing again is refused.
+    pub imported: bool,
+    /// Why this daemon could not load it; empty when it can.
+    pub problems: Vec<String>,
+}
+
+/// What starts a library flow, in words.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LibraryTrigger {
+    /// okta, schedule, api, flow or manual.
+    pub kind: String,
+    /// `Every day at 07:00 (America/New_York)`.
+    pub words: String,
+    pub event_types: Vec<String>,
+}
+
+/// What has to be configured before a flow can run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Needs {
+    pub tables: Vec<TableNeed>,
+    pub connections: Vec<String>,
+    pub mail: bool,
+}
+
+/// A table a flow reads or writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableNeed {
+    pub name: String,
+    pub read: bool,
+    pub write: bool,
+}
+
+// -- events and orgs ---------------------------------------------------------------
+
+/// `GET /api/v1/events/rejected`: the events refused at intake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejections {
+    /// Refused since the daemon started.
+    pub total: u64,
+    /// The newest first.
+    pub recent: Vec<RejectedEvent>,
+}
+
+/// An event refused at intake; it is not stored and will not run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedEvent {
+    pub received: DateTime<Utc>,
+    /// `hook`, `poll`, ...
+    pub source: String,
+    /// Its `uuid` and `eventType`, if it has them (cut short).
+    pub uuid: Option<String>,
+    pub event_type: Option<String>,
+    /// Why it was refused (cut short).
+    pub reason: String,
+}
+
+/// `GET /api/v1/okta/orgs`: the Okta orgs, in name order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgList {
+    pub orgs: Vec<Org>,
+}
+
+/// One Okta org.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Org {
+    pub name: String,
+    /// `org` (a real org), `sandbox` (embedded), `events-only`, `injected`.
+    pub kind: String,
+    /// Where its API is, when it has one.
+    pub url: Option<String>,
+    /// The org triggers and steps use when they name none.
+    pub default: bool,
+    /// The path its Event Hook delivers to, when a hook secret is set.
+    pub hook_path: Option<String>,
+    pub self_actor_ids: Vec<String>,
 }
 
 #[cfg(test)]
@@ -1102,6 +1502,241 @@ mod tests {
             }] }),
         );
         assert_eq!(serde_json::to_value(CardSource::Registry).unwrap(), json!("registry"));
+    }
+
+    fn diagnostic() -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Error,
+            code: "unknown-card".into(),
+            file: "f.yaml".into(),
+            span: Some(Span { start: Pos { line: 3, col: 5 }, end: Pos { line: 3, col: 9 } }),
+            message: "no card `x`".into(),
+            step: Some("steps[0]".into()),
+            help: None,
+        }
+    }
+
+    fn diagnostic_json() -> Value {
+        json!({
+            "severity": "error", "code": "unknown-card", "file": "f.yaml",
+            "span": { "start": { "line": 3, "col": 5 }, "end": { "line": 3, "col": 9 } },
+            "message": "no card `x`", "step": "steps[0]"
+        })
+    }
+
+    #[test]
+    fn flow_list_and_reloads() {
+        let t = at("2026-12-01T09:00:00Z");
+        let failed = LoadError { at: t, message: "1 error".into(), diagnostics: vec![diagnostic()], rendered: "f.yaml:3:5: error".into() };
+        let failed_json = json!({ "at": "2026-12-01T09:00:00Z", "message": "1 error", "diagnostics": [diagnostic_json()], "rendered": "f.yaml:3:5: error" });
+        let status = ReloadStatus { generation: 4, loaded_at: t, flows: 2, last_error: None };
+        pinned(&status, json!({ "generation": 4, "loaded_at": "2026-12-01T09:00:00Z", "flows": 2, "last_error": null }));
+        pinned(
+            &ReloadStatus { last_error: Some(failed.clone()), ..status.clone() },
+            json!({ "generation": 4, "loaded_at": "2026-12-01T09:00:00Z", "flows": 2, "last_error": failed_json }),
+        );
+        assert_eq!(
+            serde_json::to_value(FlowList { flows: vec![], status, stats_error: Some("store busy".into()) }).unwrap(),
+            json!({
+                "flows": [],
+                "status": { "generation": 4, "loaded_at": "2026-12-01T09:00:00Z", "flows": 2, "last_error": null },
+                "stats_error": "store busy"
+            })
+        );
+        // `POST /api/v1/admin/reload`, refused: 422.
+        let error = ErrorBody { diagnostics: Some(failed.diagnostics), rendered: Some(failed.rendered), ..ErrorBody::new("invalid_flows", failed.message) };
+        pinned(
+            &ErrorAnswer { error },
+            json!({ "error": { "code": "invalid_flows", "message": "1 error", "diagnostics": [diagnostic_json()], "rendered": "f.yaml:3:5: error" } }),
+        );
+    }
+
+    #[test]
+    fn run_actions() {
+        pinned(&Rerun { run_id: "01K".into(), dry_run: true }, json!({ "run_id": "01K", "dry_run": true }));
+        pinned(&Cancelled { run_id: "01J".into(), cancelled: CancelOutcome::Dequeued }, json!({ "run_id": "01J", "cancelled": "dequeued" }));
+        pinned(&Cancelled { run_id: "01J".into(), cancelled: CancelOutcome::Stopped }, json!({ "run_id": "01J", "cancelled": "stopped" }));
+    }
+
+    #[test]
+    fn flow_checks() {
+        let outline = json!({ "name": "f", "file": "f.yaml", "steps": [] });
+        pinned(
+            &FlowFile {
+                name: "f".into(),
+                file: "f.yaml".into(),
+                source: "name: f".into(),
+                etag: "sha256:e".into(),
+                enabled: false,
+                diagnostics: vec![diagnostic()],
+                outline: Some(outline.clone()),
+            },
+            json!({
+                "name": "f", "file": "f.yaml", "source": "name: f", "etag": "sha256:e", "enabled": false,
+                "diagnostics": [diagnostic_json()], "outline": outline
+            }),
+        );
+        // A refusal of the whole set names no place.
+        let set_wide = Diagnostic { severity: Severity::Error, code: "flow-set".into(), file: String::new(), span: None, message: "two error flows".into(), step: None, help: None };
+        pinned(
+            &FlowCheck { ok: false, diagnostics: vec![set_wide], outline: None },
+            json!({ "ok": false, "diagnostics": [{ "severity": "error", "code": "flow-set", "file": "", "message": "two error flows" }], "outline": null }),
+        );
+        let warning = Diagnostic { severity: Severity::Warning, help: Some("add `id`".into()), step: None, ..diagnostic() };
+        assert_eq!(serde_json::to_value(&warning).unwrap()["severity"], json!("warning"));
+        assert_eq!(serde_json::to_value(&warning).unwrap()["help"], json!("add `id`"));
+
+        let changed = ErrorBody { current: Some(FlowText { etag: "sha256:e".into(), source: "name: f".into() }), ..ErrorBody::new("changed", "the file changed") };
+        pinned(
+            &ErrorAnswer { error: changed },
+            json!({ "error": { "code": "changed", "message": "the file changed", "current": { "etag": "sha256:e", "source": "name: f" } } }),
+        );
+        let invalid = ErrorBody { diagnostics: Some(vec![diagnostic()]), ..ErrorBody::new("invalid", "1 error") };
+        pinned(&ErrorAnswer { error: invalid }, json!({ "error": { "code": "invalid", "message": "1 error", "diagnostics": [diagnostic_json()] } }));
+    }
+
+    #[test]
+    fn builder_tests() {
+        pinned(
+            &InvalidDraft { error: ErrorBody::new("invalid", "the flow has an error; fix it to test"), diagnostics: vec![diagnostic()] },
+            json!({ "error": { "code": "invalid", "message": "the flow has an error; fix it to test" }, "diagnostics": [diagnostic_json()] }),
+        );
+        pinned(
+            &TestRunGoing { run_id: "01J".into(), recorded: true, message: "still going".into() },
+            json!({ "run_id": "01J", "recorded": true, "message": "still going" }),
+        );
+        let before = RunOutcome { status: RunStatus::Succeeded, steps: [("notify".to_string(), "succeeded".to_string())].into() };
+        let replayed = |after| Replayed {
+            run_id: "01J".into(),
+            created: at("2026-12-01T09:00:00Z"),
+            event_summary: "jo@acme.com deactivated".into(),
+            before: before.clone(),
+            after,
+            effects: vec![Effect { capability: "http".into(), operation: "POST https://slack.com".into(), args: json!({}) }],
+            differs: false,
+            differences: vec![],
+        };
+        let replayed_json = |after| {
+            json!({
+                "run_id": "01J", "created": "2026-12-01T09:00:00Z", "event_summary": "jo@acme.com deactivated",
+                "before": { "status": "succeeded", "steps": { "notify": "succeeded" } }, "after": after,
+                "effects": [{ "capability": "http", "operation": "POST https://slack.com", "args": {} }],
+                "differs": false, "differences": []
+            })
+        };
+        pinned(
+            &Replay { flow: "offboard".into(), runs: vec![replayed(Some(before.clone())), replayed(None)] },
+            json!({ "flow": "offboard", "runs": [
+                replayed_json(json!({ "status": "succeeded", "steps": { "notify": "succeeded" } })),
+                replayed_json(Value::Null)
+            ] }),
+        );
+        pinned(
+            &CardTest {
+                card: Some("slack.post@1.0.0".into()),
+                ok: false,
+                output: None,
+                error: Some(Failure { kind: ErrorKind::NotFound, message: "gone".into(), step: Some("slack.post".into()), card: None, retryable: false, detail: None }),
+                logs: vec![LogLine { level: "info".into(), message: "sent".into(), fields: None }],
+                effects: vec![],
+                fuel_used: 9,
+                duration_ms: 3,
+                dry_run: true,
+            },
+            json!({
+                "card": "slack.post@1.0.0", "ok": false, "output": null,
+                "error": { "kind": "not-found", "message": "gone", "step": "slack.post", "card": null, "retryable": false },
+                "logs": [{ "level": "info", "message": "sent" }], "effects": [], "fuel_used": 9, "duration_ms": 3, "dry_run": true
+            }),
+        );
+        pinned(
+            &EventSample { event_type: "user.lifecycle.deactivate".into(), source: "generated".into(), event: json!({ "uuid": "u" }) },
+            json!({ "event_type": "user.lifecycle.deactivate", "source": "generated", "event": { "uuid": "u" } }),
+        );
+    }
+
+    #[test]
+    fn builder_reference() {
+        let info = &crate::event_catalog::event_types()[0];
+        let listed = EventTypes { event_types: vec![info.into()] };
+        // The catalog's own serialization and the wire agree on every type.
+        assert_eq!(serde_json::to_value(&listed).unwrap(), json!({ "event_types": [info] }));
+        let all: Vec<EventType> = crate::event_catalog::event_types().iter().map(Into::into).collect();
+        assert_eq!(serde_json::to_value(all).unwrap(), serde_json::to_value(crate::event_catalog::event_types()).unwrap());
+        pinned(
+            &EventType {
+                event_type: "user.lifecycle.deactivate".into(),
+                name: "User deactivated".into(),
+                description: "d".into(),
+                category: "Users".into(),
+                words: "When a user is deactivated in Okta".into(),
+            },
+            json!({ "type": "user.lifecycle.deactivate", "name": "User deactivated", "description": "d", "category": "Users", "words": "When a user is deactivated in Okta" }),
+        );
+        pinned(
+            &SchedulePreview { words: "Every day at 09:00 (UTC)".into(), next: vec!["2026-12-01T09:00:00Z".into()] },
+            json!({ "words": "Every day at 09:00 (UTC)", "next": ["2026-12-01T09:00:00Z"] }),
+        );
+    }
+
+    #[test]
+    fn library() {
+        let flow = LibraryFlow {
+            id: "offboard".into(),
+            file: "offboard.yaml".into(),
+            name: "Offboard".into(),
+            description: "Offboards.\n\nNeeds: a table.".into(),
+            summary: "Offboards.".into(),
+            trigger: LibraryTrigger { kind: "okta".into(), words: "When a user is deactivated in Okta".into(), event_types: vec!["user.lifecycle.deactivate".into()] },
+            cards: vec!["lanyard.tables@1".into()],
+            needs: Needs { tables: vec![TableNeed { name: "people".into(), read: true, write: false }], connections: vec![], mail: true },
+            grants: "[cards.\"lanyard.tables@1\"]".into(),
+            imported: false,
+            problems: vec![],
+        };
+        let flow_json = json!({
+            "id": "offboard", "file": "offboard.yaml", "name": "Offboard", "description": "Offboards.\n\nNeeds: a table.",
+            "summary": "Offboards.",
+            "trigger": { "kind": "okta", "words": "When a user is deactivated in Okta", "event_types": ["user.lifecycle.deactivate"] },
+            "cards": ["lanyard.tables@1"],
+            "needs": { "tables": [{ "name": "people", "read": true, "write": false }], "connections": [], "mail": true },
+            "grants": "[cards.\"lanyard.tables@1\"]", "imported": false, "problems": []
+        });
+        pinned(&LibraryList { flows: vec![flow.clone()] }, json!({ "flows": [flow_json.clone()] }));
+        let mut detail_json = flow_json;
+        detail_json["source"] = json!("name: Offboard");
+        detail_json["outline"] = Value::Null;
+        pinned(&LibraryFlowDetail { flow, source: "name: Offboard".into(), outline: None }, detail_json);
+    }
+
+    #[test]
+    fn events_and_orgs() {
+        pinned(
+            &Rejections {
+                total: 3,
+                recent: vec![RejectedEvent {
+                    received: at("2026-12-01T09:00:00Z"),
+                    source: "hook".into(),
+                    uuid: Some("u-1".into()),
+                    event_type: None,
+                    reason: "too large".into(),
+                }],
+            },
+            json!({ "total": 3, "recent": [{ "received": "2026-12-01T09:00:00Z", "source": "hook", "uuid": "u-1", "event_type": null, "reason": "too large" }] }),
+        );
+        pinned(
+            &OrgList {
+                orgs: vec![Org {
+                    name: "prod".into(),
+                    kind: "org".into(),
+                    url: Some("https://acme.okta.com".into()),
+                    default: true,
+                    hook_path: None,
+                    self_actor_ids: vec!["00u1".into()],
+                }],
+            },
+            json!({ "orgs": [{ "name": "prod", "kind": "org", "url": "https://acme.okta.com", "default": true, "hook_path": null, "self_actor_ids": ["00u1"] }] }),
+        );
     }
 
     #[test]
