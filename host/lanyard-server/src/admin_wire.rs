@@ -152,3 +152,79 @@ impl From<crate::flow_stats::FlowRunStats> for wire::FlowStats {
     }
 }
 
+
+impl From<crate::engine::ReloadStatus> for wire::ReloadStatus {
+    fn from(s: crate::engine::ReloadStatus) -> Self {
+        let crate::engine::ReloadStatus { generation, loaded_at, flows, last_error } = s;
+        wire::ReloadStatus { generation, loaded_at, flows: flows as u64, last_error: last_error.map(Into::into) }
+    }
+}
+
+impl From<crate::flows::LoadError> for wire::LoadError {
+    fn from(e: crate::flows::LoadError) -> Self {
+        let crate::flows::LoadError { at, message, diagnostics, rendered } = e;
+        wire::LoadError { at, message, diagnostics: diagnostics.iter().map(diagnostic).collect(), rendered }
+    }
+}
+
+/// A flow diagnostic, as validation reported it.
+pub(crate) fn diagnostic(d: &lanyard_flow::Diagnostic) -> wire::Diagnostic {
+    use lanyard_flow::diag::{Pos, Severity};
+    let pos = |p: Pos| wire::Pos { line: p.line, col: p.col };
+    wire::Diagnostic {
+        severity: match d.severity {
+            Severity::Error => wire::Severity::Error,
+            Severity::Warning => wire::Severity::Warning,
+        },
+        code: d.code.to_string(),
+        file: d.file.clone(),
+        span: Some(wire::Span { start: pos(d.span.start), end: pos(d.span.end) }),
+        message: d.message.clone(),
+        step: d.step.clone(),
+        help: d.help.clone(),
+    }
+}
+
+/// The builder's diagram model, as the flow crate serializes it
+/// (`wire::Outline` says why it is not restated).
+pub(crate) fn outline(o: &lanyard_flow::outline::Outline) -> wire::Outline {
+    serde_json::to_value(o).unwrap_or_default()
+}
+
+impl From<crate::engine::CancelOutcome> for wire::CancelOutcome {
+    fn from(o: crate::engine::CancelOutcome) -> Self {
+        match o {
+            crate::engine::CancelOutcome::Dequeued => wire::CancelOutcome::Dequeued,
+            crate::engine::CancelOutcome::Stopped => wire::CancelOutcome::Stopped,
+        }
+    }
+}
+
+impl From<crate::intake::Rejections> for wire::Rejections {
+    fn from(r: crate::intake::Rejections) -> Self {
+        let recent = r
+            .recent
+            .into_iter()
+            .map(|e| {
+                let crate::intake::RejectedEvent { received, source, uuid, event_type, reason } = e;
+                wire::RejectedEvent { received, source, uuid, event_type, reason }
+            })
+            .collect();
+        wire::Rejections { total: r.total, recent }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lanyard_flow::diag::{Pos, Span};
+
+    #[test]
+    fn diagnostics_keep_the_flow_crate_json() {
+        let mut d = lanyard_flow::Diagnostic::error("unknown-card", "f.yaml", Span { start: Pos { line: 3, col: 5 }, end: Pos { line: 3, col: 9 } }, "no card");
+        assert_eq!(serde_json::to_value(diagnostic(&d)).unwrap(), serde_json::to_value(&d).unwrap());
+        d.step = Some("steps[0]".into());
+        d.help = Some("publish it".into());
+        assert_eq!(serde_json::to_value(diagnostic(&d)).unwrap(), serde_json::to_value(&d).unwrap());
+    }
+}

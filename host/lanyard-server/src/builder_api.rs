@@ -16,9 +16,9 @@ use crate::engine::Engine;
 use crate::server::{allow, bad_request, json_response, query, query_get, require_admin, ApiError, Resp};
 use http::{Method, Request, StatusCode};
 use hyper::body::Incoming;
+use lanyard_core::admin_api as wire;
 use lanyard_flow::model::Flow;
 use lanyard_flow::outline::{self, Outline};
-use serde_json::json;
 
 /// The longest cron or time zone text the preview reads.
 const MAX_FIELD: usize = 256;
@@ -46,10 +46,11 @@ pub async fn handle(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> R
     }
     require_admin(engine, &req)?;
     match rest {
-        ["okta", "event-types"] => Ok(json_response(
-            StatusCode::OK,
-            &json!({ "event_types": lanyard_core::event_catalog::event_types() }),
-        )),
+        ["okta", "event-types"] => {
+            let event_types = lanyard_core::event_catalog::event_types().iter().map(Into::into).collect();
+            Ok(json_response(StatusCode::OK, &wire::EventTypes { event_types }))
+        }
+        // The LogEvent JSON Schema is the answer itself, not wrapped.
         ["okta", "event-schema"] => Ok(json_response(StatusCode::OK, lanyard_core::event_catalog::log_event_schema())),
         _ => {
             let q = query(&req);
@@ -65,7 +66,7 @@ pub async fn handle(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> R
             let cron = field("cron", "0 9 * * 1-5")?;
             let timezone = field("timezone", "America/New_York")?;
             match outline::schedule_preview(&cron, &timezone, engine.clock().now()) {
-                Ok(p) => Ok(json_response(StatusCode::OK, &json!({ "words": p.words, "next": p.next }))),
+                Ok(p) => Ok(json_response(StatusCode::OK, &wire::SchedulePreview { words: p.words, next: p.next })),
                 Err(reason) => Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_schedule", reason)),
             }
         }

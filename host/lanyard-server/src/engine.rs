@@ -46,7 +46,6 @@ use lanyard_flow::model::Flow;
 use lanyard_flow::SourceFile;
 use lanyard_runtime::{Capabilities, Runtime, RuntimeConfig};
 use lanyard_store::{SharedStore, StoreError, StoreOptions};
-use serde::Serialize;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -112,8 +111,9 @@ pub enum EngineError {
     Other(String),
 }
 
-/// The last reload, as `GET /api/v1/flows` shows it.
-#[derive(Debug, Clone, Serialize)]
+/// The last reload (`GET /api/v1/flows` shows it as
+/// `lanyard_core::admin_api::ReloadStatus`).
+#[derive(Debug, Clone)]
 pub struct ReloadStatus {
     pub generation: u64,
     pub loaded_at: DateTime<Utc>,

@@ -49,7 +49,7 @@ use crate::admin_wire;
 use lanyard_core::admin_api as wire;
 use lanyard_store::{AuditEntry, FlowVersion};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
@@ -114,36 +114,30 @@ pub(crate) async fn handle(engine: &Engine, req: Request<Incoming>, rest: &[&str
 }
 
 /// A refusal, with details beside `code` and `message` in the error object
-/// (`diagnostics`, `current`).
+/// (`diagnostics`, `current`) when it has them.
 struct Refused {
     error: ApiError,
-    details: Vec<(&'static str, Value)>,
+    body: Option<wire::ErrorBody>,
 }
 
 impl From<ApiError> for Refused {
     fn from(error: ApiError) -> Self {
-        Refused { error, details: Vec::new() }
+        Refused { error, body: None }
     }
 }
 
 impl Refused {
-    fn with(error: ApiError, key: &'static str, value: Value) -> Self {
-        Refused {
-            error,
-            details: vec![(key, value)],
-        }
+    /// `error`, its error object filled in by `details`.
+    fn with(error: ApiError, details: impl FnOnce(&mut wire::ErrorBody)) -> Self {
+        let mut body = wire::ErrorBody::new(error.code, error.message.clone());
+        details(&mut body);
+        Refused { error, body: Some(body) }
     }
 
     fn into_result(self) -> Result<Resp, ApiError> {
-        if self.details.is_empty() {
-            return Err(self.error);
-        }
-        let mut error = json!({ "code": self.error.code, "message": self.error.message });
-        for (k, v) in self.details {
-            error[k] = v;
-        }
+        let Some(body) = self.body else { return Err(self.error) };
         tracing::debug!(status = self.error.status.as_u16(), code = self.error.code, error = %self.error.message, "flow write refused");
-        Ok(json_response(self.error.status, &json!({ "error": error })))
+        Ok(json_response(self.error.status, &wire::ErrorAnswer { error: body }))
     }
 }
 
@@ -449,15 +443,15 @@ async fn show(engine: &Engine, name: &str) -> Result<Resp, Refused> {
             (check.flow.or_else(|| target.flow.clone()), diagnostics)
         }
     };
-    let body = json!({
-        "name": name,
-        "file": target.rel,
-        "source": source,
-        "etag": etag,
-        "enabled": target.flow.as_ref().is_none_or(|f| f.enabled),
-        "diagnostics": diagnostics,
-        "outline": flow.as_ref().map(|f| crate::builder_api::outline_of(engine, f)),
-    });
+    let body = wire::FlowFile {
+        name: name.to_string(),
+        file: target.rel.clone(),
+        source,
+        etag: etag.clone(),
+        enabled: target.flow.as_ref().is_none_or(|f| f.enabled),
+        diagnostics: diagnostics.iter().map(admin_wire::diagnostic).collect(),
+        outline: flow.as_ref().map(|f| admin_wire::outline(&crate::builder_api::outline_of(engine, f))),
+    };
     Ok(with_etag(json_response(StatusCode::OK, &body), &etag))
 }
 
@@ -470,17 +464,26 @@ async fn check(engine: &Engine, body: CheckBody) -> Result<Resp, Refused> {
     let target = Target::new_file(engine, &rel)?;
     let check = engine.check_flows_with(SourceFile::new(target.path.display().to_string(), body.source)).await;
     let ok = check.refused.is_none();
-    let outline = check.flow.as_ref().map(|f| crate::builder_api::outline_of(engine, f));
-    Ok(json_response(StatusCode::OK, &json!({ "ok": ok, "diagnostics": all_diagnostics(&check), "outline": outline })))
+    let outline = check.flow.as_ref().map(|f| admin_wire::outline(&crate::builder_api::outline_of(engine, f)));
+    Ok(json_response(StatusCode::OK, &wire::FlowCheck { ok, diagnostics: all_diagnostics(&check), outline }))
 }
 
-/// The diagnostics of a check; a refusal with none (a set-wide rule) as one.
-fn all_diagnostics(check: &DraftCheck) -> Vec<Value> {
-    let mut out: Vec<Value> = check.diagnostics.iter().map(|d| serde_json::to_value(d).unwrap_or(Value::Null)).collect();
-    if let Some(r) = &check.refused {
-        if r.diagnostics.is_empty() {
-            out.push(json!({ "severity": "error", "code": "flow-set", "file": "", "message": r.message }));
-        }
+/// The diagnostics of a check; a refusal with none (a set-wide rule) as one,
+/// which has no place.
+fn all_diagnostics(check: &DraftCheck) -> Vec<wire::Diagnostic> {
+    let mut out: Vec<wire::Diagnostic> = check.diagnostics.iter().map(admin_wire::diagnostic).collect();
+    if let Some(r) = &check.refused
+        && r.diagnostics.is_empty()
+    {
+        out.push(wire::Diagnostic {
+            severity: wire::Severity::Error,
+            code: "flow-set".into(),
+            file: String::new(),
+            span: None,
+            message: r.message.clone(),
+            step: None,
+            help: None,
+        });
     }
     out
 }
@@ -579,8 +582,7 @@ fn changed(current: &str) -> Refused {
             "changed",
             "the file changed since you opened it (another admin, or an edit on disk); reload it and apply your change again",
         ),
-        "current",
-        json!({ "etag": etag_of(current), "source": current }),
+        |body| body.current = Some(wire::FlowText { etag: etag_of(current), source: current.to_string() }),
     )
 }
 
@@ -659,7 +661,7 @@ async fn write_flow(engine: &Engine, target: &Target, w: Write) -> Result<Writte
     let check = engine.check_flows_with(SourceFile::new(file_str.clone(), w.source.clone())).await;
     if let Some(refused) = &check.refused {
         let e = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", refused.message.clone());
-        return Err(Refused::with(e, "diagnostics", Value::Array(all_diagnostics(&check))));
+        return Err(Refused::with(e, |body| body.diagnostics = Some(all_diagnostics(&check))));
     }
     // The new flow, compiled alone against the loaded cards: for its name
     // and the audit's words.

@@ -12,7 +12,6 @@ use chrono::{DateTime, Utc};
 use lanyard_flow::interp::FlowLookup;
 use lanyard_flow::model::{Flow, OktaTrigger, Schedule, Trigger};
 use lanyard_flow::{Diagnostic, Library, SourceFile};
-use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -207,8 +206,8 @@ pub fn is_flow_file(path: &Path) -> bool {
     matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
 }
 
-/// A failed load, as the admin API shows it.
-#[derive(Debug, Clone, Serialize)]
+/// A failed load (the admin API shows it as `lanyard_core::admin_api::LoadError`).
+#[derive(Debug, Clone)]
 pub struct LoadError {
     pub at: DateTime<Utc>,
     /// One line.

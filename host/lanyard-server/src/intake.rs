@@ -38,9 +38,9 @@ pub const RECENT_REJECTED: usize = 100;
 /// The most characters of a refused event's uuid, type or reason kept.
 const MAX_TEXT_CHARS: usize = 256;
 
-/// An event refused at intake, as the admin API shows it
-/// (`GET /api/v1/events/rejected`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// An event refused at intake (the admin API's `GET /api/v1/events/rejected`
+/// shows it as `lanyard_core::admin_api::RejectedEvent`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RejectedEvent {
     pub received: DateTime<Utc>,
     /// `hook`, `poll`, ...
@@ -53,7 +53,7 @@ pub struct RejectedEvent {
 }
 
 /// The refused events [`Intake::rejected`] reports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejections {
     /// Refused since the daemon started.
     pub total: u64,

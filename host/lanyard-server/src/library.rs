@@ -3,7 +3,8 @@
 //! read-only to the console, where an admin reads what each one does and
 //! needs, then imports it.
 //!
-//! Routes (admin token):
+//! Routes (admin token; wire types `lanyard_core::admin_api::LibraryList`
+//! and `LibraryFlowDetail`):
 //! - `GET /api/v1/library` → `{"flows": [LibraryFlow]}`: each flow's `id`
 //!   (its file name without `.yaml`), `file`, `name`, `description`, `summary`
 //!   (the description's first paragraph), `trigger` (`kind`, `words`,
@@ -30,7 +31,7 @@ use lanyard_flow::catalog::CardCatalog;
 use lanyard_flow::expr::Template;
 use lanyard_flow::model::Flow;
 use lanyard_flow::SourceFile;
-use serde::Serialize;
+use lanyard_core::admin_api::{LibraryFlow, LibraryFlowDetail, LibraryList, LibraryTrigger, Needs, TableNeed};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One flow of the library, as embedded.
@@ -74,48 +75,6 @@ pub fn entry(id: &str) -> Option<&'static Entry> {
     FLOWS.iter().find(|e| e.id == id)
 }
 
-/// What the console shows of one library flow.
-#[derive(Debug, Clone, Serialize)]
-pub struct LibraryFlow {
-    pub id: &'static str,
-    pub file: String,
-    pub name: String,
-    pub description: String,
-    pub summary: String,
-    pub trigger: TriggerWords,
-    /// The cards its steps call, sorted.
-    pub cards: Vec<String>,
-    pub needs: Needs,
-    /// The `[cards."…"] grants` lines of `lanyard.toml` it needs.
-    pub grants: String,
-    pub imported: bool,
-    pub problems: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct TriggerWords {
-    /// okta, schedule, api, flow or manual.
-    pub kind: String,
-    /// `Every day at 07:00 (America/New_York)`.
-    pub words: String,
-    pub event_types: Vec<String>,
-}
-
-/// What has to be configured before it can run.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Needs {
-    pub tables: Vec<TableNeed>,
-    pub connections: Vec<String>,
-    pub mail: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TableNeed {
-    pub name: String,
-    pub read: bool,
-    pub write: bool,
-}
-
 /// `GET /api/v1/library` and `GET /api/v1/library/{id}`.
 pub fn is_library_route(rest: &[&str]) -> bool {
     matches!(rest, ["library"] | ["library", _])
@@ -134,7 +93,7 @@ pub async fn handle(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> R
     match rest {
         ["library"] => {
             let flows: Vec<LibraryFlow> = FLOWS.iter().map(|e| describe(e, cards.as_ref(), now, &loaded).0).collect();
-            Ok(json_response(StatusCode::OK, &serde_json::json!({ "flows": flows })))
+            Ok(json_response(StatusCode::OK, &LibraryList { flows }))
         }
         ["library", id] => {
             let id = decode_segment(id)?;
@@ -145,12 +104,9 @@ pub async fn handle(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> R
             let outline = compiled.map(|f| {
                 let mut o = lanyard_flow::outline(&f, now);
                 o.file = flow.file.clone();
-                o
+                crate::admin_wire::outline(&o)
             });
-            let mut body = serde_json::to_value(&flow).unwrap_or_default();
-            body["source"] = e.source.into();
-            body["outline"] = serde_json::to_value(outline).unwrap_or_default();
-            Ok(json_response(StatusCode::OK, &body))
+            Ok(json_response(StatusCode::OK, &LibraryFlowDetail { flow, source: e.source.to_string(), outline }))
         }
         _ => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such library route")),
     }
@@ -176,7 +132,7 @@ pub fn describe(
         .as_ref()
         .map(|f| {
             let t = lanyard_flow::outline(f, now).trigger;
-            TriggerWords {
+            LibraryTrigger {
                 kind: t.kind.to_string(),
                 words: t.words,
                 event_types: t.event_types,
@@ -186,7 +142,7 @@ pub fn describe(
     let (cards_used, needs, grants) = flow.as_ref().map(|f| needs_of(f)).unwrap_or_default();
     let summary = description.split("\n\n").next().unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
     let out = LibraryFlow {
-        id: e.id,
+        id: e.id.to_string(),
         file,
         imported: loaded(&name),
         name,

@@ -26,7 +26,6 @@ use lanyard_core::{Clock, Redactor, SecretSet};
 #[cfg(feature = "sandbox")]
 use lanyard_sandbox::okta::{RunningSandbox, SandboxConfig, SandboxOrg};
 use lanyard_okta::OktaClient;
-use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, RwLock};
 
@@ -152,21 +151,6 @@ impl Org {
             Err(_) => tracing::warn!(org = %self.name, "Okta did not say in time who the API token belongs to; set self_actor_ids for this org"),
         }
     }
-}
-
-/// An org as the admin API shows it (`GET /api/v1/okta/orgs`).
-#[derive(Debug, Clone, Serialize)]
-pub struct OrgView {
-    pub name: String,
-    /// `org` (a real org), `sandbox` (embedded), `events-only`, `injected`.
-    pub kind: &'static str,
-    /// Where its API is, when it has one.
-    pub url: Option<String>,
-    /// The org triggers and steps use when they name none.
-    pub default: bool,
-    /// The path its Event Hook delivers to, when a hook secret is set.
-    pub hook_path: Option<String>,
-    pub self_actor_ids: Vec<String>,
 }
 
 /// Every running org, in name order.
@@ -321,12 +305,13 @@ impl Orgs {
         }
     }
 
-    pub fn views(&self) -> Vec<OrgView> {
+    /// Every org as the admin API shows it (`GET /api/v1/okta/orgs`).
+    pub fn views(&self) -> Vec<lanyard_core::admin_api::Org> {
         self.orgs
             .iter()
-            .map(|o| OrgView {
+            .map(|o| lanyard_core::admin_api::Org {
                 name: o.name.clone(),
-                kind: o.kind_name(),
+                kind: o.kind_name().to_string(),
                 url: o.client().map(|c| c.base_url().as_str().trim_end_matches('/').to_string()),
                 default: self.default_org().is_some_and(|d| d.name == o.name),
                 hook_path: o.hook_secret.as_ref().map(|_| self.hook_path(&o.name)),
@@ -396,7 +381,7 @@ mod tests {
         assert!(caps.for_step(Some("prod")).unwrap().get_user(&user.id).await.is_err(), "prod does not have preview's user");
 
         let views = orgs.views();
-        assert_eq!(views.iter().map(|v| (v.name.as_str(), v.kind, v.hook_path.as_deref())).collect::<Vec<_>>(), [
+        assert_eq!(views.iter().map(|v| (v.name.as_str(), v.kind.as_str(), v.hook_path.as_deref())).collect::<Vec<_>>(), [
             ("preview", "sandbox", None),
             ("prod", "sandbox", Some("/hooks/okta/prod"))
         ]);

@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use lanyard_core::history::{RunRecord, RunStatus, StepRecord, TriggerInfo};
 use lanyard_flow::model::Flow;
 use lanyard_store::StoreError;
-use serde::Serialize;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -54,8 +53,7 @@ pub enum StartError {
 }
 
 /// What cancelling a run did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CancelOutcome {
     /// It was waiting and will not run.
     Dequeued,

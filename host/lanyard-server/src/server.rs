@@ -20,7 +20,7 @@
 //!   `POST /api/v1/admin/reload`, `GET /api/v1/cards` (each version with its
 //!   `group` and `describe()` schemas), `GET /api/v1/events/rejected`
 //!   (events refused at intake, `crate::intake`), `GET /api/v1/okta/orgs`
-//!   (the Okta orgs, `crate::orgs::OrgView`), `GET /api/v1/tables`,
+//!   (the Okta orgs), `GET /api/v1/tables`,
 //!   `GET /api/v1/tables/{table}/rows?prefix=&limit=`,
 //!   `GET|PUT|DELETE /api/v1/tables/{table}/rows/{key}`
 //! - testing from the builder (admin token; `crate::test_api`): `POST /api/v1/flows/test`,
@@ -980,10 +980,10 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                 .start_run(&old.flow, TriggerInfo::Rerun { of: old.id.clone() }, old.input, opts)
                 .await
                 .map_err(start_error)?;
-            Ok(json_response(StatusCode::ACCEPTED, &json!({ "run_id": started.run_id, "dry_run": dry_run })))
+            Ok(json_response(StatusCode::ACCEPTED, &wire::Rerun { run_id: started.run_id, dry_run }))
         }
         Route::Cancel(id) => match engine.cancel_run(&id).await {
-            Ok(o) => Ok(json_response(StatusCode::OK, &json!({ "run_id": id, "cancelled": o }))),
+            Ok(o) => Ok(json_response(StatusCode::OK, &wire::Cancelled { run_id: id, cancelled: o.into() })),
             Err(CancelError::NotFound(m)) => Err(not_found(format!("run {m} not found"))),
             Err(e @ CancelError::Finished(..)) => Err(ApiError::new(StatusCode::CONFLICT, "finished", e.to_string())),
             Err(CancelError::Store(e)) => Err(store_error(e)),
@@ -1012,10 +1012,7 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                     error_flow: engine.config().error_flow.as_deref() == Some(f.name.as_str()),
                 })
                 .collect();
-            Ok(json_response(
-                StatusCode::OK,
-                &json!({ "flows": flows, "status": engine.reload_status(), "stats_error": stats_error }),
-            ))
+            Ok(json_response(StatusCode::OK, &wire::FlowList { flows, status: engine.reload_status().into(), stats_error }))
         }
         Route::RunNow(name) => {
             let q = query(&req);
@@ -1047,21 +1044,20 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
             }
         }
         Route::Reload => match engine.reload().await {
-            Ok(status) => Ok(json_response(StatusCode::OK, &status)),
-            Err(e) => Ok(json_response(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &json!({ "error": { "code": "invalid_flows", "message": e.0.message, "diagnostics": e.0.diagnostics, "rendered": e.0.rendered } }),
-            )),
+            Ok(status) => Ok(json_response(StatusCode::OK, &wire::ReloadStatus::from(status))),
+            Err(e) => {
+                let e = wire::LoadError::from(e.0);
+                let error = wire::ErrorBody { diagnostics: Some(e.diagnostics), rendered: Some(e.rendered), ..wire::ErrorBody::new("invalid_flows", e.message) };
+                Ok(json_response(StatusCode::UNPROCESSABLE_ENTITY, &wire::ErrorAnswer { error }))
+            }
         },
         Route::Cards => {
             let set = engine.flows();
             let cards = set.cards().listing(set.flows()).into_iter().map(Into::into).collect();
             Ok(json_response(StatusCode::OK, &wire::CardList { cards }))
         }
-        // `crate::intake::Rejections`: `{ "total", "recent": [{ "received",
-        // "source", "uuid", "event_type", "reason" }] }`, newest first.
-        Route::Rejected => Ok(json_response(StatusCode::OK, &engine.intake().rejected())),
-        Route::Orgs => Ok(json_response(StatusCode::OK, &json!({ "orgs": engine.orgs().views() }))),
+        Route::Rejected => Ok(json_response(StatusCode::OK, &wire::Rejections::from(engine.intake().rejected()))),
+        Route::Orgs => Ok(json_response(StatusCode::OK, &wire::OrgList { orgs: engine.orgs().views() })),
         Route::Tables => {
             let tables = store.list_tables().await.map_err(store_error)?;
             Ok(json_response(StatusCode::OK, &wire::TableList { tables: tables.into_iter().map(admin_wire::table).collect() }))

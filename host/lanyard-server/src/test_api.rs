@@ -36,7 +36,7 @@ use lanyard_flow::interp::{CardCall, FlowLookup, Journal, JournalError, MemoryJo
 use lanyard_flow::model::{CardRef, Flow, LimitOverrides};
 use lanyard_flow::{run_flow, Diagnostic, Env, RunLimits, RunStart, SourceFile};
 use lanyard_store::RunFilter;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -186,10 +186,8 @@ async fn compile_draft(engine: &Engine, source: String, file: Option<String>) ->
     } else {
         errors
     };
-    Ok(Err(json_response(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &json!({ "error": { "code": "invalid", "message": message }, "diagnostics": shown }),
-    )))
+    let invalid = wire::InvalidDraft { error: wire::ErrorBody::new("invalid", message), diagnostics: shown.into_iter().map(crate::admin_wire::diagnostic).collect() };
+    Ok(Err(json_response(StatusCode::UNPROCESSABLE_ENTITY, &invalid)))
 }
 
 /// A journal kept in memory for a dry run, scrubbed as the store's is.
@@ -295,7 +293,7 @@ async fn test_flow(engine: &Engine, body: TestBody) -> Result<Resp, ApiError> {
     let Some(run) = started.outcome else {
         return Ok(json_response(
             StatusCode::ACCEPTED,
-            &json!({ "run_id": started.run_id, "recorded": true, "message": "the run is still going; follow it on the Runs page" }),
+            &wire::TestRunGoing { run_id: started.run_id, recorded: true, message: "the run is still going; follow it on the Runs page".into() },
         ));
     };
     let steps = engine.store().steps(&run.id).await.map_err(|e| internal(e.to_string()))?;
@@ -304,26 +302,6 @@ async fn test_flow(engine: &Engine, body: TestBody) -> Result<Resp, ApiError> {
 }
 
 // -- replay -----------------------------------------------------------------
-
-/// How one run went, step by step (by path, iterations apart).
-#[derive(Serialize)]
-struct Outcome {
-    status: RunStatus,
-    steps: BTreeMap<String, &'static str>,
-}
-
-#[derive(Serialize)]
-struct Replayed {
-    run_id: String,
-    created: DateTime<Utc>,
-    event_summary: String,
-    before: Outcome,
-    after: Option<Outcome>,
-    /// What the dry run would have written.
-    effects: Vec<Value>,
-    differs: bool,
-    differences: Vec<String>,
-}
 
 async fn replay(engine: &Engine, name: &str, body: ReplayBody) -> Result<Resp, ApiError> {
     let count = body.count.unwrap_or(10);
@@ -371,7 +349,7 @@ async fn replay(engine: &Engine, name: &str, body: ReplayBody) -> Result<Resp, A
         let Some(run) = store.get_run(&id).await.map_err(|e| internal(e.to_string()))? else { continue };
         let before_steps = store.steps(&id).await.map_err(|e| internal(e.to_string()))?;
         let before = outcome_of(&run, &before_steps);
-        let mut r = Replayed {
+        let mut r = wire::Replayed {
             run_id: run.id.clone(),
             created: run.created,
             event_summary: event_summary(&run),
@@ -388,7 +366,7 @@ async fn replay(engine: &Engine, name: &str, body: ReplayBody) -> Result<Resp, A
         }
         match run_in_memory(engine, &draft_set, &draft, run.input.clone(), true).await {
             Ok(t) => {
-                r.effects = t.steps.iter().flat_map(|s| s.effects.iter()).filter_map(|e| serde_json::to_value(e).ok()).collect();
+                r.effects = t.steps.iter().flat_map(|s| s.effects.iter().cloned()).map(Into::into).collect();
                 r.differences = differences(&run, &before_steps, &t.run, &t.steps);
                 r.differs = !r.differences.is_empty();
                 r.after = Some(outcome_of(&t.run, &t.steps));
@@ -400,7 +378,7 @@ async fn replay(engine: &Engine, name: &str, body: ReplayBody) -> Result<Resp, A
         }
         runs.push(r);
     }
-    Ok(json_response(StatusCode::OK, &json!({ "flow": name, "runs": runs })))
+    Ok(json_response(StatusCode::OK, &wire::Replay { flow: name.to_string(), runs }))
 }
 
 fn step_status(s: &StepRecord) -> &'static str {
@@ -411,10 +389,11 @@ fn step_status(s: &StepRecord) -> &'static str {
     }
 }
 
-fn outcome_of(run: &RunRecord, steps: &[StepRecord]) -> Outcome {
-    Outcome {
+/// How one run went, step by step (by path, iterations apart).
+fn outcome_of(run: &RunRecord, steps: &[StepRecord]) -> wire::RunOutcome {
+    wire::RunOutcome {
         status: run.status,
-        steps: latest_by_path(steps).into_iter().map(|(p, s)| (p, step_status(s))).collect(),
+        steps: latest_by_path(steps).into_iter().map(|(p, s)| (p, step_status(s).to_string())).collect(),
     }
 }
 
@@ -597,17 +576,17 @@ async fn test_card(engine: &Engine, name: &str, body: CardTestBody) -> Result<Re
     engine.redactor().scrub_step(&mut step);
     Ok(json_response(
         StatusCode::OK,
-        &json!({
-            "card": step.card,
-            "ok": step.error.is_none(),
-            "output": step.output,
-            "error": step.error,
-            "logs": step.logs,
-            "effects": step.effects,
-            "fuel_used": step.fuel_used,
-            "duration_ms": step.duration_ms,
-            "dry_run": body.dry_run,
-        }),
+        &wire::CardTest {
+            ok: step.error.is_none(),
+            card: step.card,
+            output: step.output,
+            error: step.error.map(Into::into),
+            logs: step.logs.into_iter().map(Into::into).collect(),
+            effects: step.effects.into_iter().map(Into::into).collect(),
+            fuel_used: step.fuel_used,
+            duration_ms: step.duration_ms,
+            dry_run: body.dry_run,
+        },
     ))
 }
 
@@ -647,7 +626,7 @@ async fn sample(engine: &Engine, event_type: &str) -> Result<Resp, ApiError> {
         None => ("generated", generated_event(event_type, user.as_ref(), engine.clock().now())),
     };
     engine.redactor().scrub_json(&mut event);
-    Ok(json_response(StatusCode::OK, &json!({ "event_type": event_type, "source": source, "event": event })))
+    Ok(json_response(StatusCode::OK, &wire::EventSample { event_type: event_type.to_string(), source: source.to_string(), event }))
 }
 
 /// A LogEvent of `event_type` as Okta would write it, about `user` when the
