@@ -965,10 +965,10 @@ pub struct Replayed {
     pub created: DateTime<Utc>,
     /// Whom or what its event is about, in a line.
     pub event_summary: String,
-    pub before: RunOutcome,
+    pub before: ReplayOutcome,
     /// `null` when the edited flow was not run on it (out of time, or it
     /// could not run: `differences` says).
-    pub after: Option<RunOutcome>,
+    pub after: Option<ReplayOutcome>,
     /// What the dry run would have written.
     pub effects: Vec<Effect>,
     pub differs: bool,
@@ -978,7 +978,7 @@ pub struct Replayed {
 
 /// How one run went: its status and each step's (by path, iterations apart).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunOutcome {
+pub struct ReplayOutcome {
     pub status: RunStatus,
     /// `succeeded` or `failed`, by step path.
     pub steps: std::collections::BTreeMap<String, String>,
@@ -1605,7 +1605,7 @@ mod tests {
             &TestRunGoing { run_id: "01J".into(), recorded: true, message: "still going".into() },
             json!({ "run_id": "01J", "recorded": true, "message": "still going" }),
         );
-        let before = RunOutcome { status: RunStatus::Succeeded, steps: [("notify".to_string(), "succeeded".to_string())].into() };
+        let before = ReplayOutcome { status: RunStatus::Succeeded, steps: [("notify".to_string(), "succeeded".to_string())].into() };
         let replayed = |after| Replayed {
             run_id: "01J".into(),
             created: at("2026-12-01T09:00:00Z"),

@@ -390,8 +390,8 @@ fn step_status(s: &StepRecord) -> &'static str {
 }
 
 /// How one run went, step by step (by path, iterations apart).
-fn outcome_of(run: &RunRecord, steps: &[StepRecord]) -> wire::RunOutcome {
-    wire::RunOutcome {
+fn outcome_of(run: &RunRecord, steps: &[StepRecord]) -> wire::ReplayOutcome {
+    wire::ReplayOutcome {
         status: run.status,
         steps: latest_by_path(steps).into_iter().map(|(p, s)| (p, step_status(s).to_string())).collect(),
     }
