@@ -404,8 +404,19 @@ impl World {
         self.org.events().len() + self.preview.as_ref().map_or(0, |p| p.events().len())
     }
 
-    /// Every event in the inbox dispatched, and every run ended.
+    /// Every event in the inbox dispatched, and every run ended, seen twice
+    /// 100 ms apart: the store marks an event as being dispatched a moment
+    /// before it writes the event's runs (its crash-safe order), and a look
+    /// inside that moment finds neither the event nor its run.
     async fn quiet(&self) -> bool {
+        if !self.looks_quiet().await {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.looks_quiet().await
+    }
+
+    async fn looks_quiet(&self) -> bool {
         let undispatched = self.engine.store().undispatched(None, 1).await.expect("read the inbox");
         undispatched.is_empty() && self.all_runs().await.iter().all(|r| r.status.is_final())
     }
