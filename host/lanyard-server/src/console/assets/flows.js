@@ -349,6 +349,8 @@ function runNowDialog(ctx) {
       trig = t;
       fill(title, t.kind === 'okta' ? 'Test run of ' : 'Run ', `“${f.name}”`);
       submit.hidden = false;
+      submit.disabled = false;
+      input.readOnly = false;
       cancel.textContent = 'Cancel';
       fill(status);
       form_ = null;
@@ -379,14 +381,24 @@ function runNowDialog(ctx) {
         input.onchange = drawFields;
         drawFields();
         // A real sample (the org's latest such event, or one about a real
-        // user) replaces the placeholder when the daemon has one.
+        // user) replaces the placeholder when the daemon has one; Run waits
+        // for it, so a quick click does not send the placeholder.
+        submit.disabled = true;
+        input.readOnly = true;
+        fill(status, h('p', { class: 'muted' }, 'Fetching a sample event from the org…'));
         get('eventSample', { params: { type }, signal: ctx.signal })
           .then((sample) => {
             if (flow !== f || !el.open) return;
             input.value = JSON.stringify(sample.event, null, 2);
             drawFields();
           })
-          .catch(() => {});
+          .catch(() => {})
+          .finally(() => {
+            if (flow !== f) return;
+            submit.disabled = false;
+            input.readOnly = false;
+            fill(status);
+          });
         formBlock.hidden = false;
         dry.checked = true;
       } else {
