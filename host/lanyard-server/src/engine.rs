@@ -642,12 +642,7 @@ impl Engine {
         loop {
             let now = status.borrow_and_update().clone();
             let writable = now.health == lanyard_store::StoreHealth::Writable;
-            metrics::gauge!(m::STORE_WRITABLE).set(if writable { 1.0 } else { 0.0 });
-            let since = match &now.health {
-                lanyard_store::StoreHealth::Failing { since, .. } => since.timestamp() as f64,
-                lanyard_store::StoreHealth::Writable => 0.0,
-            };
-            metrics::gauge!(m::STORE_FAILING_SINCE).set(since);
+            m::store_health(&now.health);
             if writable && now.epoch != epoch {
                 metrics::counter!(m::STORE_REOPENS).increment(now.epoch.saturating_sub(epoch));
                 epoch = now.epoch;

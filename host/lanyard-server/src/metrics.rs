@@ -80,6 +80,17 @@ pub fn install() -> Option<PrometheusHandle> {
         .clone()
 }
 
+/// Set the store's gauges from its health now. Called as `/metrics` is
+/// scraped, so they always agree with `/readyz`, which reads the same health.
+pub fn store_health(health: &lanyard_store::StoreHealth) {
+    let (writable, since) = match health {
+        lanyard_store::StoreHealth::Writable => (1.0, 0.0),
+        lanyard_store::StoreHealth::Failing { since, .. } => (0.0, since.timestamp() as f64),
+    };
+    metrics::gauge!(STORE_WRITABLE).set(writable);
+    metrics::gauge!(STORE_FAILING_SINCE).set(since);
+}
+
 /// The text `/metrics` serves.
 pub fn render() -> String {
     match install() {

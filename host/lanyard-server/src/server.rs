@@ -483,6 +483,7 @@ async fn route(engine: &Engine, req: Request<Incoming>) -> Result<Resp, ApiError
         },
         ["metrics"] => match m {
             Method::GET => {
+                crate::metrics::store_health(&engine.store().health());
                 let mut r = Response::new(Full::new(Bytes::from(crate::metrics::render())));
                 r.headers_mut()
                     .insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
