@@ -18,8 +18,21 @@
 //! A dedicated thread rather than a tokio task: the flush blocks for the length
 //! of an fsync and must never hold a runtime worker, and the store must work
 //! without a runtime (the CLI's blocking paths, tests).
+//!
+//! A watchdog thread nudges a flush that has waited a second. sled 0.34 can
+//! lose the wake-up of a flush: when a log write fails in one of its paths
+//! (`Log::exit_reservation`, e.g. on a full disk) it records the error but
+//! does not notify the threads waiting for the log to become stable, so a
+//! flush already waiting sleeps for ever — every write waiting on its ticket
+//! hangs, and the store, which joins this thread when it reopens, hangs with
+//! it. Any other flush that starts after the error sees it, wakes every
+//! waiter and fails, so the watchdog starts one (on a thread of its own, since
+//! a nudge begun before the error can be caught the same way, and the next one
+//! must still run). A flush that is merely slow is unharmed: the nudge waits
+//! beside it and both end together.
 
 use crate::error::{Result, StoreError};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -41,15 +54,40 @@ struct Durable {
     failed: Option<(u64, u64, Arc<str>)>,
 }
 
+/// How long a flush waits before the watchdog nudges it, and then how often.
+const STALL: Duration = Duration::from_secs(1);
+
+/// Nudges running at once, at most: each holds a thread and a handle on the
+/// database until sled wakes it.
+const MAX_NUDGES: usize = 4;
+
+#[derive(Debug, Default)]
+struct Watch {
+    /// The flushes under way, by id: when each started.
+    flushing: BTreeMap<u64, Instant>,
+    next: u64,
+    /// Nudges started and not yet returned.
+    nudges: usize,
+    last_nudge: Option<Instant>,
+    /// The watchdog sleeps until a flush starts (otherwise it looks every
+    /// quarter [`STALL`], and a flush need not wake it).
+    idle: bool,
+    stop: bool,
+}
+
 struct Shared {
     tickets: Mutex<Tickets>,
     kick: Condvar,
     durable: watch::Sender<Durable>,
+    watch: Mutex<Watch>,
+    /// Wakes the watchdog when a flush starts, and to stop.
+    watched: Condvar,
 }
 
 pub(crate) struct GroupCommit {
     shared: Arc<Shared>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    watchdog: Mutex<Option<JoinHandle<()>>>,
     /// `false` only for measuring what group commit buys: every sync is its own flush.
     enabled: bool,
     db: sled::Db,
@@ -62,28 +100,35 @@ impl GroupCommit {
             tickets: Mutex::new(Tickets::default()),
             kick: Condvar::new(),
             durable,
+            watch: Mutex::new(Watch::default()),
+            watched: Condvar::new(),
         });
-        let thread = if enabled {
-            let shared = shared.clone();
-            let db = db.clone();
-            Some(
-                std::thread::Builder::new()
-                    .name("lanyard-store-flush".into())
-                    .spawn(move || flusher(&shared, &db, interval))
-                    .map_err(|e| StoreError::Io {
-                        context: "cannot start the store's flush thread".into(),
-                        source: e,
-                    })?,
-            )
-        } else {
-            None
+        let spawn = |name: &str, what: &str, body: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(body)
+                .map_err(|e| StoreError::Io {
+                    context: format!("cannot start the store's {what} thread"),
+                    source: e,
+                })
         };
-        Ok(GroupCommit {
-            shared,
-            thread: Mutex::new(thread),
+        let watchdog = {
+            let (shared, db) = (shared.clone(), db.clone());
+            spawn("lanyard-store-watch", "flush watchdog", Box::new(move || watchdog(&shared, &db)))?
+        };
+        let commit = GroupCommit {
+            shared: shared.clone(),
+            thread: Mutex::new(None),
+            watchdog: Mutex::new(Some(watchdog)),
             enabled,
-            db,
-        })
+            db: db.clone(),
+        };
+        if enabled {
+            // On failure `commit` drops here, which stops the watchdog.
+            let thread = spawn("lanyard-store-flush", "flush", Box::new(move || flusher(&shared, &db, interval)))?;
+            *lock(&commit.thread) = Some(thread);
+        }
+        Ok(commit)
     }
 
     /// A wait until every write this caller finished before calling is on
@@ -94,7 +139,7 @@ impl GroupCommit {
     pub(crate) fn ticket(
         &self,
     ) -> impl std::future::Future<Output = std::result::Result<(), String>> + Send + 'static {
-        let direct = (!self.enabled).then(|| self.db.clone());
+        let direct = (!self.enabled).then(|| (self.db.clone(), self.shared.clone()));
         let mut rx = self.shared.durable.subscribe();
         let ticket = if direct.is_none() {
             let mut t = lock(&self.shared.tickets);
@@ -105,8 +150,8 @@ impl GroupCommit {
         };
         self.shared.kick.notify_one();
         async move {
-            if let Some(db) = direct {
-                return tokio::task::spawn_blocking(move || db.flush())
+            if let Some((db, shared)) = direct {
+                return tokio::task::spawn_blocking(move || watched_flush(&shared, &db))
                     .await
                     .map_err(|e| e.to_string())?
                     .map(drop)
@@ -125,7 +170,9 @@ impl GroupCommit {
 
     /// The blocking form, for callers outside an async runtime.
     pub(crate) fn sync_blocking(&self) -> std::result::Result<(), String> {
-        self.db.flush().map(drop).map_err(|e| e.to_string())
+        watched_flush(&self.shared, &self.db)
+            .map(drop)
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -138,6 +185,14 @@ impl Drop for GroupCommit {
             // The thread holds a handle on the database; joining it lets the
             // caller reopen the directory as soon as the store is dropped.
             let _ = thread.join();
+        }
+        // The watchdog outlives the flusher: the flusher's last flush can
+        // need a nudge too.
+        lock(&self.shared.watch).stop = true;
+        self.shared.watched.notify_all();
+        let watchdog = self.watchdog.lock().map(|mut t| t.take()).unwrap_or(None);
+        if let Some(watchdog) = watchdog {
+            let _ = watchdog.join();
         }
     }
 }
@@ -167,7 +222,7 @@ fn flusher(shared: &Shared, db: &sled::Db, interval: Duration) {
             std::thread::sleep(wait);
         }
         let target = lock(&shared.tickets).requested;
-        let outcome = db.flush();
+        let outcome = watched_flush(shared, db);
         last = Some(Instant::now());
         let first = flushed + 1;
         flushed = target;
@@ -185,5 +240,57 @@ fn flusher(shared: &Shared, db: &sled::Db, interval: Duration) {
     // Whatever was written before shutdown gets one last flush. Every ticket
     // was covered by the loop (it stops only once none is pending), so no
     // waiter is left behind when the store drops a failed database.
-    let _ = db.flush();
+    let _ = watched_flush(shared, db);
+}
+
+/// `db.flush()`, where the watchdog can see it.
+fn watched_flush(shared: &Shared, db: &sled::Db) -> sled::Result<usize> {
+    let id = {
+        let mut w = lock(&shared.watch);
+        let id = w.next;
+        w.next += 1;
+        w.flushing.insert(id, Instant::now());
+        if std::mem::take(&mut w.idle) {
+            shared.watched.notify_all();
+        }
+        id
+    };
+    let outcome = db.flush();
+    lock(&shared.watch).flushing.remove(&id);
+    outcome
+}
+
+/// Start a flush beside any that has waited [`STALL`], to wake it if sled lost
+/// its wake-up (see the module's notes); at most one every [`STALL`].
+fn watchdog(shared: &Arc<Shared>, db: &sled::Db) {
+    let mut w = lock(&shared.watch);
+    while !w.stop {
+        let oldest = w.flushing.values().min().copied();
+        let stalled = oldest.is_some_and(|since| since.elapsed() >= STALL);
+        let due = w.last_nudge.is_none_or(|at| at.elapsed() >= STALL);
+        if stalled && due && w.nudges < MAX_NUDGES {
+            w.nudges += 1;
+            w.last_nudge = Some(Instant::now());
+            let waited = oldest.map(|o| o.elapsed()).unwrap_or_default();
+            tracing::warn!(waited_ms = waited.as_millis() as u64, "a store flush is stalled; starting another to wake it");
+            let (shared, db) = (shared.clone(), db.clone());
+            let nudge = std::thread::Builder::new()
+                .name("lanyard-store-nudge".into())
+                .spawn(move || {
+                    let _ = db.flush();
+                    lock(&shared.watch).nudges -= 1;
+                });
+            if nudge.is_err() {
+                w.nudges -= 1;
+            }
+        }
+        // Asleep while nothing flushes; otherwise look again soon.
+        w.idle = w.flushing.is_empty();
+        let wait = if w.idle { Duration::from_secs(3600) } else { STALL / 4 };
+        w = shared
+            .watched
+            .wait_timeout(w, wait)
+            .map(|(g, _)| g)
+            .unwrap_or_else(|p| p.into_inner().0);
+    }
 }
