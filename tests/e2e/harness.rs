@@ -408,17 +408,12 @@ impl World {
     /// 100 ms apart: the store marks an event as being dispatched a moment
     /// before it writes the event's runs (its crash-safe order), and a look
     /// inside that moment finds neither the event nor its run.
+    /// The inbox is empty (no event waiting or being dispatched) and every
+    /// run has ended. The inbox first: once it is empty, every run its
+    /// events made is in the history.
     async fn quiet(&self) -> bool {
-        if !self.looks_quiet().await {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        self.looks_quiet().await
-    }
-
-    async fn looks_quiet(&self) -> bool {
-        let undispatched = self.engine.store().undispatched(None, 1).await.expect("read the inbox");
-        undispatched.is_empty() && self.all_runs().await.iter().all(|r| r.status.is_final())
+        let depth = self.engine.store().inbox_depth().await.expect("read the inbox");
+        depth == 0 && self.all_runs().await.iter().all(|r| r.status.is_final())
     }
 
     /// Every run in the history, oldest first.

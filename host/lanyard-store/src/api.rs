@@ -119,6 +119,13 @@ pub trait EventInbox: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<InboxEvent>>;
 
+    /// How many events are accepted and not yet dispatched, counting any
+    /// being dispatched at this moment (which [`EventInbox::undispatched`]
+    /// skips): zero means every event accepted so far has its runs in the
+    /// store. Counts the inbox; meant for tests and occasional looks, not
+    /// for every request.
+    async fn inbox_depth(&self) -> Result<usize>;
+
     /// Mark an event dispatched and create its runs (none, if no flow wants it),
     /// atomically: after a crash either both happened or neither did. Not
     /// durable until the next [`RunStore::sync`].

@@ -950,6 +950,12 @@ impl crate::api::EventInbox for Store {
         self.undispatched_page(after, limit)
     }
 
+    async fn inbox_depth(&self) -> Result<usize> {
+        // The inbox holds waiting events and dispatch intents only: an entry
+        // goes when its dispatch has written the runs.
+        Ok(self.b()?.t.inbox.len())
+    }
+
     async fn dispatch_from(&self, org: Option<&str>, uuid: &str, runs: &[RunRecord]) -> Result<()> {
         self.dispatch_now(org, uuid, runs)
     }
@@ -1060,6 +1066,8 @@ mod tests {
             // The crash: the intent is written, only the first run after it,
             // and that run has already moved on.
             let (_, _, encoded) = store.write_dispatch_intent(None, "e1", &runs).unwrap();
+            // Mid-dispatch: not done yet.
+            assert_eq!(store.inbox_depth().await.unwrap(), 1);
             store.write_new_run(&encoded[0]).unwrap();
             store
                 .set_status_now(&runs[0].id, RunStatus::Running, chrono::Utc::now())
@@ -1079,6 +1087,7 @@ mod tests {
         );
         assert!(store.undispatched(None, 10).await.unwrap().is_empty());
         assert!(store.b().unwrap().t.inbox.is_empty(), "the intent is gone");
+        assert_eq!(store.inbox_depth().await.unwrap(), 0);
         assert!(store.b().unwrap().t.inbox_order.is_empty(), "and the event's place");
         let again = store.dispatch("e1", &[run(&ev, "a")]).await.unwrap_err();
         assert_eq!(again.to_string(), "event e1 is already dispatched");

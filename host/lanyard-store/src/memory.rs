@@ -261,6 +261,11 @@ impl EventInbox for MemoryStore {
             .collect())
     }
 
+    async fn inbox_depth(&self) -> Result<usize> {
+        // A dispatch here is one step under the lock: never half done.
+        Ok(self.state().waiting.len())
+    }
+
     async fn dispatch_from(&self, org: Option<&str>, uuid: &str, new_runs: &[RunRecord]) -> Result<()> {
         let mut state = self.state();
         inbox::check_dispatch(uuid, new_runs, |id| Ok(state.runs.contains_key(id)))?;

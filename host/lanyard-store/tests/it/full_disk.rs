@@ -197,7 +197,6 @@ fn store_child() {
     }
 }
 
-
 #[test]
 fn every_write_on_a_full_disk_gets_an_answer() {
     with_mount_rights(

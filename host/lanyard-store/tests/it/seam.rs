@@ -127,6 +127,7 @@ async fn undispatched_events_come_in_published_order_and_dispatch_creates_their_
     let all = s.undispatched(None, 10).await.unwrap();
     let uuids: Vec<&str> = all.iter().map(|e| e.uuid.as_str()).collect();
     assert_eq!(uuids, ["early", "tie-a", "tie-b", "late"]);
+    assert_eq!(s.inbox_depth().await.unwrap(), 4);
     let rest = s.undispatched(Some(all[1].position()), 2).await.unwrap();
     assert_eq!(rest.iter().map(|e| e.uuid.as_str()).collect::<Vec<_>>(), ["tie-b", "late"]);
 
@@ -140,6 +141,7 @@ async fn undispatched_events_come_in_published_order_and_dispatch_creates_their_
     assert_eq!((stored.flow.as_str(), stored.status), ("offboard", RunStatus::Queued));
     assert_eq!(s.get_run(&b_run.id).await.unwrap().unwrap().input, ev.to_value());
     assert_eq!(s.undispatched(None, 10).await.unwrap().len(), 3);
+    assert_eq!(s.inbox_depth().await.unwrap(), 3);
     // An event no flow wants leaves the inbox too.
     s.dispatch("late", &[]).await.unwrap();
     assert_eq!(s.undispatched(None, 10).await.unwrap().len(), 2);
@@ -154,6 +156,7 @@ async fn undispatched_events_come_in_published_order_and_dispatch_creates_their_
     let e = s.dispatch("tie-a", &[twice.clone(), twice]).await.unwrap_err();
     assert_eq!(e.kind(), StoreErrorKind::Invalid);
     assert_eq!(s.undispatched(None, 10).await.unwrap().len(), 2, "a refused dispatch leaves the event waiting");
+    assert_eq!(s.inbox_depth().await.unwrap(), 2);
 }
 
 async fn dedupe_memory_lasts_the_window_and_goes_at_a_prune(b: Backend) {
