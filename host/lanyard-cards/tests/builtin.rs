@@ -259,7 +259,6 @@ impl Fakes {
 // ---------------------------------------------------------------------------
 // What every card says about itself
 
-
 #[test]
 fn every_card_describes_itself() {
     let mut seen = BTreeSet::new();

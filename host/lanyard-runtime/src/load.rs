@@ -210,7 +210,6 @@ fn check_world(inner: &Inner, component: &Component) -> Result<(Vec<String>, Str
     Ok((imports, version.unwrap_or_else(|| "unknown".to_string())))
 }
 
-
 fn describe(inner: &Inner, pre: &CardPre<crate::state::HostState>, digest: &str) -> Result<CardInfo, LoadError> {
     let limits = inner.config.default_limits;
     let request = CallRequest {

@@ -152,7 +152,6 @@ impl From<crate::flow_stats::FlowRunStats> for wire::FlowStats {
     }
 }
 
-
 impl From<crate::engine::ReloadStatus> for wire::ReloadStatus {
     fn from(s: crate::engine::ReloadStatus) -> Self {
         let crate::engine::ReloadStatus { generation, loaded_at, flows, last_error } = s;

@@ -21,7 +21,6 @@ const FLOW: &str = "disk-echo";
 const SECRET: &str = "disk-hook-secret";
 const ADMIN: &str = "disk-admin-token";
 
-
 /// Start the daemon with its data directory at `data` and the rest in `dir`.
 fn serve(dir: &Path, data: &Path) -> Daemon {
     let setup = Setup {

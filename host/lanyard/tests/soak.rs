@@ -53,7 +53,6 @@ const BODY_TIMEOUT_SECS: u64 = 2;
 /// How long any trouble may keep the daemon from being ready afterwards.
 const RECOVERY: Duration = Duration::from_secs(60);
 
-
 fn setting(name: &str, default: u64) -> u64 {
     match std::env::var(name) {
         Ok(v) => v.trim().parse().unwrap_or_else(|_| panic!("{name}={v:?}: expected a whole number")),
