@@ -342,6 +342,12 @@ function runNowDialog(ctx) {
     }
   });
 
+  // While the dialog waits for the daemon: no Run, no edits.
+  function busy(on) {
+    submit.disabled = on;
+    input.readOnly = on;
+  }
+
   return {
     el,
     open(f, t) {
@@ -349,8 +355,7 @@ function runNowDialog(ctx) {
       trig = t;
       fill(title, t.kind === 'okta' ? 'Test run of ' : 'Run ', `“${f.name}”`);
       submit.hidden = false;
-      submit.disabled = false;
-      input.readOnly = false;
+      busy(false);
       cancel.textContent = 'Cancel';
       fill(status);
       form_ = null;
@@ -383,8 +388,7 @@ function runNowDialog(ctx) {
         // A real sample (the org's latest such event, or one about a real
         // user) replaces the placeholder when the daemon has one; Run waits
         // for it, so a quick click does not send the placeholder.
-        submit.disabled = true;
-        input.readOnly = true;
+        busy(true);
         fill(status, h('p', { class: 'muted' }, 'Fetching a sample event from the org…'));
         get('eventSample', { params: { type }, signal: ctx.signal })
           .then((sample) => {
@@ -395,8 +399,7 @@ function runNowDialog(ctx) {
           .catch(() => {})
           .finally(() => {
             if (flow !== f) return;
-            submit.disabled = false;
-            input.readOnly = false;
+            busy(false);
             fill(status);
           });
         formBlock.hidden = false;
