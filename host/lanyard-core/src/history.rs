@@ -29,6 +29,9 @@ pub enum RunStatus {
     Suppressed,
     /// Cancelled by an operator.
     Cancelled,
+    /// Paused at a `wait` step until a time or a signal ([`RunRecord::wait`]);
+    /// holds no worker. Resumes as `queued`.
+    Waiting,
 }
 
 impl RunStatus {
@@ -41,6 +44,7 @@ impl RunStatus {
             RunStatus::Stopped => "stopped",
             RunStatus::Suppressed => "suppressed",
             RunStatus::Cancelled => "cancelled",
+            RunStatus::Waiting => "waiting",
         }
     }
 
@@ -53,6 +57,7 @@ impl RunStatus {
             RunStatus::Stopped,
             RunStatus::Suppressed,
             RunStatus::Cancelled,
+            RunStatus::Waiting,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -60,7 +65,7 @@ impl RunStatus {
 
     /// Whether the run will not change any more.
     pub fn is_final(self) -> bool {
-        !matches!(self, RunStatus::Queued | RunStatus::Running)
+        !matches!(self, RunStatus::Queued | RunStatus::Running | RunStatus::Waiting)
     }
 }
 
@@ -187,6 +192,29 @@ pub struct RunRecord {
     pub subject: Option<String>,
     #[serde(default)]
     pub dry_run: bool,
+    /// What a `waiting` run waits for; `None` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<WaitState>,
+}
+
+/// What a run paused at a `wait` step waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitState {
+    /// The `wait` step's path (the journal key its resolution is written under).
+    pub step: String,
+    /// The step's place in the run's step order (its record's `seq`).
+    pub seq: u64,
+    /// When the run started waiting.
+    pub since: DateTime<Utc>,
+    /// When it resumes: the end of a `for`/`until` wait, or a signal's timeout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
+    /// The signal that resumes it, for a signal wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+    /// The answers the signal may carry (`approve`, `reject`); empty: any data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
 }
 
 /// A log line a card wrote (through the `log` import, or stdout/stderr).
@@ -215,7 +243,7 @@ pub struct StepRecord {
     pub run_id: String,
     /// Unique within the run, for example `groups/remove[3]`; the journal key.
     pub path: String,
-    /// card, if, switch, for_each, assign, return, stop, fail, call.
+    /// card, if, switch, for_each, assign, return, stop, fail, call, wait.
     pub kind: String,
     /// `name@version` for card steps.
     #[serde(default)]

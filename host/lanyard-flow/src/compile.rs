@@ -24,9 +24,11 @@ use std::time::Duration;
 pub const MAX_CONCURRENCY: u64 = 64;
 /// Most tries a `retry` may ask for.
 pub const MAX_ATTEMPTS: u64 = 20;
+/// Most answers a signal wait may list.
+pub const MAX_CHOICES: usize = 16;
 
-const STEP_KINDS: [&str; 9] = [
-    "card", "if", "switch", "for_each", "assign", "return", "stop", "fail", "call",
+const STEP_KINDS: [&str; 10] = [
+    "card", "if", "switch", "for_each", "assign", "return", "stop", "fail", "call", "wait",
 ];
 
 /// Names with a meaning of their own in expressions; no step id, loop variable
@@ -109,6 +111,8 @@ struct Scope {
     in_loop: bool,
     /// Inside `on_error` / `on_failure`: `error` is defined.
     error: bool,
+    /// Why a `wait` may not stand here (a concurrent loop, `on_failure`).
+    no_wait: Option<&'static str>,
     /// `on_failure`: any step may or may not have run; references are allowed
     /// and fail at run time if the step did not run.
     permissive: bool,
@@ -541,6 +545,7 @@ impl<'a> Cx<'a> {
                 let scope = Scope {
                     error: true,
                     permissive: true,
+                    no_wait: Some("in `on_failure` (the run has already failed)"),
                     ..Scope::default()
                 };
                 self.block(n, "on_failure", &mut path, scope).0
@@ -763,6 +768,7 @@ impl<'a> Cx<'a> {
             "for_each" => &["as", "concurrency", "steps", "on_error"],
             "assign" => &["on_error"],
             "call" => &["with", "on_error"],
+            "wait" => &["on_error"],
             _ => &[],
         });
         self.check_keys(entries, &allowed, &format!("a `{kind}` step"), path);
@@ -851,6 +857,9 @@ impl<'a> Cx<'a> {
             }
             "call" => self
                 .call_step(kind_node, entries, path, &scope)
+                .map(|k| (k, scope.with_step(&id))),
+            "wait" => self
+                .wait_step(kind_node, path, &scope, &id)
                 .map(|k| (k, scope.with_step(&id))),
             _ => None,
         };
@@ -1268,6 +1277,9 @@ impl<'a> Cx<'a> {
         let mut body_scope = scope.clone();
         body_scope.loop_vars.push(var.clone());
         body_scope.in_loop = true;
+        if concurrency > 1 {
+            body_scope.no_wait = Some("inside a `for_each` whose `concurrency` is above 1 (its iterations run at once; a wait pauses the whole run)");
+        }
         let steps = match get(entries, "steps") {
             Some((_, n)) => self.block(n, "steps", path, body_scope).0,
             None => {
@@ -1381,6 +1393,99 @@ impl<'a> Cx<'a> {
             step: path.join(" > "),
         });
         Some(StepKind::Call(CallStep { flow, with }))
+    }
+
+    /// `wait: { for: 3d }`, `wait: { until: "{{ ... }}" }`, or
+    /// `wait: { signal: approval, choices: [approve, reject], timeout: 2d }`.
+    fn wait_step(&mut self, node: &Node, path: &[String], scope: &Scope, id: &Arc<str>) -> Option<StepKind> {
+        if let Some(why) = scope.no_wait {
+            self.err("wait-place", node.span, path, format!("a `wait` cannot stand {why}"));
+            return None;
+        }
+        let entries = self.expect_map(node, "`wait`", path)?;
+        self.check_keys(entries, &["for", "until", "signal", "choices", "timeout"], "`wait`", path);
+        let given: Vec<&Key> = ["for", "until", "signal"]
+            .iter()
+            .filter_map(|k| get(entries, k).map(|(key, _)| key))
+            .collect();
+        let what = match given.as_slice() {
+            [k] => k.text.as_str(),
+            [] => {
+                self.err("missing-key", node.span, path, "a `wait` needs one of `for` (a duration), `until` (a time) or `signal` (a name)")
+                    .help = Some("wait: { for: 3d }, wait: { until: \"{{ vars.end_date }}\" }, wait: { signal: approval, timeout: 2d }".into());
+                return None;
+            }
+            [first, second, ..] => {
+                self.err(
+                    "wait-kind",
+                    second.span,
+                    path,
+                    format!("a `wait` waits for one thing; it has both `{}` and `{}`", first.text, second.text),
+                );
+                return None;
+            }
+        };
+        let value = get(entries, what).map(|(_, n)| n)?;
+        let until = match what {
+            "for" => WaitUntil::For(self.expect_duration(value, "`wait.for`", path)?),
+            "until" => WaitUntil::Time(self.template(value, "wait.until", scope, path)),
+            _ => {
+                let name = self.expect_text(value, "`wait.signal`", path)?.trim().to_string();
+                if !is_step_id(&name) {
+                    self.err("bad-signal", value.span, path, format!("signal name `{name}` must start with a letter and hold only letters, digits, `_` and `-`"));
+                }
+                WaitUntil::Signal { name: name.into(), choices: self.wait_choices(entries, path) }
+            }
+        };
+        let timeout = match get(entries, "timeout") {
+            Some((k, n)) => {
+                if !matches!(until, WaitUntil::Signal { .. }) {
+                    self.err("unknown-key", k.span, path, "`timeout` is for a signal wait; a `for` or `until` wait ends at its time");
+                }
+                self.expect_duration(n, "`wait.timeout`", path)
+            }
+            None => None,
+        };
+        if let (Some((k, _)), false) = (get(entries, "choices"), matches!(until, WaitUntil::Signal { .. })) {
+            self.err("unknown-key", k.span, path, "`choices` is for a signal wait");
+        }
+        if matches!(until, WaitUntil::Signal { .. }) && timeout.is_none() {
+            self.warn(
+                "wait-forever",
+                node.span,
+                path,
+                format!("step `{id}` waits for its signal with no `timeout`: a signal that never comes keeps the run waiting until it is cancelled"),
+            );
+        }
+        Some(StepKind::Wait(WaitStep { until, timeout }))
+    }
+
+    /// A signal wait's `choices`: distinct names, at most 16.
+    fn wait_choices(&mut self, entries: &Entries, path: &[String]) -> Vec<String> {
+        let Some((_, n)) = get(entries, "choices") else {
+            return Vec::new();
+        };
+        let NodeKind::Seq(items) = &n.kind else {
+            self.err("type", n.span, path, format!("`choices` must be a list of names like [approve, reject], not {}", n.describe()));
+            return Vec::new();
+        };
+        let mut out: Vec<String> = Vec::new();
+        for item in items {
+            match self.expect_text(item, "a choice", path) {
+                Some(c) if !is_step_id(c.trim()) => {
+                    self.err("bad-signal", item.span, path, format!("choice `{c}` must start with a letter and hold only letters, digits, `_` and `-`"));
+                }
+                Some(c) if out.iter().any(|o| o == c.trim()) => {
+                    self.err("duplicate", item.span, path, format!("choice `{c}` is listed twice"));
+                }
+                Some(c) => out.push(c.trim().to_string()),
+                None => {}
+            }
+        }
+        if out.len() > MAX_CHOICES {
+            self.err("range", n.span, path, format!("a signal takes at most {MAX_CHOICES} choices"));
+        }
+        out
     }
 
     // -- values and expressions ----------------------------------------------

@@ -1154,7 +1154,7 @@ fn to_json_depth(v: &Value, depth: usize) -> Result<serde_json::Value, String> {
 // ---------------------------------------------------------------------------
 // Time
 
-fn fmt_time(t: DateTime<Utc>) -> String {
+pub(crate) fn fmt_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 

@@ -27,7 +27,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
-use lanyard_core::history::{Effect, ErrorInfo, LogLine, RunRecord, RunStatus, StepRecord};
+use lanyard_core::history::{Effect, ErrorInfo, LogLine, RunRecord, RunStatus, StepRecord, WaitState};
 use lanyard_core::{CallContext, CardError, Clock, ErrorKind};
 /// Waits between retries: the daemon sleeps on its timer; tests record.
 pub use lanyard_core::sleep::{RecordingSleeper, Sleeper};
@@ -200,6 +200,11 @@ pub struct RunOutcome {
     pub steps: StepSummary,
     pub started: DateTime<Utc>,
     pub ended: DateTime<Utc>,
+    /// With status `waiting`: the `wait` step the run paused at. The engine
+    /// keeps it in the run's record, writes the step's record (see
+    /// [`wait_record`]) when the time or the signal comes, and resumes the
+    /// run ([`RunStart::resume`]).
+    pub wait: Option<WaitState>,
 }
 
 impl RunOutcome {
@@ -212,7 +217,8 @@ impl RunOutcome {
             run.reason = self.reason.clone();
         }
         run.started = Some(run.started.unwrap_or(self.started));
-        run.ended = Some(self.ended);
+        run.wait = self.wait.clone();
+        run.ended = (self.status != RunStatus::Waiting).then_some(self.ended);
     }
 }
 
@@ -351,6 +357,7 @@ pub async fn run_flow(flow: &Flow, start: RunStart, env: &Env) -> RunOutcome {
         steps: StepSummary::default(),
         started,
         ended: started,
+        wait: None,
     };
     match ctl {
         Ctl::Next => {}
@@ -358,6 +365,10 @@ pub async fn run_flow(flow: &Flow, start: RunStart, env: &Env) -> RunOutcome {
         Ctl::Stop(reason) => {
             outcome.status = RunStatus::Stopped;
             outcome.reason = Some(reason.unwrap_or_else(|| "stopped by a `stop` step".into()));
+        }
+        Ctl::Suspend(w) => {
+            outcome.status = RunStatus::Waiting;
+            outcome.wait = Some(w);
         }
         Ctl::Fail(e) => {
             tracing::debug!(flow = %flow.name, run = %run.run_id, error = ?e.message, "run failed");
@@ -450,6 +461,9 @@ enum Ctl {
     Return(Json),
     Stop(Option<String>),
     Fail(ErrorInfo),
+    /// A `wait` step paused the run: unwind to the top, writing no records
+    /// but the decisions of the `if`s and `switch`es on the way.
+    Suspend(WaitState),
 }
 
 /// How one step ended.
@@ -572,6 +586,11 @@ impl<'r, 'e> Invocation<'r, 'e> {
         let path = join_path(parent, "on_failure");
         match self.exec_block(&self.flow.on_failure, frame, &path).await {
             Ctl::Fail(e2) => Some(e2),
+            Ctl::Suspend(w) => Some(self.fail(
+                ErrorKind::Failed,
+                &w.step,
+                "a `wait` cannot run in `on_failure` (the run has already failed)".into(),
+            )),
             _ => None,
         }
     }
@@ -647,7 +666,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
         if let Some(r) = &replay {
             run.seq.fetch_max(r.seq + 1, Ordering::Relaxed);
         }
-        let (end, mut rec) = self.exec_kind(step, frame, &path, replay.as_ref()).await;
+        let (end, mut rec) = self.exec_kind(step, frame, &path, replay.as_ref(), seq).await;
         rec.replayed |= replay.is_some();
         run.executed.fetch_add(1, Ordering::Relaxed);
 
@@ -655,7 +674,12 @@ impl<'r, 'e> Invocation<'r, 'e> {
             StepEnd::Err(e) => Some(e.clone()),
             _ => None,
         };
+        // A step the run paused inside is not done: only a branch's decision
+        // is written, so that the resumed run takes the same branch.
+        let paused = matches!(end, StepEnd::Ctl(Ctl::Suspend(_)));
+        let decides = matches!(step.kind, StepKind::If(_) | StepKind::Switch(_));
         if !rec.replayed
+            && (!paused || decides)
             && let Err(e) = self.journal(&path, step.kind_name(), rec, error, started, seq).await
         {
             return Ctl::Fail(e);
@@ -689,6 +713,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
         frame: &mut Arc<Frame>,
         path: &str,
         replay: Option<&StepRecord>,
+        seq: u64,
     ) -> (StepEnd, Rec) {
         match &step.kind {
             StepKind::Card(c) => self.card(c, frame, path, replay).await,
@@ -852,7 +877,62 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 )
             }
             StepKind::Call(c) => Box::pin(self.call(c, frame, path)).await,
+            StepKind::Wait(w) => self.wait(w, frame, path, replay, seq),
         }
+    }
+
+    /// A `wait` step: its record, once the engine has written it, says how
+    /// it ended; before that, work out what it waits for and pause. A time
+    /// already past does not pause.
+    fn wait(&self, w: &WaitStep, frame: &Arc<Frame>, path: &str, replay: Option<&StepRecord>, seq: u64) -> (StepEnd, Rec) {
+        if let Some(r) = replay {
+            self.run.replayed.fetch_add(1, Ordering::Relaxed);
+            let rec = Rec { replayed: true, ..Rec::default() };
+            return match &r.error {
+                Some(e) => (StepEnd::Err(e.clone()), rec),
+                None => (StepEnd::Ok(r.output.as_ref().map(from_json).unwrap_or(Value::from(()))), rec),
+            };
+        }
+        let now = self.run.env.clock.now();
+        let after = |d: Duration| chrono::Duration::from_std(d).ok().and_then(|d| now.checked_add_signed(d));
+        let (until, signal) = match &w.until {
+            WaitUntil::For(d) => (after(*d), None),
+            WaitUntil::Time(t) => {
+                let ctx = context(frame, &self.shared);
+                let v = match t.eval_value(&ctx) {
+                    Ok(v) => v,
+                    Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
+                };
+                match crate::expr::parse_time(&v) {
+                    Ok(t) => (Some(t), None),
+                    Err(e) => {
+                        let msg = format!("`wait.until` is not a time: {e}");
+                        return (StepEnd::Err(self.fail(ErrorKind::InvalidInput, path, msg)), Rec::default());
+                    }
+                }
+            }
+            WaitUntil::Signal { name, choices } => (w.timeout.and_then(after), Some((name.to_string(), choices.clone()))),
+        };
+        if signal.is_none() {
+            let Some(until) = until else {
+                let msg = "`wait.for` reaches past the year 262143".to_string();
+                return (StepEnd::Err(self.fail(ErrorKind::InvalidInput, path, msg)), Rec::default());
+            };
+            if until <= now {
+                let output = wait_output(WaitEnd::Time { until });
+                return (StepEnd::Ok(from_json(&output)), Rec { output: Some(output), ..Rec::default() });
+            }
+        }
+        let (signal, choices) = signal.unzip();
+        let state = WaitState {
+            step: path.to_string(),
+            seq,
+            since: now,
+            until,
+            signal,
+            choices: choices.unwrap_or_default(),
+        };
+        (StepEnd::Ctl(Ctl::Suspend(state)), Rec::default())
     }
 
     /// The end of a step whose body is a block: failures in the body become
@@ -1226,6 +1306,14 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 running.push(iteration(i, item));
             }
             while let Some((i, ctl, out)) = running.next().await {
+                let ctl = match ctl {
+                    Ctl::Suspend(w) => Ctl::Fail(self.fail(
+                        ErrorKind::Failed,
+                        &w.step,
+                        format!("a `wait` cannot run inside a `for_each` whose `concurrency` is {} (its iterations run at once); call the helper from a loop with concurrency 1", f.concurrency),
+                    )),
+                    other => other,
+                };
                 match ctl {
                     Ctl::Next => results[i] = out,
                     // The first failure (by index) wins; iterations already
@@ -1332,6 +1420,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 rec.output = Some(v);
                 (StepEnd::Ok(value), rec)
             }
+            Ctl::Suspend(w) => (StepEnd::Ctl(Ctl::Suspend(w)), rec),
             Ctl::Fail(e) => {
                 if let Some(e2) = sub.on_failure(&e, &mut sub_frame, path).await {
                     tracing::warn!(flow = %helper.name, error = ?e2.message, "helper on_failure failed");
@@ -1339,6 +1428,78 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 (StepEnd::Err(e), rec)
             }
         }
+    }
+}
+
+/// How a `wait` step ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WaitEnd {
+    /// Its time came (`for`, `until`).
+    Time { until: DateTime<Utc> },
+    /// Its signal came, with a choice (one of the step's `choices`) and/or data.
+    Signal {
+        name: String,
+        choice: Option<String>,
+        data: Json,
+        /// Who or what sent it: `api`, `console`, `link`.
+        by: String,
+        at: DateTime<Utc>,
+    },
+}
+
+/// What a `wait` step's output is, for how it ended.
+pub fn wait_output(end: WaitEnd) -> Json {
+    match end {
+        WaitEnd::Time { until } => json!({ "resumed": "time", "until": crate::expr::fmt_time(until) }),
+        WaitEnd::Signal { name, choice, data, by, at } => json!({
+            "resumed": "signal",
+            "signal": name,
+            "choice": choice,
+            "data": data,
+            "by": by,
+            "at": crate::expr::fmt_time(at),
+        }),
+    }
+}
+
+/// The record of a `wait` step that ended, for the engine to write before it
+/// resumes the run: `end` is what came, or `None` for a signal's timeout
+/// (the step fails with kind `timeout`, which its `on_error` may handle).
+pub fn wait_record(run_id: &str, w: &WaitState, end: Option<WaitEnd>, now: DateTime<Utc>) -> StepRecord {
+    let (output, error) = match end {
+        Some(end) => (Some(wait_output(end)), None),
+        None => (
+            None,
+            Some(ErrorInfo {
+                kind: ErrorKind::Timeout,
+                message: format!(
+                    "no `{}` signal came before {}",
+                    w.signal.as_deref().unwrap_or("?"),
+                    w.until.map(crate::expr::fmt_time).unwrap_or_default()
+                ),
+                step: Some(w.step.clone()),
+                card: None,
+                retryable: false,
+                detail: None,
+            }),
+        ),
+    };
+    StepRecord {
+        run_id: run_id.to_string(),
+        path: w.step.clone(),
+        kind: "wait".into(),
+        card: None,
+        input: Some(json!({ "until": w.until.map(crate::expr::fmt_time), "signal": w.signal, "choices": w.choices })),
+        output,
+        error,
+        attempts: 0,
+        started: w.since,
+        duration_ms: (now - w.since).num_milliseconds().max(0) as u64,
+        fuel_used: 0,
+        logs: Vec::new(),
+        effects: Vec::new(),
+        seq: w.seq,
+        withheld: false,
     }
 }
 

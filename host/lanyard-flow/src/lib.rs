@@ -74,6 +74,11 @@
 //! - Resume: with [`RunStart::resume`], a card step already in the journal is
 //!   not called again (its output or error is reused), and `if`/`switch`/
 //!   `assign` reuse their recorded decision, so a resumed run takes the same path.
+//! - Waiting: a `wait` step pauses the run ([`RunOutcome::wait`], status
+//!   `waiting`) by unwinding to the top, writing only the decisions of the
+//!   branches it was in; no task sleeps. The engine writes the step's record
+//!   when the time or the signal comes ([`wait_record`]) and resumes the run,
+//!   which replays up to the `wait` and goes on from its record.
 //! - Bounds: items per `for_each`, steps per run, helper call depth, retry wait
 //!   ([`RunLimits`]), expression fuel, text size, JSON depth, YAML size.
 
@@ -96,11 +101,12 @@ pub use expr::{Expr, ExprError, Template};
 pub use interp::{
     CardCall, CardInvoker, CardResult, Env, FlowLookup, Journal, JournalError, MemoryJournal,
     NoHelpers, NullJournal, RecordingSleeper, RunLimits, RunOutcome, RunStart, Sleeper,
-    StepSummary, run_flow,
+    StepSummary, WaitEnd, run_flow, wait_output, wait_record,
 };
 pub use library::{Library, SourceFile, Validation, validate};
 pub use model::{
     CardRef, CardVersion, Flow, LimitOverrides, Retry, Schedule, Step, StepKind, Trigger,
+    WaitStep, WaitUntil,
 };
 pub use outline::{Outline, outline};
 pub use trace::{TraceOptions, render_trace};

@@ -230,6 +230,7 @@ impl Serialize for Step {
                 m.serialize_entry("call", &c.flow)?;
                 m.serialize_entry("with", &c.with)?;
             }
+            StepKind::Wait(w) => m.serialize_entry("wait", w)?,
         }
         if let Some(h) = &self.on_error {
             m.serialize_entry("on_error", h)?;
@@ -240,7 +241,7 @@ impl Serialize for Step {
 
 impl Step {
     /// The kind's name as history records it: card, if, switch, for_each,
-    /// assign, return, stop, fail, call.
+    /// assign, return, stop, fail, call, wait.
     pub fn kind_name(&self) -> &'static str {
         self.kind.name()
     }
@@ -289,6 +290,8 @@ pub enum StepKind {
     /// Fail with this message (error kind `failed`).
     Fail(Template),
     Call(CallStep),
+    /// Pause the run until a time or a signal; the engine resumes it.
+    Wait(WaitStep),
 }
 
 impl StepKind {
@@ -303,6 +306,7 @@ impl StepKind {
             StepKind::Stop(_) => "stop",
             StepKind::Fail(_) => "fail",
             StepKind::Call(_) => "call",
+            StepKind::Wait(_) => "wait",
         }
     }
 }
@@ -365,6 +369,51 @@ pub enum Items {
 pub struct CallStep {
     pub flow: String,
     pub with: Template,
+}
+
+/// `wait: { for: 3d }`, `wait: { until: "{{ ... }}" }` or
+/// `wait: { signal: approval, choices: [approve, reject], timeout: 2d }`.
+#[derive(Debug)]
+pub struct WaitStep {
+    pub until: WaitUntil,
+    /// For a signal: how long to wait for it before the step fails with
+    /// kind `timeout` (its `on_error` may handle that).
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug)]
+pub enum WaitUntil {
+    /// A fixed time from when the step is reached.
+    For(Duration),
+    /// A time an expression gives (RFC 3339, a date, or seconds since 1970).
+    Time(Template),
+    /// A signal (an API call, the console, a signed link) with this name.
+    Signal {
+        name: Arc<str>,
+        /// The answers it may carry; empty: any data.
+        choices: Vec<String>,
+    },
+}
+
+impl Serialize for WaitStep {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        match &self.until {
+            WaitUntil::For(d) => m.serialize_entry("for", &format_duration(*d))?,
+            WaitUntil::Time(t) => m.serialize_entry("until", t)?,
+            WaitUntil::Signal { name, choices } => {
+                m.serialize_entry("signal", &**name)?;
+                if !choices.is_empty() {
+                    m.serialize_entry("choices", choices)?;
+                }
+            }
+        }
+        if let Some(t) = self.timeout {
+            m.serialize_entry("timeout", &format_duration(t))?;
+        }
+        m.end()
+    }
 }
 
 /// `card: okta.get-user`, `acme.jamf-wipe@1.2`, `acme.jamf-wipe@sha256:<hex>`.

@@ -11,7 +11,7 @@
 
 use crate::expr::Template;
 use crate::model::{
-    CardVersion, Flow, InputSpec, Items, Retry, Schedule, Step, StepKind, Trigger, format_duration,
+    CardVersion, Flow, InputSpec, Items, Retry, Schedule, Step, StepKind, Trigger, WaitStep, WaitUntil, format_duration,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -370,6 +370,7 @@ fn node(step: &Step, parent: &str, yaml: Vec<YamlKey>, helper: bool) -> Node {
             n.call = Some(c.flow.clone());
             n.inputs = inputs(&c.with);
         }
+        StepKind::Wait(w) => n.summary = cut(&wait_words(w), MAX_SUMMARY_CHARS),
     }
     if let Some(h) = &step.on_error {
         let at = under(&yaml, &["on_error"]);
@@ -381,6 +382,25 @@ fn node(step: &Step, parent: &str, yaml: Vec<YamlKey>, helper: bool) -> Node {
         });
     }
     n
+}
+
+/// A `wait` step in words: `Wait 3d`, `Wait until …`, `Wait for the
+/// “approval” signal (approve or reject), at most 2d`.
+fn wait_words(w: &WaitStep) -> String {
+    match &w.until {
+        WaitUntil::For(d) => format!("Wait {}", format_duration(*d)),
+        WaitUntil::Time(t) => format!("Wait until {}", template_text(t)),
+        WaitUntil::Signal { name, choices } => {
+            let mut text = format!("Wait for the “{name}” signal");
+            if !choices.is_empty() {
+                text.push_str(&format!(" ({})", choices.join(" or ")));
+            }
+            if let Some(t) = w.timeout {
+                text.push_str(&format!(", at most {}", format_duration(t)));
+            }
+            text
+        }
+    }
 }
 
 /// `okta.clear-sessions` → `Okta: Clear sessions`.

@@ -110,6 +110,42 @@ pub struct Run {
     pub subject: Option<String>,
     #[serde(default)]
     pub dry_run: bool,
+    /// What a `waiting` run waits for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait: Option<Wait>,
+}
+
+/// What a run paused at a `wait` step waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wait {
+    /// The `wait` step's path.
+    pub step: String,
+    pub seq: u64,
+    /// Since when it waits.
+    pub since: DateTime<Utc>,
+    /// When it resumes (a time wait), or gives up (a signal's timeout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<DateTime<Utc>>,
+    /// The signal that resumes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+    /// The answers the signal may carry; empty: any data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<String>,
+}
+
+impl From<history::WaitState> for Wait {
+    fn from(w: history::WaitState) -> Wait {
+        let history::WaitState { step, seq, since, until, signal, choices } = w;
+        Wait { step, seq, since, until, signal, choices }
+    }
+}
+
+impl From<Wait> for history::WaitState {
+    fn from(w: Wait) -> history::WaitState {
+        let Wait { step, seq, since, until, signal, choices } = w;
+        history::WaitState { step, seq, since, until, signal, choices }
+    }
 }
 
 /// What started a run.
@@ -229,15 +265,15 @@ impl From<Failure> for history::ErrorInfo {
 
 impl From<history::RunRecord> for Run {
     fn from(r: history::RunRecord) -> Run {
-        let history::RunRecord { id, flow, flow_digest, trigger, input, status, created, started, ended, output, error, reason, subject, dry_run } = r;
-        Run { id, flow, flow_digest, trigger: trigger.into(), input, status, created, started, ended, output, error: error.map(Into::into), reason, subject, dry_run }
+        let history::RunRecord { id, flow, flow_digest, trigger, input, status, created, started, ended, output, error, reason, subject, dry_run, wait } = r;
+        Run { id, flow, flow_digest, trigger: trigger.into(), input, status, created, started, ended, output, error: error.map(Into::into), reason, subject, dry_run, wait: wait.map(Into::into) }
     }
 }
 
 impl From<Run> for history::RunRecord {
     fn from(r: Run) -> history::RunRecord {
-        let Run { id, flow, flow_digest, trigger, input, status, created, started, ended, output, error, reason, subject, dry_run } = r;
-        history::RunRecord { id, flow, flow_digest, trigger: trigger.into(), input, status, created, started, ended, output, error: error.map(Into::into), reason, subject, dry_run }
+        let Run { id, flow, flow_digest, trigger, input, status, created, started, ended, output, error, reason, subject, dry_run, wait } = r;
+        history::RunRecord { id, flow, flow_digest, trigger: trigger.into(), input, status, created, started, ended, output, error: error.map(Into::into), reason, subject, dry_run, wait: wait.map(Into::into) }
     }
 }
 

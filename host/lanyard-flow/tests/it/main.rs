@@ -9,3 +9,4 @@ mod orgs;
 mod outline;
 mod props;
 mod trace;
+mod wait;

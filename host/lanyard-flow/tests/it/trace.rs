@@ -54,6 +54,7 @@ async fn a_failed_dry_run_reads_step_by_step() {
         reason: None,
         subject: Some("00u1".into()),
         dry_run: true,
+        wait: None,
     };
     out.apply_to(&mut record);
     let text = render_trace(&record, &h.journal.records(), &TraceOptions::default());
@@ -82,6 +83,7 @@ async fn a_successful_run_with_branches_and_a_return() {
         reason: None,
         subject: None,
         dry_run: false,
+        wait: None,
     };
     out.apply_to(&mut record);
     insta::assert_snapshot!(
