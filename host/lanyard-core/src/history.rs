@@ -198,7 +198,7 @@ pub struct RunRecord {
 }
 
 /// What a run paused at a `wait` step waits for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WaitState {
     /// The `wait` step's path (the journal key its resolution is written under).
     pub step: String,
@@ -215,6 +215,11 @@ pub struct WaitState {
     /// The answers the signal may carry (`approve`, `reject`); empty: any data.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<String>,
+    /// Once the wait has ended (the run is `queued` again): the `wait` step's
+    /// record, kept here until the run's journal has it, so that a crash in
+    /// between loses neither the signal nor the resume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended: Option<Box<StepRecord>>,
 }
 
 /// A log line a card wrote (through the `log` import, or stdout/stderr).

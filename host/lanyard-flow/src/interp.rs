@@ -931,6 +931,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
             until,
             signal,
             choices: choices.unwrap_or_default(),
+            ended: None,
         };
         (StepEnd::Ctl(Ctl::Suspend(state)), Rec::default())
     }

@@ -249,7 +249,20 @@ pub trait RunStore: Send + Sync + 'static {
     async fn list_runs(&self, filter: &RunFilter) -> Result<RunPage>;
 
     /// Queued and running runs, oldest first: what crash recovery resumes.
+    /// A run whose wait has ended is queued, its `wait` holding the `wait`
+    /// step's record for the runner to journal before it resumes.
     async fn unfinished_runs(&self) -> Result<Vec<RunRecord>>;
+
+    /// Runs paused at a `wait` step, oldest first: what the wait timer
+    /// watches.
+    async fn waiting_runs(&self) -> Result<Vec<RunRecord>>;
+
+    /// End the wait of a run paused at `step`, with the step's `record`: the
+    /// run is queued again and keeps the record with its wait until its
+    /// journal has it. Not durable until [`RunStore::sync`]. A run that is not
+    /// waiting at `step` (resumed already, cancelled, waiting elsewhere) is a
+    /// conflict, so a signal resumes a run once.
+    async fn end_wait(&self, id: &str, step: &str, record: &StepRecord) -> Result<()>;
 
     /// Journal one finished step. Not durable until [`RunStore::sync`]; call it
     /// before the next side effect (or use [`RunStore::record_step_durable`]).

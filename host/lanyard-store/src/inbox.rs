@@ -1000,6 +1000,7 @@ mod tests {
             reason: None,
             subject: Some(ev.subject_key()),
             dry_run: false,
+            wait: None,
         }
     }
 

@@ -350,9 +350,18 @@ impl RunStore for MemoryStore {
             .state()
             .runs
             .values()
-            .filter(|r| !r.status.is_final())
+            .filter(|r| matches!(r.status, RunStatus::Queued | RunStatus::Running))
             .cloned()
             .collect())
+    }
+
+    async fn waiting_runs(&self) -> Result<Vec<RunRecord>> {
+        Ok(self.state().runs.values().filter(|r| r.status == RunStatus::Waiting).cloned().collect())
+    }
+
+    async fn end_wait(&self, id: &str, step: &str, record: &StepRecord) -> Result<()> {
+        runs::encode_step(record)?;
+        self.state().change_run(id, |r| runs::with_wait_ended(r, step, record))
     }
 
     async fn record_step(&self, step: &StepRecord) -> Result<()> {

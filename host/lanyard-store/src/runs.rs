@@ -39,7 +39,7 @@ use crate::codec::{prefixed_records, split_prefixed, unknown_format};
 use crate::error::{Result, StoreError};
 use crate::{Store, T_RUNS, T_RUNS_BY_FLOW, T_RUNS_BY_STATUS, T_STEPS};
 use chrono::{DateTime, Utc};
-use lanyard_core::history::{ErrorInfo, RunRecord, RunStatus, StepRecord, TriggerInfo};
+use lanyard_core::history::{ErrorInfo, RunRecord, RunStatus, StepRecord, TriggerInfo, WaitState};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::ops::Bound;
@@ -86,6 +86,8 @@ struct HeadRef<'a> {
     reason: &'a Option<String>,
     subject: &'a Option<String>,
     dry_run: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wait: &'a Option<WaitState>,
 }
 
 impl<'a> HeadRef<'a> {
@@ -104,6 +106,7 @@ impl<'a> HeadRef<'a> {
             reason: &r.reason,
             subject: &r.subject,
             dry_run: r.dry_run,
+            wait: &r.wait,
         }
     }
 }
@@ -130,6 +133,8 @@ pub(crate) struct Head {
     subject: Option<String>,
     #[serde(default)]
     dry_run: bool,
+    #[serde(default)]
+    wait: Option<WaitState>,
 }
 
 impl Head {
@@ -149,6 +154,7 @@ impl Head {
             reason: self.reason,
             subject: self.subject,
             dry_run: self.dry_run,
+            wait: self.wait,
         }
     }
 }
@@ -288,10 +294,11 @@ fn bucket(status: RunStatus) -> Option<u8> {
         RunStatus::Stopped => Some(b'p'),
         RunStatus::Suppressed => Some(b'u'),
         RunStatus::Cancelled => Some(b'c'),
+        RunStatus::Waiting => Some(b'w'),
     }
 }
 
-const ALL_BUCKETS: [u8; 5] = [b'a', b'f', b'p', b'u', b'c'];
+const ALL_BUCKETS: [u8; 6] = [b'a', b'f', b'p', b'u', b'c', b'w'];
 
 fn bucket_key(bucket: u8, id: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + ID_LEN);
@@ -497,11 +504,31 @@ pub(crate) fn check_outcome(id: &str, outcome: &RunEnd) -> Result<()> {
 /// A run ended with `outcome` at `at`.
 pub(crate) fn with_outcome(mut r: RunRecord, outcome: &RunEnd, at: DateTime<Utc>) -> RunRecord {
     r.status = outcome.status;
+    r.wait = None;
     r.output = outcome.output.clone();
     r.error = outcome.error.clone();
     r.reason = outcome.reason.clone();
     r.ended = Some(at);
     r
+}
+
+/// A run whose wait at `step` ended with `record`: queued again, the record
+/// kept with the wait until the run's journal has it. A run that is not
+/// waiting there (resumed already, cancelled, another step) is a conflict:
+/// a signal resumes a run once.
+pub(crate) fn with_wait_ended(mut r: RunRecord, step: &str, record: &StepRecord) -> Result<RunRecord> {
+    let id = r.id.clone();
+    match &mut r.wait {
+        Some(w) if r.status == RunStatus::Waiting && w.step == step && w.ended.is_none() => {
+            w.ended = Some(Box::new(record.clone()));
+            r.status = RunStatus::Queued;
+            Ok(r)
+        }
+        Some(w) if w.step == step => Err(StoreError::Conflict(format!(
+            "run {id} is no longer waiting at `{step}`: its wait has ended"
+        ))),
+        _ => Err(StoreError::Conflict(format!("run {id} is not waiting at `{step}` (it is {})", r.status))),
+    }
 }
 
 /// Refuse a change to a run's id or flow.
@@ -791,6 +818,27 @@ impl Store {
         Ok(out)
     }
 
+    pub(crate) fn waiting_runs_now(&self) -> Result<Vec<RunRecord>> {
+        let b = self.b()?;
+        let mut out = Vec::new();
+        for item in b.t.runs_by_status.scan_prefix([b'w']) {
+            let (k, _) = item.map_err(|e| StoreError::backend("scan", T_RUNS_BY_STATUS, b"", e))?;
+            let id = id_of(T_RUNS_BY_STATUS, &k, 1)?;
+            if let Some(bytes) = self.stored_run(id)? {
+                let run = self.decode_run(id.as_bytes(), &bytes)?;
+                if run.status == RunStatus::Waiting {
+                    out.push(run);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn end_wait_now(&self, id: &str, step: &str, record: &StepRecord) -> Result<()> {
+        encode_step(record)?;
+        self.change_run(id, |head| with_wait_ended(head.into_record(Value::Null), step, record))
+    }
+
     pub(crate) fn record_step_now(&self, step: &StepRecord) -> Result<()> {
         let b = self.b()?;
         let run_id = step.run_id.as_str();
@@ -1052,6 +1100,14 @@ impl crate::api::RunStore for Store {
 
     async fn list_runs(&self, filter: &RunFilter) -> Result<RunPage> {
         self.list_runs_now(filter)
+    }
+
+    async fn waiting_runs(&self) -> Result<Vec<RunRecord>> {
+        self.waiting_runs_now()
+    }
+
+    async fn end_wait(&self, id: &str, step: &str, record: &StepRecord) -> Result<()> {
+        self.end_wait_now(id, step, record)
     }
 
     async fn unfinished_runs(&self) -> Result<Vec<RunRecord>> {

@@ -136,7 +136,7 @@ pub struct Wait {
 
 impl From<history::WaitState> for Wait {
     fn from(w: history::WaitState) -> Wait {
-        let history::WaitState { step, seq, since, until, signal, choices } = w;
+        let history::WaitState { step, seq, since, until, signal, choices, ended: _ } = w;
         Wait { step, seq, since, until, signal, choices }
     }
 }
@@ -144,7 +144,7 @@ impl From<history::WaitState> for Wait {
 impl From<Wait> for history::WaitState {
     fn from(w: Wait) -> history::WaitState {
         let Wait { step, seq, since, until, signal, choices } = w;
-        history::WaitState { step, seq, since, until, signal, choices }
+        history::WaitState { step, seq, since, until, signal, choices, ended: None }
     }
 }
 

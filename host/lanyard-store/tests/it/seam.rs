@@ -62,6 +62,7 @@ on_every_backend!(
     undispatched_events_come_in_published_order_and_dispatch_creates_their_runs,
     dedupe_memory_lasts_the_window_and_goes_at_a_prune,
     runs_change_status_and_finish_keeping_their_input,
+    a_wait_ends_once_and_queues_its_run_with_the_steps_record,
     listing_filters_pages_and_searches_steps,
     steps_come_in_start_order_and_can_be_withheld,
     prune_deletes_only_finished_runs_by_age_and_per_flow,
@@ -172,6 +173,60 @@ async fn dedupe_memory_lasts_the_window_and_goes_at_a_prune(b: Backend) {
     let stats = s.prune(&RetentionPolicy::default()).await.unwrap();
     assert_eq!(stats.dedupe_generations, 1);
     assert!(s.accept(vec![event("e1", "00u1")], "hook").await.unwrap()[0].new);
+}
+
+async fn a_wait_ends_once_and_queues_its_run_with_the_steps_record(b: Backend) {
+    use lanyard_core::history::WaitState;
+    let s = b.store();
+    let mut r = run(new_run_id(t0()), "approve", RunStatus::Running, t0());
+    s.create_run(&r).await.unwrap();
+    let wait = WaitState {
+        step: "ask/approval".into(),
+        seq: 3,
+        since: t0(),
+        until: Some(t0() + ChronoDuration::days(2)),
+        signal: Some("approval".into()),
+        choices: vec!["approve".into(), "reject".into()],
+        ended: None,
+    };
+    r.status = RunStatus::Waiting;
+    r.wait = Some(wait.clone());
+    s.update_run(&r).await.unwrap();
+    let waiting = s.waiting_runs().await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!((waiting[0].status, waiting[0].wait.as_ref(), waiting[0].ended), (RunStatus::Waiting, Some(&wait), None));
+    assert!(s.unfinished_runs().await.unwrap().is_empty(), "a waiting run is not work for a worker");
+    let listed = s.list_runs(&RunFilter { status: Some(RunStatus::Waiting), ..RunFilter::default() }).await.unwrap();
+    assert_eq!(listed.runs.iter().map(|r| &r.id).collect::<Vec<_>>(), [&r.id]);
+
+    let mut record = step(&r.id, "ask/approval");
+    record.kind = "wait".into();
+    record.output = Some(json!({"resumed": "signal", "choice": "approve"}));
+    let elsewhere = s.end_wait(&r.id, "other", &record).await.unwrap_err();
+    assert_eq!(
+        (elsewhere.kind(), elsewhere.to_string()),
+        (StoreErrorKind::Conflict, format!("run {} is not waiting at `other` (it is waiting)", r.id))
+    );
+    s.end_wait(&r.id, "ask/approval", &record).await.unwrap();
+    let again = s.end_wait(&r.id, "ask/approval", &record).await.unwrap_err();
+    assert_eq!(again.kind(), StoreErrorKind::Conflict, "a wait ends once: {again}");
+    assert!(s.waiting_runs().await.unwrap().is_empty());
+    let queued = s.unfinished_runs().await.unwrap();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].status, RunStatus::Queued);
+    let kept = queued[0].wait.as_ref().and_then(|w| w.ended.as_deref());
+    assert_eq!(kept, Some(&record), "the record stays with the run until its journal has it");
+
+    // Cancelling a waiting run ends it and forgets the wait.
+    let mut other = run(new_run_id(t0()), "approve", RunStatus::Waiting, t0());
+    other.wait = Some(wait);
+    s.create_run(&other).await.unwrap();
+    let cancelled = RunEnd { status: RunStatus::Cancelled, output: None, error: None, reason: Some("no longer needed".into()) };
+    s.finish_run(&other.id, cancelled, t0()).await.unwrap();
+    let done = s.get_run(&other.id).await.unwrap().unwrap();
+    assert_eq!((done.status, done.wait), (RunStatus::Cancelled, None));
+    assert!(s.waiting_runs().await.unwrap().is_empty());
+    assert_eq!(s.end_wait(&other.id, "ask/approval", &record).await.unwrap_err().kind(), StoreErrorKind::Conflict);
 }
 
 async fn runs_change_status_and_finish_keeping_their_input(b: Backend) {

@@ -48,6 +48,7 @@ pub fn run(id: String, flow: &str, status: RunStatus, created: DateTime<Utc>) ->
         reason: None,
         subject: Some("00u1".into()),
         dry_run: false,
+        wait: None,
     }
 }
 
