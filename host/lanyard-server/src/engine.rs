@@ -299,6 +299,14 @@ impl Engine {
                 Ok(n) => tracing::info!(runs = n, "resuming runs that were unfinished at the last stop"),
                 Err(e) => tracing::error!(error = %e, "cannot recover unfinished runs; they are queued once the store can be read"),
             }
+            match self.inner.runner.watch_waiting().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(runs = n, "watching the waits of waiting runs"),
+                Err(e) => tracing::error!(error = %e, "cannot read the waiting runs; their waits are watched once the store can be read"),
+            }
+            let runner = self.inner.runner.clone();
+            let timer: Arc<dyn crate::schedule::Timer> = Arc::new(crate::schedule::SystemTimer::new(self.clock().clone()));
+            self.spawn(async move { runner.wait_timer(timer).await });
             let dispatcher = crate::dispatch::Dispatcher {
                 intake: self.inner.intake.clone(),
                 store: self.inner.store.clone(),
@@ -628,6 +636,11 @@ impl Engine {
         self.inner.runner.cancel(id).await
     }
 
+    /// Give a waiting run the signal it waits for; it goes on.
+    pub async fn signal_run(&self, id: &str, signal: crate::runner::Signal) -> Result<(), crate::runner::SignalError> {
+        self.inner.runner.signal(id, signal).await
+    }
+
     /// Until the run has ended; its final record.
     pub async fn wait_for_run(&self, id: &str) -> Result<RunRecord, StoreError> {
         self.inner.runner.wait_for(id).await
@@ -650,6 +663,9 @@ impl Engine {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(runs = n, "runs whose start the store's failure cut off are queued again"),
                     Err(e) => tracing::error!(error = %e, "cannot read the unfinished runs after the store reopened"),
+                }
+                if let Err(e) = self.inner.runner.watch_waiting().await {
+                    tracing::error!(error = %e, "cannot read the waiting runs after the store reopened");
                 }
                 // Events whose dispatch was lost are back in the inbox.
                 self.inner.intake.wake().notify_one();

@@ -203,6 +203,7 @@ mod tests {
             reason: None,
             subject: None,
             dry_run: false,
+            wait: None,
         }
     }
 

@@ -54,6 +54,9 @@ pub const STORE_WRITABLE: &str = "lanyard_store_writable";
 pub const STORE_FAILING_SINCE: &str = "lanyard_store_failing_since_seconds";
 /// Times the store reopened its database after a failed write (a full disk).
 pub const STORE_REOPENS: &str = "lanyard_store_reopens_total";
+/// Waiting runs whose wait ends at a time (a `for`/`until` wait, or a signal
+/// wait's timeout), watched by the wait timer.
+pub const RUNS_WAITING_TIMED: &str = "lanyard_runs_waiting_timed";
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -125,4 +128,5 @@ fn describe() {
     describe_gauge!(STORE_WRITABLE, "1 while the store can write, 0 after a failed write (a full disk) until it reopens");
     describe_gauge!(STORE_FAILING_SINCE, Unit::Seconds, "When the store stopped writing (unix time), 0 while it writes");
     describe_counter!(STORE_REOPENS, "Times the store reopened its database after a failed write");
+    describe_gauge!(RUNS_WAITING_TIMED, "Waiting runs whose wait ends at a time, watched by the wait timer");
 }

@@ -302,6 +302,7 @@ mod tests {
                 reason: None,
                 subject: subject.map(str::to_string),
                 dry_run: false,
+                wait: None,
             },
             flow: None,
             resume: false,

@@ -10,6 +10,9 @@
 //! failed. At start and after the store reopens, [`Runner::adopt_unfinished`]
 //! queues the runs the store holds unfinished.
 //!
+//! A run paused at a `wait` step leaves its worker: see [`waits`] for the
+//! timer and the signals that resume it.
+//!
 //! It receives what it needs when it is built ([`RunnerParts`]) and calls
 //! nothing above it: the engine owns it, the dispatcher and the scheduler use it.
 
@@ -32,6 +35,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, oneshot, watch};
+
+mod waits;
+pub use waits::{Signal, SignalError};
 
 /// What a runner is built from.
 pub(crate) struct RunnerParts {
@@ -74,6 +80,8 @@ struct State {
     finished_tx: broadcast::Sender<Arc<RunRecord>>,
     /// Each flow's last run and last day's counts (the Flows page).
     flow_stats: FlowStats,
+    /// The ends of the waits of waiting runs.
+    waits: waits::WaitTimer,
 }
 
 impl Runner {
@@ -97,6 +105,7 @@ impl Runner {
                 order: AtomicU64::new(0),
                 finished_tx,
                 flow_stats: FlowStats::default(),
+                waits: waits::WaitTimer::default(),
             }),
         }
     }
@@ -276,6 +285,10 @@ impl Runner {
             .ok_or_else(|| CancelError::NotFound(id.to_string()))?;
         if run.status.is_final() {
             return Err(CancelError::Finished(id.to_string(), run.status));
+        }
+        if run.status == RunStatus::Waiting {
+            self.cancel_waiting(id).await?;
+            return Ok(CancelOutcome::Dequeued);
         }
         if let Some(task) = self.inner.queue.remove(id) {
             let now = self.inner.clock.now();
@@ -470,6 +483,14 @@ impl Runner {
                 }
             },
         };
+        // A run whose wait has ended: the wait's record first.
+        if let Err(e) = self.journal_wait_end(&mut run).await {
+            if e.is_unavailable() {
+                return Ran::Interrupted(e.to_string());
+            }
+            tracing::error!(run = %run.id, error = %e, "cannot record the end of the run's wait; it is retried at the next start");
+            return Ran::Ended;
+        }
         let journal = match self.begin(&mut run, resume, observer).await {
             Ok(j) => j,
             Err(ran) => return ran,
@@ -510,6 +531,16 @@ impl Runner {
             return Ran::Interrupted("a step record did not reach the disk".into());
         }
         let outcome = self.end_of(&mut run, &flow, outcome);
+        if run.status == RunStatus::Waiting {
+            return match self.paused(&run).await {
+                Err(e) if e.is_unavailable() => Ran::Interrupted(e.to_string()),
+                Err(e) => {
+                    tracing::error!(run = %run.id, error = %e, "cannot record that the run waits; it resumes from its journal at the next start");
+                    Ran::Ended
+                }
+                Ok(()) => Ran::Ended,
+            };
+        }
         let ended = run.ended.unwrap_or_else(|| self.inner.clock.now());
         let epoch = store.epoch();
         if let Err(e) = store.finish_run(&run.id, outcome, ended).await {

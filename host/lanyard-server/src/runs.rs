@@ -90,6 +90,7 @@ pub(crate) fn new_run(flow: &Flow, trigger: TriggerInfo, input: Value, subject: 
         reason: None,
         subject,
         dry_run,
+        wait: None,
     }
 }
 

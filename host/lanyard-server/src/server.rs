@@ -892,6 +892,7 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
         ["runs"] => ("GET", Route::Runs),
         ["runs", id] => ("GET", Route::Run(decode_segment(id)?)),
         ["runs", id, "cancel"] => ("POST", Route::Cancel(decode_segment(id)?)),
+        ["runs", id, "signal"] => ("POST", Route::Signal(decode_segment(id)?)),
         ["runs", id, "rerun"] => ("POST", Route::Rerun(decode_segment(id)?)),
         ["flows"] => ("GET", Route::Flows),
         ["flows", name, "run"] => ("POST", Route::RunNow(decode_segment(name)?)),
@@ -921,7 +922,7 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
             };
             if let Some(s) = query_get(&q, "status") {
                 filter.status = Some(RunStatus::parse(s).ok_or_else(|| {
-                    bad_request(format!("unknown status `{s}` (queued, running, succeeded, failed, stopped, suppressed, cancelled)"))
+                    bad_request(format!("unknown status `{s}` (queued, running, waiting, succeeded, failed, stopped, suppressed, cancelled)"))
                 })?);
             }
             for (key, slot) in [("since", &mut filter.since), ("until", &mut filter.until)] {
@@ -989,6 +990,26 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
             Err(e @ CancelError::Finished(..)) => Err(ApiError::new(StatusCode::CONFLICT, "finished", e.to_string())),
             Err(CancelError::Store(e)) => Err(store_error(e)),
         },
+        // A waiting run's signal: `{"signal": "approval", "choice": "approve", "data": {...}}`.
+        Route::Signal(id) => {
+            require_json(&req, true)?;
+            let body = read_body(req, engine.config().server.max_body_bytes).await?;
+            let asked: wire::SignalRequest = serde_json::from_value(parse_json(&body)?)
+                .map_err(|e| bad_request(format!("the body must be {{\"signal\": name, \"choice\": optional, \"data\": optional}}: {e}")))?;
+            let signal = crate::runner::Signal {
+                name: asked.signal.clone(),
+                choice: asked.choice.clone(),
+                data: asked.data.unwrap_or(Value::Null),
+                by: "api".into(),
+            };
+            match engine.signal_run(&id, signal).await {
+                Ok(()) => Ok(json_response(
+                    StatusCode::ACCEPTED,
+                    &wire::Signalled { run_id: id, signal: asked.signal, choice: asked.choice },
+                )),
+                Err(e) => Err(signal_error(e)),
+            }
+        }
         Route::Flows => {
             let set = engine.flows();
             // The listing answers even when the store cannot: the numbers
@@ -1163,6 +1184,7 @@ enum Route {
     Runs,
     Run(String),
     Cancel(String),
+    Signal(String),
     Flows,
     RunNow(String),
     Reload,
@@ -1172,6 +1194,18 @@ enum Route {
     Tables,
     Rows(String),
     Row(String, String),
+}
+
+/// How a refused signal is answered.
+fn signal_error(e: crate::runner::SignalError) -> ApiError {
+    use crate::runner::SignalError as E;
+    match e {
+        E::NotFound(_) => not_found(e.to_string()),
+        E::NotWaiting { .. } => ApiError::new(StatusCode::CONFLICT, "not_waiting", e.to_string()),
+        E::OtherSignal { .. } => ApiError::new(StatusCode::CONFLICT, "other_signal", e.to_string()),
+        E::BadChoice(_) | E::TooLarge(_) => bad_request(e.to_string()),
+        E::Store(s) => store_error(s),
+    }
 }
 
 /// A run by id; 404 for an id that is not one or names no run.

@@ -76,6 +76,30 @@ pub struct Cancelled {
     pub cancelled: CancelOutcome,
 }
 
+/// `POST /api/v1/runs/{id}/signal`: the signal a waiting run waits for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignalRequest {
+    /// The name the `wait` step gives (`wait: { signal: approval }`).
+    pub signal: String,
+    /// One of the step's `choices`, when it lists some.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice: Option<String>,
+    /// Anything else the flow should see (`<step>.data`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+}
+
+/// `POST /api/v1/runs/{id}/signal`: the run took the signal and is queued
+/// to go on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signalled {
+    pub run_id: String,
+    pub signal: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice: Option<String>,
+}
+
 /// What cancelling a run did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -21,3 +21,4 @@ mod registry;
 mod secrets;
 mod slow_clients;
 mod testflow;
+mod waits;
