@@ -14,6 +14,7 @@ export const ENDPOINTS = Object.freeze({
   oktaOrgs: { method: 'GET', path: '/api/v1/okta/orgs' },
   run: { method: 'GET', path: '/api/v1/runs/{run}' },
   cancelRun: { method: 'POST', path: '/api/v1/runs/{run}/cancel' },
+  signalRun: { method: 'POST', path: '/api/v1/runs/{run}/signal' },
   rerun: { method: 'POST', path: '/api/v1/runs/{run}/rerun' },
   cards: { method: 'GET', path: '/api/v1/cards' },
   tables: { method: 'GET', path: '/api/v1/tables' },

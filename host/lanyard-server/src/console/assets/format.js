@@ -7,6 +7,7 @@ import { h, inline } from './dom.js';
 export const STATUSES = {
   queued: { icon: '◷', label: 'queued' },
   running: { icon: '▶', label: 'running' },
+  waiting: { icon: '‖', label: 'waiting' },
   succeeded: { icon: '✓', label: 'succeeded' },
   failed: { icon: '✕', label: 'failed' },
   stopped: { icon: '■', label: 'stopped' },
@@ -17,7 +18,7 @@ export const STATUSES = {
 export const STATUS_NAMES = Object.keys(STATUSES);
 
 export function isFinal(status) {
-  return status !== 'queued' && status !== 'running';
+  return status !== 'queued' && status !== 'running' && status !== 'waiting';
 }
 
 export function statusBadge(status) {

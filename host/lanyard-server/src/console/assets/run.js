@@ -151,6 +151,7 @@ function draw(ctx, root, d, refresh) {
     ),
     run.dry_run ? callout('info', 'Dry run', h('p', null, 'Writes to Okta, HTTP services, tables and mail were recorded ("would do" below), not done.')) : null,
     summary(ctx, run),
+    waiting(ctx, run, refresh),
     outcome(run, root),
     h(
       'section',
@@ -174,7 +175,9 @@ function draw(ctx, root, d, refresh) {
       steps.length
         ? stepsList
         : h('p', { class: 'muted' }, isFinal(run.status) ? 'No steps ran.' : 'No step has finished yet; steps appear as they end.'),
-      !isFinal(run.status) && steps.length ? h('p', { class: 'muted small' }, 'Still running: more steps appear as they end.') : null,
+      !isFinal(run.status) && steps.length
+        ? h('p', { class: 'muted small' }, run.status === 'waiting' ? 'Waiting: more steps appear once it goes on.' : 'Still running: more steps appear as they end.')
+        : null,
     ),
     h(
       'section',
@@ -263,6 +266,42 @@ function targetOf(run) {
   const login = typeof target.alternateId === 'string' ? target.alternateId : '';
   if (name && login && name !== login) return `${name} <${login}>`;
   return name || login || null;
+}
+
+/// What a waiting run waits for, and for a signal with choices, a button per
+/// answer (the signal is given once: the run then goes on).
+function waiting(ctx, run, refresh) {
+  const w = run.wait;
+  if (run.status !== 'waiting' || !w) return null;
+  const until = w.until ? h('time', { datetime: w.until }, absolute(w.until)) : null;
+  if (!w.signal) {
+    return callout('info', 'Waiting', h('p', null, 'The run goes on at ', until, ' (step ', h('code', null, w.step), ').'));
+  }
+  const answer = async (choice, button) => {
+    const label = choice ? `“${choice}”` : 'the signal';
+    if (!confirm(`Answer ${label} to run ${run.id} of “${run.flow}”? The run goes on with it; this cannot be taken back.`)) return;
+    button.disabled = true;
+    try {
+      await call('signalRun', { params: { run: run.id }, body: choice ? { signal: w.signal, choice } : { signal: w.signal }, signal: ctx.signal });
+      toast(`Answered ${label}; the run goes on.`);
+    } catch (e) {
+      if (e.name !== 'AbortError') toast(`Cannot answer: ${e.message}`, 'error');
+      button.disabled = false;
+    }
+    refresh();
+  };
+  const choices = w.choices && w.choices.length ? w.choices : [null];
+  const buttons = choices.map((c) => {
+    const b = h('button', { type: 'button', dataset: { choice: c || '' } }, c ? c.charAt(0).toUpperCase() + c.slice(1).replace(/[-_]/g, ' ') : 'Send the signal');
+    b.addEventListener('click', () => answer(c, b));
+    return b;
+  });
+  return callout(
+    'info',
+    'Waiting for an answer',
+    h('p', null, 'Step ', h('code', null, w.step), ' waits for the ', h('strong', null, w.signal), ' signal', until ? [' until ', until, '; then it fails with a timeout'] : '', '.'),
+    h('div', { class: 'actions', id: 'signal-answers' }, buttons),
+  );
 }
 
 function outcome(run, root) {
