@@ -296,6 +296,7 @@ async fn the_console_calls_only_admin_routes_that_exist() {
             "putRow" => Some(json!({ "login": "jo" })),
             "rerun" => Some(json!({ "dry_run": true })),
             "grantCard" => Some(json!({ "grants": [], "replace": true })),
+            "signalRun" => Some(json!({ "signal": "approval", "choice": "approve" })),
             _ => None,
         };
         let mut req = d.http.request(method.clone(), d.url(&url)).bearer_auth(ADMIN);
@@ -321,7 +322,7 @@ async fn the_console_calls_only_admin_routes_that_exist() {
             // A built-in's grants are the config's: no published card to grant.
             "grantCard" => 404,
             // The run is over: the route exists and says so.
-            "cancelRun" => 409,
+            "cancelRun" | "signalRun" => 409,
             _ if method == reqwest::Method::GET => 200,
             "reload" => 200,
             other => panic!("api.js calls {method} {path} ({other}): say here what it answers"),
