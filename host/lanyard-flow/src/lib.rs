@@ -33,6 +33,9 @@
 //! - [`trace`]: the readable text of a run from its history records.
 //! - [`diag`]: diagnostics, human (`file:line:col: error: ...`) and serde forms.
 //! - [`expr`]: the expression language (minijinja, locked down and fuelled).
+//! - [`functions`]: what expressions can call beyond minijinja's built-ins
+//!   (regular expressions, encodings, hashes, time in zones, lists and
+//!   mappings).
 //!
 //! # Decisions
 //!
@@ -81,6 +84,7 @@ pub mod catalog;
 pub mod compile;
 pub mod diag;
 pub mod expr;
+pub mod functions;
 pub mod interp;
 pub mod library;
 pub mod model;

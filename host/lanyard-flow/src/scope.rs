@@ -10,7 +10,8 @@
 //! parent while each writes only its own frame. Knows nothing of cards or
 //! history.
 
-use crate::expr::{TimeFn, TimeFnObject, from_json};
+use crate::expr::{CONTEXT_FUNCTIONS, from_json};
+use crate::functions::{RunContext, context_function};
 use crate::model::Slots;
 use lanyard_core::Clock;
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
@@ -149,6 +150,12 @@ pub(crate) fn context(frame: &Arc<Frame>, run: &Arc<RunShared>) -> Value {
     })
 }
 
+impl RunContext for Ctx {
+    fn clock(&self) -> &dyn Clock {
+        &*self.run.clock
+    }
+}
+
 impl Object for Ctx {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Map
@@ -183,9 +190,9 @@ impl Object for Ctx {
                 }
                 return Some(Value::from(m));
             }
-            "now" => return Some(self.time_fn(TimeFn::Now)),
-            "days_since" => return Some(self.time_fn(TimeFn::DaysSince)),
-            "age_days" => return Some(self.time_fn(TimeFn::AgeDays)),
+            name if CONTEXT_FUNCTIONS.contains(&name) => {
+                return context_function(name, self.clone());
+            }
             _ => {}
         }
         if let Some(v) = self.frame.loop_var(key) {
@@ -197,15 +204,6 @@ impl Object for Ctx {
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         Enumerator::NonEnumerable
-    }
-}
-
-impl Ctx {
-    fn time_fn(&self, which: TimeFn) -> Value {
-        Value::from_object(TimeFnObject {
-            which,
-            clock: self.run.clock.clone(),
-        })
     }
 }
 
