@@ -699,7 +699,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 {
                     Some(b) => b,
                     None => {
-                        let ctx = context(frame, &self.shared);
+                        let ctx = context(frame, &self.shared, path);
                         match s.cond.eval_bool(&ctx) {
                             Ok(b) => b,
                             Err(e) => {
@@ -725,7 +725,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                         .and_then(Json::as_str)
                         .map(str::to_string),
                     None => {
-                        let ctx = context(frame, &self.shared);
+                        let ctx = context(frame, &self.shared, path);
                         let subject = match s.subject.eval(&ctx) {
                             Ok(v) => v,
                             Err(e) => {
@@ -769,7 +769,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                     .and_then(Json::as_object)
                     .cloned();
                 let mut out = serde_json::Map::new();
-                let ctx = context(frame, &self.shared);
+                let ctx = context(frame, &self.shared, path);
                 let mut evaluated = Vec::with_capacity(values.len());
                 for (name, t) in values {
                     let v = match replayed.as_ref().and_then(|r| r.get(&**name)) {
@@ -807,7 +807,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 )
             }
             StepKind::Return(t) => {
-                let ctx = context(frame, &self.shared);
+                let ctx = context(frame, &self.shared, path);
                 match t.eval_json(&ctx) {
                     Ok(v) => (
                         StepEnd::Ctl(Ctl::Return(v.clone())),
@@ -823,7 +823,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 let reason = match t {
                     None => None,
                     Some(t) => {
-                        let ctx = context(frame, &self.shared);
+                        let ctx = context(frame, &self.shared, path);
                         match t.eval_json(&ctx) {
                             Ok(Json::String(s)) => Some(s),
                             Ok(other) => Some(other.to_string()),
@@ -840,7 +840,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 (StepEnd::Ctl(Ctl::Stop(reason)), rec)
             }
             StepKind::Fail(t) => {
-                let ctx = context(frame, &self.shared);
+                let ctx = context(frame, &self.shared, path);
                 let message = match t.eval_json(&ctx) {
                     Ok(Json::String(s)) => s,
                     Ok(other) => other.to_string(),
@@ -888,7 +888,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
             };
         }
         let input = {
-            let ctx = context(frame, &self.shared);
+            let ctx = context(frame, &self.shared, path);
             match c.with.eval_json(&ctx) {
                 Ok(j) => j,
                 Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
@@ -998,7 +998,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
     ) -> (StepEnd, Rec) {
         let limit = self.run.env.limits.max_items;
         let items: Vec<Value> = {
-            let ctx = context(frame, &self.shared);
+            let ctx = context(frame, &self.shared, path);
             let list = match items.eval_value(&ctx) {
                 Ok(v) => v,
                 Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
@@ -1130,7 +1130,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
             }
             None => {
                 let mut input = {
-                    let ctx = context(frame, &self.shared);
+                    let ctx = context(frame, &self.shared, path);
                     match c.with.eval_json(&ctx) {
                         Ok(j) => j,
                         Err(e) => return Err(Ctl::Fail(self.expr_error(path, e))),
@@ -1284,7 +1284,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
             return (StepEnd::Err(e), Rec::default());
         }
         let input = {
-            let ctx = context(frame, &self.shared);
+            let ctx = context(frame, &self.shared, path);
             match c.with.eval_json(&ctx) {
                 Ok(j) => j,
                 Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),

@@ -35,7 +35,7 @@
 //! - [`expr`]: the expression language (minijinja, locked down and fuelled).
 //! - [`functions`]: what expressions can call beyond minijinja's built-ins
 //!   (regular expressions, encodings, hashes, time in zones, lists and
-//!   mappings).
+//!   mappings, `uuid()` and `random()`).
 //!
 //! # Decisions
 //!
@@ -61,7 +61,8 @@
 //! - Scope: each completed step's output under its id; `event`; `vars`
 //!   (`assign`); `flow` (`name`, `run_id`, `dry_run`); `error` in `on_error` and
 //!   `on_failure`; the `as` variable and `loop` in `for_each`; `inputs` in helper
-//!   flows; `now()`, `days_since()`, `age_days()` read the run's clock. Step
+//!   flows; `now()`, `days_since()`, `age_days()` read the run's clock, and
+//!   `uuid()`, `random()` draw from the run id and the step's path. Step
 //!   outputs live in a vector indexed by a slot the compiler assigned; the
 //!   expression context is an object that looks names up on demand, so no
 //!   per-evaluation map is built.

@@ -1,22 +1,25 @@
 //! The functions, filters, tests and methods expressions can call beyond
 //! minijinja's built-ins: text and regular expressions, encodings and hashes,
 //! time arithmetic in zones, lists and mappings, and the per-run functions
-//! (`now()`, `days_since()`, `age_days()`) bound to a run's clock.
+//! (`now()`, `uuid()`, `random()`) bound to a run's clock and seed.
 //!
 //! [`register`] adds them to the one expression environment (`expr::ENV`).
 //!
 //! Like the rest of the expression language this must not reach the clock, the
-//! network or the disk: what needs "now" gets it from the run ([`context`]). Every function bounds what it makes: text
+//! network, the disk or the OS random source: what needs "now" or randomness
+//! gets it from the run ([`context`]). Every function bounds what it makes: text
 //! at [`MAX_TEXT_BYTES`], lists at [`MAX_ITEMS`] items.
 
 mod collections;
 mod context;
 mod encoding;
 mod methods;
+mod random;
 mod regex;
 mod time;
 
 pub(crate) use context::{RunContext, context_function};
+pub(crate) use random::Draws;
 
 use crate::expr::MAX_TEXT_BYTES;
 use minijinja::{Environment, Error, ErrorKind};
@@ -24,9 +27,9 @@ use minijinja::{Environment, Error, ErrorKind};
 /// The most items a list made by a function may hold.
 pub const MAX_ITEMS: usize = 100_000;
 
-/// Functions provided per run by the context: they read the run's clock, so
-/// they cannot live in the shared environment.
-pub const CONTEXT_FUNCTIONS: [&str; 3] = ["now", "days_since", "age_days"];
+/// Functions provided per run by the context: they read the run's clock or
+/// its random seed, so they cannot live in the shared environment.
+pub const CONTEXT_FUNCTIONS: [&str; 5] = ["now", "days_since", "age_days", "uuid", "random"];
 
 /// Add everything to the environment. `debug()` and `namespace()` are gone
 /// before this runs.
