@@ -34,7 +34,7 @@
 //! - [`diag`]: diagnostics, human (`file:line:col: error: ...`) and serde forms.
 //! - [`expr`]: the expression language (minijinja, locked down and fuelled).
 //! - [`functions`]: what expressions can call beyond minijinja's built-ins
-//!   (regular expressions, encodings, hashes, time in zones, lists and
+//!   (regular expressions, encodings, hashes, JWTs, time in zones, lists and
 //!   mappings, `uuid()` and `random()`).
 //!
 //! # Decisions

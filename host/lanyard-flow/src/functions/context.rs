@@ -1,12 +1,13 @@
 //! The functions bound to one run: `now()`, `days_since(t)`, `age_days(t)`
 //! read the run's clock, `uuid()` and `random()` draw from its seed
-//! ([`super::random`]). The scope (`scope.rs`) hands them out by name, bound
-//! to what its [`RunContext`] gives.
+//! ([`super::random`]), and `jwt_decode(token, key=...)` checks a token's
+//! times against the run's clock. The scope (`scope.rs`) hands them out by
+//! name, bound to what its [`RunContext`] gives.
 
-use super::invalid;
 use super::random::{self, Draws};
 use super::time::{fmt_time, parse_time};
-use minijinja::value::{Object, ObjectRepr, Value};
+use super::{invalid, jwt};
+use minijinja::value::{Kwargs, Object, ObjectRepr, Value};
 use minijinja::{Error, ErrorKind, State};
 use std::fmt;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ enum Which {
     AgeDays,
     Uuid,
     Random,
+    JwtDecode,
 }
 
 /// The function `name` bound to `run`, if `name` is one of
@@ -35,6 +37,7 @@ pub(crate) fn context_function(name: &str, run: Arc<dyn RunContext>) -> Option<V
         "age_days" => Which::AgeDays,
         "uuid" => Which::Uuid,
         "random" => Which::Random,
+        "jwt_decode" => Which::JwtDecode,
         _ => return None,
     };
     Some(Value::from_object(ContextFn { which, run }))
@@ -97,6 +100,10 @@ impl Object for ContextFn {
             (Which::Random, _) => Err(invalid(
                 "random() takes no arguments (a number in [0, 1)) or two whole numbers (from, to, both included)",
             )),
+            (Which::JwtDecode, _) => {
+                let (args, kwargs): (&[Value], Kwargs) = minijinja::value::from_args(args)?;
+                jwt::decode(args, kwargs, self.run.clock().now())
+            }
         }
     }
 }

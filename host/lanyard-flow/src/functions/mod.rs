@@ -1,7 +1,8 @@
 //! The functions, filters, tests and methods expressions can call beyond
 //! minijinja's built-ins: text and regular expressions, encodings and hashes,
-//! time arithmetic in zones, lists and mappings, and the per-run functions
-//! (`now()`, `uuid()`, `random()`) bound to a run's clock and seed.
+//! JWTs, time arithmetic in zones, lists and mappings, and the per-run
+//! functions (`now()`, `uuid()`, `random()`, `jwt_decode()`) bound to a run's
+//! clock and seed.
 //!
 //! [`register`] adds them to the one expression environment (`expr::ENV`).
 //!
@@ -13,6 +14,7 @@
 mod collections;
 mod context;
 mod encoding;
+mod jwt;
 mod methods;
 mod random;
 mod regex;
@@ -29,7 +31,14 @@ pub const MAX_ITEMS: usize = 100_000;
 
 /// Functions provided per run by the context: they read the run's clock or
 /// its random seed, so they cannot live in the shared environment.
-pub const CONTEXT_FUNCTIONS: [&str; 5] = ["now", "days_since", "age_days", "uuid", "random"];
+pub const CONTEXT_FUNCTIONS: [&str; 6] = [
+    "now",
+    "days_since",
+    "age_days",
+    "uuid",
+    "random",
+    "jwt_decode",
+];
 
 /// Add everything to the environment. `debug()` and `namespace()` are gone
 /// before this runs.
@@ -72,10 +81,14 @@ pub(crate) fn check_items(what: &str, n: usize) -> Result<(), Error> {
 #[cfg(test)]
 pub(crate) mod testing {
     //! Evaluating one expression against a JSON context, for the tests of
-    //! every submodule.
+    //! every submodule; [`TestRun`] adds the per-run functions on a fixed
+    //! clock.
+    use super::{Draws, RunContext, context_function};
     use crate::expr::{Expr, Template, from_json};
-    use minijinja::value::Value;
+    use lanyard_core::{Clock, ManualClock};
+    use minijinja::value::{Object, ObjectRepr, Value};
     use serde_json::Value as Json;
+    use std::sync::Arc;
 
     pub(crate) fn eval(src: &str, ctx: Json) -> Result<Json, String> {
         eval_in(src, &from_json(&ctx))
@@ -96,6 +109,66 @@ pub(crate) mod testing {
         match eval(src, serde_json::json!({})) {
             Ok(v) => panic!("{src} gave {v}, not an error"),
             Err(e) => e,
+        }
+    }
+
+    /// A run at a fixed time (seconds since 1970), with run id `test-run`
+    /// and each evaluation at the step path `step`.
+    pub(crate) struct TestRun {
+        clock: ManualClock,
+        draws: Draws,
+    }
+
+    impl TestRun {
+        pub(crate) fn at(secs: i64) -> Arc<TestRun> {
+            let now = chrono::DateTime::from_timestamp(secs, 0).expect("a time");
+            Arc::new(TestRun {
+                clock: ManualClock::new(now),
+                draws: Draws::new("test-run".into(), "step"),
+            })
+        }
+
+        /// `src` with `ctx`'s keys and the per-run functions in scope.
+        pub(crate) fn eval(self: &Arc<Self>, src: &str, ctx: Json) -> Result<Json, String> {
+            let scope = Value::from_object(Scope {
+                run: self.clone(),
+                data: from_json(&ctx),
+            });
+            eval_in(src, &scope)
+        }
+    }
+
+    impl RunContext for TestRun {
+        fn clock(&self) -> &dyn Clock {
+            &self.clock
+        }
+
+        fn draws(&self) -> &Draws {
+            &self.draws
+        }
+    }
+
+    #[derive(Debug)]
+    struct Scope {
+        run: Arc<TestRun>,
+        data: Value,
+    }
+
+    impl std::fmt::Debug for TestRun {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("TestRun")
+        }
+    }
+
+    impl Object for Scope {
+        fn repr(self: &Arc<Self>) -> ObjectRepr {
+            ObjectRepr::Map
+        }
+
+        fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+            let key = key.as_str()?;
+            context_function(key, self.run.clone())
+                .or_else(|| self.data.get_attr(key).ok().filter(|v| !v.is_undefined()))
         }
     }
 }
