@@ -35,7 +35,8 @@
 //! - [`expr`]: the expression language (minijinja, locked down and fuelled).
 //! - [`functions`]: what expressions can call beyond minijinja's built-ins
 //!   (regular expressions, encodings, hashes, JWTs, time in zones, lists and
-//!   mappings, `uuid()` and `random()`).
+//!   mappings, `uuid()` and `random()`), and what an expression calls, for
+//!   validation.
 //!
 //! # Decisions
 //!

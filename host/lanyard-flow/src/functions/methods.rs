@@ -1,11 +1,53 @@
 //! The Python string and dict methods authors coming from Okta Workflows'
 //! Jinja or from Python reach for: `s.startswith('x')`, `s.rjust(6, '0')`,
 //! `m.get('k', d)`. minijinja calls [`python_methods`] for any method a value
-//! does not have itself.
+//! does not have itself; [`METHODS`] is every name it answers, which
+//! validation checks method calls against.
 
 use super::{bounded, invalid, too_big};
 use minijinja::value::{Value, ValueKind};
 use minijinja::{Error, ErrorKind, State};
+
+/// Every method [`python_methods`] knows, on text or on mappings.
+pub(crate) const METHODS: [&str; 30] = [
+    "startswith",
+    "endswith",
+    "lower",
+    "upper",
+    "title",
+    "capitalize",
+    "strip",
+    "lstrip",
+    "rstrip",
+    "replace",
+    "split",
+    "join",
+    "find",
+    "rfind",
+    "count",
+    "ljust",
+    "rjust",
+    "center",
+    "zfill",
+    "removeprefix",
+    "removesuffix",
+    "isdigit",
+    "isalpha",
+    "isalnum",
+    "isspace",
+    "islower",
+    "isupper",
+    "get",
+    "keys",
+    "values",
+];
+
+/// Also a method, of mappings; kept apart so [`METHODS`] lists text first.
+pub(crate) const MAP_ITEMS: &str = "items";
+
+pub(crate) fn is_method(name: &str) -> bool {
+    name == MAP_ITEMS || METHODS.contains(&name)
+}
 
 pub(super) fn python_methods(
     _state: &mut State,
@@ -259,5 +301,21 @@ mod tests {
         assert_eq!(ok("{'a': 1}.get('b', 7)"), json!(7));
         assert_eq!(ok("{'a': 1, 'b': 2}.keys() | list"), json!(["a", "b"]));
         assert_eq!(ok("{'a': 1}.items()"), json!([["a", 1]]));
+    }
+
+    #[test]
+    fn every_listed_method_is_answered() {
+        use minijinja::{ErrorKind, Value};
+        let map = Value::from(std::collections::BTreeMap::<String, Value>::new());
+        let unknown = |r: Result<Value, minijinja::Error>| matches!(r, Err(e) if e.kind() == ErrorKind::UnknownMethod);
+        for name in super::METHODS.iter().chain([&super::MAP_ITEMS]) {
+            let on_text = unknown(super::text_method("x", name, &[]));
+            let on_map = unknown(super::map_method(&map, name, &[]));
+            assert!(
+                !(on_text && on_map),
+                "`{name}` is listed but no value has it"
+            );
+        }
+        assert!(unknown(super::text_method("x", "frobnicate", &[])));
     }
 }

@@ -4,13 +4,16 @@
 //! functions (`now()`, `uuid()`, `random()`, `jwt_decode()`) bound to a run's
 //! clock and seed.
 //!
-//! [`register`] adds them to the one expression environment (`expr::ENV`).
+//! [`register`] adds them to the one expression environment (`expr::ENV`);
+//! [`calls`] lists what an expression calls, so validation can refuse an
+//! unknown name at its place with a suggestion instead of failing at run time.
 //!
 //! Like the rest of the expression language this must not reach the clock, the
 //! network, the disk or the OS random source: what needs "now" or randomness
 //! gets it from the run ([`context`]). Every function bounds what it makes: text
 //! at [`MAX_TEXT_BYTES`], lists at [`MAX_ITEMS`] items.
 
+mod calls;
 mod collections;
 mod context;
 mod encoding;
@@ -20,6 +23,7 @@ mod random;
 mod regex;
 mod time;
 
+pub use calls::{Call, CallKind, calls, unknown_calls};
 pub(crate) use context::{RunContext, context_function};
 pub(crate) use random::Draws;
 
@@ -39,6 +43,53 @@ pub const CONTEXT_FUNCTIONS: [&str; 6] = [
     "random",
     "jwt_decode",
 ];
+
+/// Global functions this module adds (besides [`CONTEXT_FUNCTIONS`]).
+pub(crate) const FUNCTIONS: [&str; 12] = [
+    "parse_time",
+    "timestamp",
+    "add_days",
+    "add_hours",
+    "format_time",
+    "add_time",
+    "time_between",
+    "start_of",
+    "end_of",
+    "to_zone",
+    "make_time",
+    "parse_url",
+];
+
+/// Filters this module adds.
+pub(crate) const FILTERS: [&str; 24] = [
+    "contains",
+    "startswith",
+    "endswith",
+    "fromjson",
+    "regex_match",
+    "regex_find",
+    "regex_findall",
+    "regex_replace",
+    "regex_split",
+    "b64encode",
+    "b64decode",
+    "b64url_encode",
+    "b64url_decode",
+    "urlencode",
+    "urldecode",
+    "sha256",
+    "hmac_sha256",
+    "flatten",
+    "index_of",
+    "pick",
+    "omit",
+    "merge",
+    "from_items",
+    "average",
+];
+
+/// Tests this module adds.
+pub(crate) const TESTS: [&str; 1] = ["empty"];
 
 /// Add everything to the environment. `debug()` and `namespace()` are gone
 /// before this runs.
