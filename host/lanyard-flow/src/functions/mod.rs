@@ -17,6 +17,8 @@ mod calls;
 mod collections;
 mod context;
 mod encoding;
+#[cfg(test)]
+mod format_md;
 mod jwt;
 mod methods;
 mod random;
