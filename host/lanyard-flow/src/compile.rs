@@ -13,6 +13,7 @@
 use crate::catalog::{CardCatalog, OktaOrgs};
 use crate::diag::{Diagnostic, Pos, Span, did_you_mean, suggestion};
 use crate::expr::{self, Expr, Part, RawPart, Template, split_text};
+use crate::functions::{self, Call, CallKind};
 use crate::model::*;
 use crate::yaml::{self, Key, Node, NodeKind};
 use sha2::{Digest, Sha256};
@@ -1616,7 +1617,11 @@ impl<'a> Cx<'a> {
         let span = self.span_in(node, offset + lead, src.trim().len());
         match Expr::compile(src, field) {
             Ok(e) => {
-                self.check_names(&e, span, scope, path);
+                let unknown = functions::unknown_calls(e.source());
+                self.check_names(&e, span, scope, path, &unknown);
+                for call in &unknown {
+                    self.unknown_call(node, offset + lead, call, path);
+                }
                 Some(e)
             }
             Err(e) => {
@@ -1635,14 +1640,55 @@ impl<'a> Cx<'a> {
         }
     }
 
-    /// Every name the expression reads must exist here.
-    fn check_names(&mut self, e: &Expr, whole: Span, scope: &Scope, path: &[String]) {
+    /// A function, filter, test or method the expression environment does
+    /// not have, at its name; `at` is where the expression starts in the
+    /// node's text.
+    fn unknown_call(&mut self, node: &Node, at: usize, call: &Call, path: &[String]) {
+        let span = self.span_in(node, at + call.offset, call.name.len());
+        let kind = call.kind.as_str();
+        let code = match call.kind {
+            CallKind::Function => "unknown-function",
+            CallKind::Filter => "unknown-filter",
+            CallKind::Test => "unknown-test",
+            CallKind::Method => "unknown-method",
+        };
+        let hint = call
+            .suggestion
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        let d = self.err(
+            code,
+            span,
+            path,
+            format!("unknown {kind} `{}`{hint}", call.name),
+        );
+        if call.suggestion.is_none() {
+            d.help = Some(format!(
+                "the {kind}s expressions can use are listed in FORMAT.md, \"Functions and filters\""
+            ));
+        }
+    }
+
+    /// Every name the expression reads must exist here. A name called as a
+    /// function that does not exist is `unknown_call`'s to report.
+    fn check_names(
+        &mut self,
+        e: &Expr,
+        whole: Span,
+        scope: &Scope,
+        path: &[String],
+        unknown: &[Call],
+    ) {
         for name in e.names() {
             let mut parts = name.split('.');
             let root = parts.next().unwrap_or_default();
             let second = parts.next();
             let span = narrow(whole, e.source(), &name);
-            if expr::is_function(root) {
+            if expr::is_function(root)
+                || unknown
+                    .iter()
+                    .any(|c| c.kind == CallKind::Function && c.name == root)
+            {
                 continue;
             }
             if scope.filter {

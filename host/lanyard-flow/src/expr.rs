@@ -19,12 +19,13 @@
 //! This module must not reach the clock, the network or the disk itself: time
 //! functions that need "now" read it from the run's context object.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
-use minijinja::value::{Kwargs, Object, ObjectRepr, Value};
-use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
+use minijinja::value::{Object, ObjectRepr, Value};
+use minijinja::{Environment, Error, ErrorKind, UndefinedBehavior};
 use serde::Serialize;
 use std::fmt;
 use std::sync::{Arc, LazyLock};
+
+pub use crate::functions::CONTEXT_FUNCTIONS;
 
 /// Instructions one evaluation may execute before it is stopped.
 pub const FUEL_PER_EVAL: u64 = 100_000;
@@ -32,9 +33,6 @@ pub const FUEL_PER_EVAL: u64 = 100_000;
 pub const MAX_VALUE_DEPTH: usize = 64;
 /// Largest text one value may render to (bytes).
 pub const MAX_TEXT_BYTES: usize = 1024 * 1024;
-
-/// Functions provided per run by the context (they need the run's clock).
-pub const CONTEXT_FUNCTIONS: [&str; 3] = ["now", "days_since", "age_days"];
 
 /// The process-wide, locked-down expression environment.
 pub(crate) static ENV: LazyLock<Environment<'static>> = LazyLock::new(build_env);
@@ -46,30 +44,7 @@ fn build_env() -> Environment<'static> {
     // `debug()` would print the whole context; `namespace()` invites state.
     env.remove_global("debug");
     env.remove_global("namespace");
-    env.add_function("parse_time", |v: Value| -> Result<String, Error> {
-        Ok(fmt_time(parse_time(&v)?))
-    });
-    env.add_function("timestamp", |v: Value| -> Result<i64, Error> {
-        Ok(parse_time(&v)?.timestamp())
-    });
-    env.add_function("add_days", |v: Value, n: f64| -> Result<String, Error> {
-        add_duration(&v, n * 86_400.0)
-    });
-    env.add_function("add_hours", |v: Value, n: f64| -> Result<String, Error> {
-        add_duration(&v, n * 3_600.0)
-    });
-    env.add_function("format_time", format_time);
-    env.add_filter("contains", |c: Value, item: Value| -> Result<bool, Error> {
-        contains(&c, &item)
-    });
-    env.add_filter("startswith", |s: &str, p: &str| s.starts_with(p));
-    env.add_filter("endswith", |s: &str, p: &str| s.ends_with(p));
-    env.add_filter("fromjson", |s: &str| -> Result<Value, Error> {
-        let json: serde_json::Value = serde_json::from_str(s)
-            .map_err(|e| Error::new(ErrorKind::InvalidOperation, format!("not JSON: {e}")))?;
-        Ok(from_json(&json))
-    });
-    env.set_unknown_method_callback(python_methods);
+    crate::functions::register(&mut env);
     env
 }
 
@@ -1149,251 +1124,6 @@ fn to_json_depth(v: &Value, depth: usize) -> Result<serde_json::Value, String> {
         #[allow(unreachable_patterns)]
         _ => return Err(format!("`{v}` is not a value that can be passed on")),
     })
-}
-
-// ---------------------------------------------------------------------------
-// Time
-
-pub(crate) fn fmt_time(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-/// RFC 3339 text, a date (`2026-01-31`, midnight UTC), a date-time without
-/// zone (UTC), or a number of seconds since 1970.
-pub(crate) fn parse_time(v: &Value) -> Result<DateTime<Utc>, Error> {
-    let bad = |what: &str| {
-        Error::new(
-            ErrorKind::InvalidOperation,
-            format!("cannot read {what} as a time (expected RFC 3339, like 2026-01-31T09:00:00Z)"),
-        )
-    };
-    if let Some(s) = v.as_str() {
-        let s = s.trim();
-        if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-            return Ok(t.with_timezone(&Utc));
-        }
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
-            return Ok(Utc.from_utc_datetime(&t));
-        }
-        if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            && let Some(t) = d.and_hms_opt(0, 0, 0)
-        {
-            return Ok(Utc.from_utc_datetime(&t));
-        }
-        return Err(bad(&format!("`{s}`")));
-    }
-    if v.is_number() {
-        let secs = f64::try_from(v.clone()).map_err(|_| bad("the number"))?;
-        if secs.is_finite() {
-            let whole = secs.floor();
-            let nanos = ((secs - whole) * 1e9) as u32;
-            if let Some(t) = DateTime::from_timestamp(whole as i64, nanos) {
-                return Ok(t);
-            }
-        }
-        return Err(bad(&format!("{v}")));
-    }
-    Err(bad(&format!("{} `{v}`", v.kind())))
-}
-
-fn add_duration(v: &Value, secs: f64) -> Result<String, Error> {
-    let t = parse_time(v)?;
-    let d = chrono::Duration::try_milliseconds((secs * 1000.0) as i64)
-        .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "duration out of range"))?;
-    let out = t
-        .checked_add_signed(d)
-        .ok_or_else(|| Error::new(ErrorKind::InvalidOperation, "time out of range"))?;
-    Ok(fmt_time(out))
-}
-
-fn format_time(v: Value, fmt: &str, kwargs: Kwargs) -> Result<String, Error> {
-    use chrono::format::{Item, StrftimeItems};
-    let t = parse_time(&v)?;
-    let tz: Option<String> = kwargs.get("tz")?;
-    kwargs.assert_all_used()?;
-    let items: Vec<Item<'_>> = StrftimeItems::new(fmt).collect();
-    if items.iter().any(|i| matches!(i, Item::Error)) {
-        return Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!("`{fmt}` is not a valid strftime format"),
-        ));
-    }
-    let mut out = String::new();
-    use std::fmt::Write;
-    let res = match tz {
-        Some(tz) => {
-            let zone: chrono_tz::Tz = tz.parse().map_err(|_| {
-                Error::new(
-                    ErrorKind::InvalidOperation,
-                    format!("unknown time zone `{tz}`"),
-                )
-            })?;
-            write!(
-                out,
-                "{}",
-                t.with_timezone(&zone).format_with_items(items.into_iter())
-            )
-        }
-        None => write!(out, "{}", t.format_with_items(items.into_iter())),
-    };
-    res.map_err(|_| {
-        Error::new(
-            ErrorKind::InvalidOperation,
-            format!("cannot format with `{fmt}`"),
-        )
-    })?;
-    Ok(out)
-}
-
-/// `now()`, `days_since(t)` and `age_days(t)`, bound to one run's clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TimeFn {
-    Now,
-    DaysSince,
-    AgeDays,
-}
-
-pub(crate) struct TimeFnObject {
-    pub(crate) which: TimeFn,
-    pub(crate) clock: Arc<dyn lanyard_core::Clock>,
-}
-
-impl fmt::Debug for TimeFnObject {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.which)
-    }
-}
-
-impl Object for TimeFnObject {
-    fn repr(self: &Arc<Self>) -> ObjectRepr {
-        ObjectRepr::Plain
-    }
-
-    fn call(self: &Arc<Self>, _state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, Error> {
-        let now = self.clock.now();
-        match (self.which, args) {
-            (TimeFn::Now, []) => Ok(Value::from(fmt_time(now))),
-            (TimeFn::DaysSince, [t]) => {
-                let then = parse_time(t)?;
-                Ok(Value::from(
-                    (now - then).num_milliseconds() as f64 / 86_400_000.0,
-                ))
-            }
-            (TimeFn::AgeDays, [t]) => {
-                let then = parse_time(t)?;
-                Ok(Value::from((now - then).num_days()))
-            }
-            (TimeFn::Now, _) => Err(Error::new(
-                ErrorKind::TooManyArguments,
-                "now() takes no arguments",
-            )),
-            (_, _) => Err(Error::new(
-                ErrorKind::InvalidOperation,
-                "days_since() and age_days() take one time",
-            )),
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Helpers for lists and text
-
-fn contains(container: &Value, item: &Value) -> Result<bool, Error> {
-    if let (Some(s), Some(needle)) = (container.as_str(), item.as_str()) {
-        return Ok(s.contains(needle));
-    }
-    if container.is_undefined() || container.is_none() {
-        return Ok(false);
-    }
-    let iter = container.try_iter()?;
-    for x in iter {
-        if &x == item {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// The Python string and dict methods authors coming from Okta Workflows'
-/// Jinja or from Python reach for: `s.startswith('x')`, `m.get('k', d)`.
-fn python_methods(
-    _state: &mut State,
-    value: &Value,
-    method: &str,
-    args: &[Value],
-) -> Result<Value, Error> {
-    use minijinja::value::ValueKind;
-    let unknown = || {
-        Error::new(
-            ErrorKind::UnknownMethod,
-            format!("{} has no method named {method}", value.kind()),
-        )
-    };
-    let str_arg = |i: usize| -> Result<&str, Error> {
-        args.get(i).and_then(Value::as_str).ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidOperation,
-                format!("{method}() expects text arguments"),
-            )
-        })
-    };
-    match value.kind() {
-        ValueKind::String => {
-            let s = value.as_str().unwrap_or_default();
-            Ok(match method {
-                "startswith" => Value::from(s.starts_with(str_arg(0)?)),
-                "endswith" => Value::from(s.ends_with(str_arg(0)?)),
-                "lower" => Value::from(s.to_lowercase()),
-                "upper" => Value::from(s.to_uppercase()),
-                "strip" => Value::from(s.trim()),
-                "lstrip" => Value::from(s.trim_start()),
-                "rstrip" => Value::from(s.trim_end()),
-                "replace" => Value::from(s.replace(str_arg(0)?, str_arg(1)?)),
-                "split" => match args.first() {
-                    None => s.split_whitespace().map(Value::from).collect(),
-                    Some(_) => {
-                        let sep = str_arg(0)?;
-                        if sep.is_empty() {
-                            return Err(Error::new(ErrorKind::InvalidOperation, "empty separator"));
-                        }
-                        s.split(sep).map(Value::from).collect()
-                    }
-                },
-                _ => return Err(unknown()),
-            })
-        }
-        ValueKind::Map => match method {
-            "get" => {
-                let key = args
-                    .first()
-                    .ok_or_else(|| Error::new(ErrorKind::MissingArgument, "get() needs a key"))?;
-                let v = value.get_item(key)?;
-                Ok(if v.is_undefined() {
-                    args.get(1).cloned().unwrap_or(Value::from(()))
-                } else {
-                    v
-                })
-            }
-            "keys" => Ok(value.try_iter()?.collect()),
-            "values" => {
-                let mut out = Vec::new();
-                for k in value.try_iter()? {
-                    out.push(value.get_item(&k)?);
-                }
-                Ok(Value::from(out))
-            }
-            "items" => {
-                let mut out = Vec::new();
-                for k in value.try_iter()? {
-                    let v = value.get_item(&k)?;
-                    out.push(Value::from(vec![k, v]));
-                }
-                Ok(Value::from(out))
-            }
-            _ => Err(unknown()),
-        },
-        _ => Err(unknown()),
-    }
 }
 
 #[cfg(test)]

@@ -724,7 +724,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 {
                     Some(b) => b,
                     None => {
-                        let ctx = context(frame, &self.shared);
+                        let ctx = context(frame, &self.shared, path);
                         match s.cond.eval_bool(&ctx) {
                             Ok(b) => b,
                             Err(e) => {
@@ -750,7 +750,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                         .and_then(Json::as_str)
                         .map(str::to_string),
                     None => {
-                        let ctx = context(frame, &self.shared);
+                        let ctx = context(frame, &self.shared, path);
                         let subject = match s.subject.eval(&ctx) {
                             Ok(v) => v,
                             Err(e) => {
@@ -794,7 +794,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                     .and_then(Json::as_object)
                     .cloned();
                 let mut out = serde_json::Map::new();
-                let ctx = context(frame, &self.shared);
+                let ctx = context(frame, &self.shared, path);
                 let mut evaluated = Vec::with_capacity(values.len());
                 for (name, t) in values {
                     let v = match replayed.as_ref().and_then(|r| r.get(&**name)) {
@@ -832,7 +832,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 )
             }
             StepKind::Return(t) => {
-                let ctx = context(frame, &self.shared);
+                let ctx = context(frame, &self.shared, path);
                 match t.eval_json(&ctx) {
                     Ok(v) => (
                         StepEnd::Ctl(Ctl::Return(v.clone())),
@@ -848,7 +848,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 let reason = match t {
                     None => None,
                     Some(t) => {
-                        let ctx = context(frame, &self.shared);
+                        let ctx = context(frame, &self.shared, path);
                         match t.eval_json(&ctx) {
                             Ok(Json::String(s)) => Some(s),
                             Ok(other) => Some(other.to_string()),
@@ -865,7 +865,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 (StepEnd::Ctl(Ctl::Stop(reason)), rec)
             }
             StepKind::Fail(t) => {
-                let ctx = context(frame, &self.shared);
+                let ctx = context(frame, &self.shared, path);
                 let message = match t.eval_json(&ctx) {
                     Ok(Json::String(s)) => s,
                     Ok(other) => other.to_string(),
@@ -898,12 +898,12 @@ impl<'r, 'e> Invocation<'r, 'e> {
         let (until, signal) = match &w.until {
             WaitUntil::For(d) => (after(*d), None),
             WaitUntil::Time(t) => {
-                let ctx = context(frame, &self.shared);
+                let ctx = context(frame, &self.shared, path);
                 let v = match t.eval_value(&ctx) {
                     Ok(v) => v,
                     Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
                 };
-                match crate::expr::parse_time(&v) {
+                match crate::functions::time::parse_time(&v) {
                     Ok(t) => (Some(t), None),
                     Err(e) => {
                         let msg = format!("`wait.until` is not a time: {e}");
@@ -969,7 +969,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
             };
         }
         let input = {
-            let ctx = context(frame, &self.shared);
+            let ctx = context(frame, &self.shared, path);
             match c.with.eval_json(&ctx) {
                 Ok(j) => j,
                 Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
@@ -1079,7 +1079,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
     ) -> (StepEnd, Rec) {
         let limit = self.run.env.limits.max_items;
         let items: Vec<Value> = {
-            let ctx = context(frame, &self.shared);
+            let ctx = context(frame, &self.shared, path);
             let list = match items.eval_value(&ctx) {
                 Ok(v) => v,
                 Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
@@ -1211,7 +1211,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
             }
             None => {
                 let mut input = {
-                    let ctx = context(frame, &self.shared);
+                    let ctx = context(frame, &self.shared, path);
                     match c.with.eval_json(&ctx) {
                         Ok(j) => j,
                         Err(e) => return Err(Ctl::Fail(self.expr_error(path, e))),
@@ -1373,7 +1373,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
             return (StepEnd::Err(e), Rec::default());
         }
         let input = {
-            let ctx = context(frame, &self.shared);
+            let ctx = context(frame, &self.shared, path);
             match c.with.eval_json(&ctx) {
                 Ok(j) => j,
                 Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
@@ -1451,14 +1451,14 @@ pub enum WaitEnd {
 /// What a `wait` step's output is, for how it ended.
 pub fn wait_output(end: WaitEnd) -> Json {
     match end {
-        WaitEnd::Time { until } => json!({ "resumed": "time", "until": crate::expr::fmt_time(until) }),
+        WaitEnd::Time { until } => json!({ "resumed": "time", "until": crate::functions::time::fmt_time(until) }),
         WaitEnd::Signal { name, choice, data, by, at } => json!({
             "resumed": "signal",
             "signal": name,
             "choice": choice,
             "data": data,
             "by": by,
-            "at": crate::expr::fmt_time(at),
+            "at": crate::functions::time::fmt_time(at),
         }),
     }
 }
@@ -1476,7 +1476,7 @@ pub fn wait_record(run_id: &str, w: &WaitState, end: Option<WaitEnd>, now: DateT
                 message: format!(
                     "no `{}` signal came before {}",
                     w.signal.as_deref().unwrap_or("?"),
-                    w.until.map(crate::expr::fmt_time).unwrap_or_default()
+                    w.until.map(crate::functions::time::fmt_time).unwrap_or_default()
                 ),
                 step: Some(w.step.clone()),
                 card: None,
@@ -1490,7 +1490,7 @@ pub fn wait_record(run_id: &str, w: &WaitState, end: Option<WaitEnd>, now: DateT
         path: w.step.clone(),
         kind: "wait".into(),
         card: None,
-        input: Some(json!({ "until": w.until.map(crate::expr::fmt_time), "signal": w.signal, "choices": w.choices })),
+        input: Some(json!({ "until": w.until.map(crate::functions::time::fmt_time), "signal": w.signal, "choices": w.choices })),
         output,
         error,
         attempts: 0,

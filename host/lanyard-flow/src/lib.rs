@@ -33,6 +33,10 @@
 //! - [`trace`]: the readable text of a run from its history records.
 //! - [`diag`]: diagnostics, human (`file:line:col: error: ...`) and serde forms.
 //! - [`expr`]: the expression language (minijinja, locked down and fuelled).
+//! - [`functions`]: what expressions can call beyond minijinja's built-ins
+//!   (regular expressions, encodings, hashes, JWTs, time in zones, lists and
+//!   mappings, `uuid()` and `random()`), and what an expression calls, for
+//!   validation.
 //!
 //! # Decisions
 //!
@@ -58,7 +62,8 @@
 //! - Scope: each completed step's output under its id; `event`; `vars`
 //!   (`assign`); `flow` (`name`, `run_id`, `dry_run`); `error` in `on_error` and
 //!   `on_failure`; the `as` variable and `loop` in `for_each`; `inputs` in helper
-//!   flows; `now()`, `days_since()`, `age_days()` read the run's clock. Step
+//!   flows; `now()`, `days_since()`, `age_days()` read the run's clock, and
+//!   `uuid()`, `random()` draw from the run id and the step's path. Step
 //!   outputs live in a vector indexed by a slot the compiler assigned; the
 //!   expression context is an object that looks names up on demand, so no
 //!   per-evaluation map is built.
@@ -86,6 +91,7 @@ pub mod catalog;
 pub mod compile;
 pub mod diag;
 pub mod expr;
+pub mod functions;
 pub mod interp;
 pub mod library;
 pub mod model;

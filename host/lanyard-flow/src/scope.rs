@@ -9,8 +9,14 @@
 //! Frames are shared with `Arc` so concurrent loop iterations can read their
 //! parent while each writes only its own frame. Knows nothing of cards or
 //! history.
+//!
+//! A context is made for one evaluation of one step, at its path: the per-run
+//! functions (`now()`, `uuid()`, ...) it hands out read the run's clock and
+//! draw from that run and path, so evaluating the step again (a resumed run)
+//! gives the same values.
 
-use crate::expr::{TimeFn, TimeFnObject, from_json};
+use crate::expr::{CONTEXT_FUNCTIONS, from_json};
+use crate::functions::{Draws, RunContext, context_function};
 use crate::model::Slots;
 use lanyard_core::Clock;
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
@@ -134,6 +140,7 @@ pub(crate) fn set_error(frame: &mut Arc<Frame>, error: Option<Value>) -> Option<
 pub(crate) struct Ctx {
     pub(crate) frame: Arc<Frame>,
     pub(crate) run: Arc<RunShared>,
+    draws: Draws,
 }
 
 impl fmt::Debug for Ctx {
@@ -142,11 +149,23 @@ impl fmt::Debug for Ctx {
     }
 }
 
-pub(crate) fn context(frame: &Arc<Frame>, run: &Arc<RunShared>) -> Value {
+/// The context of one evaluation of the step at `path`.
+pub(crate) fn context(frame: &Arc<Frame>, run: &Arc<RunShared>, path: &str) -> Value {
     Value::from_object(Ctx {
         frame: frame.clone(),
         run: run.clone(),
+        draws: Draws::new(run.run_id.clone(), path),
     })
+}
+
+impl RunContext for Ctx {
+    fn clock(&self) -> &dyn Clock {
+        &*self.run.clock
+    }
+
+    fn draws(&self) -> &Draws {
+        &self.draws
+    }
 }
 
 impl Object for Ctx {
@@ -183,9 +202,9 @@ impl Object for Ctx {
                 }
                 return Some(Value::from(m));
             }
-            "now" => return Some(self.time_fn(TimeFn::Now)),
-            "days_since" => return Some(self.time_fn(TimeFn::DaysSince)),
-            "age_days" => return Some(self.time_fn(TimeFn::AgeDays)),
+            name if CONTEXT_FUNCTIONS.contains(&name) => {
+                return context_function(name, self.clone());
+            }
             _ => {}
         }
         if let Some(v) = self.frame.loop_var(key) {
@@ -197,15 +216,6 @@ impl Object for Ctx {
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         Enumerator::NonEnumerable
-    }
-}
-
-impl Ctx {
-    fn time_fn(&self, which: TimeFn) -> Value {
-        Value::from_object(TimeFnObject {
-            which,
-            clock: self.run.clock.clone(),
-        })
     }
 }
 
@@ -245,8 +255,9 @@ impl Object for Vars {
     }
 }
 
-/// The context a trigger filter sees: `event`, and the time functions on the
-/// machine's clock.
+/// The context a trigger filter sees: `event`, and the per-run functions on
+/// the machine's clock, drawing from the event's `uuid` (so `random() < 0.1`
+/// samples a tenth of the events, the same tenth each time one is seen).
 pub(crate) fn filter_context(event: &serde_json::Value) -> Value {
     let run = Arc::new(RunShared {
         slots: Arc::new(Slots::default()),
@@ -257,5 +268,13 @@ pub(crate) fn filter_context(event: &serde_json::Value) -> Value {
         inputs: None,
         clock: Arc::new(lanyard_core::SystemClock),
     });
-    context(&Arc::new(Frame::default()), &run)
+    let uuid = event
+        .get("uuid")
+        .and_then(|u| u.as_str())
+        .unwrap_or_default();
+    context(
+        &Arc::new(Frame::default()),
+        &run,
+        &format!("trigger.filter/{uuid}"),
+    )
 }

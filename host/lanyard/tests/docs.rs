@@ -231,6 +231,81 @@ fn every_flow_and_trigger_in_the_format_reference_validates() {
     );
 }
 
+/// A flow with a misspelt filter, an unknown function and a misspelt test:
+/// the `text` block of FORMAT.md shows the first as validate prints it.
+const WELCOME: &str = r#"name: welcome
+description: Tell IT how many groups a new user is in.
+trigger:
+  okta: user.lifecycle.create
+steps:
+  - id: groups
+    card: okta.list-user-groups
+    with: { user: "{{ event.target[0].id }}" }
+  - id: note
+    card: slack.post
+    with:
+      connection: it-slack
+      text: "{{ groups.items | lenght }} groups"
+  - if: event.target[0] is definedd
+    then:
+      - assign: { ref: "{{ foo() }}" }
+"#;
+
+#[test]
+fn validate_refuses_unknown_functions_filters_and_tests_where_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("flows")).unwrap();
+    std::fs::write(dir.path().join("flows/welcome.yaml"), WELCOME).unwrap();
+    let out = lanyard(&["validate", "flows"], dir.path())
+        .output()
+        .unwrap();
+    let report = shown(&out);
+    assert!(!out.status.success(), "{report}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let documented = fenced_blocks(&read("host/lanyard-flow/FORMAT.md"))
+        .into_iter()
+        .find(|b| b.info == "text" && b.text.contains("unknown filter"))
+        .expect("FORMAT.md shows an unknown filter");
+    assert!(
+        stdout.contains(&documented.text),
+        "FORMAT.md:{} shows\n{}\nbut validate prints\n{report}",
+        documented.line,
+        documented.text
+    );
+    for line in [
+        "flows/welcome.yaml:14:28: error: unknown test `definedd` (did you mean `defined`?)",
+        "flows/welcome.yaml:16:28: error: unknown function `foo`",
+        "  help: the functions expressions can use are listed in FORMAT.md, \"Functions and filters\"",
+        "3 errors, 0 warnings",
+    ] {
+        assert!(stdout.contains(line), "no `{line}` in\n{report}");
+    }
+    // `foo` is reported once, as a function, not also as an unknown name.
+    assert!(!stdout.contains("unknown name"), "{report}");
+
+    let (out, json) = validate(&dir.path().join("flows"));
+    assert!(!out.status.success());
+    let codes: Vec<&str> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["unknown-filter", "unknown-test", "unknown-function"],
+        "{json}"
+    );
+    assert_eq!(
+        json["diagnostics"][0]["span"]["start"],
+        serde_json::json!({"line": 13, "col": 32})
+    );
+    assert_eq!(
+        json["diagnostics"][0]["span"]["end"],
+        serde_json::json!({"line": 13, "col": 38})
+    );
+}
+
 #[test]
 fn the_sdk_readmes_flow_validates_but_for_its_unpublished_card() {
     let dir = tempfile::tempdir().unwrap();

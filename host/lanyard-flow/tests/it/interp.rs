@@ -903,3 +903,67 @@ async fn a_loop_over_pages_stops_at_a_failure_and_at_its_bounds() {
     assert_eq!(e.kind, ErrorKind::TooLarge);
     assert!(e.message.contains("more than 2 pages of `test.pages`"), "{}", e.message);
 }
+
+#[tokio::test]
+async fn uuid_and_random_repeat_when_a_step_runs_again_and_differ_elsewhere() {
+    let f = flow(
+        r#"  - id: make
+    card: acme.jamf-wipe
+    with: { id: "{{ uuid() }}", other: "{{ uuid() }}", n: "{{ random(1, 1000000) }}", f: "{{ random() }}" }
+  - id: each
+    for_each: "{{ [1, 2] }}"
+    steps:
+      - id: item
+        card: acme.jamf-wipe
+        with: { id: "{{ uuid() }}" }
+"#,
+    );
+    let inputs =
+        |h: &Harness| -> Vec<Value> { h.cards.calls().into_iter().map(|c| c.input).collect() };
+    let h = harness(FakeCards::new(), vec![]);
+    let out = run(&f, &h, json!({})).await;
+    assert_eq!(out.status, RunStatus::Succeeded, "{:?}", out.error);
+    let first = inputs(&h);
+    let make = &first[0];
+    assert_ne!(make["id"], make["other"], "each call draws anew");
+    assert!(
+        (1..=1_000_000).contains(&make["n"].as_i64().unwrap()),
+        "{make}"
+    );
+    assert!((0.0..1.0).contains(&make["f"].as_f64().unwrap()), "{make}");
+    assert_ne!(first[1]["id"], first[2]["id"], "loop iterations differ");
+    assert_ne!(first[1]["id"], make["id"]);
+
+    // The same run evaluated again (a resume re-runs unfinished steps) gets
+    // the same values; here `make` finished and is replayed, the loop runs again.
+    let kept: Vec<StepRecord> = h
+        .journal
+        .records()
+        .into_iter()
+        .filter(|r| r.path == "make")
+        .collect();
+    let h2 = harness_with(FakeCards::new(), vec![], MemoryJournal::with_records(kept));
+    let mut start = RunStart::new("run1", json!({}));
+    start.resume = true;
+    let out = run_flow(&f, start, &h2.env).await;
+    assert_eq!(out.status, RunStatus::Succeeded, "{:?}", out.error);
+    assert_eq!(
+        inputs(&h2),
+        first[1..],
+        "the loop's cards get what they got before"
+    );
+    let h3 = harness(FakeCards::new(), vec![]);
+    run(&f, &h3, json!({})).await;
+    assert_eq!(
+        inputs(&h3),
+        first,
+        "run1 again, from the start: the same values"
+    );
+
+    // Another run, other values.
+    let h4 = harness(FakeCards::new(), vec![]);
+    run_flow(&f, RunStart::new("run2", json!({})), &h4.env).await;
+    let other = inputs(&h4);
+    assert_ne!(other[0]["id"], make["id"]);
+    assert_ne!(other[1]["id"], first[1]["id"]);
+}
