@@ -1744,6 +1744,7 @@ mod flows {
                 clock: Arc::new(ManualClock::new(at)),
                 flows: Arc::new(NoHelpers),
                 sleeper: Arc::new(RecordingSleeper::default()),
+                links: Arc::new(lanyard_flow::NoSignalLinks),
                 limits: Default::default(),
             };
             run_flow(&flow(stem), RunStart::new(format!("run-{stem}"), event), &env).await

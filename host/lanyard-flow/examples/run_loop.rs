@@ -52,6 +52,7 @@ fn main() {
         clock: Arc::new(SystemClock),
         flows: Arc::new(NoHelpers),
         sleeper: Arc::new(RecordingSleeper::default()),
+        links: Arc::new(lanyard_flow::NoSignalLinks),
         limits: RunLimits::default(),
     };
     let rt = tokio::runtime::Builder::new_current_thread()

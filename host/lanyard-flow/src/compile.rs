@@ -25,6 +25,9 @@ use std::time::Duration;
 pub const MAX_CONCURRENCY: u64 = 64;
 /// Most tries a `retry` may ask for.
 pub const MAX_ATTEMPTS: u64 = 20;
+/// The function that makes a link answering a signal wait.
+const LINK_FN: &str = "signal_link";
+
 /// Most answers a signal wait may list.
 pub const MAX_CHOICES: usize = 16;
 
@@ -91,8 +94,11 @@ pub fn compile(file: &str, source: &str, catalog: &dyn CardCatalog) -> Compiled 
         orgs: catalog.okta_orgs(),
         trigger_org: None,
         trigger_org_failed: false,
+        signal_waits: Vec::new(),
+        link_calls: Vec::new(),
     };
     let flow = cx.flow(&root, source);
+    cx.check_links();
     diagnostics.append(&mut cx.diags);
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
     Compiled {
@@ -168,6 +174,19 @@ struct Cx<'a> {
     /// An `okta` trigger whose org is wrong or missing (reported there, not
     /// again on every card step).
     trigger_org_failed: bool,
+    /// Every signal wait: its signal and its choices.
+    signal_waits: Vec<(String, Vec<String>)>,
+    /// Every `signal_link(...)` call, checked against `signal_waits` once the
+    /// whole flow is read (a link is made before the wait it answers).
+    link_calls: Vec<LinkCall>,
+}
+
+/// A `signal_link(signal, choice)` as written: where, and its arguments when
+/// they are literal text.
+struct LinkCall {
+    span: Span,
+    path: Vec<String>,
+    texts: Vec<Option<String>>,
 }
 
 type Entries = [(Key, Node)];
@@ -1435,7 +1454,9 @@ impl<'a> Cx<'a> {
                 if !is_step_id(&name) {
                     self.err("bad-signal", value.span, path, format!("signal name `{name}` must start with a letter and hold only letters, digits, `_` and `-`"));
                 }
-                WaitUntil::Signal { name: name.into(), choices: self.wait_choices(entries, path) }
+                let choices = self.wait_choices(entries, path);
+                self.signal_waits.push((name.clone(), choices.clone()));
+                WaitUntil::Signal { name: name.into(), choices }
             }
         };
         let timeout = match get(entries, "timeout") {
@@ -1622,6 +1643,9 @@ impl<'a> Cx<'a> {
                 for call in &unknown {
                     self.unknown_call(node, offset + lead, call, path);
                 }
+                if e.source().contains(LINK_FN) {
+                    self.note_links(node, offset + lead, e.source(), scope, path);
+                }
                 Some(e)
             }
             Err(e) => {
@@ -1636,6 +1660,69 @@ impl<'a> Cx<'a> {
                     ),
                 );
                 None
+            }
+        }
+    }
+
+    /// Keep each `signal_link(...)` of an expression for [`Self::check_links`];
+    /// one in a trigger filter is refused here (there is no run yet).
+    fn note_links(&mut self, node: &Node, at: usize, src: &str, scope: &Scope, path: &[String]) {
+        for call in functions::calls(src) {
+            if call.kind != CallKind::Function || call.name != LINK_FN {
+                continue;
+            }
+            let span = self.span_in(node, at + call.offset, LINK_FN.len());
+            if scope.filter {
+                self.err("signal-link", span, path, "signal_link() makes a link for a run's wait; a trigger filter has no run");
+                continue;
+            }
+            self.link_calls.push(LinkCall { span, path: path.to_vec(), texts: call.texts });
+        }
+    }
+
+    /// Each `signal_link(signal, choice)` names a signal some `wait` of this
+    /// flow waits for, and one of its choices, when they are written as
+    /// text (an expression is checked when the run makes the link).
+    fn check_links(&mut self) {
+        let calls = std::mem::take(&mut self.link_calls);
+        for c in calls {
+            let (signal, choice) = match c.texts.as_slice() {
+                [s] => (s, None),
+                [s, ch] => (s, Some(ch)),
+                _ => {
+                    self.err("signal-link", c.span, &c.path, "signal_link() takes a signal's name and one of its choices: signal_link(\"approval\", \"approve\")");
+                    continue;
+                }
+            };
+            let Some(signal) = signal else { continue };
+            let waits: Vec<Vec<String>> = self.signal_waits.iter().filter(|(n, _)| n == signal).map(|(_, c)| c.clone()).collect();
+            if waits.is_empty() {
+                let mut names: Vec<String> = self.signal_waits.iter().map(|(n, _)| n.clone()).collect();
+                names.sort();
+                names.dedup();
+                let d = self.err("signal-link", c.span, &c.path, format!("no `wait` in this flow waits for the `{signal}` signal, so its link could answer nothing"));
+                d.help = Some(match names.as_slice() {
+                    [] => format!("add a step such as `wait: {{ signal: {signal}, choices: [approve, reject], timeout: 2d }}` after the one that sends the link"),
+                    _ => format!("the signals this flow waits for: {}", names.join(", ")),
+                });
+                continue;
+            }
+            let any_choice = waits.iter().any(|w| w.is_empty());
+            let choices: Vec<&str> = waits.iter().flat_map(|w| w.iter().map(String::as_str)).collect();
+            let listed = choices.join(", ");
+            match choice {
+                None if !any_choice => {
+                    self.err("signal-link", c.span, &c.path, format!("the `{signal}` signal needs a choice: signal_link(\"{signal}\", \"{}\")", choices[0]))
+                        .help = Some(format!("its choices: {listed}"));
+                }
+                Some(Some(ch)) if !any_choice && !choices.contains(&ch.as_str()) => {
+                    let help = match did_you_mean(ch, choices.iter().copied()) {
+                        Some(s) => format!("did you mean `{s}`? Its choices: {listed}"),
+                        None => format!("its choices: {listed}"),
+                    };
+                    self.err("signal-link", c.span, &c.path, format!("`{ch}` is not a choice of the `{signal}` signal")).help = Some(help);
+                }
+                _ => {}
             }
         }
     }

@@ -108,6 +108,37 @@ pub trait FlowLookup: Send + Sync {
     fn helper(&self, name: &str) -> Option<Arc<Flow>>;
 }
 
+/// What one `signal_link(signal, choice)` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkRequest<'a> {
+    pub run_id: &'a str,
+    /// The signal the link answers (a `wait` step's `signal`).
+    pub signal: &'a str,
+    /// The choice it carries; `None` for a wait with no `choices`.
+    pub choice: Option<&'a str>,
+    /// The `seq` of the step that makes the link: it answers only the first
+    /// wait for `signal` after that step (one with a greater `seq`).
+    pub after_seq: u64,
+}
+
+/// Makes the links that answer a waiting run (`signal_link()`): the daemon
+/// signs them; tests use a fake. The interpreter only hands the request on.
+pub trait SignalLinks: Send + Sync {
+    /// An absolute URL, or why none can be made (the message a run sees).
+    fn link(&self, req: LinkRequest<'_>) -> Result<String, String>;
+}
+
+/// No links: where nothing can answer them (tools that run a flow without a
+/// daemon). `signal_link()` fails with a message saying so.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoSignalLinks;
+
+impl SignalLinks for NoSignalLinks {
+    fn link(&self, _req: LinkRequest<'_>) -> Result<String, String> {
+        Err("signal_link() needs the daemon: links are made only by runs it runs".into())
+    }
+}
+
 /// Bounds on one run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunLimits {
@@ -144,6 +175,8 @@ pub struct Env {
     pub clock: Arc<dyn Clock>,
     pub flows: Arc<dyn FlowLookup>,
     pub sleeper: Arc<dyn Sleeper>,
+    /// What `signal_link()` asks for links.
+    pub links: Arc<dyn SignalLinks>,
     pub limits: RunLimits,
 }
 
@@ -337,6 +370,7 @@ pub async fn run_flow(flow: &Flow, start: RunStart, env: &Env) -> RunOutcome {
         run_id: run.run_id.clone(),
         dry_run: run.dry_run,
         clock: env.clock.clone(),
+        links: env.links.clone(),
     });
     let inv = Invocation {
         run: &run,
@@ -716,7 +750,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
         seq: u64,
     ) -> (StepEnd, Rec) {
         match &step.kind {
-            StepKind::Card(c) => self.card(c, frame, path, replay).await,
+            StepKind::Card(c) => self.card(c, frame, path, replay, seq).await,
             StepKind::If(s) => {
                 let cond = match replay
                     .and_then(|r| r.output.as_ref())
@@ -724,7 +758,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 {
                     Some(b) => b,
                     None => {
-                        let ctx = context(frame, &self.shared, path);
+                        let ctx = context(frame, &self.shared, path, seq);
                         match s.cond.eval_bool(&ctx) {
                             Ok(b) => b,
                             Err(e) => {
@@ -750,7 +784,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                         .and_then(Json::as_str)
                         .map(str::to_string),
                     None => {
-                        let ctx = context(frame, &self.shared, path);
+                        let ctx = context(frame, &self.shared, path, seq);
                         let subject = match s.subject.eval(&ctx) {
                             Ok(v) => v,
                             Err(e) => {
@@ -787,14 +821,14 @@ impl<'r, 'e> Invocation<'r, 'e> {
             }
             // Boxed: these futures are large, and a flow that does not loop or
             // call helpers should not move them around on every step.
-            StepKind::ForEach(f) => Box::pin(self.for_each(f, frame, path)).await,
+            StepKind::ForEach(f) => Box::pin(self.for_each(f, frame, path, seq)).await,
             StepKind::Assign(values) => {
                 let replayed = replay
                     .and_then(|r| r.output.as_ref())
                     .and_then(Json::as_object)
                     .cloned();
                 let mut out = serde_json::Map::new();
-                let ctx = context(frame, &self.shared, path);
+                let ctx = context(frame, &self.shared, path, seq);
                 let mut evaluated = Vec::with_capacity(values.len());
                 for (name, t) in values {
                     let v = match replayed.as_ref().and_then(|r| r.get(&**name)) {
@@ -832,7 +866,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 )
             }
             StepKind::Return(t) => {
-                let ctx = context(frame, &self.shared, path);
+                let ctx = context(frame, &self.shared, path, seq);
                 match t.eval_json(&ctx) {
                     Ok(v) => (
                         StepEnd::Ctl(Ctl::Return(v.clone())),
@@ -848,7 +882,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 let reason = match t {
                     None => None,
                     Some(t) => {
-                        let ctx = context(frame, &self.shared, path);
+                        let ctx = context(frame, &self.shared, path, seq);
                         match t.eval_json(&ctx) {
                             Ok(Json::String(s)) => Some(s),
                             Ok(other) => Some(other.to_string()),
@@ -865,7 +899,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 (StepEnd::Ctl(Ctl::Stop(reason)), rec)
             }
             StepKind::Fail(t) => {
-                let ctx = context(frame, &self.shared, path);
+                let ctx = context(frame, &self.shared, path, seq);
                 let message = match t.eval_json(&ctx) {
                     Ok(Json::String(s)) => s,
                     Ok(other) => other.to_string(),
@@ -876,7 +910,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                     Rec::default(),
                 )
             }
-            StepKind::Call(c) => Box::pin(self.call(c, frame, path)).await,
+            StepKind::Call(c) => Box::pin(self.call(c, frame, path, seq)).await,
             StepKind::Wait(w) => self.wait(w, frame, path, replay, seq),
         }
     }
@@ -898,7 +932,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
         let (until, signal) = match &w.until {
             WaitUntil::For(d) => (after(*d), None),
             WaitUntil::Time(t) => {
-                let ctx = context(frame, &self.shared, path);
+                let ctx = context(frame, &self.shared, path, seq);
                 let v = match t.eval_value(&ctx) {
                     Ok(v) => v,
                     Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
@@ -952,6 +986,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
         frame: &Arc<Frame>,
         path: &str,
         replay: Option<&StepRecord>,
+        seq: u64,
     ) -> (StepEnd, Rec) {
         let run = self.run;
         if let Some(r) = replay {
@@ -969,7 +1004,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
             };
         }
         let input = {
-            let ctx = context(frame, &self.shared, path);
+            let ctx = context(frame, &self.shared, path, seq);
             match c.with.eval_json(&ctx) {
                 Ok(j) => j,
                 Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
@@ -1063,9 +1098,10 @@ impl<'r, 'e> Invocation<'r, 'e> {
         f: &ForEachStep,
         frame: &mut Arc<Frame>,
         path: &str,
+        seq: u64,
     ) -> (StepEnd, Rec) {
         match &f.items {
-            Items::List(t) => self.for_each_list(f, t, frame, path).await,
+            Items::List(t) => self.for_each_list(f, t, frame, path, seq).await,
             Items::Pages(c) => self.for_each_page(f, c, frame, path).await,
         }
     }
@@ -1076,10 +1112,11 @@ impl<'r, 'e> Invocation<'r, 'e> {
         items: &Template,
         frame: &mut Arc<Frame>,
         path: &str,
+        seq: u64,
     ) -> (StepEnd, Rec) {
         let limit = self.run.env.limits.max_items;
         let items: Vec<Value> = {
-            let ctx = context(frame, &self.shared, path);
+            let ctx = context(frame, &self.shared, path, seq);
             let list = match items.eval_value(&ctx) {
                 Ok(v) => v,
                 Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
@@ -1207,11 +1244,11 @@ impl<'r, 'e> Invocation<'r, 'e> {
         let (end, rec) = match &replay {
             Some(r) => {
                 run.seq.fetch_max(r.seq + 1, Ordering::Relaxed);
-                self.card(c, frame, path, Some(r)).await
+                self.card(c, frame, path, Some(r), seq).await
             }
             None => {
                 let mut input = {
-                    let ctx = context(frame, &self.shared, path);
+                    let ctx = context(frame, &self.shared, path, seq);
                     match c.with.eval_json(&ctx) {
                         Ok(j) => j,
                         Err(e) => return Err(Ctl::Fail(self.expr_error(path, e))),
@@ -1339,7 +1376,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
         }
     }
 
-    async fn call(&self, c: &CallStep, frame: &Arc<Frame>, path: &str) -> (StepEnd, Rec) {
+    async fn call(&self, c: &CallStep, frame: &Arc<Frame>, path: &str, seq: u64) -> (StepEnd, Rec) {
         let run = self.run;
         let Some(helper) = run.env.flows.helper(&c.flow) else {
             let e = self.fail(
@@ -1373,7 +1410,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
             return (StepEnd::Err(e), Rec::default());
         }
         let input = {
-            let ctx = context(frame, &self.shared, path);
+            let ctx = context(frame, &self.shared, path, seq);
             match c.with.eval_json(&ctx) {
                 Ok(j) => j,
                 Err(e) => return (StepEnd::Err(self.expr_error(path, e)), Rec::default()),
@@ -1402,6 +1439,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 run_id: run.run_id.clone(),
                 dry_run: run.dry_run,
                 clock: run.env.clock.clone(),
+                links: run.env.links.clone(),
             }),
             depth: self.depth + 1,
         };

@@ -105,9 +105,9 @@ pub use compile::{Compiled, compile};
 pub use diag::{Diagnostic, Pos, Severity, Span};
 pub use expr::{Expr, ExprError, Template};
 pub use interp::{
-    CardCall, CardInvoker, CardResult, Env, FlowLookup, Journal, JournalError, MemoryJournal,
-    NoHelpers, NullJournal, RecordingSleeper, RunLimits, RunOutcome, RunStart, Sleeper,
-    StepSummary, WaitEnd, run_flow, wait_output, wait_record,
+    CardCall, CardInvoker, CardResult, Env, FlowLookup, Journal, JournalError, LinkRequest,
+    MemoryJournal, NoHelpers, NoSignalLinks, NullJournal, RecordingSleeper, RunLimits, RunOutcome,
+    RunStart, SignalLinks, Sleeper, StepSummary, WaitEnd, run_flow, wait_output, wait_record,
 };
 pub use library::{Library, SourceFile, Validation, validate};
 pub use model::{

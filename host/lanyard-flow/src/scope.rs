@@ -17,6 +17,7 @@
 
 use crate::expr::{CONTEXT_FUNCTIONS, from_json};
 use crate::functions::{Draws, RunContext, context_function};
+use crate::interp::{LinkRequest, NoSignalLinks, SignalLinks};
 use crate::model::Slots;
 use lanyard_core::Clock;
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
@@ -34,6 +35,7 @@ pub(crate) struct RunShared {
     pub(crate) dry_run: bool,
     pub(crate) inputs: Option<Value>,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) links: Arc<dyn SignalLinks>,
 }
 
 impl fmt::Debug for RunShared {
@@ -141,6 +143,8 @@ pub(crate) struct Ctx {
     pub(crate) frame: Arc<Frame>,
     pub(crate) run: Arc<RunShared>,
     draws: Draws,
+    /// The `seq` of the step evaluating (what a signal link is made after).
+    seq: u64,
 }
 
 impl fmt::Debug for Ctx {
@@ -149,12 +153,14 @@ impl fmt::Debug for Ctx {
     }
 }
 
-/// The context of one evaluation of the step at `path`.
-pub(crate) fn context(frame: &Arc<Frame>, run: &Arc<RunShared>, path: &str) -> Value {
+/// The context of one evaluation of the step at `path`, whose journal
+/// record is number `seq`.
+pub(crate) fn context(frame: &Arc<Frame>, run: &Arc<RunShared>, path: &str, seq: u64) -> Value {
     Value::from_object(Ctx {
         frame: frame.clone(),
         run: run.clone(),
         draws: Draws::new(run.run_id.clone(), path),
+        seq,
     })
 }
 
@@ -165,6 +171,15 @@ impl RunContext for Ctx {
 
     fn draws(&self) -> &Draws {
         &self.draws
+    }
+
+    fn signal_link(&self, signal: &str, choice: Option<&str>) -> Result<String, String> {
+        self.run.links.link(LinkRequest {
+            run_id: &self.run.run_id,
+            signal,
+            choice,
+            after_seq: self.seq,
+        })
     }
 }
 
@@ -267,6 +282,7 @@ pub(crate) fn filter_context(event: &serde_json::Value) -> Value {
         dry_run: false,
         inputs: None,
         clock: Arc::new(lanyard_core::SystemClock),
+        links: Arc::new(NoSignalLinks),
     });
     let uuid = event
         .get("uuid")
@@ -276,5 +292,6 @@ pub(crate) fn filter_context(event: &serde_json::Value) -> Value {
         &Arc::new(Frame::default()),
         &run,
         &format!("trigger.filter/{uuid}"),
+        0,
     )
 }

@@ -63,6 +63,8 @@ pub struct RawConfig {
     pub schedules: RawSchedules,
     #[serde(default)]
     pub poll: RawPoll,
+    #[serde(default)]
+    pub signals: RawSignals,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -234,6 +236,16 @@ pub struct RawPoll {
     pub lookback: Option<RawDuration>,
 }
 
+/// `[signals]`: the links `signal_link()` makes (`crate::signal_links`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSignals {
+    /// Where people reach the daemon: links are `<public_url>/signals/<token>`.
+    pub public_url: Option<String>,
+    /// How long a link answers (default 30d).
+    pub link_max_age: Option<RawDuration>,
+}
+
 // ---------------------------------------------------------------------------
 // The checked model
 
@@ -259,6 +271,7 @@ pub struct Config {
     pub card_grants: BTreeMap<String, Grants>,
     pub schedules: SchedulesConfig,
     pub poll: PollConfig,
+    pub signals: SignalsConfig,
 }
 
 impl fmt::Debug for Config {
@@ -411,6 +424,17 @@ pub struct SchedulesConfig {
     pub catch_up: lanyard_flow::model::CatchUp,
     pub enabled: bool,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignalsConfig {
+    /// The base of every signal link, without a trailing `/`; `None`: the
+    /// daemon's listen address (and a warning at start).
+    pub public_url: Option<String>,
+    pub link_max_age: Duration,
+}
+
+/// `[signals] link_max_age` when the file does not say.
+pub const DEFAULT_LINK_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PollConfig {
@@ -749,6 +773,21 @@ impl Config {
             p.push("poll.interval", "must be at least 1s");
         }
 
+        // [signals]
+        let signals = SignalsConfig {
+            public_url: raw.signals.public_url.as_deref().and_then(|u| match public_url(u) {
+                Ok(u) => Some(u),
+                Err(e) => {
+                    p.push("signals.public_url", e);
+                    None
+                }
+            }),
+            link_max_age: p.duration("signals.link_max_age", raw.signals.link_max_age.as_ref(), DEFAULT_LINK_MAX_AGE),
+        };
+        if signals.link_max_age < Duration::from_secs(60) || signals.link_max_age > Duration::from_secs(366 * 24 * 3600) {
+            p.push("signals.link_max_age", "must be between 1m and 366d");
+        }
+
         if !p.0.is_empty() {
             return Err(ConfigError {
                 file: file.map(Path::to_path_buf),
@@ -771,6 +810,7 @@ impl Config {
             card_grants,
             schedules: SchedulesConfig { catch_up, enabled: raw.schedules.enabled.unwrap_or(true) },
             poll,
+            signals,
         })
     }
 
@@ -794,6 +834,19 @@ impl Config {
 
 /// Whether `name` can name an org: lowercase letters, digits and `-`,
 /// starting with a letter, at most 32 characters (it is a URL path segment).
+/// `[signals] public_url`: an absolute http(s) URL with no query or
+/// fragment, written back without a trailing `/`.
+fn public_url(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text.trim()).map_err(|e| format!("`{text}` is not a URL such as https://lanyard.example.com: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!("`{text}` must be an http:// or https:// URL with a host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("`{text}` must have no query, fragment or credentials: links are `<public_url>/signals/<token>`"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
 pub fn is_org_name(name: &str) -> bool {
     name.len() <= 32
         && name.starts_with(|c: char| c.is_ascii_lowercase())
@@ -1067,6 +1120,24 @@ grants = ["connection:it-slack", "files:/etc"]
                 "cards.\"slack.post\".grants[1]:",
             ],
         );
+    }
+
+    #[test]
+    fn signals_take_a_public_url_and_a_max_age() {
+        let c = Config::parse("", None, &env()).unwrap();
+        assert_eq!(c.signals, SignalsConfig { public_url: None, link_max_age: DEFAULT_LINK_MAX_AGE });
+        let c = Config::parse("[signals]\npublic_url = \"https://lanyard.example.com/base/\"\nlink_max_age = \"7d\"\n", None, &env()).unwrap();
+        assert_eq!(c.signals.public_url.as_deref(), Some("https://lanyard.example.com/base"));
+        assert_eq!(c.signals.link_max_age, Duration::from_secs(7 * 24 * 3600));
+        let text = "[signals]\npublic_url = \"lanyard.example.com\"\nlink_max_age = \"10s\"\n";
+        let e = Config::parse(text, None, &env()).unwrap_err();
+        assert_reports(&e, &["signals.public_url: `lanyard.example.com` is not a URL", "signals.link_max_age: must be between 1m and 366d"]);
+        for bad in ["ftp://x.example.com", "https://x.example.com/?a=1", "https://u:p@x.example.com"] {
+            let e = Config::parse(&format!("[signals]\npublic_url = \"{bad}\"\n"), None, &env()).unwrap_err();
+            assert_reports(&e, &["signals.public_url:"]);
+        }
+        let e = Config::parse("[signals]\npublc_url = \"https://x\"\n", None, &env()).unwrap_err();
+        assert!(e.to_string().contains("unknown field `publc_url`"), "{e}");
     }
 
     /// Each of `wants` is in one of the problems `e` reports.

@@ -28,6 +28,7 @@
 //! (built-ins are loaded at start; grants computed per card version once);
 //! store writes are plain single-key writes, group-committed.
 
+use crate::signal_links::{LinkKey, SignalLinker};
 use crate::breaker::Breaker;
 use crate::card_set::{CardSet, Invoker};
 use crate::config::Config;
@@ -158,6 +159,8 @@ pub(crate) struct Inner {
     stop: ShutdownTrigger,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     handle_sighup: bool,
+    /// Makes and reads signal links (`crate::signal_links`).
+    links: Arc<SignalLinker>,
 }
 
 impl Engine {
@@ -199,6 +202,14 @@ impl Engine {
         let (flows_tx, flows_rx) = watch::channel(Arc::new(FlowSet::empty(empty)));
         let (ready, _) = watch::channel(false);
         let (stop, stopped) = shutdown::channel();
+        let key = LinkKey::load_or_create(&config.server.data_dir).map_err(EngineError::Other)?;
+        let links = Arc::new(SignalLinker::new(
+            key,
+            config.signals.public_url.as_deref(),
+            &format!("http://{}", config.server.listen),
+            config.signals.link_max_age,
+            options.clock.clone(),
+        ));
         let runner = Runner::new(RunnerParts {
             store: store.clone(),
             clock: options.clock.clone(),
@@ -207,6 +218,7 @@ impl Engine {
             flows: flows_rx,
             queue_capacity: config.workers.queue,
             stop: stopped,
+            links: links.clone(),
         });
         let inner = Inner {
             mode: options.mode,
@@ -238,6 +250,7 @@ impl Engine {
             stop,
             tasks: Mutex::new(Vec::new()),
             handle_sighup: options.handle_sighup,
+            links,
         };
         Ok(Engine { inner: Arc::new(inner) })
     }
@@ -639,6 +652,16 @@ impl Engine {
     /// Give a waiting run the signal it waits for; it goes on.
     pub async fn signal_run(&self, id: &str, signal: crate::runner::Signal) -> Result<(), crate::runner::SignalError> {
         self.inner.runner.signal(id, signal).await
+    }
+
+    /// The run `signal` would resume, as it is now (nothing changes).
+    pub async fn check_signal(&self, id: &str, signal: &crate::runner::Signal) -> Result<RunRecord, crate::runner::SignalError> {
+        self.inner.runner.check_signal(id, signal).await
+    }
+
+    /// The daemon's signal links: what runs make, and what `/signals/` reads.
+    pub fn signal_links(&self) -> &Arc<SignalLinker> {
+        &self.inner.links
     }
 
     /// Until the run has ended; its final record.

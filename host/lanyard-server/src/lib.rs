@@ -75,6 +75,8 @@ pub mod schedule;
 pub mod secrets;
 pub mod server;
 pub mod shutdown;
+pub mod signal_links;
+mod signal_pages;
 pub mod test_api;
 pub mod testflow;
 

@@ -53,6 +53,8 @@ pub(crate) struct RunnerParts {
     pub queue_capacity: usize,
     /// Stop taking runs (workers between runs; new starts are refused).
     pub stop: Shutdown,
+    /// What `signal_link()` calls in runs.
+    pub links: Arc<dyn lanyard_flow::SignalLinks>,
 }
 
 /// The run queue and the workers. Cheap to clone; every clone is the same runner.
@@ -82,6 +84,7 @@ struct State {
     flow_stats: FlowStats,
     /// The ends of the waits of waiting runs.
     waits: waits::WaitTimer,
+    links: Arc<dyn lanyard_flow::SignalLinks>,
 }
 
 impl Runner {
@@ -106,6 +109,7 @@ impl Runner {
                 finished_tx,
                 flow_stats: FlowStats::default(),
                 waits: waits::WaitTimer::default(),
+                links: parts.links,
             }),
         }
     }
@@ -507,6 +511,7 @@ impl Runner {
             clock: self.inner.clock.clone(),
             flows: snapshot.clone() as Arc<dyn FlowLookup>,
             sleeper: Arc::new(TokioSleeper),
+            links: self.inner.links.clone(),
             limits: RunLimits::default(),
         };
         let start = RunStart {

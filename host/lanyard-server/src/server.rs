@@ -35,6 +35,9 @@
 //!   `GET /api/v1/flows/{name}/versions`, `GET /api/v1/flows/{name}/versions/{n}`,
 //!   `POST /api/v1/flows/{name}/revert`, `GET /api/v1/flows/{name}/audit`, `GET /api/v1/audit`
 //! - the flow library (admin token; `crate::library`): `GET /api/v1/library`, `GET /api/v1/library/{id}`
+//! - signal links (no token: the link's own is the credential; `crate::signal_pages`):
+//!   `GET /signals/{token}` (a page that asks to confirm), `POST /signals/{token}` (answers
+//!   the run's wait through the same `Runner::signal` as `POST /api/v1/runs/{id}/signal`)
 //!
 //! Clients are bounded (connections at once, time to send a request head, time
 //! to send a body), with room kept for health checks and the admin API: see
@@ -83,6 +86,9 @@ const ACCEPT_ERROR_LOG_EVERY: Duration = Duration::from_secs(10);
 /// every connection is busy, `idle_timeout` to send a request head and
 /// `body_timeout` for a body.
 pub async fn run(listener: TcpListener, engine: Engine, shutdown: Shutdown) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        engine.signal_links().listening_at(addr);
+    }
     let settings = &engine.config().server;
     let conns = Arc::new(Conns::new(settings.max_connections, settings.reserved_connections));
     let body_timeout = settings.body_timeout;
@@ -515,6 +521,8 @@ async fn route(engine: &Engine, req: Request<Incoming>) -> Result<Resp, ApiError
         // The web console (crate::console): static files only, no token; its
         // pages read everything through the admin API above.
         ["console", rest @ ..] => crate::console::serve(&req, rest),
+        // Signal links (crate::signal_pages): no token; the link is the credential.
+        ["signals", token] => Ok(crate::signal_pages::handle(engine, req, &decode_segment(token)?).await),
         _ => Err(not_found(format!("no route {path}"))),
     }
 }
@@ -1001,6 +1009,7 @@ async fn admin(engine: &Engine, req: Request<Incoming>, rest: &[&str]) -> Result
                 choice: asked.choice.clone(),
                 data: asked.data.unwrap_or(Value::Null),
                 by: "api".into(),
+                after: None,
             };
             match engine.signal_run(&id, signal).await {
                 Ok(()) => Ok(json_response(
@@ -1203,6 +1212,7 @@ fn signal_error(e: crate::runner::SignalError) -> ApiError {
         E::NotFound(_) => not_found(e.to_string()),
         E::NotWaiting { .. } => ApiError::new(StatusCode::CONFLICT, "not_waiting", e.to_string()),
         E::OtherSignal { .. } => ApiError::new(StatusCode::CONFLICT, "other_signal", e.to_string()),
+        E::Answered { .. } => ApiError::new(StatusCode::GONE, "answered", e.to_string()),
         E::BadChoice(_) | E::TooLarge(_) => bad_request(e.to_string()),
         E::Store(s) => store_error(s),
     }

@@ -232,6 +232,9 @@ async fn run_in_memory(engine: &Engine, set: &Arc<FlowSet>, flow: &Flow, input: 
         clock: engine.clock().clone(),
         flows: set.clone() as Arc<dyn FlowLookup>,
         sleeper: Arc::new(TokioSleeper),
+        // A draft's links are signed like a run's; they name no stored run,
+        // so they answer nothing.
+        links: engine.signal_links().clone(),
         limits: RunLimits::default(),
     };
     let start = RunStart {

@@ -146,6 +146,7 @@ pub fn flow_loader(data: &[u8]) {
             clock: Arc::new(ManualClock::new(start_time())),
             flows: library.clone(),
             sleeper: Arc::new(RecordingSleeper::default()),
+            links: Arc::new(lanyard_flow::NoSignalLinks),
             limits: RunLimits {
                 max_items: 16,
                 max_pages: 4,

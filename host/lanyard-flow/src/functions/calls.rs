@@ -54,6 +54,9 @@ pub struct Call {
     pub offset: usize,
     /// What to write instead, when a known name is close.
     pub suggestion: Option<&'static str>,
+    /// A function call's positional arguments, each when it is written as
+    /// literal text (`None` when it is anything else); empty for other kinds.
+    pub texts: Vec<Option<String>>,
 }
 
 /// Every call in `src`, in the order they are written. Nothing for text that
@@ -233,6 +236,7 @@ fn push(out: &mut Vec<Call>, kind: CallKind, name: &str, offset: usize) {
         name: name.to_string(),
         offset,
         suggestion: None,
+        texts: Vec::new(),
     });
 }
 
@@ -293,6 +297,17 @@ fn walk(e: &Expr<'_>, out: &mut Vec<Call>) {
                         name,
                         c.expr.span().start_offset as usize,
                     );
+                    if let Some(call) = out.last_mut() {
+                        call.texts = c
+                            .args
+                            .iter()
+                            .filter_map(|a| match a {
+                                CallArg::Pos(Expr::Const(k)) => Some(k.value.as_str().map(str::to_string)),
+                                CallArg::Pos(_) => Some(None),
+                                _ => None,
+                            })
+                            .collect();
+                    }
                 }
                 CallType::Method(obj, name) => {
                     // The attribute's name ends the callee's text.

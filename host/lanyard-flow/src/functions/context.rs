@@ -1,7 +1,9 @@
 //! The functions bound to one run: `now()`, `days_since(t)`, `age_days(t)`
 //! read the run's clock, `uuid()` and `random()` draw from its seed
 //! ([`super::random`]), and `jwt_decode(token, key=...)` checks a token's
-//! times against the run's clock. The scope (`scope.rs`) hands them out by
+//! times against the run's clock, and `signal_link(signal, choice)` asks the
+//! run's link maker ([`crate::interp::SignalLinks`]) for a link that answers
+//! the run's next wait for `signal`. The scope (`scope.rs`) hands them out by
 //! name, bound to what its [`RunContext`] gives.
 
 use super::random::{self, Draws};
@@ -12,10 +14,13 @@ use minijinja::{Error, ErrorKind, State};
 use std::fmt;
 use std::sync::Arc;
 
-/// What the per-run functions read: the run's clock and its draws.
+/// What the per-run functions read: the run's clock and its draws, and
+/// where its signal links come from.
 pub(crate) trait RunContext: Send + Sync + 'static {
     fn clock(&self) -> &dyn lanyard_core::Clock;
     fn draws(&self) -> &Draws;
+    /// A link answering this run's next wait for `signal` with `choice`.
+    fn signal_link(&self, signal: &str, choice: Option<&str>) -> Result<String, String>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +31,7 @@ enum Which {
     Uuid,
     Random,
     JwtDecode,
+    SignalLink,
 }
 
 /// The function `name` bound to `run`, if `name` is one of
@@ -38,6 +44,7 @@ pub(crate) fn context_function(name: &str, run: Arc<dyn RunContext>) -> Option<V
         "uuid" => Which::Uuid,
         "random" => Which::Random,
         "jwt_decode" => Which::JwtDecode,
+        "signal_link" => Which::SignalLink,
         _ => return None,
     };
     Some(Value::from_object(ContextFn { which, run }))
@@ -104,7 +111,28 @@ impl Object for ContextFn {
                 let (args, kwargs): (&[Value], Kwargs) = minijinja::value::from_args(args)?;
                 jwt::decode(args, kwargs, self.run.clock().now())
             }
+            (Which::SignalLink, [signal]) => self.link(signal, None),
+            (Which::SignalLink, [signal, choice]) => self.link(signal, Some(choice)),
+            (Which::SignalLink, _) => Err(invalid(
+                "signal_link() takes a signal's name and one of its choices: signal_link(\"approval\", \"approve\")",
+            )),
         }
+    }
+}
+
+impl ContextFn {
+    fn link(&self, signal: &Value, choice: Option<&Value>) -> Result<Value, Error> {
+        let text = |what: &str, v: &Value| {
+            v.as_str().map(str::to_string).ok_or_else(|| {
+                invalid(format!("signal_link()'s {what} is text, not `{v}`"))
+            })
+        };
+        let signal = text("signal", signal)?;
+        let choice = choice.map(|c| text("choice", c)).transpose()?;
+        self.run
+            .signal_link(&signal, choice.as_deref())
+            .map(Value::from)
+            .map_err(invalid)
     }
 }
 

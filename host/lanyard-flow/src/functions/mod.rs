@@ -1,8 +1,8 @@
 //! The functions, filters, tests and methods expressions can call beyond
 //! minijinja's built-ins: text and regular expressions, encodings and hashes,
 //! JWTs, time arithmetic in zones, lists and mappings, and the per-run
-//! functions (`now()`, `uuid()`, `random()`, `jwt_decode()`) bound to a run's
-//! clock and seed.
+//! functions (`now()`, `uuid()`, `random()`, `jwt_decode()`,
+//! `signal_link()`) bound to a run's clock, seed and link maker.
 //!
 //! [`register`] adds them to the one expression environment (`expr::ENV`);
 //! [`calls`] lists what an expression calls, so validation can refuse an
@@ -35,15 +35,17 @@ use minijinja::{Environment, Error, ErrorKind};
 /// The most items a list made by a function may hold.
 pub const MAX_ITEMS: usize = 100_000;
 
-/// Functions provided per run by the context: they read the run's clock or
-/// its random seed, so they cannot live in the shared environment.
-pub const CONTEXT_FUNCTIONS: [&str; 6] = [
+/// Functions provided per run by the context: they read the run's clock, its
+/// random seed or its link maker, so they cannot live in the shared
+/// environment.
+pub const CONTEXT_FUNCTIONS: [&str; 7] = [
     "now",
     "days_since",
     "age_days",
     "uuid",
     "random",
     "jwt_decode",
+    "signal_link",
 ];
 
 /// Global functions this module adds (besides [`CONTEXT_FUNCTIONS`]).
@@ -166,7 +168,8 @@ pub(crate) mod testing {
     }
 
     /// A run at a fixed time (seconds since 1970), with run id `test-run`
-    /// and each evaluation at the step path `step`.
+    /// and each evaluation at the step path `step`; its signal links are
+    /// `https://lanyard.example.com/signals/<signal>.<choice>`.
     pub(crate) struct TestRun {
         clock: ManualClock,
         draws: Draws,
@@ -198,6 +201,13 @@ pub(crate) mod testing {
 
         fn draws(&self) -> &Draws {
             &self.draws
+        }
+
+        fn signal_link(&self, signal: &str, choice: Option<&str>) -> Result<String, String> {
+            Ok(format!(
+                "https://lanyard.example.com/signals/{signal}.{}",
+                choice.unwrap_or("")
+            ))
         }
     }
 

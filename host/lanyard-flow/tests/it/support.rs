@@ -192,7 +192,46 @@ pub struct Harness {
     pub sleeper: Arc<RecordingSleeper>,
     #[allow(dead_code)]
     pub clock: Arc<ManualClock>,
+    pub links: Arc<FakeLinks>,
     pub env: Env,
+}
+
+/// Signal links as `https://links.test/<run>/<signal>/<choice>/<after_seq>`,
+/// each request kept.
+#[derive(Debug, Default)]
+pub struct FakeLinks {
+    pub made: Mutex<Vec<MadeLink>>,
+}
+
+/// One link [`FakeLinks`] made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MadeLink {
+    pub run_id: String,
+    pub signal: String,
+    pub choice: Option<String>,
+    pub after_seq: u64,
+}
+
+impl SignalLinks for FakeLinks {
+    fn link(&self, req: LinkRequest<'_>) -> Result<String, String> {
+        if req.signal == "refused" {
+            return Err("no links for `refused`".into());
+        }
+        let choice = req.choice.map(str::to_string);
+        self.made.lock().unwrap().push(MadeLink {
+            run_id: req.run_id.into(),
+            signal: req.signal.into(),
+            choice: choice.clone(),
+            after_seq: req.after_seq,
+        });
+        Ok(format!(
+            "https://links.test/{}/{}/{}/{}",
+            req.run_id,
+            req.signal,
+            choice.unwrap_or_default(),
+            req.after_seq
+        ))
+    }
 }
 
 pub fn harness(cards: Arc<FakeCards>, helpers: Vec<Arc<Flow>>) -> Harness {
@@ -207,12 +246,14 @@ pub fn harness_with(
     let journal = Arc::new(journal);
     let sleeper = Arc::new(RecordingSleeper::default());
     let clock = Arc::new(ManualClock::new(t0()));
+    let links = Arc::new(FakeLinks::default());
     let env = Env {
         cards: cards.clone(),
         journal: journal.clone(),
         clock: clock.clone(),
         flows: Arc::new(Library::new(helpers)),
         sleeper: sleeper.clone(),
+        links: links.clone(),
         limits: RunLimits::default(),
     };
     Harness {
@@ -220,6 +261,7 @@ pub fn harness_with(
         journal,
         sleeper,
         clock,
+        links,
         env,
     }
 }

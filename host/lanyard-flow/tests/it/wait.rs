@@ -302,3 +302,85 @@ fn a_wait_step_reads_back_as_it_was_written() {
     assert_eq!(steps[0]["wait"], json!({"signal": "approval", "choices": ["approve", "reject"], "timeout": "2d"}));
     assert_eq!(steps[1]["wait"], json!({"for": "1h30m"}));
 }
+
+#[tokio::test]
+async fn signal_links_are_made_after_the_step_that_makes_them_and_answer_the_wait_after_it() {
+    let f = flow(
+        r#"
+  - id: ask
+    card: slack.post
+    with:
+      channel: it
+      text: "Approve: {{ signal_link('approval', 'approve') }} Reject: {{ signal_link('approval', 'reject') }}"
+  - id: approval
+    wait: { signal: approval, choices: [approve, reject], timeout: 2d }
+"#,
+    );
+    let (wait, journal, h) = until_paused(&f, FakeCards::new(), vec![]).await;
+    let ask = journal.iter().find(|r| r.path == "ask").expect("the card step is journaled");
+    let text = h.cards.calls()[0].input["text"].as_str().unwrap().to_string();
+    let (a, r) = (format!("https://links.test/run1/approval/approve/{}", ask.seq), format!("https://links.test/run1/approval/reject/{}", ask.seq));
+    assert_eq!(text, format!("Approve: {a} Reject: {r}"));
+    assert!(wait.seq > ask.seq, "the wait a link answers comes after the step that made it");
+    let made = h.links.made.lock().unwrap().clone();
+    assert_eq!(made.iter().map(|m| m.choice.as_deref()).collect::<Vec<_>>(), [Some("approve"), Some("reject")]);
+}
+
+#[tokio::test]
+async fn in_a_loop_each_round_links_after_the_last_rounds_wait() {
+    // Round 2's link is made after round 1's wait ended, so a round-1 link
+    // (made before it) can be told apart from a round-2 one by its seq.
+    let f = flow(
+        r#"
+  - id: rounds
+    for_each: [1, 2]
+    steps:
+      - id: ask
+        assign: { link: "{{ signal_link('ok') }}" }
+      - id: answer
+        wait: { signal: ok, timeout: 1d }
+"#,
+    );
+    let (first, journal, _) = until_paused(&f, FakeCards::new(), vec![]).await;
+    assert_eq!(first.step, "rounds[0]/answer");
+    let end = WaitEnd::Signal { name: "ok".into(), choice: None, data: json!(null), by: "api".into(), at: t0() };
+    let (out, h) = resume(&f, journal, &first, Some(end), FakeCards::new(), vec![], t0()).await;
+    assert_eq!(out.status, RunStatus::Waiting);
+    let second = out.wait.expect("round 2 waits");
+    assert_eq!(second.step, "rounds[1]/answer");
+    let made = h.links.made.lock().unwrap().clone();
+    let after = made.last().expect("round 2 made its link").after_seq;
+    assert!(first.seq < after && after < second.seq, "{} < {after} < {}", first.seq, second.seq);
+}
+
+#[tokio::test]
+async fn a_link_that_cannot_be_made_fails_its_step() {
+    let f = flow("  - id: ask\n    assign: { link: \"{{ signal_link(event.name) }}\" }\n  - wait: { signal: refused, timeout: 1d }\n");
+    let h = harness(FakeCards::new(), vec![]);
+    let out = run_flow(&f, RunStart::new("run1", json!({"name": "refused"})), &h.env).await;
+    assert_eq!(out.status, RunStatus::Failed);
+    let e = out.error.unwrap();
+    assert_eq!(e.step.as_deref(), Some("ask"));
+    assert!(e.message.contains("no links for `refused`"), "{}", e.message);
+}
+
+#[test]
+fn validation_checks_a_links_signal_and_choice_against_the_flows_waits() {
+    let wait = "  - id: approval\n    wait: { signal: approval, choices: [approve, reject], timeout: 2d }\n";
+    let with = |expr: &str| errors(&format!("  - assign: {{ a: \"{{{{ {expr} }}}}\" }}\n{wait}"));
+    assert_eq!(with("signal_link('approval', 'approve')"), Vec::<String>::new());
+    assert_eq!(with("signal_link('approval', event.choice)"), Vec::<String>::new(), "an expression is checked at run time");
+    assert_eq!(with("signal_link('aproval', 'approve')"), ["error signal-link: no `wait` in this flow waits for the `aproval` signal, so its link could answer nothing"]);
+    assert_eq!(with("signal_link('approval', 'aprove')"), ["error signal-link: `aprove` is not a choice of the `approval` signal"]);
+    assert_eq!(with("signal_link('approval')"), ["error signal-link: the `approval` signal needs a choice: signal_link(\"approval\", \"approve\")"]);
+    assert_eq!(with("signal_link()"), ["error signal-link: signal_link() takes a signal's name and one of its choices: signal_link(\"approval\", \"approve\")"]);
+    assert_eq!(errors("  - assign: { a: \"{{ signal_link('done') }}\" }\n  - wait: { signal: done, timeout: 1d }\n"), Vec::<String>::new(), "no choices: none needed");
+
+    let text = format!("name: w\ndescription: t\ntrigger: manual\nsteps:\n  - assign: {{ a: \"{{{{ signal_link('approval', 'aprove') }}}}\" }}\n{wait}");
+    let d = compile("w.yaml", &text, &catalog()).diagnostics;
+    assert_eq!((d[0].span.start.line, d[0].span.start.col), (5, 22), "at the call: {:?}", d[0].span);
+    assert_eq!(d[0].help.as_deref(), Some("did you mean `approve`? Its choices: approve, reject"));
+    let filter = "name: w\ndescription: t\ntrigger:\n  okta: user.lifecycle.deactivate\n  filter: signal_link('a', 'b') != ''\nsteps:\n  - return: 1\n";
+    let d: Vec<String> = compile("w.yaml", filter, &catalog()).diagnostics.iter().map(|d| d.message.clone()).collect();
+    assert!(d.iter().any(|m| m.contains("a trigger filter has no run")), "{d:?}");
+}

@@ -63,6 +63,10 @@ pub struct Signal {
     pub data: Value,
     /// Who or what sent it: `api`, `console`, `link`.
     pub by: String,
+    /// A signal link's: the `seq` of the step that made it
+    /// (`crate::signal_links`). It then answers only the first wait for its
+    /// signal after that step; once that wait has ended it answers nothing.
+    pub after: Option<u64>,
 }
 
 /// Why a signal was not taken.
@@ -78,6 +82,9 @@ pub enum SignalError {
     BadChoice(String),
     #[error("the signal's data is {0} bytes of JSON; at most {MAX_SIGNAL_DATA}")]
     TooLarge(usize),
+    /// A link's wait has already ended (answered, or timed out).
+    #[error("run {id}'s wait for the `{signal}` signal this link answers has already ended")]
+    Answered { id: String, signal: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -153,19 +160,44 @@ impl Runner {
         if size > MAX_SIGNAL_DATA {
             return Err(SignalError::TooLarge(size));
         }
+        let (run, w) = self.wait_to_end(id, &s).await?;
+        let link = s.after.is_some();
+        let end = WaitEnd::Signal { name: s.name.clone(), choice: s.choice, data: s.data, by: s.by, at: self.inner.clock.now() };
+        match self.end_wait(run, &w, Some(end)).await {
+            Ok(true) => Ok(()),
+            // Another signal (or the timeout) got there first.
+            Ok(false) if link => Err(SignalError::Answered { id: id.to_string(), signal: s.name }),
+            Ok(false) => Err(SignalError::NotWaiting { id: id.to_string(), status: RunStatus::Queued }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The run `s` would resume, as it is now; nothing changes (a signal
+    /// link's page shows it before anyone confirms).
+    pub(crate) async fn check_signal(&self, id: &str, s: &Signal) -> Result<RunRecord, SignalError> {
+        self.wait_to_end(id, s).await.map(|(run, _)| run)
+    }
+
+    /// The wait `s` would end in run `id`, or why it would end none.
+    async fn wait_to_end(&self, id: &str, s: &Signal) -> Result<(RunRecord, WaitState), SignalError> {
         let run = match self.inner.store.get_run(id).await {
             Ok(Some(r)) => r,
             Ok(None) | Err(StoreError::Invalid(_)) => return Err(SignalError::NotFound(id.to_string())),
             Err(e) => return Err(e.into()),
         };
+        if let Some(after) = s.after
+            && self.ended_after(&run, &s.name, after).await?
+        {
+            return Err(SignalError::Answered { id: id.to_string(), signal: s.name.clone() });
+        }
         let w = match &run.wait {
-            Some(w) if run.status == RunStatus::Waiting && w.ended.is_none() => w.clone(),
+            Some(w) if run.status == RunStatus::Waiting && w.ended.is_none() && s.after.is_none_or(|a| w.seq > a) => w.clone(),
             _ => return Err(SignalError::NotWaiting { id: id.to_string(), status: run.status }),
         };
         match &w.signal {
             Some(name) if *name == s.name => {}
-            Some(name) => return Err(SignalError::OtherSignal { id: id.to_string(), waits: format!("the `{name}` signal"), sent: s.name }),
-            None => return Err(SignalError::OtherSignal { id: id.to_string(), waits: "a time".into(), sent: s.name }),
+            Some(name) => return Err(SignalError::OtherSignal { id: id.to_string(), waits: format!("the `{name}` signal"), sent: s.name.clone() }),
+            None => return Err(SignalError::OtherSignal { id: id.to_string(), waits: "a time".into(), sent: s.name.clone() }),
         }
         match (&s.choice, w.choices.is_empty()) {
             (None, false) => {
@@ -176,13 +208,21 @@ impl Runner {
             }
             _ => {}
         }
-        let end = WaitEnd::Signal { name: s.name, choice: s.choice, data: s.data, by: s.by, at: self.inner.clock.now() };
-        match self.end_wait(run, &w, Some(end)).await {
-            Ok(true) => Ok(()),
-            // Another signal (or the timeout) got there first.
-            Ok(false) => Err(SignalError::NotWaiting { id: id.to_string(), status: RunStatus::Queued }),
-            Err(e) => Err(e.into()),
+        Ok((run, w))
+    }
+
+    /// Whether a wait for `signal` after the step numbered `after` has
+    /// ended in `run`: its record is in the journal, or on the run until the
+    /// journal has it.
+    async fn ended_after(&self, run: &RunRecord, signal: &str, after: u64) -> Result<bool, StoreError> {
+        let pending = run.wait.as_ref().filter(|w| w.ended.is_some());
+        if pending.is_some_and(|w| w.seq > after && w.signal.as_deref() == Some(signal)) {
+            return Ok(true);
         }
+        let steps = self.inner.store.steps(&run.id).await?;
+        Ok(steps.iter().any(|r| {
+            r.kind == "wait" && r.seq > after && r.input.as_ref().and_then(|i| i.get("signal")).and_then(Value::as_str) == Some(signal)
+        }))
     }
 
     /// End `run`'s wait with `end` (`None`: a signal's timeout), durably, and
