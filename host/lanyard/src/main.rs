@@ -40,6 +40,9 @@ enum Command {
     Run(cli::flow::RunArgs),
     /// Read the execution history.
     History(cli::history::Args),
+    /// Act on runs in the running daemon: answer a waiting one.
+    #[command(subcommand)]
+    Runs(cli::runs::Command),
     /// Inspect, run, scaffold and publish cards.
     #[command(subcommand)]
     Card(cli::card::Command),
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
             Command::Validate(args) => cli::flow::validate(args).await,
             Command::Run(args) => cli::flow::run(args).await,
             Command::History(args) => cli::history::run(args).await,
+            Command::Runs(cmd) => cli::runs::run(cmd).await,
             Command::Card(cmd) => cli::card::run(cmd).await,
             Command::Table(cmd) => cli::table::run(cmd).await,
             Command::Sandbox(args) => cli::sandbox::run(args).await,

@@ -134,6 +134,11 @@ impl AdminClient {
         self.call(Method::POST, &["flows", name, "run"], &[], Body::None).await
     }
 
+    /// `POST /api/v1/runs/{id}/signal`: answer a waiting run.
+    pub(crate) async fn signal(&self, id: &str, asked: &wire::SignalRequest) -> anyhow::Result<wire::Signalled> {
+        self.call(Method::POST, &["runs", id, "signal"], &[], Body::Json(serde_json::to_vec(asked)?)).await
+    }
+
     /// `GET /api/v1/runs/{id}`: one run, its steps and its trace.
     pub(crate) async fn run(&self, id: &str) -> anyhow::Result<wire::RunDetail> {
         self.call(Method::GET, &["runs", id], &[], Body::None).await
@@ -266,6 +271,18 @@ impl AdminClient {
         let rows = resp.headers().get("x-rows").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
         let bytes = resp.bytes().await.context("the daemon's answer was cut off")?.to_vec();
         Ok(Answer { status, bytes, rows })
+    }
+}
+
+/// The admin token: `explicit` (`--token`), else the config's
+/// `[server] admin_token`.
+pub(crate) fn admin_token(explicit: Option<&str>, config: &lanyard_server::Config) -> anyhow::Result<String> {
+    match (explicit, &config.server.admin_token) {
+        (Some(t), _) => Ok(t.to_string()),
+        (None, Some(t)) => Ok(t.expose().to_string()),
+        (None, None) => anyhow::bail!(
+            "the daemon's admin API needs its admin token: pass --token (or LANYARD_ADMIN_TOKEN), or set [server] admin_token in the config"
+        ),
     }
 }
 

@@ -23,14 +23,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-/// Where the registry is: the config, or a daemon's URL.
+/// Where the registry (or the daemon, for `lanyard runs`) is: the config,
+/// or a daemon's URL.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Target {
     /// The configuration file [default: lanyard.toml if it exists].
     #[arg(long, short, env = "LANYARD_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Go through the daemon's admin API at this URL (for example
-    /// http://127.0.0.1:8080) instead of opening the data directory.
+    /// http://127.0.0.1:8080) instead of the data directory or the address
+    /// the config names.
     #[arg(long, env = "LANYARD_URL", value_name = "URL")]
     pub url: Option<String>,
     /// The admin token for the daemon [default: the config's [server] admin_token].
@@ -107,13 +109,7 @@ impl Target {
     async fn open(&self, create: bool) -> anyhow::Result<Source> {
         let config = load_config(self.config.as_deref())?;
         let daemon = |base: String, reached: Reached, config: &Config| -> anyhow::Result<Source> {
-            let token = match (&self.token, &config.server.admin_token) {
-                (Some(t), _) => t.clone(),
-                (None, Some(t)) => t.expose().to_string(),
-                (None, None) => bail!(
-                    "the daemon's admin API needs its admin token: pass --token (or LANYARD_ADMIN_TOKEN), or set [server] admin_token in the config"
-                ),
-            };
+            let token = super::admin_client::admin_token(self.token.as_deref(), config)?;
             // Publishing waits while the daemon compiles the card (a Python
             // card takes a minute on two cores).
             Ok(Source::Daemon(AdminClient::new(&base, &token, reached, Some(Duration::from_secs(600)))?))

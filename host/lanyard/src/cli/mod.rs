@@ -14,6 +14,7 @@ pub mod demo;
 pub mod demo;
 pub mod flow;
 pub mod history;
+pub mod runs;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 #[cfg(not(feature = "sandbox"))]
