@@ -4,7 +4,7 @@
 //! real trigger: Event Hooks the sandbox delivers, schedules fired by the
 //! scheduler on the world's manual clock, and the invoke API.
 //!
-//! Each world loads all eleven flows as an admin would have them after importing
+//! Each world loads all twelve flows as an admin would have them after importing
 //! the library (off), with `flows/library/grants.toml` as its grants, and turns
 //! on only the flow under test through the admin API, so the others are
 //! loaded but start nothing.
@@ -30,6 +30,8 @@ const SIGN_INS: &str = "Suspicious Sign-Ins: Alert Security on Failed-Sign-In Bu
 const ADMIN_REPORT: &str = "Weekly Report: Who Is in the Okta Admin Groups";
 const REHIRE: &str = "Re-hire: Reactivate the Returning Employee's Account";
 const ONBOARDING_APPS: &str = "Onboarding: Assign Department Apps Directly";
+/// Its end-to-end test is `approval.rs`: a person answers it with a link.
+pub(crate) const ACCESS_REQUEST: &str = "Access Request: Approve in Slack, Then Add to the Group";
 
 fn library_grants() -> String {
     lanyard_server::library::GRANTS.to_string()
@@ -66,7 +68,7 @@ async fn library_world(clock: Option<DateTime<Utc>>, on: &[&str]) -> World {
 }
 
 /// `{base}/api/v1/<segments, each percent-encoded>`.
-fn api(w: &World, segments: &[&str]) -> String {
+pub(crate) fn api(w: &World, segments: &[&str]) -> String {
     let mut u = url::Url::parse(&format!("{}/api/v1/", w.base)).unwrap();
     u.path_segments_mut().unwrap().pop_if_empty().extend(segments);
     u.to_string()
@@ -201,7 +203,7 @@ async fn every_library_flow_validates_with_no_diagnostics() {
     assert!(v.diagnostics.is_empty(), "{}", v.render(&library));
     let names: BTreeSet<String> = v.flows.iter().map(|f| f.name.clone()).collect();
     let expected: BTreeSet<String> =
-        [CONTRACTOR, STALE, PRIVILEGED, APP_REVIEW, PASSWORD, RECONCILE, LEAVER_FILES, SIGN_INS, ADMIN_REPORT, REHIRE, ONBOARDING_APPS].iter().map(|s| s.to_string()).collect();
+        [CONTRACTOR, STALE, PRIVILEGED, APP_REVIEW, PASSWORD, RECONCILE, LEAVER_FILES, SIGN_INS, ADMIN_REPORT, REHIRE, ONBOARDING_APPS, ACCESS_REQUEST].iter().map(|s| s.to_string()).collect();
     assert_eq!(names, expected);
     assert!(v.flows.iter().all(|f| !f.enabled), "every library flow is off");
 

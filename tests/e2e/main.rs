@@ -4,6 +4,7 @@
 //! `lockout`, `profile_change`) run on [`harness::World`]: the sandbox Okta
 //! org delivering real Event Hooks to the daemon in-process, Slack, SMTP and
 //! JAMF, Zoom and Asana stand-ins on real sockets, and the flows of `flows/`.
+//! `approval` answers a waiting run with a signal link posted to Slack.
 //! `console` drives the web console in a real browser (`browser`);
 //! `example_cards` runs the example cards' own tests, `guest_tests` those of
 //! the built-in and test cards and the SDK.
@@ -11,6 +12,7 @@
 mod browser;
 mod harness;
 
+mod approval;
 mod built;
 mod console;
 mod error_flow;

@@ -65,6 +65,7 @@ pub const FLOWS: &[Entry] = &[
     entry!("weekly-admin-report"),
     entry!("rehire-reactivation"),
     entry!("onboarding-apps"),
+    entry!("access-request"),
 ];
 
 /// `flows/library/grants.toml`: every grant the library's flows need.

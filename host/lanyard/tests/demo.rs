@@ -160,8 +160,8 @@ fn the_seed_flows_validate_without_errors() {
     // The library, named itself: every flow valid, every one off.
     let (ok, stdout, stderr) = validate("flows/library/");
     assert!(ok, "{stdout}\n{stderr}");
-    assert!(stdout.contains("checked 11 flow files: 11 ok"), "{stdout}");
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("off: ")).count(), 11, "{stdout}");
+    assert!(stdout.contains("checked 12 flow files: 12 ok"), "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("off: ")).count(), 12, "{stdout}");
 }
 
 #[test]

@@ -17,8 +17,8 @@ function entryOf(file) {
   return { id: file.replace(/\.yaml$/, ''), file, name: `Flow ${file}`, source: readFileSync(join(library, file), 'utf8') };
 }
 
-test('the library has the eleven flows', () => {
-  assert.equal(files.length, 11, files.join(', '));
+test('the library has the twelve flows', () => {
+  assert.equal(files.length, 12, files.join(', '));
 });
 
 test('an import is the library text, off, in a file named as in the library', async () => {
