@@ -98,7 +98,7 @@ pub fn compile(file: &str, source: &str, catalog: &dyn CardCatalog) -> Compiled 
         link_calls: Vec::new(),
     };
     let flow = cx.flow(&root, source);
-    cx.check_links();
+    cx.check_links(flow.as_ref().is_some_and(|f| matches!(f.trigger, Trigger::Flow(_))));
     diagnostics.append(&mut cx.diags);
     let has_errors = diagnostics.iter().any(Diagnostic::is_error);
     Compiled {
@@ -1682,8 +1682,10 @@ impl<'a> Cx<'a> {
 
     /// Each `signal_link(signal, choice)` names a signal some `wait` of this
     /// flow waits for, and one of its choices, when they are written as
-    /// text (an expression is checked when the run makes the link).
-    fn check_links(&mut self) {
+    /// text (an expression is checked when the run makes the link). In a
+    /// helper flow the wait may be its caller's: only a wait of its own is
+    /// checked against.
+    fn check_links(&mut self, helper: bool) {
         let calls = std::mem::take(&mut self.link_calls);
         for c in calls {
             let (signal, choice) = match c.texts.as_slice() {
@@ -1696,6 +1698,9 @@ impl<'a> Cx<'a> {
             };
             let Some(signal) = signal else { continue };
             let waits: Vec<Vec<String>> = self.signal_waits.iter().filter(|(n, _)| n == signal).map(|(_, c)| c.clone()).collect();
+            if waits.is_empty() && helper {
+                continue;
+            }
             if waits.is_empty() {
                 let mut names: Vec<String> = self.signal_waits.iter().map(|(n, _)| n.clone()).collect();
                 names.sort();

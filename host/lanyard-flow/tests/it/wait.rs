@@ -376,6 +376,9 @@ fn validation_checks_a_links_signal_and_choice_against_the_flows_waits() {
     assert_eq!(with("signal_link()"), ["error signal-link: signal_link() takes a signal's name and one of its choices: signal_link(\"approval\", \"approve\")"]);
     assert_eq!(errors("  - assign: { a: \"{{ signal_link('done') }}\" }\n  - wait: { signal: done, timeout: 1d }\n"), Vec::<String>::new(), "no choices: none needed");
 
+    let helper = "name: h\ndescription: t\ntrigger: flow\nsteps:\n  - return: \"{{ signal_link('approval', 'approve') }}\"\n";
+    let d = compile("h.yaml", helper, &catalog()).diagnostics;
+    assert!(d.is_empty(), "a helper's links may answer its caller's wait: {d:?}");
     let text = format!("name: w\ndescription: t\ntrigger: manual\nsteps:\n  - assign: {{ a: \"{{{{ signal_link('approval', 'aprove') }}}}\" }}\n{wait}");
     let d = compile("w.yaml", &text, &catalog()).diagnostics;
     assert_eq!((d[0].span.start.line, d[0].span.start.col), (5, 22), "at the call: {:?}", d[0].span);
