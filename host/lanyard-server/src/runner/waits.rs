@@ -10,6 +10,12 @@
 //! race, or two signals, end it once; the run is then queued and resumes from
 //! its journal, whose `wait` record the runner writes first
 //! ([`Runner::journal_wait_end`]).
+//!
+//! A signal from a link (`crate::signal_pages`) carries [`Signal::after`]:
+//! it answers only the run's first wait for its name after the step that
+//! made the link. Whether that wait has ended is read from the journal (the
+//! `wait` records `wait_record` writes, whose input names the signal), so a
+//! link needs no record of its own to be used once.
 
 use super::*;
 use lanyard_core::history::WaitState;
