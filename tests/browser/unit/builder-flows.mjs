@@ -76,6 +76,17 @@ export function builderFlows() {
   manual.setDescription('Run by hand.\n\nTwo paragraphs: written as a block.');
   manual.insertStep(['steps'], 0, shapes.assign({ when: expr('now()') }));
   out['manual.yaml'] = manual.toString();
+
+  // Waits of each kind, as the wait form writes them, and an answer's timeout handled.
+  const waits = empty('Waits', 'Waits for a while, until a date, and for an answer.');
+  waits.setTrigger({ kind: 'okta', event_types: ['user.lifecycle.create'] });
+  waits.insertStep(['steps'], 0, shapes.card('okta.get-user', { user: expr('event.target[0].id') }, { id: 'user' }));
+  waits.insertStep(['steps'], 1, shapes.wait({ for: '1d' }, { id: 'wait' }));
+  waits.insertStep(['steps'], 2, shapes.wait({ until: "{{ add_time(user.created, 3, 'days') }}" }, { id: 'wait_2' }));
+  waits.insertStep(['steps'], 3, shapes.wait({ signal: 'approval', choices: ['approve', 'reject'], timeout: '2d' }, { id: 'approval' }));
+  waits.insertStep(['steps', 3, 'on_error'], 0, shapes.stop('no answer: {{ error.message }}'));
+  waits.insertStep(['steps'], 4, shapes.if("approval.choice == 'approve'", { then: [shapes.card('okta.add-to-group', { user: expr('user.id'), group: 'Approved' })] }));
+  out['waits.yaml'] = waits.toString();
   return out;
 }
 

@@ -26,7 +26,7 @@ export class FlowDocError extends Error {
 }
 
 /// The keys that say what kind a step is (exactly one per step).
-export const STEP_KINDS = ['card', 'if', 'switch', 'for_each', 'assign', 'return', 'stop', 'fail', 'call'];
+export const STEP_KINDS = ['card', 'if', 'switch', 'for_each', 'assign', 'return', 'stop', 'fail', 'call', 'wait'];
 
 // The order keys are written in when the builder adds one (FORMAT.md's order);
 // keys not listed go after these.
@@ -101,6 +101,10 @@ export const shapes = {
   },
   fail(message, extra = {}) {
     return { ...pick(extra, ['id', 'description']), fail: message };
+  },
+  /// `spec`: `{ for }`, `{ until }` or `{ signal, choices, timeout }`.
+  wait(spec, extra = {}) {
+    return { ...pick(extra, ['id', 'description']), wait: spec, ...omit(extra, ['id', 'description']) };
   },
 };
 

@@ -174,7 +174,7 @@ function draw(ctx, root, d, refresh) {
         : null,
       steps.length
         ? stepsList
-        : h('p', { class: 'muted' }, isFinal(run.status) ? 'No steps ran.' : 'No step has finished yet; steps appear as they end.'),
+        : h('p', { class: 'muted' }, isFinal(run.status) ? 'No steps ran.' : run.status === 'waiting' ? 'No step ran before the wait; the steps after it appear once it goes on.' : 'No step has finished yet; steps appear as they end.'),
       !isFinal(run.status) && steps.length
         ? h('p', { class: 'muted small' }, run.status === 'waiting' ? 'Waiting: more steps appear once it goes on.' : 'Still running: more steps appear as they end.')
         : null,
@@ -220,7 +220,9 @@ function summary(ctx, run) {
   add('Created', h('time', { datetime: run.created }, absolute(run.created)));
   if (run.started) add('Started', h('time', { datetime: run.started }, absolute(run.started)));
   if (run.ended) add('Ended', h('time', { datetime: run.ended }, absolute(run.ended)));
-  if (run.started) add('Duration', duration(runDuration(run)), isFinal(run.status) ? '' : ' so far');
+  // A waiting run's time is its wait's: it holds no worker meanwhile.
+  if (run.status === 'waiting' && run.wait) add('Waiting since', h('time', { datetime: run.wait.since }, absolute(run.wait.since)));
+  else if (run.started) add('Duration', duration(runDuration(run)), isFinal(run.status) ? '' : ' so far');
   return h('dl', { class: 'summary' }, rows);
 }
 
