@@ -22,8 +22,8 @@ pub struct Args {
     /// Only runs of this flow.
     #[arg(long, value_name = "FLOW")]
     pub flow: Option<String>,
-    /// Only runs with this status: queued, running, succeeded, failed, stopped,
-    /// suppressed, cancelled.
+    /// Only runs with this status: queued, running, waiting, succeeded, failed,
+    /// stopped, suppressed, cancelled.
     #[arg(long, value_name = "STATUS", value_parser = parse_status)]
     pub status: Option<RunStatus>,
     /// Only runs started at or after this time: RFC 3339
@@ -70,7 +70,8 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
 
 fn parse_status(s: &str) -> Result<RunStatus, String> {
     RunStatus::parse(s).ok_or_else(|| {
-        format!("unknown status `{s}` (queued, running, succeeded, failed, stopped, suppressed, cancelled)")
+        let all: Vec<&str> = RunStatus::ALL.iter().map(|k| k.as_str()).collect();
+        format!("unknown status `{s}` ({})", all.join(", "))
     })
 }
 
