@@ -204,6 +204,15 @@ async fn the_builder_moves_duplicates_deletes_branches_and_schedules() {
     let manual = flow_text(&world, MANUAL);
     assert!(manual.contains("manual:\n    inputs:\n      login:"), "{manual}");
     assert!(manual.contains("text: \"Asked: {{ 'yes' if post else 'no' }}. Groups: {{ list_user_groups.items | map(attribute='name') | join(', ') }}\""), "{manual}");
+    // The loop the loop form wrote: a value kept per group, and two totals.
+    assert!(manual.contains("    for_each: \"{{ list_user_groups.items }}\"\n    as: group\n"), "{manual}");
+    assert!(manual.contains("    collect: \"{{ group.name }}\"\n    reduce:\n      total:\n        start: 0\n        each: \"{{ acc + 1 }}\"\n      total_2:\n        start: \"Groups:\"\n        each: \"{{ acc ~ group.name ~ ';' }}\"\n"), "{manual}");
+    let loop_step = world.step(&runs[0], "each").await;
+    let names = world.group_names(&asked.id);
+    let out = loop_step.output.clone().expect("the loop's record");
+    assert_eq!((&out["iterations"], &out["collected"], &out["vars"]["total"]), (&json!(names.len()), &json!(names.len()), &json!(names.len())), "{out}");
+    let listed = out["vars"]["total_2"].as_str().and_then(|t| t.strip_prefix("Groups:")).expect("the names after the start");
+    assert_eq!(listed.split_terminator(';').map(str::to_string).collect::<std::collections::BTreeSet<_>>(), names, "{out}");
     assert_eq!(world.engine.flows().len(), 9, "{:?}", world.engine.reload_status().last_error);
     world.stop().await;
 }

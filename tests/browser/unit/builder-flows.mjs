@@ -87,6 +87,17 @@ export function builderFlows() {
   waits.insertStep(['steps', 3, 'on_error'], 0, shapes.stop('no answer: {{ error.message }}'));
   waits.insertStep(['steps'], 4, shapes.if("approval.choice == 'approve'", { then: [shapes.card('okta.add-to-group', { user: expr('user.id'), group: 'Approved' })] }));
   out['waits.yaml'] = waits.toString();
+
+  // A loop that collects a value per item and keeps totals, as the loop form writes them.
+  const totals = empty('Totals', 'Counts the groups and lists their names.');
+  totals.setTrigger({ kind: 'okta', event_types: ['user.lifecycle.deactivate'] });
+  totals.insertStep(['steps'], 0, shapes.card('okta.list-user-groups', { user: expr('event.target[0].id') }, { id: 'groups' }));
+  totals.insertStep(['steps'], 1, shapes.forEach(expr('groups.items'), 'group', { id: 'each', steps: [shapes.card('okta.remove-from-group', { user: expr('event.target[0].id'), group: expr('group.id') }, { id: 'removed' })] }));
+  totals.setStepField(['steps', 1], 'collect', '{{ group.profile.name }}');
+  totals.setStepField(['steps', 1], 'reduce', { total: { start: 0, each: '{{ acc + 1 }}' } });
+  totals.setStepField(['steps', 1, 'reduce'], 'names', { start: '', each: "{{ acc ~ group.profile.name ~ ' ' }}" });
+  totals.insertStep(['steps'], 2, shapes.return({ removed: expr('each'), total: expr('vars.total'), names: expr('vars.names') }));
+  out['totals.yaml'] = totals.toString();
   return out;
 }
 

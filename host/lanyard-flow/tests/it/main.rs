@@ -2,6 +2,7 @@
 
 mod support;
 
+mod accumulate;
 mod compile;
 mod diagnostics;
 mod interp;

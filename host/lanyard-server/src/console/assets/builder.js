@@ -791,6 +791,7 @@ class Editor {
         h('p', { class: 'muted small' }, 'The card is asked for one page at a time, as many as there are, so the list can be any length.'),
         this.cardForm({ ...node, yaml: [...p, 'for_each'] }, step.for_each, ['after']),
         as,
+        this.reduceForm(node, step),
       );
     }
     const list = h('input', { id: 'loop-list', type: 'text', readonly: true, value: String(step.for_each ?? '') });
@@ -801,6 +802,57 @@ class Editor {
       h('h3', null, 'Repeat for each item of'),
       h('div', { class: 'cond-row' }, h('label', { for: 'loop-list', class: 'visually-hidden' }, 'List'), list, pick),
       as,
+      this.textField(
+        'Keep from each item (optional)',
+        `A value read at the end of each pass, such as {{ ${step.as || 'item'}.profile.login }}: the loop then gives the list of these values (empty ones left out), in the list’s order.`,
+        String(step.collect ?? ''),
+        (v) => this.edit((d) => d.setStepField(p, 'collect', v.trim() || null), { field: `${yamlKey(p)}.collect`, redraw: false }),
+        { id: 'loop-collect' },
+      ),
+      this.reduceForm(node, step),
+    );
+  }
+
+  /// A loop's totals (`reduce`): each a variable the loop sets, its start
+  /// and its next value from `acc`, the value so far.
+  reduceForm(node, step) {
+    const p = node.yaml;
+    const totals = isObj(step.reduce) ? step.reduce : {};
+    const names = Object.keys(totals);
+    const field = (name, key, label, i) => {
+      const spec = isObj(totals[name]) ? totals[name] : {};
+      const v = spec[key];
+      const el = h('input', { type: 'text', id: `reduce-${key}-${i}`, 'aria-label': `${label} of ${name}` });
+      el.value = v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+      el.addEventListener('input', () => this.edit((d) => d.setStepField([...p, 'reduce', name], key, typedValue(el.value)), { field: `${yamlKey(p)}.reduce.${name}.${key}`, redraw: false }));
+      el.addEventListener('blur', () => this.history.seal());
+      return el;
+    };
+    const remove = (name) =>
+      this.edit((d) => (names.length === 1 ? d.removeStepField(p, 'reduce') : d.removeStepField([...p, 'reduce'], name)));
+    const add = () => {
+      let name = 'total';
+      for (let n = 2; names.includes(name); n++) name = `total_${n}`;
+      const spec = { start: 0, each: '{{ acc + 1 }}' };
+      this.edit((d) => (names.length ? d.setStepField([...p, 'reduce'], name, spec) : d.setStepField(p, 'reduce', { [name]: spec })));
+    };
+    return h(
+      'div',
+      { class: 'reduce-form' },
+      h('h3', null, 'Totals'),
+      h('p', { class: 'sf-help' }, 'Values the loop adds up as it goes, such as a count; after the loop each is ', h('code', null, 'vars.<name>'), '. Each pass sets it to “next”, where ', h('code', null, 'acc'), ' is the value so far.'),
+      names.map((name, i) =>
+        h(
+          'div',
+          { class: 'reduce-row' },
+          h('p', { class: 'reduce-head' }, h('code', null, `vars.${name}`), ' ', h('button', { type: 'button', class: 'link', on: { click: () => remove(name) } }, 'Remove')),
+          h('label', { for: `reduce-start-${i}`, class: 'sf-label' }, 'Start'),
+          field(name, 'start', 'Start', i),
+          h('label', { for: `reduce-each-${i}`, class: 'sf-label' }, 'Next'),
+          field(name, 'each', 'Next', i),
+        ),
+      ),
+      h('p', null, h('button', { type: 'button', id: 'reduce-add', on: { click: add } }, 'Add a total')),
     );
   }
 
@@ -1370,6 +1422,14 @@ function triggerWords(t) {
 }
 
 /// A card step's card name without its version.
+/// What an admin typed as a plain value: a number or `[]` as such, else text.
+function typedValue(text) {
+  const t = text.trim();
+  if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
+  if (t === '[]') return [];
+  return text;
+}
+
 /// A wait step in words, as the daemon's outline says it.
 function waitWords(w) {
   if (!isObj(w)) return 'Wait';

@@ -31,7 +31,7 @@ export const STEP_KINDS = ['card', 'if', 'switch', 'for_each', 'assign', 'return
 // The order keys are written in when the builder adds one (FORMAT.md's order);
 // keys not listed go after these.
 const ROOT_ORDER = ['name', 'description', 'enabled', 'keep_step_data', 'trigger', 'steps', 'on_failure'];
-const STEP_ORDER = ['id', 'description', ...STEP_KINDS, 'as', 'concurrency', 'org', 'with', 'then', 'else', 'cases', 'default', 'steps', 'retry', 'timeout', 'fuel', 'memory', 'on_error'];
+const STEP_ORDER = ['id', 'description', ...STEP_KINDS, 'as', 'concurrency', 'org', 'with', 'then', 'else', 'cases', 'default', 'steps', 'collect', 'reduce', 'retry', 'timeout', 'fuel', 'memory', 'on_error'];
 const TRIGGER_ORDER = ['okta', 'org', 'filter', 'include_own_events', 'schedule', 'api', 'flow'];
 const SCHEDULE_ORDER = ['cron', 'timezone', 'catch_up', 'overlap'];
 const INPUT_ORDER = ['type', 'required', 'default', 'description'];
