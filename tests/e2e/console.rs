@@ -408,6 +408,34 @@ async fn a_flow_that_keeps_no_step_data_withholds_it() {
     world.stop().await;
 }
 
+/// A helper started as a run of its own, built in the builder (scenario
+/// `builder-async-call`): a helper flow with one input, a flow run by hand
+/// that calls it without waiting. The call form lists the helper's inputs;
+/// the caller's page links the run it started, which links back; the helper
+/// greeted the user in Slack.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_builds_a_flow_that_starts_a_helper_and_goes_on() {
+    const HELPER: &str = "Greet a User";
+    const CALLER: &str = "Greet Without Waiting";
+    let world = World::start(Options { flows: FlowsDir::Copy, ..Options::default() }).await;
+    let login = "pat@acme.example";
+    let out = scenario("builder-async-call", &world.base, ADMIN_TOKEN, json!({ "helper": HELPER, "caller": CALLER, "login": login })).await;
+    let line = out.lines().find_map(|l| l.strip_prefix("caller run ")).expect("the scenario names its runs");
+    let (caller, child) = line.trim().split_once(" started ").expect("caller and child");
+    let saved = flow_text(&world, CALLER);
+    assert!(saved.contains(&format!("call: {HELPER}\n    wait: false\n    with:\n      login: {login}\n")), "{saved}");
+    let run = world.engine.wait_for_run(child).await.unwrap();
+    world.assert_succeeded(&run).await;
+    assert_eq!(run.flow, HELPER);
+    assert_eq!(run.trigger, lanyard_core::history::TriggerInfo::Flow { parent_run: caller.to_string(), parent_step: "call".into() });
+    assert!(
+        world.slack.requests().iter().any(|p| p.json.as_ref().is_some_and(|j| j["text"] == format!("Hello {login}").as_str())),
+        "{:#?}",
+        world.slack.requests()
+    );
+    world.stop().await;
+}
+
 /// A flow that waits for an approval, built in the builder (scenario
 /// `console-waiting`): the Wait step from the palette set to "For an
 /// answer", then a Slack message with the answer. Run by hand, the Runs page

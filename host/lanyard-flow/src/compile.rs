@@ -722,9 +722,11 @@ impl<'a> Cx<'a> {
         path: &mut Vec<String>,
         scope: Scope,
     ) -> (Option<Step>, Scope) {
+        // On a `call`, `wait: false` is the call's own option, not a wait step.
+        let calls = get(entries, "call").is_some();
         let kinds: Vec<&Key> = entries
             .iter()
-            .filter(|(k, _)| STEP_KINDS.contains(&k.text.as_str()))
+            .filter(|(k, _)| STEP_KINDS.contains(&k.text.as_str()) && !(calls && k.text == "wait"))
             .map(|(k, _)| k)
             .collect();
         let kind: &'static str = match kinds.as_slice() {
@@ -771,7 +773,7 @@ impl<'a> Cx<'a> {
             "switch" => &["cases", "default", "on_error"],
             "for_each" => &["as", "concurrency", "steps", "collect", "reduce", "on_error"],
             "assign" => &["on_error"],
-            "call" => &["with", "on_error"],
+            "call" => &["with", "wait", "on_error"],
             "wait" => &["on_error"],
             _ => &[],
         });
@@ -1447,7 +1449,16 @@ impl<'a> Cx<'a> {
             with_span,
             step: path.join(" > "),
         });
-        Some(StepKind::Call(CallStep { flow, with }))
+        let wait = match get(entries, "wait") {
+            Some((_, n)) if !matches!(n.kind, NodeKind::Bool(_)) => {
+                self.err("type", n.span, path, format!("on a `call`, `wait` is true (wait for the helper and use its result) or false (start it and go on), not {}", n.describe()))
+                    .help = Some("to pause the flow, add a `wait` step of its own".into());
+                true
+            }
+            Some((_, n)) => self.expect_bool(n, "`wait`", path).unwrap_or(true),
+            None => true,
+        };
+        Some(StepKind::Call(CallStep { flow, with, wait }))
     }
 
     /// `wait: { for: 3d }`, `wait: { until: "{{ ... }}" }`, or

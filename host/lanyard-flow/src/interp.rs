@@ -103,9 +103,31 @@ pub trait Journal: Send + Sync {
     async fn record(&self, step: StepRecord) -> Result<(), JournalError>;
 }
 
-/// Helper flows by name.
+/// Helper flows by name, and starting one as a run of its own.
 pub trait FlowLookup: Send + Sync {
     fn helper(&self, name: &str) -> Option<Arc<Flow>>;
+
+    /// Start a helper as a run of its own (`call` with `wait: false`); its
+    /// run id. Starting the same step of the same run again must find the
+    /// run it started, not start another. Only the daemon starts runs: by
+    /// default this says so.
+    fn start(&self, req: StartHelper) -> BoxFuture<'_, Result<String, String>> {
+        Box::pin(async move {
+            Err(format!("helper `{}` cannot be started as a run of its own here: only the daemon starts runs", req.flow))
+        })
+    }
+}
+
+/// A helper flow to start as a run of its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartHelper {
+    pub flow: String,
+    /// Its inputs, checked against what it declares.
+    pub inputs: Json,
+    /// The run and the step starting it: they name the new run, and the
+    /// history links the two.
+    pub parent_run: String,
+    pub parent_step: String,
 }
 
 /// Bounds on one run.
@@ -876,7 +898,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                     Rec::default(),
                 )
             }
-            StepKind::Call(c) => Box::pin(self.call(c, frame, path)).await,
+            StepKind::Call(c) => Box::pin(self.call(c, frame, path, replay)).await,
             StepKind::Wait(w) => self.wait(w, frame, path, replay, seq),
         }
     }
@@ -1442,8 +1464,13 @@ impl<'r, 'e> Invocation<'r, 'e> {
         }
     }
 
-    async fn call(&self, c: &CallStep, frame: &Arc<Frame>, path: &str) -> (StepEnd, Rec) {
+    async fn call(&self, c: &CallStep, frame: &Arc<Frame>, path: &str, replay: Option<&StepRecord>) -> (StepEnd, Rec) {
         let run = self.run;
+        // A helper started on its own: its record says which run it is.
+        if let (false, Some(r)) = (c.wait, replay) {
+            let out = r.output.clone().unwrap_or(Json::Null);
+            return (StepEnd::Ok(from_json(&out)), Rec { replayed: true, ..Rec::default() });
+        }
         let Some(helper) = run.env.flows.helper(&c.flow) else {
             let e = self.fail(
                 ErrorKind::Failed,
@@ -1493,6 +1520,9 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 return (StepEnd::Err(e), Rec::default());
             }
         };
+        if !c.wait {
+            return self.start_helper(c, input, path).await;
+        }
         let event = from_json(&input);
         let sub = Invocation {
             run,
@@ -1532,6 +1562,27 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 (StepEnd::Err(e), rec)
             }
         }
+    }
+
+    /// `call` with `wait: false`: the helper starts as a run of its own and
+    /// this run goes on; the output is `{ flow, run_id }`. A dry run starts
+    /// nothing: it records that it would (`run_id` none).
+    async fn start_helper(&self, c: &CallStep, inputs: Json, path: &str) -> (StepEnd, Rec) {
+        let run = self.run;
+        let mut rec = Rec { input: Some(inputs.clone()), ..Rec::default() };
+        let run_id = if run.dry_run {
+            rec.effects.push(Effect { capability: "flow".into(), operation: format!("start {}", c.flow), args: inputs });
+            Json::Null
+        } else {
+            let req = StartHelper { flow: c.flow.clone(), inputs, parent_run: run.run_id.to_string(), parent_step: path.to_string() };
+            match run.env.flows.start(req).await {
+                Ok(id) => Json::String(id),
+                Err(m) => return (StepEnd::Err(self.fail(ErrorKind::Unavailable, path, format!("cannot start `{}`: {m}", c.flow))), rec),
+            }
+        };
+        let out = json!({ "flow": c.flow, "run_id": run_id });
+        rec.output = Some(out.clone());
+        (StepEnd::Ok(from_json(&out)), rec)
     }
 }
 

@@ -106,7 +106,7 @@ pub use diag::{Diagnostic, Pos, Severity, Span};
 pub use expr::{Expr, ExprError, Template};
 pub use interp::{
     CardCall, CardInvoker, CardResult, Env, FlowLookup, Journal, JournalError, MemoryJournal,
-    NoHelpers, NullJournal, RecordingSleeper, RunLimits, RunOutcome, RunStart, Sleeper,
+    NoHelpers, NullJournal, RecordingSleeper, RunLimits, RunOutcome, RunStart, Sleeper, StartHelper,
     StepSummary, WaitEnd, run_flow, wait_output, wait_record,
 };
 pub use library::{Library, SourceFile, Validation, validate};

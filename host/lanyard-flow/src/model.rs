@@ -386,6 +386,9 @@ pub enum Items {
 pub struct CallStep {
     pub flow: String,
     pub with: Template,
+    /// `wait: false`: start the helper as a run of its own and go on; the
+    /// step's output is that run's id.
+    pub wait: bool,
 }
 
 /// `wait: { for: 3d }`, `wait: { until: "{{ ... }}" }` or

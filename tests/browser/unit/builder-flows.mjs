@@ -64,7 +64,10 @@ export function builderFlows() {
   const caller = empty('Caller', 'Calls the helper every weekday.');
   caller.setTrigger({ kind: 'schedule', cron: '0 9 * * 1-5', timezone: 'America/New_York', catch_up: 'once' });
   caller.insertStep(['steps'], 0, shapes.call('Helper', { email: 'a@example.com' }, { id: 'sent' }));
-  caller.insertStep(['steps'], 1, shapes.stop('{{ sent.sent }}'));
+  caller.insertStep(['steps'], 1, shapes.call('Helper', { email: 'b@example.com' }, { id: 'started' }));
+  // The call form's "Wait for it to finish" unticked.
+  caller.setStepField(['steps', 1], 'wait', false);
+  caller.insertStep(['steps'], 2, shapes.stop('{{ sent.sent }} and run {{ started.run_id }}'));
   out['caller.yaml'] = caller.toString();
 
   const api = empty('Api', 'Answers an API call.');

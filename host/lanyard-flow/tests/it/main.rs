@@ -3,6 +3,7 @@
 mod support;
 
 mod accumulate;
+mod async_call;
 mod compile;
 mod diagnostics;
 mod interp;

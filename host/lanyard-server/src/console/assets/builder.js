@@ -395,7 +395,7 @@ class Editor {
     if (kind === 'if') return `If ${step.if}`;
     if (kind === 'switch') return `By ${step.switch}`;
     if (kind === 'for_each') return `For each ${step.as || 'item'} in ${pagedSource(step) ? `every page of ${step.for_each.card}` : step.for_each}`;
-    if (kind === 'call') return `Call “${step.call}”`;
+    if (kind === 'call') return `Call flow “${step.call}”${step.wait === false ? ', without waiting' : ''}`;
     if (kind === 'assign') return `Set ${Object.keys(isObj(step.assign) ? step.assign : {}).join(', ')}`;
     if (kind === 'return') return 'Return a value';
     if (kind === 'stop') return 'Stop';
@@ -862,16 +862,49 @@ class Editor {
     const sel = h('select', { id: 'call-flow' }, h('option', { value: '' }, 'Choose a helper flow…'), helpers.map((f) => h('option', { value: f.name, selected: f.name === step.call }, f.name)));
     sel.addEventListener('change', () => sel.value && this.edit((d) => d.setStepField(p, 'call', sel.value)));
     const inputs = isObj(step.with) ? step.with : {};
+    // The helper's declared inputs, then any others the file gives.
+    const chosen = helpers.find((f) => f.name === step.call);
+    const declared = chosen && isObj(chosen.trigger) && isObj(chosen.trigger.flow) ? chosen.trigger.flow.inputs || [] : [];
+    const keys = [...declared.map((i) => i.name), ...Object.keys(inputs).filter((k) => !declared.some((i) => i.name === k))];
     return h(
       'div',
       null,
       h('div', { class: 'sf-field' }, h('label', { for: 'call-flow', class: 'sf-label' }, 'Helper flow'), sel),
+      this.callWaitField(p, step),
       h('h3', null, 'Inputs'),
-      Object.keys(inputs).length
-        ? Object.entries(inputs).map(([k, v]) =>
-            this.textField(words(k), null, typeof v === 'string' ? v : JSON.stringify(v), (x) => this.edit((d) => d.setInput(p, k, x), { field: `${yamlKey(p)}.with.${k}`, redraw: false }), { id: `call-in-${k}`, onPick: { node } }),
-          )
-        : h('p', { class: 'muted' }, 'The helper’s inputs appear here once it is chosen and saved.'),
+      keys.length
+        ? keys.map((k) => {
+            const v = inputs[k];
+            const decl = declared.find((i) => i.name === k);
+            const help = decl ? [decl.description, `${decl.type}${decl.required ? ', required' : ', optional'}`].filter(Boolean).join(' · ') : 'The helper does not declare this input.';
+            return this.textField(
+              words(k),
+              help,
+              v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v),
+              (x) => this.edit((d) => (x === '' ? d.removeInput(p, k) : d.setInput(p, k, x)), { field: `${yamlKey(p)}.with.${k}`, redraw: false }),
+              { id: `call-in-${k}`, onPick: { node } },
+            );
+          })
+        : h('p', { class: 'muted' }, chosen ? 'This helper takes no inputs.' : 'Choose the helper: its inputs appear here.'),
+    );
+  }
+
+  /// Wait for the helper (its result is this step's output), or start it as
+  /// a run of its own and go on (`wait: false`).
+  callWaitField(p, step) {
+    const box = h('input', { type: 'checkbox', id: 'call-wait', checked: step.wait !== false, 'aria-describedby': 'call-wait-help' });
+    box.addEventListener('change', () => this.edit((d) => d.setStepField(p, 'wait', box.checked ? null : false)));
+    return h(
+      'div',
+      { class: 'sf-field' },
+      h('label', { for: 'call-wait' }, box, ' Wait for it to finish'),
+      h(
+        'p',
+        { class: 'sf-help', id: 'call-wait-help' },
+        step.wait === false
+          ? 'It starts as a run of its own and this flow goes on at once: later steps get its run id, not its result. Use this for work that may take days (reminders, approvals) or for many helpers at once.'
+          : 'Later steps can use what the helper returns. Untick to start it as a run of its own and go on without waiting.',
+      ),
     );
   }
 

@@ -398,6 +398,9 @@ function stepNote(s) {
       const n = s.input && typeof s.input === 'object' ? s.input.items : undefined;
       return n !== undefined ? `${typeof n === 'number' ? n : JSON.stringify(n)} items` : null;
     }
+    case 'call':
+      // A helper started as a run of its own (`wait: false`).
+      return out && typeof out === 'object' && 'run_id' in out && Object.keys(out).length === 2 ? (out.run_id ? 'started a run of its own' : 'would start a run (dry run)') : null;
     default:
       return null;
   }
@@ -564,6 +567,10 @@ function stepBody(s, failedHere) {
   }
   if (s.withheld) parts.push(h('p', { class: 'small muted withheld' }, 'Its inputs and outputs are not kept: this flow is set to keep no step data (its History setting, for personal data), so they were removed when the run ended.'));
   if (s.input !== undefined && s.input !== null) parts.push(h('div', { class: 'step-section' }, h('h3', null, s.kind === 'card' ? 'Input (evaluated with)' : 'Input'), jsonBlock(s.input, { label: `input of ${s.path}` })));
+  if (s.kind === 'call' && s.output && typeof s.output.run_id === 'string') {
+    // The run this step started; that run's page links back here.
+    parts.push(h('p', null, 'Started run ', h('a', { href: `#/runs/${encodeURIComponent(s.output.run_id)}` }, h('code', null, s.output.run_id)), ` of “${s.output.flow}”.`));
+  }
   if (s.output !== undefined && s.output !== null) parts.push(h('div', { class: 'step-section' }, h('h3', null, 'Output'), jsonBlock(s.output, { label: `output of ${s.path}` })));
   if (s.logs && s.logs.length) {
     parts.push(
