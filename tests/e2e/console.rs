@@ -204,6 +204,15 @@ async fn the_builder_moves_duplicates_deletes_branches_and_schedules() {
     let manual = flow_text(&world, MANUAL);
     assert!(manual.contains("manual:\n    inputs:\n      login:"), "{manual}");
     assert!(manual.contains("text: \"Asked: {{ 'yes' if post else 'no' }}. Groups: {{ list_user_groups.items | map(attribute='name') | join(', ') }}\""), "{manual}");
+    // The loop the loop form wrote: a value kept per group, and two totals.
+    assert!(manual.contains("    for_each: \"{{ list_user_groups.items }}\"\n    as: group\n"), "{manual}");
+    assert!(manual.contains("    collect: \"{{ group.name }}\"\n    reduce:\n      total:\n        start: 0\n        each: \"{{ acc + 1 }}\"\n      total_2:\n        start: \"Groups:\"\n        each: \"{{ acc ~ group.name ~ ';' }}\"\n"), "{manual}");
+    let loop_step = world.step(&runs[0], "each").await;
+    let names = world.group_names(&asked.id);
+    let out = loop_step.output.clone().expect("the loop's record");
+    assert_eq!((&out["iterations"], &out["collected"], &out["vars"]["total"]), (&json!(names.len()), &json!(names.len()), &json!(names.len())), "{out}");
+    let listed = out["vars"]["total_2"].as_str().and_then(|t| t.strip_prefix("Groups:")).expect("the names after the start");
+    assert_eq!(listed.split_terminator(';').map(str::to_string).collect::<std::collections::BTreeSet<_>>(), names, "{out}");
     assert_eq!(world.engine.flows().len(), 9, "{:?}", world.engine.reload_status().last_error);
     world.stop().await;
 }
@@ -399,37 +408,57 @@ async fn a_flow_that_keeps_no_step_data_withholds_it() {
     world.stop().await;
 }
 
-/// A run paused at a signal wait (scenario `console-waiting`): the Runs page
+/// A helper started as a run of its own, built in the builder (scenario
+/// `builder-async-call`): a helper flow with one input, a flow run by hand
+/// that calls it without waiting. The call form lists the helper's inputs;
+/// the caller's page links the run it started, which links back; the helper
+/// greeted the user in Slack.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_builds_a_flow_that_starts_a_helper_and_goes_on() {
+    const HELPER: &str = "Greet a User";
+    const CALLER: &str = "Greet Without Waiting";
+    let world = World::start(Options { flows: FlowsDir::Copy, ..Options::default() }).await;
+    let login = "pat@acme.example";
+    let out = scenario("builder-async-call", &world.base, ADMIN_TOKEN, json!({ "helper": HELPER, "caller": CALLER, "login": login })).await;
+    let line = out.lines().find_map(|l| l.strip_prefix("caller run ")).expect("the scenario names its runs");
+    let (caller, child) = line.trim().split_once(" started ").expect("caller and child");
+    let saved = flow_text(&world, CALLER);
+    assert!(saved.contains(&format!("call: {HELPER}\n    wait: false\n    with:\n      login: {login}\n")), "{saved}");
+    let run = world.engine.wait_for_run(child).await.unwrap();
+    world.assert_succeeded(&run).await;
+    assert_eq!(run.flow, HELPER);
+    assert_eq!(run.trigger, lanyard_core::history::TriggerInfo::Flow { parent_run: caller.to_string(), parent_step: "call".into() });
+    assert!(
+        world.slack.requests().iter().any(|p| p.json.as_ref().is_some_and(|j| j["text"] == format!("Hello {login}").as_str())),
+        "{:#?}",
+        world.slack.requests()
+    );
+    world.stop().await;
+}
+
+/// A flow that waits for an approval, built in the builder (scenario
+/// `console-waiting`): the Wait step from the palette set to "For an
+/// answer", then a Slack message with the answer. Run by hand, the Runs page
 /// lists it as waiting, its page says for what and until when, and the
 /// admin's Approve makes it go on with that answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_admin_answers_a_run_waiting_for_approval() {
+async fn an_admin_builds_an_approval_and_answers_the_waiting_run() {
     const FLOW: &str = "Approval: Ask IT";
     let world = World::start(Options { flows: FlowsDir::Copy, ..Options::default() }).await;
-    std::fs::write(
-        world.flows_dir.join("approval.yaml"),
-        format!("name: \"{FLOW}\"\ndescription: Waits for IT to approve.\ntrigger: manual\nsteps:\n  - id: ask\n    wait: {{ signal: approval, choices: [approve, reject], timeout: 2d }}\n  - return: \"{{{{ ask.choice }}}}d\"\n"),
-    )
-    .unwrap();
-    world.engine.reload().await.expect("the flows reload");
-    let r = world
-        .http
-        .post(format!("{}/api/v1/flows/{}/run", world.base, urlencoding(FLOW)))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
-    let id = r.json::<serde_json::Value>().await.unwrap()["run_id"].as_str().unwrap().to_string();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while world.engine.store().get_run(&id).await.unwrap().unwrap().status != lanyard_core::history::RunStatus::Waiting {
-        assert!(std::time::Instant::now() < deadline, "the run did not start waiting");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    scenario("console-waiting", &world.base, ADMIN_TOKEN, json!({ "run": id, "flow": FLOW })).await;
-    let run = world.engine.store().get_run(&id).await.unwrap().unwrap();
-    assert_eq!(run.output, Some(json!("approved")));
+    let out = scenario("console-waiting", &world.base, ADMIN_TOKEN, json!({ "flow": FLOW })).await;
+    let id = out.lines().find_map(|l| l.strip_prefix("waited run ")).expect("the scenario names its run").trim().to_string();
+    let saved = flow_text(&world, FLOW);
+    assert!(saved.contains("  - id: ask\n    wait:\n      signal: approval\n      choices:\n        - approve\n        - reject\n      timeout: 3d\n"), "{saved}");
+    let run = world.engine.wait_for_run(&id).await.unwrap();
+    world.assert_succeeded(&run).await;
+    let ask = world.step(&run, "ask").await;
+    let out = ask.output.expect("the wait's output");
+    assert_eq!((&out["resumed"], &out["choice"], &out["by"]), (&json!("signal"), &json!("approve"), &json!("api")), "{out}");
+    assert!(
+        world.slack.requests().iter().any(|p| p.json.as_ref().is_some_and(|j| j["text"] == "IT answered: approve")),
+        "{:#?}",
+        world.slack.requests()
+    );
     world.stop().await;
 }
 

@@ -48,19 +48,20 @@ impl RunStatus {
         }
     }
 
+    /// Every status, in the order a run can pass through them.
+    pub const ALL: [RunStatus; 8] = [
+        RunStatus::Queued,
+        RunStatus::Running,
+        RunStatus::Waiting,
+        RunStatus::Succeeded,
+        RunStatus::Failed,
+        RunStatus::Stopped,
+        RunStatus::Suppressed,
+        RunStatus::Cancelled,
+    ];
+
     pub fn parse(s: &str) -> Option<RunStatus> {
-        [
-            RunStatus::Queued,
-            RunStatus::Running,
-            RunStatus::Succeeded,
-            RunStatus::Failed,
-            RunStatus::Stopped,
-            RunStatus::Suppressed,
-            RunStatus::Cancelled,
-            RunStatus::Waiting,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
     /// Whether the run will not change any more.

@@ -37,6 +37,9 @@ const STEP_KINDS: [&str; 10] = [
 
 /// Names with a meaning of their own in expressions; no step id, loop variable
 /// or `vars` key may take them.
+/// The name `reduce:`'s `each` reads the value so far by.
+pub(crate) const ACC: &str = "acc";
+
 const RESERVED: [&str; 22] = [
     "event",
     "flow",
@@ -738,9 +741,11 @@ impl<'a> Cx<'a> {
         path: &mut Vec<String>,
         scope: Scope,
     ) -> (Option<Step>, Scope) {
+        // On a `call`, `wait: false` is the call's own option, not a wait step.
+        let calls = get(entries, "call").is_some();
         let kinds: Vec<&Key> = entries
             .iter()
-            .filter(|(k, _)| STEP_KINDS.contains(&k.text.as_str()))
+            .filter(|(k, _)| STEP_KINDS.contains(&k.text.as_str()) && !(calls && k.text == "wait"))
             .map(|(k, _)| k)
             .collect();
         let kind: &'static str = match kinds.as_slice() {
@@ -785,9 +790,9 @@ impl<'a> Cx<'a> {
             "card" => &["with", "org", "retry", "timeout", "fuel", "memory", "on_error"],
             "if" => &["then", "else", "on_error"],
             "switch" => &["cases", "default", "on_error"],
-            "for_each" => &["as", "concurrency", "steps", "on_error"],
+            "for_each" => &["as", "concurrency", "steps", "collect", "reduce", "on_error"],
             "assign" => &["on_error"],
-            "call" => &["with", "on_error"],
+            "call" => &["with", "wait", "on_error"],
             "wait" => &["on_error"],
             _ => &[],
         });
@@ -1300,8 +1305,8 @@ impl<'a> Cx<'a> {
         if concurrency > 1 {
             body_scope.no_wait = Some("inside a `for_each` whose `concurrency` is above 1 (its iterations run at once; a wait pauses the whole run)");
         }
-        let steps = match get(entries, "steps") {
-            Some((_, n)) => self.block(n, "steps", path, body_scope).0,
+        let (steps, body_end) = match get(entries, "steps") {
+            Some((_, n)) => self.block(n, "steps", path, body_scope.clone()),
             None => {
                 self.err(
                     "missing-key",
@@ -1309,8 +1314,24 @@ impl<'a> Cx<'a> {
                     path,
                     "a `for_each` step needs `steps:` to run for each item",
                 );
-                Vec::new()
+                (Vec::new(), body_scope.clone())
             }
+        };
+        // `collect` and `reduce.*.each` read an iteration's scope as its steps left it.
+        let body_end = Scope { terminated: false, ..body_end };
+        let collect = match get(entries, "collect") {
+            Some((k, _)) if matches!(source, Items::Pages(_)) => {
+                self.err("type", k.span, path, "`collect` keeps a value per item, and a loop over pages holds no list")
+                    .help = Some("use `reduce` for a count or a short list, or write each item to a table".into());
+                None
+            }
+            Some((_, n)) => Some(self.template(n, "collect", &body_end, path)),
+            None => None,
+        };
+        let mut after = scope.clone().with_step(id);
+        let reduce = match get(entries, "reduce") {
+            Some((_, n)) => self.reduce(n, &scope, &body_end, &var, path, &mut after),
+            None => Vec::new(),
         };
         Some((
             StepKind::ForEach(ForEachStep {
@@ -1318,9 +1339,44 @@ impl<'a> Cx<'a> {
                 var,
                 concurrency,
                 steps,
+                collect,
+                reduce,
             }),
-            scope.with_step(id),
+            after,
         ))
+    }
+
+    /// `reduce: { total: { start: 0, each: "{{ acc + 1 }}" }, ... }`: each
+    /// name a variable the loop sets (`vars.total` after it), `start` read
+    /// where the loop stands, `each` in an iteration's scope with `acc`.
+    fn reduce(&mut self, node: &Node, before: &Scope, body_end: &Scope, var: &Arc<str>, path: &[String], after: &mut Scope) -> Vec<Reduce> {
+        let Some(entries) = self.expect_map(node, "`reduce`", path) else { return Vec::new() };
+        let mut each_scope = body_end.clone();
+        each_scope.loop_vars.push(ACC.into());
+        let mut out = Vec::with_capacity(entries.len());
+        for (k, v) in entries {
+            if !is_identifier(&k.text) || RESERVED.contains(&k.text.as_str()) {
+                self.err("bad-id", k.span, path, format!("`{}` cannot be a variable name (letters, digits and `_`, not a reserved word)", k.text));
+                continue;
+            }
+            if &*k.text == ACC || k.text == **var {
+                self.err("bad-id", k.span, path, format!("`{}` is read inside `each`; give the variable another name", k.text));
+                continue;
+            }
+            let Some(m) = self.expect_map(v, &format!("`reduce.{}`", k.text), path) else { continue };
+            self.check_keys(m, &["start", "each"], &format!("`reduce.{}`", k.text), path);
+            let (Some((_, start)), Some((_, each))) = (get(m, "start"), get(m, "each")) else {
+                self.err("missing-key", v.span, path, format!("`reduce.{}` needs `start` (its value before the loop) and `each` (its next value, from `acc`)", k.text))
+                    .help = Some("for example `{ start: 0, each: \"{{ acc + 1 }}\" }`".into());
+                continue;
+            };
+            let start = self.template(start, &format!("reduce.{}.start", k.text), before, path);
+            let each = self.template(each, &format!("reduce.{}.each", k.text), &each_scope, path);
+            let name: Arc<str> = k.text.as_str().into();
+            after.vars.insert(name.clone());
+            out.push(Reduce { name, start, each });
+        }
+        out
     }
 
     /// `for_each: { card: okta.find-users, with: {...}, retry: ... }`: the
@@ -1412,7 +1468,16 @@ impl<'a> Cx<'a> {
             with_span,
             step: path.join(" > "),
         });
-        Some(StepKind::Call(CallStep { flow, with }))
+        let wait = match get(entries, "wait") {
+            Some((_, n)) if !matches!(n.kind, NodeKind::Bool(_)) => {
+                self.err("type", n.span, path, format!("on a `call`, `wait` is true (wait for the helper and use its result) or false (start it and go on), not {}", n.describe()))
+                    .help = Some("to pause the flow, add a `wait` step of its own".into());
+                true
+            }
+            Some((_, n)) => self.expect_bool(n, "`wait`", path).unwrap_or(true),
+            None => true,
+        };
+        Some(StepKind::Call(CallStep { flow, with, wait }))
     }
 
     /// `wait: { for: 3d }`, `wait: { until: "{{ ... }}" }`, or

@@ -103,9 +103,31 @@ pub trait Journal: Send + Sync {
     async fn record(&self, step: StepRecord) -> Result<(), JournalError>;
 }
 
-/// Helper flows by name.
+/// Helper flows by name, and starting one as a run of its own.
 pub trait FlowLookup: Send + Sync {
     fn helper(&self, name: &str) -> Option<Arc<Flow>>;
+
+    /// Start a helper as a run of its own (`call` with `wait: false`); its
+    /// run id. Starting the same step of the same run again must find the
+    /// run it started, not start another. Only the daemon starts runs: by
+    /// default this says so.
+    fn start(&self, req: StartHelper) -> BoxFuture<'_, Result<String, String>> {
+        Box::pin(async move {
+            Err(format!("helper `{}` cannot be started as a run of its own here: only the daemon starts runs", req.flow))
+        })
+    }
+}
+
+/// A helper flow to start as a run of its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartHelper {
+    pub flow: String,
+    /// Its inputs, checked against what it declares.
+    pub inputs: Json,
+    /// The run and the step starting it: they name the new run, and the
+    /// history links the two.
+    pub parent_run: String,
+    pub parent_step: String,
 }
 
 /// What one `signal_link(signal, choice)` asks for.
@@ -910,7 +932,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                     Rec::default(),
                 )
             }
-            StepKind::Call(c) => Box::pin(self.call(c, frame, path, seq)).await,
+            StepKind::Call(c) => Box::pin(self.call(c, frame, path, replay, seq)).await,
             StepKind::Wait(w) => self.wait(w, frame, path, replay, seq),
         }
     }
@@ -1102,7 +1124,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
     ) -> (StepEnd, Rec) {
         match &f.items {
             Items::List(t) => self.for_each_list(f, t, frame, path, seq).await,
-            Items::Pages(c) => self.for_each_page(f, c, frame, path).await,
+            Items::Pages(c) => self.for_each_page(f, c, frame, path, seq).await,
         }
     }
 
@@ -1147,20 +1169,109 @@ impl<'r, 'e> Invocation<'r, 'e> {
             input: Some(json!({ "items": n, "concurrency": f.concurrency })),
             ..Rec::default()
         };
-        match self.iterations(f, frame, path, items, 0, Some(n)).await {
-            Ok(results) => {
-                let done = results.len();
-                (
-                    StepEnd::Ok(Value::from(results)),
-                    Rec {
-                        output: Some(json!({ "iterations": done })),
-                        ..rec
-                    },
-                )
-            }
-            Err(Ctl::Fail(e)) => (StepEnd::Err(e), rec),
-            Err(ctl) => (StepEnd::Ctl(ctl), rec),
+        let mut accs = match self.reduce_start(f, frame, path, seq) {
+            Ok(a) => a,
+            Err(e) => return (StepEnd::Err(e), rec),
+        };
+        let done = match self.iterations(f, frame, path, items, 0, Some(n)).await {
+            Ok(done) => done,
+            Err(Ctl::Fail(e)) => return (StepEnd::Err(e), rec),
+            Err(ctl) => return (StepEnd::Ctl(ctl), rec),
+        };
+        let mut summary = json!({ "iterations": done.len() });
+        let output = match &f.collect {
+            None => Value::from(done.iter().map(|d| d.output.clone()).collect::<Vec<_>>()),
+            Some(c) => match self.collect(c, &done) {
+                Ok(list) => {
+                    summary["collected"] = json!(list.len());
+                    Value::from(list)
+                }
+                Err(e) => return (StepEnd::Err(e), rec),
+            },
+        };
+        if let Err(e) = self.fold(f, &mut accs, &done, path) {
+            return (StepEnd::Err(e), rec);
         }
+        match self.reduce_end(f, accs, frame, path) {
+            Ok(Some(vars)) => summary["vars"] = vars,
+            Ok(None) => {}
+            Err(e) => return (StepEnd::Err(e), rec),
+        }
+        (StepEnd::Ok(output), Rec { output: Some(summary), ..rec })
+    }
+
+    /// The `reduce:` values before the first iteration, read where the loop stands.
+    fn reduce_start(&self, f: &ForEachStep, frame: &Arc<Frame>, path: &str, seq: u64) -> Result<Vec<Value>, ErrorInfo> {
+        if f.reduce.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ctx = context(frame, &self.shared, path, seq);
+        f.reduce
+            .iter()
+            .map(|r| r.start.eval_value(&ctx).map_err(|e| self.expr_error(path, e)))
+            .collect()
+    }
+
+    /// Fold `done` (iterations in the list's order) into `accs`: each
+    /// `each` read in its iteration's scope, with `acc` the value so far.
+    fn fold(&self, f: &ForEachStep, accs: &mut [Value], done: &[Iteration], path: &str) -> Result<(), ErrorInfo> {
+        for d in done {
+            let looping = d.frame.looping.as_ref();
+            for (r, acc) in f.reduce.iter().zip(accs.iter_mut()) {
+                let with_acc = Arc::new(Frame::child(
+                    &d.frame,
+                    LoopState {
+                        var: crate::compile::ACC.into(),
+                        item: acc.clone(),
+                        index0: looping.map_or(0, |l| l.index0),
+                        length: looping.and_then(|l| l.length),
+                    },
+                ));
+                // Read once the iterations ended: a link made here answers a later wait.
+                let ctx = context(&with_acc, &self.shared, &d.path, self.run.seq.load(Ordering::Relaxed));
+                *acc = r.each.eval_value(&ctx).map_err(|e| self.expr_error(&d.path, e))?;
+            }
+        }
+        for (r, acc) in f.reduce.iter().zip(accs.iter()) {
+            let size = crate::expr::to_json(acc).map(|j| j.to_string().len()).map_err(|m| {
+                self.expr_error(path, ExprError::new(&format!("reduce.{}", r.name), "", m))
+            })?;
+            if size > MAX_REDUCE_BYTES {
+                return Err(self.fail(
+                    ErrorKind::TooLarge,
+                    path,
+                    format!("`reduce.{}` grew past {} KiB; keep a count or a short list, or collect into a table", r.name, MAX_REDUCE_BYTES / 1024),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Set the loop's `reduce:` values as `vars`; what the history shows of them.
+    fn reduce_end(&self, f: &ForEachStep, accs: Vec<Value>, frame: &mut Arc<Frame>, path: &str) -> Result<Option<Json>, ErrorInfo> {
+        if f.reduce.is_empty() {
+            return Ok(None);
+        }
+        let mut shown = serde_json::Map::new();
+        for (r, acc) in f.reduce.iter().zip(accs) {
+            let j = crate::expr::to_json(&acc).map_err(|m| self.expr_error(path, ExprError::new(&format!("reduce.{}", r.name), "", m)))?;
+            shown.insert(r.name.to_string(), j);
+            set_var(frame, r.name.clone(), acc);
+        }
+        Ok(Some(Json::Object(shown)))
+    }
+
+    /// `collect:` read in each iteration's scope, in the list's order; `none`s left out.
+    fn collect(&self, c: &Template, done: &[Iteration]) -> Result<Vec<Value>, ErrorInfo> {
+        let mut out = Vec::with_capacity(done.len());
+        for d in done {
+            let ctx = context(&d.frame, &self.shared, &d.path, self.run.seq.load(Ordering::Relaxed));
+            let v = c.eval_value(&ctx).map_err(|e| self.expr_error(&d.path, e))?;
+            if !v.is_none() && !v.is_undefined() {
+                out.push(v);
+            }
+        }
+        Ok(out)
     }
 
     /// `for_each` over the pages a card answers: one page held at a time,
@@ -1172,12 +1283,17 @@ impl<'r, 'e> Invocation<'r, 'e> {
         c: &CardStep,
         frame: &mut Arc<Frame>,
         path: &str,
+        seq: u64,
     ) -> (StepEnd, Rec) {
         let max_pages = self.run.env.limits.max_pages;
         let per_page = self.run.env.limits.max_items;
         let mut after: Option<Json> = None;
         let mut count = 0usize;
         let mut pages = 0usize;
+        let mut accs = match self.reduce_start(f, frame, path, seq) {
+            Ok(a) => a,
+            Err(e) => return (StepEnd::Err(e), Rec::default()),
+        };
         let summary = |count: usize, pages: usize| json!({ "count": count, "pages": pages });
         loop {
             if pages == max_pages {
@@ -1204,9 +1320,15 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 return (StepEnd::Err(e), Rec { output: Some(summary(count, pages)), ..Rec::default() });
             }
             let n = items.len();
-            // Results are not kept: the loop's output counts them.
+            // Results are not kept: the loop's output counts them, and
+            // `reduce:` folds each page's iterations in.
             match self.iterations(f, frame, path, items, count, None).await {
-                Ok(_) => count += n,
+                Ok(done) => {
+                    if let Err(e) = self.fold(f, &mut accs, &done, path) {
+                        return (StepEnd::Err(e), Rec { output: Some(summary(count, pages)), ..Rec::default() });
+                    }
+                    count += n
+                }
                 Err(Ctl::Fail(e)) => return (StepEnd::Err(e), Rec { output: Some(summary(count, pages)), ..Rec::default() }),
                 Err(ctl) => return (StepEnd::Ctl(ctl), Rec::default()),
             }
@@ -1215,7 +1337,12 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 None => break,
             }
         }
-        let out = summary(count, pages);
+        let mut out = summary(count, pages);
+        match self.reduce_end(f, accs, frame, path) {
+            Ok(Some(vars)) => out["vars"] = vars,
+            Ok(None) => {}
+            Err(e) => return (StepEnd::Err(e), Rec { output: Some(out), ..Rec::default() }),
+        }
         (
             StepEnd::Ok(from_json(&out)),
             Rec {
@@ -1289,8 +1416,8 @@ impl<'r, 'e> Invocation<'r, 'e> {
     }
 
     /// Run the loop body once per item, `first` being the first item's index
-    /// in the whole loop; at most `f.concurrency` at once. The iterations'
-    /// outputs in order, or the first (by index) iteration that did not go on.
+    /// in the whole loop; at most `f.concurrency` at once. The iterations in
+    /// order, or the first (by index) iteration that did not go on.
     async fn iterations(
         &self,
         f: &ForEachStep,
@@ -1299,7 +1426,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
         items: Vec<Value>,
         first: usize,
         length: Option<usize>,
-    ) -> Result<Vec<Value>, Ctl> {
+    ) -> Result<Vec<Iteration>, Ctl> {
         let n = items.len();
         let parent = frame.clone();
         let iteration = |i: usize, item: Value| {
@@ -1321,16 +1448,16 @@ impl<'r, 'e> Invocation<'r, 'e> {
                         out.push((Value::from(&*s.id), v.clone()));
                     }
                 }
-                (i, ctl, crate::expr::JsonMap::value(out))
+                (i, ctl, Iteration { output: crate::expr::JsonMap::value(out), frame: child, path: p })
             }
         };
-        let mut results: Vec<Value> = vec![Value::from(()); n];
+        let mut results: Vec<Option<Iteration>> = (0..n).map(|_| None).collect();
         let mut first_stop: Option<(usize, Ctl)> = None;
         if f.concurrency <= 1 {
             for (i, item) in items.into_iter().enumerate() {
                 let (i, ctl, out) = iteration(i, item).await;
                 match ctl {
-                    Ctl::Next => results[i] = out,
+                    Ctl::Next => results[i] = Some(out),
                     other => {
                         first_stop = Some((i, other));
                         break;
@@ -1353,7 +1480,7 @@ impl<'r, 'e> Invocation<'r, 'e> {
                     other => other,
                 };
                 match ctl {
-                    Ctl::Next => results[i] = out,
+                    Ctl::Next => results[i] = Some(out),
                     // The first failure (by index) wins; iterations already
                     // running finish, no new ones start.
                     other => {
@@ -1371,13 +1498,18 @@ impl<'r, 'e> Invocation<'r, 'e> {
         }
         drop(parent);
         match first_stop {
-            None => Ok(results),
+            None => Ok(results.into_iter().flatten().collect()),
             Some((_, ctl)) => Err(ctl),
         }
     }
 
-    async fn call(&self, c: &CallStep, frame: &Arc<Frame>, path: &str, seq: u64) -> (StepEnd, Rec) {
+    async fn call(&self, c: &CallStep, frame: &Arc<Frame>, path: &str, replay: Option<&StepRecord>, seq: u64) -> (StepEnd, Rec) {
         let run = self.run;
+        // A helper started on its own: its record says which run it is.
+        if let (false, Some(r)) = (c.wait, replay) {
+            let out = r.output.clone().unwrap_or(Json::Null);
+            return (StepEnd::Ok(from_json(&out)), Rec { replayed: true, ..Rec::default() });
+        }
         let Some(helper) = run.env.flows.helper(&c.flow) else {
             let e = self.fail(
                 ErrorKind::Failed,
@@ -1427,6 +1559,9 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 return (StepEnd::Err(e), Rec::default());
             }
         };
+        if !c.wait {
+            return self.start_helper(c, input, path).await;
+        }
         let event = from_json(&input);
         let sub = Invocation {
             run,
@@ -1467,6 +1602,27 @@ impl<'r, 'e> Invocation<'r, 'e> {
                 (StepEnd::Err(e), rec)
             }
         }
+    }
+
+    /// `call` with `wait: false`: the helper starts as a run of its own and
+    /// this run goes on; the output is `{ flow, run_id }`. A dry run starts
+    /// nothing: it records that it would (`run_id` none).
+    async fn start_helper(&self, c: &CallStep, inputs: Json, path: &str) -> (StepEnd, Rec) {
+        let run = self.run;
+        let mut rec = Rec { input: Some(inputs.clone()), ..Rec::default() };
+        let run_id = if run.dry_run {
+            rec.effects.push(Effect { capability: "flow".into(), operation: format!("start {}", c.flow), args: inputs });
+            Json::Null
+        } else {
+            let req = StartHelper { flow: c.flow.clone(), inputs, parent_run: run.run_id.to_string(), parent_step: path.to_string() };
+            match run.env.flows.start(req).await {
+                Ok(id) => Json::String(id),
+                Err(m) => return (StepEnd::Err(self.fail(ErrorKind::Unavailable, path, format!("cannot start `{}`: {m}", c.flow))), rec),
+            }
+        };
+        let out = json!({ "flow": c.flow, "run_id": run_id });
+        rec.output = Some(out.clone());
+        (StepEnd::Ok(from_json(&out)), rec)
     }
 }
 
@@ -1550,4 +1706,15 @@ fn subject_text(v: &Value) -> Option<String> {
         ValueKind::Bool | ValueKind::Number => Some(v.to_string()),
         _ => None,
     }
+}
+
+/// The largest a `reduce:` value may grow (as JSON), as a card's output.
+const MAX_REDUCE_BYTES: usize = 1024 * 1024;
+
+/// One loop iteration that went on to its end: its output (its top-level
+/// steps' outputs by id), its scope and its path.
+struct Iteration {
+    output: Value,
+    frame: Arc<Frame>,
+    path: String,
 }

@@ -107,7 +107,7 @@ pub use expr::{Expr, ExprError, Template};
 pub use interp::{
     CardCall, CardInvoker, CardResult, Env, FlowLookup, Journal, JournalError, LinkRequest,
     MemoryJournal, NoHelpers, NoSignalLinks, NullJournal, RecordingSleeper, RunLimits, RunOutcome,
-    RunStart, SignalLinks, Sleeper, StepSummary, WaitEnd, run_flow, wait_output, wait_record,
+    RunStart, SignalLinks, Sleeper, StartHelper, StepSummary, WaitEnd, run_flow, wait_output, wait_record,
 };
 pub use library::{Library, SourceFile, Validation, validate};
 pub use model::{

@@ -350,6 +350,23 @@ pub struct ForEachStep {
     pub var: Arc<str>,
     pub concurrency: usize,
     pub steps: Vec<Step>,
+    /// `collect:` one value per iteration, read in its scope once it has
+    /// ended; the loop's output is their list, `none`s left out (list loops
+    /// only: a loop over pages holds no list).
+    pub collect: Option<Template>,
+    /// `reduce:` the `vars` the loop sets, each folded over the iterations
+    /// in the list's order, whatever the concurrency.
+    pub reduce: Vec<Reduce>,
+}
+
+/// One of a loop's `reduce:` values: `vars.<name>` after the loop.
+#[derive(Debug)]
+pub struct Reduce {
+    pub name: Arc<str>,
+    /// Its value before the first iteration, read as the loop starts.
+    pub start: Template,
+    /// Its next value, read in each iteration's scope, with `acc` the value so far.
+    pub each: Template,
 }
 
 /// What a `for_each` walks.
@@ -369,6 +386,9 @@ pub enum Items {
 pub struct CallStep {
     pub flow: String,
     pub with: Template,
+    /// `wait: false`: start the helper as a run of its own and go on; the
+    /// step's output is that run's id.
+    pub wait: bool,
 }
 
 /// `wait: { for: 3d }`, `wait: { until: "{{ ... }}" }` or

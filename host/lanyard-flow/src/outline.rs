@@ -366,7 +366,8 @@ fn node(step: &Step, parent: &str, yaml: Vec<YamlKey>, helper: bool) -> Node {
             n.summary = cut(&format!("Fail: {}", template_text(t)), MAX_SUMMARY_CHARS);
         }
         StepKind::Call(c) => {
-            n.summary = cut(&format!("Call flow “{}”", c.flow), MAX_SUMMARY_CHARS);
+            let how = if c.wait { "" } else { ", without waiting" };
+            n.summary = cut(&format!("Call flow “{}”{how}", c.flow), MAX_SUMMARY_CHARS);
             n.call = Some(c.flow.clone());
             n.inputs = inputs(&c.with);
         }

@@ -669,8 +669,9 @@ impl Engine {
         self.inner.runner.wait_for(id).await
     }
 
-    /// Follow the store's health: the metrics, and once it has reopened after
-    /// a failed write, the runs and events the failure cut off.
+    /// Follow the store's health: once it has reopened after a failed write,
+    /// pick up the runs and events the failure cut off. (`/metrics` reads the
+    /// health itself at each scrape.)
     async fn watch_store(self) {
         let stop = self.shutdown_signal();
         let mut status = self.inner.store.subscribe();
@@ -678,7 +679,6 @@ impl Engine {
         loop {
             let now = status.borrow_and_update().clone();
             let writable = now.health == lanyard_store::StoreHealth::Writable;
-            m::store_health(&now.health);
             if writable && now.epoch != epoch {
                 metrics::counter!(m::STORE_REOPENS).increment(now.epoch.saturating_sub(epoch));
                 epoch = now.epoch;

@@ -231,10 +231,18 @@ impl Runner {
         }
         let mut input = input;
         crate::journal::scrub_run_input(&self.inner.redactor, &mut input);
-        let run = self.new_run(&f, trigger, input, opts.subject.clone(), opts.dry_run);
+        let mut run = self.new_run(&f, trigger, input, opts.subject.clone(), opts.dry_run);
+        if let Some(id) = &opts.id {
+            run.id = id.clone();
+        }
         let now = run.created;
         let epoch = self.inner.store.epoch();
-        self.inner.store.create_run(&run).await?;
+        match self.inner.store.create_run(&run).await {
+            Ok(()) => {}
+            // Started before (its caller resumed after a crash): that run.
+            Err(StoreError::Conflict(_)) if opts.id.is_some() => return Ok(RunStarted { run_id: run.id, outcome: None }),
+            Err(e) => return Err(e.into()),
+        }
         if !opts.wait {
             // The run id is the caller's receipt: the run must survive a crash,
             // and a store reopened meanwhile may have dropped it.
@@ -509,7 +517,7 @@ impl Runner {
             }),
             journal: journal.clone(),
             clock: self.inner.clock.clone(),
-            flows: snapshot.clone() as Arc<dyn FlowLookup>,
+            flows: Arc::new(RunFlows { set: snapshot.clone(), runner: self.clone() }),
             sleeper: Arc::new(TokioSleeper),
             links: self.inner.links.clone(),
             limits: RunLimits::default(),
@@ -825,3 +833,30 @@ enum Ran {
     Interrupted(String),
 }
 
+
+/// What a run's helper calls see: the loaded helpers, and this runner to
+/// start one as a run of its own (`call` with `wait: false`).
+struct RunFlows {
+    set: Arc<FlowSet>,
+    runner: Runner,
+}
+
+impl FlowLookup for RunFlows {
+    fn helper(&self, name: &str) -> Option<Arc<Flow>> {
+        self.set.helper(name)
+    }
+
+    /// The helper's run is named by its caller's run and step, so a caller
+    /// resumed after a crash finds the run it started instead of starting
+    /// another. It is queued even when the queue is full: the caller's
+    /// worker waiting for room could be what keeps it full.
+    fn start(&self, req: lanyard_flow::StartHelper) -> futures::future::BoxFuture<'_, Result<String, String>> {
+        Box::pin(async move {
+            let id = lanyard_store::child_run_id(&req.parent_run, &req.parent_step)
+                .ok_or_else(|| format!("run id `{}` is not a ULID", req.parent_run))?;
+            let trigger = TriggerInfo::Flow { parent_run: req.parent_run, parent_step: req.parent_step };
+            let opts = StartOptions { force: true, allow_helper: true, id: Some(id), ..StartOptions::default() };
+            self.runner.start(&req.flow, trigger, req.inputs, opts).await.map(|s| s.run_id).map_err(|e| e.to_string())
+        })
+    }
+}

@@ -26,6 +26,10 @@ pub struct StartOptions {
     /// Run a helper flow (`trigger: flow`) directly, with `input` as its
     /// inputs (Test Flow does; the API does not).
     pub allow_helper: bool,
+    /// The run's id, chosen by the caller: a helper a run starts without
+    /// waiting ([`lanyard_store::child_run_id`]). When a run of that id
+    /// exists, it was started before and is what the start answers.
+    pub id: Option<String>,
 }
 
 /// A run that was started.

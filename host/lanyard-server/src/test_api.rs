@@ -288,6 +288,7 @@ async fn test_flow(engine: &Engine, body: TestBody) -> Result<Resp, ApiError> {
         force: true,
         observer: None,
         allow_helper: true,
+        id: None,
     };
     let started = engine
         .start_run(&flow.name, TriggerInfo::Manual, input, opts)

@@ -175,6 +175,7 @@ async fn run_in(
         force: true,
         observer,
         allow_helper: true,
+        id: None,
     };
     let started = engine.start_run(&name, TriggerInfo::Manual, input, opts).await?;
     let run = match started.outcome {

@@ -496,6 +496,21 @@ fn check_format(path: &Path, meta: &sled::Tree) -> Result<()> {
     }
 }
 
+/// The id of the run a run starts at one of its steps without waiting for it
+/// (`call` with `wait: false`): a ULID with the caller's time and bits drawn
+/// from the caller's id and the step's path. The same caller and step always
+/// name the same run, so a caller resumed after a crash that starts it again
+/// finds it started ([`RunStore::create_run`] refuses an id that exists).
+/// `None` when `parent` is not a run id.
+pub fn child_run_id(parent: &str, step: &str) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let parent_id = ulid::Ulid::from_string(parent).ok()?;
+    let digest = Sha256::new().chain_update(parent.as_bytes()).chain_update(b"/").chain_update(step.as_bytes()).finalize();
+    let mut bits = [0u8; 16];
+    bits[6..].copy_from_slice(&digest[..10]);
+    Some(ulid::Ulid::from_parts(parent_id.timestamp_ms(), u128::from_be_bytes(bits)).to_string())
+}
+
 /// A new run id: a ULID for `at`, strictly greater than every id this process
 /// made before (ids made in the same millisecond still sort in creation order).
 pub fn new_run_id(at: chrono::DateTime<chrono::Utc>) -> String {
@@ -554,5 +569,18 @@ mod tests {
                 STORE_FORMAT + 1
             )
         );
+    }
+
+    #[test]
+    fn a_child_run_id_is_the_same_for_the_same_caller_and_step() {
+        let parent = new_run_id(chrono::Utc::now());
+        let a = child_run_id(&parent, "notify[3]/start").unwrap();
+        assert_eq!(child_run_id(&parent, "notify[3]/start").unwrap(), a);
+        assert_ne!(child_run_id(&parent, "notify[4]/start").unwrap(), a);
+        assert_ne!(child_run_id(&new_run_id(chrono::Utc::now()), "notify[3]/start").unwrap(), a);
+        // A run id in its own right, at the caller's time.
+        let (p, c) = (ulid::Ulid::from_string(&parent).unwrap(), ulid::Ulid::from_string(&a).unwrap());
+        assert_eq!(c.timestamp_ms(), p.timestamp_ms());
+        assert_eq!(child_run_id("not a run id", "x"), None);
     }
 }

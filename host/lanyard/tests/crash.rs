@@ -22,7 +22,7 @@ mod support;
 
 use lanyard_sandbox::{SlackConfig, SlackStandIn};
 use lanyard_sandbox::okta::{RunningSandbox, SandboxConfig, SandboxOrg};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -67,18 +67,6 @@ async fn wait_ready(http: &reqwest::Client, d: &Daemon) {
     }
 }
 
-fn event(uuid: &str, user_id: &str, login: &str, i: usize) -> Value {
-    let published = chrono_like_now(i);
-    json!({
-        "uuid": uuid, "published": published, "eventType": "user.lifecycle.deactivate", "version": "0",
-        "severity": "INFO", "displayMessage": "Deactivate Okta user",
-        "actor": {"id": "00uadmin0000000000001", "type": "User", "alternateId": "it-admin@acme.example", "displayName": "IT Admin"},
-        "client": {"ipAddress": "203.0.113.10"}, "outcome": {"result": "SUCCESS"},
-        "target": [{"id": user_id, "type": "User", "alternateId": login, "displayName": login}],
-        "transaction": {"type": "WEB", "id": format!("tx{i}"), "detail": {}}, "debugContext": {"debugData": {}}
-    })
-}
-
 fn chrono_like_now(i: usize) -> String {
     let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     // Distinct, increasing `published` times, a second apart.
@@ -113,29 +101,7 @@ async fn kill_9_under_load_loses_nothing_acknowledged_and_runs_nothing_twice() {
     let slack = SlackStandIn::start(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(), SlackConfig::default()).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let extra = format!(
-        r#"
-[okta]
-org_url = "{okta_url}"
-auth = {{ ssws = {{ value = "{token}" }} }}
-detect_self = false
-
-[workers]
-concurrency = {WORKERS}
-
-[connections.it-slack]
-base_url = "{slack_url}"
-auth = {{ bearer = {{ value = "{slack_token}" }} }}
-allow_private = true
-
-[cards."slack.post"]
-grants = ["connection:it-slack"]
-"#,
-        okta_url = okta.base_url,
-        token = org.service_token(),
-        slack_url = slack.api_base_url(),
-        slack_token = SlackConfig::default().bot_token,
-    );
+    let extra = support::okta_and_slack(&okta.base_url, &org.service_token(), &slack.api_base_url(), WORKERS);
     // Compiled cards are kept across test runs: the first start of a fresh
     // cache compiles every built-in card.
     let config = support::Setup {
@@ -151,19 +117,11 @@ grants = ["connection:it-slack"]
     .write(dir.path());
 
     // One event per active user, each its own delivery batch member.
-    let mut users: Vec<(String, String)> = org
-        .users()
-        .into_iter()
-        .filter(|u| u.status == "ACTIVE")
-        .filter_map(|u| Some((u.id.clone(), u.profile.get("login")?.as_str()?.to_string())))
-        .collect();
-    users.sort();
-    users.truncate(EVENTS);
-    assert_eq!(users.len(), EVENTS, "the sandbox has enough active users");
+    let users = support::active_users(&org, EVENTS);
     let events: Vec<Value> = users
         .iter()
         .enumerate()
-        .map(|(i, (id, login))| event(&format!("crash-{i:04}-{}", std::process::id()), id, login, i))
+        .map(|(i, (id, login))| support::deactivate_event(&format!("crash-{i:04}-{}", std::process::id()), id, login, i))
         .collect();
     let uuids: Vec<String> = events.iter().map(|e| e["uuid"].as_str().unwrap().to_string()).collect();
     let deliveries: Vec<Vec<u8>> = events.chunks(BATCH).enumerate().map(|(n, c)| delivery(c, n)).collect();

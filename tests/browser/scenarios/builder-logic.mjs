@@ -166,6 +166,22 @@ export default async function (t) {
   await m.keyboard.press('Control+Space');
   await m.locator('#picker-search').fill('each name text');
   await m.locator('.picker-results .palette-item', { hasText: 'each Name, as text' }).first().click();
+  // Then a loop over the groups that keeps each name and counts them.
+  await m.locator(`.dg-add[data-list='["steps"]'][data-index="3"]`).click();
+  await m.locator('#palette-search').fill('for each');
+  await m.locator('dialog.palette .palette-item', { hasText: 'For each' }).first().click();
+  await m.getByRole('button', { name: 'Pick a list…' }).click();
+  await m.locator('#picker-search').fill('groups');
+  await m.locator('.picker-results .palette-item[data-expr="{{ list_user_groups.items }}"]').click();
+  await m.locator('#loop-as').fill('group');
+  await m.locator('#loop-collect').fill('{{ group.name }}');
+  await m.locator('#reduce-add').click();
+  t.assert.equal(await m.locator('#reduce-start-0').inputValue(), '0');
+  t.assert.equal(await m.locator('#reduce-each-0').inputValue(), '{{ acc + 1 }}');
+  await m.locator('#reduce-add').click();
+  await m.locator('#reduce-start-1').fill('Groups:');
+  await m.locator('#reduce-each-1').fill("{{ acc ~ group.name ~ ';' }}");
+  await t.shot(m, 'loop-totals');
   await ready(m, t);
   await m.locator('#builder-save').click();
   await t.sees(m, 'Saved as version');

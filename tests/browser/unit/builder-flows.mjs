@@ -64,7 +64,10 @@ export function builderFlows() {
   const caller = empty('Caller', 'Calls the helper every weekday.');
   caller.setTrigger({ kind: 'schedule', cron: '0 9 * * 1-5', timezone: 'America/New_York', catch_up: 'once' });
   caller.insertStep(['steps'], 0, shapes.call('Helper', { email: 'a@example.com' }, { id: 'sent' }));
-  caller.insertStep(['steps'], 1, shapes.stop('{{ sent.sent }}'));
+  caller.insertStep(['steps'], 1, shapes.call('Helper', { email: 'b@example.com' }, { id: 'started' }));
+  // The call form's "Wait for it to finish" unticked.
+  caller.setStepField(['steps', 1], 'wait', false);
+  caller.insertStep(['steps'], 2, shapes.stop('{{ sent.sent }} and run {{ started.run_id }}'));
   out['caller.yaml'] = caller.toString();
 
   const api = empty('Api', 'Answers an API call.');
@@ -76,6 +79,28 @@ export function builderFlows() {
   manual.setDescription('Run by hand.\n\nTwo paragraphs: written as a block.');
   manual.insertStep(['steps'], 0, shapes.assign({ when: expr('now()') }));
   out['manual.yaml'] = manual.toString();
+
+  // Waits of each kind, as the wait form writes them, and an answer's timeout handled.
+  const waits = empty('Waits', 'Waits for a while, until a date, and for an answer.');
+  waits.setTrigger({ kind: 'okta', event_types: ['user.lifecycle.create'] });
+  waits.insertStep(['steps'], 0, shapes.card('okta.get-user', { user: expr('event.target[0].id') }, { id: 'user' }));
+  waits.insertStep(['steps'], 1, shapes.wait({ for: '1d' }, { id: 'wait' }));
+  waits.insertStep(['steps'], 2, shapes.wait({ until: "{{ add_time(user.created, 3, 'days') }}" }, { id: 'wait_2' }));
+  waits.insertStep(['steps'], 3, shapes.wait({ signal: 'approval', choices: ['approve', 'reject'], timeout: '2d' }, { id: 'approval' }));
+  waits.insertStep(['steps', 3, 'on_error'], 0, shapes.stop('no answer: {{ error.message }}'));
+  waits.insertStep(['steps'], 4, shapes.if("approval.choice == 'approve'", { then: [shapes.card('okta.add-to-group', { user: expr('user.id'), group: 'Approved' })] }));
+  out['waits.yaml'] = waits.toString();
+
+  // A loop that collects a value per item and keeps totals, as the loop form writes them.
+  const totals = empty('Totals', 'Counts the groups and lists their names.');
+  totals.setTrigger({ kind: 'okta', event_types: ['user.lifecycle.deactivate'] });
+  totals.insertStep(['steps'], 0, shapes.card('okta.list-user-groups', { user: expr('event.target[0].id') }, { id: 'groups' }));
+  totals.insertStep(['steps'], 1, shapes.forEach(expr('groups.items'), 'group', { id: 'each', steps: [shapes.card('okta.remove-from-group', { user: expr('event.target[0].id'), group: expr('group.id') }, { id: 'removed' })] }));
+  totals.setStepField(['steps', 1], 'collect', '{{ group.profile.name }}');
+  totals.setStepField(['steps', 1], 'reduce', { total: { start: 0, each: '{{ acc + 1 }}' } });
+  totals.setStepField(['steps', 1, 'reduce'], 'names', { start: '', each: "{{ acc ~ group.profile.name ~ ' ' }}" });
+  totals.insertStep(['steps'], 2, shapes.return({ removed: expr('each'), total: expr('vars.total'), names: expr('vars.names') }));
+  out['totals.yaml'] = totals.toString();
   return out;
 }
 

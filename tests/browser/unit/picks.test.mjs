@@ -38,7 +38,16 @@ test('words for a yes/no or a step, ages for dates, and the time', () => {
   assert.ok(labels.includes('Groups › in words…'), labels);
   assert.ok(labels.includes('User › Activated yes › in words…'), labels);
   assert.equal(list.find((f) => f.label === 'User › Created › age in days').expression, '{{ days_since(user.created) }}');
-  assert.deepEqual(list.slice(-2).map((f) => f.label), ['Now', 'Some days ago…']);
+  assert.deepEqual(list.slice(-5).map((f) => f.label), ['Now', 'Some days ago…', 'Some hours from now…', 'Some days from now…', 'A new unique id']);
+  // Each number is asked with its own question.
+  assert.deepEqual(list.filter((f) => typeof f.ask === 'string' && f.ask !== 'words').map((f) => f.ask), ['How many days ago?', 'How many hours from now?', 'How many days from now?']);
+  // In a condition a date has an age; as a value it can be moved on.
+  assert.equal(list.find((f) => f.label.endsWith('some days later…')), undefined);
+  const values = withExtras(groups, { ages: false, words: true });
+  const later = values.find((f) => f.label === 'User › Created › some days later…');
+  assert.equal(later.expression, "{{ add_time(user.created, N, 'days') }}");
+  assert.equal(later.ask, 'How many days later?');
+  assert.equal(values.find((f) => f.label.endsWith('age in days')), undefined);
 });
 
 test('fallbacks and words: text quoted, yes/no, none and numbers as they are', () => {

@@ -116,6 +116,7 @@ mod tests {
             reason: None,
             subject: Some("00u1".into()),
             dry_run: true,
+            wait: None,
         }
     }
 
@@ -129,6 +130,38 @@ mod tests {
             "error": { "kind": "not-found", "message": "gone", "step": "a", "card": null, "retryable": false },
             "reason": null, "subject": "00u1", "dry_run": true
         })
+    }
+
+    #[test]
+    fn a_waiting_run_says_what_it_waits_for() {
+        let waiting = Run {
+            status: RunStatus::Waiting,
+            error: None,
+            wait: Some(Wait {
+                step: "approval".into(),
+                seq: 4,
+                since: at("2026-12-01T09:00:02Z"),
+                until: Some(at("2026-12-03T09:00:02Z")),
+                signal: Some("approval".into()),
+                choices: vec!["approve".into(), "reject".into()],
+            }),
+            ..run()
+        };
+        let mut expected = run_json();
+        expected["status"] = json!("waiting");
+        expected["error"] = Value::Null;
+        expected["wait"] = json!({
+            "step": "approval", "seq": 4, "since": "2026-12-01T09:00:02Z", "until": "2026-12-03T09:00:02Z",
+            "signal": "approval", "choices": ["approve", "reject"]
+        });
+        pinned(&waiting, expected);
+        // A time wait names no signal and no choices.
+        let timed = Run { wait: Some(Wait { signal: None, choices: vec![], ..waiting.wait.clone().unwrap() }), ..waiting };
+        assert_eq!(
+            serde_json::to_value(&timed).unwrap()["wait"],
+            json!({ "step": "approval", "seq": 4, "since": "2026-12-01T09:00:02Z", "until": "2026-12-03T09:00:02Z" })
+        );
+        pinned(&SignalRequest { signal: "approval".into(), choice: Some("approve".into()), data: None }, json!({ "signal": "approval", "choice": "approve" }));
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 mod support;
 
+mod accumulate;
+mod async_call;
 mod compile;
 mod diagnostics;
 mod interp;

@@ -285,3 +285,18 @@ pub fn user(id: &str, login: &str) -> Value {
         "profile": {"login": login, "email": login, "firstName": "Jo", "department": "Engineering"}
     })
 }
+
+/// A flow run by hand, `steps` its steps' YAML (indented two spaces).
+pub fn manual_flow(file: &str, steps: &str) -> Arc<Flow> {
+    compile_ok(file, &format!("name: {file}\ndescription: test flow\ntrigger: manual\nsteps:\n{steps}"))
+}
+
+/// What validation says of [`manual_flow`]`(file, steps)`: `severity code: message` each.
+pub fn manual_flow_diagnostics(file: &str, steps: &str) -> Vec<String> {
+    let text = format!("name: {file}\ndescription: test flow\ntrigger: manual\nsteps:\n{steps}");
+    compile(file, &text, &catalog())
+        .diagnostics
+        .iter()
+        .map(|d| format!("{} {}: {}", d.severity.as_str(), d.code, d.message))
+        .collect()
+}

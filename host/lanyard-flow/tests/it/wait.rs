@@ -10,19 +10,11 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 fn flow(steps: &str) -> Arc<Flow> {
-    compile_ok(
-        "w.yaml",
-        &format!("name: w\ndescription: test flow\ntrigger: manual\nsteps:\n{steps}"),
-    )
+    manual_flow("w.yaml", steps)
 }
 
 fn errors(steps: &str) -> Vec<String> {
-    let text = format!("name: w\ndescription: test flow\ntrigger: manual\nsteps:\n{steps}");
-    compile("w.yaml", &text, &catalog())
-        .diagnostics
-        .iter()
-        .map(|d| format!("{} {}: {}", d.severity.as_str(), d.code, d.message))
-        .collect()
+    manual_flow_diagnostics("w.yaml", steps)
 }
 
 fn paths(records: &[StepRecord]) -> Vec<String> {

@@ -6,6 +6,7 @@
 mod support;
 
 mod admin;
+mod async_calls;
 mod backlog;
 mod bad_input;
 mod builder;

@@ -202,6 +202,21 @@ impl Daemon {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Until run `id` has status `want` (within 30 s); the run as the admin
+    /// API shows it (`{run, steps, trace}`).
+    pub async fn until_status(&self, id: &str, want: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let (code, body) = self.admin_get(&format!("/api/v1/runs/{id}")).await;
+            assert_eq!(code, 200, "{body}");
+            if body["run"]["status"] == want {
+                return body;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "run {id} did not become {want}: {body}");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn admin_post(&self, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut req = self.http.post(self.url(path)).bearer_auth(ADMIN);
         if let Some(b) = body {

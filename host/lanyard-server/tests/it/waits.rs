@@ -3,7 +3,7 @@
 
 use crate::support::*;
 use lanyard_core::history::RunStatus;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,25 +35,12 @@ async fn start(d: &Daemon, flow: &str) -> String {
     body["run_id"].as_str().unwrap().to_string()
 }
 
-/// Until run `id` has this status (within 30 s); its record as the API shows it.
-async fn until_status(d: &Daemon, id: &str, want: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let (code, body) = d.admin_get(&format!("/api/v1/runs/{id}")).await;
-        assert_eq!(code, 200, "{body}");
-        if body["run"]["status"] == want {
-            return body;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "run {id} did not become {want}: {body}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 #[tokio::test]
 async fn a_signal_resumes_a_waiting_run_once_with_its_choice() {
     let d = daemon().flow("approval.yaml", APPROVAL).start().await;
     let id = start(&d, "approval").await;
-    let waiting = until_status(&d, &id, "waiting").await;
+    let waiting = d.until_status(&id, "waiting").await;
     let wait = &waiting["run"]["wait"];
     assert_eq!((wait["step"].as_str(), wait["signal"].as_str()), (Some("ask"), Some("approval")));
     assert_eq!(wait["choices"], json!(["approve", "reject"]));
@@ -81,7 +68,7 @@ async fn a_signal_resumes_a_waiting_run_once_with_its_choice() {
     let (code, body) = d.admin_post(&path, Some(json!({"signal": "approval", "choice": "reject"}))).await;
     assert_eq!(code, 409, "a signal resumes a run once: {body}");
 
-    let done = until_status(&d, &id, "succeeded").await;
+    let done = d.until_status(&id, "succeeded").await;
     assert_eq!(done["run"]["output"], "approve by api: ok for a week");
     assert!(done["run"].get("wait").is_none(), "{done}");
     let step = done["steps"].as_array().unwrap().iter().find(|s| s["path"] == "ask").unwrap().clone();
@@ -95,17 +82,17 @@ async fn a_signal_resumes_a_waiting_run_once_with_its_choice() {
 async fn a_wait_ends_on_time_and_a_waiting_run_can_be_cancelled() {
     let d = daemon().flow("pause.yaml", PAUSE).flow("approval.yaml", APPROVAL).start().await;
     let id = start(&d, "pause").await;
-    until_status(&d, &id, "waiting").await;
+    d.until_status(&id, "waiting").await;
     let waited = std::time::Instant::now();
-    let done = until_status(&d, &id, "succeeded").await;
+    let done = d.until_status(&id, "succeeded").await;
     assert!(waited.elapsed() >= Duration::from_millis(1500), "it waited its time");
     assert_eq!(done["run"]["output"], "time");
 
     let other = start(&d, "approval").await;
-    until_status(&d, &other, "waiting").await;
+    d.until_status(&other, "waiting").await;
     let (code, body) = d.admin_post(&format!("/api/v1/runs/{other}/cancel"), None).await;
     assert_eq!(code, 200, "{body}");
-    let cancelled = until_status(&d, &other, "cancelled").await;
+    let cancelled = d.until_status(&other, "cancelled").await;
     assert_eq!(cancelled["run"]["reason"], "cancelled by an operator while it waited");
     let (code, _) = d.admin_post(&format!("/api/v1/runs/{other}/signal"), Some(json!({"signal": "approval", "choice": "approve"}))).await;
     assert_eq!(code, 409, "a cancelled run takes no signal");
@@ -117,12 +104,12 @@ async fn a_wait_that_ended_while_the_daemon_was_down_resumes_at_the_next_start()
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let d = daemon().dir(dir.clone()).flow("pause.yaml", PAUSE).start().await;
     let id = start(&d, "pause").await;
-    until_status(&d, &id, "waiting").await;
+    d.until_status(&id, "waiting").await;
     d.stop().await;
     // Down past the end of the wait.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let d = daemon().dir(dir).flow("pause.yaml", PAUSE).start().await;
-    let done = until_status(&d, &id, "succeeded").await;
+    let done = d.until_status(&id, "succeeded").await;
     assert_eq!(done["run"]["output"], "time");
     let paths: Vec<&str> = done["steps"].as_array().unwrap().iter().map(|s| s["path"].as_str().unwrap()).collect();
     assert_eq!(paths, ["before", "nap", "return-1"], "each step once");
@@ -178,7 +165,7 @@ async fn follow(method: reqwest::Method, url: &str) -> (u16, String, reqwest::he
 async fn a_signal_link_shows_a_page_then_answers_once_when_confirmed() {
     let d = daemon().flow("links.yaml", LINKS).start().await;
     let id = start(&d, "links").await;
-    until_status(&d, &id, "waiting").await;
+    d.until_status(&id, "waiting").await;
     let approve = assigned(&d, &id, "links", "approve").await;
     let reject = assigned(&d, &id, "links", "reject").await;
     assert!(approve.starts_with(&d.url("/signals/")), "links point at the daemon when no public_url is set: {approve}");
@@ -195,11 +182,11 @@ async fn a_signal_link_shows_a_page_then_answers_once_when_confirmed() {
     }
     let (status, _, _) = follow(reqwest::Method::HEAD, &reject).await;
     assert_eq!(status, 200);
-    until_status(&d, &id, "waiting").await;
+    d.until_status(&id, "waiting").await;
 
     let (status, html, _) = follow(reqwest::Method::POST, &approve).await;
     assert_eq!((status, html.contains("<h1>Recorded: approve</h1>")), (200, true), "{html}");
-    let done = until_status(&d, &id, "succeeded").await;
+    let done = d.until_status(&id, "succeeded").await;
     assert_eq!(done["run"]["output"], "approve by link");
 
     // Used, and its sibling with it.
@@ -231,8 +218,8 @@ async fn a_link_answers_only_its_own_runs_first_wait_after_it_was_made() {
     let d = daemon().flow("rounds.yaml", ROUNDS).flow("links.yaml", LINKS).start().await;
     let a = start(&d, "rounds").await;
     let b = start(&d, "rounds").await;
-    until_status(&d, &a, "waiting").await;
-    until_status(&d, &b, "waiting").await;
+    d.until_status(&a, "waiting").await;
+    d.until_status(&b, "waiting").await;
     let a1 = assigned(&d, &a, "rounds[0]/link", "ok").await;
     let b1 = assigned(&d, &b, "rounds[0]/link", "ok").await;
 
@@ -242,7 +229,7 @@ async fn a_link_answers_only_its_own_runs_first_wait_after_it_was_made() {
     assert_eq!(code, 202, "{body}");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let waiting = until_status(&d, &a, "waiting").await;
+        let waiting = d.until_status(&a, "waiting").await;
         if waiting["run"]["wait"]["step"] == "rounds[1]/answer" {
             break;
         }
@@ -268,11 +255,11 @@ async fn a_link_answers_only_its_own_runs_first_wait_after_it_was_made() {
     let (status, html, _) = follow(reqwest::Method::POST, &a2).await;
     assert_eq!(status, 200, "{html}");
     assert!(html.contains("<h1>Recorded: ok</h1>"), "{html}");
-    until_status(&d, &a, "succeeded").await;
+    d.until_status(&a, "succeeded").await;
 
     // A run that is not waiting (cancelled before anyone answered): 409.
     let c = start(&d, "links").await;
-    until_status(&d, &c, "waiting").await;
+    d.until_status(&c, "waiting").await;
     let link = assigned(&d, &c, "links", "reject").await;
     let (code, _) = d.admin_post(&format!("/api/v1/runs/{c}/cancel"), None).await;
     assert_eq!(code, 200);
@@ -292,7 +279,7 @@ async fn a_link_expires_after_its_max_age_under_the_public_url() {
         .start()
         .await;
     let id = start(&d, "links").await;
-    until_status(&d, &id, "waiting").await;
+    d.until_status(&id, "waiting").await;
     let approve = assigned(&d, &id, "links", "approve").await;
     let token = approve.strip_prefix("https://lanyard.example.com/signals/").unwrap_or_else(|| panic!("{approve}"));
     let here = d.url(&format!("/signals/{token}"));
@@ -302,6 +289,6 @@ async fn a_link_expires_after_its_max_age_under_the_public_url() {
     let (status, html, _) = follow(reqwest::Method::POST, &here).await;
     assert_eq!(status, 410, "{html}");
     assert!(html.contains("<h1>This link has expired</h1>"), "{html}");
-    until_status(&d, &id, "waiting").await;
+    d.until_status(&id, "waiting").await;
     d.stop().await;
 }

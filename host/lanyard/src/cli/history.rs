@@ -70,7 +70,8 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
 
 fn parse_status(s: &str) -> Result<RunStatus, String> {
     RunStatus::parse(s).ok_or_else(|| {
-        format!("unknown status `{s}` (queued, running, waiting, succeeded, failed, stopped, suppressed, cancelled)")
+        let all: Vec<&str> = RunStatus::ALL.iter().map(|k| k.as_str()).collect();
+        format!("unknown status `{s}` ({})", all.join(", "))
     })
 }
 

@@ -297,3 +297,60 @@ pub fn lanyard(dir: &Path, args: &[&str]) -> Out {
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
+
+/// The first `n` active users of the sandbox org, `(id, login)` in id order.
+#[allow(dead_code)]
+pub fn active_users(org: &lanyard_sandbox::okta::SandboxOrg, n: usize) -> Vec<(String, String)> {
+    let mut users: Vec<(String, String)> = org
+        .users()
+        .into_iter()
+        .filter(|u| u.status == "ACTIVE")
+        .filter_map(|u| Some((u.id.clone(), u.profile.get("login")?.as_str()?.to_string())))
+        .collect();
+    users.sort();
+    users.truncate(n);
+    assert_eq!(users.len(), n, "the sandbox has enough active users");
+    users
+}
+
+/// A `user.lifecycle.deactivate` event of user `user_id`, as Okta writes
+/// it, published `i` seconds from now (distinct, increasing times).
+#[allow(dead_code)]
+pub fn deactivate_event(uuid: &str, user_id: &str, login: &str, i: usize) -> serde_json::Value {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    serde_json::json!({
+        "uuid": uuid, "published": rfc3339_millis((secs + i as u64) * 1000), "eventType": "user.lifecycle.deactivate",
+        "version": "0", "severity": "INFO", "displayMessage": "Deactivate Okta user",
+        "actor": {"id": "00uadmin0000000000001", "type": "User", "alternateId": "it-admin@acme.example", "displayName": "IT Admin"},
+        "client": {"ipAddress": "203.0.113.10"}, "outcome": {"result": "SUCCESS"},
+        "target": [{"id": user_id, "type": "User", "alternateId": login, "displayName": login}],
+        "transaction": {"type": "WEB", "id": format!("tx{i}"), "detail": {}}, "debugContext": {"debugData": {}}
+    })
+}
+
+/// The config tables for a daemon against the sandbox org at `okta_url`
+/// (its service `token`) and the Slack stand-in at `slack_url`: `[okta]`,
+/// `workers` workers, the `it-slack` connection and `slack.post`'s grant.
+#[allow(dead_code)]
+pub fn okta_and_slack(okta_url: &str, token: &str, slack_url: &str, workers: usize) -> String {
+    format!(
+        r#"
+[okta]
+org_url = "{okta_url}"
+auth = {{ ssws = {{ value = "{token}" }} }}
+detect_self = false
+
+[workers]
+concurrency = {workers}
+
+[connections.it-slack]
+base_url = "{slack_url}"
+auth = {{ bearer = {{ value = "{slack_token}" }} }}
+allow_private = true
+
+[cards."slack.post"]
+grants = ["connection:it-slack"]
+"#,
+        slack_token = lanyard_sandbox::SlackConfig::default().bot_token,
+    )
+}

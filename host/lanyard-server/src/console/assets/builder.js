@@ -32,6 +32,7 @@ const LOGIC = [
   { kind: 'switch', title: 'Switch', description: 'Pick one branch by a value (a department, a status…).' },
   { kind: 'for_each', title: 'For each', description: 'Repeat steps for every item of a list (groups, devices, users…).' },
   { kind: 'call', title: 'Call flow', description: 'Run a helper flow and use what it returns.' },
+  { kind: 'wait', title: 'Wait', description: 'Pause the flow for a while, until a date, or until someone answers (approve or reject).' },
   { kind: 'assign', title: 'Assign', description: 'Keep values in variables (vars) for later steps.' },
   { kind: 'return', title: 'Return', description: 'End the flow here, with a value.' },
   { kind: 'stop', title: 'Stop', description: 'End the flow here without an error.' },
@@ -39,6 +40,9 @@ const LOGIC = [
   { kind: 'on_error', title: 'On error', description: 'Steps that run if the step above fails; the flow then goes on.' },
   { kind: 'retry', title: 'Retry', description: 'Try the card above again when it fails with a passing error (rate limit, outage).' },
 ];
+
+// The steps that can have an error path (`on_error`); a wait's is its timeout's.
+const ERROR_PATH_KINDS = ['card', 'call', 'if', 'switch', 'for_each', 'assign', 'wait'];
 
 const GROUPS = ['Okta', 'Slack', 'Mail', 'HTTP', 'Tables', 'Custom'];
 
@@ -391,11 +395,12 @@ class Editor {
     if (kind === 'if') return `If ${step.if}`;
     if (kind === 'switch') return `By ${step.switch}`;
     if (kind === 'for_each') return `For each ${step.as || 'item'} in ${pagedSource(step) ? `every page of ${step.for_each.card}` : step.for_each}`;
-    if (kind === 'call') return `Call “${step.call}”`;
+    if (kind === 'call') return `Call flow “${step.call}”${step.wait === false ? ', without waiting' : ''}`;
     if (kind === 'assign') return `Set ${Object.keys(isObj(step.assign) ? step.assign : {}).join(', ')}`;
     if (kind === 'return') return 'Return a value';
     if (kind === 'stop') return 'Stop';
     if (kind === 'fail') return `Fail: ${step.fail}`;
+    if (kind === 'wait') return waitWords(step.wait);
     return kind;
   }
 
@@ -598,8 +603,9 @@ class Editor {
     else if (kind === 'for_each') parts.push(this.loopForm(node, step));
     else if (kind === 'call') parts.push(this.callForm(node, step));
     else if (kind === 'assign') parts.push(this.assignForm(node, step));
+    else if (kind === 'wait') parts.push(this.waitForm(node, step));
     else parts.push(this.endForm(node, step, kind));
-    if (['card', 'call', 'if', 'switch', 'for_each', 'assign'].includes(kind)) parts.push(this.errorForm(node, step));
+    if (ERROR_PATH_KINDS.includes(kind)) parts.push(this.errorForm(node, step));
     parts.push(this.stepActions(node));
     this.noteInput = null;
     return h('div', { class: 'builder-panel' }, parts);
@@ -785,6 +791,7 @@ class Editor {
         h('p', { class: 'muted small' }, 'The card is asked for one page at a time, as many as there are, so the list can be any length.'),
         this.cardForm({ ...node, yaml: [...p, 'for_each'] }, step.for_each, ['after']),
         as,
+        this.reduceForm(node, step),
       );
     }
     const list = h('input', { id: 'loop-list', type: 'text', readonly: true, value: String(step.for_each ?? '') });
@@ -795,6 +802,57 @@ class Editor {
       h('h3', null, 'Repeat for each item of'),
       h('div', { class: 'cond-row' }, h('label', { for: 'loop-list', class: 'visually-hidden' }, 'List'), list, pick),
       as,
+      this.textField(
+        'Keep from each item (optional)',
+        `A value read at the end of each pass, such as {{ ${step.as || 'item'}.profile.login }}: the loop then gives the list of these values (empty ones left out), in the list’s order.`,
+        String(step.collect ?? ''),
+        (v) => this.edit((d) => d.setStepField(p, 'collect', v.trim() || null), { field: `${yamlKey(p)}.collect`, redraw: false }),
+        { id: 'loop-collect' },
+      ),
+      this.reduceForm(node, step),
+    );
+  }
+
+  /// A loop's totals (`reduce`): each a variable the loop sets, its start
+  /// and its next value from `acc`, the value so far.
+  reduceForm(node, step) {
+    const p = node.yaml;
+    const totals = isObj(step.reduce) ? step.reduce : {};
+    const names = Object.keys(totals);
+    const field = (name, key, label, i) => {
+      const spec = isObj(totals[name]) ? totals[name] : {};
+      const v = spec[key];
+      const el = h('input', { type: 'text', id: `reduce-${key}-${i}`, 'aria-label': `${label} of ${name}` });
+      el.value = v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+      el.addEventListener('input', () => this.edit((d) => d.setStepField([...p, 'reduce', name], key, typedValue(el.value)), { field: `${yamlKey(p)}.reduce.${name}.${key}`, redraw: false }));
+      el.addEventListener('blur', () => this.history.seal());
+      return el;
+    };
+    const remove = (name) =>
+      this.edit((d) => (names.length === 1 ? d.removeStepField(p, 'reduce') : d.removeStepField([...p, 'reduce'], name)));
+    const add = () => {
+      let name = 'total';
+      for (let n = 2; names.includes(name); n++) name = `total_${n}`;
+      const spec = { start: 0, each: '{{ acc + 1 }}' };
+      this.edit((d) => (names.length ? d.setStepField([...p, 'reduce'], name, spec) : d.setStepField(p, 'reduce', { [name]: spec })));
+    };
+    return h(
+      'div',
+      { class: 'reduce-form' },
+      h('h3', null, 'Totals'),
+      h('p', { class: 'sf-help' }, 'Values the loop adds up as it goes, such as a count; after the loop each is ', h('code', null, 'vars.<name>'), '. Each pass sets it to “next”, where ', h('code', null, 'acc'), ' is the value so far.'),
+      names.map((name, i) =>
+        h(
+          'div',
+          { class: 'reduce-row' },
+          h('p', { class: 'reduce-head' }, h('code', null, `vars.${name}`), ' ', h('button', { type: 'button', class: 'link', on: { click: () => remove(name) } }, 'Remove')),
+          h('label', { for: `reduce-start-${i}`, class: 'sf-label' }, 'Start'),
+          field(name, 'start', 'Start', i),
+          h('label', { for: `reduce-each-${i}`, class: 'sf-label' }, 'Next'),
+          field(name, 'each', 'Next', i),
+        ),
+      ),
+      h('p', null, h('button', { type: 'button', id: 'reduce-add', on: { click: add } }, 'Add a total')),
     );
   }
 
@@ -804,16 +862,49 @@ class Editor {
     const sel = h('select', { id: 'call-flow' }, h('option', { value: '' }, 'Choose a helper flow…'), helpers.map((f) => h('option', { value: f.name, selected: f.name === step.call }, f.name)));
     sel.addEventListener('change', () => sel.value && this.edit((d) => d.setStepField(p, 'call', sel.value)));
     const inputs = isObj(step.with) ? step.with : {};
+    // The helper's declared inputs, then any others the file gives.
+    const chosen = helpers.find((f) => f.name === step.call);
+    const declared = chosen && isObj(chosen.trigger) && isObj(chosen.trigger.flow) ? chosen.trigger.flow.inputs || [] : [];
+    const keys = [...declared.map((i) => i.name), ...Object.keys(inputs).filter((k) => !declared.some((i) => i.name === k))];
     return h(
       'div',
       null,
       h('div', { class: 'sf-field' }, h('label', { for: 'call-flow', class: 'sf-label' }, 'Helper flow'), sel),
+      this.callWaitField(p, step),
       h('h3', null, 'Inputs'),
-      Object.keys(inputs).length
-        ? Object.entries(inputs).map(([k, v]) =>
-            this.textField(words(k), null, typeof v === 'string' ? v : JSON.stringify(v), (x) => this.edit((d) => d.setInput(p, k, x), { field: `${yamlKey(p)}.with.${k}`, redraw: false }), { id: `call-in-${k}`, onPick: { node } }),
-          )
-        : h('p', { class: 'muted' }, 'The helper’s inputs appear here once it is chosen and saved.'),
+      keys.length
+        ? keys.map((k) => {
+            const v = inputs[k];
+            const decl = declared.find((i) => i.name === k);
+            const help = decl ? [decl.description, `${decl.type}${decl.required ? ', required' : ', optional'}`].filter(Boolean).join(' · ') : 'The helper does not declare this input.';
+            return this.textField(
+              words(k),
+              help,
+              v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v),
+              (x) => this.edit((d) => (x === '' ? d.removeInput(p, k) : d.setInput(p, k, x)), { field: `${yamlKey(p)}.with.${k}`, redraw: false }),
+              { id: `call-in-${k}`, onPick: { node } },
+            );
+          })
+        : h('p', { class: 'muted' }, chosen ? 'This helper takes no inputs.' : 'Choose the helper: its inputs appear here.'),
+    );
+  }
+
+  /// Wait for the helper (its result is this step's output), or start it as
+  /// a run of its own and go on (`wait: false`).
+  callWaitField(p, step) {
+    const box = h('input', { type: 'checkbox', id: 'call-wait', checked: step.wait !== false, 'aria-describedby': 'call-wait-help' });
+    box.addEventListener('change', () => this.edit((d) => d.setStepField(p, 'wait', box.checked ? null : false)));
+    return h(
+      'div',
+      { class: 'sf-field' },
+      h('label', { for: 'call-wait' }, box, ' Wait for it to finish'),
+      h(
+        'p',
+        { class: 'sf-help', id: 'call-wait-help' },
+        step.wait === false
+          ? 'It starts as a run of its own and this flow goes on at once: later steps get its run id, not its result. Use this for work that may take days (reminders, approvals) or for many helpers at once.'
+          : 'Later steps can use what the helper returns. Untick to start it as a run of its own and go on without waiting.',
+      ),
     );
   }
 
@@ -853,6 +944,53 @@ class Editor {
     const label = { return: 'Value to return', stop: 'Why it stops (for the history)', fail: 'Error message' }[kind] || kind;
     const v = step[kind];
     return this.textField(label, null, v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v), (x) => this.edit((d) => d.setStepField(p, kind, x), { field: `${yamlKey(p)}.${kind}`, redraw: false }), { id: `end-${kind}`, onPick: { node } });
+  }
+
+  /// A wait: for a length of time, until a time, or for an answer (a
+  /// signal) with its choices and how long to wait for it.
+  waitForm(node, step) {
+    const p = node.yaml;
+    const w = isObj(step.wait) ? step.wait : {};
+    const mode = 'signal' in w ? 'signal' : 'until' in w ? 'until' : 'for';
+    const wp = [...p, 'wait'];
+    const at = (key) => `${yamlKey(p)}.wait.${key}`;
+    const MODES = [
+      ['for', 'For a length of time', 'then the flow goes on'],
+      ['until', 'Until a date and time', 'such as the end date in a user’s profile'],
+      ['signal', 'For an answer', 'someone approves or rejects, then the flow goes on with their answer'],
+    ];
+    const choose = (m) => {
+      if (m === mode) return;
+      const next = m === 'for' ? { for: '1d' } : m === 'until' ? { until: '' } : { signal: 'approval', choices: ['approve', 'reject'], timeout: '2d' };
+      this.edit((d) => d.setStepField(p, 'wait', next));
+    };
+    const modes = h(
+      'fieldset',
+      { class: 'kind-choice' },
+      h('legend', null, 'Wait'),
+      MODES.map(([m, label, help]) =>
+        h('div', { class: 'kind-option' }, h('input', { type: 'radio', id: `wait-mode-${m}`, name: 'wait-mode', value: m, checked: m === mode, on: { change: () => choose(m) } }), ' ', h('label', { for: `wait-mode-${m}` }, h('strong', null, label), h('span', { class: 'muted' }, ` — ${help}`))),
+      ),
+    );
+    const set = (key, value) => this.edit((d) => d.setStepField(wp, key, value), { field: at(key), redraw: false });
+    const how = [];
+    if (mode === 'for') {
+      how.push(this.textField('How long', 'A length such as 30m, 4h, 3d or 2w (minutes, hours, days, weeks).', String(w.for ?? ''), (v) => set('for', v.trim()), { id: 'wait-for' }));
+    } else if (mode === 'until') {
+      how.push(this.textField('Until', 'A date and time: pick a field (a date in the user’s profile) or type one like 2027-01-31T17:00:00Z. A time already past does not pause.', String(w.until ?? ''), (v) => set('until', v.trim()), { id: 'wait-until', onPick: { node } }));
+    } else {
+      const choices = Array.isArray(w.choices) ? w.choices.join(', ') : '';
+      how.push(
+        this.textField('Name of the answer', 'What the answer is called (approval, manager-ok…); the console, a link or an API call gives it.', String(w.signal ?? ''), (v) => set('signal', v.trim()), { id: 'wait-signal' }),
+        this.textField('Possible answers', 'Separated by commas, such as: approve, reject. Leave empty to take any answer.', choices, (v) => {
+          const list = v.split(',').map((c) => c.trim()).filter(Boolean);
+          set('choices', list.length ? list : null);
+        }, { id: 'wait-choices' }),
+        this.textField('Give up after', 'A length such as 2d. Then this step fails as “timeout”: add an error path to say what happens. Empty: wait until someone answers or the run is cancelled.', String(w.timeout ?? ''), (v) => set('timeout', v.trim()), { id: 'wait-timeout' }),
+        h('p', { class: 'sf-help' }, 'While it waits, the run holds no worker. Its page in the console shows a button for each answer; a message can carry links that answer (see “signal_link” in the functions), and the API takes answers too.'),
+      );
+    }
+    return h('div', null, modes, ...how);
   }
 
   errorForm(node, step) {
@@ -1026,7 +1164,7 @@ class Editor {
       document.getElementById('step-retry')?.focus();
       return;
     }
-    if (!['card', 'call', 'if', 'switch', 'for_each', 'assign'].includes(kind)) {
+    if (!ERROR_PATH_KINDS.includes(kind)) {
       toast('A return, stop or fail step has no error path.', 'error');
       return this.refresh();
     }
@@ -1081,6 +1219,8 @@ class Editor {
         return shapes.call(this.cat.flows.find((f) => f.trigger && (f.trigger.flow !== undefined || f.trigger.kind === 'flow'))?.name || 'helper', {}, { id: d.uniqueId('call') });
       case 'assign':
         return shapes.assign({ value: '' }, { id: d.uniqueId('set') });
+      case 'wait':
+        return shapes.wait({ for: '1d' }, { id: d.uniqueId('wait') });
       case 'return':
         return shapes.return({});
       case 'stop':
@@ -1118,7 +1258,8 @@ class Editor {
     const finish = (f, extra = null) => {
       const fb = fallback ? fallback.value : '';
       close();
-      use(withFallback(extra ? f.expression.replace('N', extra) : f.expression, f.whole && !f.fallback ? '' : fb, f.fallback));
+      // The asked number is the expression's last `N` (a field's name may hold one).
+      use(withFallback(extra ? f.expression.replace(/\bN\b(?!.*\bN\b)/, extra) : f.expression, f.whole && !f.fallback ? '' : fb, f.fallback));
     };
     // "… in words": what to write when it holds, and when it does not.
     const askWords = (f) => {
@@ -1140,9 +1281,10 @@ class Editor {
       fill(results, h('li', { class: 'picker-words' }, h('label', { for: 'picker-yes' }, 'When it holds, write '), yes, h('label', { for: 'picker-no' }, ' otherwise '), no, ' ', ok));
       yes.focus();
     };
-    // "Some days ago…": the number of days, then the value.
-    const askDays = (f) => {
-      const days = h('input', { type: 'number', id: 'picker-days', min: '0', value: '3', 'aria-label': 'How many days ago' });
+    // "Some days ago…" and the like: the number (f.ask is the question), then the value.
+    const askNumber = (f) => {
+      const question = typeof f.ask === 'string' ? f.ask : 'How many?';
+      const days = h('input', { type: 'number', id: 'picker-days', min: '0', value: '3', 'aria-label': question.replace(/\?$/, '') });
       const ok = h('button', { type: 'button', class: 'palette-item', on: { click: () => finish(f, String(Math.max(0, Number(days.value) || 0))) } }, 'Insert');
       days.addEventListener('keydown', (e) => {
         if (e.key === 'Enter') {
@@ -1150,7 +1292,7 @@ class Editor {
           ok.click();
         }
       });
-      fill(results, h('li', null, h('label', { for: 'picker-days' }, 'How many days ago? '), days, ' ', ok));
+      fill(results, h('li', null, h('label', { for: 'picker-days' }, `${question} `), days, ' ', ok));
       days.focus();
       days.select();
     };
@@ -1165,7 +1307,7 @@ class Editor {
                 null,
                 h(
                   'button',
-                  { type: 'button', class: 'palette-item', dataset: { expr: f.expression }, on: { click: () => (f.ask === 'words' ? askWords(f) : f.ask ? askDays(f) : finish(f)) } },
+                  { type: 'button', class: 'palette-item', dataset: { expr: f.expression }, on: { click: () => (f.ask === 'words' ? askWords(f) : f.ask ? askNumber(f) : finish(f)) } },
                   h('strong', null, `${f.group} › ${f.label}`),
                   h('code', { class: 'small' }, f.expression),
                   f.description ? h('span', { class: 'muted' }, inline(f.description)) : null,
@@ -1313,6 +1455,25 @@ function triggerWords(t) {
 }
 
 /// A card step's card name without its version.
+/// What an admin typed as a plain value: a number or `[]` as such, else text.
+function typedValue(text) {
+  const t = text.trim();
+  if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
+  if (t === '[]') return [];
+  return text;
+}
+
+/// A wait step in words, as the daemon's outline says it.
+function waitWords(w) {
+  if (!isObj(w)) return 'Wait';
+  if ('signal' in w) {
+    const choices = Array.isArray(w.choices) && w.choices.length ? ` (${w.choices.join(' or ')})` : '';
+    return `Wait for the “${w.signal}” signal${choices}${w.timeout ? `, at most ${w.timeout}` : ''}`;
+  }
+  if ('until' in w) return `Wait until ${stripBraces(String(w.until))}`;
+  return `Wait ${w.for ?? ''}`.trim();
+}
+
 /// Whether a `for_each` walks the pages a card answers (`for_each: { card, with }`).
 function pagedSource(step) {
   return isObj(step.for_each) && typeof step.for_each.card === 'string';

@@ -31,6 +31,7 @@ const KIND_LABEL = {
   stop: 'Stop',
   fail: 'Fail',
   call: 'Call flow',
+  wait: 'Wait',
 };
 
 /// The key of a YAML path, for maps keyed by it.

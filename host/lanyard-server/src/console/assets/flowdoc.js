@@ -26,12 +26,12 @@ export class FlowDocError extends Error {
 }
 
 /// The keys that say what kind a step is (exactly one per step).
-export const STEP_KINDS = ['card', 'if', 'switch', 'for_each', 'assign', 'return', 'stop', 'fail', 'call'];
+export const STEP_KINDS = ['card', 'if', 'switch', 'for_each', 'assign', 'return', 'stop', 'fail', 'call', 'wait'];
 
 // The order keys are written in when the builder adds one (FORMAT.md's order);
 // keys not listed go after these.
 const ROOT_ORDER = ['name', 'description', 'enabled', 'keep_step_data', 'trigger', 'steps', 'on_failure'];
-const STEP_ORDER = ['id', 'description', ...STEP_KINDS, 'as', 'concurrency', 'org', 'with', 'then', 'else', 'cases', 'default', 'steps', 'retry', 'timeout', 'fuel', 'memory', 'on_error'];
+const STEP_ORDER = ['id', 'description', ...STEP_KINDS, 'as', 'concurrency', 'org', 'with', 'then', 'else', 'cases', 'default', 'steps', 'collect', 'reduce', 'retry', 'timeout', 'fuel', 'memory', 'on_error'];
 const TRIGGER_ORDER = ['okta', 'org', 'filter', 'include_own_events', 'schedule', 'api', 'flow'];
 const SCHEDULE_ORDER = ['cron', 'timezone', 'catch_up', 'overlap'];
 const INPUT_ORDER = ['type', 'required', 'default', 'description'];
@@ -101,6 +101,10 @@ export const shapes = {
   },
   fail(message, extra = {}) {
     return { ...pick(extra, ['id', 'description']), fail: message };
+  },
+  /// `spec`: `{ for }`, `{ until }` or `{ signal, choices, timeout }`.
+  wait(spec, extra = {}) {
+    return { ...pick(extra, ['id', 'description']), wait: spec, ...omit(extra, ['id', 'description']) };
   },
 };
 

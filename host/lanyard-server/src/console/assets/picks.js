@@ -52,9 +52,14 @@ export function withExtras(list, { ages, words = false }) {
       out.push({ ...f, label: `${f.label} › in words…`, description: 'Write one thing when it holds (or the step gave a value), another when not.', ask: 'words', whole: true });
     }
     if (ages && isDate(f)) out.push({ ...f, label: `${f.label} › age in days`, expression: `{{ days_since(${stripBraces(f.expression)}) }}`, type: 'number', description: `Whole days since ${f.label.split(' › ').pop()}.`, whole: true });
+    // A date moved on: "the end date, 1 day later" (a wait until then).
+    if (!ages && isDate(f)) out.push({ ...f, label: `${f.label} › some days later…`, expression: `{{ add_time(${stripBraces(f.expression)}, N, 'days') }}`, type: 'text', description: `That many days after ${f.label.split(' › ').pop()}.`, whole: true, ask: 'How many days later?' });
   }
   out.push({ group: 'Time', label: 'Now', expression: '{{ now() }}', type: 'text', description: 'The date and time when the step runs (UTC, RFC 3339).', whole: true });
-  out.push({ group: 'Time', label: 'Some days ago…', expression: '{{ add_days(now(), -N) }}', type: 'text', description: 'A date and time that many days before the step runs.', whole: true, ask: true });
+  out.push({ group: 'Time', label: 'Some days ago…', expression: '{{ add_days(now(), -N) }}', type: 'text', description: 'A date and time that many days before the step runs.', whole: true, ask: 'How many days ago?' });
+  out.push({ group: 'Time', label: 'Some hours from now…', expression: "{{ add_time(now(), N, 'hours') }}", type: 'text', description: 'A date and time that many hours after the step runs.', whole: true, ask: 'How many hours from now?' });
+  out.push({ group: 'Time', label: 'Some days from now…', expression: "{{ add_time(now(), N, 'days') }}", type: 'text', description: 'A date and time that many days after the step runs.', whole: true, ask: 'How many days from now?' });
+  out.push({ group: 'Text', label: 'A new unique id', expression: '{{ uuid() }}', type: 'text', description: 'A UUID, the same one if the run resumes after a restart.', whole: true });
   return out;
 }
 

@@ -174,7 +174,7 @@ function draw(ctx, root, d, refresh) {
         : null,
       steps.length
         ? stepsList
-        : h('p', { class: 'muted' }, isFinal(run.status) ? 'No steps ran.' : 'No step has finished yet; steps appear as they end.'),
+        : h('p', { class: 'muted' }, isFinal(run.status) ? 'No steps ran.' : run.status === 'waiting' ? 'No step ran before the wait; the steps after it appear once it goes on.' : 'No step has finished yet; steps appear as they end.'),
       !isFinal(run.status) && steps.length
         ? h('p', { class: 'muted small' }, run.status === 'waiting' ? 'Waiting: more steps appear once it goes on.' : 'Still running: more steps appear as they end.')
         : null,
@@ -220,7 +220,9 @@ function summary(ctx, run) {
   add('Created', h('time', { datetime: run.created }, absolute(run.created)));
   if (run.started) add('Started', h('time', { datetime: run.started }, absolute(run.started)));
   if (run.ended) add('Ended', h('time', { datetime: run.ended }, absolute(run.ended)));
-  if (run.started) add('Duration', duration(runDuration(run)), isFinal(run.status) ? '' : ' so far');
+  // A waiting run's time is its wait's: it holds no worker meanwhile.
+  if (run.status === 'waiting' && run.wait) add('Waiting since', h('time', { datetime: run.wait.since }, absolute(run.wait.since)));
+  else if (run.started) add('Duration', duration(runDuration(run)), isFinal(run.status) ? '' : ' so far');
   return h('dl', { class: 'summary' }, rows);
 }
 
@@ -396,6 +398,9 @@ function stepNote(s) {
       const n = s.input && typeof s.input === 'object' ? s.input.items : undefined;
       return n !== undefined ? `${typeof n === 'number' ? n : JSON.stringify(n)} items` : null;
     }
+    case 'call':
+      // A helper started as a run of its own (`wait: false`).
+      return out && typeof out === 'object' && 'run_id' in out && Object.keys(out).length === 2 ? (out.run_id ? 'started a run of its own' : 'would start a run (dry run)') : null;
     default:
       return null;
   }
@@ -562,6 +567,10 @@ function stepBody(s, failedHere) {
   }
   if (s.withheld) parts.push(h('p', { class: 'small muted withheld' }, 'Its inputs and outputs are not kept: this flow is set to keep no step data (its History setting, for personal data), so they were removed when the run ended.'));
   if (s.input !== undefined && s.input !== null) parts.push(h('div', { class: 'step-section' }, h('h3', null, s.kind === 'card' ? 'Input (evaluated with)' : 'Input'), jsonBlock(s.input, { label: `input of ${s.path}` })));
+  if (s.kind === 'call' && s.output && typeof s.output.run_id === 'string') {
+    // The run this step started; that run's page links back here.
+    parts.push(h('p', null, 'Started run ', h('a', { href: `#/runs/${encodeURIComponent(s.output.run_id)}` }, h('code', null, s.output.run_id)), ` of “${s.output.flow}”.`));
+  }
   if (s.output !== undefined && s.output !== null) parts.push(h('div', { class: 'step-section' }, h('h3', null, 'Output'), jsonBlock(s.output, { label: `output of ${s.path}` })));
   if (s.logs && s.logs.length) {
     parts.push(
